@@ -1,0 +1,81 @@
+"""Builds the application from settings: the one place where adapters meet the core.
+
+Nothing connects at import time; ``bootstrap`` opens the database engine lazily (SQLAlchemy
+connects on first use) and hands out services that only know the ports.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from types import MappingProxyType
+from typing import Callable
+
+from adapters.sql.engine import make_engine
+from adapters.sql.ledger import SqlAlchemyLedger
+from connector.domain.decisions import DEFAULT_SEVERITIES
+from connector.domain.declarations import Declaration
+from connector.domain.policy import DecisionPolicy
+from connector.services.clearance import ClearanceService
+from connector.services.permits import PermitService
+from connector.services.rulebook import Rulebook
+from connector.settings import Settings
+from hs_codes.bundled import load_bundled_tables
+from hs_codes.taxonomy_data import load_bundled_taxonomy
+from mappings.asycuda_sad import map_declaration
+from mappings.sad_mapping import SadMapping
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: object
+    ledger: SqlAlchemyLedger
+    rulebook: Rulebook
+    sad_mapping: SadMapping
+    clearance: ClearanceService
+    permits: PermitService
+    clock: Callable[[], datetime]
+
+    def map_sad(self, source: bytes | object, today: date | None = None) -> Declaration:
+        return map_declaration(source, self.sad_mapping,
+                               today=today or self.clock().date(),
+                               max_bytes=self.settings.max_request_bytes)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build_policy(settings: Settings, mapping: SadMapping) -> DecisionPolicy:
+    severities = dict(DEFAULT_SEVERITIES) | dict(settings.severities)
+    return DecisionPolicy(
+        home_country=settings.home_country,
+        cites_document_codes=mapping.cites_document_codes,
+        not_concerned_codes=mapping.not_concerned_document_codes,
+        severities=MappingProxyType(severities),
+        transit_concerned=settings.transit_concerned,
+    )
+
+
+def bootstrap(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> App:
+    engine = make_engine(settings.effective_database_url)
+    ledger = SqlAlchemyLedger(engine)
+    mapping = (SadMapping.from_file(settings.sad_mapping_file) if settings.sad_mapping_file
+               else SadMapping.default())
+    tables = load_bundled_tables()
+    rulebook = Rulebook(tables=lambda: tables, taxonomy=load_bundled_taxonomy(),
+                        policy=build_policy(settings, mapping))
+    return App(
+        settings=settings, engine=engine, ledger=ledger, rulebook=rulebook, sad_mapping=mapping,
+        clearance=ClearanceService(ledger, rulebook, clock=clock, new_id=new_id),
+        permits=PermitService(ledger, clock=clock), clock=clock,
+    )

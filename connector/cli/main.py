@@ -1,0 +1,87 @@
+"""``cites-connector``: the one console script (contract section 7).
+
+Exit codes: 0 success, 1 a business refusal (a held declaration, an unknown id), 2 bad usage
+or input, 3 an unreachable dependency. Errors carry their exit code (domain/errors.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import click
+from pydantic import ValidationError
+
+from connector.domain.errors import ConnectorError
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
+
+
+class Context:
+    """Lazily builds the application, so ``--help`` never touches settings or the database."""
+
+    def __init__(self, config: Path | None):
+        self.config = config
+        self._app = None
+
+    @property
+    def app(self):
+        if self._app is None:
+            from connector.bootstrap import bootstrap
+            from connector.log_setup import configure_logging
+            from connector.settings import load_settings
+
+            settings = load_settings(self.config)
+            configure_logging(settings.logging.level, settings.logging.format, sys.stderr)
+            self._app = bootstrap(settings)
+        return self._app
+
+
+def handle_errors(command):
+    """Turn domain errors into a message on stderr and the contract's exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except ConnectorError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            sys.exit(exc.exit_code)
+        except ValidationError as exc:
+            click.echo(f"error: invalid settings: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+        except (FileNotFoundError, IsADirectoryError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config", type=click.Path(path_type=Path, dir_okay=False),
+              envvar="CONNECTOR_CONFIG", help="Settings file (default: config/connector.toml).")
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None) -> None:
+    """CITES clearance connector: match customs declarations to CITES permits."""
+    ctx.obj = Context(config)
+
+
+@cli.command()
+@click.pass_obj
+@handle_errors
+def migrate(obj: Context) -> None:
+    """Create or upgrade the ledger database schema."""
+    from adapters.sql.migrate import current, upgrade
+
+    upgrade(obj.app.engine)
+    click.echo(f"database at revision {current(obj.app.engine)}")
+
+
+def main() -> None:
+    cli(prog_name="cites-connector")
+
+
+# the sub-command modules register themselves on ``cli``
+from connector.cli import declarations as _declarations  # noqa: E402,F401
+from connector.cli import permits as _permits  # noqa: E402,F401

@@ -1,0 +1,64 @@
+"""``cites-connector permits import|show``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from connector.cli.main import Context, cli, handle_errors
+from connector.cli.output import balance_text, emit_json
+
+
+@cli.group()
+def permits() -> None:
+    """Permits held by the connector."""
+
+
+@permits.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--user", default="cli", show_default=True, help="Recorded in the audit log.")
+@click.pass_obj
+@handle_errors
+def import_(obj: Context, file: Path, user: str) -> None:
+    """Import one permit or a JSON list of permits (contract 3.1 format)."""
+    from mappings.permit_json import parse_permit_list
+
+    parsed = parse_permit_list(file.read_bytes())
+    for permit in parsed:
+        result = obj.app.permits.apply(permit, actor=user)
+        state = "stored" if result.applied else "unchanged"
+        click.echo(f"{permit.permit_number} ({permit.issuing_country}): {state}, {result.detail}")
+
+
+@permits.command()
+@click.argument("number")
+@click.option("--country", help="Issuing country (ISO alpha-2) when several share the number.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+@handle_errors
+def show(obj: Context, number: str, country: str | None, as_json: bool) -> None:
+    """Lines, remaining quantities, status and usages of a permit."""
+    from mappings.permit_json import permit_to_json
+    from connector.domain.units import format_decimal
+
+    app = obj.app
+    balance = app.permits.balance(number, country.upper() if country else None,
+                                  prefer_country=app.settings.home_country)
+    status = balance.permit.balance_status(app.clock().date()).value
+    if not as_json:
+        click.echo(balance_text(balance, status))
+        return
+    data = permit_to_json(balance.permit) | {"balance_status": status,
+                                            "used_by": balance.permit.used_by}
+    for line, json_line in zip(balance.permit.lines, data["lines"]):
+        json_line["remaining"] = format_decimal(line.remaining)
+    data["usages"] = [{
+        "usage_id": u.usage_id, "declaration_id": u.declaration_id,
+        "declaration_version": u.declaration_version, "item_number": u.item_number,
+        "line": u.line, "quantity": format_decimal(u.quantity), "unit": u.unit,
+        "recorded_at": u.recorded_at.isoformat(), "reversed_at":
+            u.reversed_at.isoformat() if u.reversed_at else None,
+    } for u in balance.usages]
+    emit_json(data)
+

@@ -1,0 +1,118 @@
+"""Decisions: per item and per declaration, with the reason codes of contract section 5."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+
+
+class ReasonCode(str, Enum):
+    NO_PERMIT_REFERENCED = "NO_PERMIT_REFERENCED"
+    PERMIT_UNKNOWN = "PERMIT_UNKNOWN"
+    PERMIT_CANCELLED = "PERMIT_CANCELLED"
+    PERMIT_SUSPENDED = "PERMIT_SUSPENDED"
+    PERMIT_NOT_YET_VALID = "PERMIT_NOT_YET_VALID"
+    PERMIT_EXPIRED = "PERMIT_EXPIRED"
+    PERMIT_USED_UP = "PERMIT_USED_UP"
+    PERMIT_WRONG_TYPE = "PERMIT_WRONG_TYPE"
+    PERMIT_WRONG_ISSUER = "PERMIT_WRONG_ISSUER"
+    COUNTRY_MISMATCH = "COUNTRY_MISMATCH"
+    SPECIES_MISMATCH = "SPECIES_MISMATCH"
+    TERM_MISMATCH = "TERM_MISMATCH"
+    QUANTITY_EXCEEDED = "QUANTITY_EXCEEDED"
+    UNIT_INCOMPATIBLE = "UNIT_INCOMPATIBLE"
+    IMPORT_PERMIT_REQUIRED = "IMPORT_PERMIT_REQUIRED"
+    PARTY_MISMATCH = "PARTY_MISMATCH"
+    #: risk flag only: the trader declared the goods are not CITES specimens (Y900)
+    DECLARED_NOT_CITES = "DECLARED_NOT_CITES"
+
+
+class Severity(str, Enum):
+    BLOCK = "block"
+    FLAG = "flag"
+
+
+#: contract section 5: all checks block except PARTY_MISMATCH
+DEFAULT_SEVERITIES: dict[ReasonCode, Severity] = {
+    code: Severity.BLOCK for code in ReasonCode if code is not ReasonCode.DECLARED_NOT_CITES
+}
+DEFAULT_SEVERITIES[ReasonCode.PARTY_MISMATCH] = Severity.FLAG
+
+
+class DeclarationDecision(str, Enum):
+    CLEARED = "CLEARED"
+    HELD = "HELD"
+    NOT_CONCERNED = "NOT_CONCERNED"
+
+
+class ItemStatus(str, Enum):
+    MATCHED = "MATCHED"
+    HELD = "HELD"
+    NOT_CONCERNED = "NOT_CONCERNED"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A failed check: its code and a message a customs officer understands."""
+
+    code: ReasonCode
+    message: str
+
+
+@dataclass(frozen=True)
+class WriteOff:
+    """A quantity to take from one permit line for one item (a usage once committed)."""
+
+    permit_number: str
+    issuing_country: str
+    line: str
+    item_number: int
+    quantity: Decimal
+    unit: str | None
+    remaining_after: Decimal
+    permit_used_up: bool
+    #: SINGLE consignment policy: the write-off uses the whole permit up (Art. VI(5))
+    single_consignment: bool = False
+
+
+@dataclass(frozen=True)
+class ItemDecision:
+    item_number: int
+    hs_code: str
+    status: ItemStatus
+    description: str | None = None
+    permit_number: str | None = None
+    issuing_country: str | None = None
+    permit_line: str | None = None
+    quantity: Decimal | None = None
+    unit: str | None = None
+    remaining_after: Decimal | None = None
+    reasons: tuple[Reason, ...] = ()
+    risk_flags: tuple[Reason, ...] = ()
+    #: every write-off this item needs (two for an Appendix I import: export and import permit)
+    write_offs: tuple[WriteOff, ...] = ()
+    #: the HS rows' taxa that made the item a CITES item, for messages and impact previews
+    taxa: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    declaration_id: str
+    version: int
+    decision: DeclarationDecision
+    items: tuple[ItemDecision, ...]
+    reasons: tuple[Reason, ...] = ()
+    #: the HS table version (edition and number) the decision was made with
+    hs_table: str | None = None
+    declarant_code: str | None = None
+    office: str | None = None
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def write_offs(self) -> tuple[WriteOff, ...]:
+        return tuple(w for item in self.items for w in item.write_offs)
+
+    @property
+    def cleared(self) -> bool:
+        return self.decision is DeclarationDecision.CLEARED

@@ -1,0 +1,81 @@
+"""Errors that carry what goes back on the wire.
+
+Each error names the SOAP fault code (contract section 1) and the CLI exit code (section 7)
+its callers map it to, so that edges translate, never decide.
+"""
+
+from __future__ import annotations
+
+
+class ConnectorError(Exception):
+    fault_code = "Server.Error"
+    exit_code = 1
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(ConnectorError):
+    """Input of the wrong form: nothing was changed."""
+
+    fault_code = "Client.SchemaViolation"
+    exit_code = 2
+
+
+class MalformedXml(InvalidInput):
+    fault_code = "Client.MalformedXml"
+
+
+class MappingFailed(InvalidInput):
+    """The SAD lacks a field the connector needs, or a value has the wrong form."""
+
+    fault_code = "Client.MappingFailed"
+
+
+class TooLarge(InvalidInput):
+    fault_code = "Client.TooLarge"
+
+
+class InvalidPermit(InvalidInput):
+    """A permit message that fails validation (contract 3.1)."""
+
+
+class UnknownDeclaration(ConnectorError):
+    fault_code = "Client.UnknownDeclaration"
+    exit_code = 1
+
+
+class UnknownPermit(ConnectorError):
+    fault_code = "Client.UnknownPermit"
+    exit_code = 1
+
+
+class StaleVersion(ConnectorError):
+    fault_code = "Client.StaleVersion"
+    exit_code = 1
+
+
+class Unavailable(ConnectorError):
+    """A dependency (ledger, broker) cannot be reached; nothing was written."""
+
+    fault_code = "Server.Unavailable"
+    exit_code = 3
+
+
+class NoHsTableInForce(ConnectorError):
+    """No HS-to-taxon table covers the declaration date: deciding would clear CITES goods
+    unchecked, so the connector refuses to decide (an administrator must publish a table)."""
+
+    fault_code = "Server.Configuration"
+    exit_code = 1
+
+
+class WriteOffConflict(ConnectorError):
+    """A conditional update found less remaining than decided: another writer got there first.
+
+    The whole transaction is rolled back and the declaration decided again.
+    """
+
+    fault_code = "Server.Unavailable"
+    exit_code = 3

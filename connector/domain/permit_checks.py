@@ -1,0 +1,127 @@
+"""The checks of contract section 5 that concern a permit as a whole.
+
+Each returns the reasons that fail, with a message a customs officer can act on. They never
+stop at the first failure: the contract asks for every reason that applies to be listed.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from connector.domain.declarations import Declaration, Flow
+from connector.domain.decisions import Reason, ReasonCode
+from connector.domain.parties import same_party
+from connector.domain.permits import ConsignmentPolicy, Permit, PermitStatus, PermitType
+
+#: Which permit types fit which flow (contract section 5, "permit type and issuer fit the flow")
+FITTING_TYPES: dict[Flow, frozenset[PermitType]] = {
+    Flow.EXPORT: frozenset(
+        {PermitType.EXPORT, PermitType.RE_EXPORT, PermitType.CERTIFICATE_OF_ORIGIN}
+    ),
+    Flow.RE_EXPORT: frozenset({PermitType.RE_EXPORT}),
+    Flow.IMPORT: frozenset(
+        {PermitType.EXPORT, PermitType.RE_EXPORT, PermitType.CERTIFICATE_OF_ORIGIN}
+    ),
+}
+
+
+def _name(permit: Permit) -> str:
+    return f"permit {permit.permit_number} ({permit.issuing_country})"
+
+
+def expected_issuer(declaration: Declaration, home_country: str) -> str | None:
+    """Exports and re-exports need the home country's permit; imports the exporting country's."""
+    if declaration.flow is Flow.IMPORT:
+        return declaration.export_country
+    return home_country
+
+
+def status_reasons(permit: Permit) -> list[Reason]:
+    if permit.status is PermitStatus.CANCELLED:
+        return [Reason(ReasonCode.PERMIT_CANCELLED, f"{_name(permit)} has been cancelled by its issuing authority")]
+    if permit.status is PermitStatus.SUSPENDED:
+        return [Reason(ReasonCode.PERMIT_SUSPENDED, f"{_name(permit)} is suspended by its issuing authority")]
+    return []
+
+
+def validity_reasons(permit: Permit, on: date) -> list[Reason]:
+    if on < permit.valid_from:
+        return [Reason(ReasonCode.PERMIT_NOT_YET_VALID,
+                       f"{_name(permit)} is valid from {permit.valid_from.isoformat()}; "
+                       f"the declaration is dated {on.isoformat()}")]
+    if on > permit.valid_until:
+        return [Reason(ReasonCode.PERMIT_EXPIRED,
+                       f"{_name(permit)} expired on {permit.valid_until.isoformat()}; "
+                       f"the declaration is dated {on.isoformat()}")]
+    return []
+
+
+def used_up_reasons(permit: Permit, declaration_id: str) -> list[Reason]:
+    """Art. VI(5): a SINGLE permit serves one consignment; its first clearance uses it up."""
+    if (
+        permit.consignment_policy is ConsignmentPolicy.SINGLE
+        and permit.used_by is not None
+        and permit.used_by != declaration_id
+    ):
+        return [Reason(ReasonCode.PERMIT_USED_UP,
+                       f"{_name(permit)} is valid for one consignment only and was used by "
+                       f"declaration {permit.used_by}")]
+    return []
+
+
+def type_and_issuer_reasons(permit: Permit, declaration: Declaration, home_country: str) -> list[Reason]:
+    reasons: list[Reason] = []
+    fitting = FITTING_TYPES.get(declaration.flow, frozenset())
+    if permit.type not in fitting:
+        wanted = ", ".join(sorted(t.value for t in fitting))
+        reasons.append(Reason(ReasonCode.PERMIT_WRONG_TYPE,
+                              f"{_name(permit)} is of type {permit.type.value}; a "
+                              f"{declaration.flow.value.lower().replace('_', '-')} needs {wanted}"))
+    issuer = expected_issuer(declaration, home_country)
+    if issuer is None:
+        reasons.append(Reason(ReasonCode.PERMIT_WRONG_ISSUER,
+                              f"the declaration names no country of export, so the issuer of "
+                              f"{_name(permit)} cannot be checked"))
+    elif permit.issuing_country != issuer:
+        reasons.append(Reason(ReasonCode.PERMIT_WRONG_ISSUER,
+                              f"{_name(permit)} was issued by {permit.issuing_country}; this "
+                              f"declaration needs a permit issued by {issuer}"))
+    return reasons
+
+
+def country_reasons(permit: Permit, declaration: Declaration, home_country: str) -> list[Reason]:
+    """The permit's importer country must be where the goods go."""
+    expected = home_country if declaration.flow is Flow.IMPORT else declaration.destination_country
+    actual = permit.importer.country
+    if expected and actual and expected != actual:
+        return [Reason(ReasonCode.COUNTRY_MISMATCH,
+                       f"{_name(permit)} names {actual} as country of import; the goods are "
+                       f"declared for {expected}")]
+    return []
+
+
+def party_reasons(permit: Permit, declaration: Declaration) -> list[Reason]:
+    reasons: list[Reason] = []
+    for role, on_permit, declared in (
+        ("exporter", permit.exporter, declaration.exporter),
+        ("importer", permit.importer, declaration.consignee),
+    ):
+        if same_party(on_permit, declared) is False:
+            reasons.append(Reason(ReasonCode.PARTY_MISMATCH,
+                                  f"the {role} on {_name(permit)} "
+                                  f"({on_permit.id or on_permit.name}) is not the one declared "
+                                  f"({declared.id or (declared.name or '').splitlines()[0]})"))
+    return reasons
+
+
+def permit_reasons(permit: Permit, declaration: Declaration, declaration_id: str,
+                   home_country: str) -> list[Reason]:
+    """Every permit-level check, in the order of the contract's table."""
+    return [
+        *status_reasons(permit),
+        *validity_reasons(permit, declaration.date),
+        *used_up_reasons(permit, declaration_id),
+        *type_and_issuer_reasons(permit, declaration, home_country),
+        *country_reasons(permit, declaration, home_country),
+        *party_reasons(permit, declaration),
+    ]

@@ -1,0 +1,132 @@
+"""CITES permits and certificates as the ledger holds them.
+
+A permit is identified by (permit number, issuing country) and carries lines A, B, C... as on
+the CITES form. Art. VI(5) of the Convention: one permit per consignment, hence the default
+SINGLE consignment policy; MULTIPLE lets a line be drawn down over several consignments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+from enum import Enum
+
+
+class PermitType(str, Enum):
+    EXPORT = "EXPORT"
+    RE_EXPORT = "RE_EXPORT"
+    IMPORT = "IMPORT"
+    CERTIFICATE_OF_ORIGIN = "CERTIFICATE_OF_ORIGIN"
+    PRE_CONVENTION = "PRE_CONVENTION"
+    CAPTIVE_BREEDING = "CAPTIVE_BREEDING"
+    INTRODUCTION_FROM_THE_SEA = "INTRODUCTION_FROM_THE_SEA"
+    OTHER = "OTHER"
+
+
+class PermitStatus(str, Enum):
+    """Status set by the issuing Management Authority."""
+
+    VALID = "VALID"
+    CANCELLED = "CANCELLED"
+    SUSPENDED = "SUSPENDED"
+
+
+class BalanceStatus(str, Enum):
+    """Status as customs sees it (GetPermitBalance): issuer status plus use and expiry."""
+
+    VALID = "VALID"
+    CANCELLED = "CANCELLED"
+    SUSPENDED = "SUSPENDED"
+    USED = "USED"
+    EXPIRED = "EXPIRED"
+
+
+class ConsignmentPolicy(str, Enum):
+    SINGLE = "SINGLE"
+    MULTIPLE = "MULTIPLE"
+
+
+@dataclass(frozen=True)
+class Party:
+    """Exporter or importer as written on the permit or the declaration."""
+
+    name: str | None = None
+    country: str | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class PermitLine:
+    line: str
+    taxon: str
+    quantity: Decimal
+    unit: str | None = None
+    appendix: str | None = None
+    source: str | None = None
+    term: str | None = None
+    origin_country: str | None = None
+    description: str | None = None
+    #: quantity not yet written off; equals ``quantity`` on a fresh permit
+    remaining: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        if self.remaining is None:
+            object.__setattr__(self, "remaining", self.quantity)
+
+
+@dataclass(frozen=True)
+class Permit:
+    permit_number: str
+    issuing_country: str
+    version: int
+    type: PermitType
+    valid_from: date
+    valid_until: date
+    lines: tuple[PermitLine, ...]
+    status: PermitStatus = PermitStatus.VALID
+    consignment_policy: ConsignmentPolicy = ConsignmentPolicy.SINGLE
+    issued_on: date | None = None
+    exporter: Party = field(default_factory=Party)
+    importer: Party = field(default_factory=Party)
+    purpose: str | None = None
+    security_stamp: str | None = None
+    replaces: str | None = None
+    #: SINGLE permits: the declaration whose clearance used the permit up, if any
+    used_by: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.permit_number, self.issuing_country)
+
+    def line(self, letter: str) -> PermitLine | None:
+        return next((ln for ln in self.lines if ln.line == letter), None)
+
+    def balance_status(self, on: date) -> BalanceStatus:
+        if self.status is PermitStatus.CANCELLED:
+            return BalanceStatus.CANCELLED
+        if self.status is PermitStatus.SUSPENDED:
+            return BalanceStatus.SUSPENDED
+        if self.consignment_policy is ConsignmentPolicy.SINGLE and self.used_by is not None:
+            return BalanceStatus.USED
+        if self.consignment_policy is ConsignmentPolicy.MULTIPLE and all(
+            ln.remaining == 0 for ln in self.lines
+        ):
+            return BalanceStatus.USED
+        if on > self.valid_until:
+            return BalanceStatus.EXPIRED
+        return BalanceStatus.VALID
+
+    def with_lines(self, lines: tuple[PermitLine, ...]) -> "Permit":
+        return replace(self, lines=lines)
+
+
+@dataclass(frozen=True)
+class PermitStatusChange:
+    """A cancellation, suspension or reinstatement by the issuing authority."""
+
+    permit_number: str
+    issuing_country: str
+    version: int
+    status: PermitStatus
+    reason: str | None = None

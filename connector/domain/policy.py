@@ -1,0 +1,26 @@
+"""What an administration configures about the decision rules (contract section 5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+from connector.domain.decisions import DEFAULT_SEVERITIES, ReasonCode, Severity
+
+
+@dataclass(frozen=True)
+class DecisionPolicy:
+    home_country: str
+    #: attached-document codes that cite a CITES permit or certificate
+    cites_document_codes: frozenset[str] = frozenset({"C400", "C401", "C402", "C638", "CITES"})
+    #: attached-document codes by which the trader declares goods are not CITES specimens
+    not_concerned_codes: frozenset[str] = frozenset({"Y900"})
+    severities: Mapping[ReasonCode, Severity] = field(
+        default_factory=lambda: MappingProxyType(dict(DEFAULT_SEVERITIES))
+    )
+    #: Art. VII(1): transit under customs control is exempt unless the administration says not
+    transit_concerned: bool = False
+
+    def severity(self, code: ReasonCode) -> Severity:
+        return self.severities.get(code, Severity.BLOCK)

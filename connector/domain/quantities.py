@@ -1,0 +1,62 @@
+"""Which declared quantity a permit line is compared with (contract section 5, Quantity).
+
+A line with no unit (number of specimens) or PCS compares with the supplementary quantity; a
+mass unit compares with the item's net mass in kilograms; volume, length and area units compare
+with a supplementary quantity in a compatible unit. Conversion is exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from connector.domain.declarations import DeclarationItem
+from connector.domain.units import (
+    Dimension, Quantity, UnknownUnit, dimension_of, to_ledger_precision, unit_label,
+)
+
+
+@dataclass(frozen=True)
+class DeclaredQuantity:
+    quantity: Quantity | None
+    #: why no comparable quantity could be found (UNIT_INCOMPATIBLE message)
+    problem: str | None = None
+
+
+def _supplementary(item: DeclarationItem) -> Quantity | None:
+    if item.supplementary_quantity is None:
+        return None
+    try:
+        return Quantity(item.supplementary_quantity, item.supplementary_unit)
+    except UnknownUnit:
+        return None
+
+
+def declared_quantity(item: DeclarationItem, line_unit: str | None) -> DeclaredQuantity:
+    """The item's quantity in the permit line's unit, or why there is none."""
+    wanted = dimension_of(line_unit)
+    supplementary = _supplementary(item)
+    candidates: list[Quantity] = []
+    if wanted is Dimension.MASS and item.net_mass is not None:
+        candidates.append(Quantity(item.net_mass, "KIL"))
+    if supplementary is not None:
+        candidates.append(supplementary)
+    for candidate in candidates:
+        if candidate.compatible_with(line_unit):
+            converted = candidate.to(line_unit)
+            return DeclaredQuantity(Quantity(to_ledger_precision(converted.amount), converted.unit))
+    given = item.supplementary_unit_code or (
+        "no supplementary unit" if item.supplementary_quantity is None else "an unknown unit"
+    )
+    if item.supplementary_quantity is not None and supplementary is None:
+        given = f"unknown supplementary unit {item.supplementary_unit_code!r}"
+    if wanted is Dimension.MASS:
+        need = "a net mass"
+    elif wanted is Dimension.COUNT:
+        need = "a number of specimens as supplementary quantity (NMB, NAR, C62, PCE)"
+    else:
+        need = f"a supplementary quantity in a {wanted.value} unit"
+    return DeclaredQuantity(
+        None,
+        f"the permit line counts in {unit_label(line_unit)}; the declaration item needs {need}, "
+        f"but gives {given}",
+    )

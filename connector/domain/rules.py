@@ -1,0 +1,254 @@
+"""Deciding a declaration against the permits held (contract section 5).
+
+Pure: the caller hands in the HS tables, the taxonomy, a way to find permits by number and the
+administration's policy; nothing here reads a database or a message. The result says per item
+what matched and what to write off; the ledger service commits the write-offs, all or none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Callable, Iterable, Protocol, Sequence
+
+from connector.domain.declarations import Declaration, DeclarationItem, Flow
+from connector.domain.decisions import (
+    Decision, DeclarationDecision, ItemDecision, ItemStatus, Reason, ReasonCode, Severity, WriteOff,
+)
+from connector.domain.line_checks import LineResult, RowView, TaxonomyView, check_line
+from connector.domain.errors import NoHsTableInForce
+from connector.domain.permit_checks import expected_issuer, permit_reasons
+from connector.domain.permits import ConsignmentPolicy, Permit, PermitLine, PermitType
+from connector.domain.policy import DecisionPolicy
+
+#: finds every permit the connector holds with a given number (any issuer)
+PermitFinder = Callable[[str], Sequence[Permit]]
+LineKey = tuple[str, str, str]
+
+
+class HsMatchView(Protocol):
+    prefix: str
+    rows: Sequence[RowView]
+
+
+class HsTableView(Protocol):
+    label: str
+
+    def lookup(self, hs_code: str) -> HsMatchView | None: ...
+
+
+class HsTablesView(Protocol):
+    def in_force(self, on) -> HsTableView | None: ...
+
+
+@dataclass
+class _Draws:
+    """Quantities taken by earlier items of the same declaration (several items, one line)."""
+
+    taken: dict[LineKey, Decimal]
+
+    def of(self, permit: Permit, letter: str) -> Decimal:
+        return self.taken.get((*permit.key, letter), Decimal(0))
+
+    def record(self, write_off: WriteOff) -> None:
+        key = (write_off.permit_number, write_off.issuing_country, write_off.line)
+        self.taken[key] = self.taken.get(key, Decimal(0)) + write_off.quantity
+
+
+def choose_permit(candidates: Sequence[Permit], issuer: str | None, home: str) -> Permit:
+    """Contract section 2: with several permits of one number, take the expected issuer's."""
+    for wanted in (issuer, home):
+        for permit in candidates:
+            if permit.issuing_country == wanted:
+                return permit
+    return sorted(candidates, key=lambda p: p.issuing_country)[0]
+
+
+class Decider:
+    def __init__(self, *, tables: HsTablesView, taxonomy: TaxonomyView, find_permits: PermitFinder,
+                 policy: DecisionPolicy):
+        self.tables = tables
+        self.taxonomy = taxonomy
+        self.find_permits = find_permits
+        self.policy = policy
+
+    def decide(self, declaration_id: str, version: int, declaration: Declaration) -> Decision:
+        table = self.tables.in_force(declaration.date)
+        if table is None:
+            raise NoHsTableInForce(f"no HS-to-taxon table is in force on "
+                                   f"{declaration.date.isoformat()}")
+        draws = _Draws({})
+        items = tuple(self._decide_item(declaration_id, declaration, item, table, draws)
+                      for item in declaration.items)
+        concerned = [i for i in items if i.status is not ItemStatus.NOT_CONCERNED]
+        if not concerned:
+            outcome = DeclarationDecision.NOT_CONCERNED
+        elif all(i.status is ItemStatus.MATCHED for i in concerned):
+            outcome = DeclarationDecision.CLEARED
+        else:
+            outcome = DeclarationDecision.HELD
+            # all or nothing: a held declaration writes nothing off
+            items = tuple(replace(i, write_offs=(), remaining_after=None) for i in items)
+        reasons: tuple[Reason, ...] = ()
+        return Decision(
+            declaration_id=declaration_id, version=version, decision=outcome, items=items,
+            reasons=reasons, hs_table=table.label,
+            declarant_code=declaration.declarant_code, office=declaration.office,
+        )
+
+    # -- one item ---------------------------------------------------------------------------
+
+    def _decide_item(self, declaration_id: str, declaration: Declaration, item: DeclarationItem,
+                     table: HsTableView, draws: _Draws) -> ItemDecision:
+        base = ItemDecision(item_number=item.number, hs_code=item.hs_code,
+                            status=ItemStatus.NOT_CONCERNED, description=item.description)
+        match = table.lookup(item.hs_code)
+        if match is None:
+            return base
+        base = replace(base, taxa=tuple(dict.fromkeys(r.taxon for r in match.rows)))
+        if declaration.flow is Flow.TRANSIT and not self.policy.transit_concerned:
+            return base
+        codes = self.policy.cites_document_codes
+        cited = [d for d in item.documents if d.code in codes]
+        references = list(dict.fromkeys(d.reference for d in cited if d.reference))
+        if not references:
+            if any(d.code in self.policy.not_concerned_codes for d in item.documents):
+                return replace(base, risk_flags=(Reason(
+                    ReasonCode.DECLARED_NOT_CITES,
+                    f"the trader declares item {item.number} (HS {item.hs_code}) is not a CITES "
+                    f"specimen, though the code may hold {', '.join(base.taxa)}"),))
+            held = ("cites a CITES document without its number" if cited
+                    else "cites no CITES permit or certificate")
+            return self._finish(base, [Reason(
+                ReasonCode.NO_PERMIT_REFERENCED,
+                f"item {item.number} (HS {item.hs_code}, may hold {', '.join(base.taxa)}) {held}")],
+                None, draws, declaration_id)
+
+        issuer = expected_issuer(declaration, self.policy.home_country)
+        unknown: list[Reason] = []
+        permits: list[Permit] = []
+        for reference in references:
+            found = self.find_permits(reference)
+            if not found:
+                unknown.append(Reason(ReasonCode.PERMIT_UNKNOWN,
+                                      f"permit {reference} is not known to the connector"))
+            else:
+                permits.append(choose_permit(found, issuer, self.policy.home_country))
+        if not permits:
+            return self._finish(base, unknown, None, draws, declaration_id)
+
+        home = self.policy.home_country
+        companions = [p for p in permits
+                      if declaration.flow is Flow.IMPORT and p.type is PermitType.IMPORT
+                      and p.issuing_country == home]
+        primaries = [p for p in permits if p not in companions] or companions
+        best = self._best_line(declaration_id, declaration, item, primaries, match, draws)
+        reasons = list(best.reasons)
+        extra: list[WriteOff] = []
+        if declaration.flow is Flow.IMPORT and self._is_appendix_i(best.line):
+            import_reasons, extra = self._import_permit(
+                declaration_id, declaration, item, best, [p for p in companions if p is not best.permit],
+                draws)
+            reasons.extend(import_reasons)
+        if self._blocking(reasons):
+            reasons.extend(unknown)
+        return self._finish(base, reasons, best, draws, declaration_id, extra)
+
+    def _best_line(self, declaration_id: str, declaration: Declaration, item: DeclarationItem,
+                   permits: Iterable[Permit], match: HsMatchView, draws: _Draws) -> LineResult:
+        """The permit line with the fewest blocking failures (first in citation order on ties)."""
+        best: LineResult | None = None
+        best_score = None
+        for permit in permits:
+            general = permit_reasons(permit, declaration, declaration_id, self.policy.home_country)
+            for line in permit.lines:
+                result = check_line(item, permit, line, match.rows, self.taxonomy, item.hs_code,
+                                    draws.of(permit, line.line))
+                result = replace(result, reasons=tuple(general) + result.reasons)
+                score = len(self._blocking(result.reasons))
+                if best_score is None or score < best_score:
+                    best, best_score = result, score
+        assert best is not None, "a permit always has at least one line"
+        return best
+
+    def _is_appendix_i(self, line: PermitLine) -> bool:
+        if line.appendix:
+            return line.appendix.strip().upper() == "I"
+        resolve = getattr(self.taxonomy, "resolve", None)
+        taxon = resolve(line.taxon) if resolve else None
+        return bool(taxon is not None and getattr(taxon, "appendix", None) == "I")
+
+    def _import_permit(self, declaration_id: str, declaration: Declaration, item: DeclarationItem,
+                       export: LineResult, companions: Sequence[Permit],
+                       draws: _Draws) -> tuple[list[Reason], list[WriteOff]]:
+        """Appendix I import (Art. III(3)): the home import permit must be cited and valid too."""
+        taxon = export.line.taxon
+        problems: list[str] = []
+        for permit in companions:
+            general = [r for r in permit_reasons(permit, declaration, declaration_id,
+                                                 self.policy.home_country)
+                       if r.code not in (ReasonCode.PERMIT_WRONG_TYPE, ReasonCode.PERMIT_WRONG_ISSUER)
+                       and self.policy.severity(r.code) is Severity.BLOCK]
+            for line in permit.lines:
+                if not (line.taxon.casefold() == taxon.casefold()
+                        or self.taxonomy.is_within(taxon, line.taxon)):
+                    continue
+                result = check_line(item, permit, line, [_AnyTaxon(line.taxon)], self.taxonomy,
+                                    item.hs_code, draws.of(permit, line.line))
+                blocking = general + [r for r in result.reasons
+                                      if r.code is not ReasonCode.TERM_MISMATCH]
+                if not blocking and result.quantity is not None:
+                    return [], [self._write_off(permit, line, item.number, result.quantity.amount,
+                                                draws)]
+                problems.extend(r.message for r in blocking)
+            if not problems:
+                problems.append(f"import permit {permit.permit_number} has no line for {taxon}")
+        if not companions:
+            problems.append(f"no import permit of {self.policy.home_country} is cited")
+        return [Reason(ReasonCode.IMPORT_PERMIT_REQUIRED,
+                       f"{taxon} is listed in Appendix I: a valid import permit issued by "
+                       f"{self.policy.home_country} must be cited as well ({'; '.join(problems)})")], []
+
+    # -- assembling the item decision ---------------------------------------------------------
+
+    def _blocking(self, reasons: Iterable[Reason]) -> list[Reason]:
+        return [r for r in reasons if self.policy.severity(r.code) is Severity.BLOCK]
+
+    def _write_off(self, permit: Permit, line: PermitLine, item_number: int, amount: Decimal,
+                   draws: _Draws) -> WriteOff:
+        """The write-off of ``amount``, computed before it is added to ``draws``."""
+        def left(ln: PermitLine) -> Decimal:
+            taken = draws.of(permit, ln.line) + (amount if ln.line == line.line else 0)
+            return ln.remaining - taken
+
+        single = permit.consignment_policy is ConsignmentPolicy.SINGLE
+        used_up = single or all(left(ln) <= 0 for ln in permit.lines)
+        return WriteOff(permit.permit_number, permit.issuing_country, line.line, item_number,
+                        amount, line.unit, left(line), used_up, single)
+
+    def _finish(self, base: ItemDecision, reasons: list[Reason], best: LineResult | None,
+                draws: _Draws, declaration_id: str,
+                extra: Sequence[WriteOff] = ()) -> ItemDecision:
+        blocking = self._blocking(reasons)
+        flags = tuple(r for r in reasons if r not in blocking)
+        if best is not None:
+            base = replace(base, permit_number=best.permit.permit_number,
+                           issuing_country=best.permit.issuing_country,
+                           permit_line=best.line.line, unit=best.line.unit,
+                           quantity=best.quantity.amount if best.quantity else None)
+        if blocking or best is None or best.quantity is None:
+            return replace(base, status=ItemStatus.HELD, reasons=tuple(blocking), risk_flags=flags)
+        main = self._write_off(best.permit, best.line, base.item_number, best.quantity.amount,
+                               draws)
+        for write_off in (main, *extra):
+            draws.record(write_off)
+        return replace(base, status=ItemStatus.MATCHED, risk_flags=flags,
+                       remaining_after=main.remaining_after, write_offs=(main, *extra))
+
+
+@dataclass(frozen=True)
+class _AnyTaxon:
+    """A stand-in HS row for checking an import permit line: species was checked already."""
+
+    taxon: str
+    terms: frozenset[str] = frozenset()

@@ -1,0 +1,211 @@
+"""Which taxon a scientific name stands for, and which higher taxa contain it.
+
+The HS-to-taxon table names a taxon at any rank (contract section 6) while a permit line names
+a species; a line matches a row only when its taxon is the row's taxon or below it, synonyms
+resolved (contract section 5, ``SPECIES_MISMATCH``). So the connector keeps a local copy of the
+CITES taxonomy (Species+ is the authority, CITES-PRIMER "Taxonomy: Species+").
+
+Name matching is forgiving about form and strict about content:
+
+- case, spacing, author citations (``Python regius (Shaw, 1802)``, ``Panax ginseng C.A.Mey.``),
+  bracketed annotations, ``#4``-style annotation marks and infraspecific markers
+  (``ssp.``, ``subsp.``, ``var.``) do not matter;
+- ``Genus spp.`` / ``Genus sp.`` stand for the genus (CITES lists and permits write higher taxa
+  so);
+- an unknown subspecies or variety of a known species resolves to the species, because every
+  answer "is it within X" about the species and its ancestors is also true of its subspecies;
+  the returned :class:`Taxon` then carries the species' name, so callers can tell;
+- an unknown binomial never resolves to its genus, and a hybrid formula (``A x B``) resolves
+  only if the exact name is known: guessing would clear specimens no one has identified.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+#: Species+ ranks, highest first (CITES-PRIMER "Taxonomy: Species+")
+RANKS = ("KINGDOM", "PHYLUM", "CLASS", "ORDER", "FAMILY", "SUBFAMILY",
+         "GENUS", "SPECIES", "SUBSPECIES", "VARIETY")
+
+_INFRASPECIFIC_MARKERS = frozenset({"ssp.", "ssp", "subsp.", "subsp", "var.", "var",
+                                    "f.", "forma", "subvar."})
+_UNSPECIFIED_SPECIES = frozenset({"spp.", "spp", "sp.", "sp"})
+_HYBRID_MARKERS = frozenset({"x", "×"})
+_BRACKETED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
+_ANNOTATION_MARK = re.compile(r"#\s*\w+")
+_EPITHET = re.compile(r"[a-z][a-z\-]*")
+_UNINOMIAL = re.compile(r"[A-Za-z][A-Za-z\-]*")
+
+
+@dataclass(frozen=True)
+class Taxon:
+    name: str
+    rank: str
+    parent: str | None
+    #: the CITES listing as recorded (``I``, ``II``, ``I/II``, ``NC``...), not authoritative
+    appendix: str | None = None
+
+
+def name_key(name: str) -> str | None:
+    """The normalised lookup key of a scientific name, or None if it is not one.
+
+    Returns up to three lower-case name parts (genus, species, infraspecific epithet) joined by
+    one space. An unparenthesised author after a uninomial is accepted only when it looks like
+    one (a year, an initial, a comma), so ``Crocodylus Fakeus`` is not read as ``Crocodylus``.
+    """
+    text = unicodedata.normalize("NFKC", name or "")
+    previous = None
+    while previous != text:
+        previous, text = text, _BRACKETED.sub(" ", text)
+    text = _ANNOTATION_MARK.sub(" ", text).replace("(", " ").replace(")", " ")
+    tokens = text.split()
+    if not tokens or not _UNINOMIAL.fullmatch(tokens[0]):
+        return None
+    if not any(ch.islower() for ch in text):
+        tokens = [t.lower() for t in tokens]
+    parts = [tokens[0].lower()]
+    rest = tokens[1:]
+    while rest and len(parts) < 3:
+        token = rest[0]
+        low = token.lower()
+        if low in _HYBRID_MARKERS:
+            return None
+        if low in _INFRASPECIFIC_MARKERS:
+            rest = rest[1:]
+            continue
+        if low in _UNSPECIFIED_SPECIES:
+            if len(parts) > 1:
+                return None
+            rest = rest[1:]
+            break
+        if not _EPITHET.fullmatch(token):
+            break
+        parts.append(token)
+        rest = rest[1:]
+    if rest and len(parts) == 1 and not _looks_like_author(rest):
+        return None
+    return " ".join(parts)
+
+
+def _looks_like_author(tokens: list[str]) -> bool:
+    text = " ".join(tokens)
+    return any(ch.isdigit() for ch in text) or any(ch in text for ch in ".,&")
+
+
+class Taxonomy:
+    """Taxa by normalised name, synonyms to accepted names, parents by name."""
+
+    def __init__(self, taxa: Iterable[Taxon] = (),
+                 synonyms: Mapping[str, str] | Iterable[tuple[str, str]] = ()):
+        self._taxa: dict[str, Taxon] = {}
+        for taxon in taxa:
+            key = name_key(taxon.name)
+            if key is None:
+                raise ValueError(f"not a scientific name: {taxon.name!r}")
+            self._taxa[key] = taxon
+        pairs = synonyms.items() if isinstance(synonyms, Mapping) else synonyms
+        self._synonyms: dict[str, tuple[str, str]] = {}
+        for synonym, accepted in pairs:
+            key = name_key(synonym)
+            if key is None:
+                raise ValueError(f"not a scientific name: {synonym!r}")
+            if key not in self._taxa:
+                self._synonyms[key] = (synonym, accepted)
+
+    def _by_key(self, key: str) -> Taxon | None:
+        taxon = self._taxa.get(key)
+        if taxon is None and key in self._synonyms:
+            accepted_key = name_key(self._synonyms[key][1])
+            taxon = self._taxa.get(accepted_key) if accepted_key else None
+        return taxon
+
+    def resolve(self, name: str) -> Taxon | None:
+        """The accepted taxon a name stands for, or None when the name is unknown."""
+        key = name_key(name)
+        if key is None:
+            return None
+        taxon = self._by_key(key)
+        if taxon is None and key.count(" ") == 2:
+            taxon = self._by_key(key.rsplit(" ", 1)[0])
+            if taxon is not None and taxon.rank != "SPECIES":
+                taxon = None
+        return taxon
+
+    def lineage(self, name: str) -> tuple[str, ...] | None:
+        """Accepted name, then each known ancestor up to the kingdom; None if unknown."""
+        taxon = self.resolve(name)
+        if taxon is None:
+            return None
+        names = [taxon.name]
+        seen = {name_key(taxon.name)}
+        while taxon.parent:
+            key = name_key(taxon.parent)
+            parent = self._by_key(key) if key else None
+            if parent is None or name_key(parent.name) in seen:
+                break
+            seen.add(name_key(parent.name))
+            names.append(parent.name)
+            taxon = parent
+        return tuple(names)
+
+    def is_within(self, name: str, ancestor: str) -> bool | None:
+        """True if ``name`` is ``ancestor`` or below it; None if either name is unknown."""
+        lineage = self.lineage(name)
+        target = self.resolve(ancestor)
+        if lineage is None or target is None:
+            return None
+        target_key = name_key(target.name)
+        return any(name_key(n) == target_key for n in lineage)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.resolve(name) is not None
+
+    def __len__(self) -> int:
+        return len(self._taxa)
+
+    def __iter__(self) -> Iterator[Taxon]:
+        return iter(self._taxa.values())
+
+    def taxa(self) -> tuple[Taxon, ...]:
+        return tuple(self._taxa.values())
+
+    def synonyms(self) -> dict[str, str]:
+        """Synonym name -> accepted name, as given (for export)."""
+        return dict(self._synonyms.values())
+
+    def merge(self, other: "Taxonomy") -> "Taxonomy":
+        """This taxonomy updated by ``other``: its records win, a name of either kind included.
+
+        A name ``other`` accepts stops being a synonym here, and a name ``other`` makes a
+        synonym stops being a taxon here (Species+ moving a name, e.g. Caesalpinia echinata to
+        Paubrasilia echinata); children keep their parent's old name, reached as a synonym.
+        """
+        taxa = {k: t for k, t in self._taxa.items() if k not in other._synonyms}
+        taxa.update(other._taxa)
+        synonyms = {k: v for k, v in self._synonyms.items() if k not in other._taxa}
+        synonyms.update(other._synonyms)
+        return Taxonomy(taxa.values(), list(synonyms.values()))
+
+    def problems(self) -> list[str]:
+        """Dangling parents, cycles and synonyms of unknown names: data errors to fix."""
+        found = []
+        for key, taxon in self._taxa.items():
+            if taxon.rank not in RANKS:
+                found.append(f"{taxon.name}: unknown rank {taxon.rank!r}")
+            if taxon.parent and self.resolve(taxon.parent) is None:
+                found.append(f"{taxon.name}: parent {taxon.parent!r} is unknown")
+            elif taxon.rank != "KINGDOM" and not taxon.parent:
+                found.append(f"{taxon.name}: no parent")
+        for synonym, accepted in self._synonyms.values():
+            accepted_key = name_key(accepted)
+            if accepted_key is None or accepted_key not in self._taxa:
+                found.append(f"synonym {synonym}: accepted name {accepted!r} is unknown")
+        for taxon in self._taxa.values():
+            lineage = self.lineage(taxon.name) or ()
+            top = self.resolve(lineage[-1]) if lineage else None
+            if top is not None and top.parent and self.resolve(top.parent) is not None:
+                found.append(f"{taxon.name}: its lineage loops at {top.name}")
+        return found

@@ -1,0 +1,59 @@
+"""Usages: quantities written off permit lines, the electronic endorsement (contract 3.2).
+
+Invariants the ledger keeps for every permit line, under any interleaving of clearances,
+amendments and cancellations:  0 <= remaining <= quantity  and
+quantity - remaining == sum of the line's active (not reversed) usages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+
+from connector.domain.decisions import Decision, DeclarationDecision
+from connector.domain.declarations import Declaration
+
+
+@dataclass(frozen=True)
+class Usage:
+    usage_id: str
+    permit_number: str
+    issuing_country: str
+    line: str
+    declaration_id: str
+    declaration_version: int
+    item_number: int
+    quantity: Decimal
+    unit: str | None
+    remaining_after: Decimal
+    permit_used_up: bool
+    office_code: str | None
+    recorded_at: datetime
+    reversed_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.reversed_at is None
+
+
+class DeclarationState(str, Enum):
+    CLEARED = "CLEARED"
+    HELD = "HELD"
+    NOT_CONCERNED = "NOT_CONCERNED"
+    CANCELLED = "CANCELLED"
+
+    @classmethod
+    def of(cls, decision: DeclarationDecision) -> "DeclarationState":
+        return cls(decision.value)
+
+
+@dataclass(frozen=True)
+class StoredDecision:
+    """A decision as the ledger keeps it, with the declaration it was made on."""
+
+    decision: Decision
+    declaration: Declaration
+    state: DeclarationState
+    decided_at: datetime

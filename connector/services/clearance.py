@@ -1,0 +1,150 @@
+"""The clearance service: decide a declaration and write its permits off, all or nothing.
+
+The SOAP edge, the CLI and the automatic release of held declarations all come through here,
+so a declaration is treated the same whichever way it arrives. One ledger transaction per
+decision holds the give-back of an earlier version, the write-offs, the usage rows, the stored
+decision, the outbox messages and the audit row (contract sections 1, 3.2, 5, 8).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Callable
+
+import structlog
+from structlog.contextvars import bound_contextvars
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from connector.domain.declarations import Declaration
+from connector.domain.decisions import Decision
+from connector.domain.errors import StaleVersion, UnknownDeclaration, WriteOffConflict
+from connector.domain.records import decision_to_dict
+from connector.domain.usages import DeclarationState, StoredDecision, Usage
+from connector.services.messages import broker_notification
+from connector.services.ports import DuplicateDecision, Ledger, LedgerSession
+from connector.services.rulebook import Rulebook
+from connector.services.writeoffs import give_back, write_off
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ClearanceOutcome:
+    decision: Decision
+    #: True when the same (declaration id, version) was decided before: nothing was written
+    repeated: bool = False
+
+
+@dataclass(frozen=True)
+class RestoredUsage:
+    usage: Usage
+    remaining_after: Decimal
+
+
+class ClearanceService:
+    def __init__(self, ledger: Ledger, rulebook: Rulebook, *, clock: Callable[[], datetime],
+                 new_id: Callable[[], str], max_attempts: int = 8):
+        self.ledger = ledger
+        self.rulebook = rulebook
+        self.clock = clock
+        self.new_id = new_id
+        self.max_attempts = max_attempts
+
+    # -- deciding ---------------------------------------------------------------------------------
+
+    def check(self, declaration_id: str, version: int, declaration: Declaration) -> Decision:
+        """Decide against the ledger as it stands, writing nothing (``declarations check``)."""
+        with self.ledger.snapshot() as session:
+            return self.rulebook.decider(session.permits_numbered).decide(
+                declaration_id, version, declaration)
+
+    def clear(self, declaration_id: str, version: int, declaration: Declaration,
+              actor: str = "customs") -> ClearanceOutcome:
+        """Decide and write off. Idempotent per (declaration id, version).
+
+        A concurrent writer that took the quantity first makes the conditional update fail;
+        the transaction is rolled back and the declaration decided again on fresh balances.
+        """
+        with bound_contextvars(declaration_id=declaration_id, version=version):
+            for attempt in self._retrying():
+                with attempt:
+                    return self._clear_once(declaration_id, version, declaration, actor)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _retrying(self) -> Retrying:
+        return Retrying(retry=retry_if_exception_type((WriteOffConflict, DuplicateDecision)),
+                        stop=stop_after_attempt(self.max_attempts),
+                        wait=wait_random_exponential(multiplier=0.01, max=0.5), reraise=True)
+
+    def _clear_once(self, declaration_id: str, version: int, declaration: Declaration,
+                    actor: str) -> ClearanceOutcome:
+        with self.ledger.transaction() as session:
+            latest = session.latest_decision(declaration_id)
+            if latest is not None:
+                stored = latest.decision.version
+                if version < stored:
+                    raise StaleVersion(f"declaration {declaration_id} version {version} is older "
+                                       f"than version {stored} decided already")
+                if version == stored:
+                    log.info("declaration.repeated", decision=latest.decision.decision.value)
+                    return ClearanceOutcome(latest.decision, repeated=True)
+            session.lock_permits(self._cited_numbers(declaration))
+            now = self.clock()
+            if latest is not None:
+                give_back(session, declaration_id, now)  # amendment: earlier write-offs return
+            decision = self.rulebook.decider(session.permits_numbered).decide(
+                declaration_id, version, declaration)
+            if decision.cleared:
+                write_off(session, decision, now, self.new_id)
+            self._store(session, decision, declaration, now, actor,
+                        "amended" if latest is not None else "decided")
+            log.info("declaration.decided", decision=decision.decision.value,
+                     hs_table=decision.hs_table)
+            return ClearanceOutcome(decision)
+
+    def _store(self, session: LedgerSession, decision: Decision, declaration: Declaration,
+               now: datetime, actor: str, action: str) -> None:
+        session.save_decision(StoredDecision(decision, declaration,
+                                             DeclarationState.of(decision.decision), now))
+        notification = broker_notification(decision, action, self.new_id())
+        if notification is not None:
+            session.add_outbox(notification, now)
+        session.add_audit(actor, f"declaration.{action}", decision.declaration_id,
+                          decision_to_dict(decision), now)
+
+    def _cited_numbers(self, declaration: Declaration) -> list[str]:
+        codes = self.rulebook.policy.cites_document_codes
+        return sorted({d.reference for item in declaration.items for d in item.documents
+                       if d.code in codes and d.reference})
+
+    # -- cancelling and reading ----------------------------------------------------------------
+
+    def cancel(self, declaration_id: str, reason: str | None = None,
+               actor: str = "customs") -> list[RestoredUsage]:
+        """Give back every write-off of the declaration; a repeat restores nothing."""
+        with bound_contextvars(declaration_id=declaration_id):
+            with self.ledger.transaction() as session:
+                latest = session.latest_decision(declaration_id)
+                if latest is None:
+                    raise UnknownDeclaration(f"declaration {declaration_id} is not known")
+                now = self.clock()
+                restored = [RestoredUsage(u, r) for u, r in give_back(session, declaration_id, now)]
+                if latest.state is not DeclarationState.CANCELLED:
+                    session.set_state(declaration_id, DeclarationState.CANCELLED, now)
+                    notification = broker_notification(latest.decision, "cancelled", self.new_id())
+                    if notification is not None:
+                        session.add_outbox(notification, now)
+                    session.add_audit(actor, "declaration.cancelled", declaration_id,
+                                      {"reason": reason, "restored": [r.usage.usage_id
+                                                                      for r in restored]}, now)
+                log.info("declaration.cancelled", restored=len(restored))
+                return restored
+
+    def stored(self, declaration_id: str) -> StoredDecision:
+        with self.ledger.snapshot() as session:
+            latest = session.latest_decision(declaration_id)
+        if latest is None:
+            raise UnknownDeclaration(f"declaration {declaration_id} is not known")
+        return latest

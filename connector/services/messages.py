@@ -1,0 +1,79 @@
+"""Messages the connector sends later, through the transactional outbox.
+
+They are written in the same transaction as the ledger change they report, so a usage is
+published at least once after its write-off commits and never if it did not (contract 3.2).
+The relay (adapters) renders and delivers them; message ids are stable for de-duplication.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from connector.domain.decisions import Decision
+from connector.domain.records import decision_to_dict, item_to_dict
+from connector.domain.units import format_decimal
+from connector.domain.usages import Usage
+
+USAGE_EXCHANGE = "cites.usage"
+NOTIFICATION_EXCHANGE = "customs.notifications"
+#: the customs callback goes over SOAP, not AMQP; the relay tells them apart by ``channel``
+AMQP, CUSTOMS_CALLBACK = "amqp", "customs-callback"
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    message_id: str
+    channel: str
+    destination: str
+    routing_key: str
+    body: dict[str, Any]
+    #: messages with the same ordering key are delivered in the order they were written
+    ordering_key: str | None = None
+    headers: dict[str, Any] = field(default_factory=dict)
+
+
+def _utc(at: datetime) -> str:
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def usage_body(usage: Usage) -> dict[str, Any]:
+    return {
+        "usage_id": usage.usage_id,
+        "permit_number": usage.permit_number, "issuing_country": usage.issuing_country,
+        "line": usage.line, "declaration_id": usage.declaration_id,
+        "declaration_version": usage.declaration_version, "item_number": usage.item_number,
+        "quantity": format_decimal(usage.quantity), "unit": usage.unit,
+        "remaining_after": format_decimal(usage.remaining_after),
+        "permit_used_up": usage.permit_used_up, "office_code": usage.office_code,
+        "recorded_at": _utc(usage.recorded_at),
+    }
+
+
+def usage_recorded(usage: Usage) -> OutboxMessage:
+    return OutboxMessage(usage.usage_id, AMQP, USAGE_EXCHANGE, "usage.recorded",
+                         usage_body(usage), f"{usage.permit_number}/{usage.issuing_country}")
+
+
+def usage_reversed(usage: Usage, remaining_after, at: datetime) -> OutboxMessage:
+    body = usage_body(usage) | {
+        "remaining_after": format_decimal(remaining_after), "permit_used_up": False,
+        "reversed_at": _utc(at),
+    }
+    return OutboxMessage(f"{usage.usage_id}:reversed", AMQP, USAGE_EXCHANGE, "usage.reversed",
+                         body, f"{usage.permit_number}/{usage.issuing_country}")
+
+
+def broker_notification(decision: Decision, event: str, message_id: str) -> OutboxMessage | None:
+    """Contract 3.4: routed by the declarant's code; text and html are rendered by the relay."""
+    if not decision.declarant_code:
+        return None
+    data = decision_to_dict(decision)
+    body = {
+        "declaration_id": decision.declaration_id, "version": decision.version,
+        "decision": decision.decision.value, "event": event,
+        "items": [item_to_dict(i) for i in decision.items], "reasons": data["reasons"],
+    }
+    return OutboxMessage(message_id, AMQP, NOTIFICATION_EXCHANGE,
+                         f"broker.{decision.declarant_code}", body, decision.declaration_id)

@@ -1,0 +1,103 @@
+"""The ledger port: what the services need from storage, named by role, not technology.
+
+One ``LedgerSession`` is one database transaction. Every move that could break an invariant
+under concurrency is conditional (``draw`` refuses to go below zero, ``mark_used`` refuses a
+permit another declaration used, ``reverse_usage`` reverses once) and reports whether it
+happened, so that two connector processes sharing one database stay correct (contract 8).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Iterable
+
+from connector.domain.permits import Permit, PermitStatusChange
+from connector.domain.usages import DeclarationState, StoredDecision, Usage
+from connector.services.messages import OutboxMessage
+
+
+class DuplicateDecision(Exception):
+    """Another transaction stored a decision for the same (declaration id, version) first."""
+
+
+class LedgerSession(ABC):
+    # -- permits ------------------------------------------------------------------------------
+    @abstractmethod
+    def permits_numbered(self, permit_number: str) -> list[Permit]: ...
+
+    @abstractmethod
+    def get_permit(self, permit_number: str, issuing_country: str) -> Permit | None: ...
+
+    @abstractmethod
+    def lock_permits(self, permit_numbers: Iterable[str]) -> None:
+        """Hold the permits against concurrent write-offs until the transaction ends."""
+
+    @abstractmethod
+    def save_permit(self, permit: Permit) -> None:
+        """Insert or replace a permit with its lines, keeping ``remaining`` and ``used_by``."""
+
+    @abstractmethod
+    def set_permit_status(self, change: PermitStatusChange) -> None: ...
+
+    # -- write-offs -------------------------------------------------------------------------------
+    @abstractmethod
+    def draw(self, permit_number: str, issuing_country: str, line: str, amount: Decimal) -> bool:
+        """Take ``amount`` from the line only if that many remain; False if not."""
+
+    @abstractmethod
+    def give_back(self, permit_number: str, issuing_country: str, line: str,
+                  amount: Decimal) -> Decimal:
+        """Return ``amount`` to the line; returns the remaining quantity after."""
+
+    @abstractmethod
+    def mark_used(self, permit_number: str, issuing_country: str, declaration_id: str) -> bool:
+        """SINGLE permits: record the using declaration unless another one used it."""
+
+    @abstractmethod
+    def release_use(self, permit_number: str, issuing_country: str, declaration_id: str) -> None: ...
+
+    @abstractmethod
+    def add_usage(self, usage: Usage) -> None: ...
+
+    @abstractmethod
+    def reverse_usage(self, usage_id: str, at: datetime) -> bool:
+        """Mark a usage reversed exactly once; False if it already was."""
+
+    @abstractmethod
+    def usages(self, *, declaration_id: str | None = None,
+               permit: tuple[str, str] | None = None, active_only: bool = True) -> list[Usage]: ...
+
+    # -- declarations -------------------------------------------------------------------------------
+    @abstractmethod
+    def latest_decision(self, declaration_id: str) -> StoredDecision | None: ...
+
+    @abstractmethod
+    def save_decision(self, stored: StoredDecision) -> None:
+        """Store a decision; raises DuplicateDecision when that version exists already."""
+
+    @abstractmethod
+    def set_state(self, declaration_id: str, state: DeclarationState, at: datetime) -> None: ...
+
+    @abstractmethod
+    def declarations_in_state(self, state: DeclarationState) -> list[StoredDecision]: ...
+
+    # -- outbox and audit ---------------------------------------------------------------------------
+    @abstractmethod
+    def add_outbox(self, message: OutboxMessage, at: datetime) -> None: ...
+
+    @abstractmethod
+    def add_audit(self, actor: str, action: str, subject: str, details: dict[str, Any],
+                  at: datetime) -> None: ...
+
+
+class Ledger(ABC):
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[LedgerSession]:
+        """A writing transaction: commits when the block ends, rolls back on an exception."""
+
+    @abstractmethod
+    def snapshot(self) -> AbstractContextManager[LedgerSession]:
+        """A read-only view: whatever the block does is rolled back."""

@@ -1,0 +1,22 @@
+"""Everything a decision depends on besides the permits: tables, taxonomy and policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from connector.domain.line_checks import TaxonomyView
+from connector.domain.policy import DecisionPolicy
+from connector.domain.rules import Decider, HsTablesView, PermitFinder
+
+
+@dataclass(frozen=True)
+class Rulebook:
+    #: called per decision, so a newly published HS table applies without a restart
+    tables: Callable[[], HsTablesView]
+    taxonomy: TaxonomyView
+    policy: DecisionPolicy
+
+    def decider(self, find_permits: PermitFinder) -> Decider:
+        return Decider(tables=self.tables(), taxonomy=self.taxonomy, find_permits=find_permits,
+                       policy=self.policy)

@@ -1,0 +1,67 @@
+"""Writing quantities off and giving them back, inside the caller's ledger transaction.
+
+These are the only two ways a permit line's remaining quantity changes after issue, so the
+invariant "quantity - remaining = sum of active usages" lives here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
+
+import structlog
+
+from connector.domain.decisions import Decision
+from connector.domain.errors import WriteOffConflict
+from connector.domain.usages import Usage
+from connector.services.messages import usage_recorded, usage_reversed
+from connector.services.ports import LedgerSession
+
+log = structlog.get_logger(__name__)
+
+
+def write_off(session: LedgerSession, decision: Decision, now: datetime,
+              new_id: Callable[[], str]) -> list[Usage]:
+    """Commit every write-off of a CLEARED decision, or raise WriteOffConflict for a retry."""
+    usages = []
+    for w in decision.write_offs:
+        if not session.draw(w.permit_number, w.issuing_country, w.line, w.quantity):
+            raise WriteOffConflict(
+                f"permit {w.permit_number} line {w.line} no longer has {w.quantity} remaining")
+        if w.single_consignment and not session.mark_used(
+            w.permit_number, w.issuing_country, decision.declaration_id
+        ):
+            raise WriteOffConflict(f"permit {w.permit_number} was used by another declaration")
+        usage = Usage(
+            usage_id=new_id(), permit_number=w.permit_number, issuing_country=w.issuing_country,
+            line=w.line, declaration_id=decision.declaration_id,
+            declaration_version=decision.version, item_number=w.item_number,
+            quantity=w.quantity, unit=w.unit, remaining_after=w.remaining_after,
+            permit_used_up=w.permit_used_up, office_code=decision.office, recorded_at=now,
+        )
+        session.add_usage(usage)
+        session.add_outbox(usage_recorded(usage), now)
+        log.info("usage.recorded", permit_number=w.permit_number, line=w.line,
+                 item=w.item_number, quantity=str(w.quantity), usage_id=usage.usage_id)
+        usages.append(usage)
+    return usages
+
+
+def give_back(session: LedgerSession, declaration_id: str, now: datetime) -> list[tuple[Usage, object]]:
+    """Reverse every active usage of a declaration (amendment or cancellation).
+
+    Returns (usage, remaining after the give-back) pairs. A SINGLE permit becomes VALID again
+    once the declaration that used it gives its quantities back (contract, CancelDeclaration).
+    """
+    restored = []
+    for usage in session.usages(declaration_id=declaration_id):
+        if not session.reverse_usage(usage.usage_id, now):
+            continue
+        remaining = session.give_back(usage.permit_number, usage.issuing_country, usage.line,
+                                      usage.quantity)
+        session.release_use(usage.permit_number, usage.issuing_country, declaration_id)
+        session.add_outbox(usage_reversed(usage, remaining, now), now)
+        log.info("usage.reversed", permit_number=usage.permit_number, line=usage.line,
+                 item=usage.item_number, quantity=str(usage.quantity), usage_id=usage.usage_id)
+        restored.append((usage, remaining))
+    return restored

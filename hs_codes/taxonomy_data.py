@@ -1,0 +1,97 @@
+"""The bundled taxonomy and its CSV form.
+
+The connector must resolve names without the network (a border post may be offline), so a
+starter taxonomy ships in hs_codes/taxonomy/ (see PROVENANCE.md there); an administrator
+refreshes it from Species+ with adapters.speciesplus_client.refresh_taxonomy, which writes
+the same two files.
+
+- ``taxa.csv``: ``name,rank,parent,appendix`` (ranks as Species+ writes them, parent by name)
+- ``synonyms.csv``: ``synonym,accepted``
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+from connector.domain.taxonomy import Taxon, Taxonomy
+
+BUNDLED_DIR = Path(__file__).resolve().parent / "taxonomy"
+TAXA_FILE = "taxa.csv"
+SYNONYMS_FILE = "synonyms.csv"
+TAXA_COLUMNS = ("name", "rank", "parent", "appendix")
+SYNONYM_COLUMNS = ("synonym", "accepted")
+
+
+@lru_cache(maxsize=1)
+def load_bundled_taxonomy() -> Taxonomy:
+    """The taxonomy shipped with the connector, read once per process."""
+    return load_taxonomy_csv(BUNDLED_DIR / TAXA_FILE, BUNDLED_DIR / SYNONYMS_FILE)
+
+
+def load_taxonomy_dir(directory: Path | str) -> Taxonomy:
+    directory = Path(directory)
+    return load_taxonomy_csv(directory / TAXA_FILE, directory / SYNONYMS_FILE)
+
+
+def load_taxonomy_csv(taxa_path: Path | str, synonyms_path: Path | str | None = None) -> Taxonomy:
+    """Read the two CSVs; a missing synonyms file means no synonyms.
+
+    Raises ValueError naming the file and row when a row is malformed: a taxonomy that
+    silently lost rows would hold (or worse, clear) declarations for the wrong reason.
+    """
+    taxa = []
+    for number, row in _rows(Path(taxa_path), TAXA_COLUMNS):
+        name, rank = row["name"].strip(), row["rank"].strip().upper()
+        if not name or not rank:
+            raise ValueError(f"{taxa_path} row {number}: name and rank are required")
+        taxa.append(Taxon(name, rank, (row["parent"] or "").strip() or None,
+                          (row["appendix"] or "").strip() or None))
+    synonyms = []
+    if synonyms_path is not None and Path(synonyms_path).exists():
+        for number, row in _rows(Path(synonyms_path), SYNONYM_COLUMNS):
+            synonym, accepted = row["synonym"].strip(), row["accepted"].strip()
+            if not synonym or not accepted:
+                raise ValueError(f"{synonyms_path} row {number}: synonym and accepted are required")
+            synonyms.append((synonym, accepted))
+    return Taxonomy(taxa, synonyms)
+
+
+def _rows(path: Path, columns: tuple[str, ...]):
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = set(columns) - set(reader.fieldnames or ())
+        if missing:
+            raise ValueError(f"{path}: missing columns {', '.join(sorted(missing))}")
+        for number, row in enumerate(reader, start=2):
+            yield number, row
+
+
+def write_taxonomy_csv(taxonomy: Taxonomy, directory: Path | str) -> tuple[Path, Path]:
+    """Write taxa.csv and synonyms.csv sorted by name; each file is replaced atomically."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    taxa = sorted(taxonomy.taxa(), key=lambda t: (t.name.casefold(), t.rank))
+    synonyms = sorted(taxonomy.synonyms().items(), key=lambda s: s[0].casefold())
+    taxa_path = _write(directory / TAXA_FILE, TAXA_COLUMNS,
+                       ([t.name, t.rank, t.parent or "", t.appendix or ""] for t in taxa))
+    synonyms_path = _write(directory / SYNONYMS_FILE, SYNONYM_COLUMNS, synonyms)
+    return taxa_path, synonyms_path
+
+
+def _write(path: Path, header: tuple[str, ...], rows) -> Path:
+    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="", dir=path.parent,
+                                         prefix=f".{path.name}.", delete=False)
+    try:
+        with handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(header)
+            writer.writerows(rows)
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+    return path

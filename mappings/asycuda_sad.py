@@ -1,0 +1,230 @@
+"""ASYCUDA World SAD XML -> ``Declaration`` (contract section 2), driven by ``SadMapping``.
+
+The mapping translates and checks form; it decides nothing. It fails (``MappingFailed``,
+fault ``Client.MappingFailed``) only when the connector cannot work without the value: the
+declaration type (which flow, hence which permit types, contract section 5), an HS code (the
+key to the HS-to-taxon table), a date or quantity it cannot read. Anything it can carry
+forward unread (an unknown supplementary unit, a document code) it carries forward, and the
+decision layer says what is wrong with it in a customs officer's terms.
+
+ASYCUDA quirks read here: an empty value is ``<null/>`` or an empty element; dates are
+``dd/mm/yyyy``; ``Supplementary_unit`` is repeated (three blocks, mostly empty) and spelt
+``Suppplementary_*`` inside; an item may carry several ``Attached_documents``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Iterable
+
+from lxml import etree
+
+from connector.domain.declarations import AttachedDocument, Declaration, DeclarationItem, Flow
+from connector.domain.errors import MappingFailed
+from connector.domain.permits import Party
+from mappings.safe_xml import DEFAULT_MAX_BYTES, to_element
+from mappings.sad_mapping import SadMapping
+
+ROOT = "ASYCUDA"
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+_TYPE_WITH_PROCEDURE = re.compile(r"([A-Z]+)(\d+)")
+#: HS Convention Art. 3: every contracting party declares at least the 6-digit subheading
+_MIN_HS_DIGITS = 6
+
+Found = tuple[str, str]  # (path that matched, stripped text)
+
+
+def map_declaration(
+    source: bytes | etree._Element,
+    mapping: SadMapping | None = None,
+    *,
+    today: date,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Declaration:
+    """Map one SAD (raw bytes, or the ``ASYCUDA`` element the SOAP edge took out of the envelope).
+
+    ``today`` is the date of the check, used when the SAD has no registration date.
+    """
+    mapping = mapping or SadMapping.default()
+    root = to_element(source, max_bytes=max_bytes)
+    _check_root(root)
+    paths = mapping.declaration
+    type_code, flow, procedure = _flow(root, mapping)
+    registered = _first(root, paths.date)
+    items = tuple(
+        _item(number, element, mapping)
+        for number, element in enumerate(root.findall(paths.items), start=1)
+    )
+    if not items:
+        raise MappingFailed(f"the declaration has no goods item (no {paths.items} element)")
+    export_country = _country(root, paths.export_country)
+    destination_country = _country(root, paths.destination_country)
+    return Declaration(
+        declaration_type=type_code,
+        flow=flow,
+        date=_date(registered) if registered else today,
+        date_defaulted=registered is None,
+        items=items,
+        office=_text(root, paths.office),
+        procedure=procedure,
+        exporter=Party(
+            name=_text(root, paths.exporter_name),
+            country=export_country,
+            id=_text(root, paths.exporter_code),
+        ),
+        consignee=Party(
+            name=_text(root, paths.consignee_name),
+            country=destination_country,
+            id=_text(root, paths.consignee_code),
+        ),
+        declarant_code=_text(root, paths.declarant_code),
+        declarant_name=_text(root, paths.declarant_name),
+        export_country=export_country,
+        destination_country=destination_country,
+    )
+
+
+def _check_root(root: etree._Element) -> None:
+    if root.tag == ROOT:
+        return
+    name = etree.QName(root)
+    if name.localname == ROOT:
+        raise MappingFailed(
+            f"the root element ASYCUDA is in the namespace {name.namespace!r}: "
+            "a SAD's ASYCUDA element has no namespace (send it with xmlns=\"\")"
+        )
+    raise MappingFailed(
+        f"the root element is {name.localname!r}: expected an ASYCUDA World SAD (ASYCUDA)"
+    )
+
+
+def _flow(root: etree._Element, mapping: SadMapping) -> tuple[str, Flow, str | None]:
+    """Type of declaration (+ procedure) -> flow; EX with a re-export procedure is RE_EXPORT."""
+    paths = mapping.declaration
+    found = _first(root, paths.type)
+    if found is None:
+        raise MappingFailed(
+            f"{paths.type[0]} is missing: the type of declaration "
+            f"({', '.join(sorted(mapping.declaration_types))}) is needed to know the flow"
+        )
+    path, type_code = found
+    procedure = _text(root, paths.procedure)
+    key = type_code.upper()
+    flow = mapping.declaration_types.get(key)
+    split = _TYPE_WITH_PROCEDURE.fullmatch(key)
+    if flow is None and mapping.type_suffix_is_procedure and split:
+        flow = mapping.declaration_types.get(split.group(1))
+        procedure = procedure or split.group(2)
+    if flow is None:
+        raise MappingFailed(
+            f"{path} {type_code!r} is not a known type of declaration "
+            f"(known: {', '.join(sorted(mapping.declaration_types))})"
+        )
+    if flow is Flow.EXPORT and procedure in mapping.re_export_procedures:
+        flow = Flow.RE_EXPORT
+    return type_code, flow, procedure
+
+
+def _item(number: int, item: etree._Element, mapping: SadMapping) -> DeclarationItem:
+    paths = mapping.item
+    quantity, unit, unit_code = _supplementary(number, item, mapping)
+    return DeclarationItem(
+        number=number,
+        hs_code=_hs_code(number, item, mapping),
+        description=_text(item, paths.description),
+        origin_country=_country(item, paths.origin_country),
+        net_mass=_quantity(number, _first(item, paths.net_mass)),
+        supplementary_quantity=quantity,
+        supplementary_unit=unit,
+        supplementary_unit_code=unit_code,
+        documents=tuple(_documents(item, mapping)),
+    )
+
+
+def _hs_code(number: int, item: etree._Element, mapping: SadMapping) -> str:
+    paths = mapping.item
+    commodity = _first(item, paths.hs_code)
+    if commodity is None:
+        raise MappingFailed(f"item {number}: no HS code ({paths.hs_code[0]} is missing or empty)")
+    parts = [commodity] + [f for f in (_first(item, (p,)) for p in paths.hs_code_national) if f]
+    for path, digits in parts:
+        if not digits.isascii() or not digits.isdigit():
+            raise MappingFailed(f"item {number}: HS code {digits!r} in {path} is not digits only")
+    code = "".join(digits for _, digits in parts)
+    if len(code) < _MIN_HS_DIGITS:
+        raise MappingFailed(
+            f"item {number}: HS code {code!r} has fewer than {_MIN_HS_DIGITS} digits"
+        )
+    return code
+
+
+def _supplementary(
+    number: int, item: etree._Element, mapping: SadMapping
+) -> tuple[Decimal | None, str | None, str | None]:
+    """The first non-empty Supplementary_unit block: (quantity, CITES unit, customs code)."""
+    paths = mapping.item
+    for block in item.findall(paths.supplementary_unit):
+        code = _text(block, paths.supplementary_unit_code)
+        amount = _first(block, paths.supplementary_unit_quantity)
+        if code is None and amount is None:
+            continue
+        unit_code = code.upper() if code else None
+        return _quantity(number, amount), mapping.units.to_cites(unit_code), unit_code
+    return None, None, None
+
+
+def _documents(item: etree._Element, mapping: SadMapping) -> Iterable[AttachedDocument]:
+    """Every attached document with a code, in order; the decision layer picks the CITES ones."""
+    paths = mapping.item
+    for block in item.findall(paths.documents):
+        code = _text(block, paths.document_code)
+        if code is not None:
+            yield AttachedDocument(code.upper(), _text(block, paths.document_reference))
+
+
+def _quantity(number: int, found: Found | None) -> Decimal | None:
+    if found is None:
+        return None
+    path, text = found
+    field = path.rsplit("/", 1)[-1]
+    if not _NUMBER.fullmatch(text):
+        raise MappingFailed(f"item {number}: {field} {text!r} is not a number")
+    value = Decimal(text)
+    if value < 0:
+        raise MappingFailed(f"item {number}: {field} {text!r} is negative")
+    return value
+
+
+def _date(found: Found) -> date:
+    """ASYCUDA writes dd/mm/yyyy; ISO yyyy-mm-dd is accepted too (contract section 2)."""
+    path, text = found
+    for form in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, form).date()
+        except ValueError:
+            continue
+    raise MappingFailed(f"{path} {text!r} is not a date (expected dd/mm/yyyy or yyyy-mm-dd)")
+
+
+def _country(context: etree._Element, paths: tuple[str, ...]) -> str | None:
+    value = _text(context, paths)
+    return value.upper() if value else None
+
+
+def _text(context: etree._Element, paths: tuple[str, ...]) -> str | None:
+    found = _first(context, paths)
+    return found[1] if found else None
+
+
+def _first(context: etree._Element, paths: tuple[str, ...]) -> Found | None:
+    """The first alternative path with a value; ``<null/>`` and blank text are absent."""
+    for path in paths:
+        element = context.find(path)
+        if element is None or element.find("null") is not None:
+            continue
+        text = (element.text or "").strip()
+        if text:
+            return path, text
+    return None

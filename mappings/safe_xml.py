@@ -1,0 +1,137 @@
+"""Parse untrusted XML (a SAD from customs, a permit from a partner) without letting it attack us.
+
+A declaration never needs a DTD, so a document carrying one is refused outright rather than
+parsed "safely": that closes entity expansion (billion laughs), external entities (XXE reading
+``file:///etc/passwd`` or calling out to the network) and parameter-entity tricks in one rule,
+as zeep's ``forbid_dtd`` does. The refusal happens in a probe that stops at the DOCTYPE, before
+libxml2 reads a single entity declaration. Size is checked before any parsing (contract
+section 1: ``Client.TooLarge``, default 5 MiB), and libxml2's own limits (``huge_tree=False``:
+depth 256, text nodes of 10 MB) stay on.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from connector.domain.errors import MalformedXml, TooLarge
+
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+
+
+def _hardened_parser(target: object | None = None) -> etree.XMLParser:
+    return etree.XMLParser(
+        target=target,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_blank_text=False,
+    )
+
+
+class _DoctypeFound(Exception):
+    pass
+
+
+class _RootReached(Exception):
+    pass
+
+
+class _PrologProbe:
+    """Parser target that stops at the first DOCTYPE or at the root's start tag."""
+
+    def doctype(self, name: str, pubid: str | None, system: str | None) -> None:
+        raise _DoctypeFound(name)
+
+    def start(self, tag: str, attrib: object, nsmap: object = None) -> None:
+        raise _RootReached
+
+    def end(self, tag: str) -> None:  # pragma: no cover - never reached past the root
+        pass
+
+    def data(self, data: str) -> None:
+        pass
+
+    def comment(self, text: str) -> None:
+        pass
+
+    def pi(self, target: str, data: str | None = None) -> None:
+        pass
+
+    def close(self) -> None:
+        return None
+
+
+def parse_xml(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
+    """Parse ``data`` into its root element, refusing anything a SAD has no business carrying.
+
+    Raises ``TooLarge`` over ``max_bytes`` (checked first, before any parsing), and
+    ``MalformedXml`` for a DOCTYPE, an entity reference, bytes that do not fit the declared
+    encoding (UTF-8 when none is declared, XML 1.0 section 4.3.3), or XML that is not
+    well-formed (the message gives libxml2's line and column).
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"parse_xml takes bytes, not {type(data).__name__}")
+    size = len(data)
+    if size > max_bytes:
+        raise TooLarge(f"XML document is {size} bytes, over the limit of {max_bytes} bytes")
+    data = bytes(data)
+    _refuse_doctype(data)
+    try:
+        root = etree.fromstring(data, _hardened_parser())
+    except etree.XMLSyntaxError as exc:
+        raise MalformedXml(_describe(exc)) from None
+    return ensure_safe_element(root)
+
+
+def ensure_safe_element(element: etree._Element) -> etree._Element:
+    """Check an element parsed elsewhere (the SOAP edge's envelope) by the same rules.
+
+    The edge's parser is not ours, so this is the second line of defence: an internal DTD on
+    the owning document, or an unexpanded entity node in the subtree, is refused.
+    """
+    if not isinstance(element, etree._Element) or not isinstance(element.tag, str):
+        raise MalformedXml("expected an XML element")
+    docinfo = element.getroottree().docinfo
+    if docinfo.internalDTD is not None or docinfo.doctype:
+        raise MalformedXml("the XML document has a DOCTYPE: DTDs are not accepted")
+    for entity in element.iter(etree.Entity):
+        raise MalformedXml(
+            f"entity reference {entity.text} at line {entity.sourceline}: "
+            "entity references are not accepted"
+        )
+    return element
+
+
+def to_element(
+    source: bytes | etree._Element, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> etree._Element:
+    """Accept what callers hold: raw bytes (CLI, tests) or an element (the SOAP edge)."""
+    if isinstance(source, etree._Element):
+        return ensure_safe_element(source)
+    return parse_xml(source, max_bytes=max_bytes)
+
+
+def _refuse_doctype(data: bytes) -> None:
+    probe = _hardened_parser(target=_PrologProbe())
+    try:
+        etree.fromstring(data, probe)
+    except _DoctypeFound as found:
+        raise MalformedXml(
+            f"the XML document declares <!DOCTYPE {found}>: DTDs are not accepted"
+        ) from None
+    except _RootReached:
+        return
+    except etree.XMLSyntaxError as exc:
+        raise MalformedXml(_describe(exc)) from None
+
+
+def _describe(exc: etree.XMLSyntaxError) -> str:
+    line, column = exc.position if exc.position else (exc.lineno, exc.offset)
+    message = (exc.msg or str(exc)).split(", line ")[0]
+    if "encoding" in message.lower():
+        message += " (the document must be UTF-8 unless its XML declaration names another encoding)"
+    if message.startswith("Entity '"):
+        message += ": entity references are not accepted"
+    return f"XML is not well-formed at line {line}, column {column}: {message}"

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every test of the project: installs the Python packages, starts a throwaway
+# PostgreSQL server (so the ledger is tested on both databases), checks the layering rules
+# (import-linter) and runs pytest. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m pip install -q -e '.[test]' 2>&1 | grep -v -e '^WARNING: Running pip as' -e 'is ignored' || true
+
+source scripts/services.sh
+trap stop_services EXIT
+start_postgres
+
+echo "== layering (import-linter)"
+lint-imports --no-cache
+echo "== tests"
+python3 -m pytest "$@"
