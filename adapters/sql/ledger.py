@@ -22,7 +22,6 @@ from adapters.sql.codec import (
     usage_to_row, utc,
 )
 from adapters.sql.engine import READ_ONLY
-from connector.domain.declarations import Declaration
 from connector.domain.errors import Unavailable
 from connector.domain.permits import Permit, PermitStatusChange
 from connector.domain.records import (
@@ -132,7 +131,10 @@ class SqlAlchemyLedgerSession(LedgerSession):
             p.used_by == declaration_id).values(used_by=None))
 
     def add_usage(self, usage: Usage) -> None:
-        self.c.execute(insert(t.usages).values(usage_to_row(usage)))
+        try:
+            self.c.execute(insert(t.usages).values(usage_to_row(usage)))
+        except IntegrityError as exc:  # the same item of the same version, written already
+            raise DuplicateDecision(str(exc.orig)) from exc
 
     def reverse_usage(self, usage_id: str, at: datetime) -> bool:
         result = self.c.execute(update(t.usages).where(

@@ -24,6 +24,9 @@ from connector.domain.policy import DecisionPolicy
 #: finds every permit the connector holds with a given number (any issuer)
 PermitFinder = Callable[[str], Sequence[Permit]]
 LineKey = tuple[str, str, str]
+#: failures that leave nothing to write off: they hold the item even when configured as `flag`
+_CANNOT_WRITE_OFF = frozenset({ReasonCode.NO_PERMIT_REFERENCED, ReasonCode.PERMIT_UNKNOWN,
+                               ReasonCode.UNIT_INCOMPATIBLE})
 
 
 class HsMatchView(Protocol):
@@ -230,6 +233,10 @@ class Decider:
                 draws: _Draws, declaration_id: str,
                 extra: Sequence[WriteOff] = ()) -> ItemDecision:
         blocking = self._blocking(reasons)
+        if best is None or best.quantity is None:
+            # no permit line or no comparable quantity: nothing can be written off, so the item
+            # holds whatever the severity, and must say why (a `flag` cannot replace the hold)
+            blocking = [r for r in reasons if r in blocking or r.code in _CANNOT_WRITE_OFF]
         flags = tuple(r for r in reasons if r not in blocking)
         if best is not None:
             base = replace(base, permit_number=best.permit.permit_number,

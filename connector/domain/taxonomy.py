@@ -90,75 +90,85 @@ def name_key(name: str) -> str | None:
     return " ".join(parts)
 
 
+def _required_key(name: str) -> str:
+    key = name_key(name)
+    if key is None:
+        raise ValueError(f"not a scientific name: {name!r}")
+    return key
+
+
 def _looks_like_author(tokens: list[str]) -> bool:
     text = " ".join(tokens)
     return any(ch.isdigit() for ch in text) or any(ch in text for ch in ".,&")
 
 
 class Taxonomy:
-    """Taxa by normalised name, synonyms to accepted names, parents by name."""
+    """Taxa by normalised name, synonyms to accepted names, parents by name.
+
+    Keys are normalised once when the taxonomy is built (parents and synonyms resolved to the
+    accepted taxon's key), so a lookup normalises the asked name and then only follows dicts.
+    """
 
     def __init__(self, taxa: Iterable[Taxon] = (),
                  synonyms: Mapping[str, str] | Iterable[tuple[str, str]] = ()):
         self._taxa: dict[str, Taxon] = {}
         for taxon in taxa:
-            key = name_key(taxon.name)
-            if key is None:
-                raise ValueError(f"not a scientific name: {taxon.name!r}")
-            self._taxa[key] = taxon
+            self._taxa[_required_key(taxon.name)] = taxon
         pairs = synonyms.items() if isinstance(synonyms, Mapping) else synonyms
         self._synonyms: dict[str, tuple[str, str]] = {}
         for synonym, accepted in pairs:
-            key = name_key(synonym)
-            if key is None:
-                raise ValueError(f"not a scientific name: {synonym!r}")
+            key = _required_key(synonym)
             if key not in self._taxa:
                 self._synonyms[key] = (synonym, accepted)
+        self._accepted: dict[str, str] = {}
+        for key, (_, accepted) in self._synonyms.items():
+            accepted_key = name_key(accepted)
+            if accepted_key in self._taxa:
+                self._accepted[key] = accepted_key
+        self._parent: dict[str, str] = {}
+        for key, taxon in self._taxa.items():
+            parent_key = self._known_key(name_key(taxon.parent)) if taxon.parent else None
+            if parent_key is not None:
+                self._parent[key] = parent_key
 
-    def _by_key(self, key: str) -> Taxon | None:
-        taxon = self._taxa.get(key)
-        if taxon is None and key in self._synonyms:
-            accepted_key = name_key(self._synonyms[key][1])
-            taxon = self._taxa.get(accepted_key) if accepted_key else None
-        return taxon
+    def _known_key(self, key: str | None) -> str | None:
+        if key is None:
+            return None
+        return key if key in self._taxa else self._accepted.get(key)
+
+    def _resolve_key(self, name: str) -> str | None:
+        key = name_key(name)
+        found = self._known_key(key)
+        if found is None and key is not None and key.count(" ") == 2:
+            found = self._known_key(key.rsplit(" ", 1)[0])
+            if found is not None and self._taxa[found].rank != "SPECIES":
+                found = None
+        return found
 
     def resolve(self, name: str) -> Taxon | None:
         """The accepted taxon a name stands for, or None when the name is unknown."""
-        key = name_key(name)
-        if key is None:
-            return None
-        taxon = self._by_key(key)
-        if taxon is None and key.count(" ") == 2:
-            taxon = self._by_key(key.rsplit(" ", 1)[0])
-            if taxon is not None and taxon.rank != "SPECIES":
-                taxon = None
-        return taxon
+        key = self._resolve_key(name)
+        return self._taxa[key] if key is not None else None
+
+    def _lineage_keys(self, key: str) -> list[str]:
+        keys = [key]
+        while (parent := self._parent.get(keys[-1])) is not None and parent not in keys:
+            keys.append(parent)
+        return keys
 
     def lineage(self, name: str) -> tuple[str, ...] | None:
         """Accepted name, then each known ancestor up to the kingdom; None if unknown."""
-        taxon = self.resolve(name)
-        if taxon is None:
+        key = self._resolve_key(name)
+        if key is None:
             return None
-        names = [taxon.name]
-        seen = {name_key(taxon.name)}
-        while taxon.parent:
-            key = name_key(taxon.parent)
-            parent = self._by_key(key) if key else None
-            if parent is None or name_key(parent.name) in seen:
-                break
-            seen.add(name_key(parent.name))
-            names.append(parent.name)
-            taxon = parent
-        return tuple(names)
+        return tuple(self._taxa[k].name for k in self._lineage_keys(key))
 
     def is_within(self, name: str, ancestor: str) -> bool | None:
         """True if ``name`` is ``ancestor`` or below it; None if either name is unknown."""
-        lineage = self.lineage(name)
-        target = self.resolve(ancestor)
-        if lineage is None or target is None:
+        key, target = self._resolve_key(name), self._resolve_key(ancestor)
+        if key is None or target is None:
             return None
-        target_key = name_key(target.name)
-        return any(name_key(n) == target_key for n in lineage)
+        return target in self._lineage_keys(key)
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.resolve(name) is not None
@@ -195,7 +205,7 @@ class Taxonomy:
         for key, taxon in self._taxa.items():
             if taxon.rank not in RANKS:
                 found.append(f"{taxon.name}: unknown rank {taxon.rank!r}")
-            if taxon.parent and self.resolve(taxon.parent) is None:
+            if taxon.parent and key not in self._parent:
                 found.append(f"{taxon.name}: parent {taxon.parent!r} is unknown")
             elif taxon.rank != "KINGDOM" and not taxon.parent:
                 found.append(f"{taxon.name}: no parent")
@@ -203,9 +213,8 @@ class Taxonomy:
             accepted_key = name_key(accepted)
             if accepted_key is None or accepted_key not in self._taxa:
                 found.append(f"synonym {synonym}: accepted name {accepted!r} is unknown")
-        for taxon in self._taxa.values():
-            lineage = self.lineage(taxon.name) or ()
-            top = self.resolve(lineage[-1]) if lineage else None
-            if top is not None and top.parent and self.resolve(top.parent) is not None:
-                found.append(f"{taxon.name}: its lineage loops at {top.name}")
+        for key, taxon in self._taxa.items():
+            top = self._lineage_keys(key)[-1]
+            if top in self._parent:
+                found.append(f"{taxon.name}: its lineage loops at {self._taxa[top].name}")
         return found

@@ -81,6 +81,9 @@ class ClearanceService:
     def _clear_once(self, declaration_id: str, version: int, declaration: Declaration,
                     actor: str) -> ClearanceOutcome:
         with self.ledger.transaction() as session:
+            # lock first, then read: a concurrent request for the same declaration that
+            # committed while we waited is then seen as stored, and answered as a repeat
+            session.lock_permits(self._cited_numbers(declaration))
             latest = session.latest_decision(declaration_id)
             if latest is not None:
                 stored = latest.decision.version
@@ -90,7 +93,6 @@ class ClearanceService:
                 if version == stored:
                     log.info("declaration.repeated", decision=latest.decision.decision.value)
                     return ClearanceOutcome(latest.decision, repeated=True)
-            session.lock_permits(self._cited_numbers(declaration))
             now = self.clock()
             if latest is not None:
                 give_back(session, declaration_id, now)  # amendment: earlier write-offs return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -45,9 +46,12 @@ def rulebook(**policy) -> Rulebook:
                     policy=DecisionPolicy(home_country="NA", **policy))
 
 
-def services(ledger, **policy) -> tuple[ClearanceService, PermitService]:
+def services(ledger, *, unique_ids: bool = False,
+             **policy) -> tuple[ClearanceService, PermitService]:
+    """Services on ``ledger``; ``unique_ids`` for several service instances sharing a ledger."""
     clock = Clock()
-    return (ClearanceService(ledger, rulebook(**policy), clock=clock, new_id=ids()),
+    new_id = (lambda: str(uuid.uuid4())) if unique_ids else ids()
+    return (ClearanceService(ledger, rulebook(**policy), clock=clock, new_id=new_id),
             PermitService(ledger, clock=clock))
 
 
