@@ -11,6 +11,8 @@ in force on its own date.
 
 from __future__ import annotations
 
+from connector.domain.errors import NoHsTableInForce  # noqa: F401  (re-exported)
+
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,10 +31,6 @@ _NOISE = str.maketrans("", "", ". \t")
 _ABSENT = object()
 _NO_LONGER: dict = {}
 _POW = tuple(10 ** n for n in range(MAX_PREFIX + 1))
-
-
-class NoHsTableInForce(LookupError):
-    """No HS-to-taxon set covers the date: deciding anyway would clear CITES goods unseen."""
 
 
 @dataclass(frozen=True)
