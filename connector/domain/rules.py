@@ -206,7 +206,10 @@ class Decider:
                 problems.extend(r.message for r in blocking)
             if not problems:
                 problems.append(f"import permit {permit.permit_number} has no line for {taxon}")
-        if not companions:
+        if not companions and export.permit.type is PermitType.IMPORT:
+            problems.append(f"import permit {export.permit.permit_number} is cited, but not the "
+                            f"exporting country's export permit or re-export certificate")
+        elif not companions:
             problems.append(f"no import permit of {self.policy.home_country} is cited")
         return [Reason(ReasonCode.IMPORT_PERMIT_REQUIRED,
                        f"{taxon} is listed in Appendix I: a valid import permit issued by "
