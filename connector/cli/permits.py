@@ -27,8 +27,8 @@ def import_(obj: Context, file: Path, user: str) -> None:
     parsed = parse_permit_list(file.read_bytes())
     for permit in parsed:
         result = obj.app.permits.apply(permit, actor=user)
-        state = "stored" if result.applied else "unchanged"
-        click.echo(f"{permit.permit_number} ({permit.issuing_country}): {state}, {result.detail}")
+        state = "" if result.applied else "unchanged, "
+        click.echo(f"{permit.permit_number} ({permit.issuing_country}): {state}{result.detail}")
 
 
 @permits.command()

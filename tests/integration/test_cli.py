@@ -1,0 +1,123 @@
+"""The command line end to end on a real SQLite ledger: outputs and exit codes (contract 7)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from connector.cli.main import cli
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+EXAMPLES = Path(__file__).parent.parent.parent / "examples"
+SAMPLE = EXAMPLES / "sad-export-WDHA-E1042.xml"
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONNECTOR_HOME_COUNTRY", "NA")
+    monkeypatch.setenv("CONNECTOR_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("CONNECTOR_LOGGING__LEVEL", "WARNING")
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+
+    assert invoke("migrate").exit_code == 0
+    return invoke
+
+
+def permit_json(run, number: str) -> dict:
+    result = run("permits", "show", number, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_import_check_clear_show_and_cancel_the_sample(run):
+    imported = run("permits", "import", str(EXAMPLES / "permits-namibia.json"))
+    assert imported.exit_code == 0 and imported.output.count("stored") == 2
+
+    checked = run("declarations", "check", str(SAMPLE), "--json")
+    assert checked.exit_code == 0
+    assert json.loads(checked.output)["decision"] == "CLEARED"
+    assert permit_json(run, "26NA000123")["lines"][0]["remaining"] == "40"
+
+    cleared = run("declarations", "clear", str(SAMPLE), "--id", "WDHA-1042", "--json")
+    assert cleared.exit_code == 0
+    body = json.loads(cleared.output)
+    assert [i["status"] for i in body["items"]] == ["MATCHED", "MATCHED", "NOT_CONCERNED"]
+    shown = permit_json(run, "26NA000123")
+    assert shown["balance_status"] == "USED" and shown["lines"][0]["remaining"] == "0"
+    assert permit_json(run, "26NA000131")["lines"][0]["remaining"] == "38"
+
+    again = run("declarations", "clear", str(SAMPLE), "--id", "WDHA-1042", "--json")
+    assert json.loads(again.output)["repeated"] is True
+    assert permit_json(run, "26NA000131")["lines"][0]["remaining"] == "38"
+
+    assert json.loads(run("declarations", "show", "WDHA-1042", "--json").output)["state"] == "CLEARED"
+    cancelled = run("declarations", "cancel", "WDHA-1042", "--json")
+    assert len(json.loads(cancelled.output)["restored"]) == 2
+    assert permit_json(run, "26NA000123")["balance_status"] == "VALID"
+
+
+def test_a_held_declaration_exits_1_and_writes_nothing(run):
+    held = run("declarations", "clear", str(SAMPLE), "--id", "X1")
+    assert held.exit_code == 1
+    assert "PERMIT_UNKNOWN" in held.output and "HELD" in held.output
+
+
+def test_unknown_ids_are_business_refusals(run):
+    assert run("declarations", "show", "NOPE").exit_code == 1
+    assert run("declarations", "cancel", "NOPE").exit_code == 1
+    assert run("permits", "show", "NOPE").exit_code == 1
+
+
+@pytest.mark.parametrize("document", [
+    b'<?xml version="1.0"?><!DOCTYPE ASYCUDA [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+    b"<ASYCUDA>&x;</ASYCUDA>",
+    b"<ASYCUDA><Item>",
+    b"<Declaration/>",
+])
+def test_bad_or_hostile_documents_exit_2_and_change_nothing(run, tmp_path, document):
+    run("permits", "import", str(EXAMPLES / "permits-namibia.json"))
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(document)
+    result = run("declarations", "clear", str(bad), "--id", "BAD")
+    assert result.exit_code == 2
+    assert result.output.startswith("error: ")
+    assert run("declarations", "show", "BAD").exit_code == 1
+    assert permit_json(run, "26NA000123")["lines"][0]["remaining"] == "40"
+
+
+def test_an_invalid_permit_file_exits_2_and_imports_nothing(run, tmp_path):
+    permits = json.loads((EXAMPLES / "permits-namibia.json").read_text())
+    permits[1]["lines"][0]["quantity"] = "-5"
+    bad = tmp_path / "permits.json"
+    bad.write_text(json.dumps(permits))
+    result = run("permits", "import", str(bad))
+    assert result.exit_code == 2 and "quantity" in result.output
+    assert run("permits", "show", "26NA000123").exit_code == 1
+
+
+def test_an_unreachable_database_exits_3(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONNECTOR_HOME_COUNTRY", "NA")
+    monkeypatch.setenv("CONNECTOR_DATABASE_URL",
+                       "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+    result = CliRunner().invoke(cli, ["permits", "show", "X"])
+    assert result.exit_code == 3 and "not reachable" in result.output
+
+
+def test_missing_home_country_is_a_usage_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("CONNECTOR_HOME_COUNTRY", raising=False)
+    result = CliRunner().invoke(cli, ["permits", "show", "X"])
+    assert result.exit_code == 2 and "home_country" in result.output
+
+
+def test_a_copied_sample_keeps_its_file_name_as_default_id(run, tmp_path):
+    copy = tmp_path / "WDHA-7.xml"
+    shutil.copy(SAMPLE, copy)
+    result = run("declarations", "check", str(copy), "--json")
+    assert json.loads(result.output)["declaration_id"] == "WDHA-7"
