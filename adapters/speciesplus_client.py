@@ -144,19 +144,26 @@ def refresh_taxonomy(client: SpeciesPlusClient, target_dir: Path | str,
                      updated_since: date | datetime | None = None) -> RefreshResult:
     """Fetch Species+ pages and merge them into taxa.csv / synonyms.csv in ``target_dir``.
 
-    Starts from the CSVs already there (else the bundled taxonomy). Every page is fetched
-    before anything is written, so a failure part way leaves the files as they were.
-    Species+ records win over local ones; ancestors implied only by names never overwrite.
+    Every page is fetched before anything is written, so a failure part way leaves the files
+    as they were.
+    """
+    return merge_pages(target_dir, list(client.iter_taxon_concept_pages(updated_since)))
+
+
+def merge_pages(target_dir: Path | str, pages: list[dict]) -> RefreshResult:
+    """Merge Species+ ``taxon_concepts`` pages (fetched, or an export on disk) into target_dir.
+
+    Starts from the CSVs already there (else the bundled taxonomy). Species+ records win over
+    local ones; ancestors implied only by names never overwrite.
     """
     target_dir = Path(target_dir)
     existing: Taxonomy = (load_taxonomy_dir(target_dir) if (target_dir / TAXA_FILE).exists()
                           else load_bundled_taxonomy())
-    pages = list(client.iter_taxon_concept_pages(updated_since))
     batch = translate_pages(pages)
     merged = batch.implied_taxonomy().merge(existing).merge(batch.concept_taxonomy())
     write_taxonomy_csv(merged, target_dir)
     result = RefreshResult(len(pages), batch.concepts, len(existing), len(merged),
                            len(merged.synonyms()), len(batch.ambiguous_synonyms),
                            len(batch.skipped))
-    log.info("speciesplus.refreshed", target=str(target_dir), **result.__dict__)
+    log.info("speciesplus.merged", target=str(target_dir), **result.__dict__)
     return result

@@ -22,7 +22,7 @@ from connector.services.permits import PermitService
 from connector.services.rulebook import Rulebook
 from connector.settings import Settings
 from hs_codes.bundled import load_bundled_tables
-from hs_codes.taxonomy_data import load_bundled_taxonomy
+from hs_codes.taxonomy_data import TAXA_FILE, load_bundled_taxonomy, load_taxonomy_dir
 from mappings.asycuda_sad import map_declaration
 from mappings.sad_mapping import SadMapping
 
@@ -66,13 +66,20 @@ def build_policy(settings: Settings, mapping: SadMapping) -> DecisionPolicy:
     )
 
 
+def load_taxonomy(settings: Settings):
+    """The Species+-refreshed taxonomy in the data directory if there is one, else the bundled."""
+    if (settings.taxonomy_dir / TAXA_FILE).exists():
+        return load_taxonomy_dir(settings.taxonomy_dir)
+    return load_bundled_taxonomy()
+
+
 def bootstrap(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> App:
     engine = make_engine(settings.effective_database_url)
     ledger = SqlAlchemyLedger(engine)
     mapping = (SadMapping.from_file(settings.sad_mapping_file) if settings.sad_mapping_file
                else SadMapping.default())
     tables = load_bundled_tables()
-    rulebook = Rulebook(tables=lambda: tables, taxonomy=load_bundled_taxonomy(),
+    rulebook = Rulebook(tables=lambda: tables, taxonomy=load_taxonomy(settings),
                         policy=build_policy(settings, mapping))
     return App(
         settings=settings, engine=engine, ledger=ledger, rulebook=rulebook, sad_mapping=mapping,

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     lookup_timeout: float = 5.0
     max_request_bytes: int = 5 * 1024 * 1024
     sad_mapping_file: Path | None = None
+    speciesplus_url: str = "https://api.speciesplus.net/api/v1"
+    speciesplus_token: SecretStr | None = None
     transit_concerned: bool = False
     severities: dict[ReasonCode, Severity] = Field(default_factory=dict)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
@@ -51,6 +53,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: str) -> str:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @property
+    def taxonomy_dir(self) -> Path:
+        """Where a Species+ refresh writes the taxonomy that replaces the bundled one."""
+        return self.data_dir / "taxonomy"
 
     @property
     def effective_database_url(self) -> str:

@@ -24,17 +24,25 @@ class Context:
     def __init__(self, config: Path | None):
         self.config = config
         self._app = None
+        self._settings = None
+
+    @property
+    def settings(self):
+        if self._settings is None:
+            from connector.log_setup import configure_logging
+            from connector.settings import load_settings
+
+            self._settings = load_settings(self.config)
+            configure_logging(self._settings.logging.level, self._settings.logging.format,
+                              sys.stderr)
+        return self._settings
 
     @property
     def app(self):
         if self._app is None:
             from connector.bootstrap import bootstrap
-            from connector.log_setup import configure_logging
-            from connector.settings import load_settings
 
-            settings = load_settings(self.config)
-            configure_logging(settings.logging.level, settings.logging.format, sys.stderr)
-            self._app = bootstrap(settings)
+            self._app = bootstrap(self.settings)
         return self._app
 
 
@@ -85,3 +93,4 @@ def main() -> None:
 # the sub-command modules register themselves on ``cli``
 from connector.cli import declarations as _declarations  # noqa: E402,F401
 from connector.cli import permits as _permits  # noqa: E402,F401
+from connector.cli import taxonomy as _taxonomy  # noqa: E402,F401

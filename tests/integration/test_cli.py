@@ -121,3 +121,16 @@ def test_a_copied_sample_keeps_its_file_name_as_default_id(run, tmp_path):
     shutil.copy(SAMPLE, copy)
     result = run("declarations", "check", str(copy), "--json")
     assert json.loads(result.output)["declaration_id"] == "WDHA-7"
+
+
+def test_taxonomy_lookup_and_a_species_plus_import_that_the_next_run_uses(run, tmp_path):
+    assert "Pythonidae" in run("taxonomy", "lookup", "Python regius").output
+    assert run("taxonomy", "lookup", "Fantasia imaginaria").exit_code == 1
+    assert run("taxonomy", "lookup", "Fabales").exit_code == 1
+    pages = sorted((FIXTURES / "speciesplus").glob("taxon_concepts_page*.json"))
+    imported = run("taxonomy", "import", *map(str, pages))
+    assert imported.exit_code == 0 and "8 taxon concepts from 2 page(s)" in imported.output
+    assert "Fabales (order)" in run("taxonomy", "lookup", "Fabales").output
+    broken = tmp_path / "page.json"
+    broken.write_text("{not json")
+    assert run("taxonomy", "import", str(broken)).exit_code == 2

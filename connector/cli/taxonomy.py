@@ -1,0 +1,79 @@
+"""``cites-connector taxonomy lookup|import|refresh``: the names the species check resolves."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import click
+
+from connector.cli.main import Context, cli, handle_errors
+from connector.domain.errors import InvalidInput
+
+
+@cli.group()
+def taxonomy() -> None:
+    """The taxonomy used to match permit species to HS rows (bundled, refreshable from Species+)."""
+
+
+@taxonomy.command()
+@click.argument("name")
+@click.pass_obj
+@handle_errors
+def lookup(obj: Context, name: str) -> None:
+    """Resolve a scientific name (synonyms too) and show its ancestors. Exit 1 if unknown."""
+    from connector.bootstrap import load_taxonomy
+
+    found = load_taxonomy(obj.settings)
+    taxon = found.resolve(name)
+    if taxon is None:
+        click.echo(f"'{name}' is unknown to the taxonomy")
+        raise SystemExit(1)
+    click.echo(f"{taxon.name} ({taxon.rank.lower()}"
+               + (f", Appendix {taxon.appendix} in the bundled 2012 data" if taxon.appendix else "")
+               + ")")
+    click.echo("  " + " < ".join(found.lineage(name)))
+
+
+@taxonomy.command("import")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.pass_obj
+@handle_errors
+def import_(obj: Context, files: tuple[Path, ...]) -> None:
+    """Merge Species+ taxon_concepts pages (JSON files as the API returns them)."""
+    from adapters.speciesplus_client import merge_pages
+
+    pages = []
+    for file in files:
+        try:
+            pages.append(json.loads(file.read_bytes()))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"{file}: not a JSON page: {exc}") from None
+    _report(merge_pages(obj.settings.taxonomy_dir, pages), obj.settings.taxonomy_dir)
+
+
+@taxonomy.command()
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Only taxon concepts updated since this date.")
+@click.pass_obj
+@handle_errors
+def refresh(obj: Context, since) -> None:
+    """Fetch taxon concepts from the Species+ API (CONNECTOR_SPECIESPLUS_TOKEN)."""
+    from adapters.speciesplus_client import SpeciesPlusClient, refresh_taxonomy
+
+    settings = obj.settings
+    if settings.speciesplus_token is None:
+        raise InvalidInput("set CONNECTOR_SPECIESPLUS_TOKEN to the Species+ API token")
+    client = SpeciesPlusClient(settings.speciesplus_url,
+                               token=settings.speciesplus_token.get_secret_value())
+    updated: date | None = since.date() if since else None
+    _report(refresh_taxonomy(client, settings.taxonomy_dir, updated), settings.taxonomy_dir)
+
+
+def _report(result, target: Path) -> None:
+    click.echo(f"{result.concepts} taxon concepts from {result.pages} page(s) merged into "
+               f"{target}: {result.taxa_before} -> {result.taxa_after} taxa, "
+               f"{result.synonyms_after} synonyms ({result.skipped} skipped, "
+               f"{result.ambiguous_synonyms} ambiguous synonyms). Restart `serve` to use it.")
