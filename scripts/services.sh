@@ -48,6 +48,45 @@ stop_postgres() {
   fi
 }
 
+
+start_rabbitmq() {
+  if ! command -v rabbitmq-server >/dev/null 2>&1; then
+    echo "installing RabbitMQ (Debian package rabbitmq-server)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null; }
+  fi
+  local port dist
+  RMQ_DIR=$(mktemp -d /tmp/cites-rmq.XXXXXX)
+  mkdir -p "$RMQ_DIR/mnesia" "$RMQ_DIR/log"
+  echo "[]." > "$RMQ_DIR/enabled_plugins"
+  [ "$(id -u)" = 0 ] && chown -R rabbitmq:rabbitmq "$RMQ_DIR"
+  port=$(_free_port); dist=$(_free_port)
+  export RABBITMQ_NODENAME="cites$$@localhost" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+    RABBITMQ_NODE_PORT=$port RABBITMQ_DIST_PORT=$dist \
+    RABBITMQ_MNESIA_BASE="$RMQ_DIR/mnesia" RABBITMQ_LOG_BASE="$RMQ_DIR/log" \
+    RABBITMQ_ENABLED_PLUGINS_FILE="$RMQ_DIR/enabled_plugins"
+  (rabbitmq-server >"$RMQ_DIR/server.out" 2>&1 &)
+  local waited=0  # await_startup fails at once until the node has registered: poll
+  until rabbitmqctl -n "$RABBITMQ_NODENAME" await_startup >/dev/null 2>&1; do
+    waited=$((waited + 1))
+    if [ "$waited" -ge 90 ]; then
+      echo "RabbitMQ did not start; its output:" >&2; tail -n 30 "$RMQ_DIR/server.out" >&2
+      return 1
+    fi
+    sleep 1
+  done
+  export CONNECTOR_TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:$port/%2F"
+  echo "RabbitMQ $RABBITMQ_NODENAME on 127.0.0.1:$port ($RMQ_DIR)" >&2
+}
+
+stop_rabbitmq() {
+  if [ -n "${RMQ_DIR:-}" ] && [ -d "$RMQ_DIR" ]; then
+    timeout 60 rabbitmqctl -n "$RABBITMQ_NODENAME" shutdown >/dev/null 2>&1 || true
+    rm -rf "$RMQ_DIR"
+  fi
+}
+
 stop_services() {
+  stop_rabbitmq
   stop_postgres
 }

@@ -137,3 +137,12 @@ audit_log = Table(
     Column("subject", String(200), nullable=False),
     Column("details", JSON, nullable=False),
 )
+
+#: messages already applied (AMQP message_id, contract 3): a redelivery changes nothing
+inbox = Table(
+    "inbox", metadata,
+    Column("message_id", String(200), primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("source", String(100), nullable=False),
+    Column("outcome", Text, nullable=False),
+)
