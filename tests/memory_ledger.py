@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 from connector.domain.permits import Permit, PermitStatusChange
 from connector.domain.usages import DeclarationState, StoredDecision, Usage
@@ -89,6 +89,10 @@ class MemoryLedgerSession(LedgerSession):
     def add_usage(self, usage: Usage) -> None:
         self.s.usages[usage.usage_id] = usage
 
+    def add_usages(self, usages: Sequence[Usage]) -> None:
+        for usage in usages:
+            self.add_usage(usage)
+
     def reverse_usage(self, usage_id: str, at: datetime) -> bool:
         usage = self.s.usages[usage_id]
         if usage.reversed_at is not None:
@@ -110,7 +114,8 @@ class MemoryLedgerSession(LedgerSession):
         version, state = self.s.latest[declaration_id]
         return replace(self.s.decisions[(declaration_id, version)], state=state)
 
-    def save_decision(self, stored: StoredDecision) -> None:
+    def save_decision(self, stored: StoredDecision,
+                      payload: dict[str, Any] | None = None) -> None:
         key = (stored.decision.declaration_id, stored.decision.version)
         if key in self.s.decisions:
             raise DuplicateDecision(str(key))
@@ -127,6 +132,10 @@ class MemoryLedgerSession(LedgerSession):
         if any(m.message_id == message.message_id for m in self.s.outbox):
             raise ValueError(f"duplicate outbox message id {message.message_id}")
         self.s.outbox.append(message)
+
+    def add_outbox_many(self, messages: Sequence[OutboxMessage], at: datetime) -> None:
+        for message in messages:
+            self.add_outbox(message, at)
 
     def add_audit(self, actor: str, action: str, subject: str, details: dict[str, Any],
                   at: datetime) -> None:

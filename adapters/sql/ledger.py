@@ -4,6 +4,12 @@ Concurrency (contract 8): on PostgreSQL the cited permits are locked FOR UPDATE 
 order before deciding, and every write-off is a conditional UPDATE that refuses to go below
 zero, so neither a lost update nor a deadlock can happen; on SQLite writers are serialised by
 BEGIN IMMEDIATE (engine.py). Connection failures surface as ``Unavailable``: nothing written.
+
+Speed: a clearance is a dozen statements, so building and compiling them costs more than the
+database does. Statements are therefore built once, here, with bound parameters (SQLAlchemy
+then compiles each once per engine), rows are sent as plain dicts, several rows of one table
+go in one ``executemany``, and the permits a declaration cites are read once per transaction
+(``lock_permits``) and kept until the session changes them.
 """
 
 from __future__ import annotations
@@ -11,9 +17,12 @@ from __future__ import annotations
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import Connection, Engine, and_, case, delete, insert, or_, select, update
+from sqlalchemy import (
+    Connection, Engine, and_, bindparam, case, delete, insert, or_, select, update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from adapters.sql import tables as t
@@ -32,44 +41,163 @@ from connector.services.messages import OutboxMessage
 from connector.services.ports import DuplicateDecision, Ledger, LedgerSession
 
 
-def _permit_id(number: str, country: str):
-    return (select(t.permits.c.id)
-            .where(t.permits.c.permit_number == number, t.permits.c.issuing_country == country)
-            .scalar_subquery())
+# -- statements, built once ----------------------------------------------------------------
+
+_p, _l, _u, _d, _s = (t.permits.c, t.permit_lines.c, t.usages.c, t.decisions.c,
+                      t.declarations.c)
+_PERMIT_WIDTH = len(t.permits.c)
+
+
+#: a permit and its lines in one query; a permit without lines still comes back (outer join)
+_PERMITS_WITH_LINES = (select(*t.permits.c, *t.permit_lines.c)
+                       .select_from(t.permits.outerjoin(t.permit_lines))
+                       .order_by(_p.id, _l.id))
+_PERMITS_NUMBERED = _PERMITS_WITH_LINES.where(
+    _p.permit_number.in_(bindparam("numbers", expanding=True)))
+_PERMIT_BY_KEY = _PERMITS_WITH_LINES.where(_p.permit_number == bindparam("number"),
+                                           _p.issuing_country == bindparam("country"))
+#: PostgreSQL: lock in a fixed order (by id), so two clearances never wait on each other in a
+#: circle; the permits are read after, by a statement that sees what committed before the lock
+_LOCK = (select(_p.id).where(_p.permit_number.in_(bindparam("numbers", expanding=True)))
+         .order_by(_p.id).with_for_update())
+
+_PERMIT_ID = (select(_p.id).where(_p.permit_number == bindparam("number"),
+                                  _p.issuing_country == bindparam("country"))
+              .scalar_subquery())
+_LINE_BY_KEY = and_(_l.permit_id == _PERMIT_ID, _l.line == bindparam("line_letter"))
+#: the guard ``remaining >= amount`` is what keeps a line from going below zero under
+#: concurrency; the caller checks the row count
+_DRAW_BY_ID = (update(t.permit_lines)
+               .where(_l.id == bindparam("line_id"), _l.remaining_micro >= bindparam("amount"))
+               .values(remaining_micro=_l.remaining_micro - bindparam("amount")))
+_DRAW_BY_KEY = (update(t.permit_lines)
+                .where(_LINE_BY_KEY, _l.remaining_micro >= bindparam("amount"))
+                .values(remaining_micro=_l.remaining_micro - bindparam("amount")))
+_GIVE_BACK = (update(t.permit_lines).where(_LINE_BY_KEY)
+              .values(remaining_micro=case(
+                  (_l.remaining_micro + bindparam("amount") > _l.quantity_micro,
+                   _l.quantity_micro),
+                  else_=_l.remaining_micro + bindparam("amount")))
+              .returning(_l.remaining_micro))
+_MARK_USED = (update(t.permits)
+              .where(_p.permit_number == bindparam("number"),
+                     _p.issuing_country == bindparam("country"),
+                     or_(_p.used_by.is_(None), _p.used_by == bindparam("declaration_id")))
+              .values(used_by=bindparam("declaration_id")))
+_RELEASE_USE = (update(t.permits)
+                .where(_p.permit_number == bindparam("number"),
+                       _p.issuing_country == bindparam("country"),
+                       _p.used_by == bindparam("declaration_id"))
+                .values(used_by=None))
+_SET_STATUS = (update(t.permits)
+               .where(_p.permit_number == bindparam("number"),
+                      _p.issuing_country == bindparam("country"))
+               .values(status=bindparam("b_status"), version=bindparam("b_version"),
+                       status_reason=bindparam("b_reason")))
+
+_INSERT_USAGE = insert(t.usages)
+_REVERSE_USAGE = (update(t.usages)
+                  .where(_u.usage_id == bindparam("b_usage_id"), _u.reversed_at.is_(None))
+                  .values(reversed_at=bindparam("b_at")))
+
+_LATEST = select(t.decisions, _s.state).join(
+    t.declarations, and_(_s.declaration_id == _d.declaration_id, _s.latest_version == _d.version))
+_LATEST_OF = _LATEST.where(_s.declaration_id == bindparam("declaration_id"))
+_INSERT_DECISION = insert(t.decisions)
+_DECLARATION_COLUMNS = ("latest_version", "state", "declarant_code", "office_code", "updated_at")
+
+
+def _upsert_declaration(dialect) -> Any:
+    """One statement for the declaration's row; it never moves back to an older version.
+
+    A version older than the stored one updates nothing (row count 0): a concurrent decision
+    on a newer version committed first, and the caller retries, to answer StaleVersion.
+    """
+    stmt = dialect.insert(t.declarations)
+    return stmt.on_conflict_do_update(
+        index_elements=[_s.declaration_id],
+        set_={name: stmt.excluded[name] for name in _DECLARATION_COLUMNS},
+        where=_s.latest_version <= stmt.excluded.latest_version,
+    ).execution_options(preserve_rowcount=True)  # an INSERT's row count is dropped otherwise
+
+
+_UPSERT_DECLARATION = {"sqlite": _upsert_declaration(sqlite),
+                       "postgresql": _upsert_declaration(postgresql)}
+_SET_STATE = (update(t.declarations).where(_s.declaration_id == bindparam("b_declaration_id"))
+              .values(state=bindparam("b_state"), updated_at=bindparam("b_at")))
+
+_INSERT_OUTBOX = insert(t.outbox)
+_INSERT_AUDIT = insert(t.audit_log)
+
+
+def _outbox_row(message: OutboxMessage, at: datetime) -> dict[str, Any]:
+    return {"message_id": message.message_id, "channel": message.channel,
+            "destination": message.destination, "routing_key": message.routing_key,
+            "ordering_key": message.ordering_key, "body": message.body,
+            "headers": message.headers, "created_at": at, "attempts": 0}
 
 
 class SqlAlchemyLedgerSession(LedgerSession):
     def __init__(self, connection: Connection):
         self.c = connection
         self.postgres = connection.dialect.name == "postgresql"
+        self._upsert = _UPSERT_DECLARATION.get(connection.dialect.name)
+        #: permits read by lock_permits, by number; dropped when this session changes them
+        self._locked: dict[str, list[Permit]] = {}
+        #: primary keys of permit lines by (number, country, line); they change only when a
+        #: permit is saved again (its lines are replaced)
+        self._line_ids: dict[tuple[str, str, str], int] = {}
 
     # -- permits --------------------------------------------------------------------------------
-    def _permits(self, where) -> list[Permit]:
-        rows = self.c.execute(select(t.permits).where(where)).mappings().all()
-        if not rows:
-            return []
-        ids = [r["id"] for r in rows]
-        lines = self.c.execute(select(t.permit_lines).where(t.permit_lines.c.permit_id.in_(ids)))
-        by_permit: dict[int, list] = {i: [] for i in ids}
-        for line in lines.mappings():
-            by_permit[line["permit_id"]].append(line)
-        return [permit_from_rows(r, by_permit[r["id"]]) for r in rows]
+    def _load(self, statement, params: dict[str, Any]) -> list[Permit]:
+        permits: dict[int, tuple[dict, list[dict]]] = {}
+        names, line_names = t.permits.c.keys(), t.permit_lines.c.keys()
+        for row in self.c.execute(statement, params):
+            head = permits.get(row[0])
+            if head is None:
+                head = permits[row[0]] = (dict(zip(names, row[:_PERMIT_WIDTH])), [])
+            if row[_PERMIT_WIDTH] is not None:
+                head[1].append(dict(zip(line_names, row[_PERMIT_WIDTH:])))
+        found = []
+        for row, lines in permits.values():
+            for line in lines:
+                self._line_ids[(row["permit_number"], row["issuing_country"],
+                                line["line"])] = line["id"]
+            found.append(permit_from_rows(row, lines))
+        return found
+
+    def _forget(self, permit_number: str) -> None:
+        self._locked.pop(permit_number, None)
 
     def permits_numbered(self, permit_number: str) -> list[Permit]:
-        return self._permits(t.permits.c.permit_number == permit_number)
+        cached = self._locked.get(permit_number)
+        if cached is not None:
+            return list(cached)
+        return self._load(_PERMITS_NUMBERED, {"numbers": [permit_number]})
 
     def get_permit(self, permit_number: str, issuing_country: str) -> Permit | None:
-        found = self._permits(and_(t.permits.c.permit_number == permit_number,
-                                   t.permits.c.issuing_country == issuing_country))
+        cached = self._locked.get(permit_number)
+        if cached is not None:
+            return next((p for p in cached if p.issuing_country == issuing_country), None)
+        found = self._load(_PERMIT_BY_KEY, {"number": permit_number, "country": issuing_country})
         return found[0] if found else None
 
     def lock_permits(self, permit_numbers: Iterable[str]) -> None:
+        """Lock (PostgreSQL) and read the cited permits, all in one go, for the decision."""
         numbers = sorted(set(permit_numbers))
-        if self.postgres and numbers:
-            self.c.execute(select(t.permits.c.id).where(t.permits.c.permit_number.in_(numbers))
-                           .order_by(t.permits.c.id).with_for_update())
+        if not numbers:
+            return
+        if self.postgres:
+            self.c.execute(_LOCK, {"numbers": numbers})
+        loaded: dict[str, list[Permit]] = {n: [] for n in numbers}
+        for permit in self._load(_PERMITS_NUMBERED, {"numbers": numbers}):
+            loaded[permit.permit_number].append(permit)
+        self._locked.update(loaded)
 
     def save_permit(self, permit: Permit) -> None:
+        self._forget(permit.permit_number)
+        for key in [k for k in self._line_ids if k[:2] == permit.key]:
+            del self._line_ids[key]
         row = permit_to_row(permit)
         existing = self.c.execute(select(t.permits.c.id).where(
             t.permits.c.permit_number == permit.permit_number,
@@ -84,74 +212,69 @@ class SqlAlchemyLedgerSession(LedgerSession):
                        [line_to_row(line) | {"permit_id": existing} for line in permit.lines])
 
     def set_permit_status(self, change: PermitStatusChange) -> None:
-        self.c.execute(update(t.permits).where(
-            t.permits.c.permit_number == change.permit_number,
-            t.permits.c.issuing_country == change.issuing_country,
-        ).values(status=change.status.value, version=change.version,
-                 status_reason=change.reason))
+        self._forget(change.permit_number)
+        self.c.execute(_SET_STATUS, {"number": change.permit_number,
+                                     "country": change.issuing_country,
+                                     "b_status": change.status.value, "b_version": change.version,
+                                     "b_reason": change.reason})
 
     # -- write-offs -------------------------------------------------------------------------------
-    def _line(self, number: str, country: str, line: str):
-        return and_(t.permit_lines.c.permit_id == _permit_id(number, country),
-                    t.permit_lines.c.line == line)
-
     def draw(self, permit_number: str, issuing_country: str, line: str, amount: Decimal) -> bool:
+        self._forget(permit_number)
         micro = to_micro(amount)
-        result = self.c.execute(
-            update(t.permit_lines)
-            .where(self._line(permit_number, issuing_country, line),
-                   t.permit_lines.c.remaining_micro >= micro)
-            .values(remaining_micro=t.permit_lines.c.remaining_micro - micro))
+        line_id = self._line_ids.get((permit_number, issuing_country, line))
+        if line_id is not None:
+            result = self.c.execute(_DRAW_BY_ID, {"line_id": line_id, "amount": micro})
+        else:
+            result = self.c.execute(_DRAW_BY_KEY, {"number": permit_number,
+                                                   "country": issuing_country, "line_letter": line,
+                                                   "amount": micro})
         return result.rowcount == 1
 
     def give_back(self, permit_number: str, issuing_country: str, line: str,
                   amount: Decimal) -> Decimal:
-        micro = to_micro(amount)
-        col = t.permit_lines.c
-        self.c.execute(update(t.permit_lines).where(
-            self._line(permit_number, issuing_country, line)).values(
-            remaining_micro=case((col.remaining_micro + micro > col.quantity_micro,
-                                  col.quantity_micro), else_=col.remaining_micro + micro)))
-        remaining = self.c.execute(select(col.remaining_micro).where(
-            self._line(permit_number, issuing_country, line))).scalar()
+        self._forget(permit_number)
+        remaining = self.c.execute(_GIVE_BACK, {"number": permit_number,
+                                                "country": issuing_country, "line_letter": line,
+                                                "amount": to_micro(amount)}).scalar()
         return from_micro(remaining or 0)
 
     def mark_used(self, permit_number: str, issuing_country: str, declaration_id: str) -> bool:
-        p = t.permits.c
-        result = self.c.execute(update(t.permits).where(
-            p.permit_number == permit_number, p.issuing_country == issuing_country,
-            or_(p.used_by.is_(None), p.used_by == declaration_id),
-        ).values(used_by=declaration_id))
+        self._forget(permit_number)
+        result = self.c.execute(_MARK_USED, {"number": permit_number, "country": issuing_country,
+                                             "declaration_id": declaration_id})
         return result.rowcount == 1
 
     def release_use(self, permit_number: str, issuing_country: str, declaration_id: str) -> None:
-        p = t.permits.c
-        self.c.execute(update(t.permits).where(
-            p.permit_number == permit_number, p.issuing_country == issuing_country,
-            p.used_by == declaration_id).values(used_by=None))
+        self._forget(permit_number)
+        self.c.execute(_RELEASE_USE, {"number": permit_number, "country": issuing_country,
+                                      "declaration_id": declaration_id})
 
     def add_usage(self, usage: Usage) -> None:
+        self.add_usages([usage])
+
+    def add_usages(self, usages: Sequence[Usage]) -> None:
+        if not usages:
+            return
         try:
-            self.c.execute(insert(t.usages).values(usage_to_row(usage)))
+            self.c.execute(_INSERT_USAGE, [usage_to_row(u) for u in usages])
         except IntegrityError as exc:  # the same item of the same version, written already
             raise DuplicateDecision(str(exc.orig)) from exc
 
     def reverse_usage(self, usage_id: str, at: datetime) -> bool:
-        result = self.c.execute(update(t.usages).where(
-            t.usages.c.usage_id == usage_id, t.usages.c.reversed_at.is_(None),
-        ).values(reversed_at=at))
+        result = self.c.execute(_REVERSE_USAGE, {"b_usage_id": usage_id, "b_at": at})
         return result.rowcount == 1
 
     def usages(self, *, declaration_id: str | None = None,
                permit: tuple[str, str] | None = None, active_only: bool = True) -> list[Usage]:
-        u = t.usages.c
-        query = select(t.usages).order_by(u.recorded_at, u.declaration_id, u.item_number, u.line)
+        query = select(t.usages).order_by(_u.recorded_at, _u.declaration_id, _u.item_number,
+                                          _u.line)
         if declaration_id is not None:
-            query = query.where(u.declaration_id == declaration_id)
+            query = query.where(_u.declaration_id == declaration_id)
         if permit is not None:
-            query = query.where(u.permit_number == permit[0], u.issuing_country == permit[1])
+            query = query.where(_u.permit_number == permit[0], _u.issuing_country == permit[1])
         if active_only:
-            query = query.where(u.reversed_at.is_(None))
+            query = query.where(_u.reversed_at.is_(None))
         return [usage_from_row(r) for r in self.c.execute(query).mappings()]
 
     # -- declarations -----------------------------------------------------------------------------
@@ -160,61 +283,59 @@ class SqlAlchemyLedgerSession(LedgerSession):
                               declaration_from_dict(row["declaration"]),
                               DeclarationState(row["state"]), utc(row["decided_at"]))
 
-    def _latest_query(self):
-        d, s = t.decisions.c, t.declarations.c
-        return (select(t.decisions, s.state).join(
-            t.declarations, and_(s.declaration_id == d.declaration_id,
-                                 s.latest_version == d.version)))
-
     def latest_decision(self, declaration_id: str) -> StoredDecision | None:
-        row = self.c.execute(self._latest_query().where(
-            t.declarations.c.declaration_id == declaration_id)).mappings().first()
+        row = self.c.execute(_LATEST_OF, {"declaration_id": declaration_id}).mappings().first()
         return self._stored(row) if row else None
 
-    def save_decision(self, stored: StoredDecision) -> None:
+    def save_decision(self, stored: StoredDecision,
+                      payload: dict[str, Any] | None = None) -> None:
         decision = stored.decision
         try:
-            with self.c.begin_nested():
-                self.c.execute(insert(t.decisions).values(
-                    declaration_id=decision.declaration_id, version=decision.version,
-                    decision=decision.decision.value, hs_table=decision.hs_table,
-                    declaration_date=stored.declaration.date,
-                    payload=decision_to_dict(decision),
-                    declaration=declaration_to_dict(stored.declaration),
-                    decided_at=stored.decided_at))
+            # no savepoint: a duplicate ends the transaction anyway (the service retries it)
+            self.c.execute(_INSERT_DECISION, {
+                "declaration_id": decision.declaration_id, "version": decision.version,
+                "decision": decision.decision.value, "hs_table": decision.hs_table,
+                "declaration_date": stored.declaration.date,
+                "payload": payload if payload is not None else decision_to_dict(decision),
+                "declaration": declaration_to_dict(stored.declaration),
+                "decided_at": stored.decided_at})
         except IntegrityError as exc:
             raise DuplicateDecision(str(exc.orig)) from exc
-        values = {"latest_version": decision.version, "state": stored.state.value,
+        values = {"declaration_id": decision.declaration_id,
+                  "latest_version": decision.version, "state": stored.state.value,
                   "declarant_code": decision.declarant_code, "office_code": decision.office,
                   "updated_at": stored.decided_at}
+        if self._upsert is not None:
+            if self.c.execute(self._upsert, values).rowcount != 1:
+                raise DuplicateDecision(f"declaration {decision.declaration_id} has a version "
+                                        f"newer than {decision.version}")
+            return
         updated = self.c.execute(update(t.declarations).where(
-            t.declarations.c.declaration_id == decision.declaration_id).values(values))
+            _s.declaration_id == decision.declaration_id).values(values))
         if updated.rowcount == 0:
-            self.c.execute(insert(t.declarations).values(
-                declaration_id=decision.declaration_id, **values))
+            self.c.execute(insert(t.declarations).values(values))
 
     def set_state(self, declaration_id: str, state: DeclarationState, at: datetime) -> None:
-        self.c.execute(update(t.declarations).where(
-            t.declarations.c.declaration_id == declaration_id).values(state=state.value,
-                                                                      updated_at=at))
+        self.c.execute(_SET_STATE, {"b_declaration_id": declaration_id,
+                                    "b_state": state.value, "b_at": at})
 
     def declarations_in_state(self, state: DeclarationState) -> list[StoredDecision]:
-        rows = self.c.execute(self._latest_query().where(t.declarations.c.state == state.value)
-                              .order_by(t.decisions.c.decided_at)).mappings()
+        rows = self.c.execute(_LATEST.where(_s.state == state.value)
+                              .order_by(_d.decided_at)).mappings()
         return [self._stored(r) for r in rows]
 
     # -- outbox and audit -------------------------------------------------------------------------
     def add_outbox(self, message: OutboxMessage, at: datetime) -> None:
-        self.c.execute(insert(t.outbox).values(
-            message_id=message.message_id, channel=message.channel,
-            destination=message.destination, routing_key=message.routing_key,
-            ordering_key=message.ordering_key, body=message.body, headers=message.headers,
-            created_at=at, attempts=0))
+        self.c.execute(_INSERT_OUTBOX, _outbox_row(message, at))
+
+    def add_outbox_many(self, messages: Sequence[OutboxMessage], at: datetime) -> None:
+        if messages:
+            self.c.execute(_INSERT_OUTBOX, [_outbox_row(m, at) for m in messages])
 
     def add_audit(self, actor: str, action: str, subject: str, details: dict[str, Any],
                   at: datetime) -> None:
-        self.c.execute(insert(t.audit_log).values(actor=actor, action=action, subject=subject,
-                                                  details=details, at=at))
+        self.c.execute(_INSERT_AUDIT, {"actor": actor, "action": action, "subject": subject,
+                                       "details": details, "at": at})
 
 
 class SqlAlchemyLedger(Ledger):

@@ -22,10 +22,10 @@ from connector.domain.decisions import Decision
 from connector.domain.errors import StaleVersion, UnknownDeclaration, WriteOffConflict
 from connector.domain.records import decision_to_dict
 from connector.domain.usages import DeclarationState, StoredDecision, Usage
-from connector.services.messages import broker_notification
+from connector.services.messages import broker_notification, usage_recorded
 from connector.services.ports import DuplicateDecision, Ledger, LedgerSession
 from connector.services.rulebook import Rulebook
-from connector.services.writeoffs import give_back, write_off
+from connector.services.writeoffs import give_back, usage_log, write_off
 
 log = structlog.get_logger(__name__)
 
@@ -98,23 +98,27 @@ class ClearanceService:
                 give_back(session, declaration_id, now)  # amendment: earlier write-offs return
             decision = self.rulebook.decider(session.permits_numbered).decide(
                 declaration_id, version, declaration)
-            if decision.cleared:
-                write_off(session, decision, now, self.new_id)
-            self._store(session, decision, declaration, now, actor,
+            usages = write_off(session, decision, now, self.new_id) if decision.cleared else []
+            self._store(session, decision, declaration, usages, now, actor,
                         "amended" if latest is not None else "decided")
+            # one line per decision, listing its usages: each log line costs as much as a
+            # statement, so the usages are not logged one by one
             log.info("declaration.decided", decision=decision.decision.value,
-                     hs_table=decision.hs_table)
+                     hs_table=decision.hs_table, usages=usage_log(usages))
             return ClearanceOutcome(decision)
 
     def _store(self, session: LedgerSession, decision: Decision, declaration: Declaration,
-               now: datetime, actor: str, action: str) -> None:
+               usages: list[Usage], now: datetime, actor: str, action: str) -> None:
+        """The decision, its outbox messages (usages first, then the broker's) and audit row."""
+        data = decision_to_dict(decision)  # once: stored, sent to the broker and audited
         session.save_decision(StoredDecision(decision, declaration,
-                                             DeclarationState.of(decision.decision), now))
-        notification = broker_notification(decision, action, self.new_id())
+                                             DeclarationState.of(decision.decision), now), data)
+        messages = [usage_recorded(u) for u in usages]
+        notification = broker_notification(decision, action, self.new_id(), data)
         if notification is not None:
-            session.add_outbox(notification, now)
-        session.add_audit(actor, f"declaration.{action}", decision.declaration_id,
-                          decision_to_dict(decision), now)
+            messages.append(notification)
+        session.add_outbox_many(messages, now)
+        session.add_audit(actor, f"declaration.{action}", decision.declaration_id, data, now)
 
     def _cited_numbers(self, declaration: Declaration) -> list[str]:
         codes = self.rulebook.policy.cites_document_codes

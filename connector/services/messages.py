@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from connector.domain.decisions import Decision
-from connector.domain.records import decision_to_dict, item_to_dict
+from connector.domain.records import decision_to_dict
 from connector.domain.units import format_decimal
 from connector.domain.usages import Usage
 
@@ -65,15 +65,20 @@ def usage_reversed(usage: Usage, remaining_after, at: datetime) -> OutboxMessage
                          body, f"{usage.permit_number}/{usage.issuing_country}")
 
 
-def broker_notification(decision: Decision, event: str, message_id: str) -> OutboxMessage | None:
-    """Contract 3.4: routed by the declarant's code; text and html are rendered by the relay."""
+def broker_notification(decision: Decision, event: str, message_id: str,
+                        data: dict[str, Any] | None = None) -> OutboxMessage | None:
+    """Contract 3.4: routed by the declarant's code; text and html are rendered by the relay.
+
+    ``data`` is ``decision_to_dict(decision)`` when the caller has it already.
+    """
     if not decision.declarant_code:
         return None
-    data = decision_to_dict(decision)
+    if data is None:
+        data = decision_to_dict(decision)
     body = {
         "declaration_id": decision.declaration_id, "version": decision.version,
         "decision": decision.decision.value, "event": event,
-        "items": [item_to_dict(i) for i in decision.items], "reasons": data["reasons"],
+        "items": data["items"], "reasons": data["reasons"],
     }
     return OutboxMessage(message_id, AMQP, NOTIFICATION_EXCHANGE,
                          f"broker.{decision.declarant_code}", body, decision.declaration_id)

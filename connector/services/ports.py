@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from connector.domain.permits import Permit, PermitStatusChange
 from connector.domain.usages import DeclarationState, StoredDecision, Usage
@@ -63,6 +63,10 @@ class LedgerSession(ABC):
     def add_usage(self, usage: Usage) -> None: ...
 
     @abstractmethod
+    def add_usages(self, usages: Sequence[Usage]) -> None:
+        """Several usages at once (one statement); DuplicateDecision if one exists already."""
+
+    @abstractmethod
     def reverse_usage(self, usage_id: str, at: datetime) -> bool:
         """Mark a usage reversed exactly once; False if it already was."""
 
@@ -75,8 +79,13 @@ class LedgerSession(ABC):
     def latest_decision(self, declaration_id: str) -> StoredDecision | None: ...
 
     @abstractmethod
-    def save_decision(self, stored: StoredDecision) -> None:
-        """Store a decision; raises DuplicateDecision when that version exists already."""
+    def save_decision(self, stored: StoredDecision,
+                      payload: dict[str, Any] | None = None) -> None:
+        """Store a decision; raises DuplicateDecision when that version exists already.
+
+        ``payload`` is ``decision_to_dict(stored.decision)`` when the caller has built it
+        already, so that it is built once per decision.
+        """
 
     @abstractmethod
     def set_state(self, declaration_id: str, state: DeclarationState, at: datetime) -> None: ...
@@ -87,6 +96,10 @@ class LedgerSession(ABC):
     # -- outbox and audit ---------------------------------------------------------------------------
     @abstractmethod
     def add_outbox(self, message: OutboxMessage, at: datetime) -> None: ...
+
+    @abstractmethod
+    def add_outbox_many(self, messages: Sequence[OutboxMessage], at: datetime) -> None:
+        """Several messages at once, kept in the order given (it is their delivery order)."""
 
     @abstractmethod
     def add_audit(self, actor: str, action: str, subject: str, details: dict[str, Any],

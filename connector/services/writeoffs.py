@@ -14,7 +14,7 @@ import structlog
 from connector.domain.decisions import Decision
 from connector.domain.errors import WriteOffConflict
 from connector.domain.usages import Usage
-from connector.services.messages import usage_recorded, usage_reversed
+from connector.services.messages import usage_reversed
 from connector.services.ports import LedgerSession
 
 log = structlog.get_logger(__name__)
@@ -22,7 +22,11 @@ log = structlog.get_logger(__name__)
 
 def write_off(session: LedgerSession, decision: Decision, now: datetime,
               new_id: Callable[[], str]) -> list[Usage]:
-    """Commit every write-off of a CLEARED decision, or raise WriteOffConflict for a retry."""
+    """Commit every write-off of a CLEARED decision, or raise WriteOffConflict for a retry.
+
+    Returns the usages written; the caller puts their ``usage_recorded`` messages in the
+    outbox, with the decision's own, in the same transaction, and logs them (``usage_log``).
+    """
     usages = []
     for w in decision.write_offs:
         if not session.draw(w.permit_number, w.issuing_country, w.line, w.quantity):
@@ -32,19 +36,21 @@ def write_off(session: LedgerSession, decision: Decision, now: datetime,
             w.permit_number, w.issuing_country, decision.declaration_id
         ):
             raise WriteOffConflict(f"permit {w.permit_number} was used by another declaration")
-        usage = Usage(
+        usages.append(Usage(
             usage_id=new_id(), permit_number=w.permit_number, issuing_country=w.issuing_country,
             line=w.line, declaration_id=decision.declaration_id,
             declaration_version=decision.version, item_number=w.item_number,
             quantity=w.quantity, unit=w.unit, remaining_after=w.remaining_after,
             permit_used_up=w.permit_used_up, office_code=decision.office, recorded_at=now,
-        )
-        session.add_usage(usage)
-        session.add_outbox(usage_recorded(usage), now)
-        log.info("usage.recorded", permit_number=w.permit_number, line=w.line,
-                 item=w.item_number, quantity=str(w.quantity), usage_id=usage.usage_id)
-        usages.append(usage)
+        ))
+    session.add_usages(usages)
     return usages
+
+
+def usage_log(usages: list[Usage]) -> list[dict[str, object]]:
+    """The usages as the ``declaration.decided`` log line lists them: one line per decision."""
+    return [{"usage_id": u.usage_id, "permit_number": u.permit_number, "line": u.line,
+             "item": u.item_number, "quantity": str(u.quantity)} for u in usages]
 
 
 def give_back(session: LedgerSession, declaration_id: str, now: datetime) -> list[tuple[Usage, object]]:
