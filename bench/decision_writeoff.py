@@ -232,7 +232,7 @@ def profile(label: str, step: Callable[[int], None], start_at: int, count: int) 
         step(n)
     profiler.disable()
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(15)
+    pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(int(os.environ.get("BENCH_TOP", "15")))
     print(f"\n--- profile: {label}, {count} iterations (top 15 cumulative) ---")
     print(out.getvalue().split("\n", 4)[-1].rstrip())
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
+
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
@@ -21,11 +23,19 @@ def _prepare_sqlite_file(url: str) -> None:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
+def _json_dumps(value) -> str:
+    """Compact JSON for the JSON columns (decisions, outbox bodies, audit details): orjson is
+    several times faster than the standard library on the write path, and byte-identical in
+    meaning."""
+    return orjson.dumps(value, default=str).decode()
+
+
 def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 5) -> Engine:
     if url.startswith("sqlite"):
         _prepare_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000,
-                                                  "check_same_thread": False})
+                                                  "check_same_thread": False},
+                               json_serializer=_json_dumps, json_deserializer=orjson.loads)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection, _record):  # pragma: no cover - exercised by every test
@@ -44,4 +54,5 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 5) 
 
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2,
-                         pool_pre_ping=True)
+                         pool_pre_ping=True, json_serializer=_json_dumps,
+                         json_deserializer=orjson.loads)

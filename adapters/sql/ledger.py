@@ -34,7 +34,7 @@ from adapters.sql.engine import READ_ONLY
 from connector.domain.errors import Unavailable
 from connector.domain.permits import Permit, PermitStatusChange
 from connector.domain.records import (
-    declaration_from_dict, declaration_to_dict, decision_from_dict, decision_to_dict,
+    compact, declaration_from_dict, declaration_to_dict, decision_from_dict, decision_to_dict,
 )
 from connector.domain.usages import DeclarationState, StoredDecision, Usage
 from connector.services.messages import OutboxMessage
@@ -296,8 +296,9 @@ class SqlAlchemyLedgerSession(LedgerSession):
                 "declaration_id": decision.declaration_id, "version": decision.version,
                 "decision": decision.decision.value, "hs_table": decision.hs_table,
                 "declaration_date": stored.declaration.date,
-                "payload": payload if payload is not None else decision_to_dict(decision),
-                "declaration": declaration_to_dict(stored.declaration),
+                "payload": compact(payload if payload is not None
+                                   else decision_to_dict(decision)),
+                "declaration": compact(declaration_to_dict(stored.declaration)),
                 "decided_at": stored.decided_at})
         except IntegrityError as exc:
             raise DuplicateDecision(str(exc.orig)) from exc

@@ -39,6 +39,20 @@ def _unreason(data: dict[str, str]) -> Reason:
     return Reason(ReasonCode(data["code"]), data["message"])
 
 
+def compact(data: Any) -> Any:
+    """Drop absent values (None, empty lists) from nested dicts: the stored form.
+
+    The ``*_from_dict`` readers treat a missing key as absent, so stored decisions and
+    declarations stay small (most items of a declaration are not CITES goods and have
+    nothing to say), which keeps the ledger's write path short.
+    """
+    if isinstance(data, dict):
+        return {k: compact(v) for k, v in data.items() if v is not None and v != []}
+    if isinstance(data, list):
+        return [compact(v) for v in data]
+    return data
+
+
 def declaration_to_dict(declaration: Declaration) -> dict[str, Any]:
     return {
         "declaration_type": declaration.declaration_type,
@@ -72,7 +86,7 @@ def declaration_from_dict(data: dict[str, Any]) -> Declaration:
         declaration_type=data["declaration_type"], flow=Flow(data["flow"]),
         date=date.fromisoformat(data["date"]), date_defaulted=data.get("date_defaulted", False),
         office=data.get("office"), procedure=data.get("procedure"),
-        exporter=Party(**data["exporter"]), consignee=Party(**data["consignee"]),
+        exporter=Party(**data.get("exporter", {})), consignee=Party(**data.get("consignee", {})),
         declarant_code=data.get("declarant_code"), declarant_name=data.get("declarant_name"),
         export_country=data.get("export_country"),
         destination_country=data.get("destination_country"),
@@ -102,7 +116,7 @@ def _write_off(w: WriteOff) -> dict[str, Any]:
 
 def _unwrite_off(d: dict[str, Any]) -> WriteOff:
     return WriteOff(d["permit_number"], d["issuing_country"], d["line"], d["item_number"],
-                    Decimal(d["quantity"]), d["unit"], Decimal(d["remaining_after"]),
+                    Decimal(d["quantity"]), d.get("unit"), Decimal(d["remaining_after"]),
                     d["permit_used_up"], d.get("single_consignment", False))
 
 

@@ -25,6 +25,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 #: Species+ ranks, highest first (CITES-PRIMER "Taxonomy: Species+")
 RANKS = ("KINGDOM", "PHYLUM", "CLASS", "ORDER", "FAMILY", "SUBFAMILY",
@@ -49,6 +50,7 @@ class Taxon:
     appendix: str | None = None
 
 
+@lru_cache(maxsize=8192)
 def name_key(name: str) -> str | None:
     """The normalised lookup key of a scientific name, or None if it is not one.
 
@@ -112,6 +114,7 @@ class Taxonomy:
     def __init__(self, taxa: Iterable[Taxon] = (),
                  synonyms: Mapping[str, str] | Iterable[tuple[str, str]] = ()):
         self._taxa: dict[str, Taxon] = {}
+        self._within: dict[tuple[str, str], bool | None] = {}
         for taxon in taxa:
             self._taxa[_required_key(taxon.name)] = taxon
         pairs = synonyms.items() if isinstance(synonyms, Mapping) else synonyms
@@ -164,11 +167,19 @@ class Taxonomy:
         return tuple(self._taxa[k].name for k in self._lineage_keys(key))
 
     def is_within(self, name: str, ancestor: str) -> bool | None:
-        """True if ``name`` is ``ancestor`` or below it; None if either name is unknown."""
-        key, target = self._resolve_key(name), self._resolve_key(ancestor)
-        if key is None or target is None:
-            return None
-        return target in self._lineage_keys(key)
+        """True if ``name`` is ``ancestor`` or below it; None if either name is unknown.
+
+        Memoised: a declaration asks the same few (permit taxon, HS row taxon) pairs for every
+        item, and the taxonomy never changes once built.
+        """
+        pair = (name, ancestor)
+        if pair not in self._within:
+            key, target = self._resolve_key(name), self._resolve_key(ancestor)
+            within = None if key is None or target is None else target in self._lineage_keys(key)
+            if len(self._within) > 65536:
+                self._within.clear()
+            self._within[pair] = within
+        return self._within[pair]
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.resolve(name) is not None

@@ -118,7 +118,8 @@ class ClearanceService:
         if notification is not None:
             messages.append(notification)
         session.add_outbox_many(messages, now)
-        session.add_audit(actor, f"declaration.{action}", decision.declaration_id, data, now)
+        session.add_audit(actor, f"declaration.{action}", decision.declaration_id,
+                          _audit_summary(decision, usages), now)
 
     def _cited_numbers(self, declaration: Declaration) -> list[str]:
         codes = self.rulebook.policy.cites_document_codes
@@ -154,3 +155,15 @@ class ClearanceService:
         if latest is None:
             raise UnknownDeclaration(f"declaration {declaration_id} is not known")
         return latest
+
+
+def _audit_summary(decision: Decision, usages: list[Usage]) -> dict:
+    """What the audit trail needs: the outcome and what was written off (the full decision is
+    stored beside it in the ledger, keyed by declaration id and version)."""
+    return {
+        "version": decision.version, "decision": decision.decision.value,
+        "hs_table": decision.hs_table,
+        "usages": [u.usage_id for u in usages],
+        "held": {str(i.item_number): [r.code.value for r in i.reasons]
+                 for i in decision.items if i.reasons},
+    }
