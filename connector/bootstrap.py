@@ -84,5 +84,5 @@ def bootstrap(settings: Settings, *, clock: Callable[[], datetime] = utc_now) ->
     return App(
         settings=settings, engine=engine, ledger=ledger, rulebook=rulebook, sad_mapping=mapping,
         clearance=ClearanceService(ledger, rulebook, clock=clock, new_id=new_id),
-        permits=PermitService(ledger, clock=clock), clock=clock,
+        permits=PermitService(ledger, rulebook, clock=clock, new_id=new_id), clock=clock,
     )

@@ -2,7 +2,7 @@
 
 A transaction works on a deep copy of the state and swaps it in on commit, so a failing
 transaction changes nothing, as with the database. The stateful test in
-tests/integration/test_ledger_equivalence.py checks that it behaves like the SQL ledger.
+tests/integration/test_ledger_properties.py checks that it behaves like the SQL ledger.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ class State:
     latest: dict[str, tuple[int, DeclarationState]] = field(default_factory=dict)
     outbox: list[OutboxMessage] = field(default_factory=list)
     audit: list[tuple[str, str, str, dict]] = field(default_factory=list)
+    inbox: dict[str, tuple[str, str]] = field(default_factory=dict)
+    pending_status: dict[tuple[str, str], PermitStatusChange] = field(default_factory=dict)
 
 
 class MemoryLedgerSession(LedgerSession):
@@ -51,6 +53,15 @@ class MemoryLedgerSession(LedgerSession):
         key = (change.permit_number, change.issuing_country)
         self.s.permits[key] = replace(self.s.permits[key], status=change.status,
                                       version=change.version)
+
+    def keep_pending_status(self, change: PermitStatusChange) -> None:
+        key = (change.permit_number, change.issuing_country)
+        current = self.s.pending_status.get(key)
+        if current is None or current.version < change.version:
+            self.s.pending_status[key] = change
+
+    def take_pending_status(self, permit_number, issuing_country):
+        return self.s.pending_status.pop((permit_number, issuing_country), None)
 
     def _replace_line(self, key, letter, remaining: Decimal) -> None:
         permit = self.s.permits[key]
@@ -121,6 +132,26 @@ class MemoryLedgerSession(LedgerSession):
             raise DuplicateDecision(str(key))
         self.s.decisions[key] = stored
         self.s.latest[key[0]] = (key[1], stored.state)
+
+    def replace_decision(self, stored: StoredDecision) -> None:
+        key = (stored.decision.declaration_id, stored.decision.version)
+        self.s.decisions[key] = replace(self.s.decisions[key], decision=stored.decision,
+                                        decided_at=stored.decided_at)
+        self.s.latest[key[0]] = (key[1], stored.state)
+
+    def held_citing(self, permit_number: str) -> list[StoredDecision]:
+        found = [self.latest_decision(d) for d, (_, st) in self.s.latest.items()
+                 if st is DeclarationState.HELD]
+        return sorted((f for f in found if permit_number in f.cited_permits),
+                      key=lambda f: (f.decided_at, f.decision.declaration_id))
+
+    def inbox_seen(self, message_id: str) -> bool:
+        return message_id in self.s.inbox
+
+    def record_inbox(self, message_id: str, source: str, outcome: str, at: datetime) -> None:
+        if message_id in self.s.inbox:
+            raise DuplicateDecision(f"message {message_id} applied already")
+        self.s.inbox[message_id] = (source, outcome)
 
     def set_state(self, declaration_id: str, state: DeclarationState, at: datetime) -> None:
         self.s.latest[declaration_id] = (self.s.latest[declaration_id][0], state)

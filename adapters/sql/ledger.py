@@ -32,7 +32,7 @@ from adapters.sql.codec import (
 )
 from adapters.sql.engine import READ_ONLY
 from connector.domain.errors import Unavailable
-from connector.domain.permits import Permit, PermitStatusChange
+from connector.domain.permits import Permit, PermitStatus, PermitStatusChange
 from connector.domain.records import (
     compact, declaration_from_dict, declaration_to_dict, decision_from_dict, decision_to_dict,
 )
@@ -125,6 +125,12 @@ _UPSERT_DECLARATION = {"sqlite": _upsert_declaration(sqlite),
                        "postgresql": _upsert_declaration(postgresql)}
 _SET_STATE = (update(t.declarations).where(_s.declaration_id == bindparam("b_declaration_id"))
               .values(state=bindparam("b_state"), updated_at=bindparam("b_at")))
+
+_INSERT_CITATION = insert(t.held_citations)
+_REPLACE_DECISION = (update(t.decisions).where(
+    _d.declaration_id == bindparam("b_declaration_id"), _d.version == bindparam("b_version"))
+    .values(decision=bindparam("decision"), hs_table=bindparam("hs_table"),
+            payload=bindparam("payload"), decided_at=bindparam("decided_at")))
 
 _INSERT_OUTBOX = insert(t.outbox)
 _INSERT_AUDIT = insert(t.audit_log)
@@ -302,6 +308,7 @@ class SqlAlchemyLedgerSession(LedgerSession):
                 "decided_at": stored.decided_at})
         except IntegrityError as exc:
             raise DuplicateDecision(str(exc.orig)) from exc
+        self._cite(stored)
         values = {"declaration_id": decision.declaration_id,
                   "latest_version": decision.version, "state": stored.state.value,
                   "declarant_code": decision.declarant_code, "office_code": decision.office,
@@ -315,6 +322,64 @@ class SqlAlchemyLedgerSession(LedgerSession):
             _s.declaration_id == decision.declaration_id).values(values))
         if updated.rowcount == 0:
             self.c.execute(insert(t.declarations).values(values))
+
+    def _cite(self, stored: StoredDecision) -> None:
+        """Index a held decision by the permits it cites (nothing to do for the others)."""
+        if stored.state is DeclarationState.HELD and stored.cited_permits:
+            d = stored.decision
+            self.c.execute(_INSERT_CITATION, [
+                {"declaration_id": d.declaration_id, "version": d.version, "permit_number": n}
+                for n in sorted(set(stored.cited_permits))])
+
+    def keep_pending_status(self, change: PermitStatusChange) -> None:
+        p = t.pending_permit_status.c
+        key = and_(p.permit_number == change.permit_number,
+                   p.issuing_country == change.issuing_country)
+        current = self.c.execute(select(p.version).where(key)).scalar()
+        row = {"version": change.version, "status": change.status.value, "reason": change.reason}
+        if current is None:
+            self.c.execute(insert(t.pending_permit_status).values(
+                permit_number=change.permit_number, issuing_country=change.issuing_country, **row))
+        elif current < change.version:
+            self.c.execute(update(t.pending_permit_status).where(key).values(row))
+
+    def take_pending_status(self, permit_number: str,
+                            issuing_country: str) -> PermitStatusChange | None:
+        p = t.pending_permit_status.c
+        key = and_(p.permit_number == permit_number, p.issuing_country == issuing_country)
+        row = self.c.execute(select(t.pending_permit_status).where(key)).mappings().first()
+        if row is None:
+            return None
+        self.c.execute(delete(t.pending_permit_status).where(key))
+        return PermitStatusChange(permit_number, issuing_country, row["version"],
+                                  PermitStatus(row["status"]), row["reason"])
+
+    def replace_decision(self, stored: StoredDecision) -> None:
+        d = stored.decision
+        self.c.execute(_REPLACE_DECISION, {
+            "b_declaration_id": d.declaration_id, "b_version": d.version,
+            "decision": d.decision.value, "hs_table": d.hs_table,
+            "payload": compact(decision_to_dict(d)), "decided_at": stored.decided_at})
+        self.set_state(d.declaration_id, stored.state, stored.decided_at)
+
+    def held_citing(self, permit_number: str) -> list[StoredDecision]:
+        c = t.held_citations.c
+        query = (_LATEST.join(t.held_citations, and_(c.declaration_id == _d.declaration_id,
+                                                      c.version == _d.version))
+                 .where(c.permit_number == permit_number, _s.state == DeclarationState.HELD.value)
+                 .order_by(_d.decided_at, _d.declaration_id))
+        return [self._stored(r) for r in self.c.execute(query).mappings()]
+
+    def inbox_seen(self, message_id: str) -> bool:
+        return self.c.execute(select(t.inbox.c.message_id).where(
+            t.inbox.c.message_id == message_id)).first() is not None
+
+    def record_inbox(self, message_id: str, source: str, outcome: str, at: datetime) -> None:
+        try:
+            self.c.execute(insert(t.inbox).values(message_id=message_id, source=source,
+                                                  outcome=outcome[:2000], received_at=at))
+        except IntegrityError as exc:  # a concurrent consumer applied it first
+            raise DuplicateDecision(f"message {message_id} applied already") from exc
 
     def set_state(self, declaration_id: str, state: DeclarationState, at: datetime) -> None:
         self.c.execute(_SET_STATE, {"b_declaration_id": declaration_id,

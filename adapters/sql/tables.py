@@ -146,3 +146,23 @@ inbox = Table(
     Column("source", String(100), nullable=False),
     Column("outcome", Text, nullable=False),
 )
+
+#: permits cited by held declarations, so a permit event finds the declarations to decide again
+held_citations = Table(
+    "held_citations", metadata,
+    Column("declaration_id", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("permit_number", String(64), primary_key=True),
+)
+Index("ix_held_citations_permit", held_citations.c.permit_number)
+
+#: a cancellation or suspension that arrived before the permit itself (events come out of
+#: order): applied when the permit arrives with a lower version
+pending_permit_status = Table(
+    "pending_permit_status", metadata,
+    Column("permit_number", String(64), primary_key=True),
+    Column("issuing_country", String(2), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text),
+)

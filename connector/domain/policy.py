@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
+from connector.domain.declarations import Declaration
 from connector.domain.decisions import DEFAULT_SEVERITIES, ReasonCode, Severity
 
 
@@ -24,3 +25,9 @@ class DecisionPolicy:
 
     def severity(self, code: ReasonCode) -> Severity:
         return self.severities.get(code, Severity.BLOCK)
+
+    def cited_permits(self, declaration: Declaration) -> list[str]:
+        """The permit numbers a declaration cites in its CITES documents, sorted."""
+        codes = self.cites_document_codes
+        return sorted({d.reference for item in declaration.items for d in item.documents
+                       if d.code in codes and d.reference})

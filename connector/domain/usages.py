@@ -57,3 +57,5 @@ class StoredDecision:
     declaration: Declaration
     state: DeclarationState
     decided_at: datetime
+    #: the permit numbers the declaration cites: a held one is decided again when any arrives
+    cited_permits: tuple[str, ...] = ()

@@ -15,15 +15,17 @@ from typing import Callable
 
 import structlog
 from structlog.contextvars import bound_contextvars
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from connector.domain.declarations import Declaration
+from connector.domain.permit_checks import expected_issuer
+from connector.domain.permits import Permit
 from connector.domain.decisions import Decision
-from connector.domain.errors import StaleVersion, UnknownDeclaration, WriteOffConflict
+from connector.domain.errors import StaleVersion, UnknownDeclaration
 from connector.domain.records import decision_to_dict
 from connector.domain.usages import DeclarationState, StoredDecision, Usage
 from connector.services.messages import broker_notification, usage_recorded
-from connector.services.ports import DuplicateDecision, Ledger, LedgerSession
+from connector.services.ports import Ledger, LedgerSession
+from connector.services.retry import lost_race_retrying
 from connector.services.rulebook import Rulebook
 from connector.services.writeoffs import give_back, usage_log, write_off
 
@@ -43,14 +45,38 @@ class RestoredUsage:
     remaining_after: Decimal
 
 
+#: asks the permit system for a permit the connector does not hold (contract 3.3):
+#: (permit number, expected issuer) -> the permit, or None when not found or no reply in time
+PermitLookup = Callable[[str, "str | None"], "Permit | None"]
+
+
 class ClearanceService:
     def __init__(self, ledger: Ledger, rulebook: Rulebook, *, clock: Callable[[], datetime],
-                 new_id: Callable[[], str], max_attempts: int = 8):
+                 new_id: Callable[[], str], max_attempts: int = 8,
+                 lookup: PermitLookup | None = None,
+                 store_found: Callable[[Permit], object] | None = None):
         self.ledger = ledger
         self.rulebook = rulebook
         self.clock = clock
         self.new_id = new_id
         self.max_attempts = max_attempts
+        self.lookup = lookup
+        self.store_found = store_found
+
+    def _look_up_unknown(self, declaration: Declaration) -> None:
+        """Fetch cited permits the ledger lacks, before the clearance transaction: the reply
+        may take seconds and no lock may be held meanwhile. Not found: PERMIT_UNKNOWN."""
+        if self.lookup is None or self.store_found is None:
+            return
+        cited = self.rulebook.policy.cited_permits(declaration)
+        with self.ledger.snapshot() as session:
+            unknown = [n for n in cited if not session.permits_numbered(n)]
+        issuer = expected_issuer(declaration, self.rulebook.policy.home_country)
+        for number in unknown:
+            found = self.lookup(number, issuer)
+            log.info("permit.lookup", permit_number=number, found=found is not None)
+            if found is not None:
+                self.store_found(found)
 
     # -- deciding ---------------------------------------------------------------------------------
 
@@ -68,22 +94,18 @@ class ClearanceService:
         the transaction is rolled back and the declaration decided again on fresh balances.
         """
         with bound_contextvars(declaration_id=declaration_id, version=version):
-            for attempt in self._retrying():
+            self._look_up_unknown(declaration)
+            for attempt in lost_race_retrying(self.max_attempts):
                 with attempt:
                     return self._clear_once(declaration_id, version, declaration, actor)
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _retrying(self) -> Retrying:
-        return Retrying(retry=retry_if_exception_type((WriteOffConflict, DuplicateDecision)),
-                        stop=stop_after_attempt(self.max_attempts),
-                        wait=wait_random_exponential(multiplier=0.01, max=0.5), reraise=True)
 
     def _clear_once(self, declaration_id: str, version: int, declaration: Declaration,
                     actor: str) -> ClearanceOutcome:
         with self.ledger.transaction() as session:
             # lock first, then read: a concurrent request for the same declaration that
             # committed while we waited is then seen as stored, and answered as a repeat
-            session.lock_permits(self._cited_numbers(declaration))
+            session.lock_permits(self.rulebook.policy.cited_permits(declaration))
             latest = session.latest_decision(declaration_id)
             if latest is not None:
                 stored = latest.decision.version
@@ -111,8 +133,9 @@ class ClearanceService:
                usages: list[Usage], now: datetime, actor: str, action: str) -> None:
         """The decision, its outbox messages (usages first, then the broker's) and audit row."""
         data = decision_to_dict(decision)  # once: stored, sent to the broker and audited
-        session.save_decision(StoredDecision(decision, declaration,
-                                             DeclarationState.of(decision.decision), now), data)
+        session.save_decision(StoredDecision(
+            decision, declaration, DeclarationState.of(decision.decision), now,
+            tuple(self.rulebook.policy.cited_permits(declaration))), data)
         messages = [usage_recorded(u) for u in usages]
         notification = broker_notification(decision, action, self.new_id(), data)
         if notification is not None:
@@ -120,11 +143,6 @@ class ClearanceService:
         session.add_outbox_many(messages, now)
         session.add_audit(actor, f"declaration.{action}", decision.declaration_id,
                           _audit_summary(decision, usages), now)
-
-    def _cited_numbers(self, declaration: Declaration) -> list[str]:
-        codes = self.rulebook.policy.cites_document_codes
-        return sorted({d.reference for item in declaration.items for d in item.documents
-                       if d.code in codes and d.reference})
 
     # -- cancelling and reading ----------------------------------------------------------------
 

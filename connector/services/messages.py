@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Sequence
 
-from connector.domain.decisions import Decision
+from connector.domain.decisions import Decision, Reason
 from connector.domain.records import decision_to_dict
 from connector.domain.units import format_decimal
 from connector.domain.usages import Usage
@@ -82,3 +82,20 @@ def broker_notification(decision: Decision, event: str, message_id: str,
     }
     return OutboxMessage(message_id, AMQP, NOTIFICATION_EXCHANGE,
                          f"broker.{decision.declarant_code}", body, decision.declaration_id)
+
+
+def customs_callback(decision: Decision, callback_id: str,
+                     reasons: Sequence[Reason] = ()) -> OutboxMessage:
+    """Contract 4: SubmitControlResult, sent when a decision changes without a call from
+    customs. ``CallbackId`` (= the message id) lets the customs side drop repeats; the
+    ``reasons`` add declaration-level news (e.g. a permit cancelled after clearance)."""
+    data = decision_to_dict(decision)
+    body = {
+        "callback_id": callback_id, "declaration_id": decision.declaration_id,
+        "version": decision.version, "decision": decision.decision.value,
+        "items": data["items"],
+        "reasons": data["reasons"] + [{"code": r.code.value, "message": r.message}
+                                      for r in reasons],
+    }
+    return OutboxMessage(callback_id, CUSTOMS_CALLBACK, "SubmitControlResult",
+                         "SubmitControlResult", body, decision.declaration_id)

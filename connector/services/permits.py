@@ -1,33 +1,26 @@
-"""Taking permits in from the issuing authority, and reading balances.
-
-Versions decide: an event whose version is not higher than the stored one changes nothing
-(contract 3.1), so repeated and out-of-order events end in the state of the highest version.
-An amended permit keeps what was written off it already: remaining = quantity - active usages.
-"""
+"""Taking permit events in from the issuing authority, and reading balances (contract 3.1)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Callable
 
 import structlog
 
+from structlog.contextvars import bound_contextvars
+
+from connector.domain.decisions import Decision
 from connector.domain.errors import UnknownPermit
-from connector.domain.permits import Permit, PermitStatusChange
+from connector.domain.permits import Permit, PermitStatus, PermitStatusChange
 from connector.domain.usages import Usage
+from connector.services.permit_store import PermitApplied, store_permit, store_status
 from connector.services.ports import Ledger, LedgerSession
+from connector.services.retry import lost_race_retrying
+from connector.services.releases import release_held, report_withdrawn
+from connector.services.rulebook import Rulebook
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class PermitApplied:
-    permit_number: str
-    issuing_country: str
-    applied: bool
-    detail: str
 
 
 @dataclass(frozen=True)
@@ -36,67 +29,94 @@ class PermitBalance:
     usages: list[Usage]
 
 
-def _with_usage_kept(permit: Permit, previous: Permit | None, usages: list[Usage]) -> Permit:
-    used: dict[str, Decimal] = {}
-    for usage in usages:
-        used[usage.line] = used.get(usage.line, Decimal(0)) + usage.quantity
-    lines = []
-    for line in permit.lines:
-        taken = used.get(line.line, Decimal(0))
-        remaining = line.quantity - taken
-        if remaining < 0:
-            log.warning("permit.amended_below_usage", permit_number=permit.permit_number,
-                        line=line.line, quantity=str(line.quantity), written_off=str(taken))
-            remaining = Decimal(0)
-        lines.append(replace(line, remaining=remaining))
-    return replace(permit, lines=tuple(lines), used_by=previous.used_by if previous else None)
+@dataclass(frozen=True)
+class IntakeOutcome:
+    applied: PermitApplied
+    #: held declarations that cleared because of this event
+    released: tuple[Decision, ...] = ()
+    #: cleared declarations reported to customs because their permit was withdrawn
+    reported: tuple[str, ...] = ()
+    #: the message id was applied before: nothing was done
+    duplicate: bool = False
 
 
 class PermitService:
-    def __init__(self, ledger: Ledger, *, clock: Callable[[], datetime]):
+    """Permit events (issued, amended, cancelled, suspended, reinstated) and balances.
+
+    Each event is one transaction: the permit change, the release of held declarations it
+    makes clearable (or the report of clearances it withdraws), and the inbox row that makes a
+    redelivered message (same ``message_id``) change nothing.
+    """
+
+    def __init__(self, ledger: Ledger, rulebook: Rulebook, *, clock: Callable[[], datetime],
+                 new_id: Callable[[], str], max_attempts: int = 8):
         self.ledger = ledger
+        self.rulebook = rulebook
         self.clock = clock
+        self.new_id = new_id
+        self.max_attempts = max_attempts
 
-    def apply(self, permit: Permit, actor: str = "permit-system") -> PermitApplied:
-        with self.ledger.transaction() as session:
-            return self._apply(session, permit, actor)
+    def apply(self, permit: Permit, actor: str = "permit-system",
+              message_id: str | None = None) -> PermitApplied:
+        return self.receive_permit(permit, actor=actor, message_id=message_id).applied
 
-    def _apply(self, session: LedgerSession, permit: Permit, actor: str) -> PermitApplied:
-        previous = session.get_permit(permit.permit_number, permit.issuing_country)
-        if previous is not None and permit.version <= previous.version:
-            log.info("permit.version_ignored", permit_number=permit.permit_number,
-                     version=permit.version, stored_version=previous.version)
-            return PermitApplied(permit.permit_number, permit.issuing_country, False,
-                                 f"version {permit.version} is not newer than stored version "
-                                 f"{previous.version}")
-        usages = session.usages(permit=permit.key) if previous else []
-        session.save_permit(_with_usage_kept(permit, previous, usages))
-        now = self.clock()
-        session.add_audit(actor, "permit.issued" if previous is None else "permit.amended",
-                          f"{permit.permit_number}/{permit.issuing_country}",
-                          {"version": permit.version}, now)
-        log.info("permit.stored", permit_number=permit.permit_number, version=permit.version)
-        return PermitApplied(permit.permit_number, permit.issuing_country, True,
-                             f"version {permit.version} stored")
+    def change_status(self, change: PermitStatusChange, actor: str = "permit-system",
+                      message_id: str | None = None) -> PermitApplied:
+        return self.receive_status(change, actor=actor, message_id=message_id).applied
 
-    def change_status(self, change: PermitStatusChange,
-                      actor: str = "permit-system") -> PermitApplied:
-        """Cancel, suspend or reinstate. A clearance already made is never undone (section 5)."""
-        with self.ledger.transaction() as session:
-            previous = session.get_permit(change.permit_number, change.issuing_country)
-            if previous is None:
-                raise UnknownPermit(f"permit {change.permit_number} ({change.issuing_country}) "
-                                    f"is not known")
-            if change.version <= previous.version:
-                return PermitApplied(change.permit_number, change.issuing_country, False,
-                                     f"version {change.version} is not newer than stored "
-                                     f"version {previous.version}")
-            session.set_permit_status(change)
-            session.add_audit(actor, f"permit.{change.status.value.lower()}",
-                              f"{change.permit_number}/{change.issuing_country}",
-                              {"version": change.version, "reason": change.reason}, self.clock())
-            return PermitApplied(change.permit_number, change.issuing_country, True,
-                                 f"status {change.status.value} at version {change.version}")
+    def receive_permit(self, permit: Permit, *, actor: str = "permit-system",
+                       message_id: str | None = None) -> IntakeOutcome:
+        with bound_contextvars(permit_number=permit.permit_number):
+            return self._in_transaction(message_id, actor, permit.permit_number,
+                                        lambda s, now: self._permit(s, permit, actor, now))
+
+    def receive_status(self, change: PermitStatusChange, *, actor: str = "permit-system",
+                       message_id: str | None = None) -> IntakeOutcome:
+        with bound_contextvars(permit_number=change.permit_number):
+            return self._in_transaction(message_id, actor, change.permit_number,
+                                        lambda s, now: self._status(s, change, actor, now))
+
+    def _in_transaction(self, message_id, actor, permit_number, work) -> IntakeOutcome:
+        for attempt in lost_race_retrying(self.max_attempts):
+            with attempt, self.ledger.transaction() as session:
+                if message_id is not None and session.inbox_seen(message_id):
+                    log.info("permit.message_repeated", message_id=message_id)
+                    return IntakeOutcome(PermitApplied(permit_number, "", False,
+                                                       f"message {message_id} applied already"),
+                                         duplicate=True)
+                session.lock_permits([permit_number])
+                now = self.clock()
+                outcome = work(session, now)
+                if message_id is not None:
+                    session.record_inbox(message_id, actor, outcome.applied.detail, now)
+                return outcome
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _permit(self, session: LedgerSession, permit: Permit, actor: str,
+                now: datetime) -> IntakeOutcome:
+        applied = store_permit(session, permit, actor, now)
+        if not applied.applied:
+            return IntakeOutcome(applied)
+        stored = session.get_permit(permit.permit_number, permit.issuing_country)
+        if stored is not None and stored.status is not PermitStatus.VALID:
+            return IntakeOutcome(applied, reported=tuple(self._withdrawn(
+                session, PermitStatusChange(stored.permit_number, stored.issuing_country,
+                                            stored.version, stored.status), actor, now)))
+        return IntakeOutcome(applied, tuple(release_held(
+            session, self.rulebook, permit.permit_number, now, self.new_id, actor)))
+
+    def _status(self, session: LedgerSession, change: PermitStatusChange, actor: str,
+                now: datetime) -> IntakeOutcome:
+        applied = store_status(session, change, actor, now)
+        if not applied.applied:
+            return IntakeOutcome(applied)
+        if change.status is PermitStatus.VALID:
+            return IntakeOutcome(applied, tuple(release_held(
+                session, self.rulebook, change.permit_number, now, self.new_id, actor)))
+        return IntakeOutcome(applied, reported=tuple(self._withdrawn(session, change, actor, now)))
+
+    def _withdrawn(self, session, change, actor, now) -> list[str]:
+        return report_withdrawn(session, change, now, self.new_id, actor)
 
     def balance(self, permit_number: str, issuing_country: str | None = None,
                 prefer_country: str | None = None) -> PermitBalance:

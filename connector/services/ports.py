@@ -42,6 +42,15 @@ class LedgerSession(ABC):
     @abstractmethod
     def set_permit_status(self, change: PermitStatusChange) -> None: ...
 
+    @abstractmethod
+    def keep_pending_status(self, change: PermitStatusChange) -> None:
+        """Remember a status event for a permit not received yet (highest version kept)."""
+
+    @abstractmethod
+    def take_pending_status(self, permit_number: str,
+                            issuing_country: str) -> PermitStatusChange | None:
+        """The remembered status event of a permit, removed from the store."""
+
     # -- write-offs -------------------------------------------------------------------------------
     @abstractmethod
     def draw(self, permit_number: str, issuing_country: str, line: str, amount: Decimal) -> bool:
@@ -86,6 +95,21 @@ class LedgerSession(ABC):
         ``payload`` is ``decision_to_dict(stored.decision)`` when the caller has built it
         already, so that it is built once per decision.
         """
+
+    @abstractmethod
+    def replace_decision(self, stored: StoredDecision) -> None:
+        """Store a new decision for a version decided before (a held declaration released)."""
+
+    @abstractmethod
+    def held_citing(self, permit_number: str) -> list[StoredDecision]:
+        """The held declarations (latest version) that cite a permit number."""
+
+    @abstractmethod
+    def inbox_seen(self, message_id: str) -> bool:
+        """True when a message with this id was applied already (idempotent consumers)."""
+
+    @abstractmethod
+    def record_inbox(self, message_id: str, source: str, outcome: str, at: datetime) -> None: ...
 
     @abstractmethod
     def set_state(self, declaration_id: str, state: DeclarationState, at: datetime) -> None: ...

@@ -51,8 +51,9 @@ def services(ledger, *, unique_ids: bool = False,
     """Services on ``ledger``; ``unique_ids`` for several service instances sharing a ledger."""
     clock = Clock()
     new_id = (lambda: str(uuid.uuid4())) if unique_ids else ids()
-    return (ClearanceService(ledger, rulebook(**policy), clock=clock, new_id=new_id),
-            PermitService(ledger, clock=clock))
+    rules = rulebook(**policy)
+    return (ClearanceService(ledger, rules, clock=clock, new_id=new_id),
+            PermitService(ledger, rules, clock=clock, new_id=new_id))
 
 
 def permit(number: str, *lines: PermitLine, version: int = 1,

@@ -1,4 +1,5 @@
-"""inbox: message ids already applied, for idempotent consumers
+"""inbox (message ids applied), held_citations (held declarations per permit) and
+pending_permit_status (status events that arrived before their permit)
 
 Revision ID: 0002
 Revises: 0001
@@ -21,7 +22,29 @@ def upgrade() -> None:
         sa.Column("outcome", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("message_id", name=op.f("pk_inbox")),
     )
+    op.create_table(
+        "held_citations",
+        sa.Column("declaration_id", sa.String(length=64), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("permit_number", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("declaration_id", "version", "permit_number",
+                                name=op.f("pk_held_citations")),
+    )
+    op.create_index("ix_held_citations_permit", "held_citations", ["permit_number"])
+    op.create_table(
+        "pending_permit_status",
+        sa.Column("permit_number", sa.String(length=64), nullable=False),
+        sa.Column("issuing_country", sa.String(length=2), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("permit_number", "issuing_country",
+                                name=op.f("pk_pending_permit_status")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("pending_permit_status")
+    op.drop_index("ix_held_citations_permit", table_name="held_citations")
+    op.drop_table("held_citations")
     op.drop_table("inbox")
