@@ -94,3 +94,4 @@ def main() -> None:
 from connector.cli import declarations as _declarations  # noqa: E402,F401
 from connector.cli import permits as _permits  # noqa: E402,F401
 from connector.cli import taxonomy as _taxonomy  # noqa: E402,F401
+from connector.cli import serve as _serve  # noqa: E402,F401

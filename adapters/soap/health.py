@@ -1,0 +1,61 @@
+"""``GET /healthz`` (contract section 9): 200 when every dependency answers, 503 otherwise.
+
+The check is a list of named probes, so that ``serve`` can add one per dependency it runs
+(the database now; RabbitMQ with the AMQP workers). A probe raises to say "down"; each runs
+with a time limit so that a database that hangs cannot hang the health check with it.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from sqlalchemy import text
+
+Probe = Callable[[], None]
+
+
+def database_probe(engine: Any) -> Probe:
+    def probe() -> None:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    return probe
+
+
+def default_probes(app: Any) -> list[tuple[str, Probe]]:
+    """The probes of everything ``app`` depends on; ``serve`` appends its workers' own."""
+    return [("database", database_probe(app.engine))]
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    healthy: bool
+    checks: dict[str, str]
+
+
+class HealthCheck:
+    def __init__(self, probes: list[tuple[str, Probe]], timeout: float = 3.0):
+        self.probes = list(probes)
+        self.timeout = timeout
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="healthz")
+
+    def add(self, name: str, probe: Probe) -> None:
+        self.probes.append((name, probe))
+
+    def run(self) -> HealthReport:
+        futures = [(name, self._pool.submit(probe)) for name, probe in self.probes]
+        checks: dict[str, str] = {}
+        for name, future in futures:
+            try:
+                future.result(timeout=self.timeout)
+                checks[name] = "ok"
+            except FutureTimeout:
+                checks[name] = f"no answer within {self.timeout:g} s"
+            except Exception as exc:  # a probe reports any failure as "down", with its reason
+                checks[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+        return HealthReport(all(v == "ok" for v in checks.values()), checks)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,127 @@
+"""The four operations: a validated request element in, a response element out.
+
+Each handler reads the request's fields, calls the service the CLI calls too, and renders the
+result; errors are the services' own (``UnknownDeclaration``, ``StaleVersion``, ...) and carry
+their fault code. The ASYCUDA document is handed to the mapping as the element it already is,
+never re-serialised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import structlog
+from lxml import etree
+
+from adapters.soap import rendering
+from adapters.soap.schema import NS, SchemaViolation
+from connector.domain.errors import MappingFailed
+from connector.domain.records import decision_to_dict
+from connector.domain.units import format_decimal
+
+log = structlog.get_logger(__name__)
+
+SAD_ROOT = "ASYCUDA"
+
+
+def _text(request: etree._Element, name: str) -> str | None:
+    value = request.findtext(f"{{{NS}}}{name}")
+    return value.strip() if value is not None else None
+
+
+@dataclass
+class Call:
+    """One request as the handlers see it."""
+
+    request: etree._Element
+    actor: str
+    #: filled in by the handler as soon as it knows it, for logs and Faults
+    declaration_id: str | None = None
+
+
+def declaration_element(request: etree._Element) -> etree._Element:
+    """The one ASYCUDA element inside ``Declaration``, in no namespace (contract section 1).
+
+    A client that declared the service namespace as the default namespace makes an unprefixed
+    ASYCUDA inherit it; that is refused, with the fix, rather than guessed: the contract says
+    the SAD has no namespace, and silently rewriting names could hide a client's other errors.
+    """
+    holder = request.find(f"{{{NS}}}Declaration")
+    elements = [c for c in holder if isinstance(c.tag, str)] if holder is not None else []
+    if len(elements) != 1:
+        raise SchemaViolation("Declaration must contain exactly one ASYCUDA element, carried as "
+                              "XML (not as escaped text)")
+    sad = elements[0]
+    name = etree.QName(sad)
+    if name.localname == SAD_ROOT and name.namespace is not None:
+        raise MappingFailed(
+            f"the ASYCUDA element inside Declaration is in the namespace {name.namespace!r}"
+            + (" (inherited from a default namespace declaration)" if name.namespace == NS
+               else "")
+            + ": the SAD has no namespace; write it as <ASYCUDA xmlns=\"\">")
+    return sad
+
+
+def precheck(operation: str, request: etree._Element) -> None:
+    """Before XSD validation: name the common mistake the schema's message would obscure."""
+    if operation != "CheckDeclaration":
+        return
+    holder = request.find(f"{{{NS}}}Declaration")
+    if holder is not None and (holder.text or "").strip() \
+            and not any(isinstance(c.tag, str) for c in holder):
+        raise SchemaViolation("Declaration holds text: the ASYCUDA document must be carried "
+                              "as XML, not as escaped text")
+
+
+class Operations:
+    """Handlers keyed by operation name; ``app`` is ``connector.bootstrap.App``."""
+
+    def __init__(self, app: Any):
+        self.app = app
+        self.handlers: dict[str, Callable[[Call], etree._Element]] = {
+            "CheckDeclaration": self.check_declaration,
+            "CancelDeclaration": self.cancel_declaration,
+            "GetDecision": self.get_decision,
+            "GetPermitBalance": self.get_permit_balance,
+        }
+
+    def check_declaration(self, call: Call) -> etree._Element:
+        declaration_id = call.declaration_id = _text(call.request, "DeclarationId")
+        version = int(_text(call.request, "Version") or 1)
+        declaration = self.app.map_sad(declaration_element(call.request))
+        outcome = self.app.clearance.clear(declaration_id, version, declaration, actor=call.actor)
+        return rendering.decision_result("CheckDeclarationResponse",
+                                         decision_to_dict(outcome.decision))
+
+    def cancel_declaration(self, call: Call) -> etree._Element:
+        declaration_id = call.declaration_id = _text(call.request, "DeclarationId")
+        restored = self.app.clearance.cancel(declaration_id, _text(call.request, "Reason"),
+                                             actor=call.actor)
+        return rendering.cancel_result(declaration_id, [{
+            "PermitNumber": r.usage.permit_number, "IssuingCountry": r.usage.issuing_country,
+            "PermitLine": r.usage.line, "Quantity": format_decimal(r.usage.quantity),
+            "Unit": r.usage.unit, "RemainingAfter": format_decimal(r.remaining_after),
+        } for r in restored])
+
+    def get_decision(self, call: Call) -> etree._Element:
+        declaration_id = call.declaration_id = _text(call.request, "DeclarationId")
+        stored = self.app.clearance.stored(declaration_id)
+        return rendering.decision_result("GetDecisionResponse", decision_to_dict(stored.decision),
+                                         state=stored.state.value)
+
+    def get_permit_balance(self, call: Call) -> etree._Element:
+        number = _text(call.request, "PermitNumber")
+        country = _text(call.request, "IssuingCountry")
+        balance = self.app.permits.balance(number, country,
+                                           prefer_country=self.app.settings.home_country)
+        permit = balance.permit
+        return rendering.balance_result({
+            "PermitNumber": permit.permit_number, "IssuingCountry": permit.issuing_country,
+            "Status": permit.balance_status(self.app.clock().date()).value,
+            "ValidFrom": permit.valid_from.isoformat(),
+            "ValidUntil": permit.valid_until.isoformat(),
+            "Lines": [{"Line": ln.line, "Taxon": ln.taxon, "Quantity": format_decimal(ln.quantity),
+                       "Unit": ln.unit, "Remaining": format_decimal(ln.remaining)}
+                      for ln in permit.lines],
+        })

@@ -1,0 +1,89 @@
+"""The service's WSDL and XSD: read once from the repository, validated against, served.
+
+Requests are validated against the same XSD the WSDL imports, so what a client reads in the
+WSDL is exactly what the service accepts. Served copies differ from the files only in two
+addresses: ``soap:address`` (the URL the WSDL was fetched from, or the configured public URL)
+and the schema import, which points back at the service (``?xsd=clearance.xsd``) so that zeep
+and SoapUI load the WSDL over HTTP unchanged.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+from lxml import etree
+
+from connector.domain.errors import InvalidInput
+
+NS = "urn:cites-connector:clearance:1"
+WSDL_DIR = Path(__file__).resolve().parent / "wsdl"
+WSDL_FILE = WSDL_DIR / "clearance.wsdl"
+XSD_NAME = "clearance.xsd"
+XSD_FILE = WSDL_DIR / XSD_NAME
+
+_WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
+_WSDL_SOAP_NS = "http://schemas.xmlsoap.org/wsdl/soap/"
+_XS_NS = "http://www.w3.org/2001/XMLSchema"
+
+
+class SchemaViolation(InvalidInput):
+    """The request does not follow the service's XSD (fault ``Client.SchemaViolation``)."""
+
+
+@lru_cache(maxsize=1)
+def xml_schema() -> etree.XMLSchema:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    return etree.XMLSchema(etree.parse(str(XSD_FILE), parser))
+
+
+_validation_lock = threading.Lock()
+
+
+def validate(element: etree._Element) -> None:
+    """Raise ``SchemaViolation`` naming the first error libxml2 found in ``element``.
+
+    libxml2 schema validation contexts are not thread-safe; one lock around a validation of a
+    few kilobytes costs far less than a schema per thread.
+    """
+    schema = xml_schema()
+    with _validation_lock:
+        valid = schema.validate(element)
+        error = schema.error_log.last_error if not valid else None
+    if error is not None:
+        raise SchemaViolation(f"the request does not follow the service schema: line "
+                              f"{error.line}: {error.message}")
+
+
+def xsd_bytes() -> bytes:
+    return XSD_FILE.read_bytes()
+
+
+class WsdlDocument:
+    """The WSDL as served: one rendering per service address, kept (there are few)."""
+
+    def __init__(self) -> None:
+        self._template = etree.parse(str(WSDL_FILE), etree.XMLParser(
+            resolve_entities=False, no_network=True, load_dtd=False, remove_comments=False))
+        self._rendered: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def render(self, address: str) -> bytes:
+        with self._lock:
+            found = self._rendered.get(address)
+            if found is None:
+                found = self._render(address)
+                if len(self._rendered) < 64:  # a client choosing Host headers cannot grow this
+                    self._rendered[address] = found
+            return found
+
+    def _render(self, address: str) -> bytes:
+        tree = copy.deepcopy(self._template)
+        for node in tree.iter(f"{{{_WSDL_SOAP_NS}}}address"):
+            node.set("location", address)
+        for node in tree.iter(f"{{{_XS_NS}}}import"):
+            if node.get("schemaLocation") == XSD_NAME:
+                node.set("schemaLocation", f"{address}?xsd={XSD_NAME}")
+        return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")

@@ -1,0 +1,280 @@
+"""Benchmark: CheckDeclaration over HTTP next to a baseline route on the same server.
+
+Starts ``cites-connector serve --bench-baseline`` as a subprocess (its own interpreter, so the
+clients' threads do not share a GIL with the server) on a fresh SQLite ledger holding two
+MULTIPLE permits of 10,000,000 specimens, and sends from N client threads (``requests``
+sessions, keep-alive) prebuilt envelopes of a 10-item SAD with 2 CITES items, each with its own
+DeclarationId so that every call decides and writes off. The baseline is ``POST
+/bench/baseline`` on the same server and worker threads: it reads the same envelope and returns
+a fixed response, i.e. HTTP and waitress alone. Sides alternate in rounds of fixed duration.
+
+Target: CheckDeclaration reaches at least half the baseline rate. With ``--profile`` (or when
+the target is missed) the SOAP handling is profiled in-process (WSGI app called directly) to
+show where the time goes.
+
+Run: ``python bench/soap_check.py [--clients 8] [--threads 8] [--seconds 4] [--rounds 3]
+[--profile]``. Bounded in time: about rounds x 2 x seconds plus start-up; exit status 1 when
+the target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import itertools
+import json
+import os
+import pstats
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import requests  # noqa: E402
+
+from bench.decision_writeoff import PERMITS, permit_json, sad_xml  # noqa: E402
+
+TARGET = 0.5
+USER, PASSWORD = "bench", "bench-password"
+NS = "urn:cites-connector:clearance:1"
+
+
+def envelope(declaration_id: str, sad: bytes) -> bytes:
+    text = sad.decode().split("?>", 1)[1]
+    return (f'<?xml version="1.0" encoding="UTF-8"?><soap:Envelope '
+            f'xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:c="{NS}">'
+            '<soap:Header><wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/'
+            'oasis-200401-wss-wssecurity-secext-1.0.xsd"><wsse:UsernameToken>'
+            f"<wsse:Username>{USER}</wsse:Username><wsse:Password>{PASSWORD}</wsse:Password>"
+            "</wsse:UsernameToken></wsse:Security></soap:Header><soap:Body>"
+            f"<c:CheckDeclarationRequest><c:DeclarationId>{declaration_id}</c:DeclarationId>"
+            f"<c:Version>1</c:Version><c:Declaration>{text}</c:Declaration>"
+            "</c:CheckDeclarationRequest></soap:Body></soap:Envelope>").encode()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def prepare(data_dir: Path) -> None:
+    from adapters.sql.migrate import upgrade
+    from connector.bootstrap import bootstrap
+    from connector.settings import load_settings
+    from mappings.permit_json import parse_permit
+
+    app = bootstrap(load_settings(home_country="NA", data_dir=data_dir))
+    upgrade(app.engine)
+    for row in PERMITS:
+        app.permits.apply(parse_permit(json.dumps(permit_json(*row)).encode()))
+    app.close()
+
+
+def start_server(data_dir: Path, port: int, threads: int) -> subprocess.Popen:
+    found = shutil.which("cites-connector")
+    command = [found] if found else [sys.executable, "-c",
+                                     "from connector.cli.main import main; main()"]
+    env = {**os.environ, "CONNECTOR_HOME_COUNTRY": "NA", "CONNECTOR_DATA_DIR": str(data_dir),
+           "CONNECTOR_SOAP_PORT": str(port), "CONNECTOR_SOAP_USERS": f"{USER}:{PASSWORD}",
+           "CONNECTOR_SOAP_AUTH": "on", "CONNECTOR_LOGGING__FORMAT": "json"}
+    env.pop("CONNECTOR_DATABASE_URL", None)
+    process = subprocess.Popen([*command, "serve", "--threads", str(threads),
+                                "--bench-baseline"], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+                return process
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("the server did not start")
+
+
+def run_side(url: str, bodies, clients: int, seconds: float, action: str) -> tuple[int, list]:
+    """Send for ``seconds`` from ``clients`` threads; (calls, latencies in ms)."""
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors: list[str] = []
+    stop = time.monotonic() + seconds
+
+    def worker(n: int) -> None:
+        session = requests.Session()
+        headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": action}
+        mine = latencies[n]
+        while time.monotonic() < stop:
+            body = next(bodies)
+            started = time.perf_counter()
+            response = session.post(url, data=body, headers=headers, timeout=30)
+            mine.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200:
+                errors.append(response.text[:300])
+                return
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise SystemExit(f"{action} failed: {errors[0]}")
+    merged = [x for part in latencies for x in part]
+    return len(merged), merged
+
+
+def percentile(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def profile_in_process(data_dir: Path, count: int) -> str:
+    """The SOAP handling without HTTP: the WSGI app called directly under cProfile."""
+    from adapters.soap.wsgi import ClearanceWsgiApp
+    from connector.bootstrap import bootstrap
+    from connector.log_setup import configure_logging
+    from connector.settings import load_settings
+
+    configure_logging("INFO", "json", open(os.devnull, "w"))
+    app = bootstrap(load_settings(home_country="NA", data_dir=data_dir))
+    wsgi = ClearanceWsgiApp(app, users={USER: PASSWORD})
+    sad = sad_xml()
+    bodies = [envelope(f"PROFILE-{n}", sad) for n in range(count)]
+
+    def call(body: bytes) -> None:
+        environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/soap/clearance",
+                   "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
+        statuses = []
+        wsgi(environ, lambda status, headers: statuses.append(status))
+        assert statuses[0].startswith("200"), statuses
+
+    breakdown = stage_breakdown(app, wsgi, bodies[: count // 2])
+    bodies = bodies[count // 2:]
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    for body in bodies:
+        call(body)
+    profiler.disable()
+    elapsed = time.perf_counter() - started
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(30)
+    app.close()
+    return (breakdown + f"\nin-process, one thread, under cProfile: {len(bodies) / elapsed:.0f} "
+            "calls/s\n" + out.getvalue())
+
+
+def stage_breakdown(app, wsgi, bodies: list[bytes]) -> str:
+    """Milliseconds per call for each stage, timed separately without the profiler."""
+    from adapters.soap import rendering
+    from adapters.soap.envelope import read_envelope
+    from adapters.soap.operations import declaration_element
+    from adapters.soap.schema import validate
+    from connector.domain.records import decision_to_dict
+
+    timings = {"envelope parse + WS-Security + XSD": 0.0, "SAD mapping (mappings/)": 0.0,
+               "ClearanceService.clear (core + ledger)": 0.0, "response rendering": 0.0}
+    names = list(timings)
+    for n, body in enumerate(bodies):
+        t0 = time.perf_counter()
+        env = read_envelope(body, max_bytes=wsgi.max_bytes)
+        wsgi.verifier.verify(env.header)
+        validate(env.payload)
+        t1 = time.perf_counter()
+        declaration = app.map_sad(declaration_element(env.payload))
+        t2 = time.perf_counter()
+        outcome = app.clearance.clear(f"STAGE-{n}", 1, declaration)
+        t3 = time.perf_counter()
+        rendering.envelope(rendering.decision_result("CheckDeclarationResponse",
+                                                     decision_to_dict(outcome.decision)))
+        t4 = time.perf_counter()
+        for name, spent in zip(names, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+            timings[name] += spent
+    total = sum(timings.values())
+    lines = [f"stages, in-process, one thread ({len(bodies)} calls, {total / len(bodies) * 1000:.2f}"
+             " ms per call):"]
+    lines += [f"  {name:42s} {spent / len(bodies) * 1000:6.2f} ms  {spent / total:5.1%}"
+              for name, spent in timings.items()]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=8, help="server worker threads")
+    parser.add_argument("--seconds", type=float, default=4.0, help="per side per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="cites-soap-bench-") as tmp:
+        data_dir = Path(tmp) / "var"
+        prepare(data_dir)
+        port = free_port()
+        server = start_server(data_dir, port, args.threads)
+        base = f"http://127.0.0.1:{port}"
+        sad = sad_xml()
+        ids = itertools.count(1)
+        lock = threading.Lock()
+
+        class Bodies:
+            """Distinct DeclarationIds, envelopes built before the clock starts."""
+
+            def __init__(self) -> None:
+                self.ready = [envelope(f"BENCH-{next(ids)}", sad) for _ in range(20000)]
+
+            def __next__(self) -> bytes:
+                with lock:
+                    if not self.ready:
+                        self.ready = [envelope(f"BENCH-{next(ids)}", sad) for _ in range(2000)]
+                    return self.ready.pop()
+
+        bodies = Bodies()
+        sample = bodies.ready[-1]
+        fixed = itertools.repeat(sample)
+        results = {"check": [0, 0.0, []], "baseline": [0, 0.0, []]}
+        try:
+            run_side(f"{base}/bench/baseline", fixed, args.clients, 0.5, "CheckDeclaration")
+            run_side(f"{base}/soap/clearance", bodies, args.clients, 0.5, "CheckDeclaration")
+            for _ in range(args.rounds):
+                for side, url, source in (("baseline", f"{base}/bench/baseline", fixed),
+                                          ("check", f"{base}/soap/clearance", bodies)):
+                    started = time.perf_counter()
+                    calls, latencies = run_side(url, source, args.clients, args.seconds,
+                                                "CheckDeclaration")
+                    results[side][0] += calls
+                    results[side][1] += time.perf_counter() - started
+                    results[side][2].extend(latencies)
+        finally:
+            server.terminate()
+            server.wait(30)
+
+        print(f"SOAP CheckDeclaration benchmark: {args.clients} client threads, "
+              f"{args.threads} server threads, SQLite, 10-item SAD with 2 CITES items, "
+              f"{len(sample)} byte envelope, {args.rounds} rounds x {args.seconds:g} s per side")
+        rates = {}
+        for side in ("baseline", "check"):
+            calls, elapsed, latencies = results[side]
+            rates[side] = calls / elapsed
+            print(f"  {side:9s} {rates[side]:8.0f} calls/s   p50 {percentile(latencies, 50):6.1f} ms"
+                  f"   p99 {percentile(latencies, 99):6.1f} ms   ({calls} calls)")
+        ratio = rates["check"] / rates["baseline"]
+        met = ratio >= TARGET
+        print(f"  ratio check/baseline {ratio:.2f} (target >= {TARGET}): "
+              f"{'met' if met else 'NOT met'}")
+        if args.profile or not met:
+            print()
+            print(profile_in_process(data_dir, 300))
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

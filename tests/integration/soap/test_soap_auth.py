@@ -1,0 +1,91 @@
+"""WS-Security UsernameToken on the clearance service (contract section 1)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from zeep.wsse.username import UsernameToken
+
+from adapters.soap.clearance_client import ClearanceFault
+from tests.integration.soap.conftest import SAMPLE_SAD, USERS, envelope, fault_of
+
+
+def refused(call) -> ClearanceFault:
+    with pytest.raises(ClearanceFault) as caught:
+        call()
+    assert caught.value.code == "Client.Authentication"
+    assert caught.value.faultcode == "soap:Client.Authentication"
+    return caught.value
+
+
+def test_password_text_and_password_digest_are_both_accepted(service):
+    assert service.client(digest=False).get_permit_balance("26NA000123")["Status"] == "VALID"
+    digest = service.client(digest=True)
+    assert digest.check_declaration("AUTH-1", 1, SAMPLE_SAD)["Decision"] == "CLEARED"
+    assert digest.get_decision("AUTH-1")["Decision"] == "CLEARED"  # a fresh nonce per call
+
+
+def test_a_password_with_a_colon_is_read_whole(service):
+    assert ":" in USERS["customs"]
+    assert service.client("customs").get_permit_balance("26NA000123")
+
+
+def test_a_request_without_a_token_is_refused_and_writes_nothing(service):
+    fault = refused(lambda: service.client(user=None).check_declaration("A-0", 1, SAMPLE_SAD))
+    assert "UsernameToken" in fault.message
+    assert service.remaining("26NA000123") == "40"
+
+
+def test_a_wrong_password_is_refused_and_writes_nothing(service):
+    client = service.client("customs", password="guess")
+    fault = refused(lambda: client.check_declaration("A-1", 1, SAMPLE_SAD))
+    assert "guess" not in fault.message
+    assert service.remaining("26NA000123") == "40"
+
+
+def test_an_unknown_user_is_refused(service):
+    refused(lambda: service.client("mallory", password="x").get_permit_balance("26NA000123"))
+
+
+def test_a_wrong_digest_is_refused(service):
+    client = service.client("customs", password="guess", digest=True)
+    refused(lambda: client.check_declaration("A-2", 1, SAMPLE_SAD))
+    assert service.remaining("26NA000131") == "50"
+
+
+def test_a_replayed_nonce_is_refused(service):
+    client = service.client(digest=True)
+    client.client.wsse = UsernameToken("customs", USERS["customs"], use_digest=True,
+                                       nonce="the-same-nonce",
+                                       created=datetime.now(timezone.utc))
+    assert client.get_permit_balance("26NA000123")["Status"] == "VALID"
+    fault = refused(lambda: client.check_declaration("A-3", 1, SAMPLE_SAD))
+    assert "used before" in fault.message
+    assert service.remaining("26NA000123") == "40"
+
+
+def test_a_digest_created_outside_the_window_is_refused(service):
+    client = service.client(digest=True)
+    client.client.wsse = UsernameToken("customs", USERS["customs"], use_digest=True,
+                                       created=datetime.now(timezone.utc) - timedelta(hours=1))
+    fault = refused(lambda: client.get_permit_balance("26NA000123"))
+    assert "Created" in fault.message
+
+
+def test_a_digest_without_nonce_and_created_is_refused(service):
+    header = ('<soap:Header><wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/'
+              'oasis-200401-wss-wssecurity-secext-1.0.xsd"><wsse:UsernameToken>'
+              '<wsse:Username>customs</wsse:Username><wsse:Password Type="http://docs.oasis-'
+              'open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest">'
+              'AAAA</wsse:Password></wsse:UsernameToken></wsse:Security></soap:Header>')
+    body = ("<c:GetPermitBalanceRequest><c:PermitNumber>26NA000123</c:PermitNumber>"
+            "</c:GetPermitBalanceRequest>")
+    code, message, _ = fault_of(service.post(envelope(body, header), "GetPermitBalance"))
+    assert code == "Client.Authentication" and "Nonce" in message
+
+
+def test_with_auth_off_calls_need_no_token(open_service):
+    client = open_service.client(user=None)
+    assert client.check_declaration("OFF-1", 1, SAMPLE_SAD)["Decision"] == "CLEARED"
+    assert open_service.remaining("26NA000131") == "38"
