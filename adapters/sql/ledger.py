@@ -14,6 +14,8 @@ go in one ``executemany``, and the permits a declaration cites are read once per
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
@@ -407,9 +409,18 @@ class SqlAlchemyLedgerSession(LedgerSession):
 class SqlAlchemyLedger(Ledger):
     def __init__(self, engine: Engine):
         self.engine = engine
+        self._write_turn = (threading.Lock() if engine.dialect.name == "sqlite"
+                            else contextlib.nullcontext())
 
     @contextmanager
     def transaction(self) -> Iterator[SqlAlchemyLedgerSession]:
+        """A writing transaction. On SQLite, threads of one process queue on a lock first:
+        SQLite admits one writer anyway, and its busy handler would make the others sleep in
+        growing steps (hundreds of milliseconds under load) instead of taking their turn."""
+        with self._write_turn:
+            yield from self._transaction()
+
+    def _transaction(self) -> Iterator[SqlAlchemyLedgerSession]:
         try:
             with self.engine.begin() as connection:
                 yield SqlAlchemyLedgerSession(connection)
