@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Callable
 
 from adapters.sql.engine import make_engine
+from adapters.sql.hs_store import SqlHsTableStore
 from adapters.sql.ledger import SqlAlchemyLedger
 from connector.domain.decisions import DEFAULT_SEVERITIES
 from connector.domain.declarations import Declaration
@@ -78,8 +79,10 @@ def bootstrap(settings: Settings, *, clock: Callable[[], datetime] = utc_now) ->
     ledger = SqlAlchemyLedger(engine)
     mapping = (SadMapping.from_file(settings.sad_mapping_file) if settings.sad_mapping_file
                else SadMapping.default())
-    tables = load_bundled_tables()
-    rulebook = Rulebook(tables=lambda: tables, taxonomy=load_taxonomy(settings),
+    bundled = load_bundled_tables()  # only until `migrate` has put the tables in the database
+    hs_tables = SqlHsTableStore(engine, refresh_seconds=settings.hs_tables_refresh_seconds,
+                                fallback=lambda: bundled)
+    rulebook = Rulebook(tables=hs_tables.tables, taxonomy=load_taxonomy(settings),
                         policy=build_policy(settings, mapping))
     return App(
         settings=settings, engine=engine, ledger=ledger, rulebook=rulebook, sad_mapping=mapping,

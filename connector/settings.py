@@ -48,6 +48,19 @@ class Settings(BaseSettings):
     transit_concerned: bool = False
     severities: dict[ReasonCode, Severity] = Field(default_factory=dict)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    #: HS table administrators and their role (issue 5): a user not listed may only read.
+    #: Env: CONNECTOR_HS_ROLES='{"amutenya":"editor","jshikongo":"approver"}'
+    hs_roles: dict[str, Literal["viewer", "editor", "approver"]] = Field(default_factory=dict)
+    #: how often a running process looks for a newly published HS table version, seconds
+    hs_tables_refresh_seconds: float = Field(default=2.0, ge=0)
+    #: RabbitMQ permit consumer (issue 4): unacknowledged messages each consumer may hold,
+    #: consumer threads (each its own connection), and the delivery limit of the quorum queue
+    #: cites-connector.permits (contract 3: default 5; changing it means re-creating the queue)
+    amqp_prefetch: int = Field(default=20, ge=1, le=65535)
+    amqp_workers: int = Field(default=1, ge=1, le=64)
+    amqp_delivery_limit: int = Field(default=5, ge=1)
+    #: longest wait between two reconnection attempts to RabbitMQ, seconds (capped back-off)
+    amqp_reconnect_max_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("home_country", mode="before")
     @classmethod

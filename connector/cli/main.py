@@ -95,3 +95,5 @@ from connector.cli import declarations as _declarations  # noqa: E402,F401
 from connector.cli import permits as _permits  # noqa: E402,F401
 from connector.cli import taxonomy as _taxonomy  # noqa: E402,F401
 from connector.cli import serve as _serve  # noqa: E402,F401
+from connector.cli import hs as _hs  # noqa: E402,F401
+from connector.cli import audit as _audit  # noqa: E402,F401

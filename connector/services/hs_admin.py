@@ -21,7 +21,7 @@ from connector.domain.hs_admin_convert import Conversion, Correlation, convert_r
 from connector.domain.hs_admin_diff import RowChange, changes_to_dicts, diff_rows
 from connector.domain.hs_admin_impact import ImpactReport, compare, without_own_usages
 from connector.domain.hs_admin_validation import (
-    Nomenclature, RowProblem, TaxonResolver, validate_rows,
+    Nomenclature, RowProblem, TaxonResolver, row_name, validate_rows,
 )
 from connector.domain.hs_tables import EXCLUDED, HsRow, HsRowSet, HsTables, normalise_hs_code
 from connector.domain.errors import ConnectorError
@@ -412,10 +412,14 @@ class HsAdminService:
                              nomenclature=self.nomenclature(edition), lines=lines)
 
     def _problems_of_rows(self, ref: str, rows: list[HsRow]) -> list[RowProblem]:
+        """Problems of new rows judged within the draft (an exclusion needs its parent row);
+        problems of rows already in the draft do not block the edit, `propose` lists them."""
         with self.store.snapshot() as s:
-            edition = self._find(s, ref).edition
-        # duplicates are judged against the draft by add_row (it replaces the same key)
-        return self._problems(edition, rows)
+            found = self._find(s, ref)
+        keys = {(r.hs_prefix, r.taxon) for r in rows}
+        context = [r for r in _hs_rows(found) if (r.hs_prefix, r.taxon) not in keys]
+        names = {row_name(r) for r in rows}
+        return [p for p in self._problems(found.edition, [*context, *rows]) if p.row in names]
 
     def _edit(self, user: str, ref: str, action: str, reason: str | None,
               change: Callable[[Draft], tuple[DraftRow, ...]], extra: dict | None = None) -> Draft:
