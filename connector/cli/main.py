@@ -97,3 +97,5 @@ from connector.cli import taxonomy as _taxonomy  # noqa: E402,F401
 from connector.cli import serve as _serve  # noqa: E402,F401
 from connector.cli import hs as _hs  # noqa: E402,F401
 from connector.cli import audit as _audit  # noqa: E402,F401
+from connector.cli import outbox as _outbox  # noqa: E402,F401
+from connector.cli import simulate as _simulate  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""The customs callback (contract section 4): SubmitControlResult, called through the outbox."""

@@ -1,0 +1,121 @@
+"""zeep client of the customs system's SubmitControlResult, and the outbox deliverer using it.
+
+The WSDL comes from the repository (a path, no network at start-up) and the endpoint is
+``CONNECTOR_CUSTOMS_URL``, whatever address the WSDL names. Every call has explicit connect
+and read timeouts: a customs endpoint that hangs must not hold the relay. Failures are
+classified here, where the protocol is known: the network, timeouts, HTTP 5xx/408/429 and
+``Server.*`` faults are worth retrying; HTTP 4xx, ``Client.*`` faults (a refused token, a
+request the customs schema rejects) and ``Accepted=false`` are not, until an operator acts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+import structlog
+import zeep
+from lxml import etree
+from zeep.exceptions import Fault, TransportError, ValidationError, XMLSyntaxError
+from zeep.transports import Transport
+from zeep.wsse.username import UsernameToken
+
+from adapters.customs.callback_request import submit_control_result_request
+from adapters.customs.wsdl_files import BINDING, WSDL_PATH
+from adapters.outbox.delivery import PermanentDeliveryError, RetryableDeliveryError
+from adapters.outbox.store import OutboxRow
+
+log = structlog.get_logger(__name__)
+
+CHANNEL = "customs-callback"
+#: HTTP statuses of the 4xx family that say "later", not "never"
+RETRYABLE_CLIENT_STATUSES = frozenset({408, 425, 429})
+
+
+@dataclass(frozen=True)
+class CallbackReceipt:
+    callback_id: str
+    accepted: bool
+    duplicate: bool
+    message: str | None = None
+
+
+def _fault_name(code: Any) -> str:
+    """``soap-env:Client.Authentication`` or ``{ns}Client.X`` -> ``Client.Authentication``."""
+    text = str(code or "")
+    return text.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
+
+
+class CustomsCallbackClient:
+    def __init__(self, url: str, *, user: str | None = None, password: str | None = None,
+                 timeout: tuple[float, float] = (5.0, 30.0),
+                 session: requests.Session | None = None, wsdl: Path = WSDL_PATH):
+        self.url = url
+        self.timeout = timeout
+        self._user = user
+        self._password = password
+        self._session = session
+        self._wsdl = wsdl
+        self._service = None
+
+    def _proxy(self):
+        """Built on first use, so constructing the client reads nothing and connects nowhere."""
+        if self._service is None:
+            transport = Transport(session=self._session or requests.Session(),
+                                  timeout=self.timeout[1], operation_timeout=self.timeout)
+            wsse = (UsernameToken(self._user, self._password or "") if self._user else None)
+            client = zeep.Client(str(self._wsdl), transport=transport, wsse=wsse)
+            self._service = client.create_service(BINDING, self.url)
+        return self._service
+
+    def submit(self, request: Mapping[str, Any]) -> CallbackReceipt:
+        """Call SubmitControlResult; raises Retryable/PermanentDeliveryError on failure."""
+        started = time.perf_counter()
+        bound = log.bind(callback_id=request["CallbackId"],
+                         declaration_id=request["DeclarationId"], version=request["Version"])
+        try:
+            result = self._proxy().SubmitControlResult(**request)
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise RetryableDeliveryError(f"customs endpoint {self.url} not reachable: "
+                                         f"{type(exc).__name__}: {exc}") from exc
+        except Fault as exc:
+            name = _fault_name(exc.code)
+            error = PermanentDeliveryError if name.startswith("Client") else RetryableDeliveryError
+            raise error(f"customs answered fault {name}: {exc.message}") from exc
+        except TransportError as exc:
+            status = exc.status_code or 0
+            permanent = 400 <= status < 500 and status not in RETRYABLE_CLIENT_STATUSES
+            error = PermanentDeliveryError if permanent else RetryableDeliveryError
+            raise error(f"customs answered HTTP {status}: {exc.message}") from exc
+        except ValidationError as exc:
+            raise PermanentDeliveryError(f"callback does not fit the customs schema: "
+                                         f"{exc}") from exc
+        except (XMLSyntaxError, etree.XMLSyntaxError) as exc:
+            raise RetryableDeliveryError(f"customs answered unreadable XML: {exc}") from exc
+        receipt = CallbackReceipt(result.CallbackId, bool(result.Accepted),
+                                  bool(result.Duplicate), result.Message)
+        bound.info("customs.callback_sent", accepted=receipt.accepted,
+                   duplicate=receipt.duplicate,
+                   duration_ms=round((time.perf_counter() - started) * 1000, 1))
+        if not receipt.accepted:
+            raise PermanentDeliveryError(
+                f"customs did not accept the control result: {receipt.message or 'no reason'}")
+        return receipt
+
+    def deliver(self, row: OutboxRow) -> None:
+        """Outbox deliverer: the row's message id is the CallbackId customs de-duplicates by."""
+        self.submit(submit_control_result_request(row.body, row.message_id))
+
+
+def customs_deliverers(settings) -> dict[str, CustomsCallbackClient]:
+    """The ``customs-callback`` deliverer when ``CONNECTOR_CUSTOMS_URL`` is set; without it
+    callbacks wait in the outbox (contract 9) and the relay leaves them alone."""
+    if not settings.customs_url:
+        return {}
+    password = settings.customs_password.get_secret_value() if settings.customs_password else None
+    return {CHANNEL: CustomsCallbackClient(settings.customs_url, user=settings.customs_user,
+                                           password=password)}

@@ -1,0 +1,29 @@
+"""Delays between delivery attempts: exponential with jitter, capped.
+
+Jitter spreads the retries of many rows failed by one outage, so they do not hit the customs
+endpoint or broker all at once when it comes back. tenacity computes the delay, so the relay
+and the in-process retries of other adapters (Species+) follow the same curve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+from tenacity import wait_exponential, wait_random
+
+
+@dataclass(frozen=True)
+class Backoff:
+    initial: float = 1.0
+    maximum: float = 300.0
+    jitter: float = 1.0
+    #: a permanently refused message waits this long (or for ``outbox retry``)
+    permanent_delay: float = 24 * 3600.0
+
+    def delay(self, attempts: int) -> float:
+        """Seconds to wait after the ``attempts``-th failed attempt (1 for the first)."""
+        wait = wait_exponential(multiplier=self.initial, max=self.maximum)
+        if self.jitter > 0:
+            wait = wait + wait_random(0, self.jitter)
+        return min(self.maximum, float(wait(SimpleNamespace(attempt_number=max(1, attempts)))))

@@ -1,0 +1,98 @@
+"""``cites-connector outbox status|retry`` on a real SQLite ledger (contract 7)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from click.testing import CliRunner
+
+from adapters.outbox.relay import OutboxRelay
+from adapters.outbox.store import SqlOutboxStore
+from adapters.sql.engine import make_engine
+from adapters.sql.ledger import SqlAlchemyLedger
+from connector.cli.main import cli
+from connector.services.messages import AMQP, CUSTOMS_CALLBACK
+from tests.integration.outbox.outbox_kit import (
+    T0, Clock, FakeDeliverer, down, message, put, refused, rows,
+)
+
+
+@pytest.fixture
+def world(tmp_path, monkeypatch):
+    """A migrated ledger with: 1 sent, 1 failing (retryable), 1 refused, 1 waiting callback."""
+    monkeypatch.setenv("CONNECTOR_HOME_COUNTRY", "NA")
+    monkeypatch.setenv("CONNECTOR_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("CONNECTOR_LOGGING__LEVEL", "WARNING")
+    monkeypatch.delenv("CONNECTOR_CUSTOMS_URL", raising=False)
+    runner = CliRunner()
+
+    def run(*args: str):
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+
+    assert run("migrate").exit_code == 0
+    ledger = SqlAlchemyLedger(make_engine(f"sqlite:///{tmp_path / 'var' / 'connector.sqlite3'}"))
+    put(ledger, message("sent-1", "P1"), message("flaky-1", "P2"), message("refused-1", "P3"),
+        message("cb-1", "D1", CUSTOMS_CALLBACK))
+    fake = FakeDeliverer(fail={"flaky-1": down("broker unreachable"),
+                               "refused-1": refused("NOT_FOUND: no route")})
+    OutboxRelay(SqlOutboxStore(ledger.engine), {AMQP: fake}, clock=Clock(T0)).run_once()
+    yield run, ledger
+    ledger.engine.dispose()
+
+
+def test_status_counts_messages_per_channel_and_state_and_lists_failures(world):
+    run, _ = world
+    result = run("outbox", "status", "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    by_channel = {c["channel"]: c for c in data["channels"]}
+    assert by_channel[AMQP] == {"channel": AMQP, "pending": 0, "failed": 2, "permanent": 1,
+                                "sent": 1}
+    assert by_channel[CUSTOMS_CALLBACK]["pending"] == 1
+    assert data["oldest_pending_at"].startswith("2026-11-28T10:00:00")
+    assert data["oldest_pending_age_seconds"] > 0
+    assert data["customs_url_configured"] is False
+    failures = {f["message_id"]: f for f in data["failures"]}
+    assert failures["refused-1"]["permanent"] and "no route" in failures["refused-1"]["last_error"]
+    assert not failures["flaky-1"]["permanent"] and failures["flaky-1"]["attempts"] == 1
+
+
+def test_status_text_names_failures_and_the_missing_customs_endpoint(world):
+    run, _ = world
+    result = run("outbox", "status")
+    assert result.exit_code == 0
+    assert "CONNECTOR_CUSTOMS_URL is not set" in result.output
+    assert "refused-1" in result.output and "on retry" in result.output
+    assert "Oldest pending message: 2026-11-28T10:00:00" in result.output
+
+
+def test_retry_by_id_makes_a_refused_message_due_now(world):
+    run, ledger = world
+    before = rows(ledger)["refused-1"]
+    assert before["next_attempt_at"] == T0 + timedelta(days=1)  # a refusal waits a day
+    result = run("outbox", "retry", "--id", str(before["id"]))
+    assert result.exit_code == 0 and "1 message(s) due now" in result.output
+    assert rows(ledger)["refused-1"]["next_attempt_at"] <= datetime.now(timezone.utc)
+
+
+def test_retry_all_failed_takes_every_failed_message_and_nothing_else(world):
+    run, ledger = world
+    result = run("outbox", "retry", "--all-failed")
+    assert result.exit_code == 0 and "2 message(s) due now" in result.output
+    stored = rows(ledger)
+    assert stored["cb-1"]["next_attempt_at"] is None  # waiting, not failed: untouched
+
+
+def test_retry_of_an_unknown_or_sent_id_is_a_refusal(world):
+    run, ledger = world
+    result = run("outbox", "retry", "--id", str(rows(ledger)["sent-1"]["id"]), "--id", "999")
+    assert result.exit_code == 1
+    assert "no unsent outbox message with id" in result.output
+
+
+def test_retry_needs_ids_or_all_failed(world):
+    run, _ = world
+    assert run("outbox", "retry").exit_code == 2
+    assert run("outbox", "retry", "--all-failed", "--id", "1").exit_code == 2
