@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     amqp_delivery_limit: int = Field(default=5, ge=1)
     #: longest wait between two reconnection attempts to RabbitMQ, seconds (capped back-off)
     amqp_reconnect_max_seconds: float = Field(default=30.0, gt=0)
+    #: outbox rows a relay claimed are its own this long; after a crash (kill -9) they are
+    #: delivered again once it has passed (at least once, same message ids)
+    outbox_lease_seconds: float = Field(default=120.0, ge=2)
 
     @field_validator("home_country", mode="before")
     @classmethod

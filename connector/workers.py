@@ -1,8 +1,9 @@
 """Background workers that ``cites-connector serve`` runs beside the SOAP service.
 
 Each worker has ``start()`` (returns at once, work goes on in a thread) and ``stop(timeout)``
-(finishes the message in hand, then returns). The outbox relay and the permit consumer are
-added here as they are built.
+(finishes the message in hand, then returns): the outbox relay (usage reports, broker
+notifications, customs callbacks) and the RabbitMQ permit consumer. Building them wires the
+permit lookup (contract 3.3) into the clearance service.
 """
 
 from __future__ import annotations
@@ -19,4 +20,6 @@ class Worker(Protocol):
 
 
 def build_workers(app) -> list[Worker]:
-    return []
+    from adapters.amqp.workers import build_amqp_workers
+
+    return build_amqp_workers(app)

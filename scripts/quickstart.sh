@@ -1,32 +1,71 @@
 #!/usr/bin/env bash
-# One command from a fresh machine to a cleared sample declaration:
-# installs the connector, creates the ledger (SQLite under ./var/quickstart), imports the
-# sample Namibian permits, clears the sample ASYCUDA export declaration and shows what was
-# written off. Safe to run again: it starts from an empty ledger each time.
+# One command from a fresh machine to a cleared sample declaration, end to end:
+# installs the connector (and Debian's rabbitmq-server when missing), starts a local RabbitMQ,
+# the customs simulator and `cites-connector serve` (SOAP service, permit consumer, outbox
+# relay) on SQLite, then plays customs, the permit system and a broker (scripts/demo.py):
+# the sample declaration arrives before its permits and is HELD; the permits are published
+# (one as a CITES ePermit XML document); the declaration is released by itself, the usage
+# reports and the broker's notification appear, and the customs simulator receives the
+# callback. Everything it starts is stopped at the end. Run it again at will.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python3 -m pip install -q -e . 2>&1 | grep -v -e '^WARNING: Running pip as' -e 'is ignored' || true
+source scripts/services.sh
 
-export CONNECTOR_HOME_COUNTRY=NA
-export CONNECTOR_DATA_DIR=./var/quickstart
-export CONNECTOR_LOGGING__FORMAT=console
+DATA=./var/quickstart
+rm -rf "$DATA" && mkdir -p "$DATA"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  stop_rabbitmq
+}
+trap cleanup EXIT
+start_rabbitmq
+
+SOAP_PORT=$(_free_port); SIM_PORT=$(_free_port)
+export CONNECTOR_HOME_COUNTRY=NA CONNECTOR_DATA_DIR=$DATA
+export CONNECTOR_AMQP_URL=$CONNECTOR_TEST_AMQP_URL
+export CONNECTOR_SOAP_PORT=$SOAP_PORT CONNECTOR_SOAP_USERS="customs:demo-secret"
+export CONNECTOR_CUSTOMS_URL="http://127.0.0.1:$SIM_PORT/soap/customs-callback"
+export CONNECTOR_CUSTOMS_USER=connector CONNECTOR_CUSTOMS_PASSWORD=demo-callback
 export CONNECTOR_LOGGING__LEVEL=WARNING
-rm -rf "$CONNECTOR_DATA_DIR"
+export DEMO_SOAP_URL="http://127.0.0.1:$SOAP_PORT/soap/clearance" DEMO_SOAP_CREDENTIALS="customs:demo-secret"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+wait_for() {  # wait_for URL: until it answers 200 (30 s)
+  for _ in $(seq 1 60); do
+    python3 -c "import sys,urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)" "$1" \
+      2>/dev/null && return 0
+    sleep 0.5
+  done
+  echo "no answer from $1" >&2; return 1
+}
 
 step "cites-connector migrate"
 cites-connector migrate
-step "cites-connector permits import examples/permits-namibia.json"
-cites-connector permits import examples/permits-namibia.json
-step "cites-connector declarations check examples/sad-export-WDHA-E1042.xml   (nothing written)"
-cites-connector declarations check examples/sad-export-WDHA-E1042.xml --id WDHA-2026-E-1042
-step "cites-connector declarations clear examples/sad-export-WDHA-E1042.xml --id WDHA-2026-E-1042"
-cites-connector declarations clear examples/sad-export-WDHA-E1042.xml --id WDHA-2026-E-1042
+step "cites-connector simulate-customs serve --port $SIM_PORT   (the customs system's callback side)"
+cites-connector simulate-customs serve --port "$SIM_PORT" --record "$DATA/customs-calls.sqlite" \
+  >"$DATA/simulator.log" 2>&1 &
+PIDS+=($!)
+step "cites-connector serve   (SOAP on 127.0.0.1:$SOAP_PORT, permit consumer, outbox relay)"
+cites-connector serve >"$DATA/connector.log" 2>&1 &
+PIDS+=($!)
+wait_for "http://127.0.0.1:$SOAP_PORT/healthz"
+wait_for "http://127.0.0.1:$SIM_PORT/soap/customs-callback?wsdl"
+
+python3 scripts/demo.py
+
+step "what the customs simulator received (SubmitControlResult)"
+for _ in $(seq 1 40); do
+  calls=$(cites-connector simulate-customs calls --record "$DATA/customs-calls.sqlite" 2>/dev/null || true)
+  if echo "$calls" | grep -q CLEARED; then break; fi
+  sleep 0.5
+done
+echo "$calls"
 step "cites-connector permits show 26NA000123   (SINGLE: used up by this consignment)"
 cites-connector permits show 26NA000123
-step "cites-connector permits show 26NA000131   (MULTIPLE: drawn down by 12 kg)"
-cites-connector permits show 26NA000131
-step "sending the same declaration again: the stored decision, nothing written twice"
-cites-connector declarations clear examples/sad-export-WDHA-E1042.xml --id WDHA-2026-E-1042 | head -n 2
+step "cites-connector outbox status"
+cites-connector outbox status
+printf '\nLogs: %s/connector.log, %s/simulator.log\n' "$DATA" "$DATA"

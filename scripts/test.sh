@@ -10,6 +10,7 @@ python3 -m pip install -q -e '.[test]' 2>&1 | grep -v -e '^WARNING: Running pip 
 source scripts/services.sh
 trap stop_services EXIT
 start_postgres
+start_rabbitmq
 
 echo "== layering (import-linter)"
 lint-imports --no-cache

@@ -94,8 +94,9 @@ def main() -> None:
 from connector.cli import declarations as _declarations  # noqa: E402,F401
 from connector.cli import permits as _permits  # noqa: E402,F401
 from connector.cli import taxonomy as _taxonomy  # noqa: E402,F401
+from connector.cli import outbox as _outbox  # noqa: E402,F401
+from connector.cli import simulate as _simulate  # noqa: E402,F401
 from connector.cli import serve as _serve  # noqa: E402,F401
 from connector.cli import hs as _hs  # noqa: E402,F401
 from connector.cli import audit as _audit  # noqa: E402,F401
-from connector.cli import outbox as _outbox  # noqa: E402,F401
-from connector.cli import simulate as _simulate  # noqa: E402,F401
+from connector.cli import dlq as _dlq  # noqa: E402,F401

@@ -40,10 +40,16 @@ def free_port() -> int:
 
 @pytest.fixture
 def environment(tmp_path):
+    amqp = os.environ.get("CONNECTOR_TEST_AMQP_URL")
+    if not amqp:  # `serve` runs the permit consumer; /healthz is 200 only with RabbitMQ up
+        if os.environ.get("CI"):
+            pytest.fail("CI must provide CONNECTOR_TEST_AMQP_URL (scripts/test.sh starts it)")
+        pytest.skip("no RabbitMQ: set CONNECTOR_TEST_AMQP_URL or run scripts/test.sh")
     data_dir = tmp_path / "var"
     env = {**os.environ, "CONNECTOR_HOME_COUNTRY": "NA", "CONNECTOR_DATA_DIR": str(data_dir),
            "CONNECTOR_SOAP_PORT": str(free_port()), "CONNECTOR_SOAP_USERS": "customs:pw",
-           "CONNECTOR_SOAP_AUTH": "on", "CONNECTOR_LOGGING__FORMAT": "json"}
+           "CONNECTOR_SOAP_AUTH": "on", "CONNECTOR_LOGGING__FORMAT": "json",
+           "CONNECTOR_AMQP_URL": amqp}
     env.pop("CONNECTOR_DATABASE_URL", None)
     app = bootstrap(load_settings(home_country="NA", data_dir=data_dir))
     upgrade(app.engine)

@@ -1,0 +1,202 @@
+"""Dead letters: the copy the consumer files for a message it cannot use, and the operator's
+tools to read and replay what ``cites-connector.dead-letters`` holds (``dlq list|replay``).
+
+A refused message is copied to ``cites.dlx`` with its routing key, body and properties plus
+``x-rejection-reason`` and ``x-original-exchange`` (contract 3.1), with publisher confirms,
+and only then acknowledged: the consumer never "logs and acks". Messages RabbitMQ itself
+dead-lettered (over the delivery limit) carry ``x-death`` instead; both are shown and replayed.
+
+Reading is done with ``basic.get`` without acknowledging: closing the channel gives every
+message back, so ``dlq list`` loses nothing. Replay publishes to the original exchange with
+confirms and acknowledges the dead letter only after the broker confirmed the copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import pika
+import pika.exceptions
+
+from adapters.amqp.connection import CONNECTION_ERRORS, close_quietly, connect, describe
+from adapters.amqp.permit_messages import IncomingMessage, message_key
+from adapters.amqp.topology import (
+    DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE, PERMITS_QUEUE, declare_dead_letters,
+)
+from connector.domain.errors import Unavailable
+
+REASON, ORIGINAL_EXCHANGE = "x-rejection-reason", "x-original-exchange"
+REJECTED_AT, ORIGINAL_QUEUE = "x-rejected-at", "x-original-queue"
+MAX_REASON = 2000
+#: headers the broker or the rejection added; a replayed message goes out without them
+_ADDED_HEADERS = frozenset({REASON, ORIGINAL_EXCHANGE, REJECTED_AT, ORIGINAL_QUEUE, "x-death",
+                            "x-delivery-count", "x-first-death-exchange", "x-first-death-queue",
+                            "x-first-death-reason", "x-last-death-exchange",
+                            "x-last-death-queue", "x-last-death-reason"})
+
+
+def rejection_properties(properties: pika.BasicProperties, reason: str,
+                         exchange: str) -> pika.BasicProperties:
+    """The original properties plus the rejection headers. Persistent whatever the original
+    said, without ``expiration`` (a dead letter must wait for an operator) and ``user_id``
+    (RabbitMQ checks it against the publishing connection's user)."""
+    if len(reason) > MAX_REASON:
+        reason = reason[:MAX_REASON - 3] + "..."
+    headers = {k: v for k, v in (properties.headers or {}).items() if k != "x-delivery-count"}
+    headers |= {REASON: reason, ORIGINAL_EXCHANGE: exchange, ORIGINAL_QUEUE: PERMITS_QUEUE,
+                REJECTED_AT: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    return pika.BasicProperties(
+        content_type=properties.content_type, content_encoding=properties.content_encoding,
+        headers=headers, delivery_mode=pika.DeliveryMode.Persistent,
+        priority=properties.priority, correlation_id=properties.correlation_id,
+        reply_to=properties.reply_to, message_id=properties.message_id,
+        timestamp=properties.timestamp, type=properties.type, app_id=properties.app_id)
+
+
+def file_rejection(channel, routing_key: str, exchange: str, properties: pika.BasicProperties,
+                   body: bytes, reason: str) -> None:
+    """Publish the rejected copy on a channel in confirm mode; returns once confirmed.
+
+    Raises ``pika.exceptions.UnroutableError`` when nothing is bound to ``cites.dlx``."""
+    channel.basic_publish(DEAD_LETTER_EXCHANGE, routing_key, body,
+                          rejection_properties(properties, reason, exchange), mandatory=True)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    message_id: str
+    id_given: bool
+    routing_key: str
+    original_exchange: str
+    reason: str
+    rejected_at: str | None
+    content_type: str | None
+    size: int
+    preview: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+def _death(headers: dict[str, Any]) -> dict[str, Any]:
+    deaths = headers.get("x-death") or []
+    return deaths[0] if deaths and isinstance(deaths[0], dict) else {}
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _read(method, properties: pika.BasicProperties, body: bytes) -> DeadLetter:
+    headers = dict(properties.headers or {})
+    death = _death(headers)
+    if REASON in headers:
+        reason = _text(headers[REASON])
+    elif death:
+        reason = (f"dead-lettered by RabbitMQ: {_text(death.get('reason'))} "
+                  f"(queue {_text(death.get('queue'))}, count {death.get('count')})")
+    else:
+        reason = "no reason recorded"
+    exchange = _text(headers.get(ORIGINAL_EXCHANGE, death.get("exchange", "")))
+    rejected = headers.get(REJECTED_AT) or death.get("time")
+    if isinstance(rejected, datetime):
+        rejected = rejected.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    message_id, given = message_key(IncomingMessage(
+        method.routing_key, body, properties.content_type, headers, properties.message_id))
+    return DeadLetter(message_id, given, method.routing_key, exchange, reason,
+                      None if rejected is None else _text(rejected), properties.content_type,
+                      len(body), body[:200].decode("utf-8", "replace"))
+
+
+def _open(url: str):
+    try:
+        connection = connect(url, name="dlq")
+        channel = connection.channel()
+        declare_dead_letters(channel)
+        return connection, channel
+    except pika.exceptions.ChannelClosedByBroker as exc:
+        raise Unavailable(f"RabbitMQ refused the topology: {exc.reply_text}") from exc
+    except CONNECTION_ERRORS as exc:
+        raise Unavailable(f"RabbitMQ at {describe(url)} is not reachable: "
+                          f"{type(exc).__name__} {exc}") from exc
+
+
+def list_dead_letters(url: str, limit: int = 50) -> tuple[list[DeadLetter], int]:
+    """Up to ``limit`` dead letters, oldest first, and how many the queue holds; all of them
+    stay in the queue (read unacknowledged, given back when the channel closes)."""
+    connection, channel = _open(url)
+    try:
+        total = channel.queue_declare(DEAD_LETTER_QUEUE, passive=True).method.message_count
+        found, last_tag = [], None
+        while len(found) < limit:
+            method, properties, body = channel.basic_get(DEAD_LETTER_QUEUE, auto_ack=False)
+            if method is None:
+                break
+            found.append(_read(method, properties, body))
+            last_tag = method.delivery_tag
+        if last_tag is not None:  # give them all back now, not only when the channel closes
+            channel.basic_nack(last_tag, multiple=True, requeue=True)
+        return found, total
+    except CONNECTION_ERRORS as exc:
+        raise Unavailable(f"RabbitMQ connection lost while reading dead letters: {exc}") from exc
+    finally:
+        close_quietly(connection)
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    replayed: list[DeadLetter]
+    #: could not be published (no original exchange, nothing bound): still in the queue
+    failed: list[tuple[DeadLetter, str]]
+
+
+def _replay_properties(properties: pika.BasicProperties) -> pika.BasicProperties:
+    headers = {k: v for k, v in (properties.headers or {}).items() if k not in _ADDED_HEADERS}
+    return pika.BasicProperties(
+        content_type=properties.content_type, content_encoding=properties.content_encoding,
+        headers=headers or None, delivery_mode=pika.DeliveryMode.Persistent,
+        priority=properties.priority, correlation_id=properties.correlation_id,
+        reply_to=properties.reply_to, message_id=properties.message_id,
+        timestamp=properties.timestamp, type=properties.type, app_id=properties.app_id)
+
+
+def replay_dead_letters(url: str, message_id: str | None = None) -> ReplayResult:
+    """Publish dead letters again to their original exchange (all of them, or those whose
+    message id is ``message_id``); each is removed from the dead letters only after the broker
+    confirmed the replayed copy. The replay keeps the message id, so a message that was
+    applied after all is not applied twice."""
+    connection, channel = _open(url)
+    replayed, failed, kept = [], [], None
+    try:
+        channel.confirm_delivery()
+        while True:
+            method, properties, body = channel.basic_get(DEAD_LETTER_QUEUE, auto_ack=False)
+            if method is None:
+                break
+            kept = method.delivery_tag  # unacknowledged until the end, so not fetched again
+            letter = _read(method, properties, body)
+            if message_id is not None and letter.message_id != message_id:
+                continue  # left unacknowledged: back in the queue when the channel closes
+            if not letter.original_exchange:
+                failed.append((letter, "no original exchange recorded"))
+                continue
+            try:
+                channel.basic_publish(letter.original_exchange, letter.routing_key, body,
+                                      _replay_properties(properties), mandatory=True)
+            except pika.exceptions.UnroutableError:
+                failed.append((letter, f"nothing bound to {letter.original_exchange} for "
+                                       f"{letter.routing_key}"))
+                continue
+            channel.basic_ack(method.delivery_tag)
+            replayed.append(letter)
+        if kept is not None:  # the ones not replayed go back (acknowledged ones are gone)
+            channel.basic_nack(kept, multiple=True, requeue=True)
+        return ReplayResult(replayed, failed)
+    except CONNECTION_ERRORS as exc:
+        raise Unavailable(f"RabbitMQ connection lost during the replay ({len(replayed)} "
+                          f"replayed): {exc}") from exc
+    finally:
+        close_quietly(connection)
+

@@ -1,0 +1,56 @@
+"""What ``cites-connector serve`` runs over RabbitMQ, built from a bootstrapped ``App``.
+
+Nothing here connects: connections are opened by the workers' own threads when they start,
+and by each permit lookup when a declaration cites an unknown permit.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from adapters.amqp.permit_consumer import PermitConsumer
+from adapters.amqp.permit_lookup import AmqpPermitLookup
+from adapters.amqp.publisher import CHANNEL, AmqpDeliverer
+from adapters.customs.callback_client import customs_deliverers
+from adapters.notifications.renderer import NotificationRenderer
+from adapters.outbox.backoff import Backoff
+from adapters.outbox.worker import RelayWorker, build_relay
+
+
+def wire_permit_lookup(app) -> AmqpPermitLookup:
+    """Contract 3.3: a declaration citing an unknown permit asks the permit system, and a
+    permit found is stored like a permit event before the declaration is decided."""
+    lookup = AmqpPermitLookup(app.settings.amqp_url, timeout=app.settings.lookup_timeout,
+                              max_bytes=app.settings.max_request_bytes)
+    app.clearance.lookup = lookup
+    app.clearance.store_found = app.permits.apply
+    return lookup
+
+
+def build_outbox_relay(app, *, renderer: NotificationRenderer | None = None,
+                       **options) -> RelayWorker:
+    """The relay with the ``amqp`` deliverer and, when ``CONNECTOR_CUSTOMS_URL`` is set, the
+    customs callback's. The templates are compiled and tried here, at start-up."""
+    renderer = renderer or NotificationRenderer.from_directory()
+    deliverers = {CHANNEL: AmqpDeliverer(app.settings.amqp_url, renderer=renderer)}
+    deliverers |= customs_deliverers(app.settings)
+    options.setdefault("lease", timedelta(seconds=app.settings.outbox_lease_seconds))
+    return build_relay(app, deliverers, **options)
+
+
+def build_permit_consumer(app, relay: RelayWorker | None = None) -> PermitConsumer:
+    settings = app.settings
+    return PermitConsumer(
+        app.permits, settings.amqp_url, prefetch=settings.amqp_prefetch,
+        workers=settings.amqp_workers, delivery_limit=settings.amqp_delivery_limit,
+        max_bytes=settings.max_request_bytes,
+        reconnect=Backoff(initial=0.5, maximum=settings.amqp_reconnect_max_seconds, jitter=0.5),
+        on_applied=relay.wake if relay is not None else None)
+
+
+def build_amqp_workers(app) -> list:
+    """Outbox relay and permit consumer; the permit lookup is wired into the clearance
+    service as a side effect (it is not a thread of its own)."""
+    wire_permit_lookup(app)
+    relay = build_outbox_relay(app)
+    return [relay, build_permit_consumer(app, relay)]

@@ -1,0 +1,72 @@
+"""``cites-connector dlq list|replay``: the permit messages the connector could not use.
+
+``cites-connector.dead-letters`` holds what the consumer refused (with ``x-rejection-reason``)
+and what RabbitMQ dead-lettered over the delivery limit (with ``x-death``). Listing reads them
+without removing them; replay sends them back to their original exchange once the cause is
+fixed (a unit added, the permit system corrected) and removes each only after the broker
+confirmed the copy. Replayed messages keep their message id: one applied meanwhile is not
+applied twice.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from connector.cli.main import EXIT_REFUSED, Context, cli, handle_errors
+from connector.cli.output import emit_json, table
+
+
+@cli.group()
+def dlq() -> None:
+    """Dead-lettered permit messages: list them, replay them."""
+
+
+@dlq.command("list")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1),
+              help="Show at most this many, oldest first.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+@handle_errors
+def list_(obj: Context, limit: int, as_json: bool) -> None:
+    """Dead letters with their rejection reason; they stay in the queue."""
+    from adapters.amqp.dead_letters import list_dead_letters
+
+    letters, total = list_dead_letters(obj.settings.amqp_url, limit)
+    if as_json:
+        emit_json({"total": total, "dead_letters": [d.as_dict() for d in letters]})
+        return
+    if not letters:
+        click.echo("No dead letters.")
+        return
+    click.echo(table(["Message id", "Routing key", "Exchange", "Rejected at", "Bytes", "Reason"],
+                     [[d.message_id if d.id_given else f"{d.message_id[:19]}… (no id)",
+                       d.routing_key, d.original_exchange, d.rejected_at or "", d.size,
+                       d.reason[:160]] for d in letters]))
+    if total > len(letters):
+        click.echo(f"\n{len(letters)} of {total} shown (--limit).")
+
+
+@dlq.command()
+@click.option("--id", "message_id", help="Replay the dead letters with this message id.")
+@click.option("--all", "replay_all", is_flag=True, help="Replay every dead letter.")
+@click.pass_obj
+@handle_errors
+def replay(obj: Context, message_id: str | None, replay_all: bool) -> None:
+    """Publish dead letters again to the exchange they were first sent to."""
+    from adapters.amqp.dead_letters import replay_dead_letters
+
+    if bool(message_id) == replay_all:
+        raise click.UsageError("give --id MESSAGE_ID or --all")
+    result = replay_dead_letters(obj.settings.amqp_url, message_id)
+    for letter in result.replayed:
+        click.echo(f"replayed {letter.message_id} to {letter.original_exchange} "
+                   f"{letter.routing_key}")
+    for letter, problem in result.failed:
+        click.echo(f"error: {letter.message_id} not replayed: {problem}", err=True)
+    click.echo(f"{len(result.replayed)} replayed, {len(result.failed)} not replayed")
+    if result.failed or (message_id and not result.replayed):
+        if message_id and not result.replayed and not result.failed:
+            click.echo(f"error: no dead letter with message id {message_id}", err=True)
+        sys.exit(EXIT_REFUSED)
