@@ -52,7 +52,8 @@ class MemoryLedgerSession(LedgerSession):
     def set_permit_status(self, change: PermitStatusChange) -> None:
         key = (change.permit_number, change.issuing_country)
         self.s.permits[key] = replace(self.s.permits[key], status=change.status,
-                                      version=change.version)
+                                      version=change.version,
+                                      content_version=self.s.permits[key].content_version)
 
     def keep_pending_status(self, change: PermitStatusChange) -> None:
         key = (change.permit_number, change.issuing_country)

@@ -42,7 +42,8 @@ def party_to_row(party: Party) -> dict[str, Any]:
 def permit_from_rows(row: Mapping[str, Any], lines: list[Mapping[str, Any]]) -> Permit:
     return Permit(
         permit_number=row["permit_number"], issuing_country=row["issuing_country"],
-        version=row["version"], type=PermitType(row["type"]), status=PermitStatus(row["status"]),
+        version=row["version"], content_version=row["content_version"],
+        type=PermitType(row["type"]), status=PermitStatus(row["status"]),
         consignment_policy=ConsignmentPolicy(row["consignment_policy"]),
         issued_on=row["issued_on"], valid_from=row["valid_from"], valid_until=row["valid_until"],
         exporter=Party(**row["exporter"]), importer=Party(**row["importer"]),
@@ -63,7 +64,8 @@ def permit_from_rows(row: Mapping[str, Any], lines: list[Mapping[str, Any]]) -> 
 def permit_to_row(permit: Permit) -> dict[str, Any]:
     return {
         "permit_number": permit.permit_number, "issuing_country": permit.issuing_country,
-        "version": permit.version, "type": permit.type.value, "status": permit.status.value,
+        "version": permit.version, "content_version": permit.content_version,
+        "type": permit.type.value, "status": permit.status.value,
         "consignment_policy": permit.consignment_policy.value, "issued_on": permit.issued_on,
         "valid_from": permit.valid_from, "valid_until": permit.valid_until,
         "exporter": party_to_row(permit.exporter), "importer": party_to_row(permit.importer),

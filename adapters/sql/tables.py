@@ -25,6 +25,7 @@ permits = Table(
     Column("permit_number", String(64), nullable=False),
     Column("issuing_country", String(2), nullable=False),
     Column("version", Integer, nullable=False),
+    Column("content_version", Integer, nullable=False),
     Column("type", String(32), nullable=False),
     Column("status", String(16), nullable=False),
     Column("consignment_policy", String(16), nullable=False),

@@ -94,6 +94,13 @@ class Permit:
     replaces: str | None = None
     #: SINGLE permits: the declaration whose clearance used the permit up, if any
     used_by: str | None = None
+    #: the version whose lines and dates these are; ``version`` is the highest version
+    #: applied, a status event included (a cancellation may overtake amendments)
+    content_version: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.content_version is None:
+            object.__setattr__(self, "content_version", self.version)
 
     @property
     def key(self) -> tuple[str, str]:

@@ -47,15 +47,25 @@ def _with_usage_kept(permit: Permit, previous: Permit | None, usages: list[Usage
 
 def store_permit(session: LedgerSession, permit: Permit, actor: str,
                  now: datetime) -> PermitApplied:
+    """Store an issued or amended permit unless its lines are not newer than those held.
+
+    Lines and dates follow the newest content version; the status follows the newest version
+    of all, so an amendment arriving after a later cancellation updates the lines and the
+    permit stays cancelled.
+    """
     previous = session.get_permit(permit.permit_number, permit.issuing_country)
-    if previous is not None and permit.version <= previous.version:
+    if previous is not None and permit.version <= previous.content_version:
         log.info("permit.version_ignored", permit_number=permit.permit_number,
-                 version=permit.version, stored_version=previous.version)
+                 version=permit.version, stored_version=previous.content_version)
         return PermitApplied(permit.permit_number, permit.issuing_country, False,
                              f"version {permit.version} is not newer than stored version "
-                             f"{previous.version}")
+                             f"{previous.content_version}")
     usages = session.usages(permit=permit.key) if previous else []
-    session.save_permit(_with_usage_kept(permit, previous, usages))
+    kept = _with_usage_kept(permit, previous, usages)
+    if previous is not None and previous.version > permit.version:
+        kept = replace(kept, version=previous.version, status=previous.status,
+                       content_version=permit.version)
+    session.save_permit(kept)
     session.add_audit(actor, "permit.issued" if previous is None else "permit.amended",
                       f"{permit.permit_number}/{permit.issuing_country}",
                       {"version": permit.version}, now)

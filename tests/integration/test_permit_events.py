@@ -154,3 +154,20 @@ def test_a_cited_permit_the_connector_lacks_is_looked_up_and_stored(ledger_backe
     assert items[0].permit_number == "P9" and not items[0].reasons
     assert [r.code for r in items[1].reasons] == [ReasonCode.PERMIT_UNKNOWN]
     assert remaining(ledger_backend, "P9") == 40  # held: nothing written off
+
+
+def test_amendments_overtaken_by_a_cancellation_still_bring_their_lines(world):
+    ledger, _, permits = world
+    permits.receive_permit(permit("P1", pythons(10), version=4))
+    permits.receive_status(status("P1", 9, PermitStatus.CANCELLED, "replaced"))
+    assert permits.receive_permit(permit("P1", pythons(60), version=6)).applied.applied
+    assert not permits.receive_permit(permit("P1", pythons(50), version=5)).applied.applied
+    with ledger.snapshot() as s:
+        stored = s.get_permit("P1", "NA")
+    assert (stored.status, stored.version, stored.content_version) == (
+        PermitStatus.CANCELLED, 9, 6)
+    assert stored.line("A").quantity == 60
+    newer = permits.receive_permit(permit("P1", pythons(70), version=10))
+    assert newer.applied.applied
+    with ledger.snapshot() as s:
+        assert s.get_permit("P1", "NA").status is PermitStatus.VALID
