@@ -93,7 +93,9 @@ def start_server(data_dir: Path, port: int, threads: int) -> subprocess.Popen:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+            # the WSDL, not /healthz: the SOAP side is what is measured, and /healthz also
+            # needs RabbitMQ, which the permit consumer of `serve` may not have here
+            if requests.get(f"http://127.0.0.1:{port}/soap/clearance?wsdl", timeout=1).ok:
                 return process
         except requests.ConnectionError:
             time.sleep(0.1)
