@@ -98,12 +98,17 @@ class MemoryLedgerSession(LedgerSession):
         if self.s.permits[key].used_by == declaration_id:
             self.s.permits[key] = replace(self.s.permits[key], used_by=None)
 
-    def add_usage(self, usage: Usage) -> None:
-        self.s.usages[usage.usage_id] = usage
-
     def add_usages(self, usages: Sequence[Usage]) -> None:
+        def once(u: Usage) -> tuple:  # the SQL ledger's unique constraint on usages
+            return (u.declaration_id, u.declaration_version, u.item_number, u.permit_number,
+                    u.issuing_country, u.line)
+
+        taken = {once(u) for u in self.s.usages.values()}
         for usage in usages:
-            self.add_usage(usage)
+            if once(usage) in taken:
+                raise DuplicateDecision(f"usage {once(usage)} written already")
+            taken.add(once(usage))
+            self.s.usages[usage.usage_id] = usage
 
     def reverse_usage(self, usage_id: str, at: datetime) -> bool:
         usage = self.s.usages[usage_id]
@@ -156,9 +161,6 @@ class MemoryLedgerSession(LedgerSession):
 
     def set_state(self, declaration_id: str, state: DeclarationState, at: datetime) -> None:
         self.s.latest[declaration_id] = (self.s.latest[declaration_id][0], state)
-
-    def declarations_in_state(self, state: DeclarationState) -> list[StoredDecision]:
-        return [self.latest_decision(d) for d, (_, st) in self.s.latest.items() if st is state]
 
     def add_outbox(self, message: OutboxMessage, at: datetime) -> None:
         if any(m.message_id == message.message_id for m in self.s.outbox):

@@ -258,9 +258,6 @@ class SqlAlchemyLedgerSession(LedgerSession):
         self.c.execute(_RELEASE_USE, {"number": permit_number, "country": issuing_country,
                                       "declaration_id": declaration_id})
 
-    def add_usage(self, usage: Usage) -> None:
-        self.add_usages([usage])
-
     def add_usages(self, usages: Sequence[Usage]) -> None:
         if not usages:
             return
@@ -386,11 +383,6 @@ class SqlAlchemyLedgerSession(LedgerSession):
     def set_state(self, declaration_id: str, state: DeclarationState, at: datetime) -> None:
         self.c.execute(_SET_STATE, {"b_declaration_id": declaration_id,
                                     "b_state": state.value, "b_at": at})
-
-    def declarations_in_state(self, state: DeclarationState) -> list[StoredDecision]:
-        rows = self.c.execute(_LATEST.where(_s.state == state.value)
-                              .order_by(_d.decided_at)).mappings()
-        return [self._stored(r) for r in rows]
 
     # -- outbox and audit -------------------------------------------------------------------------
     def add_outbox(self, message: OutboxMessage, at: datetime) -> None:

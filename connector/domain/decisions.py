@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 
@@ -107,7 +107,6 @@ class Decision:
     hs_table: str | None = None
     declarant_code: str | None = None
     office: str | None = None
-    extra: dict = field(default_factory=dict, compare=False)
 
     @property
     def write_offs(self) -> tuple[WriteOff, ...]:

@@ -18,8 +18,14 @@ from connector.domain.quantities import declared_quantity
 from connector.domain.units import Quantity, format_decimal, unit_label
 
 
+class TaxonView(Protocol):
+    appendix: str | None
+
+
 class TaxonomyView(Protocol):
     def is_within(self, name: str, ancestor: str) -> bool | None: ...
+
+    def resolve(self, name: str) -> TaxonView | None: ...
 
     def __contains__(self, name: object) -> bool: ...
 

@@ -7,7 +7,7 @@ SINGLE consignment policy; MULTIPLE lets a line be drawn down over several consi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import Enum
@@ -123,9 +123,6 @@ class Permit:
         if on > self.valid_until:
             return BalanceStatus.EXPIRED
         return BalanceStatus.VALID
-
-    def with_lines(self, lines: tuple[PermitLine, ...]) -> "Permit":
-        return replace(self, lines=lines)
 
 
 @dataclass(frozen=True)

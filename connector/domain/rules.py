@@ -175,11 +175,11 @@ class Decider:
         return best
 
     def _is_appendix_i(self, line: PermitLine) -> bool:
+        """The permit line's appendix, else the taxonomy's listing of the taxon."""
         if line.appendix:
             return line.appendix.strip().upper() == "I"
-        resolve = getattr(self.taxonomy, "resolve", None)
-        taxon = resolve(line.taxon) if resolve else None
-        return bool(taxon is not None and getattr(taxon, "appendix", None) == "I")
+        taxon = self.taxonomy.resolve(line.taxon)
+        return taxon is not None and taxon.appendix == "I"
 
     def _import_permit(self, declaration_id: str, declaration: Declaration, item: DeclarationItem,
                        export: LineResult, companions: Sequence[Permit],

@@ -65,14 +65,6 @@ def normalise_unit(code: str | None) -> str | None:
     return code
 
 
-def is_known_unit(code: str | None) -> bool:
-    try:
-        normalise_unit(code)
-    except UnknownUnit:
-        return False
-    return True
-
-
 def dimension_of(unit: str | None) -> Dimension:
     return CITES_UNITS[normalise_unit(unit)][0]
 

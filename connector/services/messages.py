@@ -84,12 +84,14 @@ def broker_notification(decision: Decision, event: str, message_id: str,
                          f"broker.{decision.declarant_code}", body, decision.declaration_id)
 
 
-def customs_callback(decision: Decision, callback_id: str,
-                     reasons: Sequence[Reason] = ()) -> OutboxMessage:
+def customs_callback(decision: Decision, callback_id: str, reasons: Sequence[Reason] = (),
+                     data: dict[str, Any] | None = None) -> OutboxMessage:
     """Contract 4: SubmitControlResult, sent when a decision changes without a call from
     customs. ``CallbackId`` (= the message id) lets the customs side drop repeats; the
-    ``reasons`` add declaration-level news (e.g. a permit cancelled after clearance)."""
-    data = decision_to_dict(decision)
+    ``reasons`` add declaration-level news (e.g. a permit cancelled after clearance);
+    ``data`` is ``decision_to_dict(decision)`` when the caller has it already."""
+    if data is None:
+        data = decision_to_dict(decision)
     body = {
         "callback_id": callback_id, "declaration_id": decision.declaration_id,
         "version": decision.version, "decision": decision.decision.value,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Callable
 
 import structlog
@@ -59,10 +59,6 @@ class PermitService:
     def apply(self, permit: Permit, actor: str = "permit-system",
               message_id: str | None = None) -> PermitApplied:
         return self.receive_permit(permit, actor=actor, message_id=message_id).applied
-
-    def change_status(self, change: PermitStatusChange, actor: str = "permit-system",
-                      message_id: str | None = None) -> PermitApplied:
-        return self.receive_status(change, actor=actor, message_id=message_id).applied
 
     def receive_permit(self, permit: Permit, *, actor: str = "permit-system",
                        message_id: str | None = None) -> IntakeOutcome:
@@ -131,7 +127,3 @@ class PermitService:
                 where = f" ({issuing_country})" if issuing_country else ""
                 raise UnknownPermit(f"permit {permit_number}{where} is not known")
             return PermitBalance(permit, session.usages(permit=permit.key, active_only=False))
-
-    @staticmethod
-    def status_on(balance: PermitBalance, on: date) -> str:
-        return balance.permit.balance_status(on).value

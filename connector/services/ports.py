@@ -69,9 +69,6 @@ class LedgerSession(ABC):
     def release_use(self, permit_number: str, issuing_country: str, declaration_id: str) -> None: ...
 
     @abstractmethod
-    def add_usage(self, usage: Usage) -> None: ...
-
-    @abstractmethod
     def add_usages(self, usages: Sequence[Usage]) -> None:
         """Several usages at once (one statement); DuplicateDecision if one exists already."""
 
@@ -113,9 +110,6 @@ class LedgerSession(ABC):
 
     @abstractmethod
     def set_state(self, declaration_id: str, state: DeclarationState, at: datetime) -> None: ...
-
-    @abstractmethod
-    def declarations_in_state(self, state: DeclarationState) -> list[StoredDecision]: ...
 
     # -- outbox and audit ---------------------------------------------------------------------------
     @abstractmethod

@@ -48,7 +48,7 @@ def release_held(session: LedgerSession, rulebook: Rulebook, permit_number: str,
             notification = broker_notification(decision, "released", new_id(), data)
             if notification is not None:
                 messages.append(notification)
-            messages.append(customs_callback(decision, new_id()))
+            messages.append(customs_callback(decision, new_id(), data=data))
             session.add_outbox_many(messages, now)
             session.add_audit(actor, "declaration.released", declaration_id,
                               {"version": decision.version, "permit_number": permit_number,
