@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python3 -m pip install -q -e . 2>&1 | grep -v -e '^WARNING: Running pip as' -e 'is ignored' || true
+source scripts/venv.sh
+ensure_venv
 
 export CONNECTOR_HOME_COUNTRY=NA
 export CONNECTOR_DATA_DIR=./var/cli-demo

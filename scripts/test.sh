@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python3 -m pip install -q -e '.[test]' 2>&1 | grep -v -e '^WARNING: Running pip as' -e 'is ignored' || true
+source scripts/venv.sh
+ensure_venv test
 
 source scripts/services.sh
 trap stop_services EXIT
@@ -15,4 +16,4 @@ start_rabbitmq
 echo "== layering (import-linter)"
 lint-imports --no-cache
 echo "== tests"
-python3 -m pytest "$@"
+python -m pytest "$@"
