@@ -21,14 +21,15 @@ from typing import Iterable
 
 from lxml import etree
 
+from connector.domain import limits
 from connector.domain.declarations import AttachedDocument, Declaration, DeclarationItem, Flow
 from connector.domain.errors import MappingFailed
 from connector.domain.permits import Party
 from mappings.safe_xml import DEFAULT_MAX_BYTES, to_element
 from mappings.sad_mapping import SadMapping
+from mappings.sad_values import bounded, quantity, whole_text
 
 ROOT = "ASYCUDA"
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 _TYPE_WITH_PROCEDURE = re.compile(r"([A-Z]+)(\d+)")
 #: HS Convention Art. 3: every contracting party declares at least the 6-digit subheading
 _MIN_HS_DIGITS = 6
@@ -67,7 +68,7 @@ def map_declaration(
         date=_date(registered) if registered else today,
         date_defaulted=registered is None,
         items=items,
-        office=_text(root, paths.office),
+        office=bounded(paths.office[0], _text(root, paths.office), limits.OFFICE_CODE_MAX),
         procedure=procedure,
         exporter=Party(
             name=_text(root, paths.exporter_name),
@@ -79,7 +80,8 @@ def map_declaration(
             country=destination_country,
             id=_text(root, paths.consignee_code),
         ),
-        declarant_code=_text(root, paths.declarant_code),
+        declarant_code=bounded(paths.declarant_code[0], _text(root, paths.declarant_code),
+                               limits.DECLARANT_CODE_MAX),
         declarant_name=_text(root, paths.declarant_name),
         export_country=export_country,
         destination_country=destination_country,
@@ -181,20 +183,18 @@ def _documents(item: etree._Element, mapping: SadMapping) -> Iterable[AttachedDo
     for block in item.findall(paths.documents):
         code = _text(block, paths.document_code)
         if code is not None:
-            yield AttachedDocument(code.upper(), _text(block, paths.document_reference))
+            reference = _text(block, paths.document_reference)
+            if code.upper() in mapping.cites_document_codes:  # a permit number: stored
+                reference = bounded(paths.document_reference[0], reference,
+                                    limits.PERMIT_NUMBER_MAX)
+            yield AttachedDocument(code.upper(), reference)
 
 
 def _quantity(number: int, found: Found | None) -> Decimal | None:
     if found is None:
         return None
     path, text = found
-    field = path.rsplit("/", 1)[-1]
-    if not _NUMBER.fullmatch(text):
-        raise MappingFailed(f"item {number}: {field} {text!r} is not a number")
-    value = Decimal(text)
-    if value < 0:
-        raise MappingFailed(f"item {number}: {field} {text!r} is negative")
-    return value
+    return quantity(f"item {number}", path.rsplit("/", 1)[-1], text)
 
 
 def _date(found: Found) -> date:
@@ -219,12 +219,13 @@ def _text(context: etree._Element, paths: tuple[str, ...]) -> str | None:
 
 
 def _first(context: etree._Element, paths: tuple[str, ...]) -> Found | None:
-    """The first alternative path with a value; ``<null/>`` and blank text are absent."""
+    """The first alternative path with a value; ``<null/>`` and blank text are absent; the
+    value is the element's whole text content (``sad_values.whole_text``)."""
     for path in paths:
         element = context.find(path)
-        if element is None or element.find("null") is not None:
+        if element is None:
             continue
-        text = (element.text or "").strip()
+        text = whole_text(element, path)
         if text:
             return path, text
     return None

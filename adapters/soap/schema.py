@@ -10,6 +10,7 @@ and SoapUI load the WSDL over HTTP unchanged.
 from __future__ import annotations
 
 import copy
+import re
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -54,7 +55,31 @@ def validate(element: etree._Element) -> None:
         error = schema.error_log.last_error if not valid else None
     if error is not None:
         raise SchemaViolation(f"the request does not follow the service schema: line "
-                              f"{error.line}: {error.message}")
+                              f"{error.line}: {readable(error.message)}")
+
+
+#: what a value of each simple type must look like, for messages
+_TYPE_HINTS = {
+    "VersionType": "a whole number from 1 to 2147483647 in ASCII digits",
+    "CountryType": "an ISO 3166-1 alpha-2 code in capitals, e.g. NA",
+    "xs:positiveInteger": "a whole number from 1, in ASCII digits",
+}
+_ATOMIC = re.compile(r"is not a valid value of the (?:local )?atomic type(?: '([^']*)')?")
+
+
+def readable(message: str) -> str:
+    """libxml2's message in the caller's words: element names without the namespace URI,
+    no facet or type jargon (contract section 1, v2: a faultstring shows no schema internals).
+    """
+    message = message.replace(f"{{{NS}}}", "")
+    message = re.sub(r"^Element '([^']*)': ", r"\1: ", message)
+    message = re.sub(r"\[facet '[^']*'\] ", "", message)
+
+    def hint(match: re.Match) -> str:
+        found = _TYPE_HINTS.get(match.group(1) or "")
+        return "is not a valid value" + (f": expected {found}" if found else "")
+
+    return _ATOMIC.sub(hint, message).rstrip(".")
 
 
 def xsd_bytes() -> bytes:
