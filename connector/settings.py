@@ -37,6 +37,20 @@ class Settings(BaseSettings):
     soap_users: SecretStr | None = None
     soap_auth: Literal["on", "off"] = "on"
     soap_public_url: str | None = None
+    #: WS-Security (contract 1, v2): how old a Created time may be, and how long a digest
+    #: nonce is remembered (seconds); how far ahead of our clock a Created time may be
+    soap_nonce_window_seconds: float = Field(default=300.0, ge=10)
+    soap_clock_skew_seconds: float = Field(default=60.0, ge=0)
+    #: SOAP connections held open at once (slow clients wait beside normal ones, issue 9)
+    soap_connection_limit: int = Field(default=1000, ge=10, le=100_000)
+    #: seconds a connection may take to send a request's headers, counted from its opening
+    #: or its previous answer (an idle keep-alive connection is closed after it too)
+    soap_header_timeout_seconds: float = Field(default=20.0, gt=0)
+    #: seconds without a byte, while a request body is read or an answer written
+    soap_idle_timeout_seconds: float = Field(default=60.0, gt=0)
+    #: address of the TLS reverse proxy whose X-Forwarded-* headers are believed
+    #: (docs/reverse-proxy.md); not set: the headers are removed
+    soap_trusted_proxy: str | None = None
     customs_url: str | None = None
     customs_user: str | None = None
     customs_password: SecretStr | None = None

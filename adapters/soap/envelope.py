@@ -13,20 +13,18 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from adapters.soap.headers import SOAP11_NS, MustUnderstand, RequestHeaders, read_headers
 from connector.domain.errors import ConnectorError, InvalidInput
 from mappings.safe_xml import parse_xml
 
-SOAP11_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+__all__ = ["SOAP11_NS", "SOAP12_NS", "Envelope", "MustUnderstand", "NotAnEnvelope",
+           "VersionMismatch", "read_envelope"]
+
 SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
 
 
 class VersionMismatch(ConnectorError):
     fault_code = "VersionMismatch"
-    exit_code = 2
-
-
-class MustUnderstand(ConnectorError):
-    fault_code = "MustUnderstand"
     exit_code = 2
 
 
@@ -36,14 +34,15 @@ class NotAnEnvelope(InvalidInput):
 
 @dataclass(frozen=True)
 class Envelope:
-    header: etree._Element | None
+    #: the header blocks addressed to this service, read (``headers.read_headers``)
+    headers: RequestHeaders
     #: the one element inside soap:Body: ``{urn:cites-connector:clearance:1}OpRequest``
     payload: etree._Element
 
 
-def read_envelope(data: bytes, *, max_bytes: int,
-                  understood_headers: frozenset[str] = frozenset()) -> Envelope:
-    root = parse_xml(data, max_bytes=max_bytes)
+def read_envelope(data: bytes, *, max_bytes: int, encoding: str | None = None) -> Envelope:
+    """``encoding``: the HTTP charset, for a body whose XML does not name its own."""
+    root = parse_xml(data, max_bytes=max_bytes, encoding=encoding)
     name = etree.QName(root)
     if name.localname != "Envelope" or name.namespace not in (SOAP11_NS, SOAP12_NS):
         if name.localname == "Envelope":
@@ -58,21 +57,10 @@ def read_envelope(data: bytes, *, max_bytes: int,
     body = root.find(f"{{{SOAP11_NS}}}Body")
     if body is None:
         raise NotAnEnvelope("the SOAP envelope has no Body")
-    if header is not None:
-        _check_must_understand(header, understood_headers)
+    headers = read_headers(header)
     children = [c for c in body if isinstance(c.tag, str)]
     if len(children) != 1:
         raise NotAnEnvelope(f"the SOAP Body must hold exactly one request element, "
                             f"found {len(children)}")
-    return Envelope(header, children[0])
+    return Envelope(headers, children[0])
 
-
-def _check_must_understand(header: etree._Element, understood: frozenset[str]) -> None:
-    """SOAP 1.1 section 4.2.3: a header block we do not know, marked mustUnderstand="1"."""
-    for block in header:
-        if not isinstance(block.tag, str):
-            continue
-        if block.get(f"{{{SOAP11_NS}}}mustUnderstand") in ("1", "true") \
-                and block.tag not in understood:
-            raise MustUnderstand(f"header block {block.tag} is marked mustUnderstand and "
-                                 "this service does not process it")

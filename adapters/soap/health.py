@@ -3,6 +3,10 @@
 The check is a list of named probes, so that ``serve`` can add one per dependency it runs
 (the database now; RabbitMQ with the AMQP workers). A probe raises to say "down"; each runs
 with a time limit so that a database that hangs cannot hang the health check with it.
+
+The answer names components and their states only (``ok``, ``down``, ``timeout``): /healthz
+is read by load balancers and monitoring over the SOAP port, and a probe's error message may
+hold a broker URL, a user name or a database host (issue 9). The reasons go to the log.
 """
 
 from __future__ import annotations
@@ -32,7 +36,10 @@ def default_probes(app: Any) -> list[tuple[str, Probe]]:
 @dataclass(frozen=True)
 class HealthReport:
     healthy: bool
+    #: component -> "ok" | "down" | "timeout": safe to show
     checks: dict[str, str]
+    #: component -> why it is not ok: for the log only
+    reasons: dict[str, str]
 
 
 class HealthCheck:
@@ -47,15 +54,18 @@ class HealthCheck:
     def run(self) -> HealthReport:
         futures = [(name, self._pool.submit(probe)) for name, probe in self.probes]
         checks: dict[str, str] = {}
+        reasons: dict[str, str] = {}
         for name, future in futures:
             try:
                 future.result(timeout=self.timeout)
                 checks[name] = "ok"
             except FutureTimeout:
-                checks[name] = f"no answer within {self.timeout:g} s"
+                checks[name] = "timeout"
+                reasons[name] = f"no answer within {self.timeout:g} s"
             except Exception as exc:  # a probe reports any failure as "down", with its reason
-                checks[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-        return HealthReport(all(v == "ok" for v in checks.values()), checks)
+                checks[name] = "down"
+                reasons[name] = f"{type(exc).__name__}: {(str(exc) or '-').splitlines()[0][:200]}"
+        return HealthReport(all(v == "ok" for v in checks.values()), checks, reasons)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

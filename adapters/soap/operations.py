@@ -4,6 +4,10 @@ Each handler reads the request's fields, calls the service the CLI calls too, an
 result; errors are the services' own (``UnknownDeclaration``, ``StaleVersion``, ...) and carry
 their fault code. The ASYCUDA document is handed to the mapping as the element it already is,
 never re-serialised.
+
+A user limited to customs offices (contract section 1, v2) may check only a SAD of its
+offices, and may not amend, read or cancel a declaration stored for another office: the
+stored declaration's office is looked at, not what the request claims.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from lxml import etree
 
 from adapters.soap import rendering
 from adapters.soap.schema import NS, SchemaViolation
-from connector.domain.errors import MappingFailed
+from adapters.soap.users import SoapUser
+from connector.domain.errors import MappingFailed, UnknownDeclaration
 from connector.domain.records import decision_to_dict
 from connector.domain.units import format_decimal
 
@@ -38,6 +43,16 @@ class Call:
     actor: str
     #: filled in by the handler as soon as it knows it, for logs and Faults
     declaration_id: str | None = None
+    #: the authenticated user (None with authentication off)
+    user: SoapUser | None = None
+
+    @property
+    def office_limited(self) -> bool:
+        return self.user is not None and self.user.offices is not None
+
+    def require_office(self, office: str | None, what: str) -> None:
+        if self.user is not None:
+            self.user.require_office(office, what)
 
 
 def declaration_element(request: etree._Element) -> etree._Element:
@@ -90,12 +105,17 @@ class Operations:
         declaration_id = call.declaration_id = _text(call.request, "DeclarationId")
         version = int(_text(call.request, "Version") or 1)
         declaration = self.app.map_sad(declaration_element(call.request))
+        if call.office_limited:
+            call.require_office(declaration.office, "the SAD")
+            self._require_stored_office(call, declaration_id, missing_ok=True)
         outcome = self.app.clearance.clear(declaration_id, version, declaration, actor=call.actor)
         return rendering.decision_result("CheckDeclarationResponse",
                                          decision_to_dict(outcome.decision))
 
     def cancel_declaration(self, call: Call) -> etree._Element:
         declaration_id = call.declaration_id = _text(call.request, "DeclarationId")
+        if call.office_limited:
+            self._require_stored_office(call, declaration_id)
         restored = self.app.clearance.cancel(declaration_id, _text(call.request, "Reason"),
                                              actor=call.actor)
         return rendering.cancel_result(declaration_id, [{
@@ -107,8 +127,19 @@ class Operations:
     def get_decision(self, call: Call) -> etree._Element:
         declaration_id = call.declaration_id = _text(call.request, "DeclarationId")
         stored = self.app.clearance.stored(declaration_id)
+        call.require_office(stored.declaration.office, f"declaration {declaration_id}")
         return rendering.decision_result("GetDecisionResponse", decision_to_dict(stored.decision),
                                          state=stored.state.value)
+
+    def _require_stored_office(self, call: Call, declaration_id: str,
+                               missing_ok: bool = False) -> None:
+        try:
+            stored = self.app.clearance.stored(declaration_id)
+        except UnknownDeclaration:
+            if missing_ok:
+                return
+            raise
+        call.require_office(stored.declaration.office, f"declaration {declaration_id}")
 
     def get_permit_balance(self, call: Call) -> etree._Element:
         number = _text(call.request, "PermitNumber")

@@ -48,8 +48,10 @@ def _reasons(parent: etree._Element, wrapper: str, entry: str,
         _add(node, "Message", reason["message"])
 
 
-def envelope(payload: etree._Element) -> bytes:
+def envelope(payload: etree._Element, header: etree._Element | None = None) -> bytes:
     env = etree.Element(f"{{{SOAP11_NS}}}Envelope", nsmap=_NSMAP)
+    if header is not None:
+        env.append(header)
     etree.SubElement(env, f"{{{SOAP11_NS}}}Body").append(payload)
     return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
 
@@ -103,9 +105,12 @@ def balance_result(data: dict[str, Any]) -> etree._Element:
     return root
 
 
-def fault(code: str, message: str, declaration_id: str | None = None) -> bytes:
+def fault(code: str, message: str, declaration_id: str | None = None,
+          header: etree._Element | None = None) -> bytes:
     """A SOAP 1.1 Fault envelope; ``code`` is the contract's code, e.g. ``Client.TooLarge``."""
     env = etree.Element(f"{{{SOAP11_NS}}}Envelope", nsmap=_NSMAP)
+    if header is not None:
+        env.append(header)
     body = etree.SubElement(env, f"{{{SOAP11_NS}}}Body")
     node = etree.SubElement(body, f"{{{SOAP11_NS}}}Fault")
     etree.SubElement(node, "faultcode").text = f"soap:{code}"

@@ -6,9 +6,12 @@ Routes: ``POST /soap/clearance`` (the four operations), ``GET /soap/clearance?ws
 returns a fixed response so that the benchmark can set the full operation beside the cost of
 HTTP alone on the same server.
 
-Order of checks on a POST: size, hardened parse, SOAP version, WS-Security, operation, XSD,
-then the operation. Every request is logged once with its operation, declaration id, HTTP
-status, fault code and duration; Faults go out with HTTP 500 (SOAP 1.1 section 6.2).
+Order of checks on a POST: media type and Content-Encoding (``http_input``), size, hardened
+parse (with the HTTP charset when the XML names none), SOAP version and header blocks
+(``headers``), WS-Security (``wssecurity``), operation, the user's role (``users``), XSD, then
+the operation, which checks the user's offices. Every request is logged once with its
+operation, declaration id, client address, HTTP status, fault code and duration; Faults go out
+with HTTP 500 (SOAP 1.1 section 6.2), ``Client.UnsupportedMedia`` with 415.
 """
 
 from __future__ import annotations
@@ -16,18 +19,23 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import structlog
 from structlog.contextvars import bound_contextvars
 
 from adapters.soap import rendering
 from adapters.soap.envelope import read_envelope
+from adapters.soap.headers import RequestHeaders, reply_header
 from adapters.soap.health import HealthCheck, default_probes
+from adapters.soap.http_input import check_media, read_body
 from adapters.soap.operations import Call, Operations, precheck
 from adapters.soap.schema import NS, XSD_NAME, SchemaViolation, WsdlDocument, validate, xsd_bytes
-from adapters.soap.wssecurity import SECURITY, UsernameTokenVerifier
-from connector.domain.errors import ConnectorError, TooLarge
+from adapters.soap.users import SoapUser, as_users
+from adapters.soap.wss_time import Freshness
+from adapters.soap.wssecurity import UsernameTokenVerifier
+from adapters.sql.wss_nonces import SqlNonceStore
+from connector.domain.errors import ConnectorError
 
 log = structlog.get_logger("adapters.soap")
 
@@ -35,21 +43,35 @@ SOAP_PATH = "/soap/clearance"
 BASELINE_PATH = "/bench/baseline"
 _XML = "text/xml; charset=utf-8"
 _HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
-_UNDERSTOOD = frozenset({SECURITY})
+#: a Server fault's faultstring never shows what the exception said (SQL, hosts, schema
+#: details: contract section 1, v2); the log has it, with the request's declaration id
+_SERVER_MESSAGES = {
+    "Server.Unavailable": "the connector's database or message broker is not reachable or "
+                          "did not answer in time: nothing was written; retry later",
+    "Server.Error": "internal error: the connector's log has details",
+}
 
 StartResponse = Callable[..., Any]
 
 
 class ClearanceWsgiApp:
-    def __init__(self, app: Any, *, users: dict[str, str] | None = None, auth: bool = True,
-                 public_url: str | None = None, health: HealthCheck | None = None,
-                 bench_baseline: bool = False):
-        if auth and not users:
+    def __init__(self, app: Any, *, users: Mapping[str, SoapUser | str] | None = None,
+                 auth: bool = True, public_url: str | None = None,
+                 health: HealthCheck | None = None, bench_baseline: bool = False):
+        """``users``: ``users.parse_users`` of CONNECTOR_SOAP_USERS, or {user: password}
+        (every role, every office)."""
+        self.users = as_users(users)
+        if auth and not self.users:
             raise ValueError("SOAP authentication is on but no users are configured "
                              "(CONNECTOR_SOAP_USERS, or CONNECTOR_SOAP_AUTH=off for demos)")
         self.app = app
-        self.max_bytes = app.settings.max_request_bytes
-        self.verifier = UsernameTokenVerifier(users or {}) if auth else None
+        settings = app.settings
+        self.max_bytes = settings.max_request_bytes
+        self.verifier = UsernameTokenVerifier(
+            {name: user.password for name, user in self.users.items()},
+            SqlNonceStore(app.engine).remember,
+            freshness=Freshness(settings.soap_nonce_window_seconds,
+                                settings.soap_clock_skew_seconds)) if auth else None
         self.public_url = public_url
         self.health = health or HealthCheck(default_probes(app))
         self.operations = Operations(app)
@@ -75,7 +97,7 @@ class ClearanceWsgiApp:
         if path == "/healthz" and method in ("GET", "HEAD"):
             return self._healthz(start_response)
         if path == BASELINE_PATH and self.bench_baseline and method == "POST":
-            _read_body(environ, self.max_bytes)
+            read_body(environ, self.max_bytes)
             return _reply(start_response, "200 OK", self._baseline_body, _XML)
         return _reply(start_response, "404 Not Found", b"not found\n", "text/plain")
 
@@ -86,40 +108,52 @@ class ClearanceWsgiApp:
         operation: str | None = None
         call: Call | None = None
         declaration_id: str | None = None
-        fault_code: str | None = None
+        fault: ConnectorError | None = None
+        headers = RequestHeaders()
         try:
-            envelope = read_envelope(_read_body(environ, self.max_bytes),
-                                     max_bytes=self.max_bytes, understood_headers=_UNDERSTOOD)
+            charset = check_media(environ)
+            envelope = read_envelope(read_body(environ, self.max_bytes),
+                                     max_bytes=self.max_bytes, encoding=charset)
+            headers = envelope.headers
             declaration_id = _peek_id(envelope.payload)
-            caller = self.verifier.verify(envelope.header) if self.verifier else None
+            user = self._authenticate(headers)
             operation = _operation(envelope.payload, self.operations.handlers)
             _check_action(environ, operation)
+            if user is not None:
+                user.require_role(operation)
             precheck(operation, envelope.payload)
             validate(envelope.payload)
-            call = Call(envelope.payload, f"soap:{caller.user}" if caller else "soap")
+            call = Call(envelope.payload, f"soap:{user.name}" if user else "soap", user=user)
             with bound_contextvars(operation=operation):
-                body = rendering.envelope(self.operations.handlers[operation](call))
-            status = "200 OK"
+                payload = self.operations.handlers[operation](call)
         except ConnectorError as exc:
-            fault_code, message = exc.fault_code, exc.message
-        except Exception:  # the service keeps running; the caller gets a Server fault
+            fault = exc
+        except Exception as exc:  # the service keeps running; the caller gets a Server fault
             log.exception("soap.internal_error", operation=operation,
                           declaration_id=declaration_id)
-            fault_code, message = "Server.Error", "internal error: the connector's log has details"
+            fault = ConnectorError(f"{type(exc).__name__}")
         if call is not None and call.declaration_id:
             declaration_id = call.declaration_id
-        if fault_code is not None:
-            status = "500 Internal Server Error"
-            body = rendering.fault(fault_code, message, declaration_id)
-        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        header = reply_header(headers, operation, time.time(), fault=fault is not None)
         fields = dict(operation=operation, declaration_id=declaration_id,
-                      status=int(status[:3]), duration_ms=duration_ms)
-        if fault_code is None:
-            log.info("soap.request", **fields)
+                      client=environ.get("REMOTE_ADDR"))
+        if fault is None:
+            status, body = "200 OK", rendering.envelope(payload, header)
+            log.info("soap.request", status=200, duration_ms=_since(started), **fields)
         else:
-            (log.error if fault_code.startswith("Server") else log.warning)(
-                "soap.fault", fault_code=fault_code, fault=message, **fields)
+            code = fault.fault_code
+            status = getattr(fault, "http_status", "500 Internal Server Error")
+            body = rendering.fault(code, _SERVER_MESSAGES.get(code, fault.message),
+                                   declaration_id, header)
+            (log.error if code.startswith("Server") else log.warning)(
+                "soap.fault", fault_code=code, fault=fault.message, status=int(status[:3]),
+                duration_ms=_since(started), **fields)
         return _reply(start_response, status, body, _XML)
+
+    def _authenticate(self, headers: RequestHeaders) -> SoapUser | None:
+        if self.verifier is None:
+            return None
+        return self.users[self.verifier.verify(headers.security).user]
 
     # -- WSDL, XSD, health ------------------------------------------------------------------------
 
@@ -138,7 +172,7 @@ class ClearanceWsgiApp:
         body = json.dumps({"status": "ok" if report.healthy else "unavailable",
                            "checks": report.checks}).encode()
         if not report.healthy:
-            log.warning("healthz.unhealthy", checks=report.checks)
+            log.warning("healthz.unhealthy", checks=report.checks, reasons=report.reasons)
         return _reply(start_response, "200 OK" if report.healthy else "503 Service Unavailable",
                       body, "application/json")
 
@@ -150,23 +184,8 @@ def _reply(start_response: StartResponse, status: str, body: bytes, content_type
     return [body]
 
 
-def _read_body(environ: dict, max_bytes: int) -> bytes:
-    """The request body, refused over ``max_bytes`` before it is read (``Client.TooLarge``)."""
-    stream = environ["wsgi.input"]
-    length = environ.get("CONTENT_LENGTH")
-    if length:
-        try:
-            size = int(length)
-        except ValueError:
-            raise SchemaViolation(f"Content-Length {length!r} is not a number") from None
-        if size > max_bytes:
-            raise TooLarge(f"the request body is {size} bytes, over the limit of "
-                           f"{max_bytes} bytes")
-        return stream.read(size)
-    data = stream.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise TooLarge(f"the request body is over the limit of {max_bytes} bytes")
-    return data
+def _since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
 
 
 def _peek_id(payload: Any) -> str | None:
@@ -197,9 +216,18 @@ def _check_action(environ: dict, operation: str) -> None:
 
 
 def _own_url(environ: dict) -> str:
-    """The URL this request was sent to, for the WSDL's soap:address."""
+    """The URL this request was sent to, for the WSDL's soap:address.
+
+    Without a usable ``Host`` header (HTTP/1.0 clients may send none) the server's own name
+    and port are used: ``SoapServer`` sets them to the listen address, never a made-up name.
+    """
     scheme = environ.get("wsgi.url_scheme", "http")
     host = environ.get("HTTP_HOST", "")
     if not _HOST.match(host):
-        host = f"{environ.get('SERVER_NAME', '127.0.0.1')}:{environ.get('SERVER_PORT', '80')}"
+        name = environ.get("SERVER_NAME") or "127.0.0.1"
+        if ":" in name and not name.startswith("["):
+            name = f"[{name}]"
+        port = environ.get("SERVER_PORT") or ""
+        host = name if port in ("", {"http": "80", "https": "443"}.get(scheme)) \
+            else f"{name}:{port}"
     return f"{scheme}://{host}{environ.get('SCRIPT_NAME', '')}{SOAP_PATH}"

@@ -2,12 +2,17 @@
 
 Both password types are accepted: ``PasswordText`` (the password itself, for TLS-protected
 links) and ``PasswordDigest`` = Base64(SHA-1(nonce + created + password)). A digest must carry
-``Nonce`` and ``Created``: without them a captured request could be replayed for ever. A
-``Created`` time outside the window (default 5 minutes either side, for clock skew) is refused,
-and a nonce is accepted once per user while its ``Created`` time is inside the window, so the
-nonce cache only has to remember that long (profile section 3.1: "a time limit ... and a
-cache of used nonces"). The cache lives in the process: connector processes behind one load
-balancer do not share it.
+``Nonce`` and ``Created``: without them a captured request could be replayed for ever.
+
+Replays (profile section 3.1, contract section 1 v2): every Created time and ``wsu:Timestamp``
+in the Security header must be fresh (``wss_time.Freshness``), and a nonce is accepted once per
+user within the window. The nonce is remembered by its decoded bytes: Base64 text may be
+spelt many ways (whitespace and line breaks are allowed inside ``xsd:base64Binary``, padding
+may be left off, and the unused low bits of the last character are ignored by decoders), and
+every spelling carries the same digest. The memory is the ``remember`` callback, the ledger
+database's ``wss_nonces`` table in service, so that every process sharing the database
+refuses the replay. A nonce is only recorded once the password has been checked: unknown
+callers cannot fill the store.
 """
 
 from __future__ import annotations
@@ -16,76 +21,33 @@ import base64
 import binascii
 import hashlib
 import hmac
-import threading
+import re
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Callable, Mapping
 
 from lxml import etree
 
-from connector.domain.errors import ConnectorError
+from adapters.soap.wss_time import (
+    CREATED, TIMESTAMP, WSU_NS, AuthenticationFailed, Freshness,
+)
+
+__all__ = ["AuthenticationFailed", "Caller", "UsernameTokenVerifier", "SECURITY", "WSSE_NS",
+           "WSU_NS", "PASSWORD_TEXT", "PASSWORD_DIGEST"]
 
 WSSE_NS = ("http://docs.oasis-open.org/wss/2004/01/"
            "oasis-200401-wss-wssecurity-secext-1.0.xsd")
-WSU_NS = ("http://docs.oasis-open.org/wss/2004/01/"
-          "oasis-200401-wss-wssecurity-utility-1.0.xsd")
 _PROFILE = ("http://docs.oasis-open.org/wss/2004/01/"
             "oasis-200401-wss-username-token-profile-1.0")
 PASSWORD_TEXT = f"{_PROFILE}#PasswordText"
 PASSWORD_DIGEST = f"{_PROFILE}#PasswordDigest"
+_BASE64_BINARY = "#Base64Binary"
 SECURITY = f"{{{WSSE_NS}}}Security"
 _TOKEN = f"{{{WSSE_NS}}}UsernameToken"
+_XML_SPACE = re.compile(r"[ \t\r\n]+")
 
-
-class AuthenticationFailed(ConnectorError):
-    fault_code = "Client.Authentication"
-    exit_code = 2
-
-
-def parse_users(spec: str | None) -> dict[str, str]:
-    """``user:password,user2:pw2`` -> {user: password}; a password may contain ':'."""
-    users: dict[str, str] = {}
-    for pair in (spec or "").split(","):
-        pair = pair.strip()
-        if not pair:
-            continue
-        user, sep, password = pair.partition(":")
-        if not sep or not user or not password:
-            raise ValueError("CONNECTOR_SOAP_USERS must be user:password pairs separated by "
-                             "commas")
-        users[user] = password
-    return users
-
-
-class NonceCache:
-    """Nonces seen, per user, forgotten once their Created time has left the window."""
-
-    def __init__(self, ttl: float, max_entries: int = 200_000):
-        self.ttl = ttl
-        self.max_entries = max_entries
-        self._seen: OrderedDict[tuple[str, str], float] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def add(self, user: str, nonce: str, now: float) -> bool:
-        """Record the nonce; False if it was seen before and has not expired."""
-        key = (user, nonce)
-        with self._lock:
-            self._expire(now)
-            if key in self._seen:
-                return False
-            if len(self._seen) >= self.max_entries:
-                self._seen.popitem(last=False)  # oldest first: still inside Created's window
-            self._seen[key] = now + self.ttl
-            return True
-
-    def _expire(self, now: float) -> None:
-        while self._seen:
-            key, expires = next(iter(self._seen.items()))
-            if expires > now:
-                return
-            del self._seen[key]
+#: (user, nonce bytes, remember until, now) -> True the first time within its window
+RememberNonce = Callable[[str, bytes, float, float], bool]
 
 
 @dataclass(frozen=True)
@@ -93,76 +55,73 @@ class Caller:
     user: str
 
 
-def _parse_created(text: str) -> float:
-    value = text.strip()
-    if value.endswith("Z"):
-        value = value[:-1] + "+00:00"
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None:  # the profile's xsd:dateTime; read a zone-less time as UTC
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
-
-
 class UsernameTokenVerifier:
-    def __init__(self, users: Mapping[str, str], *, window_seconds: float = 300.0,
-                 clock: Callable[[], float] = time.time):
-        self.users = dict(users)
-        self.window = window_seconds
+    def __init__(self, passwords: Mapping[str, str], remember: RememberNonce, *,
+                 freshness: Freshness = Freshness(), clock: Callable[[], float] = time.time):
+        self.passwords = dict(passwords)
+        self.remember = remember
+        self.freshness = freshness
         self.clock = clock
-        self.nonces = NonceCache(ttl=2 * window_seconds + 1)
 
-    def verify(self, header: etree._Element | None) -> Caller:
-        token = header.find(f"{SECURITY}/{_TOKEN}") if header is not None else None
+    def verify(self, security: etree._Element | None) -> Caller:
+        """``security``: the wsse:Security header block addressed to this service, or None."""
+        token = security.find(_TOKEN) if security is not None else None
         if token is None:
             raise AuthenticationFailed("the request has no WS-Security UsernameToken "
                                        "(wsse:Security/wsse:UsernameToken in the SOAP Header)")
+        now = self.clock()
+        timestamps = security.findall(TIMESTAMP)
+        if len(timestamps) > 1:
+            raise AuthenticationFailed("the wsse:Security header holds more than one "
+                                       "wsu:Timestamp")
+        if timestamps:
+            self.freshness.timestamp(timestamps[0], now)
         user = (token.findtext(f"{{{WSSE_NS}}}Username") or "").strip()
         password_node = token.find(f"{{{WSSE_NS}}}Password")
         if not user or password_node is None:
             raise AuthenticationFailed("the UsernameToken needs a Username and a Password")
-        kind = password_node.get("Type") or PASSWORD_TEXT
-        nonce_text = token.findtext(f"{{{WSSE_NS}}}Nonce")
-        created_text = token.findtext(f"{{{WSU_NS}}}Created")
-        now = self.clock()
-        if created_text is not None:
-            self._check_created(created_text, now)
-        expected = self.users.get(user)
-        given = (password_node.text or "").strip() if kind == PASSWORD_DIGEST \
-            else (password_node.text or "")
+        kind = (password_node.get("Type") or PASSWORD_TEXT).strip()
+        nonce_node = token.find(f"{{{WSSE_NS}}}Nonce")
+        created_text = token.findtext(CREATED)
+        created = (self.freshness.created(created_text, now, "the UsernameToken's Created time")
+                   if created_text is not None else None)
+        nonce = _nonce_bytes(nonce_node) if nonce_node is not None else None
+        expected = self.passwords.get(user)
         if kind == PASSWORD_TEXT:
+            given = password_node.text or ""
             ok = expected is not None and hmac.compare_digest(given.encode(), expected.encode())
         elif kind == PASSWORD_DIGEST:
-            if nonce_text is None or created_text is None:
+            if nonce is None or created_text is None:
                 raise AuthenticationFailed("a PasswordDigest needs a Nonce and a Created time")
-            nonce = _nonce_bytes(nonce_text)
+            given = (password_node.text or "").strip()
             digest = base64.b64encode(hashlib.sha1(
                 nonce + created_text.strip().encode() + (expected or "").encode()).digest())
             ok = expected is not None and hmac.compare_digest(given.encode(), digest)
         else:
-            raise AuthenticationFailed(f"unsupported password type {kind!r}: use PasswordText "
-                                       "or PasswordDigest")
+            raise AuthenticationFailed(f"unsupported password type {kind[:120]!r}: use "
+                                       "PasswordText or PasswordDigest")
         if not ok:
             raise AuthenticationFailed("the UsernameToken was refused: unknown user or wrong "
                                        "password")
-        if nonce_text is not None and not self.nonces.add(user, nonce_text.strip(), now):
-            raise AuthenticationFailed("the UsernameToken's Nonce was used before: a replayed "
-                                       "request is refused")
+        if nonce is not None:
+            until = max(created if created is not None else now, now) + self.freshness.window
+            if not self.remember(user, nonce, until, now):
+                raise AuthenticationFailed("the UsernameToken's Nonce was used before: a "
+                                           "replayed request is refused")
         return Caller(user)
 
-    def _check_created(self, text: str, now: float) -> None:
-        try:
-            created = _parse_created(text)
-        except ValueError:
-            raise AuthenticationFailed(f"the UsernameToken's Created time {text.strip()!r} is "
-                                       "not an xsd:dateTime") from None
-        if abs(now - created) > self.window:
-            raise AuthenticationFailed(
-                f"the UsernameToken's Created time {text.strip()} is more than "
-                f"{int(self.window)} s from the service's clock: check the client's clock")
 
-
-def _nonce_bytes(text: str) -> bytes:
+def _nonce_bytes(node: etree._Element) -> bytes:
+    """The nonce's bytes, whatever XML whitespace or padding its Base64 text has."""
+    encoding = (node.get("EncodingType") or _BASE64_BINARY).strip()
+    if not encoding.endswith(_BASE64_BINARY):
+        raise AuthenticationFailed(f"the UsernameToken's Nonce has EncodingType "
+                                   f"{encoding[:120]!r}: only Base64Binary is accepted")
+    text = _XML_SPACE.sub("", node.text or "").rstrip("=")
     try:
-        return base64.b64decode(text.strip(), validate=True)
+        value = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError):
         raise AuthenticationFailed("the UsernameToken's Nonce is not Base64") from None
+    if not value:
+        raise AuthenticationFailed("the UsernameToken's Nonce is empty")
+    return value

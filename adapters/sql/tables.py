@@ -167,3 +167,14 @@ pending_permit_status = Table(
     Column("status", String(16), nullable=False),
     Column("reason", Text),
 )
+
+#: WS-Security PasswordDigest nonces (contract section 1, v2): the SHA-256 of the decoded
+#: bytes per user, kept until the nonce window has passed, so that every process sharing the
+#: database refuses a replay; rows past ``expires_at`` are purged
+wss_nonces = Table(
+    "wss_nonces", metadata,
+    Column("username", String(200), primary_key=True),
+    Column("nonce_sha256", String(64), primary_key=True),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_wss_nonces_expires_at", wss_nonces.c.expires_at)

@@ -32,7 +32,7 @@ def serve(obj: Context, threads: int, grace: float, bench_baseline: bool) -> Non
     from adapters.soap.health import HealthCheck, default_probes
     from adapters.soap.waitress_server import SoapServer
     from adapters.soap.wsgi import ClearanceWsgiApp
-    from adapters.soap.wssecurity import parse_users
+    from adapters.soap.users import parse_users
     from connector.log_setup import configure_logging
     from connector.workers import build_workers
 
@@ -50,8 +50,8 @@ def serve(obj: Context, threads: int, grace: float, bench_baseline: bool) -> Non
         sys.exit(EXIT_USAGE)
     if auth and not users:
         click.echo("error: SOAP authentication is on but CONNECTOR_SOAP_USERS names no user; "
-                   "set CONNECTOR_SOAP_USERS=user:password[,...] (or CONNECTOR_SOAP_AUTH=off "
-                   "for a local demo only)", err=True)
+                   "set CONNECTOR_SOAP_USERS=user:password[:role+role][@OFFICE+OFFICE][,...] "
+                   "(or CONNECTOR_SOAP_AUTH=off for a local demo only)", err=True)
         sys.exit(EXIT_USAGE)
     if not auth:
         log.warning("serve.auth_off", detail="CONNECTOR_SOAP_AUTH=off: requests are not "
@@ -68,7 +68,11 @@ def serve(obj: Context, threads: int, grace: float, bench_baseline: bool) -> Non
                             health=health, bench_baseline=bench_baseline)
     try:
         server = SoapServer(wsgi, host=settings.soap_host, port=settings.soap_port,
-                            threads=threads, max_body_bytes=settings.max_request_bytes)
+                            threads=threads, max_body_bytes=settings.max_request_bytes,
+                            connection_limit=settings.soap_connection_limit,
+                            header_timeout=settings.soap_header_timeout_seconds,
+                            idle_timeout=settings.soap_idle_timeout_seconds,
+                            trusted_proxy=settings.soap_trusted_proxy)
     except OSError as exc:
         click.echo(f"error: cannot listen on {settings.soap_host}:{settings.soap_port}: {exc}",
                    err=True)

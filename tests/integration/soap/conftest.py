@@ -16,6 +16,7 @@ from lxml import etree
 from adapters.soap.clearance_client import ClearanceClient
 from adapters.soap.envelope import SOAP11_NS
 from adapters.soap.schema import NS, xml_schema
+from adapters.soap.users import parse_users
 from adapters.soap.waitress_server import SoapServer
 from adapters.soap.wsgi import ClearanceWsgiApp
 from adapters.sql.migrate import upgrade
@@ -66,19 +67,26 @@ class Service:
 
 @contextmanager
 def running_service(tmp_path: Path, *, auth: bool = True, permits: bool = True,
+                    users: str | None = None, host: str = "127.0.0.1",
                     **overrides) -> Iterator[Service]:
-    settings = load_settings(home_country="NA", data_dir=tmp_path / "var",
-                             soap_users=",".join(f"{u}:{p}" for u, p in USERS.items()),
+    """``users``: a CONNECTOR_SOAP_USERS value (roles, offices); default: ``USERS``, every
+    role and office."""
+    spec = users if users is not None else ",".join(f"{u}:{p}" for u, p in USERS.items())
+    settings = load_settings(home_country="NA", data_dir=tmp_path / "var", soap_users=spec,
                              soap_auth="on" if auth else "off", **overrides)
     app = bootstrap(settings, clock=lambda: CLOCK)
     if permits:
         upgrade(app.engine)
         for permit in parse_permit_list(SAMPLE_PERMITS):
             app.permits.apply(permit)
-    wsgi = ClearanceWsgiApp(app, users=USERS if auth else None, auth=auth,
-                            public_url=settings.soap_public_url)
-    server = SoapServer(wsgi, host="127.0.0.1", port=0, threads=4,
-                        max_body_bytes=settings.max_request_bytes).start()
+    wsgi = ClearanceWsgiApp(app, users=(parse_users(spec) if users is not None else USERS)
+                            if auth else None, auth=auth, public_url=settings.soap_public_url)
+    server = SoapServer(wsgi, host=host, port=0, threads=4,
+                        max_body_bytes=settings.max_request_bytes,
+                        connection_limit=settings.soap_connection_limit,
+                        header_timeout=settings.soap_header_timeout_seconds,
+                        idle_timeout=settings.soap_idle_timeout_seconds,
+                        trusted_proxy=settings.soap_trusted_proxy).start()
     try:
         yield Service(server.url, app, wsgi, server)
     finally:
