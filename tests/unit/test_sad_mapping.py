@@ -456,3 +456,64 @@ def test_any_corruption_gives_one_of_the_contract_errors(cut, junk):
         mapped(data)
     except (MalformedXml, MappingFailed):
         pass
+
+
+# --- values: whole text content, ASCII numbers within the ledger's limits (contract 2, v2) ---
+
+
+@given(digits=st.text("0123456789", min_size=2, max_size=15),
+       cuts=st.lists(st.integers(min_value=1, max_value=14), max_size=4),
+       noise=st.sampled_from(["<!-- x -->", "<!---->", "<?pi data?>", "<![CDATA[]]>"]))
+@settings(max_examples=60, deadline=None)
+def test_a_quantity_is_read_whole_whatever_comments_split_it(digits, cuts, noise):
+    spelt = digits
+    for cut in sorted({c for c in cuts if c < len(digits)}, reverse=True):
+        spelt = spelt[:cut] + noise + spelt[cut:]
+    declaration = mapped(replaced("<Net_weight_itm>12.0</Net_weight_itm>",
+                                  f"<Net_weight_itm>{spelt}</Net_weight_itm>"))
+    assert declaration.items[1].net_mass == Decimal(digits)
+
+
+@given(integer=st.integers(min_value=0, max_value=10**15 - 1),
+       fraction=st.integers(min_value=0, max_value=10**6 - 1))
+@settings(max_examples=60, deadline=None)
+def test_every_quantity_within_15_and_6_digits_is_read_exactly(integer, fraction):
+    text = f"{integer}.{fraction:06d}"
+    declaration = mapped(replaced("<Net_weight_itm>12.0</Net_weight_itm>",
+                                  f"<Net_weight_itm>{text}</Net_weight_itm>"))
+    assert declaration.items[1].net_mass == Decimal(text)
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    ("1234567890123456", "more than 15 digits before"),
+    ("1.0000001", "more than 6 decimal places"),
+    ("\u0661\u0662", "ASCII digits 0-9 only"),
+    ("1 000", "is not a number"),
+    ("1,5", "is not a number"),
+    (".", "is not a number"),
+])
+def test_a_quantity_beyond_what_the_ledger_keeps_is_refused(value, says):
+    with pytest.raises(MappingFailed) as refused:
+        mapped(replaced("<Net_weight_itm>12.0</Net_weight_itm>",
+                        f"<Net_weight_itm>{value}</Net_weight_itm>"))
+    assert says in refused.value.message and "item 2" in refused.value.message
+
+
+def test_leading_and_trailing_zeros_do_not_count_as_digits():
+    declaration = mapped(replaced("<Net_weight_itm>12.0</Net_weight_itm>",
+                                  "<Net_weight_itm>0000000000000000012.500000000</Net_weight_itm>"))
+    assert declaration.items[1].net_mass == Decimal("12.5")
+
+
+def test_an_element_where_a_value_is_expected_is_refused():
+    with pytest.raises(MappingFailed) as refused:
+        mapped(replaced("<Customs_clearance_office_code>WDHA<",
+                        "<Customs_clearance_office_code><code>WDHA</code><"))
+    assert "Customs_clearance_office_code" in refused.value.message
+    assert "<code>" in refused.value.message
+
+
+def test_a_non_cites_document_reference_may_be_long():
+    declaration = mapped(replaced("<Attached_document_reference>OKR-INV-7781<",
+                                  f"<Attached_document_reference>{'R' * 200}<"))
+    assert declaration.items[0].documents[0].reference == "R" * 200

@@ -89,3 +89,36 @@ def test_with_auth_off_calls_need_no_token(open_service):
     client = open_service.client(user=None)
     assert client.check_declaration("OFF-1", 1, SAMPLE_SAD)["Decision"] == "CLEARED"
     assert open_service.remaining("26NA000131") == "38"
+
+
+def zeep_timestamp(seconds: int = 300):
+    """A wsu:Timestamp as zeep's users build one (zeep.wsse.utils.WSU)."""
+    from zeep.wsse.utils import WSU
+
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    return WSU.Timestamp(WSU.Created(now.isoformat().replace("+00:00", "Z")),
+                         WSU.Expires((now + timedelta(seconds=seconds)).isoformat()
+                                     .replace("+00:00", "Z")))
+
+
+@pytest.mark.parametrize("digest", [False, True])
+def test_zeep_with_a_timestamp_reads_the_timestamped_reply(service, digest):
+    """The reply's Security header (mustUnderstand, with a wsu:Timestamp) does not trouble
+    zeep, with either password type."""
+    client = service.client(digest=digest)
+    client.client.wsse = UsernameToken("customs", USERS["customs"], use_digest=digest,
+                                       timestamp_token=zeep_timestamp())
+    assert client.check_declaration("TS-1", 1, SAMPLE_SAD)["Decision"] in ("CLEARED", "HELD")
+
+
+def test_the_same_nonce_is_refused_by_another_service_on_the_same_database(tmp_path):
+    from tests.integration.soap.conftest import running_service
+
+    token = UsernameToken("customs", USERS["customs"], use_digest=True, nonce="once only",
+                          created=datetime.now(timezone.utc))
+    with running_service(tmp_path) as first, running_service(tmp_path) as second:
+        one, two = first.client(digest=True), second.client(digest=True)
+        one.client.wsse = two.client.wsse = token
+        assert one.get_permit_balance("26NA000123")["Status"] == "VALID"
+        fault = refused(lambda: two.get_permit_balance("26NA000123"))
+    assert "used before" in fault.message
