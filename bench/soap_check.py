@@ -13,14 +13,17 @@ the target is missed) the SOAP handling is profiled in-process (WSGI app called 
 show where the time goes.
 
 Run: ``python bench/soap_check.py [--clients 8] [--threads 8] [--seconds 4] [--rounds 3]
-[--profile]``. Bounded in time: about rounds x 2 x seconds plus start-up; exit status 1 when
+[--profile] [--digest]``; ``--digest`` signs every call with a PasswordDigest and a fresh
+nonce, which the server records in the database's nonce store (one more write per call). Bounded in time: about rounds x 2 x seconds plus start-up; exit status 1 when
 the target is missed.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import cProfile
+import hashlib
 import io
 import itertools
 import json
@@ -45,15 +48,32 @@ from bench.decision_writeoff import PERMITS, permit_json, sad_xml  # noqa: E402
 TARGET = 0.5
 USER, PASSWORD = "bench", "bench-password"
 NS = "urn:cites-connector:clearance:1"
+DIGEST = ("http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
+          "#PasswordDigest")
+WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
 
 
-def envelope(declaration_id: str, sad: bytes) -> bytes:
+def password_xml(digest: bool) -> str:
+    """PasswordText, or PasswordDigest with a fresh nonce (each one written to the
+    database's nonce store by the server: the cost ``--digest`` measures)."""
+    if not digest:
+        return f"<wsse:Password>{PASSWORD}</wsse:Password>"
+    nonce = os.urandom(16)
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    value = base64.b64encode(hashlib.sha1(nonce + created.encode() + PASSWORD.encode())
+                             .digest()).decode()
+    return (f'<wsse:Password Type="{DIGEST}">{value}</wsse:Password>'
+            f"<wsse:Nonce>{base64.b64encode(nonce).decode()}</wsse:Nonce>"
+            f'<wsu:Created xmlns:wsu="{WSU}">{created}</wsu:Created>')
+
+
+def envelope(declaration_id: str, sad: bytes, digest: bool = False) -> bytes:
     text = sad.decode().split("?>", 1)[1]
     return (f'<?xml version="1.0" encoding="UTF-8"?><soap:Envelope '
             f'xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:c="{NS}">'
             '<soap:Header><wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/'
             'oasis-200401-wss-wssecurity-secext-1.0.xsd"><wsse:UsernameToken>'
-            f"<wsse:Username>{USER}</wsse:Username><wsse:Password>{PASSWORD}</wsse:Password>"
+            f"<wsse:Username>{USER}</wsse:Username>{password_xml(digest)}"
             "</wsse:UsernameToken></wsse:Security></soap:Header><soap:Body>"
             f"<c:CheckDeclarationRequest><c:DeclarationId>{declaration_id}</c:DeclarationId>"
             f"<c:Version>1</c:Version><c:Declaration>{text}</c:Declaration>"
@@ -188,7 +208,7 @@ def stage_breakdown(app, wsgi, bodies: list[bytes]) -> str:
     for n, body in enumerate(bodies):
         t0 = time.perf_counter()
         env = read_envelope(body, max_bytes=wsgi.max_bytes)
-        wsgi.verifier.verify(env.header)
+        wsgi.verifier.verify(env.headers.security)
         validate(env.payload)
         t1 = time.perf_counter()
         declaration = app.map_sad(declaration_element(env.payload))
@@ -215,6 +235,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=4.0, help="per side per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--digest", action="store_true",
+                        help="PasswordDigest with a fresh nonce per call (nonce store writes)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="cites-soap-bench-") as tmp:
@@ -231,12 +253,14 @@ def main() -> int:
             """Distinct DeclarationIds, envelopes built before the clock starts."""
 
             def __init__(self) -> None:
-                self.ready = [envelope(f"BENCH-{next(ids)}", sad) for _ in range(20000)]
+                self.ready = [envelope(f"BENCH-{next(ids)}", sad, args.digest)
+                              for _ in range(20000)]
 
             def __next__(self) -> bytes:
                 with lock:
                     if not self.ready:
-                        self.ready = [envelope(f"BENCH-{next(ids)}", sad) for _ in range(2000)]
+                        self.ready = [envelope(f"BENCH-{next(ids)}", sad, args.digest)
+                                      for _ in range(2000)]
                     return self.ready.pop()
 
         bodies = Bodies()
@@ -261,6 +285,7 @@ def main() -> int:
 
         print(f"SOAP CheckDeclaration benchmark: {args.clients} client threads, "
               f"{args.threads} server threads, SQLite, 10-item SAD with 2 CITES items, "
+              f"{'PasswordDigest' if args.digest else 'PasswordText'}, "
               f"{len(sample)} byte envelope, {args.rounds} rounds x {args.seconds:g} s per side")
         rates = {}
         for side in ("baseline", "check"):
