@@ -77,13 +77,15 @@ def read_headers(header: etree._Element | None) -> RequestHeaders:
 
     def wsa_text(name: str) -> str | None:
         found = next((b for b in wsa if b.tag == f"{{{namespace}}}{name}"), None)
-        return (found.text or "").strip() or None if found is not None else None
+        if found is None:
+            return None
+        return (found.text or "").strip() or None
 
     return RequestHeaders(
         security=security[0] if security else None,
         timestamp=bool(security) and security[0].find(TIMESTAMP) is not None,
-        wsa_namespace=namespace, wsa_message_id=wsa_text("MessageID") if wsa else None,
-        wsa_action=wsa_text("Action") if wsa else None)
+        wsa_namespace=namespace, wsa_message_id=wsa_text("MessageID"),
+        wsa_action=wsa_text("Action"))
 
 
 def reply_header(request: RequestHeaders, operation: str | None, now: float,

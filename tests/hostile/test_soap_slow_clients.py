@@ -11,7 +11,6 @@ from __future__ import annotations
 import socket
 import time
 
-import pytest
 import requests
 
 from tests.hostile.soap_kit import (
@@ -95,7 +94,10 @@ def test_a_connection_too_slow_with_its_headers_is_closed(tmp_path):
                 sock.close()
 
 
-@pytest.mark.parametrize("limit", [10])
-def test_the_connection_limit_is_a_setting(tmp_path, limit):
-    with running_service(tmp_path, soap_connection_limit=limit) as service:
-        assert service.server.server.adj.connection_limit == limit
+def test_the_connection_limit_and_timeouts_are_settings(tmp_path):
+    with running_service(tmp_path, soap_connection_limit=50, soap_idle_timeout_seconds=7.5,
+                         soap_header_timeout_seconds=3) as service:
+        waitress = service.server.server
+        assert (waitress.adj.connection_limit, waitress.adj.channel_timeout,
+                waitress.header_timeout) == (50, 8, 3)
+        assert waitress.adj.asyncore_use_poll  # select() cannot watch descriptors over 1024
