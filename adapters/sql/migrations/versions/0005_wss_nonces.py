@@ -3,13 +3,13 @@
 A nonce is remembered by the SHA-256 of its decoded bytes (contract section 1, v2), per user,
 until its window has passed; a replay to any process sharing the database is refused.
 
-Revision ID: 0006
+Revision ID: 0005
 Revises: 0004
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0006"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
