@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     #: outbox rows a relay claimed are its own this long; after a crash (kill -9) they are
     #: delivered again once it has passed (at least once, same message ids)
     outbox_lease_seconds: float = Field(default=120.0, ge=2)
+    #: a message still failing (network, HTTP 5xx, broker down) after this many attempts is
+    #: failed: shown by ``outbox status``, sent again only by ``outbox retry`` (contract 4 and
+    #: 3.4, v2). With the relay's back-off (1 s doubling to 5 min) 100 attempts are about
+    #: 8 hours; a refusal (HTTP 4xx, a Client fault) fails at once
+    outbox_max_attempts: int = Field(default=100, ge=1)
 
     @field_validator("home_country", mode="before")
     @classmethod

@@ -126,6 +126,9 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", DateTime(timezone=True)),
     Column("last_error", Text),
+    #: set when the relay gave up (a refusal, or too many attempts): never claimed again until
+    #: ``outbox retry`` clears it (migration 0007)
+    Column("failed_at", DateTime(timezone=True)),
 )
 Index("ix_outbox_pending", outbox.c.sent_at, outbox.c.id)
 

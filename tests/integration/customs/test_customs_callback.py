@@ -24,7 +24,7 @@ from connector.settings import load_settings
 from tests.integration.customs.customs_kit import PASSWORD, USER
 from tests.integration.outbox.outbox_kit import T0, Clock, put, rows
 
-BACKOFF = Backoff(initial=2.0, maximum=60.0, jitter=0.0, permanent_delay=3600.0)
+BACKOFF = Backoff(initial=2.0, maximum=60.0, jitter=0.0)
 ENDPOINT = "http://customs.example.invalid/soap/customs-callback"
 
 
@@ -124,9 +124,10 @@ def test_a_refused_username_token_is_a_permanent_failure(sql_ledger, simulator):
     relay(sql_ledger, client, Clock()).run_once()
 
     row = rows(sql_ledger)["cb-1"]
-    assert row["last_error"].startswith("permanent: ")
+    assert row["last_error"].startswith("refused: ")
     assert "Client.Authentication" in row["last_error"]
-    assert row["next_attempt_at"] == T0 + timedelta(hours=1) and app.recorder.calls() == []
+    assert row["failed_at"] == T0 and row["next_attempt_at"] is None
+    assert app.recorder.calls() == []
 
 
 def test_a_callback_the_customs_schema_rejects_is_a_permanent_failure(simulator):
@@ -173,7 +174,7 @@ def test_http_500_without_a_fault_is_retried_with_backoff_and_counted(sql_ledger
     row = rows(sql_ledger)["cb-1"]
     assert row["attempts"] == 2 and row["sent_at"] is None
     assert row["next_attempt_at"] == clock() + timedelta(seconds=4)
-    assert "HTTP 500" in row["last_error"] and not row["last_error"].startswith("permanent")
+    assert "HTTP 500" in row["last_error"] and row["failed_at"] is None
     assert len(responses.calls) == 2
     assert responses.calls[0].request.req_kwargs["timeout"] == (2.0, 7.0)
 
