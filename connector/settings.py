@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     customs_url: str | None = None
     customs_user: str | None = None
     customs_password: SecretStr | None = None
+    #: contract 4 (v2): plain http:// customs endpoints are refused unless this is true (the
+    #: quick start and the tests set it; production uses https)
+    customs_allow_http: bool = False
+    #: contract 4 (v2): how the customs callback's UsernameToken carries the password
+    customs_password_type: Literal["digest", "text"] = "digest"
     lookup_timeout: float = 5.0
     max_request_bytes: int = 5 * 1024 * 1024
     sad_mapping_file: Path | None = None
