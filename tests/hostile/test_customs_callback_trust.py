@@ -234,3 +234,19 @@ def sqlite_ledger(tmp_path):
     upgrade(engine)
     yield SqlAlchemyLedger(engine)
     engine.dispose()
+
+
+def test_serve_refuses_to_start_with_a_plain_http_customs_endpoint(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from connector.cli.main import cli
+
+    monkeypatch.setenv("CONNECTOR_HOME_COUNTRY", "NA")
+    monkeypatch.setenv("CONNECTOR_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("CONNECTOR_SOAP_AUTH", "off")
+    monkeypatch.setenv("CONNECTOR_CUSTOMS_URL", "http://127.0.0.1:9/soap/customs-callback")
+    monkeypatch.delenv("CONNECTOR_CUSTOMS_ALLOW_HTTP", raising=False)
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 2
+    [line] = [ln for ln in result.output.splitlines() if ln.startswith("error:")]
+    assert "is plain http" in line and "CONNECTOR_CUSTOMS_ALLOW_HTTP=true" in line
