@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     #: 8 hours; a refusal (HTTP 4xx, a Client fault) fails at once
     outbox_max_attempts: int = Field(default=100, ge=1)
 
+    #: contract 9 (v2): the secret key of the audit chains (HMAC-SHA-256); default: the file
+    #: ``audit.key`` in the data directory, made by the first ``migrate`` (docs/audit.md)
+    audit_key_file: Path | None = None
+    #: how often ``serve`` links new ledger audit rows into the chain (the rows written since
+    #: the last seal are protected by their own MAC only, and a deleted one is not noticed)
+    audit_seal_seconds: float = Field(default=10.0, gt=0)
+
     @field_validator("home_country", mode="before")
     @classmethod
     def _upper(cls, value: str) -> str:
@@ -84,6 +91,10 @@ class Settings(BaseSettings):
     def taxonomy_dir(self) -> Path:
         """Where a Species+ refresh writes the taxonomy that replaces the bundled one."""
         return self.data_dir / "taxonomy"
+
+    @property
+    def effective_audit_key_file(self) -> Path:
+        return self.audit_key_file or self.data_dir / "audit.key"
 
     @property
     def effective_database_url(self) -> str:
