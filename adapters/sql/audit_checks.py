@@ -45,6 +45,19 @@ def _database(action: str):
     return wrap
 
 
+def check_audit_key(engine: Engine) -> bytes:
+    """At start-up (``serve``): the key file must be there and readable by this account
+    (AuditKeyError otherwise), and be the database's key when the database can be asked
+    now; a database that cannot be reached is not a reason to refuse to start."""
+    key = _key(engine)
+    try:
+        with engine.connect() as connection:
+            checked_key(connection, recorded_key_id)
+    except DBAPIError:
+        pass
+    return key
+
+
 @_database("sealing")
 def seal_ledger(engine: Engine, *, full: bool = False,
                 clock: Callable[[], datetime] = utc_now) -> Sealed:
