@@ -246,6 +246,7 @@ def test_serve_refuses_to_start_with_a_plain_http_customs_endpoint(tmp_path, mon
     monkeypatch.setenv("CONNECTOR_SOAP_AUTH", "off")
     monkeypatch.setenv("CONNECTOR_CUSTOMS_URL", "http://127.0.0.1:9/soap/customs-callback")
     monkeypatch.delenv("CONNECTOR_CUSTOMS_ALLOW_HTTP", raising=False)
+    assert CliRunner().invoke(cli, ["migrate"]).exit_code == 0
     result = CliRunner().invoke(cli, ["serve"])
     assert result.exit_code == 2
     [line] = [ln for ln in result.output.splitlines() if ln.startswith("error:")]
