@@ -70,4 +70,6 @@ step "cites-connector permits show 26NA000123   (SINGLE: used up by this consign
 cites-connector permits show 26NA000123
 step "cites-connector outbox status"
 cites-connector outbox status
+step "cites-connector audit verify   (both audit chains, checked with the key migrate made)"
+cites-connector audit verify
 printf '\nLogs: %s/connector.log, %s/simulator.log\n' "$DATA" "$DATA"
