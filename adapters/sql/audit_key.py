@@ -73,6 +73,18 @@ class AuditKeySource:
                 self._key = self._read()
             return self._key
 
+    def checked(self, recorded: str | None) -> bytes:
+        """The key, once its id was compared with the one the database ``recorded`` when its
+        chains were keyed (None: not keyed yet, nothing to compare)."""
+        key = self.load()
+        if recorded is not None and recorded != key_id(key):
+            raise AuditKeyError(f"{self.description} (key id {key_id(key)}) is not the key "
+                                f"this database's audit chains were made with (key id "
+                                f"{recorded}): use that key file")
+        if recorded is not None:
+            self._checked = True
+        return key
+
 
 class StaticAuditKey(AuditKeySource):
     """A key given by the caller (a secrets manager, a test)."""
@@ -111,9 +123,10 @@ class AuditKeyFile(AuditKeySource):
             mode = stat.S_IMODE(os.stat(self.path).st_mode)
             text = self.path.read_text(encoding="ascii").strip()
         except FileNotFoundError:
-            raise AuditKeyError(f"{self.description} does not exist: run cites-connector "
-                                f"migrate (it makes one) or set CONNECTOR_AUDIT_KEY_FILE to "
-                                f"the key the database was keyed with") from None
+            raise AuditKeyError(f"{self.description} does not exist: set "
+                                f"CONNECTOR_AUDIT_KEY_FILE to the key this database was keyed "
+                                f"with (for a new database, cites-connector migrate makes "
+                                f"one)") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise AuditKeyError(f"{self.description} cannot be read: {exc}") from None
         if mode & 0o007:
@@ -143,17 +156,12 @@ def checked_key(connection: Connection,
                 recorded_id: Callable[[Connection], str | None]) -> bytes | None:
     """The key for an audit write on ``connection`` (None: the engine carries none).
 
-    On the first write of the process the key's id is compared with the one the database
-    recorded when its chains were keyed (``recorded_id``; None before that happened)."""
+    Until it matched once, the key's id is compared with the one the database recorded when
+    its chains were keyed (``recorded_id``), so a process with another key file refuses to
+    write; after that, one query less per write."""
     source = key_source(connection)
     if source is None:
         return None
-    key = source.load()
-    if not source._checked:
-        recorded = recorded_id(connection)
-        if recorded is not None and recorded != key_id(key):
-            raise AuditKeyError(f"{source.description} (key id {key_id(key)}) is not the key "
-                                f"this database's audit chains were made with (key id "
-                                f"{recorded}): use that key file")
-        source._checked = True
-    return key
+    if source._checked:
+        return source.load()
+    return source.checked(recorded_id(connection))

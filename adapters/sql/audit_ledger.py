@@ -49,6 +49,7 @@ SEAL_LOCK_KEY = int.from_bytes(b"CITESEAL", "big")
 LOOKBACK = 10_000
 BATCH = 2_000
 _a, _s = t.audit_log.c, t.audit_log_seals.c
+_warned = False  # an engine without a key is warned about once per process
 
 
 # -- keying a row at insert ------------------------------------------------------------------
@@ -69,7 +70,11 @@ def keyed_row(connection: Connection, actor: str, action: str, subject: str,
            "at": utc(at), "nonce": None, "mac": None}
     key = checked_key(connection, recorded_key_id)
     if key is None:
-        log.warning("audit.row_without_key", action=action, subject=subject)
+        global _warned
+        if not _warned:
+            log.warning("audit.rows_without_key", detail="this engine carries no audit key: "
+                        "its audit rows have no MAC and will not verify")
+            _warned = True
         return row
     row["nonce"] = secrets.token_hex(16)
     row["mac"] = row_mac(key, row)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 
-from adapters.sql.audit_adopt import ensure_keyed
+from adapters.sql.audit_adopt import ensure_keyed, is_keyed
 from adapters.sql.audit_chain import recorded_key_id
 from adapters.sql.audit_key import checked_key, key_source
 
@@ -32,14 +32,19 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> Path | None:
     """Migrate, then key the audit chains; returns the key file when it was made now (the
-    caller tells the administrator to keep a copy of it elsewhere)."""
+    caller tells the administrator to keep a copy of it elsewhere).
+
+    A key is made only for a database whose chains are not keyed yet: a database keyed with
+    a key this process does not have gets an error naming the key, not a second key."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     source = key_source(engine)
-    made = source.ensure() if source is not None else False
+    made = False
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
-        if source is not None and revision == "head":
+        if source is not None and inspect(connection).has_table("audit_log_seals"):
+            if not is_keyed(connection):
+                made = source.ensure()
             key = checked_key(connection, recorded_key_id)
             ensure_keyed(connection, key, datetime.now(timezone.utc))
     return getattr(source, "path", None) if made else None

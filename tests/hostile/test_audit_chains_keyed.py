@@ -25,6 +25,7 @@ from adapters.sql.engine import make_engine
 from connector.cli.actor import os_account
 from connector.cli.main import cli
 from tests.hostile.audit_kit import rows, sha256_json, tampering
+from tests.hostile.ledger_dump import ledger_dump
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SAMPLE = EXAMPLES / "sad-export-WDHA-E1042.xml"
@@ -294,3 +295,28 @@ def test_a_key_file_others_may_read_is_refused(world):
     assert result.exit_code == 2
     [error] = [ln for ln in result.output.splitlines() if ln.startswith("error:")]
     assert str(key) in error and "chmod 600" in error
+
+
+def test_a_process_with_another_key_writes_nothing_and_migrate_makes_no_second_key(
+        world, tmp_path, monkeypatch):
+    other = tmp_path / "other.key"
+    other.write_text(os.urandom(32).hex() + "\n")
+    other.chmod(0o600)
+    monkeypatch.setenv("CONNECTOR_AUDIT_KEY_FILE", str(other))
+    before = ledger_dump(world.engine)
+
+    cleared = world.run("declarations", "clear", str(SAMPLE), "--id", "WDHA-2000")
+    drafted = world.run("hs", "draft", "new", "--edition", "HS2022", "--reason", "x")
+
+    for result in (cleared, drafted):
+        assert result.exit_code == 2
+        [error] = [ln for ln in result.output.splitlines() if ln.startswith("error:")]
+        assert error.startswith(f"error: the audit key file {other} (key id ")
+        assert "is not the key this database's audit chains were made with" in error
+    assert ledger_dump(world.engine) == before
+
+    missing = tmp_path / "missing.key"
+    monkeypatch.setenv("CONNECTOR_AUDIT_KEY_FILE", str(missing))
+    migrated = world.run("migrate")
+    assert migrated.exit_code == 2 and not missing.exists()
+    assert f"the audit key file {missing} does not exist" in migrated.output

@@ -49,4 +49,4 @@ def test_serve_refuses_to_start_without_the_audit_key(tmp_path, monkeypatch):
     assert result.exit_code == 2
     [error] = [ln for ln in result.output.splitlines() if ln.startswith("error:")]
     assert f"the audit key file {tmp_path / 'var' / 'audit.key'} does not exist" in error
-    assert "cites-connector migrate" in error
+    assert "cites-connector migrate makes one" in error
