@@ -53,7 +53,8 @@ class Settings(BaseSettings):
     transit_concerned: bool = False
     severities: dict[ReasonCode, Severity] = Field(default_factory=dict)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
-    #: HS table administrators and their role (issue 5): a user not listed may only read.
+    #: HS table administrators and their role (issue 5), by operating-system account (the
+    #: account running the command is the actor, contract 7): one not listed may only read.
     #: Env: CONNECTOR_HS_ROLES='{"amutenya":"editor","jshikongo":"approver"}'
     hs_roles: dict[str, Literal["viewer", "editor", "approver"]] = Field(default_factory=dict)
     #: how often a running process looks for a newly published HS table version, seconds
