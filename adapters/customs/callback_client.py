@@ -33,8 +33,8 @@ from zeep.exceptions import Fault, TransportError, ValidationError, XMLSyntaxErr
 
 from adapters.customs.callback_request import submit_control_result_request
 from adapters.customs.wsdl_files import BINDING, WSDL_PATH
-from adapters.customs.wsse_token import TimestampedUsernameToken
 from adapters.customs.transport import NoRedirectTransport, RedirectRefused
+from adapters.customs.wsse_token import TimestampedUsernameToken
 from adapters.outbox.delivery import PermanentDeliveryError, RetryableDeliveryError
 from adapters.outbox.store import OutboxRow
 from connector.domain.errors import InvalidInput

@@ -81,7 +81,8 @@ def check_username_token(header: etree._Element | None, users: Mapping[str, str]
         raise AuthenticationFailed(f"unknown user {user!r} or no password")
     digest = password.get("Type") == DIGEST
     if password_type != "any" and digest != (password_type == "digest"):
-        raise AuthenticationFailed(f"this customs system takes only Password{password_type.title()}")
+        wanted_type = "PasswordDigest" if password_type == "digest" else "PasswordText"
+        raise AuthenticationFailed(f"this customs system takes only {wanted_type}")
     given = (password.text or "").strip().encode()
     if digest:
         try:

@@ -65,7 +65,8 @@ def test_status_text_names_failures_and_the_missing_customs_endpoint(world):
     result = run("outbox", "status")
     assert result.exit_code == 0
     assert "CONNECTOR_CUSTOMS_URL is not set" in result.output
-    assert "#3 refused-1 (amqp to cites.usage usage.recorded), 1 attempt(s), failed" in result.output
+    assert ("#3 refused-1 (amqp to cites.usage usage.recorded), 1 attempt(s), failed"
+            in result.output)
     assert "      refused: NOT_FOUND: no route" in result.output
     assert "Oldest unsent message: 2026-11-28T10:00:00" in result.output
 
