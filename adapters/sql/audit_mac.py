@@ -1,8 +1,8 @@
 """What the audit chains compute: a canonical form of a row, and HMAC-SHA-256 over it.
 
 A MAC must come out the same when the row is read back on SQLite or PostgreSQL, so what is
-MAC'd is a canonical JSON (sorted keys, no spaces) of values in a form that survives the
-round trip: the instant as ISO 8601 UTC with microseconds (SQLite keeps wall time without an
+MAC'd is a canonical JSON (sorted keys, no spaces, by orjson) of values in a form that
+survives the round trip: the instant as ISO 8601 UTC with microseconds (SQLite keeps wall time without an
 offset, PostgreSQL an instant), and a JSON column's value as it will be read back (the
 engine writes JSON with orjson, so the value is passed through orjson first). Every MAC
 names its chain and purpose, so a value made for one can never pass for another.
@@ -39,8 +39,10 @@ def iso_utc(value: datetime | str) -> str:
 
 
 def mac(key: bytes, purpose: str, fields: dict[str, Any]) -> str:
-    body = canonical_json({"purpose": purpose, **fields})
-    return hmac.new(key, body.encode("utf-8"), hashlib.sha256).hexdigest()
+    """HMAC-SHA-256 over sorted-key compact JSON (orjson: it runs in every clearance, where
+    the standard library's encoder costs several times as much)."""
+    body = orjson.dumps({"purpose": purpose, **fields}, option=orjson.OPT_SORT_KEYS)
+    return hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
 def same(a: str | None, b: str | None) -> bool:
