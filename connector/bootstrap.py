@@ -12,6 +12,7 @@ from datetime import date, datetime, timezone
 from types import MappingProxyType
 from typing import Callable
 
+from adapters.sql.audit_key import AuditKeyFile, with_audit_key
 from adapters.sql.engine import make_engine
 from adapters.sql.hs_store import SqlHsTableStore
 from adapters.sql.ledger import SqlAlchemyLedger
@@ -75,7 +76,9 @@ def load_taxonomy(settings: Settings):
 
 
 def bootstrap(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> App:
-    engine = make_engine(settings.effective_database_url)
+    # the audit key rides on the engine: whatever writes audit rows through it keys them
+    engine = with_audit_key(make_engine(settings.effective_database_url),
+                            AuditKeyFile(settings.effective_audit_key_file))
     ledger = SqlAlchemyLedger(engine)
     mapping = (SadMapping.from_file(settings.sad_mapping_file) if settings.sad_mapping_file
                else SadMapping.default())

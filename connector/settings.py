@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     customs_url: str | None = None
     customs_user: str | None = None
     customs_password: SecretStr | None = None
+    #: contract 4 (v2): plain http:// customs endpoints are refused unless this is true (the
+    #: quick start and the tests set it; production uses https)
+    customs_allow_http: bool = False
+    #: contract 4 (v2): how the customs callback's UsernameToken carries the password
+    customs_password_type: Literal["digest", "text"] = "digest"
     lookup_timeout: float = 5.0
     max_request_bytes: int = 5 * 1024 * 1024
     sad_mapping_file: Path | None = None
@@ -62,7 +67,8 @@ class Settings(BaseSettings):
     transit_concerned: bool = False
     severities: dict[ReasonCode, Severity] = Field(default_factory=dict)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
-    #: HS table administrators and their role (issue 5): a user not listed may only read.
+    #: HS table administrators and their role (issue 5), by operating-system account (the
+    #: account running the command is the actor, contract 7): one not listed may only read.
     #: Env: CONNECTOR_HS_ROLES='{"amutenya":"editor","jshikongo":"approver"}'
     hs_roles: dict[str, Literal["viewer", "editor", "approver"]] = Field(default_factory=dict)
     #: how often a running process looks for a newly published HS table version, seconds
@@ -78,6 +84,18 @@ class Settings(BaseSettings):
     #: outbox rows a relay claimed are its own this long; after a crash (kill -9) they are
     #: delivered again once it has passed (at least once, same message ids)
     outbox_lease_seconds: float = Field(default=120.0, ge=2)
+    #: a message still failing (network, HTTP 5xx, broker down) after this many attempts is
+    #: failed: shown by ``outbox status``, sent again only by ``outbox retry`` (contract 4 and
+    #: 3.4, v2). With the relay's back-off (1 s doubling to 5 min) 100 attempts are about
+    #: 8 hours; a refusal (HTTP 4xx, a Client fault) fails at once
+    outbox_max_attempts: int = Field(default=100, ge=1)
+
+    #: contract 9 (v2): the secret key of the audit chains (HMAC-SHA-256); default: the file
+    #: ``audit.key`` in the data directory, made by the first ``migrate`` (docs/audit.md)
+    audit_key_file: Path | None = None
+    #: how often ``serve`` links new ledger audit rows into the chain (the rows written since
+    #: the last seal are protected by their own MAC only, and a deleted one is not noticed)
+    audit_seal_seconds: float = Field(default=10.0, gt=0)
 
     @field_validator("home_country", mode="before")
     @classmethod
@@ -88,6 +106,10 @@ class Settings(BaseSettings):
     def taxonomy_dir(self) -> Path:
         """Where a Species+ refresh writes the taxonomy that replaces the bundled one."""
         return self.data_dir / "taxonomy"
+
+    @property
+    def effective_audit_key_file(self) -> Path:
+        return self.audit_key_file or self.data_dir / "audit.key"
 
     @property
     def effective_database_url(self) -> str:

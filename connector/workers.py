@@ -2,8 +2,9 @@
 
 Each worker has ``start()`` (returns at once, work goes on in a thread) and ``stop(timeout)``
 (finishes the message in hand, then returns): the outbox relay (usage reports, broker
-notifications, customs callbacks) and the RabbitMQ permit consumer. Building them wires the
-permit lookup (contract 3.3) into the clearance service.
+notifications, customs callbacks), the RabbitMQ permit consumer and the audit sealer (links
+new ledger audit rows into the keyed chain). Building them wires the permit lookup
+(contract 3.3) into the clearance service.
 """
 
 from __future__ import annotations
@@ -21,5 +22,6 @@ class Worker(Protocol):
 
 def build_workers(app) -> list[Worker]:
     from adapters.amqp.workers import build_amqp_workers
+    from adapters.sql.audit_sealer import build_audit_sealer
 
-    return build_amqp_workers(app)
+    return [*build_amqp_workers(app), build_audit_sealer(app)]

@@ -30,6 +30,7 @@ export CONNECTOR_HOME_COUNTRY=NA CONNECTOR_DATA_DIR=$DATA
 export CONNECTOR_AMQP_URL=$CONNECTOR_TEST_AMQP_URL
 export CONNECTOR_SOAP_PORT=$SOAP_PORT CONNECTOR_SOAP_USERS="customs:demo-secret"
 export CONNECTOR_CUSTOMS_URL="http://127.0.0.1:$SIM_PORT/soap/customs-callback"
+export CONNECTOR_CUSTOMS_ALLOW_HTTP=true   # loopback demo only: production uses https
 export CONNECTOR_CUSTOMS_USER=connector CONNECTOR_CUSTOMS_PASSWORD=demo-callback
 export CONNECTOR_LOGGING__LEVEL=WARNING
 export DEMO_SOAP_URL="http://127.0.0.1:$SOAP_PORT/soap/clearance" DEMO_SOAP_CREDENTIALS="customs:demo-secret"
@@ -48,7 +49,7 @@ step "cites-connector migrate"
 cites-connector migrate
 step "cites-connector simulate-customs serve --port $SIM_PORT   (the customs system's callback side)"
 cites-connector simulate-customs serve --port "$SIM_PORT" --record "$DATA/customs-calls.sqlite" \
-  >"$DATA/simulator.log" 2>&1 &
+  --password-type digest >"$DATA/simulator.log" 2>&1 &
 PIDS+=($!)
 step "cites-connector serve   (SOAP on 127.0.0.1:$SOAP_PORT, permit consumer, outbox relay)"
 cites-connector serve >"$DATA/connector.log" 2>&1 &
@@ -69,4 +70,6 @@ step "cites-connector permits show 26NA000123   (SINGLE: used up by this consign
 cites-connector permits show 26NA000123
 step "cites-connector outbox status"
 cites-connector outbox status
+step "cites-connector audit verify   (both audit chains, checked with the key migrate made)"
+cites-connector audit verify
 printf '\nLogs: %s/connector.log, %s/simulator.log\n' "$DATA" "$DATA"

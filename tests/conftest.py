@@ -14,17 +14,23 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from adapters.sql.audit_key import StaticAuditKey, with_audit_key
 from adapters.sql.engine import make_engine
 from adapters.sql.ledger import SqlAlchemyLedger
 from adapters.sql.migrate import upgrade
 from tests.memory_ledger import MemoryLedger
 
 POSTGRES_URL = os.environ.get("CONNECTOR_TEST_POSTGRES_URL")
+#: the audit key of the tests' SQL ledgers (a fixed test value, never a deployment's key)
+TEST_AUDIT_KEY = StaticAuditKey(bytes.fromhex("a5" * 32))
 
 
 @pytest.fixture(scope="session")
 def postgres_template():
-    """A migrated template database; each test copies it (CREATE DATABASE ... TEMPLATE)."""
+    """A migrated template database; each test copies it (CREATE DATABASE ... TEMPLATE).
+
+    Its audit chains are not keyed: a test keys its copy with the key it uses (the SQL
+    ledger fixtures with ``TEST_AUDIT_KEY``, a CLI test with the key its ``migrate`` makes)."""
     if not POSTGRES_URL:
         if os.environ.get("CI"):
             pytest.fail("CI must provide CONNECTOR_TEST_POSTGRES_URL (scripts/test.sh starts it)")
@@ -60,7 +66,8 @@ def sqlite_url(tmp_path):
 
 
 def _sql_ledger(url: str):
-    engine = make_engine(url)
+    """Migrated and keyed with ``TEST_AUDIT_KEY``, as the application's engine would be."""
+    engine = with_audit_key(make_engine(url), TEST_AUDIT_KEY)
     upgrade(engine)
     return SqlAlchemyLedger(engine)
 

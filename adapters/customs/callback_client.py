@@ -2,10 +2,18 @@
 
 The WSDL comes from the repository (a path, no network at start-up) and the endpoint is
 ``CONNECTOR_CUSTOMS_URL``, whatever address the WSDL names. Every call has explicit connect
-and read timeouts: a customs endpoint that hangs must not hold the relay. Failures are
-classified here, where the protocol is known: the network, timeouts, HTTP 5xx/408/429 and
-``Server.*`` faults are worth retrying; HTTP 4xx, ``Client.*`` faults (a refused token, a
-request the customs schema rejects) and ``Accepted=false`` are not, until an operator acts.
+and read timeouts: a customs endpoint that hangs must not hold the relay.
+
+The customs password is guarded (contract 4, v2): the endpoint must be ``https://`` unless
+``CONNECTOR_CUSTOMS_ALLOW_HTTP=true`` (local demos); a redirect is never followed, since
+following it would post the envelope, credentials included, to whatever address the answer
+names; and the UsernameToken carries a PasswordDigest (default) or PasswordText with a
+``wsu:Timestamp``, fresh for every call (wsse_token.py).
+
+Failures are classified here, where the protocol is known: the network, timeouts, HTTP 5xx,
+408 and 429 and ``Server`` faults are worth retrying; a redirect, any other HTTP 4xx,
+``Client`` faults (a refused token, a request the customs schema rejects) and
+``Accepted=false`` are refused for good: the outbox fails the message until an operator acts.
 """
 
 from __future__ import annotations
@@ -14,26 +22,29 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import requests
 import structlog
 import zeep
 from lxml import etree
 from zeep.exceptions import Fault, TransportError, ValidationError, XMLSyntaxError
-from zeep.transports import Transport
-from zeep.wsse.username import UsernameToken
 
 from adapters.customs.callback_request import submit_control_result_request
 from adapters.customs.wsdl_files import BINDING, WSDL_PATH
+from adapters.customs.transport import NoRedirectTransport, RedirectRefused
+from adapters.customs.wsse_token import TimestampedUsernameToken
 from adapters.outbox.delivery import PermanentDeliveryError, RetryableDeliveryError
 from adapters.outbox.store import OutboxRow
+from connector.domain.errors import InvalidInput
 
 log = structlog.get_logger(__name__)
 
 CHANNEL = "customs-callback"
-#: HTTP statuses of the 4xx family that say "later", not "never"
-RETRYABLE_CLIENT_STATUSES = frozenset({408, 425, 429})
+#: HTTP statuses of the 4xx family that say "later", not "never" (contract 4, v2)
+RETRYABLE_CLIENT_STATUSES = frozenset({408, 429})
+PasswordType = Literal["digest", "text"]
 
 
 @dataclass(frozen=True)
@@ -50,14 +61,33 @@ def _fault_name(code: Any) -> str:
     return text.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
 
 
+def check_endpoint(url: str, *, allow_http: bool) -> str:
+    """The endpoint, or InvalidInput naming the setting: an http(s) URL with a host, and
+    ``https`` unless plain HTTP is explicitly allowed (contract 4, v2)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(f"CONNECTOR_CUSTOMS_URL {url!r} is not an http(s) URL of the "
+                           f"customs system's SubmitControlResult endpoint")
+    if parts.scheme == "http" and not allow_http:
+        raise InvalidInput(f"CONNECTOR_CUSTOMS_URL {url} is plain http: the customs "
+                           f"credentials would cross the network readable; use https, or set "
+                           f"CONNECTOR_CUSTOMS_ALLOW_HTTP=true for a local demo or test")
+    return url
+
+
 class CustomsCallbackClient:
     def __init__(self, url: str, *, user: str | None = None, password: str | None = None,
+                 password_type: PasswordType = "digest", allow_http: bool = False,
                  timeout: tuple[float, float] = (5.0, 30.0),
                  session: requests.Session | None = None, wsdl: Path = WSDL_PATH):
-        self.url = url
+        self.url = check_endpoint(url, allow_http=allow_http)
+        if password_type not in ("digest", "text"):
+            raise InvalidInput(f"CONNECTOR_CUSTOMS_PASSWORD_TYPE {password_type!r} is not "
+                               f"'digest' or 'text'")
         self.timeout = timeout
         self._user = user
         self._password = password
+        self._digest = password_type == "digest"
         self._session = session
         self._wsdl = wsdl
         self._service = None
@@ -65,9 +95,11 @@ class CustomsCallbackClient:
     def _proxy(self):
         """Built on first use, so constructing the client reads nothing and connects nowhere."""
         if self._service is None:
-            transport = Transport(session=self._session or requests.Session(),
-                                  timeout=self.timeout[1], operation_timeout=self.timeout)
-            wsse = (UsernameToken(self._user, self._password or "") if self._user else None)
+            transport = NoRedirectTransport(session=self._session or requests.Session(),
+                                            timeout=self.timeout[1],
+                                            operation_timeout=self.timeout)
+            wsse = (TimestampedUsernameToken(self._user, self._password or "",
+                                             digest=self._digest) if self._user else None)
             client = zeep.Client(str(self._wsdl), transport=transport, wsse=wsse)
             self._service = client.create_service(BINDING, self.url)
         return self._service
@@ -79,6 +111,11 @@ class CustomsCallbackClient:
                          declaration_id=request["DeclarationId"], version=request["Version"])
         try:
             result = self._proxy().SubmitControlResult(**request)
+        except RedirectRefused as exc:
+            raise PermanentDeliveryError(
+                f"customs answered HTTP {exc.status} redirect to {exc.location or 'nowhere'}: "
+                f"redirects are never followed, the call would carry the credentials there "
+                f"(contract 4); correct CONNECTOR_CUSTOMS_URL") from exc
         except (requests.Timeout, requests.ConnectionError) as exc:
             raise RetryableDeliveryError(f"customs endpoint {self.url} not reachable: "
                                          f"{type(exc).__name__}: {exc}") from exc
@@ -113,9 +150,13 @@ class CustomsCallbackClient:
 
 def customs_deliverers(settings) -> dict[str, CustomsCallbackClient]:
     """The ``customs-callback`` deliverer when ``CONNECTOR_CUSTOMS_URL`` is set; without it
-    callbacks wait in the outbox (contract 9) and the relay leaves them alone."""
+    callbacks wait in the outbox (contract 9) and the relay leaves them alone. A URL the
+    client refuses (plain http not allowed, not an http URL) is InvalidInput: ``serve`` stops
+    with exit 2 rather than run with callbacks that can never be sent safely."""
     if not settings.customs_url:
         return {}
     password = settings.customs_password.get_secret_value() if settings.customs_password else None
-    return {CHANNEL: CustomsCallbackClient(settings.customs_url, user=settings.customs_user,
-                                           password=password)}
+    return {CHANNEL: CustomsCallbackClient(
+        settings.customs_url, user=settings.customs_user, password=password,
+        password_type=settings.customs_password_type,
+        allow_http=settings.customs_allow_http)}

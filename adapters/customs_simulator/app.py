@@ -20,7 +20,9 @@ from lxml import etree
 
 from adapters.customs.wsdl_files import NAMESPACE, WSDL_PATH, XSD_PATH
 from adapters.customs_simulator.recorder import CallRecorder, RecordedCall
-from adapters.customs_simulator.wsse_check import AuthenticationFailed, check_username_token
+from adapters.customs_simulator.wsse_check import (
+    AuthenticationFailed, NonceMemory, check_username_token,
+)
 from connector.domain.errors import ConnectorError
 from mappings.safe_xml import parse_xml
 
@@ -84,10 +86,15 @@ def _response(call: RecordedCall) -> bytes:
 
 class CustomsSimulator:
     def __init__(self, recorder: CallRecorder, *, users: Mapping[str, str] | None = None,
-                 fail_first: int = 0, path: str = DEFAULT_PATH,
+                 fail_first: int = 0, path: str = DEFAULT_PATH, password_type: str = "any",
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+        if password_type not in ("any", "digest", "text"):
+            raise ValueError(f"password_type {password_type!r} is not any, digest or text")
         self.recorder = recorder
         self.users = dict(users or {})
+        #: which UsernameToken password form is accepted: any, digest or text (contract 4)
+        self.password_type = password_type
+        self._nonces = NonceMemory()
         self.path = path
         self.clock = clock
         self._failures_left = fail_first
@@ -155,7 +162,9 @@ class CustomsSimulator:
         user = None
         if self.users:
             try:
-                user = check_username_token(envelope.find(f"{{{SOAP_ENV}}}Header"), self.users)
+                user = check_username_token(envelope.find(f"{{{SOAP_ENV}}}Header"), self.users,
+                                            password_type=self.password_type,
+                                            nonces=self._nonces, now=self.clock())
             except AuthenticationFailed as exc:
                 raise SoapFault("Client.Authentication", str(exc)) from exc
         body = envelope.find(f"{{{SOAP_ENV}}}Body")

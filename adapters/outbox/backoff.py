@@ -18,8 +18,6 @@ class Backoff:
     initial: float = 1.0
     maximum: float = 300.0
     jitter: float = 1.0
-    #: a permanently refused message waits this long (or for ``outbox retry``)
-    permanent_delay: float = 24 * 3600.0
 
     def delay(self, attempts: int) -> float:
         """Seconds to wait after the ``attempts``-th failed attempt (1 for the first)."""

@@ -4,6 +4,11 @@ A row is marked sent only after its deliverer returned (the receiver has it), so
 between the two sends it again: at least once, with the stable ``message_id`` receivers use
 to drop repeats (contract 3.2, 4). Rows of a channel with no deliverer (the customs callback
 before ``CONNECTOR_CUSTOMS_URL`` is set) are never claimed: they wait, unfailed.
+
+Nothing is retried for ever (contract 4 and 3.4, v2): a refusal (``PermanentDeliveryError``)
+fails the row at once, and a row still failing after ``max_attempts`` tries fails too. A
+failed row waits, shown by ``outbox status``, until an operator sends it again with
+``outbox retry``; later rows of its ordering key wait behind it, so order is never broken.
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ import structlog
 
 from adapters.outbox.backoff import Backoff
 from adapters.outbox.delivery import Deliverer, PermanentDeliveryError, RetryableDeliveryError
-from adapters.outbox.status import PERMANENT_PREFIX
 from adapters.outbox.store import OutboxRow, SqlOutboxStore
 
 log = structlog.get_logger(__name__)
@@ -28,7 +32,8 @@ def utc_now() -> datetime:
 class OutboxRelay:
     def __init__(self, store: SqlOutboxStore, deliverers: Mapping[str, Deliverer], *,
                  clock: Callable[[], datetime] = utc_now, backoff: Backoff = Backoff(),
-                 batch_size: int = 100, lease: timedelta = timedelta(seconds=120)):
+                 batch_size: int = 100, lease: timedelta = timedelta(seconds=120),
+                 max_attempts: int = 100):
         self.store = store
         self.deliverers = dict(deliverers)
         self.clock = clock
@@ -37,6 +42,8 @@ class OutboxRelay:
         #: claimed rows are the relay's for this long; it stops starting deliveries of a
         #: batch after half of it, so a delivery (bounded by its own timeouts) ends in time
         self.lease = lease
+        #: attempts after which a retryable failure fails the row (setting outbox_max_attempts)
+        self.max_attempts = max(1, max_attempts)
 
     def run_once(self, should_stop: Callable[[], bool] = lambda: False) -> int:
         """Deliver one batch of due rows; returns how many were delivered."""
@@ -66,19 +73,24 @@ class OutboxRelay:
         try:
             self.deliverers[row.channel].deliver(row)
         except PermanentDeliveryError as exc:
-            delay = self.backoff.permanent_delay
-            error = PERMANENT_PREFIX + exc.message
-            bound.error("outbox.delivery_refused", error=exc.message, retry_in=delay)
+            bound.error("outbox.delivery_refused", error=exc.message)
+            self.store.mark_failed(row.id, f"refused: {exc.message}", self.clock())
+            return False
         except Exception as exc:  # noqa: BLE001 - unknown failures are retried, never dropped
-            delay = self.backoff.delay(row.attempts + 1)
             message = exc.message if isinstance(exc, RetryableDeliveryError) else repr(exc)
             error = f"{type(exc).__name__}: {message}"
+            attempts = row.attempts + 1
+            if attempts >= self.max_attempts:
+                bound.error("outbox.delivery_given_up", error=error, attempts=attempts)
+                self.store.mark_failed(row.id, f"gave up after {attempts} attempts: {error}",
+                                       self.clock())
+                return False
+            delay = self.backoff.delay(attempts)
             bound.warning("outbox.delivery_failed", error=error, retry_in=round(delay, 3))
-        else:
-            bound.info("outbox.delivered")
-            return True
-        self.store.mark_failed(row.id, error, self.clock() + timedelta(seconds=delay))
-        return False
+            self.store.mark_retry(row.id, error, self.clock() + timedelta(seconds=delay))
+            return False
+        bound.info("outbox.delivered")
+        return True
 
     def close(self) -> None:
         """Close deliverers that hold connections (called from the relay's own thread)."""

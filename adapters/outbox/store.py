@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, and_, func, or_, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from adapters.outbox.status import OutboxStatus, read_status
+from adapters.sql import audit_chain
 from adapters.sql import tables as t
 from adapters.sql.codec import utc
 from connector.domain.errors import Unavailable
@@ -31,6 +32,8 @@ from connector.domain.errors import Unavailable
 _o = t.outbox
 #: pg_advisory_xact_lock key of outbox claims: b"CITESOUT" read as a big-endian integer
 CLAIM_LOCK_KEY = int.from_bytes(b"CITESOUT", "big")
+#: the longest error kept: a SOAP fault string or a broker's reply text fits whole
+MAX_ERROR = 4000
 
 
 @dataclass(frozen=True)
@@ -84,12 +87,14 @@ class SqlOutboxStore:
         barriers = (select(_o.c.channel, _o.c.ordering_key, func.min(_o.c.id).label("barrier"))
                     .where(_o.c.sent_at.is_(None), _o.c.channel.in_(channels),
                            _o.c.ordering_key.is_not(None),
-                           or_(_o.c.attempts > 0, _o.c.next_attempt_at > now))
+                           or_(_o.c.attempts > 0, _o.c.failed_at.is_not(None),
+                               _o.c.next_attempt_at > now))
                     .group_by(_o.c.channel, _o.c.ordering_key).cte("barriers"))
         query = (select(_o)
                  .outerjoin(barriers, and_(barriers.c.channel == _o.c.channel,
                                            barriers.c.ordering_key == _o.c.ordering_key))
-                 .where(_o.c.sent_at.is_(None), _o.c.channel.in_(channels),
+                 .where(_o.c.sent_at.is_(None), _o.c.failed_at.is_(None),
+                        _o.c.channel.in_(channels),
                         or_(_o.c.next_attempt_at.is_(None), _o.c.next_attempt_at <= now),
                         or_(barriers.c.barrier.is_(None), _o.c.id <= barriers.c.barrier))
                  .order_by(_o.c.id).limit(limit).with_for_update(skip_locked=True, of=_o))
@@ -109,11 +114,19 @@ class SqlOutboxStore:
             return c.execute(update(_o).where(_o.c.id.in_(list(ids)), _o.c.sent_at.is_(None))
                              .values(sent_at=at, next_attempt_at=None)).rowcount
 
-    def mark_failed(self, row_id: int, error: str, next_attempt_at: datetime) -> None:
+    def mark_retry(self, row_id: int, error: str, next_attempt_at: datetime) -> None:
+        """A failed attempt worth another try, at ``next_attempt_at``."""
         with self._tx() as c:
             c.execute(update(_o).where(_o.c.id == row_id, _o.c.sent_at.is_(None))
-                      .values(attempts=_o.c.attempts + 1, last_error=error[:4000],
+                      .values(attempts=_o.c.attempts + 1, last_error=error[:MAX_ERROR],
                               next_attempt_at=next_attempt_at))
+
+    def mark_failed(self, row_id: int, error: str, at: datetime) -> None:
+        """The relay gives up: never claimed again until ``outbox retry`` (contract 4)."""
+        with self._tx() as c:
+            c.execute(update(_o).where(_o.c.id == row_id, _o.c.sent_at.is_(None))
+                      .values(attempts=_o.c.attempts + 1, last_error=error[:MAX_ERROR],
+                              failed_at=at, next_attempt_at=None))
 
     def release(self, ids: Sequence[int], now: datetime) -> None:
         """Give claimed rows back undelivered (relay stopping, key blocked): due now."""
@@ -123,17 +136,27 @@ class SqlOutboxStore:
                           .values(next_attempt_at=now))
 
     # -- the operator's side ------------------------------------------------------------------
-    def retry(self, now: datetime, ids: Sequence[int] | None = None) -> list[int]:
-        """Make unsent rows due now: the given ids, or (``ids`` None) every failed row.
+    def retry(self, now: datetime, ids: Sequence[int] | None = None, *,
+              actor: str | None = None) -> list[int]:
+        """Make unsent rows due now: the given ids, or (``ids`` None) every failed or retrying
+        row. Their attempts start again from zero, so a row failed for too many attempts gets
+        the relay's whole patience again. With an ``actor`` the operator's act is recorded in
+        the administration audit log, in the same transaction (contract 7, v2).
 
         Returns the ids that were made due; ids unknown or already sent are not among them.
         """
         where = [_o.c.sent_at.is_(None)]
-        where.append(_o.c.attempts > 0 if ids is None else _o.c.id.in_(list(ids)))
+        where.append(or_(_o.c.attempts > 0, _o.c.failed_at.is_not(None)) if ids is None
+                     else _o.c.id.in_(list(ids)))
         with self._tx() as c:
             found = [r for (r,) in c.execute(select(_o.c.id).where(*where).order_by(_o.c.id))]
             if found:
-                c.execute(update(_o).where(_o.c.id.in_(found)).values(next_attempt_at=now))
+                c.execute(update(_o).where(_o.c.id.in_(found))
+                          .values(next_attempt_at=now, failed_at=None, attempts=0))
+            if actor is not None:
+                audit_chain.append(c, actor, "outbox.retry", "outbox", None,
+                                   {"asked": "all-failed" if ids is None else sorted(ids),
+                                    "made_due": found}, now)
         return found
 
     def status(self, failures: int = 10) -> OutboxStatus:

@@ -87,5 +87,6 @@ def build_relay(app, deliverers: Mapping[str, Deliverer], *, poll_interval: floa
                 lease: timedelta = timedelta(seconds=120)) -> RelayWorker:
     """The relay worker for a bootstrapped ``App``: its engine, its clock."""
     relay = OutboxRelay(SqlOutboxStore(app.engine), deliverers, clock=app.clock,
-                        backoff=backoff, batch_size=batch_size, lease=lease)
+                        backoff=backoff, batch_size=batch_size, lease=lease,
+                        max_attempts=app.settings.outbox_max_attempts)
     return RelayWorker(relay, poll_interval=poll_interval)

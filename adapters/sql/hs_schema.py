@@ -4,7 +4,7 @@ Published versions and their rows are written once; only a version's last day
 (``effective_to``) and its status (WITHDRAWN) change, when a later version is published.
 Triggers created by the migration refuse any UPDATE or DELETE of version rows and of the
 administration audit log, so a change needs a deliberate act by the database owner, which
-``cites-connector audit verify`` then detects (row digests, hash chain).
+``cites-connector audit verify`` then detects (row digests, keyed chain).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ hs_draft_rows = Table(
 )
 Index("ix_hs_draft_rows_draft", hs_draft_rows.c.draft_id)
 
-#: append-only, hash-chained log of administrative actions (adapters/sql/audit_chain.py)
+#: append-only log of administrative actions, chained by HMAC (adapters/sql/audit_chain.py)
 admin_audit = Table(
     "admin_audit", metadata,
     Column("seq", Integer, primary_key=True, autoincrement=True),
@@ -96,5 +96,6 @@ admin_audit = Table(
     UniqueConstraint("hash", name="uq_admin_audit_hash"),
 )
 
-#: tables whose rows the database refuses to UPDATE or DELETE (triggers, migration 0003)
-APPEND_ONLY = ("admin_audit", "hs_version_rows")
+#: tables whose rows the database refuses to UPDATE or DELETE (triggers, migrations 0003
+#: and 0006)
+APPEND_ONLY = ("admin_audit", "hs_version_rows", "audit_log", "audit_log_seals")

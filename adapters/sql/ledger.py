@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from adapters.sql import tables as t
+from adapters.sql.audit_ledger import keyed_row
 from adapters.sql.codec import (
     from_micro, line_to_row, permit_from_rows, permit_to_row, to_micro, usage_from_row,
     usage_to_row, utc,
@@ -394,8 +395,9 @@ class SqlAlchemyLedgerSession(LedgerSession):
 
     def add_audit(self, actor: str, action: str, subject: str, details: dict[str, Any],
                   at: datetime) -> None:
-        self.c.execute(_INSERT_AUDIT, {"actor": actor, "action": action, "subject": subject,
-                                       "details": details, "at": at})
+        """Keyed at insert with its own MAC, linked into the chain later by the sealer: no
+        lock beyond the row itself (audit_ledger.py, issue 14)."""
+        self.c.execute(_INSERT_AUDIT, keyed_row(self.c, actor, action, subject, details, at))
 
 
 class SqlAlchemyLedger(Ledger):

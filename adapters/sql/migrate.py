@@ -1,12 +1,24 @@
-"""Running the Alembic migrations programmatically (``cites-connector migrate``)."""
+"""Running the Alembic migrations programmatically (``cites-connector migrate``).
+
+After the schema, the audit chains are keyed (contract 9, v2) when the engine carries an
+audit key source (audit_key.py; the application's engine always does): the key file is made
+if there is none yet (mode 0600), and the chains of the database are keyed with it, in the
+same transaction as the migrations (audit_adopt.py). An engine without one (a bare test
+engine) gets the schema only.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
+
+from adapters.sql.audit_adopt import ensure_keyed, is_keyed
+from adapters.sql.audit_chain import recorded_key_id
+from adapters.sql.audit_key import checked_key, key_source
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -18,11 +30,24 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "head") -> Path | None:
+    """Migrate, then key the audit chains; returns the key file when it was made now (the
+    caller tells the administrator to keep a copy of it elsewhere).
+
+    A key is made only for a database whose chains are not keyed yet: a database keyed with
+    a key this process does not have gets an error naming the key, not a second key."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
+    source = key_source(engine)
+    made = False
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+        if source is not None and inspect(connection).has_table("audit_log_seals"):
+            if not is_keyed(connection):
+                made = source.ensure()
+            key = checked_key(connection, recorded_key_id)
+            ensure_keyed(connection, key, datetime.now(timezone.utc))
+    return getattr(source, "path", None) if made else None
 
 
 def current(engine: Engine) -> str | None:

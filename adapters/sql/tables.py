@@ -126,9 +126,15 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", DateTime(timezone=True)),
     Column("last_error", Text),
+    #: set when the relay gave up (a refusal, or too many attempts): never claimed again until
+    #: ``outbox retry`` clears it (migration 0006)
+    Column("failed_at", DateTime(timezone=True)),
 )
 Index("ix_outbox_pending", outbox.c.sent_at, outbox.c.id)
 
+#: the ledger's audit rows: each keyed at insert (``nonce``, ``mac``), linked into one chain
+#: by the sealing step (``audit_log_seals``); append-only (triggers, migration 0006).
+#: Rows written before 0006 have no MAC (adapters/sql/audit_ledger.py)
 audit_log = Table(
     "audit_log", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
@@ -137,6 +143,20 @@ audit_log = Table(
     Column("action", String(64), nullable=False),
     Column("subject", String(200), nullable=False),
     Column("details", JSON, nullable=False),
+    Column("nonce", String(32)),
+    #: HMAC-SHA-256 of the row's content and nonce; unique: a copied row is refused
+    Column("mac", String(64)),
+    UniqueConstraint("mac", name="uq_audit_log_mac"),
+)
+
+#: the ledger audit chain: position 0 is the key's start, each later position links one
+#: audit_log row to the position before it; append-only (triggers, migration 0006)
+audit_log_seals = Table(
+    "audit_log_seals", metadata,
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("row_id", Integer, unique=True),
+    Column("link", String(64), nullable=False),
+    Column("sealed_at", DateTime(timezone=True), nullable=False),
 )
 
 #: messages already applied (AMQP message_id, contract 3): a redelivery changes nothing

@@ -1,4 +1,9 @@
-"""``cites-connector audit verify|show``: the hash-chained log of administrative actions."""
+"""``cites-connector audit verify|seal|show``: the keyed audit chains (contract 7 and 9, v2).
+
+``verify`` checks the administration chain and the ledger chain with the audit key, and the
+published HS tables against their digests; it prints each chain's head for the
+administrator to record outside the connector, and exits 1 naming the first bad row.
+"""
 
 from __future__ import annotations
 
@@ -13,54 +18,104 @@ from connector.cli.output import emit_json, table
 
 @cli.group()
 def audit() -> None:
-    """The administration audit log (HS tables): append-only, hash-chained."""
+    """The audit chains: administration acts and ledger events, keyed with HMAC-SHA-256."""
+
+
+def _state(chain) -> str:
+    if chain.ok:
+        return "intact"
+    where = f" at row {chain.broken_at}" if chain.broken_at is not None else ""
+    return f"BROKEN{where}: {chain.problem}"
+
+
+def _line(chain) -> str:
+    if not chain.ok:
+        return f"{chain.chain} chain: {_state(chain)}"
+    if chain.chain == "ledger":
+        return (f"ledger chain: intact, {chain.sealed} row(s) sealed, {chain.waiting} waiting, "
+                f"head {chain.head} ({chain.head_at})")
+    return f"{chain.chain} chain: intact, {chain.rows} row(s), head {chain.head} ({chain.head_at})"
 
 
 @audit.command()
+@click.option("--no-seal", is_flag=True,
+              help="Only read: do not seal the ledger rows written since the last seal first.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 @handle_errors
-def verify(obj: Context, as_json: bool) -> None:
-    """Walk the hash chain; exit 1 and name the first broken row if it was tampered with.
+def verify(obj: Context, no_seal: bool, as_json: bool) -> None:
+    """Check every audit chain with the audit key; exit 1 and name the first bad row.
 
-    Also recomputes the digest of every published HS table version's rows.
-    """
-    from adapters.sql import audit_chain
+    Also recomputes the digest of every published HS table version's rows."""
+    from adapters.sql.audit_checks import verify_chains
 
-    with obj.app.engine.connect() as connection:
-        result = audit_chain.verify(connection)
+    report = verify_chains(obj.app.engine, seal=not no_seal)
     if as_json:
-        emit_json({"ok": result.ok, "rows": result.rows, "head": result.head,
-                   "broken_at": result.broken_at, "problem": result.problem,
-                   "tampered_versions": list(result.tampered_versions)})
-    elif result.ok:
-        click.echo(f"audit chain intact: {result.rows} row(s); head hash {result.head}")
-        click.echo("(record the head hash elsewhere: the chain alone cannot show that the "
-                   "newest rows were cut off)")
+        emit_json({"ok": report.ok, "key_id": report.key_id, "notes": list(report.notes),
+                   "chains": [vars(c) | {"ok": c.ok} for c in report.chains],
+                   "tampered_versions": list(report.tampered_versions)})
     else:
-        if result.broken_at is not None:
-            click.echo(f"audit chain BROKEN at row {result.broken_at}: {result.problem}")
-        for label in result.tampered_versions:
+        for note in report.notes:
+            click.echo(f"({note})")
+        for chain in report.chains:
+            click.echo(_line(chain))
+        for label in report.tampered_versions:
             click.echo(f"HS table version {label}: its rows no longer match the digest "
                        f"recorded when it was published")
-    if not result.ok:
+        click.echo(f"audit key id {report.key_id}. Record the heads outside the connector (a "
+                   f"ticket, an e-mail): no chain can show that its newest rows were cut off.")
+    if not report.ok:
+        first = next((c for c in report.chains if not c.ok), None)
+        what = (f"the {first.chain} chain is {_state(first)}" if first is not None
+                else "published HS table rows were changed")
+        click.echo(f"error: audit verification failed: {what}", err=True)
+        sys.exit(EXIT_REFUSED)
+
+
+@audit.command()
+@click.option("--full", is_flag=True, help="Look at every row, not only the recent ones.")
+@click.pass_obj
+@handle_errors
+def seal(obj: Context, full: bool) -> None:
+    """Link the ledger audit rows written since the last seal into the chain (serve does it
+    every audit_seal_seconds); exit 1 at a row that cannot be vouched for."""
+    from adapters.sql.audit_checks import seal_ledger
+
+    done = seal_ledger(obj.app.engine, full=full)
+    click.echo(f"sealed {len(done.rows)} ledger audit row(s); head {done.head} "
+               f"(position {done.position})")
+    if done.problem is not None:
+        click.echo(f"error: sealing stopped at row {done.stopped_at}: {done.problem}", err=True)
         sys.exit(EXIT_REFUSED)
 
 
 @audit.command()
 @click.option("--last", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--ledger", is_flag=True, help="The ledger's audit rows instead of the "
+                                             "administration log.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 @handle_errors
-def show(obj: Context, last: int, as_json: bool) -> None:
+def show(obj: Context, last: int, ledger: bool, as_json: bool) -> None:
     """The newest records: who, when, what, why."""
     from sqlalchemy import select
 
     from adapters.sql.hs_schema import admin_audit
+    from adapters.sql.tables import audit_log
 
+    source = audit_log if ledger else admin_audit
+    order = source.c.id if ledger else source.c.seq
     with obj.app.engine.connect() as connection:
-        rows = list(connection.execute(select(admin_audit).order_by(admin_audit.c.seq.desc())
-                                       .limit(last)).mappings())[::-1]
+        rows = list(connection.execute(select(source).order_by(order.desc()).limit(last))
+                    .mappings())[::-1]
+    if ledger:
+        if as_json:
+            emit_json([dict(r) for r in rows])
+            return
+        click.echo(table(["#", "When (UTC)", "Who", "Action", "Subject"],
+                         [[r["id"], str(r["at"])[:19], r["actor"], r["action"], r["subject"]]
+                          for r in rows]))
+        return
     if as_json:
         emit_json([dict(r) | {"details": json.loads(r["details"])} for r in rows])
         return

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from connector.cli.actor import acting
 from connector.cli.main import EXIT_OK, EXIT_REFUSED, Context, cli, handle_errors
 from connector.cli.output import decision_text, emit_json, table
 from connector.domain.decisions import Decision, DeclarationDecision
@@ -84,16 +85,17 @@ def show(obj: Context, declaration_id: str, as_json: bool) -> None:
 
 
 @declarations.command()
+@acting
 @click.argument("declaration_id")
 @click.option("--reason", default=None, help="Why the declaration is cancelled (audited).")
-@click.option("--user", default="cli", show_default=True, help="Recorded in the audit log.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 @handle_errors
-def cancel(obj: Context, declaration_id: str, reason: str | None, user: str,
+def cancel(obj: Context, declaration_id: str, reason: str | None, actor: str,
            as_json: bool) -> None:
-    """Give back every quantity written off for a declaration."""
-    restored = obj.app.clearance.cancel(declaration_id, reason, actor=user)
+    """Give back every quantity written off for a declaration. Recorded in the audit log
+    under the operating-system account running the command (contract 7, v2)."""
+    restored = obj.app.clearance.cancel(declaration_id, reason, actor=actor)
     rows = [{"permit_number": r.usage.permit_number, "issuing_country": r.usage.issuing_country,
              "permit_line": r.usage.line, "quantity": format_decimal(r.usage.quantity),
              "unit": r.usage.unit, "remaining_after": format_decimal(r.remaining_after)}

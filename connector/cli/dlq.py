@@ -14,6 +14,7 @@ import sys
 
 import click
 
+from connector.cli.actor import acting
 from connector.cli.main import EXIT_REFUSED, Context, cli, handle_errors
 from connector.cli.output import emit_json, table
 
@@ -49,16 +50,22 @@ def list_(obj: Context, limit: int, as_json: bool) -> None:
 
 
 @dlq.command()
+@acting
 @click.option("--id", "message_id", help="Replay the dead letters with this message id.")
 @click.option("--all", "replay_all", is_flag=True, help="Replay every dead letter.")
 @click.pass_obj
 @handle_errors
-def replay(obj: Context, message_id: str | None, replay_all: bool) -> None:
-    """Publish dead letters again to the exchange they were first sent to."""
+def replay(obj: Context, message_id: str | None, replay_all: bool, actor: str) -> None:
+    """Publish dead letters again to the exchange they were first sent to. Recorded in the
+    audit log under the operating-system account running the command (contract 7, v2)."""
     from adapters.amqp.dead_letters import replay_dead_letters
+    from adapters.sql.admin_actions import record_admin_action
 
     if bool(message_id) == replay_all:
         raise click.UsageError("give --id MESSAGE_ID or --all")
+    # recorded first: a replay that fails half-way must still say who started it
+    record_admin_action(obj.app.engine, actor, "dlq.replay", message_id or "all",
+                        {"message_id": message_id, "all": replay_all}, obj.app.clock())
     result = replay_dead_letters(obj.settings.amqp_url, message_id)
     for letter in result.replayed:
         click.echo(f"replayed {letter.message_id} to {letter.original_exchange} "

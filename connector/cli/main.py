@@ -79,11 +79,18 @@ def cli(ctx: click.Context, config: Path | None) -> None:
 @click.pass_obj
 @handle_errors
 def migrate(obj: Context) -> None:
-    """Create or upgrade the ledger database schema."""
+    """Create or upgrade the ledger database schema, and key its audit chains (the first
+    run makes the audit key file when there is none)."""
     from adapters.sql.migrate import current, upgrade
 
-    upgrade(obj.app.engine)
-    click.echo(f"database at revision {current(obj.app.engine)}")
+    made = upgrade(obj.app.engine)
+    if made is not None:
+        click.echo(f"warning: made a new audit key in {made} (mode 0600): keep a copy "
+                   f"somewhere else (a password safe, offline): without it the audit chains "
+                   f"cannot be verified, and whoever holds it can rewrite them. Every process "
+                   f"sharing this database needs the same key (CONNECTOR_AUDIT_KEY_FILE).",
+                   err=True)
+    click.echo(f"database at revision {current(obj.app.engine)}; audit chains keyed")
 
 
 def main() -> None:

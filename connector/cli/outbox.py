@@ -1,16 +1,20 @@
 """``cites-connector outbox status|retry``: what waits to be delivered, and a nudge.
 
-A permanently refused message (a ``Client.*`` fault, HTTP 4xx) waits a day and blocks later
-messages of its declaration or permit; after fixing the cause (credentials, the customs
-endpoint) an operator sends it again with ``outbox retry``.
+Unsent messages are pending, retrying or failed (adapters/outbox/status.py). A failed one
+(refused for good, or out of attempts) blocks later messages of its declaration or permit
+and is never sent again by itself; after fixing the cause (credentials, the customs
+endpoint, a broker queue) an operator sends it again with ``outbox retry``, which is recorded
+in the administration audit log under the operating-system account running it.
 """
 
 from __future__ import annotations
 
 import sys
+import textwrap
 
 import click
 
+from connector.cli.actor import acting
 from connector.cli.main import EXIT_REFUSED, Context, cli, handle_errors
 from connector.cli.output import emit_json, table
 
@@ -33,55 +37,66 @@ def outbox() -> None:
 @outbox.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--failures", default=10, show_default=True, type=click.IntRange(min=0),
-              help="How many of the latest failed messages to list.")
+              help="How many of the latest failed or retrying messages to list.")
 @click.pass_obj
 @handle_errors
 def status(obj: Context, as_json: bool, failures: int) -> None:
-    """Counts per channel (pending, failed, sent), the oldest pending message, last errors."""
+    """Counts per channel (pending, retrying, failed, sent), the oldest unsent message, and
+    the latest failures with their whole last error."""
     from adapters.customs.callback_client import CHANNEL as CALLBACK
 
     state = _store(obj).status(failures)
     age = state.oldest_pending_age(obj.app.clock())
     waiting = not obj.settings.customs_url and any(
-        c.channel == CALLBACK and c.pending + c.failed for c in state.channels)
+        c.channel == CALLBACK and c.pending + c.retrying + c.failed for c in state.channels)
     if as_json:
         emit_json({
             "channels": [vars(c) for c in state.channels],
             "oldest_pending_at": _iso(state.oldest_pending_at) or None,
             "oldest_pending_age_seconds": None if age is None else round(age, 1),
             "customs_url_configured": bool(obj.settings.customs_url),
-            "failures": [vars(f) | {"permanent": f.permanent,
-                                    "next_attempt_at": _iso(f.next_attempt_at) or None}
+            "failures": [vars(f) | {"state": f.state,
+                                    "next_attempt_at": _iso(f.next_attempt_at) or None,
+                                    "failed_at": _iso(f.failed_at) or None}
                          for f in state.failures],
         })
         return
-    click.echo(table(["Channel", "Pending", "Failed", "Of which permanent", "Sent"],
-                     [[c.channel, c.pending, c.failed, c.permanent, c.sent]
+    click.echo(table(["Channel", "Pending", "Retrying", "Failed", "Sent"],
+                     [[c.channel, c.pending, c.retrying, c.failed, c.sent]
                       for c in state.channels]) if state.channels else "The outbox is empty.")
     if state.oldest_pending_at is not None:
-        click.echo(f"\nOldest pending message: {_iso(state.oldest_pending_at)} "
+        click.echo(f"\nOldest unsent message: {_iso(state.oldest_pending_at)} "
                    f"({age:.0f} s ago)")
     if waiting:
         click.echo("\nCustoms callbacks wait: CONNECTOR_CUSTOMS_URL is not set.")
-    if state.failures:
-        click.echo("\nLatest failed messages (send again: cites-connector outbox retry --id N):")
-        click.echo(table(["Id", "Message id", "Channel", "Attempts", "Next attempt", "Last error"],
-                         [[f.id, f.message_id, f.channel, f.attempts,
-                           "on retry" if f.permanent else _iso(f.next_attempt_at),
-                           (f.last_error or "")[:120]] for f in state.failures]))
+    for state_name, title in (("failed", "Failed: never sent again until `cites-connector "
+                                         "outbox retry --id N`"),
+                              ("retrying", "Retrying: the relay tries again by itself")):
+        listed = [f for f in state.failures if f.state == state_name]
+        if listed:
+            click.echo(f"\n{title}")
+            for f in listed:
+                when = (f"failed {_iso(f.failed_at)}" if f.failed_at
+                        else f"next attempt {_iso(f.next_attempt_at)}")
+                click.echo(f"  #{f.id} {f.message_id} ({f.channel} to {f.destination} "
+                           f"{f.routing_key}), {f.attempts} attempt(s), {when}:")
+                click.echo(textwrap.indent(textwrap.fill(f.last_error or "no error recorded",
+                                                         width=92), "      "))
 
 
 @outbox.command()
+@acting
 @click.option("--id", "ids", multiple=True, type=click.IntRange(min=1),
               help="Outbox id to send now (repeatable; `outbox status` lists them).")
-@click.option("--all-failed", is_flag=True, help="Every message that failed at least once.")
+@click.option("--all-failed", is_flag=True, help="Every failed or retrying message.")
 @click.pass_obj
 @handle_errors
-def retry(obj: Context, ids: tuple[int, ...], all_failed: bool) -> None:
-    """Make failed or waiting messages due now; the running relay sends them at its next poll."""
+def retry(obj: Context, ids: tuple[int, ...], all_failed: bool, actor: str) -> None:
+    """Make failed or waiting messages due now (their attempts start again); the running
+    relay sends them at its next poll. Recorded in the audit log under your OS account."""
     if bool(ids) == all_failed:
         raise click.UsageError("give --id N (one or more) or --all-failed")
-    due = _store(obj).retry(obj.app.clock(), None if all_failed else list(ids))
+    due = _store(obj).retry(obj.app.clock(), None if all_failed else list(ids), actor=actor)
     click.echo(f"{len(due)} message(s) due now" + (f": {', '.join(map(str, due))}" if due else ""))
     missing = sorted(set(ids) - set(due))
     if missing:

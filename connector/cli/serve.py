@@ -58,6 +58,9 @@ def serve(obj: Context, threads: int, grace: float, bench_baseline: bool) -> Non
                                              "authenticated (local demos only)")
 
     app = obj.app
+    from adapters.sql.audit_checks import check_audit_key
+
+    check_audit_key(app.engine)  # no audit rows a verifier could not check (contract 9)
     health = HealthCheck(default_probes(app))
     workers = build_workers(app)
     for worker in workers:

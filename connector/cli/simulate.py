@@ -50,9 +50,11 @@ def _stop_on_sigterm() -> None:
                    "none: no check).")
 @click.option("--password", envvar="CONNECTOR_CUSTOMS_PASSWORD",
               help="Its password (default: $CONNECTOR_CUSTOMS_PASSWORD).")
+@click.option("--password-type", type=click.Choice(["any", "digest", "text"]), default="any",
+              show_default=True, help="Accept only PasswordDigest or only PasswordText.")
 @handle_errors
 def serve(host: str, port: int, record: Path, fail_first: int, user: str | None,
-          password: str | None) -> None:
+          password: str | None, password_type: str) -> None:
     """Serve the callback WSDL and SubmitControlResult, recording every call."""
     from adapters.customs_simulator.app import CustomsSimulator
     from adapters.customs_simulator.recorder import open_recorder
@@ -61,7 +63,7 @@ def serve(host: str, port: int, record: Path, fail_first: int, user: str | None,
 
     configure_logging("INFO", "json", sys.stdout)
     app = CustomsSimulator(open_recorder(record), users={user: password or ""} if user else None,
-                           fail_first=fail_first)
+                           fail_first=fail_first, password_type=password_type)
     server = BackgroundServer(app, host, port)
     url = server.url(app.path)
     click.echo(f"customs simulator on {url} (WSDL: {url}?wsdl), recording to {record}\n"

@@ -7,9 +7,12 @@ The relay (adapters) renders and delivers them; message ids are stable for de-du
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Sequence
+
+import structlog
 
 from connector.domain.decisions import Decision, Reason
 from connector.domain.records import decision_to_dict
@@ -20,6 +23,15 @@ USAGE_EXCHANGE = "cites.usage"
 NOTIFICATION_EXCHANGE = "customs.notifications"
 #: the customs callback goes over SOAP, not AMQP; the relay tells them apart by ``channel``
 AMQP, CUSTOMS_CALLBACK = "amqp", "customs-callback"
+#: contract 3.4 (v2): where a notification goes when its declarant code cannot be a routing key
+UNROUTABLE_BROKER_KEY = "broker.unroutable"
+#: contract 3.4 (v2): the declarant codes that may become a routing-key word. A topic routing
+#: key is words separated by dots, ``*`` and ``#`` are wildcards in bindings, and AMQP caps
+#: the key at 255 bytes: a code outside this form could reach another broker's queue or make
+#: RabbitMQ refuse the message on every attempt.
+ROUTABLE_DECLARANT_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -65,11 +77,23 @@ def usage_reversed(usage: Usage, remaining_after, at: datetime) -> OutboxMessage
                          body, f"{usage.permit_number}/{usage.issuing_country}")
 
 
+def broker_routing_key(declarant_code: str) -> str:
+    """``broker.<declarant code>``, or ``broker.unroutable`` (with a warning) for a code that
+    is not 1–64 characters of ``A-Z a-z 0-9 _ -`` (contract 3.4, v2). The code comes from the
+    SAD, that is from the trader's side: it is data, never routing syntax."""
+    if ROUTABLE_DECLARANT_CODE.fullmatch(declarant_code):
+        return f"broker.{declarant_code}"
+    log.warning("notification.declarant_code_unroutable", declarant_code=declarant_code[:80],
+                length=len(declarant_code), routing_key=UNROUTABLE_BROKER_KEY)
+    return UNROUTABLE_BROKER_KEY
+
+
 def broker_notification(decision: Decision, event: str, message_id: str,
                         data: dict[str, Any] | None = None) -> OutboxMessage | None:
     """Contract 3.4: routed by the declarant's code; text and html are rendered by the relay.
 
-    ``data`` is ``decision_to_dict(decision)`` when the caller has it already.
+    A declaration without a declarant code has nobody to notify: no message. ``data`` is
+    ``decision_to_dict(decision)`` when the caller has it already.
     """
     if not decision.declarant_code:
         return None
@@ -81,7 +105,8 @@ def broker_notification(decision: Decision, event: str, message_id: str,
         "items": data["items"], "reasons": data["reasons"],
     }
     return OutboxMessage(message_id, AMQP, NOTIFICATION_EXCHANGE,
-                         f"broker.{decision.declarant_code}", body, decision.declaration_id)
+                         broker_routing_key(decision.declarant_code), body,
+                         decision.declaration_id)
 
 
 def customs_callback(decision: Decision, callback_id: str, reasons: Sequence[Reason] = (),

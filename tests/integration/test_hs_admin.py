@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from adapters.sql import audit_chain
+from adapters.sql.audit_checks import verify_chains
 from adapters.sql.hs_store import SqlHsTableStore
 from connector.domain.hs_admin import HsAdminRefused, HsRowsInvalid, NotPermitted
 from connector.domain.hs_admin_csv import parse_rows
@@ -200,15 +200,16 @@ def test_every_administrative_action_is_audited_with_who_what_and_why(sql_ledger
     rows = audit_rows(sql_ledger.engine)
     assert [(r.actor, r.action, r.reason) for r in rows] == [
         ("migrate", "hs.version.seeded", "bundled table loaded by migration 0003"),
+        ("migrate", "audit.keyed", "the audit chains are keyed with HMAC-SHA-256 from here on"),
         ("ed", "hs.draft.created", "pythons move to their own line"),
         ("ed", "hs.draft.rows_removed", "no longer under 0106.20"),
         ("ed", "hs.draft.proposed", "ready"),
         ("ana", "hs.draft.approved", "checked"),
         ("bo", "hs.version.published", "HS change")]
+    result = verify_chains(sql_ledger.engine, seal=False)
     with sql_ledger.engine.connect() as conn:
-        result = audit_chain.verify(conn)
-        details = conn.execute(text("select details from admin_audit where seq = 3")).scalar()
-    assert result.ok and result.rows == 6
+        details = conn.execute(text("select details from admin_audit where seq = 4")).scalar()
+    assert result.ok and result.administration.rows == 7
     assert '"change":"removed"' in details and "Pythonidae" in details
 
 
@@ -228,23 +229,21 @@ def test_an_audit_row_edited_by_hand_is_detected(sql_ledger, admin):
     with sql_ledger.engine.begin() as conn:
         with pytest.raises(DBAPIError, match="append-only"):
             with conn.begin_nested():
-                conn.execute(text("update admin_audit set actor = 'bo' where seq = 5"))
+                conn.execute(text("update admin_audit set actor = 'bo' where seq = 6"))
         _allow_tampering(conn)
-        conn.execute(text("update admin_audit set actor = 'bo' where seq = 5"))
-    with sql_ledger.engine.connect() as conn:
-        result = audit_chain.verify(conn)
-    assert not result.ok and result.broken_at == 5
-    assert "row 5 (hs.draft.approved D1) was changed after it was written" in result.problem
+        conn.execute(text("update admin_audit set actor = 'bo' where seq = 6"))
+    result = verify_chains(sql_ledger.engine, seal=False).administration
+    assert not result.ok and result.broken_at == 6
+    assert "row 6 (hs.draft.approved D1) does not match its MAC" in result.problem
 
 
 def test_an_audit_row_removed_by_hand_is_detected(sql_ledger, admin):
     approved_draft(admin)
     with sql_ledger.engine.begin() as conn:
         _allow_tampering(conn)
-        conn.execute(text("delete from admin_audit where seq = 3"))
-    with sql_ledger.engine.connect() as conn:
-        result = audit_chain.verify(conn)
-    assert result.broken_at == 4 and "a row was removed" in result.problem
+        conn.execute(text("delete from admin_audit where seq = 4"))
+    result = verify_chains(sql_ledger.engine, seal=False).administration
+    assert result.broken_at == 5 and "a row was removed" in result.problem
 
 
 def test_a_published_row_edited_by_hand_is_detected(sql_ledger, admin):
@@ -252,9 +251,9 @@ def test_a_published_row_edited_by_hand_is_detected(sql_ledger, admin):
         _allow_tampering(conn)
         conn.execute(text("update hs_version_rows set taxon = 'Felidae' "
                           "where taxon = 'Pythonidae'"))
-    with sql_ledger.engine.connect() as conn:
-        result = audit_chain.verify(conn)
-    assert result.broken_at is None and result.tampered_versions == ("HS2022/1",)
+    result = verify_chains(sql_ledger.engine, seal=False)
+    assert result.administration.ok and result.tampered_versions == ("HS2022/1",)
+    assert not result.ok
 
 
 def test_an_exclusion_added_under_an_existing_row_is_accepted_and_an_orphan_refused(admin):

@@ -22,8 +22,8 @@ pytestmark = pytest.mark.rabbitmq
 def test_a_held_declaration_is_released_when_its_permit_is_published(
         tmp_path, amqp_url, customs_simulator):
     simulator, customs_url = customs_simulator
-    app = make_app(tmp_path, amqp_url, customs_url=customs_url, customs_user="connector",
-                   customs_password="s3cret-callback")
+    app = make_app(tmp_path, amqp_url, customs_url=customs_url, customs_allow_http=True,
+                   customs_user="connector", customs_password="s3cret-callback")
     broker = TestBroker(amqp_url)
     usage = broker.capture(topology.USAGE_EXCHANGE, "usage.*")
     notices = broker.capture(topology.NOTIFICATIONS_EXCHANGE, "broker.BRK-0917")

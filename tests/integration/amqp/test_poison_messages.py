@@ -4,6 +4,7 @@ on and the ledger is unchanged; the dead letters can be listed and replayed (con
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -89,9 +90,13 @@ def test_poison_messages_are_dead_lettered_with_reasons_and_the_consumer_carries
         app.close()
 
 
-def cli_run(amqp_url: str, *args: str):
-    return CliRunner().invoke(cli, list(args), env={"CONNECTOR_HOME_COUNTRY": "NA",
-                                                   "CONNECTOR_AMQP_URL": amqp_url})
+def cli_run(amqp_url: str, *args: str, data_dir: Path | None = None):
+    """``dlq replay`` records its actor in the audit log: it needs the app's data directory
+    (ledger and audit key)."""
+    env = {"CONNECTOR_HOME_COUNTRY": "NA", "CONNECTOR_AMQP_URL": amqp_url}
+    if data_dir is not None:
+        env["CONNECTOR_DATA_DIR"] = str(data_dir)
+    return CliRunner().invoke(cli, list(args), env=env)
 
 
 def test_a_message_over_the_delivery_limit_is_dead_lettered_by_rabbitmq_and_can_be_replayed(
@@ -121,9 +126,10 @@ def test_a_message_over_the_delivery_limit_is_dead_lettered_by_rabbitmq_and_can_
         # still there after listing (given back asynchronously by the quorum queue)
         wait_for(lambda: broker.depth(topology.DEAD_LETTER_QUEUE) == 1, what="the dead letter")
 
-        assert cli_run(amqp_url, "dlq", "replay", "--id", "nope").exit_code == 1
+        data = tmp_path / "var"
+        assert cli_run(amqp_url, "dlq", "replay", "--id", "nope", data_dir=data).exit_code == 1
         with consumer_running(app):
-            replayed = cli_run(amqp_url, "dlq", "replay", "--id", "ps-77")
+            replayed = cli_run(amqp_url, "dlq", "replay", "--id", "ps-77", data_dir=data)
             assert replayed.exit_code == 0, replayed.output
             assert "1 replayed" in replayed.output
             wait_for(lambda: stored_permit(app, "26NA000123"), what="replayed permit")

@@ -24,7 +24,7 @@ from connector.settings import load_settings
 from tests.integration.customs.customs_kit import PASSWORD, USER
 from tests.integration.outbox.outbox_kit import T0, Clock, put, rows
 
-BACKOFF = Backoff(initial=2.0, maximum=60.0, jitter=0.0, permanent_delay=3600.0)
+BACKOFF = Backoff(initial=2.0, maximum=60.0, jitter=0.0)
 ENDPOINT = "http://customs.example.invalid/soap/customs-callback"
 
 
@@ -58,7 +58,7 @@ def test_a_callback_reaches_customs_with_its_callback_id_items_and_username_toke
         sql_ledger, simulator):
     app, url = simulator
     put(sql_ledger, callback("cb-1"))
-    client = CustomsCallbackClient(url, user=USER, password=PASSWORD)
+    client = CustomsCallbackClient(url, user=USER, password=PASSWORD, allow_http=True)
 
     assert relay(sql_ledger, client, Clock()).run_once() == 1
 
@@ -81,7 +81,8 @@ def test_a_callback_failed_while_customs_was_down_is_delivered_once_it_is_back(
     app, url = start_simulator(fail_first=2)
     put(sql_ledger, callback("cb-1"))
     clock = Clock()
-    outbox = relay(sql_ledger, CustomsCallbackClient(url, user=USER, password=PASSWORD), clock)
+    outbox = relay(sql_ledger, CustomsCallbackClient(url, user=USER, password=PASSWORD,
+                                                     allow_http=True), clock)
 
     assert outbox.run_once() == 0
     assert rows(sql_ledger)["cb-1"]["next_attempt_at"] == T0 + timedelta(seconds=2)
@@ -102,7 +103,7 @@ def test_a_crash_between_delivery_and_mark_sent_is_a_duplicate_customs_drops(
         sql_ledger, simulator):
     app, url = simulator
     put(sql_ledger, callback("cb-1"))
-    client = CustomsCallbackClient(url, user=USER, password=PASSWORD)
+    client = CustomsCallbackClient(url, user=USER, password=PASSWORD, allow_http=True)
     clock = Clock()
     store = SqlOutboxStore(sql_ledger.engine)
     [claimed] = store.claim_due([CUSTOMS_CALLBACK], clock(), 10, timedelta(seconds=120))
@@ -119,19 +120,20 @@ def test_a_crash_between_delivery_and_mark_sent_is_a_duplicate_customs_drops(
 def test_a_refused_username_token_is_a_permanent_failure(sql_ledger, simulator):
     app, url = simulator
     put(sql_ledger, callback("cb-1"))
-    client = CustomsCallbackClient(url, user=USER, password="wrong")
+    client = CustomsCallbackClient(url, user=USER, password="wrong", allow_http=True)
 
     relay(sql_ledger, client, Clock()).run_once()
 
     row = rows(sql_ledger)["cb-1"]
-    assert row["last_error"].startswith("permanent: ")
+    assert row["last_error"].startswith("refused: ")
     assert "Client.Authentication" in row["last_error"]
-    assert row["next_attempt_at"] == T0 + timedelta(hours=1) and app.recorder.calls() == []
+    assert row["failed_at"] == T0 and row["next_attempt_at"] is None
+    assert app.recorder.calls() == []
 
 
 def test_a_callback_the_customs_schema_rejects_is_a_permanent_failure(simulator):
     app, url = simulator
-    client = CustomsCallbackClient(url, user=USER, password=PASSWORD)
+    client = CustomsCallbackClient(url, user=USER, password=PASSWORD, allow_http=True)
     request = submit_control_result_request(callback().body, "cb-1") | {"Decision": "MAYBE"}
     with pytest.raises(PermanentDeliveryError):
         client.submit(request)
@@ -143,7 +145,7 @@ def test_a_customs_endpoint_that_never_answers_times_out_as_retryable():
         silent.bind(("127.0.0.1", 0))
         silent.listen(1)
         url = f"http://127.0.0.1:{silent.getsockname()[1]}/soap/customs-callback"
-        client = CustomsCallbackClient(url, timeout=(1.0, 0.3))
+        client = CustomsCallbackClient(url, timeout=(1.0, 0.3), allow_http=True)
         with pytest.raises(RetryableDeliveryError, match="ReadTimeout"):
             client.submit(submit_control_result_request(callback().body, "cb-1"))
 
@@ -152,7 +154,8 @@ def test_a_closed_port_is_retryable():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    client = CustomsCallbackClient(f"http://127.0.0.1:{port}/x", timeout=(1.0, 1.0))
+    client = CustomsCallbackClient(f"http://127.0.0.1:{port}/x", timeout=(1.0, 1.0),
+                                   allow_http=True)
     with pytest.raises(RetryableDeliveryError, match="not reachable"):
         client.submit(submit_control_result_request(callback().body, "cb-1"))
 
@@ -164,7 +167,8 @@ def test_http_500_without_a_fault_is_retried_with_backoff_and_counted(sql_ledger
     responses.post(ENDPOINT, status=500, body=b"")
     put(sql_ledger, callback("cb-1"))
     clock = Clock()
-    outbox = relay(sql_ledger, CustomsCallbackClient(ENDPOINT, timeout=(2.0, 7.0)), clock)
+    outbox = relay(sql_ledger, CustomsCallbackClient(ENDPOINT, timeout=(2.0, 7.0),
+                                                     allow_http=True), clock)
 
     outbox.run_once()
     clock.advance(2)
@@ -173,7 +177,7 @@ def test_http_500_without_a_fault_is_retried_with_backoff_and_counted(sql_ledger
     row = rows(sql_ledger)["cb-1"]
     assert row["attempts"] == 2 and row["sent_at"] is None
     assert row["next_attempt_at"] == clock() + timedelta(seconds=4)
-    assert "HTTP 500" in row["last_error"] and not row["last_error"].startswith("permanent")
+    assert "HTTP 500" in row["last_error"] and row["failed_at"] is None
     assert len(responses.calls) == 2
     assert responses.calls[0].request.req_kwargs["timeout"] == (2.0, 7.0)
 
@@ -183,7 +187,7 @@ def test_a_read_timeout_is_retried(sql_ledger):
     responses.post(ENDPOINT, body=requests.exceptions.ReadTimeout("read timed out"))
     put(sql_ledger, callback("cb-1"))
 
-    relay(sql_ledger, CustomsCallbackClient(ENDPOINT), Clock()).run_once()
+    relay(sql_ledger, CustomsCallbackClient(ENDPOINT, allow_http=True), Clock()).run_once()
 
     row = rows(sql_ledger)["cb-1"]
     assert row["attempts"] == 1 and "ReadTimeout" in row["last_error"]
@@ -195,7 +199,7 @@ def test_a_read_timeout_is_retried(sql_ledger):
 def test_gateway_errors_and_rate_limits_are_retryable(status):
     responses.post(ENDPOINT, status=status, body=b"busy", content_type="text/plain")
     with pytest.raises(RetryableDeliveryError, match=f"HTTP {status}"):
-        CustomsCallbackClient(ENDPOINT).deliver(_row())
+        CustomsCallbackClient(ENDPOINT, allow_http=True).deliver(_row())
 
 
 @pytest.mark.parametrize("status", [400, 401, 404])
@@ -203,7 +207,7 @@ def test_gateway_errors_and_rate_limits_are_retryable(status):
 def test_client_http_errors_are_permanent(status):
     responses.post(ENDPOINT, status=status, body=b"", content_type="text/plain")
     with pytest.raises(PermanentDeliveryError, match=f"HTTP {status}"):
-        CustomsCallbackClient(ENDPOINT).deliver(_row())
+        CustomsCallbackClient(ENDPOINT, allow_http=True).deliver(_row())
 
 
 @responses.activate
@@ -215,7 +219,7 @@ def test_customs_not_accepting_the_result_is_permanent():
         "<cb:Duplicate>false</cb:Duplicate><cb:Message>declaration unknown</cb:Message>"
         "</cb:SubmitControlResultResponse></soap:Body></soap:Envelope>"))
     with pytest.raises(PermanentDeliveryError, match="declaration unknown"):
-        CustomsCallbackClient(ENDPOINT).deliver(_row())
+        CustomsCallbackClient(ENDPOINT, allow_http=True).deliver(_row())
 
 
 def _row() -> OutboxRow:
@@ -229,5 +233,6 @@ def _row() -> OutboxRow:
 def test_without_a_customs_url_there_is_no_callback_deliverer_so_callbacks_wait():
     assert customs_deliverers(load_settings(home_country="NA", customs_url=None)) == {}
     configured = customs_deliverers(load_settings(home_country="NA", customs_url=ENDPOINT,
-                                                  customs_user=USER, customs_password=PASSWORD))
+                                                  customs_user=USER, customs_password=PASSWORD,
+                                                  customs_allow_http=True))
     assert configured[CUSTOMS_CALLBACK].url == ENDPOINT

@@ -63,7 +63,7 @@ def test_a_wrong_digest_is_refused(simulator):
 
 def test_without_configured_users_no_token_is_needed(start_simulator):
     app, url = start_simulator(users={})
-    assert CustomsCallbackClient(url).submit(REQUEST).accepted
+    assert CustomsCallbackClient(url, allow_http=True).submit(REQUEST).accepted
     assert app.recorder.calls()[0].user is None
 
 
@@ -122,7 +122,7 @@ def test_the_serve_command_fails_first_calls_records_the_rest_and_stops_on_sigte
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         _wait_for(url)
-        client = CustomsCallbackClient(url, user=USER, password=PASSWORD)
+        client = CustomsCallbackClient(url, user=USER, password=PASSWORD, allow_http=True)
         with pytest.raises(RetryableDeliveryError, match="Server.Unavailable"):
             client.submit(REQUEST)
         assert client.submit(REQUEST).duplicate is False

@@ -50,7 +50,8 @@ def rows(ledger) -> dict[str, dict[str, Any]]:
     with ledger.engine.connect() as c:
         found = c.execute(select(t.outbox).order_by(t.outbox.c.id)).mappings().all()
     return {r["message_id"]: {**r, "sent_at": utc(r["sent_at"]),
-                              "next_attempt_at": utc(r["next_attempt_at"])} for r in found}
+                              "next_attempt_at": utc(r["next_attempt_at"]),
+                              "failed_at": utc(r["failed_at"])} for r in found}
 
 
 @dataclass

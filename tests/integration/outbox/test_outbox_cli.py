@@ -48,15 +48,16 @@ def test_status_counts_messages_per_channel_and_state_and_lists_failures(world):
     assert result.exit_code == 0
     data = json.loads(result.output)
     by_channel = {c["channel"]: c for c in data["channels"]}
-    assert by_channel[AMQP] == {"channel": AMQP, "pending": 0, "failed": 2, "permanent": 1,
+    assert by_channel[AMQP] == {"channel": AMQP, "pending": 0, "retrying": 1, "failed": 1,
                                 "sent": 1}
     assert by_channel[CUSTOMS_CALLBACK]["pending"] == 1
     assert data["oldest_pending_at"].startswith("2026-11-28T10:00:00")
     assert data["oldest_pending_age_seconds"] > 0
     assert data["customs_url_configured"] is False
     failures = {f["message_id"]: f for f in data["failures"]}
-    assert failures["refused-1"]["permanent"] and "no route" in failures["refused-1"]["last_error"]
-    assert not failures["flaky-1"]["permanent"] and failures["flaky-1"]["attempts"] == 1
+    assert failures["refused-1"]["state"] == "failed"
+    assert failures["refused-1"]["last_error"] == "refused: NOT_FOUND: no route"
+    assert failures["flaky-1"]["state"] == "retrying" and failures["flaky-1"]["attempts"] == 1
 
 
 def test_status_text_names_failures_and_the_missing_customs_endpoint(world):
@@ -64,17 +65,21 @@ def test_status_text_names_failures_and_the_missing_customs_endpoint(world):
     result = run("outbox", "status")
     assert result.exit_code == 0
     assert "CONNECTOR_CUSTOMS_URL is not set" in result.output
-    assert "refused-1" in result.output and "on retry" in result.output
-    assert "Oldest pending message: 2026-11-28T10:00:00" in result.output
+    assert ("#3 refused-1 (amqp to cites.usage usage.recorded), 1 attempt(s), failed"
+            in result.output)
+    assert "      refused: NOT_FOUND: no route" in result.output
+    assert "Oldest unsent message: 2026-11-28T10:00:00" in result.output
 
 
 def test_retry_by_id_makes_a_refused_message_due_now(world):
     run, ledger = world
     before = rows(ledger)["refused-1"]
-    assert before["next_attempt_at"] == T0 + timedelta(days=1)  # a refusal waits a day
+    assert before["failed_at"] == T0 and before["next_attempt_at"] is None
     result = run("outbox", "retry", "--id", str(before["id"]))
     assert result.exit_code == 0 and "1 message(s) due now" in result.output
-    assert rows(ledger)["refused-1"]["next_attempt_at"] <= datetime.now(timezone.utc)
+    after = rows(ledger)["refused-1"]
+    assert after["next_attempt_at"] <= datetime.now(timezone.utc)
+    assert (after["failed_at"], after["attempts"]) == (None, 0)
 
 
 def test_retry_all_failed_takes_every_failed_message_and_nothing_else(world):

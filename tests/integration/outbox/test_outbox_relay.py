@@ -18,7 +18,7 @@ from tests.integration.outbox.outbox_kit import (
     T0, Clock, FakeDeliverer, down, message, put, refused, rows,
 )
 
-NO_JITTER = Backoff(initial=2.0, maximum=60.0, jitter=0.0, permanent_delay=3600.0)
+NO_JITTER = Backoff(initial=2.0, maximum=60.0, jitter=0.0)
 
 
 def relay_for(ledger, deliverers, clock, **options) -> OutboxRelay:
@@ -71,20 +71,21 @@ def test_backoff_is_capped_and_jittered():
     assert len({backoff.delay(3) for _ in range(20)}) > 1
 
 
-def test_a_permanent_refusal_waits_for_an_operator_and_is_shown_as_permanent(sql_ledger):
+def test_a_permanent_refusal_fails_the_message_until_an_operator_retries_it(sql_ledger):
     put(sql_ledger, message("m1", "P1"))
     fake, clock = FakeDeliverer(fail={"m1": refused("HTTP 400 bad request")}), Clock()
     relay = relay_for(sql_ledger, {AMQP: fake}, clock)
     store = SqlOutboxStore(sql_ledger.engine)
 
     relay.run_once()
-    clock.advance(600)  # far beyond any retry back-off, well before the permanent delay
+    clock.advance(30 * 24 * 3600)  # a failed message is never due again by itself
     relay.run_once()
     assert fake.attempts == ["m1"]
     status = store.status()
-    assert [(c.channel, c.pending, c.failed, c.permanent, c.sent) for c in status.channels] == [
-        (AMQP, 0, 1, 1, 0)]
-    assert status.failures[0].permanent and "HTTP 400" in status.failures[0].last_error
+    assert [(c.channel, c.pending, c.retrying, c.failed, c.sent)
+            for c in status.channels] == [(AMQP, 0, 0, 1, 0)]
+    assert status.failures[0].state == "failed"
+    assert status.failures[0].last_error == "refused: HTTP 400 bad request"
 
     del fake.fail["m1"]
     assert store.retry(clock(), [status.failures[0].id]) == [status.failures[0].id]

@@ -141,11 +141,12 @@ def _seed_bundled_tables() -> None:
         bind.execute(sa.insert(hs_version_rows), [
             {"version_id": version_id, "hs_prefix": r.hs_prefix, "taxon": r.taxon,
              "terms": " ".join(sorted(r.terms)), "note": r.note} for r in row_set.rows])
-        audit_chain.append(bind, "migrate", "hs.version.seeded", row_set.label,
-                           "bundled table loaded by migration 0003", {
-                               "version": row_set.label, "rows": len(row_set.rows),
-                               "effective_from": row_set.effective_from.isoformat(),
-                               "rows_digest": rows_digest(row_set.rows)}, now)
+        # unkeyed, as this revision always wrote it: the chain is keyed after 0006
+        audit_chain.append_legacy(bind, "migrate", "hs.version.seeded", row_set.label,
+                                  "bundled table loaded by migration 0003", {
+                                      "version": row_set.label, "rows": len(row_set.rows),
+                                      "effective_from": row_set.effective_from.isoformat(),
+                                      "rows_digest": rows_digest(row_set.rows)}, now)
 
 
 def downgrade() -> None:

@@ -1,0 +1,104 @@
+"""Sealing and verifying the audit chains of a database: what ``serve``'s sealer and the
+``audit seal|verify`` commands call, with the key the engine carries (audit_key.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Callable
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from adapters.sql import audit_chain, audit_ledger_verify
+from adapters.sql.audit_adopt import AuditChainBroken, ensure_keyed
+from adapters.sql.audit_chain import keying_record, recorded_key_id
+from adapters.sql.audit_key import AuditKeyError, checked_key, key_id, key_source
+from adapters.sql.audit_ledger import BATCH, Sealed, seal_batch
+from adapters.sql.audit_report import AuditReport
+from adapters.sql.engine import READ_ONLY
+from adapters.sql.hs_digests import tampered_versions
+from connector.domain.errors import Unavailable
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _key(engine: Engine) -> bytes:
+    source = key_source(engine)
+    if source is None:
+        raise AuditKeyError("no audit key for this database (CONNECTOR_AUDIT_KEY_FILE)")
+    return source.load()
+
+
+def _database(action: str):
+    def wrap(function):
+        def wrapper(*args, **kwargs):
+            try:
+                return function(*args, **kwargs)
+            except DBAPIError as exc:
+                if isinstance(exc, IntegrityError):
+                    raise
+                raise Unavailable(f"the audit tables are not reachable ({action}): "
+                                  f"{exc.orig}") from exc
+        return wrapper
+    return wrap
+
+
+def check_audit_key(engine: Engine) -> bytes:
+    """At start-up (``serve``): the key file must be there and readable by this account
+    (AuditKeyError otherwise), and be the database's key when the database can be asked
+    now; a database that cannot be reached is not a reason to refuse to start."""
+    key = _key(engine)
+    try:
+        with engine.connect() as connection:
+            checked_key(connection, recorded_key_id)
+    except DBAPIError:
+        pass
+    return key
+
+
+@_database("sealing")
+def seal_ledger(engine: Engine, *, full: bool = False,
+                clock: Callable[[], datetime] = utc_now) -> Sealed:
+    """Seal every ledger audit row not sealed yet, a batch per transaction (short ones: the
+    sealer never holds up a clearance); stops at a row it cannot vouch for."""
+    total = Sealed()
+    while True:
+        with engine.begin() as connection:
+            key = checked_key(connection, recorded_key_id)
+            if key is None:
+                raise AuditKeyError("no audit key for this database (CONNECTOR_AUDIT_KEY_FILE)")
+            ensure_keyed(connection, key, clock(), "seal")
+            done = seal_batch(connection, key, clock(), full=full)
+        total.rows += done.rows
+        total.head, total.position = done.head or total.head, done.position
+        total.stopped_at, total.problem = done.stopped_at, done.problem
+        if done.problem is not None or len(done.rows) < BATCH:
+            return total
+
+
+@_database("verifying")
+def verify_chains(engine: Engine, *, seal: bool = True) -> AuditReport:
+    """Both chains and the HS table digests, read in one read-only transaction.
+
+    With ``seal`` every row written so far is sealed first (a full pass), so the reported
+    ledger head covers it; a row the sealer refuses is then named by the walk."""
+    key = _key(engine)
+    notes: list[str] = []
+    if seal:
+        try:
+            sealed = seal_ledger(engine, full=True)
+            if sealed.rows:
+                notes.append(f"sealed {len(sealed.rows)} ledger audit row(s) first")
+        except (AuditKeyError, AuditChainBroken) as exc:
+            notes.append(f"not sealed: {exc.message}")
+    with engine.connect() as connection:
+        connection = connection.execution_options(**{READ_ONLY: True})
+        with connection.begin():
+            administration = audit_chain.verify(connection, key)
+            record = keying_record(connection) or {}
+            ledger = audit_ledger_verify.verify(connection, key,
+                                                int(record.get("ledger_legacy_rows") or 0))
+            tampered = tampered_versions(connection)
+    return AuditReport(administration, ledger, tampered, key_id(key), tuple(notes))
