@@ -17,7 +17,9 @@ the AMQP edge itself costs.
 
 Target: at least half the bare rates. The broker is the one ``--amqp-url`` names
 (default ``CONNECTOR_TEST_AMQP_URL``, else ``CONNECTOR_AMQP_URL``): use a throwaway broker,
-the script purges ``cites-connector.permits`` and declares queues named ``bench.*``.
+the script purges ``cites-connector.permits`` and declares queues named ``bench.*``. The
+URL's user publishes the permit events with its ``user_id`` and is the connector's only
+trusted permit publisher for the run (contract 3.1 (v2)), so every event is applied.
 
 Run: ``python bench/amqp_throughput.py [--count N] [--workers N] [--prefetch N]
 [--database-url URL] [--amqp-url URL]``. It stops by itself (every wait is bounded) and
@@ -36,6 +38,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -81,6 +84,10 @@ def channel_for(url: str):
     return connection, connection.channel()
 
 
+def user_of(url: str) -> str:
+    return unquote(urlsplit(url).username or "guest")
+
+
 def publish_all(url: str, exchange: str, key: str, bodies: list[bytes]) -> float:
     """Bare publisher: persistent, mandatory, one confirm per message; returns seconds."""
     connection, channel = channel_for(url)
@@ -90,7 +97,7 @@ def publish_all(url: str, exchange: str, key: str, bodies: list[bytes]) -> float
         channel.basic_publish(exchange, key, body, pika.BasicProperties(
             content_type="application/json", content_encoding="utf-8",
             delivery_mode=pika.DeliveryMode.Persistent, message_id=str(uuid.uuid4()),
-            app_id="cites-connector"), mandatory=True)
+            app_id="cites-connector", user_id=user_of(url)), mandatory=True)
     elapsed = time.perf_counter() - started
     connection.close()
     return elapsed
@@ -156,7 +163,7 @@ def main() -> int:
         overrides = {"database_url": args.database_url} if args.database_url else {}
         settings = load_settings(home_country="NA", data_dir=Path(tmp), amqp_url=url,
                                  amqp_workers=args.workers, amqp_prefetch=args.prefetch,
-                                 **overrides)
+                                 permit_publishers=(user_of(url),), **overrides)
         app = bootstrap(settings, clock=lambda: CLOCK)
         upgrade(app.engine)
         bodies = permit_bodies(count)

@@ -90,5 +90,7 @@ def bootstrap(settings: Settings, *, clock: Callable[[], datetime] = utc_now) ->
     return App(
         settings=settings, engine=engine, ledger=ledger, rulebook=rulebook, sad_mapping=mapping,
         clearance=ClearanceService(ledger, rulebook, clock=clock, new_id=new_id),
-        permits=PermitService(ledger, rulebook, clock=clock, new_id=new_id), clock=clock,
+        permits=PermitService(ledger, rulebook, clock=clock, new_id=new_id,
+                              max_version_step=settings.permit_max_version_step),
+        clock=clock,
     )

@@ -7,11 +7,12 @@ is read at import time: ``load_settings`` is called by the bootstrap or by a tes
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
-    BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource,
+    BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict,
+    TomlConfigSettingsSource,
 )
 
 from connector.domain.decisions import ReasonCode, Severity
@@ -74,11 +75,30 @@ class Settings(BaseSettings):
     #: how often a running process looks for a newly published HS table version, seconds
     hs_tables_refresh_seconds: float = Field(default=2.0, ge=0)
     #: RabbitMQ permit consumer (issue 4): unacknowledged messages each consumer may hold,
-    #: consumer threads (each its own connection), and the delivery limit of the quorum queue
-    #: cites-connector.permits (contract 3: default 5; changing it means re-creating the queue)
+    #: consumer threads (each its own connection), and the delivery limit (contract 3: default
+    #: 5), counted by the connector per processing attempt (issue 9, item 7)
     amqp_prefetch: int = Field(default=20, ge=1, le=65535)
     amqp_workers: int = Field(default=1, ge=1, le=64)
     amqp_delivery_limit: int = Field(default=5, ge=1)
+    #: x-delivery-limit of the quorum queue cites-connector.permits: a backstop only, since
+    #: RabbitMQ 3.x counts every return, the prefetched messages of a closed connection too
+    #: (changing it means re-creating the queue, or a policy)
+    amqp_broker_delivery_limit: int = Field(default=1000, ge=1)
+    #: a consumer holding one message this long, or idle this long while messages wait, is
+    #: reported stuck by /healthz (503)
+    amqp_stuck_seconds: float = Field(default=60.0, gt=0)
+    #: AMQP users (the broker-checked user_id) whose permit events and lookup replies are
+    #: trusted (contract 3.1, 3.3 (v2)); comma-separated in the environment
+    permit_publishers: Annotated[tuple[str, ...], NoDecode] = ("permit-system",)
+    #: largest accepted step from a permit's stored version (contract 3.1 (v2))
+    permit_max_version_step: int = Field(default=1000, ge=1)
+    #: permit lookups (contract 3.3 (v2)): at most this many per declaration, all under one
+    #: deadline (lookup_timeout); a "not found" answer is remembered this many seconds
+    lookup_max_per_declaration: int = Field(default=10, ge=0, le=100)
+    lookup_negative_ttl: float = Field(default=60.0, ge=0)
+    #: `dlq replay` publishes permit events again as a permit publisher: the URL of that
+    #: user's connection (e.g. amqp://permit-system:...@host/vhost); unset, replay refuses
+    dlq_replay_url: SecretStr | None = None
     #: longest wait between two reconnection attempts to RabbitMQ, seconds (capped back-off)
     amqp_reconnect_max_seconds: float = Field(default=30.0, gt=0)
     #: outbox rows a relay claimed are its own this long; after a crash (kill -9) they are
@@ -96,6 +116,28 @@ class Settings(BaseSettings):
     #: how often ``serve`` links new ledger audit rows into the chain (the rows written since
     #: the last seal are protected by their own MAC only, and a deleted one is not noticed)
     audit_seal_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("permit_publishers", mode="before")
+    @classmethod
+    def _publisher_list(cls, value):
+        if isinstance(value, str):
+            value = value.split(",")
+        names = tuple(str(v).strip() for v in value if str(v).strip())
+        if not names:
+            raise ValueError("name at least one permit publisher (an AMQP user name)")
+        too_long = [n for n in names if len(n) > 100]
+        if too_long:
+            raise ValueError(f"AMQP user names are at most 100 characters: {too_long[0][:40]}")
+        return names
+
+    @model_validator(mode="after")
+    def _backstop_above_own_limit(self):
+        if self.amqp_broker_delivery_limit < self.amqp_delivery_limit:
+            raise ValueError(
+                f"amqp_broker_delivery_limit ({self.amqp_broker_delivery_limit}) must not be "
+                f"below amqp_delivery_limit ({self.amqp_delivery_limit}): RabbitMQ would "
+                "dead-letter messages before the connector's own count does")
+        return self
 
     @field_validator("home_country", mode="before")
     @classmethod

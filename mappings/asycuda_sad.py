@@ -68,7 +68,7 @@ def map_declaration(
         date=_date(registered) if registered else today,
         date_defaulted=registered is None,
         items=items,
-        office=bounded(paths.office[0], _text(root, paths.office), limits.OFFICE_CODE_MAX),
+        office=bounded(paths.office[0], _text(root, paths.office), limits.OFFICE_CODE),
         procedure=procedure,
         exporter=Party(
             name=_text(root, paths.exporter_name),
@@ -81,7 +81,7 @@ def map_declaration(
             id=_text(root, paths.consignee_code),
         ),
         declarant_code=bounded(paths.declarant_code[0], _text(root, paths.declarant_code),
-                               limits.DECLARANT_CODE_MAX),
+                               limits.DECLARANT_CODE),
         declarant_name=_text(root, paths.declarant_name),
         export_country=export_country,
         destination_country=destination_country,
@@ -186,7 +186,7 @@ def _documents(item: etree._Element, mapping: SadMapping) -> Iterable[AttachedDo
             reference = _text(block, paths.document_reference)
             if code.upper() in mapping.cites_document_codes:  # a permit number: stored
                 reference = bounded(paths.document_reference[0], reference,
-                                    limits.PERMIT_NUMBER_MAX)
+                                    limits.PERMIT_NUMBER)
             yield AttachedDocument(code.upper(), reference)
 
 

@@ -17,9 +17,14 @@ Choices an integrator can rely on:
   mean number of specimens, as customs systems write them).
 - Countries are ISO 3166-1 alpha-2 codes known to ISO today. ``origin_country`` may also be
   ``XX``, the code CITES trade data uses for an unknown origin.
-- ``quantity`` is a decimal string (or a JSON number) above zero with at most 12 digits before
-  and 6 after the point, which fits an SQL ``NUMERIC(18, 6)``. A line for nothing is refused:
-  zero is not a quantity a Management Authority can authorise.
+- Sizes are contract 3.1 (v2)'s field limits, kept in ``connector.domain.limits`` with the
+  ledger's column sizes: ``permit_number`` 1-64 characters, ``taxon`` 1-200 (after runs of
+  blanks are collapsed), party names and ids up to 200, ``description`` up to 1,000, at most
+  10,000 lines. Over a limit, the message names the field and the limit.
+- ``quantity`` is a decimal string (or a JSON number) of ASCII digits above zero, with at most
+  15 digits before and 6 after the point (contract section 1), and at most
+  9,223,372,036,854.775807: the ledger keeps millionths in a 64-bit integer. A line for
+  nothing is refused: zero is not a quantity a Management Authority can authorise.
 - ``version`` is a whole number from 1 to 2**31-1 (an SQL ``INTEGER``); a string of digits is
   accepted, as for the ``permit-version`` AMQP header.
 - Terms are any three upper-case letters: CITES has more terms than the primer lists.
@@ -32,16 +37,14 @@ Nothing here does I/O: the permit comes in as bytes, text or an already decoded 
 from __future__ import annotations
 
 import json
-import re
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any
 
-import pycountry
-from pydantic import BaseModel, ConfigDict, PlainValidator, ValidationError, ValidationInfo
-from pydantic import field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainValidator, ValidationError
+from pydantic import ValidationInfo, field_validator
 
+from connector.domain import limits
 from connector.domain.errors import InvalidPermit
 from connector.domain.permits import (
     ConsignmentPolicy,
@@ -52,180 +55,17 @@ from connector.domain.permits import (
     PermitStatusChange,
     PermitType,
 )
-from connector.domain.units import CITES_UNITS, UnknownUnit, canonical, format_decimal
-from connector.domain.units import normalise_unit
+from connector.domain.units import format_decimal
+from mappings import permit_fields as f
+from mappings.permit_fields import MAX_VERSION  # noqa: F401 - re-exported
 
 #: CITES source codes (primer "Code lists"); Y (assisted production) is in Res. Conf. 12.3.
 SOURCE_CODES = ("W", "R", "D", "A", "C", "F", "U", "I", "O", "X", "Y")
 #: CITES purpose-of-transaction codes (form box 5a).
 PURPOSE_CODES = ("B", "E", "G", "H", "L", "M", "N", "P", "Q", "S", "T", "Z")
 APPENDICES = ("I", "II", "III")
-UNKNOWN_ORIGIN = "XX"
-MAX_VERSION = 2**31 - 1
-QUANTITY_INTEGER_DIGITS = 12
-QUANTITY_DECIMAL_PLACES = 6
 #: a rejection reason travels in an AMQP header: keep it bounded
 MAX_PROBLEMS_SHOWN = 20
-
-_DECIMAL_TEXT = re.compile(r"[+-]?\d+(\.\d+)?", re.ASCII)
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
-_LINE_LETTERS = re.compile(r"[A-Z]{1,3}")
-_TERM = re.compile(r"[A-Z]{3}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _refuse(message: str) -> PydanticCustomError:
-    return PydanticCustomError("permit_field", message)
-
-
-def _show(value: Any) -> str:
-    """A value as quoted in an error message, cut short: senders may send anything."""
-    if isinstance(value, bool) or value is None:
-        return json.dumps(value)
-    text = str(value) if isinstance(value, Decimal) else repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float, Decimal)):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    return "a list" if isinstance(value, (list, tuple)) else "an object"
-
-
-def _text(max_len: int, *, required: bool = False, identifier: bool = False) -> PlainValidator:
-    """Text trimmed of blanks; empty means absent. Identifiers must be one clean line."""
-
-    def check(value: Any) -> str | None:
-        if value is None and not required:
-            return None
-        if not isinstance(value, str):
-            raise _refuse(f"must be text, not {_kind(value)}")
-        value = value.strip()
-        if not value:
-            if required:
-                raise _refuse("must not be empty")
-            return None
-        if len(value) > max_len:
-            raise _refuse(f"must be at most {max_len} characters (got {len(value)})")
-        if identifier and _CONTROL.search(value):
-            raise _refuse(f"{_show(value)} contains control characters")
-        return value
-
-    return PlainValidator(check)
-
-
-def _one_of(choices: tuple[str, ...], convert: Callable[[str], Any] = str, *,
-            optional: bool = False) -> PlainValidator:
-    def check(value: Any) -> Any:
-        if value is None and optional:
-            return None
-        if not isinstance(value, str) or value.strip() not in choices:
-            raise _refuse(f"{_show(value)} is not one of {', '.join(choices)}")
-        return convert(value.strip())
-
-    return PlainValidator(check)
-
-
-def _enum(enum: type, *, optional: bool = False) -> PlainValidator:
-    return _one_of(tuple(member.value for member in enum), enum, optional=optional)
-
-
-def _country(*, optional: bool, allow_unknown: bool = False) -> PlainValidator:
-    def check(value: Any) -> str | None:
-        if value is None and optional:
-            return None
-        code = value.strip() if isinstance(value, str) else value
-        if allow_unknown and code == UNKNOWN_ORIGIN:
-            return code
-        if not isinstance(code, str) or len(code) != 2 or not code.isupper() \
-                or pycountry.countries.get(alpha_2=code) is None:
-            raise _refuse(f"{_show(value)} is not an ISO 3166-1 alpha-2 country code")
-        return code
-
-    return PlainValidator(check)
-
-
-def _iso_date(*, optional: bool = False) -> PlainValidator:
-    def check(value: Any) -> date | None:
-        if value is None and optional:
-            return None
-        if not isinstance(value, str) or not _ISO_DATE.fullmatch(value.strip()):
-            raise _refuse(f"{_show(value)} is not a date in the form yyyy-mm-dd")
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            raise _refuse(f"{_show(value)} is not a calendar date") from None
-
-    return PlainValidator(check)
-
-
-def _version(value: Any) -> int:
-    digits = value.strip() if isinstance(value, str) else None
-    if digits and digits.isascii() and digits.isdigit():
-        value = int(digits) if len(digits) <= 12 else MAX_VERSION + 1
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _refuse(f"must be a whole number, not {_show(value)}")
-    if not 1 <= value <= MAX_VERSION:
-        raise _refuse(f"must be between 1 and {MAX_VERSION} (got {value})")
-    return value
-
-
-def _quantity(value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
-        raise _refuse(f"must be a decimal string such as \"40\", not {_kind(value)}")
-    if isinstance(value, str):
-        if not _DECIMAL_TEXT.fullmatch(value.strip()):
-            raise _refuse(f"{_show(value)} is not a decimal number")
-        value = value.strip()
-    amount = Decimal(repr(value) if isinstance(value, float) else value)
-    if not amount.is_finite():
-        raise _refuse(f"must be a finite number, not {value}")
-    if amount <= 0:
-        raise _refuse(f"must be greater than zero (got {_show(value)})")
-    if amount.adjusted() >= QUANTITY_INTEGER_DIGITS:
-        raise _refuse(f"must have at most {QUANTITY_INTEGER_DIGITS} digits before the point")
-    if amount.normalize().as_tuple().exponent < -QUANTITY_DECIMAL_PLACES:
-        raise _refuse(f"must have at most {QUANTITY_DECIMAL_PLACES} decimal places")
-    return canonical(amount)
-
-
-def _unit(value: Any) -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise _refuse(f"must be a CITES unit code or null, not {_kind(value)}")
-    try:
-        return normalise_unit(value)
-    except UnknownUnit:
-        known = ", ".join(code for code in CITES_UNITS if code is not None)
-        raise _refuse(f"{_show(value)} is not a CITES unit ({known}, "
-                      "or null for number of specimens)") from None
-
-
-def _line_letter(value: Any) -> str:
-    if not isinstance(value, str) or not _LINE_LETTERS.fullmatch(value.strip()):
-        raise _refuse(f"{_show(value)} is not a line letter (A, B, ... Z, AA, ...)")
-    return value.strip()
-
-
-def _term(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not _TERM.fullmatch(value.strip()):
-        raise _refuse(f"{_show(value)} is not a CITES term code (three upper-case letters)")
-    return value.strip()
-
-
-_required_name = _text(255, required=True).func
-
-
-def _taxon(value: Any) -> str:
-    """Scientific name with blanks collapsed: 'Python  regius' is the same taxon."""
-    return " ".join(_required_name(value).split())
 
 
 class _Body(BaseModel):
@@ -233,64 +73,57 @@ class _Body(BaseModel):
 
 
 class _PartyBody(_Body):
-    name: Annotated[str | None, _text(255)] = None
-    country: Annotated[str | None, _country(optional=True)] = None
-    id: Annotated[str | None, _text(64, identifier=True)] = None
+    name: Annotated[str | None, f.text(limits.PARTY_NAME)] = None
+    country: Annotated[str | None, f.country(optional=True)] = None
+    id: Annotated[str | None, f.text(limits.PARTY_ID, identifier=True)] = None
 
 
 class _LineBody(_Body):
-    line: Annotated[str, PlainValidator(_line_letter)]
-    taxon: Annotated[str, PlainValidator(_taxon)]
-    quantity: Annotated[Decimal, PlainValidator(_quantity)]
-    unit: Annotated[str | None, PlainValidator(_unit)] = None
-    appendix: Annotated[str | None, _one_of(APPENDICES, optional=True)] = None
-    source: Annotated[str | None, _one_of(SOURCE_CODES, optional=True)] = None
-    term: Annotated[str | None, PlainValidator(_term)] = None
-    origin_country: Annotated[str | None, _country(optional=True, allow_unknown=True)] = None
-    description: Annotated[str | None, _text(1000)] = None
+    line: Annotated[str, PlainValidator(f.line_letter)]
+    taxon: Annotated[str, PlainValidator(f.taxon)]
+    quantity: Annotated[Decimal, PlainValidator(f.quantity)]
+    unit: Annotated[str | None, PlainValidator(f.unit)] = None
+    appendix: Annotated[str | None, f.one_of(APPENDICES, optional=True)] = None
+    source: Annotated[str | None, f.one_of(SOURCE_CODES, optional=True)] = None
+    term: Annotated[str | None, PlainValidator(f.term)] = None
+    origin_country: Annotated[str | None, f.country(optional=True, allow_unknown=True)] = None
+    description: Annotated[str | None, f.text(limits.DESCRIPTION)] = None
 
 
 class _Identity(_Body):
     """What every permit event carries: the permit's key and its version."""
 
-    permit_number: Annotated[str, _text(64, required=True, identifier=True)]
-    issuing_country: Annotated[str, _country(optional=False)]
-    version: Annotated[int, PlainValidator(_version)]
+    permit_number: Annotated[str, f.text(limits.PERMIT_NUMBER, required=True, identifier=True)]
+    issuing_country: Annotated[str, f.country(optional=False)]
+    version: Annotated[int, PlainValidator(f.version)]
 
 
 class _StatusChangeBody(_Identity):
-    reason: Annotated[str | None, _text(1000)] = None
+    reason: Annotated[str | None, f.text(limits.STATUS_REASON)] = None
 
 
 class _PermitBody(_Identity):
-    type: Annotated[PermitType, _enum(PermitType)]
-    status: Annotated[PermitStatus, _enum(PermitStatus)] = PermitStatus.VALID
-    issued_on: Annotated[date | None, _iso_date(optional=True)] = None
-    valid_from: Annotated[date, _iso_date()]
-    valid_until: Annotated[date, _iso_date()]
-    consignment_policy: Annotated[ConsignmentPolicy, _enum(ConsignmentPolicy)] = (
+    type: Annotated[PermitType, f.enum(PermitType)]
+    status: Annotated[PermitStatus, f.enum(PermitStatus)] = PermitStatus.VALID
+    issued_on: Annotated[date | None, f.iso_date(optional=True)] = None
+    valid_from: Annotated[date, f.iso_date()]
+    valid_until: Annotated[date, f.iso_date()]
+    consignment_policy: Annotated[ConsignmentPolicy, f.enum(ConsignmentPolicy)] = (
         ConsignmentPolicy.SINGLE
     )
     exporter: _PartyBody | None = None
     importer: _PartyBody | None = None
-    purpose: Annotated[str | None, _one_of(PURPOSE_CODES, optional=True)] = None
-    security_stamp: Annotated[str | None, _text(64, identifier=True)] = None
-    replaces: Annotated[str | None, _text(64, identifier=True)] = None
-    lines: list[_LineBody]
+    purpose: Annotated[str | None, f.one_of(PURPOSE_CODES, optional=True)] = None
+    security_stamp: Annotated[str | None, f.text(limits.STAMP, identifier=True)] = None
+    replaces: Annotated[str | None, f.text(limits.PERMIT_NUMBER, identifier=True)] = None
+    lines: Annotated[list[_LineBody], BeforeValidator(f.line_count)]
 
     @field_validator("valid_until")
     @classmethod
     def _not_before_valid_from(cls, value: date, info: ValidationInfo) -> date:
         valid_from = info.data.get("valid_from")
         if valid_from is not None and value < valid_from:
-            raise _refuse(f"{value.isoformat()} is before valid_from {valid_from.isoformat()}")
-        return value
-
-    @field_validator("lines")
-    @classmethod
-    def _at_least_one(cls, value: list[_LineBody]) -> list[_LineBody]:
-        if not value:
-            raise _refuse("a permit needs at least one line")
+            raise f.refuse(f"{value.isoformat()} is before valid_from {valid_from.isoformat()}")
         return value
 
 
@@ -343,7 +176,7 @@ def _line_label(raw: Any, loc: tuple[int | str, ...]) -> str:
         letter = raw["lines"][loc[1]]["line"]
     except (KeyError, IndexError, TypeError):
         return ""
-    if not isinstance(letter, str) or not _LINE_LETTERS.fullmatch(letter.strip()):
+    if not isinstance(letter, str) or not f.LINE_LETTERS.fullmatch(letter.strip()):
         return ""
     return f" (line {letter.strip()})"
 
@@ -355,9 +188,9 @@ def _problems(error: ValidationError, raw: Any) -> list[str]:
         if kind == "missing":
             message = "is required"
         elif kind in ("model_type", "model_attributes_type", "dict_type"):
-            message = f"must be a JSON object, not {_kind(detail['input'])}"
+            message = f"must be a JSON object, not {f.kind(detail['input'])}"
         elif kind == "list_type":
-            message = f"must be a JSON list, not {_kind(detail['input'])}"
+            message = f"must be a JSON list, not {f.kind(detail['input'])}"
         else:
             message = detail["msg"]
         where = _path(loc) + _line_label(raw, loc)
@@ -374,7 +207,7 @@ def _duplicate_letters(raw: Any) -> list[str]:
     problems = []
     for index, line in enumerate(lines):
         letter = line.get("line") if isinstance(line, dict) else None
-        if not isinstance(letter, str) or not _LINE_LETTERS.fullmatch(letter.strip()):
+        if not isinstance(letter, str) or not f.LINE_LETTERS.fullmatch(letter.strip()):
             continue
         letter = letter.strip()
         if letter in first_seen:
@@ -397,8 +230,8 @@ def _validate(raw: Any, model: type[_Body]) -> tuple[Any, list[str]]:
 
 def _subject(raw: Any) -> str:
     number = raw.get("permit_number") if isinstance(raw, dict) else None
-    if isinstance(number, str) and 0 < len(number.strip()) <= 64 \
-            and not _CONTROL.search(number):
+    if isinstance(number, str) and 0 < len(number.strip()) <= limits.PERMIT_NUMBER \
+            and not f.CONTROL.search(number):
         return f"permit {number.strip()}"
     return "invalid permit"
 

@@ -19,7 +19,7 @@ from decimal import Decimal
 from lxml import etree
 
 from connector.domain.errors import MappingFailed
-from connector.domain.limits import QUANTITY_DECIMAL_PLACES, QUANTITY_INTEGER_DIGITS
+from connector.domain.limits import QUANTITY_DECIMAL_DIGITS, QUANTITY_INTEGER_DIGITS
 
 _NUMBER = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?")
 NULL = "null"
@@ -49,9 +49,9 @@ def quantity(where: str, field: str, text: str) -> Decimal:
     if len(integer) > QUANTITY_INTEGER_DIGITS:
         raise MappingFailed(f"{where}: {field} {text[:40]!r} has more than "
                             f"{QUANTITY_INTEGER_DIGITS} digits before the decimal point")
-    if len(fraction) > QUANTITY_DECIMAL_PLACES:
+    if len(fraction) > QUANTITY_DECIMAL_DIGITS:
         raise MappingFailed(f"{where}: {field} {text[:40]!r} has more than "
-                            f"{QUANTITY_DECIMAL_PLACES} decimal places")
+                            f"{QUANTITY_DECIMAL_DIGITS} decimal places")
     value = Decimal(text)  # exact: construction never rounds
     if value < 0:
         raise MappingFailed(f"{where}: {field} {text[:40]!r} is negative")

@@ -24,7 +24,10 @@ sys.path.insert(0, str(ROOT))
 
 from adapters.soap.clearance_client import ClearanceClient  # noqa: E402
 
-AMQP_URL = os.environ["CONNECTOR_AMQP_URL"]
+#: the permit system's own user: RabbitMQ checks the user_id it sets (contract 3.1 (v2))
+PERMIT_SYSTEM_URL = os.environ["DEMO_PERMIT_SYSTEM_URL"]
+#: watching cites.usage and customs.notifications: the demo node's administrator
+OBSERVER_URL = os.environ["DEMO_OBSERVER_URL"]
 SOAP_URL = os.environ["DEMO_SOAP_URL"]
 SOAP_USER, SOAP_PASSWORD = os.environ["DEMO_SOAP_CREDENTIALS"].split(":", 1)
 DECLARATION_ID = "WDHA-2026-E-1042"
@@ -62,8 +65,10 @@ def show_items(result: dict) -> None:
 
 
 def main() -> int:
-    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    connection = pika.BlockingConnection(pika.URLParameters(OBSERVER_URL))
     channel = connection.channel()
+    permit_system = pika.BlockingConnection(pika.URLParameters(PERMIT_SYSTEM_URL))
+    publisher = permit_system.channel()
     usage_queue = observe(channel, "cites.usage", "usage.#")
     broker_queue = observe(channel, "customs.notifications", "broker.#")
     customs = ClearanceClient(f"{SOAP_URL}?wsdl", SOAP_USER, SOAP_PASSWORD, digest=True)
@@ -75,17 +80,18 @@ def main() -> int:
     show_items(result)
     drain(channel, broker_queue, 1, timeout=10)  # the broker hears about the hold too
 
-    bold("the permit system publishes the permits (RabbitMQ, cites.permits)")
-    channel.confirm_delivery()
+    bold("the permit system publishes the permits (RabbitMQ, cites.permits, as permit-system)")
+    publisher.confirm_delivery()
     permits = json.loads((ROOT / "examples/permits-namibia.json").read_text())
     xml = (ROOT / "examples/26NA000123-python-regius-export-v2.xml").read_bytes()
-    channel.basic_publish("cites.permits", "permit.issued", xml, pika.BasicProperties(
+    publisher.basic_publish("cites.permits", "permit.issued", xml, pika.BasicProperties(
         content_type="application/xml", delivery_mode=2, message_id=str(uuid.uuid4()),
-        headers={"permit-version": 1}), mandatory=True)
+        headers={"permit-version": 1}, user_id="permit-system"), mandatory=True)
     print("  26NA000123 as CITES ePermit XML (Toolkit v2)")
-    channel.basic_publish("cites.permits", "permit.issued", json.dumps(permits[1]).encode(),
-                          pika.BasicProperties(content_type="application/json", delivery_mode=2,
-                                               message_id=str(uuid.uuid4())), mandatory=True)
+    publisher.basic_publish("cites.permits", "permit.issued", json.dumps(permits[1]).encode(),
+                            pika.BasicProperties(content_type="application/json",
+                                                 delivery_mode=2, message_id=str(uuid.uuid4()),
+                                                 user_id="permit-system"), mandatory=True)
     print("  26NA000131 as JSON")
 
     bold("the electronic endorsement: usage reports on cites.usage")
@@ -109,6 +115,7 @@ def main() -> int:
         time.sleep(0.5)
     print(f"  decision: {decision['Decision']}")
     show_items(decision)
+    permit_system.close()
     connection.close()
     return 0 if decision["Decision"] == "CLEARED" else 1
 

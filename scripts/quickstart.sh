@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command from a fresh machine to a cleared sample declaration, end to end:
-# installs the connector (and Debian's rabbitmq-server when missing), starts a local RabbitMQ,
-# the customs simulator and `cites-connector serve` (SOAP service, permit consumer, outbox
+# installs the connector (and Debian's rabbitmq-server when missing), starts a local RabbitMQ
+# loaded with config/rabbitmq-definitions.json (users connector and permit-system), the customs
+# simulator and `cites-connector serve` (SOAP service, permit consumer, outbox
 # relay) on SQLite, then plays customs, the permit system and a broker (scripts/demo.py):
 # the sample declaration arrives before its permits and is HELD; the permits are published
 # (one as a CITES ePermit XML document); the declaration is released by itself, the usage
@@ -27,7 +28,10 @@ start_rabbitmq
 
 SOAP_PORT=$(_free_port); SIM_PORT=$(_free_port)
 export CONNECTOR_HOME_COUNTRY=NA CONNECTOR_DATA_DIR=$DATA
-export CONNECTOR_AMQP_URL=$CONNECTOR_TEST_AMQP_URL
+# the connector connects as its own least-privilege user from config/rabbitmq-definitions.json
+# (demo password); the demo publishes permits as permit-system and watches as the node's admin
+export CONNECTOR_AMQP_URL=$RABBITMQ_CONNECTOR_URL
+export DEMO_PERMIT_SYSTEM_URL=$RABBITMQ_PERMIT_SYSTEM_URL DEMO_OBSERVER_URL=$CONNECTOR_TEST_AMQP_URL
 export CONNECTOR_SOAP_PORT=$SOAP_PORT CONNECTOR_SOAP_USERS="customs:demo-secret"
 export CONNECTOR_CUSTOMS_URL="http://127.0.0.1:$SIM_PORT/soap/customs-callback"
 export CONNECTOR_CUSTOMS_ALLOW_HTTP=true   # loopback demo only: production uses https

@@ -77,6 +77,35 @@ start_rabbitmq() {
   done
   export CONNECTOR_TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:$port/%2F"
   echo "RabbitMQ $RABBITMQ_NODENAME on 127.0.0.1:$port ($RMQ_DIR)" >&2
+  load_rabbitmq_definitions "$port"
+}
+
+# Load config/rabbitmq-definitions.json (topology, users connector and permit-system with
+# their DEMO passwords) into the node and wait until the connector's user may connect: the
+# import is asynchronous. guest stays, for the tests' and the demo's own set-up (it can
+# connect from loopback only). Exports the URLs of both users on the default virtual host.
+load_rabbitmq_definitions() {
+  local port=$1 root waited=0
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  rabbitmqctl -n "$RABBITMQ_NODENAME" import_definitions "$root/config/rabbitmq-definitions.json" \
+    >/dev/null || { echo "loading the RabbitMQ definitions failed" >&2; return 1; }
+  local connector_password permit_password
+  connector_password=$(_demo_password connector)
+  permit_password=$(_demo_password permit-system)
+  until rabbitmqctl -n "$RABBITMQ_NODENAME" authenticate_user connector "$connector_password" \
+      >/dev/null 2>&1 \
+      && rabbitmqctl -n "$RABBITMQ_NODENAME" list_queues -p / name 2>/dev/null \
+      | grep -qx cites-connector.permits; do
+    waited=$((waited + 1))
+    if [ "$waited" -ge 60 ]; then echo "RabbitMQ definitions not loaded" >&2; return 1; fi
+    sleep 0.5
+  done
+  export RABBITMQ_CONNECTOR_URL="amqp://connector:$connector_password@127.0.0.1:$port/%2F"
+  export RABBITMQ_PERMIT_SYSTEM_URL="amqp://permit-system:$permit_password@127.0.0.1:$port/%2F"
+}
+
+_demo_password() {  # the demo password of a user of the shipped definitions file
+  python3 -c 'import sys; from adapters.amqp.definitions import DEMO_PASSWORDS as p; print(p[sys.argv[1]])' "$1"
 }
 
 stop_rabbitmq() {

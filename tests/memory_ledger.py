@@ -18,7 +18,7 @@ from typing import Any, Iterable, Iterator, Sequence
 from connector.domain.permits import Permit, PermitStatusChange
 from connector.domain.usages import DeclarationState, StoredDecision, Usage
 from connector.services.messages import OutboxMessage
-from connector.services.ports import DuplicateDecision, Ledger, LedgerSession
+from connector.services.ports import DuplicateDecision, InboxEntry, Ledger, LedgerSession
 
 
 @dataclass
@@ -29,7 +29,7 @@ class State:
     latest: dict[str, tuple[int, DeclarationState]] = field(default_factory=dict)
     outbox: list[OutboxMessage] = field(default_factory=list)
     audit: list[tuple[str, str, str, dict]] = field(default_factory=list)
-    inbox: dict[str, tuple[str, str]] = field(default_factory=dict)
+    inbox: dict[str, tuple[str, str, str | None]] = field(default_factory=dict)
     pending_status: dict[tuple[str, str], PermitStatusChange] = field(default_factory=dict)
 
 
@@ -46,6 +46,9 @@ class MemoryLedgerSession(LedgerSession):
     def lock_permits(self, permit_numbers: Iterable[str]) -> None:
         pass  # the whole ledger is locked by MemoryLedger.transaction
 
+    def lock_permit_number(self, permit_number: str) -> None:
+        pass  # the whole ledger is locked by MemoryLedger.transaction
+
     def save_permit(self, permit: Permit) -> None:
         self.s.permits[permit.key] = permit
 
@@ -56,13 +59,13 @@ class MemoryLedgerSession(LedgerSession):
                                       content_version=self.s.permits[key].content_version)
 
     def keep_pending_status(self, change: PermitStatusChange) -> None:
-        key = (change.permit_number, change.issuing_country)
-        current = self.s.pending_status.get(key)
-        if current is None or current.version < change.version:
-            self.s.pending_status[key] = change
+        self.s.pending_status[(change.permit_number, change.issuing_country)] = change
 
     def take_pending_status(self, permit_number, issuing_country):
         return self.s.pending_status.pop((permit_number, issuing_country), None)
+
+    def pending_status(self, permit_number, issuing_country):
+        return self.s.pending_status.get((permit_number, issuing_country))
 
     def _replace_line(self, key, letter, remaining: Decimal) -> None:
         permit = self.s.permits[key]
@@ -151,13 +154,15 @@ class MemoryLedgerSession(LedgerSession):
         return sorted((f for f in found if permit_number in f.cited_permits),
                       key=lambda f: (f.decided_at, f.decision.declaration_id))
 
-    def inbox_seen(self, message_id: str) -> bool:
-        return message_id in self.s.inbox
+    def inbox_entry(self, message_id: str) -> InboxEntry | None:
+        found = self.s.inbox.get(message_id)
+        return None if found is None else InboxEntry(message_id, found[2])
 
-    def record_inbox(self, message_id: str, source: str, outcome: str, at: datetime) -> None:
+    def record_inbox(self, message_id: str, source: str, outcome: str, at: datetime,
+                     body_digest: str | None = None) -> None:
         if message_id in self.s.inbox:
             raise DuplicateDecision(f"message {message_id} applied already")
-        self.s.inbox[message_id] = (source, outcome)
+        self.s.inbox[message_id] = (source, outcome, body_digest)
 
     def set_state(self, declaration_id: str, state: DeclarationState, at: datetime) -> None:
         self.s.latest[declaration_id] = (self.s.latest[declaration_id][0], state)

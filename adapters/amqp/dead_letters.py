@@ -1,14 +1,20 @@
 """Dead letters: the copy the consumer files for a message it cannot use, and the operator's
-tools to read and replay what ``cites-connector.dead-letters`` holds (``dlq list|replay``).
+tool to read what ``cites-connector.dead-letters`` holds (``dlq list``; replay: dlq_replay.py).
 
 A refused message is copied to ``cites.dlx`` with its routing key, body and properties plus
 ``x-rejection-reason`` and ``x-original-exchange`` (contract 3.1), with publisher confirms,
 and only then acknowledged: the consumer never "logs and acks". Messages RabbitMQ itself
 dead-lettered (over the delivery limit) carry ``x-death`` instead; both are shown and replayed.
 
+``x-rejection-reason`` is exactly the contract's code where there is one
+(``UNTRUSTED_PUBLISHER``, ``PERMIT_CANCELLED_FINAL``, ``IMPLAUSIBLE_VERSION``,
+``MESSAGE_ID_CONFLICT``, and the connector's own ``PROCESSING_FAILED`` /
+``PROCESSING_INTERRUPTED``), with the explanation in ``x-rejection-detail``; otherwise it is
+the validation's message, naming the field. ``x-original-user-id`` keeps the ``user_id`` the
+broker had checked (the copy cannot carry it: it is published by the connector's own user).
+
 Reading is done with ``basic.get`` without acknowledging: closing the channel gives every
-message back, so ``dlq list`` loses nothing. Replay publishes to the original exchange with
-confirms and acknowledges the dead letter only after the broker confirmed the copy.
+message back, so ``dlq list`` loses nothing.
 """
 
 from __future__ import annotations
@@ -29,24 +35,34 @@ from connector.domain.errors import Unavailable
 
 REASON, ORIGINAL_EXCHANGE = "x-rejection-reason", "x-original-exchange"
 REJECTED_AT, ORIGINAL_QUEUE = "x-rejected-at", "x-original-queue"
+DETAIL, ORIGINAL_USER = "x-rejection-detail", "x-original-user-id"
 MAX_REASON = 2000
 #: headers the broker or the rejection added; a replayed message goes out without them
-_ADDED_HEADERS = frozenset({REASON, ORIGINAL_EXCHANGE, REJECTED_AT, ORIGINAL_QUEUE, "x-death",
-                            "x-delivery-count", "x-first-death-exchange", "x-first-death-queue",
-                            "x-first-death-reason", "x-last-death-exchange",
-                            "x-last-death-queue", "x-last-death-reason"})
+ADDED_HEADERS = frozenset({REASON, DETAIL, ORIGINAL_USER, ORIGINAL_EXCHANGE, REJECTED_AT,
+                           ORIGINAL_QUEUE, "x-death", "x-delivery-count",
+                           "x-first-death-exchange", "x-first-death-queue",
+                           "x-first-death-reason", "x-last-death-exchange",
+                           "x-last-death-queue", "x-last-death-reason"})
 
 
-def rejection_properties(properties: pika.BasicProperties, reason: str,
-                         exchange: str) -> pika.BasicProperties:
+def _bounded(text: str) -> str:
+    return text if len(text) <= MAX_REASON else text[:MAX_REASON - 3] + "..."
+
+
+def rejection_properties(properties: pika.BasicProperties, reason: str, exchange: str,
+                         detail: str | None = None) -> pika.BasicProperties:
     """The original properties plus the rejection headers. Persistent whatever the original
     said, without ``expiration`` (a dead letter must wait for an operator) and ``user_id``
-    (RabbitMQ checks it against the publishing connection's user)."""
-    if len(reason) > MAX_REASON:
-        reason = reason[:MAX_REASON - 3] + "..."
-    headers = {k: v for k, v in (properties.headers or {}).items() if k != "x-delivery-count"}
-    headers |= {REASON: reason, ORIGINAL_EXCHANGE: exchange, ORIGINAL_QUEUE: PERMITS_QUEUE,
+    (RabbitMQ checks it against the publishing connection's user: it is kept as the header
+    ``x-original-user-id``)."""
+    headers = {k: v for k, v in (properties.headers or {}).items() if k not in ADDED_HEADERS}
+    headers |= {REASON: _bounded(reason), ORIGINAL_EXCHANGE: exchange,
+                ORIGINAL_QUEUE: PERMITS_QUEUE,
                 REJECTED_AT: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    if detail:
+        headers[DETAIL] = _bounded(detail)
+    if properties.user_id:
+        headers[ORIGINAL_USER] = properties.user_id
     return pika.BasicProperties(
         content_type=properties.content_type, content_encoding=properties.content_encoding,
         headers=headers, delivery_mode=pika.DeliveryMode.Persistent,
@@ -56,12 +72,19 @@ def rejection_properties(properties: pika.BasicProperties, reason: str,
 
 
 def file_rejection(channel, routing_key: str, exchange: str, properties: pika.BasicProperties,
-                   body: bytes, reason: str) -> None:
+                   body: bytes, reason: str, detail: str | None = None) -> None:
     """Publish the rejected copy on a channel in confirm mode; returns once confirmed.
 
     Raises ``pika.exceptions.UnroutableError`` when nothing is bound to ``cites.dlx``."""
     channel.basic_publish(DEAD_LETTER_EXCHANGE, routing_key, body,
-                          rejection_properties(properties, reason, exchange), mandatory=True)
+                          rejection_properties(properties, reason, exchange, detail),
+                          mandatory=True)
+
+
+def dead_letter_depth(channel) -> int:
+    """Messages waiting in ``cites-connector.dead-letters`` (a passive declare: it needs no
+    permission and changes nothing)."""
+    return channel.queue_declare(DEAD_LETTER_QUEUE, passive=True).method.message_count
 
 
 @dataclass(frozen=True)
@@ -75,6 +98,14 @@ class DeadLetter:
     content_type: str | None
     size: int
     preview: str
+    #: the rejection's explanation when the reason is a code
+    detail: str | None = None
+    #: who published the original message (the user_id RabbitMQ had checked), if known
+    publisher: str | None = None
+
+    @property
+    def explained(self) -> str:
+        return f"{self.reason}: {self.detail}" if self.detail else self.reason
 
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -105,12 +136,19 @@ def _read(method, properties: pika.BasicProperties, body: bytes) -> DeadLetter:
         rejected = rejected.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     message_id, given = message_key(IncomingMessage(
         method.routing_key, body, properties.content_type, headers, properties.message_id))
+    publisher = headers.get(ORIGINAL_USER) or properties.user_id
     return DeadLetter(message_id, given, method.routing_key, exchange, reason,
                       None if rejected is None else _text(rejected), properties.content_type,
-                      len(body), body[:200].decode("utf-8", "replace"))
+                      len(body), body[:200].decode("utf-8", "replace"),
+                      _text(headers[DETAIL]) if DETAIL in headers else None,
+                      None if publisher is None else _text(publisher))
 
 
-def _open(url: str):
+def read_dead_letter(method, properties: pika.BasicProperties, body: bytes) -> DeadLetter:
+    return _read(method, properties, body)
+
+
+def open_dead_letters(url: str):
     try:
         connection = connect(url, name="dlq")
         channel = connection.channel()
@@ -126,7 +164,7 @@ def _open(url: str):
 def list_dead_letters(url: str, limit: int = 50) -> tuple[list[DeadLetter], int]:
     """Up to ``limit`` dead letters, oldest first, and how many the queue holds; all of them
     stay in the queue (read unacknowledged, given back when the channel closes)."""
-    connection, channel = _open(url)
+    connection, channel = open_dead_letters(url)
     try:
         total = channel.queue_declare(DEAD_LETTER_QUEUE, passive=True).method.message_count
         found, last_tag = [], None
@@ -143,60 +181,3 @@ def list_dead_letters(url: str, limit: int = 50) -> tuple[list[DeadLetter], int]
         raise Unavailable(f"RabbitMQ connection lost while reading dead letters: {exc}") from exc
     finally:
         close_quietly(connection)
-
-
-@dataclass(frozen=True)
-class ReplayResult:
-    replayed: list[DeadLetter]
-    #: could not be published (no original exchange, nothing bound): still in the queue
-    failed: list[tuple[DeadLetter, str]]
-
-
-def _replay_properties(properties: pika.BasicProperties) -> pika.BasicProperties:
-    headers = {k: v for k, v in (properties.headers or {}).items() if k not in _ADDED_HEADERS}
-    return pika.BasicProperties(
-        content_type=properties.content_type, content_encoding=properties.content_encoding,
-        headers=headers or None, delivery_mode=pika.DeliveryMode.Persistent,
-        priority=properties.priority, correlation_id=properties.correlation_id,
-        reply_to=properties.reply_to, message_id=properties.message_id,
-        timestamp=properties.timestamp, type=properties.type, app_id=properties.app_id)
-
-
-def replay_dead_letters(url: str, message_id: str | None = None) -> ReplayResult:
-    """Publish dead letters again to their original exchange (all of them, or those whose
-    message id is ``message_id``); each is removed from the dead letters only after the broker
-    confirmed the replayed copy. The replay keeps the message id, so a message that was
-    applied after all is not applied twice."""
-    connection, channel = _open(url)
-    replayed, failed, kept = [], [], None
-    try:
-        channel.confirm_delivery()
-        while True:
-            method, properties, body = channel.basic_get(DEAD_LETTER_QUEUE, auto_ack=False)
-            if method is None:
-                break
-            kept = method.delivery_tag  # unacknowledged until the end, so not fetched again
-            letter = _read(method, properties, body)
-            if message_id is not None and letter.message_id != message_id:
-                continue  # left unacknowledged: back in the queue when the channel closes
-            if not letter.original_exchange:
-                failed.append((letter, "no original exchange recorded"))
-                continue
-            try:
-                channel.basic_publish(letter.original_exchange, letter.routing_key, body,
-                                      _replay_properties(properties), mandatory=True)
-            except pika.exceptions.UnroutableError:
-                failed.append((letter, f"nothing bound to {letter.original_exchange} for "
-                                       f"{letter.routing_key}"))
-                continue
-            channel.basic_ack(method.delivery_tag)
-            replayed.append(letter)
-        if kept is not None:  # the ones not replayed go back (acknowledged ones are gone)
-            channel.basic_nack(kept, multiple=True, requeue=True)
-        return ReplayResult(replayed, failed)
-    except CONNECTION_ERRORS as exc:
-        raise Unavailable(f"RabbitMQ connection lost during the replay ({len(replayed)} "
-                          f"replayed): {exc}") from exc
-    finally:
-        close_quietly(connection)
-

@@ -1,19 +1,19 @@
 """The permit consumer: ``cites-connector.permits`` into the ledger (contract 3.1).
 
 Each worker thread owns one connection and one channel (pika is not thread-safe) with the
-configured prefetch, and handles one message at a time:
+configured prefetch, and handles one message at a time (``permit_handler.py`` decides what
+becomes of it):
 
 - ack only after ``PermitService`` committed (the transaction holds the inbox row that makes a
   redelivery of the same ``message_id`` change nothing, so a crash between commit and ack
   applies nothing twice);
-- a message that cannot be parsed or validated is copied to ``cites.dlx`` with the reason,
-  with publisher confirms, then acked; the consumer carries on;
-- the ledger out of reach (``Unavailable``) is waited out with capped back-off while the
-  message is held unacknowledged: an outage of any length neither loses the event nor burns
-  its delivery count (RabbitMQ 3.x counts every return). Any other failure is a nack with
-  requeue; the queue's delivery limit then dead-letters a message that always fails;
+- a message refused (untrusted, invalid, unstorable, over its attempts) is copied to
+  ``cites.dlx`` with the reason, with publisher confirms, then acked; the consumer carries on;
 - a lost connection, a closed channel or a broker restart: reconnect with capped, jittered
   back-off, declare the topology again and go on. Unacknowledged messages come back.
+
+While idle the thread looks at its queue's and the dead-letter queue's depth every few
+seconds, for ``/healthz`` (``consumer_watch.py``).
 
 Events of one permit may be handled by different threads in any order; the ledger's version
 check and permit lock make the highest version win.
@@ -31,15 +31,15 @@ import structlog
 from structlog.contextvars import bound_contextvars
 
 from adapters.amqp.connection import CONNECTION_ERRORS, close_quietly, connect, describe
-from adapters.amqp.dead_letters import file_rejection
-from adapters.amqp.permit_messages import IncomingMessage, decode_event, message_key
-from adapters.amqp.topology import PERMITS_QUEUE, declare
+from adapters.amqp.consumer_watch import ConsumerStuck, ConsumerWatch, DeadLettersWaiting
+from adapters.amqp.dead_letters import dead_letter_depth, file_rejection
+from adapters.amqp.permit_handler import HandlerConfig, PermitHandler, Verdict
+from adapters.amqp.topology import BACKSTOP_DELIVERY_LIMIT, PERMITS_QUEUE, declare
 from adapters.outbox.backoff import Backoff
-from connector.domain.errors import InvalidInput, Unavailable
-from connector.domain.permits import Permit
+from connector.domain.errors import ConnectorError
 
 log = structlog.get_logger(__name__)
-ACTOR = "permit-system"
+POLL_SECONDS = 5.0
 
 
 class PermitConsumer:
@@ -47,20 +47,26 @@ class PermitConsumer:
 
     name = "permit-consumer"
 
-    def __init__(self, permits, url: str, *, prefetch: int = 20, workers: int = 1,
-                 delivery_limit: int = 5, max_bytes: int = 5 * 1024 * 1024,
+    def __init__(self, permits, url: str, attempts, *, publishers=("permit-system",),
+                 prefetch: int = 20, workers: int = 1, delivery_limit: int = 5,
+                 broker_delivery_limit: int = BACKSTOP_DELIVERY_LIMIT,
+                 max_bytes: int = 5 * 1024 * 1024, stuck_seconds: float = 60.0,
                  reconnect: Backoff = Backoff(initial=0.5, maximum=30.0, jitter=0.5),
                  on_applied: Callable[[], None] | None = None):
-        self.permits = permits
         self.url = url
         self.prefetch = prefetch
-        self.delivery_limit = delivery_limit
-        self.max_bytes = max_bytes
+        self.broker_delivery_limit = broker_delivery_limit
+        self.stuck_seconds = stuck_seconds
         self.reconnect = reconnect
+        self.handler = PermitHandler(permits, attempts, HandlerConfig(
+            frozenset(publishers), max_bytes, delivery_limit, reconnect))
+        self.attempts = attempts
         #: called after each applied event (serve wakes the outbox relay with it)
         self.on_applied = on_applied
         self._stop = threading.Event()
         self._loops = [_ConsumerLoop(self, n) for n in range(workers)]
+        #: probes ``/healthz`` shows without turning 503 (serve registers them)
+        self.health_notes = [("dead-letters", self.dead_letter_probe)]
 
     def start(self) -> None:
         self._stop.clear()
@@ -82,11 +88,29 @@ class PermitConsumer:
         return self._stop.is_set()
 
     def health_probe(self) -> None:
-        """Raises unless every consumer thread is connected and consuming."""
-        down = [loop.index for loop in self._loops if not loop.consuming]
+        """Raises unless every consumer thread is connected, consuming and making progress."""
+        down = [loop for loop in self._loops if not loop.consuming]
         if down:
-            raise ConnectionError(f"permit consumer {down} not connected to RabbitMQ at "
-                                  f"{describe(self.url)}")
+            why = down[0].watch.last_connection_error
+            raise ConnectionError(f"permit consumer {[loop.index for loop in down]} not "
+                                  f"connected to RabbitMQ at {describe(self.url)}"
+                                  + (f": {why}" if why else ""))
+        for loop in self._loops:
+            stuck = loop.watch.stuck(self.stuck_seconds)
+            if stuck:
+                raise ConsumerStuck(f"permit consumer {loop.index} is stuck: {stuck}")
+
+    def dead_letter_probe(self) -> None:
+        """Raises ``DeadLettersWaiting`` when the dead-letter queue is not empty."""
+        seen = [loop.watch.depths for loop in self._loops if loop.watch.depths is not None]
+        if not seen:
+            raise DeadLettersWaiting("depth of cites-connector.dead-letters not known yet")
+        latest = max(seen, key=lambda depths: depths.at)
+        if latest.dead_letters:
+            count = latest.dead_letters
+            raise DeadLettersWaiting(f"{count} message{'s' if count != 1 else ''} in "
+                                     "cites-connector.dead-letters (cites-connector dlq list)",
+                                     count)
 
     def wait(self, seconds: float) -> bool:
         """Sleep unless stopping; True when stopping."""
@@ -98,7 +122,9 @@ class _ConsumerLoop:
         self.owner = owner
         self.index = index
         self.consuming = False
+        self.watch = ConsumerWatch()
         self._thread: threading.Thread | None = None
+        self._polled = 0.0
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=f"permit-consumer-{self.index}",
@@ -118,22 +144,26 @@ class _ConsumerLoop:
             try:
                 connection = connect(owner.url, name=f"permit-consumer-{self.index}")
                 channel = connection.channel()
-                declare(channel, owner.delivery_limit)
+                declare(channel, owner.broker_delivery_limit)
                 channel.basic_qos(prefetch_count=owner.prefetch)
                 channel.confirm_delivery()  # for the dead-lettered copies
                 self.consuming, failures = True, 0
+                self.watch.connected()
                 log.info("amqp.consumer_connected", worker=self.index)
                 self._consume(connection, channel)
             except pika.exceptions.ChannelClosedByBroker as exc:
+                self.watch.last_connection_error = f"{exc.reply_code} {exc.reply_text}"
                 log.error("amqp.consumer_channel_closed", worker=self.index,
                           code=exc.reply_code, reason=exc.reply_text)
             except CONNECTION_ERRORS as exc:
+                self.watch.last_connection_error = f"{type(exc).__name__}: {exc}"
                 log.warning("amqp.consumer_disconnected", worker=self.index,
                             error=f"{type(exc).__name__}: {exc}")
             except Exception:  # noqa: BLE001 - the thread must survive anything and reconnect
                 log.exception("amqp.consumer_failed", worker=self.index)
             finally:
                 self.consuming = False
+                self.watch.done()
                 close_quietly(connection)
             if owner.stopping:
                 break
@@ -149,56 +179,51 @@ class _ConsumerLoop:
                 self._handle(connection, channel, method, properties, body)
             if owner.stopping:
                 break
+            self._poll(channel)
         channel.cancel()  # prefetched, unhandled messages go back to the queue
         connection.close()
 
+    def _poll(self, channel) -> None:
+        if time.monotonic() - self._polled < POLL_SECONDS:
+            return
+        self._polled = time.monotonic()
+        ready = channel.queue_declare(PERMITS_QUEUE, passive=True).method.message_count
+        self.watch.polled(ready, dead_letter_depth(channel))
+
     def _handle(self, connection, channel, method, properties, body: bytes) -> None:
-        message = IncomingMessage(method.routing_key, body, properties.content_type,
-                                  properties.headers, properties.message_id)
-        message_id, given = message_key(message)
-        with bound_contextvars(message_id=message_id, routing_key=method.routing_key):
-            if not given:
-                log.info("permit.message_without_id", detail="idempotency key is a hash of "
-                         "routing key, permit-version header and body")
-            try:
-                event = decode_event(message, self.owner.max_bytes)
-            except InvalidInput as refused:
-                self._reject(connection, channel, method, properties, body, refused.message)
+        self.watch.took(properties.message_id or f"delivery {method.delivery_tag}")
+        try:
+            with bound_contextvars(message_id=properties.message_id,
+                                   routing_key=method.routing_key):
+                verdict = self.owner.handler.handle(
+                    method, properties, body, self.watch,
+                    lambda seconds: self._pause(connection, seconds))
+                self._carry_out(connection, channel, method, properties, body, verdict)
+        finally:
+            self.watch.done()
+
+    def _carry_out(self, connection, channel, method, properties, body: bytes,
+                   verdict: Verdict) -> None:
+        if verdict.action == "requeue":
+            channel.basic_nack(method.delivery_tag, requeue=True)
+            return
+        if verdict.action == "reject":
+            if not self._reject(connection, channel, method, properties, body, verdict):
                 return
-            outcome = self._apply(connection, event, message_id)
-            if outcome is None:  # stopping while the ledger was down, or an unexpected error
-                channel.basic_nack(method.delivery_tag, requeue=True)
-                return
-            if isinstance(outcome, InvalidInput):
-                self._reject(connection, channel, method, properties, body, outcome.message)
-                return
+        else:
             channel.basic_ack(method.delivery_tag)
+            outcome = verdict.outcome
             log.info("permit.event_consumed", permit_number=outcome.applied.permit_number,
                      applied=outcome.applied.applied, duplicate=outcome.duplicate,
                      released=len(outcome.released), reported=len(outcome.reported),
                      detail=outcome.applied.detail)
             if self.owner.on_applied is not None and (outcome.released or outcome.reported):
                 self.owner.on_applied()
-
-    def _apply(self, connection, event, message_id: str):
-        permits, failures = self.owner.permits, 0
-        while True:
+        if verdict.forget is not None:
             try:
-                if isinstance(event, Permit):
-                    return permits.receive_permit(event, actor=ACTOR, message_id=message_id)
-                return permits.receive_status(event, actor=ACTOR, message_id=message_id)
-            except InvalidInput as refused:
-                return refused
-            except Unavailable as exc:
-                failures += 1
-                delay = min(self.owner.reconnect.delay(failures), 30.0)
-                log.warning("permit.ledger_unavailable", error=exc.message, retry_in=delay)
-                if self._pause(connection, delay):
-                    return None
-            except Exception:  # noqa: BLE001 - nack: the delivery limit stops a poison loop
-                log.exception("permit.event_failed")
-                self._pause(connection, 1.0)
-                return None
+                self.owner.attempts.forget(verdict.forget)
+            except ConnectorError as exc:  # left behind: pruned later, harmless meanwhile
+                log.warning("permit.attempts_not_cleared", error=exc.message)
 
     def _pause(self, connection, seconds: float) -> bool:
         """Wait while keeping the connection alive (heartbeats); True when stopping."""
@@ -210,15 +235,19 @@ class _ConsumerLoop:
             connection.sleep(min(left, 0.5))
         return True
 
-    def _reject(self, connection, channel, method, properties, body: bytes, reason: str) -> None:
+    def _reject(self, connection, channel, method, properties, body: bytes,
+                verdict: Verdict) -> bool:
         try:
-            file_rejection(channel, method.routing_key, method.exchange, properties, body, reason)
+            file_rejection(channel, method.routing_key, method.exchange, properties, body,
+                           verdict.reason, verdict.detail)
         except pika.exceptions.UnroutableError:
-            log.error("permit.rejection_unroutable", reason=reason,
+            log.error("permit.rejection_unroutable", reason=verdict.reason,
                       detail="nothing is bound to cites.dlx; the message is requeued")
             self._pause(connection, 1.0)
             channel.basic_nack(method.delivery_tag, requeue=True)
-            return
+            return False
         channel.basic_ack(method.delivery_tag)
-        log.warning("permit.message_rejected", reason=reason, size=len(body),
-                    content_type=properties.content_type)
+        log.warning("permit.message_rejected", reason=verdict.reason, detail=verdict.detail,
+                    size=len(body), content_type=properties.content_type,
+                    publisher=properties.user_id)
+        return True

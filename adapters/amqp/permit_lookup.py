@@ -1,12 +1,19 @@
-"""Asking the permit system for a permit the connector does not hold (contract 3.3).
+"""Asking the permit system for permits the connector does not hold (contract 3.3).
 
 Request/reply over ``cites.rpc`` (direct, routing key ``permit.lookup``) with RabbitMQ's
-direct reply-to (``amq.rabbitmq.reply-to``): no reply queue to declare or clean up. The
-request expires with the timeout, so a permit system that comes back late does not answer
-questions nobody is waiting for. Every way of not getting a usable permit in time returns
-None, which the decision reports as ``PERMIT_UNKNOWN``: no reply, ``{"found": false}``,
-nothing bound to ``permit.lookup`` (returned at once instead of waiting for the timeout), a
-broker out of reach, or a reply that is not a valid permit for the number asked (logged).
+direct reply-to (``amq.rabbitmq.reply-to``): no reply queue to declare or clean up. All the
+questions of one declaration go out on one connection, each with its own ``correlation_id``,
+and are waited for together until one deadline (the service decides which to ask:
+``connector/services/permit_lookup.py``). Each request expires with the timeout, so a permit
+system that comes back late does not answer questions nobody is waiting for.
+
+A reply counts only when its ``user_id`` (checked by RabbitMQ against the replying
+connection) is a permit publisher (contract 3.3 (v2)): anyone else who can see the requests
+could race a forged permit into the answer. An untrusted reply is logged and ignored, and the
+genuine one still awaited. A reply that is not a valid permit for the number asked is logged
+and ignored too. No usable answer in time, nothing bound to ``permit.lookup`` (returned at
+once instead of waiting for the timeout) or a broker out of reach: the number is left out of
+the answers, which the decision reports as ``PERMIT_UNKNOWN``.
 
 A lookup opens its own connection: lookups are rare (only unknown permits), run in the SOAP
 service's threads (pika is not thread-safe), and a fresh connection on loopback costs a few
@@ -18,88 +25,110 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from typing import Sequence
 
 import pika
 import pika.exceptions
 import structlog
 
 from adapters.amqp.connection import CONNECTION_ERRORS, close_quietly, connect, describe
-from adapters.amqp.permit_messages import IncomingMessage, decode_lookup_reply
+from adapters.amqp.permit_messages import IncomingMessage, decode_lookup_reply, require_trusted
 from adapters.amqp.topology import LOOKUP_ROUTING_KEY, RPC_EXCHANGE
-from connector.domain.errors import InvalidInput
-from connector.domain.permits import Permit
+from connector.domain.errors import InvalidInput, PermitEventRefused
+from connector.services.permit_lookup import LookupAnswer
 
 log = structlog.get_logger(__name__)
 REPLY_TO = "amq.rabbitmq.reply-to"
 
 
 class AmqpPermitLookup:
-    """``(permit number, expected issuer) -> Permit | None``: ``ClearanceService.lookup``."""
+    """The ``PermitLookupPort`` over RabbitMQ."""
 
-    def __init__(self, url: str, *, timeout: float = 5.0, max_bytes: int = 5 * 1024 * 1024):
+    def __init__(self, url: str, *, publishers=("permit-system",),
+                 max_bytes: int = 5 * 1024 * 1024):
         self.url = url
-        self.timeout = timeout
+        self.publishers = frozenset(publishers)
         self.max_bytes = max_bytes
 
-    def __call__(self, permit_number: str, issuing_country: str | None) -> Permit | None:
+    def ask(self, queries: Sequence[tuple[str, str | None]],
+            timeout: float) -> dict[str, LookupAnswer]:
         started = time.monotonic()
-        bound = log.bind(permit_number=permit_number, issuing_country=issuing_country)
         try:
-            reply = self._ask(permit_number, issuing_country, started + self.timeout)
+            replies = self._exchange(list(queries), started + timeout, timeout)
         except CONNECTION_ERRORS as exc:
-            bound.warning("permit.lookup_unavailable", broker=describe(self.url),
-                          error=f"{type(exc).__name__}: {exc}")
-            return None
-        waited = round(time.monotonic() - started, 3)
-        if reply is None:
-            bound.info("permit.lookup_no_reply", waited_s=waited)
-            return None
-        if reply == "unroutable":
-            bound.warning("permit.lookup_unroutable",
-                          detail=f"nothing is bound to {RPC_EXCHANGE} {LOOKUP_ROUTING_KEY}")
-            return None
+            log.warning("permit.lookup_unavailable", broker=describe(self.url),
+                        asked=len(queries), error=f"{type(exc).__name__}: {exc}")
+            return {}
+        log.info("permit.lookup_finished", asked=len(queries), answered=len(replies),
+                 waited_s=round(time.monotonic() - started, 3))
+        return replies
+
+    def _read(self, number: str, reply: IncomingMessage) -> LookupAnswer | None:
+        bound = log.bind(permit_number=number, publisher=reply.user_id)
         try:
+            publisher = require_trusted(reply, self.publishers, "a lookup reply")
             permit = decode_lookup_reply(reply, self.max_bytes)
+        except PermitEventRefused as refused:
+            bound.error("permit.lookup_reply_untrusted", reason=refused.detail)
+            return None
         except InvalidInput as refused:
             bound.error("permit.lookup_reply_invalid", reason=refused.message)
             return None
-        if permit is not None and permit.permit_number != permit_number:
+        if permit is not None and permit.permit_number != number:
             bound.error("permit.lookup_reply_invalid",
                         reason=f"the reply is permit {permit.permit_number}")
             return None
-        bound.info("permit.lookup_answered", found=permit is not None, waited_s=waited)
-        return permit
+        return LookupAnswer(permit, publisher)
 
-    def _ask(self, number: str, issuer: str | None, deadline: float):
+    def _exchange(self, queries: list[tuple[str, str | None]], deadline: float,
+                  timeout: float) -> dict[str, LookupAnswer]:
         connection = connect(self.url, name="permit-lookup",
-                             socket_timeout=max(0.5, min(5.0, self.timeout)))
+                             socket_timeout=max(0.5, min(5.0, timeout)))
         try:
             channel = connection.channel()
-            correlation_id = str(uuid.uuid4())
-            found: list = []
-            returned: list = []
+            waiting = {str(uuid.uuid4()): number for number, _ in queries}
+            answers: dict[str, LookupAnswer] = {}
 
             def on_reply(_channel, _method, properties, body):
-                if properties.correlation_id == correlation_id:
-                    found.append(IncomingMessage(LOOKUP_ROUTING_KEY, body,
-                                                 properties.content_type, properties.headers,
-                                                 properties.message_id))
+                number = waiting.get(properties.correlation_id)
+                if number is None or number in answers:
+                    return
+                answer = self._read(number, IncomingMessage(
+                    LOOKUP_ROUTING_KEY, body, properties.content_type, properties.headers,
+                    properties.message_id, properties.user_id))
+                if answer is not None:
+                    answers[number] = answer
+                    del waiting[properties.correlation_id]
+
+            def on_return(_channel, _method, properties, _body):
+                number = waiting.pop(properties.correlation_id, None)
+                if number is not None:
+                    log.warning("permit.lookup_unroutable", permit_number=number,
+                                detail=f"nothing is bound to {RPC_EXCHANGE} "
+                                       f"{LOOKUP_ROUTING_KEY}")
 
             channel.basic_consume(REPLY_TO, on_reply, auto_ack=True)
-            channel.add_on_return_callback(lambda *_args: returned.append(True))
-            body = json.dumps({"permit_number": number, "issuing_country": issuer}).encode()
-            channel.basic_publish(RPC_EXCHANGE, LOOKUP_ROUTING_KEY, body, pika.BasicProperties(
-                content_type="application/json", reply_to=REPLY_TO,
-                correlation_id=correlation_id, message_id=correlation_id,
-                expiration=str(max(1, int(self.timeout * 1000))), app_id="cites-connector"),
-                mandatory=True)
-            while not found and not returned:
+            channel.add_on_return_callback(on_return)
+            issuers = dict(queries)
+            for correlation_id, number in list(waiting.items()):
+                body = json.dumps({"permit_number": number,
+                                   "issuing_country": issuers[number]}).encode()
+                channel.basic_publish(RPC_EXCHANGE, LOOKUP_ROUTING_KEY, body,
+                                      pika.BasicProperties(
+                                          content_type="application/json", reply_to=REPLY_TO,
+                                          correlation_id=correlation_id,
+                                          message_id=correlation_id,
+                                          expiration=str(max(1, int(timeout * 1000))),
+                                          app_id="cites-connector"),
+                                      mandatory=True)
+            while waiting:
                 if channel.is_closed:  # e.g. no exchange cites.rpc: RabbitMQ closed it (404)
                     raise pika.exceptions.ChannelClosed(404, "channel closed by RabbitMQ")
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    return None
+                    log.info("permit.lookup_no_reply", permit_numbers=sorted(waiting.values()))
+                    break
                 connection.process_data_events(time_limit=min(left, 0.1))
-            return found[0] if found else "unroutable"
+            return answers
         finally:
             close_quietly(connection)

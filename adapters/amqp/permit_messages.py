@@ -15,7 +15,12 @@ Choices an integrator can rely on:
 - The idempotency key is the AMQP ``message_id``. A message without one gets
   ``sha256:<hex>`` of routing key, ``permit-version`` header and body, so a redelivery of the
   same bytes is still recognised; an id longer than the inbox column (200) is hashed the same
-  way.
+  way. The same digest of routing key, header and body is kept with the inbox row: an id seen
+  again with another digest is ``MESSAGE_ID_CONFLICT`` (contract 3.1 (v2)).
+- Only a message whose ``user_id`` is a configured permit publisher is read at all (contract
+  3.1 (v2)): RabbitMQ refuses a ``user_id`` that is not the publishing connection's user, so
+  the property names who published. Anything else is ``UNTRUSTED_PUBLISHER``, checked before
+  the body is parsed. The same holds for lookup replies (3.3).
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from connector.domain.errors import InvalidInput, TooLarge
+from connector.domain import limits
+from connector.domain.errors import InvalidInput, PermitEventRefused, TooLarge
 from connector.domain.permits import Permit, PermitStatus, PermitStatusChange
 from mappings.epermit_xml import PERMIT_ROUTING_KEYS, VERSION_HEADER, parse_epermit
 from mappings.permit_json import parse_permit, parse_status_change
@@ -38,7 +44,8 @@ STATUS_ROUTING_KEYS = {
 }
 JSON_TYPES = frozenset({"application/json", "text/json"})
 XML_TYPES = frozenset({"application/xml", "text/xml"})
-MAX_MESSAGE_ID = 200
+MAX_MESSAGE_ID = limits.MESSAGE_ID
+UNTRUSTED_PUBLISHER = "UNTRUSTED_PUBLISHER"
 
 
 @dataclass(frozen=True)
@@ -48,10 +55,32 @@ class IncomingMessage:
     content_type: str | None = None
     headers: Mapping[str, Any] | None = None
     message_id: str | None = None
+    #: the AMQP ``user_id`` property, checked by RabbitMQ against the publishing connection
+    user_id: str | None = None
 
     @property
     def version_header(self) -> Any:
         return (self.headers or {}).get(VERSION_HEADER)
+
+    @property
+    def digest(self) -> str:
+        """What the message carries, for ``MESSAGE_ID_CONFLICT``: routing key, version header
+        and body (properties such as ``timestamp`` may differ between true repeats)."""
+        return stable_id(self.routing_key, self.version_header, self.body)
+
+
+def require_trusted(message: IncomingMessage, publishers: frozenset[str] | set[str],
+                    what: str = "a permit event") -> str:
+    """The publishing user, if it is one of ``publishers``; else ``UNTRUSTED_PUBLISHER``."""
+    user = message.user_id
+    if user and user in publishers:
+        return user
+    who = (f"user {user[:100]!r}" if user else
+           "a publisher that did not set user_id (RabbitMQ checks it against the connection)")
+    raise PermitEventRefused(
+        UNTRUSTED_PUBLISHER,
+        f"{what} from {who}, which is not a permit publisher "
+        f"(CONNECTOR_PERMIT_PUBLISHERS: {', '.join(sorted(publishers))})")
 
 
 def stable_id(routing_key: str, version_header: Any, body: bytes) -> str:

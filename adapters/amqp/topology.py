@@ -1,15 +1,20 @@
 """The exchanges, queues and bindings of contract section 3, as data.
 
 The connector declares them at start (declaring is idempotent), and the same data renders
-``config/rabbitmq-definitions.json`` for operators who pre-provision the broker with
-``rabbitmqctl import_definitions``: one source, so the file and the code cannot drift (a test
-compares them).
+``config/rabbitmq-definitions.json`` (with the users, ``definitions.py``) for the quick start,
+the tests and operators who pre-provision the broker with ``rabbitmqctl import_definitions``:
+one source, so the file and the code cannot drift (a test compares them).
 
 - All exchanges are durable topics, except ``cites.rpc`` (direct, for request/reply).
-- ``cites-connector.permits`` is a quorum queue with the delivery limit (default 5): a message
-  that keeps failing is dead-lettered to ``cites.dlx`` by RabbitMQ itself, at least once
-  (``x-dead-letter-strategy``; ``reject-publish`` overflow is what that strategy requires and
-  changes nothing while the queue has no length limit).
+- ``cites-connector.permits`` is a quorum queue with a delivery limit, dead-lettering to
+  ``cites.dlx`` at least once (``x-dead-letter-strategy``; ``reject-publish`` overflow is what
+  that strategy requires and changes nothing while the queue has no length limit). Its
+  ``x-delivery-limit`` is a backstop (``CONNECTOR_AMQP_BROKER_DELIVERY_LIMIT``, default 1000):
+  RabbitMQ 3.10 counts every return of a message, including each prefetched message of a
+  connection that closed, so a limit of 5 with a prefetch of 20 let five crashes dead-letter
+  twenty valid permits. The contract's delivery limit (``CONNECTOR_AMQP_DELIVERY_LIMIT``,
+  default 5) is counted by the connector for the message it actually processes
+  (``permit_handler.py``).
 - ``cites-connector.dead-letters`` is a quorum queue bound to ``cites.dlx`` with ``#``. It has
   no delivery limit and no dead-letter exchange of its own: its dead-letter exchange would be
   ``cites.dlx``, which routes back into it, and a limit would make ``dlq list`` (which reads
@@ -29,7 +34,8 @@ DEAD_LETTER_EXCHANGE = "cites.dlx"
 PERMITS_QUEUE = "cites-connector.permits"
 DEAD_LETTER_QUEUE = "cites-connector.dead-letters"
 LOOKUP_ROUTING_KEY = "permit.lookup"
-DEFAULT_DELIVERY_LIMIT = 5
+#: x-delivery-limit of cites-connector.permits (see above)
+BACKSTOP_DELIVERY_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,7 @@ BINDINGS = (
 )
 
 
-def queues(delivery_limit: int = DEFAULT_DELIVERY_LIMIT) -> tuple[Queue, ...]:
+def queues(delivery_limit: int = BACKSTOP_DELIVERY_LIMIT) -> tuple[Queue, ...]:
     return (
         Queue(PERMITS_QUEUE, {
             "x-queue-type": "quorum",
@@ -79,7 +85,7 @@ def declare_exchanges(channel) -> None:
         channel.exchange_declare(exchange.name, exchange.type, durable=True)
 
 
-def declare(channel, delivery_limit: int = DEFAULT_DELIVERY_LIMIT) -> None:
+def declare(channel, delivery_limit: int = BACKSTOP_DELIVERY_LIMIT) -> None:
     """Declare everything the connector uses. A queue that exists with other arguments (an
     operator provisioned another delivery limit) makes RabbitMQ close the channel with
     PRECONDITION_FAILED, naming the argument: the consumer logs it and retries."""
@@ -90,7 +96,7 @@ def declare(channel, delivery_limit: int = DEFAULT_DELIVERY_LIMIT) -> None:
         channel.queue_bind(binding.queue, binding.exchange, binding.routing_key)
 
 
-def definitions(delivery_limit: int = DEFAULT_DELIVERY_LIMIT, vhost: str = "/") -> dict:
+def definitions(delivery_limit: int = BACKSTOP_DELIVERY_LIMIT, vhost: str = "/") -> dict:
     """The topology in RabbitMQ's definitions format (``rabbitmqctl import_definitions``)."""
     return {
         "exchanges": [{"name": e.name, "vhost": vhost, "type": e.type, "durable": True,

@@ -15,13 +15,20 @@ from adapters.customs.callback_client import customs_deliverers
 from adapters.notifications.renderer import NotificationRenderer
 from adapters.outbox.backoff import Backoff
 from adapters.outbox.worker import RelayWorker, build_relay
+from adapters.sql.delivery_attempts import SqlDeliveryAttempts
+from connector.services.permit_lookup import UnknownPermitLookup
 
 
-def wire_permit_lookup(app) -> AmqpPermitLookup:
-    """Contract 3.3: a declaration citing an unknown permit asks the permit system, and a
-    permit found is stored like a permit event before the declaration is decided."""
-    lookup = AmqpPermitLookup(app.settings.amqp_url, timeout=app.settings.lookup_timeout,
-                              max_bytes=app.settings.max_request_bytes)
+def wire_permit_lookup(app) -> UnknownPermitLookup:
+    """Contract 3.3: a declaration citing unknown permits asks the permit system, all at once
+    under one deadline, and a permit found is stored like a permit event of the publisher who
+    answered, before the declaration is decided."""
+    settings = app.settings
+    port = AmqpPermitLookup(settings.amqp_url, publishers=settings.permit_publishers,
+                            max_bytes=settings.max_request_bytes)
+    lookup = UnknownPermitLookup(port, timeout=settings.lookup_timeout,
+                                 max_per_declaration=settings.lookup_max_per_declaration,
+                                 negative_ttl=settings.lookup_negative_ttl)
     app.clearance.lookup = lookup
     app.clearance.store_found = app.permits.apply
     return lookup
@@ -41,9 +48,11 @@ def build_outbox_relay(app, *, renderer: NotificationRenderer | None = None,
 def build_permit_consumer(app, relay: RelayWorker | None = None) -> PermitConsumer:
     settings = app.settings
     return PermitConsumer(
-        app.permits, settings.amqp_url, prefetch=settings.amqp_prefetch,
+        app.permits, settings.amqp_url, SqlDeliveryAttempts.for_ledger(app.ledger),
+        publishers=settings.permit_publishers, prefetch=settings.amqp_prefetch,
         workers=settings.amqp_workers, delivery_limit=settings.amqp_delivery_limit,
-        max_bytes=settings.max_request_bytes,
+        broker_delivery_limit=settings.amqp_broker_delivery_limit,
+        max_bytes=settings.max_request_bytes, stuck_seconds=settings.amqp_stuck_seconds,
         reconnect=Backoff(initial=0.5, maximum=settings.amqp_reconnect_max_seconds, jitter=0.5),
         on_applied=relay.wake if relay is not None else None)
 

@@ -4,9 +4,12 @@ The check is a list of named probes, so that ``serve`` can add one per dependenc
 (the database now; RabbitMQ with the AMQP workers). A probe raises to say "down"; each runs
 with a time limit so that a database that hangs cannot hang the health check with it.
 
-The answer names components and their states only (``ok``, ``down``, ``timeout``): /healthz
-is read by load balancers and monitoring over the SOAP port, and a probe's error message may
-hold a broker URL, a user name or a database host (issue 9). The reasons go to the log.
+The answer names components and their states only (``ok``, ``down``, ``timeout``, or the
+``public_state`` a probe's exception carries, such as ``stuck``): /healthz is read by load
+balancers and monitoring over the SOAP port, and a probe's error message may hold a broker
+URL, a user name or a database host (issue 9). The reasons go to the log.
+A probe added with ``critical=False`` is shown but never makes the answer 503: e.g. dead
+letters waiting for an operator.
 """
 
 from __future__ import annotations
@@ -46,10 +49,13 @@ class HealthCheck:
     def __init__(self, probes: list[tuple[str, Probe]], timeout: float = 3.0):
         self.probes = list(probes)
         self.timeout = timeout
+        self._notes: set[str] = set()
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="healthz")
 
-    def add(self, name: str, probe: Probe) -> None:
+    def add(self, name: str, probe: Probe, *, critical: bool = True) -> None:
         self.probes.append((name, probe))
+        if not critical:
+            self._notes.add(name)
 
     def run(self) -> HealthReport:
         futures = [(name, self._pool.submit(probe)) for name, probe in self.probes]
@@ -63,9 +69,10 @@ class HealthCheck:
                 checks[name] = "timeout"
                 reasons[name] = f"no answer within {self.timeout:g} s"
             except Exception as exc:  # a probe reports any failure as "down", with its reason
-                checks[name] = "down"
+                checks[name] = getattr(exc, "public_state", None) or "down"
                 reasons[name] = f"{type(exc).__name__}: {(str(exc) or '-').splitlines()[0][:200]}"
-        return HealthReport(all(v == "ok" for v in checks.values()), checks, reasons)
+        healthy = all(v == "ok" for k, v in checks.items() if k not in self._notes)
+        return HealthReport(healthy, checks, reasons)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

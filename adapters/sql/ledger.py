@@ -3,7 +3,8 @@
 Concurrency (contract 8): on PostgreSQL the cited permits are locked FOR UPDATE in a fixed
 order before deciding, and every write-off is a conditional UPDATE that refuses to go below
 zero, so neither a lost update nor a deadlock can happen; on SQLite writers are serialised by
-BEGIN IMMEDIATE (engine.py). Connection failures surface as ``Unavailable``: nothing written.
+BEGIN IMMEDIATE (engine.py). Connection failures surface as ``Unavailable``: nothing written;
+a value the database refuses surfaces as ``UnstorableValue`` (db_errors.py).
 
 Speed: a clearance is a dozen statements, so building and compiling them costs more than the
 database does. Statements are therefore built once, here, with bound parameters (SQLAlchemy
@@ -25,17 +26,18 @@ from sqlalchemy import (
     Connection, Engine, and_, bindparam, case, delete, insert, or_, select, update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from adapters.sql import tables as t
 from adapters.sql.audit_ledger import keyed_row
+from adapters.sql.db_errors import translate
+from adapters.sql.permit_intake import PermitIntakeRows
 from adapters.sql.codec import (
     from_micro, line_to_row, permit_from_rows, permit_to_row, to_micro, usage_from_row,
     usage_to_row, utc,
 )
 from adapters.sql.engine import READ_ONLY
-from connector.domain.errors import Unavailable
-from connector.domain.permits import Permit, PermitStatus, PermitStatusChange
+from connector.domain.permits import Permit, PermitStatusChange
 from connector.domain.records import (
     compact, declaration_from_dict, declaration_to_dict, decision_from_dict, decision_to_dict,
 )
@@ -146,7 +148,7 @@ def _outbox_row(message: OutboxMessage, at: datetime) -> dict[str, Any]:
             "headers": message.headers, "created_at": at, "attempts": 0}
 
 
-class SqlAlchemyLedgerSession(LedgerSession):
+class SqlAlchemyLedgerSession(PermitIntakeRows, LedgerSession):
     def __init__(self, connection: Connection):
         self.c = connection
         self.postgres = connection.dialect.name == "postgresql"
@@ -212,8 +214,12 @@ class SqlAlchemyLedgerSession(LedgerSession):
             t.permits.c.permit_number == permit.permit_number,
             t.permits.c.issuing_country == permit.issuing_country)).scalar()
         if existing is None:
-            existing = self.c.execute(insert(t.permits).values(row)
-                                      .returning(t.permits.c.id)).scalar_one()
+            try:
+                existing = self.c.execute(insert(t.permits).values(row)
+                                          .returning(t.permits.c.id)).scalar_one()
+            except IntegrityError as exc:  # PostgreSQL: another event of a new permit won
+                raise DuplicateDecision(f"permit {permit.permit_number} stored "
+                                        "concurrently") from exc
         else:
             self.c.execute(update(t.permits).where(t.permits.c.id == existing).values(row))
             self.c.execute(delete(t.permit_lines).where(t.permit_lines.c.permit_id == existing))
@@ -331,29 +337,6 @@ class SqlAlchemyLedgerSession(LedgerSession):
                 {"declaration_id": d.declaration_id, "version": d.version, "permit_number": n}
                 for n in sorted(set(stored.cited_permits))])
 
-    def keep_pending_status(self, change: PermitStatusChange) -> None:
-        p = t.pending_permit_status.c
-        key = and_(p.permit_number == change.permit_number,
-                   p.issuing_country == change.issuing_country)
-        current = self.c.execute(select(p.version).where(key)).scalar()
-        row = {"version": change.version, "status": change.status.value, "reason": change.reason}
-        if current is None:
-            self.c.execute(insert(t.pending_permit_status).values(
-                permit_number=change.permit_number, issuing_country=change.issuing_country, **row))
-        elif current < change.version:
-            self.c.execute(update(t.pending_permit_status).where(key).values(row))
-
-    def take_pending_status(self, permit_number: str,
-                            issuing_country: str) -> PermitStatusChange | None:
-        p = t.pending_permit_status.c
-        key = and_(p.permit_number == permit_number, p.issuing_country == issuing_country)
-        row = self.c.execute(select(t.pending_permit_status).where(key)).mappings().first()
-        if row is None:
-            return None
-        self.c.execute(delete(t.pending_permit_status).where(key))
-        return PermitStatusChange(permit_number, issuing_country, row["version"],
-                                  PermitStatus(row["status"]), row["reason"])
-
     def replace_decision(self, stored: StoredDecision) -> None:
         d = stored.decision
         self.c.execute(_REPLACE_DECISION, {
@@ -369,17 +352,6 @@ class SqlAlchemyLedgerSession(LedgerSession):
                  .where(c.permit_number == permit_number, _s.state == DeclarationState.HELD.value)
                  .order_by(_d.decided_at, _d.declaration_id))
         return [self._stored(r) for r in self.c.execute(query).mappings()]
-
-    def inbox_seen(self, message_id: str) -> bool:
-        return self.c.execute(select(t.inbox.c.message_id).where(
-            t.inbox.c.message_id == message_id)).first() is not None
-
-    def record_inbox(self, message_id: str, source: str, outcome: str, at: datetime) -> None:
-        try:
-            self.c.execute(insert(t.inbox).values(message_id=message_id, source=source,
-                                                  outcome=outcome[:2000], received_at=at))
-        except IntegrityError as exc:  # a concurrent consumer applied it first
-            raise DuplicateDecision(f"message {message_id} applied already") from exc
 
     def set_state(self, declaration_id: str, state: DeclarationState, at: datetime) -> None:
         self.c.execute(_SET_STATE, {"b_declaration_id": declaration_id,
@@ -403,25 +375,24 @@ class SqlAlchemyLedgerSession(LedgerSession):
 class SqlAlchemyLedger(Ledger):
     def __init__(self, engine: Engine):
         self.engine = engine
-        self._write_turn = (threading.Lock() if engine.dialect.name == "sqlite"
-                            else contextlib.nullcontext())
+        #: SQLite admits one writer: other writers on this engine take their turn here too
+        self.write_turn = (threading.Lock() if engine.dialect.name == "sqlite"
+                           else contextlib.nullcontext())
 
     @contextmanager
     def transaction(self) -> Iterator[SqlAlchemyLedgerSession]:
         """A writing transaction. On SQLite, threads of one process queue on a lock first:
         SQLite admits one writer anyway, and its busy handler would make the others sleep in
         growing steps (hundreds of milliseconds under load) instead of taking their turn."""
-        with self._write_turn:
+        with self.write_turn:
             yield from self._transaction()
 
     def _transaction(self) -> Iterator[SqlAlchemyLedgerSession]:
         try:
             with self.engine.begin() as connection:
                 yield SqlAlchemyLedgerSession(connection)
-        except (OperationalError, DBAPIError) as exc:
-            if isinstance(exc, IntegrityError):
-                raise
-            raise Unavailable(f"the ledger database is not reachable: {exc.orig}") from exc
+        except (DBAPIError, OverflowError) as exc:
+            raise translate(exc) from exc
 
     @contextmanager
     def snapshot(self) -> Iterator[SqlAlchemyLedgerSession]:
@@ -431,7 +402,5 @@ class SqlAlchemyLedger(Ledger):
                 with connection.begin() as tx:
                     yield SqlAlchemyLedgerSession(connection)
                     tx.rollback()
-        except (OperationalError, DBAPIError) as exc:
-            if isinstance(exc, IntegrityError):
-                raise
-            raise Unavailable(f"the ledger database is not reachable: {exc.orig}") from exc
+        except DBAPIError as exc:
+            raise translate(exc) from exc

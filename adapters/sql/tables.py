@@ -2,6 +2,8 @@
 
 Quantities are stored as integers of millionths of the line's unit (``units.LEDGER_PLACES``):
 exact on SQLite, which has no decimal type, and comparable in a conditional UPDATE.
+Sizes of what a permit event brings come from ``connector.domain.limits``, which the permit
+validation reads too: a value the validator accepts always fits its column (issue 9).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from sqlalchemy import (
     JSON, BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index,
     Integer, MetaData, String, Table, Text, UniqueConstraint,
 )
+
+from connector.domain import limits
 
 metadata = MetaData(naming_convention={
     "ix": "ix_%(column_0_label)s",
@@ -22,7 +26,7 @@ metadata = MetaData(naming_convention={
 permits = Table(
     "permits", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("permit_number", String(64), nullable=False),
+    Column("permit_number", String(limits.PERMIT_NUMBER), nullable=False),
     Column("issuing_country", String(2), nullable=False),
     Column("version", Integer, nullable=False),
     Column("content_version", Integer, nullable=False),
@@ -35,9 +39,9 @@ permits = Table(
     Column("exporter", JSON, nullable=False),
     Column("importer", JSON, nullable=False),
     Column("purpose", String(8)),
-    Column("security_stamp", String(64)),
-    Column("replaces", String(64)),
-    Column("used_by", String(64)),
+    Column("security_stamp", String(limits.STAMP)),
+    Column("replaces", String(limits.PERMIT_NUMBER)),
+    Column("used_by", String(limits.DECLARATION_ID)),
     Column("status_reason", Text),
     UniqueConstraint("permit_number", "issuing_country", name="uq_permits_number_country"),
 )
@@ -48,7 +52,7 @@ permit_lines = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("permit_id", Integer, ForeignKey("permits.id", ondelete="CASCADE"), nullable=False),
     Column("line", String(8), nullable=False),
-    Column("taxon", String(200), nullable=False),
+    Column("taxon", String(limits.TAXON), nullable=False),
     Column("appendix", String(8)),
     Column("source", String(4)),
     Column("term", String(8)),
@@ -65,17 +69,17 @@ permit_lines = Table(
 usages = Table(
     "usages", metadata,
     Column("usage_id", String(64), primary_key=True),
-    Column("permit_number", String(64), nullable=False),
+    Column("permit_number", String(limits.PERMIT_NUMBER), nullable=False),
     Column("issuing_country", String(2), nullable=False),
     Column("line", String(8), nullable=False),
-    Column("declaration_id", String(64), nullable=False),
+    Column("declaration_id", String(limits.DECLARATION_ID), nullable=False),
     Column("declaration_version", Integer, nullable=False),
     Column("item_number", Integer, nullable=False),
     Column("quantity_micro", BigInteger, nullable=False),
     Column("unit", String(8)),
     Column("remaining_after_micro", BigInteger, nullable=False),
     Column("permit_used_up", Boolean, nullable=False),
-    Column("office_code", String(32)),
+    Column("office_code", String(limits.OFFICE_CODE)),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("reversed_at", DateTime(timezone=True)),
     # nothing is written off twice for the same item of the same version from the same line
@@ -88,11 +92,11 @@ Index("ix_usages_declaration", usages.c.declaration_id)
 
 declarations = Table(
     "declarations", metadata,
-    Column("declaration_id", String(64), primary_key=True),
+    Column("declaration_id", String(limits.DECLARATION_ID), primary_key=True),
     Column("latest_version", Integer, nullable=False),
     Column("state", String(16), nullable=False),
-    Column("declarant_code", String(64)),
-    Column("office_code", String(32)),
+    Column("declarant_code", String(limits.DECLARANT_CODE)),
+    Column("office_code", String(limits.OFFICE_CODE)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 Index("ix_declarations_state", declarations.c.state)
@@ -100,7 +104,7 @@ Index("ix_declarations_state", declarations.c.state)
 decisions = Table(
     "decisions", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("declaration_id", String(64), nullable=False),
+    Column("declaration_id", String(limits.DECLARATION_ID), nullable=False),
     Column("version", Integer, nullable=False),
     Column("decision", String(16), nullable=False),
     Column("hs_table", String(64)),
@@ -159,21 +163,39 @@ audit_log_seals = Table(
     Column("sealed_at", DateTime(timezone=True), nullable=False),
 )
 
-#: messages already applied (AMQP message_id, contract 3): a redelivery changes nothing
+#: messages already applied (AMQP message_id, contract 3): a redelivery changes nothing; a
+#: message id seen again with another body is refused (MESSAGE_ID_CONFLICT, contract 3.1 v2):
+#: ``body_digest`` is ``sha256:`` of routing key, version header and body (NULL before 0007)
 inbox = Table(
     "inbox", metadata,
-    Column("message_id", String(200), primary_key=True),
+    Column("message_id", String(limits.MESSAGE_ID), primary_key=True),
     Column("received_at", DateTime(timezone=True), nullable=False),
-    Column("source", String(100), nullable=False),
+    Column("source", String(limits.INBOX_SOURCE), nullable=False),
     Column("outcome", Text, nullable=False),
+    Column("body_digest", String(80)),
+)
+
+#: how often the permit consumer began, and failed, to process a message that is not applied
+#: yet (issue 9, item 7). Written before processing a redelivered message, so that a message
+#: which keeps failing is dead-lettered by the connector's own count, not by RabbitMQ's, which
+#: also counts the prefetched messages of every connection that closed. Deleted once the
+#: message is acknowledged or dead-lettered.
+delivery_attempts = Table(
+    "delivery_attempts", metadata,
+    Column("message_id", String(limits.MESSAGE_ID), primary_key=True),
+    Column("started", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("first_at", DateTime(timezone=True), nullable=False),
+    Column("last_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", Text),
 )
 
 #: permits cited by held declarations, so a permit event finds the declarations to decide again
 held_citations = Table(
     "held_citations", metadata,
-    Column("declaration_id", String(64), primary_key=True),
+    Column("declaration_id", String(limits.DECLARATION_ID), primary_key=True),
     Column("version", Integer, primary_key=True),
-    Column("permit_number", String(64), primary_key=True),
+    Column("permit_number", String(limits.PERMIT_NUMBER), primary_key=True),
 )
 Index("ix_held_citations_permit", held_citations.c.permit_number)
 
@@ -181,7 +203,7 @@ Index("ix_held_citations_permit", held_citations.c.permit_number)
 #: order): applied when the permit arrives with a lower version
 pending_permit_status = Table(
     "pending_permit_status", metadata,
-    Column("permit_number", String(64), primary_key=True),
+    Column("permit_number", String(limits.PERMIT_NUMBER), primary_key=True),
     Column("issuing_country", String(2), primary_key=True),
     Column("version", Integer, nullable=False),
     Column("status", String(16), nullable=False),

@@ -5,7 +5,8 @@ and what RabbitMQ dead-lettered over the delivery limit (with ``x-death``). List
 without removing them; replay sends them back to their original exchange once the cause is
 fixed (a unit added, the permit system corrected) and removes each only after the broker
 confirmed the copy. Replayed messages keep their message id: one applied meanwhile is not
-applied twice.
+applied twice. Replay publishes as the permit publisher who first sent each message
+(``CONNECTOR_DLQ_REPLAY_URL``): a message someone else published stays a dead letter.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 import click
 
 from connector.cli.actor import acting
-from connector.cli.main import EXIT_REFUSED, Context, cli, handle_errors
+from connector.cli.main import EXIT_REFUSED, EXIT_USAGE, Context, cli, handle_errors
 from connector.cli.output import emit_json, table
 
 
@@ -41,10 +42,11 @@ def list_(obj: Context, limit: int, as_json: bool) -> None:
     if not letters:
         click.echo("No dead letters.")
         return
-    click.echo(table(["Message id", "Routing key", "Exchange", "Rejected at", "Bytes", "Reason"],
+    click.echo(table(["Message id", "Routing key", "Published by", "Rejected at", "Bytes",
+                      "Reason"],
                      [[d.message_id if d.id_given else f"{d.message_id[:19]}… (no id)",
-                       d.routing_key, d.original_exchange, d.rejected_at or "", d.size,
-                       d.reason[:160]] for d in letters]))
+                       d.routing_key, d.publisher or "?", d.rejected_at or "", d.size,
+                       d.explained[:160]] for d in letters]))
     if total > len(letters):
         click.echo(f"\n{len(letters)} of {total} shown (--limit).")
 
@@ -56,17 +58,24 @@ def list_(obj: Context, limit: int, as_json: bool) -> None:
 @click.pass_obj
 @handle_errors
 def replay(obj: Context, message_id: str | None, replay_all: bool, actor: str) -> None:
-    """Publish dead letters again to the exchange they were first sent to. Recorded in the
-    audit log under the operating-system account running the command (contract 7, v2)."""
-    from adapters.amqp.dead_letters import replay_dead_letters
+    """Publish dead letters again to the exchange they were first sent to, as the permit
+    publisher who sent them (CONNECTOR_DLQ_REPLAY_URL). Recorded in the audit log under the
+    operating-system account running the command (contract 7, v2)."""
+    from adapters.amqp.dlq_replay import replay_dead_letters
     from adapters.sql.admin_actions import record_admin_action
 
     if bool(message_id) == replay_all:
         raise click.UsageError("give --id MESSAGE_ID or --all")
+    if obj.settings.dlq_replay_url is None:
+        click.echo("error: set CONNECTOR_DLQ_REPLAY_URL to the permit publisher's connection "
+                   "(amqp://permit-system:PASSWORD@host/vhost): permit events are trusted only "
+                   "from a permit publisher's user_id", err=True)
+        sys.exit(EXIT_USAGE)
     # recorded first: a replay that fails half-way must still say who started it
     record_admin_action(obj.app.engine, actor, "dlq.replay", message_id or "all",
                         {"message_id": message_id, "all": replay_all}, obj.app.clock())
-    result = replay_dead_letters(obj.settings.amqp_url, message_id)
+    result = replay_dead_letters(obj.settings.amqp_url,
+                                 obj.settings.dlq_replay_url.get_secret_value(), message_id)
     for letter in result.replayed:
         click.echo(f"replayed {letter.message_id} to {letter.original_exchange} "
                    f"{letter.routing_key}")

@@ -67,6 +67,8 @@ def serve(obj: Context, threads: int, grace: float, bench_baseline: bool) -> Non
         probe = getattr(worker, "health_probe", None)
         if probe is not None:
             health.add(worker.name, probe)
+        for name, note in getattr(worker, "health_notes", ()):
+            health.add(name, note, critical=False)
     wsgi = ClearanceWsgiApp(app, users=users, auth=auth, public_url=settings.soap_public_url,
                             health=health, bench_baseline=bench_baseline)
     try:

@@ -41,6 +41,30 @@ class InvalidPermit(InvalidInput):
     """A permit message that fails validation (contract 3.1)."""
 
 
+class PermitEventRefused(InvalidInput):
+    """A well-formed permit event the connector must not apply (contract 3.1 (v2)).
+
+    ``code`` is the dead-lettered copy's ``x-rejection-reason``, fixed by the contract:
+    ``UNTRUSTED_PUBLISHER``, ``PERMIT_CANCELLED_FINAL``, ``IMPLAUSIBLE_VERSION``,
+    ``MESSAGE_ID_CONFLICT``; ``message`` says why, for the operator. A business refusal
+    (exit code 1), not bad input: the message itself may be perfectly formed.
+    """
+
+    exit_code = 1
+
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.detail = message
+
+
+class UnstorableValue(InvalidInput):
+    """The database refused a value of this input (too long, out of range, a constraint).
+
+    A data error of the message or request that brought the value, never an outage: retrying
+    cannot help, so it is refused like any invalid input (contract 3.1 (v2), section 1)."""
+
+
 class UnknownDeclaration(ConnectorError):
     fault_code = "Client.UnknownDeclaration"
     exit_code = 1

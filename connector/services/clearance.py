@@ -64,19 +64,19 @@ class ClearanceService:
         self.store_found = store_found
 
     def _look_up_unknown(self, declaration: Declaration) -> None:
-        """Fetch cited permits the ledger lacks, before the clearance transaction: the reply
-        may take seconds and no lock may be held meanwhile. Not found: PERMIT_UNKNOWN."""
+        """Fetch cited permits the ledger lacks, before the clearance transaction: the replies
+        may take seconds and no lock may be held meanwhile. ``self.lookup`` is an
+        ``UnknownPermitLookup`` (contract 3.3 (v2): asked together under one deadline, at
+        most ``CONNECTOR_LOOKUP_MAX_PER_DECLARATION``, "not found" remembered); a permit found
+        is stored by ``store_found(permit, publisher)``. Not found: PERMIT_UNKNOWN."""
         if self.lookup is None or self.store_found is None:
             return
         cited = self.rulebook.policy.cited_permits(declaration)
         with self.ledger.snapshot() as session:
             unknown = [n for n in cited if not session.permits_numbered(n)]
-        issuer = expected_issuer(declaration, self.rulebook.policy.home_country)
-        for number in unknown:
-            found = self.lookup(number, issuer)
-            log.info("permit.lookup", permit_number=number, found=found is not None)
-            if found is not None:
-                self.store_found(found)
+        if unknown:
+            issuer = expected_issuer(declaration, self.rulebook.policy.home_country)
+            self.lookup.fetch(unknown, issuer, self.store_found)
 
     # -- deciding ---------------------------------------------------------------------------------
 

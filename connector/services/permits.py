@@ -7,20 +7,22 @@ from datetime import datetime
 from typing import Callable
 
 import structlog
-
 from structlog.contextvars import bound_contextvars
 
 from connector.domain.decisions import Decision
-from connector.domain.errors import UnknownPermit
+from connector.domain.errors import PermitEventRefused, UnknownPermit
 from connector.domain.permits import Permit, PermitStatus, PermitStatusChange
 from connector.domain.usages import Usage
-from connector.services.permit_store import PermitApplied, store_permit, store_status
-from connector.services.ports import Ledger, LedgerSession
+from connector.services.permit_store import (
+    DEFAULT_MAX_VERSION_STEP, PermitApplied, store_permit, store_status,
+)
+from connector.services.ports import InboxEntry, Ledger, LedgerSession
 from connector.services.retry import lost_race_retrying
 from connector.services.releases import release_held, report_withdrawn
 from connector.services.rulebook import Rulebook
 
 log = structlog.get_logger(__name__)
+MESSAGE_ID_CONFLICT = "MESSAGE_ID_CONFLICT"
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,21 @@ class IntakeOutcome:
     duplicate: bool = False
 
 
+def _repeat(seen: InboxEntry, body_digest: str | None, permit_number: str) -> IntakeOutcome:
+    """A message id applied before: a true repeat changes nothing; another body is refused."""
+    if body_digest is not None and seen.body_digest is not None \
+            and body_digest != seen.body_digest:
+        raise PermitEventRefused(
+            MESSAGE_ID_CONFLICT,
+            f"message id {seen.message_id} was applied before with another body; this message "
+            "is not a repeat of it and is not applied (the sender must give each message its "
+            "own id)")
+    log.info("permit.message_repeated", message_id=seen.message_id)
+    return IntakeOutcome(PermitApplied(permit_number, "", False,
+                                       f"message {seen.message_id} applied already"),
+                         duplicate=True)
+
+
 class PermitService:
     """Permit events (issued, amended, cancelled, suspended, reinstated) and balances.
 
@@ -49,48 +66,60 @@ class PermitService:
     """
 
     def __init__(self, ledger: Ledger, rulebook: Rulebook, *, clock: Callable[[], datetime],
-                 new_id: Callable[[], str], max_attempts: int = 8):
+                 new_id: Callable[[], str], max_attempts: int = 8,
+                 max_version_step: int = DEFAULT_MAX_VERSION_STEP):
         self.ledger = ledger
         self.rulebook = rulebook
         self.clock = clock
         self.new_id = new_id
         self.max_attempts = max_attempts
+        #: CONNECTOR_PERMIT_MAX_VERSION_STEP (contract 3.1 (v2)): IMPLAUSIBLE_VERSION above it
+        self.max_version_step = max_version_step
 
     def apply(self, permit: Permit, actor: str = "permit-system",
               message_id: str | None = None) -> PermitApplied:
         return self.receive_permit(permit, actor=actor, message_id=message_id).applied
 
     def receive_permit(self, permit: Permit, *, actor: str = "permit-system",
-                       message_id: str | None = None) -> IntakeOutcome:
+                       message_id: str | None = None,
+                       body_digest: str | None = None) -> IntakeOutcome:
+        """Apply an issued or amended permit once per ``message_id``.
+
+        ``body_digest`` identifies what the message carried: the same id with another digest
+        is refused (``MESSAGE_ID_CONFLICT``) instead of being dropped as a repeat, so a
+        message id taken first cannot silently swallow the real message (contract 3.1 (v2)).
+        """
         with bound_contextvars(permit_number=permit.permit_number):
-            return self._in_transaction(message_id, actor, permit.permit_number,
+            return self._in_transaction(message_id, body_digest, actor, permit.permit_number,
                                         lambda s, now: self._permit(s, permit, actor, now))
 
     def receive_status(self, change: PermitStatusChange, *, actor: str = "permit-system",
-                       message_id: str | None = None) -> IntakeOutcome:
+                       message_id: str | None = None,
+                       body_digest: str | None = None) -> IntakeOutcome:
         with bound_contextvars(permit_number=change.permit_number):
-            return self._in_transaction(message_id, actor, change.permit_number,
+            return self._in_transaction(message_id, body_digest, actor, change.permit_number,
                                         lambda s, now: self._status(s, change, actor, now))
 
-    def _in_transaction(self, message_id, actor, permit_number, work) -> IntakeOutcome:
+    def _in_transaction(self, message_id, body_digest, actor, permit_number,
+                        work) -> IntakeOutcome:
         for attempt in lost_race_retrying(self.max_attempts):
             with attempt, self.ledger.transaction() as session:
-                if message_id is not None and session.inbox_seen(message_id):
-                    log.info("permit.message_repeated", message_id=message_id)
-                    return IntakeOutcome(PermitApplied(permit_number, "", False,
-                                                       f"message {message_id} applied already"),
-                                         duplicate=True)
+                session.lock_permit_number(permit_number)  # first: it may not exist yet
+                seen = session.inbox_entry(message_id) if message_id is not None else None
+                if seen is not None:
+                    return _repeat(seen, body_digest, permit_number)
                 session.lock_permits([permit_number])
                 now = self.clock()
                 outcome = work(session, now)
                 if message_id is not None:
-                    session.record_inbox(message_id, actor, outcome.applied.detail, now)
+                    session.record_inbox(message_id, actor, outcome.applied.detail, now,
+                                         body_digest)
                 return outcome
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _permit(self, session: LedgerSession, permit: Permit, actor: str,
                 now: datetime) -> IntakeOutcome:
-        applied = store_permit(session, permit, actor, now)
+        applied = store_permit(session, permit, actor, now, self.max_version_step)
         if not applied.applied:
             return IntakeOutcome(applied)
         stored = session.get_permit(permit.permit_number, permit.issuing_country)
@@ -103,7 +132,7 @@ class PermitService:
 
     def _status(self, session: LedgerSession, change: PermitStatusChange, actor: str,
                 now: datetime) -> IntakeOutcome:
-        applied = store_status(session, change, actor, now)
+        applied = store_status(session, change, actor, now, self.max_version_step)
         if not applied.applied:
             return IntakeOutcome(applied)
         if change.status is PermitStatus.VALID:

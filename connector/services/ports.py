@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Iterable, Sequence
@@ -21,6 +22,15 @@ from connector.services.messages import OutboxMessage
 
 class DuplicateDecision(Exception):
     """Another transaction stored a decision for the same (declaration id, version) first."""
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    """A message applied before: its id and the digest of what it carried (None for rows
+    recorded before digests were kept, or by a caller that had no body)."""
+
+    message_id: str
+    body_digest: str | None
 
 
 class LedgerSession(ABC):
@@ -36,6 +46,11 @@ class LedgerSession(ABC):
         """Hold the permits against concurrent write-offs until the transaction ends."""
 
     @abstractmethod
+    def lock_permit_number(self, permit_number: str) -> None:
+        """Hold off every other writer of this permit number until the transaction ends,
+        whether the permit is stored yet or not (its events arrive in any order)."""
+
+    @abstractmethod
     def save_permit(self, permit: Permit) -> None:
         """Insert or replace a permit with its lines, keeping ``remaining`` and ``used_by``."""
 
@@ -44,12 +59,18 @@ class LedgerSession(ABC):
 
     @abstractmethod
     def keep_pending_status(self, change: PermitStatusChange) -> None:
-        """Remember a status event for a permit not received yet (highest version kept)."""
+        """Remember a status event for a permit not received yet, replacing the one kept
+        (the service decides which to keep: permit_store._to_keep)."""
 
     @abstractmethod
     def take_pending_status(self, permit_number: str,
                             issuing_country: str) -> PermitStatusChange | None:
         """The remembered status event of a permit, removed from the store."""
+
+    @abstractmethod
+    def pending_status(self, permit_number: str,
+                       issuing_country: str) -> PermitStatusChange | None:
+        """The remembered status event of a permit, left in the store."""
 
     # -- write-offs -------------------------------------------------------------------------------
     @abstractmethod
@@ -101,12 +122,18 @@ class LedgerSession(ABC):
     def held_citing(self, permit_number: str) -> list[StoredDecision]:
         """The held declarations (latest version) that cite a permit number."""
 
-    @abstractmethod
     def inbox_seen(self, message_id: str) -> bool:
         """True when a message with this id was applied already (idempotent consumers)."""
+        return self.inbox_entry(message_id) is not None
 
     @abstractmethod
-    def record_inbox(self, message_id: str, source: str, outcome: str, at: datetime) -> None: ...
+    def inbox_entry(self, message_id: str) -> InboxEntry | None:
+        """The message applied with this id, if any."""
+
+    @abstractmethod
+    def record_inbox(self, message_id: str, source: str, outcome: str, at: datetime,
+                     body_digest: str | None = None) -> None:
+        """Remember an applied message; DuplicateDecision if its id is recorded already."""
 
     @abstractmethod
     def set_state(self, declaration_id: str, state: DeclarationState, at: datetime) -> None: ...

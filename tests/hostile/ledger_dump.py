@@ -3,7 +3,8 @@
 Every table the database holds is read (reflected, so a table added by a later migration is
 covered without editing this file), rows sorted, except the bookkeeping that a refusal may
 rightly write: the Alembic version and the replay caches (``inbox`` records a dead-lettered
-message id so that a redelivery is not applied; nonce stores remember a refused nonce).
+message id so that a redelivery is not applied; nonce stores remember a refused nonce;
+``delivery_attempts`` counts how often the permit consumer tried a message).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, MetaData, select
 
 #: tables a refusal may write to without changing what the ledger says
-BOOKKEEPING = frozenset({"alembic_version", "inbox", "wss_nonces"})
+BOOKKEEPING = frozenset({"alembic_version", "inbox", "delivery_attempts", "wss_nonces"})
 
 
 def ledger_dump(engine: Engine, *, exclude: frozenset[str] = BOOKKEEPING) -> dict[str, list[Any]]:

@@ -7,8 +7,10 @@ from decimal import Decimal
 import pytest
 
 from connector.domain.decisions import DeclarationDecision, ReasonCode
+from connector.domain.errors import PermitEventRefused
 from connector.domain.permits import ConsignmentPolicy, PermitStatus, PermitStatusChange
 from connector.domain.usages import DeclarationState
+from connector.services.permit_lookup import LookupAnswer, UnknownPermitLookup
 from tests.integration.kit import export, outbox, permit, python_item, pythons, remaining, services
 
 MULTIPLE = ConsignmentPolicy.MULTIPLE
@@ -133,23 +135,25 @@ def test_a_cancelled_held_declaration_is_not_released(world):
 
 
 class PermitSystem:
-    """A hand-written fake of the permit system's lookup reply (contract 3.3)."""
+    """A hand-written fake of the lookup port (contract 3.3): knows some permits, answers
+    "not found" for the others, as the user ``permit-system``."""
 
     def __init__(self, *permits):
         self.permits = {p.permit_number: p for p in permits}
         self.asked: list[tuple[str, str | None]] = []
 
-    def __call__(self, number, issuer):
-        self.asked.append((number, issuer))
-        return self.permits.get(number)
+    def ask(self, queries, timeout):
+        self.asked.extend(queries)
+        return {number: LookupAnswer(self.permits.get(number), "permit-system")
+                for number, _ in queries}
 
 
 def test_a_cited_permit_the_connector_lacks_is_looked_up_and_stored(ledger_backend):
     clearance, permits = services(ledger_backend)
     system = PermitSystem(permit("P9", pythons(40)))
-    clearance.lookup, clearance.store_found = system, permits.apply
+    clearance.lookup, clearance.store_found = UnknownPermitLookup(system), permits.apply
     outcome = clearance.clear("D1", 1, export(python_item(1, 10, "P9"), python_item(2, 1, "NOPE")))
-    assert system.asked == [("NOPE", "NA"), ("P9", "NA")]
+    assert sorted(system.asked) == [("NOPE", "NA"), ("P9", "NA")]
     items = outcome.decision.items
     assert items[0].permit_number == "P9" and not items[0].reasons
     assert [r.code for r in items[1].reasons] == [ReasonCode.PERMIT_UNKNOWN]
@@ -167,7 +171,8 @@ def test_amendments_overtaken_by_a_cancellation_still_bring_their_lines(world):
     assert (stored.status, stored.version, stored.content_version) == (
         PermitStatus.CANCELLED, 9, 6)
     assert stored.line("A").quantity == 60
-    newer = permits.receive_permit(permit("P1", pythons(70), version=10))
-    assert newer.applied.applied
+    with pytest.raises(PermitEventRefused) as refused:  # a cancellation is final (3.1 v2)
+        permits.receive_permit(permit("P1", pythons(70), version=10))
+    assert refused.value.code == "PERMIT_CANCELLED_FINAL"
     with ledger.snapshot() as s:
-        assert s.get_permit("P1", "NA").status is PermitStatus.VALID
+        assert s.get_permit("P1", "NA").status is PermitStatus.CANCELLED

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import string
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +23,7 @@ from connector.domain.permits import (
     PermitStatus,
     PermitType,
 )
+from connector.domain import limits
 from connector.domain.units import CITES_UNITS
 from mappings.permit_json import (
     MAX_VERSION,
@@ -229,7 +231,10 @@ def test_bad_party_and_origin_countries_are_refused_with_their_paths():
     (None, "must be a decimal string"),
     ([40], "must be a decimal string"),
     ("0.0000001", "must have at most 6 decimal places"),
-    ("1000000000000", "must have at most 12 digits before the point"),
+    ("1000000000000000", "must have at most 15 digits before the point"),
+    ("1" * 16 + ".5", "must have at most 15 digits before the point"),
+    ("10000000000000", "'10000000000000' is more than the ledger can hold "
+                       "(9223372036854.775807)"),
 ])
 def test_bad_quantity_is_refused_naming_the_line(quantity, expected):
     message = refusal(with_line(1, quantity=quantity))
@@ -560,3 +565,56 @@ def test_the_input_is_not_modified():
     before = copy.deepcopy(body)
     parse_permit(body)
     assert body == before
+
+
+# --- contract 3.1 (v2) field limits: the same numbers as the ledger's columns -----------------
+
+
+def _lines(count: int) -> list[dict]:
+    letters = [a + b for a in ("",) + tuple(string.ascii_uppercase)
+               for b in string.ascii_uppercase]
+    letters += [a + b + c for a in string.ascii_uppercase for b in string.ascii_uppercase
+                for c in string.ascii_uppercase]
+    line = fixture()["lines"][0]
+    return [dict(line, line=letter, quantity="1") for letter in letters[:count]]
+
+
+@pytest.mark.parametrize("limit, path, build", [
+    (limits.PERMIT_NUMBER, "permit_number", lambda v: with_changes(permit_number=v)),
+    (limits.TAXON, "lines[0].taxon (line A)", lambda v: with_line(0, taxon=v)),
+    (limits.PARTY_NAME, "exporter.name",
+     lambda v: with_changes(exporter={"name": v, "country": "NA", "id": None})),
+    (limits.PARTY_ID, "importer.id",
+     lambda v: with_changes(importer={"name": "T", "country": "DE", "id": v})),
+    (limits.DESCRIPTION, "lines[0].description (line A)",
+     lambda v: with_line(0, description=v)),
+], ids=["permit_number", "taxon", "party name", "party id", "description"])
+def test_text_fields_take_exactly_their_limit(limit, path, build):
+    assert parse_permit(build("X" * limit))
+    message = refusal(build("X" * (limit + 1)))
+    assert f"{path}: must be at most {limit} characters (got {limit + 1})" in message
+
+
+def test_the_text_limits_are_the_ledgers_column_sizes():
+    from adapters.sql import tables as t
+
+    assert t.permits.c.permit_number.type.length == limits.PERMIT_NUMBER
+    assert t.permit_lines.c.taxon.type.length == limits.TAXON
+    assert t.inbox.c.message_id.type.length == limits.MESSAGE_ID
+
+
+def test_a_taxon_is_measured_after_its_blanks_are_collapsed():
+    assert parse_permit(with_line(0, taxon="Python  " + "r" * (limits.TAXON - 7)))
+    assert "must be at most 200" in refusal(with_line(0, taxon="P" * 201))
+
+
+def test_at_most_ten_thousand_lines():
+    assert len(parse_permit(with_changes(lines=_lines(limits.PERMIT_LINES))).lines) == 10_000
+    assert refusal(with_changes(lines=_lines(limits.PERMIT_LINES + 1))) == (
+        "permit 26NA000123: lines: must have at most 10000 lines (got 10001)")
+
+
+def test_the_largest_quantity_the_ledger_holds_is_accepted():
+    permit = parse_permit(with_line(0, quantity="9223372036854.775807"))
+    assert str(permit.lines[0].quantity) == "9223372036854.775807"
+    assert "more than the ledger can hold" in refusal(with_line(0, quantity="9223372036854.775808"))

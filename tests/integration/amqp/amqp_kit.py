@@ -1,17 +1,24 @@
-"""Helpers for the AMQP tests: a test-side publisher and queue reader, an app on a fresh
+"""Helpers for the AMQP tests: a test-side permit system and queue reader, an app on a fresh
 SQLite ledger pointed at the test's virtual host, and waiting for things to happen."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
 import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import pika
 
+from adapters.amqp import definitions as shipped
 from adapters.amqp import topology
 from adapters.amqp.workers import build_outbox_relay, build_permit_consumer
 from adapters.sql.migrate import upgrade
@@ -39,28 +46,59 @@ def wait_for(check: Callable[[], Any], timeout: float = 15.0, what: str = "condi
         time.sleep(0.05)
 
 
+def url_as(url: str, user: str, password: str) -> str:
+    """``url`` with another user's credentials."""
+    parts = urlsplit(url)
+    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(
+        netloc=f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"))
+
+
+def admin_url(url: str) -> str:
+    """The test administrator's (CONNECTOR_TEST_AMQP_URL's user) URL on ``url``'s vhost."""
+    admin = urlsplit(os.environ["CONNECTOR_TEST_AMQP_URL"])
+    return url_as(url, admin.username or "guest", admin.password or "guest")
+
+
+def permit_system_url(url: str) -> str:
+    return url_as(url, shipped.PERMIT_SYSTEM_USER,
+                  shipped.DEMO_PASSWORDS[shipped.PERMIT_SYSTEM_USER])
+
+
 class TestBroker:
-    """The permit system's and the brokers' side, on one connection of the test's own."""
+    """The permit system's and the brokers' side. Permit events go out on a connection of the
+    ``permit-system`` user with ``user_id`` set (contract 3.1 (v2)); everything else (test
+    queues, reading what the connector published, the dead letters) on the administrator's.
+    ``url`` is any user's URL on the test's virtual host."""
 
     __test__ = False
 
     def __init__(self, url: str):
-        self.url = url
-        self.connection = pika.BlockingConnection(pika.URLParameters(url))
+        self.url = admin_url(url)
+        self.connection = pika.BlockingConnection(pika.URLParameters(self.url))
         self.channel = self.connection.channel()
         self.channel.confirm_delivery()
         topology.declare_exchanges(self.channel)
+        self.permit_system = pika.BlockingConnection(pika.URLParameters(permit_system_url(url)))
+        self.publisher = self.permit_system.channel()
+        self.publisher.confirm_delivery()
 
     def publish(self, routing_key: str, body: bytes | dict, *, message_id: str | None = "auto",
                 content_type: str | None = "application/json", headers: dict | None = None,
-                exchange: str = topology.PERMITS_EXCHANGE) -> str | None:
+                exchange: str = topology.PERMITS_EXCHANGE, as_admin: bool = False,
+                user_id: str | None = "auto") -> str | None:
+        """Publish as the permit system (``user_id`` its user), or ``as_admin``: a user who is
+        not the permit system but may write to ``cites.permits``."""
         if isinstance(body, dict):
             body = json.dumps(body).encode()
         if message_id == "auto":
             message_id = str(uuid.uuid4())
-        self.channel.basic_publish(exchange, routing_key, body, pika.BasicProperties(
+        channel = self.channel if as_admin else self.publisher
+        if user_id == "auto":
+            user_id = None if as_admin else shipped.PERMIT_SYSTEM_USER
+        channel.basic_publish(exchange, routing_key, body, pika.BasicProperties(
             content_type=content_type, message_id=message_id, headers=headers,
-            delivery_mode=pika.DeliveryMode.Persistent))
+            delivery_mode=pika.DeliveryMode.Persistent, user_id=user_id))
         return message_id
 
     def capture(self, exchange: str, pattern: str = "#") -> str:
@@ -89,10 +127,11 @@ class TestBroker:
         return self.channel.queue_declare(queue, passive=True).method.message_count
 
     def close(self) -> None:
-        try:
-            self.connection.close()
-        except pika.exceptions.AMQPError:
-            pass
+        for connection in (self.connection, self.permit_system):
+            try:
+                connection.close()
+            except pika.exceptions.AMQPError:
+                pass
 
 
 def make_app(tmp_path: Path, amqp_url: str, **overrides):
@@ -151,3 +190,34 @@ def stored_permit(app, number: str, country: str = "NA"):
         return app.permits.balance(number, country).permit
     except UnknownPermit:
         return None
+
+
+def serve_command() -> list[str]:
+    """``cites-connector`` as installed in this environment."""
+    found = shutil.which("cites-connector")
+    return [found] if found else [sys.executable, "-c",
+                                  "from connector.cli.main import main; main()"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve_env(tmp_path: Path, amqp_url: str, **settings: str) -> dict[str, str]:
+    """Environment of a ``cites-connector serve`` on the test's ledger (SQLite in ``tmp_path``
+    unless CONNECTOR_DATABASE_URL is given) and virtual host, SOAP on a free port."""
+    env = {**os.environ, "CONNECTOR_HOME_COUNTRY": "NA",
+           "CONNECTOR_DATA_DIR": str(tmp_path / "var"), "CONNECTOR_AMQP_URL": amqp_url,
+           "CONNECTOR_SOAP_PORT": str(free_port()), "CONNECTOR_SOAP_AUTH": "off"}
+    env.pop("CONNECTOR_DATABASE_URL", None)
+    return env | settings
+
+
+def start_serve(env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    log = open(log_path, "ab")
+    try:
+        return subprocess.Popen([*serve_command(), "serve"], env=env, stdout=log, stderr=log)
+    finally:
+        log.close()

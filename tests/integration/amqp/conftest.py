@@ -1,10 +1,17 @@
 """A real RabbitMQ for the AMQP tests, one fresh virtual host per test.
 
-``CONNECTOR_TEST_AMQP_URL`` names the broker and ``RABBITMQ_NODENAME`` its node for
-``rabbitmqctl`` (scripts/test.sh starts both). Without them the tests skip locally and fail
-under CI, like the PostgreSQL ones. Virtual hosts are created in batches with one
-``rabbitmqctl import_definitions`` (each rabbitmqctl call starts an Erlang VM, about a second)
-and deleted together at the end of the session.
+``CONNECTOR_TEST_AMQP_URL`` names the broker (as its administrator, who sets the tests up)
+and ``RABBITMQ_NODENAME`` its node for ``rabbitmqctl`` (scripts/test.sh starts both). Without
+them the tests skip locally and fail under CI, like the PostgreSQL ones.
+
+Each virtual host is provisioned from the shipped ``config/rabbitmq-definitions.json``, moved
+to that virtual host: the topology and the least-privilege users ``connector`` and
+``permit-system`` with their permissions, exactly as an operator loads it. The connector under
+test connects as ``connector`` (``amqp_url``), the test's permit system publishes as
+``permit-system`` with ``user_id`` set, and the administrator (the URL's user) reads what the
+connector published. Virtual hosts are created in batches with one ``rabbitmqctl
+import_definitions`` (each rabbitmqctl call starts an Erlang VM, about a second) and deleted
+together at the end of the session.
 """
 
 from __future__ import annotations
@@ -19,6 +26,9 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import pika
 import pytest
+
+from adapters.amqp import definitions as shipped
+from tests.integration.amqp.amqp_kit import url_as
 
 AMQP_URL = os.environ.get("CONNECTOR_TEST_AMQP_URL")
 NODE = os.environ.get("RABBITMQ_NODENAME")
@@ -42,6 +52,7 @@ class RabbitNode:
         self._parts = parts
         self._session = uuid.uuid4().hex[:6]
         self._free: list[str] = []
+        self._bare: list[str] = []
         self._made: list[str] = []
 
     def ctl(self, *args: str, input: str | None = None, timeout: float = 120) -> str:
@@ -57,24 +68,46 @@ class RabbitNode:
     def import_definitions(self, definitions: dict) -> None:
         self.ctl("import_definitions", input=json.dumps(definitions))
 
-    def new_vhost(self) -> str:
-        if not self._free:
+    def new_vhost(self, provisioned: bool = True) -> str:
+        """A fresh virtual host: loaded from the shipped definitions file, or (``provisioned``
+        False) empty but for the administrator's and the two users' permissions."""
+        pool = self._free if provisioned else self._bare
+        if not pool:
             names = [f"cites-test-{self._session}-{len(self._made) + n}" for n in range(BATCH)]
-            self.import_definitions({
-                "vhosts": [{"name": n} for n in names],
-                "permissions": [{"user": self.user, "vhost": n, "configure": ".*",
-                                 "write": ".*", "read": ".*"} for n in names]})
+            document = shipped.load()
+            batch: dict[str, list] = {"users": document["users"], "vhosts": [],
+                                      "permissions": []}
+            for name in names:
+                moved = shipped.for_vhost(document, name)
+                sections = moved if provisioned else {"vhosts": moved["vhosts"],
+                                                      "permissions": moved["permissions"]}
+                for section, entries in sections.items():
+                    if section != "users":
+                        batch.setdefault(section, []).extend(entries)
+                batch["permissions"].append({"user": self.user, "vhost": name,
+                                             "configure": ".*", "write": ".*", "read": ".*"})
+            self.import_definitions(batch)
             self._made += names
-            self._free += names
-            self._await(names[-1])
-        return self._free.pop(0)
+            pool += names
+            self._await(names[-1], provisioned)
+        return pool.pop(0)
 
-    def _await(self, vhost: str, timeout: float = 30) -> None:
-        """The import is asynchronous: wait until the last virtual host takes connections."""
+    def _await(self, vhost: str, provisioned: bool, timeout: float = 30) -> None:
+        """The import is asynchronous: wait until the last virtual host takes connections from
+        the connector's user and (when provisioned) holds the permits queue."""
         deadline = time.monotonic() + timeout
+        url = url_as(self.url_for(vhost), shipped.CONNECTOR_USER,
+                     shipped.DEMO_PASSWORDS[shipped.CONNECTOR_USER])
         while True:
             try:
-                pika.BlockingConnection(pika.URLParameters(self.url_for(vhost))).close()
+                connection = pika.BlockingConnection(pika.URLParameters(url))
+                try:
+                    if provisioned:
+                        connection.channel().queue_declare("cites-connector.permits",
+                                                           passive=True)
+                finally:
+                    if connection.is_open:
+                        connection.close()
                 return
             except pika.exceptions.AMQPError:
                 if time.monotonic() > deadline:
@@ -102,10 +135,24 @@ def rabbit_node():
 
 
 @pytest.fixture
-def amqp_url(rabbit_node) -> str:
-    """A URL on a virtual host of this test's own: names are the contract's, isolation is the
-    virtual host's."""
+def amqp_admin_url(rabbit_node) -> str:
+    """The administrator's URL on a virtual host of this test's own, provisioned from the
+    shipped definitions file: names are the contract's, isolation is the virtual host's."""
     return rabbit_node.url_for(rabbit_node.new_vhost())
+
+
+@pytest.fixture
+def amqp_url(amqp_admin_url) -> str:
+    """The connector's URL (user ``connector``) on this test's virtual host."""
+    return url_as(amqp_admin_url, shipped.CONNECTOR_USER,
+                  shipped.DEMO_PASSWORDS[shipped.CONNECTOR_USER])
+
+
+@pytest.fixture
+def permit_system_url(amqp_admin_url) -> str:
+    """The permit system's URL (user ``permit-system``) on this test's virtual host."""
+    return url_as(amqp_admin_url, shipped.PERMIT_SYSTEM_USER,
+                  shipped.DEMO_PASSWORDS[shipped.PERMIT_SYSTEM_USER])
 
 
 @pytest.fixture

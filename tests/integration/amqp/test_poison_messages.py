@@ -12,10 +12,12 @@ from sqlalchemy import func, select
 
 from adapters.amqp import topology
 from adapters.amqp.dead_letters import list_dead_letters
+from adapters.amqp.definitions import DEMO_PASSWORDS
 from adapters.sql import tables as t
 from connector.cli.main import cli
 from tests.integration.amqp.amqp_kit import (
-    EPERMITS, TestBroker, consumer_running, make_app, sample_permits, stored_permit, wait_for,
+    EPERMITS, TestBroker, consumer_running, make_app, permit_system_url, sample_permits,
+    stored_permit, url_as, wait_for,
 )
 
 pytestmark = pytest.mark.rabbitmq
@@ -90,22 +92,29 @@ def test_poison_messages_are_dead_lettered_with_reasons_and_the_consumer_carries
         app.close()
 
 
-def cli_run(amqp_url: str, *args: str, data_dir: Path | None = None):
+def cli_run(amqp_url: str, *args: str, data_dir: Path | None = None,
+            replay_url: str | None = None):
     """``dlq replay`` records its actor in the audit log: it needs the app's data directory
-    (ledger and audit key)."""
+    (ledger and audit key), and publishes as the permit publisher (replay_url)."""
     env = {"CONNECTOR_HOME_COUNTRY": "NA", "CONNECTOR_AMQP_URL": amqp_url}
     if data_dir is not None:
         env["CONNECTOR_DATA_DIR"] = str(data_dir)
+    if replay_url:
+        env["CONNECTOR_DLQ_REPLAY_URL"] = replay_url
     return CliRunner().invoke(cli, list(args), env=env)
 
 
-def test_a_message_over_the_delivery_limit_is_dead_lettered_by_rabbitmq_and_can_be_replayed(
-        tmp_path, amqp_url):
-    """A consumer that keeps failing (here: one that nacks) never loops forever: after the
-    delivery limit RabbitMQ moves the message to the dead letters; once the cause is gone the
-    operator replays it and the connector applies it."""
-    broker = TestBroker(amqp_url)
-    app = make_app(tmp_path, amqp_url, amqp_delivery_limit=2)
+def test_a_message_over_the_broker_delivery_limit_is_dead_lettered_by_rabbitmq_and_replayed(
+        tmp_path, rabbit_node):
+    """RabbitMQ's own x-delivery-limit (the backstop) still dead-letters a message returned
+    too often; once the cause is gone the operator replays it, as the permit system, and the
+    connector applies it. A queue provisioned with a limit of 2 (CONNECTOR_AMQP_BROKER_
+    DELIVERY_LIMIT=2) shows it in a few returns."""
+    vhost_url = rabbit_node.url_for(rabbit_node.new_vhost(provisioned=False))
+    amqp_url = url_as(vhost_url, "connector", DEMO_PASSWORDS["connector"])
+    replay_url = permit_system_url(vhost_url)
+    broker = TestBroker(vhost_url)
+    app = make_app(tmp_path, amqp_url, amqp_delivery_limit=2, amqp_broker_delivery_limit=2)
     try:
         topology.declare(broker.channel, delivery_limit=2)
         broker.publish("permit.issued", sample_permits()[0], message_id="ps-77")
@@ -118,7 +127,7 @@ def test_a_message_over_the_delivery_limit_is_dead_lettered_by_rabbitmq_and_can_
         listed = cli_run(amqp_url, "dlq", "list", "--json")
         assert listed.exit_code == 0, listed.output
         [letter] = json.loads(listed.stdout)["dead_letters"]
-        assert letter["message_id"] == "ps-77"
+        assert letter["message_id"] == "ps-77" and letter["publisher"] == "permit-system"
         assert "delivery_limit" in letter["reason"]
         assert letter["original_exchange"] == "cites.permits"
         text = cli_run(amqp_url, "dlq", "list")
@@ -127,9 +136,13 @@ def test_a_message_over_the_delivery_limit_is_dead_lettered_by_rabbitmq_and_can_
         wait_for(lambda: broker.depth(topology.DEAD_LETTER_QUEUE) == 1, what="the dead letter")
 
         data = tmp_path / "var"
-        assert cli_run(amqp_url, "dlq", "replay", "--id", "nope", data_dir=data).exit_code == 1
+        refused = cli_run(amqp_url, "dlq", "replay", "--id", "ps-77", data_dir=data)
+        assert refused.exit_code == 2 and "CONNECTOR_DLQ_REPLAY_URL" in refused.output
+        assert cli_run(amqp_url, "dlq", "replay", "--id", "nope", data_dir=data,
+                       replay_url=replay_url).exit_code == 1
         with consumer_running(app):
-            replayed = cli_run(amqp_url, "dlq", "replay", "--id", "ps-77", data_dir=data)
+            replayed = cli_run(amqp_url, "dlq", "replay", "--id", "ps-77", data_dir=data,
+                               replay_url=replay_url)
             assert replayed.exit_code == 0, replayed.output
             assert "1 replayed" in replayed.output
             wait_for(lambda: stored_permit(app, "26NA000123"), what="replayed permit")

@@ -1,0 +1,172 @@
+"""One delivery from ``cites-connector.permits``, from trust to verdict (contract 3.1).
+
+In order:
+
+1. **Trust.** The ``user_id`` RabbitMQ checked must be a permit publisher
+   (``CONNECTOR_PERMIT_PUBLISHERS``), or the message is dead-lettered ``UNTRUSTED_PUBLISHER``
+   unread.
+2. **Count.** A redelivered message may have failed before: the connector records this start
+   in the ledger *before* processing (``delivery_attempts``) and dead-letters a message that
+   failed ``CONNECTOR_AMQP_DELIVERY_LIMIT`` times (``PROCESSING_FAILED``), or that was in hand
+   when the process died four times as often (``PROCESSING_INTERRUPTED``: only a message that
+   kills the process itself gets there; a crash loop that is not the message's fault moves on
+   to other messages long before). A first delivery has no history and is not counted up
+   front; its failure is recorded when it happens. Messages that were merely prefetched by a
+   connection that died are never counted: RabbitMQ's own ``x-delivery-limit`` counts those
+   too, which is why it is only a generous backstop.
+3. **Read.** Parsed and validated (``permit_messages``): a refusal names the field.
+4. **Apply.** ``PermitService`` in one transaction (the inbox row with the body's digest makes
+   a redelivery a no-op and a reused message id ``MESSAGE_ID_CONFLICT``). The ledger out of
+   reach is waited out with capped back-off, the message held unacknowledged; a value the
+   database refuses is the message's fault and dead-letters it, never an outage.
+
+The verdict (ack, dead-letter with a reason, or requeue) goes back to the consumer loop, which
+owns the channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import structlog
+
+from adapters.amqp.consumer_watch import ConsumerWatch
+from adapters.amqp.permit_messages import (
+    IncomingMessage, decode_event, message_key, require_trusted,
+)
+from adapters.outbox.backoff import Backoff
+from connector.domain.errors import ConnectorError, InvalidInput, PermitEventRefused, Unavailable
+from connector.domain.permits import Permit
+
+log = structlog.get_logger(__name__)
+PROCESSING_FAILED = "PROCESSING_FAILED"
+PROCESSING_INTERRUPTED = "PROCESSING_INTERRUPTED"
+#: deaths with the message in hand, per allowed failure, before the message is given up
+INTERRUPTED_FACTOR = 4
+
+
+@dataclass(frozen=True)
+class Verdict:
+    action: str  # "ack", "reject" or "requeue"
+    reason: str | None = None
+    detail: str | None = None
+    #: the delivery_attempts row to delete once the verdict is on the wire
+    forget: str | None = None
+    outcome: Any = None
+
+    @classmethod
+    def reject(cls, reason: str, detail: str | None = None, forget: str | None = None):
+        return cls("reject", reason, detail, forget)
+
+
+@dataclass
+class HandlerConfig:
+    publishers: frozenset[str]
+    max_bytes: int
+    delivery_limit: int
+    backoff: Backoff
+
+
+class PermitHandler:
+    def __init__(self, permits, attempts, config: HandlerConfig):
+        self.permits = permits
+        self.attempts = attempts
+        self.config = config
+
+    def handle(self, method, properties, body: bytes, watch: ConsumerWatch,
+               wait: Callable[[float], bool]) -> Verdict:
+        """``wait(seconds)`` sleeps keeping the connection alive; True when stopping."""
+        message = IncomingMessage(method.routing_key, body, properties.content_type,
+                                  properties.headers, properties.message_id,
+                                  properties.user_id)
+        key, given = message_key(message)
+        if not given:
+            log.info("permit.message_without_id", detail="idempotency key is a hash of "
+                     "routing key, permit-version header and body")
+        try:
+            publisher = require_trusted(message, self.config.publishers)
+        except PermitEventRefused as refused:
+            return Verdict.reject(refused.code, refused.detail)
+        counted = False
+        if method.redelivered:
+            before = self._ledger(lambda: self.attempts.begin(key), watch, wait)
+            if before is None:
+                return Verdict("requeue")
+            given_up = self._given_up(before)
+            if given_up is not None:
+                return Verdict.reject(*given_up, forget=key)
+            counted = True
+        try:
+            event = decode_event(message, self.config.max_bytes)
+        except InvalidInput as refused:
+            return Verdict.reject(refused.message, forget=key if counted else None)
+        return self._apply(event, key, message.digest, publisher, counted, watch, wait)
+
+    def _given_up(self, before) -> tuple[str, str] | None:
+        limit = self.config.delivery_limit
+        last = f"; the last error: {before.last_error}" if before.last_error else ""
+        if before.failed >= limit:
+            return PROCESSING_FAILED, (f"processing failed {before.failed} times "
+                                       f"(CONNECTOR_AMQP_DELIVERY_LIMIT {limit}){last}")
+        if before.interrupted >= limit * INTERRUPTED_FACTOR:
+            return PROCESSING_INTERRUPTED, (
+                f"the connector died {before.interrupted} times while processing this "
+                f"message ({INTERRUPTED_FACTOR} x CONNECTOR_AMQP_DELIVERY_LIMIT){last}")
+        return None
+
+    def _apply(self, event, key: str, digest: str, publisher: str, counted: bool,
+               watch: ConsumerWatch, wait) -> Verdict:
+        forget = key if counted else None
+
+        def work():
+            if isinstance(event, Permit):
+                return self.permits.receive_permit(event, actor=publisher, message_id=key,
+                                                   body_digest=digest)
+            return self.permits.receive_status(event, actor=publisher, message_id=key,
+                                               body_digest=digest)
+
+        try:
+            outcome = self._ledger(work, watch, wait)
+        except PermitEventRefused as refused:
+            return Verdict.reject(refused.code, refused.detail, forget)
+        except InvalidInput as refused:  # a value the ledger cannot store, among others
+            return Verdict.reject(refused.message, forget=forget)
+        except Exception as exc:  # noqa: BLE001 - counted; the delivery limit stops a loop
+            log.exception("permit.event_failed")
+            return self._failed(key, f"{type(exc).__name__}: {exc}", counted, watch, wait)
+        if outcome is None:  # stopping while the ledger was down
+            return Verdict("requeue")
+        return Verdict("ack", forget=forget, outcome=outcome)
+
+    def _failed(self, key: str, error: str, counted: bool, watch: ConsumerWatch,
+                wait) -> Verdict:
+        watch.failing(error)
+        try:
+            after = self.attempts.failed(key, error, counted=counted)
+        except ConnectorError as exc:
+            log.warning("permit.attempt_not_recorded", error=exc.message)
+            wait(1.0)
+            return Verdict("requeue")
+        if after.failed >= self.config.delivery_limit:
+            return Verdict.reject(PROCESSING_FAILED,
+                                  f"processing failed {after.failed} times "
+                                  f"(CONNECTOR_AMQP_DELIVERY_LIMIT "
+                                  f"{self.config.delivery_limit}); the last error: {error}",
+                                  forget=key)
+        wait(1.0)  # not straight back into the same failure
+        return Verdict("requeue")
+
+    def _ledger(self, work, watch: ConsumerWatch, wait):
+        """``work()`` once the ledger answers; None when stopping before it did."""
+        failures = 0
+        while True:
+            try:
+                return work()
+            except Unavailable as exc:
+                failures += 1
+                watch.failing(exc.message)
+                delay = min(self.config.backoff.delay(failures), 30.0)
+                log.warning("permit.ledger_unavailable", error=exc.message, retry_in=delay)
+                if wait(delay):
+                    return None

@@ -1,0 +1,92 @@
+"""The ledger's bookkeeping of permit events (contract 3.1): the inbox of applied messages and
+the status events that arrived before their permit.
+
+A mix-in of ``SqlAlchemyLedgerSession`` (``self.c`` is the transaction's connection), kept
+apart so that the ledger module stays readable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from sqlalchemy import and_, delete, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from adapters.sql import tables as t
+from connector.domain.permits import PermitStatus, PermitStatusChange
+from connector.services.ports import DuplicateDecision, InboxEntry
+
+_i, _p = t.inbox.c, t.pending_permit_status.c
+_INBOX_ENTRY = select(_i.message_id, _i.body_digest)
+_MAX_OUTCOME = 2000
+#: first key of the two-key advisory locks on permit numbers: b"CITP" as a signed integer
+#: (the two-key and the one-key forms of pg_advisory_xact_lock never collide)
+_PERMIT_LOCK_SPACE = int.from_bytes(b"CITP", "big", signed=True)
+_ADVISORY = text("SELECT pg_advisory_xact_lock(:space, :key)")
+
+
+class PermitIntakeRows:
+    c: object  # the connection, set by the session
+    postgres: bool
+
+    def lock_permit_number(self, permit_number: str) -> None:
+        """PostgreSQL: an advisory lock on the number until the transaction ends, so that two
+        events of a permit not stored yet (an issue and its cancellation, handled side by
+        side) cannot both find it missing; a row lock cannot lock a row not inserted yet.
+        SQLite serialises writers anyway."""
+        if self.postgres:
+            digest = hashlib.sha256(permit_number.encode("utf-8")).digest()
+            self.c.execute(_ADVISORY, {"space": _PERMIT_LOCK_SPACE,
+                                       "key": int.from_bytes(digest[:4], "big", signed=True)})
+
+    # -- the inbox: messages applied ----------------------------------------------------------
+    def inbox_entry(self, message_id: str) -> InboxEntry | None:
+        row = self.c.execute(_INBOX_ENTRY.where(_i.message_id == message_id)).first()
+        return None if row is None else InboxEntry(row[0], row[1])
+
+    def record_inbox(self, message_id: str, source: str, outcome: str, at: datetime,
+                     body_digest: str | None = None) -> None:
+        try:
+            self.c.execute(insert(t.inbox).values(
+                message_id=message_id, source=source, outcome=outcome[:_MAX_OUTCOME],
+                received_at=at, body_digest=body_digest))
+        except IntegrityError as exc:  # a concurrent consumer applied it first
+            raise DuplicateDecision(f"message {message_id} applied already") from exc
+
+    # -- status events ahead of their permit ----------------------------------------------------
+    @staticmethod
+    def _pending_key(permit_number: str, issuing_country: str):
+        return and_(_p.permit_number == permit_number, _p.issuing_country == issuing_country)
+
+    def pending_status(self, permit_number: str,
+                       issuing_country: str) -> PermitStatusChange | None:
+        row = self.c.execute(select(t.pending_permit_status).where(
+            self._pending_key(permit_number, issuing_country))).mappings().first()
+        if row is None:
+            return None
+        return PermitStatusChange(permit_number, issuing_country, row["version"],
+                                  PermitStatus(row["status"]), row["reason"])
+
+    def keep_pending_status(self, change: PermitStatusChange) -> None:
+        key = self._pending_key(change.permit_number, change.issuing_country)
+        current = self.c.execute(select(_p.version).where(key)).scalar()
+        row = {"version": change.version, "status": change.status.value, "reason": change.reason}
+        if current is None:
+            try:
+                self.c.execute(insert(t.pending_permit_status).values(
+                    permit_number=change.permit_number, issuing_country=change.issuing_country,
+                    **row))
+            except IntegrityError as exc:  # a concurrent event for the same permit came first
+                raise DuplicateDecision(f"pending status of {change.permit_number} stored "
+                                        "concurrently") from exc
+        else:
+            self.c.execute(update(t.pending_permit_status).where(key).values(row))
+
+    def take_pending_status(self, permit_number: str,
+                            issuing_country: str) -> PermitStatusChange | None:
+        found = self.pending_status(permit_number, issuing_country)
+        if found is not None:
+            self.c.execute(delete(t.pending_permit_status).where(
+                self._pending_key(permit_number, issuing_country)))
+        return found
