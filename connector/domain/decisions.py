@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import Enum
 
@@ -44,6 +44,9 @@ class DeclarationDecision(str, Enum):
     CLEARED = "CLEARED"
     HELD = "HELD"
     NOT_CONCERNED = "NOT_CONCERNED"
+    #: never the outcome of deciding: what a cancelled declaration shows (contract 1 (v2),
+    #: GetDecision), see ``as_cancelled``
+    CANCELLED = "CANCELLED"
 
 
 class ItemStatus(str, Enum):
@@ -115,3 +118,11 @@ class Decision:
     @property
     def cleared(self) -> bool:
         return self.decision is DeclarationDecision.CLEARED
+
+
+def as_cancelled(decision: Decision) -> Decision:
+    """A cancelled declaration as customs sees it (contract 1 (v2), GetDecision): decision
+    ``CANCELLED``, its items as they were decided, and nothing written off, since the
+    cancellation gave every quantity back."""
+    items = tuple(replace(i, remaining_after=None, write_offs=()) for i in decision.items)
+    return replace(decision, decision=DeclarationDecision.CANCELLED, items=items)

@@ -8,7 +8,7 @@ decision, the outbox messages and the audit row (contract sections 1, 3.2, 5, 8)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Callable
@@ -19,8 +19,8 @@ from structlog.contextvars import bound_contextvars
 from connector.domain.declarations import Declaration
 from connector.domain.permit_checks import expected_issuer
 from connector.domain.permits import Permit
-from connector.domain.decisions import Decision
-from connector.domain.errors import StaleVersion, UnknownDeclaration
+from connector.domain.decisions import Decision, as_cancelled
+from connector.domain.errors import DeclarationCancelled, StaleVersion, UnknownDeclaration
 from connector.domain.records import decision_to_dict
 from connector.domain.usages import DeclarationState, StoredDecision, Usage
 from connector.services.messages import broker_notification, usage_recorded
@@ -112,6 +112,11 @@ class ClearanceService:
                 if version < stored:
                     raise StaleVersion(f"declaration {declaration_id} version {version} is older "
                                        f"than version {stored} decided already")
+                if version == stored and latest.state is DeclarationState.CANCELLED:
+                    raise DeclarationCancelled(
+                        f"declaration {declaration_id} version {version} was cancelled; its "
+                        f"write-offs were given back: send version {version + 1} to declare "
+                        f"the goods again")
                 if version == stored:
                     log.info("declaration.repeated", decision=latest.decision.decision.value)
                     return ClearanceOutcome(latest.decision, repeated=True)
@@ -168,10 +173,14 @@ class ClearanceService:
                 return restored
 
     def stored(self, declaration_id: str) -> StoredDecision:
+        """The latest decision as customs sees it: a cancelled declaration shows ``CANCELLED``
+        with nothing written off (contract 1 (v2), GetDecision)."""
         with self.ledger.snapshot() as session:
             latest = session.latest_decision(declaration_id)
         if latest is None:
             raise UnknownDeclaration(f"declaration {declaration_id} is not known")
+        if latest.state is DeclarationState.CANCELLED:
+            return replace(latest, decision=as_cancelled(latest.decision))
         return latest
 
 
