@@ -24,6 +24,8 @@ class ReasonCode(str, Enum):
     UNIT_INCOMPATIBLE = "UNIT_INCOMPATIBLE"
     IMPORT_PERMIT_REQUIRED = "IMPORT_PERMIT_REQUIRED"
     PARTY_MISMATCH = "PARTY_MISMATCH"
+    #: a trader's name that cannot be compared (absent, blank, no letters): a flag by default
+    PARTY_UNVERIFIED = "PARTY_UNVERIFIED"
     #: risk flag only: the trader declared the goods are not CITES specimens (Y900)
     DECLARED_NOT_CITES = "DECLARED_NOT_CITES"
 
@@ -33,11 +35,13 @@ class Severity(str, Enum):
     FLAG = "flag"
 
 
-#: contract section 5: all checks block except PARTY_MISMATCH
+#: contract section 5: all checks block except PARTY_MISMATCH; PARTY_UNVERIFIED is a risk flag
+#: (v2) unless an administration sets it to block
 DEFAULT_SEVERITIES: dict[ReasonCode, Severity] = {
     code: Severity.BLOCK for code in ReasonCode if code is not ReasonCode.DECLARED_NOT_CITES
 }
 DEFAULT_SEVERITIES[ReasonCode.PARTY_MISMATCH] = Severity.FLAG
+DEFAULT_SEVERITIES[ReasonCode.PARTY_UNVERIFIED] = Severity.FLAG
 
 
 class DeclarationDecision(str, Enum):
@@ -61,6 +65,10 @@ class Reason:
 
     code: ReasonCode
     message: str
+    #: set when the rule itself fixes the severity, whatever the administration configured
+    #: for the code (contract 5 (v2): another trader's id blocks even if PARTY_MISMATCH is a
+    #: flag); None: the configured severity applies
+    severity: Severity | None = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from connector.domain.declarations import Declaration
-from connector.domain.decisions import DEFAULT_SEVERITIES, ReasonCode, Severity
+from connector.domain.decisions import DEFAULT_SEVERITIES, Reason, ReasonCode, Severity
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,10 @@ class DecisionPolicy:
 
     def severity(self, code: ReasonCode) -> Severity:
         return self.severities.get(code, Severity.BLOCK)
+
+    def severity_of(self, reason: Reason) -> Severity:
+        """The reason's own fixed severity if the rule set one, else the configured one."""
+        return reason.severity or self.severity(reason.code)
 
     def cited_permits(self, declaration: Declaration) -> list[str]:
         """The permit numbers a declaration cites in its CITES documents, sorted."""

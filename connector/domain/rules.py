@@ -191,7 +191,7 @@ class Decider:
             general = [r for r in permit_reasons(permit, declaration, declaration_id,
                                                  self.policy.home_country)
                        if r.code not in (ReasonCode.PERMIT_WRONG_TYPE, ReasonCode.PERMIT_WRONG_ISSUER)
-                       and self.policy.severity(r.code) is Severity.BLOCK]
+                       and self.policy.severity_of(r) is Severity.BLOCK]
             for line in permit.lines:
                 if not (line.taxon.casefold() == taxon.casefold()
                         or self.taxonomy.is_within(taxon, line.taxon)):
@@ -218,7 +218,7 @@ class Decider:
     # -- assembling the item decision ---------------------------------------------------------
 
     def _blocking(self, reasons: Iterable[Reason]) -> list[Reason]:
-        return [r for r in reasons if self.policy.severity(r.code) is Severity.BLOCK]
+        return [r for r in reasons if self.policy.severity_of(r) is Severity.BLOCK]
 
     def _write_off(self, permit: Permit, line: PermitLine, item_number: int, amount: Decimal,
                    draws: _Draws) -> WriteOff:
