@@ -22,6 +22,8 @@ class ReasonCode(str, Enum):
     TERM_MISMATCH = "TERM_MISMATCH"
     QUANTITY_EXCEEDED = "QUANTITY_EXCEEDED"
     UNIT_INCOMPATIBLE = "UNIT_INCOMPATIBLE"
+    #: (v2) no quantity, or zero, in what the permit line counts: nothing to write off
+    QUANTITY_MISSING = "QUANTITY_MISSING"
     IMPORT_PERMIT_REQUIRED = "IMPORT_PERMIT_REQUIRED"
     PARTY_MISMATCH = "PARTY_MISMATCH"
     #: a trader's name that cannot be compared (absent, blank, no letters): a flag by default

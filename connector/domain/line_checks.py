@@ -76,7 +76,8 @@ def quantity_reasons(item: DeclarationItem, permit: Permit, line: PermitLine,
     where = f"permit {permit.permit_number} line {line.line}"
     declared = declared_quantity(item, line.unit)
     if declared.quantity is None:
-        return [Reason(ReasonCode.UNIT_INCOMPATIBLE, f"{where}: {declared.problem}")], None
+        code = ReasonCode.QUANTITY_MISSING if declared.missing else ReasonCode.UNIT_INCOMPATIBLE
+        return [Reason(code, f"{where}: {declared.problem}")], None
     assert line.remaining is not None
     if permit.consignment_policy is ConsignmentPolicy.MULTIPLE and line.remaining <= 0:
         return [Reason(ReasonCode.PERMIT_USED_UP,

@@ -26,7 +26,7 @@ PermitFinder = Callable[[str], Sequence[Permit]]
 LineKey = tuple[str, str, str]
 #: failures that leave nothing to write off: they hold the item even when configured as `flag`
 _CANNOT_WRITE_OFF = frozenset({ReasonCode.NO_PERMIT_REFERENCED, ReasonCode.PERMIT_UNKNOWN,
-                               ReasonCode.UNIT_INCOMPATIBLE})
+                               ReasonCode.UNIT_INCOMPATIBLE, ReasonCode.QUANTITY_MISSING})
 
 
 class HsMatchView(Protocol):

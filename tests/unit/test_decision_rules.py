@@ -308,6 +308,27 @@ def test_specimen_line_needs_a_count_not_a_mass():
     assert_cleared(decide(declaration(item(specimens=2, net_mass="2.5")), counted))
 
 
+@pytest.mark.parametrize("declared", [
+    item(specimens=0),
+    item(specimens="0.0000"),
+    item(specimens=None, net_mass=None),
+])
+def test_an_item_of_zero_specimens_or_of_no_quantity_is_held_as_quantity_missing(declared):
+    held = assert_held_for(decide(declaration(declared), permit()), R.QUANTITY_MISSING)
+    message = held.reasons[0].message
+    assert held.write_offs == ()
+    assert "above zero" in message or "gives no quantity" in message
+
+
+def test_zero_net_mass_on_a_kilogram_line_is_quantity_missing():
+    skins = permit(PERMIT_NUMBER, permit_line(taxon="Crocodylus niloticus", term="SKI",
+                                              quantity=10, unit="KIL"))
+    held = assert_held_for(decide(declaration(item(hs_code="410640", specimens=None,
+                                                   net_mass="0")), skins),
+                           R.QUANTITY_MISSING)
+    assert "0 KIL" in held.reasons[0].message
+
+
 def test_volume_line_compares_with_a_supplementary_quantity_in_a_volume_unit():
     oil = permit(PERMIT_NUMBER, permit_line(taxon="Python regius", quantity=2, unit="LTR"))
     in_ml = declaration(item(specimens=None, supplementary=2000, supplementary_unit="MLT",
@@ -487,6 +508,7 @@ def test_flag_severity_turns_a_hold_into_a_risk_flag():
     (R.UNIT_INCOMPATIBLE, declaration(item(specimens=None, net_mass="2.5"))),
     (R.NO_PERMIT_REFERENCED, declaration(item(cites=None))),
     (R.PERMIT_UNKNOWN, declaration(item(cites="26NA999999"))),
+    (R.QUANTITY_MISSING, declaration(item(specimens=0))),
 ])
 def test_flag_severity_cannot_clear_an_item_with_nothing_to_write_off(code, decl):
     policy = decision_policy(severities={code: Severity.FLAG})
