@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -47,6 +48,10 @@ class Settings(BaseSettings):
     speciesplus_token: SecretStr | None = None
     transit_concerned: bool = False
     severities: dict[ReasonCode, Severity] = Field(default_factory=dict)
+    #: contract 5 (v2): days a declaration date may lie before the day of the check
+    max_backdate_days: int = Field(default=3, ge=0, le=366)
+    #: the administration's time zone (IANA name): "the day of the check" is the date there
+    timezone: str = "UTC"
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     #: HS table administrators and their role (issue 5): a user not listed may only read.
     #: Env: CONNECTOR_HS_ROLES='{"amutenya":"editor","jshikongo":"approver"}'
@@ -64,6 +69,16 @@ class Settings(BaseSettings):
     #: outbox rows a relay claimed are its own this long; after a crash (kill -9) they are
     #: delivered again once it has passed (at least once, same message ids)
     outbox_lease_seconds: float = Field(default=120.0, ge=2)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as "
+                             f"'Africa/Windhoek' or 'UTC')") from exc
+        return value
 
     @field_validator("home_country", mode="before")
     @classmethod

@@ -24,6 +24,8 @@ class ReasonCode(str, Enum):
     UNIT_INCOMPATIBLE = "UNIT_INCOMPATIBLE"
     #: (v2) no quantity, or zero, in what the permit line counts: nothing to write off
     QUANTITY_MISSING = "QUANTITY_MISSING"
+    #: (v2) the declaration date lies in the future or too far back (a whole-declaration reason)
+    DECLARATION_DATE_IMPLAUSIBLE = "DECLARATION_DATE_IMPLAUSIBLE"
     IMPORT_PERMIT_REQUIRED = "IMPORT_PERMIT_REQUIRED"
     PARTY_MISMATCH = "PARTY_MISMATCH"
     #: a trader's name that cannot be compared (absent, blank, no letters): a flag by default

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime, timezone, tzinfo
 from types import MappingProxyType
 from typing import Mapping
 
@@ -22,6 +23,18 @@ class DecisionPolicy:
     )
     #: Art. VII(1): transit under customs control is exempt unless the administration says not
     transit_concerned: bool = False
+    #: contract 5 (v2): days a declaration date may lie before the day of the check
+    max_backdate_days: int = 3
+    #: the administration's time zone: "the day of the check" is the date there
+    zone: tzinfo = timezone.utc
+
+    @property
+    def zone_name(self) -> str:
+        return getattr(self.zone, "key", None) or str(self.zone)
+
+    def day_of(self, moment: datetime) -> date:
+        """The date of ``moment`` (an aware datetime) in the administration's time zone."""
+        return moment.astimezone(self.zone).date()
 
     def severity(self, code: ReasonCode) -> Severity:
         return self.severities.get(code, Severity.BLOCK)

@@ -8,6 +8,7 @@ what matched and what to write off; the ledger service commits the write-offs, a
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import date
 from decimal import Decimal
 from typing import Callable, Iterable, Protocol, Sequence
 
@@ -15,6 +16,7 @@ from connector.domain.declarations import Declaration, DeclarationItem, Flow
 from connector.domain.decisions import (
     Decision, DeclarationDecision, ItemDecision, ItemStatus, Reason, ReasonCode, Severity, WriteOff,
 )
+from connector.domain.declaration_checks import date_reasons
 from connector.domain.line_checks import LineResult, RowView, TaxonomyView, check_line
 from connector.domain.errors import NoHsTableInForce
 from connector.domain.permit_checks import expected_issuer, permit_reasons
@@ -75,8 +77,16 @@ class Decider:
         self.find_permits = find_permits
         self.policy = policy
 
-    def decide(self, declaration_id: str, version: int, declaration: Declaration) -> Decision:
+    def decide(self, declaration_id: str, version: int, declaration: Declaration, *,
+               checked_on: date | None = None) -> Decision:
+        """``checked_on``: the day of the check in the administration's time zone, for the
+        declaration date rule; None skips that rule (impact previews of recorded ones)."""
+        implausible = date_reasons(declaration, checked_on, self.policy)
         table = self.tables.in_force(declaration.date)
+        if table is None and implausible and checked_on is not None:
+            # a date far off may have no table: the items are still shown, held, against
+            # the table of the day of the check
+            table = self.tables.in_force(checked_on)
         if table is None:
             raise NoHsTableInForce(f"no HS-to-taxon table is in force on "
                                    f"{declaration.date.isoformat()}")
@@ -84,15 +94,16 @@ class Decider:
         items = tuple(self._decide_item(declaration_id, declaration, item, table, draws)
                       for item in declaration.items)
         concerned = [i for i in items if i.status is not ItemStatus.NOT_CONCERNED]
+        reasons: tuple[Reason, ...] = tuple(implausible) if concerned else ()
         if not concerned:
             outcome = DeclarationDecision.NOT_CONCERNED
-        elif all(i.status is ItemStatus.MATCHED for i in concerned):
+        elif all(i.status is ItemStatus.MATCHED for i in concerned) \
+                and not self._blocking(reasons):
             outcome = DeclarationDecision.CLEARED
         else:
             outcome = DeclarationDecision.HELD
             # all or nothing: a held declaration writes nothing off
             items = tuple(replace(i, write_offs=(), remaining_after=None) for i in items)
-        reasons: tuple[Reason, ...] = ()
         return Decision(
             declaration_id=declaration_id, version=version, decision=outcome, items=items,
             reasons=reasons, hs_table=table.label,

@@ -82,9 +82,10 @@ class ClearanceService:
 
     def check(self, declaration_id: str, version: int, declaration: Declaration) -> Decision:
         """Decide against the ledger as it stands, writing nothing (``declarations check``)."""
+        checked_on = self.rulebook.policy.day_of(self.clock())
         with self.ledger.snapshot() as session:
             return self.rulebook.decider(session.permits_numbered).decide(
-                declaration_id, version, declaration)
+                declaration_id, version, declaration, checked_on=checked_on)
 
     def clear(self, declaration_id: str, version: int, declaration: Declaration,
               actor: str = "customs") -> ClearanceOutcome:
@@ -124,7 +125,8 @@ class ClearanceService:
             if latest is not None:
                 give_back(session, declaration_id, now)  # amendment: earlier write-offs return
             decision = self.rulebook.decider(session.permits_numbered).decide(
-                declaration_id, version, declaration)
+                declaration_id, version, declaration,
+                checked_on=self.rulebook.policy.day_of(now))
             usages = write_off(session, decision, now, self.new_id) if decision.cleared else []
             self._store(session, decision, declaration, usages, now, actor,
                         "amended" if latest is not None else "decided")

@@ -35,8 +35,10 @@ def release_held(session: LedgerSession, rulebook: Rulebook, permit_number: str,
         declaration_id = held.decision.declaration_id
         with bound_contextvars(declaration_id=declaration_id, version=held.decision.version):
             session.lock_permits(rulebook.policy.cited_permits(held.declaration))
+            # the declaration date rule counts from the day it was checked, not from today
             decision = rulebook.decider(session.permits_numbered).decide(
-                declaration_id, held.decision.version, held.declaration)
+                declaration_id, held.decision.version, held.declaration,
+                checked_on=rulebook.policy.day_of(held.decided_at))
             if not decision.cleared:
                 log.info("declaration.still_held", permit_number=permit_number)
                 continue

@@ -10,7 +10,6 @@ release the goods on a clearance the ledger no longer held. Contract 1 (v2): suc
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,7 +20,8 @@ from adapters.soap.clearance_client import ClearanceFault
 from connector.cli.main import cli
 from tests.hostile.clearance_kit import edited_sad, soap_service
 from tests.hostile.ledger_dump import ledger_dump
-from tests.integration.soap.conftest import SAMPLE_PERMITS, SAMPLE_SAD
+from tests.integration.soap.conftest import SAMPLE_SAD
+from tests.samples import write_samples
 
 
 @pytest.fixture
@@ -93,22 +93,6 @@ def test_a_higher_version_after_a_cancellation_is_decided_and_written_off_again(
 
 # -- the same through the command line ------------------------------------------------------
 
-def dated_today(tmp_path: Path) -> tuple[Path, Path]:
-    """The sample permits and SAD, moved to today's date so that the CLI's real clock accepts
-    them (declaration date rule, contract 5)."""
-    today = date.today()
-    permits = json.loads(SAMPLE_PERMITS)
-    for permit in permits:
-        permit["issued_on"] = permit["valid_from"] = (today - timedelta(days=20)).isoformat()
-        permit["valid_until"] = (today + timedelta(days=150)).isoformat()
-    permits_file = tmp_path / "permits.json"
-    permits_file.write_text(json.dumps(permits))
-    sad_file = tmp_path / "sad.xml"
-    sad_file.write_bytes(edited_sad({"Identification/Registration/Date":
-                                     today.strftime("%d/%m/%Y")}))
-    return permits_file, sad_file
-
-
 @pytest.fixture
 def run(tmp_path, monkeypatch):
     monkeypatch.setenv("CONNECTOR_HOME_COUNTRY", "NA")
@@ -124,7 +108,7 @@ def run(tmp_path, monkeypatch):
 
 
 def test_the_cli_refuses_to_clear_a_cancelled_version_with_one_line_and_exit_1(run, tmp_path):
-    permits, sad = dated_today(tmp_path)
+    permits, sad = write_samples(tmp_path / "samples")  # dated today: the CLI's clock
     assert run("permits", "import", str(permits)).exit_code == 0
     assert run("declarations", "clear", str(sad), "--id", "CLI-CXL").exit_code == 0
     assert run("declarations", "cancel", "CLI-CXL").exit_code == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -52,6 +53,17 @@ def test_a_declaration_held_for_a_missing_permit_clears_when_the_permit_arrives(
     # customs asking again with the same version gets the released decision, nothing new
     again = clearance.clear("D1", 1, export(python_item(1, 10, "P1")))
     assert again.repeated and again.decision.cleared and remaining(ledger, "P1") == 30
+
+
+def test_a_permit_arriving_days_later_still_releases_the_declaration(world):
+    """The declaration date rule counts from the day of the first check: a declaration that
+    waited ten days for its permit is not held for a date that was plausible then."""
+    ledger, clearance, permits = world
+    assert not clearance.clear("D1", 1, export(python_item(1, 10, "P1"))).decision.cleared
+    permits.clock.now += timedelta(days=10)
+    outcome = permits.receive_permit(permit("P1", pythons(40), policy=MULTIPLE))
+    assert [d.reasons for d in outcome.released] == [()]
+    assert clearance.stored("D1").state is DeclarationState.CLEARED
 
 
 def test_an_amended_permit_releases_a_declaration_held_for_quantity(world):
