@@ -1,9 +1,12 @@
 """SqlAlchemyLedger: the ledger port on SQLite or PostgreSQL.
 
-Concurrency (contract 8): on PostgreSQL the cited permits are locked FOR UPDATE in a fixed
-order before deciding, and every write-off is a conditional UPDATE that refuses to go below
-zero, so neither a lost update nor a deadlock can happen; on SQLite writers are serialised by
-BEGIN IMMEDIATE (engine.py). Connection failures surface as ``Unavailable``: nothing written.
+Concurrency (contract 8): on PostgreSQL a transaction takes transaction-scoped advisory locks,
+first on the declaration it changes, then on every permit number it reads or changes, in a
+fixed order (ports.py); advisory locks also cover a declaration or a permit not stored yet.
+Every write-off is besides a conditional UPDATE that refuses to go below zero, and a
+declaration's state moves only from the state it was read in, so neither a lost update nor a
+deadlock can happen. On SQLite writers are serialised by BEGIN IMMEDIATE (engine.py), which
+makes the locks unnecessary. Connection failures surface as ``Unavailable``: nothing written.
 
 Speed: a clearance is a dozen statements, so building and compiling them costs more than the
 database does. Statements are therefore built once, here, with bound parameters (SQLAlchemy
@@ -15,6 +18,7 @@ go in one ``executemany``, and the permits a declaration cites are read once per
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import threading
 from contextlib import contextmanager
 from datetime import datetime
@@ -22,7 +26,8 @@ from decimal import Decimal
 from typing import Any, Iterable, Iterator, Sequence
 
 from sqlalchemy import (
-    Connection, Engine, and_, bindparam, case, delete, insert, or_, select, update,
+    Connection, Engine, Integer, and_, bindparam, case, delete, func, insert, or_, select,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -58,10 +63,19 @@ _PERMITS_NUMBERED = _PERMITS_WITH_LINES.where(
     _p.permit_number.in_(bindparam("numbers", expanding=True)))
 _PERMIT_BY_KEY = _PERMITS_WITH_LINES.where(_p.permit_number == bindparam("number"),
                                            _p.issuing_country == bindparam("country"))
-#: PostgreSQL: lock in a fixed order (by id), so two clearances never wait on each other in a
-#: circle; the permits are read after, by a statement that sees what committed before the lock
-_LOCK = (select(_p.id).where(_p.permit_number.in_(bindparam("numbers", expanding=True)))
-         .order_by(_p.id).with_for_update())
+#: PostgreSQL advisory locks (two-key form: a key space of the connector's own, then a 32-bit
+#: key of the name), held until the transaction ends. What is read after the lock is read by a
+#: statement that sees everything committed before the lock was granted.
+_ADVISORY_LOCK = select(func.pg_advisory_xact_lock(bindparam("space", type_=Integer),
+                                                   bindparam("key", type_=Integer)))
+_DECLARATION_LOCKS, _PERMIT_LOCKS = 0x43495444, 0x43495450  # "CITD", "CITP"
+
+
+def _lock_key(name: str) -> int:
+    """A stable signed 32-bit key (the same in every process, unlike ``hash``); two names
+    sharing a key only wait for each other needlessly."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=4).digest(), "big",
+                          signed=True)
 
 _PERMIT_ID = (select(_p.id).where(_p.permit_number == bindparam("number"),
                                   _p.issuing_country == bindparam("country"))
@@ -125,7 +139,11 @@ def _upsert_declaration(dialect) -> Any:
 
 _UPSERT_DECLARATION = {"sqlite": _upsert_declaration(sqlite),
                        "postgresql": _upsert_declaration(postgresql)}
-_SET_STATE = (update(t.declarations).where(_s.declaration_id == bindparam("b_declaration_id"))
+#: compare-and-set: the state moves only from the state (and latest version) it was read in
+_SET_STATE = (update(t.declarations)
+              .where(_s.declaration_id == bindparam("b_declaration_id"),
+                     _s.latest_version == bindparam("b_version"),
+                     _s.state == bindparam("b_expected"))
               .values(state=bindparam("b_state"), updated_at=bindparam("b_at")))
 
 _INSERT_CITATION = insert(t.held_citations)
@@ -135,6 +153,10 @@ _REPLACE_DECISION = (update(t.decisions).where(
             payload=bindparam("payload"), decided_at=bindparam("decided_at")))
 
 _INSERT_OUTBOX = insert(t.outbox)
+_INSERT_OUTBOX_ONCE = {
+    name: dialect.insert(t.outbox).on_conflict_do_nothing(index_elements=["message_id"])
+    .execution_options(preserve_rowcount=True)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))}
 _INSERT_AUDIT = insert(t.audit_log)
 
 
@@ -196,7 +218,8 @@ class SqlAlchemyLedgerSession(LedgerSession):
         if not numbers:
             return
         if self.postgres:
-            self.c.execute(_LOCK, {"numbers": numbers})
+            for key in sorted({_lock_key(n) for n in numbers}):  # the fixed order: by key
+                self.c.execute(_ADVISORY_LOCK, {"space": _PERMIT_LOCKS, "key": key})
         loaded: dict[str, list[Permit]] = {n: [] for n in numbers}
         for permit in self._load(_PERMITS_NUMBERED, {"numbers": numbers}):
             loaded[permit.permit_number].append(permit)
@@ -288,6 +311,11 @@ class SqlAlchemyLedgerSession(LedgerSession):
                               declaration_from_dict(row["declaration"]),
                               DeclarationState(row["state"]), utc(row["decided_at"]))
 
+    def lock_declaration(self, declaration_id: str) -> None:
+        if self.postgres:
+            self.c.execute(_ADVISORY_LOCK, {"space": _DECLARATION_LOCKS,
+                                            "key": _lock_key(declaration_id)})
+
     def latest_decision(self, declaration_id: str) -> StoredDecision | None:
         row = self.c.execute(_LATEST_OF, {"declaration_id": declaration_id}).mappings().first()
         return self._stored(row) if row else None
@@ -353,13 +381,16 @@ class SqlAlchemyLedgerSession(LedgerSession):
         return PermitStatusChange(permit_number, issuing_country, row["version"],
                                   PermitStatus(row["status"]), row["reason"])
 
-    def replace_decision(self, stored: StoredDecision) -> None:
+    def replace_decision(self, stored: StoredDecision, *, expected: DeclarationState) -> bool:
         d = stored.decision
+        if not self._move_state(d.declaration_id, stored.state, stored.decided_at, expected,
+                                d.version):
+            return False
         self.c.execute(_REPLACE_DECISION, {
             "b_declaration_id": d.declaration_id, "b_version": d.version,
             "decision": d.decision.value, "hs_table": d.hs_table,
             "payload": compact(decision_to_dict(d)), "decided_at": stored.decided_at})
-        self.set_state(d.declaration_id, stored.state, stored.decided_at)
+        return True
 
     def held_citing(self, permit_number: str) -> list[StoredDecision]:
         c = t.held_citations.c
@@ -380,13 +411,24 @@ class SqlAlchemyLedgerSession(LedgerSession):
         except IntegrityError as exc:  # a concurrent consumer applied it first
             raise DuplicateDecision(f"message {message_id} applied already") from exc
 
-    def set_state(self, declaration_id: str, state: DeclarationState, at: datetime) -> None:
-        self.c.execute(_SET_STATE, {"b_declaration_id": declaration_id,
-                                    "b_state": state.value, "b_at": at})
+    def set_state(self, declaration_id: str, state: DeclarationState, at: datetime, *,
+                  expected: DeclarationState, version: int) -> bool:
+        return self._move_state(declaration_id, state, at, expected, version)
+
+    def _move_state(self, declaration_id: str, state: DeclarationState, at: datetime,
+                    expected: DeclarationState, version: int) -> bool:
+        result = self.c.execute(_SET_STATE, {"b_declaration_id": declaration_id,
+                                             "b_version": version, "b_expected": expected.value,
+                                             "b_state": state.value, "b_at": at})
+        return result.rowcount == 1
 
     # -- outbox and audit -------------------------------------------------------------------------
     def add_outbox(self, message: OutboxMessage, at: datetime) -> None:
         self.c.execute(_INSERT_OUTBOX, _outbox_row(message, at))
+
+    def add_outbox_once(self, message: OutboxMessage, at: datetime) -> bool:
+        statement = _INSERT_OUTBOX_ONCE[self.c.dialect.name]
+        return self.c.execute(statement, _outbox_row(message, at)).rowcount == 1
 
     def add_outbox_many(self, messages: Sequence[OutboxMessage], at: datetime) -> None:
         if messages:

@@ -24,7 +24,7 @@ from connector.domain.errors import DeclarationCancelled, StaleVersion, UnknownD
 from connector.domain.records import decision_to_dict
 from connector.domain.usages import DeclarationState, StoredDecision, Usage
 from connector.services.messages import broker_notification, usage_recorded
-from connector.services.ports import Ledger, LedgerSession
+from connector.services.ports import Ledger, LedgerSession, StateChanged
 from connector.services.retry import lost_race_retrying
 from connector.services.rulebook import Rulebook
 from connector.services.writeoffs import give_back, usage_log, write_off
@@ -105,8 +105,9 @@ class ClearanceService:
                     actor: str) -> ClearanceOutcome:
         with self.ledger.transaction() as session:
             # lock first, then read: a concurrent request for the same declaration that
-            # committed while we waited is then seen as stored, and answered as a repeat
-            session.lock_permits(self.rulebook.policy.cited_permits(declaration))
+            # committed while we waited is then seen as stored, and answered as a repeat; an
+            # amendment or cancellation racing this one waits for it (contract 8)
+            session.lock_declaration(declaration_id)
             latest = session.latest_decision(declaration_id)
             if latest is not None:
                 stored = latest.decision.version
@@ -121,9 +122,14 @@ class ClearanceService:
                 if version == stored:
                     log.info("declaration.repeated", decision=latest.decision.decision.value)
                     return ClearanceOutcome(latest.decision, repeated=True)
+            # an amendment gives back what the earlier version took: those permits are locked
+            # too, with the ones this version cites, all at once
+            earlier = session.usages(declaration_id=declaration_id) if latest is not None else []
+            session.lock_permits([*self.rulebook.policy.cited_permits(declaration),
+                                  *(u.permit_number for u in earlier)])
             now = self.clock()
-            if latest is not None:
-                give_back(session, declaration_id, now)  # amendment: earlier write-offs return
+            if earlier:
+                give_back(session, declaration_id, now, earlier)
             decision = self.rulebook.decider(session.permits_numbered).decide(
                 declaration_id, version, declaration,
                 checked_on=self.rulebook.policy.day_of(now))
@@ -157,22 +163,37 @@ class ClearanceService:
                actor: str = "customs") -> list[RestoredUsage]:
         """Give back every write-off of the declaration; a repeat restores nothing."""
         with bound_contextvars(declaration_id=declaration_id):
-            with self.ledger.transaction() as session:
-                latest = session.latest_decision(declaration_id)
-                if latest is None:
-                    raise UnknownDeclaration(f"declaration {declaration_id} is not known")
-                now = self.clock()
-                restored = [RestoredUsage(u, r) for u, r in give_back(session, declaration_id, now)]
-                if latest.state is not DeclarationState.CANCELLED:
-                    session.set_state(declaration_id, DeclarationState.CANCELLED, now)
-                    notification = broker_notification(latest.decision, "cancelled", self.new_id())
-                    if notification is not None:
-                        session.add_outbox(notification, now)
-                    session.add_audit(actor, "declaration.cancelled", declaration_id,
-                                      {"reason": reason, "restored": [r.usage.usage_id
-                                                                      for r in restored]}, now)
-                log.info("declaration.cancelled", restored=len(restored))
-                return restored
+            for attempt in lost_race_retrying(self.max_attempts):
+                with attempt:
+                    return self._cancel_once(declaration_id, reason, actor)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _cancel_once(self, declaration_id: str, reason: str | None,
+                     actor: str) -> list[RestoredUsage]:
+        with self.ledger.transaction() as session:
+            session.lock_declaration(declaration_id)
+            latest = session.latest_decision(declaration_id)
+            if latest is None:
+                raise UnknownDeclaration(f"declaration {declaration_id} is not known")
+            active = session.usages(declaration_id=declaration_id)
+            session.lock_permits([u.permit_number for u in active])
+            now = self.clock()
+            restored = [RestoredUsage(u, r) for u, r in give_back(session, declaration_id, now,
+                                                                  active)]
+            if latest.state is not DeclarationState.CANCELLED:
+                if not session.set_state(declaration_id, DeclarationState.CANCELLED, now,
+                                         expected=latest.state,
+                                         version=latest.decision.version):
+                    raise StateChanged(f"declaration {declaration_id} changed while it was "
+                                       f"being cancelled")
+                notification = broker_notification(latest.decision, "cancelled", self.new_id())
+                if notification is not None:
+                    session.add_outbox(notification, now)
+                session.add_audit(actor, "declaration.cancelled", declaration_id,
+                                  {"reason": reason, "version": latest.decision.version,
+                                   "restored": [r.usage.usage_id for r in restored]}, now)
+            log.info("declaration.cancelled", restored=len(restored))
+            return restored
 
     def stored(self, declaration_id: str) -> StoredDecision:
         """The latest decision as customs sees it: a cancelled declaration shows ``CANCELLED``
