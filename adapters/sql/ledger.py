@@ -18,26 +18,26 @@ go in one ``executemany``, and the permits a declaration cites are read once per
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import threading
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Iterable, Iterator, Sequence
+from dataclasses import replace
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from sqlalchemy import (
-    Connection, Engine, Integer, and_, bindparam, case, delete, func, insert, or_, select,
-    update,
+    Connection, Engine, and_, bindparam, case, delete, insert, or_, select, update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from adapters.sql import tables as t
+from adapters.sql import locks
 from adapters.sql.codec import (
-    from_micro, line_to_row, permit_from_rows, permit_to_row, to_micro, usage_from_row,
-    usage_to_row, utc,
+    from_micro, line_to_row, permit_to_row, to_micro, usage_from_row, usage_to_row, utc,
 )
 from adapters.sql.engine import READ_ONLY
+from adapters.sql.permit_reader import LineCache, read_permits
 from connector.domain.errors import Unavailable
 from connector.domain.permits import Permit, PermitStatus, PermitStatusChange
 from connector.domain.records import (
@@ -52,49 +52,37 @@ from connector.services.ports import DuplicateDecision, Ledger, LedgerSession
 
 _p, _l, _u, _d, _s = (t.permits.c, t.permit_lines.c, t.usages.c, t.decisions.c,
                       t.declarations.c)
-_PERMIT_WIDTH = len(t.permits.c)
 
-
-#: a permit and its lines in one query; a permit without lines still comes back (outer join)
-_PERMITS_WITH_LINES = (select(*t.permits.c, *t.permit_lines.c)
-                       .select_from(t.permits.outerjoin(t.permit_lines))
-                       .order_by(_p.id, _l.id))
-_PERMITS_NUMBERED = _PERMITS_WITH_LINES.where(
-    _p.permit_number.in_(bindparam("numbers", expanding=True)))
-_PERMIT_BY_KEY = _PERMITS_WITH_LINES.where(_p.permit_number == bindparam("number"),
-                                           _p.issuing_country == bindparam("country"))
-#: PostgreSQL advisory locks (two-key form: a key space of the connector's own, then a 32-bit
-#: key of the name), held until the transaction ends. What is read after the lock is read by a
-#: statement that sees everything committed before the lock was granted.
-_ADVISORY_LOCK = select(func.pg_advisory_xact_lock(bindparam("space", type_=Integer),
-                                                   bindparam("key", type_=Integer)))
-_DECLARATION_LOCKS, _PERMIT_LOCKS = 0x43495444, 0x43495450  # "CITD", "CITP"
-
-
-def _lock_key(name: str) -> int:
-    """A stable signed 32-bit key (the same in every process, unlike ``hash``); two names
-    sharing a key only wait for each other needlessly."""
-    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=4).digest(), "big",
-                          signed=True)
 
 _PERMIT_ID = (select(_p.id).where(_p.permit_number == bindparam("number"),
                                   _p.issuing_country == bindparam("country"))
               .scalar_subquery())
 _LINE_BY_KEY = and_(_l.permit_id == _PERMIT_ID, _l.line == bindparam("line_letter"))
 #: the guard ``remaining >= amount`` is what keeps a line from going below zero under
-#: concurrency; the caller checks the row count
+#: concurrency; no row back means it refused. Each change stamps the line (permit_reader.py).
 _DRAW_BY_ID = (update(t.permit_lines)
                .where(_l.id == bindparam("line_id"), _l.remaining_micro >= bindparam("amount"))
-               .values(remaining_micro=_l.remaining_micro - bindparam("amount")))
+               .values(remaining_micro=_l.remaining_micro - bindparam("amount"),
+                       stamp=bindparam("b_stamp"))
+               .returning(_l.remaining_micro))
 _DRAW_BY_KEY = (update(t.permit_lines)
                 .where(_LINE_BY_KEY, _l.remaining_micro >= bindparam("amount"))
-                .values(remaining_micro=_l.remaining_micro - bindparam("amount")))
+                .values(remaining_micro=_l.remaining_micro - bindparam("amount"),
+                        stamp=bindparam("b_stamp"))
+                .returning(_l.remaining_micro))
 _GIVE_BACK = (update(t.permit_lines).where(_LINE_BY_KEY)
               .values(remaining_micro=case(
                   (_l.remaining_micro + bindparam("amount") > _l.quantity_micro,
                    _l.quantity_micro),
-                  else_=_l.remaining_micro + bindparam("amount")))
+                  else_=_l.remaining_micro + bindparam("amount")),
+                  stamp=bindparam("b_stamp"))
               .returning(_l.remaining_micro))
+#: once per transaction and permit whose lines it changes
+_BUMP_STAMP = (update(t.permits)
+               .where(_p.permit_number == bindparam("number"),
+                      _p.issuing_country == bindparam("country"))
+               .values(balance_stamp=_p.balance_stamp + 1)
+               .returning(_p.id, _p.balance_stamp))
 _MARK_USED = (update(t.permits)
               .where(_p.permit_number == bindparam("number"),
                      _p.issuing_country == bindparam("country"),
@@ -168,67 +156,75 @@ def _outbox_row(message: OutboxMessage, at: datetime) -> dict[str, Any]:
 
 
 class SqlAlchemyLedgerSession(LedgerSession):
-    def __init__(self, connection: Connection):
+    def __init__(self, connection: Connection, lines: LineCache | None = None):
         self.c = connection
         self.postgres = connection.dialect.name == "postgresql"
         self._upsert = _UPSERT_DECLARATION.get(connection.dialect.name)
-        #: permits read by lock_permits, by number; dropped when this session changes them
-        self._locked: dict[str, list[Permit]] = {}
-        #: primary keys of permit lines by (number, country, line); they change only when a
-        #: permit is saved again (its lines are replaced)
-        self._line_ids: dict[tuple[str, str, str], int] = {}
+        self._lines = lines if lines is not None else LineCache()
+        #: permits read in this transaction, by number, kept up to date with its own changes
+        self._views: dict[str, list[Permit]] = {}
+        #: line row ids by letter, per (number, country): a line is changed by its id
+        self._line_ids: dict[tuple[str, str], Mapping[str, int]] = {}
+        #: the stamp this transaction writes on the lines it changes, per (number, country)
+        self._stamps: dict[tuple[str, str], int] = {}
+        #: ids of the permits this transaction changed: never kept for other transactions
+        self._changed: set[int] = set()
 
     # -- permits --------------------------------------------------------------------------------
-    def _load(self, statement, params: dict[str, Any]) -> list[Permit]:
-        permits: dict[int, tuple[dict, list[dict]]] = {}
-        names, line_names = t.permits.c.keys(), t.permit_lines.c.keys()
-        for row in self.c.execute(statement, params):
-            head = permits.get(row[0])
-            if head is None:
-                head = permits[row[0]] = (dict(zip(names, row[:_PERMIT_WIDTH])), [])
-            if row[_PERMIT_WIDTH] is not None:
-                head[1].append(dict(zip(line_names, row[_PERMIT_WIDTH:])))
-        found = []
-        for row, lines in permits.values():
-            for line in lines:
-                self._line_ids[(row["permit_number"], row["issuing_country"],
-                                line["line"])] = line["id"]
-            found.append(permit_from_rows(row, lines))
-        return found
+    def _read(self, numbers: Iterable[str]) -> None:
+        numbers = sorted(set(numbers))
+        if not numbers:
+            return
+        found: dict[str, list[Permit]] = {n: [] for n in numbers}
+        for permit, line_ids in read_permits(self.c, numbers, self._lines, self._changed):
+            found[permit.permit_number].append(permit)
+            self._line_ids[permit.key] = line_ids
+        self._views.update(found)
 
-    def _forget(self, permit_number: str) -> None:
-        self._locked.pop(permit_number, None)
+    def _view(self, permit_number: str, issuing_country: str) -> Permit | None:
+        return next((p for p in self._views.get(permit_number, ())
+                     if p.issuing_country == issuing_country), None)
+
+    def _replace_view(self, changed: Permit) -> None:
+        views = self._views.get(changed.permit_number)
+        if views is not None:
+            self._views[changed.permit_number] = [changed if p.key == changed.key else p
+                                                  for p in views]
 
     def permits_numbered(self, permit_number: str) -> list[Permit]:
-        cached = self._locked.get(permit_number)
-        if cached is not None:
-            return list(cached)
-        return self._load(_PERMITS_NUMBERED, {"numbers": [permit_number]})
+        if permit_number not in self._views:
+            self._read([permit_number])
+        return list(self._views[permit_number])
 
     def get_permit(self, permit_number: str, issuing_country: str) -> Permit | None:
-        cached = self._locked.get(permit_number)
-        if cached is not None:
-            return next((p for p in cached if p.issuing_country == issuing_country), None)
-        found = self._load(_PERMIT_BY_KEY, {"number": permit_number, "country": issuing_country})
-        return found[0] if found else None
+        if permit_number not in self._views:
+            self._read([permit_number])
+        return self._view(permit_number, issuing_country)
 
     def lock_permits(self, permit_numbers: Iterable[str]) -> None:
         """Lock (PostgreSQL) and read the cited permits, all in one go, for the decision."""
         numbers = sorted(set(permit_numbers))
-        if not numbers:
-            return
         if self.postgres:
-            for key in sorted({_lock_key(n) for n in numbers}):  # the fixed order: by key
-                self.c.execute(_ADVISORY_LOCK, {"space": _PERMIT_LOCKS, "key": key})
-        loaded: dict[str, list[Permit]] = {n: [] for n in numbers}
-        for permit in self._load(_PERMITS_NUMBERED, {"numbers": numbers}):
-            loaded[permit.permit_number].append(permit)
-        self._locked.update(loaded)
+            locks.lock_names(self.c, locks.PERMITS, numbers)
+        self._read(n for n in numbers if not any(p.key in self._stamps
+                                                 for p in self._views.get(n, ())))
+
+    def _stamp(self, permit_number: str, issuing_country: str) -> int:
+        """The stamp of this transaction's changes to the permit's lines: the permit's stamp
+        raised once (permit_reader.py)."""
+        key = (permit_number, issuing_country)
+        if key not in self._stamps:
+            row = self.c.execute(_BUMP_STAMP, {"number": permit_number,
+                                               "country": issuing_country}).first()
+            if row is None:
+                return 0  # no such permit: the line update that follows changes nothing
+            self._changed.add(row.id)
+            self._stamps[key] = row.balance_stamp
+        return self._stamps[key]
 
     def save_permit(self, permit: Permit) -> None:
-        self._forget(permit.permit_number)
-        for key in [k for k in self._line_ids if k[:2] == permit.key]:
-            del self._line_ids[key]
+        self._views.pop(permit.permit_number, None)
+        self._line_ids.pop(permit.key, None)
         row = permit_to_row(permit)
         existing = self.c.execute(select(t.permits.c.id).where(
             t.permits.c.permit_number == permit.permit_number,
@@ -239,47 +235,71 @@ class SqlAlchemyLedgerSession(LedgerSession):
         else:
             self.c.execute(update(t.permits).where(t.permits.c.id == existing).values(row))
             self.c.execute(delete(t.permit_lines).where(t.permit_lines.c.permit_id == existing))
+        stamp = self._stamp(permit.permit_number, permit.issuing_country)
         self.c.execute(insert(t.permit_lines),
-                       [line_to_row(line) | {"permit_id": existing} for line in permit.lines])
+                       [line_to_row(line) | {"permit_id": existing, "stamp": stamp}
+                        for line in permit.lines])
 
     def set_permit_status(self, change: PermitStatusChange) -> None:
-        self._forget(change.permit_number)
+        self._views.pop(change.permit_number, None)
         self.c.execute(_SET_STATUS, {"number": change.permit_number,
                                      "country": change.issuing_country,
                                      "b_status": change.status.value, "b_version": change.version,
                                      "b_reason": change.reason})
 
     # -- write-offs -------------------------------------------------------------------------------
+    def _line_changed(self, permit_number: str, issuing_country: str, line: str,
+                      remaining_micro: int) -> Decimal:
+        remaining = from_micro(remaining_micro)
+        view = self._view(permit_number, issuing_country)
+        if view is not None:
+            self._replace_view(view.with_remaining({line: remaining}))
+        return remaining
+
     def draw(self, permit_number: str, issuing_country: str, line: str, amount: Decimal) -> bool:
-        self._forget(permit_number)
-        micro = to_micro(amount)
-        line_id = self._line_ids.get((permit_number, issuing_country, line))
+        params = {"amount": to_micro(amount),
+                  "b_stamp": self._stamp(permit_number, issuing_country)}
+        line_id = self._line_ids.get((permit_number, issuing_country), {}).get(line)
         if line_id is not None:
-            result = self.c.execute(_DRAW_BY_ID, {"line_id": line_id, "amount": micro})
+            row = self.c.execute(_DRAW_BY_ID, params | {"line_id": line_id}).first()
         else:
-            result = self.c.execute(_DRAW_BY_KEY, {"number": permit_number,
-                                                   "country": issuing_country, "line_letter": line,
-                                                   "amount": micro})
-        return result.rowcount == 1
+            row = self.c.execute(_DRAW_BY_KEY, params | {
+                "number": permit_number, "country": issuing_country,
+                "line_letter": line}).first()
+        if row is None:
+            return False
+        self._line_changed(permit_number, issuing_country, line, row.remaining_micro)
+        return True
 
     def give_back(self, permit_number: str, issuing_country: str, line: str,
                   amount: Decimal) -> Decimal:
-        self._forget(permit_number)
-        remaining = self.c.execute(_GIVE_BACK, {"number": permit_number,
-                                                "country": issuing_country, "line_letter": line,
-                                                "amount": to_micro(amount)}).scalar()
-        return from_micro(remaining or 0)
+        remaining = self.c.execute(_GIVE_BACK, {
+            "number": permit_number, "country": issuing_country, "line_letter": line,
+            "amount": to_micro(amount),
+            "b_stamp": self._stamp(permit_number, issuing_country)}).scalar()
+        if remaining is None:
+            return Decimal(0)
+        return self._line_changed(permit_number, issuing_country, line, remaining)
+
+    def _used_by(self, permit_number: str, issuing_country: str, used_by: str | None) -> None:
+        view = self._view(permit_number, issuing_country)
+        if view is not None:
+            self._replace_view(replace(view, used_by=used_by).with_lines_from(view))
 
     def mark_used(self, permit_number: str, issuing_country: str, declaration_id: str) -> bool:
-        self._forget(permit_number)
         result = self.c.execute(_MARK_USED, {"number": permit_number, "country": issuing_country,
                                              "declaration_id": declaration_id})
-        return result.rowcount == 1
+        if result.rowcount != 1:
+            return False
+        self._used_by(permit_number, issuing_country, declaration_id)
+        return True
 
     def release_use(self, permit_number: str, issuing_country: str, declaration_id: str) -> None:
-        self._forget(permit_number)
-        self.c.execute(_RELEASE_USE, {"number": permit_number, "country": issuing_country,
-                                      "declaration_id": declaration_id})
+        result = self.c.execute(_RELEASE_USE, {"number": permit_number,
+                                               "country": issuing_country,
+                                               "declaration_id": declaration_id})
+        if result.rowcount == 1:
+            self._used_by(permit_number, issuing_country, None)
 
     def add_usages(self, usages: Sequence[Usage]) -> None:
         if not usages:
@@ -313,8 +333,7 @@ class SqlAlchemyLedgerSession(LedgerSession):
 
     def lock_declaration(self, declaration_id: str) -> None:
         if self.postgres:
-            self.c.execute(_ADVISORY_LOCK, {"space": _DECLARATION_LOCKS,
-                                            "key": _lock_key(declaration_id)})
+            locks.lock_names(self.c, locks.DECLARATIONS, [declaration_id])
 
     def latest_decision(self, declaration_id: str) -> StoredDecision | None:
         row = self.c.execute(_LATEST_OF, {"declaration_id": declaration_id}).mappings().first()
@@ -443,6 +462,8 @@ class SqlAlchemyLedgerSession(LedgerSession):
 class SqlAlchemyLedger(Ledger):
     def __init__(self, engine: Engine):
         self.engine = engine
+        #: decoded permit lines shared by this process's transactions (permit_reader.py)
+        self.lines = LineCache()
         self._write_turn = (threading.Lock() if engine.dialect.name == "sqlite"
                             else contextlib.nullcontext())
 
@@ -457,7 +478,7 @@ class SqlAlchemyLedger(Ledger):
     def _transaction(self) -> Iterator[SqlAlchemyLedgerSession]:
         try:
             with self.engine.begin() as connection:
-                yield SqlAlchemyLedgerSession(connection)
+                yield SqlAlchemyLedgerSession(connection, self.lines)
         except (OperationalError, DBAPIError) as exc:
             if isinstance(exc, IntegrityError):
                 raise
@@ -469,7 +490,7 @@ class SqlAlchemyLedger(Ledger):
             with self.engine.connect() as connection:
                 connection = connection.execution_options(**{READ_ONLY: True})
                 with connection.begin() as tx:
-                    yield SqlAlchemyLedgerSession(connection)
+                    yield SqlAlchemyLedgerSession(connection, self.lines)
                     tx.rollback()
         except (OperationalError, DBAPIError) as exc:
             if isinstance(exc, IntegrityError):

@@ -43,7 +43,8 @@ class LineResult:
     quantity: Quantity | None
 
 
-def _same_name(a: str, b: str) -> bool:
+def same_taxon_name(a: str, b: str) -> bool:
+    """The same scientific name as written, but for case and spacing."""
     return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
@@ -51,7 +52,7 @@ def species_and_term_reasons(line: PermitLine, permit: Permit, rows: Sequence[Ro
                              taxonomy: TaxonomyView, hs_code: str) -> list[Reason]:
     taxa = ", ".join(dict.fromkeys(r.taxon for r in rows))
     where = f"permit {permit.permit_number} line {line.line}"
-    matching = [r for r in rows if _same_name(line.taxon, r.taxon)
+    matching = [r for r in rows if same_taxon_name(line.taxon, r.taxon)
                 or taxonomy.is_within(line.taxon, r.taxon)]
     if not matching:
         if line.taxon not in taxonomy:
