@@ -33,7 +33,6 @@ from sqlalchemy import func, select
 
 from adapters.amqp import topology
 from adapters.sql import tables as t
-from adapters.sql.engine import make_engine
 from connector.bootstrap import bootstrap
 from connector.settings import load_settings
 from tests.integration.amqp.conftest import amqp_url, rabbit_node  # noqa: F401 (fixtures)
