@@ -27,6 +27,7 @@ import structlog
 from structlog.contextvars import bound_contextvars
 
 from connector.domain.decisions import Decision, Reason, ReasonCode
+from connector.domain.errors import ConnectorError, Unavailable
 from connector.domain.permits import PermitStatus, PermitStatusChange
 from connector.domain.records import decision_to_dict
 from connector.domain.usages import DeclarationState, StoredDecision
@@ -52,17 +53,33 @@ class DeclarationEffects:
 
     def _each(self, declaration_ids: list[str], work) -> list:
         """``work(session, declaration_id)`` per declaration, each in its own retried
-        transaction under the declaration's lock; the non-None results."""
+        transaction under the declaration's lock; the non-None results.
+
+        A declaration that cannot be decided (no HS table in force on its date, a conflict
+        that outlasts the retries) is logged and left as it is, so that it does not keep the
+        others from their release; an unreachable ledger stops them all, and the permit event
+        is delivered again (its repeat finishes what was left).
+        """
         results = []
         for declaration_id in declaration_ids:
             with bound_contextvars(declaration_id=declaration_id):
-                for attempt in lost_race_retrying(self.max_attempts):
-                    with attempt, self.ledger.transaction() as session:
-                        session.lock_declaration(declaration_id)
-                        result = work(session, declaration_id)
+                try:
+                    result = self._once(declaration_id, work)
+                except Unavailable:
+                    raise
+                except ConnectorError as exc:
+                    log.error("declaration.follow_up_failed", error=exc.message)
+                    continue
                 if result is not None:
                     results.append(result)
         return results
+
+    def _once(self, declaration_id: str, work):
+        for attempt in lost_race_retrying(self.max_attempts):
+            with attempt, self.ledger.transaction() as session:
+                session.lock_declaration(declaration_id)
+                return work(session, declaration_id)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- releases ---------------------------------------------------------------------------
 
