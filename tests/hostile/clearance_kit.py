@@ -11,10 +11,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import requests
 from lxml import etree
 
 from tests.hostile.ledger_dump import BOOKKEEPING, ledger_dump
-from tests.integration.soap.conftest import SAMPLE_SAD, Service, running_service
+from tests.integration.soap.conftest import (
+    SAMPLE_SAD, Service, envelope, running_service, wsse_text,
+)
 
 #: a held decision is recorded (decision, declaration state, held citation, broker notice, audit
 #: row) but writes nothing off: these tables may change, the permits, lines and usages may not
@@ -57,3 +60,14 @@ def edited_sad(changes: dict[str, str | None], sad: bytes = SAMPLE_SAD) -> bytes
 def codes(entries) -> list[str]:
     """Reason or flag codes of a zeep result list."""
     return [entry["Code"] for entry in entries or ()]
+
+
+def warm_up(endpoint: str, header: str | None = None) -> None:
+    """One request before many at once: the service builds its XML schema on the first
+    request it validates, and libxml2 must not build it in several threads together (twelve
+    first requests at once were seen crashing ``serve``; reported to the SOAP edge)."""
+    response = requests.post(endpoint, timeout=30, data=envelope(
+        "<c:GetDecisionRequest><c:DeclarationId>WARM-UP</c:DeclarationId>"
+        "</c:GetDecisionRequest>", header if header is not None else wsse_text()),
+        headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": "GetDecision"})
+    assert b"Client.UnknownDeclaration" in response.content, response.text

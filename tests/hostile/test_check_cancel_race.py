@@ -18,7 +18,7 @@ import requests
 from lxml import etree
 
 from adapters.soap.envelope import SOAP11_NS
-from tests.hostile.clearance_kit import edited_sad, soap_service
+from tests.hostile.clearance_kit import edited_sad, soap_service, warm_up
 from tests.integration.soap.conftest import check_request, envelope
 
 QUANTITY = "Item/Tarification/Supplementary_unit/Suppplementary_unit_quantity"
@@ -54,6 +54,7 @@ def test_check_and_cancel_interleaved_leave_either_usages_or_a_cancellation(
     rng.shuffle(calls)
 
     with soap_service(tmp_path, **overrides) as service:
+        warm_up(service.endpoint)
         local = threading.local()
 
         def send(call) -> str:

@@ -36,6 +36,7 @@ from adapters.sql import tables as t
 from connector.bootstrap import bootstrap
 from connector.settings import load_settings
 from tests.integration.amqp.conftest import amqp_url, rabbit_node  # noqa: F401 (fixtures)
+from tests.hostile.clearance_kit import warm_up
 from tests.integration.soap.conftest import check_request, envelope, wsse_text
 from tests.integration.soap.test_soap_serve import command, free_port, wait_healthy
 from tests.samples import SAMPLE_PERMITS, sad_dated
@@ -127,6 +128,7 @@ def test_a_release_racing_amendments_and_cancellations_over_two_processes(enviro
     try:
         for process, url in servers:
             wait_healthy(url, process, timeout=60)
+            warm_up(f"{url}/soap/clearance", wsse_text("customs", "pw"))
         answers = race(app, [url for _, url in servers], amended, cancelled)
         held = select(func.count()).select_from(t.declarations).where(
             t.declarations.c.state == "HELD")
