@@ -46,7 +46,9 @@ class LineChooser:
         self.blocks = blocks
         self._fits: dict[str, _Fit | None] = {}
         self._declared: dict[str | None, DeclaredQuantity] = {}
-        self._rows_key = (id(taxonomy), tuple(r.taxon for r in rows))
+        #: the question asked of a permit's taxa; the taxonomy itself is part of it (it is kept
+        #: alive by the key, so no other taxonomy is ever taken for it)
+        self._rows_key = (taxonomy, tuple(r.taxon for r in rows))
 
     def best(self, permits: Iterable[Permit],
              general: Callable[[Permit], list[Reason]]) -> LineResult:
