@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from types import MappingProxyType
 from typing import Callable
+from zoneinfo import ZoneInfo
 
 from adapters.sql.audit_key import AuditKeyFile, with_audit_key
 from adapters.sql.engine import make_engine
@@ -50,7 +51,7 @@ class App:
 
     def map_sad(self, source: bytes | object, today: date | None = None) -> Declaration:
         return map_declaration(source, self.sad_mapping,
-                               today=today or self.clock().date(),
+                               today=today or self.rulebook.policy.day_of(self.clock()),
                                max_bytes=self.settings.max_request_bytes)
 
     def close(self) -> None:
@@ -65,6 +66,8 @@ def build_policy(settings: Settings, mapping: SadMapping) -> DecisionPolicy:
         not_concerned_codes=mapping.not_concerned_document_codes,
         severities=MappingProxyType(severities),
         transit_concerned=settings.transit_concerned,
+        max_backdate_days=settings.max_backdate_days,
+        zone=ZoneInfo(settings.timezone),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -67,6 +68,10 @@ class Settings(BaseSettings):
     speciesplus_token: SecretStr | None = None
     transit_concerned: bool = False
     severities: dict[ReasonCode, Severity] = Field(default_factory=dict)
+    #: contract 5 (v2): days a declaration date may lie before the day of the check
+    max_backdate_days: int = Field(default=3, ge=0, le=366)
+    #: the administration's time zone (IANA name): "the day of the check" is the date there
+    timezone: str = "UTC"
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     #: HS table administrators and their role (issue 5), by operating-system account (the
     #: account running the command is the actor, contract 7): one not listed may only read.
@@ -138,6 +143,16 @@ class Settings(BaseSettings):
                 f"below amqp_delivery_limit ({self.amqp_delivery_limit}): RabbitMQ would "
                 "dead-letter messages before the connector's own count does")
         return self
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as "
+                             f"'Africa/Windhoek' or 'UTC')") from exc
+        return value
 
     @field_validator("home_country", mode="before")
     @classmethod

@@ -14,6 +14,12 @@ export CONNECTOR_DATA_DIR=./var/cli-demo
 export CONNECTOR_LOGGING__FORMAT=console
 export CONNECTOR_LOGGING__LEVEL=WARNING
 rm -rf "$CONNECTOR_DATA_DIR"
+mkdir -p "$CONNECTOR_DATA_DIR"
+# the sample declaration registered today: a declaration date more than a few days old is
+# held as implausible (DECLARATION_DATE_IMPLAUSIBLE; the day of the check is taken in UTC)
+SAD="$CONNECTOR_DATA_DIR/sad-export-WDHA-E1042.xml"
+sed "s#<Date>28/11/2026</Date>#<Date>$(date -u +%d/%m/%Y)</Date>#" \
+  examples/sad-export-WDHA-E1042.xml > "$SAD"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -21,13 +27,13 @@ step "cites-connector migrate"
 cites-connector migrate
 step "cites-connector permits import examples/permits-namibia.json"
 cites-connector permits import examples/permits-namibia.json
-step "cites-connector declarations check examples/sad-export-WDHA-E1042.xml   (nothing written)"
-cites-connector declarations check examples/sad-export-WDHA-E1042.xml --id WDHA-2026-E-1042
-step "cites-connector declarations clear examples/sad-export-WDHA-E1042.xml --id WDHA-2026-E-1042"
-cites-connector declarations clear examples/sad-export-WDHA-E1042.xml --id WDHA-2026-E-1042
+step "cites-connector declarations check $SAD   (nothing written)"
+cites-connector declarations check "$SAD" --id WDHA-2026-E-1042
+step "cites-connector declarations clear $SAD --id WDHA-2026-E-1042"
+cites-connector declarations clear "$SAD" --id WDHA-2026-E-1042
 step "cites-connector permits show 26NA000123   (SINGLE: used up by this consignment)"
 cites-connector permits show 26NA000123
 step "cites-connector permits show 26NA000131   (MULTIPLE: drawn down by 12 kg)"
 cites-connector permits show 26NA000131
 step "sending the same declaration again: the stored decision, nothing written twice"
-cites-connector declarations clear examples/sad-export-WDHA-E1042.xml --id WDHA-2026-E-1042 | head -n 2
+cites-connector declarations clear "$SAD" --id WDHA-2026-E-1042 | head -n 2

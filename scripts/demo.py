@@ -15,6 +15,7 @@ import os
 import sys
 import time
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pika
@@ -64,6 +65,15 @@ def show_items(result: dict) -> None:
             print(f"      {reason['Code']}: {reason['Message']}")
 
 
+def sample_sad_of_today() -> bytes:
+    """The sample SAD registered today: a declaration date more than a few days old is held
+    as implausible (contract 5, DECLARATION_DATE_IMPLAUSIBLE; the connector's time zone is
+    UTC unless CONNECTOR_TIMEZONE says otherwise)."""
+    today = datetime.now(timezone.utc).strftime("%d/%m/%Y")
+    sad = (ROOT / "examples/sad-export-WDHA-E1042.xml").read_bytes()
+    return sad.replace(b"<Date>28/11/2026</Date>", f"<Date>{today}</Date>".encode())
+
+
 def main() -> int:
     connection = pika.BlockingConnection(pika.URLParameters(OBSERVER_URL))
     channel = connection.channel()
@@ -74,8 +84,7 @@ def main() -> int:
     customs = ClearanceClient(f"{SOAP_URL}?wsdl", SOAP_USER, SOAP_PASSWORD, digest=True)
 
     bold("customs sends the declaration before the permits exist (SOAP CheckDeclaration)")
-    result = customs.check_declaration(DECLARATION_ID, 1,
-                                       (ROOT / "examples/sad-export-WDHA-E1042.xml").read_bytes())
+    result = customs.check_declaration(DECLARATION_ID, 1, sample_sad_of_today())
     print(f"  decision: {result['Decision']}")
     show_items(result)
     drain(channel, broker_queue, 1, timeout=10)  # the broker hears about the hold too

@@ -142,11 +142,17 @@ class MemoryLedgerSession(LedgerSession):
         self.s.decisions[key] = stored
         self.s.latest[key[0]] = (key[1], stored.state)
 
-    def replace_decision(self, stored: StoredDecision) -> None:
+    def lock_declaration(self, declaration_id: str) -> None:
+        pass  # the whole ledger is locked by MemoryLedger.transaction
+
+    def replace_decision(self, stored: StoredDecision, *, expected: DeclarationState) -> bool:
         key = (stored.decision.declaration_id, stored.decision.version)
+        if self.s.latest.get(key[0]) != (key[1], expected):
+            return False
         self.s.decisions[key] = replace(self.s.decisions[key], decision=stored.decision,
                                         decided_at=stored.decided_at)
         self.s.latest[key[0]] = (key[1], stored.state)
+        return True
 
     def held_citing(self, permit_number: str) -> list[StoredDecision]:
         found = [self.latest_decision(d) for d, (_, st) in self.s.latest.items()
@@ -164,13 +170,23 @@ class MemoryLedgerSession(LedgerSession):
             raise DuplicateDecision(f"message {message_id} applied already")
         self.s.inbox[message_id] = (source, outcome, body_digest)
 
-    def set_state(self, declaration_id: str, state: DeclarationState, at: datetime) -> None:
-        self.s.latest[declaration_id] = (self.s.latest[declaration_id][0], state)
+    def set_state(self, declaration_id: str, state: DeclarationState, at: datetime, *,
+                  expected: DeclarationState, version: int) -> bool:
+        if self.s.latest.get(declaration_id) != (version, expected):
+            return False
+        self.s.latest[declaration_id] = (version, state)
+        return True
 
     def add_outbox(self, message: OutboxMessage, at: datetime) -> None:
         if any(m.message_id == message.message_id for m in self.s.outbox):
             raise ValueError(f"duplicate outbox message id {message.message_id}")
         self.s.outbox.append(message)
+
+    def add_outbox_once(self, message: OutboxMessage, at: datetime) -> bool:
+        if any(m.message_id == message.message_id for m in self.s.outbox):
+            return False
+        self.s.outbox.append(message)
+        return True
 
     def add_outbox_many(self, messages: Sequence[OutboxMessage], at: datetime) -> None:
         for message in messages:

@@ -49,8 +49,8 @@ def validate(element: etree._Element) -> None:
     libxml2 schema validation contexts are not thread-safe; one lock around a validation of a
     few kilobytes costs far less than a schema per thread.
     """
-    schema = xml_schema()
-    with _validation_lock:
+    with _validation_lock:  # also around the first call: building the schema is not
+        schema = xml_schema()  # thread-safe either (concurrent first requests crashed serve)
         valid = schema.validate(element)
         error = schema.error_log.last_error if not valid else None
     if error is not None:

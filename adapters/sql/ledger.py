@@ -1,16 +1,19 @@
 """SqlAlchemyLedger: the ledger port on SQLite or PostgreSQL.
 
-Concurrency (contract 8): on PostgreSQL the cited permits are locked FOR UPDATE in a fixed
-order before deciding, and every write-off is a conditional UPDATE that refuses to go below
-zero, so neither a lost update nor a deadlock can happen; on SQLite writers are serialised by
-BEGIN IMMEDIATE (engine.py). Connection failures surface as ``Unavailable``: nothing written;
+Concurrency (contract 8): on PostgreSQL a transaction takes transaction-scoped advisory locks,
+first on the declaration it changes, then on every permit number it reads or changes, in a
+fixed order (ports.py); advisory locks also cover a declaration or a permit not stored yet.
+Every write-off is besides a conditional UPDATE that refuses to go below zero, and a
+declaration's state moves only from the state it was read in, so neither a lost update nor a
+deadlock can happen. On SQLite writers are serialised by BEGIN IMMEDIATE (engine.py), which
+makes the locks unnecessary. Connection failures surface as ``Unavailable``: nothing written;
 a value the database refuses surfaces as ``UnstorableValue`` (db_errors.py).
 
 Speed: a clearance is a dozen statements, so building and compiling them costs more than the
-database does. Statements are therefore built once, here, with bound parameters (SQLAlchemy
-then compiles each once per engine), rows are sent as plain dicts, several rows of one table
-go in one ``executemany``, and the permits a declaration cites are read once per transaction
-(``lock_permits``) and kept until the session changes them.
+database does. Statements are therefore built once, at import, with bound parameters
+(SQLAlchemy then compiles each once per engine), rows are sent as plain dicts, several rows of
+one table go in one ``executemany``, and the permits a declaration cites are read once per
+transaction (``lock_permits``, permit_rows.py).
 """
 
 from __future__ import annotations
@@ -19,91 +22,32 @@ import contextlib
 import threading
 from contextlib import contextmanager
 from datetime import datetime
-from decimal import Decimal
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
-from sqlalchemy import (
-    Connection, Engine, and_, bindparam, case, delete, insert, or_, select, update,
-)
+from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from adapters.sql import locks
 from adapters.sql import tables as t
 from adapters.sql.audit_ledger import keyed_row
+from adapters.sql.codec import utc
 from adapters.sql.db_errors import translate
-from adapters.sql.permit_intake import PermitIntakeRows
-from adapters.sql.codec import (
-    from_micro, line_to_row, permit_from_rows, permit_to_row, to_micro, usage_from_row,
-    usage_to_row, utc,
-)
 from adapters.sql.engine import READ_ONLY
-from connector.domain.permits import Permit, PermitStatusChange
+from adapters.sql.permit_intake import PermitIntakeRows
+from adapters.sql.permit_reader import LineCache
+from adapters.sql.permit_rows import PermitRows
 from connector.domain.records import (
     compact, declaration_from_dict, declaration_to_dict, decision_from_dict, decision_to_dict,
 )
-from connector.domain.usages import DeclarationState, StoredDecision, Usage
+from connector.domain.usages import DeclarationState, StoredDecision
 from connector.services.messages import OutboxMessage
 from connector.services.ports import DuplicateDecision, Ledger, LedgerSession
 
 
 # -- statements, built once ----------------------------------------------------------------
 
-_p, _l, _u, _d, _s = (t.permits.c, t.permit_lines.c, t.usages.c, t.decisions.c,
-                      t.declarations.c)
-_PERMIT_WIDTH = len(t.permits.c)
-
-
-#: a permit and its lines in one query; a permit without lines still comes back (outer join)
-_PERMITS_WITH_LINES = (select(*t.permits.c, *t.permit_lines.c)
-                       .select_from(t.permits.outerjoin(t.permit_lines))
-                       .order_by(_p.id, _l.id))
-_PERMITS_NUMBERED = _PERMITS_WITH_LINES.where(
-    _p.permit_number.in_(bindparam("numbers", expanding=True)))
-_PERMIT_BY_KEY = _PERMITS_WITH_LINES.where(_p.permit_number == bindparam("number"),
-                                           _p.issuing_country == bindparam("country"))
-#: PostgreSQL: lock in a fixed order (by id), so two clearances never wait on each other in a
-#: circle; the permits are read after, by a statement that sees what committed before the lock
-_LOCK = (select(_p.id).where(_p.permit_number.in_(bindparam("numbers", expanding=True)))
-         .order_by(_p.id).with_for_update())
-
-_PERMIT_ID = (select(_p.id).where(_p.permit_number == bindparam("number"),
-                                  _p.issuing_country == bindparam("country"))
-              .scalar_subquery())
-_LINE_BY_KEY = and_(_l.permit_id == _PERMIT_ID, _l.line == bindparam("line_letter"))
-#: the guard ``remaining >= amount`` is what keeps a line from going below zero under
-#: concurrency; the caller checks the row count
-_DRAW_BY_ID = (update(t.permit_lines)
-               .where(_l.id == bindparam("line_id"), _l.remaining_micro >= bindparam("amount"))
-               .values(remaining_micro=_l.remaining_micro - bindparam("amount")))
-_DRAW_BY_KEY = (update(t.permit_lines)
-                .where(_LINE_BY_KEY, _l.remaining_micro >= bindparam("amount"))
-                .values(remaining_micro=_l.remaining_micro - bindparam("amount")))
-_GIVE_BACK = (update(t.permit_lines).where(_LINE_BY_KEY)
-              .values(remaining_micro=case(
-                  (_l.remaining_micro + bindparam("amount") > _l.quantity_micro,
-                   _l.quantity_micro),
-                  else_=_l.remaining_micro + bindparam("amount")))
-              .returning(_l.remaining_micro))
-_MARK_USED = (update(t.permits)
-              .where(_p.permit_number == bindparam("number"),
-                     _p.issuing_country == bindparam("country"),
-                     or_(_p.used_by.is_(None), _p.used_by == bindparam("declaration_id")))
-              .values(used_by=bindparam("declaration_id")))
-_RELEASE_USE = (update(t.permits)
-                .where(_p.permit_number == bindparam("number"),
-                       _p.issuing_country == bindparam("country"),
-                       _p.used_by == bindparam("declaration_id"))
-                .values(used_by=None))
-_SET_STATUS = (update(t.permits)
-               .where(_p.permit_number == bindparam("number"),
-                      _p.issuing_country == bindparam("country"))
-               .values(status=bindparam("b_status"), version=bindparam("b_version"),
-                       status_reason=bindparam("b_reason")))
-
-_INSERT_USAGE = insert(t.usages)
-_REVERSE_USAGE = (update(t.usages)
-                  .where(_u.usage_id == bindparam("b_usage_id"), _u.reversed_at.is_(None))
-                  .values(reversed_at=bindparam("b_at")))
+_d, _s = t.decisions.c, t.declarations.c
 
 _LATEST = select(t.decisions, _s.state).join(
     t.declarations, and_(_s.declaration_id == _d.declaration_id, _s.latest_version == _d.version))
@@ -128,7 +72,11 @@ def _upsert_declaration(dialect) -> Any:
 
 _UPSERT_DECLARATION = {"sqlite": _upsert_declaration(sqlite),
                        "postgresql": _upsert_declaration(postgresql)}
-_SET_STATE = (update(t.declarations).where(_s.declaration_id == bindparam("b_declaration_id"))
+#: compare-and-set: the state moves only from the state (and latest version) it was read in
+_SET_STATE = (update(t.declarations)
+              .where(_s.declaration_id == bindparam("b_declaration_id"),
+                     _s.latest_version == bindparam("b_version"),
+                     _s.state == bindparam("b_expected"))
               .values(state=bindparam("b_state"), updated_at=bindparam("b_at")))
 
 _INSERT_CITATION = insert(t.held_citations)
@@ -138,6 +86,10 @@ _REPLACE_DECISION = (update(t.decisions).where(
             payload=bindparam("payload"), decided_at=bindparam("decided_at")))
 
 _INSERT_OUTBOX = insert(t.outbox)
+_INSERT_OUTBOX_ONCE = {
+    name: dialect.insert(t.outbox).on_conflict_do_nothing(index_elements=["message_id"])
+    .execution_options(preserve_rowcount=True)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))}
 _INSERT_AUDIT = insert(t.audit_log)
 
 
@@ -148,152 +100,24 @@ def _outbox_row(message: OutboxMessage, at: datetime) -> dict[str, Any]:
             "headers": message.headers, "created_at": at, "attempts": 0}
 
 
-class SqlAlchemyLedgerSession(PermitIntakeRows, LedgerSession):
-    def __init__(self, connection: Connection):
-        self.c = connection
-        self.postgres = connection.dialect.name == "postgresql"
+class SqlAlchemyLedgerSession(PermitIntakeRows, PermitRows, LedgerSession):
+    """The ledger port on one database transaction: permits and write-offs (permit_rows.py),
+    the inbox and early status events (permit_intake.py), declarations, the outbox and the
+    audit trail."""
+
+    def __init__(self, connection: Connection, lines: LineCache | None = None):
+        super().__init__(connection, lines)
         self._upsert = _UPSERT_DECLARATION.get(connection.dialect.name)
-        #: permits read by lock_permits, by number; dropped when this session changes them
-        self._locked: dict[str, list[Permit]] = {}
-        #: primary keys of permit lines by (number, country, line); they change only when a
-        #: permit is saved again (its lines are replaced)
-        self._line_ids: dict[tuple[str, str, str], int] = {}
-
-    # -- permits --------------------------------------------------------------------------------
-    def _load(self, statement, params: dict[str, Any]) -> list[Permit]:
-        permits: dict[int, tuple[dict, list[dict]]] = {}
-        names, line_names = t.permits.c.keys(), t.permit_lines.c.keys()
-        for row in self.c.execute(statement, params):
-            head = permits.get(row[0])
-            if head is None:
-                head = permits[row[0]] = (dict(zip(names, row[:_PERMIT_WIDTH])), [])
-            if row[_PERMIT_WIDTH] is not None:
-                head[1].append(dict(zip(line_names, row[_PERMIT_WIDTH:])))
-        found = []
-        for row, lines in permits.values():
-            for line in lines:
-                self._line_ids[(row["permit_number"], row["issuing_country"],
-                                line["line"])] = line["id"]
-            found.append(permit_from_rows(row, lines))
-        return found
-
-    def _forget(self, permit_number: str) -> None:
-        self._locked.pop(permit_number, None)
-
-    def permits_numbered(self, permit_number: str) -> list[Permit]:
-        cached = self._locked.get(permit_number)
-        if cached is not None:
-            return list(cached)
-        return self._load(_PERMITS_NUMBERED, {"numbers": [permit_number]})
-
-    def get_permit(self, permit_number: str, issuing_country: str) -> Permit | None:
-        cached = self._locked.get(permit_number)
-        if cached is not None:
-            return next((p for p in cached if p.issuing_country == issuing_country), None)
-        found = self._load(_PERMIT_BY_KEY, {"number": permit_number, "country": issuing_country})
-        return found[0] if found else None
-
-    def lock_permits(self, permit_numbers: Iterable[str]) -> None:
-        """Lock (PostgreSQL) and read the cited permits, all in one go, for the decision."""
-        numbers = sorted(set(permit_numbers))
-        if not numbers:
-            return
-        if self.postgres:
-            self.c.execute(_LOCK, {"numbers": numbers})
-        loaded: dict[str, list[Permit]] = {n: [] for n in numbers}
-        for permit in self._load(_PERMITS_NUMBERED, {"numbers": numbers}):
-            loaded[permit.permit_number].append(permit)
-        self._locked.update(loaded)
-
-    def save_permit(self, permit: Permit) -> None:
-        self._forget(permit.permit_number)
-        for key in [k for k in self._line_ids if k[:2] == permit.key]:
-            del self._line_ids[key]
-        row = permit_to_row(permit)
-        existing = self.c.execute(select(t.permits.c.id).where(
-            t.permits.c.permit_number == permit.permit_number,
-            t.permits.c.issuing_country == permit.issuing_country)).scalar()
-        if existing is None:
-            try:
-                existing = self.c.execute(insert(t.permits).values(row)
-                                          .returning(t.permits.c.id)).scalar_one()
-            except IntegrityError as exc:  # PostgreSQL: another event of a new permit won
-                raise DuplicateDecision(f"permit {permit.permit_number} stored "
-                                        "concurrently") from exc
-        else:
-            self.c.execute(update(t.permits).where(t.permits.c.id == existing).values(row))
-            self.c.execute(delete(t.permit_lines).where(t.permit_lines.c.permit_id == existing))
-        self.c.execute(insert(t.permit_lines),
-                       [line_to_row(line) | {"permit_id": existing} for line in permit.lines])
-
-    def set_permit_status(self, change: PermitStatusChange) -> None:
-        self._forget(change.permit_number)
-        self.c.execute(_SET_STATUS, {"number": change.permit_number,
-                                     "country": change.issuing_country,
-                                     "b_status": change.status.value, "b_version": change.version,
-                                     "b_reason": change.reason})
-
-    # -- write-offs -------------------------------------------------------------------------------
-    def draw(self, permit_number: str, issuing_country: str, line: str, amount: Decimal) -> bool:
-        self._forget(permit_number)
-        micro = to_micro(amount)
-        line_id = self._line_ids.get((permit_number, issuing_country, line))
-        if line_id is not None:
-            result = self.c.execute(_DRAW_BY_ID, {"line_id": line_id, "amount": micro})
-        else:
-            result = self.c.execute(_DRAW_BY_KEY, {"number": permit_number,
-                                                   "country": issuing_country, "line_letter": line,
-                                                   "amount": micro})
-        return result.rowcount == 1
-
-    def give_back(self, permit_number: str, issuing_country: str, line: str,
-                  amount: Decimal) -> Decimal:
-        self._forget(permit_number)
-        remaining = self.c.execute(_GIVE_BACK, {"number": permit_number,
-                                                "country": issuing_country, "line_letter": line,
-                                                "amount": to_micro(amount)}).scalar()
-        return from_micro(remaining or 0)
-
-    def mark_used(self, permit_number: str, issuing_country: str, declaration_id: str) -> bool:
-        self._forget(permit_number)
-        result = self.c.execute(_MARK_USED, {"number": permit_number, "country": issuing_country,
-                                             "declaration_id": declaration_id})
-        return result.rowcount == 1
-
-    def release_use(self, permit_number: str, issuing_country: str, declaration_id: str) -> None:
-        self._forget(permit_number)
-        self.c.execute(_RELEASE_USE, {"number": permit_number, "country": issuing_country,
-                                      "declaration_id": declaration_id})
-
-    def add_usages(self, usages: Sequence[Usage]) -> None:
-        if not usages:
-            return
-        try:
-            self.c.execute(_INSERT_USAGE, [usage_to_row(u) for u in usages])
-        except IntegrityError as exc:  # the same item of the same version, written already
-            raise DuplicateDecision(str(exc.orig)) from exc
-
-    def reverse_usage(self, usage_id: str, at: datetime) -> bool:
-        result = self.c.execute(_REVERSE_USAGE, {"b_usage_id": usage_id, "b_at": at})
-        return result.rowcount == 1
-
-    def usages(self, *, declaration_id: str | None = None,
-               permit: tuple[str, str] | None = None, active_only: bool = True) -> list[Usage]:
-        query = select(t.usages).order_by(_u.recorded_at, _u.declaration_id, _u.item_number,
-                                          _u.line)
-        if declaration_id is not None:
-            query = query.where(_u.declaration_id == declaration_id)
-        if permit is not None:
-            query = query.where(_u.permit_number == permit[0], _u.issuing_country == permit[1])
-        if active_only:
-            query = query.where(_u.reversed_at.is_(None))
-        return [usage_from_row(r) for r in self.c.execute(query).mappings()]
 
     # -- declarations -----------------------------------------------------------------------------
     def _stored(self, row) -> StoredDecision:
         return StoredDecision(decision_from_dict(row["payload"]),
                               declaration_from_dict(row["declaration"]),
                               DeclarationState(row["state"]), utc(row["decided_at"]))
+
+    def lock_declaration(self, declaration_id: str) -> None:
+        if self.postgres:
+            locks.lock_names(self.c, locks.DECLARATIONS, [declaration_id])
 
     def latest_decision(self, declaration_id: str) -> StoredDecision | None:
         row = self.c.execute(_LATEST_OF, {"declaration_id": declaration_id}).mappings().first()
@@ -337,13 +161,16 @@ class SqlAlchemyLedgerSession(PermitIntakeRows, LedgerSession):
                 {"declaration_id": d.declaration_id, "version": d.version, "permit_number": n}
                 for n in sorted(set(stored.cited_permits))])
 
-    def replace_decision(self, stored: StoredDecision) -> None:
+    def replace_decision(self, stored: StoredDecision, *, expected: DeclarationState) -> bool:
         d = stored.decision
+        if not self._move_state(d.declaration_id, stored.state, stored.decided_at, expected,
+                                d.version):
+            return False
         self.c.execute(_REPLACE_DECISION, {
             "b_declaration_id": d.declaration_id, "b_version": d.version,
             "decision": d.decision.value, "hs_table": d.hs_table,
             "payload": compact(decision_to_dict(d)), "decided_at": stored.decided_at})
-        self.set_state(d.declaration_id, stored.state, stored.decided_at)
+        return True
 
     def held_citing(self, permit_number: str) -> list[StoredDecision]:
         c = t.held_citations.c
@@ -353,13 +180,24 @@ class SqlAlchemyLedgerSession(PermitIntakeRows, LedgerSession):
                  .order_by(_d.decided_at, _d.declaration_id))
         return [self._stored(r) for r in self.c.execute(query).mappings()]
 
-    def set_state(self, declaration_id: str, state: DeclarationState, at: datetime) -> None:
-        self.c.execute(_SET_STATE, {"b_declaration_id": declaration_id,
-                                    "b_state": state.value, "b_at": at})
+    def set_state(self, declaration_id: str, state: DeclarationState, at: datetime, *,
+                  expected: DeclarationState, version: int) -> bool:
+        return self._move_state(declaration_id, state, at, expected, version)
+
+    def _move_state(self, declaration_id: str, state: DeclarationState, at: datetime,
+                    expected: DeclarationState, version: int) -> bool:
+        result = self.c.execute(_SET_STATE, {"b_declaration_id": declaration_id,
+                                             "b_version": version, "b_expected": expected.value,
+                                             "b_state": state.value, "b_at": at})
+        return result.rowcount == 1
 
     # -- outbox and audit -------------------------------------------------------------------------
     def add_outbox(self, message: OutboxMessage, at: datetime) -> None:
         self.c.execute(_INSERT_OUTBOX, _outbox_row(message, at))
+
+    def add_outbox_once(self, message: OutboxMessage, at: datetime) -> bool:
+        statement = _INSERT_OUTBOX_ONCE[self.c.dialect.name]
+        return self.c.execute(statement, _outbox_row(message, at)).rowcount == 1
 
     def add_outbox_many(self, messages: Sequence[OutboxMessage], at: datetime) -> None:
         if messages:
@@ -375,6 +213,8 @@ class SqlAlchemyLedgerSession(PermitIntakeRows, LedgerSession):
 class SqlAlchemyLedger(Ledger):
     def __init__(self, engine: Engine):
         self.engine = engine
+        #: decoded permit lines shared by this process's transactions (permit_reader.py)
+        self.lines = LineCache()
         #: SQLite admits one writer: other writers on this engine take their turn here too
         self.write_turn = (threading.Lock() if engine.dialect.name == "sqlite"
                            else contextlib.nullcontext())
@@ -390,7 +230,7 @@ class SqlAlchemyLedger(Ledger):
     def _transaction(self) -> Iterator[SqlAlchemyLedgerSession]:
         try:
             with self.engine.begin() as connection:
-                yield SqlAlchemyLedgerSession(connection)
+                yield SqlAlchemyLedgerSession(connection, self.lines)
         except (DBAPIError, OverflowError) as exc:
             raise translate(exc) from exc
 
@@ -400,7 +240,7 @@ class SqlAlchemyLedger(Ledger):
             with self.engine.connect() as connection:
                 connection = connection.execution_options(**{READ_ONLY: True})
                 with connection.begin() as tx:
-                    yield SqlAlchemyLedgerSession(connection)
+                    yield SqlAlchemyLedgerSession(connection, self.lines)
                     tx.rollback()
         except DBAPIError as exc:
             raise translate(exc) from exc

@@ -7,12 +7,12 @@ apart so that the ledger module stays readable.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 
-from sqlalchemy import and_, delete, insert, select, text, update
+from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from adapters.sql import locks
 from adapters.sql import tables as t
 from connector.domain.permits import PermitStatus, PermitStatusChange
 from connector.services.ports import DuplicateDecision, InboxEntry
@@ -20,10 +20,6 @@ from connector.services.ports import DuplicateDecision, InboxEntry
 _i, _p = t.inbox.c, t.pending_permit_status.c
 _INBOX_ENTRY = select(_i.message_id, _i.body_digest)
 _MAX_OUTCOME = 2000
-#: first key of the two-key advisory locks on permit numbers: b"CITP" as a signed integer
-#: (the two-key and the one-key forms of pg_advisory_xact_lock never collide)
-_PERMIT_LOCK_SPACE = int.from_bytes(b"CITP", "big", signed=True)
-_ADVISORY = text("SELECT pg_advisory_xact_lock(:space, :key)")
 
 
 class PermitIntakeRows:
@@ -34,11 +30,10 @@ class PermitIntakeRows:
         """PostgreSQL: an advisory lock on the number until the transaction ends, so that two
         events of a permit not stored yet (an issue and its cancellation, handled side by
         side) cannot both find it missing; a row lock cannot lock a row not inserted yet.
-        SQLite serialises writers anyway."""
+        SQLite serialises writers anyway. The same lock as ``lock_permits`` takes (locks.py),
+        so permit events and clearances citing the number wait for each other."""
         if self.postgres:
-            digest = hashlib.sha256(permit_number.encode("utf-8")).digest()
-            self.c.execute(_ADVISORY, {"space": _PERMIT_LOCK_SPACE,
-                                       "key": int.from_bytes(digest[:4], "big", signed=True)})
+            locks.lock_names(self.c, locks.PERMITS, [permit_number])
 
     # -- the inbox: messages applied ----------------------------------------------------------
     def inbox_entry(self, message_id: str) -> InboxEntry | None:

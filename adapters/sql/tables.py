@@ -43,6 +43,9 @@ permits = Table(
     Column("replaces", String(limits.PERMIT_NUMBER)),
     Column("used_by", String(limits.DECLARATION_ID)),
     Column("status_reason", Text),
+    #: raised once by every transaction that changes a line's remaining quantity, and written
+    #: on the lines it changed: a process that kept the lines reads only those changed since
+    Column("balance_stamp", BigInteger, nullable=False, server_default="0"),
     UniqueConstraint("permit_number", "issuing_country", name="uq_permits_number_country"),
 )
 Index("ix_permits_number", permits.c.permit_number)
@@ -61,10 +64,14 @@ permit_lines = Table(
     Column("remaining_micro", BigInteger, nullable=False),
     Column("origin_country", String(2)),
     Column("description", Text),
+    #: the permit's balance_stamp when this line's remaining quantity last changed
+    Column("stamp", BigInteger, nullable=False, server_default="0"),
     UniqueConstraint("permit_id", "line", name="uq_permit_lines_permit_line"),
     CheckConstraint("remaining_micro >= 0", name="remaining_not_negative"),
     CheckConstraint("remaining_micro <= quantity_micro", name="remaining_within_quantity"),
 )
+
+Index("ix_permit_lines_permit_stamp", permit_lines.c.permit_id, permit_lines.c.stamp)
 
 usages = Table(
     "usages", metadata,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import Enum
 
@@ -22,8 +22,14 @@ class ReasonCode(str, Enum):
     TERM_MISMATCH = "TERM_MISMATCH"
     QUANTITY_EXCEEDED = "QUANTITY_EXCEEDED"
     UNIT_INCOMPATIBLE = "UNIT_INCOMPATIBLE"
+    #: (v2) no quantity, or zero, in what the permit line counts: nothing to write off
+    QUANTITY_MISSING = "QUANTITY_MISSING"
+    #: (v2) the declaration date lies in the future or too far back (a whole-declaration reason)
+    DECLARATION_DATE_IMPLAUSIBLE = "DECLARATION_DATE_IMPLAUSIBLE"
     IMPORT_PERMIT_REQUIRED = "IMPORT_PERMIT_REQUIRED"
     PARTY_MISMATCH = "PARTY_MISMATCH"
+    #: a trader's name that cannot be compared (absent, blank, no letters): a flag by default
+    PARTY_UNVERIFIED = "PARTY_UNVERIFIED"
     #: risk flag only: the trader declared the goods are not CITES specimens (Y900)
     DECLARED_NOT_CITES = "DECLARED_NOT_CITES"
 
@@ -33,17 +39,22 @@ class Severity(str, Enum):
     FLAG = "flag"
 
 
-#: contract section 5: all checks block except PARTY_MISMATCH
+#: contract section 5: all checks block except PARTY_MISMATCH; PARTY_UNVERIFIED is a risk flag
+#: (v2) unless an administration sets it to block
 DEFAULT_SEVERITIES: dict[ReasonCode, Severity] = {
     code: Severity.BLOCK for code in ReasonCode if code is not ReasonCode.DECLARED_NOT_CITES
 }
 DEFAULT_SEVERITIES[ReasonCode.PARTY_MISMATCH] = Severity.FLAG
+DEFAULT_SEVERITIES[ReasonCode.PARTY_UNVERIFIED] = Severity.FLAG
 
 
 class DeclarationDecision(str, Enum):
     CLEARED = "CLEARED"
     HELD = "HELD"
     NOT_CONCERNED = "NOT_CONCERNED"
+    #: never the outcome of deciding: what a cancelled declaration shows (contract 1 (v2),
+    #: GetDecision), see ``as_cancelled``
+    CANCELLED = "CANCELLED"
 
 
 class ItemStatus(str, Enum):
@@ -58,6 +69,10 @@ class Reason:
 
     code: ReasonCode
     message: str
+    #: set when the rule itself fixes the severity, whatever the administration configured
+    #: for the code (contract 5 (v2): another trader's id blocks even if PARTY_MISMATCH is a
+    #: flag); None: the configured severity applies
+    severity: Severity | None = None
 
 
 @dataclass(frozen=True)
@@ -115,3 +130,11 @@ class Decision:
     @property
     def cleared(self) -> bool:
         return self.decision is DeclarationDecision.CLEARED
+
+
+def as_cancelled(decision: Decision) -> Decision:
+    """A cancelled declaration as customs sees it (contract 1 (v2), GetDecision): decision
+    ``CANCELLED``, its items as they were decided, and nothing written off, since the
+    cancellation gave every quantity back."""
+    items = tuple(replace(i, remaining_after=None, write_offs=()) for i in decision.items)
+    return replace(decision, decision=DeclarationDecision.CANCELLED, items=items)

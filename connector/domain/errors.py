@@ -80,6 +80,15 @@ class StaleVersion(ConnectorError):
     exit_code = 1
 
 
+class DeclarationCancelled(ConnectorError):
+    """Contract 1 (v2): a cancelled (declaration id, version) sent again. Answering its stored
+    decision would let customs release goods on a clearance whose write-offs were given back;
+    a higher version declares the goods afresh."""
+
+    fault_code = "Client.DeclarationCancelled"
+    exit_code = 1
+
+
 class Unavailable(ConnectorError):
     """A dependency (ledger, broker) cannot be reached; nothing was written."""
 

@@ -43,7 +43,8 @@ class LineResult:
     quantity: Quantity | None
 
 
-def _same_name(a: str, b: str) -> bool:
+def same_taxon_name(a: str, b: str) -> bool:
+    """The same scientific name as written, but for case and spacing."""
     return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
@@ -51,7 +52,7 @@ def species_and_term_reasons(line: PermitLine, permit: Permit, rows: Sequence[Ro
                              taxonomy: TaxonomyView, hs_code: str) -> list[Reason]:
     taxa = ", ".join(dict.fromkeys(r.taxon for r in rows))
     where = f"permit {permit.permit_number} line {line.line}"
-    matching = [r for r in rows if _same_name(line.taxon, r.taxon)
+    matching = [r for r in rows if same_taxon_name(line.taxon, r.taxon)
                 or taxonomy.is_within(line.taxon, r.taxon)]
     if not matching:
         if line.taxon not in taxonomy:
@@ -76,7 +77,8 @@ def quantity_reasons(item: DeclarationItem, permit: Permit, line: PermitLine,
     where = f"permit {permit.permit_number} line {line.line}"
     declared = declared_quantity(item, line.unit)
     if declared.quantity is None:
-        return [Reason(ReasonCode.UNIT_INCOMPATIBLE, f"{where}: {declared.problem}")], None
+        code = ReasonCode.QUANTITY_MISSING if declared.missing else ReasonCode.UNIT_INCOMPATIBLE
+        return [Reason(code, f"{where}: {declared.problem}")], None
     assert line.remaining is not None
     if permit.consignment_policy is ConsignmentPolicy.MULTIPLE and line.remaining <= 0:
         return [Reason(ReasonCode.PERMIT_USED_UP,

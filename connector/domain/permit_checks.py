@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import date
 
 from connector.domain.declarations import Declaration, Flow
-from connector.domain.decisions import Reason, ReasonCode
-from connector.domain.parties import same_party
+from connector.domain.decisions import Reason, ReasonCode, Severity
+from connector.domain.parties import PartyMatch, compare_parties, shown_name
 from connector.domain.permits import ConsignmentPolicy, Permit, PermitStatus, PermitType
 
 #: Which permit types fit which flow (contract section 5, "permit type and issuer fit the flow")
@@ -101,16 +101,33 @@ def country_reasons(permit: Permit, declaration: Declaration, home_country: str)
 
 
 def party_reasons(permit: Permit, declaration: Declaration) -> list[Reason]:
+    """Contract 5 (v2): the permit's exporter and importer are the declaration's exporter and
+    consignee. Another trader id holds the item whatever the configured severity: that trader
+    has a permit of its own to show, or none."""
     reasons: list[Reason] = []
     for role, on_permit, declared in (
         ("exporter", permit.exporter, declaration.exporter),
         ("importer", permit.importer, declaration.consignee),
     ):
-        if same_party(on_permit, declared) is False:
-            reasons.append(Reason(ReasonCode.PARTY_MISMATCH,
-                                  f"the {role} on {_name(permit)} "
-                                  f"({on_permit.id or on_permit.name}) is not the one declared "
-                                  f"({declared.id or (declared.name or '').splitlines()[0]})"))
+        match = compare_parties(on_permit, declared)
+        if match is PartyMatch.OTHER_ID:
+            reasons.append(Reason(
+                ReasonCode.PARTY_MISMATCH,
+                f"the {role} on {_name(permit)} is trader {on_permit.id} "
+                f"({shown_name(on_permit)}); the declaration names trader {declared.id} "
+                f"({shown_name(declared)}): a permit serves only the trader it was issued to",
+                severity=Severity.BLOCK))
+        elif match is PartyMatch.OTHER_NAME:
+            reasons.append(Reason(
+                ReasonCode.PARTY_MISMATCH,
+                f"the {role} on {_name(permit)} is {shown_name(on_permit)}; the declaration "
+                f"names {shown_name(declared)}"))
+        elif match is PartyMatch.UNVERIFIED:
+            reasons.append(Reason(
+                ReasonCode.PARTY_UNVERIFIED,
+                f"the {role} cannot be verified against {_name(permit)}: no trader id on both "
+                f"documents, and the permit gives {shown_name(on_permit)}, the declaration "
+                f"{shown_name(declared)} (a name needs letters to be compared)"))
     return reasons
 
 

@@ -7,10 +7,14 @@ SINGLE consignment policy; MULTIPLE lets a line be drawn down over several consi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from enum import Enum
+from functools import cached_property
+from typing import Mapping
+
+from connector.domain.permit_lines import LineIndex
 
 
 class PermitType(str, Enum):
@@ -106,8 +110,42 @@ class Permit:
     def key(self) -> tuple[str, str]:
         return (self.permit_number, self.issuing_country)
 
+    @cached_property
+    def index(self) -> LineIndex:
+        """Lines by letter and taxon: built once, kept by ``with_remaining``."""
+        return LineIndex([ln.line for ln in self.lines], [ln.taxon for ln in self.lines])
+
+    @cached_property
+    def lines_remaining(self) -> int:
+        """How many lines have a quantity left (a MULTIPLE permit is used up at none)."""
+        return sum(1 for ln in self.lines if ln.remaining > 0)
+
     def line(self, letter: str) -> PermitLine | None:
-        return next((ln for ln in self.lines if ln.line == letter), None)
+        position = self.index.positions.get(letter)
+        return None if position is None else self.lines[position]
+
+    def with_remaining(self, remaining: Mapping[str, Decimal]) -> "Permit":
+        """The same permit with new remaining quantities for some lines (by letter): its line
+        index carries over, as only quantities changed, not the lines."""
+        positions = self.index.positions
+        lines = list(self.lines)
+        still = self.lines_remaining
+        for letter, amount in remaining.items():
+            old = lines[positions[letter]]
+            still += (amount > 0) - (old.remaining > 0)
+            lines[positions[letter]] = replace(old, remaining=amount)
+        updated = replace(self, lines=tuple(lines))
+        updated.__dict__["index"] = self.index
+        updated.__dict__["lines_remaining"] = still
+        return updated
+
+    def with_lines_from(self, other: "Permit") -> "Permit":
+        """This permit's own fields (status, versions, used_by...) with ``other``'s lines and
+        their index: a permit read again whose lines are known already."""
+        updated = replace(self, lines=other.lines)
+        updated.__dict__["index"] = other.index
+        updated.__dict__["lines_remaining"] = other.lines_remaining
+        return updated
 
     def balance_status(self, on: date) -> BalanceStatus:
         if self.status is PermitStatus.CANCELLED:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime, timezone, tzinfo
 from types import MappingProxyType
 from typing import Mapping
 
 from connector.domain.declarations import Declaration
-from connector.domain.decisions import DEFAULT_SEVERITIES, ReasonCode, Severity
+from connector.domain.decisions import DEFAULT_SEVERITIES, Reason, ReasonCode, Severity
 
 
 @dataclass(frozen=True)
@@ -22,9 +23,25 @@ class DecisionPolicy:
     )
     #: Art. VII(1): transit under customs control is exempt unless the administration says not
     transit_concerned: bool = False
+    #: contract 5 (v2): days a declaration date may lie before the day of the check
+    max_backdate_days: int = 3
+    #: the administration's time zone: "the day of the check" is the date there
+    zone: tzinfo = timezone.utc
+
+    @property
+    def zone_name(self) -> str:
+        return getattr(self.zone, "key", None) or str(self.zone)
+
+    def day_of(self, moment: datetime) -> date:
+        """The date of ``moment`` (an aware datetime) in the administration's time zone."""
+        return moment.astimezone(self.zone).date()
 
     def severity(self, code: ReasonCode) -> Severity:
         return self.severities.get(code, Severity.BLOCK)
+
+    def severity_of(self, reason: Reason) -> Severity:
+        """The reason's own fixed severity if the rule set one, else the configured one."""
+        return reason.severity or self.severity(reason.code)
 
     def cited_permits(self, declaration: Declaration) -> list[str]:
         """The permit numbers a declaration cites in its CITES documents, sorted."""

@@ -3,6 +3,11 @@
 A line with no unit (number of specimens) or PCS compares with the supplementary quantity; a
 mass unit compares with the item's net mass in kilograms; volume, length and area units compare
 with a supplementary quantity in a compatible unit. Conversion is exact.
+
+A quantity of zero in what the line counts, or no quantity at all, is missing (contract 5 (v2),
+QUANTITY_MISSING): an item that writes nothing off would clear goods the permit never endorsed.
+A quantity given only in a unit the line cannot count (kilograms for a line of specimens) is
+incompatible (UNIT_INCOMPATIBLE). Both hold the item: there is nothing to write off.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from connector.domain.units import (
 @dataclass(frozen=True)
 class DeclaredQuantity:
     quantity: Quantity | None
-    #: why no comparable quantity could be found (UNIT_INCOMPATIBLE message)
+    #: why no comparable quantity could be found (UNIT_INCOMPATIBLE or QUANTITY_MISSING message)
     problem: str | None = None
+    #: True when the quantity is absent or zero rather than in an incompatible unit
+    missing: bool = False
 
 
 def _supplementary(item: DeclarationItem) -> Quantity | None:
@@ -43,18 +50,26 @@ def declared_quantity(item: DeclarationItem, line_unit: str | None) -> DeclaredQ
     for candidate in candidates:
         if candidate.compatible_with(line_unit):
             converted = candidate.to(line_unit)
-            return DeclaredQuantity(Quantity(to_ledger_precision(converted.amount), converted.unit))
-    given = item.supplementary_unit_code or (
-        "no supplementary unit" if item.supplementary_quantity is None else "an unknown unit"
-    )
-    if item.supplementary_quantity is not None and supplementary is None:
-        given = f"unknown supplementary unit {item.supplementary_unit_code!r}"
+            amount = to_ledger_precision(converted.amount)
+            if amount <= 0:
+                return DeclaredQuantity(None, (
+                    f"the item declares {candidate}; the permit line counts in "
+                    f"{unit_label(line_unit)} and a quantity above zero must be declared to "
+                    f"be written off"), missing=True)
+            return DeclaredQuantity(Quantity(amount, converted.unit))
     if wanted is Dimension.MASS:
         need = "a net mass"
     elif wanted is Dimension.COUNT:
         need = "a number of specimens as supplementary quantity (NMB, NAR, C62, PCE)"
     else:
         need = f"a supplementary quantity in a {wanted.value} unit"
+    if item.supplementary_quantity is None and item.net_mass is None:
+        return DeclaredQuantity(None, (
+            f"the permit line counts in {unit_label(line_unit)}; the declaration item needs "
+            f"{need}, but gives no quantity"), missing=True)
+    given = item.supplementary_unit_code or "an unknown unit"
+    if supplementary is None:
+        given = f"unknown supplementary unit {item.supplementary_unit_code!r}"
     return DeclaredQuantity(
         None,
         f"the permit line counts in {unit_label(line_unit)}; the declaration item needs {need}, "

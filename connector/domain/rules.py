@@ -8,6 +8,7 @@ what matched and what to write off; the ledger service commits the write-offs, a
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import date
 from decimal import Decimal
 from typing import Callable, Iterable, Protocol, Sequence
 
@@ -15,7 +16,9 @@ from connector.domain.declarations import Declaration, DeclarationItem, Flow
 from connector.domain.decisions import (
     Decision, DeclarationDecision, ItemDecision, ItemStatus, Reason, ReasonCode, Severity, WriteOff,
 )
+from connector.domain.declaration_checks import date_reasons
 from connector.domain.line_checks import LineResult, RowView, TaxonomyView, check_line
+from connector.domain.line_choice import LineChooser
 from connector.domain.errors import NoHsTableInForce
 from connector.domain.permit_checks import expected_issuer, permit_reasons
 from connector.domain.permits import ConsignmentPolicy, Permit, PermitLine, PermitType
@@ -26,7 +29,7 @@ PermitFinder = Callable[[str], Sequence[Permit]]
 LineKey = tuple[str, str, str]
 #: failures that leave nothing to write off: they hold the item even when configured as `flag`
 _CANNOT_WRITE_OFF = frozenset({ReasonCode.NO_PERMIT_REFERENCED, ReasonCode.PERMIT_UNKNOWN,
-                               ReasonCode.UNIT_INCOMPATIBLE})
+                               ReasonCode.UNIT_INCOMPATIBLE, ReasonCode.QUANTITY_MISSING})
 
 
 class HsMatchView(Protocol):
@@ -75,8 +78,16 @@ class Decider:
         self.find_permits = find_permits
         self.policy = policy
 
-    def decide(self, declaration_id: str, version: int, declaration: Declaration) -> Decision:
+    def decide(self, declaration_id: str, version: int, declaration: Declaration, *,
+               checked_on: date | None = None) -> Decision:
+        """``checked_on``: the day of the check in the administration's time zone, for the
+        declaration date rule; None skips that rule (impact previews of recorded ones)."""
+        implausible = date_reasons(declaration, checked_on, self.policy)
         table = self.tables.in_force(declaration.date)
+        if table is None and implausible and checked_on is not None:
+            # a date far off may have no table: the items are still shown, held, against
+            # the table of the day of the check
+            table = self.tables.in_force(checked_on)
         if table is None:
             raise NoHsTableInForce(f"no HS-to-taxon table is in force on "
                                    f"{declaration.date.isoformat()}")
@@ -84,15 +95,16 @@ class Decider:
         items = tuple(self._decide_item(declaration_id, declaration, item, table, draws)
                       for item in declaration.items)
         concerned = [i for i in items if i.status is not ItemStatus.NOT_CONCERNED]
+        reasons: tuple[Reason, ...] = tuple(implausible) if concerned else ()
         if not concerned:
             outcome = DeclarationDecision.NOT_CONCERNED
-        elif all(i.status is ItemStatus.MATCHED for i in concerned):
+        elif all(i.status is ItemStatus.MATCHED for i in concerned) \
+                and not self._blocking(reasons):
             outcome = DeclarationDecision.CLEARED
         else:
             outcome = DeclarationDecision.HELD
             # all or nothing: a held declaration writes nothing off
             items = tuple(replace(i, write_offs=(), remaining_after=None) for i in items)
-        reasons: tuple[Reason, ...] = ()
         return Decision(
             declaration_id=declaration_id, version=version, decision=outcome, items=items,
             reasons=reasons, hs_table=table.label,
@@ -160,19 +172,10 @@ class Decider:
     def _best_line(self, declaration_id: str, declaration: Declaration, item: DeclarationItem,
                    permits: Iterable[Permit], match: HsMatchView, draws: _Draws) -> LineResult:
         """The permit line with the fewest blocking failures (first in citation order on ties)."""
-        best: LineResult | None = None
-        best_score = None
-        for permit in permits:
-            general = permit_reasons(permit, declaration, declaration_id, self.policy.home_country)
-            for line in permit.lines:
-                result = check_line(item, permit, line, match.rows, self.taxonomy, item.hs_code,
-                                    draws.of(permit, line.line))
-                result = replace(result, reasons=tuple(general) + result.reasons)
-                score = len(self._blocking(result.reasons))
-                if best_score is None or score < best_score:
-                    best, best_score = result, score
-        assert best is not None, "a permit always has at least one line"
-        return best
+        chooser = LineChooser(item, match.rows, self.taxonomy, item.hs_code, draws.of,
+                              lambda code: self.policy.severity(code) is Severity.BLOCK)
+        return chooser.best(permits, lambda permit: permit_reasons(
+            permit, declaration, declaration_id, self.policy.home_country))
 
     def _is_appendix_i(self, line: PermitLine) -> bool:
         """The permit line's appendix, else the taxonomy's listing of the taxon."""
@@ -191,11 +194,11 @@ class Decider:
             general = [r for r in permit_reasons(permit, declaration, declaration_id,
                                                  self.policy.home_country)
                        if r.code not in (ReasonCode.PERMIT_WRONG_TYPE, ReasonCode.PERMIT_WRONG_ISSUER)
-                       and self.policy.severity(r.code) is Severity.BLOCK]
-            for line in permit.lines:
-                if not (line.taxon.casefold() == taxon.casefold()
-                        or self.taxonomy.is_within(taxon, line.taxon)):
-                    continue
+                       and self.policy.severity_of(r) is Severity.BLOCK]
+            fitting = [p for t, positions in permit.index.taxa.items()
+                       if t.casefold() == taxon.casefold() or self.taxonomy.is_within(taxon, t)
+                       for p in positions]
+            for line in (permit.lines[p] for p in sorted(fitting)):
                 result = check_line(item, permit, line, [_AnyTaxon(line.taxon)], self.taxonomy,
                                     item.hs_code, draws.of(permit, line.line))
                 blocking = general + [r for r in result.reasons
@@ -218,19 +221,24 @@ class Decider:
     # -- assembling the item decision ---------------------------------------------------------
 
     def _blocking(self, reasons: Iterable[Reason]) -> list[Reason]:
-        return [r for r in reasons if self.policy.severity(r.code) is Severity.BLOCK]
+        return [r for r in reasons if self.policy.severity_of(r) is Severity.BLOCK]
 
     def _write_off(self, permit: Permit, line: PermitLine, item_number: int, amount: Decimal,
                    draws: _Draws) -> WriteOff:
         """The write-off of ``amount``, computed before it is added to ``draws``."""
-        def left(ln: PermitLine) -> Decimal:
-            taken = draws.of(permit, ln.line) + (amount if ln.line == line.line else 0)
-            return ln.remaining - taken
+        def left(letter: str, remaining: Decimal) -> Decimal:
+            return remaining - draws.of(permit, letter) - (amount if letter == line.line else 0)
 
         single = permit.consignment_policy is ConsignmentPolicy.SINGLE
-        used_up = single or all(left(ln) <= 0 for ln in permit.lines)
+        # a MULTIPLE permit is used up when no line has anything left: count the lines with a
+        # quantity left, less those this declaration empties (no pass over every line)
+        drawn = {key[2] for key in draws.taken if key[:2] == permit.key} | {line.line}
+        lines = {letter: permit.line(letter) for letter in drawn}
+        emptied = sum(1 for letter, ln in lines.items()
+                      if ln.remaining > 0 and left(letter, ln.remaining) <= 0)
+        used_up = single or permit.lines_remaining - emptied == 0
         return WriteOff(permit.permit_number, permit.issuing_country, line.line, item_number,
-                        amount, line.unit, left(line), used_up, single)
+                        amount, line.unit, left(line.line, line.remaining), used_up, single)
 
     def _finish(self, base: ItemDecision, reasons: list[Reason], best: LineResult | None,
                 draws: _Draws, declaration_id: str,

@@ -8,7 +8,7 @@ decision, the outbox messages and the audit row (contract sections 1, 3.2, 5, 8)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Callable
@@ -19,12 +19,12 @@ from structlog.contextvars import bound_contextvars
 from connector.domain.declarations import Declaration
 from connector.domain.permit_checks import expected_issuer
 from connector.domain.permits import Permit
-from connector.domain.decisions import Decision
-from connector.domain.errors import StaleVersion, UnknownDeclaration
+from connector.domain.decisions import Decision, as_cancelled
+from connector.domain.errors import DeclarationCancelled, StaleVersion, UnknownDeclaration
 from connector.domain.records import decision_to_dict
 from connector.domain.usages import DeclarationState, StoredDecision, Usage
 from connector.services.messages import broker_notification, usage_recorded
-from connector.services.ports import Ledger, LedgerSession
+from connector.services.ports import Ledger, LedgerSession, StateChanged
 from connector.services.retry import lost_race_retrying
 from connector.services.rulebook import Rulebook
 from connector.services.writeoffs import give_back, usage_log, write_off
@@ -82,9 +82,10 @@ class ClearanceService:
 
     def check(self, declaration_id: str, version: int, declaration: Declaration) -> Decision:
         """Decide against the ledger as it stands, writing nothing (``declarations check``)."""
+        checked_on = self.rulebook.policy.day_of(self.clock())
         with self.ledger.snapshot() as session:
             return self.rulebook.decider(session.permits_numbered).decide(
-                declaration_id, version, declaration)
+                declaration_id, version, declaration, checked_on=checked_on)
 
     def clear(self, declaration_id: str, version: int, declaration: Declaration,
               actor: str = "customs") -> ClearanceOutcome:
@@ -104,22 +105,34 @@ class ClearanceService:
                     actor: str) -> ClearanceOutcome:
         with self.ledger.transaction() as session:
             # lock first, then read: a concurrent request for the same declaration that
-            # committed while we waited is then seen as stored, and answered as a repeat
-            session.lock_permits(self.rulebook.policy.cited_permits(declaration))
+            # committed while we waited is then seen as stored, and answered as a repeat; an
+            # amendment or cancellation racing this one waits for it (contract 8)
+            session.lock_declaration(declaration_id)
             latest = session.latest_decision(declaration_id)
             if latest is not None:
                 stored = latest.decision.version
                 if version < stored:
                     raise StaleVersion(f"declaration {declaration_id} version {version} is older "
                                        f"than version {stored} decided already")
+                if version == stored and latest.state is DeclarationState.CANCELLED:
+                    raise DeclarationCancelled(
+                        f"declaration {declaration_id} version {version} was cancelled; its "
+                        f"write-offs were given back: send version {version + 1} to declare "
+                        f"the goods again")
                 if version == stored:
                     log.info("declaration.repeated", decision=latest.decision.decision.value)
                     return ClearanceOutcome(latest.decision, repeated=True)
+            # an amendment gives back what the earlier version took: those permits are locked
+            # too, with the ones this version cites, all at once
+            earlier = session.usages(declaration_id=declaration_id) if latest is not None else []
+            session.lock_permits([*self.rulebook.policy.cited_permits(declaration),
+                                  *(u.permit_number for u in earlier)])
             now = self.clock()
-            if latest is not None:
-                give_back(session, declaration_id, now)  # amendment: earlier write-offs return
+            if earlier:
+                give_back(session, declaration_id, now, earlier)
             decision = self.rulebook.decider(session.permits_numbered).decide(
-                declaration_id, version, declaration)
+                declaration_id, version, declaration,
+                checked_on=self.rulebook.policy.day_of(now))
             usages = write_off(session, decision, now, self.new_id) if decision.cleared else []
             self._store(session, decision, declaration, usages, now, actor,
                         "amended" if latest is not None else "decided")
@@ -150,28 +163,47 @@ class ClearanceService:
                actor: str = "customs") -> list[RestoredUsage]:
         """Give back every write-off of the declaration; a repeat restores nothing."""
         with bound_contextvars(declaration_id=declaration_id):
-            with self.ledger.transaction() as session:
-                latest = session.latest_decision(declaration_id)
-                if latest is None:
-                    raise UnknownDeclaration(f"declaration {declaration_id} is not known")
-                now = self.clock()
-                restored = [RestoredUsage(u, r) for u, r in give_back(session, declaration_id, now)]
-                if latest.state is not DeclarationState.CANCELLED:
-                    session.set_state(declaration_id, DeclarationState.CANCELLED, now)
-                    notification = broker_notification(latest.decision, "cancelled", self.new_id())
-                    if notification is not None:
-                        session.add_outbox(notification, now)
-                    session.add_audit(actor, "declaration.cancelled", declaration_id,
-                                      {"reason": reason, "restored": [r.usage.usage_id
-                                                                      for r in restored]}, now)
-                log.info("declaration.cancelled", restored=len(restored))
-                return restored
+            for attempt in lost_race_retrying(self.max_attempts):
+                with attempt:
+                    return self._cancel_once(declaration_id, reason, actor)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _cancel_once(self, declaration_id: str, reason: str | None,
+                     actor: str) -> list[RestoredUsage]:
+        with self.ledger.transaction() as session:
+            session.lock_declaration(declaration_id)
+            latest = session.latest_decision(declaration_id)
+            if latest is None:
+                raise UnknownDeclaration(f"declaration {declaration_id} is not known")
+            active = session.usages(declaration_id=declaration_id)
+            session.lock_permits([u.permit_number for u in active])
+            now = self.clock()
+            restored = [RestoredUsage(u, r) for u, r in give_back(session, declaration_id, now,
+                                                                  active)]
+            if latest.state is not DeclarationState.CANCELLED:
+                if not session.set_state(declaration_id, DeclarationState.CANCELLED, now,
+                                         expected=latest.state,
+                                         version=latest.decision.version):
+                    raise StateChanged(f"declaration {declaration_id} changed while it was "
+                                       f"being cancelled")
+                notification = broker_notification(latest.decision, "cancelled", self.new_id())
+                if notification is not None:
+                    session.add_outbox(notification, now)
+                session.add_audit(actor, "declaration.cancelled", declaration_id,
+                                  {"reason": reason, "version": latest.decision.version,
+                                   "restored": [r.usage.usage_id for r in restored]}, now)
+            log.info("declaration.cancelled", restored=len(restored))
+            return restored
 
     def stored(self, declaration_id: str) -> StoredDecision:
+        """The latest decision as customs sees it: a cancelled declaration shows ``CANCELLED``
+        with nothing written off (contract 1 (v2), GetDecision)."""
         with self.ledger.snapshot() as session:
             latest = session.latest_decision(declaration_id)
         if latest is None:
             raise UnknownDeclaration(f"declaration {declaration_id} is not known")
+        if latest.state is DeclarationState.CANCELLED:
+            return replace(latest, decision=as_cancelled(latest.decision))
         return latest
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Callable
 
@@ -18,7 +18,7 @@ from connector.services.permit_store import (
 )
 from connector.services.ports import InboxEntry, Ledger, LedgerSession
 from connector.services.retry import lost_race_retrying
-from connector.services.releases import release_held, report_withdrawn
+from connector.services.releases import DeclarationEffects
 from connector.services.rulebook import Rulebook
 
 log = structlog.get_logger(__name__)
@@ -40,6 +40,8 @@ class IntakeOutcome:
     reported: tuple[str, ...] = ()
     #: the message id was applied before: nothing was done
     duplicate: bool = False
+    #: a cancellation or suspension now in force, whose clearances are to be reported
+    withdrawn: PermitStatusChange | None = None
 
 
 def _repeat(seen: InboxEntry, body_digest: str | None, permit_number: str) -> IntakeOutcome:
@@ -60,9 +62,12 @@ def _repeat(seen: InboxEntry, body_digest: str | None, permit_number: str) -> In
 class PermitService:
     """Permit events (issued, amended, cancelled, suspended, reinstated) and balances.
 
-    Each event is one transaction: the permit change, the release of held declarations it
-    makes clearable (or the report of clearances it withdraws), and the inbox row that makes a
-    redelivered message (same ``message_id``) change nothing.
+    Each event is one transaction: the permit change and the inbox row that makes a
+    redelivered message (same ``message_id``) change nothing. What the event sets in motion for
+    declarations (the release of held declarations it makes clearable, the report of
+    clearances it withdraws) follows once it has committed, one transaction per declaration
+    (releases.py). A consumer acknowledges the message only after both, so a crash in between
+    redelivers it: the repeat then changes no permit but still finishes the releases.
     """
 
     def __init__(self, ledger: Ledger, rulebook: Rulebook, *, clock: Callable[[], datetime],
@@ -75,6 +80,8 @@ class PermitService:
         self.max_attempts = max_attempts
         #: CONNECTOR_PERMIT_MAX_VERSION_STEP (contract 3.1 (v2)): IMPLAUSIBLE_VERSION above it
         self.max_version_step = max_version_step
+        self.effects = DeclarationEffects(ledger, rulebook, clock=clock, new_id=new_id,
+                                          max_attempts=max_attempts)
 
     def apply(self, permit: Permit, actor: str = "permit-system",
               message_id: str | None = None) -> PermitApplied:
@@ -90,15 +97,33 @@ class PermitService:
         message id taken first cannot silently swallow the real message (contract 3.1 (v2)).
         """
         with bound_contextvars(permit_number=permit.permit_number):
-            return self._in_transaction(message_id, body_digest, actor, permit.permit_number,
-                                        lambda s, now: self._permit(s, permit, actor, now))
+            outcome = self._in_transaction(message_id, body_digest, actor,
+                                           permit.permit_number,
+                                           lambda s, now: self._permit(s, permit, actor, now))
+            return self._follow_up(outcome, permit.permit_number, actor)
 
     def receive_status(self, change: PermitStatusChange, *, actor: str = "permit-system",
                        message_id: str | None = None,
                        body_digest: str | None = None) -> IntakeOutcome:
         with bound_contextvars(permit_number=change.permit_number):
-            return self._in_transaction(message_id, body_digest, actor, change.permit_number,
-                                        lambda s, now: self._status(s, change, actor, now))
+            outcome = self._in_transaction(message_id, body_digest, actor,
+                                           change.permit_number,
+                                           lambda s, now: self._status(s, change, actor, now))
+            if outcome.duplicate and change.status is not PermitStatus.VALID:
+                # finish the reports of a first delivery that stopped half-way (sent once each)
+                in_force = self._in_force(change)
+                if in_force is None:
+                    return outcome
+                outcome = replace(outcome, withdrawn=in_force)
+            return self._follow_up(outcome, change.permit_number, actor)
+
+    def _in_force(self, change: PermitStatusChange) -> PermitStatusChange | None:
+        """The change if the permit still has its status at its version, else None."""
+        with self.ledger.snapshot() as session:
+            stored = session.get_permit(change.permit_number, change.issuing_country)
+        if stored is None or (stored.status, stored.version) != (change.status, change.version):
+            return None
+        return change
 
     def _in_transaction(self, message_id, body_digest, actor, permit_number,
                         work) -> IntakeOutcome:
@@ -117,6 +142,19 @@ class PermitService:
                 return outcome
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _follow_up(self, outcome: IntakeOutcome, permit_number: str,
+                   actor: str) -> IntakeOutcome:
+        """After the commit: release what the permit makes clearable, or report what it
+        withdraws. Also for a repeated message, whose first delivery may have stopped between
+        the commit and the end of this (a release that finds nothing held does nothing)."""
+        if outcome.withdrawn is not None:
+            return replace(outcome, reported=tuple(
+                self.effects.report_withdrawn(outcome.withdrawn, actor)))
+        if outcome.applied.applied or outcome.duplicate:
+            return replace(outcome, released=tuple(
+                self.effects.release_held(permit_number, actor)))
+        return outcome
+
     def _permit(self, session: LedgerSession, permit: Permit, actor: str,
                 now: datetime) -> IntakeOutcome:
         applied = store_permit(session, permit, actor, now, self.max_version_step)
@@ -124,24 +162,16 @@ class PermitService:
             return IntakeOutcome(applied)
         stored = session.get_permit(permit.permit_number, permit.issuing_country)
         if stored is not None and stored.status is not PermitStatus.VALID:
-            return IntakeOutcome(applied, reported=tuple(self._withdrawn(
-                session, PermitStatusChange(stored.permit_number, stored.issuing_country,
-                                            stored.version, stored.status), actor, now)))
-        return IntakeOutcome(applied, tuple(release_held(
-            session, self.rulebook, permit.permit_number, now, self.new_id, actor)))
+            return IntakeOutcome(applied, withdrawn=PermitStatusChange(
+                stored.permit_number, stored.issuing_country, stored.version, stored.status))
+        return IntakeOutcome(applied)
 
     def _status(self, session: LedgerSession, change: PermitStatusChange, actor: str,
                 now: datetime) -> IntakeOutcome:
         applied = store_status(session, change, actor, now, self.max_version_step)
-        if not applied.applied:
+        if not applied.applied or change.status is PermitStatus.VALID:
             return IntakeOutcome(applied)
-        if change.status is PermitStatus.VALID:
-            return IntakeOutcome(applied, tuple(release_held(
-                session, self.rulebook, change.permit_number, now, self.new_id, actor)))
-        return IntakeOutcome(applied, reported=tuple(self._withdrawn(session, change, actor, now)))
-
-    def _withdrawn(self, session, change, actor, now) -> list[str]:
-        return report_withdrawn(session, change, now, self.new_id, actor)
+        return IntakeOutcome(applied, withdrawn=change)
 
     def balance(self, permit_number: str, issuing_country: str | None = None,
                 prefer_country: str | None = None) -> PermitBalance:

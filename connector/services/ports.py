@@ -2,8 +2,14 @@
 
 One ``LedgerSession`` is one database transaction. Every move that could break an invariant
 under concurrency is conditional (``draw`` refuses to go below zero, ``mark_used`` refuses a
-permit another declaration used, ``reverse_usage`` reverses once) and reports whether it
-happened, so that two connector processes sharing one database stay correct (contract 8).
+permit another declaration used, ``reverse_usage`` reverses once, a declaration's state moves
+only from the state it was read in) and reports whether it happened, so that two connector
+processes sharing one database stay correct (contract 8).
+
+Locks, always in this order so that no two transactions wait on each other in a circle: first
+the one declaration a transaction changes (``lock_declaration``), then every permit number it
+reads or changes, all in one ``lock_permits`` call. A transaction that changes permits but no
+declaration (a permit event) takes only the permit locks.
 """
 
 from __future__ import annotations
@@ -33,6 +39,11 @@ class InboxEntry:
     body_digest: str | None
 
 
+class StateChanged(Exception):
+    """A declaration was not in the state (or version) it was read in: another transaction
+    changed it. The transaction is rolled back and retried on what is stored now."""
+
+
 class LedgerSession(ABC):
     # -- permits ------------------------------------------------------------------------------
     @abstractmethod
@@ -43,7 +54,10 @@ class LedgerSession(ABC):
 
     @abstractmethod
     def lock_permits(self, permit_numbers: Iterable[str]) -> None:
-        """Hold the permits against concurrent write-offs until the transaction ends."""
+        """Hold the permit numbers against concurrent changes until the transaction ends, also
+        numbers of permits not received yet (a permit event then waits for a decision citing
+        it, and the decision sees the permit or is seen by the event's release). Called once
+        per transaction, with every number, after ``lock_declaration``."""
 
     @abstractmethod
     def lock_permit_number(self, permit_number: str) -> None:
@@ -103,6 +117,11 @@ class LedgerSession(ABC):
 
     # -- declarations -------------------------------------------------------------------------------
     @abstractmethod
+    def lock_declaration(self, declaration_id: str) -> None:
+        """Serialise every change of one declaration (check, amend, cancel, release) until the
+        transaction ends; taken before any permit lock. Also for a declaration not stored yet."""
+
+    @abstractmethod
     def latest_decision(self, declaration_id: str) -> StoredDecision | None: ...
 
     @abstractmethod
@@ -115,8 +134,9 @@ class LedgerSession(ABC):
         """
 
     @abstractmethod
-    def replace_decision(self, stored: StoredDecision) -> None:
-        """Store a new decision for a version decided before (a held declaration released)."""
+    def replace_decision(self, stored: StoredDecision, *, expected: DeclarationState) -> bool:
+        """Store a new decision for a version decided before (a held declaration released),
+        only while that version is still the latest and in state ``expected``; False if not."""
 
     @abstractmethod
     def held_citing(self, permit_number: str) -> list[StoredDecision]:
@@ -136,11 +156,19 @@ class LedgerSession(ABC):
         """Remember an applied message; DuplicateDecision if its id is recorded already."""
 
     @abstractmethod
-    def set_state(self, declaration_id: str, state: DeclarationState, at: datetime) -> None: ...
+    def set_state(self, declaration_id: str, state: DeclarationState, at: datetime, *,
+                  expected: DeclarationState, version: int) -> bool:
+        """Move the declaration to ``state`` only from ``expected`` at ``version`` (its latest);
+        False when it is not there any more."""
 
     # -- outbox and audit ---------------------------------------------------------------------------
     @abstractmethod
     def add_outbox(self, message: OutboxMessage, at: datetime) -> None: ...
+
+    @abstractmethod
+    def add_outbox_once(self, message: OutboxMessage, at: datetime) -> bool:
+        """Add the message unless one with its id is there already (False then): a step that
+        may run twice with the same deterministic message id sends it once."""
 
     @abstractmethod
     def add_outbox_many(self, messages: Sequence[OutboxMessage], at: datetime) -> None:

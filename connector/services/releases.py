@@ -5,81 +5,168 @@ reinstated, it is decided again, and if it now clears it is written off, reporte
 (usage.recorded), its broker told and customs called back (section 4). A permit cancelled or
 suspended after a clearance never undoes it: the clearance is logged and reported to customs,
 who may still stop goods not yet released.
+
+Both run after the permit event has committed, one transaction per declaration, each taking
+the declaration's lock before its permits' (the order every path keeps, ports.py) and deciding
+on what is stored once the lock is held: customs may amend or cancel the same declarations at
+the same moment, and the list of held declarations read at the start is only a list of
+candidates. A declaration amended meanwhile is decided in its new version, one cancelled is
+left alone, so a release never writes off a version given back or clears a cancelled
+declaration. The permit event's own lock is released by then, so that the event and a clearance
+citing the permit never wait on each other in a circle; and the permit lock of a decision
+citing a permit not received yet makes sure that decision either sees the permit or is seen here.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Callable
+from uuid import NAMESPACE_URL, uuid5
 
 import structlog
 from structlog.contextvars import bound_contextvars
 
 from connector.domain.decisions import Decision, Reason, ReasonCode
+from connector.domain.errors import ConnectorError, Unavailable
 from connector.domain.permits import PermitStatus, PermitStatusChange
 from connector.domain.records import decision_to_dict
 from connector.domain.usages import DeclarationState, StoredDecision
 from connector.services.messages import broker_notification, customs_callback, usage_recorded
-from connector.services.ports import LedgerSession
+from connector.services.ports import Ledger, StateChanged
+from connector.services.retry import lost_race_retrying
 from connector.services.rulebook import Rulebook
 from connector.services.writeoffs import usage_log, write_off
 
 log = structlog.get_logger(__name__)
 
 
-def release_held(session: LedgerSession, rulebook: Rulebook, permit_number: str, now: datetime,
-                 new_id: Callable[[], str], actor: str) -> list[Decision]:
-    """Decide again every held declaration citing the permit; write off those that clear."""
-    released = []
-    for held in session.held_citing(permit_number):
-        declaration_id = held.decision.declaration_id
-        with bound_contextvars(declaration_id=declaration_id, version=held.decision.version):
-            session.lock_permits(rulebook.policy.cited_permits(held.declaration))
-            decision = rulebook.decider(session.permits_numbered).decide(
-                declaration_id, held.decision.version, held.declaration)
+class DeclarationEffects:
+    """Releases and withdrawal reports for the declarations citing one permit."""
+
+    def __init__(self, ledger: Ledger, rulebook: Rulebook, *, clock: Callable[[], datetime],
+                 new_id: Callable[[], str], max_attempts: int = 8):
+        self.ledger = ledger
+        self.rulebook = rulebook
+        self.clock = clock
+        self.new_id = new_id
+        self.max_attempts = max_attempts
+
+    def _each(self, declaration_ids: list[str], work) -> list:
+        """``work(session, declaration_id)`` per declaration, each in its own retried
+        transaction under the declaration's lock; the non-None results.
+
+        A declaration that cannot be decided (no HS table in force on its date, a conflict
+        that outlasts the retries) is logged and left as it is, so that it does not keep the
+        others from their release; an unreachable ledger stops them all, and the permit event
+        is delivered again (its repeat finishes what was left).
+        """
+        results = []
+        for declaration_id in declaration_ids:
+            with bound_contextvars(declaration_id=declaration_id):
+                try:
+                    result = self._once(declaration_id, work)
+                except Unavailable:
+                    raise
+                except ConnectorError as exc:
+                    log.error("declaration.follow_up_failed", error=exc.message)
+                    continue
+                if result is not None:
+                    results.append(result)
+        return results
+
+    def _once(self, declaration_id: str, work):
+        for attempt in lost_race_retrying(self.max_attempts):
+            with attempt, self.ledger.transaction() as session:
+                session.lock_declaration(declaration_id)
+                return work(session, declaration_id)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- releases ---------------------------------------------------------------------------
+
+    def release_held(self, permit_number: str, actor: str) -> list[Decision]:
+        """Decide again every held declaration citing the permit; write off those that clear."""
+        with self.ledger.snapshot() as session:
+            candidates = [h.decision.declaration_id for h in session.held_citing(permit_number)]
+        with bound_contextvars(permit_number=permit_number):
+            return self._each(candidates, lambda s, d: self._release(s, d, permit_number, actor))
+
+    def _release(self, session, declaration_id: str, permit_number: str,
+                 actor: str) -> Decision | None:
+        held = session.latest_decision(declaration_id)
+        if held is None or held.state is not DeclarationState.HELD:
+            log.info("declaration.release_skipped", permit_number=permit_number,
+                     state=held.state.value if held else None)
+            return None  # cancelled, amended and cleared, or released by another event
+        cited = self.rulebook.policy.cited_permits(held.declaration)
+        if permit_number not in cited:
+            return None  # amended meanwhile into a version that no longer cites the permit
+        version = held.decision.version
+        session.lock_permits(cited)
+        now = self.clock()
+        with bound_contextvars(version=version):
+            # the declaration date rule counts from the day it was checked, not from today
+            decision = self.rulebook.decider(session.permits_numbered).decide(
+                declaration_id, version, held.declaration,
+                checked_on=self.rulebook.policy.day_of(held.decided_at))
             if not decision.cleared:
                 log.info("declaration.still_held", permit_number=permit_number)
-                continue
-            usages = write_off(session, decision, now, new_id)
-            session.replace_decision(StoredDecision(decision, held.declaration,
-                                                    DeclarationState.CLEARED, now))
+                return None
+            usages = write_off(session, decision, now, self.new_id)
+            if not session.replace_decision(StoredDecision(decision, held.declaration,
+                                                           DeclarationState.CLEARED, now),
+                                            expected=DeclarationState.HELD):
+                raise StateChanged(f"declaration {declaration_id} version {version} is no "
+                                   f"longer held")
             data = decision_to_dict(decision)
             messages = [usage_recorded(u) for u in usages]
-            notification = broker_notification(decision, "released", new_id(), data)
+            notification = broker_notification(decision, "released", self.new_id(), data)
             if notification is not None:
                 messages.append(notification)
-            messages.append(customs_callback(decision, new_id(), data=data))
+            messages.append(customs_callback(decision, self.new_id(), data=data))
             session.add_outbox_many(messages, now)
             session.add_audit(actor, "declaration.released", declaration_id,
-                              {"version": decision.version, "permit_number": permit_number,
+                              {"version": version, "permit_number": permit_number,
                                "usages": [u.usage_id for u in usages]}, now)
             log.info("declaration.released", permit_number=permit_number,
                      usages=usage_log(usages))
-            released.append(decision)
-    return released
+        return decision
 
+    # -- withdrawn permits ---------------------------------------------------------------------
 
-def report_withdrawn(session: LedgerSession, change: PermitStatusChange, now: datetime,
-                     new_id: Callable[[], str], actor: str) -> list[str]:
-    """Tell customs about clearances that drew on a permit now cancelled or suspended."""
-    code = (ReasonCode.PERMIT_CANCELLED if change.status is PermitStatus.CANCELLED
-            else ReasonCode.PERMIT_SUSPENDED)
-    declarations = sorted({u.declaration_id for u in session.usages(
-        permit=(change.permit_number, change.issuing_country))})
-    for declaration_id in declarations:
+    def report_withdrawn(self, change: PermitStatusChange, actor: str) -> list[str]:
+        """Tell customs about clearances that drew on a permit now cancelled or suspended."""
+        permit = (change.permit_number, change.issuing_country)
+        with self.ledger.snapshot() as session:
+            candidates = sorted({u.declaration_id for u in session.usages(permit=permit)})
+        with bound_contextvars(permit_number=change.permit_number):
+            return self._each(candidates, lambda s, d: self._report(s, d, change, actor))
+
+    def _report(self, session, declaration_id: str, change: PermitStatusChange,
+                actor: str) -> str | None:
         stored = session.latest_decision(declaration_id)
-        if stored is None or stored.state is not DeclarationState.CLEARED:
-            continue
+        permit = (change.permit_number, change.issuing_country)
+        if stored is None or stored.state is not DeclarationState.CLEARED or not any(
+                u.permit_number == permit[0] and u.issuing_country == permit[1]
+                for u in session.usages(declaration_id=declaration_id)):
+            return None  # cancelled or amended off the permit meanwhile: nothing to report
+        now = self.clock()
+        # the same report for the same event has the same id: a redelivered event, whose first
+        # delivery stopped half-way, sends the reports not sent yet and no other twice
+        callback_id = str(uuid5(NAMESPACE_URL, "cites-connector:permit-withdrawn:" + ":".join(
+            (declaration_id, *permit, str(change.version), change.status.value))))
+        code = (ReasonCode.PERMIT_CANCELLED if change.status is PermitStatus.CANCELLED
+                else ReasonCode.PERMIT_SUSPENDED)
         reason = Reason(code, f"permit {change.permit_number} ({change.issuing_country}) was "
                               f"{change.status.value.lower()} by its issuing authority after this "
                               f"declaration was cleared"
                               + (f": {change.reason}" if change.reason else "")
                               + "; the clearance stands, goods not yet released may be stopped")
-        session.add_outbox(customs_callback(stored.decision, new_id(), (reason,)), now)
+        if not session.add_outbox_once(customs_callback(stored.decision, callback_id, (reason,)),
+                                       now):
+            return None
         session.add_audit(actor, "declaration.permit_withdrawn", declaration_id,
                           {"permit_number": change.permit_number, "status": change.status.value,
                            "version": change.version}, now)
         log.warning("declaration.permit_withdrawn_after_clearance",
-                    declaration_id=declaration_id, permit_number=change.permit_number,
-                    status=change.status.value)
-    return declarations
+                    permit_number=change.permit_number, status=change.status.value)
+        return declaration_id

@@ -10,10 +10,11 @@ from __future__ import annotations
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from connector.domain.errors import WriteOffConflict
-from connector.services.ports import DuplicateDecision
+from connector.services.ports import DuplicateDecision, StateChanged
 
 
 def lost_race_retrying(max_attempts: int) -> Retrying:
-    return Retrying(retry=retry_if_exception_type((WriteOffConflict, DuplicateDecision)),
+    return Retrying(retry=retry_if_exception_type((WriteOffConflict, DuplicateDecision,
+                                                   StateChanged)),
                     stop=stop_after_attempt(max_attempts),
                     wait=wait_random_exponential(multiplier=0.01, max=0.5), reraise=True)

@@ -53,14 +53,17 @@ def usage_log(usages: list[Usage]) -> list[dict[str, object]]:
              "item": u.item_number, "quantity": str(u.quantity)} for u in usages]
 
 
-def give_back(session: LedgerSession, declaration_id: str, now: datetime) -> list[tuple[Usage, object]]:
+def give_back(session: LedgerSession, declaration_id: str, now: datetime,
+              active: list[Usage] | None = None) -> list[tuple[Usage, object]]:
     """Reverse every active usage of a declaration (amendment or cancellation).
 
-    Returns (usage, remaining after the give-back) pairs. A SINGLE permit becomes VALID again
-    once the declaration that used it gives its quantities back (contract, CancelDeclaration).
+    ``active`` is the declaration's active usages when the caller read them already (to lock
+    their permits first). Returns (usage, remaining after the give-back) pairs. A SINGLE permit
+    becomes VALID again once the declaration that used it gives its quantities back (contract,
+    CancelDeclaration).
     """
     restored = []
-    for usage in session.usages(declaration_id=declaration_id):
+    for usage in (session.usages(declaration_id=declaration_id) if active is None else active):
         if not session.reverse_usage(usage.usage_id, now):
             continue
         remaining = session.give_back(usage.permit_number, usage.issuing_country, usage.line,

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from connector.cli.main import cli
+from tests.samples import write_samples
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 EXAMPLES = Path(__file__).parent.parent.parent / "examples"
@@ -36,16 +37,18 @@ def permit_json(run, number: str) -> dict:
     return json.loads(result.output)
 
 
-def test_import_check_clear_show_and_cancel_the_sample(run):
-    imported = run("permits", "import", str(EXAMPLES / "permits-namibia.json"))
+def test_import_check_clear_show_and_cancel_the_sample(run, tmp_path):
+    # the samples dated today: the CLI decides on the real clock
+    permits, sample = write_samples(tmp_path / "samples")
+    imported = run("permits", "import", str(permits))
     assert imported.exit_code == 0 and imported.output.count("stored") == 2
 
-    checked = run("declarations", "check", str(SAMPLE), "--json")
+    checked = run("declarations", "check", str(sample), "--json")
     assert checked.exit_code == 0
     assert json.loads(checked.output)["decision"] == "CLEARED"
     assert permit_json(run, "26NA000123")["lines"][0]["remaining"] == "40"
 
-    cleared = run("declarations", "clear", str(SAMPLE), "--id", "WDHA-1042", "--json")
+    cleared = run("declarations", "clear", str(sample), "--id", "WDHA-1042", "--json")
     assert cleared.exit_code == 0
     body = json.loads(cleared.output)
     assert [i["status"] for i in body["items"]] == ["MATCHED", "MATCHED", "NOT_CONCERNED"]
@@ -53,7 +56,7 @@ def test_import_check_clear_show_and_cancel_the_sample(run):
     assert shown["balance_status"] == "USED" and shown["lines"][0]["remaining"] == "0"
     assert permit_json(run, "26NA000131")["lines"][0]["remaining"] == "38"
 
-    again = run("declarations", "clear", str(SAMPLE), "--id", "WDHA-1042", "--json")
+    again = run("declarations", "clear", str(sample), "--id", "WDHA-1042", "--json")
     assert json.loads(again.output)["repeated"] is True
     assert permit_json(run, "26NA000131")["lines"][0]["remaining"] == "38"
 

@@ -6,7 +6,7 @@ store, as ``serve`` does (connector/bootstrap.py).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 
 import pytest
 from sqlalchemy import text
@@ -50,8 +50,11 @@ def approved_draft(admin, *, without=("010620", "Pythonidae")) -> str:
     return draft.ref
 
 
-def clearance_on(ledger, store):
+def clearance_on(ledger, store, today: date):
+    """A clearance service whose clock reads ``today``: declarations dated ahead of the kit's
+    clock would be implausible (contract 5, DECLARATION_DATE_IMPLAUSIBLE)."""
     clearance, permits = kit.services(ledger)
+    clearance.clock = kit.Clock(datetime.combine(today, time(9), timezone.utc))
     clearance.rulebook = Rulebook(tables=store.tables, taxonomy=load_bundled_taxonomy(),
                                   policy=DecisionPolicy(home_country="NA"))
     permits.apply(kit.permit("P-1"))
@@ -61,7 +64,7 @@ def clearance_on(ledger, store):
 # -- lifecycle ------------------------------------------------------------------------------------
 
 def test_a_version_published_for_a_future_date_applies_from_that_date(sql_ledger, store, admin):
-    clearance = clearance_on(sql_ledger, store)
+    clearance = clearance_on(sql_ledger, store, NEW_YEAR)
     before = clearance.check("E-1", 1, kit.export(kit.python_item(1, 2, "P-1"),
                                                   on=date(2026, 12, 31)))
     assert before.decision.value == "CLEARED" and before.hs_table == "HS2022/1"
@@ -101,7 +104,7 @@ def test_rollback_publishes_a_copy_of_an_older_version(sql_ledger, store, admin)
     rolled = admin.rollback("bo", "HS2022/1", date(2027, 2, 1), reason="pythons wrongly removed")
     assert rolled.version.label == "HS2022/3" and rolled.ended == (("HS2022/2", date(2027, 1, 31)),)
     assert set(rolled.version.rows) == set(admin.rows("HS2022/1")[1])
-    clearance = clearance_on(sql_ledger, store)
+    clearance = clearance_on(sql_ledger, store, date(2027, 2, 1))
     on = {day: clearance.check("E", 1, kit.export(kit.python_item(1, 2, "P-1"), on=day))
           for day in (date(2027, 1, 31), date(2027, 2, 1))}
     assert [(d.hs_table, d.decision.value) for d in on.values()] == [

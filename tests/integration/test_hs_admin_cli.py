@@ -20,9 +20,9 @@ from click.testing import CliRunner
 from connector.cli.actor import os_account
 from connector.cli.main import cli
 from tests.hostile.os_accounts import Connector, require_root_and_accounts
+from tests.samples import write_samples
 
 ROOT = Path(__file__).parent.parent.parent
-SAMPLE = ROOT / "examples" / "sad-export-WDHA-E1042.xml"
 CORRELATION = (ROOT / "tests" / "fixtures" / "hs"
                / "correlation-HS2022-HS2027.MADE-FOR-TESTS.csv")
 LATER = (date.today() + timedelta(days=40)).isoformat()
@@ -119,8 +119,9 @@ def test_export_and_import_round_trip_and_a_bad_file_is_refused_whole(run, tmp_p
 
 
 def test_impact_prints_a_table_and_writes_csv(run, tmp_path):
-    run("permits", "import", str(ROOT / "examples" / "permits-namibia.json"))
-    assert run("declarations", "clear", str(SAMPLE), "--id", "WDHA-1042").exit_code == 0
+    permits, sample = write_samples(tmp_path / "samples")  # dated today: the CLI's clock
+    run("permits", "import", str(permits))
+    assert run("declarations", "clear", str(sample), "--id", "WDHA-1042").exit_code == 0
     run("hs", "draft", "new", "--edition", "HS2022", "--reason", "what if")
     run("hs", "draft", "remove", "D1", "010620", "--taxon", "Pythonidae", "--reason", "what if")
     out = tmp_path / "impact.csv"

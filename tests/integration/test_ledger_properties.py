@@ -20,6 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from adapters.sql.engine import make_engine
 from adapters.sql.ledger import SqlAlchemyLedger
 from adapters.sql.migrate import upgrade
+from connector.domain.errors import DeclarationCancelled
 from connector.domain.permits import ConsignmentPolicy
 from connector.domain.records import decision_to_dict
 from tests.integration.kit import export, permit, python_item, pythons, services
@@ -31,6 +32,9 @@ PERMITS = {
     "M1": permit("M1", pythons(12), policy=ConsignmentPolicy.MULTIPLE),
     "M2": permit("M2", pythons(4), pythons(7, "B"), policy=ConsignmentPolicy.MULTIPLE),
 }
+#: cited from the start, received only when the state machine's ``arrive`` rule says so: the
+#: declarations held for it are then released
+LATE = permit("L1", pythons(9), policy=ConsignmentPolicy.MULTIPLE)
 
 _template: Path | None = None
 
@@ -50,8 +54,10 @@ def fresh_sqlite_ledger(directory: Path) -> SqlAlchemyLedger:
 
 def assert_invariants(ledger) -> None:
     with ledger.snapshot() as s:
-        for number in PERMITS:
+        for number in [*PERMITS, LATE.permit_number]:
             p = s.get_permit(number, "NA")
+            if p is None:
+                continue
             active = s.usages(permit=p.key)
             for line in p.lines:
                 taken = sum((u.quantity for u in active if u.line == line.line), Decimal(0))
@@ -64,12 +70,18 @@ def assert_invariants(ledger) -> None:
 
 def balances(ledger) -> dict:
     with ledger.snapshot() as s:
-        return {n: (s.get_permit(n, "NA").used_by,
-                    [ln.remaining for ln in s.get_permit(n, "NA").lines]) for n in PERMITS}
+        found = {n: s.get_permit(n, "NA") for n in [*PERMITS, LATE.permit_number]}
+    return {n: (p.used_by, [ln.remaining for ln in p.lines]) for n, p in found.items() if p}
 
 
-items = st.lists(st.tuples(st.sampled_from(sorted(PERMITS)), st.integers(0, 13)),
-                 min_size=1, max_size=3)
+def states(ledger, declaration_ids) -> dict:
+    with ledger.snapshot() as s:
+        found = {d: s.latest_decision(d) for d in declaration_ids}
+    return {d: (f.decision.version, f.state.value) for d, f in found.items() if f}
+
+
+items = st.lists(st.tuples(st.sampled_from(sorted(PERMITS) + [LATE.permit_number]),
+                           st.integers(0, 13)), min_size=1, max_size=3)
 operations = st.lists(st.one_of(
     st.tuples(st.just("clear"), st.integers(0, 4), items),
     st.tuples(st.just("cancel"), st.integers(0, 4), st.none()),
@@ -134,10 +146,35 @@ class FakeAndSqlLedgersAgree(RuleBasedStateMachine):
                                  for r in clearance.cancel(f"D{n}")])
         assert not restored or restored[0] == restored[1]
 
+    @rule(n=st.integers(0, 4))
+    def send_again(self, n):
+        """The same (id, version) again: the stored decision, or refused once cancelled."""
+        answers = []
+        for (clearance, _), versions in zip(self.services, self.versions):
+            if f"D{n}" not in versions:
+                return
+            try:
+                outcome = clearance.clear(f"D{n}", versions[f"D{n}"],
+                                          export(python_item(1, 1, "S1")))
+                answers.append(("repeated", outcome.repeated,
+                                decision_to_dict(outcome.decision)))
+            except DeclarationCancelled:
+                answers.append(("cancelled",))
+        assert answers[0] == answers[1] and answers[0][:2] != ("repeated", False)
+
+    @rule()
+    def arrive(self):
+        """The late permit arrives (again: a repeat changes nothing) and releases."""
+        released = [[d.declaration_id for d in permits.receive_permit(LATE).released]
+                    for _, permits in self.services]
+        assert released[0] == released[1]
+
     @invariant()
     def same_balances(self):
         if hasattr(self, "ledgers"):
             assert balances(self.ledgers[0]) == balances(self.ledgers[1])
+            ids = [f"D{n}" for n in range(5)]
+            assert states(self.ledgers[0], ids) == states(self.ledgers[1], ids)
             for ledger in self.ledgers:
                 assert_invariants(ledger)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,8 +11,16 @@ from connector.domain.decisions import DeclarationDecision, ReasonCode
 from connector.domain.errors import PermitEventRefused
 from connector.domain.permits import ConsignmentPolicy, PermitStatus, PermitStatusChange
 from connector.domain.usages import DeclarationState
+from connector.domain.policy import DecisionPolicy
+from connector.services.clearance import ClearanceService
 from connector.services.permit_lookup import LookupAnswer, UnknownPermitLookup
-from tests.integration.kit import export, outbox, permit, python_item, pythons, remaining, services
+from connector.services.permits import PermitService
+from connector.services.rulebook import Rulebook
+from hs_codes.bundled import load_bundled_tables
+from hs_codes.taxonomy_data import load_bundled_taxonomy
+from tests.integration.kit import (
+    TODAY, Clock, export, ids, outbox, permit, python_item, pythons, remaining, services,
+)
 
 MULTIPLE = ConsignmentPolicy.MULTIPLE
 
@@ -54,6 +63,17 @@ def test_a_declaration_held_for_a_missing_permit_clears_when_the_permit_arrives(
     # customs asking again with the same version gets the released decision, nothing new
     again = clearance.clear("D1", 1, export(python_item(1, 10, "P1")))
     assert again.repeated and again.decision.cleared and remaining(ledger, "P1") == 30
+
+
+def test_a_permit_arriving_days_later_still_releases_the_declaration(world):
+    """The declaration date rule counts from the day of the first check: a declaration that
+    waited ten days for its permit is not held for a date that was plausible then."""
+    ledger, clearance, permits = world
+    assert not clearance.clear("D1", 1, export(python_item(1, 10, "P1"))).decision.cleared
+    permits.clock.now += timedelta(days=10)
+    outcome = permits.receive_permit(permit("P1", pythons(40), policy=MULTIPLE))
+    assert [d.reasons for d in outcome.released] == [()]
+    assert clearance.stored("D1").state is DeclarationState.CLEARED
 
 
 def test_an_amended_permit_releases_a_declaration_held_for_quantity(world):
@@ -176,3 +196,33 @@ def test_amendments_overtaken_by_a_cancellation_still_bring_their_lines(world):
     assert refused.value.code == "PERMIT_CANCELLED_FINAL"
     with ledger.snapshot() as s:
         assert s.get_permit("P1", "NA").status is PermitStatus.CANCELLED
+
+
+class _NoTableOn:
+    """The HS tables, but none in force on one day (as if withdrawn after the decision)."""
+
+    def __init__(self, tables, day):
+        self.tables, self.day = tables, day
+
+    def in_force(self, on):
+        return None if on == self.day else self.tables.in_force(on)
+
+
+def test_a_held_declaration_that_cannot_be_decided_again_does_not_stop_the_others(
+        ledger_backend):
+    tables = load_bundled_tables()
+    current = {"tables": tables}
+    rules = Rulebook(tables=lambda: current["tables"], taxonomy=load_bundled_taxonomy(),
+                     policy=DecisionPolicy(home_country="NA"))
+    clock, new_id = Clock(), ids()
+    clearance = ClearanceService(ledger_backend, rules, clock=clock, new_id=new_id)
+    permits = PermitService(ledger_backend, rules, clock=clock, new_id=new_id)
+    yesterday = TODAY - timedelta(days=1)
+    clearance.clear("D-OLD", 1, export(python_item(1, 1, "P1"), on=yesterday))
+    clearance.clear("D-NEW", 1, export(python_item(1, 1, "P1")))
+    current["tables"] = _NoTableOn(tables, yesterday)
+
+    outcome = permits.receive_permit(permit("P1", pythons(40), policy=MULTIPLE))
+
+    assert [d.declaration_id for d in outcome.released] == ["D-NEW"]
+    assert clearance.stored("D-OLD").state is DeclarationState.HELD

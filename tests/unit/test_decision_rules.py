@@ -179,23 +179,46 @@ def test_import_permit_naming_another_importing_country_is_a_country_mismatch():
                     R.COUNTRY_MISMATCH)
 
 
-def test_other_exporter_clears_with_a_party_mismatch_risk_flag_by_default():
-    decl = declaration(exporter=Party(name="Kalahari Curios", id="NA-EXP-0777"))
+def test_another_traders_id_holds_even_while_party_mismatch_is_a_flag():
+    decl = declaration(exporter=Party(name=EXPORTER.name, id="NA-EXP-0777"))
+    held = assert_held_for(decide(decl, permit()), R.PARTY_MISMATCH)
+    assert "NA-EXP-0777" in held.reasons[0].message
+
+
+def test_another_traders_name_clears_with_a_party_mismatch_risk_flag_by_default():
+    decl = declaration(exporter=Party(name="Kalahari Curios"))
     matched = assert_cleared(decide(decl, permit()))
     assert flag_codes(matched) == [R.PARTY_MISMATCH]
-    assert "NA-EXP-0777" in matched.risk_flags[0].message
+    assert "Kalahari Curios" in matched.risk_flags[0].message
 
 
-def test_party_mismatch_holds_when_configured_to_block():
-    decl = declaration(exporter=Party(name="Kalahari Curios", id="NA-EXP-0777"))
+def test_another_traders_name_holds_when_party_mismatch_is_set_to_block():
+    decl = declaration(exporter=Party(name="Kalahari Curios"))
     policy = decision_policy(severities={R.PARTY_MISMATCH: Severity.BLOCK})
     assert_held_for(decide(decl, permit(), policy=policy), R.PARTY_MISMATCH)
+
+
+def test_equal_trader_ids_decide_whatever_the_names_say():
+    decl = declaration(exporter=Party(name="OKAVANGO REPTILES", id="na exp 0042"))
+    policy = decision_policy(severities={R.PARTY_MISMATCH: Severity.BLOCK})
+    assert assert_cleared(decide(decl, permit(), policy=policy)).risk_flags == ()
 
 
 def test_parties_match_on_normalised_name_when_one_side_has_no_id():
     decl = declaration(consignee=Party(name="TERRARIUM HANDEL  GmbH\nHauptstr. 1\nBerlin"))
     matched = assert_cleared(decide(decl, permit()))
     assert matched.risk_flags == ()
+
+
+def test_a_consignee_without_a_name_is_flagged_unverified_not_passed():
+    matched = assert_cleared(decide(declaration(consignee=Party()), permit()))
+    assert flag_codes(matched) == [R.PARTY_UNVERIFIED]
+    assert "importer" in matched.risk_flags[0].message
+
+
+def test_a_permit_naming_no_importer_is_flagged_unverified_too():
+    matched = assert_cleared(decide(declaration(), permit(importer=Party(country="DE"))))
+    assert flag_codes(matched) == [R.PARTY_UNVERIFIED]
 
 
 # -- species and term -----------------------------------------------------------------------------
@@ -283,6 +306,27 @@ def test_specimen_line_needs_a_count_not_a_mass():
     by_mass = declaration(item(specimens=None, net_mass="2.5"))
     assert_held_for(decide(by_mass, counted), R.UNIT_INCOMPATIBLE)
     assert_cleared(decide(declaration(item(specimens=2, net_mass="2.5")), counted))
+
+
+@pytest.mark.parametrize("declared", [
+    item(specimens=0),
+    item(specimens="0.0000"),
+    item(specimens=None, net_mass=None),
+])
+def test_an_item_of_zero_specimens_or_of_no_quantity_is_held_as_quantity_missing(declared):
+    held = assert_held_for(decide(declaration(declared), permit()), R.QUANTITY_MISSING)
+    message = held.reasons[0].message
+    assert held.write_offs == ()
+    assert "above zero" in message or "gives no quantity" in message
+
+
+def test_zero_net_mass_on_a_kilogram_line_is_quantity_missing():
+    skins = permit(PERMIT_NUMBER, permit_line(taxon="Crocodylus niloticus", term="SKI",
+                                              quantity=10, unit="KIL"))
+    held = assert_held_for(decide(declaration(item(hs_code="410640", specimens=None,
+                                                   net_mass="0")), skins),
+                           R.QUANTITY_MISSING)
+    assert "0 KIL" in held.reasons[0].message
 
 
 def test_volume_line_compares_with_a_supplementary_quantity_in_a_volume_unit():
@@ -464,6 +508,7 @@ def test_flag_severity_turns_a_hold_into_a_risk_flag():
     (R.UNIT_INCOMPATIBLE, declaration(item(specimens=None, net_mass="2.5"))),
     (R.NO_PERMIT_REFERENCED, declaration(item(cites=None))),
     (R.PERMIT_UNKNOWN, declaration(item(cites="26NA999999"))),
+    (R.QUANTITY_MISSING, declaration(item(specimens=0))),
 ])
 def test_flag_severity_cannot_clear_an_item_with_nothing_to_write_off(code, decl):
     policy = decision_policy(severities={code: Severity.FLAG})

@@ -23,7 +23,7 @@ from adapters.sql.migrate import upgrade
 from connector.bootstrap import bootstrap
 from connector.settings import load_settings
 from mappings.permit_json import parse_permit_list
-from tests.integration.soap.conftest import SAMPLE_PERMITS, SAMPLE_SAD
+from tests.samples import permits_dated, sad_dated
 
 
 def command() -> list[str]:
@@ -53,7 +53,7 @@ def environment(tmp_path):
     env.pop("CONNECTOR_DATABASE_URL", None)
     app = bootstrap(load_settings(home_country="NA", data_dir=data_dir))
     upgrade(app.engine)
-    for permit in parse_permit_list(SAMPLE_PERMITS):
+    for permit in parse_permit_list(permits_dated()):  # `serve` decides on the real clock
         app.permits.apply(permit)
     app.close()
     return env, data_dir / "connector.sqlite3"
@@ -85,7 +85,7 @@ def test_sigterm_finishes_the_request_in_flight_then_exits_0(environment):
         blocker.execute("BEGIN IMMEDIATE")
         result: dict = {}
         call = threading.Thread(target=lambda: result.update(
-            client.check_declaration("SIGTERM-1", 1, SAMPLE_SAD)))
+            client.check_declaration("SIGTERM-1", 1, sad_dated())))
         call.start()
         time.sleep(0.5)
         process.send_signal(signal.SIGTERM)

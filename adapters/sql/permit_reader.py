@@ -1,0 +1,117 @@
+"""Reading permits for decisions without reading every line every time.
+
+A permit may have 10,000 lines (contract 3.1 (v2)); decoding them all for each declaration
+would cost more than the rest of the decision. A permit's lines change in two ways only: an
+amendment replaces them (a new ``content_version``), and write-offs and give-backs change their
+remaining quantities. So the decoded lines are kept per process, keyed by permit id and
+content version, with the permit's ``balance_stamp``: every transaction that changes a line's
+remaining quantity raises the permit's stamp once and writes it on the lines it changed
+(ledger.py). A later read takes the permit's row (always read fresh: status, versions,
+``used_by``), and if the stamp moved, only the lines stamped since; an index on
+(permit_id, stamp) finds them. Several processes sharing a database stay right, as the stamp
+is in the database.
+
+What a transaction reads after changing a permit itself is never kept: it would outlive a
+rollback. Reads are of committed rows only otherwise, so a kept entry is never ahead of the
+database; it may be behind, which the stamp says.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy import Connection, bindparam, select
+
+from adapters.sql import tables as t
+from adapters.sql.codec import from_micro, permit_from_rows
+from connector.domain.permits import Permit
+
+_p, _l = t.permits.c, t.permit_lines.c
+_HEADS = (select(t.permits).where(_p.permit_number.in_(bindparam("numbers", expanding=True)))
+          .order_by(_p.id))
+_LINES = select(t.permit_lines).where(_l.permit_id == bindparam("permit_id"))
+_CHANGED = select(_l.line, _l.remaining_micro).where(_l.permit_id == bindparam("permit_id"),
+                                                      _l.stamp > bindparam("since"))
+
+#: lines kept per process, all permits together: ten permits of the largest size
+MAX_CACHED_LINES = 100_000
+
+
+@dataclass(frozen=True)
+class Lines:
+    """A permit's decoded lines (carried by a Permit, with their index) and their row ids."""
+
+    content_version: int
+    stamp: int
+    permit: Permit
+    ids: Mapping[str, int]
+
+
+class LineCache:
+    """Decoded permit lines by permit id, least recently used dropped first; thread-safe."""
+
+    def __init__(self, max_lines: int = MAX_CACHED_LINES):
+        self.max_lines = max_lines
+        self._entries: OrderedDict[int, Lines] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, permit_id: int) -> Lines | None:
+        with self._lock:
+            found = self._entries.get(permit_id)
+            if found is not None:
+                self._entries.move_to_end(permit_id)
+            return found
+
+    def put(self, permit_id: int, lines: Lines) -> None:
+        size = len(lines.permit.lines)
+        if size > self.max_lines:
+            return
+        with self._lock:
+            old = self._entries.pop(permit_id, None)
+            if old is not None:
+                self._size -= len(old.permit.lines)
+            self._entries[permit_id] = lines
+            self._size += size
+            while self._size > self.max_lines:
+                _, dropped = self._entries.popitem(last=False)
+                self._size -= len(dropped.permit.lines)
+
+
+def read_permits(connection: Connection, numbers: Iterable[str], cache: LineCache,
+                 changed_here: set[int]) -> list[tuple[Permit, Mapping[str, int]]]:
+    """(permit, its line ids by letter) of every permit with one of the numbers.
+
+    ``changed_here``: ids of the permits this transaction changed; their lines are read whole
+    and not kept.
+    """
+    found = []
+    for head in connection.execute(_HEADS, {"numbers": list(numbers)}).mappings():
+        lines = _lines(connection, head, cache, head["id"] in changed_here)
+        found.append((permit_from_rows(head, []).with_lines_from(lines.permit), lines.ids))
+    return found
+
+
+def _lines(connection: Connection, head: Mapping[str, Any], cache: LineCache,
+           changed_here: bool) -> Lines:
+    permit_id, version, stamp = head["id"], head["content_version"], head["balance_stamp"]
+    kept = None if changed_here else cache.get(permit_id)
+    if kept is not None and kept.content_version == version and kept.stamp <= stamp:
+        if kept.stamp == stamp:
+            return kept
+        changed = {row.line: from_micro(row.remaining_micro) for row in connection.execute(
+            _CHANGED, {"permit_id": permit_id, "since": kept.stamp})}
+        if changed.keys() <= kept.ids.keys():
+            fresh = Lines(version, stamp, kept.permit.with_remaining(changed), kept.ids)
+            cache.put(permit_id, fresh)
+            return fresh
+    rows = [dict(r) for r in connection.execute(_LINES, {"permit_id": permit_id}).mappings()]
+    fresh = Lines(version, stamp, permit_from_rows(head, rows),
+                  {r["line"]: r["id"] for r in rows})
+    if not changed_here:
+        cache.put(permit_id, fresh)
+    return fresh
+
