@@ -26,9 +26,8 @@ from connector.cli.actor import os_account
 from connector.cli.main import cli
 from tests.hostile.audit_kit import rows, sha256_json, tampering
 from tests.hostile.ledger_dump import ledger_dump
+from tests.samples import write_samples
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-SAMPLE = EXAMPLES / "sad-export-WDHA-E1042.xml"
 
 
 class World:
@@ -52,8 +51,9 @@ class World:
 
     def populate(self) -> None:
         """Admin rows (a draft, two edits) and ledger rows (permits, a clearance, a cancel)."""
-        assert self.run("permits", "import", str(EXAMPLES / "permits-namibia.json")).exit_code == 0
-        assert self.run("declarations", "clear", str(SAMPLE), "--id", "WDHA-1042").exit_code == 0
+        permits, sad = write_samples(self.data.parent / "samples")  # dated today: real clock
+        assert self.run("permits", "import", str(permits)).exit_code == 0
+        assert self.run("declarations", "clear", str(sad), "--id", "WDHA-1042").exit_code == 0
         assert self.run("declarations", "cancel", "WDHA-1042", "--reason", "x").exit_code == 0
         assert self.run("hs", "draft", "new", "--edition", "HS2022", "--reason", "a").exit_code == 0
         assert self.run("hs", "draft", "add", "D1", "0106.20", "Salvator", "--reason",
@@ -305,7 +305,8 @@ def test_a_process_with_another_key_writes_nothing_and_migrate_makes_no_second_k
     monkeypatch.setenv("CONNECTOR_AUDIT_KEY_FILE", str(other))
     before = ledger_dump(world.engine)
 
-    cleared = world.run("declarations", "clear", str(SAMPLE), "--id", "WDHA-2000")
+    _, sad = write_samples(tmp_path / "samples")
+    cleared = world.run("declarations", "clear", str(sad), "--id", "WDHA-2000")
     drafted = world.run("hs", "draft", "new", "--edition", "HS2022", "--reason", "x")
 
     for result in (cleared, drafted):

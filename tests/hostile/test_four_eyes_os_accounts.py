@@ -22,6 +22,7 @@ from adapters.sql import tables as t
 from adapters.sql.engine import make_engine
 from adapters.sql.hs_schema import admin_audit
 from tests.hostile.ledger_dump import ledger_dump
+from tests.samples import write_samples
 from tests.hostile.os_accounts import Connector, require_root_and_accounts
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -106,10 +107,10 @@ def test_every_administrative_verb_refuses_a_claimed_user_and_changes_nothing(
     assert ledger_dump(engine) == before
 
 
-def test_a_cancellation_and_an_outbox_retry_record_the_os_account(connector, engine):
-    assert connector.run("permits", "import", str(EXAMPLES / "permits-namibia.json")).exit_code == 0
-    cleared = connector.run("declarations", "clear", str(EXAMPLES / "sad-export-WDHA-E1042.xml"),
-                            "--id", "WDHA-1042")
+def test_a_cancellation_and_an_outbox_retry_record_the_os_account(connector, engine, tmp_path):
+    permits, sad = write_samples(tmp_path / "samples")  # dated today: the CLI's real clock
+    assert connector.run("permits", "import", str(permits)).exit_code == 0
+    cleared = connector.run("declarations", "clear", str(sad), "--id", "WDHA-1042")
     assert cleared.exit_code == 0, cleared.stdout + cleared.stderr
 
     cancelled = connector.run("declarations", "cancel", "WDHA-1042", "--reason", "withdrawn",

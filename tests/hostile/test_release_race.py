@@ -33,9 +33,12 @@ from sqlalchemy import func, select
 
 from adapters.amqp import topology
 from adapters.sql import tables as t
+from adapters.sql.migrate import upgrade
 from connector.bootstrap import bootstrap
 from connector.settings import load_settings
-from tests.integration.amqp.conftest import amqp_url, rabbit_node  # noqa: F401 (fixtures)
+from tests.integration.amqp.conftest import (  # noqa: F401 (fixtures)
+    amqp_admin_url, amqp_url, permit_system_url, rabbit_node,
+)
 from tests.hostile.clearance_kit import warm_up
 from tests.integration.soap.conftest import check_request, envelope, wsse_text
 from tests.integration.soap.test_soap_serve import command, free_port, wait_healthy
@@ -48,20 +51,18 @@ PERMIT = "26NA900001"
 CLIENT_THREADS = 12
 
 
-def publish_permit(amqp_url: str, body: dict) -> None:
-    """The permit system publishes ``permit.issued`` (contract 3.1), with publisher confirms.
-
-    The one place this test publishes: when permit events must come from a trusted publisher
-    (contract 3.1 (v2), ``user_id``), only this function changes.
-    """
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+def publish_permit(permit_system_url: str, body: dict) -> None:
+    """The permit system publishes ``permit.issued`` (contract 3.1), with publisher confirms,
+    as its own RabbitMQ user with ``user_id`` set: the connector trusts nobody else (v2)."""
+    connection = pika.BlockingConnection(pika.URLParameters(permit_system_url))
     try:
         channel = connection.channel()
         channel.confirm_delivery()
         channel.basic_publish(topology.PERMITS_EXCHANGE, "permit.issued",
                               json.dumps(body).encode(), pika.BasicProperties(
                                   content_type="application/json", delivery_mode=2,
-                                  message_id=str(uuid.uuid4())), mandatory=True)
+                                  message_id=str(uuid.uuid4()), user_id="permit-system"),
+                              mandatory=True)
     finally:
         connection.close()
 
@@ -95,10 +96,11 @@ def cancel_request(declaration_id: str) -> str:
 
 
 @pytest.fixture
-def environment(tmp_path, postgres_url, amqp_url):  # noqa: F811
+def environment(tmp_path, postgres_url, amqp_url, permit_system_url):  # noqa: F811
     settings = load_settings(home_country="NA", data_dir=tmp_path / "setup",
                              database_url=postgres_url, amqp_url=amqp_url)
     app = bootstrap(settings)
+    upgrade(app.engine)  # keys the copy of the (unkeyed) template with the setup's audit key
     held_v1 = app.map_sad(sad(1))
     amended = [f"RACE-A-{n:03d}" for n in range(PER_KIND)]
     cancelled = [f"RACE-C-{n:03d}" for n in range(PER_KIND)]
@@ -106,6 +108,8 @@ def environment(tmp_path, postgres_url, amqp_url):  # noqa: F811
         assert not app.clearance.clear(declaration_id, 1, held_v1).decision.cleared
     env = {**os.environ, "CONNECTOR_HOME_COUNTRY": "NA", "CONNECTOR_DATABASE_URL": postgres_url,
            "CONNECTOR_AMQP_URL": amqp_url, "CONNECTOR_SOAP_USERS": "customs:pw",
+           "PERMIT_SYSTEM_URL": permit_system_url,
+           "CONNECTOR_AUDIT_KEY_FILE": str(settings.effective_audit_key_file),
            "CONNECTOR_SOAP_AUTH": "on", "CONNECTOR_LOGGING__LEVEL": "WARNING"}
     yield app, env, amended, cancelled
     app.close()
@@ -129,7 +133,8 @@ def test_a_release_racing_amendments_and_cancellations_over_two_processes(enviro
         for process, url in servers:
             wait_healthy(url, process, timeout=60)
             warm_up(f"{url}/soap/clearance", wsse_text("customs", "pw"))
-        answers = race(app, [url for _, url in servers], amended, cancelled)
+        answers = race(app, [url for _, url in servers], amended, cancelled,
+                       env["PERMIT_SYSTEM_URL"])
         held = select(func.count()).select_from(t.declarations).where(
             t.declarations.c.state == "HELD")
         deadline = time.monotonic() + 60
@@ -176,7 +181,8 @@ def test_a_release_racing_amendments_and_cancellations_over_two_processes(enviro
     assert any(body["decision"] == "CLEARED" for _, body, _ in callbacks)
 
 
-def race(app, urls: list[str], amended: list[str], cancelled: list[str]) -> list[int]:
+def race(app, urls: list[str], amended: list[str], cancelled: list[str],
+         publisher_url: str) -> list[int]:
     """Amend and cancel over SOAP from many threads while the permit is published."""
     header = wsse_text("customs", "pw")
     amendment = sad(2)
@@ -199,7 +205,7 @@ def race(app, urls: list[str], amended: list[str], cancelled: list[str]) -> list
         return response.status_code
 
     publisher = threading.Thread(target=lambda: (started.wait(60),
-                                                 publish_permit(app.settings.amqp_url,
+                                                 publish_permit(publisher_url,
                                                                 the_permit())))
     publisher.start()
     with ThreadPoolExecutor(CLIENT_THREADS) as pool:
