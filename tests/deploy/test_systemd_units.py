@@ -5,6 +5,7 @@ production configuration), and the audit-verify unit's script publishes the real
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import sqlite3
@@ -172,3 +173,33 @@ def test_a_verification_that_cannot_run_publishes_zero_everywhere(ledger, tmp_pa
                                    tmp_path / "textfile")
     assert code == 3, output
     assert values == {"administration": 0, "ledger": 0, "hs_tables": 0}
+
+
+# -- log rotation of a file log ----------------------------------------------------------------
+
+def test_logrotate_copies_and_truncates_the_file_systemd_keeps_open(tmp_path):
+    logrotate = debian_tool("logrotate", "logrotate")
+    logs = tmp_path / "log"
+    logs.mkdir()
+    log = logs / "connector.log"
+    writer = log.open("a")  # as systemd's StandardOutput=append: holds it
+    writer.write('{"event": "serve.started"}\n')
+    writer.flush()
+    inode = log.stat().st_ino
+    text = (DEPLOY / "logrotate" / "cites-connector").read_text()
+    user = "root root" if os.geteuid() == 0 else None
+    stanza = "\n/var/log/cites-connector/*.log {\n"
+    assert text.count(stanza) == 1 and "su cites-connector cites-connector" in text
+    text = text.replace(stanza, f"\n{logs}/*.log {{\n")
+    text = text.replace("    su cites-connector cites-connector\n",
+                        f"    su {user}\n" if user else "")
+    config = tmp_path / "logrotate.conf"
+    config.write_text(text)
+    rotated = run([logrotate, "--force", "--state", str(tmp_path / "state"), str(config)])
+    assert rotated.returncode == 0, rotated.stderr
+    writer.write('{"event": "serve.stopping"}\n')
+    writer.close()
+    copies = [p for p in logs.iterdir() if p.name != "connector.log"]
+    assert len(copies) == 1 and "serve.started" in copies[0].read_text()
+    assert log.stat().st_ino == inode  # the same file: the writer never lost it
+    assert '"serve.started"' not in log.read_text() and "serve.stopping" in log.read_text()
