@@ -63,7 +63,8 @@ def tls_broker(pki):
     if os.geteuid() == 0:
         subprocess.run(["chown", "-R", "rabbitmq:rabbitmq", str(home)], check=True)
     node = f"citesdeploy{os.getpid()}@localhost"
-    env = dict(os.environ, RABBITMQ_NODENAME=node, RABBITMQ_DIST_PORT=str(dist),
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("RABBITMQ_")}
+    env = dict(inherited, RABBITMQ_NODENAME=node, RABBITMQ_DIST_PORT=str(dist),
                RABBITMQ_MNESIA_BASE=str(home / "mnesia"), RABBITMQ_LOG_BASE=str(home / "log"),
                RABBITMQ_ENABLED_PLUGINS_FILE=str(home / "enabled_plugins"),
                RABBITMQ_CONFIG_FILE=str(home / "rabbitmq.conf"))
