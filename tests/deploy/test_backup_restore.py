@@ -117,8 +117,10 @@ def test_sqlite_backup_restores_into_a_fresh_file_and_verifies(tmp_path):
                                 "SHA256SUMS", "rabbitmq-definitions.json"}
 
     target = dict(source, CONNECTOR_DATA_DIR=str(tmp_path / "restored"))
-    restored = restore(target, archive, "--config-to", str(tmp_path / "config-from-backup"))
+    restored = restore(target, archive, "--config-to", str(tmp_path / "config-from-backup"),
+                       "--migrate")
     assert restored.returncode == 0, restored.stderr
+    assert "database at revision" in restored.stdout  # --migrate ran (nothing to do here)
     assert (tmp_path / "restored" / "audit.key").read_bytes() == (
         tmp_path / "live" / "audit.key").read_bytes()
     assert (tmp_path / "config-from-backup" / "connector.toml").is_file()
@@ -184,6 +186,27 @@ def test_restore_never_writes_over_a_ledger_or_another_key(tmp_path):
     refused = restore(dict(source, CONNECTOR_DATA_DIR=str(other)), archive)
     assert refused.returncode == 2 and "another audit key" in refused.stderr
     assert not (other / "connector.sqlite3").exists()
+
+
+def test_a_backup_without_its_key_restores_but_does_not_verify_with_another(tmp_path):
+    """--no-key: the key lives only in the password safe. Restored next to a wrong key, the
+    ledger is there but `audit verify` fails, and the restore says so (exit 1)."""
+    source = connector_env(CONNECTOR_HOME_COUNTRY="NA", CONNECTOR_LOGGING__LEVEL="WARNING",
+                           CONNECTOR_DATA_DIR=str(tmp_path / "live"))
+    ledger_with_a_clearance(source, tmp_path)
+    archive = backup(source, tmp_path / "backups", "--no-key")
+    assert "audit.key" not in members(archive)
+    target_dir = tmp_path / "restored"
+    target_dir.mkdir()
+    target = dict(source, CONNECTOR_DATA_DIR=str(target_dir))
+    missing = restore(target, archive)
+    assert missing.returncode == 2 and "holds no audit key" in missing.stderr
+    (target_dir / "audit.key").write_text("d4" * 32 + "\n")
+    (target_dir / "audit.key").chmod(0o600)
+    restored = restore(target, archive)
+    assert restored.returncode == 1 and "does not verify" in restored.stderr
+    (target_dir / "audit.key").write_bytes((tmp_path / "live" / "audit.key").read_bytes())
+    assert run([connector_command(), "audit", "verify"], target).returncode == 0
 
 
 def test_retention_keeps_the_newest_backups(tmp_path):
