@@ -77,8 +77,7 @@ def test_the_production_example_keeps_secrets_out_and_uses_tls():
 
 def test_the_planned_settings_are_commented_out_and_marked():
     text = PRODUCTION.read_text()
-    for planned in ("designated_offices", "max_backdate_days", "foreign_permit_months",
-                    "console_port"):
+    for planned in ("designated_offices", "foreign_permit_months", "console_port"):
         assert re.search(rf"^# {planned} = ", text, re.M), planned
         assert planned not in tomllib.loads(text)
     assert text.count("PLANNED") >= 2
