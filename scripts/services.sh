@@ -87,7 +87,8 @@ start_rabbitmq() {
 load_rabbitmq_definitions() {
   local port=$1 root waited=0
   root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-  rabbitmqctl -n "$RABBITMQ_NODENAME" import_definitions "$root/config/rabbitmq-definitions.json" \
+  # on standard input: rabbitmqctl runs as the rabbitmq user, who may not read the clone
+  rabbitmqctl -n "$RABBITMQ_NODENAME" import_definitions <"$root/config/rabbitmq-definitions.json" \
     >/dev/null || { echo "loading the RabbitMQ definitions failed" >&2; return 1; }
   local connector_password permit_password
   connector_password=$(_demo_password connector)
