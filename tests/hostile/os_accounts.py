@@ -28,8 +28,8 @@ import pytest
 CONSOLE_SCRIPT = Path(sys.executable).parent / "cites-connector"
 ACCOUNTS = ("daemon", "nobody")
 #: the console script's own code, run by an interpreter the account can execute
-ENTRY = ("import site, sys; site.addsitedir({site!r}); sys.argv[0] = 'cites-connector'; "
-         "from connector.cli.main import main; main()")
+ENTRY = ("import site, sys; sys.path.insert(0, {project!r}); site.addsitedir({deps!r}); "
+         "sys.argv[0] = 'cites-connector'; from connector.cli.main import main; main()")
 
 
 def _reachable_by_others(path: Path) -> bool:
@@ -41,22 +41,51 @@ def _reachable_by_others(path: Path) -> bool:
     return True
 
 
+_staged: list[str] = []
+
+
+def _stage_installation() -> Path:
+    """A copy of the installation that every account may read, made once per session.
+
+    The clone (and its .venv) may sit in a private directory (``mktemp -d`` is mode 0700, as
+    in CI), where ``nobody`` cannot read the project's code. So the project is installed
+    (built as a wheel, not editable) into a world-readable directory, beside a copy of the
+    venv's packages without the editable install's hooks, which point into the clone."""
+    root = Path(tempfile.mkdtemp(prefix="cites-os-install-"))
+    os.chmod(root, 0o755)
+    project = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                    "--no-build-isolation", "--disable-pip-version-check",
+                    "--target", str(root / "project"), str(project)],
+                   check=True, capture_output=True, timeout=300)
+    shutil.copytree(sysconfig.get_paths()["purelib"], root / "deps", ignore=shutil.ignore_patterns(
+        "__editable__*", "*.egg-link", "cites_connector*", "__pycache__"))
+    for directory, _, files in os.walk(root):
+        os.chmod(directory, 0o755)
+        for name in files:
+            os.chmod(os.path.join(directory, name), 0o644)
+    _staged.append(str(root))
+    return root
+
+
 def cli_command() -> list[str]:
     """How another account runs the installed ``cites-connector``.
 
-    The venv's console script when its interpreter is reachable by any account (a venv made
-    from /usr/bin/python3, as CI does). A venv made from an interpreter under a private home
-    (pyenv in /root) cannot be executed by ``nobody``: then the same entry point runs under
-    the system interpreter of the same version, on the venv's site-packages (``-S``: nothing
-    from the system's own packages).
+    The venv's console script when its interpreter and the clone are reachable by any account
+    (a venv made from /usr/bin/python3 in a public directory). Otherwise the same entry point
+    runs under the system interpreter of the same version (``-S``: nothing from the system's
+    own packages) on a world-readable copy of the installation (``_stage_installation``).
     """
-    if _reachable_by_others(Path(sys._base_executable)):
+    project = Path(__file__).resolve().parents[2]
+    if _reachable_by_others(Path(sys._base_executable)) and _reachable_by_others(project):
         return [str(CONSOLE_SCRIPT)]
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     system = Path("/usr/bin") / version
     if not system.exists() or not _reachable_by_others(system):
         pytest.skip(f"no {version} that other accounts may run (the venv's is private)")
-    return [str(system), "-S", "-c", ENTRY.format(site=sysconfig.get_paths()["purelib"])]
+    root = Path(_staged[0]) if _staged else _stage_installation()
+    return [str(system), "-S", "-c", ENTRY.format(project=str(root / "project"),
+                                                  deps=str(root / "deps"))]
 
 
 def require_root_and_accounts() -> None:
