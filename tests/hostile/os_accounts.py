@@ -55,7 +55,7 @@ def _stage_installation() -> Path:
     os.chmod(root, 0o755)
     project = Path(__file__).resolve().parents[2]
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                    "--no-build-isolation", "--disable-pip-version-check",
+                    "--disable-pip-version-check",
                     "--target", str(root / "project"), str(project)],
                    check=True, capture_output=True, timeout=300)
     shutil.copytree(sysconfig.get_paths()["purelib"], root / "deps", ignore=shutil.ignore_patterns(
