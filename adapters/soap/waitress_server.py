@@ -131,9 +131,12 @@ class SoapServer:
 
     def _in_loop(self, thunk: Callable[[], Any]) -> None:
         if self.running:
-            self.server.trigger.pull_trigger(thunk)
-        else:
-            thunk()
+            try:
+                self.server.trigger.pull_trigger(thunk)
+                return
+            except OSError:  # the loop closed its trigger while ending: nobody to wake
+                pass
+        thunk()
 
     def _busy(self) -> bool:
         dispatcher = self.server.task_dispatcher
