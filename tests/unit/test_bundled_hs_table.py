@@ -106,7 +106,9 @@ HEADING_WORDS = {
     "621420": ["shawls", "fine animal hair"], "6403": ["footwear", "uppers of leather"],
     "911390": ["watch straps"], "9201": ["pianos"], "9202": ["string musical instruments"],
     "920590": ["wind"], "920600": ["percussion"], "920991": ["pianos"],
-    "920992": ["string musical instruments"], "9403": ["furniture"],
+    "920992": ["string musical instruments"], "940330": ["wooden", "office"],
+    "940340": ["wooden", "kitchen"], "940350": ["wooden", "bedroom"], "940360": ["wooden"],
+    "940391": ["wood"],
     "960110": ["ivory"], "960190": ["tortoiseshell", "coral"],
     "970522": ["endangered species"], "970529": ["zoological", "botanical"],
 }
