@@ -35,7 +35,9 @@ def test_unchanged_codes_keep_their_rows_unflagged(converted):
 def test_renumbered_codes_move_their_rows_and_say_where_from(converted):
     assert rows_at(converted, "030111") == {}
     moved = rows_at(converted, "030115")
-    assert set(moved) == {"Hippocampus", "Scleropages formosus"}
+    # 0301.11 is freshwater ornamental fish: the arowana and river stingrays (seahorses are
+    # marine, 0301.19)
+    assert set(moved) == {"Scleropages formosus", "Potamotrygon"}
     assert all(r.review is None and "was HS2022 030111" in r.row.note for r in moved.values())
 
 
@@ -50,13 +52,15 @@ def test_split_codes_are_not_guessed_but_kept_under_the_old_code_for_review(conv
 def test_merged_codes_bring_their_rows_to_the_new_code_flagged(converted):
     merged = rows_at(converted, "030385")
     assert "Carcharodon carcharias" in merged and rows_at(converted, "030381") == {}
+    assert "Mobulidae" in merged and rows_at(converted, "030389") == {}
     assert all(r.review.startswith("MERGED: HS2027 030385 combines HS2022 030381, 030389")
                for r in merged.values())
 
 
 def test_the_conversion_counts_each_kind(converted):
     assert converted.count("renumbered") == 1 and converted.count("split") == 1
-    assert converted.count("merged") == 1
+    # both merged codes hold rows: 0303.81 (sharks) and 0303.89 (manta rays, wedgefishes...)
+    assert converted.count("merged") == 2
     assert converted.flagged == sum(1 for r in converted.rows if r.review) > 0
 
 
