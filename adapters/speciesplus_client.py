@@ -20,11 +20,11 @@ import structlog
 from tenacity import (Retrying, retry_if_exception_type, stop_after_attempt,
                       wait_exponential)
 
-from connector.domain.errors import ConnectorError, Unavailable
-from connector.domain.taxonomy import Taxonomy
-from hs_codes.taxonomy_data import (TAXA_FILE, load_bundled_taxonomy, load_taxonomy_dir,
+from cites_connector.domain.errors import ConnectorError, Unavailable
+from cites_connector.domain.taxonomy import Taxonomy
+from cites_connector.hs_codes.taxonomy_data import (TAXA_FILE, load_bundled_taxonomy, load_taxonomy_dir,
                                     write_taxonomy_csv)
-from mappings.speciesplus import translate_pages
+from cites_connector.mappings.speciesplus import translate_pages
 
 log = structlog.get_logger(__name__)
 

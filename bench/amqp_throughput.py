@@ -45,15 +45,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pika  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from adapters.amqp import topology  # noqa: E402
-from adapters.amqp.permit_messages import IncomingMessage, decode_event  # noqa: E402
-from adapters.amqp.workers import build_outbox_relay, build_permit_consumer  # noqa: E402
-from adapters.sql import tables as t  # noqa: E402
-from adapters.sql.migrate import upgrade  # noqa: E402
-from connector.bootstrap import bootstrap  # noqa: E402
-from connector.log_setup import configure_logging  # noqa: E402
-from connector.services.messages import OutboxMessage  # noqa: E402
-from connector.settings import load_settings  # noqa: E402
+from cites_connector.adapters.amqp import topology  # noqa: E402
+from cites_connector.adapters.amqp.permit_messages import IncomingMessage, decode_event  # noqa: E402
+from cites_connector.adapters.amqp.workers import build_outbox_relay, build_permit_consumer  # noqa: E402
+from cites_connector.adapters.sql import tables as t  # noqa: E402
+from cites_connector.adapters.sql.migrate import upgrade  # noqa: E402
+from cites_connector.bootstrap import bootstrap  # noqa: E402
+from cites_connector.log_setup import configure_logging  # noqa: E402
+from cites_connector.services.messages import OutboxMessage  # noqa: E402
+from cites_connector.settings import load_settings  # noqa: E402
 
 TARGET_RATIO = 0.5
 ROOT = Path(__file__).resolve().parents[1]

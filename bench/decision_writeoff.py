@@ -33,12 +33,12 @@ from sqlalchemy import (  # noqa: E402
     Column, Engine, ForeignKey, Integer, MetaData, String, Table, bindparam, insert, update,
 )
 
-from adapters.sql.engine import make_engine  # noqa: E402
-from adapters.sql.migrate import upgrade  # noqa: E402
-from connector.bootstrap import App, bootstrap  # noqa: E402
-from connector.log_setup import configure_logging  # noqa: E402
-from connector.settings import load_settings  # noqa: E402
-from mappings.permit_json import parse_permit  # noqa: E402
+from cites_connector.adapters.sql.engine import make_engine  # noqa: E402
+from cites_connector.adapters.sql.migrate import upgrade  # noqa: E402
+from cites_connector.bootstrap import App, bootstrap  # noqa: E402
+from cites_connector.log_setup import configure_logging  # noqa: E402
+from cites_connector.settings import load_settings  # noqa: E402
+from cites_connector.mappings.permit_json import parse_permit  # noqa: E402
 
 TARGET_RATIO = 1 / 3
 HOME = "NA"

@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from connector.domain.hs_tables import HsRow, HsRowSet  # noqa: E402
-from hs_codes.bundled import load_bundled_tables  # noqa: E402
+from cites_connector.domain.hs_tables import HsRow, HsRowSet  # noqa: E402
+from cites_connector.hs_codes.bundled import load_bundled_tables  # noqa: E402
 
 SYNTHETIC_ROWS = 100_000
 QUERIES = 200_000

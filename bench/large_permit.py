@@ -9,7 +9,7 @@ line holds 1,000,000 specimens, so that every declaration clears and writes off.
 
 Each iteration is ``ClearanceService.clear`` of a distinct export declaration (two CITES items
 of live pythons citing the permit, one item that is not CITES goods), through the whole stack
-built by ``connector.bootstrap``: permit loading, decision rules, conditional UPDATEs, usage,
+built by ``cites_connector.bootstrap``: permit loading, decision rules, conditional UPDATEs, usage,
 outbox, decision and audit rows, one ledger transaction.
 
 Run: ``python bench/large_permit.py [--lines 10000] [--count N] [--rounds N] [--profile]
@@ -37,15 +37,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from adapters.sql.migrate import upgrade  # noqa: E402
-from connector.bootstrap import App, bootstrap  # noqa: E402
-from connector.domain.declarations import (  # noqa: E402
+from cites_connector.adapters.sql.migrate import upgrade  # noqa: E402
+from cites_connector.bootstrap import App, bootstrap  # noqa: E402
+from cites_connector.domain.declarations import (  # noqa: E402
     AttachedDocument, Declaration, DeclarationItem, Flow,
 )
-from connector.domain.permits import Party  # noqa: E402
-from connector.log_setup import configure_logging  # noqa: E402
-from connector.settings import load_settings  # noqa: E402
-from mappings.permit_json import parse_permit  # noqa: E402
+from cites_connector.domain.permits import Party  # noqa: E402
+from cites_connector.log_setup import configure_logging  # noqa: E402
+from cites_connector.settings import load_settings  # noqa: E402
+from cites_connector.mappings.permit_json import parse_permit  # noqa: E402
 
 TARGET_RATIO = 2.0
 HOME = "NA"

@@ -87,10 +87,10 @@ def free_port() -> int:
 
 
 def prepare(data_dir: Path) -> None:
-    from adapters.sql.migrate import upgrade
-    from connector.bootstrap import bootstrap
-    from connector.settings import load_settings
-    from mappings.permit_json import parse_permit
+    from cites_connector.adapters.sql.migrate import upgrade
+    from cites_connector.bootstrap import bootstrap
+    from cites_connector.settings import load_settings
+    from cites_connector.mappings.permit_json import parse_permit
 
     app = bootstrap(load_settings(home_country="NA", data_dir=data_dir))
     upgrade(app.engine)
@@ -102,7 +102,7 @@ def prepare(data_dir: Path) -> None:
 def start_server(data_dir: Path, port: int, threads: int) -> subprocess.Popen:
     found = shutil.which("cites-connector")
     command = [found] if found else [sys.executable, "-c",
-                                     "from connector.cli.main import main; main()"]
+                                     "from cites_connector.cli.main import main; main()"]
     env = {**os.environ, "CONNECTOR_HOME_COUNTRY": "NA", "CONNECTOR_DATA_DIR": str(data_dir),
            "CONNECTOR_SOAP_PORT": str(port), "CONNECTOR_SOAP_USERS": f"{USER}:{PASSWORD}",
            "CONNECTOR_SOAP_AUTH": "on", "CONNECTOR_LOGGING__FORMAT": "json"}
@@ -160,10 +160,10 @@ def percentile(values: list[float], p: float) -> float:
 
 def profile_in_process(data_dir: Path, count: int) -> str:
     """The SOAP handling without HTTP: the WSGI app called directly under cProfile."""
-    from adapters.soap.wsgi import ClearanceWsgiApp
-    from connector.bootstrap import bootstrap
-    from connector.log_setup import configure_logging
-    from connector.settings import load_settings
+    from cites_connector.adapters.soap.wsgi import ClearanceWsgiApp
+    from cites_connector.bootstrap import bootstrap
+    from cites_connector.log_setup import configure_logging
+    from cites_connector.settings import load_settings
 
     configure_logging("INFO", "json", open(os.devnull, "w"))
     app = bootstrap(load_settings(home_country="NA", data_dir=data_dir))
@@ -196,11 +196,11 @@ def profile_in_process(data_dir: Path, count: int) -> str:
 
 def stage_breakdown(app, wsgi, bodies: list[bytes]) -> str:
     """Milliseconds per call for each stage, timed separately without the profiler."""
-    from adapters.soap import rendering
-    from adapters.soap.envelope import read_envelope
-    from adapters.soap.operations import declaration_element
-    from adapters.soap.schema import validate
-    from connector.domain.records import decision_to_dict
+    from cites_connector.adapters.soap import rendering
+    from cites_connector.adapters.soap.envelope import read_envelope
+    from cites_connector.adapters.soap.operations import declaration_element
+    from cites_connector.adapters.soap.schema import validate
+    from cites_connector.domain.records import decision_to_dict
 
     timings = {"envelope parse + WS-Security + XSD": 0.0, "SAD mapping (mappings/)": 0.0,
                "ClearanceService.clear (core + ledger)": 0.0, "response rendering": 0.0}

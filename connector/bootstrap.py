@@ -13,21 +13,21 @@ from types import MappingProxyType
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from adapters.sql.audit_key import AuditKeyFile, with_audit_key
-from adapters.sql.engine import make_engine
-from adapters.sql.hs_store import SqlHsTableStore
-from adapters.sql.ledger import SqlAlchemyLedger
-from connector.domain.decisions import DEFAULT_SEVERITIES
-from connector.domain.declarations import Declaration
-from connector.domain.policy import DecisionPolicy
-from connector.services.clearance import ClearanceService
-from connector.services.permits import PermitService
-from connector.services.rulebook import Rulebook
-from connector.settings import Settings
-from hs_codes.bundled import load_bundled_tables
-from hs_codes.taxonomy_data import TAXA_FILE, load_bundled_taxonomy, load_taxonomy_dir
-from mappings.asycuda_sad import map_declaration
-from mappings.sad_mapping import SadMapping
+from cites_connector.adapters.sql.audit_key import AuditKeyFile, with_audit_key
+from cites_connector.adapters.sql.engine import make_engine
+from cites_connector.adapters.sql.hs_store import SqlHsTableStore
+from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
+from cites_connector.domain.decisions import DEFAULT_SEVERITIES
+from cites_connector.domain.declarations import Declaration
+from cites_connector.domain.policy import DecisionPolicy
+from cites_connector.services.clearance import ClearanceService
+from cites_connector.services.permits import PermitService
+from cites_connector.services.rulebook import Rulebook
+from cites_connector.settings import Settings
+from cites_connector.hs_codes.bundled import load_bundled_tables
+from cites_connector.hs_codes.taxonomy_data import TAXA_FILE, load_bundled_taxonomy, load_taxonomy_dir
+from cites_connector.mappings.asycuda_sad import map_declaration
+from cites_connector.mappings.sad_mapping import SadMapping
 
 
 def utc_now() -> datetime:

@@ -16,9 +16,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from connector.domain.decisions import ReasonCode, Severity
+from cites_connector import config as _config_package
+from cites_connector.domain.decisions import ReasonCode, Severity
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "connector.toml"
+DEFAULT_CONFIG = Path(_config_package.__file__).resolve().parent / "connector.toml"
 
 
 class LoggingSettings(BaseModel):

@@ -21,7 +21,7 @@ class Worker(Protocol):
 
 
 def build_workers(app) -> list[Worker]:
-    from adapters.amqp.workers import build_amqp_workers
-    from adapters.sql.audit_sealer import build_audit_sealer
+    from cites_connector.adapters.amqp.workers import build_amqp_workers
+    from cites_connector.adapters.sql.audit_sealer import build_audit_sealer
 
     return [*build_amqp_workers(app), build_audit_sealer(app)]

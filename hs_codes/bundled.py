@@ -15,7 +15,7 @@ import tomllib
 from datetime import date
 from pathlib import Path
 
-from connector.domain.hs_tables import HsRow, HsRowSet, HsTables
+from cites_connector.domain.hs_tables import HsRow, HsRowSet, HsTables
 
 COLUMNS = ("hs_prefix", "taxon", "terms", "note")
 _HERE = Path(__file__).resolve().parent

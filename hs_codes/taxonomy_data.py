@@ -2,7 +2,7 @@
 
 The connector must resolve names without the network (a border post may be offline), so a
 starter taxonomy ships in hs_codes/taxonomy/ (see PROVENANCE.md there); an administrator
-refreshes it from Species+ with adapters.speciesplus_client.refresh_taxonomy, which writes
+refreshes it from Species+ with cites_connector.adapters.speciesplus_client.refresh_taxonomy, which writes
 the same two files.
 
 - ``taxa.csv``: ``name,rank,parent,appendix`` (ranks as Species+ writes them, parent by name)
@@ -17,7 +17,7 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-from connector.domain.taxonomy import Taxon, Taxonomy
+from cites_connector.domain.taxonomy import Taxon, Taxonomy
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "taxonomy"
 TAXA_FILE = "taxa.csv"

@@ -21,13 +21,13 @@ from typing import Iterable
 
 from lxml import etree
 
-from connector.domain import limits
-from connector.domain.declarations import AttachedDocument, Declaration, DeclarationItem, Flow
-from connector.domain.errors import MappingFailed
-from connector.domain.permits import Party
-from mappings.safe_xml import DEFAULT_MAX_BYTES, to_element
-from mappings.sad_mapping import SadMapping
-from mappings.sad_values import bounded, quantity, whole_text
+from cites_connector.domain import limits
+from cites_connector.domain.declarations import AttachedDocument, Declaration, DeclarationItem, Flow
+from cites_connector.domain.errors import MappingFailed
+from cites_connector.domain.permits import Party
+from cites_connector.mappings.safe_xml import DEFAULT_MAX_BYTES, to_element
+from cites_connector.mappings.sad_mapping import SadMapping
+from cites_connector.mappings.sad_values import bounded, quantity, whole_text
 
 ROOT = "ASYCUDA"
 _TYPE_WITH_PROCEDURE = re.compile(r"([A-Z]+)(\d+)")

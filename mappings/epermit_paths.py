@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from connector.domain.permits import PermitType
+from cites_connector.domain.permits import PermitType
 
 Path = tuple[str, ...]
 

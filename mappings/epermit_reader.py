@@ -13,10 +13,10 @@ from typing import Any
 
 from lxml import etree
 
-from connector.domain.permits import ConsignmentPolicy, PermitStatus
-from mappings import epermit_paths as paths
-from mappings.epermit_paths import Path, Toolkit, show
-from mappings.epermit_values import BadValue, cites_unit, is_absent, read_date, text_of
+from cites_connector.domain.permits import ConsignmentPolicy, PermitStatus
+from cites_connector.mappings import epermit_paths as paths
+from cites_connector.mappings.epermit_paths import Path, Toolkit, show
+from cites_connector.mappings.epermit_values import BadValue, cites_unit, is_absent, read_date, text_of
 
 
 def _find(element: etree._Element, path: Path) -> list[etree._Element]:

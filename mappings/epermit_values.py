@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from lxml import etree
 
-from mappings.epermit_paths import REC20_UNITS
+from cites_connector.mappings.epermit_paths import REC20_UNITS
 
 #: UN/EDIFACT 2379 formats read here, with the length of their digit string
 _FORMATS = {"102": 8, "203": 12, "204": 14}

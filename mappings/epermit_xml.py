@@ -31,13 +31,13 @@ from typing import Any
 
 from lxml import etree
 
-from connector.domain.errors import InvalidPermit
-from connector.domain.permits import Permit
-from mappings import epermit_paths as paths
-from mappings.epermit_paths import Toolkit
-from mappings.epermit_reader import EPermitReader
-from mappings.permit_json import MAX_VERSION, parse_permit
-from mappings.safe_xml import DEFAULT_MAX_BYTES, parse_xml
+from cites_connector.domain.errors import InvalidPermit
+from cites_connector.domain.permits import Permit
+from cites_connector.mappings import epermit_paths as paths
+from cites_connector.mappings.epermit_paths import Toolkit
+from cites_connector.mappings.epermit_reader import EPermitReader
+from cites_connector.mappings.permit_json import MAX_VERSION, parse_permit
+from cites_connector.mappings.safe_xml import DEFAULT_MAX_BYTES, parse_xml
 
 VERSION_HEADER = "permit-version"
 #: routing keys that carry a whole permit; the others (cancelled, ...) are JSON status changes

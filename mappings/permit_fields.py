@@ -2,7 +2,7 @@
 
 Each validator raises a ``PydanticCustomError`` whose message ends up, after the field's JSON
 path, in the ``x-rejection-reason`` of a dead-lettered permit or the CLI's output. Sizes come
-from ``connector.domain.limits``, the module the ledger's columns are sized by, so a value
+from ``cites_connector.domain.limits``, the module the ledger's columns are sized by, so a value
 accepted here always fits where it is stored (contract 3.1 (v2), "Field limits").
 """
 
@@ -18,8 +18,8 @@ import pycountry
 from pydantic import PlainValidator
 from pydantic_core import PydanticCustomError
 
-from connector.domain import limits
-from connector.domain.units import CITES_UNITS, UnknownUnit, canonical, normalise_unit
+from cites_connector.domain import limits
+from cites_connector.domain.units import CITES_UNITS, UnknownUnit, canonical, normalise_unit
 
 UNKNOWN_ORIGIN = "XX"
 MAX_VERSION = limits.VERSION_MAX

@@ -17,7 +17,7 @@ Choices an integrator can rely on:
   mean number of specimens, as customs systems write them).
 - Countries are ISO 3166-1 alpha-2 codes known to ISO today. ``origin_country`` may also be
   ``XX``, the code CITES trade data uses for an unknown origin.
-- Sizes are contract 3.1 (v2)'s field limits, kept in ``connector.domain.limits`` with the
+- Sizes are contract 3.1 (v2)'s field limits, kept in ``cites_connector.domain.limits`` with the
   ledger's column sizes: ``permit_number`` 1-64 characters, ``taxon`` 1-200 (after runs of
   blanks are collapsed), party names and ids up to 200, ``description`` up to 1,000, at most
   10,000 lines. Over a limit, the message names the field and the limit.
@@ -44,9 +44,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainValidator, ValidationError
 from pydantic import ValidationInfo, field_validator
 
-from connector.domain import limits
-from connector.domain.errors import InvalidPermit
-from connector.domain.permits import (
+from cites_connector.domain import limits
+from cites_connector.domain.errors import InvalidPermit
+from cites_connector.domain.permits import (
     ConsignmentPolicy,
     Party,
     Permit,
@@ -55,9 +55,9 @@ from connector.domain.permits import (
     PermitStatusChange,
     PermitType,
 )
-from connector.domain.units import format_decimal
-from mappings import permit_fields as f
-from mappings.permit_fields import MAX_VERSION  # noqa: F401 - re-exported
+from cites_connector.domain.units import format_decimal
+from cites_connector.mappings import permit_fields as f
+from cites_connector.mappings.permit_fields import MAX_VERSION  # noqa: F401 - re-exported
 
 #: CITES source codes (primer "Code lists"); Y (assisted production) is in Res. Conf. 12.3.
 SOURCE_CODES = ("W", "R", "D", "A", "C", "F", "U", "I", "O", "X", "Y")

@@ -16,9 +16,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from connector.domain.declarations import Flow
-from connector.domain.errors import InvalidInput
-from mappings.supplementary_units import SupplementaryUnits
+from cites_connector.domain.declarations import Flow
+from cites_connector.domain.errors import InvalidInput
+from cites_connector.mappings.supplementary_units import SupplementaryUnits
 
 DEFAULT_FILE = Path(__file__).with_name("sad_mapping.toml")
 

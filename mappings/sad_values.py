@@ -1,5 +1,5 @@
 """Reading one value out of a SAD element (contract section 2, v2), and checking that the
-ledger can store it (``connector.domain.limits``).
+ledger can store it (``cites_connector.domain.limits``).
 
 A value is the element's whole text content: comments and processing instructions are
 dropped and CDATA is text, so ``1<!-- x -->000`` reads ``1000`` (lxml would otherwise hand
@@ -18,8 +18,8 @@ from decimal import Decimal
 
 from lxml import etree
 
-from connector.domain.errors import MappingFailed
-from connector.domain.limits import QUANTITY_DECIMAL_DIGITS, QUANTITY_INTEGER_DIGITS
+from cites_connector.domain.errors import MappingFailed
+from cites_connector.domain.limits import QUANTITY_DECIMAL_DIGITS, QUANTITY_INTEGER_DIGITS
 
 _NUMBER = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?")
 NULL = "null"

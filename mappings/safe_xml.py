@@ -15,7 +15,7 @@ import re
 
 from lxml import etree
 
-from connector.domain.errors import MalformedXml, TooLarge
+from cites_connector.domain.errors import MalformedXml, TooLarge
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 #: a byte order mark, or an XML declaration naming an encoding: the document says its own

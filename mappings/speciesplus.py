@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from connector.domain.taxonomy import RANKS, Taxon, Taxonomy, name_key
+from cites_connector.domain.taxonomy import RANKS, Taxon, Taxonomy, name_key
 
 _HIGHER = ("kingdom", "phylum", "class", "order", "family")
 _SYNONYM_STATUSES = frozenset({"S", "T"})

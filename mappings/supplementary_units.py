@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
 
-from connector.domain.units import CITES_UNITS
+from cites_connector.domain.units import CITES_UNITS
 
 UNKNOWN_PREFIX = "UNKNOWN:"
 

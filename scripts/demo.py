@@ -23,7 +23,7 @@ import pika
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from adapters.soap.clearance_client import ClearanceClient  # noqa: E402
+from cites_connector.adapters.soap.clearance_client import ClearanceClient  # noqa: E402
 
 #: the permit system's own user: RabbitMQ checks the user_id it sets (contract 3.1 (v2))
 PERMIT_SYSTEM_URL = os.environ["DEMO_PERMIT_SYSTEM_URL"]

@@ -106,7 +106,7 @@ load_rabbitmq_definitions() {
 }
 
 _demo_password() {  # the demo password of a user of the shipped definitions file
-  python3 -c 'import sys; from adapters.amqp.definitions import DEMO_PASSWORDS as p; print(p[sys.argv[1]])' "$1"
+  python3 -c 'import sys; from cites_connector.adapters.amqp.definitions import DEMO_PASSWORDS as p; print(p[sys.argv[1]])' "$1"
 }
 
 stop_rabbitmq() {

@@ -1,7 +1,12 @@
 # Source this file: it makes (once) and activates the project's own virtual environment in
 # .venv, installs the project into it, and fails loudly on any install error. Nothing is
-# installed into the machine's interpreter. PYTHON picks the interpreter that makes the venv
-# (default: python3 on PATH; CI also proves Debian's /usr/bin/python3).
+# installed into the machine's interpreter.
+# The install is editable in setuptools' strict mode: build/__editable__.*/cites_connector is a
+# tree of links to the repository's folders (connector/, adapters/, mappings/, ...) under the one
+# import namespace, so mypy and import-linter read it as an installed package. A new module
+# appears there the next time this runs (every test run does).
+# PYTHON picks the interpreter that makes the venv (default: python3 on PATH; CI also proves
+# Debian's /usr/bin/python3).
 #   ensure_venv [EXTRAS]     e.g. ensure_venv test
 ensure_venv() {
   local extras=${1:-} root python
@@ -22,7 +27,7 @@ ensure_venv() {
   [ -n "$extras" ] && spec="$root[$extras]"
   local log
   log=$(mktemp)
-  if ! python -m pip install -q --disable-pip-version-check -e "$spec" >"$log" 2>&1; then
+  if ! python -m pip install -q --disable-pip-version-check -e "$spec" --config-settings editable_mode=strict >"$log" 2>&1; then
     echo "error: installing the project into $root/.venv failed:" >&2
     cat "$log" >&2; rm -f "$log"; return 1
   fi

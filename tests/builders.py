@@ -13,16 +13,16 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Iterable, Mapping, Sequence
 
-from connector.domain.declarations import AttachedDocument, Declaration, DeclarationItem, Flow
-from connector.domain.decisions import DEFAULT_SEVERITIES, ReasonCode, Severity
-from connector.domain.permits import (
+from cites_connector.domain.declarations import AttachedDocument, Declaration, DeclarationItem, Flow
+from cites_connector.domain.decisions import DEFAULT_SEVERITIES, ReasonCode, Severity
+from cites_connector.domain.permits import (
     ConsignmentPolicy, Party, Permit, PermitLine, PermitStatus, PermitType,
 )
-from connector.domain.policy import DecisionPolicy
-from connector.domain.hs_tables import HsTables
-from connector.domain.rules import Decider
-from hs_codes.bundled import load_bundled_tables
-from hs_codes.taxonomy_data import load_bundled_taxonomy
+from cites_connector.domain.policy import DecisionPolicy
+from cites_connector.domain.hs_tables import HsTables
+from cites_connector.domain.rules import Decider
+from cites_connector.hs_codes.bundled import load_bundled_tables
+from cites_connector.hs_codes.taxonomy_data import load_bundled_taxonomy
 
 HOME = "NA"
 ABROAD = "DE"

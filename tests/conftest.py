@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from adapters.sql.audit_key import StaticAuditKey, with_audit_key
-from adapters.sql.engine import make_engine
-from adapters.sql.ledger import SqlAlchemyLedger
-from adapters.sql.migrate import upgrade
+from cites_connector.adapters.sql.audit_key import StaticAuditKey, with_audit_key
+from cites_connector.adapters.sql.engine import make_engine
+from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
+from cites_connector.adapters.sql.migrate import upgrade
 from tests.memory_ledger import MemoryLedger
 
 POSTGRES_URL = os.environ.get("CONNECTOR_TEST_POSTGRES_URL")

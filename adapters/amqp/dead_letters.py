@@ -26,12 +26,12 @@ from typing import Any
 import pika
 import pika.exceptions
 
-from adapters.amqp.connection import CONNECTION_ERRORS, close_quietly, connect, describe
-from adapters.amqp.permit_messages import IncomingMessage, message_key
-from adapters.amqp.topology import (
+from cites_connector.adapters.amqp.connection import CONNECTION_ERRORS, close_quietly, connect, describe
+from cites_connector.adapters.amqp.permit_messages import IncomingMessage, message_key
+from cites_connector.adapters.amqp.topology import (
     DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE, PERMITS_QUEUE, declare_dead_letters,
 )
-from connector.domain.errors import Unavailable
+from cites_connector.domain.errors import Unavailable
 
 REASON, ORIGINAL_EXCHANGE = "x-rejection-reason", "x-original-exchange"
 REJECTED_AT, ORIGINAL_QUEUE = "x-rejected-at", "x-original-queue"

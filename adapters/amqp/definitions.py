@@ -18,7 +18,7 @@ of a 4-byte salt followed by SHA-256(salt + UTF-8 password)) of **demo** passwor
 (``DEMO_PASSWORDS``), for the quick start and the tests. An operator sets real ones with
 ``rabbitmqctl change_password`` after importing, or renders a file of their own::
 
-    python -m adapters.amqp.definitions --ask-passwords --vhost /customs > definitions.json
+    python -m cites_connector.adapters.amqp.definitions --ask-passwords --vhost /customs > definitions.json
 
 The same module renders the file and checks it (tests compare them), so the file and the code
 cannot drift.
@@ -37,7 +37,8 @@ import re
 import sys
 from pathlib import Path
 
-from adapters.amqp import topology
+from cites_connector import config as _config_package
+from cites_connector.adapters.amqp import topology
 
 CONNECTOR_USER = "connector"
 PERMIT_SYSTEM_USER = "permit-system"
@@ -45,7 +46,7 @@ PERMIT_SYSTEM_USER = "permit-system"
 DEMO_PASSWORDS = {CONNECTOR_USER: "connector-demo-only",
                   PERMIT_SYSTEM_USER: "permit-system-demo-only"}
 HASHING = "rabbit_password_hashing_sha256"
-FILE = Path(__file__).resolve().parents[2] / "config" / "rabbitmq-definitions.json"
+FILE = Path(_config_package.__file__).resolve().parent / "rabbitmq-definitions.json"
 #: queues the permit system may create for itself (lookups, usage reports)
 PERMIT_SYSTEM_QUEUES = "permit-system."
 
@@ -126,7 +127,7 @@ def load(path: Path = FILE) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m adapters.amqp.definitions",
+        prog="python -m cites_connector.adapters.amqp.definitions",
         description="Print RabbitMQ definitions (rabbitmqctl import_definitions) for the "
                     "connector: topology and the users connector and permit-system.")
     parser.add_argument("--vhost", default="/", help="virtual host (default /)")

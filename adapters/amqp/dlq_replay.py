@@ -21,11 +21,11 @@ from urllib.parse import unquote, urlsplit
 import pika
 import pika.exceptions
 
-from adapters.amqp.connection import CONNECTION_ERRORS, close_quietly, connect, describe
-from adapters.amqp.dead_letters import (
+from cites_connector.adapters.amqp.connection import CONNECTION_ERRORS, close_quietly, connect, describe
+from cites_connector.adapters.amqp.dead_letters import (
     ADDED_HEADERS, DEAD_LETTER_QUEUE, DeadLetter, open_dead_letters, read_dead_letter,
 )
-from connector.domain.errors import InvalidInput, Unavailable
+from cites_connector.domain.errors import InvalidInput, Unavailable
 
 
 @dataclass(frozen=True)

@@ -30,13 +30,13 @@ import pika.exceptions
 import structlog
 from structlog.contextvars import bound_contextvars
 
-from adapters.amqp.connection import CONNECTION_ERRORS, close_quietly, connect, describe
-from adapters.amqp.consumer_watch import ConsumerStuck, ConsumerWatch, DeadLettersWaiting
-from adapters.amqp.dead_letters import dead_letter_depth, file_rejection
-from adapters.amqp.permit_handler import HandlerConfig, PermitHandler, Verdict
-from adapters.amqp.topology import BACKSTOP_DELIVERY_LIMIT, PERMITS_QUEUE, declare
-from adapters.outbox.backoff import Backoff
-from connector.domain.errors import ConnectorError
+from cites_connector.adapters.amqp.connection import CONNECTION_ERRORS, close_quietly, connect, describe
+from cites_connector.adapters.amqp.consumer_watch import ConsumerStuck, ConsumerWatch, DeadLettersWaiting
+from cites_connector.adapters.amqp.dead_letters import dead_letter_depth, file_rejection
+from cites_connector.adapters.amqp.permit_handler import HandlerConfig, PermitHandler, Verdict
+from cites_connector.adapters.amqp.topology import BACKSTOP_DELIVERY_LIMIT, PERMITS_QUEUE, declare
+from cites_connector.adapters.outbox.backoff import Backoff
+from cites_connector.domain.errors import ConnectorError
 
 log = structlog.get_logger(__name__)
 POLL_SECONDS = 5.0

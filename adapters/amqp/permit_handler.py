@@ -31,13 +31,13 @@ from typing import Any, Callable
 
 import structlog
 
-from adapters.amqp.consumer_watch import ConsumerWatch
-from adapters.amqp.permit_messages import (
+from cites_connector.adapters.amqp.consumer_watch import ConsumerWatch
+from cites_connector.adapters.amqp.permit_messages import (
     IncomingMessage, decode_event, message_key, require_trusted,
 )
-from adapters.outbox.backoff import Backoff
-from connector.domain.errors import ConnectorError, InvalidInput, PermitEventRefused, Unavailable
-from connector.domain.permits import Permit
+from cites_connector.adapters.outbox.backoff import Backoff
+from cites_connector.domain.errors import ConnectorError, InvalidInput, PermitEventRefused, Unavailable
+from cites_connector.domain.permits import Permit
 
 log = structlog.get_logger(__name__)
 PROCESSING_FAILED = "PROCESSING_FAILED"

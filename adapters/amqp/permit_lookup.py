@@ -31,11 +31,11 @@ import pika
 import pika.exceptions
 import structlog
 
-from adapters.amqp.connection import CONNECTION_ERRORS, close_quietly, connect, describe
-from adapters.amqp.permit_messages import IncomingMessage, decode_lookup_reply, require_trusted
-from adapters.amqp.topology import LOOKUP_ROUTING_KEY, RPC_EXCHANGE
-from connector.domain.errors import InvalidInput, PermitEventRefused
-from connector.services.permit_lookup import LookupAnswer
+from cites_connector.adapters.amqp.connection import CONNECTION_ERRORS, close_quietly, connect, describe
+from cites_connector.adapters.amqp.permit_messages import IncomingMessage, decode_lookup_reply, require_trusted
+from cites_connector.adapters.amqp.topology import LOOKUP_ROUTING_KEY, RPC_EXCHANGE
+from cites_connector.domain.errors import InvalidInput, PermitEventRefused
+from cites_connector.services.permit_lookup import LookupAnswer
 
 log = structlog.get_logger(__name__)
 REPLY_TO = "amq.rabbitmq.reply-to"

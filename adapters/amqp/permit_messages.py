@@ -31,11 +31,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from connector.domain import limits
-from connector.domain.errors import InvalidInput, PermitEventRefused, TooLarge
-from connector.domain.permits import Permit, PermitStatus, PermitStatusChange
-from mappings.epermit_xml import PERMIT_ROUTING_KEYS, VERSION_HEADER, parse_epermit
-from mappings.permit_json import parse_permit, parse_status_change
+from cites_connector.domain import limits
+from cites_connector.domain.errors import InvalidInput, PermitEventRefused, TooLarge
+from cites_connector.domain.permits import Permit, PermitStatus, PermitStatusChange
+from cites_connector.mappings.epermit_xml import PERMIT_ROUTING_KEYS, VERSION_HEADER, parse_epermit
+from cites_connector.mappings.permit_json import parse_permit, parse_status_change
 
 STATUS_ROUTING_KEYS = {
     "permit.cancelled": PermitStatus.CANCELLED,

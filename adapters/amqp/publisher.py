@@ -27,10 +27,10 @@ import pika
 import pika.exceptions
 import structlog
 
-from adapters.amqp.connection import CONNECTION_ERRORS, close_quietly, connect, describe
-from adapters.amqp.topology import NOTIFICATIONS_EXCHANGE, USAGE_EXCHANGE, declare_exchanges
-from adapters.outbox.delivery import PermanentDeliveryError, RetryableDeliveryError
-from adapters.outbox.store import OutboxRow
+from cites_connector.adapters.amqp.connection import CONNECTION_ERRORS, close_quietly, connect, describe
+from cites_connector.adapters.amqp.topology import NOTIFICATIONS_EXCHANGE, USAGE_EXCHANGE, declare_exchanges
+from cites_connector.adapters.outbox.delivery import PermanentDeliveryError, RetryableDeliveryError
+from cites_connector.adapters.outbox.store import OutboxRow
 
 log = structlog.get_logger(__name__)
 CHANNEL = "amqp"

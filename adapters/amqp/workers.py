@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from adapters.amqp.permit_consumer import PermitConsumer
-from adapters.amqp.permit_lookup import AmqpPermitLookup
-from adapters.amqp.publisher import CHANNEL, AmqpDeliverer
-from adapters.customs.callback_client import customs_deliverers
-from adapters.notifications.renderer import NotificationRenderer
-from adapters.outbox.backoff import Backoff
-from adapters.outbox.worker import RelayWorker, build_relay
-from adapters.sql.delivery_attempts import SqlDeliveryAttempts
-from connector.services.permit_lookup import UnknownPermitLookup
+from cites_connector.adapters.amqp.permit_consumer import PermitConsumer
+from cites_connector.adapters.amqp.permit_lookup import AmqpPermitLookup
+from cites_connector.adapters.amqp.publisher import CHANNEL, AmqpDeliverer
+from cites_connector.adapters.customs.callback_client import customs_deliverers
+from cites_connector.adapters.notifications.renderer import NotificationRenderer
+from cites_connector.adapters.outbox.backoff import Backoff
+from cites_connector.adapters.outbox.worker import RelayWorker, build_relay
+from cites_connector.adapters.sql.delivery_attempts import SqlDeliveryAttempts
+from cites_connector.services.permit_lookup import UnknownPermitLookup
 
 
 def wire_permit_lookup(app) -> UnknownPermitLookup:

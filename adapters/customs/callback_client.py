@@ -31,13 +31,13 @@ import zeep
 from lxml import etree
 from zeep.exceptions import Fault, TransportError, ValidationError, XMLSyntaxError
 
-from adapters.customs.callback_request import submit_control_result_request
-from adapters.customs.wsdl_files import BINDING, WSDL_PATH
-from adapters.customs.transport import NoRedirectTransport, RedirectRefused
-from adapters.customs.wsse_token import TimestampedUsernameToken
-from adapters.outbox.delivery import PermanentDeliveryError, RetryableDeliveryError
-from adapters.outbox.store import OutboxRow
-from connector.domain.errors import InvalidInput
+from cites_connector.adapters.customs.callback_request import submit_control_result_request
+from cites_connector.adapters.customs.wsdl_files import BINDING, WSDL_PATH
+from cites_connector.adapters.customs.transport import NoRedirectTransport, RedirectRefused
+from cites_connector.adapters.customs.wsse_token import TimestampedUsernameToken
+from cites_connector.adapters.outbox.delivery import PermanentDeliveryError, RetryableDeliveryError
+from cites_connector.adapters.outbox.store import OutboxRow
+from cites_connector.domain.errors import InvalidInput
 
 log = structlog.get_logger(__name__)
 

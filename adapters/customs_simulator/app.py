@@ -18,13 +18,13 @@ from xml.sax.saxutils import escape
 import structlog
 from lxml import etree
 
-from adapters.customs.wsdl_files import NAMESPACE, WSDL_PATH, XSD_PATH
-from adapters.customs_simulator.recorder import CallRecorder, RecordedCall
-from adapters.customs_simulator.wsse_check import (
+from cites_connector.adapters.customs.wsdl_files import NAMESPACE, WSDL_PATH, XSD_PATH
+from cites_connector.adapters.customs_simulator.recorder import CallRecorder, RecordedCall
+from cites_connector.adapters.customs_simulator.wsse_check import (
     AuthenticationFailed, NonceMemory, check_username_token,
 )
-from connector.domain.errors import ConnectorError
-from mappings.safe_xml import parse_xml
+from cites_connector.domain.errors import ConnectorError
+from cites_connector.mappings.safe_xml import parse_xml
 
 log = structlog.get_logger(__name__)
 

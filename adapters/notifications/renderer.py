@@ -19,12 +19,13 @@ from typing import Any, Mapping
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from adapters.notifications.samples import SAMPLE_NOTIFICATIONS
-from connector.domain.errors import ConnectorError
-from connector.domain.units import unit_label
+from cites_connector import templates as _templates_package
+from cites_connector.adapters.notifications.samples import SAMPLE_NOTIFICATIONS
+from cites_connector.domain.errors import ConnectorError
+from cites_connector.domain.units import unit_label
 
 #: templates/ is a top-level data folder of the repository (and of the installed package)
-DEFAULT_DIRECTORY = Path(__file__).resolve().parents[2] / "templates"
+DEFAULT_DIRECTORY = Path(_templates_package.__file__).resolve().parent
 TEXT_TEMPLATE = "notifications/broker.txt.j2"
 HTML_TEMPLATE = "notifications/broker.html.j2"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from adapters.outbox.store import OutboxRow
+from cites_connector.adapters.outbox.store import OutboxRow
 
 
 class DeliveryError(Exception):

@@ -18,9 +18,9 @@ from datetime import datetime, timedelta, timezone
 
 import structlog
 
-from adapters.outbox.backoff import Backoff
-from adapters.outbox.delivery import Deliverer, PermanentDeliveryError, RetryableDeliveryError
-from adapters.outbox.store import OutboxRow, SqlOutboxStore
+from cites_connector.adapters.outbox.backoff import Backoff
+from cites_connector.adapters.outbox.delivery import Deliverer, PermanentDeliveryError, RetryableDeliveryError
+from cites_connector.adapters.outbox.store import OutboxRow, SqlOutboxStore
 
 log = structlog.get_logger(__name__)
 

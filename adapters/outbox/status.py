@@ -17,10 +17,10 @@ from datetime import datetime
 from sqlalchemy import Engine, and_, case, func, or_, select
 from sqlalchemy.exc import DBAPIError
 
-from adapters.sql import tables as t
-from adapters.sql.codec import utc
-from adapters.sql.engine import READ_ONLY
-from connector.domain.errors import Unavailable
+from cites_connector.adapters.sql import tables as t
+from cites_connector.adapters.sql.codec import utc
+from cites_connector.adapters.sql.engine import READ_ONLY
+from cites_connector.domain.errors import Unavailable
 
 _o = t.outbox
 UNSENT = _o.c.sent_at.is_(None)

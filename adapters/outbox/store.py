@@ -23,11 +23,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, func, or_, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from adapters.outbox.status import OutboxStatus, read_status
-from adapters.sql import audit_chain
-from adapters.sql import tables as t
-from adapters.sql.codec import utc
-from connector.domain.errors import Unavailable
+from cites_connector.adapters.outbox.status import OutboxStatus, read_status
+from cites_connector.adapters.sql import audit_chain
+from cites_connector.adapters.sql import tables as t
+from cites_connector.adapters.sql.codec import utc
+from cites_connector.domain.errors import Unavailable
 
 _o = t.outbox
 #: pg_advisory_xact_lock key of outbox claims: b"CITESOUT" read as a big-endian integer

@@ -14,10 +14,10 @@ from datetime import timedelta
 
 import structlog
 
-from adapters.outbox.backoff import Backoff
-from adapters.outbox.delivery import Deliverer
-from adapters.outbox.relay import OutboxRelay
-from adapters.outbox.store import SqlOutboxStore
+from cites_connector.adapters.outbox.backoff import Backoff
+from cites_connector.adapters.outbox.delivery import Deliverer
+from cites_connector.adapters.outbox.relay import OutboxRelay
+from cites_connector.adapters.outbox.store import SqlOutboxStore
 
 log = structlog.get_logger(__name__)
 

@@ -26,7 +26,7 @@ from zeep.helpers import serialize_object
 from zeep.transports import Transport
 from zeep.wsse.username import UsernameToken
 
-from mappings.safe_xml import parse_xml
+from cites_connector.mappings.safe_xml import parse_xml
 
 _LISTS = {"Items": "Item", "Reasons": "Reason", "RiskFlags": "Flag", "Restored": "Usage",
           "Lines": "Line"}

@@ -1,6 +1,6 @@
 """Reading a SOAP 1.1 envelope from untrusted bytes.
 
-The body is parsed by ``mappings.safe_xml.parse_xml``, the same hardened parser the SAD
+The body is parsed by ``cites_connector.mappings.safe_xml.parse_xml``, the same hardened parser the SAD
 mapping uses: size checked first (``Client.TooLarge``), any DOCTYPE refused before libxml2
 reads an entity declaration (XXE, billion laughs), no network. SOAP 1.2 is refused with the
 SOAP 1.1 ``VersionMismatch`` fault (SOAP 1.1 section 4.4.1; SOAP 1.2 appendix A), which is what
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from adapters.soap.headers import SOAP11_NS, MustUnderstand, RequestHeaders, read_headers
-from connector.domain.errors import ConnectorError, InvalidInput
-from mappings.safe_xml import parse_xml
+from cites_connector.adapters.soap.headers import SOAP11_NS, MustUnderstand, RequestHeaders, read_headers
+from cites_connector.domain.errors import ConnectorError, InvalidInput
+from cites_connector.mappings.safe_xml import parse_xml
 
 __all__ = ["SOAP11_NS", "SOAP12_NS", "Envelope", "MustUnderstand", "NotAnEnvelope",
            "VersionMismatch", "read_envelope"]

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from adapters.soap.wss_time import TIMESTAMP, AuthenticationFailed, response_timestamp
-from adapters.soap.wssecurity import SECURITY, WSSE_NS
-from connector.domain.errors import ConnectorError
+from cites_connector.adapters.soap.wss_time import TIMESTAMP, AuthenticationFailed, response_timestamp
+from cites_connector.adapters.soap.wssecurity import SECURITY, WSSE_NS
+from cites_connector.domain.errors import ConnectorError
 
 SOAP11_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 ACTOR_NEXT = "http://schemas.xmlsoap.org/soap/actor/next"

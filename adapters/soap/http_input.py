@@ -14,7 +14,7 @@ from __future__ import annotations
 import codecs
 from email.message import Message
 
-from connector.domain.errors import InvalidInput, TooLarge
+from cites_connector.domain.errors import InvalidInput, TooLarge
 
 ACCEPTED_TYPES = ("text/xml", "application/soap+xml")
 #: leading bytes of compressed streams; none of them can start an XML document (XML 1.0 2.8)

@@ -18,12 +18,12 @@ from typing import Any, Callable
 import structlog
 from lxml import etree
 
-from adapters.soap import rendering
-from adapters.soap.schema import NS, SchemaViolation
-from adapters.soap.users import SoapUser
-from connector.domain.errors import MappingFailed, UnknownDeclaration
-from connector.domain.records import decision_to_dict
-from connector.domain.units import format_decimal
+from cites_connector.adapters.soap import rendering
+from cites_connector.adapters.soap.schema import NS, SchemaViolation
+from cites_connector.adapters.soap.users import SoapUser
+from cites_connector.domain.errors import MappingFailed, UnknownDeclaration
+from cites_connector.domain.records import decision_to_dict
+from cites_connector.domain.units import format_decimal
 
 log = structlog.get_logger(__name__)
 
@@ -90,7 +90,7 @@ def precheck(operation: str, request: etree._Element) -> None:
 
 
 class Operations:
-    """Handlers keyed by operation name; ``app`` is ``connector.bootstrap.App``."""
+    """Handlers keyed by operation name; ``app`` is ``cites_connector.bootstrap.App``."""
 
     def __init__(self, app: Any):
         self.app = app

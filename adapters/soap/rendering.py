@@ -1,7 +1,7 @@
 """Building response and Fault envelopes with lxml.
 
 Element names and order follow the XSD (adapters/soap/wsdl/clearance.xsd), which the tests
-validate every response against. The values come from ``connector.domain.records`` (the same
+validate every response against. The values come from ``cites_connector.domain.records`` (the same
 dict forms the ledger stores and the broker receives), so the SOAP response and the stored
 decision cannot drift apart. lxml escapes text, so a reason message quoting trader input
 cannot break the XML.
@@ -18,8 +18,8 @@ from typing import Any, Iterable
 
 from lxml import etree
 
-from adapters.soap.envelope import SOAP11_NS
-from adapters.soap.schema import NS
+from cites_connector.adapters.soap.envelope import SOAP11_NS
+from cites_connector.adapters.soap.schema import NS
 
 _NSMAP = {"soap": SOAP11_NS, "c": NS}
 #: characters XML 1.0 cannot carry; an error message may quote raw input that holds them

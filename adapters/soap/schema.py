@@ -17,7 +17,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from connector.domain.errors import InvalidInput
+from cites_connector.domain.errors import InvalidInput
 
 NS = "urn:cites-connector:clearance:1"
 WSDL_DIR = Path(__file__).resolve().parent / "wsdl"

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
-from connector.domain.errors import ConnectorError
+from cites_connector.domain.errors import ConnectorError
 
 ROLES = ("check", "cancel")
 #: which role each operation needs

@@ -24,20 +24,20 @@ from typing import Any, Callable, Iterable, Mapping
 import structlog
 from structlog.contextvars import bound_contextvars
 
-from adapters.soap import rendering
-from adapters.soap.envelope import read_envelope
-from adapters.soap.headers import RequestHeaders, reply_header
-from adapters.soap.health import HealthCheck, default_probes
-from adapters.soap.http_input import check_media, read_body
-from adapters.soap.operations import Call, Operations, precheck
-from adapters.soap.schema import NS, XSD_NAME, SchemaViolation, WsdlDocument, validate, xsd_bytes
-from adapters.soap.users import SoapUser, as_users
-from adapters.soap.wss_time import Freshness
-from adapters.soap.wssecurity import UsernameTokenVerifier
-from adapters.sql.wss_nonces import SqlNonceStore
-from connector.domain.errors import ConnectorError
+from cites_connector.adapters.soap import rendering
+from cites_connector.adapters.soap.envelope import read_envelope
+from cites_connector.adapters.soap.headers import RequestHeaders, reply_header
+from cites_connector.adapters.soap.health import HealthCheck, default_probes
+from cites_connector.adapters.soap.http_input import check_media, read_body
+from cites_connector.adapters.soap.operations import Call, Operations, precheck
+from cites_connector.adapters.soap.schema import NS, XSD_NAME, SchemaViolation, WsdlDocument, validate, xsd_bytes
+from cites_connector.adapters.soap.users import SoapUser, as_users
+from cites_connector.adapters.soap.wss_time import Freshness
+from cites_connector.adapters.soap.wssecurity import UsernameTokenVerifier
+from cites_connector.adapters.sql.wss_nonces import SqlNonceStore
+from cites_connector.domain.errors import ConnectorError
 
-log = structlog.get_logger("adapters.soap")
+log = structlog.get_logger("cites_connector.adapters.soap")
 
 SOAP_PATH = "/soap/clearance"
 BASELINE_PATH = "/bench/baseline"

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 from lxml import etree
 
-from connector.domain.errors import ConnectorError
+from cites_connector.domain.errors import ConnectorError
 
 WSU_NS = ("http://docs.oasis-open.org/wss/2004/01/"
           "oasis-200401-wss-wssecurity-utility-1.0.xsd")

@@ -28,7 +28,7 @@ from typing import Callable, Mapping
 
 from lxml import etree
 
-from adapters.soap.wss_time import (
+from cites_connector.adapters.soap.wss_time import (
     CREATED, TIMESTAMP, WSU_NS, AuthenticationFailed, Freshness,
 )
 

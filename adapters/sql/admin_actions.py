@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from adapters.sql import audit_chain
-from connector.domain.errors import Unavailable
+from cites_connector.adapters.sql import audit_chain
+from cites_connector.domain.errors import Unavailable
 
 
 def record_admin_action(engine: Engine, actor: str, action: str, subject: str,

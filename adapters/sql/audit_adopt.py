@@ -22,11 +22,11 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
-from adapters.sql.audit_chain import KEYED, append_keyed, lock_chain, verify_legacy
-from adapters.sql.audit_key import key_id
-from adapters.sql.audit_ledger import start_chain
-from adapters.sql.hs_schema import admin_audit
-from connector.domain.errors import ConnectorError
+from cites_connector.adapters.sql.audit_chain import KEYED, append_keyed, lock_chain, verify_legacy
+from cites_connector.adapters.sql.audit_key import key_id
+from cites_connector.adapters.sql.audit_ledger import start_chain
+from cites_connector.adapters.sql.hs_schema import admin_audit
+from cites_connector.domain.errors import ConnectorError
 
 
 class AuditChainBroken(ConnectorError):

@@ -26,10 +26,10 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from adapters.sql.audit_key import AuditKeyError, checked_key, key_id
-from adapters.sql.audit_mac import canonical_json, iso_utc, mac, same, sha256_json
-from adapters.sql.audit_report import ChainReport
-from adapters.sql.hs_schema import admin_audit
+from cites_connector.adapters.sql.audit_key import AuditKeyError, checked_key, key_id
+from cites_connector.adapters.sql.audit_mac import canonical_json, iso_utc, mac, same, sha256_json
+from cites_connector.adapters.sql.audit_report import ChainReport
+from cites_connector.adapters.sql.hs_schema import admin_audit
 
 GENESIS = "0" * 64
 #: the first keyed row: everything before it was hashed without a key
@@ -103,7 +103,7 @@ def append(connection: Connection, actor: str, action: str, subject: str, reason
 
     The chains are keyed first if they are not yet (audit_adopt.py), so that the first
     administrative act on a database migrated without the key still starts a keyed chain."""
-    from adapters.sql.audit_adopt import ensure_keyed
+    from cites_connector.adapters.sql.audit_adopt import ensure_keyed
 
     key = checked_key(connection, recorded_key_id)
     if key is None:

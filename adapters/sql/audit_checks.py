@@ -9,15 +9,15 @@ from typing import Callable
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from adapters.sql import audit_chain, audit_ledger_verify
-from adapters.sql.audit_adopt import AuditChainBroken, ensure_keyed
-from adapters.sql.audit_chain import keying_record, recorded_key_id
-from adapters.sql.audit_key import AuditKeyError, checked_key, key_id, key_source
-from adapters.sql.audit_ledger import BATCH, Sealed, seal_batch
-from adapters.sql.audit_report import AuditReport
-from adapters.sql.engine import READ_ONLY
-from adapters.sql.hs_digests import tampered_versions
-from connector.domain.errors import Unavailable
+from cites_connector.adapters.sql import audit_chain, audit_ledger_verify
+from cites_connector.adapters.sql.audit_adopt import AuditChainBroken, ensure_keyed
+from cites_connector.adapters.sql.audit_chain import keying_record, recorded_key_id
+from cites_connector.adapters.sql.audit_key import AuditKeyError, checked_key, key_id, key_source
+from cites_connector.adapters.sql.audit_ledger import BATCH, Sealed, seal_batch
+from cites_connector.adapters.sql.audit_report import AuditReport
+from cites_connector.adapters.sql.engine import READ_ONLY
+from cites_connector.adapters.sql.hs_digests import tampered_versions
+from cites_connector.domain.errors import Unavailable
 
 
 def utc_now() -> datetime:

@@ -29,7 +29,7 @@ from typing import Callable
 
 from sqlalchemy import Connection, Engine
 
-from connector.domain.errors import ConnectorError
+from cites_connector.domain.errors import ConnectorError
 
 #: the engine execution option carrying the key source
 OPTION = "cites_audit_key"

@@ -35,11 +35,11 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection, exists, func, insert, select
 
-from adapters.sql import tables as t
-from adapters.sql.audit_chain import recorded_key_id
-from adapters.sql.audit_key import checked_key
-from adapters.sql.audit_mac import as_stored, iso_utc, mac, same
-from adapters.sql.codec import utc
+from cites_connector.adapters.sql import tables as t
+from cites_connector.adapters.sql.audit_chain import recorded_key_id
+from cites_connector.adapters.sql.audit_key import checked_key
+from cites_connector.adapters.sql.audit_mac import as_stored, iso_utc, mac, same
+from cites_connector.adapters.sql.codec import utc
 
 log = structlog.get_logger(__name__)
 CHAIN = "ledger"

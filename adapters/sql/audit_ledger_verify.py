@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, exists, func, select
 
-from adapters.sql import tables as t
-from adapters.sql.audit_ledger import CHAIN, describe, genesis_link, link, vouch
-from adapters.sql.audit_mac import same
-from adapters.sql.audit_report import ChainReport
+from cites_connector.adapters.sql import tables as t
+from cites_connector.adapters.sql.audit_ledger import CHAIN, describe, genesis_link, link, vouch
+from cites_connector.adapters.sql.audit_mac import same
+from cites_connector.adapters.sql.audit_report import ChainReport
 
 _a, _s = t.audit_log.c, t.audit_log_seals.c
 

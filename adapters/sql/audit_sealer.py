@@ -17,7 +17,7 @@ from typing import Callable
 import structlog
 from sqlalchemy import Engine
 
-from adapters.sql.audit_checks import seal_ledger
+from cites_connector.adapters.sql.audit_checks import seal_ledger
 
 log = structlog.get_logger(__name__)
 

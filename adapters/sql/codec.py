@@ -6,12 +6,12 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Mapping
 
-from connector.domain.errors import InvalidInput
-from connector.domain.permits import (
+from cites_connector.domain.errors import InvalidInput
+from cites_connector.domain.permits import (
     ConsignmentPolicy, Party, Permit, PermitLine, PermitStatus, PermitType,
 )
-from connector.domain.units import LEDGER_PLACES, canonical
-from connector.domain.usages import Usage
+from cites_connector.domain.units import LEDGER_PLACES, canonical
+from cites_connector.domain.usages import Usage
 
 _SCALE = Decimal(10) ** LEDGER_PLACES
 

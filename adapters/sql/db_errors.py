@@ -18,7 +18,7 @@ from __future__ import annotations
 import structlog
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
-from connector.domain.errors import ConnectorError, Unavailable, UnstorableValue
+from cites_connector.domain.errors import ConnectorError, Unavailable, UnstorableValue
 
 log = structlog.get_logger(__name__)
 

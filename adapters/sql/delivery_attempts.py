@@ -24,8 +24,8 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
-from adapters.sql import tables as t
-from adapters.sql.db_errors import translate
+from cites_connector.adapters.sql import tables as t
+from cites_connector.adapters.sql.db_errors import translate
 
 _a = t.delivery_attempts.c
 KEEP = timedelta(days=7)

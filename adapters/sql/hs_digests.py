@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
-from adapters.sql.hs_schema import hs_version_rows, hs_versions
-from connector.domain.hs_admin_csv import rows_digest
-from connector.domain.hs_tables import HsRow
+from cites_connector.adapters.sql.hs_schema import hs_version_rows, hs_versions
+from cites_connector.domain.hs_admin_csv import rows_digest
+from cites_connector.domain.hs_tables import HsRow
 
 
 def tampered_versions(connection: Connection) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from adapters.sql.tables import metadata
+from cites_connector.adapters.sql.tables import metadata
 
 hs_versions = Table(
     "hs_versions", metadata,

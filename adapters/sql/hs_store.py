@@ -18,20 +18,20 @@ from typing import Any, Callable, Iterator
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
-from adapters.sql import audit_chain
-from adapters.sql import tables as t
-from adapters.sql.codec import utc
-from adapters.sql.engine import READ_ONLY
-from adapters.sql.hs_schema import hs_draft_rows, hs_drafts, hs_version_rows, hs_versions
-from connector.domain.errors import Unavailable
-from connector.domain.hs_admin import (
+from cites_connector.adapters.sql import audit_chain
+from cites_connector.adapters.sql import tables as t
+from cites_connector.adapters.sql.codec import utc
+from cites_connector.adapters.sql.engine import READ_ONLY
+from cites_connector.adapters.sql.hs_schema import hs_draft_rows, hs_drafts, hs_version_rows, hs_versions
+from cites_connector.domain.errors import Unavailable
+from cites_connector.domain.hs_admin import (
     Draft, DraftRow, DraftStatus, HsAdminRefused, TableVersion, VersionStatus, tables_in_force,
 )
-from connector.domain.hs_admin_csv import rows_digest
-from connector.domain.hs_tables import HsRow, HsTables
-from connector.domain.records import declaration_from_dict, decision_from_dict
-from connector.domain.usages import DeclarationState, StoredDecision
-from connector.services.hs_ports import HsSession, HsStore
+from cites_connector.domain.hs_admin_csv import rows_digest
+from cites_connector.domain.hs_tables import HsRow, HsTables
+from cites_connector.domain.records import declaration_from_dict, decision_from_dict
+from cites_connector.domain.usages import DeclarationState, StoredDecision
+from cites_connector.services.hs_ports import HsSession, HsStore
 
 _v, _vr, _d, _dr = hs_versions.c, hs_version_rows.c, hs_drafts.c, hs_draft_rows.c
 

@@ -28,21 +28,21 @@ from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, upda
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from adapters.sql import locks
-from adapters.sql import tables as t
-from adapters.sql.audit_ledger import keyed_row
-from adapters.sql.codec import utc
-from adapters.sql.db_errors import translate
-from adapters.sql.engine import READ_ONLY
-from adapters.sql.permit_intake import PermitIntakeRows
-from adapters.sql.permit_reader import LineCache
-from adapters.sql.permit_rows import PermitRows
-from connector.domain.records import (
+from cites_connector.adapters.sql import locks
+from cites_connector.adapters.sql import tables as t
+from cites_connector.adapters.sql.audit_ledger import keyed_row
+from cites_connector.adapters.sql.codec import utc
+from cites_connector.adapters.sql.db_errors import translate
+from cites_connector.adapters.sql.engine import READ_ONLY
+from cites_connector.adapters.sql.permit_intake import PermitIntakeRows
+from cites_connector.adapters.sql.permit_reader import LineCache
+from cites_connector.adapters.sql.permit_rows import PermitRows
+from cites_connector.domain.records import (
     compact, declaration_from_dict, declaration_to_dict, decision_from_dict, decision_to_dict,
 )
-from connector.domain.usages import DeclarationState, StoredDecision
-from connector.services.messages import OutboxMessage
-from connector.services.ports import DuplicateDecision, Ledger, LedgerSession
+from cites_connector.domain.usages import DeclarationState, StoredDecision
+from cites_connector.services.messages import OutboxMessage
+from cites_connector.services.ports import DuplicateDecision, Ledger, LedgerSession
 
 
 # -- statements, built once ----------------------------------------------------------------

@@ -16,9 +16,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, inspect
 
-from adapters.sql.audit_adopt import ensure_keyed, is_keyed
-from adapters.sql.audit_chain import recorded_key_id
-from adapters.sql.audit_key import checked_key, key_source
+from cites_connector.adapters.sql.audit_adopt import ensure_keyed, is_keyed
+from cites_connector.adapters.sql.audit_chain import recorded_key_id
+from cites_connector.adapters.sql.audit_key import checked_key, key_source
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

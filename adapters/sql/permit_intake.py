@@ -12,10 +12,10 @@ from datetime import datetime
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from adapters.sql import locks
-from adapters.sql import tables as t
-from connector.domain.permits import PermitStatus, PermitStatusChange
-from connector.services.ports import DuplicateDecision, InboxEntry
+from cites_connector.adapters.sql import locks
+from cites_connector.adapters.sql import tables as t
+from cites_connector.domain.permits import PermitStatus, PermitStatusChange
+from cites_connector.services.ports import DuplicateDecision, InboxEntry
 
 _i, _p = t.inbox.c, t.pending_permit_status.c
 _INBOX_ENTRY = select(_i.message_id, _i.body_digest)

@@ -25,9 +25,9 @@ from typing import Any, Iterable, Mapping
 
 from sqlalchemy import Connection, bindparam, select
 
-from adapters.sql import tables as t
-from adapters.sql.codec import from_micro, permit_from_rows
-from connector.domain.permits import Permit
+from cites_connector.adapters.sql import tables as t
+from cites_connector.adapters.sql.codec import from_micro, permit_from_rows
+from cites_connector.domain.permits import Permit
 
 _p, _l = t.permits.c, t.permit_lines.c
 _HEADS = (select(t.permits).where(_p.permit_number.in_(bindparam("numbers", expanding=True)))

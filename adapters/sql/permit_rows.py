@@ -18,15 +18,15 @@ from typing import Iterable, Mapping, Sequence
 from sqlalchemy import Connection, and_, bindparam, case, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from adapters.sql import locks
-from adapters.sql import tables as t
-from adapters.sql.codec import (
+from cites_connector.adapters.sql import locks
+from cites_connector.adapters.sql import tables as t
+from cites_connector.adapters.sql.codec import (
     from_micro, line_to_row, permit_to_row, to_micro, usage_from_row, usage_to_row,
 )
-from adapters.sql.permit_reader import LineCache, read_permits
-from connector.domain.permits import Permit, PermitStatusChange
-from connector.domain.usages import Usage
-from connector.services.ports import DuplicateDecision
+from cites_connector.adapters.sql.permit_reader import LineCache, read_permits
+from cites_connector.domain.permits import Permit, PermitStatusChange
+from cites_connector.domain.usages import Usage
+from cites_connector.services.ports import DuplicateDecision
 
 _p, _l, _u = t.permits.c, t.permit_lines.c, t.usages.c
 

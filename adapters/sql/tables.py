@@ -2,7 +2,7 @@
 
 Quantities are stored as integers of millionths of the line's unit (``units.LEDGER_PLACES``):
 exact on SQLite, which has no decimal type, and comparable in a conditional UPDATE.
-Sizes of what a permit event brings come from ``connector.domain.limits``, which the permit
+Sizes of what a permit event brings come from ``cites_connector.domain.limits``, which the permit
 validation reads too: a value the validator accepts always fits its column (issue 9).
 """
 
@@ -13,7 +13,7 @@ from sqlalchemy import (
     Integer, MetaData, String, Table, Text, UniqueConstraint,
 )
 
-from connector.domain import limits
+from cites_connector.domain import limits
 
 metadata = MetaData(naming_convention={
     "ix": "ix_%(column_0_label)s",

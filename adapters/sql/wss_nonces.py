@@ -24,8 +24,8 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
-from adapters.sql import tables as t
-from connector.domain.errors import Unavailable
+from cites_connector.adapters.sql import tables as t
+from cites_connector.domain.errors import Unavailable
 
 log = structlog.get_logger(__name__)
 

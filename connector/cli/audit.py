@@ -12,8 +12,8 @@ import sys
 
 import click
 
-from connector.cli.main import EXIT_REFUSED, Context, cli, handle_errors
-from connector.cli.output import emit_json, table
+from cites_connector.cli.main import EXIT_REFUSED, Context, cli, handle_errors
+from cites_connector.cli.output import emit_json, table
 
 
 @cli.group()
@@ -47,7 +47,7 @@ def verify(obj: Context, no_seal: bool, as_json: bool) -> None:
     """Check every audit chain with the audit key; exit 1 and name the first bad row.
 
     Also recomputes the digest of every published HS table version's rows."""
-    from adapters.sql.audit_checks import verify_chains
+    from cites_connector.adapters.sql.audit_checks import verify_chains
 
     report = verify_chains(obj.app.engine, seal=not no_seal)
     if as_json:
@@ -79,7 +79,7 @@ def verify(obj: Context, no_seal: bool, as_json: bool) -> None:
 def seal(obj: Context, full: bool) -> None:
     """Link the ledger audit rows written since the last seal into the chain (serve does it
     every audit_seal_seconds); exit 1 at a row that cannot be vouched for."""
-    from adapters.sql.audit_checks import seal_ledger
+    from cites_connector.adapters.sql.audit_checks import seal_ledger
 
     done = seal_ledger(obj.app.engine, full=full)
     click.echo(f"sealed {len(done.rows)} ledger audit row(s); head {done.head} "
@@ -100,8 +100,8 @@ def show(obj: Context, last: int, ledger: bool, as_json: bool) -> None:
     """The newest records: who, when, what, why."""
     from sqlalchemy import select
 
-    from adapters.sql.hs_schema import admin_audit
-    from adapters.sql.tables import audit_log
+    from cites_connector.adapters.sql.hs_schema import admin_audit
+    from cites_connector.adapters.sql.tables import audit_log
 
     source = audit_log if ledger else admin_audit
     order = source.c.id if ledger else source.c.seq

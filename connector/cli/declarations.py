@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from connector.cli.actor import acting
-from connector.cli.main import EXIT_OK, EXIT_REFUSED, Context, cli, handle_errors
-from connector.cli.output import decision_text, emit_json, table
-from connector.domain.decisions import Decision, DeclarationDecision
-from connector.domain.records import decision_to_dict
-from connector.domain.units import format_decimal, unit_label
+from cites_connector.cli.actor import acting
+from cites_connector.cli.main import EXIT_OK, EXIT_REFUSED, Context, cli, handle_errors
+from cites_connector.cli.output import decision_text, emit_json, table
+from cites_connector.domain.decisions import Decision, DeclarationDecision
+from cites_connector.domain.records import decision_to_dict
+from cites_connector.domain.units import format_decimal, unit_label
 
 SAD_FILE = click.Path(path_type=Path, dir_okay=False, exists=True)
 

@@ -15,9 +15,9 @@ import sys
 
 import click
 
-from connector.cli.actor import acting
-from connector.cli.main import EXIT_REFUSED, EXIT_USAGE, Context, cli, handle_errors
-from connector.cli.output import emit_json, table
+from cites_connector.cli.actor import acting
+from cites_connector.cli.main import EXIT_REFUSED, EXIT_USAGE, Context, cli, handle_errors
+from cites_connector.cli.output import emit_json, table
 
 
 @cli.group()
@@ -33,7 +33,7 @@ def dlq() -> None:
 @handle_errors
 def list_(obj: Context, limit: int, as_json: bool) -> None:
     """Dead letters with their rejection reason; they stay in the queue."""
-    from adapters.amqp.dead_letters import list_dead_letters
+    from cites_connector.adapters.amqp.dead_letters import list_dead_letters
 
     letters, total = list_dead_letters(obj.settings.amqp_url, limit)
     if as_json:
@@ -61,8 +61,8 @@ def replay(obj: Context, message_id: str | None, replay_all: bool, actor: str) -
     """Publish dead letters again to the exchange they were first sent to, as the permit
     publisher who sent them (CONNECTOR_DLQ_REPLAY_URL). Recorded in the audit log under the
     operating-system account running the command (contract 7, v2)."""
-    from adapters.amqp.dlq_replay import replay_dead_letters
-    from adapters.sql.admin_actions import record_admin_action
+    from cites_connector.adapters.amqp.dlq_replay import replay_dead_letters
+    from cites_connector.adapters.sql.admin_actions import record_admin_action
 
     if bool(message_id) == replay_all:
         raise click.UsageError("give --id MESSAGE_ID or --all")

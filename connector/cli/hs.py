@@ -16,9 +16,9 @@ from pathlib import Path
 
 import click
 
-from connector.cli.actor import refuses_user
-from connector.cli.main import EXIT_REFUSED, Context, cli, handle_errors
-from connector.cli.output import emit_json, table
+from cites_connector.cli.actor import refuses_user
+from cites_connector.cli.main import EXIT_REFUSED, Context, cli, handle_errors
+from cites_connector.cli.output import emit_json, table
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 CSV_OUT = click.Path(path_type=Path, dir_okay=False, allow_dash=True)
@@ -32,9 +32,9 @@ def reason_option(command):
 
 def service(obj: Context):
     """The administration service on the application's database, taxonomy and clock."""
-    from adapters.sql.hs_store import SqlHsTableStore
-    from connector.services.hs_admin import HsAdminService
-    from hs_codes.nomenclature import load_cites_terms, load_nomenclature
+    from cites_connector.adapters.sql.hs_store import SqlHsTableStore
+    from cites_connector.services.hs_admin import HsAdminService
+    from cites_connector.hs_codes.nomenclature import load_cites_terms, load_nomenclature
 
     app = obj.app
     return HsAdminService(SqlHsTableStore(app.engine), roles=dict(app.settings.hs_roles),
@@ -190,6 +190,6 @@ def diff(obj: Context, a: str, b: str) -> None:
 
 
 # the sub-command modules register themselves on ``hs``
-from connector.cli import hs_drafts as _drafts  # noqa: E402,F401
-from connector.cli import hs_review as _review  # noqa: E402,F401
-from connector.cli import hs_impact as _impact  # noqa: E402,F401
+from cites_connector.cli import hs_drafts as _drafts  # noqa: E402,F401
+from cites_connector.cli import hs_review as _review  # noqa: E402,F401
+from cites_connector.cli import hs_impact as _impact  # noqa: E402,F401

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import click
 
-from connector.cli.actor import acting, refuses_user
-from connector.cli.hs import CSV_IN, CSV_OUT, hs, reason_option, service, write_text
-from connector.cli.main import Context, handle_errors
+from cites_connector.cli.actor import acting, refuses_user
+from cites_connector.cli.hs import CSV_IN, CSV_OUT, hs, reason_option, service, write_text
+from cites_connector.cli.main import Context, handle_errors
 
 
 @hs.group()
@@ -52,7 +52,7 @@ def draft_add(obj: Context, ref: str, hs_prefix: str, taxon: str, terms: str,
               note: str | None, actor: str, reason: str) -> None:
     """Add a row (taxon '-' excludes the prefix); re-adding a row replaces it and clears a
     conversion's review flag."""
-    from connector.domain.hs_tables import HsRow
+    from cites_connector.domain.hs_tables import HsRow
 
     row = HsRow(hs_prefix.replace(".", "").strip(), taxon.strip(),
                 frozenset(terms.replace(",", " ").split()), note)
@@ -84,7 +84,7 @@ def draft_remove(obj: Context, ref: str, hs_prefix: str, taxon: str | None, acto
 @handle_errors
 def draft_import(obj: Context, ref: str, file: Path, actor: str, reason: str) -> None:
     """Replace a draft's rows with a CSV (hs_prefix,taxon,terms,note); all or nothing."""
-    from connector.domain.hs_admin_csv import parse_rows
+    from cites_connector.domain.hs_admin_csv import parse_rows
 
     parsed = parse_rows(file.read_text(encoding="utf-8-sig"), file.name)
     edited = service(obj).import_rows(actor, ref, parsed.rows, parsed.lines, file.name, reason)
@@ -99,7 +99,7 @@ def draft_import(obj: Context, ref: str, file: Path, actor: str, reason: str) ->
 @handle_errors
 def draft_export(obj: Context, ref: str, file: Path) -> None:
     """Write the rows of a draft or version as CSV ('-' for standard output)."""
-    from connector.domain.hs_admin_csv import format_rows
+    from cites_connector.domain.hs_admin_csv import format_rows
 
     _, rows, _ = service(obj).rows(ref)
     write_text(file, format_rows(rows))

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from connector.cli.actor import acting, refuses_user
-from connector.cli.hs import CSV_IN, CSV_OUT, DATE, day, hs, reason_option, service, write_text
-from connector.cli.main import Context, handle_errors
-from connector.cli.output import emit_json, table
+from cites_connector.cli.actor import acting, refuses_user
+from cites_connector.cli.hs import CSV_IN, CSV_OUT, DATE, day, hs, reason_option, service, write_text
+from cites_connector.cli.main import Context, handle_errors
+from cites_connector.cli.output import emit_json, table
 
 
 IMPACT_COLUMNS = ("kind", "declaration_id", "version", "declaration_date", "item_number",
@@ -54,7 +54,7 @@ def impact_csv(report) -> str:
 @handle_errors
 def impact(obj: Context, ref: str, since, csv_file: Path | None) -> None:
     """Decide recorded declarations again with REF instead of their table; writes nothing."""
-    from connector.domain.hs_admin_impact import KINDS
+    from cites_connector.domain.hs_admin_impact import KINDS
 
     app = obj.app
     report = service(obj).impact(ref, day(since), app.ledger, app.rulebook.policy)
@@ -101,7 +101,7 @@ def impact(obj: Context, ref: str, since, csv_file: Path | None) -> None:
 def convert(obj: Context, from_edition: str, to_edition: str, correlation: Path,
             base: str | None, actor: str, reason: str, as_json: bool) -> None:
     """Build a draft of the new edition; split and merged codes are flagged for review."""
-    from connector.domain.hs_admin_convert import parse_correlation
+    from cites_connector.domain.hs_admin_convert import parse_correlation
 
     pairs = parse_correlation(correlation.read_text(encoding="utf-8-sig"), from_edition.upper(),
                               to_edition.upper(), correlation.name)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import click
 
-from connector.cli.actor import acting
-from connector.cli.hs import DATE, hs, reason_option, service
-from connector.cli.main import Context, handle_errors
+from cites_connector.cli.actor import acting
+from cites_connector.cli.hs import DATE, hs, reason_option, service
+from cites_connector.cli.main import Context, handle_errors
 
 
 _REVIEW_HELP = {

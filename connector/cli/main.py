@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 from pydantic import ValidationError
 
-from connector.domain.errors import ConnectorError
+from cites_connector.domain.errors import ConnectorError
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
 
@@ -29,8 +29,8 @@ class Context:
     @property
     def settings(self):
         if self._settings is None:
-            from connector.log_setup import configure_logging
-            from connector.settings import load_settings
+            from cites_connector.log_setup import configure_logging
+            from cites_connector.settings import load_settings
 
             self._settings = load_settings(self.config)
             configure_logging(self._settings.logging.level, self._settings.logging.format,
@@ -40,7 +40,7 @@ class Context:
     @property
     def app(self):
         if self._app is None:
-            from connector.bootstrap import bootstrap
+            from cites_connector.bootstrap import bootstrap
 
             self._app = bootstrap(self.settings)
         return self._app
@@ -81,7 +81,7 @@ def cli(ctx: click.Context, config: Path | None) -> None:
 def migrate(obj: Context) -> None:
     """Create or upgrade the ledger database schema, and key its audit chains (the first
     run makes the audit key file when there is none)."""
-    from adapters.sql.migrate import current, upgrade
+    from cites_connector.adapters.sql.migrate import current, upgrade
 
     made = upgrade(obj.app.engine)
     if made is not None:
@@ -98,12 +98,12 @@ def main() -> None:
 
 
 # the sub-command modules register themselves on ``cli``
-from connector.cli import declarations as _declarations  # noqa: E402,F401
-from connector.cli import permits as _permits  # noqa: E402,F401
-from connector.cli import taxonomy as _taxonomy  # noqa: E402,F401
-from connector.cli import outbox as _outbox  # noqa: E402,F401
-from connector.cli import simulate as _simulate  # noqa: E402,F401
-from connector.cli import serve as _serve  # noqa: E402,F401
-from connector.cli import hs as _hs  # noqa: E402,F401
-from connector.cli import audit as _audit  # noqa: E402,F401
-from connector.cli import dlq as _dlq  # noqa: E402,F401
+from cites_connector.cli import declarations as _declarations  # noqa: E402,F401
+from cites_connector.cli import permits as _permits  # noqa: E402,F401
+from cites_connector.cli import taxonomy as _taxonomy  # noqa: E402,F401
+from cites_connector.cli import outbox as _outbox  # noqa: E402,F401
+from cites_connector.cli import simulate as _simulate  # noqa: E402,F401
+from cites_connector.cli import serve as _serve  # noqa: E402,F401
+from cites_connector.cli import hs as _hs  # noqa: E402,F401
+from cites_connector.cli import audit as _audit  # noqa: E402,F401
+from cites_connector.cli import dlq as _dlq  # noqa: E402,F401

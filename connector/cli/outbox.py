@@ -14,13 +14,13 @@ import textwrap
 
 import click
 
-from connector.cli.actor import acting
-from connector.cli.main import EXIT_REFUSED, Context, cli, handle_errors
-from connector.cli.output import emit_json, table
+from cites_connector.cli.actor import acting
+from cites_connector.cli.main import EXIT_REFUSED, Context, cli, handle_errors
+from cites_connector.cli.output import emit_json, table
 
 
 def _store(obj: Context):
-    from adapters.outbox.store import SqlOutboxStore
+    from cites_connector.adapters.outbox.store import SqlOutboxStore
 
     return SqlOutboxStore(obj.app.engine)
 
@@ -43,7 +43,7 @@ def outbox() -> None:
 def status(obj: Context, as_json: bool, failures: int) -> None:
     """Counts per channel (pending, retrying, failed, sent), the oldest unsent message, and
     the latest failures with their whole last error."""
-    from adapters.customs.callback_client import CHANNEL as CALLBACK
+    from cites_connector.adapters.customs.callback_client import CHANNEL as CALLBACK
 
     state = _store(obj).status(failures)
     age = state.oldest_pending_age(obj.app.clock())

@@ -7,9 +7,9 @@ from typing import Any, Sequence
 
 import click
 
-from connector.domain.decisions import Decision
-from connector.domain.units import format_decimal, unit_label
-from connector.services.permits import PermitBalance
+from cites_connector.domain.decisions import Decision
+from cites_connector.domain.units import format_decimal, unit_label
+from cites_connector.services.permits import PermitBalance
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from connector.cli.main import Context, cli, handle_errors
-from connector.cli.output import balance_text, emit_json
+from cites_connector.cli.main import Context, cli, handle_errors
+from cites_connector.cli.output import balance_text, emit_json
 
 
 @cli.group()
@@ -22,7 +22,7 @@ def permits() -> None:
 @handle_errors
 def import_(obj: Context, file: Path, user: str) -> None:
     """Import one permit or a JSON list of permits (contract 3.1 format)."""
-    from mappings.permit_json import parse_permit_list
+    from cites_connector.mappings.permit_json import parse_permit_list
 
     parsed = parse_permit_list(file.read_bytes())
     for permit in parsed:
@@ -39,8 +39,8 @@ def import_(obj: Context, file: Path, user: str) -> None:
 @handle_errors
 def show(obj: Context, number: str, country: str | None, as_json: bool) -> None:
     """Lines, remaining quantities, status and usages of a permit."""
-    from mappings.permit_json import permit_to_json
-    from connector.domain.units import format_decimal
+    from cites_connector.mappings.permit_json import permit_to_json
+    from cites_connector.domain.units import format_decimal
 
     app = obj.app
     balance = app.permits.balance(number, country.upper() if country else None,

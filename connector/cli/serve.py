@@ -1,7 +1,7 @@
 """``cites-connector serve``: the SOAP clearance service and the background workers.
 
 One process runs the WSGI application under waitress on CONNECTOR_SOAP_HOST:PORT, plus the
-workers of ``connector.workers.build_workers`` (outbox relay, permit consumer), and logs JSON
+workers of ``cites_connector.workers.build_workers`` (outbox relay, permit consumer), and logs JSON
 lines to stdout (contract sections 7 and 9). SIGTERM or SIGINT stop it cleanly: no new
 connection is accepted, requests in flight are finished and answered, the workers finish the
 message in hand, then the process exits 0.
@@ -15,7 +15,7 @@ import threading
 
 import click
 
-from connector.cli.main import EXIT_UNAVAILABLE, EXIT_USAGE, Context, cli, handle_errors
+from cites_connector.cli.main import EXIT_UNAVAILABLE, EXIT_USAGE, Context, cli, handle_errors
 
 
 @cli.command()
@@ -29,12 +29,12 @@ from connector.cli.main import EXIT_UNAVAILABLE, EXIT_USAGE, Context, cli, handl
 @handle_errors
 def serve(obj: Context, threads: int, grace: float, bench_baseline: bool) -> None:
     """Run the SOAP clearance service, the permit consumer and the outbox relay."""
-    from adapters.soap.health import HealthCheck, default_probes
-    from adapters.soap.waitress_server import SoapServer
-    from adapters.soap.wsgi import ClearanceWsgiApp
-    from adapters.soap.users import parse_users
-    from connector.log_setup import configure_logging
-    from connector.workers import build_workers
+    from cites_connector.adapters.soap.health import HealthCheck, default_probes
+    from cites_connector.adapters.soap.waitress_server import SoapServer
+    from cites_connector.adapters.soap.wsgi import ClearanceWsgiApp
+    from cites_connector.adapters.soap.users import parse_users
+    from cites_connector.log_setup import configure_logging
+    from cites_connector.workers import build_workers
 
     settings = obj.settings
     configure_logging(settings.logging.level, settings.logging.format, sys.stdout)
@@ -58,7 +58,7 @@ def serve(obj: Context, threads: int, grace: float, bench_baseline: bool) -> Non
                                              "authenticated (local demos only)")
 
     app = obj.app
-    from adapters.sql.audit_checks import check_audit_key
+    from cites_connector.adapters.sql.audit_checks import check_audit_key
 
     check_audit_key(app.engine)  # no audit rows a verifier could not check (contract 9)
     health = HealthCheck(default_probes(app))

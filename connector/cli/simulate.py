@@ -13,10 +13,10 @@ from pathlib import Path
 
 import click
 
-from connector.cli.main import (
+from cites_connector.cli.main import (
     EXIT_OK, EXIT_REFUSED, EXIT_UNAVAILABLE, EXIT_USAGE, cli, handle_errors,
 )
-from connector.cli.output import emit_json, table
+from cites_connector.cli.output import emit_json, table
 
 RECORD = click.option(
     "--record", type=click.Path(path_type=Path, dir_okay=False),
@@ -56,10 +56,10 @@ def _stop_on_sigterm() -> None:
 def serve(host: str, port: int, record: Path, fail_first: int, user: str | None,
           password: str | None, password_type: str) -> None:
     """Serve the callback WSDL and SubmitControlResult, recording every call."""
-    from adapters.customs_simulator.app import CustomsSimulator
-    from adapters.customs_simulator.recorder import open_recorder
-    from adapters.customs_simulator.server import BackgroundServer
-    from connector.log_setup import configure_logging
+    from cites_connector.adapters.customs_simulator.app import CustomsSimulator
+    from cites_connector.adapters.customs_simulator.recorder import open_recorder
+    from cites_connector.adapters.customs_simulator.server import BackgroundServer
+    from cites_connector.log_setup import configure_logging
 
     configure_logging("INFO", "json", sys.stdout)
     app = CustomsSimulator(open_recorder(record), users={user: password or ""} if user else None,
@@ -83,7 +83,7 @@ def calls(record: Path, as_json: bool) -> None:
     """The control results the simulator received, oldest first."""
     from dataclasses import asdict
 
-    from adapters.customs_simulator.recorder import open_recorder
+    from cites_connector.adapters.customs_simulator.recorder import open_recorder
 
     if not record.exists():
         raise FileNotFoundError(f"no recorded calls: {record} does not exist")
@@ -143,7 +143,7 @@ def send(file: Path, connector_url: str, declaration_id: str, version: int, user
     """Send a SAD XML file to the connector's CheckDeclaration and print the decision.
 
     Exit codes as for ``declarations clear``: 1 when the declaration is held."""
-    from adapters.soap.clearance_client import (
+    from cites_connector.adapters.soap.clearance_client import (
         ClearanceClient, ClearanceFault, ClearanceUnreachable,
     )
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from connector.cli.main import Context, cli, handle_errors
-from connector.domain.errors import InvalidInput
+from cites_connector.cli.main import Context, cli, handle_errors
+from cites_connector.domain.errors import InvalidInput
 
 
 @cli.group()
@@ -23,7 +23,7 @@ def taxonomy() -> None:
 @handle_errors
 def lookup(obj: Context, name: str) -> None:
     """Resolve a scientific name (synonyms too) and show its ancestors. Exit 1 if unknown."""
-    from connector.bootstrap import load_taxonomy
+    from cites_connector.bootstrap import load_taxonomy
 
     found = load_taxonomy(obj.settings)
     taxon = found.resolve(name)
@@ -43,7 +43,7 @@ def lookup(obj: Context, name: str) -> None:
 @handle_errors
 def import_(obj: Context, files: tuple[Path, ...]) -> None:
     """Merge Species+ taxon_concepts pages (JSON files as the API returns them)."""
-    from adapters.speciesplus_client import merge_pages
+    from cites_connector.adapters.speciesplus_client import merge_pages
 
     pages = []
     for file in files:
@@ -61,7 +61,7 @@ def import_(obj: Context, files: tuple[Path, ...]) -> None:
 @handle_errors
 def refresh(obj: Context, since) -> None:
     """Fetch taxon concepts from the Species+ API (CONNECTOR_SPECIESPLUS_TOKEN)."""
-    from adapters.speciesplus_client import SpeciesPlusClient, refresh_taxonomy
+    from cites_connector.adapters.speciesplus_client import SpeciesPlusClient, refresh_taxonomy
 
     settings = obj.settings
     if settings.speciesplus_token is None:

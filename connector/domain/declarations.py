@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from enum import Enum
 
-from connector.domain.permits import Party
+from cites_connector.domain.permits import Party
 
 
 class Flow(str, Enum):

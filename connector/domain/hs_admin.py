@@ -16,8 +16,8 @@ from datetime import date, datetime, timedelta
 from enum import Enum, IntEnum
 from typing import Mapping
 
-from connector.domain.errors import ConnectorError, InvalidInput
-from connector.domain.hs_tables import HsRow, HsRowSet
+from cites_connector.domain.errors import ConnectorError, InvalidInput
+from cites_connector.domain.hs_tables import HsRow, HsRowSet
 
 
 class NotPermitted(ConnectorError):

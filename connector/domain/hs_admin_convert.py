@@ -25,8 +25,8 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from connector.domain.hs_admin import DraftRow, HsRowsInvalid
-from connector.domain.hs_tables import HsRow
+from cites_connector.domain.hs_admin import DraftRow, HsRowsInvalid
+from cites_connector.domain.hs_tables import HsRow
 
 _NOISE = str.maketrans("", "", ". \t")
 

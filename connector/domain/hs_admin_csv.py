@@ -15,8 +15,8 @@ import io
 from dataclasses import dataclass
 from typing import Iterable
 
-from connector.domain.hs_admin import HsRowsInvalid
-from connector.domain.hs_tables import HsRow
+from cites_connector.domain.hs_admin import HsRowsInvalid
+from cites_connector.domain.hs_tables import HsRow
 
 COLUMNS = ("hs_prefix", "taxon", "terms", "note")
 _NOISE = str.maketrans("", "", ". \t")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from connector.domain.hs_tables import HsRow
+from cites_connector.domain.hs_tables import HsRow
 
 
 @dataclass(frozen=True)

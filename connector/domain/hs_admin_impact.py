@@ -14,9 +14,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Iterable, Sequence
 
-from connector.domain.decisions import Decision
-from connector.domain.permits import Permit
-from connector.domain.usages import Usage
+from cites_connector.domain.decisions import Decision
+from cites_connector.domain.permits import Permit
+from cites_connector.domain.usages import Usage
 
 BECOMES = "BECOMES_CITES"
 STOPS = "STOPS_CITES"

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Protocol, Sequence
 
-from connector.domain.hs_admin import DraftRow
-from connector.domain.hs_tables import HsRow
+from cites_connector.domain.hs_admin import DraftRow
+from cites_connector.domain.hs_tables import HsRow
 
 
 class TaxonResolver(Protocol):

@@ -11,7 +11,7 @@ in force on its own date.
 
 from __future__ import annotations
 
-from connector.domain.errors import NoHsTableInForce  # noqa: F401  (re-exported)
+from cites_connector.domain.errors import NoHsTableInForce  # noqa: F401  (re-exported)
 
 import re
 from dataclasses import dataclass, field

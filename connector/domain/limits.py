@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from connector.domain.units import LEDGER_PLACES
+from cites_connector.domain.units import LEDGER_PLACES
 
 # -- declarations (contract sections 0, 1 and 2) ---------------------------------------------
 #: ``DeclarationId``: 1..64 characters; declarations.declaration_id

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol, Sequence
 
-from connector.domain.declarations import DeclarationItem
-from connector.domain.decisions import Reason, ReasonCode
-from connector.domain.permits import ConsignmentPolicy, Permit, PermitLine
-from connector.domain.quantities import declared_quantity
-from connector.domain.units import Quantity, format_decimal, unit_label
+from cites_connector.domain.declarations import DeclarationItem
+from cites_connector.domain.decisions import Reason, ReasonCode
+from cites_connector.domain.permits import ConsignmentPolicy, Permit, PermitLine
+from cites_connector.domain.quantities import declared_quantity
+from cites_connector.domain.units import Quantity, format_decimal, unit_label
 
 
 class TaxonView(Protocol):

@@ -17,13 +17,13 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Callable, Iterable, Sequence
 
-from connector.domain.declarations import DeclarationItem
-from connector.domain.decisions import Reason, ReasonCode
-from connector.domain.line_checks import (
+from cites_connector.domain.declarations import DeclarationItem
+from cites_connector.domain.decisions import Reason, ReasonCode
+from cites_connector.domain.line_checks import (
     LineResult, RowView, TaxonomyView, check_line, same_taxon_name,
 )
-from connector.domain.permits import ConsignmentPolicy, Permit, PermitLine
-from connector.domain.quantities import DeclaredQuantity, declared_quantity
+from cites_connector.domain.permits import ConsignmentPolicy, Permit, PermitLine
+from cites_connector.domain.quantities import DeclaredQuantity, declared_quantity
 
 #: is a reason with this code blocking (the administration's severity)?
 Blocks = Callable[[ReasonCode], bool]

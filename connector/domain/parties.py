@@ -19,7 +19,7 @@ from __future__ import annotations
 import unicodedata
 from enum import Enum
 
-from connector.domain.permits import Party
+from cites_connector.domain.permits import Party
 
 #: legal forms removed from names, as whole words after punctuation is dropped ("S.A." -> "sa",
 #: "(Pty) Ltd." -> "pty ltd"); the common ones of the trading partners of southern Africa,

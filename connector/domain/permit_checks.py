@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from connector.domain.declarations import Declaration, Flow
-from connector.domain.decisions import Reason, ReasonCode, Severity
-from connector.domain.parties import PartyMatch, compare_parties, shown_name
-from connector.domain.permits import ConsignmentPolicy, Permit, PermitStatus, PermitType
+from cites_connector.domain.declarations import Declaration, Flow
+from cites_connector.domain.decisions import Reason, ReasonCode, Severity
+from cites_connector.domain.parties import PartyMatch, compare_parties, shown_name
+from cites_connector.domain.permits import ConsignmentPolicy, Permit, PermitStatus, PermitType
 
 #: Which permit types fit which flow (contract section 5, "permit type and issuer fit the flow")
 FITTING_TYPES: dict[Flow, frozenset[PermitType]] = {

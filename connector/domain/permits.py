@@ -14,7 +14,7 @@ from enum import Enum
 from functools import cached_property
 from typing import Mapping
 
-from connector.domain.permit_lines import LineIndex
+from cites_connector.domain.permit_lines import LineIndex
 
 
 class PermitType(str, Enum):

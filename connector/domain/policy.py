@@ -7,8 +7,8 @@ from datetime import date, datetime, timezone, tzinfo
 from types import MappingProxyType
 from typing import Mapping
 
-from connector.domain.declarations import Declaration
-from connector.domain.decisions import DEFAULT_SEVERITIES, Reason, ReasonCode, Severity
+from cites_connector.domain.declarations import Declaration
+from cites_connector.domain.decisions import DEFAULT_SEVERITIES, Reason, ReasonCode, Severity
 
 
 @dataclass(frozen=True)

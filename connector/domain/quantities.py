@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from connector.domain.declarations import DeclarationItem
-from connector.domain.units import (
+from cites_connector.domain.declarations import DeclarationItem
+from cites_connector.domain.units import (
     Dimension, Quantity, UnknownUnit, dimension_of, to_ledger_precision, unit_label,
 )
 

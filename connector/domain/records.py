@@ -11,12 +11,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from connector.domain.declarations import AttachedDocument, Declaration, DeclarationItem, Flow
-from connector.domain.decisions import (
+from cites_connector.domain.declarations import AttachedDocument, Declaration, DeclarationItem, Flow
+from cites_connector.domain.decisions import (
     Decision, DeclarationDecision, ItemDecision, ItemStatus, Reason, ReasonCode, WriteOff,
 )
-from connector.domain.permits import Party
-from connector.domain.units import format_decimal
+from cites_connector.domain.permits import Party
+from cites_connector.domain.units import format_decimal
 
 
 def _dec(value: Decimal | None) -> str | None:

@@ -12,17 +12,17 @@ from datetime import date
 from decimal import Decimal
 from typing import Callable, Iterable, Protocol, Sequence
 
-from connector.domain.declarations import Declaration, DeclarationItem, Flow
-from connector.domain.decisions import (
+from cites_connector.domain.declarations import Declaration, DeclarationItem, Flow
+from cites_connector.domain.decisions import (
     Decision, DeclarationDecision, ItemDecision, ItemStatus, Reason, ReasonCode, Severity, WriteOff,
 )
-from connector.domain.declaration_checks import date_reasons
-from connector.domain.line_checks import LineResult, RowView, TaxonomyView, check_line
-from connector.domain.line_choice import LineChooser
-from connector.domain.errors import NoHsTableInForce
-from connector.domain.permit_checks import expected_issuer, permit_reasons
-from connector.domain.permits import ConsignmentPolicy, Permit, PermitLine, PermitType
-from connector.domain.policy import DecisionPolicy
+from cites_connector.domain.declaration_checks import date_reasons
+from cites_connector.domain.line_checks import LineResult, RowView, TaxonomyView, check_line
+from cites_connector.domain.line_choice import LineChooser
+from cites_connector.domain.errors import NoHsTableInForce
+from cites_connector.domain.permit_checks import expected_issuer, permit_reasons
+from cites_connector.domain.permits import ConsignmentPolicy, Permit, PermitLine, PermitType
+from cites_connector.domain.policy import DecisionPolicy
 
 #: finds every permit the connector holds with a given number (any issuer)
 PermitFinder = Callable[[str], Sequence[Permit]]

@@ -12,8 +12,8 @@ from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 
-from connector.domain.decisions import Decision, DeclarationDecision
-from connector.domain.declarations import Declaration
+from cites_connector.domain.decisions import Decision, DeclarationDecision
+from cites_connector.domain.declarations import Declaration
 
 
 @dataclass(frozen=True)

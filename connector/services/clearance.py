@@ -16,18 +16,18 @@ from typing import Callable
 import structlog
 from structlog.contextvars import bound_contextvars
 
-from connector.domain.declarations import Declaration
-from connector.domain.permit_checks import expected_issuer
-from connector.domain.permits import Permit
-from connector.domain.decisions import Decision, as_cancelled
-from connector.domain.errors import DeclarationCancelled, StaleVersion, UnknownDeclaration
-from connector.domain.records import decision_to_dict
-from connector.domain.usages import DeclarationState, StoredDecision, Usage
-from connector.services.messages import broker_notification, usage_recorded
-from connector.services.ports import Ledger, LedgerSession, StateChanged
-from connector.services.retry import lost_race_retrying
-from connector.services.rulebook import Rulebook
-from connector.services.writeoffs import give_back, usage_log, write_off
+from cites_connector.domain.declarations import Declaration
+from cites_connector.domain.permit_checks import expected_issuer
+from cites_connector.domain.permits import Permit
+from cites_connector.domain.decisions import Decision, as_cancelled
+from cites_connector.domain.errors import DeclarationCancelled, StaleVersion, UnknownDeclaration
+from cites_connector.domain.records import decision_to_dict
+from cites_connector.domain.usages import DeclarationState, StoredDecision, Usage
+from cites_connector.services.messages import broker_notification, usage_recorded
+from cites_connector.services.ports import Ledger, LedgerSession, StateChanged
+from cites_connector.services.retry import lost_race_retrying
+from cites_connector.services.rulebook import Rulebook
+from cites_connector.services.writeoffs import give_back, usage_log, write_off
 
 log = structlog.get_logger(__name__)
 

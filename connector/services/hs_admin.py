@@ -11,24 +11,24 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Callable, Mapping, Sequence
 
-from connector.domain.hs_admin import (
+from cites_connector.domain.hs_admin import (
     Draft, DraftRow, DraftStatus, HsAdminRefused, HsRowsInvalid, TableVersion, UnknownHsTable,
     VersionStatus, check_can_approve, check_can_propose, check_can_publish, check_can_reject,
     check_editable, parse_ref, plan_publication, require, with_editor,
 )
-from connector.domain.errors import InvalidInput
-from connector.domain.hs_admin_convert import Conversion, Correlation, convert_rows
-from connector.domain.hs_admin_diff import RowChange, changes_to_dicts, diff_rows
-from connector.domain.hs_admin_impact import ImpactReport, compare, without_own_usages
-from connector.domain.hs_admin_validation import (
+from cites_connector.domain.errors import InvalidInput
+from cites_connector.domain.hs_admin_convert import Conversion, Correlation, convert_rows
+from cites_connector.domain.hs_admin_diff import RowChange, changes_to_dicts, diff_rows
+from cites_connector.domain.hs_admin_impact import ImpactReport, compare, without_own_usages
+from cites_connector.domain.hs_admin_validation import (
     Nomenclature, RowProblem, TaxonResolver, row_name, validate_rows,
 )
-from connector.domain.hs_tables import EXCLUDED, HsRow, HsRowSet, HsTables, normalise_hs_code
-from connector.domain.errors import ConnectorError
-from connector.domain.policy import DecisionPolicy
-from connector.domain.rules import Decider
-from connector.services.hs_ports import HsSession, HsStore
-from connector.services.ports import Ledger
+from cites_connector.domain.hs_tables import EXCLUDED, HsRow, HsRowSet, HsTables, normalise_hs_code
+from cites_connector.domain.errors import ConnectorError
+from cites_connector.domain.policy import DecisionPolicy
+from cites_connector.domain.rules import Decider
+from cites_connector.services.hs_ports import HsSession, HsStore
+from cites_connector.services.ports import Ledger
 
 EDITION_FORM = "HS followed by the year, e.g. HS2027"
 

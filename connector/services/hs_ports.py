@@ -11,8 +11,8 @@ from contextlib import AbstractContextManager
 from datetime import date, datetime
 from typing import Any
 
-from connector.domain.hs_admin import Draft, TableVersion
-from connector.domain.usages import StoredDecision
+from cites_connector.domain.hs_admin import Draft, TableVersion
+from cites_connector.domain.usages import StoredDecision
 
 
 class HsSession(ABC):

@@ -14,10 +14,10 @@ from typing import Any, Sequence
 
 import structlog
 
-from connector.domain.decisions import Decision, Reason
-from connector.domain.records import decision_to_dict
-from connector.domain.units import format_decimal
-from connector.domain.usages import Usage
+from cites_connector.domain.decisions import Decision, Reason
+from cites_connector.domain.records import decision_to_dict
+from cites_connector.domain.units import format_decimal
+from cites_connector.domain.usages import Usage
 
 USAGE_EXCHANGE = "cites.usage"
 NOTIFICATION_EXCHANGE = "customs.notifications"

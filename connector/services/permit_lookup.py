@@ -28,8 +28,8 @@ from typing import Callable, Protocol, Sequence
 
 import structlog
 
-from connector.domain.errors import InvalidInput
-from connector.domain.permits import Permit
+from cites_connector.domain.errors import InvalidInput
+from cites_connector.domain.permits import Permit
 
 log = structlog.get_logger(__name__)
 #: remembered "not found" answers at most; expired ones are dropped first

@@ -27,10 +27,10 @@ from decimal import Decimal
 
 import structlog
 
-from connector.domain.errors import PermitEventRefused
-from connector.domain.permits import Permit, PermitStatus, PermitStatusChange
-from connector.domain.usages import Usage
-from connector.services.ports import LedgerSession
+from cites_connector.domain.errors import PermitEventRefused
+from cites_connector.domain.permits import Permit, PermitStatus, PermitStatusChange
+from cites_connector.domain.usages import Usage
+from cites_connector.services.ports import LedgerSession
 
 log = structlog.get_logger(__name__)
 CANCELLED_FINAL = "PERMIT_CANCELLED_FINAL"

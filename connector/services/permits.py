@@ -9,17 +9,17 @@ from typing import Callable
 import structlog
 from structlog.contextvars import bound_contextvars
 
-from connector.domain.decisions import Decision
-from connector.domain.errors import PermitEventRefused, UnknownPermit
-from connector.domain.permits import Permit, PermitStatus, PermitStatusChange
-from connector.domain.usages import Usage
-from connector.services.permit_store import (
+from cites_connector.domain.decisions import Decision
+from cites_connector.domain.errors import PermitEventRefused, UnknownPermit
+from cites_connector.domain.permits import Permit, PermitStatus, PermitStatusChange
+from cites_connector.domain.usages import Usage
+from cites_connector.services.permit_store import (
     DEFAULT_MAX_VERSION_STEP, PermitApplied, store_permit, store_status,
 )
-from connector.services.ports import InboxEntry, Ledger, LedgerSession
-from connector.services.retry import lost_race_retrying
-from connector.services.releases import DeclarationEffects
-from connector.services.rulebook import Rulebook
+from cites_connector.services.ports import InboxEntry, Ledger, LedgerSession
+from cites_connector.services.retry import lost_race_retrying
+from cites_connector.services.releases import DeclarationEffects
+from cites_connector.services.rulebook import Rulebook
 
 log = structlog.get_logger(__name__)
 MESSAGE_ID_CONFLICT = "MESSAGE_ID_CONFLICT"

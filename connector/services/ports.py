@@ -21,9 +21,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Iterable, Sequence
 
-from connector.domain.permits import Permit, PermitStatusChange
-from connector.domain.usages import DeclarationState, StoredDecision, Usage
-from connector.services.messages import OutboxMessage
+from cites_connector.domain.permits import Permit, PermitStatusChange
+from cites_connector.domain.usages import DeclarationState, StoredDecision, Usage
+from cites_connector.services.messages import OutboxMessage
 
 
 class DuplicateDecision(Exception):

@@ -26,16 +26,16 @@ from uuid import NAMESPACE_URL, uuid5
 import structlog
 from structlog.contextvars import bound_contextvars
 
-from connector.domain.decisions import Decision, Reason, ReasonCode
-from connector.domain.errors import ConnectorError, Unavailable
-from connector.domain.permits import PermitStatus, PermitStatusChange
-from connector.domain.records import decision_to_dict
-from connector.domain.usages import DeclarationState, StoredDecision
-from connector.services.messages import broker_notification, customs_callback, usage_recorded
-from connector.services.ports import Ledger, StateChanged
-from connector.services.retry import lost_race_retrying
-from connector.services.rulebook import Rulebook
-from connector.services.writeoffs import usage_log, write_off
+from cites_connector.domain.decisions import Decision, Reason, ReasonCode
+from cites_connector.domain.errors import ConnectorError, Unavailable
+from cites_connector.domain.permits import PermitStatus, PermitStatusChange
+from cites_connector.domain.records import decision_to_dict
+from cites_connector.domain.usages import DeclarationState, StoredDecision
+from cites_connector.services.messages import broker_notification, customs_callback, usage_recorded
+from cites_connector.services.ports import Ledger, StateChanged
+from cites_connector.services.retry import lost_race_retrying
+from cites_connector.services.rulebook import Rulebook
+from cites_connector.services.writeoffs import usage_log, write_off
 
 log = structlog.get_logger(__name__)
 

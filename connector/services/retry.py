@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from connector.domain.errors import WriteOffConflict
-from connector.services.ports import DuplicateDecision, StateChanged
+from cites_connector.domain.errors import WriteOffConflict
+from cites_connector.services.ports import DuplicateDecision, StateChanged
 
 
 def lost_race_retrying(max_attempts: int) -> Retrying:

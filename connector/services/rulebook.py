@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from connector.domain.line_checks import TaxonomyView
-from connector.domain.policy import DecisionPolicy
-from connector.domain.rules import Decider, HsTablesView, PermitFinder
+from cites_connector.domain.line_checks import TaxonomyView
+from cites_connector.domain.policy import DecisionPolicy
+from cites_connector.domain.rules import Decider, HsTablesView, PermitFinder
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ from typing import Callable
 
 import structlog
 
-from connector.domain.decisions import Decision
-from connector.domain.errors import WriteOffConflict
-from connector.domain.usages import Usage
-from connector.services.messages import usage_reversed
-from connector.services.ports import LedgerSession
+from cites_connector.domain.decisions import Decision
+from cites_connector.domain.errors import WriteOffConflict
+from cites_connector.domain.usages import Usage
+from cites_connector.services.messages import usage_reversed
+from cites_connector.services.ports import LedgerSession
 
 log = structlog.get_logger(__name__)
 

@@ -10,7 +10,7 @@ import csv
 from functools import lru_cache
 from pathlib import Path
 
-from connector.domain.hs_admin_validation import Nomenclature
+from cites_connector.domain.hs_admin_validation import Nomenclature
 
 HERE = Path(__file__).resolve().parent
 TERMS_FILE = HERE / "cites_terms.csv"

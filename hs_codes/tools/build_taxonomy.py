@@ -2,7 +2,7 @@
 
 Usage, from the repository root::
 
-    python -m hs_codes.tools.build_taxonomy path/to/cites-appendices-2012.tsv [--out DIR]
+    python -m cites_connector.hs_codes.tools.build_taxonomy path/to/cites-appendices-2012.tsv [--out DIR]
 
 The input is the CITES Appendices valid from 25 September 2012, parsed to one line per entry:
 ``HDR`` lines carry the headings in document order (kingdom and phylum in spaced capitals,
@@ -23,11 +23,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make the repository's packages importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from connector.domain.taxonomy import Taxon, Taxonomy  # noqa: E402
-from hs_codes.taxonomy_data import BUNDLED_DIR, write_taxonomy_csv  # noqa: E402
+from cites_connector.domain.taxonomy import Taxon, Taxonomy
+from cites_connector.hs_codes.taxonomy_data import BUNDLED_DIR, write_taxonomy_csv
 
 APPENDICES = ("I", "II", "III")
 _SPACED_CAPS = r"((?:[A-Z] )+[A-Z])\b"

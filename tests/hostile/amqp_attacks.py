@@ -9,7 +9,7 @@ import json
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from adapters.amqp import topology
+from cites_connector.adapters.amqp import topology
 from tests.hostile.ledger_dump import ledger_dump
 from tests.integration.amqp.amqp_kit import (
     TestBroker, consumer_running, make_app, sample_permits, stored_permit, wait_for,
@@ -48,7 +48,7 @@ class World:
         """Wait until the connector applied (or found already applied) a message."""
         from sqlalchemy import select
 
-        from adapters.sql import tables as t
+        from cites_connector.adapters.sql import tables as t
 
         def seen():
             with self.app.engine.connect() as c:

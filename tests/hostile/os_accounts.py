@@ -29,7 +29,7 @@ CONSOLE_SCRIPT = Path(sys.executable).parent / "cites-connector"
 ACCOUNTS = ("daemon", "nobody")
 #: the console script's own code, run by an interpreter the account can execute
 ENTRY = ("import site, sys; sys.path.insert(0, {project!r}); site.addsitedir({deps!r}); "
-         "sys.argv[0] = 'cites-connector'; from connector.cli.main import main; main()")
+         "sys.argv[0] = 'cites-connector'; from cites_connector.cli.main import main; main()")
 
 
 def _reachable_by_others(path: Path) -> bool:

@@ -17,8 +17,8 @@ from datetime import datetime, timedelta, timezone
 import requests
 from lxml import etree
 
-from adapters.soap.envelope import SOAP11_NS
-from adapters.soap.schema import NS
+from cites_connector.adapters.soap.envelope import SOAP11_NS
+from cites_connector.adapters.soap.schema import NS
 from tests.hostile.ledger_dump import ledger_dump
 from tests.integration.soap.conftest import (  # noqa: F401 - re-exported for the tests
     SAMPLE_SAD, USERS, check_request, envelope, fault_of, running_service, wsse_text,

@@ -17,11 +17,11 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import text
 
-from adapters.sql.audit_checks import seal_ledger, verify_chains
-from adapters.sql.audit_key import StaticAuditKey, with_audit_key
-from adapters.sql.engine import make_engine
-from adapters.sql.ledger import SqlAlchemyLedger
-from adapters.sql.migrate import upgrade
+from cites_connector.adapters.sql.audit_checks import seal_ledger, verify_chains
+from cites_connector.adapters.sql.audit_key import StaticAuditKey, with_audit_key
+from cites_connector.adapters.sql.engine import make_engine
+from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
+from cites_connector.adapters.sql.migrate import upgrade
 
 KEY = StaticAuditKey(bytes(range(32)))
 AT = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)

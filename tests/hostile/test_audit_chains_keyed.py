@@ -21,9 +21,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from adapters.sql.engine import make_engine
-from connector.cli.actor import os_account
-from connector.cli.main import cli
+from cites_connector.adapters.sql.engine import make_engine
+from cites_connector.cli.actor import os_account
+from cites_connector.cli.main import cli
 from tests.hostile.audit_kit import rows, sha256_json, tampering
 from tests.hostile.ledger_dump import ledger_dump
 from tests.samples import write_samples

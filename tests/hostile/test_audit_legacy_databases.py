@@ -17,10 +17,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from adapters.sql import audit_chain
-from adapters.sql.engine import make_engine
-from adapters.sql.migrate import current, upgrade
-from connector.cli.main import cli
+from cites_connector.adapters.sql import audit_chain
+from cites_connector.adapters.sql.engine import make_engine
+from cites_connector.adapters.sql.migrate import current, upgrade
+from cites_connector.cli.main import cli
 from tests.hostile.audit_kit import rows, sha256_json, tampering
 from tests.hostile.ledger_dump import ledger_dump
 

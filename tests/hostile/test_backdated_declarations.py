@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from mappings.permit_json import parse_permit
+from cites_connector.mappings.permit_json import parse_permit
 from tests.hostile.clearance_kit import codes, edited_sad, soap_service, write_offs
 from tests.integration.soap.conftest import SAMPLE_PERMITS
 

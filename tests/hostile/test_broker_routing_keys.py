@@ -14,7 +14,7 @@ from dataclasses import replace
 import pytest
 from structlog.testing import capture_logs
 
-from connector.services.messages import broker_notification
+from cites_connector.services.messages import broker_notification
 from tests.integration.kit import export, permit, python_item, routing_keys, services
 
 HOSTILE_CODES = [
@@ -66,7 +66,7 @@ def test_a_cleared_declaration_with_a_hostile_declarant_writes_its_notification_
 
 
 def _decision(code: str):
-    from connector.domain.decisions import Decision, DeclarationDecision
+    from cites_connector.domain.decisions import Decision, DeclarationDecision
 
     return Decision(declaration_id="WDHA-1042", version=1, decision=DeclarationDecision.CLEARED,
                     items=(), declarant_code=code)

@@ -17,7 +17,7 @@ import pytest
 import requests
 from lxml import etree
 
-from adapters.soap.envelope import SOAP11_NS
+from cites_connector.adapters.soap.envelope import SOAP11_NS
 from tests.hostile.clearance_kit import edited_sad, soap_service, warm_up
 from tests.integration.soap.conftest import check_request, envelope
 

@@ -18,8 +18,8 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from adapters.amqp import topology
-from adapters.sql import tables as t
+from cites_connector.adapters.amqp import topology
+from cites_connector.adapters.sql import tables as t
 from tests.hostile.amqp_attacks import python_permit
 from tests.integration.amqp.amqp_kit import (
     TestBroker, make_app, serve_env, start_serve, wait_for,

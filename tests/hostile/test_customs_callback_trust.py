@@ -21,15 +21,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from adapters.customs.callback_client import CustomsCallbackClient, customs_deliverers
-from adapters.outbox.backoff import Backoff
-from adapters.outbox.relay import OutboxRelay
-from adapters.outbox.store import SqlOutboxStore
-from connector.domain.decisions import ItemDecision, ItemStatus
-from connector.domain.errors import InvalidInput
-from connector.domain.records import item_to_dict
-from connector.services.messages import CUSTOMS_CALLBACK, OutboxMessage
-from connector.settings import load_settings
+from cites_connector.adapters.customs.callback_client import CustomsCallbackClient, customs_deliverers
+from cites_connector.adapters.outbox.backoff import Backoff
+from cites_connector.adapters.outbox.relay import OutboxRelay
+from cites_connector.adapters.outbox.store import SqlOutboxStore
+from cites_connector.domain.decisions import ItemDecision, ItemStatus
+from cites_connector.domain.errors import InvalidInput
+from cites_connector.domain.records import item_to_dict
+from cites_connector.services.messages import CUSTOMS_CALLBACK, OutboxMessage
+from cites_connector.settings import load_settings
 from tests.integration.customs.conftest import start_simulator  # noqa: F401 - fixture
 from tests.integration.customs.customs_kit import PASSWORD, USER
 from tests.integration.outbox.outbox_kit import Clock, put, rows
@@ -193,7 +193,7 @@ def test_the_simulator_refuses_a_replayed_digest(http_server, start_simulator):
 
 
 def _request():
-    from adapters.customs.callback_request import submit_control_result_request
+    from cites_connector.adapters.customs.callback_request import submit_control_result_request
 
     return submit_control_result_request(callback().body, "cb-1")
 
@@ -226,9 +226,9 @@ def test_soap_faults_are_failed_when_the_client_is_at_fault(sqlite_ledger, http_
 
 @pytest.fixture
 def sqlite_ledger(tmp_path):
-    from adapters.sql.engine import make_engine
-    from adapters.sql.ledger import SqlAlchemyLedger
-    from adapters.sql.migrate import upgrade
+    from cites_connector.adapters.sql.engine import make_engine
+    from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
+    from cites_connector.adapters.sql.migrate import upgrade
 
     engine = make_engine(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
     upgrade(engine)
@@ -239,7 +239,7 @@ def sqlite_ledger(tmp_path):
 def test_serve_refuses_to_start_with_a_plain_http_customs_endpoint(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from connector.cli.main import cli
+    from cites_connector.cli.main import cli
 
     monkeypatch.setenv("CONNECTOR_HOME_COUNTRY", "NA")
     monkeypatch.setenv("CONNECTOR_DATA_DIR", str(tmp_path / "var"))

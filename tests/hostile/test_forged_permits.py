@@ -12,7 +12,7 @@ from __future__ import annotations
 import pika
 import pytest
 
-from connector.domain.permits import PermitStatus
+from cites_connector.domain.permits import PermitStatus
 from tests.hostile.amqp_attacks import DETAIL, python_permit, status_body, world
 
 pytestmark = pytest.mark.rabbitmq

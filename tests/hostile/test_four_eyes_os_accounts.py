@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from adapters.sql import tables as t
-from adapters.sql.engine import make_engine
-from adapters.sql.hs_schema import admin_audit
+from cites_connector.adapters.sql import tables as t
+from cites_connector.adapters.sql.engine import make_engine
+from cites_connector.adapters.sql.hs_schema import admin_audit
 from tests.hostile.ledger_dump import ledger_dump
 from tests.samples import write_samples
 from tests.hostile.os_accounts import Connector, require_root_and_accounts

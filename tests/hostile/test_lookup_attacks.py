@@ -17,8 +17,8 @@ import time
 
 import pytest
 
-from adapters.amqp.workers import wire_permit_lookup
-from connector.domain.decisions import DeclarationDecision, ReasonCode
+from cites_connector.adapters.amqp.workers import wire_permit_lookup
+from cites_connector.domain.decisions import DeclarationDecision, ReasonCode
 from tests.hostile.ledger_dump import ledger_dump
 from tests.integration.amqp.amqp_kit import admin_url, make_app, sample_permits, stored_permit
 from tests.integration.amqp.fake_permit_system import FakePermitSystem

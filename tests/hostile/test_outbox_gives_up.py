@@ -16,13 +16,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from click.testing import CliRunner
 
-from adapters.outbox.backoff import Backoff
-from adapters.outbox.relay import OutboxRelay
-from adapters.outbox.store import SqlOutboxStore
-from adapters.sql.engine import make_engine
-from adapters.sql.ledger import SqlAlchemyLedger
-from connector.cli.main import cli
-from connector.services.messages import AMQP
+from cites_connector.adapters.outbox.backoff import Backoff
+from cites_connector.adapters.outbox.relay import OutboxRelay
+from cites_connector.adapters.outbox.store import SqlOutboxStore
+from cites_connector.adapters.sql.engine import make_engine
+from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
+from cites_connector.cli.main import cli
+from cites_connector.services.messages import AMQP
 from tests.integration.outbox.outbox_kit import (
     Clock, FakeDeliverer, down, message, put, refused, rows,
 )
@@ -90,7 +90,7 @@ def cli_world(tmp_path, monkeypatch):
     with ledger.engine.begin() as c:  # waits-1: due again, as if never tried
         from sqlalchemy import update
 
-        from adapters.sql.tables import outbox
+        from cites_connector.adapters.sql.tables import outbox
         c.execute(update(outbox).where(outbox.c.message_id == "waits-1")
                   .values(attempts=0, last_error=None, next_attempt_at=None))
     yield run, ledger, fake, clock

@@ -31,11 +31,11 @@ import requests
 from lxml import etree
 from sqlalchemy import func, select
 
-from adapters.amqp import topology
-from adapters.sql import tables as t
-from adapters.sql.migrate import upgrade
-from connector.bootstrap import bootstrap
-from connector.settings import load_settings
+from cites_connector.adapters.amqp import topology
+from cites_connector.adapters.sql import tables as t
+from cites_connector.adapters.sql.migrate import upgrade
+from cites_connector.bootstrap import bootstrap
+from cites_connector.settings import load_settings
 from tests.integration.amqp.conftest import (  # noqa: F401 (fixtures)
     amqp_admin_url, amqp_url, permit_system_url, rabbit_node,
 )

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from adapters.soap.clearance_client import ClearanceFault
-from connector.cli.main import cli
+from cites_connector.adapters.soap.clearance_client import ClearanceFault
+from cites_connector.cli.main import cli
 from tests.hostile.clearance_kit import edited_sad, soap_service
 from tests.hostile.ledger_dump import ledger_dump
 from tests.integration.soap.conftest import SAMPLE_SAD
@@ -131,6 +131,6 @@ def test_the_cli_refuses_to_clear_a_cancelled_version_with_one_line_and_exit_1(r
 
 
 def _engine(tmp_path: Path):
-    from adapters.sql.engine import make_engine
+    from cites_connector.adapters.sql.engine import make_engine
 
     return make_engine(f"sqlite:///{tmp_path / 'var' / 'connector.sqlite3'}")

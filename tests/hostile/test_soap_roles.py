@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from adapters.soap.health import HealthCheck, database_probe
+from cites_connector.adapters.soap.health import HealthCheck, database_probe
 from tests.hostile.soap_kit import (
     BALANCE, check_request, decision_of, envelope, ledger_dump, post, refused,
     running_service, wsse_text,

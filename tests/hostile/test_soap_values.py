@@ -17,7 +17,7 @@ import pytest
 from tests.hostile.soap_kit import (
     check_request, decision_of, envelope, ledger_dump, payload, post, refused, running_service,
 )
-from adapters.soap.schema import NS
+from cites_connector.adapters.soap.schema import NS
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -7,14 +7,14 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
-from connector.domain.declarations import AttachedDocument, Declaration, DeclarationItem, Flow
-from connector.domain.policy import DecisionPolicy
-from connector.domain.permits import ConsignmentPolicy, Party, Permit, PermitLine, PermitType
-from connector.services.clearance import ClearanceService
-from connector.services.permits import PermitService
-from connector.services.rulebook import Rulebook
-from hs_codes.bundled import load_bundled_tables
-from hs_codes.taxonomy_data import load_bundled_taxonomy
+from cites_connector.domain.declarations import AttachedDocument, Declaration, DeclarationItem, Flow
+from cites_connector.domain.policy import DecisionPolicy
+from cites_connector.domain.permits import ConsignmentPolicy, Party, Permit, PermitLine, PermitType
+from cites_connector.services.clearance import ClearanceService
+from cites_connector.services.permits import PermitService
+from cites_connector.services.rulebook import Rulebook
+from cites_connector.hs_codes.bundled import load_bundled_tables
+from cites_connector.hs_codes.taxonomy_data import load_bundled_taxonomy
 
 TODAY = date(2026, 11, 28)
 EXPORTER = Party("Okavango Reptile Exports CC", "NA", "NA-EXP-0042")
@@ -99,7 +99,7 @@ def outbox(ledger) -> list:
         return list(ledger.state.outbox)
     from sqlalchemy import select
 
-    from adapters.sql.tables import outbox as table
+    from cites_connector.adapters.sql.tables import outbox as table
     with ledger.engine.connect() as conn:
         return [dict(r) for r in conn.execute(select(table).order_by(table.c.id)).mappings()]
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.sql.audit_checks import seal_ledger, verify_chains
+from cites_connector.adapters.sql.audit_checks import seal_ledger, verify_chains
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53)

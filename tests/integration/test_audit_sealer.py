@@ -8,10 +8,10 @@ from datetime import datetime, timezone
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from adapters.sql import tables as t
-from adapters.sql.audit_checks import verify_chains
-from adapters.sql.audit_sealer import AuditSealWorker
-from connector.cli.main import cli
+from cites_connector.adapters.sql import tables as t
+from cites_connector.adapters.sql.audit_checks import verify_chains
+from cites_connector.adapters.sql.audit_sealer import AuditSealWorker
+from cites_connector.cli.main import cli
 
 AT = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
 

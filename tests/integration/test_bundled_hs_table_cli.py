@@ -9,8 +9,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from connector.cli.actor import os_account
-from connector.cli.main import cli
+from cites_connector.cli.actor import os_account
+from cites_connector.cli.main import cli
 
 
 @pytest.fixture

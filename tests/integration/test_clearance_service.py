@@ -6,10 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from connector.domain.decisions import DeclarationDecision, ItemStatus, ReasonCode
-from connector.domain.errors import StaleVersion, UnknownDeclaration
-from connector.domain.permits import BalanceStatus, ConsignmentPolicy
-from connector.domain.usages import DeclarationState
+from cites_connector.domain.decisions import DeclarationDecision, ItemStatus, ReasonCode
+from cites_connector.domain.errors import StaleVersion, UnknownDeclaration
+from cites_connector.domain.permits import BalanceStatus, ConsignmentPolicy
+from cites_connector.domain.usages import DeclarationState
 from tests.integration.kit import (
     TODAY, export, outbox, permit, plastic_item, python_item, pythons, remaining, routing_keys,
     services,

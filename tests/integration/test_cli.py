@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from connector.cli.main import cli
+from cites_connector.cli.main import cli
 from tests.samples import write_samples
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from connector.domain.permits import ConsignmentPolicy
+from cites_connector.domain.permits import ConsignmentPolicy
 from tests.integration.kit import export, permit, python_item, pythons, remaining, services
 
 WORKERS = 12

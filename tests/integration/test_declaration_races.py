@@ -20,12 +20,12 @@ from uuid import uuid4
 import pytest
 from sqlalchemy import select
 
-from adapters.sql import tables as t
-from connector.domain.errors import DeclarationCancelled, StaleVersion, UnknownDeclaration
-from connector.domain.permits import ConsignmentPolicy
-from connector.domain.usages import DeclarationState
-from connector.services.clearance import ClearanceService
-from connector.services.permits import PermitService
+from cites_connector.adapters.sql import tables as t
+from cites_connector.domain.errors import DeclarationCancelled, StaleVersion, UnknownDeclaration
+from cites_connector.domain.permits import ConsignmentPolicy
+from cites_connector.domain.usages import DeclarationState
+from cites_connector.services.clearance import ClearanceService
+from cites_connector.services.permits import PermitService
 from tests.integration.kit import (
     Clock, export, permit, python_item, pythons, rulebook, services,
 )

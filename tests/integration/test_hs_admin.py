@@ -12,16 +12,16 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from adapters.sql.audit_checks import verify_chains
-from adapters.sql.hs_store import SqlHsTableStore
-from connector.domain.hs_admin import HsAdminRefused, HsRowsInvalid, NotPermitted
-from connector.domain.hs_admin_csv import parse_rows
-from connector.domain.hs_tables import HsRow
-from connector.domain.policy import DecisionPolicy
-from connector.services.hs_admin import HsAdminService
-from connector.services.rulebook import Rulebook
-from hs_codes.nomenclature import load_cites_terms, load_nomenclature
-from hs_codes.taxonomy_data import load_bundled_taxonomy
+from cites_connector.adapters.sql.audit_checks import verify_chains
+from cites_connector.adapters.sql.hs_store import SqlHsTableStore
+from cites_connector.domain.hs_admin import HsAdminRefused, HsRowsInvalid, NotPermitted
+from cites_connector.domain.hs_admin_csv import parse_rows
+from cites_connector.domain.hs_tables import HsRow
+from cites_connector.domain.policy import DecisionPolicy
+from cites_connector.services.hs_admin import HsAdminService
+from cites_connector.services.rulebook import Rulebook
+from cites_connector.hs_codes.nomenclature import load_cites_terms, load_nomenclature
+from cites_connector.hs_codes.taxonomy_data import load_bundled_taxonomy
 from tests.integration import kit
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
@@ -181,7 +181,7 @@ def test_an_import_with_a_bad_row_changes_nothing_and_names_the_line(admin):
 
 
 def test_export_then_import_into_a_draft_gives_the_same_rows(admin):
-    from connector.domain.hs_admin_csv import format_rows
+    from cites_connector.domain.hs_admin_csv import format_rows
 
     rows = admin.rows("HS2022/1")[1]
     draft = admin.new_draft("ed", "HS2022", empty=True, reason="round trip")

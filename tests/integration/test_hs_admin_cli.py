@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from connector.cli.actor import os_account
-from connector.cli.main import cli
+from cites_connector.cli.actor import os_account
+from cites_connector.cli.main import cli
 from tests.hostile.os_accounts import Connector, require_root_and_accounts
 from tests.samples import write_samples
 

@@ -10,15 +10,15 @@ import pytest
 from sqlalchemy import MetaData, select
 from sqlalchemy.engine import make_url
 
-from adapters.sql.engine import make_engine
-from adapters.sql.hs_store import SqlHsTableStore
-from adapters.sql.ledger import SqlAlchemyLedger
-from connector.domain.hs_tables import HsRow
-from connector.domain.policy import DecisionPolicy
-from connector.services.hs_admin import HsAdminService
-from connector.services.rulebook import Rulebook
-from hs_codes.nomenclature import load_cites_terms, load_nomenclature
-from hs_codes.taxonomy_data import load_bundled_taxonomy
+from cites_connector.adapters.sql.engine import make_engine
+from cites_connector.adapters.sql.hs_store import SqlHsTableStore
+from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
+from cites_connector.domain.hs_tables import HsRow
+from cites_connector.domain.policy import DecisionPolicy
+from cites_connector.services.hs_admin import HsAdminService
+from cites_connector.services.rulebook import Rulebook
+from cites_connector.hs_codes.nomenclature import load_cites_terms, load_nomenclature
+from cites_connector.hs_codes.taxonomy_data import load_bundled_taxonomy
 from tests.integration import kit
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
@@ -34,7 +34,7 @@ def admin_on(engine) -> HsAdminService:
 def leather_item(number: int):
     from decimal import Decimal
 
-    from connector.domain.declarations import DeclarationItem
+    from cites_connector.domain.declarations import DeclarationItem
     return DeclarationItem(number=number, hs_code=kit.LEATHER_HS, description="croc leather",
                            net_mass=Decimal(3))
 

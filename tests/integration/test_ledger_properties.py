@@ -17,12 +17,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from adapters.sql.engine import make_engine
-from adapters.sql.ledger import SqlAlchemyLedger
-from adapters.sql.migrate import upgrade
-from connector.domain.errors import DeclarationCancelled
-from connector.domain.permits import ConsignmentPolicy
-from connector.domain.records import decision_to_dict
+from cites_connector.adapters.sql.engine import make_engine
+from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
+from cites_connector.adapters.sql.migrate import upgrade
+from cites_connector.domain.errors import DeclarationCancelled
+from cites_connector.domain.permits import ConsignmentPolicy
+from cites_connector.domain.records import decision_to_dict
 from tests.integration.kit import export, permit, python_item, pythons, services
 from tests.memory_ledger import MemoryLedger
 

@@ -7,17 +7,17 @@ from decimal import Decimal
 
 import pytest
 
-from connector.domain.decisions import DeclarationDecision, ReasonCode
-from connector.domain.errors import PermitEventRefused
-from connector.domain.permits import ConsignmentPolicy, PermitStatus, PermitStatusChange
-from connector.domain.usages import DeclarationState
-from connector.domain.policy import DecisionPolicy
-from connector.services.clearance import ClearanceService
-from connector.services.permit_lookup import LookupAnswer, UnknownPermitLookup
-from connector.services.permits import PermitService
-from connector.services.rulebook import Rulebook
-from hs_codes.bundled import load_bundled_tables
-from hs_codes.taxonomy_data import load_bundled_taxonomy
+from cites_connector.domain.decisions import DeclarationDecision, ReasonCode
+from cites_connector.domain.errors import PermitEventRefused
+from cites_connector.domain.permits import ConsignmentPolicy, PermitStatus, PermitStatusChange
+from cites_connector.domain.usages import DeclarationState
+from cites_connector.domain.policy import DecisionPolicy
+from cites_connector.services.clearance import ClearanceService
+from cites_connector.services.permit_lookup import LookupAnswer, UnknownPermitLookup
+from cites_connector.services.permits import PermitService
+from cites_connector.services.rulebook import Rulebook
+from cites_connector.hs_codes.bundled import load_bundled_tables
+from cites_connector.hs_codes.taxonomy_data import load_bundled_taxonomy
 from tests.integration.kit import (
     TODAY, Clock, export, ids, outbox, permit, python_item, pythons, remaining, services,
 )

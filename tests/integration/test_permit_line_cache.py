@@ -11,9 +11,9 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.sql.engine import make_engine
-from adapters.sql.ledger import SqlAlchemyLedger
-from connector.domain.permits import ConsignmentPolicy, PermitStatus, PermitStatusChange
+from cites_connector.adapters.sql.engine import make_engine
+from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
+from cites_connector.domain.permits import ConsignmentPolicy, PermitStatus, PermitStatusChange
 from tests.integration.kit import export, permit, python_item, pythons, remaining, services
 
 MULTIPLE = ConsignmentPolicy.MULTIPLE

@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from adapters.sql.tables import audit_log
+from cites_connector.adapters.sql.tables import audit_log
 
-from connector.domain.errors import PermitEventRefused
-from connector.domain.permits import PermitStatus, PermitStatusChange
+from cites_connector.domain.errors import PermitEventRefused
+from cites_connector.domain.permits import PermitStatus, PermitStatusChange
 from tests.integration.kit import permit, pythons, services
 
 CANCELLED, SUSPENDED, VALID = PermitStatus.CANCELLED, PermitStatus.SUSPENDED, PermitStatus.VALID

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import pytest
 
-from connector.domain.errors import Unavailable, UnstorableValue
+from cites_connector.domain.errors import Unavailable, UnstorableValue
 from tests.hostile.ledger_dump import ledger_dump
 from tests.integration.kit import permit, pythons, services
 
@@ -38,9 +38,9 @@ def test_a_quantity_beyond_64_bits_is_refused_as_unstorable(sql_ledger):
 
 @pytest.mark.postgres
 def test_a_taxon_longer_than_its_column_is_refused_as_unstorable_on_postgresql(postgres_url):
-    from adapters.sql.engine import make_engine
-    from adapters.sql.ledger import SqlAlchemyLedger
-    from adapters.sql.migrate import upgrade
+    from cites_connector.adapters.sql.engine import make_engine
+    from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
+    from cites_connector.adapters.sql.migrate import upgrade
 
     engine = make_engine(postgres_url)
     upgrade(engine)

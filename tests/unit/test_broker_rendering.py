@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 from lxml import html as lxml_html
 
-from adapters.notifications.renderer import (
+from cites_connector.adapters.notifications.renderer import (
     DEFAULT_DIRECTORY,
     HTML_TEMPLATE,
     TEXT_TEMPLATE,
     BrokenTemplate,
     NotificationRenderer,
 )
-from adapters.notifications.samples import SAMPLE_NOTIFICATIONS
-from connector.services.messages import broker_notification
+from cites_connector.adapters.notifications.samples import SAMPLE_NOTIFICATIONS
+from cites_connector.services.messages import broker_notification
 from tests.builders import (
     bundled_decider, declaration, item, permit, permit_line,
 )

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from hs_codes.bundled import load_bundled_tables
-from hs_codes.nomenclature import load_cites_terms, load_nomenclature
-from hs_codes.taxonomy_data import load_bundled_taxonomy
+from cites_connector.hs_codes.bundled import load_bundled_tables
+from cites_connector.hs_codes.nomenclature import load_cites_terms, load_nomenclature
+from cites_connector.hs_codes.taxonomy_data import load_bundled_taxonomy
 
 TABLE_CSV = Path(__file__).resolve().parents[2] / "hs_codes" / "hs2022.csv"
 PROVENANCE = TABLE_CSV.parent / "PROVENANCE.md"

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hs_codes.bundled import load_bundled_tables
-from hs_codes.taxonomy_data import load_bundled_taxonomy
+from cites_connector.hs_codes.bundled import load_bundled_tables
+from cites_connector.hs_codes.taxonomy_data import load_bundled_taxonomy
 
 CASES_FILE = Path(__file__).resolve().parents[1] / "cases" / "decisions.yaml"
 

@@ -11,13 +11,13 @@ from decimal import Decimal
 
 import pytest
 
-from connector.domain.declarations import Flow
-from connector.domain.decisions import (
+from cites_connector.domain.declarations import Flow
+from cites_connector.domain.decisions import (
     Decision, DeclarationDecision, ItemDecision, ItemStatus, ReasonCode, Severity,
 )
-from connector.domain.errors import NoHsTableInForce
-from connector.domain.permits import ConsignmentPolicy, Party, PermitStatus, PermitType
-from connector.domain.rules import choose_permit
+from cites_connector.domain.errors import NoHsTableInForce
+from cites_connector.domain.permits import ConsignmentPolicy, Party, PermitStatus, PermitType
+from cites_connector.domain.rules import choose_permit
 from tests.builders import (
     ABROAD, DECLARATION_ID, EXPORTER, HOME, IMPORTER, PERMIT_NUMBER, TODAY, TOMORROW, YESTERDAY,
     bundled_decider, cites_document, declaration, decision_policy, foreign_export_permit,

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from connector.domain.decisions import DeclarationDecision, ReasonCode, Severity
+from cites_connector.domain.decisions import DeclarationDecision, ReasonCode, Severity
 from tests.builders import (
     TODAY, bundled_decider, declaration, decision_policy, item, permit,
 )

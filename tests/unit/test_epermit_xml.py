@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from connector.domain.errors import InvalidPermit, MalformedXml, TooLarge
-from connector.domain.permits import ConsignmentPolicy, Party, PermitStatus, PermitType
-from mappings.epermit_xml import epermit_to_json, parse_epermit
-from mappings.permit_json import parse_permit
+from cites_connector.domain.errors import InvalidPermit, MalformedXml, TooLarge
+from cites_connector.domain.permits import ConsignmentPolicy, Party, PermitStatus, PermitType
+from cites_connector.mappings.epermit_xml import epermit_to_json, parse_epermit
+from cites_connector.mappings.permit_json import parse_permit
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "epermit"

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from connector.domain.hs_admin import HsRowsInvalid
-from connector.domain.hs_admin_convert import convert_rows, parse_correlation
-from connector.domain.hs_tables import HsRow
-from hs_codes.bundled import load_bundled_tables
+from cites_connector.domain.hs_admin import HsRowsInvalid
+from cites_connector.domain.hs_admin_convert import convert_rows, parse_correlation
+from cites_connector.domain.hs_tables import HsRow
+from cites_connector.hs_codes.bundled import load_bundled_tables
 
 FIXTURE = (Path(__file__).parent.parent / "fixtures" / "hs"
            / "correlation-HS2022-HS2027.MADE-FOR-TESTS.csv")

@@ -6,16 +6,16 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from connector.domain.hs_admin import (
+from cites_connector.domain.hs_admin import (
     Draft, DraftRow, DraftStatus, HsAdminRefused, HsRowsInvalid, NotPermitted, TableVersion,
     VersionStatus, check_can_approve, check_editable, parse_ref, plan_publication, require,
 )
-from connector.domain.hs_admin_csv import format_rows, parse_rows, rows_digest
-from connector.domain.hs_admin_validation import validate_rows
-from connector.domain.hs_tables import HsRow
-from hs_codes.bundled import load_bundled_tables
-from hs_codes.nomenclature import load_cites_terms, load_nomenclature
-from hs_codes.taxonomy_data import load_bundled_taxonomy
+from cites_connector.domain.hs_admin_csv import format_rows, parse_rows, rows_digest
+from cites_connector.domain.hs_admin_validation import validate_rows
+from cites_connector.domain.hs_tables import HsRow
+from cites_connector.hs_codes.bundled import load_bundled_tables
+from cites_connector.hs_codes.nomenclature import load_cites_terms, load_nomenclature
+from cites_connector.hs_codes.taxonomy_data import load_bundled_taxonomy
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
 TODAY = NOW.date()

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector.domain.hs_tables import HsRow, HsRowSet, HsTables, NoHsTableInForce
-from hs_codes.bundled import HsCsvError, load_bundled_tables, load_hs_csv, write_hs_csv
+from cites_connector.domain.hs_tables import HsRow, HsRowSet, HsTables, NoHsTableInForce
+from cites_connector.hs_codes.bundled import HsCsvError, load_bundled_tables, load_hs_csv, write_hs_csv
 
 
 def row_set(*rows: HsRow, edition="HS2022", version=1, effective_from=date(2022, 1, 1),

@@ -13,12 +13,12 @@ from decimal import Decimal
 
 from hypothesis import given, settings, strategies as st
 
-from connector.domain.decisions import DEFAULT_SEVERITIES, ReasonCode, Severity
-from connector.domain.line_checks import check_line
-from connector.domain.line_choice import LineChooser
-from connector.domain.permits import ConsignmentPolicy, PermitStatus
-from connector.domain.rules import Decider
-from hs_codes.taxonomy_data import load_bundled_taxonomy
+from cites_connector.domain.decisions import DEFAULT_SEVERITIES, ReasonCode, Severity
+from cites_connector.domain.line_checks import check_line
+from cites_connector.domain.line_choice import LineChooser
+from cites_connector.domain.permits import ConsignmentPolicy, PermitStatus
+from cites_connector.domain.rules import Decider
+from cites_connector.hs_codes.taxonomy_data import load_bundled_taxonomy
 from tests.builders import (
     TODAY, PermitBook, bundled_tables, declaration, decision_policy, item, permit, permit_line,
 )
@@ -70,7 +70,7 @@ def full_pass(declared, cited, blocks, drawn):
 
 
 def _suspended(candidate):
-    from connector.domain.permit_checks import status_reasons
+    from cites_connector.domain.permit_checks import status_reasons
 
     return status_reasons(candidate)[0]
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from hs_codes.taxonomy_data import load_bundled_taxonomy
-from mappings.speciesplus import taxonomy_from_pages
+from cites_connector.hs_codes.taxonomy_data import load_bundled_taxonomy
+from cites_connector.mappings.speciesplus import taxonomy_from_pages
 
 ROOT = Path(__file__).resolve().parents[2]
 LISTINGS = ROOT / "hs_codes" / "taxonomy" / "listings.csv"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import assume, given, strategies as st
 
-from connector.domain.parties import (
+from cites_connector.domain.parties import (
     LEGAL_FORMS, PartyMatch, compare_parties, id_key, name_key, shown_name,
 )
-from connector.domain.permits import Party
+from cites_connector.domain.permits import Party
 
 # letters whose upper and lower case map back and forth (no Turkish dotless i, no ligatures)
 LATIN = "abcdefghijklmnopqrstuvwxyzéèüöäøåçñ"

@@ -12,9 +12,9 @@ from contextlib import contextmanager
 
 import pytest
 
-from connector.domain.errors import Unavailable
-from connector.domain.permits import ConsignmentPolicy, PermitStatus, PermitStatusChange
-from connector.domain.usages import DeclarationState
+from cites_connector.domain.errors import Unavailable
+from cites_connector.domain.permits import ConsignmentPolicy, PermitStatus, PermitStatusChange
+from cites_connector.domain.usages import DeclarationState
 from tests.integration.kit import export, outbox, permit, python_item, pythons, services
 from tests.memory_ledger import MemoryLedger
 

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connector.domain.errors import InvalidInput, InvalidPermit
-from connector.domain.permits import (
+from cites_connector.domain.errors import InvalidInput, InvalidPermit
+from cites_connector.domain.permits import (
     ConsignmentPolicy,
     Party,
     Permit,
@@ -23,9 +23,9 @@ from connector.domain.permits import (
     PermitStatus,
     PermitType,
 )
-from connector.domain import limits
-from connector.domain.units import CITES_UNITS
-from mappings.permit_json import (
+from cites_connector.domain import limits
+from cites_connector.domain.units import CITES_UNITS
+from cites_connector.mappings.permit_json import (
     MAX_VERSION,
     PURPOSE_CODES,
     SOURCE_CODES,
@@ -596,7 +596,7 @@ def test_text_fields_take_exactly_their_limit(limit, path, build):
 
 
 def test_the_text_limits_are_the_ledgers_column_sizes():
-    from adapters.sql import tables as t
+    from cites_connector.adapters.sql import tables as t
 
     assert t.permits.c.permit_number.type.length == limits.PERMIT_NUMBER
     assert t.permit_lines.c.taxon.type.length == limits.TAXON

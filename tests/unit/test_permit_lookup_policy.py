@@ -4,8 +4,8 @@ found", and what is stored."""
 
 from __future__ import annotations
 
-from connector.domain.errors import InvalidPermit
-from connector.services.permit_lookup import (
+from cites_connector.domain.errors import InvalidPermit
+from cites_connector.services.permit_lookup import (
     MAX_REMEMBERED, LookupAnswer, UnknownPermitLookup,
 )
 from tests.integration.kit import permit

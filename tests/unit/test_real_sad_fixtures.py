@@ -17,9 +17,9 @@ import pytest
 import yaml
 from lxml import etree
 
-from hs_codes.bundled import load_bundled_tables
-from mappings.asycuda_sad import map_declaration
-from mappings.sad_mapping import SadMapping
+from cites_connector.hs_codes.bundled import load_bundled_tables
+from cites_connector.mappings.asycuda_sad import map_declaration
+from cites_connector.mappings.sad_mapping import SadMapping
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL = ROOT / "tests" / "fixtures" / "sad" / "real"

@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from connector.domain.declarations import AttachedDocument, Flow
-from connector.domain.errors import MalformedXml, MappingFailed, TooLarge
-from mappings.asycuda_sad import map_declaration
-from mappings.safe_xml import parse_xml
-from mappings.sad_mapping import InvalidMappingFile, SadMapping
+from cites_connector.domain.declarations import AttachedDocument, Flow
+from cites_connector.domain.errors import MalformedXml, MappingFailed, TooLarge
+from cites_connector.mappings.asycuda_sad import map_declaration
+from cites_connector.mappings.safe_xml import parse_xml
+from cites_connector.mappings.sad_mapping import InvalidMappingFile, SadMapping
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "sad"
 TODAY = date(2026, 12, 10)

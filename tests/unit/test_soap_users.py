@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.soap.users import Forbidden, SoapUser, parse_users
+from cites_connector.adapters.soap.users import Forbidden, SoapUser, parse_users
 
 BOTH = frozenset({"check", "cancel"})
 

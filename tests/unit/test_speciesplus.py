@@ -11,12 +11,12 @@ import requests
 import responses
 from responses import matchers
 
-from adapters.speciesplus_client import (SpeciesPlusAuthError, SpeciesPlusClient,
+from cites_connector.adapters.speciesplus_client import (SpeciesPlusAuthError, SpeciesPlusClient,
                                          SpeciesPlusUnavailable, refresh_taxonomy)
-from connector.domain.errors import ConnectorError, Unavailable
-from connector.domain.taxonomy import Taxon, Taxonomy
-from hs_codes.taxonomy_data import load_taxonomy_dir, write_taxonomy_csv
-from mappings.speciesplus import taxonomy_from_pages, translate_pages
+from cites_connector.domain.errors import ConnectorError, Unavailable
+from cites_connector.domain.taxonomy import Taxon, Taxonomy
+from cites_connector.hs_codes.taxonomy_data import load_taxonomy_dir, write_taxonomy_csv
+from cites_connector.mappings.speciesplus import taxonomy_from_pages, translate_pages
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "speciesplus"
 BASE = "https://api.speciesplus.net/api/v1"

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connector.domain.taxonomy import Taxon, Taxonomy, name_key
-from hs_codes.taxonomy_data import load_bundled_taxonomy, load_taxonomy_csv, write_taxonomy_csv
+from cites_connector.domain.taxonomy import Taxon, Taxonomy, name_key
+from cites_connector.hs_codes.taxonomy_data import load_bundled_taxonomy, load_taxonomy_csv, write_taxonomy_csv
 
 #: every taxon named in the primer's starting HS table (CITES-PRIMER, "HS codes and CITES")
 PRIMER_HS_TAXA = [
@@ -204,7 +204,7 @@ def test_the_bundled_data_has_no_dangling_parents_or_loops(bundled):
 
 
 def test_every_taxon_of_the_bundled_hs_tables_resolves(bundled):
-    from hs_codes.bundled import load_bundled_tables
+    from cites_connector.hs_codes.bundled import load_bundled_tables
 
     named = {row.taxon for rows in load_bundled_tables().sets for row in rows.rows
              if not row.is_exclusion}

@@ -6,7 +6,7 @@ written for these tests, so no test reads the reference file.
 
 from __future__ import annotations
 
-from hs_codes.tools.build_taxonomy import apply_additions, parse_appendices, read_additions
+from cites_connector.hs_codes.tools.build_taxonomy import apply_additions, parse_appendices, read_additions
 
 SNIPPET = """\
 HDR\tInterpretation

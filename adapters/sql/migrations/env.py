@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from adapters.sql.tables import metadata
+from cites_connector.adapters.sql.tables import metadata
 
 config = context.config
 

@@ -18,12 +18,12 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import pika
 
-from adapters.amqp import definitions as shipped
-from adapters.amqp import topology
-from adapters.amqp.workers import build_outbox_relay, build_permit_consumer
-from adapters.sql.migrate import upgrade
-from connector.bootstrap import bootstrap
-from connector.settings import load_settings
+from cites_connector.adapters.amqp import definitions as shipped
+from cites_connector.adapters.amqp import topology
+from cites_connector.adapters.amqp.workers import build_outbox_relay, build_permit_consumer
+from cites_connector.adapters.sql.migrate import upgrade
+from cites_connector.bootstrap import bootstrap
+from cites_connector.settings import load_settings
 from tests.integration.kit import Clock
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -184,7 +184,7 @@ def relay_running(app, **options) -> Iterator[Any]:
 
 def stored_permit(app, number: str, country: str = "NA"):
     """The ledger's permit, or None while it is not there."""
-    from connector.domain.errors import UnknownPermit
+    from cites_connector.domain.errors import UnknownPermit
 
     try:
         return app.permits.balance(number, country).permit
@@ -196,7 +196,7 @@ def serve_command() -> list[str]:
     """``cites-connector`` as installed in this environment."""
     found = shutil.which("cites-connector")
     return [found] if found else [sys.executable, "-c",
-                                  "from connector.cli.main import main; main()"]
+                                  "from cites_connector.cli.main import main; main()"]
 
 
 def free_port() -> int:

@@ -27,7 +27,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import pika
 import pytest
 
-from adapters.amqp import definitions as shipped
+from cites_connector.adapters.amqp import definitions as shipped
 from tests.integration.amqp.amqp_kit import url_as
 
 AMQP_URL = os.environ.get("CONNECTOR_TEST_AMQP_URL")
@@ -158,9 +158,9 @@ def permit_system_url(amqp_admin_url) -> str:
 @pytest.fixture
 def customs_simulator():
     """The project's customs simulator under waitress on a free loopback port."""
-    from adapters.customs_simulator.app import CustomsSimulator
-    from adapters.customs_simulator.recorder import MemoryCallRecorder
-    from adapters.customs_simulator.server import BackgroundServer
+    from cites_connector.adapters.customs_simulator.app import CustomsSimulator
+    from cites_connector.adapters.customs_simulator.recorder import MemoryCallRecorder
+    from cites_connector.adapters.customs_simulator.server import BackgroundServer
 
     app = CustomsSimulator(MemoryCallRecorder(), users={"connector": "s3cret-callback"})
     server = BackgroundServer(app).start()

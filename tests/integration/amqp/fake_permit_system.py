@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 
 import pika
 
-from adapters.amqp import topology
+from cites_connector.adapters.amqp import topology
 
 
 class FakePermitSystem:

@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from adapters.amqp import topology
-from adapters.amqp.workers import build_outbox_relay, build_permit_consumer
-from adapters.outbox.backoff import Backoff
-from connector.domain.permits import ConsignmentPolicy
-from connector.domain.usages import DeclarationState
+from cites_connector.adapters.amqp import topology
+from cites_connector.adapters.amqp.workers import build_outbox_relay, build_permit_consumer
+from cites_connector.adapters.outbox.backoff import Backoff
+from cites_connector.domain.permits import ConsignmentPolicy
+from cites_connector.domain.usages import DeclarationState
 from tests.integration.amqp.amqp_kit import (
     TestBroker, make_app, running, sample_permits, stored_permit, wait_for,
 )

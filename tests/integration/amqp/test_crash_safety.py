@@ -16,9 +16,9 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from adapters.amqp import topology
-from adapters.sql import tables as t
-from connector.domain.decisions import DeclarationDecision
+from cites_connector.adapters.amqp import topology
+from cites_connector.adapters.sql import tables as t
+from cites_connector.domain.decisions import DeclarationDecision
 from tests.integration.amqp.amqp_kit import TestBroker, make_app, sample_permits, wait_for
 from tests.integration.kit import export, python_item
 
@@ -29,7 +29,7 @@ EVENTS = 300
 def command() -> list[str]:
     found = shutil.which("cites-connector")
     return [found] if found else [sys.executable, "-c",
-                                  "from connector.cli.main import main; main()"]
+                                  "from cites_connector.cli.main import main; main()"]
 
 
 def free_port() -> int:

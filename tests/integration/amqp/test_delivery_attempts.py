@@ -21,14 +21,14 @@ import pika
 import pytest
 from sqlalchemy import func, select
 
-from adapters.amqp import topology
-from adapters.amqp.permit_consumer import PermitConsumer
-from adapters.amqp.permit_messages import IncomingMessage, message_key
-from adapters.sql import tables as t
-from adapters.sql.delivery_attempts import SqlDeliveryAttempts
-from adapters.sql.engine import make_engine
-from adapters.sql.migrate import upgrade
-from adapters.outbox.backoff import Backoff
+from cites_connector.adapters.amqp import topology
+from cites_connector.adapters.amqp.permit_consumer import PermitConsumer
+from cites_connector.adapters.amqp.permit_messages import IncomingMessage, message_key
+from cites_connector.adapters.sql import tables as t
+from cites_connector.adapters.sql.delivery_attempts import SqlDeliveryAttempts
+from cites_connector.adapters.sql.engine import make_engine
+from cites_connector.adapters.sql.migrate import upgrade
+from cites_connector.adapters.outbox.backoff import Backoff
 from tests.integration.amqp.amqp_kit import TestBroker, running, sample_permits, wait_for
 from tests.integration.kit import services
 from tests.memory_ledger import MemoryLedger, MemoryLedgerSession

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from adapters.amqp import topology
-from connector.domain.decisions import DeclarationDecision, ReasonCode
-from connector.domain.usages import DeclarationState
+from cites_connector.adapters.amqp import topology
+from cites_connector.domain.decisions import DeclarationDecision, ReasonCode
+from cites_connector.domain.usages import DeclarationState
 from tests.integration.amqp.amqp_kit import (
     TestBroker, consumer_running, make_app, relay_running, sample_permits, wait_for,
 )

@@ -10,9 +10,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from adapters.sql import tables as t
-from connector.domain.permits import ConsignmentPolicy, PermitStatus, PermitType
-from mappings.permit_json import parse_permit
+from cites_connector.adapters.sql import tables as t
+from cites_connector.domain.permits import ConsignmentPolicy, PermitStatus, PermitType
+from cites_connector.mappings.permit_json import parse_permit
 from tests.integration.amqp.amqp_kit import (
     EPERMITS, TestBroker, consumer_running, make_app, sample_permits, wait_for,
 )

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from adapters.amqp.definitions import DEMO_PASSWORDS
-from adapters.amqp.workers import wire_permit_lookup
-from connector.domain.decisions import DeclarationDecision, ReasonCode
+from cites_connector.adapters.amqp.definitions import DEMO_PASSWORDS
+from cites_connector.adapters.amqp.workers import wire_permit_lookup
+from cites_connector.domain.decisions import DeclarationDecision, ReasonCode
 from tests.integration.amqp.amqp_kit import (
     EPERMITS, make_app, sample_permits, stored_permit, url_as,
 )

@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from adapters.amqp import topology
-from adapters.amqp.dead_letters import list_dead_letters
-from adapters.amqp.definitions import DEMO_PASSWORDS
-from adapters.sql import tables as t
-from connector.cli.main import cli
+from cites_connector.adapters.amqp import topology
+from cites_connector.adapters.amqp.dead_letters import list_dead_letters
+from cites_connector.adapters.amqp.definitions import DEMO_PASSWORDS
+from cites_connector.adapters.sql import tables as t
+from cites_connector.cli.main import cli
 from tests.integration.amqp.amqp_kit import (
     EPERMITS, TestBroker, consumer_running, make_app, permit_system_url, sample_permits,
     stored_permit, url_as, wait_for,

@@ -9,7 +9,7 @@ import json
 import pika
 import pytest
 
-from adapters.amqp import definitions, topology
+from cites_connector.adapters.amqp import definitions, topology
 from tests.integration.amqp.amqp_kit import ROOT, wait_for
 
 pytestmark = pytest.mark.rabbitmq

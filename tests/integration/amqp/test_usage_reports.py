@@ -8,10 +8,10 @@ import json
 import pytest
 from sqlalchemy import select
 
-from adapters.amqp import topology
-from adapters.outbox.backoff import Backoff
-from adapters.sql import tables as t
-from connector.domain.permits import ConsignmentPolicy
+from cites_connector.adapters.amqp import topology
+from cites_connector.adapters.outbox.backoff import Backoff
+from cites_connector.adapters.sql import tables as t
+from cites_connector.domain.permits import ConsignmentPolicy
 from tests.integration.amqp.amqp_kit import TestBroker, make_app, relay_running, wait_for
 from tests.integration.kit import export, permit, python_item, pythons
 

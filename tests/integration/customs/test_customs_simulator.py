@@ -17,11 +17,11 @@ from click.testing import CliRunner
 from zeep.exceptions import Fault
 from zeep.wsse.username import UsernameToken
 
-from adapters.customs.callback_client import CustomsCallbackClient
-from adapters.customs.callback_request import submit_control_result_request
-from adapters.customs_simulator.recorder import RecordedCall, open_recorder
-from adapters.outbox.delivery import RetryableDeliveryError
-from connector.cli.main import cli
+from cites_connector.adapters.customs.callback_client import CustomsCallbackClient
+from cites_connector.adapters.customs.callback_request import submit_control_result_request
+from cites_connector.adapters.customs_simulator.recorder import RecordedCall, open_recorder
+from cites_connector.adapters.outbox.delivery import RetryableDeliveryError
+from cites_connector.cli.main import cli
 from tests.integration.customs.customs_kit import PASSWORD, USER
 from tests.integration.customs.test_customs_callback import callback
 
@@ -116,7 +116,7 @@ def test_the_serve_command_fails_first_calls_records_the_rest_and_stops_on_sigte
     url = f"http://127.0.0.1:{port}/soap/customs-callback"
     env = os.environ | {"CONNECTOR_CUSTOMS_USER": USER, "CONNECTOR_CUSTOMS_PASSWORD": PASSWORD}
     server = subprocess.Popen(
-        [sys.executable, "-c", "from connector.cli.main import main; main()",
+        [sys.executable, "-c", "from cites_connector.cli.main import main; main()",
          "simulate-customs", "serve",
          "--port", str(port), "--record", str(record), "--fail-first", "1"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

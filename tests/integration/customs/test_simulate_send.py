@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from adapters.customs_simulator.server import BackgroundServer
-from adapters.soap.wsgi import SOAP_PATH, ClearanceWsgiApp
-from connector.bootstrap import bootstrap
-from connector.cli.main import cli
-from connector.settings import load_settings
+from cites_connector.adapters.customs_simulator.server import BackgroundServer
+from cites_connector.adapters.soap.wsgi import SOAP_PATH, ClearanceWsgiApp
+from cites_connector.bootstrap import bootstrap
+from cites_connector.cli.main import cli
+from cites_connector.settings import load_settings
 from tests.samples import write_samples
 
 

@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from adapters.outbox.delivery import PermanentDeliveryError, RetryableDeliveryError
-from adapters.outbox.store import OutboxRow
-from adapters.sql import tables as t
-from adapters.sql.codec import utc
-from connector.services.messages import AMQP, OutboxMessage
+from cites_connector.adapters.outbox.delivery import PermanentDeliveryError, RetryableDeliveryError
+from cites_connector.adapters.outbox.store import OutboxRow
+from cites_connector.adapters.sql import tables as t
+from cites_connector.adapters.sql.codec import utc
+from cites_connector.services.messages import AMQP, OutboxMessage
 
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
 

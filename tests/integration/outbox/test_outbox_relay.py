@@ -8,12 +8,12 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.outbox.backoff import Backoff
-from adapters.outbox.relay import OutboxRelay
-from adapters.outbox.store import SqlOutboxStore
-from adapters.outbox.worker import RelayWorker
-from adapters.sql.engine import make_engine
-from connector.services.messages import AMQP, CUSTOMS_CALLBACK
+from cites_connector.adapters.outbox.backoff import Backoff
+from cites_connector.adapters.outbox.relay import OutboxRelay
+from cites_connector.adapters.outbox.store import SqlOutboxStore
+from cites_connector.adapters.outbox.worker import RelayWorker
+from cites_connector.adapters.sql.engine import make_engine
+from cites_connector.services.messages import AMQP, CUSTOMS_CALLBACK
 from tests.integration.outbox.outbox_kit import (
     T0, Clock, FakeDeliverer, down, message, put, refused, rows,
 )

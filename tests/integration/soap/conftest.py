@@ -13,17 +13,17 @@ import pytest
 import requests
 from lxml import etree
 
-from adapters.soap.clearance_client import ClearanceClient
-from adapters.soap.envelope import SOAP11_NS
-from adapters.soap.schema import NS, xml_schema
-from adapters.soap.users import parse_users
-from adapters.soap.waitress_server import SoapServer
-from adapters.soap.wsgi import ClearanceWsgiApp
-from adapters.sql.migrate import upgrade
-from connector.bootstrap import bootstrap
-from connector.domain.units import format_decimal
-from connector.settings import load_settings
-from mappings.permit_json import parse_permit_list
+from cites_connector.adapters.soap.clearance_client import ClearanceClient
+from cites_connector.adapters.soap.envelope import SOAP11_NS
+from cites_connector.adapters.soap.schema import NS, xml_schema
+from cites_connector.adapters.soap.users import parse_users
+from cites_connector.adapters.soap.waitress_server import SoapServer
+from cites_connector.adapters.soap.wsgi import ClearanceWsgiApp
+from cites_connector.adapters.sql.migrate import upgrade
+from cites_connector.bootstrap import bootstrap
+from cites_connector.domain.units import format_decimal
+from cites_connector.settings import load_settings
+from cites_connector.mappings.permit_json import parse_permit_list
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE_SAD = (ROOT / "examples" / "sad-export-WDHA-E1042.xml").read_bytes()

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from zeep.wsse.username import UsernameToken
 
-from adapters.soap.clearance_client import ClearanceFault
+from cites_connector.adapters.soap.clearance_client import ClearanceFault
 from tests.integration.soap.conftest import SAMPLE_SAD, USERS, envelope, fault_of
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.soap.envelope import SOAP12_NS
+from cites_connector.adapters.soap.envelope import SOAP12_NS
 from tests.integration.soap.conftest import (
     SAMPLE_SAD, check_request, envelope, fault_of, running_service, wsse_text,
 )

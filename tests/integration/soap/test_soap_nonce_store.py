@@ -7,10 +7,10 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from adapters.sql import tables as t
-from adapters.sql.engine import make_engine
-from adapters.sql.migrate import upgrade
-from adapters.sql.wss_nonces import SqlNonceStore
+from cites_connector.adapters.sql import tables as t
+from cites_connector.adapters.sql.engine import make_engine
+from cites_connector.adapters.sql.migrate import upgrade
+from cites_connector.adapters.sql.wss_nonces import SqlNonceStore
 
 NOW = 1_800_000_000.0
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.soap.clearance_client import ClearanceFault
+from cites_connector.adapters.soap.clearance_client import ClearanceFault
 from tests.integration.soap.conftest import (
     SAMPLE_SAD, assert_valid, body_payload, check_request, envelope, fault_of,
 )

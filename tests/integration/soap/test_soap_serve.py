@@ -18,18 +18,18 @@ from pathlib import Path
 import pytest
 import requests
 
-from adapters.soap.clearance_client import ClearanceClient
-from adapters.sql.migrate import upgrade
-from connector.bootstrap import bootstrap
-from connector.settings import load_settings
-from mappings.permit_json import parse_permit_list
+from cites_connector.adapters.soap.clearance_client import ClearanceClient
+from cites_connector.adapters.sql.migrate import upgrade
+from cites_connector.bootstrap import bootstrap
+from cites_connector.settings import load_settings
+from cites_connector.mappings.permit_json import parse_permit_list
 from tests.samples import permits_dated, sad_dated
 
 
 def command() -> list[str]:
     found = shutil.which("cites-connector")
     return [found] if found else [sys.executable, "-c",
-                                  "from connector.cli.main import main; main()"]
+                                  "from cites_connector.cli.main import main; main()"]
 
 
 def free_port() -> int:

@@ -9,8 +9,8 @@ import requests
 from lxml import etree
 from zeep import Client
 
-from adapters.soap.clearance_client import ClearanceFault
-from adapters.soap.schema import WSDL_FILE, XSD_FILE
+from cites_connector.adapters.soap.clearance_client import ClearanceFault
+from cites_connector.adapters.soap.schema import WSDL_FILE, XSD_FILE
 from tests.integration.soap.conftest import SAMPLE_SAD, running_service
 
 WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"

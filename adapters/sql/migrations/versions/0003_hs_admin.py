@@ -123,10 +123,10 @@ def _append_only_triggers() -> None:
 
 
 def _seed_bundled_tables() -> None:
-    from adapters.sql import audit_chain
-    from adapters.sql.hs_schema import hs_version_rows, hs_versions
-    from connector.domain.hs_admin_csv import rows_digest
-    from hs_codes.bundled import load_bundled_tables
+    from cites_connector.adapters.sql import audit_chain
+    from cites_connector.adapters.sql.hs_schema import hs_version_rows, hs_versions
+    from cites_connector.domain.hs_admin_csv import rows_digest
+    from cites_connector.hs_codes.bundled import load_bundled_tables
 
     bind = op.get_bind()
     now = datetime.now(timezone.utc)

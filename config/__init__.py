@@ -1,0 +1,1 @@
+"""Default settings (connector.toml) and RabbitMQ definitions, shipped as package data."""
