@@ -17,13 +17,16 @@ from pathlib import Path
 
 import requests
 import structlog
-from tenacity import (Retrying, retry_if_exception_type, stop_after_attempt,
-                      wait_exponential)
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from cites_connector.domain.errors import ConnectorError, Unavailable
 from cites_connector.domain.taxonomy import Taxonomy
-from cites_connector.hs_codes.taxonomy_data import (TAXA_FILE, load_bundled_taxonomy, load_taxonomy_dir,
-                                    write_taxonomy_csv)
+from cites_connector.hs_codes.taxonomy_data import (
+    TAXA_FILE,
+    load_bundled_taxonomy,
+    load_taxonomy_dir,
+    write_taxonomy_csv,
+)
 from cites_connector.mappings.speciesplus import translate_pages
 
 log = structlog.get_logger(__name__)
@@ -53,11 +56,18 @@ class _Retryable(Exception):
 
 
 class SpeciesPlusClient:
-    def __init__(self, base_url: str = DEFAULT_BASE_URL, *, token: str,
-                 session: requests.Session | None = None,
-                 timeout: tuple[float, float] = (5, 30), per_page: int = MAX_PER_PAGE,
-                 attempts: int = 4, backoff_seconds: float = 1.0,
-                 max_backoff_seconds: float = 30.0):
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        token: str,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = (5, 30),
+        per_page: int = MAX_PER_PAGE,
+        attempts: int = 4,
+        backoff_seconds: float = 1.0,
+        max_backoff_seconds: float = 30.0,
+    ):
         if not token:
             raise SpeciesPlusAuthError("no Species+ API token is configured")
         if not 1 <= per_page <= MAX_PER_PAGE:
@@ -74,8 +84,9 @@ class SpeciesPlusClient:
             reraise=True,
         )
 
-    def iter_taxon_concept_pages(self, updated_since: date | datetime | None = None
-                                 ) -> Iterator[dict]:
+    def iter_taxon_concept_pages(
+        self, updated_since: date | datetime | None = None
+    ) -> Iterator[dict]:
         """Yield each page of ``taxon_concepts`` until ``total_entries`` are covered."""
         page = 1
         while True:
@@ -100,14 +111,18 @@ class SpeciesPlusClient:
                     return self._get_once(url, params)
         except _Retryable as exc:
             raise SpeciesPlusUnavailable(
-                f"Species+ is unavailable ({exc.message}); the taxonomy was not changed") from exc
+                f"Species+ is unavailable ({exc.message}); the taxonomy was not changed"
+            ) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _get_once(self, url: str, params: dict) -> dict:
         try:
             response = self._session.get(
-                url, params=params, timeout=self.timeout,
-                headers={"X-Authentication-Token": self._token, "Accept": "application/json"})
+                url,
+                params=params,
+                timeout=self.timeout,
+                headers={"X-Authentication-Token": self._token, "Accept": "application/json"},
+            )
         except (requests.ConnectionError, requests.Timeout) as exc:
             log.warning("speciesplus.retry", url=url, page=params.get("page"), error=str(exc))
             raise _Retryable(f"{type(exc).__name__} on {url}") from exc
@@ -117,7 +132,8 @@ class SpeciesPlusClient:
             raise _Retryable(f"HTTP {status} from {url}")
         if status in (401, 403):
             raise SpeciesPlusAuthError(
-                f"Species+ refused the API token (HTTP {status}); check the token setting")
+                f"Species+ refused the API token (HTTP {status}); check the token setting"
+            )
         if status != 200:
             raise SpeciesPlusError(f"Species+ answered HTTP {status} for {url}")
         try:
@@ -140,8 +156,9 @@ class RefreshResult:
     skipped: int
 
 
-def refresh_taxonomy(client: SpeciesPlusClient, target_dir: Path | str,
-                     updated_since: date | datetime | None = None) -> RefreshResult:
+def refresh_taxonomy(
+    client: SpeciesPlusClient, target_dir: Path | str, updated_since: date | datetime | None = None
+) -> RefreshResult:
     """Fetch Species+ pages and merge them into taxa.csv / synonyms.csv in ``target_dir``.
 
     Every page is fetched before anything is written, so a failure part way leaves the files
@@ -157,13 +174,22 @@ def merge_pages(target_dir: Path | str, pages: list[dict]) -> RefreshResult:
     local ones; ancestors implied only by names never overwrite.
     """
     target_dir = Path(target_dir)
-    existing: Taxonomy = (load_taxonomy_dir(target_dir) if (target_dir / TAXA_FILE).exists()
-                          else load_bundled_taxonomy())
+    existing: Taxonomy = (
+        load_taxonomy_dir(target_dir)
+        if (target_dir / TAXA_FILE).exists()
+        else load_bundled_taxonomy()
+    )
     batch = translate_pages(pages)
     merged = batch.implied_taxonomy().merge(existing).merge(batch.concept_taxonomy())
     write_taxonomy_csv(merged, target_dir)
-    result = RefreshResult(len(pages), batch.concepts, len(existing), len(merged),
-                           len(merged.synonyms()), len(batch.ambiguous_synonyms),
-                           len(batch.skipped))
+    result = RefreshResult(
+        len(pages),
+        batch.concepts,
+        len(existing),
+        len(merged),
+        len(merged.synonyms()),
+        len(batch.ambiguous_synonyms),
+        len(batch.skipped),
+    )
     log.info("speciesplus.merged", target=str(target_dir), **result.__dict__)
     return result

@@ -36,28 +36,28 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import pika  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+import pika
+from sqlalchemy import func, select
 
-from cites_connector.adapters.amqp import topology  # noqa: E402
-from cites_connector.adapters.amqp.permit_messages import IncomingMessage, decode_event  # noqa: E402
-from cites_connector.adapters.amqp.workers import build_outbox_relay, build_permit_consumer  # noqa: E402
-from cites_connector.adapters.sql import tables as t  # noqa: E402
-from cites_connector.adapters.sql.migrate import upgrade  # noqa: E402
-from cites_connector.bootstrap import bootstrap  # noqa: E402
-from cites_connector.log_setup import configure_logging  # noqa: E402
-from cites_connector.services.messages import OutboxMessage  # noqa: E402
-from cites_connector.settings import load_settings  # noqa: E402
+from cites_connector.adapters.amqp import topology
+from cites_connector.adapters.amqp.permit_messages import IncomingMessage, decode_event
+from cites_connector.adapters.amqp.workers import build_outbox_relay, build_permit_consumer
+from cites_connector.adapters.sql import tables as t
+from cites_connector.adapters.sql.migrate import upgrade
+from cites_connector.bootstrap import bootstrap
+from cites_connector.log_setup import configure_logging
+from cites_connector.services.messages import OutboxMessage
+from cites_connector.settings import load_settings
 
 TARGET_RATIO = 0.5
 ROOT = Path(__file__).resolve().parents[1]
-CLOCK = datetime(2026, 11, 28, 9, 0, tzinfo=timezone.utc)
+CLOCK = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 TIMEOUT = 300.0
 
 
@@ -72,11 +72,21 @@ def permit_bodies(count: int) -> list[bytes]:
 
 
 def usage_body(i: int) -> dict:
-    return {"usage_id": str(uuid.uuid4()), "permit_number": f"26NA{i % 50:06d}",
-            "issuing_country": "NA", "line": "A", "declaration_id": f"BENCH-{i}",
-            "declaration_version": 1, "item_number": 1, "quantity": "1", "unit": None,
-            "remaining_after": "99", "permit_used_up": False, "office_code": "WDHA",
-            "recorded_at": "2026-11-28T10:15:02Z"}
+    return {
+        "usage_id": str(uuid.uuid4()),
+        "permit_number": f"26NA{i % 50:06d}",
+        "issuing_country": "NA",
+        "line": "A",
+        "declaration_id": f"BENCH-{i}",
+        "declaration_version": 1,
+        "item_number": 1,
+        "quantity": "1",
+        "unit": None,
+        "remaining_after": "99",
+        "permit_used_up": False,
+        "office_code": "WDHA",
+        "recorded_at": "2026-11-28T10:15:02Z",
+    }
 
 
 def channel_for(url: str):
@@ -94,10 +104,20 @@ def publish_all(url: str, exchange: str, key: str, bodies: list[bytes]) -> float
     channel.confirm_delivery()
     started = time.perf_counter()
     for body in bodies:
-        channel.basic_publish(exchange, key, body, pika.BasicProperties(
-            content_type="application/json", content_encoding="utf-8",
-            delivery_mode=pika.DeliveryMode.Persistent, message_id=str(uuid.uuid4()),
-            app_id="cites-connector", user_id=user_of(url)), mandatory=True)
+        channel.basic_publish(
+            exchange,
+            key,
+            body,
+            pika.BasicProperties(
+                content_type="application/json",
+                content_encoding="utf-8",
+                delivery_mode=pika.DeliveryMode.Persistent,
+                message_id=str(uuid.uuid4()),
+                app_id="cites-connector",
+                user_id=user_of(url),
+            ),
+            mandatory=True,
+        )
     elapsed = time.perf_counter() - started
     connection.close()
     return elapsed
@@ -140,8 +160,10 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--prefetch", type=int, default=20)
     parser.add_argument("--database-url")
-    parser.add_argument("--amqp-url", default=os.environ.get(
-        "CONNECTOR_TEST_AMQP_URL", os.environ.get("CONNECTOR_AMQP_URL")))
+    parser.add_argument(
+        "--amqp-url",
+        default=os.environ.get("CONNECTOR_TEST_AMQP_URL", os.environ.get("CONNECTOR_AMQP_URL")),
+    )
     args = parser.parse_args()
     if not args.amqp_url:
         parser.error("give --amqp-url or set CONNECTOR_TEST_AMQP_URL")
@@ -161,9 +183,15 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         overrides = {"database_url": args.database_url} if args.database_url else {}
-        settings = load_settings(home_country="NA", data_dir=Path(tmp), amqp_url=url,
-                                 amqp_workers=args.workers, amqp_prefetch=args.prefetch,
-                                 permit_publishers=(user_of(url),), **overrides)
+        settings = load_settings(
+            home_country="NA",
+            data_dir=Path(tmp),
+            amqp_url=url,
+            amqp_workers=args.workers,
+            amqp_prefetch=args.prefetch,
+            permit_publishers=(user_of(url),),
+            **overrides,
+        )
         app = bootstrap(settings, clock=lambda: CLOCK)
         upgrade(app.engine)
         bodies = permit_bodies(count)
@@ -184,8 +212,13 @@ def main() -> int:
             floor_settings = settings  # one database: the floor runs on fresh permit numbers
         floor = bootstrap(floor_settings, clock=lambda: CLOCK)
         upgrade(floor.engine)
-        events = [decode_event(IncomingMessage("permit.issued", b.replace(b'"26NA', b'"27NA'),
-                                               "application/json"), 1 << 30) for b in bodies]
+        events = [
+            decode_event(
+                IncomingMessage("permit.issued", b.replace(b'"26NA', b'"27NA'), "application/json"),
+                1 << 30,
+            )
+            for b in bodies
+        ]
         started = time.perf_counter()
         for n, event in enumerate(events):
             floor.permits.receive_permit(event, message_id=f"floor-{uuid.uuid4()}")
@@ -194,17 +227,29 @@ def main() -> int:
 
         # -- usage reports: bare publisher, then the relay --------------------------------
         usages = [usage_body(i) for i in range(count)]
-        bare_out = publish_all(url, topology.USAGE_EXCHANGE, "usage.recorded",
-                               [json.dumps(u).encode() for u in usages])
+        bare_out = publish_all(
+            url, topology.USAGE_EXCHANGE, "usage.recorded", [json.dumps(u).encode() for u in usages]
+        )
         with app.ledger.transaction() as session:
-            session.add_outbox_many([OutboxMessage(u["usage_id"], "amqp", topology.USAGE_EXCHANGE,
-                                                   "usage.recorded", u,
-                                                   f"{u['permit_number']}/NA") for u in usages],
-                                    CLOCK)
+            session.add_outbox_many(
+                [
+                    OutboxMessage(
+                        u["usage_id"],
+                        "amqp",
+                        topology.USAGE_EXCHANGE,
+                        "usage.recorded",
+                        u,
+                        f"{u['permit_number']}/NA",
+                    )
+                    for u in usages
+                ],
+                CLOCK,
+            )
         relay = build_outbox_relay(app, poll_interval=0.01)
         relay.start()
-        ours_out = wait_until(lambda: rows(app, t.outbox, t.outbox.c.sent_at.is_(None)) == 0,
-                              "the relay")
+        ours_out = wait_until(
+            lambda: rows(app, t.outbox, t.outbox.c.sent_at.is_(None)) == 0, "the relay"
+        )
         relay.stop()
         app.close()
 
@@ -213,11 +258,15 @@ def main() -> int:
     channel.exchange_delete("bench.bare")
     connection.close()
 
-    results = [("permit events ingested/s", count / ours_in, count / bare_in),
-               ("usage reports relayed/s", count / ours_out, count / bare_out)]
+    results = [
+        ("permit events ingested/s", count / ours_in, count / bare_in),
+        ("usage reports relayed/s", count / ours_out, count / bare_out),
+    ]
     database = app.engine.dialect.name
-    print(f"{count} messages, {args.workers} consumer thread(s), prefetch {args.prefetch}, "
-          f"ledger on {database}")
+    print(
+        f"{count} messages, {args.workers} consumer thread(s), prefetch {args.prefetch}, "
+        f"ledger on {database}"
+    )
     print(f"{'':28} {'connector':>10} {'bare pika':>10} {'ratio':>7}")
     ok = True
     for name, ours, bare in results:
@@ -225,8 +274,10 @@ def main() -> int:
         ok &= ratio >= TARGET_RATIO
         print(f"{name:28} {ours:10.0f} {bare:10.0f} {ratio:7.2f}")
     alone = count / ledger_alone
-    print(f"permit events applied/s by the ledger alone (no broker): {alone:.0f}; "
-          f"connector / ledger alone: {count / ours_in / alone:.2f}")
+    print(
+        f"permit events applied/s by the ledger alone (no broker): {alone:.0f}; "
+        f"connector / ledger alone: {count / ours_in / alone:.2f}"
+    )
     print(f"target: ratio >= {TARGET_RATIO}: {'met' if ok else 'NOT met'}")
     return 0 if ok else 1
 

@@ -23,36 +23,57 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import (  # noqa: E402
-    Column, Engine, ForeignKey, Integer, MetaData, String, Table, bindparam, insert, update,
+from sqlalchemy import (
+    Column,
+    Engine,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    insert,
+    update,
 )
 
-from cites_connector.adapters.sql.engine import make_engine  # noqa: E402
-from cites_connector.adapters.sql.migrate import upgrade  # noqa: E402
-from cites_connector.bootstrap import App, bootstrap  # noqa: E402
-from cites_connector.log_setup import configure_logging  # noqa: E402
-from cites_connector.settings import load_settings  # noqa: E402
-from cites_connector.mappings.permit_json import parse_permit  # noqa: E402
+from cites_connector.adapters.sql.engine import make_engine
+from cites_connector.adapters.sql.migrate import upgrade
+from cites_connector.bootstrap import App, bootstrap
+from cites_connector.log_setup import configure_logging
+from cites_connector.mappings.permit_json import parse_permit
+from cites_connector.settings import load_settings
 
 TARGET_RATIO = 1 / 3
 HOME = "NA"
 PERMIT_QUANTITY = "10000000"
 #: a fixed clock inside the permits' validity, so the figures do not depend on today's date
-CLOCK = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+CLOCK = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 #: (HS code, national digits, description, supplementary unit, quantity, permit cited or None)
 ITEMS = [
-    ("01062000", "00", "LIVE ROYAL PYTHONS (PYTHON REGIUS), CAPTIVE BRED", "NMB", "2",
-     "26NA900001"),
+    (
+        "01062000",
+        "00",
+        "LIVE ROYAL PYTHONS (PYTHON REGIUS), CAPTIVE BRED",
+        "NMB",
+        "2",
+        "26NA900001",
+    ),
     ("39269097", "00", "PLASTIC TRANSPORT TUBS FOR REPTILES", None, None, None),
-    ("41064000", "00", "TANNED NILE CROCODILE SKINS (CROCODYLUS NILOTICUS)", "NMB", "3",
-     "26NA900002"),
+    (
+        "41064000",
+        "00",
+        "TANNED NILE CROCODILE SKINS (CROCODYLUS NILOTICUS)",
+        "NMB",
+        "3",
+        "26NA900002",
+    ),
     ("48191000", "00", "CARTONS OF CORRUGATED PAPER", None, None, None),
     ("73269098", "00", "STEEL CAGE FITTINGS", None, None, None),
     ("84713000", "00", "PORTABLE DATA LOGGERS", None, None, None),
@@ -70,45 +91,80 @@ PERMITS = [
 
 # -- fixtures built by the script -----------------------------------------------------------------
 
+
 def permit_json(number: str, taxon: str, term: str, source: str, description: str) -> dict:
     return {
-        "permit_number": number, "issuing_country": HOME, "version": 1, "type": "EXPORT",
-        "status": "VALID", "issued_on": "2026-11-02", "valid_from": "2026-11-02",
-        "valid_until": "2027-05-01", "consignment_policy": "MULTIPLE",
+        "permit_number": number,
+        "issuing_country": HOME,
+        "version": 1,
+        "type": "EXPORT",
+        "status": "VALID",
+        "issued_on": "2026-11-02",
+        "valid_from": "2026-11-02",
+        "valid_until": "2027-05-01",
+        "consignment_policy": "MULTIPLE",
         "exporter": {"name": "Okavango Reptile Exports CC", "country": HOME, "id": "NA-EXP-0042"},
         "importer": {"name": "Terrarium Handel GmbH", "country": "DE", "id": None},
-        "purpose": "T", "security_stamp": "0099001",
-        "lines": [{"line": "A", "taxon": taxon, "appendix": "II", "source": source, "term": term,
-                   "quantity": PERMIT_QUANTITY, "unit": None, "origin_country": HOME,
-                   "description": description}],
+        "purpose": "T",
+        "security_stamp": "0099001",
+        "lines": [
+            {
+                "line": "A",
+                "taxon": taxon,
+                "appendix": "II",
+                "source": source,
+                "term": term,
+                "quantity": PERMIT_QUANTITY,
+                "unit": None,
+                "origin_country": HOME,
+                "description": description,
+            }
+        ],
     }
 
 
 def _supplementary(code: str | None, quantity: str | None) -> str:
-    empty = ("<Supplementary_unit><Suppplementary_unit_code><null/></Suppplementary_unit_code>"
-             "<Suppplementary_unit_name/><Suppplementary_unit_quantity/></Supplementary_unit>")
-    first = empty if code is None else (
-        f"<Supplementary_unit><Suppplementary_unit_code>{code}</Suppplementary_unit_code>"
-        f"<Suppplementary_unit_name>Number of items</Suppplementary_unit_name>"
-        f"<Suppplementary_unit_quantity>{quantity}</Suppplementary_unit_quantity>"
-        f"</Supplementary_unit>")
+    empty = (
+        "<Supplementary_unit><Suppplementary_unit_code><null/></Suppplementary_unit_code>"
+        "<Suppplementary_unit_name/><Suppplementary_unit_quantity/></Supplementary_unit>"
+    )
+    first = (
+        empty
+        if code is None
+        else (
+            f"<Supplementary_unit><Suppplementary_unit_code>{code}</Suppplementary_unit_code>"
+            f"<Suppplementary_unit_name>Number of items</Suppplementary_unit_name>"
+            f"<Suppplementary_unit_quantity>{quantity}</Suppplementary_unit_quantity>"
+            f"</Supplementary_unit>"
+        )
+    )
     return first + empty + empty
 
 
-def _item(hs: str, national: str, description: str, unit: str | None, quantity: str | None,
-          permit: str | None) -> str:
-    documents = ("<Attached_documents><Attached_document_code>INV</Attached_document_code>"
-                 "<Attached_document_name>Invoice</Attached_document_name>"
-                 "<Attached_document_reference>OKR-INV-7781</Attached_document_reference>"
-                 "<Attached_document_date>20/11/2026</Attached_document_date>"
-                 "</Attached_documents>")
+def _item(
+    hs: str,
+    national: str,
+    description: str,
+    unit: str | None,
+    quantity: str | None,
+    permit: str | None,
+) -> str:
+    documents = (
+        "<Attached_documents><Attached_document_code>INV</Attached_document_code>"
+        "<Attached_document_name>Invoice</Attached_document_name>"
+        "<Attached_document_reference>OKR-INV-7781</Attached_document_reference>"
+        "<Attached_document_date>20/11/2026</Attached_document_date>"
+        "</Attached_documents>"
+    )
     if permit:
-        documents += ("<Attached_documents><Attached_document_code>C400</Attached_document_code>"
-                      "<Attached_document_name>CITES permit or certificate"
-                      "</Attached_document_name>"
-                      f"<Attached_document_reference>{permit}</Attached_document_reference>"
-                      "<Attached_document_date>02/11/2026</Attached_document_date>"
-                      "</Attached_documents>")
+        documents += (
+            "<Attached_documents><Attached_document_code>C400</Attached_document_code>"
+            "<Attached_document_name>CITES permit or certificate"
+            "</Attached_document_name>"
+            f"<Attached_document_reference>{permit}</Attached_document_reference>"
+            "<Attached_document_date>02/11/2026</Attached_document_date>"
+            "</Attached_documents>"
+        )
     return (
         f"<Item>{documents}"
         "<Packages><Number_of_packages>1</Number_of_packages>"
@@ -122,7 +178,8 @@ def _item(hs: str, national: str, description: str, unit: str | None, quantity: 
         f"<Description_of_goods>{description}</Description_of_goods>"
         f"<Commercial_Description>{description}</Commercial_Description></Goods_description>"
         "<Valuation_item><Weight_itm><Gross_weight_itm>10.0</Gross_weight_itm>"
-        "<Net_weight_itm>8.0</Net_weight_itm></Weight_itm></Valuation_item></Item>")
+        "<Net_weight_itm>8.0</Net_weight_itm></Weight_itm></Valuation_item></Item>"
+    )
 
 
 def sad_xml() -> bytes:
@@ -147,24 +204,34 @@ def sad_xml() -> bytes:
         "<General_information><Country>"
         "<Export><Export_country_code>NA</Export_country_code></Export>"
         "<Destination><Destination_country_code>DE</Destination_country_code></Destination>"
-        f"</Country></General_information>{items}</ASYCUDA>").encode("utf-8")
+        f"</Country></General_information>{items}</ASYCUDA>"
+    ).encode()
 
 
 # -- the bare baseline ----------------------------------------------------------------------------
 
 bare_metadata = MetaData()
-bench_lines = Table("bench_lines", bare_metadata,
-                    Column("id", Integer, primary_key=True),
-                    Column("remaining", Integer, nullable=False))
-bench_usages = Table("bench_usages", bare_metadata,
-                     Column("id", Integer, primary_key=True, autoincrement=True),
-                     Column("line_id", Integer, ForeignKey("bench_lines.id"), nullable=False),
-                     Column("reference", String(64), nullable=False),
-                     Column("quantity", Integer, nullable=False))
-bench_outbox = Table("bench_outbox", bare_metadata,
-                     Column("id", Integer, primary_key=True, autoincrement=True),
-                     Column("reference", String(64), nullable=False),
-                     Column("body", String(200), nullable=False))
+bench_lines = Table(
+    "bench_lines",
+    bare_metadata,
+    Column("id", Integer, primary_key=True),
+    Column("remaining", Integer, nullable=False),
+)
+bench_usages = Table(
+    "bench_usages",
+    bare_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("line_id", Integer, ForeignKey("bench_lines.id"), nullable=False),
+    Column("reference", String(64), nullable=False),
+    Column("quantity", Integer, nullable=False),
+)
+bench_outbox = Table(
+    "bench_outbox",
+    bare_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("reference", String(64), nullable=False),
+    Column("body", String(200), nullable=False),
+)
 
 
 def prepare_bare(engine: Engine, lines: int) -> None:
@@ -176,9 +243,11 @@ def prepare_bare(engine: Engine, lines: int) -> None:
 
 def bare_transaction(engine: Engine, reference: str) -> None:
     with engine.begin() as c:
-        result = c.execute(update(bench_lines)
-                           .where(bench_lines.c.id == 1, bench_lines.c.remaining >= 1)
-                           .values(remaining=bench_lines.c.remaining - 1))
+        result = c.execute(
+            update(bench_lines)
+            .where(bench_lines.c.id == 1, bench_lines.c.remaining >= 1)
+            .values(remaining=bench_lines.c.remaining - 1)
+        )
         if result.rowcount != 1:
             raise RuntimeError("bench line exhausted")
         c.execute(insert(bench_usages).values(line_id=1, reference=reference, quantity=1))
@@ -187,10 +256,11 @@ def bare_transaction(engine: Engine, reference: str) -> None:
 
 #: the same transaction with statements built once and only parameters passed per call: the
 #: floor of SQLAlchemy Core on this database, shown beside the target's baseline
-_DRAW = (update(bench_lines)
-         .where(bench_lines.c.id == bindparam("line_id"),
-                bench_lines.c.remaining >= bindparam("amount"))
-         .values(remaining=bench_lines.c.remaining - bindparam("amount")))
+_DRAW = (
+    update(bench_lines)
+    .where(bench_lines.c.id == bindparam("line_id"), bench_lines.c.remaining >= bindparam("amount"))
+    .values(remaining=bench_lines.c.remaining - bindparam("amount"))
+)
 _USAGE, _OUTBOX = insert(bench_usages), insert(bench_outbox)
 
 
@@ -203,6 +273,7 @@ def bare_transaction_prebuilt(engine: Engine, reference: str) -> None:
 
 
 # -- timing ---------------------------------------------------------------------------------------
+
 
 def measure(steps: dict[str, Callable[[int], None]], count: int, rounds: int) -> dict[str, float]:
     """Iterations per second of each step, run in interleaved rounds.
@@ -232,7 +303,9 @@ def profile(label: str, step: Callable[[int], None], start_at: int, count: int) 
         step(n)
     profiler.disable()
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(int(os.environ.get("BENCH_TOP", "15")))
+    pstats.Stats(profiler, stream=out).sort_stats(
+        os.environ.get("BENCH_SORT", "cumulative")
+    ).print_stats(int(os.environ.get("BENCH_TOP", "15")))
     print(f"\n--- profile: {label}, {count} iterations (top 15 cumulative) ---")
     print(out.getvalue().split("\n", 4)[-1].rstrip())
 
@@ -259,8 +332,10 @@ def run(database_url: str | None, data_dir: Path, args: argparse.Namespace) -> f
         decision = outcome.decision
         cites = sum(1 for item in decision.items if item.status.value == "MATCHED")
         if decision.decision.value != "CLEARED" or cites != 2:
-            raise SystemExit(f"the bench declaration was not cleared with 2 CITES items: "
-                             f"{decision.decision.value}, {cites} matched")
+            raise SystemExit(
+                f"the bench declaration was not cleared with 2 CITES items: "
+                f"{decision.decision.value}, {cites} matched"
+            )
         bare_engine = make_engine(app.settings.effective_database_url)
         prepare_bare(bare_engine, 1)
 
@@ -269,8 +344,10 @@ def run(database_url: str | None, data_dir: Path, args: argparse.Namespace) -> f
 
         steps = {
             "clear": step("BENCH", lambda ref: app.clearance.clear(ref, 1, declaration)),
-            "map_clear": step("BENCH-M", lambda ref: app.clearance.clear(
-                ref, 1, app.map_sad(xml, today=CLOCK.date()))),
+            "map_clear": step(
+                "BENCH-M",
+                lambda ref: app.clearance.clear(ref, 1, app.map_sad(xml, today=CLOCK.date())),
+            ),
             "bare": step("BARE", lambda ref: bare_transaction(bare_engine, ref)),
             "prebuilt": step("PREBUILT", lambda ref: bare_transaction_prebuilt(bare_engine, ref)),
         }
@@ -280,18 +357,26 @@ def run(database_url: str | None, data_dir: Path, args: argparse.Namespace) -> f
             steps[label] = (lambda s, w: lambda n: s(n + w))(steps[label], args.warmup)
         where = app.engine.url.render_as_string(hide_password=True)
         print(f"\n== {app.engine.dialect.name}: {where}")
-        print(f"   {args.count} iterations each in {args.rounds} interleaved rounds, "
-              f"{len(ITEMS)} items per declaration, {cites} CITES; {args.warmup} warm-up")
+        print(
+            f"   {args.count} iterations each in {args.rounds} interleaved rounds, "
+            f"{len(ITEMS)} items per declaration, {cites} CITES; {args.warmup} warm-up"
+        )
         rate = measure(steps, args.count, args.rounds)
         ratio = rate["clear"] / rate["bare"]
         print(f"   declarations/s (mapped once)  : {rate['clear']:10.1f}")
         print(f"   declarations/s (map + clear)  : {rate['map_clear']:10.1f}")
-        print(f"   bare tx/s (1 UPDATE, 2 INSERT): {rate['bare']:10.1f}  (statements built per "
-              f"call, as the ledger does)")
-        print(f"   ratio decisions/bare          : {ratio:10.3f}  (target >= {TARGET_RATIO:.3f}: "
-              f"{'MET' if ratio >= TARGET_RATIO else 'NOT MET'})")
-        print(f"   bare tx/s, prebuilt statements: {rate['prebuilt']:10.1f}  "
-              f"(ratio {rate['clear'] / rate['prebuilt']:.3f}; for information, not the target)")
+        print(
+            f"   bare tx/s (1 UPDATE, 2 INSERT): {rate['bare']:10.1f}  (statements built per "
+            f"call, as the ledger does)"
+        )
+        print(
+            f"   ratio decisions/bare          : {ratio:10.3f}  (target >= {TARGET_RATIO:.3f}: "
+            f"{'MET' if ratio >= TARGET_RATIO else 'NOT MET'})"
+        )
+        print(
+            f"   bare tx/s, prebuilt statements: {rate['prebuilt']:10.1f}  "
+            f"(ratio {rate['clear'] / rate['prebuilt']:.3f}; for information, not the target)"
+        )
         if args.profile:
             start = args.warmup + args.count
             profile("clear (mapped once)", steps["clear"], start, args.count)
@@ -306,15 +391,28 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=500, help="timed iterations (default 500)")
     parser.add_argument("--warmup", type=int, default=20, help="untimed iterations (default 20)")
-    parser.add_argument("--rounds", type=int, default=5,
-                        help="interleaved rounds the iterations are split into (default 5)")
-    parser.add_argument("--database-url", help="also run on this database (e.g. PostgreSQL); "
-                                               "it must be empty or hold no bench permits")
-    parser.add_argument("--profile", action="store_true",
-                        help="print the top 15 cumulative functions of each timed loop")
-    parser.add_argument("--log-level", default="INFO",
-                        help="connector log level; logs go to /dev/null (default INFO, as in "
-                             "production, so that rendering log lines is counted)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="interleaved rounds the iterations are split into (default 5)",
+    )
+    parser.add_argument(
+        "--database-url",
+        help="also run on this database (e.g. PostgreSQL); "
+        "it must be empty or hold no bench permits",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="print the top 15 cumulative functions of each timed loop",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        help="connector log level; logs go to /dev/null (default INFO, as in "
+        "production, so that rendering log lines is counted)",
+    )
     args = parser.parse_args(argv)
     if args.count < 1 or args.warmup < 0 or args.rounds < 1:
         parser.error("--count and --rounds must be at least 1, --warmup not negative")

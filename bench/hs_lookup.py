@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cites_connector.domain.hs_tables import HsRow, HsRowSet  # noqa: E402
-from cites_connector.hs_codes.bundled import load_bundled_tables  # noqa: E402
+from cites_connector.domain.hs_tables import HsRow, HsRowSet
+from cites_connector.hs_codes.bundled import load_bundled_tables
 
 SYNTHETIC_ROWS = 100_000
 QUERIES = 200_000
@@ -66,12 +66,18 @@ def main() -> None:
     codes = queries(bundled, rng)
     (small_rate, small_hits), (big_rate, big_hits) = rates([bundled, big], codes)
     ratio = big_rate / small_rate
-    print(f"bundled   {len(bundled.rows):>7} rows: {small_rate:>12,.0f} lookups/s "
-          f"({small_hits} of {len(codes)} hit)")
-    print(f"synthetic {len(big.rows):>7} rows: {big_rate:>12,.0f} lookups/s "
-          f"({big_hits} of {len(codes)} hit)")
-    print(f"ratio synthetic/bundled: {ratio:.3f} "
-          f"({'within' if 0.8 <= ratio <= 1.2 else 'OUTSIDE'} 20 %)")
+    print(
+        f"bundled   {len(bundled.rows):>7} rows: {small_rate:>12,.0f} lookups/s "
+        f"({small_hits} of {len(codes)} hit)"
+    )
+    print(
+        f"synthetic {len(big.rows):>7} rows: {big_rate:>12,.0f} lookups/s "
+        f"({big_hits} of {len(codes)} hit)"
+    )
+    print(
+        f"ratio synthetic/bundled: {ratio:.3f} "
+        f"({'within' if 0.8 <= ratio <= 1.2 else 'OUTSIDE'} 20 %)"
+    )
 
 
 if __name__ == "__main__":

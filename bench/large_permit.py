@@ -31,33 +31,49 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cites_connector.adapters.sql.migrate import upgrade  # noqa: E402
-from cites_connector.bootstrap import App, bootstrap  # noqa: E402
-from cites_connector.domain.declarations import (  # noqa: E402
-    AttachedDocument, Declaration, DeclarationItem, Flow,
+from cites_connector.adapters.sql.migrate import upgrade
+from cites_connector.bootstrap import App, bootstrap
+from cites_connector.domain.declarations import (
+    AttachedDocument,
+    Declaration,
+    DeclarationItem,
+    Flow,
 )
-from cites_connector.domain.permits import Party  # noqa: E402
-from cites_connector.log_setup import configure_logging  # noqa: E402
-from cites_connector.settings import load_settings  # noqa: E402
-from cites_connector.mappings.permit_json import parse_permit  # noqa: E402
+from cites_connector.domain.permits import Party
+from cites_connector.log_setup import configure_logging
+from cites_connector.mappings.permit_json import parse_permit
+from cites_connector.settings import load_settings
 
 TARGET_RATIO = 2.0
 HOME = "NA"
 #: a fixed clock inside the permits' validity, so the figures do not depend on today's date
-CLOCK = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+CLOCK = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 #: not covered by HS 0106.20 (live reptiles): the first half of each permit
-OTHER_TAXA = [("Psittacus erithacus", "LIV"), ("Loxodonta africana", "TUS"),
-              ("Aloe ferox", "EXT"), ("Panthera leo", "TRO"), ("Ara ararauna", "LIV"),
-              ("Dendrobium cruentum", "LIV"), ("Ceratotherium simum", "HOR"), ("Chamaeleo", "SKI")]
+OTHER_TAXA = [
+    ("Psittacus erithacus", "LIV"),
+    ("Loxodonta africana", "TUS"),
+    ("Aloe ferox", "EXT"),
+    ("Panthera leo", "TRO"),
+    ("Ara ararauna", "LIV"),
+    ("Dendrobium cruentum", "LIV"),
+    ("Ceratotherium simum", "HOR"),
+    ("Chamaeleo", "SKI"),
+]
 #: covered by HS 0106.20 (Pythonidae, Boidae, Varanus...): the second half
-REPTILES = [("Python regius", "LIV"), ("Boa constrictor", "LIV"), ("Varanus niloticus", "LIV"),
-            ("Python sebae", "LIV"), ("Naja naja", "LIV"), ("Morelia viridis", "LIV")]
+REPTILES = [
+    ("Python regius", "LIV"),
+    ("Boa constrictor", "LIV"),
+    ("Varanus niloticus", "LIV"),
+    ("Python sebae", "LIV"),
+    ("Naja naja", "LIV"),
+    ("Morelia viridis", "LIV"),
+]
 EXPORTER = {"name": "Okavango Reptile Exports CC", "country": HOME, "id": "NA-EXP-0042"}
 IMPORTER = {"name": "Terrarium Handel GmbH", "country": "DE", "id": None}
 
@@ -78,33 +94,72 @@ def permit(number: str, lines: int) -> dict:
     for index, letter in enumerate(letters(lines)):
         taxa = OTHER_TAXA if index < half else REPTILES
         taxon, term = taxa[(index if index < half else index - half) % len(taxa)]
-        body.append({"line": letter, "taxon": taxon, "term": term, "appendix": "II",
-                     "source": "C", "quantity": "1000000", "unit": None,
-                     "origin_country": HOME, "description": f"line {letter}"})
-    return {"permit_number": number, "issuing_country": HOME, "version": 1, "type": "EXPORT",
-            "status": "VALID", "issued_on": "2026-11-02", "valid_from": "2026-11-02",
-            "valid_until": "2027-05-01", "consignment_policy": "MULTIPLE",
-            "exporter": EXPORTER, "importer": IMPORTER, "purpose": "T", "lines": body}
+        body.append(
+            {
+                "line": letter,
+                "taxon": taxon,
+                "term": term,
+                "appendix": "II",
+                "source": "C",
+                "quantity": "1000000",
+                "unit": None,
+                "origin_country": HOME,
+                "description": f"line {letter}",
+            }
+        )
+    return {
+        "permit_number": number,
+        "issuing_country": HOME,
+        "version": 1,
+        "type": "EXPORT",
+        "status": "VALID",
+        "issued_on": "2026-11-02",
+        "valid_from": "2026-11-02",
+        "valid_until": "2027-05-01",
+        "consignment_policy": "MULTIPLE",
+        "exporter": EXPORTER,
+        "importer": IMPORTER,
+        "purpose": "T",
+        "lines": body,
+    }
 
 
 def declaration(number: str) -> Declaration:
     def pythons(item: int) -> DeclarationItem:
-        return DeclarationItem(number=item, hs_code="0106200000", description="LIVE PYTHONS",
-                               supplementary_quantity=Decimal(1), supplementary_unit=None,
-                               supplementary_unit_code="NMB", net_mass=Decimal(1),
-                               documents=(AttachedDocument("C400", number),))
-    tubs = DeclarationItem(number=3, hs_code="3926909700", description="PLASTIC TUBS",
-                           net_mass=Decimal(8))
-    return Declaration(declaration_type="EX", flow=Flow.EXPORT, date=CLOCK.date(),
-                       items=(pythons(1), pythons(2), tubs), office="WDHA",
-                       exporter=Party(**EXPORTER), consignee=Party(**IMPORTER),
-                       declarant_code="BRK-0917", export_country=HOME,
-                       destination_country="DE")
+        return DeclarationItem(
+            number=item,
+            hs_code="0106200000",
+            description="LIVE PYTHONS",
+            supplementary_quantity=Decimal(1),
+            supplementary_unit=None,
+            supplementary_unit_code="NMB",
+            net_mass=Decimal(1),
+            documents=(AttachedDocument("C400", number),),
+        )
+
+    tubs = DeclarationItem(
+        number=3, hs_code="3926909700", description="PLASTIC TUBS", net_mass=Decimal(8)
+    )
+    return Declaration(
+        declaration_type="EX",
+        flow=Flow.EXPORT,
+        date=CLOCK.date(),
+        items=(pythons(1), pythons(2), tubs),
+        office="WDHA",
+        exporter=Party(**EXPORTER),
+        consignee=Party(**IMPORTER),
+        declarant_code="BRK-0917",
+        export_country=HOME,
+        destination_country="DE",
+    )
 
 
 def build(directory: Path, database_url: str | None, lines: int) -> App:
-    settings = load_settings(home_country=HOME, data_dir=directory,
-                             **({"database_url": database_url} if database_url else {}))
+    settings = load_settings(
+        home_country=HOME,
+        data_dir=directory,
+        **({"database_url": database_url} if database_url else {}),
+    )
     app = bootstrap(settings, clock=lambda: CLOCK)
     upgrade(app.engine)
     for number, size in (("26NA800010", 10), (f"26NA8{lines:05d}", lines)):
@@ -146,8 +201,10 @@ def run(label: str, database_url: str | None, args) -> bool:
                 times[number].append(timed(app, number, args.count))
         best = {number: min(values) for number, values in times.items()}
         ratio = best[large] / best[small]
-        print(f"\n== {label}  (permits stored in {stored:.1f} s, best of {args.rounds} rounds "
-              f"of {args.count})")
+        print(
+            f"\n== {label}  (permits stored in {stored:.1f} s, best of {args.rounds} rounds "
+            f"of {args.count})"
+        )
         print(f"  10-line permit      {best[small] * 1000:8.2f} ms per declaration")
         print(f"  {args.lines:,}-line permit {best[large] * 1000:8.2f} ms per declaration")
         print(f"  ratio large/small   {ratio:8.2f}   (target <= {TARGET_RATIO})")

@@ -31,7 +31,6 @@ import os
 import pstats
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,15 +40,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import requests  # noqa: E402
+import requests
 
-from bench.decision_writeoff import PERMITS, permit_json, sad_xml  # noqa: E402
+from bench.decision_writeoff import PERMITS, permit_json, sad_xml
 
 TARGET = 0.5
 USER, PASSWORD = "bench", "bench-password"
 NS = "urn:cites-connector:clearance:1"
-DIGEST = ("http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
-          "#PasswordDigest")
+DIGEST = (
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
+    "#PasswordDigest"
+)
 WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
 
 
@@ -60,24 +61,29 @@ def password_xml(digest: bool) -> str:
         return f"<wsse:Password>{PASSWORD}</wsse:Password>"
     nonce = os.urandom(16)
     created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    value = base64.b64encode(hashlib.sha1(nonce + created.encode() + PASSWORD.encode())
-                             .digest()).decode()
-    return (f'<wsse:Password Type="{DIGEST}">{value}</wsse:Password>'
-            f"<wsse:Nonce>{base64.b64encode(nonce).decode()}</wsse:Nonce>"
-            f'<wsu:Created xmlns:wsu="{WSU}">{created}</wsu:Created>')
+    value = base64.b64encode(
+        hashlib.sha1(nonce + created.encode() + PASSWORD.encode()).digest()
+    ).decode()
+    return (
+        f'<wsse:Password Type="{DIGEST}">{value}</wsse:Password>'
+        f"<wsse:Nonce>{base64.b64encode(nonce).decode()}</wsse:Nonce>"
+        f'<wsu:Created xmlns:wsu="{WSU}">{created}</wsu:Created>'
+    )
 
 
 def envelope(declaration_id: str, sad: bytes, digest: bool = False) -> bytes:
     text = sad.decode().split("?>", 1)[1]
-    return (f'<?xml version="1.0" encoding="UTF-8"?><soap:Envelope '
-            f'xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:c="{NS}">'
-            '<soap:Header><wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/'
-            'oasis-200401-wss-wssecurity-secext-1.0.xsd"><wsse:UsernameToken>'
-            f"<wsse:Username>{USER}</wsse:Username>{password_xml(digest)}"
-            "</wsse:UsernameToken></wsse:Security></soap:Header><soap:Body>"
-            f"<c:CheckDeclarationRequest><c:DeclarationId>{declaration_id}</c:DeclarationId>"
-            f"<c:Version>1</c:Version><c:Declaration>{text}</c:Declaration>"
-            "</c:CheckDeclarationRequest></soap:Body></soap:Envelope>").encode()
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><soap:Envelope '
+        f'xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:c="{NS}">'
+        '<soap:Header><wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/'
+        'oasis-200401-wss-wssecurity-secext-1.0.xsd"><wsse:UsernameToken>'
+        f"<wsse:Username>{USER}</wsse:Username>{password_xml(digest)}"
+        "</wsse:UsernameToken></wsse:Security></soap:Header><soap:Body>"
+        f"<c:CheckDeclarationRequest><c:DeclarationId>{declaration_id}</c:DeclarationId>"
+        f"<c:Version>1</c:Version><c:Declaration>{text}</c:Declaration>"
+        "</c:CheckDeclarationRequest></soap:Body></soap:Envelope>"
+    ).encode()
 
 
 def free_port() -> int:
@@ -89,8 +95,8 @@ def free_port() -> int:
 def prepare(data_dir: Path) -> None:
     from cites_connector.adapters.sql.migrate import upgrade
     from cites_connector.bootstrap import bootstrap
-    from cites_connector.settings import load_settings
     from cites_connector.mappings.permit_json import parse_permit
+    from cites_connector.settings import load_settings
 
     app = bootstrap(load_settings(home_country="NA", data_dir=data_dir))
     upgrade(app.engine)
@@ -101,15 +107,27 @@ def prepare(data_dir: Path) -> None:
 
 def start_server(data_dir: Path, port: int, threads: int) -> subprocess.Popen:
     found = shutil.which("cites-connector")
-    command = [found] if found else [sys.executable, "-c",
-                                     "from cites_connector.cli.main import main; main()"]
-    env = {**os.environ, "CONNECTOR_HOME_COUNTRY": "NA", "CONNECTOR_DATA_DIR": str(data_dir),
-           "CONNECTOR_SOAP_PORT": str(port), "CONNECTOR_SOAP_USERS": f"{USER}:{PASSWORD}",
-           "CONNECTOR_SOAP_AUTH": "on", "CONNECTOR_LOGGING__FORMAT": "json"}
+    command = (
+        [found]
+        if found
+        else [sys.executable, "-c", "from cites_connector.cli.main import main; main()"]
+    )
+    env = {
+        **os.environ,
+        "CONNECTOR_HOME_COUNTRY": "NA",
+        "CONNECTOR_DATA_DIR": str(data_dir),
+        "CONNECTOR_SOAP_PORT": str(port),
+        "CONNECTOR_SOAP_USERS": f"{USER}:{PASSWORD}",
+        "CONNECTOR_SOAP_AUTH": "on",
+        "CONNECTOR_LOGGING__FORMAT": "json",
+    }
     env.pop("CONNECTOR_DATABASE_URL", None)
-    process = subprocess.Popen([*command, "serve", "--threads", str(threads),
-                                "--bench-baseline"], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [*command, "serve", "--threads", str(threads), "--bench-baseline"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -172,14 +190,18 @@ def profile_in_process(data_dir: Path, count: int) -> str:
     bodies = [envelope(f"PROFILE-{n}", sad) for n in range(count)]
 
     def call(body: bytes) -> None:
-        environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/soap/clearance",
-                   "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": "/soap/clearance",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+        }
         statuses = []
         wsgi(environ, lambda status, headers: statuses.append(status))
         assert statuses[0].startswith("200"), statuses
 
     breakdown = stage_breakdown(app, wsgi, bodies[: count // 2])
-    bodies = bodies[count // 2:]
+    bodies = bodies[count // 2 :]
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()
@@ -190,8 +212,10 @@ def profile_in_process(data_dir: Path, count: int) -> str:
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(30)
     app.close()
-    return (breakdown + f"\nin-process, one thread, under cProfile: {len(bodies) / elapsed:.0f} "
-            "calls/s\n" + out.getvalue())
+    return (
+        breakdown + f"\nin-process, one thread, under cProfile: {len(bodies) / elapsed:.0f} "
+        "calls/s\n" + out.getvalue()
+    )
 
 
 def stage_breakdown(app, wsgi, bodies: list[bytes]) -> str:
@@ -202,8 +226,12 @@ def stage_breakdown(app, wsgi, bodies: list[bytes]) -> str:
     from cites_connector.adapters.soap.schema import validate
     from cites_connector.domain.records import decision_to_dict
 
-    timings = {"envelope parse + WS-Security + XSD": 0.0, "SAD mapping (mappings/)": 0.0,
-               "ClearanceService.clear (core + ledger)": 0.0, "response rendering": 0.0}
+    timings = {
+        "envelope parse + WS-Security + XSD": 0.0,
+        "SAD mapping (mappings/)": 0.0,
+        "ClearanceService.clear (core + ledger)": 0.0,
+        "response rendering": 0.0,
+    }
     names = list(timings)
     for n, body in enumerate(bodies):
         t0 = time.perf_counter()
@@ -215,16 +243,23 @@ def stage_breakdown(app, wsgi, bodies: list[bytes]) -> str:
         t2 = time.perf_counter()
         outcome = app.clearance.clear(f"STAGE-{n}", 1, declaration)
         t3 = time.perf_counter()
-        rendering.envelope(rendering.decision_result("CheckDeclarationResponse",
-                                                     decision_to_dict(outcome.decision)))
+        rendering.envelope(
+            rendering.decision_result(
+                "CheckDeclarationResponse", decision_to_dict(outcome.decision)
+            )
+        )
         t4 = time.perf_counter()
         for name, spent in zip(names, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
             timings[name] += spent
     total = sum(timings.values())
-    lines = [f"stages, in-process, one thread ({len(bodies)} calls, {total / len(bodies) * 1000:.2f}"
-             " ms per call):"]
-    lines += [f"  {name:42s} {spent / len(bodies) * 1000:6.2f} ms  {spent / total:5.1%}"
-              for name, spent in timings.items()]
+    lines = [
+        f"stages, in-process, one thread ({len(bodies)} calls, {total / len(bodies) * 1000:.2f}"
+        " ms per call):"
+    ]
+    lines += [
+        f"  {name:42s} {spent / len(bodies) * 1000:6.2f} ms  {spent / total:5.1%}"
+        for name, spent in timings.items()
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -235,8 +270,11 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=4.0, help="per side per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--digest", action="store_true",
-                        help="PasswordDigest with a fresh nonce per call (nonce store writes)")
+    parser.add_argument(
+        "--digest",
+        action="store_true",
+        help="PasswordDigest with a fresh nonce per call (nonce store writes)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="cites-soap-bench-") as tmp:
@@ -253,14 +291,16 @@ def main() -> int:
             """Distinct DeclarationIds, envelopes built before the clock starts."""
 
             def __init__(self) -> None:
-                self.ready = [envelope(f"BENCH-{next(ids)}", sad, args.digest)
-                              for _ in range(20000)]
+                self.ready = [
+                    envelope(f"BENCH-{next(ids)}", sad, args.digest) for _ in range(20000)
+                ]
 
             def __next__(self) -> bytes:
                 with lock:
                     if not self.ready:
-                        self.ready = [envelope(f"BENCH-{next(ids)}", sad, args.digest)
-                                      for _ in range(2000)]
+                        self.ready = [
+                            envelope(f"BENCH-{next(ids)}", sad, args.digest) for _ in range(2000)
+                        ]
                     return self.ready.pop()
 
         bodies = Bodies()
@@ -271,11 +311,14 @@ def main() -> int:
             run_side(f"{base}/bench/baseline", fixed, args.clients, 0.5, "CheckDeclaration")
             run_side(f"{base}/soap/clearance", bodies, args.clients, 0.5, "CheckDeclaration")
             for _ in range(args.rounds):
-                for side, url, source in (("baseline", f"{base}/bench/baseline", fixed),
-                                          ("check", f"{base}/soap/clearance", bodies)):
+                for side, url, source in (
+                    ("baseline", f"{base}/bench/baseline", fixed),
+                    ("check", f"{base}/soap/clearance", bodies),
+                ):
                     started = time.perf_counter()
-                    calls, latencies = run_side(url, source, args.clients, args.seconds,
-                                                "CheckDeclaration")
+                    calls, latencies = run_side(
+                        url, source, args.clients, args.seconds, "CheckDeclaration"
+                    )
                     results[side][0] += calls
                     results[side][1] += time.perf_counter() - started
                     results[side][2].extend(latencies)
@@ -283,20 +326,26 @@ def main() -> int:
             server.terminate()
             server.wait(30)
 
-        print(f"SOAP CheckDeclaration benchmark: {args.clients} client threads, "
-              f"{args.threads} server threads, SQLite, 10-item SAD with 2 CITES items, "
-              f"{'PasswordDigest' if args.digest else 'PasswordText'}, "
-              f"{len(sample)} byte envelope, {args.rounds} rounds x {args.seconds:g} s per side")
+        print(
+            f"SOAP CheckDeclaration benchmark: {args.clients} client threads, "
+            f"{args.threads} server threads, SQLite, 10-item SAD with 2 CITES items, "
+            f"{'PasswordDigest' if args.digest else 'PasswordText'}, "
+            f"{len(sample)} byte envelope, {args.rounds} rounds x {args.seconds:g} s per side"
+        )
         rates = {}
         for side in ("baseline", "check"):
             calls, elapsed, latencies = results[side]
             rates[side] = calls / elapsed
-            print(f"  {side:9s} {rates[side]:8.0f} calls/s   p50 {percentile(latencies, 50):6.1f} ms"
-                  f"   p99 {percentile(latencies, 99):6.1f} ms   ({calls} calls)")
+            print(
+                f"  {side:9s} {rates[side]:8.0f} calls/s   p50 {percentile(latencies, 50):6.1f} ms"
+                f"   p99 {percentile(latencies, 99):6.1f} ms   ({calls} calls)"
+            )
         ratio = rates["check"] / rates["baseline"]
         met = ratio >= TARGET
-        print(f"  ratio check/baseline {ratio:.2f} (target >= {TARGET}): "
-              f"{'met' if met else 'NOT met'}")
+        print(
+            f"  ratio check/baseline {ratio:.2f} (target >= {TARGET}): "
+            f"{'met' if met else 'NOT met'}"
+        )
         if args.profile or not met:
             print()
             print(profile_in_process(data_dir, 300))

@@ -7,10 +7,10 @@ connects on first use) and hands out services that only know the ports.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from types import MappingProxyType
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 from cites_connector.adapters.sql.audit_key import AuditKeyFile, with_audit_key
@@ -20,18 +20,22 @@ from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
 from cites_connector.domain.decisions import DEFAULT_SEVERITIES
 from cites_connector.domain.declarations import Declaration
 from cites_connector.domain.policy import DecisionPolicy
+from cites_connector.hs_codes.bundled import load_bundled_tables
+from cites_connector.hs_codes.taxonomy_data import (
+    TAXA_FILE,
+    load_bundled_taxonomy,
+    load_taxonomy_dir,
+)
+from cites_connector.mappings.asycuda_sad import map_declaration
+from cites_connector.mappings.sad_mapping import SadMapping
 from cites_connector.services.clearance import ClearanceService
 from cites_connector.services.permits import PermitService
 from cites_connector.services.rulebook import Rulebook
 from cites_connector.settings import Settings
-from cites_connector.hs_codes.bundled import load_bundled_tables
-from cites_connector.hs_codes.taxonomy_data import TAXA_FILE, load_bundled_taxonomy, load_taxonomy_dir
-from cites_connector.mappings.asycuda_sad import map_declaration
-from cites_connector.mappings.sad_mapping import SadMapping
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def new_id() -> str:
@@ -50,9 +54,12 @@ class App:
     clock: Callable[[], datetime]
 
     def map_sad(self, source: bytes | object, today: date | None = None) -> Declaration:
-        return map_declaration(source, self.sad_mapping,
-                               today=today or self.rulebook.policy.day_of(self.clock()),
-                               max_bytes=self.settings.max_request_bytes)
+        return map_declaration(
+            source,
+            self.sad_mapping,
+            today=today or self.rulebook.policy.day_of(self.clock()),
+            max_bytes=self.settings.max_request_bytes,
+        )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -80,20 +87,38 @@ def load_taxonomy(settings: Settings):
 
 def bootstrap(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> App:
     # the audit key rides on the engine: whatever writes audit rows through it keys them
-    engine = with_audit_key(make_engine(settings.effective_database_url),
-                            AuditKeyFile(settings.effective_audit_key_file))
+    engine = with_audit_key(
+        make_engine(settings.effective_database_url),
+        AuditKeyFile(settings.effective_audit_key_file),
+    )
     ledger = SqlAlchemyLedger(engine)
-    mapping = (SadMapping.from_file(settings.sad_mapping_file) if settings.sad_mapping_file
-               else SadMapping.default())
+    mapping = (
+        SadMapping.from_file(settings.sad_mapping_file)
+        if settings.sad_mapping_file
+        else SadMapping.default()
+    )
     bundled = load_bundled_tables()  # only until `migrate` has put the tables in the database
-    hs_tables = SqlHsTableStore(engine, refresh_seconds=settings.hs_tables_refresh_seconds,
-                                fallback=lambda: bundled)
-    rulebook = Rulebook(tables=hs_tables.tables, taxonomy=load_taxonomy(settings),
-                        policy=build_policy(settings, mapping))
+    hs_tables = SqlHsTableStore(
+        engine, refresh_seconds=settings.hs_tables_refresh_seconds, fallback=lambda: bundled
+    )
+    rulebook = Rulebook(
+        tables=hs_tables.tables,
+        taxonomy=load_taxonomy(settings),
+        policy=build_policy(settings, mapping),
+    )
     return App(
-        settings=settings, engine=engine, ledger=ledger, rulebook=rulebook, sad_mapping=mapping,
+        settings=settings,
+        engine=engine,
+        ledger=ledger,
+        rulebook=rulebook,
+        sad_mapping=mapping,
         clearance=ClearanceService(ledger, rulebook, clock=clock, new_id=new_id),
-        permits=PermitService(ledger, rulebook, clock=clock, new_id=new_id,
-                              max_version_step=settings.permit_max_version_step),
+        permits=PermitService(
+            ledger,
+            rulebook,
+            clock=clock,
+            new_id=new_id,
+            max_version_step=settings.permit_max_version_step,
+        ),
         clock=clock,
     )

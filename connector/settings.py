@@ -12,7 +12,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
-    BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict,
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
     TomlConfigSettingsSource,
 )
 
@@ -28,8 +31,9 @@ class LoggingSettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CONNECTOR_", env_nested_delimiter="__",
-                                      extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="CONNECTOR_", env_nested_delimiter="__", extra="ignore"
+    )
 
     home_country: str = Field(pattern=r"^[A-Z]{2}$")
     data_dir: Path = Path("./var")
@@ -142,7 +146,8 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"amqp_broker_delivery_limit ({self.amqp_broker_delivery_limit}) must not be "
                 f"below amqp_delivery_limit ({self.amqp_delivery_limit}): RabbitMQ would "
-                "dead-letter messages before the connector's own count does")
+                "dead-letter messages before the connector's own count does"
+            )
         return self
 
     @field_validator("timezone")
@@ -151,8 +156,9 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (an IANA name such as "
-                             f"'Africa/Windhoek' or 'UTC')") from exc
+            raise ValueError(
+                f"unknown time zone {value!r} (an IANA name such as 'Africa/Windhoek' or 'UTC')"
+            ) from exc
         return value
 
     @field_validator("home_country", mode="before")
@@ -176,14 +182,20 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'connector.sqlite3').resolve()}"
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
-                                   init_settings: PydanticBaseSettingsSource,
-                                   env_settings: PydanticBaseSettingsSource,
-                                   dotenv_settings: PydanticBaseSettingsSource,
-                                   file_secret_settings: PydanticBaseSettingsSource):
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ):
         toml_file = cls.model_config.get("toml_file") or DEFAULT_CONFIG
-        return (init_settings, env_settings,
-                TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )
 
 
 def load_settings(config_file: Path | None = None, **overrides) -> Settings:
@@ -191,6 +203,9 @@ def load_settings(config_file: Path | None = None, **overrides) -> Settings:
     path = Path(config_file) if config_file else DEFAULT_CONFIG
     if not path.is_file():
         raise FileNotFoundError(f"configuration file {path} does not exist")
-    bound = type("Settings", (Settings,), {
-        "model_config": SettingsConfigDict(**{**Settings.model_config, "toml_file": path})})
+    bound = type(
+        "Settings",
+        (Settings,),
+        {"model_config": SettingsConfigDict(**{**Settings.model_config, "toml_file": path})},
+    )
     return bound(**overrides)

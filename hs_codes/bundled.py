@@ -45,12 +45,21 @@ def _row(record: dict[str, str | None]) -> HsRow:
         return (record.get(name) or "").strip()
 
     # tariffs print codes with dots (0106.11); the table stores digits only
-    return HsRow(hs_prefix=cell("hs_prefix").translate(_NOISE), taxon=cell("taxon"),
-                 terms=frozenset(cell("terms").split()), note=cell("note") or None)
+    return HsRow(
+        hs_prefix=cell("hs_prefix").translate(_NOISE),
+        taxon=cell("taxon"),
+        terms=frozenset(cell("terms").split()),
+        note=cell("note") or None,
+    )
 
 
-def load_hs_csv(path_or_text: str | os.PathLike, edition: str, version: int,
-                effective_from: date, effective_to: date | None = None) -> HsRowSet:
+def load_hs_csv(
+    path_or_text: str | os.PathLike,
+    edition: str,
+    version: int,
+    effective_from: date,
+    effective_to: date | None = None,
+) -> HsRowSet:
     """Build a row set from CSV, refusing the first bad row with its line number."""
     text, source = _read_text(path_or_text)
     reader = csv.DictReader(io.StringIO(text))
@@ -72,8 +81,13 @@ def load_hs_csv(path_or_text: str | os.PathLike, edition: str, version: int,
             raise HsCsvError(source, line, f"row {row.describe()} repeats line {seen[key]}")
         seen[key] = line
         rows.append(row)
-    return HsRowSet(edition=edition, version=version, effective_from=effective_from,
-                    effective_to=effective_to, rows=rows)
+    return HsRowSet(
+        edition=edition,
+        version=version,
+        effective_from=effective_from,
+        effective_to=effective_to,
+        rows=rows,
+    )
 
 
 def write_hs_csv(rowset: HsRowSet, path: str | os.PathLike) -> None:
@@ -106,8 +120,13 @@ def load_bundled_tables(directory: str | os.PathLike | None = None) -> HsTables:
         effective_from = _date(entry.get("effective_from"), "effective_from", name)
         if effective_from is None:
             raise ValueError(f"tables.toml, {name}: effective_from is required")
-        sets.append(load_hs_csv(
-            base / entry["file"], edition=entry["edition"], version=int(entry["version"]),
-            effective_from=effective_from,
-            effective_to=_date(entry.get("effective_to"), "effective_to", name)))
+        sets.append(
+            load_hs_csv(
+                base / entry["file"],
+                edition=entry["edition"],
+                version=int(entry["version"]),
+                effective_from=effective_from,
+                effective_to=_date(entry.get("effective_to"), "effective_to", name),
+            )
+        )
     return HsTables(sets)

@@ -48,8 +48,14 @@ def load_taxonomy_csv(taxa_path: Path | str, synonyms_path: Path | str | None = 
         name, rank = row["name"].strip(), row["rank"].strip().upper()
         if not name or not rank:
             raise ValueError(f"{taxa_path} row {number}: name and rank are required")
-        taxa.append(Taxon(name, rank, (row["parent"] or "").strip() or None,
-                          (row["appendix"] or "").strip() or None))
+        taxa.append(
+            Taxon(
+                name,
+                rank,
+                (row["parent"] or "").strip() or None,
+                (row["appendix"] or "").strip() or None,
+            )
+        )
     synonyms = []
     if synonyms_path is not None and Path(synonyms_path).exists():
         for number, row in _rows(Path(synonyms_path), SYNONYM_COLUMNS):
@@ -76,15 +82,19 @@ def write_taxonomy_csv(taxonomy: Taxonomy, directory: Path | str) -> tuple[Path,
     directory.mkdir(parents=True, exist_ok=True)
     taxa = sorted(taxonomy.taxa(), key=lambda t: (t.name.casefold(), t.rank))
     synonyms = sorted(taxonomy.synonyms().items(), key=lambda s: s[0].casefold())
-    taxa_path = _write(directory / TAXA_FILE, TAXA_COLUMNS,
-                       ([t.name, t.rank, t.parent or "", t.appendix or ""] for t in taxa))
+    taxa_path = _write(
+        directory / TAXA_FILE,
+        TAXA_COLUMNS,
+        ([t.name, t.rank, t.parent or "", t.appendix or ""] for t in taxa),
+    )
     synonyms_path = _write(directory / SYNONYMS_FILE, SYNONYM_COLUMNS, synonyms)
     return taxa_path, synonyms_path
 
 
 def _write(path: Path, header: tuple[str, ...], rows) -> Path:
-    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="", dir=path.parent,
-                                         prefix=f".{path.name}.", delete=False)
+    handle = tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", newline="", dir=path.parent, prefix=f".{path.name}.", delete=False
+    )
     try:
         with handle:
             writer = csv.writer(handle, lineterminator="\n")

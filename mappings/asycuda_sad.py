@@ -15,9 +15,9 @@ ASYCUDA quirks read here: an empty value is ``<null/>`` or an empty element; dat
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Iterable
 
 from lxml import etree
 
@@ -25,9 +25,9 @@ from cites_connector.domain import limits
 from cites_connector.domain.declarations import AttachedDocument, Declaration, DeclarationItem, Flow
 from cites_connector.domain.errors import MappingFailed
 from cites_connector.domain.permits import Party
-from cites_connector.mappings.safe_xml import DEFAULT_MAX_BYTES, to_element
 from cites_connector.mappings.sad_mapping import SadMapping
 from cites_connector.mappings.sad_values import bounded, quantity, whole_text
+from cites_connector.mappings.safe_xml import DEFAULT_MAX_BYTES, to_element
 
 ROOT = "ASYCUDA"
 _TYPE_WITH_PROCEDURE = re.compile(r"([A-Z]+)(\d+)")
@@ -80,8 +80,9 @@ def map_declaration(
             country=destination_country,
             id=_text(root, paths.consignee_code),
         ),
-        declarant_code=bounded(paths.declarant_code[0], _text(root, paths.declarant_code),
-                               limits.DECLARANT_CODE),
+        declarant_code=bounded(
+            paths.declarant_code[0], _text(root, paths.declarant_code), limits.DECLARANT_CODE
+        ),
         declarant_name=_text(root, paths.declarant_name),
         export_country=export_country,
         destination_country=destination_country,
@@ -95,7 +96,7 @@ def _check_root(root: etree._Element) -> None:
     if name.localname == ROOT:
         raise MappingFailed(
             f"the root element ASYCUDA is in the namespace {name.namespace!r}: "
-            "a SAD's ASYCUDA element has no namespace (send it with xmlns=\"\")"
+            'a SAD\'s ASYCUDA element has no namespace (send it with xmlns="")'
         )
     raise MappingFailed(
         f"the root element is {name.localname!r}: expected an ASYCUDA World SAD (ASYCUDA)"
@@ -185,8 +186,7 @@ def _documents(item: etree._Element, mapping: SadMapping) -> Iterable[AttachedDo
         if code is not None:
             reference = _text(block, paths.document_reference)
             if code.upper() in mapping.cites_document_codes:  # a permit number: stored
-                reference = bounded(paths.document_reference[0], reference,
-                                    limits.PERMIT_NUMBER)
+                reference = bounded(paths.document_reference[0], reference, limits.PERMIT_NUMBER)
             yield AttachedDocument(code.upper(), reference)
 
 

@@ -19,8 +19,7 @@ Path = tuple[str, ...]
 
 #: the namespace of the Toolkit's reusable parts (parties, lines); named for whoever writes
 #: ePermits, not matched when reading (see above)
-REUSABLE_NAMESPACE = (
-    "urn:un:unece:uncefact:data:draft:ReusableAggregateBusinessInformationEntity:1")
+REUSABLE_NAMESPACE = "urn:un:unece:uncefact:data:draft:ReusableAggregateBusinessInformationEntity:1"
 SOAP_NAMESPACES = (
     "http://schemas.xmlsoap.org/soap/envelope/",  # SOAP 1.1, as EPIX speaks it
     "http://www.w3.org/2003/05/soap-envelope",  # SOAP 1.2
@@ -37,12 +36,14 @@ class Toolkit:
 
 
 TOOLKIT_V2 = Toolkit(
-    name="Toolkit v2", root="CITESEPermit",
+    name="Toolkit v2",
+    root="CITESEPermit",
     namespace="urn:un:unece:uncefact:data:standard:CITESEPermit:2",
     party_country=("PostalTradeAddress", "CountryID"),
 )
 TOOLKIT_V1 = Toolkit(
-    name="Toolkit v1", root="CBFShip",
+    name="Toolkit v1",
+    root="CBFShip",
     namespace="urn:un:unece:uncefact:data:draft:CBFShip:1",
     party_country=("PostalTradeAddress", "CountryIdentificationTradeCountry", "ID"),
 )

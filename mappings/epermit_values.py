@@ -57,11 +57,14 @@ def _formatted(text: str, code: str | None) -> date:
             return _iso(text)
     code = code.strip()
     if code not in _FORMATS:
-        raise BadValue(f"date format {code!r} is not supported "
-                       f"(102 CCYYMMDD, 203 CCYYMMDDHHMM, 204 CCYYMMDDHHMMSS)")
+        raise BadValue(
+            f"date format {code!r} is not supported "
+            f"(102 CCYYMMDD, 203 CCYYMMDDHHMM, 204 CCYYMMDDHHMMSS)"
+        )
     if not _DIGITS.fullmatch(text) or len(text) != _FORMATS[code]:
-        raise BadValue(f"{text!r} does not fit date format {code} "
-                       f"({_FORMATS[code]} digits expected)")
+        raise BadValue(
+            f"{text!r} does not fit date format {code} ({_FORMATS[code]} digits expected)"
+        )
     try:
         day = date(int(text[:4]), int(text[4:6]), int(text[6:8]))
         if len(text) > 8:  # the time of day must be real too: 2460 is no time
@@ -73,8 +76,10 @@ def _formatted(text: str, code: str | None) -> date:
 
 def _iso(text: str) -> date:
     if not _ISO_DATE_TIME.fullmatch(text):
-        raise BadValue(f"{text!r} is not a date or date-time "
-                       "(ISO 8601 such as 2026-11-02 or 2026-11-02T09:30:00+02:00)")
+        raise BadValue(
+            f"{text!r} is not a date or date-time "
+            "(ISO 8601 such as 2026-11-02 or 2026-11-02T09:30:00+02:00)"
+        )
     try:
         return datetime.fromisoformat(text).date()
     except ValueError:

@@ -44,9 +44,13 @@ VERSION_HEADER = "permit-version"
 PERMIT_ROUTING_KEYS = ("permit.issued", "permit.amended")
 
 
-def parse_epermit(data: bytes, *, version: int | str | bytes | None,
-                  routing_key: str | None = None,
-                  max_bytes: int = DEFAULT_MAX_BYTES) -> Permit:
+def parse_epermit(
+    data: bytes,
+    *,
+    version: int | str | bytes | None,
+    routing_key: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Permit:
     """The permit in an ePermit document, validated like a JSON permit.
 
     ``version`` is the ``permit-version`` header; ``routing_key`` the event (``None`` for a
@@ -60,9 +64,13 @@ def parse_epermit(data: bytes, *, version: int | str | bytes | None,
         raise InvalidPermit(_with_elements(refused.message, mapped.sources)) from None
 
 
-def epermit_to_json(data: bytes, *, version: int | str | bytes | None,
-                    routing_key: str | None = None,
-                    max_bytes: int = DEFAULT_MAX_BYTES) -> dict[str, Any]:
+def epermit_to_json(
+    data: bytes,
+    *,
+    version: int | str | bytes | None,
+    routing_key: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> dict[str, Any]:
     """The contract 3.1 JSON body read from an ePermit, before validation (for tools)."""
     return _read(data, version, routing_key, max_bytes).body
 
@@ -83,8 +91,10 @@ def _read(data: bytes, version: Any, routing_key: str | None, max_bytes: int) ->
     body = reader.read()
     if reader.problems:
         subject = body.get("permit_number")
-        raise InvalidPermit(f"{f'permit {subject}' if subject else toolkit.name + ' ePermit'}: "
-                            + "; ".join(reader.problems))
+        raise InvalidPermit(
+            f"{f'permit {subject}' if subject else toolkit.name + ' ePermit'}: "
+            + "; ".join(reader.problems)
+        )
     sources = reader.sources | {"version": f"AMQP header {VERSION_HEADER}"}
     body = {"permit_number": None, "issuing_country": None, "version": number} | body
     return _Mapped({k: v for k, v in body.items() if v is not None}, sources)
@@ -94,13 +104,16 @@ def _check_routing_key(routing_key: str | None) -> None:
     if routing_key is not None and routing_key not in PERMIT_ROUTING_KEYS:
         raise InvalidPermit(
             f"an XML permit may come with routing key {' or '.join(PERMIT_ROUTING_KEYS)}, "
-            f"not {routing_key!r}: status changes are JSON bodies (contract 3.1)")
+            f"not {routing_key!r}: status changes are JSON bodies (contract 3.1)"
+        )
 
 
 def _version(value: Any) -> int:
     if value is None:
-        raise InvalidPermit(f"the AMQP header {VERSION_HEADER} is missing: an XML permit "
-                            "carries its version there (contract 3.1)")
+        raise InvalidPermit(
+            f"the AMQP header {VERSION_HEADER} is missing: an XML permit "
+            "carries its version there (contract 3.1)"
+        )
     given = value
     if isinstance(value, (bytes, bytearray)):
         value = bytes(value).decode("ascii", "replace")
@@ -108,8 +121,10 @@ def _version(value: Any) -> int:
         value = int(value.strip()) if len(value.strip()) <= 12 else MAX_VERSION + 1
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_VERSION:
         shown = repr(given) if len(repr(given)) <= 40 else repr(given)[:37] + "..."
-        raise InvalidPermit(f"the AMQP header {VERSION_HEADER} must be a whole number from 1 "
-                            f"to {MAX_VERSION}, not {shown}")
+        raise InvalidPermit(
+            f"the AMQP header {VERSION_HEADER} must be a whole number from 1 "
+            f"to {MAX_VERSION}, not {shown}"
+        )
     return value
 
 
@@ -123,25 +138,32 @@ def _locate(root: etree._Element) -> tuple[etree._Element, Toolkit]:
         fault = next(body.iterchildren("{*}Fault"), None)
         if fault is not None:
             reason = " ".join(fault.xpath("string(*[local-name()='faultstring'])").split())
-            raise InvalidPermit(f"the SOAP envelope holds a Fault, not a permit: "
-                                f"{reason or 'no faultstring'}")
+            raise InvalidPermit(
+                f"the SOAP envelope holds a Fault, not a permit: {reason or 'no faultstring'}"
+            )
         root = next(body.iter(*(f"{{*}}{name}" for name in paths.TOOLKITS)), None)
         if root is None:
-            raise InvalidPermit("the SOAP envelope's Body holds no ePermit "
-                                f"({' or '.join(paths.TOOLKITS)} element)")
+            raise InvalidPermit(
+                f"the SOAP envelope's Body holds no ePermit ({' or '.join(paths.TOOLKITS)} element)"
+            )
         qname = etree.QName(root)
     toolkit = paths.TOOLKITS.get(qname.localname)
     if toolkit is None:
-        raise InvalidPermit(f"the root element {qname.localname} is not an ePermit: expected "
-                            f"{' or '.join(paths.TOOLKITS)}, bare or in a SOAP envelope")
+        raise InvalidPermit(
+            f"the root element {qname.localname} is not an ePermit: expected "
+            f"{' or '.join(paths.TOOLKITS)}, bare or in a SOAP envelope"
+        )
     if qname.namespace not in (None, toolkit.namespace):
-        raise InvalidPermit(f"{qname.localname} is in namespace {qname.namespace!r}; "
-                            f"{toolkit.name} uses {toolkit.namespace!r}")
+        raise InvalidPermit(
+            f"{qname.localname} is in namespace {qname.namespace!r}; "
+            f"{toolkit.name} uses {toolkit.namespace!r}"
+        )
     return root, toolkit
 
 
 def _with_elements(message: str, sources: dict[str, str]) -> str:
     """Name the XML element next to each JSON path the permit validator names."""
+
     def name(match: re.Match[str]) -> str:
         path = match.group(1)
         source = sources.get(path)

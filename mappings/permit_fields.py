@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
 
 import pycountry
 from pydantic import PlainValidator
@@ -55,8 +56,9 @@ def kind(value: Any) -> str:
     return "a list" if isinstance(value, (list, tuple)) else "an object"
 
 
-def text_check(max_len: int, *, required: bool = False,
-               identifier: bool = False) -> Callable[[Any], str | None]:
+def text_check(
+    max_len: int, *, required: bool = False, identifier: bool = False
+) -> Callable[[Any], str | None]:
     """Text trimmed of blanks; empty means absent. Identifiers must be one clean line."""
 
     def check(value: Any) -> str | None:
@@ -82,8 +84,9 @@ def text(max_len: int, *, required: bool = False, identifier: bool = False) -> P
     return PlainValidator(text_check(max_len, required=required, identifier=identifier))
 
 
-def one_of(choices: tuple[str, ...], convert: Callable[[str], Any] = str, *,
-           optional: bool = False) -> PlainValidator:
+def one_of(
+    choices: tuple[str, ...], convert: Callable[[str], Any] = str, *, optional: bool = False
+) -> PlainValidator:
     def check(value: Any) -> Any:
         if value is None and optional:
             return None
@@ -105,8 +108,12 @@ def country(*, optional: bool, allow_unknown: bool = False) -> PlainValidator:
         code = value.strip() if isinstance(value, str) else value
         if allow_unknown and code == UNKNOWN_ORIGIN:
             return code
-        if not isinstance(code, str) or len(code) != 2 or not code.isupper() \
-                or pycountry.countries.get(alpha_2=code) is None:
+        if (
+            not isinstance(code, str)
+            or len(code) != 2
+            or not code.isupper()
+            or pycountry.countries.get(alpha_2=code) is None
+        ):
             raise refuse(f"{show(value)} is not an ISO 3166-1 alpha-2 country code")
         return code
 
@@ -142,7 +149,7 @@ def quantity(value: Any) -> Decimal:
     """A decimal above zero with ASCII digits only: at most 15 before and 6 after the point
     (contract section 1), and no more than the ledger holds (``limits.QUANTITY_MAX``)."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
-        raise refuse(f"must be a decimal string such as \"40\", not {kind(value)}")
+        raise refuse(f'must be a decimal string such as "40", not {kind(value)}')
     if isinstance(value, str):
         if not _DECIMAL_TEXT.fullmatch(value.strip()):
             raise refuse(f"{show(value)} is not a decimal number")
@@ -156,13 +163,11 @@ def quantity(value: Any) -> Decimal:
     if amount <= 0:
         raise refuse(f"must be greater than zero (got {show(value)})")
     if amount.adjusted() >= limits.QUANTITY_INTEGER_DIGITS:
-        raise refuse(f"must have at most {limits.QUANTITY_INTEGER_DIGITS} digits before the "
-                     "point")
+        raise refuse(f"must have at most {limits.QUANTITY_INTEGER_DIGITS} digits before the point")
     if amount.normalize().as_tuple().exponent < -limits.QUANTITY_DECIMAL_DIGITS:
         raise refuse(f"must have at most {limits.QUANTITY_DECIMAL_DIGITS} decimal places")
     if amount > limits.QUANTITY_MAX:
-        raise refuse(f"{show(value)} is more than the ledger can hold "
-                     f"({limits.QUANTITY_MAX})")
+        raise refuse(f"{show(value)} is more than the ledger can hold ({limits.QUANTITY_MAX})")
     return canonical(amount)
 
 
@@ -173,8 +178,9 @@ def unit(value: Any) -> str | None:
         return normalise_unit(value)
     except UnknownUnit:
         known = ", ".join(code for code in CITES_UNITS if code is not None)
-        raise refuse(f"{show(value)} is not a CITES unit ({known}, "
-                     "or null for number of specimens)") from None
+        raise refuse(
+            f"{show(value)} is not a CITES unit ({known}, or null for number of specimens)"
+        ) from None
 
 
 def line_letter(value: Any) -> str:

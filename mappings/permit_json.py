@@ -41,8 +41,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainValidator, ValidationError
-from pydantic import ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainValidator,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from cites_connector.domain import limits
 from cites_connector.domain.errors import InvalidPermit
@@ -155,8 +162,12 @@ def _load(data: bytes | bytearray | memoryview | str | dict | list) -> Any:
     if not isinstance(data, str):
         raise InvalidPermit(f"invalid JSON: expected text or an object, not {type(data).__name__}")
     try:
-        return json.loads(data, parse_float=Decimal, parse_constant=_no_constant,
-                          object_pairs_hook=_json_object_without_duplicate_keys)
+        return json.loads(
+            data,
+            parse_float=Decimal,
+            parse_constant=_no_constant,
+            object_pairs_hook=_json_object_without_duplicate_keys,
+        )
     except (ValueError, RecursionError) as exc:
         raise InvalidPermit(f"invalid JSON: {exc}") from None
 
@@ -211,8 +222,10 @@ def _duplicate_letters(raw: Any) -> list[str]:
             continue
         letter = letter.strip()
         if letter in first_seen:
-            problems.append(f"lines[{index}].line: duplicate line letter {letter!r} "
-                            f"(also lines[{first_seen[letter]}])")
+            problems.append(
+                f"lines[{index}].line: duplicate line letter {letter!r} "
+                f"(also lines[{first_seen[letter]}])"
+            )
         else:
             first_seen[letter] = index
     return problems
@@ -230,8 +243,11 @@ def _validate(raw: Any, model: type[_Body]) -> tuple[Any, list[str]]:
 
 def _subject(raw: Any) -> str:
     number = raw.get("permit_number") if isinstance(raw, dict) else None
-    if isinstance(number, str) and 0 < len(number.strip()) <= limits.PERMIT_NUMBER \
-            and not f.CONTROL.search(number):
+    if (
+        isinstance(number, str)
+        and 0 < len(number.strip()) <= limits.PERMIT_NUMBER
+        and not f.CONTROL.search(number)
+    ):
         return f"permit {number.strip()}"
     return "invalid permit"
 
@@ -264,9 +280,17 @@ def _to_permit(body: _PermitBody) -> Permit:
         security_stamp=body.security_stamp,
         replaces=body.replaces,
         lines=tuple(
-            PermitLine(line=ln.line, taxon=ln.taxon, quantity=ln.quantity, unit=ln.unit,
-                       appendix=ln.appendix, source=ln.source, term=ln.term,
-                       origin_country=ln.origin_country, description=ln.description)
+            PermitLine(
+                line=ln.line,
+                taxon=ln.taxon,
+                quantity=ln.quantity,
+                unit=ln.unit,
+                appendix=ln.appendix,
+                source=ln.source,
+                term=ln.term,
+                origin_country=ln.origin_country,
+                description=ln.description,
+            )
             for ln in body.lines
         ),
     )
@@ -299,8 +323,10 @@ def parse_permit_list(data: bytes | str | dict | list) -> list[Permit]:
     if failures:
         shown = " | ".join(failures[:MAX_PROBLEMS_SHOWN])
         more = len(failures) - MAX_PROBLEMS_SHOWN
-        raise InvalidPermit(f"{len(failures)} of {len(raw)} permits are invalid: {shown}"
-                            + (f" | and {more} more" if more > 0 else ""))
+        raise InvalidPermit(
+            f"{len(failures)} of {len(raw)} permits are invalid: {shown}"
+            + (f" | and {more} more" if more > 0 else "")
+        )
     return permits
 
 
@@ -351,9 +377,17 @@ def permit_to_json(permit: Permit) -> dict[str, Any]:
     if permit.replaces is not None:
         body["replaces"] = permit.replaces
     body["lines"] = [
-        {"line": ln.line, "taxon": ln.taxon, "appendix": ln.appendix, "source": ln.source,
-         "term": ln.term, "quantity": format_decimal(ln.quantity), "unit": ln.unit,
-         "origin_country": ln.origin_country, "description": ln.description}
+        {
+            "line": ln.line,
+            "taxon": ln.taxon,
+            "appendix": ln.appendix,
+            "source": ln.source,
+            "term": ln.term,
+            "quantity": format_decimal(ln.quantity),
+            "unit": ln.unit,
+            "origin_country": ln.origin_country,
+            "description": ln.description,
+        }
         for ln in permit.lines
     ]
     return body

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from cites_connector.domain.declarations import Flow
 from cites_connector.domain.errors import InvalidInput
@@ -85,17 +86,17 @@ class SadMapping:
     units: SupplementaryUnits
 
     @classmethod
-    def default(cls) -> "SadMapping":
+    def default(cls) -> SadMapping:
         return _default()
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "SadMapping":
+    def from_file(cls, path: str | Path) -> SadMapping:
         """Load an administration's mapping; keys it leaves out keep their default value."""
         path = Path(path)
         return cls.from_toml(path.read_text(encoding="utf-8"), source=str(path))
 
     @classmethod
-    def from_toml(cls, text: str, *, source: str = "mapping file") -> "SadMapping":
+    def from_toml(cls, text: str, *, source: str = "mapping file") -> SadMapping:
         try:
             overrides = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -103,7 +104,7 @@ class SadMapping:
         return cls.from_dict(_merge(_default_table(), overrides), source=source)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, source: str = "mapping file") -> "SadMapping":
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "mapping file") -> SadMapping:
         return _Reader(source).mapping(data)
 
 
@@ -130,8 +131,15 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 class _Reader:
     """Validates the parsed TOML table by table; errors read ``<file>: [table] key: problem``."""
 
-    _TABLES = {"version", "declaration", "item", "documents", "declaration_types",
-               "procedures", "supplementary_units"}
+    _TABLES = {
+        "version",
+        "declaration",
+        "item",
+        "documents",
+        "declaration_types",
+        "procedures",
+        "supplementary_units",
+    }
 
     def __init__(self, source: str):
         self.source = source

@@ -32,8 +32,10 @@ def whole_text(element: etree._Element, path: str) -> str | None:
         if isinstance(child.tag, str):
             if child.tag == NULL:
                 return None
-            raise MappingFailed(f"{path} holds the element <{etree.QName(child).localname}> "
-                                "where a value is expected")
+            raise MappingFailed(
+                f"{path} holds the element <{etree.QName(child).localname}> "
+                "where a value is expected"
+            )
         parts.append(child.tail or "")  # a comment or processing instruction: its tail only
     return "".join(parts).strip() or None
 
@@ -42,16 +44,20 @@ def quantity(where: str, field: str, text: str) -> Decimal:
     """``where``: "item 2"; ``field``: the element's name, for the message."""
     match = _NUMBER.fullmatch(text)
     if match is None or not (match.group(2) or match.group(3)):
-        hint = " (ASCII digits 0-9 only)" if any(c.isdigit() and not c.isascii()
-                                                 for c in text) else ""
+        hint = (
+            " (ASCII digits 0-9 only)" if any(c.isdigit() and not c.isascii() for c in text) else ""
+        )
         raise MappingFailed(f"{where}: {field} {text[:40]!r} is not a number{hint}")
     integer, fraction = match.group(2).lstrip("0"), (match.group(3) or "").rstrip("0")
     if len(integer) > QUANTITY_INTEGER_DIGITS:
-        raise MappingFailed(f"{where}: {field} {text[:40]!r} has more than "
-                            f"{QUANTITY_INTEGER_DIGITS} digits before the decimal point")
+        raise MappingFailed(
+            f"{where}: {field} {text[:40]!r} has more than "
+            f"{QUANTITY_INTEGER_DIGITS} digits before the decimal point"
+        )
     if len(fraction) > QUANTITY_DECIMAL_DIGITS:
-        raise MappingFailed(f"{where}: {field} {text[:40]!r} has more than "
-                            f"{QUANTITY_DECIMAL_DIGITS} decimal places")
+        raise MappingFailed(
+            f"{where}: {field} {text[:40]!r} has more than {QUANTITY_DECIMAL_DIGITS} decimal places"
+        )
     value = Decimal(text)  # exact: construction never rounds
     if value < 0:
         raise MappingFailed(f"{where}: {field} {text[:40]!r} is negative")
@@ -61,6 +67,7 @@ def quantity(where: str, field: str, text: str) -> Decimal:
 def bounded(path: str, text: str | None, limit: int) -> str | None:
     """A code the ledger stores in a column of ``limit`` characters."""
     if text is not None and len(text) > limit:
-        raise MappingFailed(f"{path} {text[:40]!r}... is {len(text)} characters long: at most "
-                            f"{limit} are accepted")
+        raise MappingFailed(
+            f"{path} {text[:40]!r}... is {len(text)} characters long: at most {limit} are accepted"
+        )
     return text

@@ -20,11 +20,11 @@ from cites_connector.domain.errors import MalformedXml, TooLarge
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 #: a byte order mark, or an XML declaration naming an encoding: the document says its own
 _SELF_DESCRIBED = re.compile(
-    rb"(\xef\xbb\xbf|\xfe\xff|\xff\xfe)|[ \t\r\n]*<\?xml[^>]*?\sencoding[ \t\r\n]*=")
+    rb"(\xef\xbb\xbf|\xfe\xff|\xff\xfe)|[ \t\r\n]*<\?xml[^>]*?\sencoding[ \t\r\n]*="
+)
 
 
-def _hardened_parser(target: object | None = None,
-                     encoding: str | None = None) -> etree.XMLParser:
+def _hardened_parser(target: object | None = None, encoding: str | None = None) -> etree.XMLParser:
     return etree.XMLParser(
         target=target,
         encoding=encoding,
@@ -70,8 +70,9 @@ class _PrologProbe:
         return None
 
 
-def parse_xml(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES,
-              encoding: str | None = None) -> etree._Element:
+def parse_xml(
+    data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, encoding: str | None = None
+) -> etree._Element:
     """Parse ``data`` into its root element, refusing anything a SAD has no business carrying.
 
     Raises ``TooLarge`` over ``max_bytes`` (checked first, before any parsing), and

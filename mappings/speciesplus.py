@@ -74,11 +74,14 @@ def _translate(concept: dict, batch: TaxonConceptBatch, seen: dict[str, str]) ->
             _mark_ambiguous(batch, name)
         return
     if status != "A" or rank not in RANKS:
-        batch.skipped.append(f"{concept.get('id')}: {name} ({status}, {rank}) not an accepted taxon")
+        batch.skipped.append(
+            f"{concept.get('id')}: {name} ({status}, {rank}) not an accepted taxon"
+        )
         return
     higher = concept.get("higher_taxa") or {}
-    batch.taxa[name_key(name)] = Taxon(name, rank, _parent(name, rank, higher, batch),
-                                       _listing(concept.get("cites_listing")))
+    batch.taxa[name_key(name)] = Taxon(
+        name, rank, _parent(name, rank, higher, batch), _listing(concept.get("cites_listing"))
+    )
     for synonym in concept.get("synonyms") or ():
         if synonym.get("full_name"):
             _add_synonym(batch, seen, " ".join(synonym["full_name"].split()), name)
@@ -114,7 +117,9 @@ def _listing(value: object) -> str | None:
     return text or None
 
 
-def _add_synonym(batch: TaxonConceptBatch, seen: dict[str, str], synonym: str, accepted: str) -> None:
+def _add_synonym(
+    batch: TaxonConceptBatch, seen: dict[str, str], synonym: str, accepted: str
+) -> None:
     key = name_key(synonym)
     if key is None or key in batch.ambiguous_synonyms:
         return

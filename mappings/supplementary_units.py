@@ -24,9 +24,9 @@ How :func:`SupplementaryUnits.to_cites` answers, for ``DeclarationItem.supplemen
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 from cites_connector.domain.units import CITES_UNITS
 
@@ -41,7 +41,7 @@ class SupplementaryUnits:
     cites: Mapping[str, str]
 
     @classmethod
-    def from_table(cls, specimens: list[str], cites: Mapping[str, str]) -> "SupplementaryUnits":
+    def from_table(cls, specimens: list[str], cites: Mapping[str, str]) -> SupplementaryUnits:
         """Build from the TOML table; ``ValueError`` names a target that is not a CITES unit."""
         for code, target in cites.items():
             if not isinstance(target, str) or target not in CITES_UNITS:

@@ -15,7 +15,7 @@ import os
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pika
@@ -69,7 +69,7 @@ def sample_sad_of_today() -> bytes:
     """The sample SAD registered today: a declaration date more than a few days old is held
     as implausible (contract 5, DECLARATION_DATE_IMPLAUSIBLE; the connector's time zone is
     UTC unless CONNECTOR_TIMEZONE says otherwise)."""
-    today = datetime.now(timezone.utc).strftime("%d/%m/%Y")
+    today = datetime.now(UTC).strftime("%d/%m/%Y")
     sad = (ROOT / "examples/sad-export-WDHA-E1042.xml").read_bytes()
     return sad.replace(b"<Date>28/11/2026</Date>", f"<Date>{today}</Date>".encode())
 
@@ -93,22 +93,42 @@ def main() -> int:
     publisher.confirm_delivery()
     permits = json.loads((ROOT / "examples/permits-namibia.json").read_text())
     xml = (ROOT / "examples/26NA000123-python-regius-export-v2.xml").read_bytes()
-    publisher.basic_publish("cites.permits", "permit.issued", xml, pika.BasicProperties(
-        content_type="application/xml", delivery_mode=2, message_id=str(uuid.uuid4()),
-        headers={"permit-version": 1}, user_id="permit-system"), mandatory=True)
+    publisher.basic_publish(
+        "cites.permits",
+        "permit.issued",
+        xml,
+        pika.BasicProperties(
+            content_type="application/xml",
+            delivery_mode=2,
+            message_id=str(uuid.uuid4()),
+            headers={"permit-version": 1},
+            user_id="permit-system",
+        ),
+        mandatory=True,
+    )
     print("  26NA000123 as CITES ePermit XML (Toolkit v2)")
-    publisher.basic_publish("cites.permits", "permit.issued", json.dumps(permits[1]).encode(),
-                            pika.BasicProperties(content_type="application/json",
-                                                 delivery_mode=2, message_id=str(uuid.uuid4()),
-                                                 user_id="permit-system"), mandatory=True)
+    publisher.basic_publish(
+        "cites.permits",
+        "permit.issued",
+        json.dumps(permits[1]).encode(),
+        pika.BasicProperties(
+            content_type="application/json",
+            delivery_mode=2,
+            message_id=str(uuid.uuid4()),
+            user_id="permit-system",
+        ),
+        mandatory=True,
+    )
     print("  26NA000131 as JSON")
 
     bold("the electronic endorsement: usage reports on cites.usage")
     for key, properties, body in drain(channel, usage_queue, 2):
-        print(f"  {key} message_id={properties.message_id} permit {body['permit_number']} "
-              f"line {body['line']} item {body['item_number']}: {body['quantity']} "
-              f"{body['unit'] or 'specimens'} written off, {body['remaining_after']} remaining"
-              + (" (permit used up)" if body["permit_used_up"] else ""))
+        print(
+            f"  {key} message_id={properties.message_id} permit {body['permit_number']} "
+            f"line {body['line']} item {body['item_number']}: {body['quantity']} "
+            f"{body['unit'] or 'specimens'} written off, {body['remaining_after']} remaining"
+            + (" (permit used up)" if body["permit_used_up"] else "")
+        )
 
     bold("the broker's notification (customs.notifications, broker.BRK-0917), as text")
     for key, _, body in drain(channel, broker_queue, 1):

@@ -8,18 +8,23 @@ differs. Quantities are given as strings or ints and become exact ``Decimal``s.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
-from typing import Iterable, Mapping, Sequence
 
-from cites_connector.domain.declarations import AttachedDocument, Declaration, DeclarationItem, Flow
 from cites_connector.domain.decisions import DEFAULT_SEVERITIES, ReasonCode, Severity
+from cites_connector.domain.declarations import AttachedDocument, Declaration, DeclarationItem, Flow
+from cites_connector.domain.hs_tables import HsTables
 from cites_connector.domain.permits import (
-    ConsignmentPolicy, Party, Permit, PermitLine, PermitStatus, PermitType,
+    ConsignmentPolicy,
+    Party,
+    Permit,
+    PermitLine,
+    PermitStatus,
+    PermitType,
 )
 from cites_connector.domain.policy import DecisionPolicy
-from cites_connector.domain.hs_tables import HsTables
 from cites_connector.domain.rules import Decider
 from cites_connector.hs_codes.bundled import load_bundled_tables
 from cites_connector.hs_codes.taxonomy_data import load_bundled_taxonomy
@@ -45,31 +50,67 @@ def _decimal(value: Amount | None) -> Decimal | None:
 
 # -- permits ----------------------------------------------------------------------------------
 
-def permit_line(letter: str = "A", taxon: str = "Python regius", quantity: Amount = 10, *,
-                unit: str | None = None, term: str | None = "LIV", appendix: str | None = "II",
-                source: str | None = "C", remaining: Amount | None = None,
-                origin_country: str | None = HOME) -> PermitLine:
-    return PermitLine(line=letter, taxon=taxon, quantity=_decimal(quantity), unit=unit,
-                      appendix=appendix, source=source, term=term,
-                      origin_country=origin_country, remaining=_decimal(remaining))
+
+def permit_line(
+    letter: str = "A",
+    taxon: str = "Python regius",
+    quantity: Amount = 10,
+    *,
+    unit: str | None = None,
+    term: str | None = "LIV",
+    appendix: str | None = "II",
+    source: str | None = "C",
+    remaining: Amount | None = None,
+    origin_country: str | None = HOME,
+) -> PermitLine:
+    return PermitLine(
+        line=letter,
+        taxon=taxon,
+        quantity=_decimal(quantity),
+        unit=unit,
+        appendix=appendix,
+        source=source,
+        term=term,
+        origin_country=origin_country,
+        remaining=_decimal(remaining),
+    )
 
 
-def permit(number: str = PERMIT_NUMBER, *lines: PermitLine, issuing_country: str = HOME,
-           type: PermitType = PermitType.EXPORT, status: PermitStatus = PermitStatus.VALID,
-           valid_from: date = TODAY - timedelta(days=30),
-           valid_until: date = TODAY + timedelta(days=150),
-           policy: ConsignmentPolicy = ConsignmentPolicy.SINGLE, used_by: str | None = None,
-           exporter: Party = EXPORTER, importer: Party = IMPORTER, version: int = 1) -> Permit:
+def permit(
+    number: str = PERMIT_NUMBER,
+    *lines: PermitLine,
+    issuing_country: str = HOME,
+    type: PermitType = PermitType.EXPORT,
+    status: PermitStatus = PermitStatus.VALID,
+    valid_from: date = TODAY - timedelta(days=30),
+    valid_until: date = TODAY + timedelta(days=150),
+    policy: ConsignmentPolicy = ConsignmentPolicy.SINGLE,
+    used_by: str | None = None,
+    exporter: Party = EXPORTER,
+    importer: Party = IMPORTER,
+    version: int = 1,
+) -> Permit:
     """A permit; without lines it has one line for 10 live Python regius."""
-    return Permit(permit_number=number, issuing_country=issuing_country, version=version,
-                  type=type, valid_from=valid_from, valid_until=valid_until,
-                  lines=tuple(lines) or (permit_line(),), status=status,
-                  consignment_policy=policy, issued_on=valid_from, exporter=exporter,
-                  importer=importer, used_by=used_by)
+    return Permit(
+        permit_number=number,
+        issuing_country=issuing_country,
+        version=version,
+        type=type,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        lines=tuple(lines) or (permit_line(),),
+        status=status,
+        consignment_policy=policy,
+        issued_on=valid_from,
+        exporter=exporter,
+        importer=importer,
+        used_by=used_by,
+    )
 
 
-def foreign_export_permit(number: str = "26DE004711", *lines: PermitLine,
-                          issuing_country: str = ABROAD, **overrides) -> Permit:
+def foreign_export_permit(
+    number: str = "26DE004711", *lines: PermitLine, issuing_country: str = ABROAD, **overrides
+) -> Permit:
     """An export permit issued abroad for goods coming to the home country (an import)."""
     overrides.setdefault("exporter", Party(name="Terrarium Handel GmbH", country=issuing_country))
     overrides.setdefault("importer", EXPORTER)
@@ -85,6 +126,7 @@ def home_import_permit(number: str = "26NA000140", *lines: PermitLine, **overrid
 
 # -- declarations -----------------------------------------------------------------------------
 
+
 def cites_document(reference: str | None = PERMIT_NUMBER, code: str = "C400") -> AttachedDocument:
     return AttachedDocument(code=code, reference=reference)
 
@@ -93,13 +135,19 @@ def not_cites_document(code: str = "Y900") -> AttachedDocument:
     return AttachedDocument(code=code, reference=None)
 
 
-def item(number: int = 1, hs_code: str = "01062000", *,
-         documents: Iterable[AttachedDocument] | None = None,
-         cites: str | Sequence[str] | None = PERMIT_NUMBER,
-         specimens: Amount | None = 1, net_mass: Amount | None = None,
-         supplementary: Amount | None = None, supplementary_unit: str | None = None,
-         supplementary_unit_code: str | None = None,
-         description: str | None = None) -> DeclarationItem:
+def item(
+    number: int = 1,
+    hs_code: str = "01062000",
+    *,
+    documents: Iterable[AttachedDocument] | None = None,
+    cites: str | Sequence[str] | None = PERMIT_NUMBER,
+    specimens: Amount | None = 1,
+    net_mass: Amount | None = None,
+    supplementary: Amount | None = None,
+    supplementary_unit: str | None = None,
+    supplementary_unit_code: str | None = None,
+    description: str | None = None,
+) -> DeclarationItem:
     """A declaration item.
 
     ``cites`` names the permit number(s) cited with C400 documents (ignored when ``documents``
@@ -111,18 +159,28 @@ def item(number: int = 1, hs_code: str = "01062000", *,
         documents = [cites_document(n) for n in numbers]
     if supplementary is None and specimens is not None:
         supplementary, supplementary_unit, supplementary_unit_code = specimens, None, "NMB"
-    return DeclarationItem(number=number, hs_code=hs_code, description=description,
-                           net_mass=_decimal(net_mass),
-                           supplementary_quantity=_decimal(supplementary),
-                           supplementary_unit=supplementary_unit,
-                           supplementary_unit_code=supplementary_unit_code,
-                           documents=tuple(documents))
+    return DeclarationItem(
+        number=number,
+        hs_code=hs_code,
+        description=description,
+        net_mass=_decimal(net_mass),
+        supplementary_quantity=_decimal(supplementary),
+        supplementary_unit=supplementary_unit,
+        supplementary_unit_code=supplementary_unit_code,
+        documents=tuple(documents),
+    )
 
 
-def declaration(*items: DeclarationItem, flow: Flow = Flow.EXPORT, on: date = TODAY,
-                export_country: str | None = None, destination_country: str | None = None,
-                exporter: Party = EXPORTER, consignee: Party = IMPORTER,
-                declaration_type: str | None = None) -> Declaration:
+def declaration(
+    *items: DeclarationItem,
+    flow: Flow = Flow.EXPORT,
+    on: date = TODAY,
+    export_country: str | None = None,
+    destination_country: str | None = None,
+    exporter: Party = EXPORTER,
+    consignee: Party = IMPORTER,
+    declaration_type: str | None = None,
+) -> Declaration:
     """A declaration; without items it has the default item. Countries follow the flow:
     an export or re-export leaves the home country for Germany, an import comes from Germany."""
     if flow is Flow.IMPORT:
@@ -132,10 +190,18 @@ def declaration(*items: DeclarationItem, flow: Flow = Flow.EXPORT, on: date = TO
         export_country = export_country or HOME
         destination_country = destination_country or ABROAD
     types = {Flow.EXPORT: "EX1", Flow.RE_EXPORT: "EX3", Flow.IMPORT: "IM4", Flow.TRANSIT: "T1"}
-    return Declaration(declaration_type=declaration_type or types[flow], flow=flow, date=on,
-                       items=tuple(items) or (item(),), office="NAWDH",
-                       exporter=exporter, consignee=consignee, declarant_code="DCL-001",
-                       export_country=export_country, destination_country=destination_country)
+    return Declaration(
+        declaration_type=declaration_type or types[flow],
+        flow=flow,
+        date=on,
+        items=tuple(items) or (item(),),
+        office="NAWDH",
+        exporter=exporter,
+        consignee=consignee,
+        declarant_code="DCL-001",
+        export_country=export_country,
+        destination_country=destination_country,
+    )
 
 
 def import_declaration(*items: DeclarationItem, **overrides) -> Declaration:
@@ -146,6 +212,7 @@ def import_declaration(*items: DeclarationItem, **overrides) -> Declaration:
 
 
 # -- deciding ---------------------------------------------------------------------------------
+
 
 class PermitBook(dict):
     """A hand-written permit finder: permit number -> every permit held with that number."""
@@ -159,8 +226,9 @@ class PermitBook(dict):
         return list(self.get(number, ()))
 
 
-def decision_policy(*, severities: Mapping[ReasonCode, Severity] | None = None,
-                    **overrides) -> DecisionPolicy:
+def decision_policy(
+    *, severities: Mapping[ReasonCode, Severity] | None = None, **overrides
+) -> DecisionPolicy:
     """The home country's policy; ``severities`` override single codes of the defaults."""
     merged = {**DEFAULT_SEVERITIES, **(severities or {})}
     return DecisionPolicy(home_country=HOME, severities=merged, **overrides)
@@ -174,5 +242,9 @@ def bundled_tables() -> HsTables:
 
 def bundled_decider(*permits: Permit, policy: DecisionPolicy | None = None) -> Decider:
     """A Decider over the bundled HS tables and taxonomy, holding exactly ``permits``."""
-    return Decider(tables=bundled_tables(), taxonomy=load_bundled_taxonomy(),
-                   find_permits=PermitBook(permits), policy=policy or decision_policy())
+    return Decider(
+        tables=bundled_tables(),
+        taxonomy=load_bundled_taxonomy(),
+        find_permits=PermitBook(permits),
+        policy=policy or decision_policy(),
+    )

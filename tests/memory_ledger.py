@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from cites_connector.domain.permits import Permit, PermitStatusChange
 from cites_connector.domain.usages import DeclarationState, StoredDecision, Usage
@@ -54,9 +55,12 @@ class MemoryLedgerSession(LedgerSession):
 
     def set_permit_status(self, change: PermitStatusChange) -> None:
         key = (change.permit_number, change.issuing_country)
-        self.s.permits[key] = replace(self.s.permits[key], status=change.status,
-                                      version=change.version,
-                                      content_version=self.s.permits[key].content_version)
+        self.s.permits[key] = replace(
+            self.s.permits[key],
+            status=change.status,
+            version=change.version,
+            content_version=self.s.permits[key].content_version,
+        )
 
     def keep_pending_status(self, change: PermitStatusChange) -> None:
         self.s.pending_status[(change.permit_number, change.issuing_country)] = change
@@ -69,8 +73,9 @@ class MemoryLedgerSession(LedgerSession):
 
     def _replace_line(self, key, letter, remaining: Decimal) -> None:
         permit = self.s.permits[key]
-        lines = tuple(replace(ln, remaining=remaining) if ln.line == letter else ln
-                      for ln in permit.lines)
+        lines = tuple(
+            replace(ln, remaining=remaining) if ln.line == letter else ln for ln in permit.lines
+        )
         self.s.permits[key] = replace(permit, lines=lines)
 
     def draw(self, permit_number, issuing_country, line, amount) -> bool:
@@ -103,8 +108,14 @@ class MemoryLedgerSession(LedgerSession):
 
     def add_usages(self, usages: Sequence[Usage]) -> None:
         def once(u: Usage) -> tuple:  # the SQL ledger's unique constraint on usages
-            return (u.declaration_id, u.declaration_version, u.item_number, u.permit_number,
-                    u.issuing_country, u.line)
+            return (
+                u.declaration_id,
+                u.declaration_version,
+                u.item_number,
+                u.permit_number,
+                u.issuing_country,
+                u.line,
+            )
 
         taken = {once(u) for u in self.s.usages.values()}
         for usage in usages:
@@ -121,12 +132,14 @@ class MemoryLedgerSession(LedgerSession):
         return True
 
     def usages(self, *, declaration_id=None, permit=None, active_only=True) -> list[Usage]:
-        found = [u for u in self.s.usages.values()
-                 if (declaration_id is None or u.declaration_id == declaration_id)
-                 and (permit is None or (u.permit_number, u.issuing_country) == permit)
-                 and (not active_only or u.active)]
-        return sorted(found, key=lambda u: (u.recorded_at, u.declaration_id, u.item_number,
-                                            u.line))
+        found = [
+            u
+            for u in self.s.usages.values()
+            if (declaration_id is None or u.declaration_id == declaration_id)
+            and (permit is None or (u.permit_number, u.issuing_country) == permit)
+            and (not active_only or u.active)
+        ]
+        return sorted(found, key=lambda u: (u.recorded_at, u.declaration_id, u.item_number, u.line))
 
     def latest_decision(self, declaration_id: str) -> StoredDecision | None:
         if declaration_id not in self.s.latest:
@@ -134,8 +147,7 @@ class MemoryLedgerSession(LedgerSession):
         version, state = self.s.latest[declaration_id]
         return replace(self.s.decisions[(declaration_id, version)], state=state)
 
-    def save_decision(self, stored: StoredDecision,
-                      payload: dict[str, Any] | None = None) -> None:
+    def save_decision(self, stored: StoredDecision, payload: dict[str, Any] | None = None) -> None:
         key = (stored.decision.declaration_id, stored.decision.version)
         if key in self.s.decisions:
             raise DuplicateDecision(str(key))
@@ -149,29 +161,48 @@ class MemoryLedgerSession(LedgerSession):
         key = (stored.decision.declaration_id, stored.decision.version)
         if self.s.latest.get(key[0]) != (key[1], expected):
             return False
-        self.s.decisions[key] = replace(self.s.decisions[key], decision=stored.decision,
-                                        decided_at=stored.decided_at)
+        self.s.decisions[key] = replace(
+            self.s.decisions[key], decision=stored.decision, decided_at=stored.decided_at
+        )
         self.s.latest[key[0]] = (key[1], stored.state)
         return True
 
     def held_citing(self, permit_number: str) -> list[StoredDecision]:
-        found = [self.latest_decision(d) for d, (_, st) in self.s.latest.items()
-                 if st is DeclarationState.HELD]
-        return sorted((f for f in found if permit_number in f.cited_permits),
-                      key=lambda f: (f.decided_at, f.decision.declaration_id))
+        found = [
+            self.latest_decision(d)
+            for d, (_, st) in self.s.latest.items()
+            if st is DeclarationState.HELD
+        ]
+        return sorted(
+            (f for f in found if permit_number in f.cited_permits),
+            key=lambda f: (f.decided_at, f.decision.declaration_id),
+        )
 
     def inbox_entry(self, message_id: str) -> InboxEntry | None:
         found = self.s.inbox.get(message_id)
         return None if found is None else InboxEntry(message_id, found[2])
 
-    def record_inbox(self, message_id: str, source: str, outcome: str, at: datetime,
-                     body_digest: str | None = None) -> None:
+    def record_inbox(
+        self,
+        message_id: str,
+        source: str,
+        outcome: str,
+        at: datetime,
+        body_digest: str | None = None,
+    ) -> None:
         if message_id in self.s.inbox:
             raise DuplicateDecision(f"message {message_id} applied already")
         self.s.inbox[message_id] = (source, outcome, body_digest)
 
-    def set_state(self, declaration_id: str, state: DeclarationState, at: datetime, *,
-                  expected: DeclarationState, version: int) -> bool:
+    def set_state(
+        self,
+        declaration_id: str,
+        state: DeclarationState,
+        at: datetime,
+        *,
+        expected: DeclarationState,
+        version: int,
+    ) -> bool:
         if self.s.latest.get(declaration_id) != (version, expected):
             return False
         self.s.latest[declaration_id] = (version, state)
@@ -192,8 +223,9 @@ class MemoryLedgerSession(LedgerSession):
         for message in messages:
             self.add_outbox(message, at)
 
-    def add_audit(self, actor: str, action: str, subject: str, details: dict[str, Any],
-                  at: datetime) -> None:
+    def add_audit(
+        self, actor: str, action: str, subject: str, details: dict[str, Any], at: datetime
+    ) -> None:
         self.s.audit.append((actor, action, subject, details))
 
 

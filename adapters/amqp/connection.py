@@ -16,14 +16,18 @@ import pika.exceptions
 
 #: anything that means the connection or channel is gone and a new one may work
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
-    pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError,
-    pika.exceptions.StreamLostError, pika.exceptions.ConnectionWrongStateError,
-    pika.exceptions.ChannelWrongStateError, OSError,
+    pika.exceptions.AMQPConnectionError,
+    pika.exceptions.AMQPChannelError,
+    pika.exceptions.StreamLostError,
+    pika.exceptions.ConnectionWrongStateError,
+    pika.exceptions.ChannelWrongStateError,
+    OSError,
 )
 
 
-def parameters(url: str, *, name: str, heartbeat: int = 30,
-               socket_timeout: float = 5.0) -> pika.URLParameters:
+def parameters(
+    url: str, *, name: str, heartbeat: int = 30, socket_timeout: float = 5.0
+) -> pika.URLParameters:
     params = pika.URLParameters(url)
     given = parse_qs(urlsplit(url).query)
     if "heartbeat" not in given:
@@ -53,7 +57,7 @@ def close_quietly(connection: pika.BlockingConnection | None) -> None:
     try:
         if connection.is_open:
             connection.close()
-    except Exception:  # noqa: BLE001 - a connection that is already broken cannot be closed
+    except Exception:
         pass
 
 

@@ -87,11 +87,20 @@ class ConsumerWatch:
         held = self.in_hand
         if held is not None and now - held.since > limit:
             reason = f"; last error: {held.last_error}" if held.last_error else ""
-            return (f"one message ({held.key}) in hand for {now - held.since:.0f} s, "
-                    f"{held.failures} failed attempts{reason}")
+            return (
+                f"one message ({held.key}) in hand for {now - held.since:.0f} s, "
+                f"{held.failures} failed attempts{reason}"
+            )
         depths = self.depths
-        if held is None and depths is not None and depths.ready > 0 \
-                and now - self.last_delivery > limit and now - depths.at < limit:
-            return (f"{depths.ready} messages wait in the queue, none received for "
-                    f"{now - self.last_delivery:.0f} s")
+        if (
+            held is None
+            and depths is not None
+            and depths.ready > 0
+            and now - self.last_delivery > limit
+            and now - depths.at < limit
+        ):
+            return (
+                f"{depths.ready} messages wait in the queue, none received for "
+                f"{now - self.last_delivery:.0f} s"
+            )
         return None

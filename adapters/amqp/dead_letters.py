@@ -20,16 +20,24 @@ message back, so ``dlq list`` loses nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pika
 import pika.exceptions
 
-from cites_connector.adapters.amqp.connection import CONNECTION_ERRORS, close_quietly, connect, describe
+from cites_connector.adapters.amqp.connection import (
+    CONNECTION_ERRORS,
+    close_quietly,
+    connect,
+    describe,
+)
 from cites_connector.adapters.amqp.permit_messages import IncomingMessage, message_key
 from cites_connector.adapters.amqp.topology import (
-    DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE, PERMITS_QUEUE, declare_dead_letters,
+    DEAD_LETTER_EXCHANGE,
+    DEAD_LETTER_QUEUE,
+    PERMITS_QUEUE,
+    declare_dead_letters,
 )
 from cites_connector.domain.errors import Unavailable
 
@@ -38,47 +46,82 @@ REJECTED_AT, ORIGINAL_QUEUE = "x-rejected-at", "x-original-queue"
 DETAIL, ORIGINAL_USER = "x-rejection-detail", "x-original-user-id"
 MAX_REASON = 2000
 #: headers the broker or the rejection added; a replayed message goes out without them
-ADDED_HEADERS = frozenset({REASON, DETAIL, ORIGINAL_USER, ORIGINAL_EXCHANGE, REJECTED_AT,
-                           ORIGINAL_QUEUE, "x-death", "x-delivery-count",
-                           "x-first-death-exchange", "x-first-death-queue",
-                           "x-first-death-reason", "x-last-death-exchange",
-                           "x-last-death-queue", "x-last-death-reason"})
+ADDED_HEADERS = frozenset(
+    {
+        REASON,
+        DETAIL,
+        ORIGINAL_USER,
+        ORIGINAL_EXCHANGE,
+        REJECTED_AT,
+        ORIGINAL_QUEUE,
+        "x-death",
+        "x-delivery-count",
+        "x-first-death-exchange",
+        "x-first-death-queue",
+        "x-first-death-reason",
+        "x-last-death-exchange",
+        "x-last-death-queue",
+        "x-last-death-reason",
+    }
+)
 
 
 def _bounded(text: str) -> str:
-    return text if len(text) <= MAX_REASON else text[:MAX_REASON - 3] + "..."
+    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
 
 
-def rejection_properties(properties: pika.BasicProperties, reason: str, exchange: str,
-                         detail: str | None = None) -> pika.BasicProperties:
+def rejection_properties(
+    properties: pika.BasicProperties, reason: str, exchange: str, detail: str | None = None
+) -> pika.BasicProperties:
     """The original properties plus the rejection headers. Persistent whatever the original
     said, without ``expiration`` (a dead letter must wait for an operator) and ``user_id``
     (RabbitMQ checks it against the publishing connection's user: it is kept as the header
     ``x-original-user-id``)."""
     headers = {k: v for k, v in (properties.headers or {}).items() if k not in ADDED_HEADERS}
-    headers |= {REASON: _bounded(reason), ORIGINAL_EXCHANGE: exchange,
-                ORIGINAL_QUEUE: PERMITS_QUEUE,
-                REJECTED_AT: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    headers |= {
+        REASON: _bounded(reason),
+        ORIGINAL_EXCHANGE: exchange,
+        ORIGINAL_QUEUE: PERMITS_QUEUE,
+        REJECTED_AT: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
     if detail:
         headers[DETAIL] = _bounded(detail)
     if properties.user_id:
         headers[ORIGINAL_USER] = properties.user_id
     return pika.BasicProperties(
-        content_type=properties.content_type, content_encoding=properties.content_encoding,
-        headers=headers, delivery_mode=pika.DeliveryMode.Persistent,
-        priority=properties.priority, correlation_id=properties.correlation_id,
-        reply_to=properties.reply_to, message_id=properties.message_id,
-        timestamp=properties.timestamp, type=properties.type, app_id=properties.app_id)
+        content_type=properties.content_type,
+        content_encoding=properties.content_encoding,
+        headers=headers,
+        delivery_mode=pika.DeliveryMode.Persistent,
+        priority=properties.priority,
+        correlation_id=properties.correlation_id,
+        reply_to=properties.reply_to,
+        message_id=properties.message_id,
+        timestamp=properties.timestamp,
+        type=properties.type,
+        app_id=properties.app_id,
+    )
 
 
-def file_rejection(channel, routing_key: str, exchange: str, properties: pika.BasicProperties,
-                   body: bytes, reason: str, detail: str | None = None) -> None:
+def file_rejection(
+    channel,
+    routing_key: str,
+    exchange: str,
+    properties: pika.BasicProperties,
+    body: bytes,
+    reason: str,
+    detail: str | None = None,
+) -> None:
     """Publish the rejected copy on a channel in confirm mode; returns once confirmed.
 
     Raises ``pika.exceptions.UnroutableError`` when nothing is bound to ``cites.dlx``."""
-    channel.basic_publish(DEAD_LETTER_EXCHANGE, routing_key, body,
-                          rejection_properties(properties, reason, exchange, detail),
-                          mandatory=True)
+    channel.basic_publish(
+        DEAD_LETTER_EXCHANGE,
+        routing_key,
+        body,
+        rejection_properties(properties, reason, exchange, detail),
+        mandatory=True,
+    )
 
 
 def dead_letter_depth(channel) -> int:
@@ -126,22 +169,35 @@ def _read(method, properties: pika.BasicProperties, body: bytes) -> DeadLetter:
     if REASON in headers:
         reason = _text(headers[REASON])
     elif death:
-        reason = (f"dead-lettered by RabbitMQ: {_text(death.get('reason'))} "
-                  f"(queue {_text(death.get('queue'))}, count {death.get('count')})")
+        reason = (
+            f"dead-lettered by RabbitMQ: {_text(death.get('reason'))} "
+            f"(queue {_text(death.get('queue'))}, count {death.get('count')})"
+        )
     else:
         reason = "no reason recorded"
     exchange = _text(headers.get(ORIGINAL_EXCHANGE, death.get("exchange", "")))
     rejected = headers.get(REJECTED_AT) or death.get("time")
     if isinstance(rejected, datetime):
-        rejected = rejected.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    message_id, given = message_key(IncomingMessage(
-        method.routing_key, body, properties.content_type, headers, properties.message_id))
+        rejected = rejected.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    message_id, given = message_key(
+        IncomingMessage(
+            method.routing_key, body, properties.content_type, headers, properties.message_id
+        )
+    )
     publisher = headers.get(ORIGINAL_USER) or properties.user_id
-    return DeadLetter(message_id, given, method.routing_key, exchange, reason,
-                      None if rejected is None else _text(rejected), properties.content_type,
-                      len(body), body[:200].decode("utf-8", "replace"),
-                      _text(headers[DETAIL]) if DETAIL in headers else None,
-                      None if publisher is None else _text(publisher))
+    return DeadLetter(
+        message_id,
+        given,
+        method.routing_key,
+        exchange,
+        reason,
+        None if rejected is None else _text(rejected),
+        properties.content_type,
+        len(body),
+        body[:200].decode("utf-8", "replace"),
+        _text(headers[DETAIL]) if DETAIL in headers else None,
+        None if publisher is None else _text(publisher),
+    )
 
 
 def read_dead_letter(method, properties: pika.BasicProperties, body: bytes) -> DeadLetter:
@@ -157,8 +213,9 @@ def open_dead_letters(url: str):
     except pika.exceptions.ChannelClosedByBroker as exc:
         raise Unavailable(f"RabbitMQ refused the topology: {exc.reply_text}") from exc
     except CONNECTION_ERRORS as exc:
-        raise Unavailable(f"RabbitMQ at {describe(url)} is not reachable: "
-                          f"{type(exc).__name__} {exc}") from exc
+        raise Unavailable(
+            f"RabbitMQ at {describe(url)} is not reachable: {type(exc).__name__} {exc}"
+        ) from exc
 
 
 def list_dead_letters(url: str, limit: int = 50) -> tuple[list[DeadLetter], int]:

@@ -43,8 +43,10 @@ from cites_connector.adapters.amqp import topology
 CONNECTOR_USER = "connector"
 PERMIT_SYSTEM_USER = "permit-system"
 #: for the quick start and the tests only: never for a broker that holds real permits
-DEMO_PASSWORDS = {CONNECTOR_USER: "connector-demo-only",
-                  PERMIT_SYSTEM_USER: "permit-system-demo-only"}
+DEMO_PASSWORDS = {
+    CONNECTOR_USER: "connector-demo-only",
+    PERMIT_SYSTEM_USER: "permit-system-demo-only",
+}
 HASHING = "rabbit_password_hashing_sha256"
 FILE = Path(_config_package.__file__).resolve().parent / "rabbitmq-definitions.json"
 #: queues the permit system may create for itself (lookups, usage reports)
@@ -70,8 +72,13 @@ def permissions(vhost: str = "/") -> list[dict[str, str]]:
         # declare (idempotently, at start) the exchanges and queues of contract 3
         "configure": _exactly(*(e.name for e in t.EXCHANGES), *own_queues),
         # publish usage, notifications, lookups and dead letters; bind its queues
-        "write": _exactly(t.USAGE_EXCHANGE, t.NOTIFICATIONS_EXCHANGE, t.RPC_EXCHANGE,
-                          t.DEAD_LETTER_EXCHANGE, *own_queues),
+        "write": _exactly(
+            t.USAGE_EXCHANGE,
+            t.NOTIFICATIONS_EXCHANGE,
+            t.RPC_EXCHANGE,
+            t.DEAD_LETTER_EXCHANGE,
+            *own_queues,
+        ),
         # consume its queues; bind them to the exchanges they read
         "read": _exactly(t.PERMITS_EXCHANGE, t.DEAD_LETTER_EXCHANGE, *own_queues),
     }
@@ -81,8 +88,10 @@ def permissions(vhost: str = "/") -> list[dict[str, str]]:
         "write": f"^({_literal(t.PERMITS_EXCHANGE)}|{_literal('amq.default')}|{own})$",
         "read": f"^({_literal(t.RPC_EXCHANGE)}|{_literal(t.USAGE_EXCHANGE)}|{own})$",
     }
-    return [{"user": CONNECTOR_USER, "vhost": vhost, **connector},
-            {"user": PERMIT_SYSTEM_USER, "vhost": vhost, **permit_system}]
+    return [
+        {"user": CONNECTOR_USER, "vhost": vhost, **connector},
+        {"user": PERMIT_SYSTEM_USER, "vhost": vhost, **permit_system},
+    ]
 
 
 def password_hash(password: str, salt: bytes | None = None) -> str:
@@ -100,15 +109,25 @@ def hash_matches(stored: str, password: str) -> bool:
 
 
 def users(hashes: dict[str, str]) -> list[dict[str, object]]:
-    return [{"name": name, "password_hash": hashes[name], "hashing_algorithm": HASHING,
-             "tags": []} for name in (CONNECTOR_USER, PERMIT_SYSTEM_USER)]
+    return [
+        {"name": name, "password_hash": hashes[name], "hashing_algorithm": HASHING, "tags": []}
+        for name in (CONNECTOR_USER, PERMIT_SYSTEM_USER)
+    ]
 
 
-def render(hashes: dict[str, str], *, vhost: str = "/",
-           delivery_limit: int = topology.BACKSTOP_DELIVERY_LIMIT) -> dict:
+def render(
+    hashes: dict[str, str],
+    *,
+    vhost: str = "/",
+    delivery_limit: int = topology.BACKSTOP_DELIVERY_LIMIT,
+) -> dict:
     """The whole definitions document for one virtual host."""
-    return {"users": users(hashes), "vhosts": [{"name": vhost}],
-            "permissions": permissions(vhost), **topology.definitions(delivery_limit, vhost)}
+    return {
+        "users": users(hashes),
+        "vhosts": [{"name": vhost}],
+        "permissions": permissions(vhost),
+        **topology.definitions(delivery_limit, vhost),
+    }
 
 
 def for_vhost(document: dict, vhost: str) -> dict:
@@ -129,25 +148,40 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m cites_connector.adapters.amqp.definitions",
         description="Print RabbitMQ definitions (rabbitmqctl import_definitions) for the "
-                    "connector: topology and the users connector and permit-system.")
+        "connector: topology and the users connector and permit-system.",
+    )
     parser.add_argument("--vhost", default="/", help="virtual host (default /)")
-    parser.add_argument("--delivery-limit", type=int, default=topology.BACKSTOP_DELIVERY_LIMIT,
-                        help="x-delivery-limit of cites-connector.permits "
-                             "(CONNECTOR_AMQP_BROKER_DELIVERY_LIMIT)")
-    parser.add_argument("--ask-passwords", action="store_true",
-                        help="ask for each user's password instead of the demo passwords")
+    parser.add_argument(
+        "--delivery-limit",
+        type=int,
+        default=topology.BACKSTOP_DELIVERY_LIMIT,
+        help="x-delivery-limit of cites-connector.permits (CONNECTOR_AMQP_BROKER_DELIVERY_LIMIT)",
+    )
+    parser.add_argument(
+        "--ask-passwords",
+        action="store_true",
+        help="ask for each user's password instead of the demo passwords",
+    )
     args = parser.parse_args(argv)
     if args.ask_passwords:
-        hashes = {user: password_hash(getpass.getpass(f"password for {user}: "))
-                  for user in (CONNECTOR_USER, PERMIT_SYSTEM_USER)}
+        hashes = {
+            user: password_hash(getpass.getpass(f"password for {user}: "))
+            for user in (CONNECTOR_USER, PERMIT_SYSTEM_USER)
+        }
     else:
         current = load() if FILE.exists() else {"users": []}
-        kept = {u["name"]: u["password_hash"] for u in current.get("users", [])
-                if hash_matches(u["password_hash"], DEMO_PASSWORDS.get(u["name"], ""))}
-        hashes = {user: kept.get(user) or password_hash(DEMO_PASSWORDS[user])
-                  for user in (CONNECTOR_USER, PERMIT_SYSTEM_USER)}
-    json.dump(render(hashes, vhost=args.vhost, delivery_limit=args.delivery_limit),
-              sys.stdout, indent=2)
+        kept = {
+            u["name"]: u["password_hash"]
+            for u in current.get("users", [])
+            if hash_matches(u["password_hash"], DEMO_PASSWORDS.get(u["name"], ""))
+        }
+        hashes = {
+            user: kept.get(user) or password_hash(DEMO_PASSWORDS[user])
+            for user in (CONNECTOR_USER, PERMIT_SYSTEM_USER)
+        }
+    json.dump(
+        render(hashes, vhost=args.vhost, delivery_limit=args.delivery_limit), sys.stdout, indent=2
+    )
     sys.stdout.write("\n")
     return 0
 

@@ -21,9 +21,18 @@ from urllib.parse import unquote, urlsplit
 import pika
 import pika.exceptions
 
-from cites_connector.adapters.amqp.connection import CONNECTION_ERRORS, close_quietly, connect, describe
+from cites_connector.adapters.amqp.connection import (
+    CONNECTION_ERRORS,
+    close_quietly,
+    connect,
+    describe,
+)
 from cites_connector.adapters.amqp.dead_letters import (
-    ADDED_HEADERS, DEAD_LETTER_QUEUE, DeadLetter, open_dead_letters, read_dead_letter,
+    ADDED_HEADERS,
+    DEAD_LETTER_QUEUE,
+    DeadLetter,
+    open_dead_letters,
+    read_dead_letter,
 )
 from cites_connector.domain.errors import InvalidInput, Unavailable
 
@@ -38,19 +47,28 @@ class ReplayResult:
 def _replay_properties(properties: pika.BasicProperties, user: str) -> pika.BasicProperties:
     headers = {k: v for k, v in (properties.headers or {}).items() if k not in ADDED_HEADERS}
     return pika.BasicProperties(
-        content_type=properties.content_type, content_encoding=properties.content_encoding,
-        headers=headers or None, delivery_mode=pika.DeliveryMode.Persistent,
-        priority=properties.priority, correlation_id=properties.correlation_id,
-        reply_to=properties.reply_to, message_id=properties.message_id,
-        timestamp=properties.timestamp, type=properties.type, app_id=properties.app_id,
-        user_id=user)
+        content_type=properties.content_type,
+        content_encoding=properties.content_encoding,
+        headers=headers or None,
+        delivery_mode=pika.DeliveryMode.Persistent,
+        priority=properties.priority,
+        correlation_id=properties.correlation_id,
+        reply_to=properties.reply_to,
+        message_id=properties.message_id,
+        timestamp=properties.timestamp,
+        type=properties.type,
+        app_id=properties.app_id,
+        user_id=user,
+    )
 
 
 def publisher_of(url: str) -> str:
     user = urlsplit(url).username
     if not user:
-        raise InvalidInput(f"{describe(url)} names no user: dlq replay publishes as the permit "
-                           "publisher who first sent the messages")
+        raise InvalidInput(
+            f"{describe(url)} names no user: dlq replay publishes as the permit "
+            "publisher who first sent the messages"
+        )
     return unquote(user)
 
 
@@ -61,12 +79,15 @@ def _open_publisher(url: str):
         channel.confirm_delivery()
         return connection, channel
     except CONNECTION_ERRORS as exc:
-        raise Unavailable(f"RabbitMQ at {describe(url)} is not reachable for the replay: "
-                          f"{type(exc).__name__} {exc}") from exc
+        raise Unavailable(
+            f"RabbitMQ at {describe(url)} is not reachable for the replay: "
+            f"{type(exc).__name__} {exc}"
+        ) from exc
 
 
-def replay_dead_letters(url: str, publisher_url: str,
-                        message_id: str | None = None) -> ReplayResult:
+def replay_dead_letters(
+    url: str, publisher_url: str, message_id: str | None = None
+) -> ReplayResult:
     """Replay all dead letters, or those whose message id is ``message_id``, that the user of
     ``publisher_url`` first published."""
     user = publisher_of(publisher_url)
@@ -86,11 +107,17 @@ def replay_dead_letters(url: str, publisher_url: str,
             problem = _cannot_replay(letter, user)
             if problem is None:
                 try:
-                    out.basic_publish(letter.original_exchange, letter.routing_key, body,
-                                      _replay_properties(properties, user), mandatory=True)
+                    out.basic_publish(
+                        letter.original_exchange,
+                        letter.routing_key,
+                        body,
+                        _replay_properties(properties, user),
+                        mandatory=True,
+                    )
                 except pika.exceptions.UnroutableError:
-                    problem = (f"nothing bound to {letter.original_exchange} for "
-                               f"{letter.routing_key}")
+                    problem = (
+                        f"nothing bound to {letter.original_exchange} for {letter.routing_key}"
+                    )
             if problem is not None:
                 failed.append((letter, problem))
                 continue
@@ -100,11 +127,14 @@ def replay_dead_letters(url: str, publisher_url: str,
             channel.basic_nack(kept, multiple=True, requeue=True)
         return ReplayResult(replayed, failed)
     except pika.exceptions.ChannelClosedByBroker as exc:
-        raise Unavailable(f"RabbitMQ refused the replay ({len(replayed)} replayed): "
-                          f"{exc.reply_code} {exc.reply_text}") from exc
+        raise Unavailable(
+            f"RabbitMQ refused the replay ({len(replayed)} replayed): "
+            f"{exc.reply_code} {exc.reply_text}"
+        ) from exc
     except CONNECTION_ERRORS as exc:
-        raise Unavailable(f"RabbitMQ connection lost during the replay ({len(replayed)} "
-                          f"replayed): {exc}") from exc
+        raise Unavailable(
+            f"RabbitMQ connection lost during the replay ({len(replayed)} replayed): {exc}"
+        ) from exc
     finally:
         close_quietly(out_connection)
         close_quietly(connection)
@@ -115,6 +145,8 @@ def _cannot_replay(letter: DeadLetter, user: str) -> str | None:
         return "no original exchange recorded"
     if letter.publisher != user:
         first = f"user {letter.publisher!r}" if letter.publisher else "an unknown publisher"
-        return (f"first published by {first}, not by {user!r}: a replay does not make it a "
-                "permit publisher's message")
+        return (
+            f"first published by {first}, not by {user!r}: a replay does not make it a "
+            "permit publisher's message"
+        )
     return None

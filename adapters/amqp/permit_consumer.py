@@ -30,8 +30,17 @@ import pika.exceptions
 import structlog
 from structlog.contextvars import bound_contextvars
 
-from cites_connector.adapters.amqp.connection import CONNECTION_ERRORS, close_quietly, connect, describe
-from cites_connector.adapters.amqp.consumer_watch import ConsumerStuck, ConsumerWatch, DeadLettersWaiting
+from cites_connector.adapters.amqp.connection import (
+    CONNECTION_ERRORS,
+    close_quietly,
+    connect,
+    describe,
+)
+from cites_connector.adapters.amqp.consumer_watch import (
+    ConsumerStuck,
+    ConsumerWatch,
+    DeadLettersWaiting,
+)
 from cites_connector.adapters.amqp.dead_letters import dead_letter_depth, file_rejection
 from cites_connector.adapters.amqp.permit_handler import HandlerConfig, PermitHandler, Verdict
 from cites_connector.adapters.amqp.topology import BACKSTOP_DELIVERY_LIMIT, PERMITS_QUEUE, declare
@@ -47,19 +56,32 @@ class PermitConsumer:
 
     name = "permit-consumer"
 
-    def __init__(self, permits, url: str, attempts, *, publishers=("permit-system",),
-                 prefetch: int = 20, workers: int = 1, delivery_limit: int = 5,
-                 broker_delivery_limit: int = BACKSTOP_DELIVERY_LIMIT,
-                 max_bytes: int = 5 * 1024 * 1024, stuck_seconds: float = 60.0,
-                 reconnect: Backoff = Backoff(initial=0.5, maximum=30.0, jitter=0.5),
-                 on_applied: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        permits,
+        url: str,
+        attempts,
+        *,
+        publishers=("permit-system",),
+        prefetch: int = 20,
+        workers: int = 1,
+        delivery_limit: int = 5,
+        broker_delivery_limit: int = BACKSTOP_DELIVERY_LIMIT,
+        max_bytes: int = 5 * 1024 * 1024,
+        stuck_seconds: float = 60.0,
+        reconnect: Backoff = Backoff(initial=0.5, maximum=30.0, jitter=0.5),
+        on_applied: Callable[[], None] | None = None,
+    ):
         self.url = url
         self.prefetch = prefetch
         self.broker_delivery_limit = broker_delivery_limit
         self.stuck_seconds = stuck_seconds
         self.reconnect = reconnect
-        self.handler = PermitHandler(permits, attempts, HandlerConfig(
-            frozenset(publishers), max_bytes, delivery_limit, reconnect))
+        self.handler = PermitHandler(
+            permits,
+            attempts,
+            HandlerConfig(frozenset(publishers), max_bytes, delivery_limit, reconnect),
+        )
         self.attempts = attempts
         #: called after each applied event (serve wakes the outbox relay with it)
         self.on_applied = on_applied
@@ -72,8 +94,13 @@ class PermitConsumer:
         self._stop.clear()
         for loop in self._loops:
             loop.start()
-        log.info("amqp.consumer_started", queue=PERMITS_QUEUE, workers=len(self._loops),
-                 prefetch=self.prefetch, broker=describe(self.url))
+        log.info(
+            "amqp.consumer_started",
+            queue=PERMITS_QUEUE,
+            workers=len(self._loops),
+            prefetch=self.prefetch,
+            broker=describe(self.url),
+        )
 
     def stop(self, timeout: float = 10.0) -> None:
         """Finish the message in hand, give back the prefetched ones, close the connections."""
@@ -92,9 +119,10 @@ class PermitConsumer:
         down = [loop for loop in self._loops if not loop.consuming]
         if down:
             why = down[0].watch.last_connection_error
-            raise ConnectionError(f"permit consumer {[loop.index for loop in down]} not "
-                                  f"connected to RabbitMQ at {describe(self.url)}"
-                                  + (f": {why}" if why else ""))
+            raise ConnectionError(
+                f"permit consumer {[loop.index for loop in down]} not "
+                f"connected to RabbitMQ at {describe(self.url)}" + (f": {why}" if why else "")
+            )
         for loop in self._loops:
             stuck = loop.watch.stuck(self.stuck_seconds)
             if stuck:
@@ -108,9 +136,11 @@ class PermitConsumer:
         latest = max(seen, key=lambda depths: depths.at)
         if latest.dead_letters:
             count = latest.dead_letters
-            raise DeadLettersWaiting(f"{count} message{'s' if count != 1 else ''} in "
-                                     "cites-connector.dead-letters (cites-connector dlq list)",
-                                     count)
+            raise DeadLettersWaiting(
+                f"{count} message{'s' if count != 1 else ''} in "
+                "cites-connector.dead-letters (cites-connector dlq list)",
+                count,
+            )
 
     def wait(self, seconds: float) -> bool:
         """Sleep unless stopping; True when stopping."""
@@ -127,8 +157,9 @@ class _ConsumerLoop:
         self._polled = 0.0
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"permit-consumer-{self.index}",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"permit-consumer-{self.index}", daemon=True
+        )
         self._thread.start()
 
     def join(self, timeout: float) -> None:
@@ -153,13 +184,20 @@ class _ConsumerLoop:
                 self._consume(connection, channel)
             except pika.exceptions.ChannelClosedByBroker as exc:
                 self.watch.last_connection_error = f"{exc.reply_code} {exc.reply_text}"
-                log.error("amqp.consumer_channel_closed", worker=self.index,
-                          code=exc.reply_code, reason=exc.reply_text)
+                log.error(
+                    "amqp.consumer_channel_closed",
+                    worker=self.index,
+                    code=exc.reply_code,
+                    reason=exc.reply_text,
+                )
             except CONNECTION_ERRORS as exc:
                 self.watch.last_connection_error = f"{type(exc).__name__}: {exc}"
-                log.warning("amqp.consumer_disconnected", worker=self.index,
-                            error=f"{type(exc).__name__}: {exc}")
-            except Exception:  # noqa: BLE001 - the thread must survive anything and reconnect
+                log.warning(
+                    "amqp.consumer_disconnected",
+                    worker=self.index,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+            except Exception:
                 log.exception("amqp.consumer_failed", worker=self.index)
             finally:
                 self.consuming = False
@@ -193,17 +231,23 @@ class _ConsumerLoop:
     def _handle(self, connection, channel, method, properties, body: bytes) -> None:
         self.watch.took(properties.message_id or f"delivery {method.delivery_tag}")
         try:
-            with bound_contextvars(message_id=properties.message_id,
-                                   routing_key=method.routing_key):
+            with bound_contextvars(
+                message_id=properties.message_id, routing_key=method.routing_key
+            ):
                 verdict = self.owner.handler.handle(
-                    method, properties, body, self.watch,
-                    lambda seconds: self._pause(connection, seconds))
+                    method,
+                    properties,
+                    body,
+                    self.watch,
+                    lambda seconds: self._pause(connection, seconds),
+                )
                 self._carry_out(connection, channel, method, properties, body, verdict)
         finally:
             self.watch.done()
 
-    def _carry_out(self, connection, channel, method, properties, body: bytes,
-                   verdict: Verdict) -> None:
+    def _carry_out(
+        self, connection, channel, method, properties, body: bytes, verdict: Verdict
+    ) -> None:
         if verdict.action == "requeue":
             channel.basic_nack(method.delivery_tag, requeue=True)
             return
@@ -213,10 +257,15 @@ class _ConsumerLoop:
         else:
             channel.basic_ack(method.delivery_tag)
             outcome = verdict.outcome
-            log.info("permit.event_consumed", permit_number=outcome.applied.permit_number,
-                     applied=outcome.applied.applied, duplicate=outcome.duplicate,
-                     released=len(outcome.released), reported=len(outcome.reported),
-                     detail=outcome.applied.detail)
+            log.info(
+                "permit.event_consumed",
+                permit_number=outcome.applied.permit_number,
+                applied=outcome.applied.applied,
+                duplicate=outcome.duplicate,
+                released=len(outcome.released),
+                reported=len(outcome.reported),
+                detail=outcome.applied.detail,
+            )
             if self.owner.on_applied is not None and (outcome.released or outcome.reported):
                 self.owner.on_applied()
         if verdict.forget is not None:
@@ -235,19 +284,35 @@ class _ConsumerLoop:
             connection.sleep(min(left, 0.5))
         return True
 
-    def _reject(self, connection, channel, method, properties, body: bytes,
-                verdict: Verdict) -> bool:
+    def _reject(
+        self, connection, channel, method, properties, body: bytes, verdict: Verdict
+    ) -> bool:
         try:
-            file_rejection(channel, method.routing_key, method.exchange, properties, body,
-                           verdict.reason, verdict.detail)
+            file_rejection(
+                channel,
+                method.routing_key,
+                method.exchange,
+                properties,
+                body,
+                verdict.reason,
+                verdict.detail,
+            )
         except pika.exceptions.UnroutableError:
-            log.error("permit.rejection_unroutable", reason=verdict.reason,
-                      detail="nothing is bound to cites.dlx; the message is requeued")
+            log.error(
+                "permit.rejection_unroutable",
+                reason=verdict.reason,
+                detail="nothing is bound to cites.dlx; the message is requeued",
+            )
             self._pause(connection, 1.0)
             channel.basic_nack(method.delivery_tag, requeue=True)
             return False
         channel.basic_ack(method.delivery_tag)
-        log.warning("permit.message_rejected", reason=verdict.reason, detail=verdict.detail,
-                    size=len(body), content_type=properties.content_type,
-                    publisher=properties.user_id)
+        log.warning(
+            "permit.message_rejected",
+            reason=verdict.reason,
+            detail=verdict.detail,
+            size=len(body),
+            content_type=properties.content_type,
+            publisher=properties.user_id,
+        )
         return True

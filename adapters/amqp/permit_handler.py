@@ -26,17 +26,26 @@ owns the channel.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import structlog
 
 from cites_connector.adapters.amqp.consumer_watch import ConsumerWatch
 from cites_connector.adapters.amqp.permit_messages import (
-    IncomingMessage, decode_event, message_key, require_trusted,
+    IncomingMessage,
+    decode_event,
+    message_key,
+    require_trusted,
 )
 from cites_connector.adapters.outbox.backoff import Backoff
-from cites_connector.domain.errors import ConnectorError, InvalidInput, PermitEventRefused, Unavailable
+from cites_connector.domain.errors import (
+    ConnectorError,
+    InvalidInput,
+    PermitEventRefused,
+    Unavailable,
+)
 from cites_connector.domain.permits import Permit
 
 log = structlog.get_logger(__name__)
@@ -74,16 +83,24 @@ class PermitHandler:
         self.attempts = attempts
         self.config = config
 
-    def handle(self, method, properties, body: bytes, watch: ConsumerWatch,
-               wait: Callable[[float], bool]) -> Verdict:
+    def handle(
+        self, method, properties, body: bytes, watch: ConsumerWatch, wait: Callable[[float], bool]
+    ) -> Verdict:
         """``wait(seconds)`` sleeps keeping the connection alive; True when stopping."""
-        message = IncomingMessage(method.routing_key, body, properties.content_type,
-                                  properties.headers, properties.message_id,
-                                  properties.user_id)
+        message = IncomingMessage(
+            method.routing_key,
+            body,
+            properties.content_type,
+            properties.headers,
+            properties.message_id,
+            properties.user_id,
+        )
         key, given = message_key(message)
         if not given:
-            log.info("permit.message_without_id", detail="idempotency key is a hash of "
-                     "routing key, permit-version header and body")
+            log.info(
+                "permit.message_without_id",
+                detail="idempotency key is a hash of routing key, permit-version header and body",
+            )
         try:
             publisher = require_trusted(message, self.config.publishers)
         except PermitEventRefused as refused:
@@ -107,24 +124,37 @@ class PermitHandler:
         limit = self.config.delivery_limit
         last = f"; the last error: {before.last_error}" if before.last_error else ""
         if before.failed >= limit:
-            return PROCESSING_FAILED, (f"processing failed {before.failed} times "
-                                       f"(CONNECTOR_AMQP_DELIVERY_LIMIT {limit}){last}")
+            return PROCESSING_FAILED, (
+                f"processing failed {before.failed} times "
+                f"(CONNECTOR_AMQP_DELIVERY_LIMIT {limit}){last}"
+            )
         if before.interrupted >= limit * INTERRUPTED_FACTOR:
             return PROCESSING_INTERRUPTED, (
                 f"the connector died {before.interrupted} times while processing this "
-                f"message ({INTERRUPTED_FACTOR} x CONNECTOR_AMQP_DELIVERY_LIMIT){last}")
+                f"message ({INTERRUPTED_FACTOR} x CONNECTOR_AMQP_DELIVERY_LIMIT){last}"
+            )
         return None
 
-    def _apply(self, event, key: str, digest: str, publisher: str, counted: bool,
-               watch: ConsumerWatch, wait) -> Verdict:
+    def _apply(
+        self,
+        event,
+        key: str,
+        digest: str,
+        publisher: str,
+        counted: bool,
+        watch: ConsumerWatch,
+        wait,
+    ) -> Verdict:
         forget = key if counted else None
 
         def work():
             if isinstance(event, Permit):
-                return self.permits.receive_permit(event, actor=publisher, message_id=key,
-                                                   body_digest=digest)
-            return self.permits.receive_status(event, actor=publisher, message_id=key,
-                                               body_digest=digest)
+                return self.permits.receive_permit(
+                    event, actor=publisher, message_id=key, body_digest=digest
+                )
+            return self.permits.receive_status(
+                event, actor=publisher, message_id=key, body_digest=digest
+            )
 
         try:
             outcome = self._ledger(work, watch, wait)
@@ -132,15 +162,14 @@ class PermitHandler:
             return Verdict.reject(refused.code, refused.detail, forget)
         except InvalidInput as refused:  # a value the ledger cannot store, among others
             return Verdict.reject(refused.message, forget=forget)
-        except Exception as exc:  # noqa: BLE001 - counted; the delivery limit stops a loop
+        except Exception as exc:
             log.exception("permit.event_failed")
             return self._failed(key, f"{type(exc).__name__}: {exc}", counted, watch, wait)
         if outcome is None:  # stopping while the ledger was down
             return Verdict("requeue")
         return Verdict("ack", forget=forget, outcome=outcome)
 
-    def _failed(self, key: str, error: str, counted: bool, watch: ConsumerWatch,
-                wait) -> Verdict:
+    def _failed(self, key: str, error: str, counted: bool, watch: ConsumerWatch, wait) -> Verdict:
         watch.failing(error)
         try:
             after = self.attempts.failed(key, error, counted=counted)
@@ -149,11 +178,13 @@ class PermitHandler:
             wait(1.0)
             return Verdict("requeue")
         if after.failed >= self.config.delivery_limit:
-            return Verdict.reject(PROCESSING_FAILED,
-                                  f"processing failed {after.failed} times "
-                                  f"(CONNECTOR_AMQP_DELIVERY_LIMIT "
-                                  f"{self.config.delivery_limit}); the last error: {error}",
-                                  forget=key)
+            return Verdict.reject(
+                PROCESSING_FAILED,
+                f"processing failed {after.failed} times "
+                f"(CONNECTOR_AMQP_DELIVERY_LIMIT "
+                f"{self.config.delivery_limit}); the last error: {error}",
+                forget=key,
+            )
         wait(1.0)  # not straight back into the same failure
         return Verdict("requeue")
 

@@ -25,14 +25,23 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from typing import Sequence
+from collections.abc import Sequence
 
 import pika
 import pika.exceptions
 import structlog
 
-from cites_connector.adapters.amqp.connection import CONNECTION_ERRORS, close_quietly, connect, describe
-from cites_connector.adapters.amqp.permit_messages import IncomingMessage, decode_lookup_reply, require_trusted
+from cites_connector.adapters.amqp.connection import (
+    CONNECTION_ERRORS,
+    close_quietly,
+    connect,
+    describe,
+)
+from cites_connector.adapters.amqp.permit_messages import (
+    IncomingMessage,
+    decode_lookup_reply,
+    require_trusted,
+)
 from cites_connector.adapters.amqp.topology import LOOKUP_ROUTING_KEY, RPC_EXCHANGE
 from cites_connector.domain.errors import InvalidInput, PermitEventRefused
 from cites_connector.services.permit_lookup import LookupAnswer
@@ -44,23 +53,33 @@ REPLY_TO = "amq.rabbitmq.reply-to"
 class AmqpPermitLookup:
     """The ``PermitLookupPort`` over RabbitMQ."""
 
-    def __init__(self, url: str, *, publishers=("permit-system",),
-                 max_bytes: int = 5 * 1024 * 1024):
+    def __init__(
+        self, url: str, *, publishers=("permit-system",), max_bytes: int = 5 * 1024 * 1024
+    ):
         self.url = url
         self.publishers = frozenset(publishers)
         self.max_bytes = max_bytes
 
-    def ask(self, queries: Sequence[tuple[str, str | None]],
-            timeout: float) -> dict[str, LookupAnswer]:
+    def ask(
+        self, queries: Sequence[tuple[str, str | None]], timeout: float
+    ) -> dict[str, LookupAnswer]:
         started = time.monotonic()
         try:
             replies = self._exchange(list(queries), started + timeout, timeout)
         except CONNECTION_ERRORS as exc:
-            log.warning("permit.lookup_unavailable", broker=describe(self.url),
-                        asked=len(queries), error=f"{type(exc).__name__}: {exc}")
+            log.warning(
+                "permit.lookup_unavailable",
+                broker=describe(self.url),
+                asked=len(queries),
+                error=f"{type(exc).__name__}: {exc}",
+            )
             return {}
-        log.info("permit.lookup_finished", asked=len(queries), answered=len(replies),
-                 waited_s=round(time.monotonic() - started, 3))
+        log.info(
+            "permit.lookup_finished",
+            asked=len(queries),
+            answered=len(replies),
+            waited_s=round(time.monotonic() - started, 3),
+        )
         return replies
 
     def _read(self, number: str, reply: IncomingMessage) -> LookupAnswer | None:
@@ -75,15 +94,18 @@ class AmqpPermitLookup:
             bound.error("permit.lookup_reply_invalid", reason=refused.message)
             return None
         if permit is not None and permit.permit_number != number:
-            bound.error("permit.lookup_reply_invalid",
-                        reason=f"the reply is permit {permit.permit_number}")
+            bound.error(
+                "permit.lookup_reply_invalid", reason=f"the reply is permit {permit.permit_number}"
+            )
             return None
         return LookupAnswer(permit, publisher)
 
-    def _exchange(self, queries: list[tuple[str, str | None]], deadline: float,
-                  timeout: float) -> dict[str, LookupAnswer]:
-        connection = connect(self.url, name="permit-lookup",
-                             socket_timeout=max(0.5, min(5.0, timeout)))
+    def _exchange(
+        self, queries: list[tuple[str, str | None]], deadline: float, timeout: float
+    ) -> dict[str, LookupAnswer]:
+        connection = connect(
+            self.url, name="permit-lookup", socket_timeout=max(0.5, min(5.0, timeout))
+        )
         try:
             channel = connection.channel()
             waiting = {str(uuid.uuid4()): number for number, _ in queries}
@@ -93,9 +115,17 @@ class AmqpPermitLookup:
                 number = waiting.get(properties.correlation_id)
                 if number is None or number in answers:
                     return
-                answer = self._read(number, IncomingMessage(
-                    LOOKUP_ROUTING_KEY, body, properties.content_type, properties.headers,
-                    properties.message_id, properties.user_id))
+                answer = self._read(
+                    number,
+                    IncomingMessage(
+                        LOOKUP_ROUTING_KEY,
+                        body,
+                        properties.content_type,
+                        properties.headers,
+                        properties.message_id,
+                        properties.user_id,
+                    ),
+                )
                 if answer is not None:
                     answers[number] = answer
                     del waiting[properties.correlation_id]
@@ -103,24 +133,33 @@ class AmqpPermitLookup:
             def on_return(_channel, _method, properties, _body):
                 number = waiting.pop(properties.correlation_id, None)
                 if number is not None:
-                    log.warning("permit.lookup_unroutable", permit_number=number,
-                                detail=f"nothing is bound to {RPC_EXCHANGE} "
-                                       f"{LOOKUP_ROUTING_KEY}")
+                    log.warning(
+                        "permit.lookup_unroutable",
+                        permit_number=number,
+                        detail=f"nothing is bound to {RPC_EXCHANGE} {LOOKUP_ROUTING_KEY}",
+                    )
 
             channel.basic_consume(REPLY_TO, on_reply, auto_ack=True)
             channel.add_on_return_callback(on_return)
             issuers = dict(queries)
             for correlation_id, number in list(waiting.items()):
-                body = json.dumps({"permit_number": number,
-                                   "issuing_country": issuers[number]}).encode()
-                channel.basic_publish(RPC_EXCHANGE, LOOKUP_ROUTING_KEY, body,
-                                      pika.BasicProperties(
-                                          content_type="application/json", reply_to=REPLY_TO,
-                                          correlation_id=correlation_id,
-                                          message_id=correlation_id,
-                                          expiration=str(max(1, int(timeout * 1000))),
-                                          app_id="cites-connector"),
-                                      mandatory=True)
+                body = json.dumps(
+                    {"permit_number": number, "issuing_country": issuers[number]}
+                ).encode()
+                channel.basic_publish(
+                    RPC_EXCHANGE,
+                    LOOKUP_ROUTING_KEY,
+                    body,
+                    pika.BasicProperties(
+                        content_type="application/json",
+                        reply_to=REPLY_TO,
+                        correlation_id=correlation_id,
+                        message_id=correlation_id,
+                        expiration=str(max(1, int(timeout * 1000))),
+                        app_id="cites-connector",
+                    ),
+                    mandatory=True,
+                )
             while waiting:
                 if channel.is_closed:  # e.g. no exchange cites.rpc: RabbitMQ closed it (404)
                     raise pika.exceptions.ChannelClosed(404, "channel closed by RabbitMQ")

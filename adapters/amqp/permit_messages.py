@@ -69,18 +69,23 @@ class IncomingMessage:
         return stable_id(self.routing_key, self.version_header, self.body)
 
 
-def require_trusted(message: IncomingMessage, publishers: frozenset[str] | set[str],
-                    what: str = "a permit event") -> str:
+def require_trusted(
+    message: IncomingMessage, publishers: frozenset[str] | set[str], what: str = "a permit event"
+) -> str:
     """The publishing user, if it is one of ``publishers``; else ``UNTRUSTED_PUBLISHER``."""
     user = message.user_id
     if user and user in publishers:
         return user
-    who = (f"user {user[:100]!r}" if user else
-           "a publisher that did not set user_id (RabbitMQ checks it against the connection)")
+    who = (
+        f"user {user[:100]!r}"
+        if user
+        else "a publisher that did not set user_id (RabbitMQ checks it against the connection)"
+    )
     raise PermitEventRefused(
         UNTRUSTED_PUBLISHER,
         f"{what} from {who}, which is not a permit publisher "
-        f"(CONNECTOR_PERMIT_PUBLISHERS: {', '.join(sorted(publishers))})")
+        f"(CONNECTOR_PERMIT_PUBLISHERS: {', '.join(sorted(publishers))})",
+    )
 
 
 def stable_id(routing_key: str, version_header: Any, body: bytes) -> str:
@@ -107,8 +112,9 @@ def decode_event(message: IncomingMessage, max_bytes: int) -> Permit | PermitSta
     key = message.routing_key
     if key in STATUS_ROUTING_KEYS:
         if _format(message) != "json":
-            raise InvalidInput(f"a {key} message must be JSON (contract 3.1), "
-                               f"not {message.content_type}")
+            raise InvalidInput(
+                f"a {key} message must be JSON (contract 3.1), not {message.content_type}"
+            )
         return parse_status_change(message.body, STATUS_ROUTING_KEYS[key])
     if key not in PERMIT_ROUTING_KEYS:
         known = ", ".join((*PERMIT_ROUTING_KEYS, *STATUS_ROUTING_KEYS))
@@ -131,8 +137,12 @@ def decode_lookup_reply(message: IncomingMessage, max_bytes: int) -> Permit | No
 
 def _permit(message: IncomingMessage, routing_key: str | None, max_bytes: int) -> Permit:
     if _format(message) == "xml":
-        return parse_epermit(message.body, version=message.version_header,
-                             routing_key=routing_key, max_bytes=max_bytes)
+        return parse_epermit(
+            message.body,
+            version=message.version_header,
+            routing_key=routing_key,
+            max_bytes=max_bytes,
+        )
     return parse_permit(message.body)
 
 
@@ -144,14 +154,17 @@ def _format(message: IncomingMessage) -> str:
         return "xml"
     if not kind:
         return "xml" if message.body.lstrip()[:1] == b"<" else "json"
-    raise InvalidInput(f"content_type {message.content_type!r} is neither application/json "
-                       "nor application/xml")
+    raise InvalidInput(
+        f"content_type {message.content_type!r} is neither application/json nor application/xml"
+    )
 
 
 def _check_size(body: bytes, max_bytes: int) -> None:
     if len(body) > max_bytes:
-        raise TooLarge(f"message body of {len(body)} bytes is over the limit of {max_bytes} "
-                       "bytes (CONNECTOR_MAX_REQUEST_BYTES)")
+        raise TooLarge(
+            f"message body of {len(body)} bytes is over the limit of {max_bytes} "
+            "bytes (CONNECTOR_MAX_REQUEST_BYTES)"
+        )
 
 
 def _header_bytes(value: Any) -> bytes:

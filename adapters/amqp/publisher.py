@@ -27,8 +27,17 @@ import pika
 import pika.exceptions
 import structlog
 
-from cites_connector.adapters.amqp.connection import CONNECTION_ERRORS, close_quietly, connect, describe
-from cites_connector.adapters.amqp.topology import NOTIFICATIONS_EXCHANGE, USAGE_EXCHANGE, declare_exchanges
+from cites_connector.adapters.amqp.connection import (
+    CONNECTION_ERRORS,
+    close_quietly,
+    connect,
+    describe,
+)
+from cites_connector.adapters.amqp.topology import (
+    NOTIFICATIONS_EXCHANGE,
+    USAGE_EXCHANGE,
+    declare_exchanges,
+)
 from cites_connector.adapters.outbox.delivery import PermanentDeliveryError, RetryableDeliveryError
 from cites_connector.adapters.outbox.store import OutboxRow
 
@@ -37,8 +46,7 @@ CHANNEL = "amqp"
 
 
 class AmqpDeliverer:
-    def __init__(self, url: str, *, renderer=None,
-                 must_route: Iterable[str] = (USAGE_EXCHANGE,)):
+    def __init__(self, url: str, *, renderer=None, must_route: Iterable[str] = (USAGE_EXCHANGE,)):
         self.url = url
         self.renderer = renderer
         self.must_route = frozenset(must_route)
@@ -60,38 +68,52 @@ class AmqpDeliverer:
         if row.destination == NOTIFICATIONS_EXCHANGE and self.renderer is not None:
             try:
                 body["text"], body["html"] = self.renderer.render(body)
-            except Exception as exc:  # noqa: BLE001 - BrokenTemplate or a body it cannot show
+            except Exception as exc:
                 raise PermanentDeliveryError(f"cannot render the notification: {exc}") from exc
         return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
     def deliver(self, row: OutboxRow) -> None:
         payload = self.body(row)
         properties = pika.BasicProperties(
-            content_type="application/json", content_encoding="utf-8",
-            delivery_mode=pika.DeliveryMode.Persistent, message_id=row.message_id,
-            headers=dict(row.headers) or None, timestamp=int(row.created_at.timestamp()),
-            type=row.routing_key, app_id="cites-connector")
+            content_type="application/json",
+            content_encoding="utf-8",
+            delivery_mode=pika.DeliveryMode.Persistent,
+            message_id=row.message_id,
+            headers=dict(row.headers) or None,
+            timestamp=int(row.created_at.timestamp()),
+            type=row.routing_key,
+            app_id="cites-connector",
+        )
         try:
-            self._open().basic_publish(row.destination, row.routing_key, payload, properties,
-                                       mandatory=True)
+            self._open().basic_publish(
+                row.destination, row.routing_key, payload, properties, mandatory=True
+            )
         except pika.exceptions.UnroutableError:
             if row.destination in self.must_route:
                 raise RetryableDeliveryError(
                     f"no queue is bound to {row.destination} for {row.routing_key}: the "
-                    "report waits until the permit system's queue exists") from None
-            log.warning("amqp.unrouted", message_id=row.message_id, exchange=row.destination,
-                        routing_key=row.routing_key)
+                    "report waits until the permit system's queue exists"
+                ) from None
+            log.warning(
+                "amqp.unrouted",
+                message_id=row.message_id,
+                exchange=row.destination,
+                routing_key=row.routing_key,
+            )
         except pika.exceptions.NackError:
-            raise RetryableDeliveryError(f"RabbitMQ refused (nack) the message to "
-                                         f"{row.destination}") from None
+            raise RetryableDeliveryError(
+                f"RabbitMQ refused (nack) the message to {row.destination}"
+            ) from None
         except pika.exceptions.ChannelClosedByBroker as exc:
             self.close()
-            raise RetryableDeliveryError(f"RabbitMQ closed the channel: {exc.reply_code} "
-                                         f"{exc.reply_text}") from exc
+            raise RetryableDeliveryError(
+                f"RabbitMQ closed the channel: {exc.reply_code} {exc.reply_text}"
+            ) from exc
         except CONNECTION_ERRORS as exc:
             self.close()
-            raise RetryableDeliveryError(f"RabbitMQ at {describe(self.url)} not reachable: "
-                                         f"{type(exc).__name__} {exc}") from exc
+            raise RetryableDeliveryError(
+                f"RabbitMQ at {describe(self.url)} not reachable: {type(exc).__name__} {exc}"
+            ) from exc
 
     def close(self) -> None:
         close_quietly(self._connection)

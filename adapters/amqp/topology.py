@@ -58,8 +58,11 @@ class Binding:
 
 
 EXCHANGES = (
-    Exchange(PERMITS_EXCHANGE), Exchange(USAGE_EXCHANGE), Exchange(NOTIFICATIONS_EXCHANGE),
-    Exchange(RPC_EXCHANGE, "direct"), Exchange(DEAD_LETTER_EXCHANGE),
+    Exchange(PERMITS_EXCHANGE),
+    Exchange(USAGE_EXCHANGE),
+    Exchange(NOTIFICATIONS_EXCHANGE),
+    Exchange(RPC_EXCHANGE, "direct"),
+    Exchange(DEAD_LETTER_EXCHANGE),
 )
 BINDINGS = (
     Binding(PERMITS_EXCHANGE, PERMITS_QUEUE, "permit.#"),
@@ -69,13 +72,16 @@ BINDINGS = (
 
 def queues(delivery_limit: int = BACKSTOP_DELIVERY_LIMIT) -> tuple[Queue, ...]:
     return (
-        Queue(PERMITS_QUEUE, {
-            "x-queue-type": "quorum",
-            "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
-            "x-delivery-limit": delivery_limit,
-            "x-dead-letter-strategy": "at-least-once",
-            "x-overflow": "reject-publish",
-        }),
+        Queue(
+            PERMITS_QUEUE,
+            {
+                "x-queue-type": "quorum",
+                "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+                "x-delivery-limit": delivery_limit,
+                "x-dead-letter-strategy": "at-least-once",
+                "x-overflow": "reject-publish",
+            },
+        ),
         Queue(DEAD_LETTER_QUEUE, {"x-queue-type": "quorum"}),
     )
 
@@ -99,14 +105,39 @@ def declare(channel, delivery_limit: int = BACKSTOP_DELIVERY_LIMIT) -> None:
 def definitions(delivery_limit: int = BACKSTOP_DELIVERY_LIMIT, vhost: str = "/") -> dict:
     """The topology in RabbitMQ's definitions format (``rabbitmqctl import_definitions``)."""
     return {
-        "exchanges": [{"name": e.name, "vhost": vhost, "type": e.type, "durable": True,
-                       "auto_delete": False, "internal": False, "arguments": {}}
-                      for e in EXCHANGES],
-        "queues": [{"name": q.name, "vhost": vhost, "durable": True, "auto_delete": False,
-                    "arguments": dict(q.arguments)} for q in queues(delivery_limit)],
-        "bindings": [{"source": b.exchange, "vhost": vhost, "destination": b.queue,
-                      "destination_type": "queue", "routing_key": b.routing_key,
-                      "arguments": {}} for b in BINDINGS],
+        "exchanges": [
+            {
+                "name": e.name,
+                "vhost": vhost,
+                "type": e.type,
+                "durable": True,
+                "auto_delete": False,
+                "internal": False,
+                "arguments": {},
+            }
+            for e in EXCHANGES
+        ],
+        "queues": [
+            {
+                "name": q.name,
+                "vhost": vhost,
+                "durable": True,
+                "auto_delete": False,
+                "arguments": dict(q.arguments),
+            }
+            for q in queues(delivery_limit)
+        ],
+        "bindings": [
+            {
+                "source": b.exchange,
+                "vhost": vhost,
+                "destination": b.queue,
+                "destination_type": "queue",
+                "routing_key": b.routing_key,
+                "arguments": {},
+            }
+            for b in BINDINGS
+        ],
     }
 
 

@@ -24,18 +24,25 @@ def wire_permit_lookup(app) -> UnknownPermitLookup:
     under one deadline, and a permit found is stored like a permit event of the publisher who
     answered, before the declaration is decided."""
     settings = app.settings
-    port = AmqpPermitLookup(settings.amqp_url, publishers=settings.permit_publishers,
-                            max_bytes=settings.max_request_bytes)
-    lookup = UnknownPermitLookup(port, timeout=settings.lookup_timeout,
-                                 max_per_declaration=settings.lookup_max_per_declaration,
-                                 negative_ttl=settings.lookup_negative_ttl)
+    port = AmqpPermitLookup(
+        settings.amqp_url,
+        publishers=settings.permit_publishers,
+        max_bytes=settings.max_request_bytes,
+    )
+    lookup = UnknownPermitLookup(
+        port,
+        timeout=settings.lookup_timeout,
+        max_per_declaration=settings.lookup_max_per_declaration,
+        negative_ttl=settings.lookup_negative_ttl,
+    )
     app.clearance.lookup = lookup
     app.clearance.store_found = app.permits.apply
     return lookup
 
 
-def build_outbox_relay(app, *, renderer: NotificationRenderer | None = None,
-                       **options) -> RelayWorker:
+def build_outbox_relay(
+    app, *, renderer: NotificationRenderer | None = None, **options
+) -> RelayWorker:
     """The relay with the ``amqp`` deliverer and, when ``CONNECTOR_CUSTOMS_URL`` is set, the
     customs callback's. The templates are compiled and tried here, at start-up."""
     renderer = renderer or NotificationRenderer.from_directory()
@@ -48,13 +55,19 @@ def build_outbox_relay(app, *, renderer: NotificationRenderer | None = None,
 def build_permit_consumer(app, relay: RelayWorker | None = None) -> PermitConsumer:
     settings = app.settings
     return PermitConsumer(
-        app.permits, settings.amqp_url, SqlDeliveryAttempts.for_ledger(app.ledger),
-        publishers=settings.permit_publishers, prefetch=settings.amqp_prefetch,
-        workers=settings.amqp_workers, delivery_limit=settings.amqp_delivery_limit,
+        app.permits,
+        settings.amqp_url,
+        SqlDeliveryAttempts.for_ledger(app.ledger),
+        publishers=settings.permit_publishers,
+        prefetch=settings.amqp_prefetch,
+        workers=settings.amqp_workers,
+        delivery_limit=settings.amqp_delivery_limit,
         broker_delivery_limit=settings.amqp_broker_delivery_limit,
-        max_bytes=settings.max_request_bytes, stuck_seconds=settings.amqp_stuck_seconds,
+        max_bytes=settings.max_request_bytes,
+        stuck_seconds=settings.amqp_stuck_seconds,
         reconnect=Backoff(initial=0.5, maximum=settings.amqp_reconnect_max_seconds, jitter=0.5),
-        on_applied=relay.wake if relay is not None else None)
+        on_applied=relay.wake if relay is not None else None,
+    )
 
 
 def build_amqp_workers(app) -> list:

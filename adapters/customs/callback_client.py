@@ -32,8 +32,8 @@ from lxml import etree
 from zeep.exceptions import Fault, TransportError, ValidationError, XMLSyntaxError
 
 from cites_connector.adapters.customs.callback_request import submit_control_result_request
-from cites_connector.adapters.customs.wsdl_files import BINDING, WSDL_PATH
 from cites_connector.adapters.customs.transport import NoRedirectTransport, RedirectRefused
+from cites_connector.adapters.customs.wsdl_files import BINDING, WSDL_PATH
 from cites_connector.adapters.customs.wsse_token import TimestampedUsernameToken
 from cites_connector.adapters.outbox.delivery import PermanentDeliveryError, RetryableDeliveryError
 from cites_connector.adapters.outbox.store import OutboxRow
@@ -66,24 +66,37 @@ def check_endpoint(url: str, *, allow_http: bool) -> str:
     ``https`` unless plain HTTP is explicitly allowed (contract 4, v2)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput(f"CONNECTOR_CUSTOMS_URL {url!r} is not an http(s) URL of the "
-                           f"customs system's SubmitControlResult endpoint")
+        raise InvalidInput(
+            f"CONNECTOR_CUSTOMS_URL {url!r} is not an http(s) URL of the "
+            f"customs system's SubmitControlResult endpoint"
+        )
     if parts.scheme == "http" and not allow_http:
-        raise InvalidInput(f"CONNECTOR_CUSTOMS_URL {url} is plain http: the customs "
-                           f"credentials would cross the network readable; use https, or set "
-                           f"CONNECTOR_CUSTOMS_ALLOW_HTTP=true for a local demo or test")
+        raise InvalidInput(
+            f"CONNECTOR_CUSTOMS_URL {url} is plain http: the customs "
+            f"credentials would cross the network readable; use https, or set "
+            f"CONNECTOR_CUSTOMS_ALLOW_HTTP=true for a local demo or test"
+        )
     return url
 
 
 class CustomsCallbackClient:
-    def __init__(self, url: str, *, user: str | None = None, password: str | None = None,
-                 password_type: PasswordType = "digest", allow_http: bool = False,
-                 timeout: tuple[float, float] = (5.0, 30.0),
-                 session: requests.Session | None = None, wsdl: Path = WSDL_PATH):
+    def __init__(
+        self,
+        url: str,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        password_type: PasswordType = "digest",
+        allow_http: bool = False,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        session: requests.Session | None = None,
+        wsdl: Path = WSDL_PATH,
+    ):
         self.url = check_endpoint(url, allow_http=allow_http)
         if password_type not in ("digest", "text"):
-            raise InvalidInput(f"CONNECTOR_CUSTOMS_PASSWORD_TYPE {password_type!r} is not "
-                               f"'digest' or 'text'")
+            raise InvalidInput(
+                f"CONNECTOR_CUSTOMS_PASSWORD_TYPE {password_type!r} is not 'digest' or 'text'"
+            )
         self.timeout = timeout
         self._user = user
         self._password = password
@@ -95,11 +108,16 @@ class CustomsCallbackClient:
     def _proxy(self):
         """Built on first use, so constructing the client reads nothing and connects nowhere."""
         if self._service is None:
-            transport = NoRedirectTransport(session=self._session or requests.Session(),
-                                            timeout=self.timeout[1],
-                                            operation_timeout=self.timeout)
-            wsse = (TimestampedUsernameToken(self._user, self._password or "",
-                                             digest=self._digest) if self._user else None)
+            transport = NoRedirectTransport(
+                session=self._session or requests.Session(),
+                timeout=self.timeout[1],
+                operation_timeout=self.timeout,
+            )
+            wsse = (
+                TimestampedUsernameToken(self._user, self._password or "", digest=self._digest)
+                if self._user
+                else None
+            )
             client = zeep.Client(str(self._wsdl), transport=transport, wsse=wsse)
             self._service = client.create_service(BINDING, self.url)
         return self._service
@@ -107,18 +125,23 @@ class CustomsCallbackClient:
     def submit(self, request: Mapping[str, Any]) -> CallbackReceipt:
         """Call SubmitControlResult; raises Retryable/PermanentDeliveryError on failure."""
         started = time.perf_counter()
-        bound = log.bind(callback_id=request["CallbackId"],
-                         declaration_id=request["DeclarationId"], version=request["Version"])
+        bound = log.bind(
+            callback_id=request["CallbackId"],
+            declaration_id=request["DeclarationId"],
+            version=request["Version"],
+        )
         try:
             result = self._proxy().SubmitControlResult(**request)
         except RedirectRefused as exc:
             raise PermanentDeliveryError(
                 f"customs answered HTTP {exc.status} redirect to {exc.location or 'nowhere'}: "
                 f"redirects are never followed, the call would carry the credentials there "
-                f"(contract 4); correct CONNECTOR_CUSTOMS_URL") from exc
+                f"(contract 4); correct CONNECTOR_CUSTOMS_URL"
+            ) from exc
         except (requests.Timeout, requests.ConnectionError) as exc:
-            raise RetryableDeliveryError(f"customs endpoint {self.url} not reachable: "
-                                         f"{type(exc).__name__}: {exc}") from exc
+            raise RetryableDeliveryError(
+                f"customs endpoint {self.url} not reachable: {type(exc).__name__}: {exc}"
+            ) from exc
         except Fault as exc:
             name = _fault_name(exc.code)
             error = PermanentDeliveryError if name.startswith("Client") else RetryableDeliveryError
@@ -129,18 +152,24 @@ class CustomsCallbackClient:
             error = PermanentDeliveryError if permanent else RetryableDeliveryError
             raise error(f"customs answered HTTP {status}: {exc.message}") from exc
         except ValidationError as exc:
-            raise PermanentDeliveryError(f"callback does not fit the customs schema: "
-                                         f"{exc}") from exc
+            raise PermanentDeliveryError(
+                f"callback does not fit the customs schema: {exc}"
+            ) from exc
         except (XMLSyntaxError, etree.XMLSyntaxError) as exc:
             raise RetryableDeliveryError(f"customs answered unreadable XML: {exc}") from exc
-        receipt = CallbackReceipt(result.CallbackId, bool(result.Accepted),
-                                  bool(result.Duplicate), result.Message)
-        bound.info("customs.callback_sent", accepted=receipt.accepted,
-                   duplicate=receipt.duplicate,
-                   duration_ms=round((time.perf_counter() - started) * 1000, 1))
+        receipt = CallbackReceipt(
+            result.CallbackId, bool(result.Accepted), bool(result.Duplicate), result.Message
+        )
+        bound.info(
+            "customs.callback_sent",
+            accepted=receipt.accepted,
+            duplicate=receipt.duplicate,
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
         if not receipt.accepted:
             raise PermanentDeliveryError(
-                f"customs did not accept the control result: {receipt.message or 'no reason'}")
+                f"customs did not accept the control result: {receipt.message or 'no reason'}"
+            )
         return receipt
 
     def deliver(self, row: OutboxRow) -> None:
@@ -156,7 +185,12 @@ def customs_deliverers(settings) -> dict[str, CustomsCallbackClient]:
     if not settings.customs_url:
         return {}
     password = settings.customs_password.get_secret_value() if settings.customs_password else None
-    return {CHANNEL: CustomsCallbackClient(
-        settings.customs_url, user=settings.customs_user, password=password,
-        password_type=settings.customs_password_type,
-        allow_http=settings.customs_allow_http)}
+    return {
+        CHANNEL: CustomsCallbackClient(
+            settings.customs_url,
+            user=settings.customs_user,
+            password=password,
+            password_type=settings.customs_password_type,
+            allow_http=settings.customs_allow_http,
+        )
+    }

@@ -10,8 +10,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-_ITEM_FIELDS = (("permit_number", "PermitNumber"), ("issuing_country", "IssuingCountry"),
-                ("permit_line", "PermitLine"))
+_ITEM_FIELDS = (
+    ("permit_number", "PermitNumber"),
+    ("issuing_country", "IssuingCountry"),
+    ("permit_line", "PermitLine"),
+)
 
 
 def _reasons(reasons: list[dict[str, str]] | None, element: str) -> dict[str, Any] | None:
@@ -21,8 +24,11 @@ def _reasons(reasons: list[dict[str, str]] | None, element: str) -> dict[str, An
 
 
 def _item(item: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"ItemNumber": item["item_number"], "HsCode": item["hs_code"],
-                           "Status": item["status"]}
+    out: dict[str, Any] = {
+        "ItemNumber": item["item_number"],
+        "HsCode": item["hs_code"],
+        "Status": item["status"],
+    }
     for key, name in _ITEM_FIELDS:
         if item.get(key) is not None:
             out[name] = item[key]

@@ -20,8 +20,13 @@ class RedirectRefused(Exception):
 
 class NoRedirectTransport(Transport):
     def post(self, address, message, headers):
-        response = self.session.post(address, data=message, headers=headers,
-                                     timeout=self.operation_timeout, allow_redirects=False)
+        response = self.session.post(
+            address,
+            data=message,
+            headers=headers,
+            timeout=self.operation_timeout,
+            allow_redirects=False,
+        )
         if 300 <= response.status_code < 400:
             response.close()
             raise RedirectRefused(response.status_code, response.headers.get("Location"))

@@ -11,7 +11,7 @@ Timestamp goes first in the Security header, where strict WS-Security layouts (W
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from zeep.wsse.username import UsernameToken
 from zeep.wsse.utils import WSU, get_security_header
@@ -27,20 +27,23 @@ def _zulu(at: datetime) -> str:
 class TimestampedUsernameToken:
     """A zeep ``wsse`` plugin: ``apply`` is called once per outgoing envelope."""
 
-    def __init__(self, username: str, password: str, *, digest: bool = True,
-                 ttl: timedelta = TIMESTAMP_TTL):
+    def __init__(
+        self, username: str, password: str, *, digest: bool = True, ttl: timedelta = TIMESTAMP_TTL
+    ):
         self.username = username
         self.password = password
         self.digest = digest
         self.ttl = ttl
 
     def apply(self, envelope, headers):
-        now = datetime.now(timezone.utc).replace(microsecond=0)
+        now = datetime.now(UTC).replace(microsecond=0)
         security = get_security_header(envelope)
-        security.insert(0, WSU.Timestamp(WSU.Created(_zulu(now)),
-                                         WSU.Expires(_zulu(now + self.ttl))))
-        token = UsernameToken(self.username, self.password, use_digest=self.digest,
-                              created=now, zulu_timestamp=True)
+        security.insert(
+            0, WSU.Timestamp(WSU.Created(_zulu(now)), WSU.Expires(_zulu(now + self.ttl)))
+        )
+        token = UsernameToken(
+            self.username, self.password, use_digest=self.digest, created=now, zulu_timestamp=True
+        )
         return token.apply(envelope, headers)
 
     def verify(self, envelope):

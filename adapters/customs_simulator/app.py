@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
@@ -21,7 +21,9 @@ from lxml import etree
 from cites_connector.adapters.customs.wsdl_files import NAMESPACE, WSDL_PATH, XSD_PATH
 from cites_connector.adapters.customs_simulator.recorder import CallRecorder, RecordedCall
 from cites_connector.adapters.customs_simulator.wsse_check import (
-    AuthenticationFailed, NonceMemory, check_username_token,
+    AuthenticationFailed,
+    NonceMemory,
+    check_username_token,
 )
 from cites_connector.domain.errors import ConnectorError
 from cites_connector.mappings.safe_xml import parse_xml
@@ -48,16 +50,26 @@ def _reasons(parent: etree._Element | None, container: str, element: str) -> lis
     found = None if parent is None else parent.find(_CB + container)
     if found is None:
         return []
-    return [{"code": _text(r, "Code"), "message": _text(r, "Message")}
-            for r in found.findall(_CB + element)]
+    return [
+        {"code": _text(r, "Code"), "message": _text(r, "Message")}
+        for r in found.findall(_CB + element)
+    ]
 
 
 def _item(item: etree._Element) -> dict[str, Any]:
-    data: dict[str, Any] = {"item_number": int(_text(item, "ItemNumber")),
-                            "hs_code": _text(item, "HsCode"), "status": _text(item, "Status")}
-    for key, name in (("permit_number", "PermitNumber"), ("issuing_country", "IssuingCountry"),
-                      ("permit_line", "PermitLine"), ("quantity", "Quantity"), ("unit", "Unit"),
-                      ("remaining_after", "RemainingAfter")):
+    data: dict[str, Any] = {
+        "item_number": int(_text(item, "ItemNumber")),
+        "hs_code": _text(item, "HsCode"),
+        "status": _text(item, "Status"),
+    }
+    for key, name in (
+        ("permit_number", "PermitNumber"),
+        ("issuing_country", "IssuingCountry"),
+        ("permit_line", "PermitLine"),
+        ("quantity", "Quantity"),
+        ("unit", "Unit"),
+        ("remaining_after", "RemainingAfter"),
+    ):
         data[key] = _text(item, name)
     data["reasons"] = _reasons(item, "Reasons", "Reason")
     data["risk_flags"] = _reasons(item, "RiskFlags", "Flag")
@@ -65,13 +77,17 @@ def _item(item: etree._Element) -> dict[str, Any]:
 
 
 def _envelope(body: str) -> bytes:
-    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<soap:Envelope xmlns:soap="{SOAP_ENV}">'
-            f"<soap:Body>{body}</soap:Body></soap:Envelope>").encode()
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<soap:Envelope xmlns:soap="{SOAP_ENV}">'
+        f"<soap:Body>{body}</soap:Body></soap:Envelope>"
+    ).encode()
 
 
 def _fault(fault: SoapFault) -> bytes:
-    return _envelope(f"<soap:Fault><faultcode>soap:{escape(fault.code)}</faultcode>"
-                     f"<faultstring>{escape(fault.message)}</faultstring></soap:Fault>")
+    return _envelope(
+        f"<soap:Fault><faultcode>soap:{escape(fault.code)}</faultcode>"
+        f"<faultstring>{escape(fault.message)}</faultstring></soap:Fault>"
+    )
 
 
 def _response(call: RecordedCall) -> bytes:
@@ -81,13 +97,21 @@ def _response(call: RecordedCall) -> bytes:
         f"<cb:CallbackId>{escape(call.callback_id)}</cb:CallbackId>"
         f"<cb:Accepted>true</cb:Accepted>"
         f"<cb:Duplicate>{'true' if call.duplicate else 'false'}</cb:Duplicate>"
-        f"<cb:Message>{message}</cb:Message></cb:SubmitControlResultResponse>")
+        f"<cb:Message>{message}</cb:Message></cb:SubmitControlResultResponse>"
+    )
 
 
 class CustomsSimulator:
-    def __init__(self, recorder: CallRecorder, *, users: Mapping[str, str] | None = None,
-                 fail_first: int = 0, path: str = DEFAULT_PATH, password_type: str = "any",
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+    def __init__(
+        self,
+        recorder: CallRecorder,
+        *,
+        users: Mapping[str, str] | None = None,
+        fail_first: int = 0,
+        path: str = DEFAULT_PATH,
+        password_type: str = "any",
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
         if password_type not in ("any", "digest", "text"):
             raise ValueError(f"password_type {password_type!r} is not any, digest or text")
         self.recorder = recorder
@@ -117,16 +141,21 @@ class CustomsSimulator:
             log.warning("simulator.fault", code=fault.code, error=fault.message)
             status = "500 Internal Server Error" if fault.status == 500 else f"{fault.status} Error"
             return self._reply(start_response, status, _fault(fault))
-        log.info("simulator.call", callback_id=call.callback_id,
-                 declaration_id=call.declaration_id, version=call.version,
-                 decision=call.decision, duplicate=call.duplicate)
+        log.info(
+            "simulator.call",
+            callback_id=call.callback_id,
+            declaration_id=call.declaration_id,
+            version=call.version,
+            decision=call.decision,
+            duplicate=call.duplicate,
+        )
         return self._reply(start_response, "200 OK", _response(call))
 
     @staticmethod
-    def _reply(start_response, status: str, body: bytes,
-               content_type: str = "text/xml; charset=utf-8") -> list[bytes]:
-        start_response(status, [("Content-Type", content_type),
-                                ("Content-Length", str(len(body)))])
+    def _reply(
+        start_response, status: str, body: bytes, content_type: str = "text/xml; charset=utf-8"
+    ) -> list[bytes]:
+        start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
         return [body]
 
     def _get(self, environ: dict, start_response) -> list[bytes]:
@@ -135,10 +164,14 @@ class CustomsSimulator:
         url = f"{environ['wsgi.url_scheme']}://{host}{self.path}"
         if "wsdl" in query:
             wsdl = WSDL_PATH.read_text(encoding="utf-8")
-            wsdl = wsdl.replace('schemaLocation="customs-callback.xsd"',
-                                f'schemaLocation="{escape(url)}?xsd=customs-callback.xsd"')
-            wsdl = wsdl.replace('location="http://127.0.0.1:8089/soap/customs-callback"',
-                                f'location="{escape(url)}"')
+            wsdl = wsdl.replace(
+                'schemaLocation="customs-callback.xsd"',
+                f'schemaLocation="{escape(url)}?xsd=customs-callback.xsd"',
+            )
+            wsdl = wsdl.replace(
+                'location="http://127.0.0.1:8089/soap/customs-callback"',
+                f'location="{escape(url)}"',
+            )
             return self._reply(start_response, "200 OK", wsdl.encode())
         if query.get("xsd") == [XSD_PATH.name]:
             return self._reply(start_response, "200 OK", XSD_PATH.read_bytes())
@@ -162,9 +195,13 @@ class CustomsSimulator:
         user = None
         if self.users:
             try:
-                user = check_username_token(envelope.find(f"{{{SOAP_ENV}}}Header"), self.users,
-                                            password_type=self.password_type,
-                                            nonces=self._nonces, now=self.clock())
+                user = check_username_token(
+                    envelope.find(f"{{{SOAP_ENV}}}Header"),
+                    self.users,
+                    password_type=self.password_type,
+                    nonces=self._nonces,
+                    now=self.clock(),
+                )
             except AuthenticationFailed as exc:
                 raise SoapFault("Client.Authentication", str(exc)) from exc
         body = envelope.find(f"{{{SOAP_ENV}}}Body")
@@ -176,10 +213,15 @@ class CustomsSimulator:
             error = None if valid else str(self._schema.error_log.last_error)
         if not valid:
             raise SoapFault("Client.SchemaViolation", error)
-        return self.recorder.record(RecordedCall(
-            callback_id=_text(request, "CallbackId"),
-            declaration_id=_text(request, "DeclarationId"),
-            version=int(_text(request, "Version")), decision=_text(request, "Decision"),
-            received_at=self.clock().strftime("%Y-%m-%dT%H:%M:%S.%fZ"), user=user,
-            items=[_item(i) for i in request.find(_CB + "Items").findall(_CB + "Item")],
-            reasons=_reasons(request, "Reasons", "Reason")))
+        return self.recorder.record(
+            RecordedCall(
+                callback_id=_text(request, "CallbackId"),
+                declaration_id=_text(request, "DeclarationId"),
+                version=int(_text(request, "Version")),
+                decision=_text(request, "Decision"),
+                received_at=self.clock().strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                user=user,
+                items=[_item(i) for i in request.find(_CB + "Items").findall(_CB + "Item")],
+                reasons=_reasons(request, "Reasons", "Reason"),
+            )
+        )

@@ -49,30 +49,43 @@ class SqliteCallRecorder:
             db.execute(self._SCHEMA)
             db.execute("CREATE INDEX IF NOT EXISTS calls_callback ON calls (callback_id)")
 
-    def _transaction(self) -> "_Transaction":
+    def _transaction(self) -> _Transaction:
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         return _Transaction(db)
 
     def record(self, call: RecordedCall) -> RecordedCall:
         with self._transaction() as db:
-            seen = db.execute("SELECT 1 FROM calls WHERE callback_id = ?",
-                              (call.callback_id,)).fetchone()
+            seen = db.execute(
+                "SELECT 1 FROM calls WHERE callback_id = ?", (call.callback_id,)
+            ).fetchone()
             call = replace(call, duplicate=seen is not None)
             db.execute(
                 "INSERT INTO calls (callback_id, declaration_id, version, decision, received_at,"
                 " duplicate, user, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (call.callback_id, call.declaration_id, call.version, call.decision,
-                 call.received_at, int(call.duplicate), call.user,
-                 json.dumps({"items": call.items, "reasons": call.reasons})))
+                (
+                    call.callback_id,
+                    call.declaration_id,
+                    call.version,
+                    call.decision,
+                    call.received_at,
+                    int(call.duplicate),
+                    call.user,
+                    json.dumps({"items": call.items, "reasons": call.reasons}),
+                ),
+            )
         return call
 
     def calls(self) -> list[RecordedCall]:
         with self._transaction() as db:
-            rows = db.execute("SELECT callback_id, declaration_id, version, decision, received_at,"
-                              " duplicate, user, payload FROM calls ORDER BY seq").fetchall()
-        return [RecordedCall(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6],
-                             **json.loads(r[7])) for r in rows]
+            rows = db.execute(
+                "SELECT callback_id, declaration_id, version, decision, received_at,"
+                " duplicate, user, payload FROM calls ORDER BY seq"
+            ).fetchall()
+        return [
+            RecordedCall(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], **json.loads(r[7]))
+            for r in rows
+        ]
 
 
 class _Transaction:
@@ -109,8 +122,7 @@ class JsonCallRecorder:
     def record(self, call: RecordedCall) -> RecordedCall:
         with self._lock:
             data = self._load()
-            call = replace(call, duplicate=any(c["callback_id"] == call.callback_id
-                                               for c in data))
+            call = replace(call, duplicate=any(c["callback_id"] == call.callback_id for c in data))
             data.append(asdict(call))
             tmp = self.path.with_suffix(self.path.suffix + ".tmp")
             tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -129,8 +141,9 @@ class MemoryCallRecorder:
 
     def record(self, call: RecordedCall) -> RecordedCall:
         with self._lock:
-            call = replace(call, duplicate=any(c.callback_id == call.callback_id
-                                               for c in self._calls))
+            call = replace(
+                call, duplicate=any(c.callback_id == call.callback_id for c in self._calls)
+            )
             self._calls.append(call)
         return call
 

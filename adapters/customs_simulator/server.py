@@ -14,9 +14,14 @@ from waitress.server import create_server
 
 class BackgroundServer:
     def __init__(self, app, host: str = "127.0.0.1", port: int = 0, threads: int = 4):
-        self._server = create_server(app, host=host, port=port, threads=threads,
-                                     clear_untrusted_proxy_headers=True,
-                                     asyncore_loop_timeout=0.2)  # stop() waits one turn
+        self._server = create_server(
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            clear_untrusted_proxy_headers=True,
+            asyncore_loop_timeout=0.2,
+        )  # stop() waits one turn
         self.host = host
         self.port = self._server.effective_port
         self._thread: threading.Thread | None = None
@@ -28,7 +33,7 @@ class BackgroundServer:
         """In the foreground, until KeyboardInterrupt (Ctrl-C) or SIGTERM turned into one."""
         self._server.run()
 
-    def start(self) -> "BackgroundServer":
+    def start(self) -> BackgroundServer:
         self._thread = threading.Thread(target=self._run_quietly, name="waitress", daemon=True)
         self._thread.start()
         return self
@@ -54,7 +59,7 @@ class BackgroundServer:
         finally:
             waitress_log.setLevel(level)
 
-    def __enter__(self) -> "BackgroundServer":
+    def __enter__(self) -> BackgroundServer:
         return self.start()
 
     def __exit__(self, *_exc) -> None:

@@ -17,14 +17,16 @@ import hmac
 import threading
 import time
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from lxml import etree
 
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
-DIGEST = ("http://docs.oasis-open.org/wss/2004/01/"
-          "oasis-200401-wss-username-token-profile-1.0#PasswordDigest")
+DIGEST = (
+    "http://docs.oasis-open.org/wss/2004/01/"
+    "oasis-200401-wss-username-token-profile-1.0#PasswordDigest"
+)
 #: how old a digest's Created may be, and how far in the future (clock skew)
 WINDOW, SKEW = timedelta(minutes=5), timedelta(seconds=60)
 
@@ -38,7 +40,7 @@ def _instant(text: str | None, what: str) -> datetime:
         value = datetime.fromisoformat((text or "").strip().replace("Z", "+00:00"))
     except ValueError:
         raise AuthenticationFailed(f"{what} {text!r} is not an ISO 8601 instant") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class NonceMemory:
@@ -60,13 +62,18 @@ class NonceMemory:
             return True
 
 
-def check_username_token(header: etree._Element | None, users: Mapping[str, str], *,
-                         password_type: str = "any", nonces: NonceMemory | None = None,
-                         now: datetime | None = None) -> str:
+def check_username_token(
+    header: etree._Element | None,
+    users: Mapping[str, str],
+    *,
+    password_type: str = "any",
+    nonces: NonceMemory | None = None,
+    now: datetime | None = None,
+) -> str:
     """The authenticated user name, or AuthenticationFailed saying what was wrong.
 
     ``password_type``: ``any``, ``digest`` or ``text`` (the only one accepted)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     security = None if header is None else header.find(f"{{{WSSE}}}Security")
     token = None if security is None else security.find(f"{{{WSSE}}}UsernameToken")
     if token is None:
@@ -92,10 +99,12 @@ def check_username_token(header: etree._Element | None, users: Mapping[str, str]
         created_text = token.findtext(f"{{{WSU}}}Created") or ""
         created = _instant(created_text, "wsu:Created")
         if not (now - WINDOW <= created <= now + SKEW):
-            raise AuthenticationFailed(f"wsu:Created {created_text} is outside the "
-                                       f"{int(WINDOW.total_seconds())} s window")
-        wanted = base64.b64encode(hashlib.sha1(
-            nonce + created_text.encode() + expected.encode()).digest())
+            raise AuthenticationFailed(
+                f"wsu:Created {created_text} is outside the {int(WINDOW.total_seconds())} s window"
+            )
+        wanted = base64.b64encode(
+            hashlib.sha1(nonce + created_text.encode() + expected.encode()).digest()
+        )
     else:
         wanted = expected.encode()
     if not hmac.compare_digest(given, wanted):

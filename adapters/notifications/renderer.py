@@ -13,8 +13,9 @@ Python internals.
 from __future__ import annotations
 
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
@@ -39,9 +40,24 @@ class BrokenTemplate(ConnectorError):
 
 #: CITES unit codes in words a trader reads; a code not listed is shown as it is
 UNIT_WORDS = {
-    None: "specimens", "PCS": "pieces", "KIL": "kg", "GRM": "g", "MGM": "mg", "TON": "t",
-    "CUM": "m³", "CCM": "cm³", "LTR": "l", "MLT": "ml", "MTR": "m", "CTM": "cm", "SQM": "m²",
-    "SQC": "cm²", "PAI": "pairs", "SET": "sets", "BOX": "boxes", "BOT": "bottles",
+    None: "specimens",
+    "PCS": "pieces",
+    "KIL": "kg",
+    "GRM": "g",
+    "MGM": "mg",
+    "TON": "t",
+    "CUM": "m³",
+    "CCM": "cm³",
+    "LTR": "l",
+    "MLT": "ml",
+    "MTR": "m",
+    "CTM": "cm",
+    "SQM": "m²",
+    "SQC": "cm²",
+    "PAI": "pairs",
+    "SET": "sets",
+    "BOX": "boxes",
+    "BOT": "bottles",
 }
 
 
@@ -77,7 +93,7 @@ class NotificationRenderer:
             self.render(sample)
 
     @classmethod
-    def from_directory(cls, path: Path | str | None = None) -> "NotificationRenderer":
+    def from_directory(cls, path: Path | str | None = None) -> NotificationRenderer:
         """Load, compile and try out the templates under ``path`` (default: templates/)."""
         return cls(Path(path) if path is not None else DEFAULT_DIRECTORY)
 
@@ -90,11 +106,13 @@ class NotificationRenderer:
         try:
             return self._environment.get_template(name)
         except jinja2.TemplateNotFound:
-            raise BrokenTemplate(f"notification template {name} is missing "
-                                 f"from {self.directory}") from None
+            raise BrokenTemplate(
+                f"notification template {name} is missing from {self.directory}"
+            ) from None
         except jinja2.TemplateSyntaxError as error:
-            raise BrokenTemplate(f"{_describe(name, error.filename)}, line {error.lineno}: "
-                                 f"{error.message}") from None
+            raise BrokenTemplate(
+                f"{_describe(name, error.filename)}, line {error.lineno}: {error.message}"
+            ) from None
 
     def _run(self, template: jinja2.Template, context: dict[str, Any]) -> str:
         try:
@@ -103,9 +121,11 @@ class NotificationRenderer:
             line = _template_line(error, template.filename)
             where = f", line {line}" if line else ""
             problem = getattr(error, "message", None) or str(error)
-            raise BrokenTemplate(f"{_describe(template.name, template.filename)}{where}: "
-                                 f"{problem} (rendering declaration "
-                                 f"{context.get('declaration_id')!r})") from None
+            raise BrokenTemplate(
+                f"{_describe(template.name, template.filename)}{where}: "
+                f"{problem} (rendering declaration "
+                f"{context.get('declaration_id')!r})"
+            ) from None
 
 
 def _describe(name: str | None, filename: str | None) -> str:

@@ -14,26 +14,37 @@ failed row waits, shown by ``outbox status``, until an operator sends it again w
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import structlog
 
 from cites_connector.adapters.outbox.backoff import Backoff
-from cites_connector.adapters.outbox.delivery import Deliverer, PermanentDeliveryError, RetryableDeliveryError
+from cites_connector.adapters.outbox.delivery import (
+    Deliverer,
+    PermanentDeliveryError,
+    RetryableDeliveryError,
+)
 from cites_connector.adapters.outbox.store import OutboxRow, SqlOutboxStore
 
 log = structlog.get_logger(__name__)
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class OutboxRelay:
-    def __init__(self, store: SqlOutboxStore, deliverers: Mapping[str, Deliverer], *,
-                 clock: Callable[[], datetime] = utc_now, backoff: Backoff = Backoff(),
-                 batch_size: int = 100, lease: timedelta = timedelta(seconds=120),
-                 max_attempts: int = 100):
+    def __init__(
+        self,
+        store: SqlOutboxStore,
+        deliverers: Mapping[str, Deliverer],
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        backoff: Backoff = Backoff(),
+        batch_size: int = 100,
+        lease: timedelta = timedelta(seconds=120),
+        max_attempts: int = 100,
+    ):
         self.store = store
         self.deliverers = dict(deliverers)
         self.clock = clock
@@ -68,22 +79,27 @@ class OutboxRelay:
         return len(sent)
 
     def _deliver(self, row: OutboxRow) -> bool:
-        bound = log.bind(message_id=row.message_id, channel=row.channel,
-                         destination=row.destination, attempt=row.attempts + 1)
+        bound = log.bind(
+            message_id=row.message_id,
+            channel=row.channel,
+            destination=row.destination,
+            attempt=row.attempts + 1,
+        )
         try:
             self.deliverers[row.channel].deliver(row)
         except PermanentDeliveryError as exc:
             bound.error("outbox.delivery_refused", error=exc.message)
             self.store.mark_failed(row.id, f"refused: {exc.message}", self.clock())
             return False
-        except Exception as exc:  # noqa: BLE001 - unknown failures are retried, never dropped
+        except Exception as exc:
             message = exc.message if isinstance(exc, RetryableDeliveryError) else repr(exc)
             error = f"{type(exc).__name__}: {message}"
             attempts = row.attempts + 1
             if attempts >= self.max_attempts:
                 bound.error("outbox.delivery_given_up", error=error, attempts=attempts)
-                self.store.mark_failed(row.id, f"gave up after {attempts} attempts: {error}",
-                                       self.clock())
+                self.store.mark_failed(
+                    row.id, f"gave up after {attempts} attempts: {error}", self.clock()
+                )
                 return False
             delay = self.backoff.delay(attempts)
             bound.warning("outbox.delivery_failed", error=error, retry_in=round(delay, 3))
@@ -99,5 +115,5 @@ class OutboxRelay:
             if callable(close):
                 try:
                     close()
-                except Exception:  # noqa: BLE001 - closing is best effort at shutdown
+                except Exception:
                     log.warning("outbox.deliverer_close_failed", exc_info=True)

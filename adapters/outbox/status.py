@@ -73,22 +73,52 @@ def read_status(engine: Engine, failures: int = 10) -> OutboxStatus:
     def count(condition):
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
-    counts = (select(_o.c.channel, count(PENDING), count(RETRYING), count(FAILED),
-                     count(_o.c.sent_at.is_not(None)))
-              .group_by(_o.c.channel).order_by(_o.c.channel))
-    last = (select(_o.c.id, _o.c.message_id, _o.c.channel, _o.c.destination,
-                   _o.c.routing_key, _o.c.attempts, _o.c.next_attempt_at, _o.c.failed_at,
-                   _o.c.last_error)
-            .where(or_(FAILED, RETRYING)).order_by(_o.c.id.desc()).limit(failures))
+    counts = (
+        select(
+            _o.c.channel,
+            count(PENDING),
+            count(RETRYING),
+            count(FAILED),
+            count(_o.c.sent_at.is_not(None)),
+        )
+        .group_by(_o.c.channel)
+        .order_by(_o.c.channel)
+    )
+    last = (
+        select(
+            _o.c.id,
+            _o.c.message_id,
+            _o.c.channel,
+            _o.c.destination,
+            _o.c.routing_key,
+            _o.c.attempts,
+            _o.c.next_attempt_at,
+            _o.c.failed_at,
+            _o.c.last_error,
+        )
+        .where(or_(FAILED, RETRYING))
+        .order_by(_o.c.id.desc())
+        .limit(failures)
+    )
     with engine.connect() as c:
         c = c.execution_options(**{READ_ONLY: True})  # SQLite: plain BEGIN, no write lock
         try:
             channels = tuple(ChannelCounts(*row) for row in c.execute(counts))
             oldest = c.execute(select(func.min(_o.c.created_at)).where(UNSENT)).scalar()
-            rows = [FailedRow(r.id, r.message_id, r.channel, r.destination, r.routing_key,
-                              r.attempts, utc(r.next_attempt_at), utc(r.failed_at),
-                              r.last_error)
-                    for r in c.execute(last)]
+            rows = [
+                FailedRow(
+                    r.id,
+                    r.message_id,
+                    r.channel,
+                    r.destination,
+                    r.routing_key,
+                    r.attempts,
+                    utc(r.next_attempt_at),
+                    utc(r.failed_at),
+                    r.last_error,
+                )
+                for r in c.execute(last)
+            ]
         except DBAPIError as exc:
             raise Unavailable(f"the outbox database is not reachable: {exc.orig}") from exc
     return OutboxStatus(channels, utc(oldest), tuple(rows))

@@ -51,9 +51,18 @@ class OutboxRow:
 
 
 def _row(m: Any) -> OutboxRow:
-    return OutboxRow(m["id"], m["message_id"], m["channel"], m["destination"], m["routing_key"],
-                     m["ordering_key"], m["body"], m["headers"], utc(m["created_at"]),
-                     m["attempts"])
+    return OutboxRow(
+        m["id"],
+        m["message_id"],
+        m["channel"],
+        m["destination"],
+        m["routing_key"],
+        m["ordering_key"],
+        m["body"],
+        m["headers"],
+        utc(m["created_at"]),
+        m["attempts"],
+    )
 
 
 class SqlOutboxStore:
@@ -72,8 +81,9 @@ class SqlOutboxStore:
             raise Unavailable(f"the outbox database is not reachable: {exc.orig}") from exc
 
     # -- the relay's side ---------------------------------------------------------------------
-    def claim_due(self, channels: Iterable[str], now: datetime, limit: int,
-                  lease: timedelta) -> list[OutboxRow]:
+    def claim_due(
+        self, channels: Iterable[str], now: datetime, limit: int, lease: timedelta
+    ) -> list[OutboxRow]:
         """Due rows of ``channels`` in id order, none behind a failed or not-yet-due row of
         its key; they are leased until ``now + lease``.
 
@@ -84,60 +94,99 @@ class SqlOutboxStore:
         if not channels or limit < 1:
             return []
         # per key, the first unsent row that is failed or not due: rows after it must wait
-        barriers = (select(_o.c.channel, _o.c.ordering_key, func.min(_o.c.id).label("barrier"))
-                    .where(_o.c.sent_at.is_(None), _o.c.channel.in_(channels),
-                           _o.c.ordering_key.is_not(None),
-                           or_(_o.c.attempts > 0, _o.c.failed_at.is_not(None),
-                               _o.c.next_attempt_at > now))
-                    .group_by(_o.c.channel, _o.c.ordering_key).cte("barriers"))
-        query = (select(_o)
-                 .outerjoin(barriers, and_(barriers.c.channel == _o.c.channel,
-                                           barriers.c.ordering_key == _o.c.ordering_key))
-                 .where(_o.c.sent_at.is_(None), _o.c.failed_at.is_(None),
-                        _o.c.channel.in_(channels),
-                        or_(_o.c.next_attempt_at.is_(None), _o.c.next_attempt_at <= now),
-                        or_(barriers.c.barrier.is_(None), _o.c.id <= barriers.c.barrier))
-                 .order_by(_o.c.id).limit(limit).with_for_update(skip_locked=True, of=_o))
+        barriers = (
+            select(_o.c.channel, _o.c.ordering_key, func.min(_o.c.id).label("barrier"))
+            .where(
+                _o.c.sent_at.is_(None),
+                _o.c.channel.in_(channels),
+                _o.c.ordering_key.is_not(None),
+                or_(_o.c.attempts > 0, _o.c.failed_at.is_not(None), _o.c.next_attempt_at > now),
+            )
+            .group_by(_o.c.channel, _o.c.ordering_key)
+            .cte("barriers")
+        )
+        query = (
+            select(_o)
+            .outerjoin(
+                barriers,
+                and_(
+                    barriers.c.channel == _o.c.channel, barriers.c.ordering_key == _o.c.ordering_key
+                ),
+            )
+            .where(
+                _o.c.sent_at.is_(None),
+                _o.c.failed_at.is_(None),
+                _o.c.channel.in_(channels),
+                or_(_o.c.next_attempt_at.is_(None), _o.c.next_attempt_at <= now),
+                or_(barriers.c.barrier.is_(None), _o.c.id <= barriers.c.barrier),
+            )
+            .order_by(_o.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=_o)
+        )
         with self._tx() as c:
             if self.postgres:
                 c.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK_KEY})
             rows = [_row(m) for m in c.execute(query).mappings()]
             if rows:
-                c.execute(update(_o).where(_o.c.id.in_([r.id for r in rows]))
-                          .values(next_attempt_at=now + lease))
+                c.execute(
+                    update(_o)
+                    .where(_o.c.id.in_([r.id for r in rows]))
+                    .values(next_attempt_at=now + lease)
+                )
         return rows
 
     def mark_sent(self, ids: Sequence[int], at: datetime) -> int:
         if not ids:
             return 0
         with self._tx() as c:
-            return c.execute(update(_o).where(_o.c.id.in_(list(ids)), _o.c.sent_at.is_(None))
-                             .values(sent_at=at, next_attempt_at=None)).rowcount
+            return c.execute(
+                update(_o)
+                .where(_o.c.id.in_(list(ids)), _o.c.sent_at.is_(None))
+                .values(sent_at=at, next_attempt_at=None)
+            ).rowcount
 
     def mark_retry(self, row_id: int, error: str, next_attempt_at: datetime) -> None:
         """A failed attempt worth another try, at ``next_attempt_at``."""
         with self._tx() as c:
-            c.execute(update(_o).where(_o.c.id == row_id, _o.c.sent_at.is_(None))
-                      .values(attempts=_o.c.attempts + 1, last_error=error[:MAX_ERROR],
-                              next_attempt_at=next_attempt_at))
+            c.execute(
+                update(_o)
+                .where(_o.c.id == row_id, _o.c.sent_at.is_(None))
+                .values(
+                    attempts=_o.c.attempts + 1,
+                    last_error=error[:MAX_ERROR],
+                    next_attempt_at=next_attempt_at,
+                )
+            )
 
     def mark_failed(self, row_id: int, error: str, at: datetime) -> None:
         """The relay gives up: never claimed again until ``outbox retry`` (contract 4)."""
         with self._tx() as c:
-            c.execute(update(_o).where(_o.c.id == row_id, _o.c.sent_at.is_(None))
-                      .values(attempts=_o.c.attempts + 1, last_error=error[:MAX_ERROR],
-                              failed_at=at, next_attempt_at=None))
+            c.execute(
+                update(_o)
+                .where(_o.c.id == row_id, _o.c.sent_at.is_(None))
+                .values(
+                    attempts=_o.c.attempts + 1,
+                    last_error=error[:MAX_ERROR],
+                    failed_at=at,
+                    next_attempt_at=None,
+                )
+            )
 
     def release(self, ids: Sequence[int], now: datetime) -> None:
         """Give claimed rows back undelivered (relay stopping, key blocked): due now."""
         if ids:
             with self._tx() as c:
-                c.execute(update(_o).where(_o.c.id.in_(list(ids)), _o.c.sent_at.is_(None))
-                          .values(next_attempt_at=now))
+                c.execute(
+                    update(_o)
+                    .where(_o.c.id.in_(list(ids)), _o.c.sent_at.is_(None))
+                    .values(next_attempt_at=now)
+                )
 
     # -- the operator's side ------------------------------------------------------------------
-    def retry(self, now: datetime, ids: Sequence[int] | None = None, *,
-              actor: str | None = None) -> list[int]:
+    def retry(
+        self, now: datetime, ids: Sequence[int] | None = None, *, actor: str | None = None
+    ) -> list[int]:
         """Make unsent rows due now: the given ids, or (``ids`` None) every failed or retrying
         row. Their attempts start again from zero, so a row failed for too many attempts gets
         the relay's whole patience again. With an ``actor`` the operator's act is recorded in
@@ -146,17 +195,29 @@ class SqlOutboxStore:
         Returns the ids that were made due; ids unknown or already sent are not among them.
         """
         where = [_o.c.sent_at.is_(None)]
-        where.append(or_(_o.c.attempts > 0, _o.c.failed_at.is_not(None)) if ids is None
-                     else _o.c.id.in_(list(ids)))
+        where.append(
+            or_(_o.c.attempts > 0, _o.c.failed_at.is_not(None))
+            if ids is None
+            else _o.c.id.in_(list(ids))
+        )
         with self._tx() as c:
             found = [r for (r,) in c.execute(select(_o.c.id).where(*where).order_by(_o.c.id))]
             if found:
-                c.execute(update(_o).where(_o.c.id.in_(found))
-                          .values(next_attempt_at=now, failed_at=None, attempts=0))
+                c.execute(
+                    update(_o)
+                    .where(_o.c.id.in_(found))
+                    .values(next_attempt_at=now, failed_at=None, attempts=0)
+                )
             if actor is not None:
-                audit_chain.append(c, actor, "outbox.retry", "outbox", None,
-                                   {"asked": "all-failed" if ids is None else sorted(ids),
-                                    "made_due": found}, now)
+                audit_chain.append(
+                    c,
+                    actor,
+                    "outbox.retry",
+                    "outbox",
+                    None,
+                    {"asked": "all-failed" if ids is None else sorted(ids), "made_due": found},
+                    now,
+                )
         return found
 
     def status(self, failures: int = 10) -> OutboxStatus:

@@ -25,8 +25,9 @@ log = structlog.get_logger(__name__)
 class RelayWorker:
     name = "outbox-relay"
 
-    def __init__(self, relay: OutboxRelay, *, poll_interval: float = 0.5,
-                 max_error_delay: float = 30.0):
+    def __init__(
+        self, relay: OutboxRelay, *, poll_interval: float = 0.5, max_error_delay: float = 30.0
+    ):
         self.relay = relay
         self.poll_interval = poll_interval
         self.max_error_delay = max_error_delay
@@ -65,7 +66,7 @@ class RelayWorker:
             while not self._stop.is_set():
                 try:
                     delivered = self.relay.run_once(self._stop.is_set)
-                except Exception:  # noqa: BLE001 - the database may be down: wait, go on
+                except Exception:
                     log.warning("outbox.relay_pass_failed", retry_in=error_delay, exc_info=True)
                     self._pause(error_delay)
                     error_delay = min(error_delay * 2, self.max_error_delay)
@@ -82,11 +83,23 @@ class RelayWorker:
         self._wake.clear()
 
 
-def build_relay(app, deliverers: Mapping[str, Deliverer], *, poll_interval: float = 0.5,
-                batch_size: int = 100, backoff: Backoff = Backoff(),
-                lease: timedelta = timedelta(seconds=120)) -> RelayWorker:
+def build_relay(
+    app,
+    deliverers: Mapping[str, Deliverer],
+    *,
+    poll_interval: float = 0.5,
+    batch_size: int = 100,
+    backoff: Backoff = Backoff(),
+    lease: timedelta = timedelta(seconds=120),
+) -> RelayWorker:
     """The relay worker for a bootstrapped ``App``: its engine, its clock."""
-    relay = OutboxRelay(SqlOutboxStore(app.engine), deliverers, clock=app.clock,
-                        backoff=backoff, batch_size=batch_size, lease=lease,
-                        max_attempts=app.settings.outbox_max_attempts)
+    relay = OutboxRelay(
+        SqlOutboxStore(app.engine),
+        deliverers,
+        clock=app.clock,
+        backoff=backoff,
+        batch_size=batch_size,
+        lease=lease,
+        max_attempts=app.settings.outbox_max_attempts,
+    )
     return RelayWorker(relay, poll_interval=poll_interval)

@@ -28,8 +28,13 @@ from zeep.wsse.username import UsernameToken
 
 from cites_connector.mappings.safe_xml import parse_xml
 
-_LISTS = {"Items": "Item", "Reasons": "Reason", "RiskFlags": "Flag", "Restored": "Usage",
-          "Lines": "Line"}
+_LISTS = {
+    "Items": "Item",
+    "Reasons": "Reason",
+    "RiskFlags": "Flag",
+    "Restored": "Usage",
+    "Lines": "Line",
+}
 
 
 class ClearanceClientError(Exception):
@@ -67,15 +72,26 @@ def _plain(value: Any) -> Any:
 
 
 class ClearanceClient:
-    def __init__(self, wsdl_url: str, username: str | None = None, password: str | None = None,
-                 digest: bool = False, timeout: float = 10):
+    def __init__(
+        self,
+        wsdl_url: str,
+        username: str | None = None,
+        password: str | None = None,
+        digest: bool = False,
+        timeout: float = 10,
+    ):
         session = requests.Session()
         transport = Transport(session=session, timeout=timeout, operation_timeout=timeout)
-        wsse = (UsernameToken(username, password, use_digest=digest)
-                if username is not None else None)
+        wsse = (
+            UsernameToken(username, password, use_digest=digest) if username is not None else None
+        )
         try:
-            self.client = Client(wsdl_url, transport=transport, wsse=wsse,
-                                 settings=Settings(strict=True, xml_huge_tree=False))
+            self.client = Client(
+                wsdl_url,
+                transport=transport,
+                wsse=wsse,
+                settings=Settings(strict=True, xml_huge_tree=False),
+            )
         except (requests.RequestException, TransportError) as exc:
             raise ClearanceUnreachable(f"cannot load the WSDL {wsdl_url}: {exc}") from exc
         self.service = self.client.service
@@ -90,12 +106,17 @@ class ClearanceClient:
             raise ClearanceUnreachable(f"{operation}: {exc}") from exc
         return _plain(serialize_object(result, dict))
 
-    def check_declaration(self, declaration_id: str, version: int | None,
-                          sad_xml: bytes) -> dict[str, Any]:
+    def check_declaration(
+        self, declaration_id: str, version: int | None, sad_xml: bytes
+    ) -> dict[str, Any]:
         """Send an ASYCUDA SAD document (bytes, parsed here with the hardened parser)."""
         sad = parse_xml(sad_xml)
-        return self._call("CheckDeclaration", DeclarationId=declaration_id, Version=version,
-                          Declaration={"_value_1": sad})
+        return self._call(
+            "CheckDeclaration",
+            DeclarationId=declaration_id,
+            Version=version,
+            Declaration={"_value_1": sad},
+        )
 
     def cancel_declaration(self, declaration_id: str, reason: str | None = None) -> dict:
         return self._call("CancelDeclaration", DeclarationId=declaration_id, Reason=reason)

@@ -13,12 +13,24 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from cites_connector.adapters.soap.headers import SOAP11_NS, MustUnderstand, RequestHeaders, read_headers
+from cites_connector.adapters.soap.headers import (
+    SOAP11_NS,
+    MustUnderstand,
+    RequestHeaders,
+    read_headers,
+)
 from cites_connector.domain.errors import ConnectorError, InvalidInput
 from cites_connector.mappings.safe_xml import parse_xml
 
-__all__ = ["SOAP11_NS", "SOAP12_NS", "Envelope", "MustUnderstand", "NotAnEnvelope",
-           "VersionMismatch", "read_envelope"]
+__all__ = [
+    "SOAP11_NS",
+    "SOAP12_NS",
+    "Envelope",
+    "MustUnderstand",
+    "NotAnEnvelope",
+    "VersionMismatch",
+    "read_envelope",
+]
 
 SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
 
@@ -46,13 +58,19 @@ def read_envelope(data: bytes, *, max_bytes: int, encoding: str | None = None) -
     name = etree.QName(root)
     if name.localname != "Envelope" or name.namespace not in (SOAP11_NS, SOAP12_NS):
         if name.localname == "Envelope":
-            raise VersionMismatch(f"the envelope namespace {name.namespace!r} is not SOAP 1.1: "
-                                  f"this service speaks SOAP 1.1 ({SOAP11_NS})")
-        raise NotAnEnvelope(f"the request is not a SOAP envelope: root element is "
-                            f"{name.localname!r}, expected {{{SOAP11_NS}}}Envelope")
+            raise VersionMismatch(
+                f"the envelope namespace {name.namespace!r} is not SOAP 1.1: "
+                f"this service speaks SOAP 1.1 ({SOAP11_NS})"
+            )
+        raise NotAnEnvelope(
+            f"the request is not a SOAP envelope: root element is "
+            f"{name.localname!r}, expected {{{SOAP11_NS}}}Envelope"
+        )
     if name.namespace == SOAP12_NS:
-        raise VersionMismatch("SOAP 1.2 envelopes are not supported: this service speaks "
-                              f"SOAP 1.1 (envelope namespace {SOAP11_NS}, Content-Type text/xml)")
+        raise VersionMismatch(
+            "SOAP 1.2 envelopes are not supported: this service speaks "
+            f"SOAP 1.1 (envelope namespace {SOAP11_NS}, Content-Type text/xml)"
+        )
     header = root.find(f"{{{SOAP11_NS}}}Header")
     body = root.find(f"{{{SOAP11_NS}}}Body")
     if body is None:
@@ -60,7 +78,7 @@ def read_envelope(data: bytes, *, max_bytes: int, encoding: str | None = None) -
     headers = read_headers(header)
     children = [c for c in body if isinstance(c.tag, str)]
     if len(children) != 1:
-        raise NotAnEnvelope(f"the SOAP Body must hold exactly one request element, "
-                            f"found {len(children)}")
+        raise NotAnEnvelope(
+            f"the SOAP Body must hold exactly one request element, found {len(children)}"
+        )
     return Envelope(headers, children[0])
-

@@ -18,19 +18,26 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from cites_connector.adapters.soap.wss_time import TIMESTAMP, AuthenticationFailed, response_timestamp
+from cites_connector.adapters.soap.wss_time import (
+    TIMESTAMP,
+    AuthenticationFailed,
+    response_timestamp,
+)
 from cites_connector.adapters.soap.wssecurity import SECURITY, WSSE_NS
 from cites_connector.domain.errors import ConnectorError
 
 SOAP11_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 ACTOR_NEXT = "http://schemas.xmlsoap.org/soap/actor/next"
-WSA_NAMESPACES = frozenset({
-    "http://www.w3.org/2005/08/addressing",
-    "http://schemas.xmlsoap.org/ws/2004/08/addressing",
-    "http://schemas.xmlsoap.org/ws/2004/03/addressing",
-})
-_WSA_FAULT_ACTION = {"http://www.w3.org/2005/08/addressing":
-                     "http://www.w3.org/2005/08/addressing/soap/fault"}
+WSA_NAMESPACES = frozenset(
+    {
+        "http://www.w3.org/2005/08/addressing",
+        "http://schemas.xmlsoap.org/ws/2004/08/addressing",
+        "http://schemas.xmlsoap.org/ws/2004/03/addressing",
+    }
+)
+_WSA_FAULT_ACTION = {
+    "http://www.w3.org/2005/08/addressing": "http://www.w3.org/2005/08/addressing/soap/fault"
+}
 _ACTOR = f"{{{SOAP11_NS}}}actor"
 _MUST_UNDERSTAND = f"{{{SOAP11_NS}}}mustUnderstand"
 
@@ -66,12 +73,15 @@ def read_headers(header: etree._Element | None) -> RequestHeaders:
     blocks = [b for b in header if isinstance(b.tag, str) and _ours(b)]
     for block in blocks:
         if block.get(_MUST_UNDERSTAND, "").strip() in ("1", "true") and not _understood(block):
-            raise MustUnderstand(f"header block {block.tag} is marked mustUnderstand and "
-                                 "this service does not process it")
+            raise MustUnderstand(
+                f"header block {block.tag} is marked mustUnderstand and "
+                "this service does not process it"
+            )
     security = [b for b in blocks if b.tag == SECURITY]
     if len(security) > 1:
-        raise AuthenticationFailed("the request has more than one wsse:Security header for "
-                                   "this service")
+        raise AuthenticationFailed(
+            "the request has more than one wsse:Security header for this service"
+        )
     wsa = [b for b in blocks if etree.QName(b).namespace in WSA_NAMESPACES]
     namespace = etree.QName(wsa[0]).namespace if wsa else None
 
@@ -84,25 +94,35 @@ def read_headers(header: etree._Element | None) -> RequestHeaders:
     return RequestHeaders(
         security=security[0] if security else None,
         timestamp=bool(security) and security[0].find(TIMESTAMP) is not None,
-        wsa_namespace=namespace, wsa_message_id=wsa_text("MessageID"),
-        wsa_action=wsa_text("Action"))
+        wsa_namespace=namespace,
+        wsa_message_id=wsa_text("MessageID"),
+        wsa_action=wsa_text("Action"),
+    )
 
 
-def reply_header(request: RequestHeaders, operation: str | None, now: float,
-                 fault: bool) -> etree._Element | None:
+def reply_header(
+    request: RequestHeaders, operation: str | None, now: float, fault: bool
+) -> etree._Element | None:
     """The reply's soap:Header, or None when the request asked for nothing."""
     if not request.timestamp and request.wsa_namespace is None:
         return None
     header = etree.Element(f"{{{SOAP11_NS}}}Header")
     ns = request.wsa_namespace
     if ns is not None:
-        action = _WSA_FAULT_ACTION.get(ns, f"{ns}/fault") if fault else (
-            f"{request.wsa_action}Response" if request.wsa_action
-            else f"{operation or ''}Response")
+        action = (
+            _WSA_FAULT_ACTION.get(ns, f"{ns}/fault")
+            if fault
+            else (
+                f"{request.wsa_action}Response"
+                if request.wsa_action
+                else f"{operation or ''}Response"
+            )
+        )
         etree.SubElement(header, f"{{{ns}}}Action", nsmap={"wsa": ns}).text = action
         if request.wsa_message_id:
-            etree.SubElement(header, f"{{{ns}}}RelatesTo",
-                             nsmap={"wsa": ns}).text = request.wsa_message_id
+            etree.SubElement(
+                header, f"{{{ns}}}RelatesTo", nsmap={"wsa": ns}
+            ).text = request.wsa_message_id
     if request.timestamp:
         security = etree.SubElement(header, SECURITY, nsmap={"wsse": WSSE_NS})
         security.set(_MUST_UNDERSTAND, "1")

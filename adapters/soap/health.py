@@ -14,10 +14,11 @@ letters waiting for an operator.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import text
 
@@ -28,6 +29,7 @@ def database_probe(engine: Any) -> Probe:
     def probe() -> None:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+
     return probe
 
 

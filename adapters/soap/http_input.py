@@ -18,9 +18,16 @@ from cites_connector.domain.errors import InvalidInput, TooLarge
 
 ACCEPTED_TYPES = ("text/xml", "application/soap+xml")
 #: leading bytes of compressed streams; none of them can start an XML document (XML 1.0 2.8)
-_COMPRESSED = {b"\x1f\x8b": "gzip", b"\x78\x01": "zlib", b"\x78\x5e": "zlib",
-               b"\x78\x9c": "zlib", b"\x78\xda": "zlib", b"BZh": "bzip2",
-               b"\xfd7zXZ\x00": "xz", b"\x28\xb5\x2f\xfd": "zstd"}
+_COMPRESSED = {
+    b"\x1f\x8b": "gzip",
+    b"\x78\x01": "zlib",
+    b"\x78\x5e": "zlib",
+    b"\x78\x9c": "zlib",
+    b"\x78\xda": "zlib",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ\x00": "xz",
+    b"\x28\xb5\x2f\xfd": "zstd",
+}
 
 
 class UnsupportedMedia(InvalidInput):
@@ -34,8 +41,10 @@ def check_media(environ: dict) -> str | None:
     """Refuse what cannot be read; return the Content-Type's charset (None if not given)."""
     encoding = environ.get("HTTP_CONTENT_ENCODING", "").strip().lower()
     if encoding and encoding != "identity":
-        raise UnsupportedMedia(f"the request body is sent with Content-Encoding "
-                               f"{encoding[:40]!r}: send the SOAP envelope uncompressed")
+        raise UnsupportedMedia(
+            f"the request body is sent with Content-Encoding "
+            f"{encoding[:40]!r}: send the SOAP envelope uncompressed"
+        )
     content_type = environ.get("CONTENT_TYPE", "").strip()
     if not content_type:
         return None
@@ -43,8 +52,10 @@ def check_media(environ: dict) -> str | None:
     header["Content-Type"] = content_type
     media = header.get_content_type()
     if media not in ACCEPTED_TYPES or header.get_content_maintype() == "":
-        raise UnsupportedMedia(f"Content-Type {content_type[:80]!r} is not accepted: send "
-                               "text/xml; charset=utf-8 (SOAP 1.1)")
+        raise UnsupportedMedia(
+            f"Content-Type {content_type[:80]!r} is not accepted: send "
+            "text/xml; charset=utf-8 (SOAP 1.1)"
+        )
     charset = header.get_param("charset")
     if not isinstance(charset, str) or not charset.strip():
         return None
@@ -52,8 +63,9 @@ def check_media(environ: dict) -> str | None:
     try:
         codecs.lookup(charset)
     except LookupError:
-        raise UnsupportedMedia(f"the charset {charset[:40]!r} in Content-Type is not known: "
-                               "send UTF-8") from None
+        raise UnsupportedMedia(
+            f"the charset {charset[:40]!r} in Content-Type is not known: send UTF-8"
+        ) from None
     return charset
 
 
@@ -68,8 +80,7 @@ def read_body(environ: dict, max_bytes: int) -> bytes:
         except ValueError:
             raise InvalidInput(f"Content-Length {length[:40]!r} is not a number") from None
         if size > max_bytes:
-            raise TooLarge(f"the request body is {size} bytes, over the limit of "
-                           f"{max_bytes} bytes")
+            raise TooLarge(f"the request body is {size} bytes, over the limit of {max_bytes} bytes")
         data = stream.read(size)
     else:
         data = stream.read(max_bytes + 1)
@@ -77,6 +88,7 @@ def read_body(environ: dict, max_bytes: int) -> bytes:
             raise TooLarge(f"the request body is over the limit of {max_bytes} bytes")
     for magic, name in _COMPRESSED.items():
         if data.startswith(magic):
-            raise UnsupportedMedia(f"the request body is {name}-compressed: send the SOAP "
-                                   "envelope uncompressed")
+            raise UnsupportedMedia(
+                f"the request body is {name}-compressed: send the SOAP envelope uncompressed"
+            )
     return data

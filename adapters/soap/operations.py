@@ -12,8 +12,9 @@ stored declaration's office is looked at, not what the request claims.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import structlog
 from lxml import etree
@@ -65,16 +66,18 @@ def declaration_element(request: etree._Element) -> etree._Element:
     holder = request.find(f"{{{NS}}}Declaration")
     elements = [c for c in holder if isinstance(c.tag, str)] if holder is not None else []
     if len(elements) != 1:
-        raise SchemaViolation("Declaration must contain exactly one ASYCUDA element, carried as "
-                              "XML (not as escaped text)")
+        raise SchemaViolation(
+            "Declaration must contain exactly one ASYCUDA element, carried as "
+            "XML (not as escaped text)"
+        )
     sad = elements[0]
     name = etree.QName(sad)
     if name.localname == SAD_ROOT and name.namespace is not None:
         raise MappingFailed(
             f"the ASYCUDA element inside Declaration is in the namespace {name.namespace!r}"
-            + (" (inherited from a default namespace declaration)" if name.namespace == NS
-               else "")
-            + ": the SAD has no namespace; write it as <ASYCUDA xmlns=\"\">")
+            + (" (inherited from a default namespace declaration)" if name.namespace == NS else "")
+            + ': the SAD has no namespace; write it as <ASYCUDA xmlns="">'
+        )
     return sad
 
 
@@ -83,10 +86,15 @@ def precheck(operation: str, request: etree._Element) -> None:
     if operation != "CheckDeclaration":
         return
     holder = request.find(f"{{{NS}}}Declaration")
-    if holder is not None and (holder.text or "").strip() \
-            and not any(isinstance(c.tag, str) for c in holder):
-        raise SchemaViolation("Declaration holds text: the ASYCUDA document must be carried "
-                              "as XML, not as escaped text")
+    if (
+        holder is not None
+        and (holder.text or "").strip()
+        and not any(isinstance(c.tag, str) for c in holder)
+    ):
+        raise SchemaViolation(
+            "Declaration holds text: the ASYCUDA document must be carried "
+            "as XML, not as escaped text"
+        )
 
 
 class Operations:
@@ -109,30 +117,43 @@ class Operations:
             call.require_office(declaration.office, "the SAD")
             self._require_stored_office(call, declaration_id, missing_ok=True)
         outcome = self.app.clearance.clear(declaration_id, version, declaration, actor=call.actor)
-        return rendering.decision_result("CheckDeclarationResponse",
-                                         decision_to_dict(outcome.decision))
+        return rendering.decision_result(
+            "CheckDeclarationResponse", decision_to_dict(outcome.decision)
+        )
 
     def cancel_declaration(self, call: Call) -> etree._Element:
         declaration_id = call.declaration_id = _text(call.request, "DeclarationId")
         if call.office_limited:
             self._require_stored_office(call, declaration_id)
-        restored = self.app.clearance.cancel(declaration_id, _text(call.request, "Reason"),
-                                             actor=call.actor)
-        return rendering.cancel_result(declaration_id, [{
-            "PermitNumber": r.usage.permit_number, "IssuingCountry": r.usage.issuing_country,
-            "PermitLine": r.usage.line, "Quantity": format_decimal(r.usage.quantity),
-            "Unit": r.usage.unit, "RemainingAfter": format_decimal(r.remaining_after),
-        } for r in restored])
+        restored = self.app.clearance.cancel(
+            declaration_id, _text(call.request, "Reason"), actor=call.actor
+        )
+        return rendering.cancel_result(
+            declaration_id,
+            [
+                {
+                    "PermitNumber": r.usage.permit_number,
+                    "IssuingCountry": r.usage.issuing_country,
+                    "PermitLine": r.usage.line,
+                    "Quantity": format_decimal(r.usage.quantity),
+                    "Unit": r.usage.unit,
+                    "RemainingAfter": format_decimal(r.remaining_after),
+                }
+                for r in restored
+            ],
+        )
 
     def get_decision(self, call: Call) -> etree._Element:
         declaration_id = call.declaration_id = _text(call.request, "DeclarationId")
         stored = self.app.clearance.stored(declaration_id)
         call.require_office(stored.declaration.office, f"declaration {declaration_id}")
-        return rendering.decision_result("GetDecisionResponse", decision_to_dict(stored.decision),
-                                         state=stored.state.value)
+        return rendering.decision_result(
+            "GetDecisionResponse", decision_to_dict(stored.decision), state=stored.state.value
+        )
 
-    def _require_stored_office(self, call: Call, declaration_id: str,
-                               missing_ok: bool = False) -> None:
+    def _require_stored_office(
+        self, call: Call, declaration_id: str, missing_ok: bool = False
+    ) -> None:
         try:
             stored = self.app.clearance.stored(declaration_id)
         except UnknownDeclaration:
@@ -144,15 +165,26 @@ class Operations:
     def get_permit_balance(self, call: Call) -> etree._Element:
         number = _text(call.request, "PermitNumber")
         country = _text(call.request, "IssuingCountry")
-        balance = self.app.permits.balance(number, country,
-                                           prefer_country=self.app.settings.home_country)
+        balance = self.app.permits.balance(
+            number, country, prefer_country=self.app.settings.home_country
+        )
         permit = balance.permit
-        return rendering.balance_result({
-            "PermitNumber": permit.permit_number, "IssuingCountry": permit.issuing_country,
-            "Status": permit.balance_status(self.app.clock().date()).value,
-            "ValidFrom": permit.valid_from.isoformat(),
-            "ValidUntil": permit.valid_until.isoformat(),
-            "Lines": [{"Line": ln.line, "Taxon": ln.taxon, "Quantity": format_decimal(ln.quantity),
-                       "Unit": ln.unit, "Remaining": format_decimal(ln.remaining)}
-                      for ln in permit.lines],
-        })
+        return rendering.balance_result(
+            {
+                "PermitNumber": permit.permit_number,
+                "IssuingCountry": permit.issuing_country,
+                "Status": permit.balance_status(self.app.clock().date()).value,
+                "ValidFrom": permit.valid_from.isoformat(),
+                "ValidUntil": permit.valid_until.isoformat(),
+                "Lines": [
+                    {
+                        "Line": ln.line,
+                        "Taxon": ln.taxon,
+                        "Quantity": format_decimal(ln.quantity),
+                        "Unit": ln.unit,
+                        "Remaining": format_decimal(ln.remaining),
+                    }
+                    for ln in permit.lines
+                ],
+            }
+        )

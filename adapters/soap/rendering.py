@@ -14,7 +14,8 @@ Fault codes are QNames in the SOAP 1.1 envelope namespace, as SOAP 1.1 section 4
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from lxml import etree
 
@@ -39,8 +40,9 @@ def _add(parent: etree._Element, name: str, value: Any) -> etree._Element | None
     return child
 
 
-def _reasons(parent: etree._Element, wrapper: str, entry: str,
-             reasons: Iterable[dict[str, str]]) -> None:
+def _reasons(
+    parent: etree._Element, wrapper: str, entry: str, reasons: Iterable[dict[str, str]]
+) -> None:
     holder = etree.SubElement(parent, q(wrapper))
     for reason in reasons:
         node = etree.SubElement(holder, q(entry))
@@ -87,8 +89,14 @@ def cancel_result(declaration_id: str, restored: Iterable[dict[str, Any]]) -> et
     holder = etree.SubElement(root, q("Restored"))
     for usage in restored:
         node = etree.SubElement(holder, q("Usage"))
-        for name in ("PermitNumber", "IssuingCountry", "PermitLine", "Quantity", "Unit",
-                     "RemainingAfter"):
+        for name in (
+            "PermitNumber",
+            "IssuingCountry",
+            "PermitLine",
+            "Quantity",
+            "Unit",
+            "RemainingAfter",
+        ):
             _add(node, name, usage.get(name))
     return root
 
@@ -105,8 +113,9 @@ def balance_result(data: dict[str, Any]) -> etree._Element:
     return root
 
 
-def fault(code: str, message: str, declaration_id: str | None = None,
-          header: etree._Element | None = None) -> bytes:
+def fault(
+    code: str, message: str, declaration_id: str | None = None, header: etree._Element | None = None
+) -> bytes:
     """A SOAP 1.1 Fault envelope; ``code`` is the contract's code, e.g. ``Client.TooLarge``."""
     env = etree.Element(f"{{{SOAP11_NS}}}Envelope", nsmap=_NSMAP)
     if header is not None:

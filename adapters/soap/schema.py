@@ -54,8 +54,10 @@ def validate(element: etree._Element) -> None:
         valid = schema.validate(element)
         error = schema.error_log.last_error if not valid else None
     if error is not None:
-        raise SchemaViolation(f"the request does not follow the service schema: line "
-                              f"{error.line}: {readable(error.message)}")
+        raise SchemaViolation(
+            f"the request does not follow the service schema: line "
+            f"{error.line}: {readable(error.message)}"
+        )
 
 
 #: what a value of each simple type must look like, for messages
@@ -90,8 +92,12 @@ class WsdlDocument:
     """The WSDL as served: one rendering per service address, kept (there are few)."""
 
     def __init__(self) -> None:
-        self._template = etree.parse(str(WSDL_FILE), etree.XMLParser(
-            resolve_entities=False, no_network=True, load_dtd=False, remove_comments=False))
+        self._template = etree.parse(
+            str(WSDL_FILE),
+            etree.XMLParser(
+                resolve_entities=False, no_network=True, load_dtd=False, remove_comments=False
+            ),
+        )
         self._rendered: dict[str, bytes] = {}
         self._lock = threading.Lock()
 

@@ -17,15 +17,19 @@ password that ends like one (``p@WDHA``, ``x:check``) is written with its roles 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from cites_connector.domain.errors import ConnectorError
 
 ROLES = ("check", "cancel")
 #: which role each operation needs
-OPERATION_ROLES = {"CheckDeclaration": "check", "GetDecision": "check",
-                   "GetPermitBalance": "check", "CancelDeclaration": "cancel"}
+OPERATION_ROLES = {
+    "CheckDeclaration": "check",
+    "GetDecision": "check",
+    "GetPermitBalance": "check",
+    "CancelDeclaration": "cancel",
+}
 
 _ROLE_LIST = re.compile(r"(?:check|cancel)(?:\+(?:check|cancel))*")
 _OFFICE_LIST = re.compile(r"[A-Z0-9][A-Z0-9_\-]{0,31}(?:\+[A-Z0-9][A-Z0-9_\-]{0,31})*")
@@ -49,8 +53,10 @@ class SoapUser:
     def require_role(self, operation: str) -> None:
         role = OPERATION_ROLES[operation]
         if role not in self.roles:
-            raise Forbidden(f"user {self.name} may not call {operation}: it needs the role "
-                            f"{role!r}, the user has {'+'.join(sorted(self.roles))}")
+            raise Forbidden(
+                f"user {self.name} may not call {operation}: it needs the role "
+                f"{role!r}, the user has {'+'.join(sorted(self.roles))}"
+            )
 
     def require_office(self, office: str | None, what: str) -> None:
         """``what`` names the declaration for the message: "the SAD", "declaration X"."""
@@ -58,8 +64,10 @@ class SoapUser:
             return
         if office is None or office.strip().upper() not in self.offices:
             shown = office if office else "no office code"
-            raise Forbidden(f"user {self.name} may act only for the customs offices "
-                            f"{', '.join(sorted(self.offices))}; {what} has {shown}")
+            raise Forbidden(
+                f"user {self.name} may act only for the customs offices "
+                f"{', '.join(sorted(self.offices))}; {what} has {shown}"
+            )
 
 
 def parse_users(spec: str | None) -> dict[str, SoapUser]:
@@ -71,8 +79,9 @@ def parse_users(spec: str | None) -> dict[str, SoapUser]:
             continue
         user = _entry(entry, position)
         if user.name in users:
-            raise ValueError(f"CONNECTOR_SOAP_USERS entry {position}: user {user.name!r} is "
-                             "listed twice")
+            raise ValueError(
+                f"CONNECTOR_SOAP_USERS entry {position}: user {user.name!r} is listed twice"
+            )
         users[user.name] = user
     return users
 
@@ -89,12 +98,16 @@ def _entry(entry: str, position: int) -> SoapUser:
     name, colon, password = entry.partition(":")
     name = name.strip()
     if not colon or not name or not password:
-        raise ValueError(f"CONNECTOR_SOAP_USERS entry {position} is not "
-                         "user:password[:role+role][@OFFICE+OFFICE]")
+        raise ValueError(
+            f"CONNECTOR_SOAP_USERS entry {position} is not "
+            "user:password[:role+role][@OFFICE+OFFICE]"
+        )
     return SoapUser(name, password, roles, offices)
 
 
 def as_users(users: Mapping[str, SoapUser | str] | None) -> dict[str, SoapUser]:
     """Accept {user: password} too (every role, every office), as tests and tools write it."""
-    return {name: value if isinstance(value, SoapUser) else SoapUser(name, value)
-            for name, value in (users or {}).items()}
+    return {
+        name: value if isinstance(value, SoapUser) else SoapUser(name, value)
+        for name, value in (users or {}).items()
+    }

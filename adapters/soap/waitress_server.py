@@ -25,7 +25,8 @@ import math
 import socket
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import structlog
 from waitress import wasyncore
@@ -35,8 +36,7 @@ from waitress.server import TcpWSGIServer
 log = structlog.get_logger(__name__)
 
 #: the X-Forwarded-* headers believed from the trusted proxy
-_PROXY_HEADERS = {"x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
-                  "x-forwarded-port"}
+_PROXY_HEADERS = {"x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port"}
 #: file descriptors kept beside the connections (database pool, broker, logs, listen socket)
 _SPARE_FILES = 64
 
@@ -62,27 +62,52 @@ class _GuardedServer(TcpWSGIServer):
             if seen is None or seen[0] is not request:
                 channel._cites_header_wait = (request, now)
             elif now - seen[1] > self.header_timeout:
-                log.warning("soap.slow_headers_closed", client=channel.addr[0],
-                            waited_s=round(now - seen[1], 1))
+                log.warning(
+                    "soap.slow_headers_closed",
+                    client=channel.addr[0],
+                    waited_s=round(now - seen[1], 1),
+                )
                 channel.will_close = True
 
 
 class SoapServer:
-    def __init__(self, wsgi_app: Callable, *, host: str, port: int, threads: int = 8,
-                 max_body_bytes: int = 5 * 1024 * 1024, connection_limit: int = 1000,
-                 header_timeout: float = 20.0, idle_timeout: float = 60.0,
-                 trusted_proxy: str | None = None):
+    def __init__(
+        self,
+        wsgi_app: Callable,
+        *,
+        host: str,
+        port: int,
+        threads: int = 8,
+        max_body_bytes: int = 5 * 1024 * 1024,
+        connection_limit: int = 1000,
+        header_timeout: float = 20.0,
+        idle_timeout: float = 60.0,
+        trusted_proxy: str | None = None,
+    ):
         # waitress refuses bodies over its own limit with a plain 413; ours is higher so that
         # a body somewhat over the configured limit still gets the Client.TooLarge Fault
         adj = Adjustments(
-            host=host, port=port, threads=threads, ident="cites-connector",
+            host=host,
+            port=port,
+            threads=threads,
+            ident="cites-connector",
             max_request_body_size=2 * max_body_bytes + 1024 * 1024,
-            connection_limit=connection_limit, asyncore_use_poll=True,
+            connection_limit=connection_limit,
+            asyncore_use_poll=True,
             channel_timeout=max(1, math.ceil(idle_timeout)),
             cleanup_interval=max(1, min(10, math.ceil(header_timeout / 4))),
-            server_name=_listen_name(host), clear_untrusted_proxy_headers=True,
-            **({"trusted_proxy": trusted_proxy, "trusted_proxy_count": 1,
-                "trusted_proxy_headers": _PROXY_HEADERS} if trusted_proxy else {}))
+            server_name=_listen_name(host),
+            clear_untrusted_proxy_headers=True,
+            **(
+                {
+                    "trusted_proxy": trusted_proxy,
+                    "trusted_proxy_count": 1,
+                    "trusted_proxy_headers": _PROXY_HEADERS,
+                }
+                if trusted_proxy
+                else {}
+            ),
+        )
         _raise_file_limit(connection_limit + _SPARE_FILES)
         self.server = _GuardedServer(wsgi_app, map={}, adj=adj, sockinfo=adj.listen[0])
         self.server.header_timeout = header_timeout
@@ -98,11 +123,10 @@ class SoapServer:
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port}"
 
-    def start(self) -> "SoapServer":
+    def start(self) -> SoapServer:
         """Serve in a background thread (tests, and ``serve`` whose main thread waits for
         signals)."""
-        self._thread = threading.Thread(target=self.server.run, name="waitress-loop",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self.server.run, name="waitress-loop", daemon=True)
         self._thread.start()
         return self
 
@@ -114,8 +138,13 @@ class SoapServer:
         """Stop accepting, finish in-flight requests (at most ``grace`` s), close. True when
         nothing was cut off."""
         done = threading.Event()
-        self._in_loop(lambda: (setattr(self.server, "accepting", False),
-                               wasyncore.dispatcher.close(self.server), done.set()))
+        self._in_loop(
+            lambda: (
+                setattr(self.server, "accepting", False),
+                wasyncore.dispatcher.close(self.server),
+                done.set(),
+            )
+        )
         done.wait(5)
         deadline = time.monotonic() + grace
         while self._busy() and time.monotonic() < deadline:
@@ -169,6 +198,10 @@ def _raise_file_limit(wanted: int) -> None:
     if target > soft:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     if target < wanted:
-        log.warning("serve.file_limit_low", open_files=target, wanted=wanted,
-                    detail="raise the hard limit (ulimit -Hn, LimitNOFILE=) or lower "
-                           "CONNECTOR_SOAP_CONNECTION_LIMIT")
+        log.warning(
+            "serve.file_limit_low",
+            open_files=target,
+            wanted=wanted,
+            detail="raise the hard limit (ulimit -Hn, LimitNOFILE=) or lower "
+            "CONNECTOR_SOAP_CONNECTION_LIMIT",
+        )

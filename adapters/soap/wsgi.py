@@ -19,7 +19,8 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import structlog
 from structlog.contextvars import bound_contextvars
@@ -30,7 +31,14 @@ from cites_connector.adapters.soap.headers import RequestHeaders, reply_header
 from cites_connector.adapters.soap.health import HealthCheck, default_probes
 from cites_connector.adapters.soap.http_input import check_media, read_body
 from cites_connector.adapters.soap.operations import Call, Operations, precheck
-from cites_connector.adapters.soap.schema import NS, XSD_NAME, SchemaViolation, WsdlDocument, validate, xsd_bytes
+from cites_connector.adapters.soap.schema import (
+    NS,
+    XSD_NAME,
+    SchemaViolation,
+    WsdlDocument,
+    validate,
+    xsd_bytes,
+)
 from cites_connector.adapters.soap.users import SoapUser, as_users
 from cites_connector.adapters.soap.wss_time import Freshness
 from cites_connector.adapters.soap.wssecurity import UsernameTokenVerifier
@@ -47,7 +55,7 @@ _HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?
 #: details: contract section 1, v2); the log has it, with the request's declaration id
 _SERVER_MESSAGES = {
     "Server.Unavailable": "the connector's database or message broker is not reachable or "
-                          "did not answer in time: nothing was written; retry later",
+    "did not answer in time: nothing was written; retry later",
     "Server.Error": "internal error: the connector's log has details",
 }
 
@@ -55,32 +63,55 @@ StartResponse = Callable[..., Any]
 
 
 class ClearanceWsgiApp:
-    def __init__(self, app: Any, *, users: Mapping[str, SoapUser | str] | None = None,
-                 auth: bool = True, public_url: str | None = None,
-                 health: HealthCheck | None = None, bench_baseline: bool = False):
+    def __init__(
+        self,
+        app: Any,
+        *,
+        users: Mapping[str, SoapUser | str] | None = None,
+        auth: bool = True,
+        public_url: str | None = None,
+        health: HealthCheck | None = None,
+        bench_baseline: bool = False,
+    ):
         """``users``: ``users.parse_users`` of CONNECTOR_SOAP_USERS, or {user: password}
         (every role, every office)."""
         self.users = as_users(users)
         if auth and not self.users:
-            raise ValueError("SOAP authentication is on but no users are configured "
-                             "(CONNECTOR_SOAP_USERS, or CONNECTOR_SOAP_AUTH=off for demos)")
+            raise ValueError(
+                "SOAP authentication is on but no users are configured "
+                "(CONNECTOR_SOAP_USERS, or CONNECTOR_SOAP_AUTH=off for demos)"
+            )
         self.app = app
         settings = app.settings
         self.max_bytes = settings.max_request_bytes
-        self.verifier = UsernameTokenVerifier(
-            {name: user.password for name, user in self.users.items()},
-            SqlNonceStore(app.engine).remember,
-            freshness=Freshness(settings.soap_nonce_window_seconds,
-                                settings.soap_clock_skew_seconds)) if auth else None
+        self.verifier = (
+            UsernameTokenVerifier(
+                {name: user.password for name, user in self.users.items()},
+                SqlNonceStore(app.engine).remember,
+                freshness=Freshness(
+                    settings.soap_nonce_window_seconds, settings.soap_clock_skew_seconds
+                ),
+            )
+            if auth
+            else None
+        )
         self.public_url = public_url
         self.health = health or HealthCheck(default_probes(app))
         self.operations = Operations(app)
         self.wsdl = WsdlDocument()
         self.bench_baseline = bench_baseline
-        self._baseline_body = rendering.envelope(rendering.decision_result(
-            "CheckDeclarationResponse", {"declaration_id": "BASELINE", "version": 1,
-                                         "decision": "NOT_CONCERNED", "items": [],
-                                         "reasons": []}))
+        self._baseline_body = rendering.envelope(
+            rendering.decision_result(
+                "CheckDeclarationResponse",
+                {
+                    "declaration_id": "BASELINE",
+                    "version": 1,
+                    "decision": "NOT_CONCERNED",
+                    "items": [],
+                    "reasons": [],
+                },
+            )
+        )
 
     # -- routing --------------------------------------------------------------------------------
 
@@ -92,8 +123,13 @@ class ClearanceWsgiApp:
                 return self._soap(environ, start_response)
             if method in ("GET", "HEAD"):
                 return self._description(environ, start_response)
-            return _reply(start_response, "405 Method Not Allowed", b"use POST or GET ?wsdl\n",
-                          "text/plain", [("Allow", "GET, POST")])
+            return _reply(
+                start_response,
+                "405 Method Not Allowed",
+                b"use POST or GET ?wsdl\n",
+                "text/plain",
+                [("Allow", "GET, POST")],
+            )
         if path == "/healthz" and method in ("GET", "HEAD"):
             return self._healthz(start_response)
         if path == BASELINE_PATH and self.bench_baseline and method == "POST":
@@ -112,8 +148,9 @@ class ClearanceWsgiApp:
         headers = RequestHeaders()
         try:
             charset = check_media(environ)
-            envelope = read_envelope(read_body(environ, self.max_bytes),
-                                     max_bytes=self.max_bytes, encoding=charset)
+            envelope = read_envelope(
+                read_body(environ, self.max_bytes), max_bytes=self.max_bytes, encoding=charset
+            )
             headers = envelope.headers
             declaration_id = _peek_id(envelope.payload)
             user = self._authenticate(headers)
@@ -129,25 +166,31 @@ class ClearanceWsgiApp:
         except ConnectorError as exc:
             fault = exc
         except Exception as exc:  # the service keeps running; the caller gets a Server fault
-            log.exception("soap.internal_error", operation=operation,
-                          declaration_id=declaration_id)
+            log.exception("soap.internal_error", operation=operation, declaration_id=declaration_id)
             fault = ConnectorError(f"{type(exc).__name__}")
         if call is not None and call.declaration_id:
             declaration_id = call.declaration_id
         header = reply_header(headers, operation, time.time(), fault=fault is not None)
-        fields = dict(operation=operation, declaration_id=declaration_id,
-                      client=environ.get("REMOTE_ADDR"))
+        fields = dict(
+            operation=operation, declaration_id=declaration_id, client=environ.get("REMOTE_ADDR")
+        )
         if fault is None:
             status, body = "200 OK", rendering.envelope(payload, header)
             log.info("soap.request", status=200, duration_ms=_since(started), **fields)
         else:
             code = fault.fault_code
             status = getattr(fault, "http_status", "500 Internal Server Error")
-            body = rendering.fault(code, _SERVER_MESSAGES.get(code, fault.message),
-                                   declaration_id, header)
+            body = rendering.fault(
+                code, _SERVER_MESSAGES.get(code, fault.message), declaration_id, header
+            )
             (log.error if code.startswith("Server") else log.warning)(
-                "soap.fault", fault_code=code, fault=fault.message, status=int(status[:3]),
-                duration_ms=_since(started), **fields)
+                "soap.fault",
+                fault_code=code,
+                fault=fault.message,
+                status=int(status[:3]),
+                duration_ms=_since(started),
+                **fields,
+            )
         return _reply(start_response, status, body, _XML)
 
     def _authenticate(self, headers: RequestHeaders) -> SoapUser | None:
@@ -160,27 +203,46 @@ class ClearanceWsgiApp:
     def _description(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         query = environ.get("QUERY_STRING", "")
         if query.lower() == "wsdl":
-            return _reply(start_response, "200 OK",
-                          self.wsdl.render(self.public_url or _own_url(environ)), _XML)
+            return _reply(
+                start_response,
+                "200 OK",
+                self.wsdl.render(self.public_url or _own_url(environ)),
+                _XML,
+            )
         if query == f"xsd={XSD_NAME}":
             return _reply(start_response, "200 OK", xsd_bytes(), _XML)
-        return _reply(start_response, "404 Not Found",
-                      b"this is a SOAP endpoint: GET ?wsdl for its description\n", "text/plain")
+        return _reply(
+            start_response,
+            "404 Not Found",
+            b"this is a SOAP endpoint: GET ?wsdl for its description\n",
+            "text/plain",
+        )
 
     def _healthz(self, start_response: StartResponse) -> Iterable[bytes]:
         report = self.health.run()
-        body = json.dumps({"status": "ok" if report.healthy else "unavailable",
-                           "checks": report.checks}).encode()
+        body = json.dumps(
+            {"status": "ok" if report.healthy else "unavailable", "checks": report.checks}
+        ).encode()
         if not report.healthy:
             log.warning("healthz.unhealthy", checks=report.checks, reasons=report.reasons)
-        return _reply(start_response, "200 OK" if report.healthy else "503 Service Unavailable",
-                      body, "application/json")
+        return _reply(
+            start_response,
+            "200 OK" if report.healthy else "503 Service Unavailable",
+            body,
+            "application/json",
+        )
 
 
-def _reply(start_response: StartResponse, status: str, body: bytes, content_type: str,
-           extra: list[tuple[str, str]] | None = None) -> list[bytes]:
-    start_response(status, [("Content-Type", content_type),
-                            ("Content-Length", str(len(body))), *(extra or [])])
+def _reply(
+    start_response: StartResponse,
+    status: str,
+    body: bytes,
+    content_type: str,
+    extra: list[tuple[str, str]] | None = None,
+) -> list[bytes]:
+    start_response(
+        status, [("Content-Type", content_type), ("Content-Length", str(len(body))), *(extra or [])]
+    )
     return [body]
 
 
@@ -197,11 +259,13 @@ def _peek_id(payload: Any) -> str | None:
 def _operation(payload: Any, handlers: dict) -> str:
     tag = payload.tag
     if tag.startswith(f"{{{NS}}}") and tag.endswith("Request"):
-        name = tag[len(NS) + 2:-len("Request")]
+        name = tag[len(NS) + 2 : -len("Request")]
         if name in handlers:
             return name
-    raise SchemaViolation(f"unknown request element {tag}: expected one of "
-                          + ", ".join(f"{{{NS}}}{op}Request" for op in handlers))
+    raise SchemaViolation(
+        f"unknown request element {tag}: expected one of "
+        + ", ".join(f"{{{NS}}}{op}Request" for op in handlers)
+    )
 
 
 def _check_action(environ: dict, operation: str) -> None:
@@ -228,6 +292,7 @@ def _own_url(environ: dict) -> str:
         if ":" in name and not name.startswith("["):
             name = f"[{name}]"
         port = environ.get("SERVER_PORT") or ""
-        host = name if port in ("", {"http": "80", "https": "443"}.get(scheme)) \
-            else f"{name}:{port}"
+        host = (
+            name if port in ("", {"http": "80", "https": "443"}.get(scheme)) else f"{name}:{port}"
+        )
     return f"{scheme}://{host}{environ.get('SCRIPT_NAME', '')}{SOAP_PATH}"

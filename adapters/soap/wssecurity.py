@@ -23,22 +23,32 @@ import hashlib
 import hmac
 import re
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 from lxml import etree
 
 from cites_connector.adapters.soap.wss_time import (
-    CREATED, TIMESTAMP, WSU_NS, AuthenticationFailed, Freshness,
+    CREATED,
+    TIMESTAMP,
+    WSU_NS,
+    AuthenticationFailed,
+    Freshness,
 )
 
-__all__ = ["AuthenticationFailed", "Caller", "UsernameTokenVerifier", "SECURITY", "WSSE_NS",
-           "WSU_NS", "PASSWORD_TEXT", "PASSWORD_DIGEST"]
+__all__ = [
+    "PASSWORD_DIGEST",
+    "PASSWORD_TEXT",
+    "SECURITY",
+    "WSSE_NS",
+    "WSU_NS",
+    "AuthenticationFailed",
+    "Caller",
+    "UsernameTokenVerifier",
+]
 
-WSSE_NS = ("http://docs.oasis-open.org/wss/2004/01/"
-           "oasis-200401-wss-wssecurity-secext-1.0.xsd")
-_PROFILE = ("http://docs.oasis-open.org/wss/2004/01/"
-            "oasis-200401-wss-username-token-profile-1.0")
+WSSE_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+_PROFILE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
 PASSWORD_TEXT = f"{_PROFILE}#PasswordText"
 PASSWORD_DIGEST = f"{_PROFILE}#PasswordDigest"
 _BASE64_BINARY = "#Base64Binary"
@@ -56,8 +66,14 @@ class Caller:
 
 
 class UsernameTokenVerifier:
-    def __init__(self, passwords: Mapping[str, str], remember: RememberNonce, *,
-                 freshness: Freshness = Freshness(), clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        passwords: Mapping[str, str],
+        remember: RememberNonce,
+        *,
+        freshness: Freshness = Freshness(),
+        clock: Callable[[], float] = time.time,
+    ):
         self.passwords = dict(passwords)
         self.remember = remember
         self.freshness = freshness
@@ -67,13 +83,14 @@ class UsernameTokenVerifier:
         """``security``: the wsse:Security header block addressed to this service, or None."""
         token = security.find(_TOKEN) if security is not None else None
         if token is None:
-            raise AuthenticationFailed("the request has no WS-Security UsernameToken "
-                                       "(wsse:Security/wsse:UsernameToken in the SOAP Header)")
+            raise AuthenticationFailed(
+                "the request has no WS-Security UsernameToken "
+                "(wsse:Security/wsse:UsernameToken in the SOAP Header)"
+            )
         now = self.clock()
         timestamps = security.findall(TIMESTAMP)
         if len(timestamps) > 1:
-            raise AuthenticationFailed("the wsse:Security header holds more than one "
-                                       "wsu:Timestamp")
+            raise AuthenticationFailed("the wsse:Security header holds more than one wsu:Timestamp")
         if timestamps:
             self.freshness.timestamp(timestamps[0], now)
         user = (token.findtext(f"{{{WSSE_NS}}}Username") or "").strip()
@@ -83,8 +100,11 @@ class UsernameTokenVerifier:
         kind = (password_node.get("Type") or PASSWORD_TEXT).strip()
         nonce_node = token.find(f"{{{WSSE_NS}}}Nonce")
         created_text = token.findtext(CREATED)
-        created = (self.freshness.created(created_text, now, "the UsernameToken's Created time")
-                   if created_text is not None else None)
+        created = (
+            self.freshness.created(created_text, now, "the UsernameToken's Created time")
+            if created_text is not None
+            else None
+        )
         nonce = _nonce_bytes(nonce_node) if nonce_node is not None else None
         expected = self.passwords.get(user)
         if kind == PASSWORD_TEXT:
@@ -94,20 +114,26 @@ class UsernameTokenVerifier:
             if nonce is None or created_text is None:
                 raise AuthenticationFailed("a PasswordDigest needs a Nonce and a Created time")
             given = (password_node.text or "").strip()
-            digest = base64.b64encode(hashlib.sha1(
-                nonce + created_text.strip().encode() + (expected or "").encode()).digest())
+            digest = base64.b64encode(
+                hashlib.sha1(
+                    nonce + created_text.strip().encode() + (expected or "").encode()
+                ).digest()
+            )
             ok = expected is not None and hmac.compare_digest(given.encode(), digest)
         else:
-            raise AuthenticationFailed(f"unsupported password type {kind[:120]!r}: use "
-                                       "PasswordText or PasswordDigest")
+            raise AuthenticationFailed(
+                f"unsupported password type {kind[:120]!r}: use PasswordText or PasswordDigest"
+            )
         if not ok:
-            raise AuthenticationFailed("the UsernameToken was refused: unknown user or wrong "
-                                       "password")
+            raise AuthenticationFailed(
+                "the UsernameToken was refused: unknown user or wrong password"
+            )
         if nonce is not None:
             until = max(created if created is not None else now, now) + self.freshness.window
             if not self.remember(user, nonce, until, now):
-                raise AuthenticationFailed("the UsernameToken's Nonce was used before: a "
-                                           "replayed request is refused")
+                raise AuthenticationFailed(
+                    "the UsernameToken's Nonce was used before: a replayed request is refused"
+                )
         return Caller(user)
 
 
@@ -115,8 +141,10 @@ def _nonce_bytes(node: etree._Element) -> bytes:
     """The nonce's bytes, whatever XML whitespace or padding its Base64 text has."""
     encoding = (node.get("EncodingType") or _BASE64_BINARY).strip()
     if not encoding.endswith(_BASE64_BINARY):
-        raise AuthenticationFailed(f"the UsernameToken's Nonce has EncodingType "
-                                   f"{encoding[:120]!r}: only Base64Binary is accepted")
+        raise AuthenticationFailed(
+            f"the UsernameToken's Nonce has EncodingType "
+            f"{encoding[:120]!r}: only Base64Binary is accepted"
+        )
     text = _XML_SPACE.sub("", node.text or "").rstrip("=")
     try:
         value = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)

@@ -17,8 +17,15 @@ from cites_connector.adapters.sql import audit_chain
 from cites_connector.domain.errors import Unavailable
 
 
-def record_admin_action(engine: Engine, actor: str, action: str, subject: str,
-                        details: dict[str, Any], at: datetime, reason: str | None = None) -> None:
+def record_admin_action(
+    engine: Engine,
+    actor: str,
+    action: str,
+    subject: str,
+    details: dict[str, Any],
+    at: datetime,
+    reason: str | None = None,
+) -> None:
     try:
         with engine.begin() as connection:
             audit_chain.append(connection, actor, action, subject, reason, details, at)

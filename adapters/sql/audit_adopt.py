@@ -40,12 +40,10 @@ _a = admin_audit.c
 
 
 def is_keyed(connection: Connection) -> bool:
-    return (connection.execute(select(_a.seq).where(_a.action == KEYED).limit(1)).first()
-            is not None)
+    return connection.execute(select(_a.seq).where(_a.action == KEYED).limit(1)).first() is not None
 
 
-def ensure_keyed(connection: Connection, key: bytes, at: datetime,
-                 actor: str = "migrate") -> bool:
+def ensure_keyed(connection: Connection, key: bytes, at: datetime, actor: str = "migrate") -> bool:
     """Key both chains unless they are; True when they were keyed now."""
     if is_keyed(connection):
         return False
@@ -55,13 +53,25 @@ def ensure_keyed(connection: Connection, key: bytes, at: datetime,
     rows = list(connection.execute(select(admin_audit).order_by(_a.seq)).mappings())
     count, head, bad, problem = verify_legacy(rows)
     if bad is not None:
-        raise AuditChainBroken(f"the administration audit log is broken at row {bad} ({problem}); "
-                               f"it is not keyed as it is: restore it from a backup, then run "
-                               f"cites-connector migrate again")
+        raise AuditChainBroken(
+            f"the administration audit log is broken at row {bad} ({problem}); "
+            f"it is not keyed as it is: restore it from a backup, then run "
+            f"cites-connector migrate again"
+        )
     ledger_rows = start_chain(connection, key, at)
-    append_keyed(connection, key, actor, KEYED, "audit chains",
-                 "the audit chains are keyed with HMAC-SHA-256 from here on", {
-                     "key_id": key_id(key), "legacy_rows": count,
-                     "legacy_head": head,
-                     "ledger_legacy_rows": ledger_rows}, at)
+    append_keyed(
+        connection,
+        key,
+        actor,
+        KEYED,
+        "audit chains",
+        "the audit chains are keyed with HMAC-SHA-256 from here on",
+        {
+            "key_id": key_id(key),
+            "legacy_rows": count,
+            "legacy_head": head,
+            "ledger_legacy_rows": ledger_rows,
+        },
+        at,
+    )
     return True

@@ -39,10 +39,17 @@ _a = admin_audit.c
 _FIELDS = ("at", "actor", "action", "subject", "reason", "details")
 
 
-def _fields(actor: str, action: str, subject: str, reason: str | None,
-            details: dict[str, Any], at: datetime) -> dict[str, Any]:
-    return {"at": iso_utc(at), "actor": actor, "action": action, "subject": subject,
-            "reason": reason, "details": canonical_json(details)}
+def _fields(
+    actor: str, action: str, subject: str, reason: str | None, details: dict[str, Any], at: datetime
+) -> dict[str, Any]:
+    return {
+        "at": iso_utc(at),
+        "actor": actor,
+        "action": action,
+        "subject": subject,
+        "reason": reason,
+        "details": canonical_json(details),
+    }
 
 
 def row_hash(key: bytes, fields: dict[str, Any], prev_hash: str) -> str:
@@ -59,14 +66,14 @@ def lock_chain(connection: Connection) -> None:
 
 
 def last_link(connection: Connection) -> str:
-    return (connection.execute(select(_a.hash).order_by(_a.seq.desc()).limit(1)).scalar()
-            or GENESIS)
+    return connection.execute(select(_a.hash).order_by(_a.seq.desc()).limit(1)).scalar() or GENESIS
 
 
 def keying_record(connection: Connection) -> dict[str, Any] | None:
     """The details of the ``audit.keyed`` row (None: the chains are not keyed yet)."""
-    details = connection.execute(select(_a.details).where(_a.action == KEYED)
-                                 .order_by(_a.seq).limit(1)).scalar()
+    details = connection.execute(
+        select(_a.details).where(_a.action == KEYED).order_by(_a.seq).limit(1)
+    ).scalar()
     return None if details is None else json.loads(details)
 
 
@@ -76,8 +83,15 @@ def recorded_key_id(connection: Connection) -> str | None:
     return None if record is None else record.get("key_id")
 
 
-def append_legacy(connection: Connection, actor: str, action: str, subject: str,
-                  reason: str | None, details: dict[str, Any], at: datetime) -> str:
+def append_legacy(
+    connection: Connection,
+    actor: str,
+    action: str,
+    subject: str,
+    reason: str | None,
+    details: dict[str, Any],
+    at: datetime,
+) -> str:
     """An unkeyed row, as written before 0006: only migration 0003 (seeding) writes one,
     so that a new database starts exactly as an upgraded one."""
     lock_chain(connection)
@@ -88,8 +102,16 @@ def append_legacy(connection: Connection, actor: str, action: str, subject: str,
     return digest
 
 
-def append_keyed(connection: Connection, key: bytes, actor: str, action: str, subject: str,
-                 reason: str | None, details: dict[str, Any], at: datetime) -> str:
+def append_keyed(
+    connection: Connection,
+    key: bytes,
+    actor: str,
+    action: str,
+    subject: str,
+    reason: str | None,
+    details: dict[str, Any],
+    at: datetime,
+) -> str:
     prev = last_link(connection)
     fields = _fields(actor, action, subject, reason, details, at)
     digest = row_hash(key, fields, prev)
@@ -97,8 +119,15 @@ def append_keyed(connection: Connection, key: bytes, actor: str, action: str, su
     return digest
 
 
-def append(connection: Connection, actor: str, action: str, subject: str, reason: str | None,
-           details: dict[str, Any], at: datetime) -> str:
+def append(
+    connection: Connection,
+    actor: str,
+    action: str,
+    subject: str,
+    reason: str | None,
+    details: dict[str, Any],
+    at: datetime,
+) -> str:
     """Append one record in the caller's transaction; returns its link.
 
     The chains are keyed first if they are not yet (audit_adopt.py), so that the first
@@ -107,8 +136,10 @@ def append(connection: Connection, actor: str, action: str, subject: str, reason
 
     key = checked_key(connection, recorded_key_id)
     if key is None:
-        raise AuditKeyError("no audit key for this database connection: administrative acts "
-                            "are recorded only in the keyed chain (CONNECTOR_AUDIT_KEY_FILE)")
+        raise AuditKeyError(
+            "no audit key for this database connection: administrative acts "
+            "are recorded only in the keyed chain (CONNECTOR_AUDIT_KEY_FILE)"
+        )
     lock_chain(connection)
     ensure_keyed(connection, key, at, actor)
     return append_keyed(connection, key, actor, action, subject, reason, details, at)
@@ -124,13 +155,27 @@ def verify_legacy(rows) -> tuple[int, str, int | None, str | None]:
     for row in rows:
         count += 1
         if row["prev_hash"] != expected:
-            return count, expected, row["seq"], (f"{_describe(row)} does not follow the row "
-                                                  f"before it: a row was removed, inserted or "
-                                                  f"reordered")
+            return (
+                count,
+                expected,
+                row["seq"],
+                (
+                    f"{_describe(row)} does not follow the row "
+                    f"before it: a row was removed, inserted or "
+                    f"reordered"
+                ),
+            )
         if not same(legacy_hash(row, row["prev_hash"]), row["hash"]):
-            return count, expected, row["seq"], (f"{_describe(row)} does not match its hash "
-                                                  f"(written before the chain was keyed): it "
-                                                  f"was changed")
+            return (
+                count,
+                expected,
+                row["seq"],
+                (
+                    f"{_describe(row)} does not match its hash "
+                    f"(written before the chain was keyed): it "
+                    f"was changed"
+                ),
+            )
         expected = row["hash"]
     return count, expected, None, None
 
@@ -148,23 +193,37 @@ def verify(connection: Connection, key: bytes) -> ChainReport:
     if bad is not None:
         return ChainReport(CHAIN, count, head, f"row {bad}", bad, problem)
     if start is None:
-        return ChainReport(CHAIN, count, head, f"row {rows[-1]['seq']}" if rows else "empty",
-                           rows[-1]["seq"] if rows else 0,
-                           "the chain has no audit.keyed record: it was never keyed (run "
-                           "cites-connector migrate) or its keyed rows were removed")
+        return ChainReport(
+            CHAIN,
+            count,
+            head,
+            f"row {rows[-1]['seq']}" if rows else "empty",
+            rows[-1]["seq"] if rows else 0,
+            "the chain has no audit.keyed record: it was never keyed (run "
+            "cites-connector migrate) or its keyed rows were removed",
+        )
     for row in rows[start:]:
         count += 1
         if row["prev_hash"] != head:
-            return broken(count, head, row, f"{_describe(row)} does not follow the row before "
-                                            f"it: a row was removed, inserted or reordered")
+            return broken(
+                count,
+                head,
+                row,
+                f"{_describe(row)} does not follow the row before "
+                f"it: a row was removed, inserted or reordered",
+            )
         if not same(row_hash(key, row, row["prev_hash"]), row["hash"]):
-            problem = (f"{_describe(row)} does not match its MAC: it was changed after it was "
-                       f"written, or the audit key is not the one it was written with")
+            problem = (
+                f"{_describe(row)} does not match its MAC: it was changed after it was "
+                f"written, or the audit key is not the one it was written with"
+            )
             if row["action"] == KEYED:
                 recorded = json.loads(row["details"]).get("key_id")
                 if recorded != key_id(key):
-                    problem += (f" (the key in use, id {key_id(key)}, is not the key the chains "
-                                f"were made with, id {recorded})")
+                    problem += (
+                        f" (the key in use, id {key_id(key)}, is not the key the chains "
+                        f"were made with, id {recorded})"
+                    )
             return broken(count, head, row, problem)
         head = row["hash"]
     last = rows[-1]

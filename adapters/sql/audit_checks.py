@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -21,7 +21,7 @@ from cites_connector.domain.errors import Unavailable
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _key(engine: Engine) -> bytes:
@@ -39,9 +39,12 @@ def _database(action: str):
             except DBAPIError as exc:
                 if isinstance(exc, IntegrityError):
                     raise
-                raise Unavailable(f"the audit tables are not reachable ({action}): "
-                                  f"{exc.orig}") from exc
+                raise Unavailable(
+                    f"the audit tables are not reachable ({action}): {exc.orig}"
+                ) from exc
+
         return wrapper
+
     return wrap
 
 
@@ -59,8 +62,9 @@ def check_audit_key(engine: Engine) -> bytes:
 
 
 @_database("sealing")
-def seal_ledger(engine: Engine, *, full: bool = False,
-                clock: Callable[[], datetime] = utc_now) -> Sealed:
+def seal_ledger(
+    engine: Engine, *, full: bool = False, clock: Callable[[], datetime] = utc_now
+) -> Sealed:
     """Seal every ledger audit row not sealed yet, a batch per transaction (short ones: the
     sealer never holds up a clearance); stops at a row it cannot vouch for."""
     total = Sealed()
@@ -98,7 +102,8 @@ def verify_chains(engine: Engine, *, seal: bool = True) -> AuditReport:
         with connection.begin():
             administration = audit_chain.verify(connection, key)
             record = keying_record(connection) or {}
-            ledger = audit_ledger_verify.verify(connection, key,
-                                                int(record.get("ledger_legacy_rows") or 0))
+            ledger = audit_ledger_verify.verify(
+                connection, key, int(record.get("ledger_legacy_rows") or 0)
+            )
             tampered = tampered_versions(connection)
     return AuditReport(administration, ledger, tampered, key_id(key), tuple(notes))

@@ -24,8 +24,8 @@ import os
 import secrets
 import stat
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from sqlalchemy import Connection, Engine
 
@@ -78,9 +78,11 @@ class AuditKeySource:
         chains were keyed (None: not keyed yet, nothing to compare)."""
         key = self.load()
         if recorded is not None and recorded != key_id(key):
-            raise AuditKeyError(f"{self.description} (key id {key_id(key)}) is not the key "
-                                f"this database's audit chains were made with (key id "
-                                f"{recorded}): use that key file")
+            raise AuditKeyError(
+                f"{self.description} (key id {key_id(key)}) is not the key "
+                f"this database's audit chains were made with (key id "
+                f"{recorded}): use that key file"
+            )
         if recorded is not None:
             self._checked = True
         return key
@@ -123,23 +125,28 @@ class AuditKeyFile(AuditKeySource):
             mode = stat.S_IMODE(os.stat(self.path).st_mode)
             text = self.path.read_text(encoding="ascii").strip()
         except FileNotFoundError:
-            raise AuditKeyError(f"{self.description} does not exist: set "
-                                f"CONNECTOR_AUDIT_KEY_FILE to the key this database was keyed "
-                                f"with (for a new database, cites-connector migrate makes "
-                                f"one)") from None
+            raise AuditKeyError(
+                f"{self.description} does not exist: set "
+                f"CONNECTOR_AUDIT_KEY_FILE to the key this database was keyed "
+                f"with (for a new database, cites-connector migrate makes "
+                f"one)"
+            ) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise AuditKeyError(f"{self.description} cannot be read: {exc}") from None
         if mode & 0o007:
-            raise AuditKeyError(f"{self.description} may be read by every account (mode "
-                                f"{mode:04o}): chmod 600 it (or 640 for a group of "
-                                f"administrators)")
+            raise AuditKeyError(
+                f"{self.description} may be read by every account (mode "
+                f"{mode:04o}): chmod 600 it (or 640 for a group of "
+                f"administrators)"
+            )
         try:
             key = bytes.fromhex(text)
         except ValueError:
             raise AuditKeyError(f"{self.description} does not hold a hexadecimal key") from None
         if len(key) < KEY_BYTES:
-            raise AuditKeyError(f"{self.description} holds {len(key)} bytes; an audit key "
-                                f"needs {KEY_BYTES}")
+            raise AuditKeyError(
+                f"{self.description} holds {len(key)} bytes; an audit key needs {KEY_BYTES}"
+            )
         return key
 
 
@@ -152,8 +159,9 @@ def key_source(bind: Engine | Connection) -> AuditKeySource | None:
     return bind.get_execution_options().get(OPTION)
 
 
-def checked_key(connection: Connection,
-                recorded_id: Callable[[Connection], str | None]) -> bytes | None:
+def checked_key(
+    connection: Connection, recorded_id: Callable[[Connection], str | None]
+) -> bytes | None:
     """The key for an audit write on ``connection`` (None: the engine carries none).
 
     Until it matched once, the key's id is compared with the one the database recorded when

@@ -54,26 +54,52 @@ _warned = False  # an engine without a key is warned about once per process
 
 # -- keying a row at insert ------------------------------------------------------------------
 
+
 def row_mac(key: bytes, row: dict[str, Any]) -> str:
-    return mac(key, "ledger-row", {
-        "nonce": row["nonce"], "at": iso_utc(row["at"]), "actor": row["actor"],
-        "action": row["action"], "subject": row["subject"], "details": as_stored(row["details"])})
+    return mac(
+        key,
+        "ledger-row",
+        {
+            "nonce": row["nonce"],
+            "at": iso_utc(row["at"]),
+            "actor": row["actor"],
+            "action": row["action"],
+            "subject": row["subject"],
+            "details": as_stored(row["details"]),
+        },
+    )
 
 
-def keyed_row(connection: Connection, actor: str, action: str, subject: str,
-              details: dict[str, Any], at: datetime) -> dict[str, Any]:
+def keyed_row(
+    connection: Connection,
+    actor: str,
+    action: str,
+    subject: str,
+    details: dict[str, Any],
+    at: datetime,
+) -> dict[str, Any]:
     """The values of one audit row, with its nonce and MAC (the ledger's ``add_audit``).
 
     An engine built without the audit key (a bare test engine) writes the row without a MAC,
     with a warning: ``audit verify`` reports such a row and the sealer never links it."""
-    row = {"actor": actor, "action": action, "subject": subject, "details": details,
-           "at": utc(at), "nonce": None, "mac": None}
+    row = {
+        "actor": actor,
+        "action": action,
+        "subject": subject,
+        "details": details,
+        "at": utc(at),
+        "nonce": None,
+        "mac": None,
+    }
     key = checked_key(connection, recorded_key_id)
     if key is None:
         global _warned
         if not _warned:
-            log.warning("audit.rows_without_key", detail="this engine carries no audit key: "
-                        "its audit rows have no MAC and will not verify")
+            log.warning(
+                "audit.rows_without_key",
+                detail="this engine carries no audit key: "
+                "its audit rows have no MAC and will not verify",
+            )
             _warned = True
         return row
     row["nonce"] = secrets.token_hex(16)
@@ -83,13 +109,17 @@ def keyed_row(connection: Connection, actor: str, action: str, subject: str,
 
 # -- the chain -----------------------------------------------------------------------------------
 
+
 def genesis_link(key: bytes) -> str:
     return mac(key, "ledger-genesis", {})
 
 
 def link(key: bytes, prev: str, position: int, row_id: int, content_mac: str) -> str:
-    return mac(key, "ledger-link", {"prev": prev, "position": position, "row_id": row_id,
-                                    "row_mac": content_mac})
+    return mac(
+        key,
+        "ledger-link",
+        {"prev": prev, "position": position, "row_id": row_id, "row_mac": content_mac},
+    )
 
 
 def describe(row) -> str:
@@ -102,11 +132,14 @@ def vouch(key: bytes, row, *, legacy: bool = False) -> tuple[str | None, str | N
     if row["mac"] is None:
         if legacy:
             return computed, None
-        return None, (f"{describe(row)} has no MAC: it was not written by the connector "
-                      f"with the audit key")
+        return None, (
+            f"{describe(row)} has no MAC: it was not written by the connector with the audit key"
+        )
     if not same(computed, row["mac"]):
-        return None, (f"{describe(row)} does not match its MAC: it was changed after it was "
-                      f"written, or the audit key is not the one it was written with")
+        return None, (
+            f"{describe(row)} does not match its MAC: it was changed after it was "
+            f"written, or the audit key is not the one it was written with"
+        )
     return computed, None
 
 
@@ -128,39 +161,53 @@ class Sealed:
 
 
 def _head(connection: Connection) -> tuple[int, str] | None:
-    found = connection.execute(select(_s.position, _s.link).order_by(_s.position.desc())
-                               .limit(1)).first()
+    found = connection.execute(
+        select(_s.position, _s.link).order_by(_s.position.desc()).limit(1)
+    ).first()
     return None if found is None else (found.position, found.link)
 
 
 def start_chain(connection: Connection, key: bytes, at: datetime) -> int:
     """Position 0 and, sealed as they are, the rows written before the chain was keyed;
     returns how many (audit_adopt.py, once per database)."""
-    connection.execute(insert(t.audit_log_seals).values(
-        position=0, row_id=None, link=genesis_link(key), sealed_at=at))
+    connection.execute(
+        insert(t.audit_log_seals).values(
+            position=0, row_id=None, link=genesis_link(key), sealed_at=at
+        )
+    )
     done = seal_batch(connection, key, at, full=True, legacy=True, limit=None)
     return len(done.rows)
 
 
-def seal_batch(connection: Connection, key: bytes, at: datetime, *, full: bool = False,
-               legacy: bool = False, limit: int | None = BATCH) -> Sealed:
+def seal_batch(
+    connection: Connection,
+    key: bytes,
+    at: datetime,
+    *,
+    full: bool = False,
+    legacy: bool = False,
+    limit: int | None = BATCH,
+) -> Sealed:
     """Link the rows not sealed yet, in id order, after the last seal (one transaction)."""
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SEAL_LOCK_KEY})")
     head = _head(connection)
     if head is None:
-        return Sealed(problem="the ledger audit chain is not keyed yet: run cites-connector "
-                              "migrate")
+        return Sealed(
+            problem="the ledger audit chain is not keyed yet: run cites-connector migrate"
+        )
     position, prev = head
     done = Sealed(head=prev, position=position)
     floor = -1
     if not full:
         last = connection.execute(select(func.max(_s.row_id))).scalar()
         floor = -1 if last is None else last - LOOKBACK
-    query = (select(t.audit_log).where(_a.id > floor, ~exists().where(_s.row_id == _a.id))
-             .order_by(_a.id))
-    candidates = list(connection.execute(query if limit is None else query.limit(limit))
-                      .mappings())
+    query = (
+        select(t.audit_log)
+        .where(_a.id > floor, ~exists().where(_s.row_id == _a.id))
+        .order_by(_a.id)
+    )
+    candidates = list(connection.execute(query if limit is None else query.limit(limit)).mappings())
     copies = _copies_of_sealed(connection, [r["mac"] for r in candidates if r["mac"]])
     seals = []
     for row in candidates:
@@ -186,6 +233,10 @@ def _copies_of_sealed(connection: Connection, macs: list[str]) -> dict[str, int]
     """MACs among ``macs`` that a sealed row already has (a copied row), by that row's id."""
     if not macs:
         return {}
-    query = (select(_a.mac, func.min(_a.id)).join(t.audit_log_seals, _s.row_id == _a.id)
-             .where(_a.mac.in_(macs)).group_by(_a.mac))
+    query = (
+        select(_a.mac, func.min(_a.id))
+        .join(t.audit_log_seals, _s.row_id == _a.id)
+        .where(_a.mac.in_(macs))
+        .group_by(_a.mac)
+    )
     return {m: i for m, i in connection.execute(query)}

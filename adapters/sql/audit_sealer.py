@@ -11,8 +11,8 @@ monitoring sees it until an administrator has looked (``audit verify`` names it)
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 import structlog
 from sqlalchemy import Engine
@@ -48,8 +48,7 @@ class AuditSealWorker:
     def run_once(self, *, full: bool = False) -> None:
         done = seal_ledger(self.engine, full=full, clock=self.clock)
         if done.rows:
-            log.info("audit.sealed", rows=len(done.rows), position=done.position,
-                     head=done.head)
+            log.info("audit.sealed", rows=len(done.rows), position=done.position, head=done.head)
         if done.problem is not None:
             log.error("audit.seal_stopped", row=done.stopped_at, problem=done.problem)
 
@@ -59,7 +58,7 @@ class AuditSealWorker:
             try:
                 self.run_once(full=full)
                 full = False
-            except Exception as exc:  # noqa: BLE001 - database down, key missing: log, go on
+            except Exception as exc:
                 log.warning("audit.seal_failed", error=getattr(exc, "message", repr(exc)))
             self._stop.wait(self.interval)
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from cites_connector.domain.errors import InvalidInput
 from cites_connector.domain.permits import (
-    ConsignmentPolicy, Party, Permit, PermitLine, PermitStatus, PermitType,
+    ConsignmentPolicy,
+    Party,
+    Permit,
+    PermitLine,
+    PermitStatus,
+    PermitType,
 )
 from cites_connector.domain.units import LEDGER_PLACES, canonical
 from cites_connector.domain.usages import Usage
@@ -31,8 +37,8 @@ def utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def party_to_row(party: Party) -> dict[str, Any]:
@@ -41,20 +47,34 @@ def party_to_row(party: Party) -> dict[str, Any]:
 
 def permit_from_rows(row: Mapping[str, Any], lines: list[Mapping[str, Any]]) -> Permit:
     return Permit(
-        permit_number=row["permit_number"], issuing_country=row["issuing_country"],
-        version=row["version"], content_version=row["content_version"],
-        type=PermitType(row["type"]), status=PermitStatus(row["status"]),
+        permit_number=row["permit_number"],
+        issuing_country=row["issuing_country"],
+        version=row["version"],
+        content_version=row["content_version"],
+        type=PermitType(row["type"]),
+        status=PermitStatus(row["status"]),
         consignment_policy=ConsignmentPolicy(row["consignment_policy"]),
-        issued_on=row["issued_on"], valid_from=row["valid_from"], valid_until=row["valid_until"],
-        exporter=Party(**row["exporter"]), importer=Party(**row["importer"]),
-        purpose=row["purpose"], security_stamp=row["security_stamp"], replaces=row["replaces"],
+        issued_on=row["issued_on"],
+        valid_from=row["valid_from"],
+        valid_until=row["valid_until"],
+        exporter=Party(**row["exporter"]),
+        importer=Party(**row["importer"]),
+        purpose=row["purpose"],
+        security_stamp=row["security_stamp"],
+        replaces=row["replaces"],
         used_by=row["used_by"],
         lines=tuple(
             PermitLine(
-                line=ln["line"], taxon=ln["taxon"], quantity=from_micro(ln["quantity_micro"]),
-                remaining=from_micro(ln["remaining_micro"]), unit=ln["unit"],
-                appendix=ln["appendix"], source=ln["source"], term=ln["term"],
-                origin_country=ln["origin_country"], description=ln["description"],
+                line=ln["line"],
+                taxon=ln["taxon"],
+                quantity=from_micro(ln["quantity_micro"]),
+                remaining=from_micro(ln["remaining_micro"]),
+                unit=ln["unit"],
+                appendix=ln["appendix"],
+                source=ln["source"],
+                term=ln["term"],
+                origin_country=ln["origin_country"],
+                description=ln["description"],
             )
             for ln in sorted(lines, key=lambda ln: (len(ln["line"]), ln["line"]))
         ),
@@ -63,46 +83,74 @@ def permit_from_rows(row: Mapping[str, Any], lines: list[Mapping[str, Any]]) -> 
 
 def permit_to_row(permit: Permit) -> dict[str, Any]:
     return {
-        "permit_number": permit.permit_number, "issuing_country": permit.issuing_country,
-        "version": permit.version, "content_version": permit.content_version,
-        "type": permit.type.value, "status": permit.status.value,
-        "consignment_policy": permit.consignment_policy.value, "issued_on": permit.issued_on,
-        "valid_from": permit.valid_from, "valid_until": permit.valid_until,
-        "exporter": party_to_row(permit.exporter), "importer": party_to_row(permit.importer),
-        "purpose": permit.purpose, "security_stamp": permit.security_stamp,
-        "replaces": permit.replaces, "used_by": permit.used_by,
+        "permit_number": permit.permit_number,
+        "issuing_country": permit.issuing_country,
+        "version": permit.version,
+        "content_version": permit.content_version,
+        "type": permit.type.value,
+        "status": permit.status.value,
+        "consignment_policy": permit.consignment_policy.value,
+        "issued_on": permit.issued_on,
+        "valid_from": permit.valid_from,
+        "valid_until": permit.valid_until,
+        "exporter": party_to_row(permit.exporter),
+        "importer": party_to_row(permit.importer),
+        "purpose": permit.purpose,
+        "security_stamp": permit.security_stamp,
+        "replaces": permit.replaces,
+        "used_by": permit.used_by,
     }
 
 
 def line_to_row(line: PermitLine) -> dict[str, Any]:
     assert line.remaining is not None
     return {
-        "line": line.line, "taxon": line.taxon, "appendix": line.appendix,
-        "source": line.source, "term": line.term, "unit": line.unit,
-        "quantity_micro": to_micro(line.quantity), "remaining_micro": to_micro(line.remaining),
-        "origin_country": line.origin_country, "description": line.description,
+        "line": line.line,
+        "taxon": line.taxon,
+        "appendix": line.appendix,
+        "source": line.source,
+        "term": line.term,
+        "unit": line.unit,
+        "quantity_micro": to_micro(line.quantity),
+        "remaining_micro": to_micro(line.remaining),
+        "origin_country": line.origin_country,
+        "description": line.description,
     }
 
 
 def usage_to_row(usage: Usage) -> dict[str, Any]:
     return {
-        "usage_id": usage.usage_id, "permit_number": usage.permit_number,
-        "issuing_country": usage.issuing_country, "line": usage.line,
-        "declaration_id": usage.declaration_id, "declaration_version": usage.declaration_version,
-        "item_number": usage.item_number, "quantity_micro": to_micro(usage.quantity),
-        "unit": usage.unit, "remaining_after_micro": to_micro(usage.remaining_after),
-        "permit_used_up": usage.permit_used_up, "office_code": usage.office_code,
-        "recorded_at": usage.recorded_at, "reversed_at": usage.reversed_at,
+        "usage_id": usage.usage_id,
+        "permit_number": usage.permit_number,
+        "issuing_country": usage.issuing_country,
+        "line": usage.line,
+        "declaration_id": usage.declaration_id,
+        "declaration_version": usage.declaration_version,
+        "item_number": usage.item_number,
+        "quantity_micro": to_micro(usage.quantity),
+        "unit": usage.unit,
+        "remaining_after_micro": to_micro(usage.remaining_after),
+        "permit_used_up": usage.permit_used_up,
+        "office_code": usage.office_code,
+        "recorded_at": usage.recorded_at,
+        "reversed_at": usage.reversed_at,
     }
 
 
 def usage_from_row(row: Mapping[str, Any]) -> Usage:
     return Usage(
-        usage_id=row["usage_id"], permit_number=row["permit_number"],
-        issuing_country=row["issuing_country"], line=row["line"],
-        declaration_id=row["declaration_id"], declaration_version=row["declaration_version"],
-        item_number=row["item_number"], quantity=from_micro(row["quantity_micro"]),
-        unit=row["unit"], remaining_after=from_micro(row["remaining_after_micro"]),
-        permit_used_up=row["permit_used_up"], office_code=row["office_code"],
-        recorded_at=utc(row["recorded_at"]), reversed_at=utc(row["reversed_at"]),
+        usage_id=row["usage_id"],
+        permit_number=row["permit_number"],
+        issuing_country=row["issuing_country"],
+        line=row["line"],
+        declaration_id=row["declaration_id"],
+        declaration_version=row["declaration_version"],
+        item_number=row["item_number"],
+        quantity=from_micro(row["quantity_micro"]),
+        unit=row["unit"],
+        remaining_after=from_micro(row["remaining_after_micro"]),
+        permit_used_up=row["permit_used_up"],
+        office_code=row["office_code"],
+        recorded_at=utc(row["recorded_at"]),
+        reversed_at=utc(row["reversed_at"]),
     )

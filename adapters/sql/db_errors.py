@@ -23,9 +23,11 @@ from cites_connector.domain.errors import ConnectorError, Unavailable, Unstorabl
 log = structlog.get_logger(__name__)
 
 #: SQLSTATE classes that blame the values sent, not the database
-_DATA_CLASSES = {"22": "a value is too long or out of range for the ledger",
-                 "23": "a value breaks a rule of the ledger (a constraint)",
-                 "54": "a value is too large for the ledger"}
+_DATA_CLASSES = {
+    "22": "a value is too long or out of range for the ledger",
+    "23": "a value breaks a rule of the ledger (a constraint)",
+    "54": "a value is too large for the ledger",
+}
 
 
 def _sqlstate(exc: DBAPIError) -> str | None:

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete
 from sqlalchemy.dialects import postgresql, sqlite
@@ -46,20 +46,28 @@ class Attempts:
 
 def _upsert(dialect, *, started: int, failed: int):
     stmt = dialect.insert(t.delivery_attempts)
-    changes = {"started": _a.started + started, "failed": _a.failed + failed,
-               "last_at": stmt.excluded.last_at}
+    changes = {
+        "started": _a.started + started,
+        "failed": _a.failed + failed,
+        "last_at": stmt.excluded.last_at,
+    }
     if failed:
         changes["last_error"] = stmt.excluded.last_error
-    return stmt.on_conflict_do_update(index_elements=[_a.message_id], set_=changes) \
-        .returning(_a.started, _a.failed, _a.last_error)
+    return stmt.on_conflict_do_update(index_elements=[_a.message_id], set_=changes).returning(
+        _a.started, _a.failed, _a.last_error
+    )
 
 
 _DIALECTS = {"sqlite": sqlite, "postgresql": postgresql}
 
 
 class SqlDeliveryAttempts:
-    def __init__(self, engine: Engine, write_turn=None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+    def __init__(
+        self,
+        engine: Engine,
+        write_turn=None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
         self.engine = engine
         #: the ledger's turn for SQLite writers (SqlAlchemyLedger.write_turn)
         self.write_turn = write_turn or contextlib.nullcontext()
@@ -78,9 +86,17 @@ class SqlDeliveryAttempts:
         now = self.clock()
         try:
             with self.write_turn, self.engine.begin() as connection:
-                started, failed, last_error = connection.execute(statement, {
-                    "message_id": message_id, "started": 1, "failed": 1 if error else 0,
-                    "first_at": now, "last_at": now, "last_error": error}).one()
+                started, failed, last_error = connection.execute(
+                    statement,
+                    {
+                        "message_id": message_id,
+                        "started": 1,
+                        "failed": 1 if error else 0,
+                        "first_at": now,
+                        "last_at": now,
+                        "last_error": error,
+                    },
+                ).one()
                 self._prune(connection, now)
         except DBAPIError as exc:
             raise translate(exc) from exc
@@ -95,14 +111,14 @@ class SqlDeliveryAttempts:
         """Record a failure; ``counted`` says whether ``begin`` recorded this start (a first
         delivery is processed without a row: it has no history to check). Returns the counts
         after."""
-        return self._write(self._fail_counted if counted else self._fail_uncounted,
-                           message_id, error[:2000])
+        return self._write(
+            self._fail_counted if counted else self._fail_uncounted, message_id, error[:2000]
+        )
 
     def forget(self, message_id: str) -> None:
         try:
             with self.write_turn, self.engine.begin() as connection:
-                connection.execute(delete(t.delivery_attempts)
-                                   .where(_a.message_id == message_id))
+                connection.execute(delete(t.delivery_attempts).where(_a.message_id == message_id))
         except DBAPIError as exc:
             raise translate(exc) from exc
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
-
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
@@ -33,9 +32,12 @@ def _json_dumps(value) -> str:
 def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 5) -> Engine:
     if url.startswith("sqlite"):
         _prepare_sqlite_file(url)
-        engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000,
-                                                  "check_same_thread": False},
-                               json_serializer=_json_dumps, json_deserializer=orjson.loads)
+        engine = create_engine(
+            url,
+            connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
+            json_serializer=_json_dumps,
+            json_deserializer=orjson.loads,
+        )
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection, _record):  # pragma: no cover - exercised by every test
@@ -53,6 +55,11 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 5) 
             connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2,
-                         pool_pre_ping=True, json_serializer=_json_dumps,
-                         json_deserializer=orjson.loads)
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size * 2,
+        pool_pre_ping=True,
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
+    )

@@ -17,7 +17,8 @@ def tampered_versions(connection: Connection) -> tuple[str, ...]:
     rows: dict[int, list[HsRow]] = {}
     for r in connection.execute(select(hs_version_rows)).mappings():
         rows.setdefault(r["version_id"], []).append(
-            HsRow(r["hs_prefix"], r["taxon"], frozenset(r["terms"].split()), r["note"]))
+            HsRow(r["hs_prefix"], r["taxon"], frozenset(r["terms"].split()), r["note"])
+        )
     bad = []
     for v in connection.execute(select(hs_versions).order_by(hs_versions.c.id)).mappings():
         if rows_digest(rows.get(v["id"], ())) != v["rows_digest"]:

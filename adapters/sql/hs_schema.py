@@ -10,14 +10,24 @@ administration audit log, so a change needs a deliberate act by the database own
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON, Column, Date, DateTime, ForeignKey, Index, Integer, String, Table, Text,
+    JSON,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
     UniqueConstraint,
 )
 
 from cites_connector.adapters.sql.tables import metadata
 
 hs_versions = Table(
-    "hs_versions", metadata,
+    "hs_versions",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("edition", String(16), nullable=False),
     Column("number", Integer, nullable=False),
@@ -36,7 +46,8 @@ hs_versions = Table(
 )
 
 hs_version_rows = Table(
-    "hs_version_rows", metadata,
+    "hs_version_rows",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("version_id", Integer, ForeignKey("hs_versions.id"), nullable=False),
     Column("hs_prefix", String(10), nullable=False),
@@ -48,7 +59,8 @@ hs_version_rows = Table(
 Index("ix_hs_version_rows_version", hs_version_rows.c.version_id)
 
 hs_drafts = Table(
-    "hs_drafts", metadata,
+    "hs_drafts",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("edition", String(16), nullable=False),
     Column("status", String(16), nullable=False),
@@ -64,7 +76,8 @@ hs_drafts = Table(
 )
 
 hs_draft_rows = Table(
-    "hs_draft_rows", metadata,
+    "hs_draft_rows",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("draft_id", Integer, ForeignKey("hs_drafts.id", ondelete="CASCADE"), nullable=False),
     Column("position", Integer, nullable=False),
@@ -79,7 +92,8 @@ Index("ix_hs_draft_rows_draft", hs_draft_rows.c.draft_id)
 
 #: append-only log of administrative actions, chained by HMAC (adapters/sql/audit_chain.py)
 admin_audit = Table(
-    "admin_audit", metadata,
+    "admin_audit",
+    metadata,
     Column("seq", Integer, primary_key=True, autoincrement=True),
     #: ISO 8601 UTC text, exactly as hashed (a database type could round-trip differently)
     Column("at", String(40), nullable=False),

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
@@ -22,14 +23,25 @@ from cites_connector.adapters.sql import audit_chain
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.codec import utc
 from cites_connector.adapters.sql.engine import READ_ONLY
-from cites_connector.adapters.sql.hs_schema import hs_draft_rows, hs_drafts, hs_version_rows, hs_versions
+from cites_connector.adapters.sql.hs_schema import (
+    hs_draft_rows,
+    hs_drafts,
+    hs_version_rows,
+    hs_versions,
+)
 from cites_connector.domain.errors import Unavailable
 from cites_connector.domain.hs_admin import (
-    Draft, DraftRow, DraftStatus, HsAdminRefused, TableVersion, VersionStatus, tables_in_force,
+    Draft,
+    DraftRow,
+    DraftStatus,
+    HsAdminRefused,
+    TableVersion,
+    VersionStatus,
+    tables_in_force,
 )
 from cites_connector.domain.hs_admin_csv import rows_digest
 from cites_connector.domain.hs_tables import HsRow, HsTables
-from cites_connector.domain.records import declaration_from_dict, decision_from_dict
+from cites_connector.domain.records import decision_from_dict, declaration_from_dict
 from cites_connector.domain.usages import DeclarationState, StoredDecision
 from cites_connector.services.hs_ports import HsSession, HsStore
 
@@ -37,13 +49,18 @@ _v, _vr, _d, _dr = hs_versions.c, hs_version_rows.c, hs_drafts.c, hs_draft_rows.
 
 
 def _row(record) -> HsRow:
-    return HsRow(record["hs_prefix"], record["taxon"], frozenset(record["terms"].split()),
-                 record["note"])
+    return HsRow(
+        record["hs_prefix"], record["taxon"], frozenset(record["terms"].split()), record["note"]
+    )
 
 
 def _row_values(row: HsRow) -> dict[str, Any]:
-    return {"hs_prefix": row.hs_prefix, "taxon": row.taxon,
-            "terms": " ".join(sorted(row.terms)), "note": row.note}
+    return {
+        "hs_prefix": row.hs_prefix,
+        "taxon": row.taxon,
+        "terms": " ".join(sorted(row.terms)),
+        "note": row.note,
+    }
 
 
 def _split(label: str) -> tuple[str, int]:
@@ -60,14 +77,24 @@ class SqlHsSession(HsSession):
         rows: dict[int, list[HsRow]] = {}
         for r in self.c.execute(select(hs_version_rows).order_by(_vr.id)).mappings():
             rows.setdefault(r["version_id"], []).append(_row(r))
-        return [TableVersion(
-            edition=v["edition"], number=v["number"], effective_from=v["effective_from"],
-            effective_to=v["effective_to"], status=VersionStatus(v["status"]),
-            rows=tuple(rows.get(v["id"], ())), published_by=v["published_by"],
-            published_at=utc(v["published_at"]), approved_by=v["approved_by"],
-            proposed_by=v["proposed_by"], source=v["source"])
-            for v in self.c.execute(select(hs_versions).order_by(_v.effective_from, _v.id))
-            .mappings()]
+        return [
+            TableVersion(
+                edition=v["edition"],
+                number=v["number"],
+                effective_from=v["effective_from"],
+                effective_to=v["effective_to"],
+                status=VersionStatus(v["status"]),
+                rows=tuple(rows.get(v["id"], ())),
+                published_by=v["published_by"],
+                published_at=utc(v["published_at"]),
+                approved_by=v["approved_by"],
+                proposed_by=v["proposed_by"],
+                source=v["source"],
+            )
+            for v in self.c.execute(
+                select(hs_versions).order_by(_v.effective_from, _v.id)
+            ).mappings()
+        ]
 
     def lock_timeline(self) -> None:
         if self.c.dialect.name == "postgresql":
@@ -75,31 +102,47 @@ class SqlHsSession(HsSession):
 
     def add_version(self, version: TableVersion, draft_number: int | None) -> None:
         try:
-            new_id = self.c.execute(insert(hs_versions).values(
-                edition=version.edition, number=version.number,
-                effective_from=version.effective_from, effective_to=version.effective_to,
-                status=version.status.value, published_by=version.published_by,
-                published_at=version.published_at, proposed_by=version.proposed_by,
-                approved_by=version.approved_by, draft_number=draft_number,
-                source=version.source, rows_digest=rows_digest(version.rows),
-            ).returning(_v.id)).scalar_one()
+            new_id = self.c.execute(
+                insert(hs_versions)
+                .values(
+                    edition=version.edition,
+                    number=version.number,
+                    effective_from=version.effective_from,
+                    effective_to=version.effective_to,
+                    status=version.status.value,
+                    published_by=version.published_by,
+                    published_at=version.published_at,
+                    proposed_by=version.proposed_by,
+                    approved_by=version.approved_by,
+                    draft_number=draft_number,
+                    source=version.source,
+                    rows_digest=rows_digest(version.rows),
+                )
+                .returning(_v.id)
+            ).scalar_one()
         except IntegrityError as exc:
             raise HsAdminRefused(f"{version.label} was published meanwhile; try again") from exc
         if version.rows:
-            self.c.execute(insert(hs_version_rows),
-                           [_row_values(r) | {"version_id": new_id} for r in version.rows])
+            self.c.execute(
+                insert(hs_version_rows),
+                [_row_values(r) | {"version_id": new_id} for r in version.rows],
+            )
 
     def _where(self, label: str):
         edition, number = _split(label)
         return and_(_v.edition == edition, _v.number == number)
 
     def end_version(self, label: str, effective_to: date) -> None:
-        self.c.execute(update(hs_versions).where(self._where(label))
-                       .values(effective_to=effective_to))
+        self.c.execute(
+            update(hs_versions).where(self._where(label)).values(effective_to=effective_to)
+        )
 
     def withdraw_version(self, label: str) -> None:
-        self.c.execute(update(hs_versions).where(self._where(label))
-                       .values(status=VersionStatus.WITHDRAWN.value))
+        self.c.execute(
+            update(hs_versions)
+            .where(self._where(label))
+            .values(status=VersionStatus.WITHDRAWN.value)
+        )
 
     # -- drafts ---------------------------------------------------------------------------------
     def _drafts(self, where=None, lock: bool = False) -> list[Draft]:
@@ -112,17 +155,30 @@ class SqlHsSession(HsSession):
         if not heads:
             return []
         rows: dict[int, list[DraftRow]] = {}
-        for r in self.c.execute(select(hs_draft_rows)
-                                .where(_dr.draft_id.in_([h["id"] for h in heads]))
-                                .order_by(_dr.position, _dr.id)).mappings():
+        for r in self.c.execute(
+            select(hs_draft_rows)
+            .where(_dr.draft_id.in_([h["id"] for h in heads]))
+            .order_by(_dr.position, _dr.id)
+        ).mappings():
             rows.setdefault(r["draft_id"], []).append(DraftRow(_row(r), r["review"]))
-        return [Draft(
-            number=h["id"], edition=h["edition"], status=DraftStatus(h["status"]),
-            rows=tuple(rows.get(h["id"], ())), created_by=h["created_by"],
-            created_at=utc(h["created_at"]), based_on=h["based_on"],
-            editors=tuple(h["editors"] or ()), proposed_by=h["proposed_by"],
-            approved_by=h["approved_by"], rejected_by=h["rejected_by"],
-            rejection=h["rejection"], published_as=h["published_as"]) for h in heads]
+        return [
+            Draft(
+                number=h["id"],
+                edition=h["edition"],
+                status=DraftStatus(h["status"]),
+                rows=tuple(rows.get(h["id"], ())),
+                created_by=h["created_by"],
+                created_at=utc(h["created_at"]),
+                based_on=h["based_on"],
+                editors=tuple(h["editors"] or ()),
+                proposed_by=h["proposed_by"],
+                approved_by=h["approved_by"],
+                rejected_by=h["rejected_by"],
+                rejection=h["rejection"],
+                published_as=h["published_as"],
+            )
+            for h in heads
+        ]
 
     def drafts(self) -> list[Draft]:
         return self._drafts()
@@ -132,23 +188,39 @@ class SqlHsSession(HsSession):
         return found[0] if found else None
 
     def _head(self, draft: Draft) -> dict[str, Any]:
-        return {"edition": draft.edition, "status": draft.status.value,
-                "based_on": draft.based_on, "editors": list(draft.editors),
-                "proposed_by": draft.proposed_by, "approved_by": draft.approved_by,
-                "rejected_by": draft.rejected_by, "rejection": draft.rejection,
-                "published_as": draft.published_as}
+        return {
+            "edition": draft.edition,
+            "status": draft.status.value,
+            "based_on": draft.based_on,
+            "editors": list(draft.editors),
+            "proposed_by": draft.proposed_by,
+            "approved_by": draft.approved_by,
+            "rejected_by": draft.rejected_by,
+            "rejection": draft.rejection,
+            "published_as": draft.published_as,
+        }
 
     def _put_rows(self, number: int, rows: tuple[DraftRow, ...]) -> None:
         self.c.execute(delete(hs_draft_rows).where(_dr.draft_id == number))
         if rows:
-            self.c.execute(insert(hs_draft_rows), [
-                _row_values(r.row) | {"draft_id": number, "position": i, "review": r.review}
-                for i, r in enumerate(rows)])
+            self.c.execute(
+                insert(hs_draft_rows),
+                [
+                    _row_values(r.row) | {"draft_id": number, "position": i, "review": r.review}
+                    for i, r in enumerate(rows)
+                ],
+            )
 
     def add_draft(self, draft: Draft) -> int:
-        number = self.c.execute(insert(hs_drafts).values(
-            **self._head(draft), created_by=draft.created_by, created_at=draft.created_at,
-        ).returning(_d.id)).scalar_one()
+        number = self.c.execute(
+            insert(hs_drafts)
+            .values(
+                **self._head(draft),
+                created_by=draft.created_by,
+                created_at=draft.created_at,
+            )
+            .returning(_d.id)
+        ).scalar_one()
         self._put_rows(number, draft.rows)
         return number
 
@@ -157,29 +229,50 @@ class SqlHsSession(HsSession):
         self._put_rows(draft.number, draft.rows)
 
     # -- audit ----------------------------------------------------------------------------------
-    def audit(self, actor: str, action: str, subject: str, reason: str | None,
-              details: dict[str, Any], at: datetime) -> None:
+    def audit(
+        self,
+        actor: str,
+        action: str,
+        subject: str,
+        reason: str | None,
+        details: dict[str, Any],
+        at: datetime,
+    ) -> None:
         audit_chain.append(self.c, actor, action, subject, reason, details, at)
 
     # -- recorded declarations --------------------------------------------------------------------
     def recorded_decisions(self, since: date | None) -> list[StoredDecision]:
         dc, sc = t.decisions.c, t.declarations.c
-        query = (select(dc.payload, dc.declaration, dc.decided_at, sc.state)
-                 .join(t.declarations, and_(sc.declaration_id == dc.declaration_id,
-                                            sc.latest_version == dc.version))
-                 .order_by(dc.declaration_date, dc.declaration_id))
+        query = (
+            select(dc.payload, dc.declaration, dc.decided_at, sc.state)
+            .join(
+                t.declarations,
+                and_(sc.declaration_id == dc.declaration_id, sc.latest_version == dc.version),
+            )
+            .order_by(dc.declaration_date, dc.declaration_id)
+        )
         if since is not None:
             query = query.where(dc.declaration_date >= since)
-        return [StoredDecision(decision_from_dict(r["payload"]),
-                               declaration_from_dict(r["declaration"]),
-                               DeclarationState(r["state"]), utc(r["decided_at"]))
-                for r in self.c.execute(query).mappings()]
+        return [
+            StoredDecision(
+                decision_from_dict(r["payload"]),
+                declaration_from_dict(r["declaration"]),
+                DeclarationState(r["state"]),
+                utc(r["decided_at"]),
+            )
+            for r in self.c.execute(query).mappings()
+        ]
 
 
 class SqlHsTableStore(HsStore):
-    def __init__(self, engine: Engine, *, refresh_seconds: float = 0.0,
-                 fallback: Callable[[], HsTables] | None = None,
-                 monotonic: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        refresh_seconds: float = 0.0,
+        fallback: Callable[[], HsTables] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
         self.engine = engine
         self.refresh_seconds = refresh_seconds
         self.fallback = fallback
@@ -208,8 +301,9 @@ class SqlHsTableStore(HsStore):
                 sqlite = connection.dialect.name == "sqlite"
                 tx = connection.begin()
                 try:
-                    connection.exec_driver_sql("PRAGMA query_only = ON" if sqlite
-                                               else "SET TRANSACTION READ ONLY")
+                    connection.exec_driver_sql(
+                        "PRAGMA query_only = ON" if sqlite else "SET TRANSACTION READ ONLY"
+                    )
                     yield SqlHsSession(connection)
                 finally:
                     tx.rollback()
@@ -234,8 +328,9 @@ class SqlHsTableStore(HsStore):
                     # a reader: on SQLite a writing BEGIN here would wait for the very ledger
                     # transaction that asked for the tables
                     connection = connection.execution_options(**{READ_ONLY: True})
-                    marker = tuple(connection.execute(
-                        select(func.max(_v.id), func.count(_v.id))).one())
+                    marker = tuple(
+                        connection.execute(select(func.max(_v.id), func.count(_v.id))).one()
+                    )
                     if self._cached is not None and marker == self._marker:
                         self._checked = now
                         return self._cached

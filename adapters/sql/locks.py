@@ -13,20 +13,22 @@ SQLite needs none: it admits one writer at a time (engine.py).
 from __future__ import annotations
 
 import hashlib
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlalchemy import Connection, Integer, bindparam, func, select
 
-_ADVISORY_LOCK = select(func.pg_advisory_xact_lock(bindparam("space", type_=Integer),
-                                                   bindparam("key", type_=Integer)))
+_ADVISORY_LOCK = select(
+    func.pg_advisory_xact_lock(bindparam("space", type_=Integer), bindparam("key", type_=Integer))
+)
 DECLARATIONS, PERMITS = 0x43495444, 0x43495450  # "CITD", "CITP"
 
 
 def lock_key(name: str) -> int:
     """A stable signed 32-bit key (the same in every process, unlike ``hash``); two names
     sharing a key only wait for each other needlessly."""
-    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=4).digest(), "big",
-                          signed=True)
+    return int.from_bytes(
+        hashlib.blake2b(name.encode(), digest_size=4).digest(), "big", signed=True
+    )
 
 
 def lock_names(connection: Connection, space: int, names: Iterable[str]) -> None:

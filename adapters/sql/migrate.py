@@ -9,7 +9,7 @@ engine) gets the schema only.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic import command
@@ -46,7 +46,7 @@ def upgrade(engine: Engine, revision: str = "head") -> Path | None:
             if not is_keyed(connection):
                 made = source.ensure()
             key = checked_key(connection, recorded_key_id)
-            ensure_keyed(connection, key, datetime.now(timezone.utc))
+            ensure_keyed(connection, key, datetime.now(UTC))
     return getattr(source, "path", None) if made else None
 
 

@@ -40,12 +40,24 @@ class PermitIntakeRows:
         row = self.c.execute(_INBOX_ENTRY.where(_i.message_id == message_id)).first()
         return None if row is None else InboxEntry(row[0], row[1])
 
-    def record_inbox(self, message_id: str, source: str, outcome: str, at: datetime,
-                     body_digest: str | None = None) -> None:
+    def record_inbox(
+        self,
+        message_id: str,
+        source: str,
+        outcome: str,
+        at: datetime,
+        body_digest: str | None = None,
+    ) -> None:
         try:
-            self.c.execute(insert(t.inbox).values(
-                message_id=message_id, source=source, outcome=outcome[:_MAX_OUTCOME],
-                received_at=at, body_digest=body_digest))
+            self.c.execute(
+                insert(t.inbox).values(
+                    message_id=message_id,
+                    source=source,
+                    outcome=outcome[:_MAX_OUTCOME],
+                    received_at=at,
+                    body_digest=body_digest,
+                )
+            )
         except IntegrityError as exc:  # a concurrent consumer applied it first
             raise DuplicateDecision(f"message {message_id} applied already") from exc
 
@@ -54,14 +66,25 @@ class PermitIntakeRows:
     def _pending_key(permit_number: str, issuing_country: str):
         return and_(_p.permit_number == permit_number, _p.issuing_country == issuing_country)
 
-    def pending_status(self, permit_number: str,
-                       issuing_country: str) -> PermitStatusChange | None:
-        row = self.c.execute(select(t.pending_permit_status).where(
-            self._pending_key(permit_number, issuing_country))).mappings().first()
+    def pending_status(self, permit_number: str, issuing_country: str) -> PermitStatusChange | None:
+        row = (
+            self.c.execute(
+                select(t.pending_permit_status).where(
+                    self._pending_key(permit_number, issuing_country)
+                )
+            )
+            .mappings()
+            .first()
+        )
         if row is None:
             return None
-        return PermitStatusChange(permit_number, issuing_country, row["version"],
-                                  PermitStatus(row["status"]), row["reason"])
+        return PermitStatusChange(
+            permit_number,
+            issuing_country,
+            row["version"],
+            PermitStatus(row["status"]),
+            row["reason"],
+        )
 
     def keep_pending_status(self, change: PermitStatusChange) -> None:
         key = self._pending_key(change.permit_number, change.issuing_country)
@@ -69,19 +92,28 @@ class PermitIntakeRows:
         row = {"version": change.version, "status": change.status.value, "reason": change.reason}
         if current is None:
             try:
-                self.c.execute(insert(t.pending_permit_status).values(
-                    permit_number=change.permit_number, issuing_country=change.issuing_country,
-                    **row))
+                self.c.execute(
+                    insert(t.pending_permit_status).values(
+                        permit_number=change.permit_number,
+                        issuing_country=change.issuing_country,
+                        **row,
+                    )
+                )
             except IntegrityError as exc:  # a concurrent event for the same permit came first
-                raise DuplicateDecision(f"pending status of {change.permit_number} stored "
-                                        "concurrently") from exc
+                raise DuplicateDecision(
+                    f"pending status of {change.permit_number} stored concurrently"
+                ) from exc
         else:
             self.c.execute(update(t.pending_permit_status).where(key).values(row))
 
-    def take_pending_status(self, permit_number: str,
-                            issuing_country: str) -> PermitStatusChange | None:
+    def take_pending_status(
+        self, permit_number: str, issuing_country: str
+    ) -> PermitStatusChange | None:
         found = self.pending_status(permit_number, issuing_country)
         if found is not None:
-            self.c.execute(delete(t.pending_permit_status).where(
-                self._pending_key(permit_number, issuing_country)))
+            self.c.execute(
+                delete(t.pending_permit_status).where(
+                    self._pending_key(permit_number, issuing_country)
+                )
+            )
         return found

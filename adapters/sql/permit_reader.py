@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
@@ -30,11 +31,15 @@ from cites_connector.adapters.sql.codec import from_micro, permit_from_rows
 from cites_connector.domain.permits import Permit
 
 _p, _l = t.permits.c, t.permit_lines.c
-_HEADS = (select(t.permits).where(_p.permit_number.in_(bindparam("numbers", expanding=True)))
-          .order_by(_p.id))
+_HEADS = (
+    select(t.permits)
+    .where(_p.permit_number.in_(bindparam("numbers", expanding=True)))
+    .order_by(_p.id)
+)
 _LINES = select(t.permit_lines).where(_l.permit_id == bindparam("permit_id"))
-_CHANGED = select(_l.line, _l.remaining_micro).where(_l.permit_id == bindparam("permit_id"),
-                                                      _l.stamp > bindparam("since"))
+_CHANGED = select(_l.line, _l.remaining_micro).where(
+    _l.permit_id == bindparam("permit_id"), _l.stamp > bindparam("since")
+)
 
 #: lines kept per process, all permits together: ten permits of the largest size
 MAX_CACHED_LINES = 100_000
@@ -81,8 +86,9 @@ class LineCache:
                 self._size -= len(dropped.permit.lines)
 
 
-def read_permits(connection: Connection, numbers: Iterable[str], cache: LineCache,
-                 changed_here: set[int]) -> list[tuple[Permit, Mapping[str, int]]]:
+def read_permits(
+    connection: Connection, numbers: Iterable[str], cache: LineCache, changed_here: set[int]
+) -> list[tuple[Permit, Mapping[str, int]]]:
     """(permit, its line ids by letter) of every permit with one of the numbers.
 
     ``changed_here``: ids of the permits this transaction changed; their lines are read whole
@@ -95,23 +101,24 @@ def read_permits(connection: Connection, numbers: Iterable[str], cache: LineCach
     return found
 
 
-def _lines(connection: Connection, head: Mapping[str, Any], cache: LineCache,
-           changed_here: bool) -> Lines:
+def _lines(
+    connection: Connection, head: Mapping[str, Any], cache: LineCache, changed_here: bool
+) -> Lines:
     permit_id, version, stamp = head["id"], head["content_version"], head["balance_stamp"]
     kept = None if changed_here else cache.get(permit_id)
     if kept is not None and kept.content_version == version and kept.stamp <= stamp:
         if kept.stamp == stamp:
             return kept
-        changed = {row.line: from_micro(row.remaining_micro) for row in connection.execute(
-            _CHANGED, {"permit_id": permit_id, "since": kept.stamp})}
+        changed = {
+            row.line: from_micro(row.remaining_micro)
+            for row in connection.execute(_CHANGED, {"permit_id": permit_id, "since": kept.stamp})
+        }
         if changed.keys() <= kept.ids.keys():
             fresh = Lines(version, stamp, kept.permit.with_remaining(changed), kept.ids)
             cache.put(permit_id, fresh)
             return fresh
     rows = [dict(r) for r in connection.execute(_LINES, {"permit_id": permit_id}).mappings()]
-    fresh = Lines(version, stamp, permit_from_rows(head, rows),
-                  {r["line"]: r["id"] for r in rows})
+    fresh = Lines(version, stamp, permit_from_rows(head, rows), {r["line"]: r["id"] for r in rows})
     if not changed_here:
         cache.put(permit_id, fresh)
     return fresh
-

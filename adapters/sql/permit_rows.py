@@ -10,10 +10,10 @@ give-back, a permit used), so that a decision never reads the same 10,000 lines 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, and_, bindparam, case, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +21,12 @@ from sqlalchemy.exc import IntegrityError
 from cites_connector.adapters.sql import locks
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.codec import (
-    from_micro, line_to_row, permit_to_row, to_micro, usage_from_row, usage_to_row,
+    from_micro,
+    line_to_row,
+    permit_to_row,
+    to_micro,
+    usage_from_row,
+    usage_to_row,
 )
 from cites_connector.adapters.sql.permit_reader import LineCache, read_permits
 from cites_connector.domain.permits import Permit, PermitStatusChange
@@ -30,55 +35,79 @@ from cites_connector.services.ports import DuplicateDecision
 
 _p, _l, _u = t.permits.c, t.permit_lines.c, t.usages.c
 
-_PERMIT_ID = (select(_p.id).where(_p.permit_number == bindparam("number"),
-                                  _p.issuing_country == bindparam("country"))
-              .scalar_subquery())
+_PERMIT_ID = (
+    select(_p.id)
+    .where(_p.permit_number == bindparam("number"), _p.issuing_country == bindparam("country"))
+    .scalar_subquery()
+)
 _LINE_BY_KEY = and_(_l.permit_id == _PERMIT_ID, _l.line == bindparam("line_letter"))
 #: the guard ``remaining >= amount`` is what keeps a line from going below zero under
 #: concurrency; no row back means it refused. Each change stamps the line (permit_reader.py).
-_DRAW_BY_ID = (update(t.permit_lines)
-               .where(_l.id == bindparam("line_id"), _l.remaining_micro >= bindparam("amount"))
-               .values(remaining_micro=_l.remaining_micro - bindparam("amount"),
-                       stamp=bindparam("b_stamp"))
-               .returning(_l.remaining_micro))
-_DRAW_BY_KEY = (update(t.permit_lines)
-                .where(_LINE_BY_KEY, _l.remaining_micro >= bindparam("amount"))
-                .values(remaining_micro=_l.remaining_micro - bindparam("amount"),
-                        stamp=bindparam("b_stamp"))
-                .returning(_l.remaining_micro))
-_GIVE_BACK = (update(t.permit_lines).where(_LINE_BY_KEY)
-              .values(remaining_micro=case(
-                  (_l.remaining_micro + bindparam("amount") > _l.quantity_micro,
-                   _l.quantity_micro),
-                  else_=_l.remaining_micro + bindparam("amount")),
-                  stamp=bindparam("b_stamp"))
-              .returning(_l.remaining_micro))
+_DRAW_BY_ID = (
+    update(t.permit_lines)
+    .where(_l.id == bindparam("line_id"), _l.remaining_micro >= bindparam("amount"))
+    .values(remaining_micro=_l.remaining_micro - bindparam("amount"), stamp=bindparam("b_stamp"))
+    .returning(_l.remaining_micro)
+)
+_DRAW_BY_KEY = (
+    update(t.permit_lines)
+    .where(_LINE_BY_KEY, _l.remaining_micro >= bindparam("amount"))
+    .values(remaining_micro=_l.remaining_micro - bindparam("amount"), stamp=bindparam("b_stamp"))
+    .returning(_l.remaining_micro)
+)
+_GIVE_BACK = (
+    update(t.permit_lines)
+    .where(_LINE_BY_KEY)
+    .values(
+        remaining_micro=case(
+            (_l.remaining_micro + bindparam("amount") > _l.quantity_micro, _l.quantity_micro),
+            else_=_l.remaining_micro + bindparam("amount"),
+        ),
+        stamp=bindparam("b_stamp"),
+    )
+    .returning(_l.remaining_micro)
+)
 #: once per transaction and permit whose lines it changes
-_BUMP_STAMP = (update(t.permits)
-               .where(_p.permit_number == bindparam("number"),
-                      _p.issuing_country == bindparam("country"))
-               .values(balance_stamp=_p.balance_stamp + 1)
-               .returning(_p.id, _p.balance_stamp))
-_MARK_USED = (update(t.permits)
-              .where(_p.permit_number == bindparam("number"),
-                     _p.issuing_country == bindparam("country"),
-                     or_(_p.used_by.is_(None), _p.used_by == bindparam("declaration_id")))
-              .values(used_by=bindparam("declaration_id")))
-_RELEASE_USE = (update(t.permits)
-                .where(_p.permit_number == bindparam("number"),
-                       _p.issuing_country == bindparam("country"),
-                       _p.used_by == bindparam("declaration_id"))
-                .values(used_by=None))
-_SET_STATUS = (update(t.permits)
-               .where(_p.permit_number == bindparam("number"),
-                      _p.issuing_country == bindparam("country"))
-               .values(status=bindparam("b_status"), version=bindparam("b_version"),
-                       status_reason=bindparam("b_reason")))
+_BUMP_STAMP = (
+    update(t.permits)
+    .where(_p.permit_number == bindparam("number"), _p.issuing_country == bindparam("country"))
+    .values(balance_stamp=_p.balance_stamp + 1)
+    .returning(_p.id, _p.balance_stamp)
+)
+_MARK_USED = (
+    update(t.permits)
+    .where(
+        _p.permit_number == bindparam("number"),
+        _p.issuing_country == bindparam("country"),
+        or_(_p.used_by.is_(None), _p.used_by == bindparam("declaration_id")),
+    )
+    .values(used_by=bindparam("declaration_id"))
+)
+_RELEASE_USE = (
+    update(t.permits)
+    .where(
+        _p.permit_number == bindparam("number"),
+        _p.issuing_country == bindparam("country"),
+        _p.used_by == bindparam("declaration_id"),
+    )
+    .values(used_by=None)
+)
+_SET_STATUS = (
+    update(t.permits)
+    .where(_p.permit_number == bindparam("number"), _p.issuing_country == bindparam("country"))
+    .values(
+        status=bindparam("b_status"),
+        version=bindparam("b_version"),
+        status_reason=bindparam("b_reason"),
+    )
+)
 
 _INSERT_USAGE = insert(t.usages)
-_REVERSE_USAGE = (update(t.usages)
-                  .where(_u.usage_id == bindparam("b_usage_id"), _u.reversed_at.is_(None))
-                  .values(reversed_at=bindparam("b_at")))
+_REVERSE_USAGE = (
+    update(t.usages)
+    .where(_u.usage_id == bindparam("b_usage_id"), _u.reversed_at.is_(None))
+    .values(reversed_at=bindparam("b_at"))
+)
 
 
 class PermitRows:
@@ -109,14 +138,17 @@ class PermitRows:
         self._views.update(found)
 
     def _view(self, permit_number: str, issuing_country: str) -> Permit | None:
-        return next((p for p in self._views.get(permit_number, ())
-                     if p.issuing_country == issuing_country), None)
+        return next(
+            (p for p in self._views.get(permit_number, ()) if p.issuing_country == issuing_country),
+            None,
+        )
 
     def _replace_view(self, changed: Permit) -> None:
         views = self._views.get(changed.permit_number)
         if views is not None:
-            self._views[changed.permit_number] = [changed if p.key == changed.key else p
-                                                  for p in views]
+            self._views[changed.permit_number] = [
+                changed if p.key == changed.key else p for p in views
+            ]
 
     def permits_numbered(self, permit_number: str) -> list[Permit]:
         if permit_number not in self._views:
@@ -133,16 +165,18 @@ class PermitRows:
         numbers = sorted(set(permit_numbers))
         if self.postgres:
             locks.lock_names(self.c, locks.PERMITS, numbers)
-        self._read(n for n in numbers if not any(p.key in self._stamps
-                                                 for p in self._views.get(n, ())))
+        self._read(
+            n for n in numbers if not any(p.key in self._stamps for p in self._views.get(n, ()))
+        )
 
     def _stamp(self, permit_number: str, issuing_country: str) -> int:
         """The stamp of this transaction's changes to the permit's lines: the permit's stamp
         raised once (permit_reader.py)."""
         key = (permit_number, issuing_country)
         if key not in self._stamps:
-            row = self.c.execute(_BUMP_STAMP, {"number": permit_number,
-                                               "country": issuing_country}).first()
+            row = self.c.execute(
+                _BUMP_STAMP, {"number": permit_number, "country": issuing_country}
+            ).first()
             if row is None:
                 return 0  # no such permit: the line update that follows changes nothing
             self._changed.add(row.id)
@@ -153,34 +187,47 @@ class PermitRows:
         self._views.pop(permit.permit_number, None)
         self._line_ids.pop(permit.key, None)
         row = permit_to_row(permit)
-        existing = self.c.execute(select(t.permits.c.id).where(
-            t.permits.c.permit_number == permit.permit_number,
-            t.permits.c.issuing_country == permit.issuing_country)).scalar()
+        existing = self.c.execute(
+            select(t.permits.c.id).where(
+                t.permits.c.permit_number == permit.permit_number,
+                t.permits.c.issuing_country == permit.issuing_country,
+            )
+        ).scalar()
         if existing is None:
             try:
-                existing = self.c.execute(insert(t.permits).values(row)
-                                          .returning(t.permits.c.id)).scalar_one()
+                existing = self.c.execute(
+                    insert(t.permits).values(row).returning(t.permits.c.id)
+                ).scalar_one()
             except IntegrityError as exc:  # PostgreSQL: another event of a new permit won
-                raise DuplicateDecision(f"permit {permit.permit_number} stored "
-                                        "concurrently") from exc
+                raise DuplicateDecision(
+                    f"permit {permit.permit_number} stored concurrently"
+                ) from exc
         else:
             self.c.execute(update(t.permits).where(t.permits.c.id == existing).values(row))
             self.c.execute(delete(t.permit_lines).where(t.permit_lines.c.permit_id == existing))
         stamp = self._stamp(permit.permit_number, permit.issuing_country)
-        self.c.execute(insert(t.permit_lines),
-                       [line_to_row(line) | {"permit_id": existing, "stamp": stamp}
-                        for line in permit.lines])
+        self.c.execute(
+            insert(t.permit_lines),
+            [line_to_row(line) | {"permit_id": existing, "stamp": stamp} for line in permit.lines],
+        )
 
     def set_permit_status(self, change: PermitStatusChange) -> None:
         self._views.pop(change.permit_number, None)
-        self.c.execute(_SET_STATUS, {"number": change.permit_number,
-                                     "country": change.issuing_country,
-                                     "b_status": change.status.value, "b_version": change.version,
-                                     "b_reason": change.reason})
+        self.c.execute(
+            _SET_STATUS,
+            {
+                "number": change.permit_number,
+                "country": change.issuing_country,
+                "b_status": change.status.value,
+                "b_version": change.version,
+                "b_reason": change.reason,
+            },
+        )
 
     # -- write-offs -------------------------------------------------------------------------------
-    def _line_changed(self, permit_number: str, issuing_country: str, line: str,
-                      remaining_micro: int) -> Decimal:
+    def _line_changed(
+        self, permit_number: str, issuing_country: str, line: str, remaining_micro: int
+    ) -> Decimal:
         remaining = from_micro(remaining_micro)
         view = self._view(permit_number, issuing_country)
         if view is not None:
@@ -188,26 +235,36 @@ class PermitRows:
         return remaining
 
     def draw(self, permit_number: str, issuing_country: str, line: str, amount: Decimal) -> bool:
-        params = {"amount": to_micro(amount),
-                  "b_stamp": self._stamp(permit_number, issuing_country)}
+        params = {
+            "amount": to_micro(amount),
+            "b_stamp": self._stamp(permit_number, issuing_country),
+        }
         line_id = self._line_ids.get((permit_number, issuing_country), {}).get(line)
         if line_id is not None:
             row = self.c.execute(_DRAW_BY_ID, params | {"line_id": line_id}).first()
         else:
-            row = self.c.execute(_DRAW_BY_KEY, params | {
-                "number": permit_number, "country": issuing_country,
-                "line_letter": line}).first()
+            row = self.c.execute(
+                _DRAW_BY_KEY,
+                params | {"number": permit_number, "country": issuing_country, "line_letter": line},
+            ).first()
         if row is None:
             return False
         self._line_changed(permit_number, issuing_country, line, row.remaining_micro)
         return True
 
-    def give_back(self, permit_number: str, issuing_country: str, line: str,
-                  amount: Decimal) -> Decimal:
-        remaining = self.c.execute(_GIVE_BACK, {
-            "number": permit_number, "country": issuing_country, "line_letter": line,
-            "amount": to_micro(amount),
-            "b_stamp": self._stamp(permit_number, issuing_country)}).scalar()
+    def give_back(
+        self, permit_number: str, issuing_country: str, line: str, amount: Decimal
+    ) -> Decimal:
+        remaining = self.c.execute(
+            _GIVE_BACK,
+            {
+                "number": permit_number,
+                "country": issuing_country,
+                "line_letter": line,
+                "amount": to_micro(amount),
+                "b_stamp": self._stamp(permit_number, issuing_country),
+            },
+        ).scalar()
         if remaining is None:
             return Decimal(0)
         return self._line_changed(permit_number, issuing_country, line, remaining)
@@ -218,17 +275,20 @@ class PermitRows:
             self._replace_view(replace(view, used_by=used_by).with_lines_from(view))
 
     def mark_used(self, permit_number: str, issuing_country: str, declaration_id: str) -> bool:
-        result = self.c.execute(_MARK_USED, {"number": permit_number, "country": issuing_country,
-                                             "declaration_id": declaration_id})
+        result = self.c.execute(
+            _MARK_USED,
+            {"number": permit_number, "country": issuing_country, "declaration_id": declaration_id},
+        )
         if result.rowcount != 1:
             return False
         self._used_by(permit_number, issuing_country, declaration_id)
         return True
 
     def release_use(self, permit_number: str, issuing_country: str, declaration_id: str) -> None:
-        result = self.c.execute(_RELEASE_USE, {"number": permit_number,
-                                               "country": issuing_country,
-                                               "declaration_id": declaration_id})
+        result = self.c.execute(
+            _RELEASE_USE,
+            {"number": permit_number, "country": issuing_country, "declaration_id": declaration_id},
+        )
         if result.rowcount == 1:
             self._used_by(permit_number, issuing_country, None)
 
@@ -244,10 +304,16 @@ class PermitRows:
         result = self.c.execute(_REVERSE_USAGE, {"b_usage_id": usage_id, "b_at": at})
         return result.rowcount == 1
 
-    def usages(self, *, declaration_id: str | None = None,
-               permit: tuple[str, str] | None = None, active_only: bool = True) -> list[Usage]:
-        query = select(t.usages).order_by(_u.recorded_at, _u.declaration_id, _u.item_number,
-                                          _u.line)
+    def usages(
+        self,
+        *,
+        declaration_id: str | None = None,
+        permit: tuple[str, str] | None = None,
+        active_only: bool = True,
+    ) -> list[Usage]:
+        query = select(t.usages).order_by(
+            _u.recorded_at, _u.declaration_id, _u.item_number, _u.line
+        )
         if declaration_id is not None:
             query = query.where(_u.declaration_id == declaration_id)
         if permit is not None:

@@ -9,22 +9,38 @@ validation reads too: a value the validator accepts always fits its column (issu
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index,
-    Integer, MetaData, String, Table, Text, UniqueConstraint,
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
 )
 
 from cites_connector.domain import limits
 
-metadata = MetaData(naming_convention={
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-})
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
 
 permits = Table(
-    "permits", metadata,
+    "permits",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("permit_number", String(limits.PERMIT_NUMBER), nullable=False),
     Column("issuing_country", String(2), nullable=False),
@@ -51,7 +67,8 @@ permits = Table(
 Index("ix_permits_number", permits.c.permit_number)
 
 permit_lines = Table(
-    "permit_lines", metadata,
+    "permit_lines",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("permit_id", Integer, ForeignKey("permits.id", ondelete="CASCADE"), nullable=False),
     Column("line", String(8), nullable=False),
@@ -74,7 +91,8 @@ permit_lines = Table(
 Index("ix_permit_lines_permit_stamp", permit_lines.c.permit_id, permit_lines.c.stamp)
 
 usages = Table(
-    "usages", metadata,
+    "usages",
+    metadata,
     Column("usage_id", String(64), primary_key=True),
     Column("permit_number", String(limits.PERMIT_NUMBER), nullable=False),
     Column("issuing_country", String(2), nullable=False),
@@ -90,15 +108,23 @@ usages = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("reversed_at", DateTime(timezone=True)),
     # nothing is written off twice for the same item of the same version from the same line
-    UniqueConstraint("declaration_id", "declaration_version", "item_number", "permit_number",
-                     "issuing_country", "line", name="uq_usages_once_per_item_line"),
+    UniqueConstraint(
+        "declaration_id",
+        "declaration_version",
+        "item_number",
+        "permit_number",
+        "issuing_country",
+        "line",
+        name="uq_usages_once_per_item_line",
+    ),
     CheckConstraint("quantity_micro >= 0", name="quantity_not_negative"),
 )
 Index("ix_usages_permit", usages.c.permit_number, usages.c.issuing_country)
 Index("ix_usages_declaration", usages.c.declaration_id)
 
 declarations = Table(
-    "declarations", metadata,
+    "declarations",
+    metadata,
     Column("declaration_id", String(limits.DECLARATION_ID), primary_key=True),
     Column("latest_version", Integer, nullable=False),
     Column("state", String(16), nullable=False),
@@ -109,7 +135,8 @@ declarations = Table(
 Index("ix_declarations_state", declarations.c.state)
 
 decisions = Table(
-    "decisions", metadata,
+    "decisions",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("declaration_id", String(limits.DECLARATION_ID), nullable=False),
     Column("version", Integer, nullable=False),
@@ -123,7 +150,8 @@ decisions = Table(
 )
 
 outbox = Table(
-    "outbox", metadata,
+    "outbox",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("message_id", String(128), nullable=False, unique=True),
     Column("channel", String(32), nullable=False),
@@ -147,7 +175,8 @@ Index("ix_outbox_pending", outbox.c.sent_at, outbox.c.id)
 #: by the sealing step (``audit_log_seals``); append-only (triggers, migration 0006).
 #: Rows written before 0006 have no MAC (adapters/sql/audit_ledger.py)
 audit_log = Table(
-    "audit_log", metadata,
+    "audit_log",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("actor", String(128), nullable=False),
@@ -163,7 +192,8 @@ audit_log = Table(
 #: the ledger audit chain: position 0 is the key's start, each later position links one
 #: audit_log row to the position before it; append-only (triggers, migration 0006)
 audit_log_seals = Table(
-    "audit_log_seals", metadata,
+    "audit_log_seals",
+    metadata,
     Column("position", Integer, primary_key=True, autoincrement=False),
     Column("row_id", Integer, unique=True),
     Column("link", String(64), nullable=False),
@@ -174,7 +204,8 @@ audit_log_seals = Table(
 #: message id seen again with another body is refused (MESSAGE_ID_CONFLICT, contract 3.1 v2):
 #: ``body_digest`` is ``sha256:`` of routing key, version header and body (NULL before 0007)
 inbox = Table(
-    "inbox", metadata,
+    "inbox",
+    metadata,
     Column("message_id", String(limits.MESSAGE_ID), primary_key=True),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("source", String(limits.INBOX_SOURCE), nullable=False),
@@ -188,7 +219,8 @@ inbox = Table(
 #: also counts the prefetched messages of every connection that closed. Deleted once the
 #: message is acknowledged or dead-lettered.
 delivery_attempts = Table(
-    "delivery_attempts", metadata,
+    "delivery_attempts",
+    metadata,
     Column("message_id", String(limits.MESSAGE_ID), primary_key=True),
     Column("started", Integer, nullable=False),
     Column("failed", Integer, nullable=False),
@@ -199,7 +231,8 @@ delivery_attempts = Table(
 
 #: permits cited by held declarations, so a permit event finds the declarations to decide again
 held_citations = Table(
-    "held_citations", metadata,
+    "held_citations",
+    metadata,
     Column("declaration_id", String(limits.DECLARATION_ID), primary_key=True),
     Column("version", Integer, primary_key=True),
     Column("permit_number", String(limits.PERMIT_NUMBER), primary_key=True),
@@ -209,7 +242,8 @@ Index("ix_held_citations_permit", held_citations.c.permit_number)
 #: a cancellation or suspension that arrived before the permit itself (events come out of
 #: order): applied when the permit arrives with a lower version
 pending_permit_status = Table(
-    "pending_permit_status", metadata,
+    "pending_permit_status",
+    metadata,
     Column("permit_number", String(limits.PERMIT_NUMBER), primary_key=True),
     Column("issuing_country", String(2), primary_key=True),
     Column("version", Integer, nullable=False),
@@ -221,7 +255,8 @@ pending_permit_status = Table(
 #: bytes per user, kept until the nonce window has passed, so that every process sharing the
 #: database refuses a replay; rows past ``expires_at`` are purged
 wss_nonces = Table(
-    "wss_nonces", metadata,
+    "wss_nonces",
+    metadata,
     Column("username", String(200), primary_key=True),
     Column("nonce_sha256", String(64), primary_key=True),
     Column("expires_at", DateTime(timezone=True), nullable=False),

@@ -16,8 +16,8 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import structlog
 from sqlalchemy import Engine, delete
@@ -34,7 +34,7 @@ _DIALECTS = {"sqlite": sqlite, "postgresql": postgresql}
 
 
 def _moment(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 class SqlNonceStore:
@@ -44,8 +44,9 @@ class SqlNonceStore:
     request that finds the time has come (no extra thread to stop).
     """
 
-    def __init__(self, engine: Engine, *, purge_every: float = 60.0,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self, engine: Engine, *, purge_every: float = 60.0, clock: Callable[[], float] = time.time
+    ):
         self.engine = engine
         self.purge_every = purge_every
         self.clock = clock
@@ -56,7 +57,8 @@ class SqlNonceStore:
     def remember(self, user: str, nonce: bytes, until: float, now: float) -> bool:
         key = hashlib.sha256(nonce).hexdigest()
         insert = self._dialect.insert(t.wss_nonces).values(
-            username=user, nonce_sha256=key, expires_at=_moment(until))
+            username=user, nonce_sha256=key, expires_at=_moment(until)
+        )
         upsert = insert.on_conflict_do_update(
             index_elements=[_n.username, _n.nonce_sha256],
             set_={"expires_at": insert.excluded.expires_at},
@@ -74,8 +76,9 @@ class SqlNonceStore:
     def purge(self, now: float) -> int:
         """Forget nonces whose window has passed; returns how many."""
         with self.engine.begin() as connection:
-            gone = connection.execute(delete(t.wss_nonces).where(
-                _n.expires_at < _moment(now))).rowcount
+            gone = connection.execute(
+                delete(t.wss_nonces).where(_n.expires_at < _moment(now))
+            ).rowcount
         if gone:
             log.info("wss.nonces_purged", count=gone)
         return gone

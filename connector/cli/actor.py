@@ -36,9 +36,12 @@ def os_account() -> str:
 
 
 def _refuse_user(value: str) -> None:
-    click.echo(f"error: --user {value} is refused: administrative commands record the "
-               f"operating-system account that runs them ({os_account()}); run the command "
-               f"as that person's own account (e.g. sudo -u NAME cites-connector ...)", err=True)
+    click.echo(
+        f"error: --user {value} is refused: administrative commands record the "
+        f"operating-system account that runs them ({os_account()}); run the command "
+        f"as that person's own account (e.g. sudo -u NAME cites-connector ...)",
+        err=True,
+    )
     sys.exit(EXIT_USAGE)
 
 

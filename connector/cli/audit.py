@@ -32,14 +32,19 @@ def _line(chain) -> str:
     if not chain.ok:
         return f"{chain.chain} chain: {_state(chain)}"
     if chain.chain == "ledger":
-        return (f"ledger chain: intact, {chain.sealed} row(s) sealed, {chain.waiting} waiting, "
-                f"head {chain.head} ({chain.head_at})")
+        return (
+            f"ledger chain: intact, {chain.sealed} row(s) sealed, {chain.waiting} waiting, "
+            f"head {chain.head} ({chain.head_at})"
+        )
     return f"{chain.chain} chain: intact, {chain.rows} row(s), head {chain.head} ({chain.head_at})"
 
 
 @audit.command()
-@click.option("--no-seal", is_flag=True,
-              help="Only read: do not seal the ledger rows written since the last seal first.")
+@click.option(
+    "--no-seal",
+    is_flag=True,
+    help="Only read: do not seal the ledger rows written since the last seal first.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 @handle_errors
@@ -51,23 +56,36 @@ def verify(obj: Context, no_seal: bool, as_json: bool) -> None:
 
     report = verify_chains(obj.app.engine, seal=not no_seal)
     if as_json:
-        emit_json({"ok": report.ok, "key_id": report.key_id, "notes": list(report.notes),
-                   "chains": [vars(c) | {"ok": c.ok} for c in report.chains],
-                   "tampered_versions": list(report.tampered_versions)})
+        emit_json(
+            {
+                "ok": report.ok,
+                "key_id": report.key_id,
+                "notes": list(report.notes),
+                "chains": [vars(c) | {"ok": c.ok} for c in report.chains],
+                "tampered_versions": list(report.tampered_versions),
+            }
+        )
     else:
         for note in report.notes:
             click.echo(f"({note})")
         for chain in report.chains:
             click.echo(_line(chain))
         for label in report.tampered_versions:
-            click.echo(f"HS table version {label}: its rows no longer match the digest "
-                       f"recorded when it was published")
-        click.echo(f"audit key id {report.key_id}. Record the heads outside the connector (a "
-                   f"ticket, an e-mail): no chain can show that its newest rows were cut off.")
+            click.echo(
+                f"HS table version {label}: its rows no longer match the digest "
+                f"recorded when it was published"
+            )
+        click.echo(
+            f"audit key id {report.key_id}. Record the heads outside the connector (a "
+            f"ticket, an e-mail): no chain can show that its newest rows were cut off."
+        )
     if not report.ok:
         first = next((c for c in report.chains if not c.ok), None)
-        what = (f"the {first.chain} chain is {_state(first)}" if first is not None
-                else "published HS table rows were changed")
+        what = (
+            f"the {first.chain} chain is {_state(first)}"
+            if first is not None
+            else "published HS table rows were changed"
+        )
         click.echo(f"error: audit verification failed: {what}", err=True)
         sys.exit(EXIT_REFUSED)
 
@@ -82,8 +100,9 @@ def seal(obj: Context, full: bool) -> None:
     from cites_connector.adapters.sql.audit_checks import seal_ledger
 
     done = seal_ledger(obj.app.engine, full=full)
-    click.echo(f"sealed {len(done.rows)} ledger audit row(s); head {done.head} "
-               f"(position {done.position})")
+    click.echo(
+        f"sealed {len(done.rows)} ledger audit row(s); head {done.head} (position {done.position})"
+    )
     if done.problem is not None:
         click.echo(f"error: sealing stopped at row {done.stopped_at}: {done.problem}", err=True)
         sys.exit(EXIT_REFUSED)
@@ -91,8 +110,9 @@ def seal(obj: Context, full: bool) -> None:
 
 @audit.command()
 @click.option("--last", default=20, show_default=True, type=click.IntRange(min=1))
-@click.option("--ledger", is_flag=True, help="The ledger's audit rows instead of the "
-                                             "administration log.")
+@click.option(
+    "--ledger", is_flag=True, help="The ledger's audit rows instead of the administration log."
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 @handle_errors
@@ -106,19 +126,29 @@ def show(obj: Context, last: int, ledger: bool, as_json: bool) -> None:
     source = audit_log if ledger else admin_audit
     order = source.c.id if ledger else source.c.seq
     with obj.app.engine.connect() as connection:
-        rows = list(connection.execute(select(source).order_by(order.desc()).limit(last))
-                    .mappings())[::-1]
+        rows = list(
+            connection.execute(select(source).order_by(order.desc()).limit(last)).mappings()
+        )[::-1]
     if ledger:
         if as_json:
             emit_json([dict(r) for r in rows])
             return
-        click.echo(table(["#", "When (UTC)", "Who", "Action", "Subject"],
-                         [[r["id"], str(r["at"])[:19], r["actor"], r["action"], r["subject"]]
-                          for r in rows]))
+        click.echo(
+            table(
+                ["#", "When (UTC)", "Who", "Action", "Subject"],
+                [[r["id"], str(r["at"])[:19], r["actor"], r["action"], r["subject"]] for r in rows],
+            )
+        )
         return
     if as_json:
         emit_json([dict(r) | {"details": json.loads(r["details"])} for r in rows])
         return
-    click.echo(table(["#", "When (UTC)", "Who", "Action", "Subject", "Why"],
-                     [[r["seq"], r["at"][:19], r["actor"], r["action"], r["subject"],
-                       r["reason"]] for r in rows]))
+    click.echo(
+        table(
+            ["#", "When (UTC)", "Who", "Action", "Subject", "Why"],
+            [
+                [r["seq"], r["at"][:19], r["actor"], r["action"], r["subject"], r["reason"]]
+                for r in rows
+            ],
+        )
+    )

@@ -36,14 +36,19 @@ def declarations() -> None:
 
 @declarations.command()
 @click.argument("file", type=SAD_FILE)
-@click.option("--id", "declaration_id", default=None,
-              help="Declaration id (default: the file name without extension).")
+@click.option(
+    "--id",
+    "declaration_id",
+    default=None,
+    help="Declaration id (default: the file name without extension).",
+)
 @click.option("--version", default=1, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 @handle_errors
-def check(obj: Context, file: Path, declaration_id: str | None, version: int,
-          as_json: bool) -> None:
+def check(
+    obj: Context, file: Path, declaration_id: str | None, version: int, as_json: bool
+) -> None:
     """Decide an ASYCUDA SAD XML file against the ledger without writing anything."""
     app = obj.app
     declaration = app.map_sad(file.read_bytes())
@@ -60,8 +65,9 @@ def check(obj: Context, file: Path, declaration_id: str | None, version: int,
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 @handle_errors
-def clear(obj: Context, file: Path, declaration_id: str, version: int, user: str,
-          as_json: bool) -> None:
+def clear(
+    obj: Context, file: Path, declaration_id: str, version: int, user: str, as_json: bool
+) -> None:
     """Decide a declaration and write its permits off (what CheckDeclaration does)."""
     app = obj.app
     declaration = app.map_sad(file.read_bytes())
@@ -79,9 +85,13 @@ def clear(obj: Context, file: Path, declaration_id: str, version: int, user: str
 def show(obj: Context, declaration_id: str, as_json: bool) -> None:
     """The latest decision of a declaration and its state."""
     stored = obj.app.clearance.stored(declaration_id)
-    _show(stored.decision, as_json, f"state {stored.state.value}, decided "
-          f"{stored.decided_at.isoformat(timespec='seconds')}", state=stored.state.value,
-          decided_at=stored.decided_at.isoformat())
+    _show(
+        stored.decision,
+        as_json,
+        f"state {stored.state.value}, decided {stored.decided_at.isoformat(timespec='seconds')}",
+        state=stored.state.value,
+        decided_at=stored.decided_at.isoformat(),
+    )
 
 
 @declarations.command()
@@ -91,21 +101,40 @@ def show(obj: Context, declaration_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 @handle_errors
-def cancel(obj: Context, declaration_id: str, reason: str | None, actor: str,
-           as_json: bool) -> None:
+def cancel(
+    obj: Context, declaration_id: str, reason: str | None, actor: str, as_json: bool
+) -> None:
     """Give back every quantity written off for a declaration. Recorded in the audit log
     under the operating-system account running the command (contract 7, v2)."""
     restored = obj.app.clearance.cancel(declaration_id, reason, actor=actor)
-    rows = [{"permit_number": r.usage.permit_number, "issuing_country": r.usage.issuing_country,
-             "permit_line": r.usage.line, "quantity": format_decimal(r.usage.quantity),
-             "unit": r.usage.unit, "remaining_after": format_decimal(r.remaining_after)}
-            for r in restored]
+    rows = [
+        {
+            "permit_number": r.usage.permit_number,
+            "issuing_country": r.usage.issuing_country,
+            "permit_line": r.usage.line,
+            "quantity": format_decimal(r.usage.quantity),
+            "unit": r.usage.unit,
+            "remaining_after": format_decimal(r.remaining_after),
+        }
+        for r in restored
+    ]
     if as_json:
         emit_json({"declaration_id": declaration_id, "restored": rows})
         return
     click.echo(f"Declaration {declaration_id} cancelled; {len(rows)} write-off(s) given back.")
     if rows:
-        click.echo(table(["Permit", "Country", "Line", "Quantity", "Remaining after"],
-                         [[r["permit_number"], r["issuing_country"], r["permit_line"],
-                           f"{r['quantity']} {unit_label(r['unit'])}",
-                           f"{r['remaining_after']} {unit_label(r['unit'])}"] for r in rows]))
+        click.echo(
+            table(
+                ["Permit", "Country", "Line", "Quantity", "Remaining after"],
+                [
+                    [
+                        r["permit_number"],
+                        r["issuing_country"],
+                        r["permit_line"],
+                        f"{r['quantity']} {unit_label(r['unit'])}",
+                        f"{r['remaining_after']} {unit_label(r['unit'])}",
+                    ]
+                    for r in rows
+                ],
+            )
+        )

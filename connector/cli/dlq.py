@@ -26,8 +26,13 @@ def dlq() -> None:
 
 
 @dlq.command("list")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1),
-              help="Show at most this many, oldest first.")
+@click.option(
+    "--limit",
+    default=50,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Show at most this many, oldest first.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 @handle_errors
@@ -42,11 +47,22 @@ def list_(obj: Context, limit: int, as_json: bool) -> None:
     if not letters:
         click.echo("No dead letters.")
         return
-    click.echo(table(["Message id", "Routing key", "Published by", "Rejected at", "Bytes",
-                      "Reason"],
-                     [[d.message_id if d.id_given else f"{d.message_id[:19]}… (no id)",
-                       d.routing_key, d.publisher or "?", d.rejected_at or "", d.size,
-                       d.explained[:160]] for d in letters]))
+    click.echo(
+        table(
+            ["Message id", "Routing key", "Published by", "Rejected at", "Bytes", "Reason"],
+            [
+                [
+                    d.message_id if d.id_given else f"{d.message_id[:19]}… (no id)",
+                    d.routing_key,
+                    d.publisher or "?",
+                    d.rejected_at or "",
+                    d.size,
+                    d.explained[:160],
+                ]
+                for d in letters
+            ],
+        )
+    )
     if total > len(letters):
         click.echo(f"\n{len(letters)} of {total} shown (--limit).")
 
@@ -67,18 +83,29 @@ def replay(obj: Context, message_id: str | None, replay_all: bool, actor: str) -
     if bool(message_id) == replay_all:
         raise click.UsageError("give --id MESSAGE_ID or --all")
     if obj.settings.dlq_replay_url is None:
-        click.echo("error: set CONNECTOR_DLQ_REPLAY_URL to the permit publisher's connection "
-                   "(amqp://permit-system:PASSWORD@host/vhost): permit events are trusted only "
-                   "from a permit publisher's user_id", err=True)
+        click.echo(
+            "error: set CONNECTOR_DLQ_REPLAY_URL to the permit publisher's connection "
+            "(amqp://permit-system:PASSWORD@host/vhost): permit events are trusted only "
+            "from a permit publisher's user_id",
+            err=True,
+        )
         sys.exit(EXIT_USAGE)
     # recorded first: a replay that fails half-way must still say who started it
-    record_admin_action(obj.app.engine, actor, "dlq.replay", message_id or "all",
-                        {"message_id": message_id, "all": replay_all}, obj.app.clock())
-    result = replay_dead_letters(obj.settings.amqp_url,
-                                 obj.settings.dlq_replay_url.get_secret_value(), message_id)
+    record_admin_action(
+        obj.app.engine,
+        actor,
+        "dlq.replay",
+        message_id or "all",
+        {"message_id": message_id, "all": replay_all},
+        obj.app.clock(),
+    )
+    result = replay_dead_letters(
+        obj.settings.amqp_url, obj.settings.dlq_replay_url.get_secret_value(), message_id
+    )
     for letter in result.replayed:
-        click.echo(f"replayed {letter.message_id} to {letter.original_exchange} "
-                   f"{letter.routing_key}")
+        click.echo(
+            f"replayed {letter.message_id} to {letter.original_exchange} {letter.routing_key}"
+        )
     for letter, problem in result.failed:
         click.echo(f"error: {letter.message_id} not replayed: {problem}", err=True)
     click.echo(f"{len(result.replayed)} replayed, {len(result.failed)} not replayed")

@@ -26,20 +26,26 @@ CSV_IN = click.Path(path_type=Path, dir_okay=False, exists=True)
 
 
 def reason_option(command):
-    return click.option("--reason", required=True,
-                        help="Why: recorded with the change in the audit log.")(command)
+    return click.option(
+        "--reason", required=True, help="Why: recorded with the change in the audit log."
+    )(command)
 
 
 def service(obj: Context):
     """The administration service on the application's database, taxonomy and clock."""
     from cites_connector.adapters.sql.hs_store import SqlHsTableStore
-    from cites_connector.services.hs_admin import HsAdminService
     from cites_connector.hs_codes.nomenclature import load_cites_terms, load_nomenclature
+    from cites_connector.services.hs_admin import HsAdminService
 
     app = obj.app
-    return HsAdminService(SqlHsTableStore(app.engine), roles=dict(app.settings.hs_roles),
-                          taxonomy=app.rulebook.taxonomy, terms=load_cites_terms(),
-                          nomenclature=load_nomenclature, clock=app.clock)
+    return HsAdminService(
+        SqlHsTableStore(app.engine),
+        roles=dict(app.settings.hs_roles),
+        taxonomy=app.rulebook.taxonomy,
+        terms=load_cites_terms(),
+        nomenclature=load_nomenclature,
+        clock=app.clock,
+    )
 
 
 def write_text(path: Path, text: str) -> None:
@@ -60,6 +66,7 @@ def hs() -> None:
 
 # -- reading ----------------------------------------------------------------------------------
 
+
 @hs.command("list")
 @refuses_user
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -68,35 +75,93 @@ def hs() -> None:
 def list_(obj: Context, as_json: bool) -> None:
     """Published versions (status, effective dates) and drafts (review status)."""
     view = service(obj).overview()
-    versions = [{"version": v.label, "state": v.state_on(view.today),
-                 "effective_from": v.effective_from.isoformat(),
-                 "effective_to": v.effective_to.isoformat() if v.effective_to else None,
-                 "rows": len(v.rows), "published_by": v.published_by,
-                 "approved_by": v.approved_by, "source": v.source} for v in view.versions]
-    drafts = [{"draft": d.ref, "edition": d.edition, "status": d.status.value,
-               "based_on": d.based_on, "rows": len(d.rows),
-               "flagged": sum(1 for r in d.rows if r.review), "created_by": d.created_by,
-               "proposed_by": d.proposed_by, "approved_by": d.approved_by,
-               "rejected_by": d.rejected_by, "rejection": d.rejection,
-               "published_as": d.published_as} for d in view.drafts]
+    versions = [
+        {
+            "version": v.label,
+            "state": v.state_on(view.today),
+            "effective_from": v.effective_from.isoformat(),
+            "effective_to": v.effective_to.isoformat() if v.effective_to else None,
+            "rows": len(v.rows),
+            "published_by": v.published_by,
+            "approved_by": v.approved_by,
+            "source": v.source,
+        }
+        for v in view.versions
+    ]
+    drafts = [
+        {
+            "draft": d.ref,
+            "edition": d.edition,
+            "status": d.status.value,
+            "based_on": d.based_on,
+            "rows": len(d.rows),
+            "flagged": sum(1 for r in d.rows if r.review),
+            "created_by": d.created_by,
+            "proposed_by": d.proposed_by,
+            "approved_by": d.approved_by,
+            "rejected_by": d.rejected_by,
+            "rejection": d.rejection,
+            "published_as": d.published_as,
+        }
+        for d in view.drafts
+    ]
     if as_json:
         emit_json({"today": view.today.isoformat(), "versions": versions, "drafts": drafts})
         return
     click.echo(f"Versions (today {view.today}):")
-    click.echo(table(["Version", "State", "From", "To", "Rows", "Published by", "Approved by",
-                      "Source"],
-                     [[v["version"], v["state"], v["effective_from"], v["effective_to"] or "open",
-                       v["rows"], v["published_by"], v["approved_by"], v["source"]]
-                      for v in versions]))
+    click.echo(
+        table(
+            ["Version", "State", "From", "To", "Rows", "Published by", "Approved by", "Source"],
+            [
+                [
+                    v["version"],
+                    v["state"],
+                    v["effective_from"],
+                    v["effective_to"] or "open",
+                    v["rows"],
+                    v["published_by"],
+                    v["approved_by"],
+                    v["source"],
+                ]
+                for v in versions
+            ],
+        )
+    )
     click.echo("\nDrafts:")
     if not drafts:
         click.echo("  none")
         return
-    click.echo(table(["Draft", "Edition", "Status", "Based on", "Rows", "To review",
-                      "Created by", "Proposed by", "Approved by", "Published as"],
-                     [[d["draft"], d["edition"], d["status"], d["based_on"], d["rows"],
-                       d["flagged"], d["created_by"], d["proposed_by"], d["approved_by"],
-                       d["published_as"]] for d in drafts]))
+    click.echo(
+        table(
+            [
+                "Draft",
+                "Edition",
+                "Status",
+                "Based on",
+                "Rows",
+                "To review",
+                "Created by",
+                "Proposed by",
+                "Approved by",
+                "Published as",
+            ],
+            [
+                [
+                    d["draft"],
+                    d["edition"],
+                    d["status"],
+                    d["based_on"],
+                    d["rows"],
+                    d["flagged"],
+                    d["created_by"],
+                    d["proposed_by"],
+                    d["approved_by"],
+                    d["published_as"],
+                ]
+                for d in drafts
+            ],
+        )
+    )
 
 
 @hs.command()
@@ -107,22 +172,40 @@ def list_(obj: Context, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 @handle_errors
-def show(obj: Context, ref: str, prefix: str | None, taxon: str | None,
-         as_json: bool) -> None:
+def show(obj: Context, ref: str, prefix: str | None, taxon: str | None, as_json: bool) -> None:
     """Rows of a version (HS2022/1) or a draft (D3)."""
     edition, rows, reviews = service(obj).rows(ref)
-    picked = [(r, rv) for r, rv in zip(rows, reviews)
-              if (prefix is None or r.hs_prefix.startswith(prefix.replace(".", "")))
-              and (taxon is None or r.taxon.casefold() == taxon.casefold())]
+    picked = [
+        (r, rv)
+        for r, rv in zip(rows, reviews)
+        if (prefix is None or r.hs_prefix.startswith(prefix.replace(".", "")))
+        and (taxon is None or r.taxon.casefold() == taxon.casefold())
+    ]
     if as_json:
-        emit_json({"ref": ref, "edition": edition, "rows": [
-            {"hs_prefix": r.hs_prefix, "taxon": r.taxon, "terms": sorted(r.terms),
-             "note": r.note, "review": rv} for r, rv in picked]})
+        emit_json(
+            {
+                "ref": ref,
+                "edition": edition,
+                "rows": [
+                    {
+                        "hs_prefix": r.hs_prefix,
+                        "taxon": r.taxon,
+                        "terms": sorted(r.terms),
+                        "note": r.note,
+                        "review": rv,
+                    }
+                    for r, rv in picked
+                ],
+            }
+        )
         return
     click.echo(f"{ref} ({edition}): {len(picked)} of {len(rows)} rows")
-    click.echo(table(["HS prefix", "Taxon", "Terms", "Note", "Review"],
-                     [[r.hs_prefix, r.taxon, " ".join(sorted(r.terms)), r.note, rv]
-                      for r, rv in picked]))
+    click.echo(
+        table(
+            ["HS prefix", "Taxon", "Terms", "Note", "Review"],
+            [[r.hs_prefix, r.taxon, " ".join(sorted(r.terms)), r.note, rv] for r, rv in picked],
+        )
+    )
 
 
 @hs.command()
@@ -136,11 +219,25 @@ def lookup(obj: Context, hs_code: str, on, as_json: bool) -> None:
     """Which rows apply to HS_CODE on a date, and why (the version, the matched prefix)."""
     answer = service(obj).lookup(hs_code, day(on))
     if as_json:
-        emit_json({"hs_code": answer.code, "date": answer.day.isoformat(),
-                   "table": answer.table, "prefix": answer.prefix, "excluded": answer.excluded,
-                   "cites_goods": bool(answer.rows) and not answer.excluded,
-                   "rows": [{"hs_prefix": r.hs_prefix, "taxon": r.taxon,
-                             "terms": sorted(r.terms), "note": r.note} for r in answer.rows]})
+        emit_json(
+            {
+                "hs_code": answer.code,
+                "date": answer.day.isoformat(),
+                "table": answer.table,
+                "prefix": answer.prefix,
+                "excluded": answer.excluded,
+                "cites_goods": bool(answer.rows) and not answer.excluded,
+                "rows": [
+                    {
+                        "hs_prefix": r.hs_prefix,
+                        "taxon": r.taxon,
+                        "terms": sorted(r.terms),
+                        "note": r.note,
+                    }
+                    for r in answer.rows
+                ],
+            }
+        )
         return
     if answer.table is None:
         click.echo(f"no HS table is in force on {answer.day}: declarations are refused")
@@ -153,9 +250,15 @@ def lookup(obj: Context, hs_code: str, on, as_json: bool) -> None:
     else:
         click.echo(f"{head}: longest matching prefix {answer.prefix}: may hold CITES specimens")
     if answer.rows:
-        click.echo(table(["HS prefix", "Taxon", "Terms", "Note"],
-                         [[r.hs_prefix, r.taxon, " ".join(sorted(r.terms)) or "any", r.note]
-                          for r in answer.rows]))
+        click.echo(
+            table(
+                ["HS prefix", "Taxon", "Terms", "Note"],
+                [
+                    [r.hs_prefix, r.taxon, " ".join(sorted(r.terms)) or "any", r.note]
+                    for r in answer.rows
+                ],
+            )
+        )
 
 
 @hs.command()
@@ -191,5 +294,5 @@ def diff(obj: Context, a: str, b: str) -> None:
 
 # the sub-command modules register themselves on ``hs``
 from cites_connector.cli import hs_drafts as _drafts  # noqa: E402,F401
-from cites_connector.cli import hs_review as _review  # noqa: E402,F401
 from cites_connector.cli import hs_impact as _impact  # noqa: E402,F401
+from cites_connector.cli import hs_review as _review  # noqa: E402,F401

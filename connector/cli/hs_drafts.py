@@ -23,19 +23,25 @@ def draft() -> None:
 @draft.command("new")
 @acting
 @click.option("--edition", required=True, help="HS edition of the draft, e.g. HS2022, HS2027.")
-@click.option("--from", "based_on", default=None,
-              help="Start from this version or draft (default: the edition's latest version).")
+@click.option(
+    "--from",
+    "based_on",
+    default=None,
+    help="Start from this version or draft (default: the edition's latest version).",
+)
 @click.option("--empty", is_flag=True, help="Start with no rows.")
 @reason_option
 @click.pass_obj
 @handle_errors
-def draft_new(obj: Context, edition: str, based_on: str | None, empty: bool, actor: str,
-              reason: str) -> None:
+def draft_new(
+    obj: Context, edition: str, based_on: str | None, empty: bool, actor: str, reason: str
+) -> None:
     """Start a draft."""
-    created = service(obj).new_draft(actor, edition, based_on=based_on, empty=empty,
-                                     reason=reason)
-    click.echo(f"draft {created.ref} ({created.edition}) created with {len(created.rows)} rows"
-               + (f" from {created.based_on}" if created.based_on else ""))
+    created = service(obj).new_draft(actor, edition, based_on=based_on, empty=empty, reason=reason)
+    click.echo(
+        f"draft {created.ref} ({created.edition}) created with {len(created.rows)} rows"
+        + (f" from {created.based_on}" if created.based_on else "")
+    )
 
 
 @draft.command("add")
@@ -48,14 +54,26 @@ def draft_new(obj: Context, edition: str, based_on: str | None, empty: bool, act
 @reason_option
 @click.pass_obj
 @handle_errors
-def draft_add(obj: Context, ref: str, hs_prefix: str, taxon: str, terms: str,
-              note: str | None, actor: str, reason: str) -> None:
+def draft_add(
+    obj: Context,
+    ref: str,
+    hs_prefix: str,
+    taxon: str,
+    terms: str,
+    note: str | None,
+    actor: str,
+    reason: str,
+) -> None:
     """Add a row (taxon '-' excludes the prefix); re-adding a row replaces it and clears a
     conversion's review flag."""
     from cites_connector.domain.hs_tables import HsRow
 
-    row = HsRow(hs_prefix.replace(".", "").strip(), taxon.strip(),
-                frozenset(terms.replace(",", " ").split()), note)
+    row = HsRow(
+        hs_prefix.replace(".", "").strip(),
+        taxon.strip(),
+        frozenset(terms.replace(",", " ").split()),
+        note,
+    )
     edited = service(obj).add_row(actor, ref, row, reason)
     click.echo(f"draft {edited.ref}: row {row.describe()} added ({len(edited.rows)} rows)")
 
@@ -68,8 +86,9 @@ def draft_add(obj: Context, ref: str, hs_prefix: str, taxon: str, terms: str,
 @reason_option
 @click.pass_obj
 @handle_errors
-def draft_remove(obj: Context, ref: str, hs_prefix: str, taxon: str | None, actor: str,
-                 reason: str) -> None:
+def draft_remove(
+    obj: Context, ref: str, hs_prefix: str, taxon: str | None, actor: str, reason: str
+) -> None:
     """Remove the rows of a prefix (or one row with --taxon)."""
     edited = service(obj).remove_rows(actor, ref, hs_prefix.replace(".", ""), taxon, reason)
     click.echo(f"draft {edited.ref}: {len(edited.rows)} rows left")

@@ -9,14 +9,35 @@ from pathlib import Path
 import click
 
 from cites_connector.cli.actor import acting, refuses_user
-from cites_connector.cli.hs import CSV_IN, CSV_OUT, DATE, day, hs, reason_option, service, write_text
+from cites_connector.cli.hs import (
+    CSV_IN,
+    CSV_OUT,
+    DATE,
+    day,
+    hs,
+    reason_option,
+    service,
+    write_text,
+)
 from cites_connector.cli.main import Context, handle_errors
 from cites_connector.cli.output import emit_json, table
 
-
-IMPACT_COLUMNS = ("kind", "declaration_id", "version", "declaration_date", "item_number",
-                  "hs_code", "chapter", "change", "count", "table_before", "taxa_before",
-                  "taxa_after", "before", "after")
+IMPACT_COLUMNS = (
+    "kind",
+    "declaration_id",
+    "version",
+    "declaration_date",
+    "item_number",
+    "hs_code",
+    "chapter",
+    "change",
+    "count",
+    "table_before",
+    "taxa_before",
+    "taxa_after",
+    "before",
+    "after",
+)
 
 
 def impact_csv(report) -> str:
@@ -24,32 +45,60 @@ def impact_csv(report) -> str:
     writer = csv.DictWriter(out, IMPACT_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for i in report.items:
-        writer.writerow({"kind": "item", "declaration_id": i.declaration_id,
-                         "version": i.version, "declaration_date": i.declaration_date,
-                         "item_number": i.item_number, "hs_code": i.hs_code,
-                         "chapter": i.chapter, "change": i.change,
-                         "table_before": i.table_before, "taxa_before": " ".join(i.taxa_before),
-                         "taxa_after": " ".join(i.taxa_after), "before": i.status_before,
-                         "after": i.status_after})
+        writer.writerow(
+            {
+                "kind": "item",
+                "declaration_id": i.declaration_id,
+                "version": i.version,
+                "declaration_date": i.declaration_date,
+                "item_number": i.item_number,
+                "hs_code": i.hs_code,
+                "chapter": i.chapter,
+                "change": i.change,
+                "table_before": i.table_before,
+                "taxa_before": " ".join(i.taxa_before),
+                "taxa_after": " ".join(i.taxa_after),
+                "before": i.status_before,
+                "after": i.status_after,
+            }
+        )
     for d in report.declarations:
-        writer.writerow({"kind": "declaration", "declaration_id": d.declaration_id,
-                         "version": d.version, "declaration_date": d.declaration_date,
-                         "change": "DECISION_CHANGED", "table_before": d.table_before,
-                         "before": d.decision_before, "after": d.decision_after})
+        writer.writerow(
+            {
+                "kind": "declaration",
+                "declaration_id": d.declaration_id,
+                "version": d.version,
+                "declaration_date": d.declaration_date,
+                "change": "DECISION_CHANGED",
+                "table_before": d.table_before,
+                "before": d.decision_before,
+                "after": d.decision_after,
+            }
+        )
     for chapter, counts in report.chapters().items():
         for change, count in sorted(counts.items()):
-            writer.writerow({"kind": "chapter", "chapter": chapter, "change": change,
-                             "count": count})
+            writer.writerow(
+                {"kind": "chapter", "chapter": chapter, "change": change, "count": count}
+            )
     return out.getvalue()
 
 
 @hs.command()
 @refuses_user
 @click.argument("ref")
-@click.option("--since", type=DATE, default=None,
-              help="Only declarations dated on or after this day (default: all).")
-@click.option("--csv", "csv_file", type=CSV_OUT, default=None,
-              help="Also write the report as CSV to this file ('-': standard output only).")
+@click.option(
+    "--since",
+    type=DATE,
+    default=None,
+    help="Only declarations dated on or after this day (default: all).",
+)
+@click.option(
+    "--csv",
+    "csv_file",
+    type=CSV_OUT,
+    default=None,
+    help="Also write the report as CSV to this file ('-': standard output only).",
+)
 @click.pass_obj
 @handle_errors
 def impact(obj: Context, ref: str, since, csv_file: Path | None) -> None:
@@ -62,23 +111,66 @@ def impact(obj: Context, ref: str, since, csv_file: Path | None) -> None:
     if csv_file is not None and str(csv_file) == "-":
         click.echo(text, nl=False)
         return
-    click.echo(f"Impact of {report.draft} on {report.declarations_examined} declaration(s), "
-               f"{report.items_examined} item(s)"
-               + (f" dated from {report.since}" if report.since else "") + ": nothing written")
+    click.echo(
+        f"Impact of {report.draft} on {report.declarations_examined} declaration(s), "
+        f"{report.items_examined} item(s)"
+        + (f" dated from {report.since}" if report.since else "")
+        + ": nothing written"
+    )
     click.echo(f"\nItems that change ({len(report.items)}):")
-    click.echo(table(["Declaration", "Item", "HS code", "Change", "Table before", "Taxa before",
-                      "Taxa after", "Status before", "Status after"],
-                     [[i.declaration_id, i.item_number, i.hs_code, i.change, i.table_before,
-                       ", ".join(i.taxa_before), ", ".join(i.taxa_after), i.status_before,
-                       i.status_after] for i in report.items]))
+    click.echo(
+        table(
+            [
+                "Declaration",
+                "Item",
+                "HS code",
+                "Change",
+                "Table before",
+                "Taxa before",
+                "Taxa after",
+                "Status before",
+                "Status after",
+            ],
+            [
+                [
+                    i.declaration_id,
+                    i.item_number,
+                    i.hs_code,
+                    i.change,
+                    i.table_before,
+                    ", ".join(i.taxa_before),
+                    ", ".join(i.taxa_after),
+                    i.status_before,
+                    i.status_after,
+                ]
+                for i in report.items
+            ],
+        )
+    )
     click.echo(f"\nDeclarations whose decision changes ({len(report.declarations)}):")
-    click.echo(table(["Declaration", "Version", "Date", "Table before", "Before", "After"],
-                     [[d.declaration_id, d.version, d.declaration_date, d.table_before,
-                       d.decision_before, d.decision_after] for d in report.declarations]))
+    click.echo(
+        table(
+            ["Declaration", "Version", "Date", "Table before", "Before", "After"],
+            [
+                [
+                    d.declaration_id,
+                    d.version,
+                    d.declaration_date,
+                    d.table_before,
+                    d.decision_before,
+                    d.decision_after,
+                ]
+                for d in report.declarations
+            ],
+        )
+    )
     click.echo("\nPer HS chapter:")
-    click.echo(table(["Chapter", *KINDS],
-                     [[c, *(counts.get(k, 0) for k in KINDS)]
-                      for c, counts in report.chapters().items()]))
+    click.echo(
+        table(
+            ["Chapter", *KINDS],
+            [[c, *(counts.get(k, 0) for k in KINDS)] for c, counts in report.chapters().items()],
+        )
+    )
     for did, why in report.skipped:
         click.echo(f"  not decided again: {did}: {why}")
     if csv_file is not None:
@@ -90,35 +182,70 @@ def impact(obj: Context, ref: str, since, csv_file: Path | None) -> None:
 @acting
 @click.option("--from", "from_edition", required=True, help="Edition converted from (HS2022).")
 @click.option("--to", "to_edition", required=True, help="Edition converted to (HS2027).")
-@click.option("--correlation", type=CSV_IN, required=True,
-              help="Correlation CSV: old_code,new_code (or columns named by edition).")
-@click.option("--base", default=None,
-              help="Version to convert (default: the --from edition's version in force).")
+@click.option(
+    "--correlation",
+    type=CSV_IN,
+    required=True,
+    help="Correlation CSV: old_code,new_code (or columns named by edition).",
+)
+@click.option(
+    "--base",
+    default=None,
+    help="Version to convert (default: the --from edition's version in force).",
+)
 @reason_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 @handle_errors
-def convert(obj: Context, from_edition: str, to_edition: str, correlation: Path,
-            base: str | None, actor: str, reason: str, as_json: bool) -> None:
+def convert(
+    obj: Context,
+    from_edition: str,
+    to_edition: str,
+    correlation: Path,
+    base: str | None,
+    actor: str,
+    reason: str,
+    as_json: bool,
+) -> None:
     """Build a draft of the new edition; split and merged codes are flagged for review."""
     from cites_connector.domain.hs_admin_convert import parse_correlation
 
-    pairs = parse_correlation(correlation.read_text(encoding="utf-8-sig"), from_edition.upper(),
-                              to_edition.upper(), correlation.name)
-    created, conversion = service(obj).convert(actor, pairs, source=correlation.name, base=base,
-                                               reason=reason)
-    codes = [{"old": c.old, "kind": c.kind, "new": list(c.new), "rows": c.rows}
-             for c in conversion.codes if c.kind != "unchanged"]
+    pairs = parse_correlation(
+        correlation.read_text(encoding="utf-8-sig"),
+        from_edition.upper(),
+        to_edition.upper(),
+        correlation.name,
+    )
+    created, conversion = service(obj).convert(
+        actor, pairs, source=correlation.name, base=base, reason=reason
+    )
+    codes = [
+        {"old": c.old, "kind": c.kind, "new": list(c.new), "rows": c.rows}
+        for c in conversion.codes
+        if c.kind != "unchanged"
+    ]
     if as_json:
-        emit_json({"draft": created.ref, "rows": len(created.rows),
-                   "flagged": conversion.flagged, "codes": codes})
+        emit_json(
+            {
+                "draft": created.ref,
+                "rows": len(created.rows),
+                "flagged": conversion.flagged,
+                "codes": codes,
+            }
+        )
         return
-    click.echo(f"draft {created.ref} ({created.edition}) built from {created.based_on}: "
-               f"{len(created.rows)} rows, {conversion.flagged} flagged for review")
+    click.echo(
+        f"draft {created.ref} ({created.edition}) built from {created.based_on}: "
+        f"{len(created.rows)} rows, {conversion.flagged} flagged for review"
+    )
     for kind in ("unchanged", "renumbered", "split", "merged", "heading-changed"):
         click.echo(f"  {kind}: {conversion.count(kind)} code(s)")
     if codes:
-        click.echo(table(["Old code", "Kind", "New code(s)", "Rows"],
-                         [[c["old"], c["kind"], " ".join(c["new"]), c["rows"]] for c in codes]))
+        click.echo(
+            table(
+                ["Old code", "Kind", "New code(s)", "Rows"],
+                [[c["old"], c["kind"], " ".join(c["new"]), c["rows"]] for c in codes],
+            )
+        )
     if conversion.flagged:
         click.echo(f"Review the flagged rows (hs show {created.ref}) before proposing the draft.")

@@ -12,7 +12,6 @@ from cites_connector.cli.actor import acting
 from cites_connector.cli.hs import DATE, hs, reason_option, service
 from cites_connector.cli.main import Context, handle_errors
 
-
 _REVIEW_HELP = {
     "propose": "Propose a valid draft for review by another approver.",
     "approve": "Approve a proposed draft (not one you proposed or edited: four eyes).",
@@ -29,9 +28,10 @@ def _review(action: str):
     @handle_errors
     def command(obj: Context, ref: str, actor: str, reason: str) -> None:
         done = getattr(service(obj), action)(actor, ref, reason)
-        click.echo(f"draft {done.ref} is {done.status.value}"
-                   + (f" (rejected by {done.rejected_by}: {done.rejection})"
-                      if action == "reject" else ""))
+        click.echo(
+            f"draft {done.ref} is {done.status.value}"
+            + (f" (rejected by {done.rejected_by}: {done.rejection})" if action == "reject" else "")
+        )
 
     return command
 
@@ -54,13 +54,17 @@ def _published(result) -> None:
 @acting
 @click.argument("ref")
 @click.option("--effective", type=DATE, required=True, help="First day the version applies.")
-@click.option("--supersede", multiple=True,
-              help="A scheduled version this one replaces before it takes effect.")
+@click.option(
+    "--supersede",
+    multiple=True,
+    help="A scheduled version this one replaces before it takes effect.",
+)
 @reason_option
 @click.pass_obj
 @handle_errors
-def publish(obj: Context, ref: str, effective, supersede: tuple[str, ...], actor: str,
-            reason: str) -> None:
+def publish(
+    obj: Context, ref: str, effective, supersede: tuple[str, ...], actor: str, reason: str
+) -> None:
     """Publish an approved draft as the next version of its edition."""
     _published(service(obj).publish(actor, ref, effective.date(), reason, supersede))
 
@@ -69,12 +73,16 @@ def publish(obj: Context, ref: str, effective, supersede: tuple[str, ...], actor
 @acting
 @click.argument("version")
 @click.option("--effective", type=DATE, required=True, help="First day the copy applies.")
-@click.option("--supersede", multiple=True,
-              help="A scheduled version this one replaces before it takes effect.")
+@click.option(
+    "--supersede",
+    multiple=True,
+    help="A scheduled version this one replaces before it takes effect.",
+)
 @reason_option
 @click.pass_obj
 @handle_errors
-def rollback(obj: Context, version: str, effective, supersede: tuple[str, ...], actor: str,
-             reason: str) -> None:
+def rollback(
+    obj: Context, version: str, effective, supersede: tuple[str, ...], actor: str, reason: str
+) -> None:
     """Publish a copy of an older VERSION as a new version."""
     _published(service(obj).rollback(actor, version, effective.date(), reason, supersede))

@@ -33,8 +33,9 @@ class Context:
             from cites_connector.settings import load_settings
 
             self._settings = load_settings(self.config)
-            configure_logging(self._settings.logging.level, self._settings.logging.format,
-                              sys.stderr)
+            configure_logging(
+                self._settings.logging.level, self._settings.logging.format, sys.stderr
+            )
         return self._settings
 
     @property
@@ -67,8 +68,13 @@ def handle_errors(command):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config", type=click.Path(path_type=Path, dir_okay=False),
-              envvar="CONNECTOR_CONFIG", help="Settings file (default: config/connector.toml).")
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="CONNECTOR_CONFIG",
+    help="Settings file (default: config/connector.toml).",
+)
 @click.pass_context
 def cli(ctx: click.Context, config: Path | None) -> None:
     """CITES clearance connector: match customs declarations to CITES permits."""
@@ -85,11 +91,13 @@ def migrate(obj: Context) -> None:
 
     made = upgrade(obj.app.engine)
     if made is not None:
-        click.echo(f"warning: made a new audit key in {made} (mode 0600): keep a copy "
-                   f"somewhere else (a password safe, offline): without it the audit chains "
-                   f"cannot be verified, and whoever holds it can rewrite them. Every process "
-                   f"sharing this database needs the same key (CONNECTOR_AUDIT_KEY_FILE).",
-                   err=True)
+        click.echo(
+            f"warning: made a new audit key in {made} (mode 0600): keep a copy "
+            f"somewhere else (a password safe, offline): without it the audit chains "
+            f"cannot be verified, and whoever holds it can rewrite them. Every process "
+            f"sharing this database needs the same key (CONNECTOR_AUDIT_KEY_FILE).",
+            err=True,
+        )
     click.echo(f"database at revision {current(obj.app.engine)}; audit chains keyed")
 
 
@@ -98,12 +106,12 @@ def main() -> None:
 
 
 # the sub-command modules register themselves on ``cli``
-from cites_connector.cli import declarations as _declarations  # noqa: E402,F401
-from cites_connector.cli import permits as _permits  # noqa: E402,F401
-from cites_connector.cli import taxonomy as _taxonomy  # noqa: E402,F401
-from cites_connector.cli import outbox as _outbox  # noqa: E402,F401
-from cites_connector.cli import simulate as _simulate  # noqa: E402,F401
-from cites_connector.cli import serve as _serve  # noqa: E402,F401
-from cites_connector.cli import hs as _hs  # noqa: E402,F401
 from cites_connector.cli import audit as _audit  # noqa: E402,F401
+from cites_connector.cli import declarations as _declarations  # noqa: E402,F401
 from cites_connector.cli import dlq as _dlq  # noqa: E402,F401
+from cites_connector.cli import hs as _hs  # noqa: E402,F401
+from cites_connector.cli import outbox as _outbox  # noqa: E402,F401
+from cites_connector.cli import permits as _permits  # noqa: E402,F401
+from cites_connector.cli import serve as _serve  # noqa: E402,F401
+from cites_connector.cli import simulate as _simulate  # noqa: E402,F401
+from cites_connector.cli import taxonomy as _taxonomy  # noqa: E402,F401

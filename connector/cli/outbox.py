@@ -36,8 +36,13 @@ def outbox() -> None:
 
 @outbox.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("--failures", default=10, show_default=True, type=click.IntRange(min=0),
-              help="How many of the latest failed or retrying messages to list.")
+@click.option(
+    "--failures",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="How many of the latest failed or retrying messages to list.",
+)
 @click.pass_obj
 @handle_errors
 def status(obj: Context, as_json: bool, failures: int) -> None:
@@ -48,46 +53,72 @@ def status(obj: Context, as_json: bool, failures: int) -> None:
     state = _store(obj).status(failures)
     age = state.oldest_pending_age(obj.app.clock())
     waiting = not obj.settings.customs_url and any(
-        c.channel == CALLBACK and c.pending + c.retrying + c.failed for c in state.channels)
+        c.channel == CALLBACK and c.pending + c.retrying + c.failed for c in state.channels
+    )
     if as_json:
-        emit_json({
-            "channels": [vars(c) for c in state.channels],
-            "oldest_pending_at": _iso(state.oldest_pending_at) or None,
-            "oldest_pending_age_seconds": None if age is None else round(age, 1),
-            "customs_url_configured": bool(obj.settings.customs_url),
-            "failures": [vars(f) | {"state": f.state,
-                                    "next_attempt_at": _iso(f.next_attempt_at) or None,
-                                    "failed_at": _iso(f.failed_at) or None}
-                         for f in state.failures],
-        })
+        emit_json(
+            {
+                "channels": [vars(c) for c in state.channels],
+                "oldest_pending_at": _iso(state.oldest_pending_at) or None,
+                "oldest_pending_age_seconds": None if age is None else round(age, 1),
+                "customs_url_configured": bool(obj.settings.customs_url),
+                "failures": [
+                    vars(f)
+                    | {
+                        "state": f.state,
+                        "next_attempt_at": _iso(f.next_attempt_at) or None,
+                        "failed_at": _iso(f.failed_at) or None,
+                    }
+                    for f in state.failures
+                ],
+            }
+        )
         return
-    click.echo(table(["Channel", "Pending", "Retrying", "Failed", "Sent"],
-                     [[c.channel, c.pending, c.retrying, c.failed, c.sent]
-                      for c in state.channels]) if state.channels else "The outbox is empty.")
+    click.echo(
+        table(
+            ["Channel", "Pending", "Retrying", "Failed", "Sent"],
+            [[c.channel, c.pending, c.retrying, c.failed, c.sent] for c in state.channels],
+        )
+        if state.channels
+        else "The outbox is empty."
+    )
     if state.oldest_pending_at is not None:
-        click.echo(f"\nOldest unsent message: {_iso(state.oldest_pending_at)} "
-                   f"({age:.0f} s ago)")
+        click.echo(f"\nOldest unsent message: {_iso(state.oldest_pending_at)} ({age:.0f} s ago)")
     if waiting:
         click.echo("\nCustoms callbacks wait: CONNECTOR_CUSTOMS_URL is not set.")
-    for state_name, title in (("failed", "Failed: never sent again until `cites-connector "
-                                         "outbox retry --id N`"),
-                              ("retrying", "Retrying: the relay tries again by itself")):
+    for state_name, title in (
+        ("failed", "Failed: never sent again until `cites-connector outbox retry --id N`"),
+        ("retrying", "Retrying: the relay tries again by itself"),
+    ):
         listed = [f for f in state.failures if f.state == state_name]
         if listed:
             click.echo(f"\n{title}")
             for f in listed:
-                when = (f"failed {_iso(f.failed_at)}" if f.failed_at
-                        else f"next attempt {_iso(f.next_attempt_at)}")
-                click.echo(f"  #{f.id} {f.message_id} ({f.channel} to {f.destination} "
-                           f"{f.routing_key}), {f.attempts} attempt(s), {when}:")
-                click.echo(textwrap.indent(textwrap.fill(f.last_error or "no error recorded",
-                                                         width=92), "      "))
+                when = (
+                    f"failed {_iso(f.failed_at)}"
+                    if f.failed_at
+                    else f"next attempt {_iso(f.next_attempt_at)}"
+                )
+                click.echo(
+                    f"  #{f.id} {f.message_id} ({f.channel} to {f.destination} "
+                    f"{f.routing_key}), {f.attempts} attempt(s), {when}:"
+                )
+                click.echo(
+                    textwrap.indent(
+                        textwrap.fill(f.last_error or "no error recorded", width=92), "      "
+                    )
+                )
 
 
 @outbox.command()
 @acting
-@click.option("--id", "ids", multiple=True, type=click.IntRange(min=1),
-              help="Outbox id to send now (repeatable; `outbox status` lists them).")
+@click.option(
+    "--id",
+    "ids",
+    multiple=True,
+    type=click.IntRange(min=1),
+    help="Outbox id to send now (repeatable; `outbox status` lists them).",
+)
 @click.option("--all-failed", is_flag=True, help="Every failed or retrying message.")
 @click.pass_obj
 @handle_errors
@@ -100,6 +131,7 @@ def retry(obj: Context, ids: tuple[int, ...], all_failed: bool, actor: str) -> N
     click.echo(f"{len(due)} message(s) due now" + (f": {', '.join(map(str, due))}" if due else ""))
     missing = sorted(set(ids) - set(due))
     if missing:
-        click.echo(f"error: no unsent outbox message with id {', '.join(map(str, missing))}",
-                   err=True)
+        click.echo(
+            f"error: no unsent outbox message with id {', '.join(map(str, missing))}", err=True
+        )
         sys.exit(EXIT_REFUSED)

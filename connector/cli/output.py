@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import click
 
@@ -35,15 +36,28 @@ def decision_text(decision: Decision, note: str | None = None) -> str:
         head += f"   (HS table {decision.hs_table})"
     rows = []
     for item in decision.items:
-        permit = (f"{item.permit_number} ({item.issuing_country}) line {item.permit_line}"
-                  if item.permit_number else "")
-        rows.append([item.item_number, item.hs_code, item.status.value, permit,
-                     _qty(item.quantity, item.unit), _qty(item.remaining_after, item.unit)])
+        permit = (
+            f"{item.permit_number} ({item.issuing_country}) line {item.permit_line}"
+            if item.permit_number
+            else ""
+        )
+        rows.append(
+            [
+                item.item_number,
+                item.hs_code,
+                item.status.value,
+                permit,
+                _qty(item.quantity, item.unit),
+                _qty(item.remaining_after, item.unit),
+            ]
+        )
     parts = [head]
     if note:
         parts.append(note)
-    parts += ["", table(["Item", "HS code", "Status", "Permit", "Quantity", "Remaining after"],
-                        rows)]
+    parts += [
+        "",
+        table(["Item", "HS code", "Status", "Permit", "Quantity", "Remaining after"], rows),
+    ]
     details = []
     for item in decision.items:
         for reason in item.reasons:
@@ -59,16 +73,32 @@ def decision_text(decision: Decision, note: str | None = None) -> str:
 
 def balance_text(balance: PermitBalance, status: str) -> str:
     p = balance.permit
-    head = (f"Permit {p.permit_number} ({p.issuing_country}) version {p.version}: {status}\n"
-            f"type {p.type.value}, {p.consignment_policy.value} consignment, valid "
-            f"{p.valid_from.isoformat()} to {p.valid_until.isoformat()}"
-            + (f", used by declaration {p.used_by}" if p.used_by else ""))
-    lines = table(["Line", "Taxon", "Term", "Quantity", "Remaining"],
-                  [[ln.line, ln.taxon, ln.term, _qty(ln.quantity, ln.unit),
-                    _qty(ln.remaining, ln.unit)] for ln in p.lines])
-    usages = table(["Declaration", "Version", "Item", "Line", "Quantity", "Recorded", "Reversed"],
-                   [[u.declaration_id, u.declaration_version, u.item_number, u.line,
-                     _qty(u.quantity, u.unit), u.recorded_at.isoformat(timespec="seconds"),
-                     u.reversed_at.isoformat(timespec="seconds") if u.reversed_at else ""]
-                    for u in balance.usages])
+    head = (
+        f"Permit {p.permit_number} ({p.issuing_country}) version {p.version}: {status}\n"
+        f"type {p.type.value}, {p.consignment_policy.value} consignment, valid "
+        f"{p.valid_from.isoformat()} to {p.valid_until.isoformat()}"
+        + (f", used by declaration {p.used_by}" if p.used_by else "")
+    )
+    lines = table(
+        ["Line", "Taxon", "Term", "Quantity", "Remaining"],
+        [
+            [ln.line, ln.taxon, ln.term, _qty(ln.quantity, ln.unit), _qty(ln.remaining, ln.unit)]
+            for ln in p.lines
+        ],
+    )
+    usages = table(
+        ["Declaration", "Version", "Item", "Line", "Quantity", "Recorded", "Reversed"],
+        [
+            [
+                u.declaration_id,
+                u.declaration_version,
+                u.item_number,
+                u.line,
+                _qty(u.quantity, u.unit),
+                u.recorded_at.isoformat(timespec="seconds"),
+                u.reversed_at.isoformat(timespec="seconds") if u.reversed_at else "",
+            ]
+            for u in balance.usages
+        ],
+    )
     return f"{head}\n\n{lines}\n\nUsages:\n{usages if balance.usages else '  none'}"

@@ -39,26 +39,35 @@ def import_(obj: Context, file: Path, user: str) -> None:
 @handle_errors
 def show(obj: Context, number: str, country: str | None, as_json: bool) -> None:
     """Lines, remaining quantities, status and usages of a permit."""
-    from cites_connector.mappings.permit_json import permit_to_json
     from cites_connector.domain.units import format_decimal
+    from cites_connector.mappings.permit_json import permit_to_json
 
     app = obj.app
-    balance = app.permits.balance(number, country.upper() if country else None,
-                                  prefer_country=app.settings.home_country)
+    balance = app.permits.balance(
+        number, country.upper() if country else None, prefer_country=app.settings.home_country
+    )
     status = balance.permit.balance_status(app.clock().date()).value
     if not as_json:
         click.echo(balance_text(balance, status))
         return
-    data = permit_to_json(balance.permit) | {"balance_status": status,
-                                            "used_by": balance.permit.used_by}
+    data = permit_to_json(balance.permit) | {
+        "balance_status": status,
+        "used_by": balance.permit.used_by,
+    }
     for line, json_line in zip(balance.permit.lines, data["lines"]):
         json_line["remaining"] = format_decimal(line.remaining)
-    data["usages"] = [{
-        "usage_id": u.usage_id, "declaration_id": u.declaration_id,
-        "declaration_version": u.declaration_version, "item_number": u.item_number,
-        "line": u.line, "quantity": format_decimal(u.quantity), "unit": u.unit,
-        "recorded_at": u.recorded_at.isoformat(), "reversed_at":
-            u.reversed_at.isoformat() if u.reversed_at else None,
-    } for u in balance.usages]
+    data["usages"] = [
+        {
+            "usage_id": u.usage_id,
+            "declaration_id": u.declaration_id,
+            "declaration_version": u.declaration_version,
+            "item_number": u.item_number,
+            "line": u.line,
+            "quantity": format_decimal(u.quantity),
+            "unit": u.unit,
+            "recorded_at": u.recorded_at.isoformat(),
+            "reversed_at": u.reversed_at.isoformat() if u.reversed_at else None,
+        }
+        for u in balance.usages
+    ]
     emit_json(data)
-

@@ -30,15 +30,18 @@ def lookup(obj: Context, name: str) -> None:
     if taxon is None:
         click.echo(f"'{name}' is unknown to the taxonomy")
         raise SystemExit(1)
-    click.echo(f"{taxon.name} ({taxon.rank.lower()}"
-               + (f", Appendix {taxon.appendix} in the bundled 2012 data" if taxon.appendix else "")
-               + ")")
+    click.echo(
+        f"{taxon.name} ({taxon.rank.lower()}"
+        + (f", Appendix {taxon.appendix} in the bundled 2012 data" if taxon.appendix else "")
+        + ")"
+    )
     click.echo("  " + " < ".join(found.lineage(name)))
 
 
 @taxonomy.command("import")
-@click.argument("files", nargs=-1, required=True,
-                type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True)
+)
 @click.pass_obj
 @handle_errors
 def import_(obj: Context, files: tuple[Path, ...]) -> None:
@@ -55,8 +58,12 @@ def import_(obj: Context, files: tuple[Path, ...]) -> None:
 
 
 @taxonomy.command()
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Only taxon concepts updated since this date.")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Only taxon concepts updated since this date.",
+)
 @click.pass_obj
 @handle_errors
 def refresh(obj: Context, since) -> None:
@@ -66,14 +73,17 @@ def refresh(obj: Context, since) -> None:
     settings = obj.settings
     if settings.speciesplus_token is None:
         raise InvalidInput("set CONNECTOR_SPECIESPLUS_TOKEN to the Species+ API token")
-    client = SpeciesPlusClient(settings.speciesplus_url,
-                               token=settings.speciesplus_token.get_secret_value())
+    client = SpeciesPlusClient(
+        settings.speciesplus_url, token=settings.speciesplus_token.get_secret_value()
+    )
     updated: date | None = since.date() if since else None
     _report(refresh_taxonomy(client, settings.taxonomy_dir, updated), settings.taxonomy_dir)
 
 
 def _report(result, target: Path) -> None:
-    click.echo(f"{result.concepts} taxon concepts from {result.pages} page(s) merged into "
-               f"{target}: {result.taxa_before} -> {result.taxa_after} taxa, "
-               f"{result.synonyms_after} synonyms ({result.skipped} skipped, "
-               f"{result.ambiguous_synonyms} ambiguous synonyms). Restart `serve` to use it.")
+    click.echo(
+        f"{result.concepts} taxon concepts from {result.pages} page(s) merged into "
+        f"{target}: {result.taxa_before} -> {result.taxa_after} taxa, "
+        f"{result.synonyms_after} synonyms ({result.skipped} skipped, "
+        f"{result.ambiguous_synonyms} ambiguous synonyms). Restart `serve` to use it."
+    )

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from cites_connector.domain.declarations import Declaration
 from cites_connector.domain.decisions import Reason, ReasonCode
+from cites_connector.domain.declarations import Declaration
 from cites_connector.domain.policy import DecisionPolicy
 
 
-def date_reasons(declaration: Declaration, checked_on: date | None,
-                 policy: DecisionPolicy) -> list[Reason]:
+def date_reasons(
+    declaration: Declaration, checked_on: date | None, policy: DecisionPolicy
+) -> list[Reason]:
     """DECLARATION_DATE_IMPLAUSIBLE, or nothing. A date the SAD did not give is the day of the
     check itself (contract 2) and always plausible; ``checked_on`` None (an impact preview of
     recorded declarations) skips the check."""
@@ -27,15 +28,23 @@ def date_reasons(declaration: Declaration, checked_on: date | None,
         return []
     declared, day = declaration.date.isoformat(), f"{checked_on.isoformat()}, {policy.zone_name}"
     if declaration.date > checked_on:
-        return [Reason(ReasonCode.DECLARATION_DATE_IMPLAUSIBLE,
-                       f"the declaration is dated {declared}, after the day of the check "
-                       f"({day}): permits are checked against the date of the declaration, "
-                       f"which cannot lie in the future")]
+        return [
+            Reason(
+                ReasonCode.DECLARATION_DATE_IMPLAUSIBLE,
+                f"the declaration is dated {declared}, after the day of the check "
+                f"({day}): permits are checked against the date of the declaration, "
+                f"which cannot lie in the future",
+            )
+        ]
     earliest = checked_on - timedelta(days=policy.max_backdate_days)
     if declaration.date < earliest:
         days = (checked_on - declaration.date).days
-        return [Reason(ReasonCode.DECLARATION_DATE_IMPLAUSIBLE,
-                       f"the declaration is dated {declared}, {days} days before the day of the "
-                       f"check ({day}); at most {policy.max_backdate_days} days are accepted, "
-                       f"as permits are checked against the date of the declaration")]
+        return [
+            Reason(
+                ReasonCode.DECLARATION_DATE_IMPLAUSIBLE,
+                f"the declaration is dated {declared}, {days} days before the day of the "
+                f"check ({day}); at most {policy.max_backdate_days} days are accepted, "
+                f"as permits are checked against the date of the declaration",
+            )
+        ]
     return []

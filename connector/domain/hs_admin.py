@@ -11,10 +11,10 @@ post (issue 5), so the rules here are deliberately strict:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import Enum, IntEnum
-from typing import Mapping
 
 from cites_connector.domain.errors import ConnectorError, InvalidInput
 from cites_connector.domain.hs_tables import HsRow, HsRowSet
@@ -56,8 +56,12 @@ class Role(IntEnum):
 
 #: the least role each action needs
 NEEDS: Mapping[str, Role] = {
-    "read": Role.VIEWER, "edit": Role.EDITOR, "propose": Role.EDITOR,
-    "approve": Role.APPROVER, "reject": Role.APPROVER, "publish": Role.APPROVER,
+    "read": Role.VIEWER,
+    "edit": Role.EDITOR,
+    "propose": Role.EDITOR,
+    "approve": Role.APPROVER,
+    "reject": Role.APPROVER,
+    "publish": Role.APPROVER,
     "rollback": Role.APPROVER,
 }
 
@@ -71,14 +75,16 @@ def role_of(user: str, roles: Mapping[str, str]) -> Role:
 def require(user: str, roles: Mapping[str, str], action: str) -> None:
     have, need = role_of(user, roles), NEEDS[action]
     if have < need:
-        raise NotPermitted(f"{user} is {have.name.lower()}: to {action} HS tables needs the "
-                           f"{need.name.lower()} role (setting hs_roles)")
+        raise NotPermitted(
+            f"{user} is {have.name.lower()}: to {action} HS tables needs the "
+            f"{need.name.lower()} role (setting hs_roles)"
+        )
 
 
 class DraftStatus(str, Enum):
-    DRAFT = "DRAFT"          # editable
-    PROPOSED = "PROPOSED"    # frozen, waiting for a second person
-    APPROVED = "APPROVED"    # may be published
+    DRAFT = "DRAFT"  # editable
+    PROPOSED = "PROPOSED"  # frozen, waiting for a second person
+    APPROVED = "APPROVED"  # may be published
     PUBLISHED = "PUBLISHED"  # became a version; kept for the record
 
 
@@ -125,8 +131,9 @@ class Draft:
 
     def row_set(self) -> HsRowSet:
         """The draft as a table (version 1 is a placeholder: a draft has no number yet)."""
-        return HsRowSet(edition=self.edition, version=1, effective_from=date.min,
-                        rows=self.hs_rows())
+        return HsRowSet(
+            edition=self.edition, version=1, effective_from=date.min, rows=self.hs_rows()
+        )
 
 
 @dataclass(frozen=True)
@@ -153,8 +160,11 @@ class TableVersion:
         return self.status is VersionStatus.PUBLISHED
 
     def covers(self, day: date) -> bool:
-        return self.active and self.effective_from <= day and (
-            self.effective_to is None or day <= self.effective_to)
+        return (
+            self.active
+            and self.effective_from <= day
+            and (self.effective_to is None or day <= self.effective_to)
+        )
 
     def state_on(self, today: date) -> str:
         if not self.active:
@@ -166,9 +176,13 @@ class TableVersion:
         return "IN FORCE"
 
     def row_set(self) -> HsRowSet:
-        return HsRowSet(edition=self.edition, version=self.number,
-                        effective_from=self.effective_from, effective_to=self.effective_to,
-                        rows=self.rows)
+        return HsRowSet(
+            edition=self.edition,
+            version=self.number,
+            effective_from=self.effective_from,
+            effective_to=self.effective_to,
+            rows=self.rows,
+        )
 
 
 def parse_ref(text: str) -> tuple[str, int]:
@@ -184,10 +198,13 @@ def parse_ref(text: str) -> tuple[str, int]:
 
 # -- four eyes ----------------------------------------------------------------------------------
 
+
 def check_editable(draft: Draft) -> None:
     if draft.status is not DraftStatus.DRAFT:
-        raise HsAdminRefused(f"draft {draft.ref} is {draft.status.value}: only a draft in status "
-                             f"DRAFT can be edited (a proposed draft is rejected first)")
+        raise HsAdminRefused(
+            f"draft {draft.ref} is {draft.status.value}: only a draft in status "
+            f"DRAFT can be edited (a proposed draft is rejected first)"
+        )
 
 
 def check_can_propose(draft: Draft) -> None:
@@ -201,23 +218,31 @@ def check_can_approve(draft: Draft, user: str) -> None:
     if draft.status is not DraftStatus.PROPOSED:
         raise HsAdminRefused(f"draft {draft.ref} is {draft.status.value}, not PROPOSED")
     if user == draft.proposed_by:
-        raise NotPermitted(f"{user} proposed draft {draft.ref} and cannot approve it: "
-                           f"another approver must review it (four eyes)")
+        raise NotPermitted(
+            f"{user} proposed draft {draft.ref} and cannot approve it: "
+            f"another approver must review it (four eyes)"
+        )
     if user in draft.editors:
-        raise NotPermitted(f"{user} edited draft {draft.ref} and cannot approve it: "
-                           f"another approver must review it (four eyes)")
+        raise NotPermitted(
+            f"{user} edited draft {draft.ref} and cannot approve it: "
+            f"another approver must review it (four eyes)"
+        )
 
 
 def check_can_reject(draft: Draft) -> None:
     if draft.status not in (DraftStatus.PROPOSED, DraftStatus.APPROVED):
-        raise HsAdminRefused(f"draft {draft.ref} is {draft.status.value}: only a proposed or "
-                             f"approved draft can be rejected")
+        raise HsAdminRefused(
+            f"draft {draft.ref} is {draft.status.value}: only a proposed or "
+            f"approved draft can be rejected"
+        )
 
 
 def check_can_publish(draft: Draft) -> None:
     if draft.status is not DraftStatus.APPROVED:
-        raise HsAdminRefused(f"draft {draft.ref} is {draft.status.value}: it must be approved "
-                             f"by a second person before it is published")
+        raise HsAdminRefused(
+            f"draft {draft.ref} is {draft.status.value}: it must be approved "
+            f"by a second person before it is published"
+        )
 
 
 def with_editor(editors: tuple[str, ...], user: str) -> tuple[str, ...]:
@@ -225,6 +250,7 @@ def with_editor(editors: tuple[str, ...], user: str) -> tuple[str, ...]:
 
 
 # -- the timeline of published versions ---------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Publication:
@@ -238,8 +264,12 @@ class Publication:
     notes: tuple[str, ...] = field(default=())
 
 
-def plan_publication(versions: list[TableVersion], effective_from: date, today: date,
-                     supersede: frozenset[str] = frozenset()) -> Publication:
+def plan_publication(
+    versions: list[TableVersion],
+    effective_from: date,
+    today: date,
+    supersede: frozenset[str] = frozenset(),
+) -> Publication:
     """Place a new open-ended version on the timeline, refusing overlaps.
 
     The contract's rule is that one set is in force per day and stays in force until a later
@@ -250,8 +280,10 @@ def plan_publication(versions: list[TableVersion], effective_from: date, today: 
     declarations already decided would no longer match the table that says it was in force.
     """
     if effective_from < today:
-        raise HsAdminRefused(f"effective date {effective_from} is in the past (today is {today}):"
-                             f" a table cannot change what was already decided")
+        raise HsAdminRefused(
+            f"effective date {effective_from} is in the past (today is {today}):"
+            f" a table cannot change what was already decided"
+        )
     active = [v for v in versions if v.active]
     unknown = sorted(supersede - {v.label for v in active})
     if unknown:
@@ -262,8 +294,10 @@ def plan_publication(versions: list[TableVersion], effective_from: date, today: 
             if version.effective_to is None or version.effective_to >= effective_from:
                 closes.append((version.label, effective_from - timedelta(days=1)))
             if version.label in supersede:
-                raise HsAdminRefused(f"{version.label} took effect on {version.effective_from}, "
-                                     f"before {effective_from}: it is ended, not superseded")
+                raise HsAdminRefused(
+                    f"{version.label} took effect on {version.effective_from}, "
+                    f"before {effective_from}: it is ended, not superseded"
+                )
         elif version.label in supersede:
             withdraws.append(version.label)
         else:
@@ -271,7 +305,8 @@ def plan_publication(versions: list[TableVersion], effective_from: date, today: 
             raise HsAdminRefused(
                 f"a version effective from {effective_from} would overlap {version.label} "
                 f"({period}); to replace {version.label} before it takes effect, publish with "
-                f"--supersede {version.label}")
+                f"--supersede {version.label}"
+            )
     if len(closes) > 1:  # cannot happen while periods are disjoint; never silently repair
         raise HsAdminRefused(f"versions {', '.join(c[0] for c in closes)} overlap already")
     return Publication(effective_from, tuple(closes), tuple(withdraws))

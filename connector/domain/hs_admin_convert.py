@@ -56,8 +56,9 @@ class Correlation:
         return "merged" if len(self.backward()[new]) > 1 else "renumbered"
 
 
-def parse_correlation(text: str, from_edition: str, to_edition: str,
-                      source: str = "correlation") -> Correlation:
+def parse_correlation(
+    text: str, from_edition: str, to_edition: str, source: str = "correlation"
+) -> Correlation:
     """Read a correlation CSV: one old -> new pair per line, or several new codes in a cell.
 
     The header names the columns either ``old_code,new_code`` or by edition (``HS2022,HS2027``,
@@ -69,25 +70,34 @@ def parse_correlation(text: str, from_edition: str, to_edition: str,
     old_col = fields.get("OLD_CODE") or fields.get(from_edition.upper())
     new_col = fields.get("NEW_CODE") or fields.get(to_edition.upper())
     if not old_col or not new_col:
-        raise HsRowsInvalid(f"{source} refused", [
-            f"header needs columns old_code,new_code or {from_edition},{to_edition}; "
-            f"found {', '.join(reader.fieldnames or []) or 'none'}"])
+        raise HsRowsInvalid(
+            f"{source} refused",
+            [
+                f"header needs columns old_code,new_code or {from_edition},{to_edition}; "
+                f"found {', '.join(reader.fieldnames or []) or 'none'}"
+            ],
+        )
     forward: dict[str, set[str]] = {}
     problems = []
     for number, record in enumerate(reader, start=2):
         old = (record.get(old_col) or "").translate(_NOISE)
-        news = [n.translate(_NOISE) for n in
-                (record.get(new_col) or "").replace(";", " ").replace("|", " ").split()]
+        news = [
+            n.translate(_NOISE)
+            for n in (record.get(new_col) or "").replace(";", " ").replace("|", " ").split()
+        ]
         bad = [c for c in [old, *news] if not (c.isdigit() and len(c) == 6)]
         if not old or not news or bad:
-            problems.append(f"data line {number - 1}: {old or '?'} -> {' '.join(news) or '?'}: "
-                            f"codes must be 6-digit subheadings")
+            problems.append(
+                f"data line {number - 1}: {old or '?'} -> {' '.join(news) or '?'}: "
+                f"codes must be 6-digit subheadings"
+            )
             continue
         forward.setdefault(old, set()).update(news)
     if problems:
         raise HsRowsInvalid(f"{source} refused, nothing converted", problems)
-    return Correlation(from_edition, to_edition,
-                       {old: frozenset(news) for old, news in forward.items()})
+    return Correlation(
+        from_edition, to_edition, {old: frozenset(news) for old, news in forward.items()}
+    )
 
 
 @dataclass(frozen=True)
@@ -149,21 +159,39 @@ def _append(note: str | None, text: str) -> str:
     return f"{note}; {text}" if note else text
 
 
-def _classify(prefix: str, correlation: Correlation,
-              backward: dict[str, frozenset[str]]) -> tuple[str, tuple[str, ...], str | None]:
+def _classify(
+    prefix: str, correlation: Correlation, backward: dict[str, frozenset[str]]
+) -> tuple[str, tuple[str, ...], str | None]:
     old_ed, new_ed = correlation.from_edition, correlation.to_edition
     if len(prefix) < 6:
-        leaving = sorted(o for o, news in correlation.forward.items()
-                         if o.startswith(prefix) and any(not n.startswith(prefix) for n in news))
-        entering = sorted(n for n, olds in backward.items()
-                          if n.startswith(prefix) and any(not o.startswith(prefix) for o in olds))
+        leaving = sorted(
+            o
+            for o, news in correlation.forward.items()
+            if o.startswith(prefix) and any(not n.startswith(prefix) for n in news)
+        )
+        entering = sorted(
+            n
+            for n, olds in backward.items()
+            if n.startswith(prefix) and any(not o.startswith(prefix) for o in olds)
+        )
         if leaving or entering:
-            detail = "; ".join(filter(None, [
-                leaving and f"{', '.join(leaving)} leave {prefix}",
-                entering and f"{', '.join(entering)} come into {prefix} from other codes"]))
-            return "heading-changed", (prefix,), (
-                f"HEADING CHANGED in {new_ed}: {detail}: check the row still fits every "
-                f"code under {prefix}")
+            detail = "; ".join(
+                filter(
+                    None,
+                    [
+                        leaving and f"{', '.join(leaving)} leave {prefix}",
+                        entering and f"{', '.join(entering)} come into {prefix} from other codes",
+                    ],
+                )
+            )
+            return (
+                "heading-changed",
+                (prefix,),
+                (
+                    f"HEADING CHANGED in {new_ed}: {detail}: check the row still fits every "
+                    f"code under {prefix}"
+                ),
+            )
         return "unchanged", (prefix,), None
     sub = prefix[:6]
     kind = correlation.kind(sub)
@@ -172,13 +200,31 @@ def _classify(prefix: str, correlation: Correlation,
         return kind, (prefix,), None
     news = tuple(sorted(correlation.forward[sub]))
     if kind == "split":
-        return kind, news, (f"SPLIT: {old_ed} {sub} became {', '.join(news)} in {new_ed}; "
-                            f"add rows for the new codes that hold these goods, then remove "
-                            f"this row")
+        return (
+            kind,
+            news,
+            (
+                f"SPLIT: {old_ed} {sub} became {', '.join(news)} in {new_ed}; "
+                f"add rows for the new codes that hold these goods, then remove "
+                f"this row"
+            ),
+        )
     if kind == "merged":
         olds = ", ".join(sorted(backward[news[0]]))
-        return kind, news, (f"MERGED: {new_ed} {news[0]} combines {old_ed} {olds}; confirm "
-                            f"the row applies to all goods of {news[0]} (re-add it)")
-    review = (f"RENUMBERED national line: {old_ed} {sub} is {news[0]} in {new_ed}; check the "
-              f"national digits {prefix[6:]} (re-add the row)") if national else None
+        return (
+            kind,
+            news,
+            (
+                f"MERGED: {new_ed} {news[0]} combines {old_ed} {olds}; confirm "
+                f"the row applies to all goods of {news[0]} (re-add it)"
+            ),
+        )
+    review = (
+        (
+            f"RENUMBERED national line: {old_ed} {sub} is {news[0]} in {new_ed}; check the "
+            f"national digits {prefix[6:]} (re-add the row)"
+        )
+        if national
+        else None
+    )
     return kind, news, review

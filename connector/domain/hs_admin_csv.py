@@ -12,8 +12,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from cites_connector.domain.hs_admin import HsRowsInvalid
 from cites_connector.domain.hs_tables import HsRow
@@ -35,9 +35,10 @@ def parse_rows(text: str, source: str = "CSV") -> CsvRows:
     fields = reader.fieldnames or []
     missing = [c for c in ("hs_prefix", "taxon") if c not in fields]
     if missing:
-        raise HsRowsInvalid(f"{source} refused", [f"line 1: header lacks column(s) "
-                                                  f"{', '.join(missing)} (expected "
-                                                  f"{','.join(COLUMNS)})"])
+        raise HsRowsInvalid(
+            f"{source} refused",
+            [f"line 1: header lacks column(s) {', '.join(missing)} (expected {','.join(COLUMNS)})"],
+        )
     rows, lines, problems = [], [], []
     start = 2
     for record in reader:
@@ -50,8 +51,12 @@ def parse_rows(text: str, source: str = "CSV") -> CsvRows:
         def cell(name: str) -> str:
             return (record.get(name) or "").strip()
 
-        row = HsRow(hs_prefix=cell("hs_prefix").translate(_NOISE), taxon=cell("taxon"),
-                    terms=frozenset(cell("terms").split()), note=cell("note") or None)
+        row = HsRow(
+            hs_prefix=cell("hs_prefix").translate(_NOISE),
+            taxon=cell("taxon"),
+            terms=frozenset(cell("terms").split()),
+            note=cell("note") or None,
+        )
         problems.extend(f"line {line}, row {row.describe()}: {p}" for p in row.problems())
         rows.append(row)
         lines.append(line)

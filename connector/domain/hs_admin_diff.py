@@ -7,8 +7,8 @@ this, so it is sorted by prefix and says which side each row comes from.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from cites_connector.domain.hs_tables import HsRow
 
@@ -58,11 +58,20 @@ def diff_rows(before: Iterable[HsRow], after: Iterable[HsRow]) -> list[RowChange
 
 def row_to_dict(row: HsRow) -> dict[str, object]:
     """A row as the audit log records it (terms sorted, so equal rows hash equal)."""
-    return {"hs_prefix": row.hs_prefix, "taxon": row.taxon, "terms": sorted(row.terms),
-            "note": row.note}
+    return {
+        "hs_prefix": row.hs_prefix,
+        "taxon": row.taxon,
+        "terms": sorted(row.terms),
+        "note": row.note,
+    }
 
 
 def changes_to_dicts(changes: Iterable[RowChange]) -> list[dict[str, object]]:
-    return [{"change": c.kind,
-             "before": row_to_dict(c.before) if c.before else None,
-             "after": row_to_dict(c.after) if c.after else None} for c in changes]
+    return [
+        {
+            "change": c.kind,
+            "before": row_to_dict(c.before) if c.before else None,
+            "after": row_to_dict(c.after) if c.after else None,
+        }
+        for c in changes
+    ]

@@ -10,9 +10,9 @@ so that a cleared declaration is not held by its own usage of the permit.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Iterable, Sequence
 
 from cites_connector.domain.decisions import Decision
 from cites_connector.domain.permits import Permit
@@ -72,8 +72,11 @@ class ImpactReport:
         return dict(sorted(counts.items()))
 
 
-def compare(before: Decision, after: Decision, declaration_date: date,
-            ) -> tuple[list[ItemImpact], DeclarationImpact | None]:
+def compare(
+    before: Decision,
+    after: Decision,
+    declaration_date: date,
+) -> tuple[list[ItemImpact], DeclarationImpact | None]:
     """The items and the declaration outcome that differ between two decisions."""
     after_items = {i.item_number: i for i in after.items}
     items = []
@@ -92,18 +95,37 @@ def compare(before: Decision, after: Decision, declaration_date: date,
             change = STATUS
         else:
             continue
-        items.append(ItemImpact(before.declaration_id, before.version, declaration_date,
-                                old.item_number, old.hs_code, change, before.hs_table,
-                                old.taxa, new.taxa, old.status.value, new.status.value))
+        items.append(
+            ItemImpact(
+                before.declaration_id,
+                before.version,
+                declaration_date,
+                old.item_number,
+                old.hs_code,
+                change,
+                before.hs_table,
+                old.taxa,
+                new.taxa,
+                old.status.value,
+                new.status.value,
+            )
+        )
     outcome = None
     if before.decision is not after.decision:
-        outcome = DeclarationImpact(before.declaration_id, before.version, declaration_date,
-                                    before.hs_table, before.decision.value, after.decision.value)
+        outcome = DeclarationImpact(
+            before.declaration_id,
+            before.version,
+            declaration_date,
+            before.hs_table,
+            before.decision.value,
+            after.decision.value,
+        )
     return items, outcome
 
 
-def without_own_usages(permits: Sequence[Permit], declaration_id: str,
-                       usages: Iterable[Usage]) -> list[Permit]:
+def without_own_usages(
+    permits: Sequence[Permit], declaration_id: str, usages: Iterable[Usage]
+) -> list[Permit]:
     """The permits as they were before the declaration's own write-offs (in memory only)."""
     given: dict[tuple[str, str, str], object] = {}
     for usage in usages:
@@ -113,9 +135,14 @@ def without_own_usages(permits: Sequence[Permit], declaration_id: str,
     restored = []
     for permit in permits:
         lines = tuple(
-            replace(line, remaining=min(line.quantity,
-                                        line.remaining + given.get((*permit.key, line.line), 0)))
-            for line in permit.lines)
+            replace(
+                line,
+                remaining=min(
+                    line.quantity, line.remaining + given.get((*permit.key, line.line), 0)
+                ),
+            )
+            for line in permit.lines
+        )
         used_by = None if permit.used_by == declaration_id else permit.used_by
         restored.append(replace(permit, lines=lines, used_by=used_by))
     return restored

@@ -11,8 +11,9 @@ is most likely a typing error); a conversion's review flag has been dealt with.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Protocol, Sequence
+from typing import Protocol
 
 from cites_connector.domain.hs_admin import DraftRow
 from cites_connector.domain.hs_tables import HsRow
@@ -47,19 +48,25 @@ class Nomenclature:
                 return None
             if len(code) in (2, 4, 6) and code in self.codes:
                 continue
-            if len(code) in (3, 5) and any(c.startswith(code) and len(c) == len(code) + 1
-                                           for c in self.codes):
+            if len(code) in (3, 5) and any(
+                c.startswith(code) and len(c) == len(code) + 1 for c in self.codes
+            ):
                 continue
-            where = f"chapter {parent}" if len(parent) == 2 else (
-                f"heading {parent}" if parent else "the nomenclature")
-            return (f"{_dotted(code)} is not a {level} of {self.edition} "
-                    f"(no such code in {where})")
+            where = (
+                f"chapter {parent}"
+                if len(parent) == 2
+                else (f"heading {parent}" if parent else "the nomenclature")
+            )
+            return f"{_dotted(code)} is not a {level} of {self.edition} (no such code in {where})"
         return None
 
 
 def _dotted(code: str) -> str:
-    return code if len(code) <= 4 else f"{code[:4]}.{code[4:6]}" + (
-        f".{code[6:]}" if len(code) > 6 else "")
+    return (
+        code
+        if len(code) <= 4
+        else f"{code[:4]}.{code[4:6]}" + (f".{code[6:]}" if len(code) > 6 else "")
+    )
 
 
 @dataclass(frozen=True)
@@ -76,9 +83,14 @@ def row_name(row: HsRow, line: int | None = None) -> str:
     return f"{where}row {row.hs_prefix},{row.taxon}"
 
 
-def validate_rows(rows: Sequence[DraftRow | HsRow], *, taxonomy: TaxonResolver,
-                  terms: frozenset[str], nomenclature: Nomenclature | None,
-                  lines: Sequence[int] | None = None) -> list[RowProblem]:
+def validate_rows(
+    rows: Sequence[DraftRow | HsRow],
+    *,
+    taxonomy: TaxonResolver,
+    terms: frozenset[str],
+    nomenclature: Nomenclature | None,
+    lines: Sequence[int] | None = None,
+) -> list[RowProblem]:
     """Every problem of every row, in row order (an empty list: the rows may be published)."""
     drafts = [r if isinstance(r, DraftRow) else DraftRow(r) for r in rows]
     found: list[RowProblem] = []
@@ -95,17 +107,23 @@ def validate_rows(rows: Sequence[DraftRow | HsRow], *, taxonomy: TaxonResolver,
             if wrong:
                 problems.append(wrong)
         if row.is_exclusion:
-            if prefix_ok and not any(row.hs_prefix.startswith(p) and p != row.hs_prefix
-                                     for p in taxa_prefixes):
-                problems.append(f"exclusion without a parent row: no shorter prefix of "
-                                f"{row.hs_prefix} has taxa, so it excludes nothing")
+            if prefix_ok and not any(
+                row.hs_prefix.startswith(p) and p != row.hs_prefix for p in taxa_prefixes
+            ):
+                problems.append(
+                    f"exclusion without a parent row: no shorter prefix of "
+                    f"{row.hs_prefix} has taxa, so it excludes nothing"
+                )
         elif row.taxon.strip() and taxonomy.resolve(row.taxon) is None:
             problems.append(f"taxon {row.taxon!r} is not in the taxonomy")
         elif row.hs_prefix in excluded:
-            problems.append(f"prefix {row.hs_prefix} is also excluded (taxon '-'): the "
-                            f"exclusion wins and this row never applies")
-        unknown_terms = sorted(t for t in row.terms if t not in terms and len(t) == 3
-                               and t.isupper())
+            problems.append(
+                f"prefix {row.hs_prefix} is also excluded (taxon '-'): the "
+                f"exclusion wins and this row never applies"
+            )
+        unknown_terms = sorted(
+            t for t in row.terms if t not in terms and len(t) == 3 and t.isupper()
+        )
         if unknown_terms:
             problems.append(f"term(s) {', '.join(unknown_terms)} are not CITES term codes")
         key = (row.hs_prefix, row.taxon)

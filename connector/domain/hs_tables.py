@@ -11,12 +11,12 @@ in force on its own date.
 
 from __future__ import annotations
 
-from cites_connector.domain.errors import NoHsTableInForce  # noqa: F401  (re-exported)
-
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Iterable, Iterator
+
+from cites_connector.domain.errors import NoHsTableInForce
 
 #: the taxon written in a row that excludes its prefix (contract section 6)
 EXCLUDED = "-"
@@ -30,7 +30,7 @@ _TERM = re.compile(r"[A-Z]{3}")
 _NOISE = str.maketrans("", "", ". \t")
 _ABSENT = object()
 _NO_LONGER: dict = {}
-_POW = tuple(10 ** n for n in range(MAX_PREFIX + 1))
+_POW = tuple(10**n for n in range(MAX_PREFIX + 1))
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,9 @@ class HsRow:
             found.append(f"taxon {self.taxon!r} has surrounding spaces")
         bad = sorted(t for t in self.terms if not (isinstance(t, str) and _TERM.fullmatch(t)))
         if bad:
-            found.append(f"terms {', '.join(map(repr, bad))} are not 3-letter upper-case CITES codes")
+            found.append(
+                f"terms {', '.join(map(repr, bad))} are not 3-letter upper-case CITES codes"
+            )
         if self.is_exclusion and self.terms:
             found.append("an exclusion row (taxon '-') lists terms")
         return found
@@ -71,7 +73,7 @@ class HsMatch:
 
     prefix: str
     rows: tuple[HsRow, ...]
-    table: "HsRowSet" = field(repr=False, compare=False)
+    table: HsRowSet = field(repr=False, compare=False)
 
     @property
     def taxa(self) -> tuple[str, ...]:
@@ -86,7 +88,9 @@ def normalise_hs_code(hs_code: str) -> str:
     """
     code = hs_code if hs_code.isdigit() else str(hs_code).translate(_NOISE)
     if not code.isdigit() or not code.isascii() or len(code) < MIN_CODE:
-        raise ValueError(f"HS code {hs_code!r} is not a commodity code of at least {MIN_CODE} digits")
+        raise ValueError(
+            f"HS code {hs_code!r} is not a commodity code of at least {MIN_CODE} digits"
+        )
     return code
 
 
@@ -99,8 +103,15 @@ class HsRowSet:
     are most likely a row left over from before the exclusion was added.
     """
 
-    def __init__(self, *, edition: str, version: int, effective_from: date,
-                 effective_to: date | None = None, rows: Iterable[HsRow] = ()):
+    def __init__(
+        self,
+        *,
+        edition: str,
+        version: int,
+        effective_from: date,
+        effective_to: date | None = None,
+        rows: Iterable[HsRow] = (),
+    ):
         self.edition = edition
         self.version = version
         self.effective_from = effective_from
@@ -116,8 +127,10 @@ class HsRowSet:
         if not isinstance(self.version, int) or self.version < 1:
             raise ValueError(f"{self.edition}: version {self.version!r} is not an integer >= 1")
         if self.effective_to is not None and self.effective_to < self.effective_from:
-            raise ValueError(f"{self.label}: effective_to {self.effective_to} is before "
-                             f"effective_from {self.effective_from}")
+            raise ValueError(
+                f"{self.label}: effective_to {self.effective_to} is before "
+                f"effective_from {self.effective_from}"
+            )
         seen: set[tuple[str, str]] = set()
         for row in self.rows:
             problems = row.problems()
@@ -144,15 +157,19 @@ class HsRowSet:
         return f"{self.edition}/{self.version}"
 
     def __repr__(self) -> str:
-        return (f"HsRowSet({self.label}, {self.effective_from}..{self.effective_to or ''}, "
-                f"{len(self.rows)} rows)")
+        return (
+            f"HsRowSet({self.label}, {self.effective_from}..{self.effective_to or ''}, "
+            f"{len(self.rows)} rows)"
+        )
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def in_force_on(self, day: date) -> bool:
         """The set's own dates cover ``day`` (HsTables decides between overlapping sets)."""
-        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+        return self.effective_from <= day and (
+            self.effective_to is None or day <= self.effective_to
+        )
 
     def lookup(self, hs_code: str) -> HsMatch | None:
         """The rows of the longest prefix of ``hs_code`` in the set; None when not concerned."""
@@ -160,9 +177,13 @@ class HsRowSet:
 
     def conflicting_prefixes(self) -> tuple[str, ...]:
         """Prefixes holding both an exclusion and taxa (the exclusion wins)."""
-        return tuple(sorted(
-            p for p, match in self._index.items()
-            if match is None and any(r.hs_prefix == p and not r.is_exclusion for r in self.rows)))
+        return tuple(
+            sorted(
+                p
+                for p, match in self._index.items()
+                if match is None and any(r.hs_prefix == p and not r.is_exclusion for r in self.rows)
+            )
+        )
 
 
 class HsTables:
@@ -218,8 +239,8 @@ class _HeadingIndex:
     """
 
     def __init__(self, index: dict[str, HsMatch | None]):
-        self.short = {n: [_ABSENT] * 10 ** n for n in (2, 3, 4)}
-        self.longer: list[dict[int, HsMatch | None]] = [_NO_LONGER] * 10 ** 4
+        self.short = {n: [_ABSENT] * 10**n for n in (2, 3, 4)}
+        self.longer: list[dict[int, HsMatch | None]] = [_NO_LONGER] * 10**4
         for prefix, entry in index.items():
             if len(prefix) <= 4:
                 self.short[len(prefix)][int(prefix)] = entry

@@ -13,14 +13,18 @@ then run once, for the line chosen. The choice is the one a full pass would make
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Callable, Iterable, Sequence
 
-from cites_connector.domain.declarations import DeclarationItem
 from cites_connector.domain.decisions import Reason, ReasonCode
+from cites_connector.domain.declarations import DeclarationItem
 from cites_connector.domain.line_checks import (
-    LineResult, RowView, TaxonomyView, check_line, same_taxon_name,
+    LineResult,
+    RowView,
+    TaxonomyView,
+    check_line,
+    same_taxon_name,
 )
 from cites_connector.domain.permits import ConsignmentPolicy, Permit, PermitLine
 from cites_connector.domain.quantities import DeclaredQuantity, declared_quantity
@@ -39,8 +43,15 @@ class _Fit:
 class LineChooser:
     """One item's choice among the lines of the permits it cites."""
 
-    def __init__(self, item: DeclarationItem, rows: Sequence[RowView], taxonomy: TaxonomyView,
-                 hs_code: str, drawn: Callable[[Permit, str], Decimal], blocks: Blocks):
+    def __init__(
+        self,
+        item: DeclarationItem,
+        rows: Sequence[RowView],
+        taxonomy: TaxonomyView,
+        hs_code: str,
+        drawn: Callable[[Permit, str], Decimal],
+        blocks: Blocks,
+    ):
         self.item, self.rows, self.taxonomy, self.hs_code = item, rows, taxonomy, hs_code
         self.drawn = drawn
         self.blocks = blocks
@@ -50,8 +61,9 @@ class LineChooser:
         #: alive by the key, so no other taxonomy is ever taken for it)
         self._rows_key = (taxonomy, tuple(r.taxon for r in rows))
 
-    def best(self, permits: Iterable[Permit],
-             general: Callable[[Permit], list[Reason]]) -> LineResult:
+    def best(
+        self, permits: Iterable[Permit], general: Callable[[Permit], list[Reason]]
+    ) -> LineResult:
         """The line with the fewest blocking failures, permit-level ones (``general``)
         included; the first in citation and line order among equals."""
         chosen: tuple[int, Permit, int, list[Reason]] | None = None
@@ -68,8 +80,15 @@ class LineChooser:
         assert chosen is not None, "an item cites at least one permit"
         _, permit, position, reasons = chosen
         line = permit.lines[position]
-        result = check_line(self.item, permit, line, self.rows, self.taxonomy, self.hs_code,
-                            self.drawn(permit, line.line))
+        result = check_line(
+            self.item,
+            permit,
+            line,
+            self.rows,
+            self.taxonomy,
+            self.hs_code,
+            self.drawn(permit, line.line),
+        )
         return replace(result, reasons=tuple(reasons) + result.reasons)
 
     def _best_in(self, permit: Permit) -> tuple[int, int]:
@@ -80,15 +99,19 @@ class LineChooser:
             for position in fitting:  # the right species first: usually the first one fits
                 if self._score(permit, permit.lines[position]) == 0:
                     return 0, position
-        return min((self._score(permit, line), position)
-                   for position, line in enumerate(permit.lines))
+        return min(
+            (self._score(permit, line), position) for position, line in enumerate(permit.lines)
+        )
 
     # -- the checks of line_checks.py, counted instead of explained ---------------------------
 
     def _fit(self, taxon: str) -> _Fit | None:
         if taxon not in self._fits:
-            matching = [r for r in self.rows if same_taxon_name(taxon, r.taxon)
-                        or self.taxonomy.is_within(taxon, r.taxon)]
+            matching = [
+                r
+                for r in self.rows
+                if same_taxon_name(taxon, r.taxon) or self.taxonomy.is_within(taxon, r.taxon)
+            ]
             if not matching:
                 self._fits[taxon] = None
             elif all(r.terms for r in matching):
@@ -102,8 +125,11 @@ class LineChooser:
         if fit is None:
             failures = self.blocks(ReasonCode.SPECIES_MISMATCH)
         else:
-            failures = fit.terms is not None and line.term not in fit.terms \
+            failures = (
+                fit.terms is not None
+                and line.term not in fit.terms
                 and self.blocks(ReasonCode.TERM_MISMATCH)
+            )
         return int(failures) + int(self._quantity_fails(permit, line))
 
     def _quantity_fails(self, permit: Permit, line: PermitLine) -> bool:
@@ -111,8 +137,9 @@ class LineChooser:
         if declared is None:
             declared = self._declared[line.unit] = declared_quantity(self.item, line.unit)
         if declared.quantity is None:
-            return self.blocks(ReasonCode.QUANTITY_MISSING if declared.missing
-                               else ReasonCode.UNIT_INCOMPATIBLE)
+            return self.blocks(
+                ReasonCode.QUANTITY_MISSING if declared.missing else ReasonCode.UNIT_INCOMPATIBLE
+            )
         if permit.consignment_policy is ConsignmentPolicy.MULTIPLE and line.remaining <= 0:
             return self.blocks(ReasonCode.PERMIT_USED_UP)
         if declared.quantity.amount > line.remaining - self.drawn(permit, line.line):

@@ -24,20 +24,74 @@ from cites_connector.domain.permits import Party
 #: legal forms removed from names, as whole words after punctuation is dropped ("S.A." -> "sa",
 #: "(Pty) Ltd." -> "pty ltd"); the common ones of the trading partners of southern Africa,
 #: Europe and Asia. Lower case, as the names are case-folded before.
-LEGAL_FORMS = frozenset({
-    # English-speaking countries (cc: close corporation, Namibia and South Africa)
-    "cc", "co", "company", "corp", "corporation", "inc", "incorporated", "limited", "llc",
-    "llp", "lp", "ltd", "plc", "pty", "pvt", "pte", "proprietary", "private",
-    # German-speaking countries
-    "ag", "eg", "ev", "gbr", "gmbh", "kg", "kgaa", "mbh", "ohg", "ug",
-    # French, Spanish, Portuguese and Italian
-    "eirl", "eireli", "eurl", "ltda", "sa", "sarl", "sas", "sasu", "sca", "sl", "slu", "snc",
-    "spa", "srl",
-    # Dutch, Nordic and others
-    "ab", "aps", "asa", "bhd", "bv", "kk", "nv", "oy", "oyj", "sdn", "vof",
-    # Russian and other Cyrillic-script forms (ООО, АО, ЗАО, ПАО, ОАО, ИП)
-    "ооо", "ао", "зао", "пао", "оао", "ип",
-})
+LEGAL_FORMS = frozenset(
+    {
+        # English-speaking countries (cc: close corporation, Namibia and South Africa)
+        "cc",
+        "co",
+        "company",
+        "corp",
+        "corporation",
+        "inc",
+        "incorporated",
+        "limited",
+        "llc",
+        "llp",
+        "lp",
+        "ltd",
+        "plc",
+        "pty",
+        "pvt",
+        "pte",
+        "proprietary",
+        "private",
+        # German-speaking countries
+        "ag",
+        "eg",
+        "ev",
+        "gbr",
+        "gmbh",
+        "kg",
+        "kgaa",
+        "mbh",
+        "ohg",
+        "ug",
+        # French, Spanish, Portuguese and Italian
+        "eirl",
+        "eireli",
+        "eurl",
+        "ltda",
+        "sa",
+        "sarl",
+        "sas",
+        "sasu",
+        "sca",
+        "sl",
+        "slu",
+        "snc",
+        "spa",
+        "srl",
+        # Dutch, Nordic and others
+        "ab",
+        "aps",
+        "asa",
+        "bhd",
+        "bv",
+        "kk",
+        "nv",
+        "oy",
+        "oyj",
+        "sdn",
+        "vof",
+        # Russian and other Cyrillic-script forms (ООО, АО, ЗАО, ПАО, ОАО, ИП)
+        "ооо",
+        "ао",
+        "зао",
+        "пао",
+        "оао",
+        "ип",
+    }
+)
 
 
 def _fold(text: str) -> str:

@@ -9,13 +9,13 @@ remaining quantities change (``Permit.with_remaining``).
 
 from __future__ import annotations
 
-from typing import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 
 
 class LineIndex:
     """Positions of a permit's lines (in the permit's order) by letter and by taxon."""
 
-    __slots__ = ("positions", "taxa", "_fitting")
+    __slots__ = ("_fitting", "positions", "taxa")
 
     def __init__(self, letters: Sequence[str], taxa: Sequence[str]):
         self.positions: dict[str, int] = {}
@@ -33,7 +33,10 @@ class LineIndex:
         (the HS rows asked about), as the same permit is asked the same question again."""
         found = self._fitting.get(key)
         if found is None:
-            found = tuple(sorted(p for taxon, positions in self.taxa.items() if fits(taxon)
-                                 for p in positions))
+            found = tuple(
+                sorted(
+                    p for taxon, positions in self.taxa.items() if fits(taxon) for p in positions
+                )
+            )
             self._fitting[key] = found
         return found

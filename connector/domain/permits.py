@@ -7,12 +7,12 @@ SINGLE consignment policy; MULTIPLE lets a line be drawn down over several consi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from enum import Enum
 from functools import cached_property
-from typing import Mapping
 
 from cites_connector.domain.permit_lines import LineIndex
 
@@ -124,7 +124,7 @@ class Permit:
         position = self.index.positions.get(letter)
         return None if position is None else self.lines[position]
 
-    def with_remaining(self, remaining: Mapping[str, Decimal]) -> "Permit":
+    def with_remaining(self, remaining: Mapping[str, Decimal]) -> Permit:
         """The same permit with new remaining quantities for some lines (by letter): its line
         index carries over, as only quantities changed, not the lines."""
         positions = self.index.positions
@@ -139,7 +139,7 @@ class Permit:
         updated.__dict__["lines_remaining"] = still
         return updated
 
-    def with_lines_from(self, other: "Permit") -> "Permit":
+    def with_lines_from(self, other: Permit) -> Permit:
         """This permit's own fields (status, versions, used_by...) with ``other``'s lines and
         their index: a permit read again whose lines are known already."""
         updated = replace(self, lines=other.lines)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from types import MappingProxyType
-from typing import Mapping
 
-from cites_connector.domain.declarations import Declaration
 from cites_connector.domain.decisions import DEFAULT_SEVERITIES, Reason, ReasonCode, Severity
+from cites_connector.domain.declarations import Declaration
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class DecisionPolicy:
     #: contract 5 (v2): days a declaration date may lie before the day of the check
     max_backdate_days: int = 3
     #: the administration's time zone: "the day of the check" is the date there
-    zone: tzinfo = timezone.utc
+    zone: tzinfo = UTC
 
     @property
     def zone_name(self) -> str:
@@ -46,5 +46,11 @@ class DecisionPolicy:
     def cited_permits(self, declaration: Declaration) -> list[str]:
         """The permit numbers a declaration cites in its CITES documents, sorted."""
         codes = self.cites_document_codes
-        return sorted({d.reference for item in declaration.items for d in item.documents
-                       if d.code in codes and d.reference})
+        return sorted(
+            {
+                d.reference
+                for item in declaration.items
+                for d in item.documents
+                if d.code in codes and d.reference
+            }
+        )

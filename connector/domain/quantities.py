@@ -16,7 +16,12 @@ from dataclasses import dataclass
 
 from cites_connector.domain.declarations import DeclarationItem
 from cites_connector.domain.units import (
-    Dimension, Quantity, UnknownUnit, dimension_of, to_ledger_precision, unit_label,
+    Dimension,
+    Quantity,
+    UnknownUnit,
+    dimension_of,
+    to_ledger_precision,
+    unit_label,
 )
 
 
@@ -52,10 +57,15 @@ def declared_quantity(item: DeclarationItem, line_unit: str | None) -> DeclaredQ
             converted = candidate.to(line_unit)
             amount = to_ledger_precision(converted.amount)
             if amount <= 0:
-                return DeclaredQuantity(None, (
-                    f"the item declares {candidate}; the permit line counts in "
-                    f"{unit_label(line_unit)} and a quantity above zero must be declared to "
-                    f"be written off"), missing=True)
+                return DeclaredQuantity(
+                    None,
+                    (
+                        f"the item declares {candidate}; the permit line counts in "
+                        f"{unit_label(line_unit)} and a quantity above zero must be declared to "
+                        f"be written off"
+                    ),
+                    missing=True,
+                )
             return DeclaredQuantity(Quantity(amount, converted.unit))
     if wanted is Dimension.MASS:
         need = "a net mass"
@@ -64,9 +74,14 @@ def declared_quantity(item: DeclarationItem, line_unit: str | None) -> DeclaredQ
     else:
         need = f"a supplementary quantity in a {wanted.value} unit"
     if item.supplementary_quantity is None and item.net_mass is None:
-        return DeclaredQuantity(None, (
-            f"the permit line counts in {unit_label(line_unit)}; the declaration item needs "
-            f"{need}, but gives no quantity"), missing=True)
+        return DeclaredQuantity(
+            None,
+            (
+                f"the permit line counts in {unit_label(line_unit)}; the declaration item needs "
+                f"{need}, but gives no quantity"
+            ),
+            missing=True,
+        )
     given = item.supplementary_unit_code or "an unknown unit"
     if supplementary is None:
         given = f"unknown supplementary unit {item.supplementary_unit_code!r}"

@@ -11,10 +11,16 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from cites_connector.domain.declarations import AttachedDocument, Declaration, DeclarationItem, Flow
 from cites_connector.domain.decisions import (
-    Decision, DeclarationDecision, ItemDecision, ItemStatus, Reason, ReasonCode, WriteOff,
+    Decision,
+    DeclarationDecision,
+    ItemDecision,
+    ItemStatus,
+    Reason,
+    ReasonCode,
+    WriteOff,
 )
+from cites_connector.domain.declarations import AttachedDocument, Declaration, DeclarationItem, Flow
 from cites_connector.domain.permits import Party
 from cites_connector.domain.units import format_decimal
 
@@ -69,8 +75,11 @@ def declaration_to_dict(declaration: Declaration) -> dict[str, Any]:
         "destination_country": declaration.destination_country,
         "items": [
             {
-                "number": i.number, "hs_code": i.hs_code, "description": i.description,
-                "origin_country": i.origin_country, "net_mass": _dec(i.net_mass),
+                "number": i.number,
+                "hs_code": i.hs_code,
+                "description": i.description,
+                "origin_country": i.origin_country,
+                "net_mass": _dec(i.net_mass),
                 "supplementary_quantity": _dec(i.supplementary_quantity),
                 "supplementary_unit": i.supplementary_unit,
                 "supplementary_unit_code": i.supplementary_unit_code,
@@ -83,22 +92,31 @@ def declaration_to_dict(declaration: Declaration) -> dict[str, Any]:
 
 def declaration_from_dict(data: dict[str, Any]) -> Declaration:
     return Declaration(
-        declaration_type=data["declaration_type"], flow=Flow(data["flow"]),
-        date=date.fromisoformat(data["date"]), date_defaulted=data.get("date_defaulted", False),
-        office=data.get("office"), procedure=data.get("procedure"),
-        exporter=Party(**data.get("exporter", {})), consignee=Party(**data.get("consignee", {})),
-        declarant_code=data.get("declarant_code"), declarant_name=data.get("declarant_name"),
+        declaration_type=data["declaration_type"],
+        flow=Flow(data["flow"]),
+        date=date.fromisoformat(data["date"]),
+        date_defaulted=data.get("date_defaulted", False),
+        office=data.get("office"),
+        procedure=data.get("procedure"),
+        exporter=Party(**data.get("exporter", {})),
+        consignee=Party(**data.get("consignee", {})),
+        declarant_code=data.get("declarant_code"),
+        declarant_name=data.get("declarant_name"),
         export_country=data.get("export_country"),
         destination_country=data.get("destination_country"),
         items=tuple(
             DeclarationItem(
-                number=i["number"], hs_code=i["hs_code"], description=i.get("description"),
-                origin_country=i.get("origin_country"), net_mass=_undec(i.get("net_mass")),
+                number=i["number"],
+                hs_code=i["hs_code"],
+                description=i.get("description"),
+                origin_country=i.get("origin_country"),
+                net_mass=_undec(i.get("net_mass")),
                 supplementary_quantity=_undec(i.get("supplementary_quantity")),
                 supplementary_unit=i.get("supplementary_unit"),
                 supplementary_unit_code=i.get("supplementary_unit_code"),
-                documents=tuple(AttachedDocument(d["code"], d.get("reference"))
-                                for d in i.get("documents", ())),
+                documents=tuple(
+                    AttachedDocument(d["code"], d.get("reference")) for d in i.get("documents", ())
+                ),
             )
             for i in data["items"]
         ),
@@ -107,25 +125,43 @@ def declaration_from_dict(data: dict[str, Any]) -> Declaration:
 
 def _write_off(w: WriteOff) -> dict[str, Any]:
     return {
-        "permit_number": w.permit_number, "issuing_country": w.issuing_country, "line": w.line,
-        "item_number": w.item_number, "quantity": _dec(w.quantity), "unit": w.unit,
-        "remaining_after": _dec(w.remaining_after), "permit_used_up": w.permit_used_up,
+        "permit_number": w.permit_number,
+        "issuing_country": w.issuing_country,
+        "line": w.line,
+        "item_number": w.item_number,
+        "quantity": _dec(w.quantity),
+        "unit": w.unit,
+        "remaining_after": _dec(w.remaining_after),
+        "permit_used_up": w.permit_used_up,
         "single_consignment": w.single_consignment,
     }
 
 
 def _unwrite_off(d: dict[str, Any]) -> WriteOff:
-    return WriteOff(d["permit_number"], d["issuing_country"], d["line"], d["item_number"],
-                    Decimal(d["quantity"]), d.get("unit"), Decimal(d["remaining_after"]),
-                    d["permit_used_up"], d.get("single_consignment", False))
+    return WriteOff(
+        d["permit_number"],
+        d["issuing_country"],
+        d["line"],
+        d["item_number"],
+        Decimal(d["quantity"]),
+        d.get("unit"),
+        Decimal(d["remaining_after"]),
+        d["permit_used_up"],
+        d.get("single_consignment", False),
+    )
 
 
 def item_to_dict(item: ItemDecision) -> dict[str, Any]:
     return {
-        "item_number": item.item_number, "hs_code": item.hs_code, "status": item.status.value,
-        "description": item.description, "permit_number": item.permit_number,
-        "issuing_country": item.issuing_country, "permit_line": item.permit_line,
-        "quantity": _dec(item.quantity), "unit": item.unit,
+        "item_number": item.item_number,
+        "hs_code": item.hs_code,
+        "status": item.status.value,
+        "description": item.description,
+        "permit_number": item.permit_number,
+        "issuing_country": item.issuing_country,
+        "permit_line": item.permit_line,
+        "quantity": _dec(item.quantity),
+        "unit": item.unit,
         "remaining_after": _dec(item.remaining_after),
         "reasons": [_reason(r) for r in item.reasons],
         "risk_flags": [_reason(r) for r in item.risk_flags],
@@ -136,9 +172,12 @@ def item_to_dict(item: ItemDecision) -> dict[str, Any]:
 
 def decision_to_dict(decision: Decision) -> dict[str, Any]:
     return {
-        "declaration_id": decision.declaration_id, "version": decision.version,
-        "decision": decision.decision.value, "hs_table": decision.hs_table,
-        "declarant_code": decision.declarant_code, "office": decision.office,
+        "declaration_id": decision.declaration_id,
+        "version": decision.version,
+        "decision": decision.decision.value,
+        "hs_table": decision.hs_table,
+        "declarant_code": decision.declarant_code,
+        "office": decision.office,
         "reasons": [_reason(r) for r in decision.reasons],
         "items": [item_to_dict(i) for i in decision.items],
     }
@@ -146,16 +185,24 @@ def decision_to_dict(decision: Decision) -> dict[str, Any]:
 
 def decision_from_dict(data: dict[str, Any]) -> Decision:
     return Decision(
-        declaration_id=data["declaration_id"], version=data["version"],
-        decision=DeclarationDecision(data["decision"]), hs_table=data.get("hs_table"),
-        declarant_code=data.get("declarant_code"), office=data.get("office"),
+        declaration_id=data["declaration_id"],
+        version=data["version"],
+        decision=DeclarationDecision(data["decision"]),
+        hs_table=data.get("hs_table"),
+        declarant_code=data.get("declarant_code"),
+        office=data.get("office"),
         reasons=tuple(_unreason(r) for r in data.get("reasons", ())),
         items=tuple(
             ItemDecision(
-                item_number=i["item_number"], hs_code=i["hs_code"], status=ItemStatus(i["status"]),
-                description=i.get("description"), permit_number=i.get("permit_number"),
-                issuing_country=i.get("issuing_country"), permit_line=i.get("permit_line"),
-                quantity=_undec(i.get("quantity")), unit=i.get("unit"),
+                item_number=i["item_number"],
+                hs_code=i["hs_code"],
+                status=ItemStatus(i["status"]),
+                description=i.get("description"),
+                permit_number=i.get("permit_number"),
+                issuing_country=i.get("issuing_country"),
+                permit_line=i.get("permit_line"),
+                quantity=_undec(i.get("quantity")),
+                unit=i.get("unit"),
                 remaining_after=_undec(i.get("remaining_after")),
                 reasons=tuple(_unreason(r) for r in i.get("reasons", ())),
                 risk_flags=tuple(_unreason(r) for r in i.get("risk_flags", ())),

@@ -7,19 +7,27 @@ what matched and what to write off; the ledger service commits the write-offs, a
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from typing import Callable, Iterable, Protocol, Sequence
+from typing import Protocol
 
-from cites_connector.domain.declarations import Declaration, DeclarationItem, Flow
 from cites_connector.domain.decisions import (
-    Decision, DeclarationDecision, ItemDecision, ItemStatus, Reason, ReasonCode, Severity, WriteOff,
+    Decision,
+    DeclarationDecision,
+    ItemDecision,
+    ItemStatus,
+    Reason,
+    ReasonCode,
+    Severity,
+    WriteOff,
 )
 from cites_connector.domain.declaration_checks import date_reasons
+from cites_connector.domain.declarations import Declaration, DeclarationItem, Flow
+from cites_connector.domain.errors import NoHsTableInForce
 from cites_connector.domain.line_checks import LineResult, RowView, TaxonomyView, check_line
 from cites_connector.domain.line_choice import LineChooser
-from cites_connector.domain.errors import NoHsTableInForce
 from cites_connector.domain.permit_checks import expected_issuer, permit_reasons
 from cites_connector.domain.permits import ConsignmentPolicy, Permit, PermitLine, PermitType
 from cites_connector.domain.policy import DecisionPolicy
@@ -28,8 +36,14 @@ from cites_connector.domain.policy import DecisionPolicy
 PermitFinder = Callable[[str], Sequence[Permit]]
 LineKey = tuple[str, str, str]
 #: failures that leave nothing to write off: they hold the item even when configured as `flag`
-_CANNOT_WRITE_OFF = frozenset({ReasonCode.NO_PERMIT_REFERENCED, ReasonCode.PERMIT_UNKNOWN,
-                               ReasonCode.UNIT_INCOMPATIBLE, ReasonCode.QUANTITY_MISSING})
+_CANNOT_WRITE_OFF = frozenset(
+    {
+        ReasonCode.NO_PERMIT_REFERENCED,
+        ReasonCode.PERMIT_UNKNOWN,
+        ReasonCode.UNIT_INCOMPATIBLE,
+        ReasonCode.QUANTITY_MISSING,
+    }
+)
 
 
 class HsMatchView(Protocol):
@@ -71,15 +85,27 @@ def choose_permit(candidates: Sequence[Permit], issuer: str | None, home: str) -
 
 
 class Decider:
-    def __init__(self, *, tables: HsTablesView, taxonomy: TaxonomyView, find_permits: PermitFinder,
-                 policy: DecisionPolicy):
+    def __init__(
+        self,
+        *,
+        tables: HsTablesView,
+        taxonomy: TaxonomyView,
+        find_permits: PermitFinder,
+        policy: DecisionPolicy,
+    ):
         self.tables = tables
         self.taxonomy = taxonomy
         self.find_permits = find_permits
         self.policy = policy
 
-    def decide(self, declaration_id: str, version: int, declaration: Declaration, *,
-               checked_on: date | None = None) -> Decision:
+    def decide(
+        self,
+        declaration_id: str,
+        version: int,
+        declaration: Declaration,
+        *,
+        checked_on: date | None = None,
+    ) -> Decision:
         """``checked_on``: the day of the check in the administration's time zone, for the
         declaration date rule; None skips that rule (impact previews of recorded ones)."""
         implausible = date_reasons(declaration, checked_on, self.policy)
@@ -89,34 +115,51 @@ class Decider:
             # the table of the day of the check
             table = self.tables.in_force(checked_on)
         if table is None:
-            raise NoHsTableInForce(f"no HS-to-taxon table is in force on "
-                                   f"{declaration.date.isoformat()}")
+            raise NoHsTableInForce(
+                f"no HS-to-taxon table is in force on {declaration.date.isoformat()}"
+            )
         draws = _Draws({})
-        items = tuple(self._decide_item(declaration_id, declaration, item, table, draws)
-                      for item in declaration.items)
+        items = tuple(
+            self._decide_item(declaration_id, declaration, item, table, draws)
+            for item in declaration.items
+        )
         concerned = [i for i in items if i.status is not ItemStatus.NOT_CONCERNED]
         reasons: tuple[Reason, ...] = tuple(implausible) if concerned else ()
         if not concerned:
             outcome = DeclarationDecision.NOT_CONCERNED
-        elif all(i.status is ItemStatus.MATCHED for i in concerned) \
-                and not self._blocking(reasons):
+        elif all(i.status is ItemStatus.MATCHED for i in concerned) and not self._blocking(reasons):
             outcome = DeclarationDecision.CLEARED
         else:
             outcome = DeclarationDecision.HELD
             # all or nothing: a held declaration writes nothing off
             items = tuple(replace(i, write_offs=(), remaining_after=None) for i in items)
         return Decision(
-            declaration_id=declaration_id, version=version, decision=outcome, items=items,
-            reasons=reasons, hs_table=table.label,
-            declarant_code=declaration.declarant_code, office=declaration.office,
+            declaration_id=declaration_id,
+            version=version,
+            decision=outcome,
+            items=items,
+            reasons=reasons,
+            hs_table=table.label,
+            declarant_code=declaration.declarant_code,
+            office=declaration.office,
         )
 
     # -- one item ---------------------------------------------------------------------------
 
-    def _decide_item(self, declaration_id: str, declaration: Declaration, item: DeclarationItem,
-                     table: HsTableView, draws: _Draws) -> ItemDecision:
-        base = ItemDecision(item_number=item.number, hs_code=item.hs_code,
-                            status=ItemStatus.NOT_CONCERNED, description=item.description)
+    def _decide_item(
+        self,
+        declaration_id: str,
+        declaration: Declaration,
+        item: DeclarationItem,
+        table: HsTableView,
+        draws: _Draws,
+    ) -> ItemDecision:
+        base = ItemDecision(
+            item_number=item.number,
+            hs_code=item.hs_code,
+            status=ItemStatus.NOT_CONCERNED,
+            description=item.description,
+        )
         match = table.lookup(item.hs_code)
         if match is None:
             return base
@@ -128,16 +171,33 @@ class Decider:
         references = list(dict.fromkeys(d.reference for d in cited if d.reference))
         if not references:
             if any(d.code in self.policy.not_concerned_codes for d in item.documents):
-                return replace(base, risk_flags=(Reason(
-                    ReasonCode.DECLARED_NOT_CITES,
-                    f"the trader declares item {item.number} (HS {item.hs_code}) is not a CITES "
-                    f"specimen, though the code may hold {', '.join(base.taxa)}"),))
-            held = ("cites a CITES document without its number" if cited
-                    else "cites no CITES permit or certificate")
-            return self._finish(base, [Reason(
-                ReasonCode.NO_PERMIT_REFERENCED,
-                f"item {item.number} (HS {item.hs_code}, may hold {', '.join(base.taxa)}) {held}")],
-                None, draws, declaration_id)
+                return replace(
+                    base,
+                    risk_flags=(
+                        Reason(
+                            ReasonCode.DECLARED_NOT_CITES,
+                            f"the trader declares item {item.number} (HS {item.hs_code}) is not a CITES "
+                            f"specimen, though the code may hold {', '.join(base.taxa)}",
+                        ),
+                    ),
+                )
+            held = (
+                "cites a CITES document without its number"
+                if cited
+                else "cites no CITES permit or certificate"
+            )
+            return self._finish(
+                base,
+                [
+                    Reason(
+                        ReasonCode.NO_PERMIT_REFERENCED,
+                        f"item {item.number} (HS {item.hs_code}, may hold {', '.join(base.taxa)}) {held}",
+                    )
+                ],
+                None,
+                draws,
+                declaration_id,
+            )
 
         issuer = expected_issuer(declaration, self.policy.home_country)
         unknown: list[Reason] = []
@@ -145,37 +205,67 @@ class Decider:
         for reference in references:
             found = self.find_permits(reference)
             if not found:
-                unknown.append(Reason(ReasonCode.PERMIT_UNKNOWN,
-                                      f"permit {reference} is not known to the connector"))
+                unknown.append(
+                    Reason(
+                        ReasonCode.PERMIT_UNKNOWN,
+                        f"permit {reference} is not known to the connector",
+                    )
+                )
             else:
                 permits.append(choose_permit(found, issuer, self.policy.home_country))
         if not permits:
             return self._finish(base, unknown, None, draws, declaration_id)
 
         home = self.policy.home_country
-        companions = [p for p in permits
-                      if declaration.flow is Flow.IMPORT and p.type is PermitType.IMPORT
-                      and p.issuing_country == home]
+        companions = [
+            p
+            for p in permits
+            if declaration.flow is Flow.IMPORT
+            and p.type is PermitType.IMPORT
+            and p.issuing_country == home
+        ]
         primaries = [p for p in permits if p not in companions] or companions
         best = self._best_line(declaration_id, declaration, item, primaries, match, draws)
         reasons = list(best.reasons)
         extra: list[WriteOff] = []
         if declaration.flow is Flow.IMPORT and self._is_appendix_i(best.line):
             import_reasons, extra = self._import_permit(
-                declaration_id, declaration, item, best, [p for p in companions if p is not best.permit],
-                draws)
+                declaration_id,
+                declaration,
+                item,
+                best,
+                [p for p in companions if p is not best.permit],
+                draws,
+            )
             reasons.extend(import_reasons)
         if self._blocking(reasons):
             reasons.extend(unknown)
         return self._finish(base, reasons, best, draws, declaration_id, extra)
 
-    def _best_line(self, declaration_id: str, declaration: Declaration, item: DeclarationItem,
-                   permits: Iterable[Permit], match: HsMatchView, draws: _Draws) -> LineResult:
+    def _best_line(
+        self,
+        declaration_id: str,
+        declaration: Declaration,
+        item: DeclarationItem,
+        permits: Iterable[Permit],
+        match: HsMatchView,
+        draws: _Draws,
+    ) -> LineResult:
         """The permit line with the fewest blocking failures (first in citation order on ties)."""
-        chooser = LineChooser(item, match.rows, self.taxonomy, item.hs_code, draws.of,
-                              lambda code: self.policy.severity(code) is Severity.BLOCK)
-        return chooser.best(permits, lambda permit: permit_reasons(
-            permit, declaration, declaration_id, self.policy.home_country))
+        chooser = LineChooser(
+            item,
+            match.rows,
+            self.taxonomy,
+            item.hs_code,
+            draws.of,
+            lambda code: self.policy.severity(code) is Severity.BLOCK,
+        )
+        return chooser.best(
+            permits,
+            lambda permit: permit_reasons(
+                permit, declaration, declaration_id, self.policy.home_country
+            ),
+        )
 
     def _is_appendix_i(self, line: PermitLine) -> bool:
         """The permit line's appendix, else the taxonomy's listing of the taxon."""
@@ -184,48 +274,78 @@ class Decider:
         taxon = self.taxonomy.resolve(line.taxon)
         return taxon is not None and taxon.appendix == "I"
 
-    def _import_permit(self, declaration_id: str, declaration: Declaration, item: DeclarationItem,
-                       export: LineResult, companions: Sequence[Permit],
-                       draws: _Draws) -> tuple[list[Reason], list[WriteOff]]:
+    def _import_permit(
+        self,
+        declaration_id: str,
+        declaration: Declaration,
+        item: DeclarationItem,
+        export: LineResult,
+        companions: Sequence[Permit],
+        draws: _Draws,
+    ) -> tuple[list[Reason], list[WriteOff]]:
         """Appendix I import (Art. III(3)): the home import permit must be cited and valid too."""
         taxon = export.line.taxon
         problems: list[str] = []
         for permit in companions:
-            general = [r for r in permit_reasons(permit, declaration, declaration_id,
-                                                 self.policy.home_country)
-                       if r.code not in (ReasonCode.PERMIT_WRONG_TYPE, ReasonCode.PERMIT_WRONG_ISSUER)
-                       and self.policy.severity_of(r) is Severity.BLOCK]
-            fitting = [p for t, positions in permit.index.taxa.items()
-                       if t.casefold() == taxon.casefold() or self.taxonomy.is_within(taxon, t)
-                       for p in positions]
+            general = [
+                r
+                for r in permit_reasons(
+                    permit, declaration, declaration_id, self.policy.home_country
+                )
+                if r.code not in (ReasonCode.PERMIT_WRONG_TYPE, ReasonCode.PERMIT_WRONG_ISSUER)
+                and self.policy.severity_of(r) is Severity.BLOCK
+            ]
+            fitting = [
+                p
+                for t, positions in permit.index.taxa.items()
+                if t.casefold() == taxon.casefold() or self.taxonomy.is_within(taxon, t)
+                for p in positions
+            ]
             for line in (permit.lines[p] for p in sorted(fitting)):
-                result = check_line(item, permit, line, [_AnyTaxon(line.taxon)], self.taxonomy,
-                                    item.hs_code, draws.of(permit, line.line))
-                blocking = general + [r for r in result.reasons
-                                      if r.code is not ReasonCode.TERM_MISMATCH]
+                result = check_line(
+                    item,
+                    permit,
+                    line,
+                    [_AnyTaxon(line.taxon)],
+                    self.taxonomy,
+                    item.hs_code,
+                    draws.of(permit, line.line),
+                )
+                blocking = general + [
+                    r for r in result.reasons if r.code is not ReasonCode.TERM_MISMATCH
+                ]
                 if not blocking and result.quantity is not None:
-                    return [], [self._write_off(permit, line, item.number, result.quantity.amount,
-                                                draws)]
+                    return [], [
+                        self._write_off(permit, line, item.number, result.quantity.amount, draws)
+                    ]
                 problems.extend(r.message for r in blocking)
             if not problems:
                 problems.append(f"import permit {permit.permit_number} has no line for {taxon}")
         if not companions and export.permit.type is PermitType.IMPORT:
-            problems.append(f"import permit {export.permit.permit_number} is cited, but not the "
-                            f"exporting country's export permit or re-export certificate")
+            problems.append(
+                f"import permit {export.permit.permit_number} is cited, but not the "
+                f"exporting country's export permit or re-export certificate"
+            )
         elif not companions:
             problems.append(f"no import permit of {self.policy.home_country} is cited")
-        return [Reason(ReasonCode.IMPORT_PERMIT_REQUIRED,
-                       f"{taxon} is listed in Appendix I: a valid import permit issued by "
-                       f"{self.policy.home_country} must be cited as well ({'; '.join(problems)})")], []
+        return [
+            Reason(
+                ReasonCode.IMPORT_PERMIT_REQUIRED,
+                f"{taxon} is listed in Appendix I: a valid import permit issued by "
+                f"{self.policy.home_country} must be cited as well ({'; '.join(problems)})",
+            )
+        ], []
 
     # -- assembling the item decision ---------------------------------------------------------
 
     def _blocking(self, reasons: Iterable[Reason]) -> list[Reason]:
         return [r for r in reasons if self.policy.severity_of(r) is Severity.BLOCK]
 
-    def _write_off(self, permit: Permit, line: PermitLine, item_number: int, amount: Decimal,
-                   draws: _Draws) -> WriteOff:
+    def _write_off(
+        self, permit: Permit, line: PermitLine, item_number: int, amount: Decimal, draws: _Draws
+    ) -> WriteOff:
         """The write-off of ``amount``, computed before it is added to ``draws``."""
+
         def left(letter: str, remaining: Decimal) -> Decimal:
             return remaining - draws.of(permit, letter) - (amount if letter == line.line else 0)
 
@@ -234,15 +354,33 @@ class Decider:
         # quantity left, less those this declaration empties (no pass over every line)
         drawn = {key[2] for key in draws.taken if key[:2] == permit.key} | {line.line}
         lines = {letter: permit.line(letter) for letter in drawn}
-        emptied = sum(1 for letter, ln in lines.items()
-                      if ln.remaining > 0 and left(letter, ln.remaining) <= 0)
+        emptied = sum(
+            1
+            for letter, ln in lines.items()
+            if ln.remaining > 0 and left(letter, ln.remaining) <= 0
+        )
         used_up = single or permit.lines_remaining - emptied == 0
-        return WriteOff(permit.permit_number, permit.issuing_country, line.line, item_number,
-                        amount, line.unit, left(line.line, line.remaining), used_up, single)
+        return WriteOff(
+            permit.permit_number,
+            permit.issuing_country,
+            line.line,
+            item_number,
+            amount,
+            line.unit,
+            left(line.line, line.remaining),
+            used_up,
+            single,
+        )
 
-    def _finish(self, base: ItemDecision, reasons: list[Reason], best: LineResult | None,
-                draws: _Draws, declaration_id: str,
-                extra: Sequence[WriteOff] = ()) -> ItemDecision:
+    def _finish(
+        self,
+        base: ItemDecision,
+        reasons: list[Reason],
+        best: LineResult | None,
+        draws: _Draws,
+        declaration_id: str,
+        extra: Sequence[WriteOff] = (),
+    ) -> ItemDecision:
         blocking = self._blocking(reasons)
         if best is None or best.quantity is None:
             # no permit line or no comparable quantity: nothing can be written off, so the item
@@ -250,18 +388,28 @@ class Decider:
             blocking = [r for r in reasons if r in blocking or r.code in _CANNOT_WRITE_OFF]
         flags = tuple(r for r in reasons if r not in blocking)
         if best is not None:
-            base = replace(base, permit_number=best.permit.permit_number,
-                           issuing_country=best.permit.issuing_country,
-                           permit_line=best.line.line, unit=best.line.unit,
-                           quantity=best.quantity.amount if best.quantity else None)
+            base = replace(
+                base,
+                permit_number=best.permit.permit_number,
+                issuing_country=best.permit.issuing_country,
+                permit_line=best.line.line,
+                unit=best.line.unit,
+                quantity=best.quantity.amount if best.quantity else None,
+            )
         if blocking or best is None or best.quantity is None:
             return replace(base, status=ItemStatus.HELD, reasons=tuple(blocking), risk_flags=flags)
-        main = self._write_off(best.permit, best.line, base.item_number, best.quantity.amount,
-                               draws)
+        main = self._write_off(
+            best.permit, best.line, base.item_number, best.quantity.amount, draws
+        )
         for write_off in (main, *extra):
             draws.record(write_off)
-        return replace(base, status=ItemStatus.MATCHED, risk_flags=flags,
-                       remaining_after=main.remaining_after, write_offs=(main, *extra))
+        return replace(
+            base,
+            status=ItemStatus.MATCHED,
+            risk_flags=flags,
+            remaining_after=main.remaining_after,
+            write_offs=(main, *extra),
+        )
 
 
 @dataclass(frozen=True)

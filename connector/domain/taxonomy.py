@@ -28,11 +28,22 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 #: Species+ ranks, highest first (CITES-PRIMER "Taxonomy: Species+")
-RANKS = ("KINGDOM", "PHYLUM", "CLASS", "ORDER", "FAMILY", "SUBFAMILY",
-         "GENUS", "SPECIES", "SUBSPECIES", "VARIETY")
+RANKS = (
+    "KINGDOM",
+    "PHYLUM",
+    "CLASS",
+    "ORDER",
+    "FAMILY",
+    "SUBFAMILY",
+    "GENUS",
+    "SPECIES",
+    "SUBSPECIES",
+    "VARIETY",
+)
 
-_INFRASPECIFIC_MARKERS = frozenset({"ssp.", "ssp", "subsp.", "subsp", "var.", "var",
-                                    "f.", "forma", "subvar."})
+_INFRASPECIFIC_MARKERS = frozenset(
+    {"ssp.", "ssp", "subsp.", "subsp", "var.", "var", "f.", "forma", "subvar."}
+)
 _UNSPECIFIED_SPECIES = frozenset({"spp.", "spp", "sp.", "sp"})
 _HYBRID_MARKERS = frozenset({"x", "×"})
 _BRACKETED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
@@ -111,8 +122,11 @@ class Taxonomy:
     accepted taxon's key), so a lookup normalises the asked name and then only follows dicts.
     """
 
-    def __init__(self, taxa: Iterable[Taxon] = (),
-                 synonyms: Mapping[str, str] | Iterable[tuple[str, str]] = ()):
+    def __init__(
+        self,
+        taxa: Iterable[Taxon] = (),
+        synonyms: Mapping[str, str] | Iterable[tuple[str, str]] = (),
+    ):
         self._taxa: dict[str, Taxon] = {}
         self._within: dict[tuple[str, str], bool | None] = {}
         for taxon in taxa:
@@ -197,7 +211,7 @@ class Taxonomy:
         """Synonym name -> accepted name, as given (for export)."""
         return dict(self._synonyms.values())
 
-    def merge(self, other: "Taxonomy") -> "Taxonomy":
+    def merge(self, other: Taxonomy) -> Taxonomy:
         """This taxonomy updated by ``other``: its records win, a name of either kind included.
 
         A name ``other`` accepts stops being a synonym here, and a name ``other`` makes a

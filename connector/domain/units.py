@@ -93,7 +93,7 @@ class Quantity:
     def compatible_with(self, unit: str | None) -> bool:
         return self.dimension is dimension_of(unit)
 
-    def to(self, unit: str | None) -> "Quantity":
+    def to(self, unit: str | None) -> Quantity:
         """Convert exactly to ``unit``; raises ``ValueError`` across dimensions."""
         target = normalise_unit(unit)
         if not self.compatible_with(target):

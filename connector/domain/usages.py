@@ -45,7 +45,7 @@ class DeclarationState(str, Enum):
     CANCELLED = "CANCELLED"
 
     @classmethod
-    def of(cls, decision: DeclarationDecision) -> "DeclarationState":
+    def of(cls, decision: DeclarationDecision) -> DeclarationState:
         return cls(decision.value)
 
 

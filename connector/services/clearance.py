@@ -8,19 +8,19 @@ decision, the outbox messages and the audit row (contract sections 1, 3.2, 5, 8)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Callable
 
 import structlog
 from structlog.contextvars import bound_contextvars
 
+from cites_connector.domain.decisions import Decision, as_cancelled
 from cites_connector.domain.declarations import Declaration
+from cites_connector.domain.errors import DeclarationCancelled, StaleVersion, UnknownDeclaration
 from cites_connector.domain.permit_checks import expected_issuer
 from cites_connector.domain.permits import Permit
-from cites_connector.domain.decisions import Decision, as_cancelled
-from cites_connector.domain.errors import DeclarationCancelled, StaleVersion, UnknownDeclaration
 from cites_connector.domain.records import decision_to_dict
 from cites_connector.domain.usages import DeclarationState, StoredDecision, Usage
 from cites_connector.services.messages import broker_notification, usage_recorded
@@ -51,10 +51,17 @@ PermitLookup = Callable[[str, "str | None"], "Permit | None"]
 
 
 class ClearanceService:
-    def __init__(self, ledger: Ledger, rulebook: Rulebook, *, clock: Callable[[], datetime],
-                 new_id: Callable[[], str], max_attempts: int = 8,
-                 lookup: PermitLookup | None = None,
-                 store_found: Callable[[Permit], object] | None = None):
+    def __init__(
+        self,
+        ledger: Ledger,
+        rulebook: Rulebook,
+        *,
+        clock: Callable[[], datetime],
+        new_id: Callable[[], str],
+        max_attempts: int = 8,
+        lookup: PermitLookup | None = None,
+        store_found: Callable[[Permit], object] | None = None,
+    ):
         self.ledger = ledger
         self.rulebook = rulebook
         self.clock = clock
@@ -85,10 +92,12 @@ class ClearanceService:
         checked_on = self.rulebook.policy.day_of(self.clock())
         with self.ledger.snapshot() as session:
             return self.rulebook.decider(session.permits_numbered).decide(
-                declaration_id, version, declaration, checked_on=checked_on)
+                declaration_id, version, declaration, checked_on=checked_on
+            )
 
-    def clear(self, declaration_id: str, version: int, declaration: Declaration,
-              actor: str = "customs") -> ClearanceOutcome:
+    def clear(
+        self, declaration_id: str, version: int, declaration: Declaration, actor: str = "customs"
+    ) -> ClearanceOutcome:
         """Decide and write off. Idempotent per (declaration id, version).
 
         A concurrent writer that took the quantity first makes the conditional update fail;
@@ -101,8 +110,9 @@ class ClearanceService:
                     return self._clear_once(declaration_id, version, declaration, actor)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _clear_once(self, declaration_id: str, version: int, declaration: Declaration,
-                    actor: str) -> ClearanceOutcome:
+    def _clear_once(
+        self, declaration_id: str, version: int, declaration: Declaration, actor: str
+    ) -> ClearanceOutcome:
         with self.ledger.transaction() as session:
             # lock first, then read: a concurrent request for the same declaration that
             # committed while we waited is then seen as stored, and answered as a repeat; an
@@ -112,55 +122,94 @@ class ClearanceService:
             if latest is not None:
                 stored = latest.decision.version
                 if version < stored:
-                    raise StaleVersion(f"declaration {declaration_id} version {version} is older "
-                                       f"than version {stored} decided already")
+                    raise StaleVersion(
+                        f"declaration {declaration_id} version {version} is older "
+                        f"than version {stored} decided already"
+                    )
                 if version == stored and latest.state is DeclarationState.CANCELLED:
                     raise DeclarationCancelled(
                         f"declaration {declaration_id} version {version} was cancelled; its "
                         f"write-offs were given back: send version {version + 1} to declare "
-                        f"the goods again")
+                        f"the goods again"
+                    )
                 if version == stored:
                     log.info("declaration.repeated", decision=latest.decision.decision.value)
                     return ClearanceOutcome(latest.decision, repeated=True)
             # an amendment gives back what the earlier version took: those permits are locked
             # too, with the ones this version cites, all at once
             earlier = session.usages(declaration_id=declaration_id) if latest is not None else []
-            session.lock_permits([*self.rulebook.policy.cited_permits(declaration),
-                                  *(u.permit_number for u in earlier)])
+            session.lock_permits(
+                [
+                    *self.rulebook.policy.cited_permits(declaration),
+                    *(u.permit_number for u in earlier),
+                ]
+            )
             now = self.clock()
             if earlier:
                 give_back(session, declaration_id, now, earlier)
             decision = self.rulebook.decider(session.permits_numbered).decide(
-                declaration_id, version, declaration,
-                checked_on=self.rulebook.policy.day_of(now))
+                declaration_id, version, declaration, checked_on=self.rulebook.policy.day_of(now)
+            )
             usages = write_off(session, decision, now, self.new_id) if decision.cleared else []
-            self._store(session, decision, declaration, usages, now, actor,
-                        "amended" if latest is not None else "decided")
+            self._store(
+                session,
+                decision,
+                declaration,
+                usages,
+                now,
+                actor,
+                "amended" if latest is not None else "decided",
+            )
             # one line per decision, listing its usages: each log line costs as much as a
             # statement, so the usages are not logged one by one
-            log.info("declaration.decided", decision=decision.decision.value,
-                     hs_table=decision.hs_table, usages=usage_log(usages))
+            log.info(
+                "declaration.decided",
+                decision=decision.decision.value,
+                hs_table=decision.hs_table,
+                usages=usage_log(usages),
+            )
             return ClearanceOutcome(decision)
 
-    def _store(self, session: LedgerSession, decision: Decision, declaration: Declaration,
-               usages: list[Usage], now: datetime, actor: str, action: str) -> None:
+    def _store(
+        self,
+        session: LedgerSession,
+        decision: Decision,
+        declaration: Declaration,
+        usages: list[Usage],
+        now: datetime,
+        actor: str,
+        action: str,
+    ) -> None:
         """The decision, its outbox messages (usages first, then the broker's) and audit row."""
         data = decision_to_dict(decision)  # once: stored, sent to the broker and audited
-        session.save_decision(StoredDecision(
-            decision, declaration, DeclarationState.of(decision.decision), now,
-            tuple(self.rulebook.policy.cited_permits(declaration))), data)
+        session.save_decision(
+            StoredDecision(
+                decision,
+                declaration,
+                DeclarationState.of(decision.decision),
+                now,
+                tuple(self.rulebook.policy.cited_permits(declaration)),
+            ),
+            data,
+        )
         messages = [usage_recorded(u) for u in usages]
         notification = broker_notification(decision, action, self.new_id(), data)
         if notification is not None:
             messages.append(notification)
         session.add_outbox_many(messages, now)
-        session.add_audit(actor, f"declaration.{action}", decision.declaration_id,
-                          _audit_summary(decision, usages), now)
+        session.add_audit(
+            actor,
+            f"declaration.{action}",
+            decision.declaration_id,
+            _audit_summary(decision, usages),
+            now,
+        )
 
     # -- cancelling and reading ----------------------------------------------------------------
 
-    def cancel(self, declaration_id: str, reason: str | None = None,
-               actor: str = "customs") -> list[RestoredUsage]:
+    def cancel(
+        self, declaration_id: str, reason: str | None = None, actor: str = "customs"
+    ) -> list[RestoredUsage]:
         """Give back every write-off of the declaration; a repeat restores nothing."""
         with bound_contextvars(declaration_id=declaration_id):
             for attempt in lost_race_retrying(self.max_attempts):
@@ -168,8 +217,9 @@ class ClearanceService:
                     return self._cancel_once(declaration_id, reason, actor)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _cancel_once(self, declaration_id: str, reason: str | None,
-                     actor: str) -> list[RestoredUsage]:
+    def _cancel_once(
+        self, declaration_id: str, reason: str | None, actor: str
+    ) -> list[RestoredUsage]:
         with self.ledger.transaction() as session:
             session.lock_declaration(declaration_id)
             latest = session.latest_decision(declaration_id)
@@ -178,20 +228,34 @@ class ClearanceService:
             active = session.usages(declaration_id=declaration_id)
             session.lock_permits([u.permit_number for u in active])
             now = self.clock()
-            restored = [RestoredUsage(u, r) for u, r in give_back(session, declaration_id, now,
-                                                                  active)]
+            restored = [
+                RestoredUsage(u, r) for u, r in give_back(session, declaration_id, now, active)
+            ]
             if latest.state is not DeclarationState.CANCELLED:
-                if not session.set_state(declaration_id, DeclarationState.CANCELLED, now,
-                                         expected=latest.state,
-                                         version=latest.decision.version):
-                    raise StateChanged(f"declaration {declaration_id} changed while it was "
-                                       f"being cancelled")
+                if not session.set_state(
+                    declaration_id,
+                    DeclarationState.CANCELLED,
+                    now,
+                    expected=latest.state,
+                    version=latest.decision.version,
+                ):
+                    raise StateChanged(
+                        f"declaration {declaration_id} changed while it was being cancelled"
+                    )
                 notification = broker_notification(latest.decision, "cancelled", self.new_id())
                 if notification is not None:
                     session.add_outbox(notification, now)
-                session.add_audit(actor, "declaration.cancelled", declaration_id,
-                                  {"reason": reason, "version": latest.decision.version,
-                                   "restored": [r.usage.usage_id for r in restored]}, now)
+                session.add_audit(
+                    actor,
+                    "declaration.cancelled",
+                    declaration_id,
+                    {
+                        "reason": reason,
+                        "version": latest.decision.version,
+                        "restored": [r.usage.usage_id for r in restored],
+                    },
+                    now,
+                )
             log.info("declaration.cancelled", restored=len(restored))
             return restored
 
@@ -211,9 +275,13 @@ def _audit_summary(decision: Decision, usages: list[Usage]) -> dict:
     """What the audit trail needs: the outcome and what was written off (the full decision is
     stored beside it in the ledger, keyed by declaration id and version)."""
     return {
-        "version": decision.version, "decision": decision.decision.value,
+        "version": decision.version,
+        "decision": decision.decision.value,
         "hs_table": decision.hs_table,
         "usages": [u.usage_id for u in usages],
-        "held": {str(i.item_number): [r.code.value for r in i.reasons]
-                 for i in decision.items if i.reasons},
+        "held": {
+            str(i.item_number): [r.code.value for r in i.reasons]
+            for i in decision.items
+            if i.reasons
+        },
     }

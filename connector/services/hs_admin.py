@@ -7,24 +7,41 @@ more than the viewer role, which every user has.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Callable, Mapping, Sequence
 
+from cites_connector.domain.errors import ConnectorError, InvalidInput
 from cites_connector.domain.hs_admin import (
-    Draft, DraftRow, DraftStatus, HsAdminRefused, HsRowsInvalid, TableVersion, UnknownHsTable,
-    VersionStatus, check_can_approve, check_can_propose, check_can_publish, check_can_reject,
-    check_editable, parse_ref, plan_publication, require, with_editor,
+    Draft,
+    DraftRow,
+    DraftStatus,
+    HsAdminRefused,
+    HsRowsInvalid,
+    TableVersion,
+    UnknownHsTable,
+    VersionStatus,
+    check_can_approve,
+    check_can_propose,
+    check_can_publish,
+    check_can_reject,
+    check_editable,
+    parse_ref,
+    plan_publication,
+    require,
+    with_editor,
 )
-from cites_connector.domain.errors import InvalidInput
 from cites_connector.domain.hs_admin_convert import Conversion, Correlation, convert_rows
 from cites_connector.domain.hs_admin_diff import RowChange, changes_to_dicts, diff_rows
 from cites_connector.domain.hs_admin_impact import ImpactReport, compare, without_own_usages
 from cites_connector.domain.hs_admin_validation import (
-    Nomenclature, RowProblem, TaxonResolver, row_name, validate_rows,
+    Nomenclature,
+    RowProblem,
+    TaxonResolver,
+    row_name,
+    validate_rows,
 )
 from cites_connector.domain.hs_tables import EXCLUDED, HsRow, HsRowSet, HsTables, normalise_hs_code
-from cites_connector.domain.errors import ConnectorError
 from cites_connector.domain.policy import DecisionPolicy
 from cites_connector.domain.rules import Decider
 from cites_connector.services.hs_ports import HsSession, HsStore
@@ -68,9 +85,16 @@ def _check_edition(edition: str) -> str:
 
 
 class HsAdminService:
-    def __init__(self, store: HsStore, *, roles: Mapping[str, str], taxonomy: TaxonResolver,
-                 terms: frozenset[str], nomenclature: Callable[[str], Nomenclature | None],
-                 clock: Callable[[], datetime]):
+    def __init__(
+        self,
+        store: HsStore,
+        *,
+        roles: Mapping[str, str],
+        taxonomy: TaxonResolver,
+        terms: frozenset[str],
+        nomenclature: Callable[[str], Nomenclature | None],
+        clock: Callable[[], datetime],
+    ):
         self.store = store
         self.roles = roles
         self.taxonomy = taxonomy
@@ -122,8 +146,15 @@ class HsAdminService:
 
     # -- drafts ---------------------------------------------------------------------------------
 
-    def new_draft(self, user: str, edition: str, *, based_on: str | None = None,
-                  empty: bool = False, reason: str | None = None) -> Draft:
+    def new_draft(
+        self,
+        user: str,
+        edition: str,
+        *,
+        based_on: str | None = None,
+        empty: bool = False,
+        reason: str | None = None,
+    ) -> Draft:
         """A draft of ``edition``: a copy of ``based_on``, or of its latest version, or empty."""
         require(user, self.roles, "edit")
         edition = _check_edition(edition)
@@ -133,16 +164,33 @@ class HsAdminService:
             if based_on:
                 base = self._find(s, based_on)
             elif not empty:
-                base = max((v for v in s.versions() if v.active and v.edition == edition),
-                           key=lambda v: v.effective_from, default=None)
+                base = max(
+                    (v for v in s.versions() if v.active and v.edition == edition),
+                    key=lambda v: v.effective_from,
+                    default=None,
+                )
             rows = tuple(DraftRow(r) for r in _hs_rows(base)) if base is not None else ()
             label = _label(base) if base is not None else None
-            draft = Draft(0, edition, DraftStatus.DRAFT, rows, created_by=user, created_at=now,
-                          based_on=label, editors=(user,))
+            draft = Draft(
+                0,
+                edition,
+                DraftStatus.DRAFT,
+                rows,
+                created_by=user,
+                created_at=now,
+                based_on=label,
+                editors=(user,),
+            )
             number = s.add_draft(draft)
             draft = replace(draft, number=number)
-            s.audit(user, "hs.draft.created", draft.ref, reason,
-                    {"edition": edition, "based_on": label, "rows": len(rows)}, now)
+            s.audit(
+                user,
+                "hs.draft.created",
+                draft.ref,
+                reason,
+                {"edition": edition, "based_on": label, "rows": len(rows)},
+                now,
+            )
             return draft
 
     def add_row(self, user: str, ref: str, row: HsRow, reason: str | None = None) -> Draft:
@@ -158,11 +206,20 @@ class HsAdminService:
 
         return self._edit(user, ref, "hs.draft.row_added", reason, change)
 
-    def remove_rows(self, user: str, ref: str, hs_prefix: str, taxon: str | None = None,
-                    reason: str | None = None) -> Draft:
+    def remove_rows(
+        self,
+        user: str,
+        ref: str,
+        hs_prefix: str,
+        taxon: str | None = None,
+        reason: str | None = None,
+    ) -> Draft:
         def change(draft: Draft) -> tuple[DraftRow, ...]:
-            kept = tuple(r for r in draft.rows if not (
-                r.row.hs_prefix == hs_prefix and (taxon is None or r.row.taxon == taxon)))
+            kept = tuple(
+                r
+                for r in draft.rows
+                if not (r.row.hs_prefix == hs_prefix and (taxon is None or r.row.taxon == taxon))
+            )
             if len(kept) == len(draft.rows):
                 what = f"{hs_prefix},{taxon}" if taxon else f"prefix {hs_prefix}"
                 raise HsAdminRefused(f"draft {draft.ref} has no row {what}")
@@ -170,20 +227,39 @@ class HsAdminService:
 
         return self._edit(user, ref, "hs.draft.rows_removed", reason, change)
 
-    def import_rows(self, user: str, ref: str, rows: Sequence[HsRow], lines: Sequence[int],
-                    source: str, reason: str | None = None) -> Draft:
+    def import_rows(
+        self,
+        user: str,
+        ref: str,
+        rows: Sequence[HsRow],
+        lines: Sequence[int],
+        source: str,
+        reason: str | None = None,
+    ) -> Draft:
         """Replace the draft's rows with a file's, all or nothing, naming each bad line."""
         with self.store.snapshot() as s:
             edition = self._find(s, ref).edition
         problems = self._problems(edition, [DraftRow(r) for r in rows], lines)
         if problems:
-            raise HsRowsInvalid(f"{source} refused, nothing imported",
-                                [str(p) for p in problems])
-        return self._edit(user, ref, "hs.draft.imported", reason,
-                          lambda draft: tuple(DraftRow(r) for r in rows), {"source": source})
+            raise HsRowsInvalid(f"{source} refused, nothing imported", [str(p) for p in problems])
+        return self._edit(
+            user,
+            ref,
+            "hs.draft.imported",
+            reason,
+            lambda draft: tuple(DraftRow(r) for r in rows),
+            {"source": source},
+        )
 
-    def convert(self, user: str, correlation: Correlation, *, source: str,
-                base: str | None = None, reason: str | None = None) -> tuple[Draft, Conversion]:
+    def convert(
+        self,
+        user: str,
+        correlation: Correlation,
+        *,
+        source: str,
+        base: str | None = None,
+        reason: str | None = None,
+    ) -> tuple[Draft, Conversion]:
         """A draft of the new edition from the current table of the old one (issue 5.5)."""
         require(user, self.roles, "edit")
         now = self.clock()
@@ -192,33 +268,60 @@ class HsAdminService:
                 found = self._find(s, base)
             else:
                 today = now.date()
-                olds = [v for v in s.versions() if v.active and v.edition ==
-                        correlation.from_edition and v.effective_from <= today]
+                olds = [
+                    v
+                    for v in s.versions()
+                    if v.active
+                    and v.edition == correlation.from_edition
+                    and v.effective_from <= today
+                ]
                 found = max(olds, key=lambda v: v.effective_from, default=None)
                 if found is None:
-                    raise UnknownHsTable(f"no published {correlation.from_edition} version "
-                                         f"in force to convert")
+                    raise UnknownHsTable(
+                        f"no published {correlation.from_edition} version in force to convert"
+                    )
             if found.edition != correlation.from_edition:
-                raise HsAdminRefused(f"{_label(found)} is {found.edition}, the correlation "
-                                     f"converts from {correlation.from_edition}")
+                raise HsAdminRefused(
+                    f"{_label(found)} is {found.edition}, the correlation "
+                    f"converts from {correlation.from_edition}"
+                )
             conversion = convert_rows(_hs_rows(found), correlation)
-            draft = Draft(0, correlation.to_edition, DraftStatus.DRAFT, tuple(conversion.rows),
-                          created_by=user, created_at=now, based_on=_label(found),
-                          editors=(user,))
+            draft = Draft(
+                0,
+                correlation.to_edition,
+                DraftStatus.DRAFT,
+                tuple(conversion.rows),
+                created_by=user,
+                created_at=now,
+                based_on=_label(found),
+                editors=(user,),
+            )
             draft = replace(draft, number=s.add_draft(draft))
-            s.audit(user, "hs.draft.converted", draft.ref, reason, {
-                "from": _label(found), "to_edition": correlation.to_edition,
-                "correlation": source, "rows": len(conversion.rows),
-                "flagged_for_review": conversion.flagged,
-                "codes": {k: conversion.count(k) for k in
-                          ("unchanged", "renumbered", "split", "merged", "heading-changed")}},
-                now)
+            s.audit(
+                user,
+                "hs.draft.converted",
+                draft.ref,
+                reason,
+                {
+                    "from": _label(found),
+                    "to_edition": correlation.to_edition,
+                    "correlation": source,
+                    "rows": len(conversion.rows),
+                    "flagged_for_review": conversion.flagged,
+                    "codes": {
+                        k: conversion.count(k)
+                        for k in ("unchanged", "renumbered", "split", "merged", "heading-changed")
+                    },
+                },
+                now,
+            )
             return draft, conversion
 
     # -- impact preview ---------------------------------------------------------------------------
 
-    def impact(self, ref: str, since: date | None, ledger: Ledger,
-               policy: DecisionPolicy) -> ImpactReport:
+    def impact(
+        self, ref: str, since: date | None, ledger: Ledger, policy: DecisionPolicy
+    ) -> ImpactReport:
         """Decide recorded declarations again with ``ref`` instead of their own table.
 
         Reads only: the ledger through its read-only snapshot, the tables through the store's.
@@ -232,16 +335,23 @@ class HsAdminService:
             recorded = s.recorded_decisions(since)
         by_label = {v.label: v.row_set() for v in versions}
         in_force = HsTables(v.row_set() for v in versions if v.active)
-        draft_table = _Labelled(HsRowSet(edition=candidate.edition, version=1,
-                                         effective_from=date.min, rows=_hs_rows(candidate)),
-                                _label(candidate))
+        draft_table = _Labelled(
+            HsRowSet(
+                edition=candidate.edition,
+                version=1,
+                effective_from=date.min,
+                rows=_hs_rows(candidate),
+            ),
+            _label(candidate),
+        )
         report = ImpactReport(_label(candidate), since)
         with ledger.snapshot() as session:
             for stored in recorded:
                 declaration, decided = stored.declaration, stored.decision
                 did = decided.declaration_id
                 before_table = by_label.get(decided.hs_table or "") or in_force.in_force(
-                    declaration.date)
+                    declaration.date
+                )
                 if before_table is None:
                     report.skipped.append((did, f"no table in force on {declaration.date}"))
                     continue
@@ -252,9 +362,11 @@ class HsAdminService:
 
                 try:
                     before = self._decider(before_table, find, policy).decide(
-                        did, decided.version, declaration)
+                        did, decided.version, declaration
+                    )
                     after = self._decider(draft_table, find, policy).decide(
-                        did, decided.version, declaration)
+                        did, decided.version, declaration
+                    )
                 except (ConnectorError, ValueError) as exc:
                     report.skipped.append((did, str(exc)))
                     continue
@@ -267,8 +379,9 @@ class HsAdminService:
         return report
 
     def _decider(self, table, find, policy: DecisionPolicy) -> Decider:
-        return Decider(tables=_Fixed(table), taxonomy=self.taxonomy, find_permits=find,
-                       policy=policy)
+        return Decider(
+            tables=_Fixed(table), taxonomy=self.taxonomy, find_permits=find, policy=policy
+        )
 
     # -- review ---------------------------------------------------------------------------------
 
@@ -280,10 +393,12 @@ class HsAdminService:
         check_can_propose(draft)
         problems = self._problems(draft.edition, draft.rows)
         if problems:
-            raise HsRowsInvalid(f"draft {draft.ref} cannot be proposed: fix these first",
-                                [str(p) for p in problems])
-        return replace(draft, status=DraftStatus.PROPOSED, proposed_by=user, rejected_by=None,
-                       rejection=None)
+            raise HsRowsInvalid(
+                f"draft {draft.ref} cannot be proposed: fix these first", [str(p) for p in problems]
+            )
+        return replace(
+            draft, status=DraftStatus.PROPOSED, proposed_by=user, rejected_by=None, rejection=None
+        )
 
     def approve(self, user: str, ref: str, reason: str | None = None) -> Draft:
         require(user, self.roles, "approve")
@@ -302,15 +417,27 @@ class HsAdminService:
 
         def reject(draft: Draft, who: str) -> Draft:
             check_can_reject(draft)
-            return replace(draft, status=DraftStatus.DRAFT, rejected_by=who, rejection=reason,
-                           proposed_by=None, approved_by=None)
+            return replace(
+                draft,
+                status=DraftStatus.DRAFT,
+                rejected_by=who,
+                rejection=reason,
+                proposed_by=None,
+                approved_by=None,
+            )
 
         return self._review(user, ref, "hs.draft.rejected", reason, reject)
 
     # -- publication ------------------------------------------------------------------------------
 
-    def publish(self, user: str, ref: str, effective_from: date, reason: str | None = None,
-                supersede: Sequence[str] = ()) -> Published:
+    def publish(
+        self,
+        user: str,
+        ref: str,
+        effective_from: date,
+        reason: str | None = None,
+        supersede: Sequence[str] = (),
+    ) -> Published:
         """An approved draft becomes the next version of its edition from ``effective_from``."""
         require(user, self.roles, "publish")
         kind, number = parse_ref(ref)
@@ -325,19 +452,41 @@ class HsAdminService:
             check_can_publish(draft)
             problems = self._problems(draft.edition, draft.rows)
             if problems:
-                raise HsRowsInvalid(f"draft {draft.ref} cannot be published",
-                                    [str(p) for p in problems])
+                raise HsRowsInvalid(
+                    f"draft {draft.ref} cannot be published", [str(p) for p in problems]
+                )
             published = self._add_version(
-                s, user, now, draft.edition, draft.hs_rows(), effective_from, supersede,
-                source=f"draft {draft.ref}", draft=draft)
-            s.save_draft(replace(draft, status=DraftStatus.PUBLISHED,
-                                 published_as=published.version.label))
-            s.audit(user, "hs.version.published", published.version.label, reason,
-                    self._publication_details(published, draft.ref, draft), now)
+                s,
+                user,
+                now,
+                draft.edition,
+                draft.hs_rows(),
+                effective_from,
+                supersede,
+                source=f"draft {draft.ref}",
+                draft=draft,
+            )
+            s.save_draft(
+                replace(draft, status=DraftStatus.PUBLISHED, published_as=published.version.label)
+            )
+            s.audit(
+                user,
+                "hs.version.published",
+                published.version.label,
+                reason,
+                self._publication_details(published, draft.ref, draft),
+                now,
+            )
             return published
 
-    def rollback(self, user: str, label: str, effective_from: date, reason: str | None = None,
-                 supersede: Sequence[str] = ()) -> Published:
+    def rollback(
+        self,
+        user: str,
+        label: str,
+        effective_from: date,
+        reason: str | None = None,
+        supersede: Sequence[str] = (),
+    ) -> Published:
         """Publish a copy of an older version as a new version (its rows were reviewed when it
         was first published, so no new draft review is needed; the approver role is)."""
         require(user, self.roles, "rollback")
@@ -348,15 +497,38 @@ class HsAdminService:
         with self.store.transaction() as s:
             s.lock_timeline()
             old = self._find(s, label)
-            published = self._add_version(s, user, now, old.edition, old.rows, effective_from,
-                                          supersede, source=f"rollback to {old.label}")
-            s.audit(user, "hs.version.rolled_back", published.version.label, reason,
-                    self._publication_details(published, old.label, None), now)
+            published = self._add_version(
+                s,
+                user,
+                now,
+                old.edition,
+                old.rows,
+                effective_from,
+                supersede,
+                source=f"rollback to {old.label}",
+            )
+            s.audit(
+                user,
+                "hs.version.rolled_back",
+                published.version.label,
+                reason,
+                self._publication_details(published, old.label, None),
+                now,
+            )
             return published
 
-    def _add_version(self, s: HsSession, user: str, now: datetime, edition: str,
-                     rows: Sequence[HsRow], effective_from: date, supersede: Sequence[str],
-                     source: str, draft: Draft | None = None) -> Published:
+    def _add_version(
+        self,
+        s: HsSession,
+        user: str,
+        now: datetime,
+        edition: str,
+        rows: Sequence[HsRow],
+        effective_from: date,
+        supersede: Sequence[str],
+        source: str,
+        draft: Draft | None = None,
+    ) -> Published:
         versions = s.versions()
         plan = plan_publication(versions, effective_from, now.date(), frozenset(supersede))
         for label, last_day in plan.closes:
@@ -365,25 +537,39 @@ class HsAdminService:
             s.withdraw_version(label)
         number = 1 + max((v.number for v in versions if v.edition == edition), default=0)
         version = TableVersion(
-            edition=edition, number=number, effective_from=effective_from, effective_to=None,
-            status=VersionStatus.PUBLISHED, rows=tuple(rows), published_by=user,
-            published_at=now, approved_by=draft.approved_by if draft else None,
-            proposed_by=draft.proposed_by if draft else None, source=source)
+            edition=edition,
+            number=number,
+            effective_from=effective_from,
+            effective_to=None,
+            status=VersionStatus.PUBLISHED,
+            rows=tuple(rows),
+            published_by=user,
+            published_at=now,
+            approved_by=draft.approved_by if draft else None,
+            proposed_by=draft.proposed_by if draft else None,
+            source=source,
+        )
         s.add_version(version, draft.number if draft else None)
         previous = next((v for v in versions if v.label in dict(plan.closes)), None)
-        return Published(version, plan.closes, plan.withdraws,
-                         previous.label if previous else None,
-                         previous.rows if previous else ())
+        return Published(
+            version,
+            plan.closes,
+            plan.withdraws,
+            previous.label if previous else None,
+            previous.rows if previous else (),
+        )
 
-    def _publication_details(self, published: Published, source: str,
-                             draft: Draft | None) -> dict:
+    def _publication_details(self, published: Published, source: str, draft: Draft | None) -> dict:
         """What the publication changed: against the version it follows, row by row."""
         version = published.version
         return {
-            "version": version.label, "from": source,
+            "version": version.label,
+            "from": source,
             "effective_from": version.effective_from.isoformat(),
-            "ended": [{"version": label, "effective_to": day.isoformat()}
-                      for label, day in published.ended],
+            "ended": [
+                {"version": label, "effective_to": day.isoformat()}
+                for label, day in published.ended
+            ],
             "withdrawn": list(published.withdrawn),
             "proposed_by": draft.proposed_by if draft else None,
             "approved_by": draft.approved_by if draft else None,
@@ -406,10 +592,16 @@ class HsAdminService:
             raise UnknownHsTable(f"no published version {label}")
         return version
 
-    def _problems(self, edition: str, rows: Sequence[DraftRow | HsRow],
-                  lines: Sequence[int] | None = None) -> list[RowProblem]:
-        return validate_rows(rows, taxonomy=self.taxonomy, terms=self.terms,
-                             nomenclature=self.nomenclature(edition), lines=lines)
+    def _problems(
+        self, edition: str, rows: Sequence[DraftRow | HsRow], lines: Sequence[int] | None = None
+    ) -> list[RowProblem]:
+        return validate_rows(
+            rows,
+            taxonomy=self.taxonomy,
+            terms=self.terms,
+            nomenclature=self.nomenclature(edition),
+            lines=lines,
+        )
 
     def _problems_of_rows(self, ref: str, rows: list[HsRow]) -> list[RowProblem]:
         """Problems of new rows judged within the draft (an exclusion needs its parent row);
@@ -421,13 +613,22 @@ class HsAdminService:
         names = {row_name(r) for r in rows}
         return [p for p in self._problems(found.edition, [*context, *rows]) if p.row in names]
 
-    def _edit(self, user: str, ref: str, action: str, reason: str | None,
-              change: Callable[[Draft], tuple[DraftRow, ...]], extra: dict | None = None) -> Draft:
+    def _edit(
+        self,
+        user: str,
+        ref: str,
+        action: str,
+        reason: str | None,
+        change: Callable[[Draft], tuple[DraftRow, ...]],
+        extra: dict | None = None,
+    ) -> Draft:
         require(user, self.roles, "edit")
         kind, number = parse_ref(ref)
         if kind != "draft":
-            raise HsAdminRefused(f"{ref} is a published version: it never changes; start a "
-                                 f"draft from it (hs draft new --from {ref})")
+            raise HsAdminRefused(
+                f"{ref} is a published version: it never changes; start a "
+                f"draft from it (hs draft new --from {ref})"
+            )
         now = self.clock()
         with self.store.transaction() as s:
             draft = s.draft(number, lock=True)
@@ -437,8 +638,11 @@ class HsAdminService:
             rows = change(draft)
             changes = diff_rows(draft.hs_rows(), tuple(r.row for r in rows))
             now_reviewed = {r.key for r in rows if not r.review}
-            cleared = sorted(f"{p},{t}" for (p, t) in (r.key for r in draft.rows if r.review)
-                             if (p, t) in now_reviewed)
+            cleared = sorted(
+                f"{p},{t}"
+                for (p, t) in (r.key for r in draft.rows if r.review)
+                if (p, t) in now_reviewed
+            )
             edited = replace(draft, rows=rows, editors=with_editor(draft.editors, user))
             s.save_draft(edited)
             details = {"changes": changes_to_dicts(changes), **(extra or {})}
@@ -447,8 +651,14 @@ class HsAdminService:
             s.audit(user, action, draft.ref, reason, details, now)
             return edited
 
-    def _review(self, user: str, ref: str, action: str, reason: str | None,
-                step: Callable[[Draft, str], Draft]) -> Draft:
+    def _review(
+        self,
+        user: str,
+        ref: str,
+        action: str,
+        reason: str | None,
+        step: Callable[[Draft, str], Draft],
+    ) -> Draft:
         kind, number = parse_ref(ref)
         if kind != "draft":
             raise InvalidInput(f"{ref} is a version: only drafts are reviewed")
@@ -459,10 +669,20 @@ class HsAdminService:
                 raise UnknownHsTable(f"no draft {ref}")
             changed = step(draft, user)
             s.save_draft(changed)
-            s.audit(user, action, draft.ref, reason,
-                    {"status": changed.status.value, "rows": len(changed.rows),
-                     "proposed_by": changed.proposed_by, "approved_by": changed.approved_by,
-                     "edited_by": list(changed.editors)}, now)
+            s.audit(
+                user,
+                action,
+                draft.ref,
+                reason,
+                {
+                    "status": changed.status.value,
+                    "rows": len(changed.rows),
+                    "proposed_by": changed.proposed_by,
+                    "approved_by": changed.approved_by,
+                    "edited_by": list(changed.editors),
+                },
+                now,
+            )
             return changed
 
 

@@ -54,8 +54,15 @@ class HsSession(ABC):
 
     # -- audit ------------------------------------------------------------------------------------
     @abstractmethod
-    def audit(self, actor: str, action: str, subject: str, reason: str | None,
-              details: dict[str, Any], at: datetime) -> None:
+    def audit(
+        self,
+        actor: str,
+        action: str,
+        subject: str,
+        reason: str | None,
+        details: dict[str, Any],
+        at: datetime,
+    ) -> None:
         """Append to the tamper-evident administration log (who, when, what, why)."""
 
     # -- what the ledger recorded, for the impact preview ----------------------------------------

@@ -8,9 +8,10 @@ The relay (adapters) renders and delivers them; message ids are stable for de-du
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 
@@ -47,34 +48,52 @@ class OutboxMessage:
 
 
 def _utc(at: datetime) -> str:
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def usage_body(usage: Usage) -> dict[str, Any]:
     return {
         "usage_id": usage.usage_id,
-        "permit_number": usage.permit_number, "issuing_country": usage.issuing_country,
-        "line": usage.line, "declaration_id": usage.declaration_id,
-        "declaration_version": usage.declaration_version, "item_number": usage.item_number,
-        "quantity": format_decimal(usage.quantity), "unit": usage.unit,
+        "permit_number": usage.permit_number,
+        "issuing_country": usage.issuing_country,
+        "line": usage.line,
+        "declaration_id": usage.declaration_id,
+        "declaration_version": usage.declaration_version,
+        "item_number": usage.item_number,
+        "quantity": format_decimal(usage.quantity),
+        "unit": usage.unit,
         "remaining_after": format_decimal(usage.remaining_after),
-        "permit_used_up": usage.permit_used_up, "office_code": usage.office_code,
+        "permit_used_up": usage.permit_used_up,
+        "office_code": usage.office_code,
         "recorded_at": _utc(usage.recorded_at),
     }
 
 
 def usage_recorded(usage: Usage) -> OutboxMessage:
-    return OutboxMessage(usage.usage_id, AMQP, USAGE_EXCHANGE, "usage.recorded",
-                         usage_body(usage), f"{usage.permit_number}/{usage.issuing_country}")
+    return OutboxMessage(
+        usage.usage_id,
+        AMQP,
+        USAGE_EXCHANGE,
+        "usage.recorded",
+        usage_body(usage),
+        f"{usage.permit_number}/{usage.issuing_country}",
+    )
 
 
 def usage_reversed(usage: Usage, remaining_after, at: datetime) -> OutboxMessage:
     body = usage_body(usage) | {
-        "remaining_after": format_decimal(remaining_after), "permit_used_up": False,
+        "remaining_after": format_decimal(remaining_after),
+        "permit_used_up": False,
         "reversed_at": _utc(at),
     }
-    return OutboxMessage(f"{usage.usage_id}:reversed", AMQP, USAGE_EXCHANGE, "usage.reversed",
-                         body, f"{usage.permit_number}/{usage.issuing_country}")
+    return OutboxMessage(
+        f"{usage.usage_id}:reversed",
+        AMQP,
+        USAGE_EXCHANGE,
+        "usage.reversed",
+        body,
+        f"{usage.permit_number}/{usage.issuing_country}",
+    )
 
 
 def broker_routing_key(declarant_code: str) -> str:
@@ -83,13 +102,18 @@ def broker_routing_key(declarant_code: str) -> str:
     SAD, that is from the trader's side: it is data, never routing syntax."""
     if ROUTABLE_DECLARANT_CODE.fullmatch(declarant_code):
         return f"broker.{declarant_code}"
-    log.warning("notification.declarant_code_unroutable", declarant_code=declarant_code[:80],
-                length=len(declarant_code), routing_key=UNROUTABLE_BROKER_KEY)
+    log.warning(
+        "notification.declarant_code_unroutable",
+        declarant_code=declarant_code[:80],
+        length=len(declarant_code),
+        routing_key=UNROUTABLE_BROKER_KEY,
+    )
     return UNROUTABLE_BROKER_KEY
 
 
-def broker_notification(decision: Decision, event: str, message_id: str,
-                        data: dict[str, Any] | None = None) -> OutboxMessage | None:
+def broker_notification(
+    decision: Decision, event: str, message_id: str, data: dict[str, Any] | None = None
+) -> OutboxMessage | None:
     """Contract 3.4: routed by the declarant's code; text and html are rendered by the relay.
 
     A declaration without a declarant code has nobody to notify: no message. ``data`` is
@@ -100,17 +124,29 @@ def broker_notification(decision: Decision, event: str, message_id: str,
     if data is None:
         data = decision_to_dict(decision)
     body = {
-        "declaration_id": decision.declaration_id, "version": decision.version,
-        "decision": decision.decision.value, "event": event,
-        "items": data["items"], "reasons": data["reasons"],
+        "declaration_id": decision.declaration_id,
+        "version": decision.version,
+        "decision": decision.decision.value,
+        "event": event,
+        "items": data["items"],
+        "reasons": data["reasons"],
     }
-    return OutboxMessage(message_id, AMQP, NOTIFICATION_EXCHANGE,
-                         broker_routing_key(decision.declarant_code), body,
-                         decision.declaration_id)
+    return OutboxMessage(
+        message_id,
+        AMQP,
+        NOTIFICATION_EXCHANGE,
+        broker_routing_key(decision.declarant_code),
+        body,
+        decision.declaration_id,
+    )
 
 
-def customs_callback(decision: Decision, callback_id: str, reasons: Sequence[Reason] = (),
-                     data: dict[str, Any] | None = None) -> OutboxMessage:
+def customs_callback(
+    decision: Decision,
+    callback_id: str,
+    reasons: Sequence[Reason] = (),
+    data: dict[str, Any] | None = None,
+) -> OutboxMessage:
     """Contract 4: SubmitControlResult, sent when a decision changes without a call from
     customs. ``CallbackId`` (= the message id) lets the customs side drop repeats; the
     ``reasons`` add declaration-level news (e.g. a permit cancelled after clearance);
@@ -118,11 +154,19 @@ def customs_callback(decision: Decision, callback_id: str, reasons: Sequence[Rea
     if data is None:
         data = decision_to_dict(decision)
     body = {
-        "callback_id": callback_id, "declaration_id": decision.declaration_id,
-        "version": decision.version, "decision": decision.decision.value,
+        "callback_id": callback_id,
+        "declaration_id": decision.declaration_id,
+        "version": decision.version,
+        "decision": decision.decision.value,
         "items": data["items"],
-        "reasons": data["reasons"] + [{"code": r.code.value, "message": r.message}
-                                      for r in reasons],
+        "reasons": data["reasons"]
+        + [{"code": r.code.value, "message": r.message} for r in reasons],
     }
-    return OutboxMessage(callback_id, CUSTOMS_CALLBACK, "SubmitControlResult",
-                         "SubmitControlResult", body, decision.declaration_id)
+    return OutboxMessage(
+        callback_id,
+        CUSTOMS_CALLBACK,
+        "SubmitControlResult",
+        "SubmitControlResult",
+        body,
+        decision.declaration_id,
+    )

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 
 import structlog
 
@@ -45,16 +46,23 @@ class LookupAnswer:
 
 
 class PermitLookupPort(Protocol):
-    def ask(self, queries: Sequence[tuple[str, str | None]],
-            timeout: float) -> dict[str, LookupAnswer]:
+    def ask(
+        self, queries: Sequence[tuple[str, str | None]], timeout: float
+    ) -> dict[str, LookupAnswer]:
         """Ask for all ``(permit number, expected issuer)`` at once and wait at most
         ``timeout`` seconds in all; numbers with no usable answer by then are left out."""
 
 
 class UnknownPermitLookup:
-    def __init__(self, port: PermitLookupPort, *, timeout: float = 5.0,
-                 max_per_declaration: int = 10, negative_ttl: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        port: PermitLookupPort,
+        *,
+        timeout: float = 5.0,
+        max_per_declaration: int = 10,
+        negative_ttl: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.port = port
         self.timeout = timeout
         self.max_per_declaration = max_per_declaration
@@ -63,16 +71,21 @@ class UnknownPermitLookup:
         self._not_found: dict[tuple[str, str | None], float] = {}
         self._lock = threading.Lock()
 
-    def fetch(self, numbers: Sequence[str], issuer: str | None,
-              store: Callable[[Permit, str], object]) -> list[Permit]:
+    def fetch(
+        self, numbers: Sequence[str], issuer: str | None, store: Callable[[Permit, str], object]
+    ) -> list[Permit]:
         """Look up ``numbers`` (cited, not in the ledger) and ``store(permit, publisher)`` each
         one found; returns the permits stored."""
         wanted = [n for n in dict.fromkeys(numbers) if not self._known_missing(n, issuer)]
         remembered = len(dict.fromkeys(numbers)) - len(wanted)
-        asked, skipped = wanted[:self.max_per_declaration], wanted[self.max_per_declaration:]
+        asked, skipped = wanted[: self.max_per_declaration], wanted[self.max_per_declaration :]
         if skipped:
-            log.warning("permit.lookup_capped", asked=len(asked), not_asked=skipped,
-                        limit=self.max_per_declaration)
+            log.warning(
+                "permit.lookup_capped",
+                asked=len(asked),
+                not_asked=skipped,
+                limit=self.max_per_declaration,
+            )
         if remembered:
             log.info("permit.lookup_remembered_not_found", count=remembered)
         if not asked:
@@ -81,9 +94,12 @@ class UnknownPermitLookup:
         stored = []
         for number in asked:
             answer = answers.get(number)
-            log.info("permit.lookup", permit_number=number,
-                     found=answer is not None and answer.permit is not None,
-                     answered=answer is not None)
+            log.info(
+                "permit.lookup",
+                permit_number=number,
+                found=answer is not None and answer.permit is not None,
+                answered=answer is not None,
+            )
             if answer is None:
                 continue
             if answer.permit is None:
@@ -92,8 +108,9 @@ class UnknownPermitLookup:
             try:
                 store(answer.permit, answer.publisher)
             except InvalidInput as refused:  # e.g. a cancellation on record: stays unknown
-                log.warning("permit.lookup_not_stored", permit_number=number,
-                            reason=refused.message)
+                log.warning(
+                    "permit.lookup_not_stored", permit_number=number, reason=refused.message
+                )
                 continue
             stored.append(answer.permit)
         return stored

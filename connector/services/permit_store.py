@@ -55,20 +55,27 @@ def _with_usage_kept(permit: Permit, previous: Permit | None, usages: list[Usage
         taken = used.get(line.line, Decimal(0))
         remaining = line.quantity - taken
         if remaining < 0:
-            log.warning("permit.amended_below_usage", permit_number=permit.permit_number,
-                        line=line.line, quantity=str(line.quantity), written_off=str(taken))
+            log.warning(
+                "permit.amended_below_usage",
+                permit_number=permit.permit_number,
+                line=line.line,
+                quantity=str(line.quantity),
+                written_off=str(taken),
+            )
             remaining = Decimal(0)
         lines.append(replace(line, remaining=remaining))
     return replace(permit, lines=tuple(lines), used_by=previous.used_by if previous else None)
 
 
-def _refuse_after_cancellation(cancelled: PermitStatusChange | Permit, version: int,
-                               event: str) -> None:
+def _refuse_after_cancellation(
+    cancelled: PermitStatusChange | Permit, version: int, event: str
+) -> None:
     raise PermitEventRefused(
         CANCELLED_FINAL,
         f"permit {cancelled.permit_number} ({cancelled.issuing_country}) was cancelled at "
         f"version {cancelled.version}; {event} of version {version} cannot make it usable "
-        "again (a cancellation is final; the issuing authority issues a new permit)")
+        "again (a cancellation is final; the issuing authority issues a new permit)",
+    )
 
 
 def _check_step(stored_version: int, version: int, number: str, max_step: int) -> None:
@@ -77,11 +84,17 @@ def _check_step(stored_version: int, version: int, number: str, max_step: int) -
             IMPLAUSIBLE_VERSION,
             f"permit {number}: version {version} is {version - stored_version} above the stored "
             f"version {stored_version}; at most {max_step} is accepted "
-            "(CONNECTOR_PERMIT_MAX_VERSION_STEP)")
+            "(CONNECTOR_PERMIT_MAX_VERSION_STEP)",
+        )
 
 
-def store_permit(session: LedgerSession, permit: Permit, actor: str, now: datetime,
-                 max_version_step: int = DEFAULT_MAX_VERSION_STEP) -> PermitApplied:
+def store_permit(
+    session: LedgerSession,
+    permit: Permit,
+    actor: str,
+    now: datetime,
+    max_version_step: int = DEFAULT_MAX_VERSION_STEP,
+) -> PermitApplied:
     """Store an issued or amended permit unless its lines are not newer than those held.
 
     Lines and dates follow the newest content version; the status follows the newest version
@@ -91,93 +104,150 @@ def store_permit(session: LedgerSession, permit: Permit, actor: str, now: dateti
     previous = session.get_permit(permit.permit_number, permit.issuing_country)
     if previous is None:
         pending = session.pending_status(permit.permit_number, permit.issuing_country)
-        if pending is not None and pending.status is PermitStatus.CANCELLED \
-                and permit.version > pending.version:
+        if (
+            pending is not None
+            and pending.status is PermitStatus.CANCELLED
+            and permit.version > pending.version
+        ):
             _refuse_after_cancellation(pending, permit.version, "a permit")
     elif permit.version > previous.version:
         if previous.status is PermitStatus.CANCELLED:
             _refuse_after_cancellation(previous, permit.version, "an amendment")
         _check_step(previous.version, permit.version, permit.permit_number, max_version_step)
     if previous is not None and permit.version <= previous.content_version:
-        log.info("permit.version_ignored", permit_number=permit.permit_number,
-                 version=permit.version, stored_version=previous.content_version)
-        return PermitApplied(permit.permit_number, permit.issuing_country, False,
-                             f"version {permit.version} is not newer than stored version "
-                             f"{previous.content_version}")
+        log.info(
+            "permit.version_ignored",
+            permit_number=permit.permit_number,
+            version=permit.version,
+            stored_version=previous.content_version,
+        )
+        return PermitApplied(
+            permit.permit_number,
+            permit.issuing_country,
+            False,
+            f"version {permit.version} is not newer than stored version {previous.content_version}",
+        )
     usages = session.usages(permit=permit.key) if previous else []
     kept = _with_usage_kept(permit, previous, usages)
     if previous is not None and previous.version >= permit.version:
         # a status event of this version or later came first: the lines are news, the status
         # is not (at an equal version the status event wins, as with a kept one below)
-        kept = replace(kept, version=previous.version, status=previous.status,
-                       content_version=permit.version)
+        kept = replace(
+            kept, version=previous.version, status=previous.status, content_version=permit.version
+        )
     session.save_permit(kept)
-    session.add_audit(actor, "permit.issued" if previous is None else "permit.amended",
-                      f"{permit.permit_number}/{permit.issuing_country}",
-                      {"version": permit.version}, now)
+    session.add_audit(
+        actor,
+        "permit.issued" if previous is None else "permit.amended",
+        f"{permit.permit_number}/{permit.issuing_country}",
+        {"version": permit.version},
+        now,
+    )
     log.info("permit.stored", permit_number=permit.permit_number, version=permit.version)
     overtaken = session.take_pending_status(permit.permit_number, permit.issuing_country)
     if _overtakes(overtaken, kept):
         # kept from a trusted event whose step could not be judged then: applied whatever its
         # version (safety first: a permit and its cancellation both at version 1 leave it
         # cancelled)
-        _set_status(session, replace(overtaken, version=max(overtaken.version,
-                                                            kept.version)), actor, now)
-        return PermitApplied(permit.permit_number, permit.issuing_country, True,
-                             f"version {permit.version} stored, then status "
-                             f"{overtaken.status.value} of version {overtaken.version}")
-    return PermitApplied(permit.permit_number, permit.issuing_country, True,
-                         f"version {permit.version} stored")
+        _set_status(
+            session, replace(overtaken, version=max(overtaken.version, kept.version)), actor, now
+        )
+        return PermitApplied(
+            permit.permit_number,
+            permit.issuing_country,
+            True,
+            f"version {permit.version} stored, then status "
+            f"{overtaken.status.value} of version {overtaken.version}",
+        )
+    return PermitApplied(
+        permit.permit_number, permit.issuing_country, True, f"version {permit.version} stored"
+    )
 
 
-def store_status(session: LedgerSession, change: PermitStatusChange, actor: str,
-                 now: datetime,
-                 max_version_step: int = DEFAULT_MAX_VERSION_STEP) -> PermitApplied:
+def store_status(
+    session: LedgerSession,
+    change: PermitStatusChange,
+    actor: str,
+    now: datetime,
+    max_version_step: int = DEFAULT_MAX_VERSION_STEP,
+) -> PermitApplied:
     """Cancel, suspend or reinstate (status VALID). A clearance made is never undone."""
     previous = session.get_permit(change.permit_number, change.issuing_country)
     revives = change.status is not PermitStatus.CANCELLED
     if previous is None:
         pending = session.pending_status(change.permit_number, change.issuing_country)
-        if revives and pending is not None and pending.status is PermitStatus.CANCELLED \
-                and change.version > pending.version:
+        if (
+            revives
+            and pending is not None
+            and pending.status is PermitStatus.CANCELLED
+            and change.version > pending.version
+        ):
             _refuse_after_cancellation(pending, change.version, _event(change))
         kept = _to_keep(pending, change)
         if kept is not pending:
             session.keep_pending_status(kept)
-        log.info("permit.status_before_permit", permit_number=change.permit_number,
-                 version=change.version, status=change.status.value)
-        return PermitApplied(change.permit_number, change.issuing_country, False,
-                             f"permit not received yet; status {change.status.value} of version "
-                             f"{change.version} kept for when it arrives")
+        log.info(
+            "permit.status_before_permit",
+            permit_number=change.permit_number,
+            version=change.version,
+            status=change.status.value,
+        )
+        return PermitApplied(
+            change.permit_number,
+            change.issuing_country,
+            False,
+            f"permit not received yet; status {change.status.value} of version "
+            f"{change.version} kept for when it arrives",
+        )
     if change.version <= previous.version:
-        return PermitApplied(change.permit_number, change.issuing_country, False,
-                             f"version {change.version} is not newer than stored "
-                             f"version {previous.version}")
+        return PermitApplied(
+            change.permit_number,
+            change.issuing_country,
+            False,
+            f"version {change.version} is not newer than stored version {previous.version}",
+        )
     if revives and previous.status is PermitStatus.CANCELLED:
         _refuse_after_cancellation(previous, change.version, _event(change))
     _check_step(previous.version, change.version, change.permit_number, max_version_step)
     _set_status(session, change, actor, now)
-    return PermitApplied(change.permit_number, change.issuing_country, True,
-                         f"status {change.status.value} at version {change.version}")
+    return PermitApplied(
+        change.permit_number,
+        change.issuing_country,
+        True,
+        f"status {change.status.value} at version {change.version}",
+    )
 
 
-def _set_status(session: LedgerSession, change: PermitStatusChange, actor: str,
-                now: datetime) -> None:
+def _set_status(
+    session: LedgerSession, change: PermitStatusChange, actor: str, now: datetime
+) -> None:
     session.set_permit_status(change)
-    session.add_audit(actor, f"permit.status.{change.status.value.lower()}",
-                      f"{change.permit_number}/{change.issuing_country}",
-                      {"version": change.version, "reason": change.reason}, now)
-    log.info("permit.status", permit_number=change.permit_number, version=change.version,
-             status=change.status.value)
+    session.add_audit(
+        actor,
+        f"permit.status.{change.status.value.lower()}",
+        f"{change.permit_number}/{change.issuing_country}",
+        {"version": change.version, "reason": change.reason},
+        now,
+    )
+    log.info(
+        "permit.status",
+        permit_number=change.permit_number,
+        version=change.version,
+        status=change.status.value,
+    )
 
 
 def _event(change: PermitStatusChange) -> str:
-    return {PermitStatus.VALID: "a reinstatement", PermitStatus.SUSPENDED: "a suspension",
-            PermitStatus.CANCELLED: "a cancellation"}[change.status]
+    return {
+        PermitStatus.VALID: "a reinstatement",
+        PermitStatus.SUSPENDED: "a suspension",
+        PermitStatus.CANCELLED: "a cancellation",
+    }[change.status]
 
 
-def _to_keep(pending: PermitStatusChange | None,
-             change: PermitStatusChange) -> PermitStatusChange | None:
+def _to_keep(
+    pending: PermitStatusChange | None, change: PermitStatusChange
+) -> PermitStatusChange | None:
     """Which status event to keep for a permit not received yet: the newest, except that a
     cancellation, once received, is kept whatever else comes (at the highest version seen)."""
     if pending is None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Callable
 
 import structlog
 from structlog.contextvars import bound_contextvars
@@ -14,11 +14,14 @@ from cites_connector.domain.errors import PermitEventRefused, UnknownPermit
 from cites_connector.domain.permits import Permit, PermitStatus, PermitStatusChange
 from cites_connector.domain.usages import Usage
 from cites_connector.services.permit_store import (
-    DEFAULT_MAX_VERSION_STEP, PermitApplied, store_permit, store_status,
+    DEFAULT_MAX_VERSION_STEP,
+    PermitApplied,
+    store_permit,
+    store_status,
 )
 from cites_connector.services.ports import InboxEntry, Ledger, LedgerSession
-from cites_connector.services.retry import lost_race_retrying
 from cites_connector.services.releases import DeclarationEffects
+from cites_connector.services.retry import lost_race_retrying
 from cites_connector.services.rulebook import Rulebook
 
 log = structlog.get_logger(__name__)
@@ -46,17 +49,18 @@ class IntakeOutcome:
 
 def _repeat(seen: InboxEntry, body_digest: str | None, permit_number: str) -> IntakeOutcome:
     """A message id applied before: a true repeat changes nothing; another body is refused."""
-    if body_digest is not None and seen.body_digest is not None \
-            and body_digest != seen.body_digest:
+    if body_digest is not None and seen.body_digest is not None and body_digest != seen.body_digest:
         raise PermitEventRefused(
             MESSAGE_ID_CONFLICT,
             f"message id {seen.message_id} was applied before with another body; this message "
             "is not a repeat of it and is not applied (the sender must give each message its "
-            "own id)")
+            "own id)",
+        )
     log.info("permit.message_repeated", message_id=seen.message_id)
-    return IntakeOutcome(PermitApplied(permit_number, "", False,
-                                       f"message {seen.message_id} applied already"),
-                         duplicate=True)
+    return IntakeOutcome(
+        PermitApplied(permit_number, "", False, f"message {seen.message_id} applied already"),
+        duplicate=True,
+    )
 
 
 class PermitService:
@@ -70,9 +74,16 @@ class PermitService:
     redelivers it: the repeat then changes no permit but still finishes the releases.
     """
 
-    def __init__(self, ledger: Ledger, rulebook: Rulebook, *, clock: Callable[[], datetime],
-                 new_id: Callable[[], str], max_attempts: int = 8,
-                 max_version_step: int = DEFAULT_MAX_VERSION_STEP):
+    def __init__(
+        self,
+        ledger: Ledger,
+        rulebook: Rulebook,
+        *,
+        clock: Callable[[], datetime],
+        new_id: Callable[[], str],
+        max_attempts: int = 8,
+        max_version_step: int = DEFAULT_MAX_VERSION_STEP,
+    ):
         self.ledger = ledger
         self.rulebook = rulebook
         self.clock = clock
@@ -80,16 +91,23 @@ class PermitService:
         self.max_attempts = max_attempts
         #: CONNECTOR_PERMIT_MAX_VERSION_STEP (contract 3.1 (v2)): IMPLAUSIBLE_VERSION above it
         self.max_version_step = max_version_step
-        self.effects = DeclarationEffects(ledger, rulebook, clock=clock, new_id=new_id,
-                                          max_attempts=max_attempts)
+        self.effects = DeclarationEffects(
+            ledger, rulebook, clock=clock, new_id=new_id, max_attempts=max_attempts
+        )
 
-    def apply(self, permit: Permit, actor: str = "permit-system",
-              message_id: str | None = None) -> PermitApplied:
+    def apply(
+        self, permit: Permit, actor: str = "permit-system", message_id: str | None = None
+    ) -> PermitApplied:
         return self.receive_permit(permit, actor=actor, message_id=message_id).applied
 
-    def receive_permit(self, permit: Permit, *, actor: str = "permit-system",
-                       message_id: str | None = None,
-                       body_digest: str | None = None) -> IntakeOutcome:
+    def receive_permit(
+        self,
+        permit: Permit,
+        *,
+        actor: str = "permit-system",
+        message_id: str | None = None,
+        body_digest: str | None = None,
+    ) -> IntakeOutcome:
         """Apply an issued or amended permit once per ``message_id``.
 
         ``body_digest`` identifies what the message carried: the same id with another digest
@@ -97,18 +115,31 @@ class PermitService:
         message id taken first cannot silently swallow the real message (contract 3.1 (v2)).
         """
         with bound_contextvars(permit_number=permit.permit_number):
-            outcome = self._in_transaction(message_id, body_digest, actor,
-                                           permit.permit_number,
-                                           lambda s, now: self._permit(s, permit, actor, now))
+            outcome = self._in_transaction(
+                message_id,
+                body_digest,
+                actor,
+                permit.permit_number,
+                lambda s, now: self._permit(s, permit, actor, now),
+            )
             return self._follow_up(outcome, permit.permit_number, actor)
 
-    def receive_status(self, change: PermitStatusChange, *, actor: str = "permit-system",
-                       message_id: str | None = None,
-                       body_digest: str | None = None) -> IntakeOutcome:
+    def receive_status(
+        self,
+        change: PermitStatusChange,
+        *,
+        actor: str = "permit-system",
+        message_id: str | None = None,
+        body_digest: str | None = None,
+    ) -> IntakeOutcome:
         with bound_contextvars(permit_number=change.permit_number):
-            outcome = self._in_transaction(message_id, body_digest, actor,
-                                           change.permit_number,
-                                           lambda s, now: self._status(s, change, actor, now))
+            outcome = self._in_transaction(
+                message_id,
+                body_digest,
+                actor,
+                change.permit_number,
+                lambda s, now: self._status(s, change, actor, now),
+            )
             if outcome.duplicate and change.status is not PermitStatus.VALID:
                 # finish the reports of a first delivery that stopped half-way (sent once each)
                 in_force = self._in_force(change)
@@ -125,8 +156,7 @@ class PermitService:
             return None
         return change
 
-    def _in_transaction(self, message_id, body_digest, actor, permit_number,
-                        work) -> IntakeOutcome:
+    def _in_transaction(self, message_id, body_digest, actor, permit_number, work) -> IntakeOutcome:
         for attempt in lost_race_retrying(self.max_attempts):
             with attempt, self.ledger.transaction() as session:
                 session.lock_permit_number(permit_number)  # first: it may not exist yet
@@ -137,44 +167,54 @@ class PermitService:
                 now = self.clock()
                 outcome = work(session, now)
                 if message_id is not None:
-                    session.record_inbox(message_id, actor, outcome.applied.detail, now,
-                                         body_digest)
+                    session.record_inbox(
+                        message_id, actor, outcome.applied.detail, now, body_digest
+                    )
                 return outcome
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _follow_up(self, outcome: IntakeOutcome, permit_number: str,
-                   actor: str) -> IntakeOutcome:
+    def _follow_up(self, outcome: IntakeOutcome, permit_number: str, actor: str) -> IntakeOutcome:
         """After the commit: release what the permit makes clearable, or report what it
         withdraws. Also for a repeated message, whose first delivery may have stopped between
         the commit and the end of this (a release that finds nothing held does nothing)."""
         if outcome.withdrawn is not None:
-            return replace(outcome, reported=tuple(
-                self.effects.report_withdrawn(outcome.withdrawn, actor)))
+            return replace(
+                outcome, reported=tuple(self.effects.report_withdrawn(outcome.withdrawn, actor))
+            )
         if outcome.applied.applied or outcome.duplicate:
-            return replace(outcome, released=tuple(
-                self.effects.release_held(permit_number, actor)))
+            return replace(outcome, released=tuple(self.effects.release_held(permit_number, actor)))
         return outcome
 
-    def _permit(self, session: LedgerSession, permit: Permit, actor: str,
-                now: datetime) -> IntakeOutcome:
+    def _permit(
+        self, session: LedgerSession, permit: Permit, actor: str, now: datetime
+    ) -> IntakeOutcome:
         applied = store_permit(session, permit, actor, now, self.max_version_step)
         if not applied.applied:
             return IntakeOutcome(applied)
         stored = session.get_permit(permit.permit_number, permit.issuing_country)
         if stored is not None and stored.status is not PermitStatus.VALID:
-            return IntakeOutcome(applied, withdrawn=PermitStatusChange(
-                stored.permit_number, stored.issuing_country, stored.version, stored.status))
+            return IntakeOutcome(
+                applied,
+                withdrawn=PermitStatusChange(
+                    stored.permit_number, stored.issuing_country, stored.version, stored.status
+                ),
+            )
         return IntakeOutcome(applied)
 
-    def _status(self, session: LedgerSession, change: PermitStatusChange, actor: str,
-                now: datetime) -> IntakeOutcome:
+    def _status(
+        self, session: LedgerSession, change: PermitStatusChange, actor: str, now: datetime
+    ) -> IntakeOutcome:
         applied = store_status(session, change, actor, now, self.max_version_step)
         if not applied.applied or change.status is PermitStatus.VALID:
             return IntakeOutcome(applied)
         return IntakeOutcome(applied, withdrawn=change)
 
-    def balance(self, permit_number: str, issuing_country: str | None = None,
-                prefer_country: str | None = None) -> PermitBalance:
+    def balance(
+        self,
+        permit_number: str,
+        issuing_country: str | None = None,
+        prefer_country: str | None = None,
+    ) -> PermitBalance:
         with self.ledger.snapshot() as session:
             if issuing_country:
                 permit = session.get_permit(permit_number, issuing_country)

@@ -15,11 +15,12 @@ declaration (a permit event) takes only the permit locks.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from cites_connector.domain.permits import Permit, PermitStatusChange
 from cites_connector.domain.usages import DeclarationState, StoredDecision, Usage
@@ -77,13 +78,13 @@ class LedgerSession(ABC):
         (the service decides which to keep: permit_store._to_keep)."""
 
     @abstractmethod
-    def take_pending_status(self, permit_number: str,
-                            issuing_country: str) -> PermitStatusChange | None:
+    def take_pending_status(
+        self, permit_number: str, issuing_country: str
+    ) -> PermitStatusChange | None:
         """The remembered status event of a permit, removed from the store."""
 
     @abstractmethod
-    def pending_status(self, permit_number: str,
-                       issuing_country: str) -> PermitStatusChange | None:
+    def pending_status(self, permit_number: str, issuing_country: str) -> PermitStatusChange | None:
         """The remembered status event of a permit, left in the store."""
 
     # -- write-offs -------------------------------------------------------------------------------
@@ -92,8 +93,9 @@ class LedgerSession(ABC):
         """Take ``amount`` from the line only if that many remain; False if not."""
 
     @abstractmethod
-    def give_back(self, permit_number: str, issuing_country: str, line: str,
-                  amount: Decimal) -> Decimal:
+    def give_back(
+        self, permit_number: str, issuing_country: str, line: str, amount: Decimal
+    ) -> Decimal:
         """Return ``amount`` to the line; returns the remaining quantity after."""
 
     @abstractmethod
@@ -101,7 +103,9 @@ class LedgerSession(ABC):
         """SINGLE permits: record the using declaration unless another one used it."""
 
     @abstractmethod
-    def release_use(self, permit_number: str, issuing_country: str, declaration_id: str) -> None: ...
+    def release_use(
+        self, permit_number: str, issuing_country: str, declaration_id: str
+    ) -> None: ...
 
     @abstractmethod
     def add_usages(self, usages: Sequence[Usage]) -> None:
@@ -112,8 +116,13 @@ class LedgerSession(ABC):
         """Mark a usage reversed exactly once; False if it already was."""
 
     @abstractmethod
-    def usages(self, *, declaration_id: str | None = None,
-               permit: tuple[str, str] | None = None, active_only: bool = True) -> list[Usage]: ...
+    def usages(
+        self,
+        *,
+        declaration_id: str | None = None,
+        permit: tuple[str, str] | None = None,
+        active_only: bool = True,
+    ) -> list[Usage]: ...
 
     # -- declarations -------------------------------------------------------------------------------
     @abstractmethod
@@ -125,8 +134,7 @@ class LedgerSession(ABC):
     def latest_decision(self, declaration_id: str) -> StoredDecision | None: ...
 
     @abstractmethod
-    def save_decision(self, stored: StoredDecision,
-                      payload: dict[str, Any] | None = None) -> None:
+    def save_decision(self, stored: StoredDecision, payload: dict[str, Any] | None = None) -> None:
         """Store a decision; raises DuplicateDecision when that version exists already.
 
         ``payload`` is ``decision_to_dict(stored.decision)`` when the caller has built it
@@ -151,13 +159,26 @@ class LedgerSession(ABC):
         """The message applied with this id, if any."""
 
     @abstractmethod
-    def record_inbox(self, message_id: str, source: str, outcome: str, at: datetime,
-                     body_digest: str | None = None) -> None:
+    def record_inbox(
+        self,
+        message_id: str,
+        source: str,
+        outcome: str,
+        at: datetime,
+        body_digest: str | None = None,
+    ) -> None:
         """Remember an applied message; DuplicateDecision if its id is recorded already."""
 
     @abstractmethod
-    def set_state(self, declaration_id: str, state: DeclarationState, at: datetime, *,
-                  expected: DeclarationState, version: int) -> bool:
+    def set_state(
+        self,
+        declaration_id: str,
+        state: DeclarationState,
+        at: datetime,
+        *,
+        expected: DeclarationState,
+        version: int,
+    ) -> bool:
         """Move the declaration to ``state`` only from ``expected`` at ``version`` (its latest);
         False when it is not there any more."""
 
@@ -175,8 +196,9 @@ class LedgerSession(ABC):
         """Several messages at once, kept in the order given (it is their delivery order)."""
 
     @abstractmethod
-    def add_audit(self, actor: str, action: str, subject: str, details: dict[str, Any],
-                  at: datetime) -> None: ...
+    def add_audit(
+        self, actor: str, action: str, subject: str, details: dict[str, Any], at: datetime
+    ) -> None: ...
 
 
 class Ledger(ABC):

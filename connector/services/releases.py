@@ -19,8 +19,8 @@ citing a permit not received yet makes sure that decision either sees the permit
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 from uuid import NAMESPACE_URL, uuid5
 
 import structlog
@@ -43,8 +43,15 @@ log = structlog.get_logger(__name__)
 class DeclarationEffects:
     """Releases and withdrawal reports for the declarations citing one permit."""
 
-    def __init__(self, ledger: Ledger, rulebook: Rulebook, *, clock: Callable[[], datetime],
-                 new_id: Callable[[], str], max_attempts: int = 8):
+    def __init__(
+        self,
+        ledger: Ledger,
+        rulebook: Rulebook,
+        *,
+        clock: Callable[[], datetime],
+        new_id: Callable[[], str],
+        max_attempts: int = 8,
+    ):
         self.ledger = ledger
         self.rulebook = rulebook
         self.clock = clock
@@ -90,12 +97,16 @@ class DeclarationEffects:
         with bound_contextvars(permit_number=permit_number):
             return self._each(candidates, lambda s, d: self._release(s, d, permit_number, actor))
 
-    def _release(self, session, declaration_id: str, permit_number: str,
-                 actor: str) -> Decision | None:
+    def _release(
+        self, session, declaration_id: str, permit_number: str, actor: str
+    ) -> Decision | None:
         held = session.latest_decision(declaration_id)
         if held is None or held.state is not DeclarationState.HELD:
-            log.info("declaration.release_skipped", permit_number=permit_number,
-                     state=held.state.value if held else None)
+            log.info(
+                "declaration.release_skipped",
+                permit_number=permit_number,
+                state=held.state.value if held else None,
+            )
             return None  # cancelled, amended and cleared, or released by another event
         cited = self.rulebook.policy.cited_permits(held.declaration)
         if permit_number not in cited:
@@ -106,17 +117,22 @@ class DeclarationEffects:
         with bound_contextvars(version=version):
             # the declaration date rule counts from the day it was checked, not from today
             decision = self.rulebook.decider(session.permits_numbered).decide(
-                declaration_id, version, held.declaration,
-                checked_on=self.rulebook.policy.day_of(held.decided_at))
+                declaration_id,
+                version,
+                held.declaration,
+                checked_on=self.rulebook.policy.day_of(held.decided_at),
+            )
             if not decision.cleared:
                 log.info("declaration.still_held", permit_number=permit_number)
                 return None
             usages = write_off(session, decision, now, self.new_id)
-            if not session.replace_decision(StoredDecision(decision, held.declaration,
-                                                           DeclarationState.CLEARED, now),
-                                            expected=DeclarationState.HELD):
-                raise StateChanged(f"declaration {declaration_id} version {version} is no "
-                                   f"longer held")
+            if not session.replace_decision(
+                StoredDecision(decision, held.declaration, DeclarationState.CLEARED, now),
+                expected=DeclarationState.HELD,
+            ):
+                raise StateChanged(
+                    f"declaration {declaration_id} version {version} is no longer held"
+                )
             data = decision_to_dict(decision)
             messages = [usage_recorded(u) for u in usages]
             notification = broker_notification(decision, "released", self.new_id(), data)
@@ -124,11 +140,18 @@ class DeclarationEffects:
                 messages.append(notification)
             messages.append(customs_callback(decision, self.new_id(), data=data))
             session.add_outbox_many(messages, now)
-            session.add_audit(actor, "declaration.released", declaration_id,
-                              {"version": version, "permit_number": permit_number,
-                               "usages": [u.usage_id for u in usages]}, now)
-            log.info("declaration.released", permit_number=permit_number,
-                     usages=usage_log(usages))
+            session.add_audit(
+                actor,
+                "declaration.released",
+                declaration_id,
+                {
+                    "version": version,
+                    "permit_number": permit_number,
+                    "usages": [u.usage_id for u in usages],
+                },
+                now,
+            )
+            log.info("declaration.released", permit_number=permit_number, usages=usage_log(usages))
         return decision
 
     # -- withdrawn permits ---------------------------------------------------------------------
@@ -141,32 +164,61 @@ class DeclarationEffects:
         with bound_contextvars(permit_number=change.permit_number):
             return self._each(candidates, lambda s, d: self._report(s, d, change, actor))
 
-    def _report(self, session, declaration_id: str, change: PermitStatusChange,
-                actor: str) -> str | None:
+    def _report(
+        self, session, declaration_id: str, change: PermitStatusChange, actor: str
+    ) -> str | None:
         stored = session.latest_decision(declaration_id)
         permit = (change.permit_number, change.issuing_country)
-        if stored is None or stored.state is not DeclarationState.CLEARED or not any(
+        if (
+            stored is None
+            or stored.state is not DeclarationState.CLEARED
+            or not any(
                 u.permit_number == permit[0] and u.issuing_country == permit[1]
-                for u in session.usages(declaration_id=declaration_id)):
+                for u in session.usages(declaration_id=declaration_id)
+            )
+        ):
             return None  # cancelled or amended off the permit meanwhile: nothing to report
         now = self.clock()
         # the same report for the same event has the same id: a redelivered event, whose first
         # delivery stopped half-way, sends the reports not sent yet and no other twice
-        callback_id = str(uuid5(NAMESPACE_URL, "cites-connector:permit-withdrawn:" + ":".join(
-            (declaration_id, *permit, str(change.version), change.status.value))))
-        code = (ReasonCode.PERMIT_CANCELLED if change.status is PermitStatus.CANCELLED
-                else ReasonCode.PERMIT_SUSPENDED)
-        reason = Reason(code, f"permit {change.permit_number} ({change.issuing_country}) was "
-                              f"{change.status.value.lower()} by its issuing authority after this "
-                              f"declaration was cleared"
-                              + (f": {change.reason}" if change.reason else "")
-                              + "; the clearance stands, goods not yet released may be stopped")
-        if not session.add_outbox_once(customs_callback(stored.decision, callback_id, (reason,)),
-                                       now):
+        callback_id = str(
+            uuid5(
+                NAMESPACE_URL,
+                "cites-connector:permit-withdrawn:"
+                + ":".join((declaration_id, *permit, str(change.version), change.status.value)),
+            )
+        )
+        code = (
+            ReasonCode.PERMIT_CANCELLED
+            if change.status is PermitStatus.CANCELLED
+            else ReasonCode.PERMIT_SUSPENDED
+        )
+        reason = Reason(
+            code,
+            f"permit {change.permit_number} ({change.issuing_country}) was "
+            f"{change.status.value.lower()} by its issuing authority after this "
+            f"declaration was cleared"
+            + (f": {change.reason}" if change.reason else "")
+            + "; the clearance stands, goods not yet released may be stopped",
+        )
+        if not session.add_outbox_once(
+            customs_callback(stored.decision, callback_id, (reason,)), now
+        ):
             return None
-        session.add_audit(actor, "declaration.permit_withdrawn", declaration_id,
-                          {"permit_number": change.permit_number, "status": change.status.value,
-                           "version": change.version}, now)
-        log.warning("declaration.permit_withdrawn_after_clearance",
-                    permit_number=change.permit_number, status=change.status.value)
+        session.add_audit(
+            actor,
+            "declaration.permit_withdrawn",
+            declaration_id,
+            {
+                "permit_number": change.permit_number,
+                "status": change.status.value,
+                "version": change.version,
+            },
+            now,
+        )
+        log.warning(
+            "declaration.permit_withdrawn_after_clearance",
+            permit_number=change.permit_number,
+            status=change.status.value,
+        )
         return declaration_id

@@ -14,7 +14,9 @@ from cites_connector.services.ports import DuplicateDecision, StateChanged
 
 
 def lost_race_retrying(max_attempts: int) -> Retrying:
-    return Retrying(retry=retry_if_exception_type((WriteOffConflict, DuplicateDecision,
-                                                   StateChanged)),
-                    stop=stop_after_attempt(max_attempts),
-                    wait=wait_random_exponential(multiplier=0.01, max=0.5), reraise=True)
+    return Retrying(
+        retry=retry_if_exception_type((WriteOffConflict, DuplicateDecision, StateChanged)),
+        stop=stop_after_attempt(max_attempts),
+        wait=wait_random_exponential(multiplier=0.01, max=0.5),
+        reraise=True,
+    )

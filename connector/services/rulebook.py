@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from cites_connector.domain.line_checks import TaxonomyView
 from cites_connector.domain.policy import DecisionPolicy
@@ -18,5 +18,9 @@ class Rulebook:
     policy: DecisionPolicy
 
     def decider(self, find_permits: PermitFinder) -> Decider:
-        return Decider(tables=self.tables(), taxonomy=self.taxonomy, find_permits=find_permits,
-                       policy=self.policy)
+        return Decider(
+            tables=self.tables(),
+            taxonomy=self.taxonomy,
+            find_permits=find_permits,
+            policy=self.policy,
+        )

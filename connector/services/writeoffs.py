@@ -6,8 +6,8 @@ invariant "quantity - remaining = sum of active usages" lives here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 import structlog
 
@@ -20,8 +20,9 @@ from cites_connector.services.ports import LedgerSession
 log = structlog.get_logger(__name__)
 
 
-def write_off(session: LedgerSession, decision: Decision, now: datetime,
-              new_id: Callable[[], str]) -> list[Usage]:
+def write_off(
+    session: LedgerSession, decision: Decision, now: datetime, new_id: Callable[[], str]
+) -> list[Usage]:
     """Commit every write-off of a CLEARED decision, or raise WriteOffConflict for a retry.
 
     Returns the usages written; the caller puts their ``usage_recorded`` messages in the
@@ -31,30 +32,50 @@ def write_off(session: LedgerSession, decision: Decision, now: datetime,
     for w in decision.write_offs:
         if not session.draw(w.permit_number, w.issuing_country, w.line, w.quantity):
             raise WriteOffConflict(
-                f"permit {w.permit_number} line {w.line} no longer has {w.quantity} remaining")
+                f"permit {w.permit_number} line {w.line} no longer has {w.quantity} remaining"
+            )
         if w.single_consignment and not session.mark_used(
             w.permit_number, w.issuing_country, decision.declaration_id
         ):
             raise WriteOffConflict(f"permit {w.permit_number} was used by another declaration")
-        usages.append(Usage(
-            usage_id=new_id(), permit_number=w.permit_number, issuing_country=w.issuing_country,
-            line=w.line, declaration_id=decision.declaration_id,
-            declaration_version=decision.version, item_number=w.item_number,
-            quantity=w.quantity, unit=w.unit, remaining_after=w.remaining_after,
-            permit_used_up=w.permit_used_up, office_code=decision.office, recorded_at=now,
-        ))
+        usages.append(
+            Usage(
+                usage_id=new_id(),
+                permit_number=w.permit_number,
+                issuing_country=w.issuing_country,
+                line=w.line,
+                declaration_id=decision.declaration_id,
+                declaration_version=decision.version,
+                item_number=w.item_number,
+                quantity=w.quantity,
+                unit=w.unit,
+                remaining_after=w.remaining_after,
+                permit_used_up=w.permit_used_up,
+                office_code=decision.office,
+                recorded_at=now,
+            )
+        )
     session.add_usages(usages)
     return usages
 
 
 def usage_log(usages: list[Usage]) -> list[dict[str, object]]:
     """The usages as the ``declaration.decided`` log line lists them: one line per decision."""
-    return [{"usage_id": u.usage_id, "permit_number": u.permit_number, "line": u.line,
-             "item": u.item_number, "quantity": str(u.quantity)} for u in usages]
+    return [
+        {
+            "usage_id": u.usage_id,
+            "permit_number": u.permit_number,
+            "line": u.line,
+            "item": u.item_number,
+            "quantity": str(u.quantity),
+        }
+        for u in usages
+    ]
 
 
-def give_back(session: LedgerSession, declaration_id: str, now: datetime,
-              active: list[Usage] | None = None) -> list[tuple[Usage, object]]:
+def give_back(
+    session: LedgerSession, declaration_id: str, now: datetime, active: list[Usage] | None = None
+) -> list[tuple[Usage, object]]:
     """Reverse every active usage of a declaration (amendment or cancellation).
 
     ``active`` is the declaration's active usages when the caller read them already (to lock
@@ -63,14 +84,21 @@ def give_back(session: LedgerSession, declaration_id: str, now: datetime,
     CancelDeclaration).
     """
     restored = []
-    for usage in (session.usages(declaration_id=declaration_id) if active is None else active):
+    for usage in session.usages(declaration_id=declaration_id) if active is None else active:
         if not session.reverse_usage(usage.usage_id, now):
             continue
-        remaining = session.give_back(usage.permit_number, usage.issuing_country, usage.line,
-                                      usage.quantity)
+        remaining = session.give_back(
+            usage.permit_number, usage.issuing_country, usage.line, usage.quantity
+        )
         session.release_use(usage.permit_number, usage.issuing_country, declaration_id)
         session.add_outbox(usage_reversed(usage, remaining, now), now)
-        log.info("usage.reversed", permit_number=usage.permit_number, line=usage.line,
-                 item=usage.item_number, quantity=str(usage.quantity), usage_id=usage.usage_id)
+        log.info(
+            "usage.reversed",
+            permit_number=usage.permit_number,
+            line=usage.line,
+            item=usage.item_number,
+            quantity=str(usage.quantity),
+            usage_id=usage.usage_id,
+        )
         restored.append((usage, remaining))
     return restored

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import csv
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,8 +48,10 @@ class Build:
         if known is None:
             self.taxa[name] = Taxon(name, rank, parent)
         elif (known.rank, known.parent) != (rank, parent):
-            self.conflicts.append(f"{name}: {known.rank} under {known.parent}, "
-                                  f"again as {rank} under {parent} (first kept)")
+            self.conflicts.append(
+                f"{name}: {known.rank} under {known.parent}, "
+                f"again as {rank} under {parent} (first kept)"
+            )
 
     def list_in(self, name: str, appendix: str) -> None:
         self.appendices.setdefault(name, set()).add(appendix)
@@ -59,8 +60,11 @@ class Build:
         def listing(name: str) -> str | None:
             found = self.appendices.get(name)
             return "/".join(a for a in APPENDICES if a in found) if found else None
-        return Taxonomy([Taxon(t.name, t.rank, t.parent, listing(t.name))
-                         for t in self.taxa.values()], self.synonyms)
+
+        return Taxonomy(
+            [Taxon(t.name, t.rank, t.parent, listing(t.name)) for t in self.taxa.values()],
+            self.synonyms,
+        )
 
 
 @dataclass
@@ -115,7 +119,7 @@ def _heading(build: Build, head: Headings, text: str, number: int) -> None:
         head.order = head.family = head.subfamily = None
     if phylum or klass or re.fullmatch(r"F A U N A.*|F L O R A.*", text):
         return
-    first = text.split()[0]
+    first = text.split(maxsplit=1)[0]
     if head.flora and first.isupper():
         head.family, head.subfamily = first.title(), None
         build.add(head.family, "FAMILY", head.kingdom)
@@ -139,11 +143,17 @@ def _entry(build: Build, head: Headings, appendix: str, text: str, number: int) 
     tokens = [re.sub(r"(?<=[a-z.])\d+$", "", t) for t in _CUT.split(text, 1)[0].split()]
     tokens = [t for t in tokens if t and not t.isdigit()]
     if len(tokens) > 2 and re.fullmatch(r"[A-Z][a-z]+idae", tokens[0]) and tokens[1] != "spp.":
-        head.family, head.subfamily = tokens[0], None  # "Antilocapridae Pronghorn Antilocapra americana"
+        head.family, head.subfamily = (
+            tokens[0],
+            None,
+        )  # "Antilocapridae Pronghorn Antilocapra americana"
         build.add(tokens[0], "FAMILY", head.order or head.klass)
-        starts = [i for i in range(1, len(tokens) - 1)
-                  if tokens[i][:1].isupper() and _EPITHET.fullmatch(tokens[i + 1])]
-        tokens = tokens[starts[0]:] if starts else []
+        starts = [
+            i
+            for i in range(1, len(tokens) - 1)
+            if tokens[i][:1].isupper() and _EPITHET.fullmatch(tokens[i + 1])
+        ]
+        tokens = tokens[starts[0] :] if starts else []
     if not tokens or not re.fullmatch(r"[A-Za-z][A-Za-z\-]*", tokens[0]):
         build.unplaced.append(f"line {number}: {appendix} {text[:80]!r}")
         return
@@ -165,11 +175,19 @@ def _higher_entry(build: Build, head: Headings, appendix: str, word: str, number
         rank = "FAMILY" if head.flora else "ORDER"
     else:
         name = word
-        rank = ("FAMILY" if word.endswith(("idae", "aceae")) else
-                "SUBFAMILY" if word.endswith("inae") else "GENUS")
+        rank = (
+            "FAMILY"
+            if word.endswith(("idae", "aceae"))
+            else "SUBFAMILY"
+            if word.endswith("inae")
+            else "GENUS"
+        )
     if name not in build.taxa:
-        parent = {"ORDER": head.klass, "FAMILY": head.order or head.klass or head.kingdom,
-                  "SUBFAMILY": head.family}.get(rank) or head.holder()
+        parent = {
+            "ORDER": head.klass,
+            "FAMILY": head.order or head.klass or head.kingdom,
+            "SUBFAMILY": head.family,
+        }.get(rank) or head.holder()
         if parent is None:
             build.unplaced.append(f"line {number}: {appendix} {word} spp. outside any heading")
             return
@@ -203,8 +221,11 @@ def _place_species(build: Build, head: Headings, name: str) -> None:
 
 def read_additions(path: Path) -> tuple[list[Taxon], dict[str, str]]:
     """Rows ``name,rank,parent,appendix,reason``; rank SYNONYM makes parent the accepted name."""
-    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines()
-             if ln.strip() and not ln.lstrip().startswith("#")]
+    lines = [
+        ln
+        for ln in path.read_text(encoding="utf-8").splitlines()
+        if ln.strip() and not ln.lstrip().startswith("#")
+    ]
     taxa, synonyms = [], {}
     for row in csv.DictReader(lines):
         name, rank = row["name"].strip(), row["rank"].strip().upper()
@@ -238,11 +259,16 @@ def main(argv: list[str] | None = None) -> int:
     parsed = build.result()
     taxonomy = apply_additions(parsed, *read_additions(args.additions))
     write_taxonomy_csv(taxonomy, args.out)
-    print(f"TSV entries placed: {build.entries}; taxa from the Appendices: {len(parsed)}; "
-          f"synonyms: {len(parsed.synonyms())}")
+    print(
+        f"TSV entries placed: {build.entries}; taxa from the Appendices: {len(parsed)}; "
+        f"synonyms: {len(parsed.synonyms())}"
+    )
     print(f"after additions: {len(taxonomy)} taxa, {len(taxonomy.synonyms())} synonyms")
-    for kind, items in (("unplaced", build.unplaced), ("conflict", build.conflicts),
-                        ("problem", taxonomy.problems())):
+    for kind, items in (
+        ("unplaced", build.unplaced),
+        ("conflict", build.conflicts),
+        ("problem", taxonomy.problems()),
+    ):
         print(f"{len(items)} {kind}")
         for item in items:
             print(f"  {kind}: {item}")

@@ -23,8 +23,9 @@ def rabbitmq_connector_url() -> str:
     """The shared test broker (scripts/test.sh) as the connector's own user."""
     url = os.environ.get("RABBITMQ_CONNECTOR_URL")
     if not url:
-        unavailable("no RabbitMQ loaded with the definitions: run scripts/test.sh "
-                    "(RABBITMQ_CONNECTOR_URL)")
+        unavailable(
+            "no RabbitMQ loaded with the definitions: run scripts/test.sh (RABBITMQ_CONNECTOR_URL)"
+        )
     return url
 
 

@@ -13,8 +13,8 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from tests.deploy.tools import DEPLOY, connector_command
 
@@ -25,8 +25,9 @@ SYSTEM_CONFIG = "/etc/cites-connector/connector.toml"
 
 def unit_section(path: Path, section: str = "Service") -> dict[str, list[str]]:
     """A unit file's section: every key with all its values (systemd allows repeats)."""
-    parser = configparser.ConfigParser(strict=False, interpolation=None,
-                                       dict_type=_MultiDict, empty_lines_in_values=False)
+    parser = configparser.ConfigParser(
+        strict=False, interpolation=None, dict_type=_MultiDict, empty_lines_in_values=False
+    )
     parser.optionxform = str  # systemd keys are case-sensitive
     parser.read_string(path.read_text())
     return {key: value.split("\n") for key, value in parser[section].items()}
@@ -59,8 +60,12 @@ def unit_config_path() -> str:
 
 def env_file_values(path: Path) -> dict[str, str]:
     """The variables of an environment file, read by bash as the backup scripts read it."""
-    done = subprocess.run(["bash", "-c", 'set -a; . "$1"; env -0', "_", str(path)],
-                          env={"PATH": "/usr/bin:/bin"}, capture_output=True, check=True)
+    done = subprocess.run(
+        ["bash", "-c", 'set -a; . "$1"; env -0', "_", str(path)],
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        check=True,
+    )
     pairs = (item.split("=", 1) for item in done.stdout.decode().split("\0") if "=" in item)
     baseline = {"PWD", "SHLVL", "_", "PATH", "OLDPWD"}
     return {k: v for k, v in pairs if k not in baseline}
@@ -75,8 +80,9 @@ def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
 
 
 @contextlib.contextmanager
-def serving(env: dict[str, str], log: Path, port: int, *, ready_within: float = 60
-            ) -> Iterator[subprocess.Popen]:
+def serving(
+    env: dict[str, str], log: Path, port: int, *, ready_within: float = 60
+) -> Iterator[subprocess.Popen]:
     """Start serve, wait until /healthz answers 200, stop it with SIGTERM, and check that it
     stopped cleanly (exit 0, ``serve.stopped`` logged), as systemd's stop would."""
     with log.open("wb") as out:
@@ -95,8 +101,10 @@ def serving(env: dict[str, str], log: Path, port: int, *, ready_within: float = 
                 break
             time.sleep(0.3)
         else:
-            raise AssertionError(f"serve not healthy within {ready_within} s (last {status} "
-                                 f"{body[:300]!r}):\n{log.read_text()[-3000:]}")
+            raise AssertionError(
+                f"serve not healthy within {ready_within} s (last {status} "
+                f"{body[:300]!r}):\n{log.read_text()[-3000:]}"
+            )
         yield process
     finally:
         if process.poll() is None:

@@ -14,7 +14,7 @@ import json
 import re
 import sqlite3
 import tarfile
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -29,7 +29,7 @@ DECLARATION = "WDHA-BACKUP-1"
 
 def shifted_samples(directory: Path) -> tuple[Path, Path]:
     """examples/ moved by (today - the sample's day): every date in both files alike."""
-    delta = datetime.now(timezone.utc).date() - SAMPLE_DAY
+    delta = datetime.now(UTC).date() - SAMPLE_DAY
 
     def iso(match: re.Match) -> str:
         return (date.fromisoformat(match.group(0)) + delta).isoformat()
@@ -39,11 +39,17 @@ def shifted_samples(directory: Path) -> tuple[Path, Path]:
         return day.strftime("%d/%m/%Y")
 
     permits = directory / "permits.json"
-    permits.write_text(re.sub(r"\d{4}-\d\d-\d\d", iso,
-                              (ROOT / "examples" / "permits-namibia.json").read_text()))
+    permits.write_text(
+        re.sub(r"\d{4}-\d\d-\d\d", iso, (ROOT / "examples" / "permits-namibia.json").read_text())
+    )
     sad = directory / f"{DECLARATION}.xml"
-    sad.write_text(re.sub(r"\b\d\d/\d\d/\d{4}\b", dmy,
-                          (ROOT / "examples" / "sad-export-WDHA-E1042.xml").read_text()))
+    sad.write_text(
+        re.sub(
+            r"\b\d\d/\d\d/\d{4}\b",
+            dmy,
+            (ROOT / "examples" / "sad-export-WDHA-E1042.xml").read_text(),
+        )
+    )
     return permits, sad
 
 
@@ -54,17 +60,20 @@ def cli(env: dict, *args: str, expect: int = 0) -> str:
 
 
 def balances(env: dict) -> dict[str, list[str]]:
-    return {number: [line["remaining"] for line in
-                     json.loads(cli(env, "permits", "show", number, "--json"))["lines"]]
-            for number in ("26NA000123", "26NA000131")}
+    return {
+        number: [
+            line["remaining"]
+            for line in json.loads(cli(env, "permits", "show", number, "--json"))["lines"]
+        ]
+        for number in ("26NA000123", "26NA000131")
+    }
 
 
 def ledger_with_a_clearance(env: dict, work: Path) -> dict[str, list[str]]:
     permits, sad = shifted_samples(work)
     cli(env, "migrate")
     cli(env, "permits", "import", str(permits))
-    cleared = json.loads(cli(env, "declarations", "clear", str(sad), "--id", DECLARATION,
-                             "--json"))
+    cleared = json.loads(cli(env, "declarations", "clear", str(sad), "--id", DECLARATION, "--json"))
     assert cleared["decision"] == "CLEARED"
     before = balances(env)
     assert before == {"26NA000123": ["0"], "26NA000131": ["38"]}  # 12 kg of 50 written off
@@ -104,25 +113,43 @@ def members(archive: Path) -> set[str]:
 
 # -- SQLite --------------------------------------------------------------------------------
 
+
 def test_sqlite_backup_restores_into_a_fresh_file_and_verifies(tmp_path):
-    source = connector_env(CONNECTOR_HOME_COUNTRY="NA", CONNECTOR_LOGGING__LEVEL="WARNING",
-                           CONNECTOR_DATA_DIR=str(tmp_path / "live"))
+    source = connector_env(
+        CONNECTOR_HOME_COUNTRY="NA",
+        CONNECTOR_LOGGING__LEVEL="WARNING",
+        CONNECTOR_DATA_DIR=str(tmp_path / "live"),
+    )
     before = ledger_with_a_clearance(source, tmp_path)
     config = tmp_path / "etc"
     config.mkdir()
     (config / "connector.toml").write_text('home_country = "NA"\n')
-    archive = backup(source, tmp_path / "backups", "--config-dir", str(config),
-                     "--rabbitmq-definitions", str(ROOT / "config" / "rabbitmq-definitions.json"))
-    assert members(archive) >= {"database.sqlite3", "audit.key", "connector.toml", "MANIFEST",
-                                "SHA256SUMS", "rabbitmq-definitions.json"}
+    archive = backup(
+        source,
+        tmp_path / "backups",
+        "--config-dir",
+        str(config),
+        "--rabbitmq-definitions",
+        str(ROOT / "config" / "rabbitmq-definitions.json"),
+    )
+    assert members(archive) >= {
+        "database.sqlite3",
+        "audit.key",
+        "connector.toml",
+        "MANIFEST",
+        "SHA256SUMS",
+        "rabbitmq-definitions.json",
+    }
 
     target = dict(source, CONNECTOR_DATA_DIR=str(tmp_path / "restored"))
-    restored = restore(target, archive, "--config-to", str(tmp_path / "config-from-backup"),
-                       "--migrate")
+    restored = restore(
+        target, archive, "--config-to", str(tmp_path / "config-from-backup"), "--migrate"
+    )
     assert restored.returncode == 0, restored.stderr
     assert "database at revision" in restored.stdout  # --migrate ran (nothing to do here)
     assert (tmp_path / "restored" / "audit.key").read_bytes() == (
-        tmp_path / "live" / "audit.key").read_bytes()
+        tmp_path / "live" / "audit.key"
+    ).read_bytes()
     assert (tmp_path / "config-from-backup" / "connector.toml").is_file()
     assert_restored(target, before, tmp_path / f"{DECLARATION}.xml")
 
@@ -130,8 +157,11 @@ def test_sqlite_backup_restores_into_a_fresh_file_and_verifies(tmp_path):
 def test_sqlite_backup_is_consistent_while_another_connection_writes(tmp_path):
     """The online backup copies the last committed state: a transaction still open in another
     connection (serve, mid-clearance) is not in the copy, and does not block it."""
-    source = connector_env(CONNECTOR_HOME_COUNTRY="NA", CONNECTOR_LOGGING__LEVEL="WARNING",
-                           CONNECTOR_DATA_DIR=str(tmp_path / "live"))
+    source = connector_env(
+        CONNECTOR_HOME_COUNTRY="NA",
+        CONNECTOR_LOGGING__LEVEL="WARNING",
+        CONNECTOR_DATA_DIR=str(tmp_path / "live"),
+    )
     before = ledger_with_a_clearance(source, tmp_path)
     writer = sqlite3.connect(tmp_path / "live" / "connector.sqlite3", isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")
@@ -151,8 +181,11 @@ def test_sqlite_backup_is_consistent_while_another_connection_writes(tmp_path):
 
 
 def test_restore_refuses_a_damaged_backup_and_changes_nothing(tmp_path):
-    source = connector_env(CONNECTOR_HOME_COUNTRY="NA", CONNECTOR_LOGGING__LEVEL="WARNING",
-                           CONNECTOR_DATA_DIR=str(tmp_path / "live"))
+    source = connector_env(
+        CONNECTOR_HOME_COUNTRY="NA",
+        CONNECTOR_LOGGING__LEVEL="WARNING",
+        CONNECTOR_DATA_DIR=str(tmp_path / "live"),
+    )
     ledger_with_a_clearance(source, tmp_path)
     archive = backup(source, tmp_path / "backups")
     damaged = tmp_path / "damaged.tar"
@@ -169,8 +202,11 @@ def test_restore_refuses_a_damaged_backup_and_changes_nothing(tmp_path):
 
 
 def test_restore_never_writes_over_a_ledger_or_another_key(tmp_path):
-    source = connector_env(CONNECTOR_HOME_COUNTRY="NA", CONNECTOR_LOGGING__LEVEL="WARNING",
-                           CONNECTOR_DATA_DIR=str(tmp_path / "live"))
+    source = connector_env(
+        CONNECTOR_HOME_COUNTRY="NA",
+        CONNECTOR_LOGGING__LEVEL="WARNING",
+        CONNECTOR_DATA_DIR=str(tmp_path / "live"),
+    )
     ledger_with_a_clearance(source, tmp_path)
     archive = backup(source, tmp_path / "backups")
     live = tmp_path / "live" / "connector.sqlite3"
@@ -191,8 +227,11 @@ def test_restore_never_writes_over_a_ledger_or_another_key(tmp_path):
 def test_a_backup_without_its_key_restores_but_does_not_verify_with_another(tmp_path):
     """--no-key: the key lives only in the password safe. Restored next to a wrong key, the
     ledger is there but `audit verify` fails, and the restore says so (exit 1)."""
-    source = connector_env(CONNECTOR_HOME_COUNTRY="NA", CONNECTOR_LOGGING__LEVEL="WARNING",
-                           CONNECTOR_DATA_DIR=str(tmp_path / "live"))
+    source = connector_env(
+        CONNECTOR_HOME_COUNTRY="NA",
+        CONNECTOR_LOGGING__LEVEL="WARNING",
+        CONNECTOR_DATA_DIR=str(tmp_path / "live"),
+    )
     ledger_with_a_clearance(source, tmp_path)
     archive = backup(source, tmp_path / "backups", "--no-key")
     assert "audit.key" not in members(archive)
@@ -210,8 +249,11 @@ def test_a_backup_without_its_key_restores_but_does_not_verify_with_another(tmp_
 
 
 def test_retention_keeps_the_newest_backups(tmp_path):
-    source = connector_env(CONNECTOR_HOME_COUNTRY="NA", CONNECTOR_LOGGING__LEVEL="WARNING",
-                           CONNECTOR_DATA_DIR=str(tmp_path / "live"))
+    source = connector_env(
+        CONNECTOR_HOME_COUNTRY="NA",
+        CONNECTOR_LOGGING__LEVEL="WARNING",
+        CONNECTOR_DATA_DIR=str(tmp_path / "live"),
+    )
     cli(source, "migrate")
     out = tmp_path / "backups"
     out.mkdir()
@@ -219,25 +261,33 @@ def test_retention_keeps_the_newest_backups(tmp_path):
         (out / f"cites-connector-{day}.tar").write_bytes(b"old")
     newest = backup(source, out, "--keep", "2")
     assert sorted(p.name for p in out.glob("cites-connector-*.tar")) == sorted(
-        ["cites-connector-20260103T000000Z.tar", newest.name])
+        ["cites-connector-20260103T000000Z.tar", newest.name]
+    )
 
 
 # -- PostgreSQL ------------------------------------------------------------------------------
 
+
 @pytest.mark.postgres
 def test_postgresql_backup_restores_into_a_fresh_database_and_verifies(
-        tmp_path, fresh_postgres_database):
+    tmp_path, fresh_postgres_database
+):
     live_url = fresh_postgres_database()
-    source = connector_env(CONNECTOR_HOME_COUNTRY="NA", CONNECTOR_LOGGING__LEVEL="WARNING",
-                           CONNECTOR_DATA_DIR=str(tmp_path / "live"),
-                           CONNECTOR_DATABASE_URL=live_url, PG_BIN=postgres_bin())
+    source = connector_env(
+        CONNECTOR_HOME_COUNTRY="NA",
+        CONNECTOR_LOGGING__LEVEL="WARNING",
+        CONNECTOR_DATA_DIR=str(tmp_path / "live"),
+        CONNECTOR_DATABASE_URL=live_url,
+        PG_BIN=postgres_bin(),
+    )
     before = ledger_with_a_clearance(source, tmp_path)
     archive = backup(source, tmp_path / "backups")
     assert {"database.pgdump", "audit.key"} <= members(archive)
 
     fresh_url = fresh_postgres_database()
-    target = dict(source, CONNECTOR_DATABASE_URL=fresh_url,
-                  CONNECTOR_DATA_DIR=str(tmp_path / "restored"))
+    target = dict(
+        source, CONNECTOR_DATABASE_URL=fresh_url, CONNECTOR_DATA_DIR=str(tmp_path / "restored")
+    )
     restored = restore(target, archive)
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert "restored and verified" in restored.stderr

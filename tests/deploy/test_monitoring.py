@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 import yaml
@@ -27,8 +26,8 @@ HISTOGRAM_SERIES = ("_bucket", "_sum", "_count")
 def metrics_table() -> dict[str, tuple[str, set[str]]]:
     """name -> (type, label names), from the table under "## Metrics" in docs/operations.md."""
     text = OPERATIONS.read_text()
-    section = text[text.index("\n## Metrics"):]
-    section = section[:section.index("\n## ", 1)]
+    section = text[text.index("\n## Metrics") :]
+    section = section[: section.index("\n## ", 1)]
     table = {}
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -69,6 +68,7 @@ def promtool():
 
 # -- Prometheus's own checks ------------------------------------------------------------------
 
+
 def test_promtool_accepts_the_alert_rules(promtool):
     checked = run([promtool, "check", "rules", str(ALERTS)])
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -90,9 +90,13 @@ def test_the_scrape_configuration_loads_with_the_rules(promtool, tmp_path):
 
 def test_every_dashboard_query_is_valid_promql(promtool, tmp_path):
     """promtool has no query checker offline; recording rules are parsed the same way."""
-    rules = [{"record": f"cites_connector_dashboard:check{i}",
-              "expr": expr.replace("$__rate_interval", "5m").replace("$instance", ".*")}
-             for i, expr in enumerate(dashboard_expressions())]
+    rules = [
+        {
+            "record": f"cites_connector_dashboard:check{i}",
+            "expr": expr.replace("$__rate_interval", "5m").replace("$instance", ".*"),
+        }
+        for i, expr in enumerate(dashboard_expressions())
+    ]
     path = tmp_path / "dashboard-queries.yml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
     checked = run([promtool, "check", "rules", str(path)])
@@ -101,8 +105,10 @@ def test_every_dashboard_query_is_valid_promql(promtool, tmp_path):
 
 # -- names and labels against the metrics table -------------------------------------------------
 
-@pytest.mark.parametrize("source", [ALERTS, ALERT_TESTS, DASHBOARD, TEXTFILE_SCRIPT],
-                         ids=lambda p: p.name)
+
+@pytest.mark.parametrize(
+    "source", [ALERTS, ALERT_TESTS, DASHBOARD, TEXTFILE_SCRIPT], ids=lambda p: p.name
+)
 def test_every_metric_named_by_the_kit_is_in_the_table(source):
     table = metrics_table()
     used = set(METRIC.findall(source.read_text())) - {"cites_connector_audit"}  # the file name
@@ -130,18 +136,28 @@ def test_the_dashboard_shows_every_metric_of_the_table():
 
 
 def test_the_alerts_cover_what_the_kit_promises():
-    watched = {exported_name(m, metrics_table()) for rule in alert_rules()
-               for m in METRIC.findall(rule["expr"])}
-    assert {"cites_connector_outbox_backlog", "cites_connector_outbox_oldest_age_seconds",
-            "cites_connector_outbox_lane_stuck", "cites_connector_permit_consumer_stuck",
-            "cites_connector_dead_letter_queue_depth", "cites_connector_held_oldest_age_seconds",
-            "cites_connector_audit_verify_ok", "cites_connector_soap_request_seconds"} <= watched
+    watched = {
+        exported_name(m, metrics_table())
+        for rule in alert_rules()
+        for m in METRIC.findall(rule["expr"])
+    }
+    assert {
+        "cites_connector_outbox_backlog",
+        "cites_connector_outbox_oldest_age_seconds",
+        "cites_connector_outbox_lane_stuck",
+        "cites_connector_permit_consumer_stuck",
+        "cites_connector_dead_letter_queue_depth",
+        "cites_connector_held_oldest_age_seconds",
+        "cites_connector_audit_verify_ok",
+        "cites_connector_soap_request_seconds",
+    } <= watched
     exprs = " ".join(rule["expr"] for rule in alert_rules())
     assert 'probe_success{job="cites-connector-readyz"}' in exprs  # /readyz down
-    assert 'outcome="server_fault"' in exprs                       # SOAP 5xx (Server.*) rate
+    assert 'outcome="server_fault"' in exprs  # SOAP 5xx (Server.*) rate
 
 
 # -- structure, and the way back to the guide ---------------------------------------------------
+
 
 def test_every_alert_has_a_severity_and_points_to_a_troubleshooting_entry():
     guide = OPERATIONS.read_text()

@@ -23,8 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.serving import env_file_values, log_events, serving
-from tests.deploy.tools import (DEPLOY, connector_command, connector_env, debian_tool,
-                                free_port, run)
+from tests.deploy.tools import DEPLOY, connector_command, connector_env, debian_tool, free_port, run
 
 SITE = DEPLOY / "nginx" / "cites-connector.conf"
 PRODUCTION = DEPLOY / "config" / "production.toml"
@@ -56,19 +55,23 @@ def render_site(tls_dir: Path, logs: Path, https: int, http: int, soap: int, con
 
 def main_config(prefix: Path, site: Path) -> str:
     user = "user root root;\n" if os.geteuid() == 0 else ""
-    temp = "\n".join(f"    {kind}_temp_path {prefix}/{kind};"
-                     for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    return (f"{user}daemon off;\nworker_processes 1;\npid {prefix}/nginx.pid;\n"
-            f"error_log {prefix}/error.log warn;\nevents {{ worker_connections 64; }}\n"
-            f"http {{\n    access_log off;\n{temp}\n"
-            f"    proxy_bind {PROXY_ADDRESS};   # test only: nginx's own source address\n"
-            f"    include {site};\n}}\n")
+    temp = "\n".join(
+        f"    {kind}_temp_path {prefix}/{kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return (
+        f"{user}daemon off;\nworker_processes 1;\npid {prefix}/nginx.pid;\n"
+        f"error_log {prefix}/error.log warn;\nevents {{ worker_connections 64; }}\n"
+        f"http {{\n    access_log off;\n{temp}\n"
+        f"    proxy_bind {PROXY_ADDRESS};   # test only: nginx's own source address\n"
+        f"    include {site};\n}}\n"
+    )
 
 
 class _Echo(BaseHTTPRequestHandler):
     """Stands where the console will listen, to show what nginx forwards to it."""
 
-    def do_GET(self):  # noqa: N802 - http.server's naming
+    def do_GET(self):
         body = json.dumps({k.lower(): v for k, v in self.headers.items()}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -102,8 +105,9 @@ def gateway(nginx, pki, tmp_path_factory, rabbitmq_connector_url):
     console = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
     threading.Thread(target=console.serve_forever, daemon=True).start()
     site = prefix / "site.conf"
-    site.write_text(render_site(prefix / "tls", prefix / "logs", https, http, soap,
-                                console.server_address[1]))
+    site.write_text(
+        render_site(prefix / "tls", prefix / "logs", https, http, soap, console.server_address[1])
+    )
     conf = prefix / "nginx.conf"
     conf.write_text(main_config(prefix, site))
     checked = run([nginx, "-t", "-p", str(prefix), "-c", str(conf)])
@@ -112,23 +116,31 @@ def gateway(nginx, pki, tmp_path_factory, rabbitmq_connector_url):
     data = tmp_path_factory.mktemp("serve")
     public_url = f"https://{SOAP_HOST}:{https}/cites/soap/clearance"
     env = connector_env(**env_file_values(DEPLOY / "env.example"))
-    env.update(CONNECTOR_CONFIG=str(PRODUCTION), CONNECTOR_DATA_DIR=str(data),
-               CONNECTOR_AUDIT_KEY_FILE=str(data / "audit.key"),
-               CONNECTOR_DATABASE_URL=f"sqlite:///{data / 'connector.sqlite3'}",
-               CONNECTOR_AMQP_URL=rabbitmq_connector_url, CONNECTOR_SOAP_PORT=str(soap),
-               CONNECTOR_SOAP_TRUSTED_PROXY=PROXY_ADDRESS,
-               CONNECTOR_SOAP_PUBLIC_URL=public_url)
+    env.update(
+        CONNECTOR_CONFIG=str(PRODUCTION),
+        CONNECTOR_DATA_DIR=str(data),
+        CONNECTOR_AUDIT_KEY_FILE=str(data / "audit.key"),
+        CONNECTOR_DATABASE_URL=f"sqlite:///{data / 'connector.sqlite3'}",
+        CONNECTOR_AMQP_URL=rabbitmq_connector_url,
+        CONNECTOR_SOAP_PORT=str(soap),
+        CONNECTOR_SOAP_TRUSTED_PROXY=PROXY_ADDRESS,
+        CONNECTOR_SOAP_PUBLIC_URL=public_url,
+    )
     assert env["CONNECTOR_SOAP_USERS"].startswith("asycuda:")  # env.example's form parses
     migrated = run([connector_command(), "migrate"], env)
     assert migrated.returncode == 0, migrated.stderr
     log = data / "serve.log"
-    server = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(conf)],
-                              stderr=subprocess.PIPE)
+    server = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(conf)], stderr=subprocess.PIPE)
     try:
         with serving(env, log, soap):
             _await_port(https, server)
-            yield {"https": https, "http": http, "public_url": public_url, "log": log,
-                   "prefix": prefix}
+            yield {
+                "https": https,
+                "http": http,
+                "public_url": public_url,
+                "log": log,
+                "prefix": prefix,
+            }
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -138,6 +150,7 @@ def gateway(nginx, pki, tmp_path_factory, rabbitmq_connector_url):
 
 def _await_port(port: int, server: subprocess.Popen) -> None:
     import socket
+
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -150,21 +163,48 @@ def _await_port(port: int, server: subprocess.Popen) -> None:
     pytest.fail("nginx did not listen")
 
 
-def fetch(curl: str, gateway: dict, pki, path: str, *, host: str = SOAP_HOST,
-          source: str = CLIENT_ADDRESS, cert: tuple[Path, Path] | None = None,
-          data: Path | None = None, headers: tuple[str, ...] = (), scheme: str = "https"
-          ) -> tuple[int, dict[str, str], str]:
+def fetch(
+    curl: str,
+    gateway: dict,
+    pki,
+    path: str,
+    *,
+    host: str = SOAP_HOST,
+    source: str = CLIENT_ADDRESS,
+    cert: tuple[Path, Path] | None = None,
+    data: Path | None = None,
+    headers: tuple[str, ...] = (),
+    scheme: str = "https",
+) -> tuple[int, dict[str, str], str]:
     """(status, response headers, body) of one request through nginx, by name, over TLS
     checked against the test CA."""
     port = gateway["https"] if scheme == "https" else gateway["http"]
-    argv = [curl, "-sS", "--max-time", "20", "--interface", source,
-            "--resolve", f"{host}:{port}:127.0.0.1", "--cacert", str(pki.ca_cert),
-            "-D", "-", f"{scheme}://{host}:{port}{path}"]
+    argv = [
+        curl,
+        "-sS",
+        "--max-time",
+        "20",
+        "--interface",
+        source,
+        "--resolve",
+        f"{host}:{port}:127.0.0.1",
+        "--cacert",
+        str(pki.ca_cert),
+        "-D",
+        "-",
+        f"{scheme}://{host}:{port}{path}",
+    ]
     if cert:
         argv += ["--cert", str(cert[0]), "--key", str(cert[1])]
     if data:
-        argv += ["--data-binary", f"@{data}", "-H", "Content-Type: text/xml; charset=utf-8",
-                 "-H", "SOAPAction: \"\""]
+        argv += [
+            "--data-binary",
+            f"@{data}",
+            "-H",
+            "Content-Type: text/xml; charset=utf-8",
+            "-H",
+            'SOAPAction: ""',
+        ]
     for header in headers:
         argv += ["-H", header]
     done = run(argv)
@@ -174,8 +214,10 @@ def fetch(curl: str, gateway: dict, pki, path: str, *, host: str = SOAP_HOST,
         head, _, body = body.partition("\n\n")
     lines = head.split("\n")
     status = int(lines[0].split()[1])
-    fields = {k.strip().lower(): v.strip() for k, v in
-              (line.split(":", 1) for line in lines[1:] if ":" in line)}
+    fields = {
+        k.strip().lower(): v.strip()
+        for k, v in (line.split(":", 1) for line in lines[1:] if ":" in line)
+    }
     return status, fields, body
 
 
@@ -215,20 +257,31 @@ def test_plain_http_only_redirects_to_https(gateway, curl, pki):
     assert headers["location"].startswith(f"https://{SOAP_HOST}")
 
 
-def test_the_connector_logs_the_real_client_not_a_forged_forwarded_for(gateway, curl, pki,
-                                                                       tmp_path):
+def test_the_connector_logs_the_real_client_not_a_forged_forwarded_for(
+    gateway, curl, pki, tmp_path
+):
     envelope = tmp_path / "check.xml"
     envelope.write_text(
         '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
         '<GetDecisionRequest xmlns="urn:cites-connector:clearance:1"><DeclarationId>NGINX-1'
-        '</DeclarationId></GetDecisionRequest></soap:Body></soap:Envelope>')
-    status, _, body = fetch(curl, gateway, pki, "/cites/soap/clearance", data=envelope,
-                            headers=("X-Forwarded-For: 203.0.113.9",))
+        "</DeclarationId></GetDecisionRequest></soap:Body></soap:Envelope>"
+    )
+    status, _, body = fetch(
+        curl,
+        gateway,
+        pki,
+        "/cites/soap/clearance",
+        data=envelope,
+        headers=("X-Forwarded-For: 203.0.113.9",),
+    )
     assert status == 500 and "Client.Authentication" in body  # no UsernameToken: a Fault
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        faults = [e for e in log_events(gateway["log"]) if e.get("event") == "soap.fault"
-                  and e.get("declaration_id") == "NGINX-1"]
+        faults = [
+            e
+            for e in log_events(gateway["log"])
+            if e.get("event") == "soap.fault" and e.get("declaration_id") == "NGINX-1"
+        ]
         if faults:
             break
         time.sleep(0.1)
@@ -241,19 +294,20 @@ def test_a_request_over_the_connectors_limit_is_refused_by_nginx(gateway, curl, 
     assert fetch(curl, gateway, pki, "/cites/soap/clearance", data=big)[0] == 413
 
 
-def test_a_request_between_the_limits_gets_the_connectors_too_large_fault(gateway, curl, pki,
-                                                                          tmp_path):
+def test_a_request_between_the_limits_gets_the_connectors_too_large_fault(
+    gateway, curl, pki, tmp_path
+):
     big = tmp_path / "big.xml"
     big.write_bytes(b"<x>" + b"a" * (5 * 1024 * 1024 + 200 * 1024) + b"</x>")
     status, _, body = fetch(curl, gateway, pki, "/cites/soap/clearance", data=big)
     assert status == 500 and "Client.TooLarge" in body
 
 
-def test_the_console_requires_a_client_certificate_and_learns_who_presented_it(gateway, curl,
-                                                                               pki):
+def test_the_console_requires_a_client_certificate_and_learns_who_presented_it(gateway, curl, pki):
     assert fetch(curl, gateway, pki, "/", host=CONSOLE_HOST)[0] == 403
-    status, _, body = fetch(curl, gateway, pki, "/", host=CONSOLE_HOST,
-                            cert=(pki.client_cert, pki.client_key))
+    status, _, body = fetch(
+        curl, gateway, pki, "/", host=CONSOLE_HOST, cert=(pki.client_cert, pki.client_key)
+    )
     assert status == 200
     forwarded = json.loads(body)
     assert forwarded["x-client-verify"] == "SUCCESS"
@@ -263,6 +317,7 @@ def test_the_console_requires_a_client_certificate_and_learns_who_presented_it(g
 
 
 def test_a_certificate_from_another_ca_is_refused(gateway, curl, pki):
-    status, _, _ = fetch(curl, gateway, pki, "/", host=CONSOLE_HOST,
-                         cert=(pki.rogue_cert, pki.rogue_key))
+    status, _, _ = fetch(
+        curl, gateway, pki, "/", host=CONSOLE_HOST, cert=(pki.rogue_cert, pki.rogue_key)
+    )
     assert status == 400  # nginx: "The SSL certificate error"

@@ -5,8 +5,6 @@ options, and every file it names is in the repository."""
 from __future__ import annotations
 
 import re
-import shlex
-from pathlib import Path
 
 import pytest
 
@@ -17,8 +15,9 @@ AGREED = ROOT / "tests" / "fixtures" / "deploy" / "metrics.md"
 
 
 def table_rows(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines()
-            if line.strip().startswith("| `cites_connector_")]
+    return [
+        line.strip() for line in text.splitlines() if line.strip().startswith("| `cites_connector_")
+    ]
 
 
 def test_the_metrics_table_is_the_agreed_one():
@@ -29,14 +28,22 @@ def test_the_metrics_table_is_the_agreed_one():
 
 def source_text() -> str:
     """Every Python file of the product (not the tests): where log events are written."""
-    return "\n".join(p.read_text() for p in ROOT.rglob("*.py")
-                     if not {"tests", ".venv", "bench"} & set(p.relative_to(ROOT).parts))
+    return "\n".join(
+        p.read_text()
+        for p in ROOT.rglob("*.py")
+        if not {"tests", ".venv", "bench"} & set(p.relative_to(ROOT).parts)
+    )
 
 
 def test_every_log_event_of_the_guide_is_written_by_the_connector():
     guide = GUIDE.read_text()
-    events = set(re.findall(r"`((?:serve|soap|healthz|amqp|permit|outbox|audit|declaration|"
-                            r"wss|ledger)\.[a-z_]+)`", guide))
+    events = set(
+        re.findall(
+            r"`((?:serve|soap|healthz|amqp|permit|outbox|audit|declaration|"
+            r"wss|ledger)\.[a-z_]+)`",
+            guide,
+        )
+    )
     assert len(events) >= 25
     code = source_text()
     missing = sorted(e for e in events if f'"{e}"' not in code)
@@ -97,12 +104,12 @@ def test_the_migrate_sql_flag_is_described_as_planned_until_it_exists():
         assert re.search(r"> \*\*Planned: `cites-connector migrate --sql`\.\*\*", guide)
 
 
-@pytest.mark.parametrize("document", [GUIDE, ROOT / "deploy" / "rabbitmq" / "README.md"],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "document", [GUIDE, ROOT / "deploy" / "rabbitmq" / "README.md"], ids=lambda p: p.name
+)
 def test_every_file_named_is_in_the_repository_and_nothing_points_outside(document):
     text = document.read_text()
-    for name in set(re.findall(r"`((?:deploy|docs|config|examples|tests|scripts)/[^`\s]+)`",
-                               text)):
+    for name in set(re.findall(r"`((?:deploy|docs|config|examples|tests|scripts)/[^`\s]+)`", text)):
         name = name.rstrip(".,")
         if "{" in name:  # deploy/systemd/cites-connector-audit-verify.{service,timer}
             stem, alternatives = name.split("{")

@@ -25,7 +25,9 @@ def poisoned(settings: dict) -> tuple[str, list[str]]:
         if isinstance(value, dict):
             tables.append((key, value))
         else:
-            lines.append(f"{key} = []" if isinstance(value, list) else f"{key} = {{ poisoned = 1 }}")
+            lines.append(
+                f"{key} = []" if isinstance(value, list) else f"{key} = {{ poisoned = 1 }}"
+            )
             names.append(key)
     for table, values in tables:
         lines.append(f"[{table}]")
@@ -42,8 +44,9 @@ def test_every_key_of_the_production_example_is_read_by_the_connector(tmp_path):
     text, names = poisoned(settings)
     config = tmp_path / "poisoned.toml"
     config.write_text(text)
-    refused = run([connector_command(), "--config", str(config), "permits", "show", "X"],
-                  connector_env())
+    refused = run(
+        [connector_command(), "--config", str(config), "permits", "show", "X"], connector_env()
+    )
     assert refused.returncode == 2, refused.stderr
     reported = set(re.findall(r"^([a-z_]+(?:\.[A-Za-z_]+)?)$", refused.stderr, re.M))
     assert set(names) - reported == set(), "keys the connector does not read"
@@ -51,9 +54,12 @@ def test_every_key_of_the_production_example_is_read_by_the_connector(tmp_path):
 
 def test_the_production_example_loads_migrates_and_verifies(tmp_path):
     """As it stands, with only the host-specific values replaced by the environment."""
-    env = connector_env(CONNECTOR_CONFIG=str(PRODUCTION), CONNECTOR_DATA_DIR=str(tmp_path),
-                        CONNECTOR_DATABASE_URL=f"sqlite:///{tmp_path / 'connector.sqlite3'}",
-                        CONNECTOR_AUDIT_KEY_FILE=str(tmp_path / "audit.key"))
+    env = connector_env(
+        CONNECTOR_CONFIG=str(PRODUCTION),
+        CONNECTOR_DATA_DIR=str(tmp_path),
+        CONNECTOR_DATABASE_URL=f"sqlite:///{tmp_path / 'connector.sqlite3'}",
+        CONNECTOR_AUDIT_KEY_FILE=str(tmp_path / "audit.key"),
+    )
     migrated = run([connector_command(), "migrate"], env)
     assert migrated.returncode == 0, migrated.stderr
     verified = run([connector_command(), "audit", "verify"], env)
@@ -65,14 +71,17 @@ def test_the_production_example_keeps_secrets_out_and_uses_tls():
     for secret in ("soap_users", "customs_password", "dlq_replay_url", "speciesplus_token"):
         assert secret not in settings, f"{secret} belongs in the environment file"
     assert "sslmode=verify-full" in settings["database_url"]
-    assert "@" in settings["database_url"] and ":" not in settings["database_url"].split(
-        "//")[1].split("@")[0], "no password in the database URL"
+    assert (
+        "@" in settings["database_url"]
+        and ":" not in settings["database_url"].split("//")[1].split("@")[0]
+    ), "no password in the database URL"
     assert settings["amqp_url"].startswith("amqps://")
     assert "'ca_certs'" in settings["amqp_url"] and "'server_hostname'" in settings["amqp_url"]
     assert settings["customs_url"].startswith("https://")
     assert settings["customs_allow_http"] is False
     assert settings["soap_host"] == "127.0.0.1" and settings["soap_public_url"].startswith(
-        "https://")
+        "https://"
+    )
 
 
 def test_the_planned_settings_are_commented_out_and_marked():
@@ -105,5 +114,7 @@ def test_env_example_names_only_settings_of_the_readme():
         assert name in documented or name in OTHER_VARIABLES, f"{name} is not a setting"
     assert values["CONNECTOR_AMQP_URL"].startswith("amqps://connector:")
     assert "ssl_options={'ca_certs':" in values["CONNECTOR_AMQP_URL"]
-    assert all("CHANGE-ME" in values[k] for k in
-               ("PGPASSWORD", "CONNECTOR_SOAP_USERS", "CONNECTOR_CUSTOMS_PASSWORD"))
+    assert all(
+        "CHANGE-ME" in values[k]
+        for k in ("PGPASSWORD", "CONNECTOR_SOAP_USERS", "CONNECTOR_CUSTOMS_PASSWORD")
+    )

@@ -15,8 +15,15 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.serving import serving
-from tests.deploy.tools import (DEPLOY, ROOT, connector_command, connector_env, debian_tool,
-                                free_port, run)
+from tests.deploy.tools import (
+    DEPLOY,
+    ROOT,
+    connector_command,
+    connector_env,
+    debian_tool,
+    free_port,
+    run,
+)
 
 CONF = DEPLOY / "rabbitmq" / "rabbitmq.conf"
 DEFINITIONS = ROOT / "config" / "rabbitmq-definitions.json"
@@ -48,14 +55,22 @@ def tls_broker(pki):
     text = CONF.read_text()
     for old, new in [
         ("listeners.ssl.default = 5671", f"listeners.ssl.default = 127.0.0.1:{port}"),
-        ("ssl_options.cacertfile = /etc/rabbitmq/tls/ca.crt",
-         f"ssl_options.cacertfile = {home}/tls/ca.crt"),
-        ("ssl_options.certfile   = /etc/rabbitmq/tls/mq.crt",
-         f"ssl_options.certfile   = {home}/tls/server.crt"),
-        ("ssl_options.keyfile    = /etc/rabbitmq/tls/mq.key",
-         f"ssl_options.keyfile    = {home}/tls/server.key"),
-        ("load_definitions = /etc/rabbitmq/definitions.json",
-         f"load_definitions = {home}/definitions.json"),
+        (
+            "ssl_options.cacertfile = /etc/rabbitmq/tls/ca.crt",
+            f"ssl_options.cacertfile = {home}/tls/ca.crt",
+        ),
+        (
+            "ssl_options.certfile   = /etc/rabbitmq/tls/mq.crt",
+            f"ssl_options.certfile   = {home}/tls/server.crt",
+        ),
+        (
+            "ssl_options.keyfile    = /etc/rabbitmq/tls/mq.key",
+            f"ssl_options.keyfile    = {home}/tls/server.key",
+        ),
+        (
+            "load_definitions = /etc/rabbitmq/definitions.json",
+            f"load_definitions = {home}/definitions.json",
+        ),
     ]:
         assert text.count(old) == 1, f"deploy/rabbitmq/rabbitmq.conf no longer has {old!r}"
         text = text.replace(old, new)
@@ -64,13 +79,19 @@ def tls_broker(pki):
         subprocess.run(["chown", "-R", "rabbitmq:rabbitmq", str(home)], check=True)
     node = f"citesdeploy{os.getpid()}@localhost"
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("RABBITMQ_")}
-    env = dict(inherited, RABBITMQ_NODENAME=node, RABBITMQ_DIST_PORT=str(dist),
-               RABBITMQ_MNESIA_BASE=str(home / "mnesia"), RABBITMQ_LOG_BASE=str(home / "log"),
-               RABBITMQ_ENABLED_PLUGINS_FILE=str(home / "enabled_plugins"),
-               RABBITMQ_CONFIG_FILE=str(home / "rabbitmq.conf"))
+    env = dict(
+        inherited,
+        RABBITMQ_NODENAME=node,
+        RABBITMQ_DIST_PORT=str(dist),
+        RABBITMQ_MNESIA_BASE=str(home / "mnesia"),
+        RABBITMQ_LOG_BASE=str(home / "log"),
+        RABBITMQ_ENABLED_PLUGINS_FILE=str(home / "enabled_plugins"),
+        RABBITMQ_CONFIG_FILE=str(home / "rabbitmq.conf"),
+    )
     with (home / "server.out").open("wb") as out:
-        process = subprocess.Popen(_as_rabbitmq([server]), env=env, stdout=out,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            _as_rabbitmq([server]), env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     ctl = [rabbitmqctl, "-n", node]
     try:
         deadline = time.monotonic() + 90
@@ -80,8 +101,10 @@ def tls_broker(pki):
                 if "cites-connector.permits" in queues:
                     break
             if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("the RabbitMQ node with deploy/rabbitmq/rabbitmq.conf did not "
-                            f"start:\n{(home / 'server.out').read_text()[-3000:]}")
+                pytest.fail(
+                    "the RabbitMQ node with deploy/rabbitmq/rabbitmq.conf did not "
+                    f"start:\n{(home / 'server.out').read_text()[-3000:]}"
+                )
             time.sleep(1)
         yield {"port": port, "ctl": ctl, "env": env}
     finally:
@@ -99,10 +122,15 @@ def production_amqp_url(pki, port: int, *, client_cert: bool = True) -> str:
     text = PRODUCTION.read_text()
     url = re.search(r'^amqp_url = "([^"]+)"', text, re.M).group(1)
     assert url.startswith("amqps://connector@mq.customs.example.na:5671/%2F?ssl_options={")
-    url = url.replace("amqps://connector@mq.customs.example.na:5671/",
-                      f"amqps://connector:{CONNECTOR_DEMO_PASSWORD}@127.0.0.1:{port}/")
-    for name, path in [("mq-ca.crt", pki.ca_cert), ("connector-mq.crt", pki.client_cert),
-                       ("connector-mq.key", pki.client_key)]:
+    url = url.replace(
+        "amqps://connector@mq.customs.example.na:5671/",
+        f"amqps://connector:{CONNECTOR_DEMO_PASSWORD}@127.0.0.1:{port}/",
+    )
+    for name, path in [
+        ("mq-ca.crt", pki.ca_cert),
+        ("connector-mq.crt", pki.client_cert),
+        ("connector-mq.key", pki.client_key),
+    ]:
         assert f"/etc/cites-connector/tls/{name}" in url
         url = url.replace(f"/etc/cites-connector/tls/{name}", str(path))
     url = url.replace("'server_hostname':'mq.customs.example.na'", "'server_hostname':'localhost'")
@@ -115,10 +143,14 @@ def test_definitions_loaded_at_boot_make_the_users_and_quorum_queues(tls_broker)
     ctl, env = tls_broker["ctl"], tls_broker["env"]
     users = run([*ctl, "list_users", "-q"], env).stdout
     assert {line.split()[0] for line in users.splitlines() if line.strip()} >= {
-        "connector", "permit-system"}
-    queues = dict(line.split() for line in
-                  run([*ctl, "list_queues", "-q", "name", "type"], env).stdout.splitlines()
-                  if line.strip())
+        "connector",
+        "permit-system",
+    }
+    queues = dict(
+        line.split()
+        for line in run([*ctl, "list_queues", "-q", "name", "type"], env).stdout.splitlines()
+        if line.strip()
+    )
     assert queues["cites-connector.permits"] == "quorum"
     assert queues["cites-connector.dead-letters"] == "quorum"
     listeners = run([*ctl, "status"], env).stdout
@@ -128,17 +160,22 @@ def test_definitions_loaded_at_boot_make_the_users_and_quorum_queues(tls_broker)
 
 def test_the_connector_reaches_the_broker_over_amqps_with_its_client_certificate(tls_broker, pki):
     url = production_amqp_url(pki, tls_broker["port"])
-    listed = run([connector_command(), "dlq", "list", "--json"],
-                 connector_env(CONNECTOR_HOME_COUNTRY="NA", CONNECTOR_AMQP_URL=url))
+    listed = run(
+        [connector_command(), "dlq", "list", "--json"],
+        connector_env(CONNECTOR_HOME_COUNTRY="NA", CONNECTOR_AMQP_URL=url),
+    )
     assert listed.returncode == 0, listed.stderr
     assert '"total": 0' in listed.stdout
 
 
 def test_without_a_client_certificate_the_broker_refuses_and_the_cli_says_unreachable(
-        tls_broker, pki):
+    tls_broker, pki
+):
     url = production_amqp_url(pki, tls_broker["port"], client_cert=False)
-    listed = run([connector_command(), "dlq", "list"],
-                 connector_env(CONNECTOR_HOME_COUNTRY="NA", CONNECTOR_AMQP_URL=url))
+    listed = run(
+        [connector_command(), "dlq", "list"],
+        connector_env(CONNECTOR_HOME_COUNTRY="NA", CONNECTOR_AMQP_URL=url),
+    )
     assert listed.returncode == 3
     assert "certificate required" in listed.stderr.lower()
     assert CONNECTOR_DEMO_PASSWORD not in listed.stderr  # the URL is logged without it
@@ -146,8 +183,10 @@ def test_without_a_client_certificate_the_broker_refuses_and_the_cli_says_unreac
 
 def test_plain_amqp_is_not_served(tls_broker):
     url = f"amqp://connector:{CONNECTOR_DEMO_PASSWORD}@127.0.0.1:{tls_broker['port']}/%2F"
-    listed = run([connector_command(), "dlq", "list"],
-                 connector_env(CONNECTOR_HOME_COUNTRY="NA", CONNECTOR_AMQP_URL=url))
+    listed = run(
+        [connector_command(), "dlq", "list"],
+        connector_env(CONNECTOR_HOME_COUNTRY="NA", CONNECTOR_AMQP_URL=url),
+    )
     assert listed.returncode == 3
 
 
@@ -155,15 +194,20 @@ def test_serve_with_the_production_config_is_healthy_over_amqps(tls_broker, pki,
     port = free_port()
     env = connector_env(
         CONNECTOR_CONFIG=str(PRODUCTION),
-        CONNECTOR_DATA_DIR=str(tmp_path), CONNECTOR_AUDIT_KEY_FILE=str(tmp_path / "audit.key"),
+        CONNECTOR_DATA_DIR=str(tmp_path),
+        CONNECTOR_AUDIT_KEY_FILE=str(tmp_path / "audit.key"),
         CONNECTOR_DATABASE_URL=f"sqlite:///{tmp_path / 'connector.sqlite3'}",
         CONNECTOR_AMQP_URL=production_amqp_url(pki, tls_broker["port"]),
-        CONNECTOR_SOAP_PORT=str(port), CONNECTOR_SOAP_USERS="asycuda:test-only-password")
+        CONNECTOR_SOAP_PORT=str(port),
+        CONNECTOR_SOAP_USERS="asycuda:test-only-password",
+    )
     migrated = run([connector_command(), "migrate"], env)
     assert migrated.returncode == 0, migrated.stderr
     with serving(env, tmp_path / "serve.log", port):
-        connections = run([*tls_broker["ctl"], "list_connections", "-q", "user", "ssl",
-                           "peer_cert_subject"], tls_broker["env"]).stdout
+        connections = run(
+            [*tls_broker["ctl"], "list_connections", "-q", "user", "ssl", "peer_cert_subject"],
+            tls_broker["env"],
+        ).stdout
         mine = [line for line in connections.splitlines() if line.startswith("connector")]
         assert mine and all("true" in line for line in mine), connections
         assert all(pki.client_cn in line for line in mine), connections

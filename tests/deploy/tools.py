@@ -42,20 +42,28 @@ def unavailable(reason: str):
 
 def debian_tool(command: str, package: str, *, search: tuple[str, ...] = ()) -> str:
     """The path of ``command``, installing the Debian ``package`` when it is missing."""
+
     def find() -> str | None:
         for candidate in search:
             if Path(candidate).is_file() and os.access(candidate, os.X_OK):
                 return candidate
         return shutil.which(command) or next(
-            (str(p) for p in (Path("/usr/sbin") / command, Path("/usr/bin") / command)
-             if p.is_file()), None)
+            (
+                str(p)
+                for p in (Path("/usr/sbin") / command, Path("/usr/bin") / command)
+                if p.is_file()
+            ),
+            None,
+        )
 
     path = find()
     if path:
         return path
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        unavailable(f"{command} is missing and cannot be installed here (Debian package "
-                    f"{package}; needs root and apt-get)")
+        unavailable(
+            f"{command} is missing and cannot be installed here (Debian package "
+            f"{package}; needs root and apt-get)"
+        )
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package]
     done = subprocess.run(install, env=env, capture_output=True, text=True)
@@ -64,8 +72,10 @@ def debian_tool(command: str, package: str, *, search: tuple[str, ...] = ()) -> 
         done = subprocess.run(install, env=env, capture_output=True, text=True)
     path = find()
     if not path:
-        unavailable(f"installing the Debian package {package} for {command} failed: "
-                    f"{done.stderr.strip()[-300:]}")
+        unavailable(
+            f"installing the Debian package {package} for {command} failed: "
+            f"{done.stderr.strip()[-300:]}"
+        )
     return path
 
 
@@ -83,17 +93,18 @@ def connector_env(**overrides: str) -> dict[str, str]:
     return env
 
 
-def run(args: list[str], env: dict[str, str] | None = None, *, timeout: float = 120,
-        **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout,
-                          **kwargs)
+def run(
+    args: list[str], env: dict[str, str] | None = None, *, timeout: float = 120, **kwargs
+) -> subprocess.CompletedProcess:
+    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout, **kwargs)
 
 
 def postgres_bin() -> str:
     """The PostgreSQL client programs of the test server's major version."""
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_dump"),
-                   key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit()
-                   else 0)
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/pg_dump"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
     if not found:
         unavailable("no PostgreSQL client programs under /usr/lib/postgresql/*/bin")
     return str(found[-1].parent)

@@ -6,13 +6,19 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from cites_connector.adapters.amqp import topology
 from tests.hostile.ledger_dump import ledger_dump
 from tests.integration.amqp.amqp_kit import (
-    TestBroker, consumer_running, make_app, sample_permits, stored_permit, wait_for,
+    TestBroker,
+    consumer_running,
+    make_app,
+    sample_permits,
+    stored_permit,
+    wait_for,
 )
 
 REASON, DETAIL = "x-rejection-reason", "x-rejection-detail"
@@ -26,8 +32,7 @@ def python_permit(**changes) -> dict[str, Any]:
 
 
 def status_body(version: int, reason: str = "test", number: str = "26NA000123") -> dict:
-    return {"permit_number": number, "issuing_country": "NA", "version": version,
-            "reason": reason}
+    return {"permit_number": number, "issuing_country": "NA", "version": version, "reason": reason}
 
 
 class World:
@@ -52,15 +57,19 @@ class World:
 
         def seen():
             with self.app.engine.connect() as c:
-                return c.execute(select(t.inbox.c.message_id).where(
-                    t.inbox.c.message_id == message_id)).first()
+                return c.execute(
+                    select(t.inbox.c.message_id).where(t.inbox.c.message_id == message_id)
+                ).first()
+
         wait_for(seen, 20, f"message {message_id} applied")
 
     def dead_letter(self, message_id: str, timeout: float = 20.0):
         """The dead-lettered copy of ``message_id``: (properties, body)."""
+
         def found():
             self._dead.extend(self.broker.take(topology.DEAD_LETTER_QUEUE))
             return next(((p, b) for _, p, b in self._dead if p.message_id == message_id), None)
+
         return wait_for(found, timeout, f"dead letter of {message_id}")
 
     def reason(self, message_id: str) -> str:

@@ -7,22 +7,25 @@ a time the way an attacker would, and the ledger dumps that prove a refusal wrot
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import requests
 from lxml import etree
 
 from tests.hostile.ledger_dump import BOOKKEEPING, ledger_dump
 from tests.integration.soap.conftest import (
-    SAMPLE_SAD, Service, envelope, running_service, wsse_text,
+    SAMPLE_SAD,
+    Service,
+    envelope,
+    running_service,
+    wsse_text,
 )
 
 #: a held decision is recorded (decision, declaration state, held citation, broker notice, audit
 #: row) but writes nothing off: these tables may change, the permits, lines and usages may not
-DECISION_RECORDS = frozenset({"decisions", "declarations", "held_citations", "outbox",
-                              "audit_log"})
+DECISION_RECORDS = frozenset({"decisions", "declarations", "held_citations", "outbox", "audit_log"})
 
 
 def write_offs(engine) -> dict:
@@ -66,8 +69,14 @@ def warm_up(endpoint: str, header: str | None = None) -> None:
     """One request before many at once: the service builds its XML schema on the first
     request it validates, and libxml2 must not build it in several threads together (twelve
     first requests at once were seen crashing ``serve``; reported to the SOAP edge)."""
-    response = requests.post(endpoint, timeout=30, data=envelope(
-        "<c:GetDecisionRequest><c:DeclarationId>WARM-UP</c:DeclarationId>"
-        "</c:GetDecisionRequest>", header if header is not None else wsse_text()),
-        headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": "GetDecision"})
+    response = requests.post(
+        endpoint,
+        timeout=30,
+        data=envelope(
+            "<c:GetDecisionRequest><c:DeclarationId>WARM-UP</c:DeclarationId>"
+            "</c:GetDecisionRequest>",
+            header if header is not None else wsse_text(),
+        ),
+        headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": "GetDecision"},
+    )
     assert b"Client.UnknownDeclaration" in response.content, response.text

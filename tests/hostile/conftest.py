@@ -2,5 +2,8 @@
 provisioned from the shipped definitions file) and ledgers on SQLite and PostgreSQL."""
 
 from tests.integration.amqp.conftest import (  # noqa: F401 - fixtures shared with the AMQP tests
-    amqp_admin_url, amqp_url, permit_system_url, rabbit_node,
+    amqp_admin_url,
+    amqp_url,
+    permit_system_url,
+    rabbit_node,
 )

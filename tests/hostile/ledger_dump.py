@@ -27,5 +27,5 @@ def ledger_dump(engine: Engine, *, exclude: frozenset[str] = BOOKKEEPING) -> dic
             if name in exclude:
                 continue
             rows = connection.execute(select(table)).all()
-            dump[name] = sorted((tuple(repr(v) for v in row) for row in rows))
+            dump[name] = sorted(tuple(repr(v) for v in row) for row in rows)
     return dump

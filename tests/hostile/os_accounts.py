@@ -28,8 +28,10 @@ import pytest
 CONSOLE_SCRIPT = Path(sys.executable).parent / "cites-connector"
 ACCOUNTS = ("daemon", "nobody")
 #: the console script's own code, run by an interpreter the account can execute
-ENTRY = ("import site, sys; sys.path.insert(0, {project!r}); site.addsitedir({deps!r}); "
-         "sys.argv[0] = 'cites-connector'; from cites_connector.cli.main import main; main()")
+ENTRY = (
+    "import site, sys; sys.path.insert(0, {project!r}); site.addsitedir({deps!r}); "
+    "sys.argv[0] = 'cites-connector'; from cites_connector.cli.main import main; main()"
+)
 
 
 def _reachable_by_others(path: Path) -> bool:
@@ -54,12 +56,30 @@ def _stage_installation() -> Path:
     root = Path(tempfile.mkdtemp(prefix="cites-os-install-"))
     os.chmod(root, 0o755)
     project = Path(__file__).resolve().parents[2]
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                    "--disable-pip-version-check",
-                    "--target", str(root / "project"), str(project)],
-                   check=True, capture_output=True, timeout=300)
-    shutil.copytree(sysconfig.get_paths()["purelib"], root / "deps", ignore=shutil.ignore_patterns(
-        "__editable__*", "*.egg-link", "cites_connector*", "__pycache__"))
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "--target",
+            str(root / "project"),
+            str(project),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    shutil.copytree(
+        sysconfig.get_paths()["purelib"],
+        root / "deps",
+        ignore=shutil.ignore_patterns(
+            "__editable__*", "*.egg-link", "cites_connector*", "__pycache__"
+        ),
+    )
     for directory, _, files in os.walk(root):
         os.chmod(directory, 0o755)
         for name in files:
@@ -84,8 +104,12 @@ def cli_command() -> list[str]:
     if not system.exists() or not _reachable_by_others(system):
         pytest.skip(f"no {version} that other accounts may run (the venv's is private)")
     root = Path(_staged[0]) if _staged else _stage_installation()
-    return [str(system), "-S", "-c", ENTRY.format(project=str(root / "project"),
-                                                  deps=str(root / "deps"))]
+    return [
+        str(system),
+        "-S",
+        "-c",
+        ENTRY.format(project=str(root / "project"), deps=str(root / "deps")),
+    ]
 
 
 def require_root_and_accounts() -> None:
@@ -138,17 +162,28 @@ class Connector:
 
     def run(self, *args: str, account: str = "root", env: dict[str, str] | None = None) -> Done:
         environment = {
-            "PATH": "/usr/bin:/bin", "HOME": str(self.home), "LANG": "C.UTF-8",
-            "CONNECTOR_HOME_COUNTRY": "NA", "CONNECTOR_DATA_DIR": str(self.home / "var"),
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(self.home),
+            "LANG": "C.UTF-8",
+            "CONNECTOR_HOME_COUNTRY": "NA",
+            "CONNECTOR_DATA_DIR": str(self.home / "var"),
             "CONNECTOR_DATABASE_URL": self.database_url,
-            "CONNECTOR_LOGGING__LEVEL": "WARNING", **self.env, **(env or {}),
+            "CONNECTOR_LOGGING__LEVEL": "WARNING",
+            **self.env,
+            **(env or {}),
         }
         key = self.key_for(account) if account != "root" else None
         if key is not None:
             environment["CONNECTOR_AUDIT_KEY_FILE"] = str(key)
-        done = subprocess.run([*cli_command(), *args], capture_output=True, text=True,
-                              env=environment, cwd=self.home, timeout=120,
-                              user=None if account == "root" else account)
+        done = subprocess.run(
+            [*cli_command(), *args],
+            capture_output=True,
+            text=True,
+            env=environment,
+            cwd=self.home,
+            timeout=120,
+            user=None if account == "root" else account,
+        )
         return Done(done.returncode, done.stdout, done.stderr)
 
     def close(self) -> None:

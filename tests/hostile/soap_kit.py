@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import requests
 from lxml import etree
@@ -20,20 +20,30 @@ from lxml import etree
 from cites_connector.adapters.soap.envelope import SOAP11_NS
 from cites_connector.adapters.soap.schema import NS
 from tests.hostile.ledger_dump import ledger_dump
-from tests.integration.soap.conftest import (  # noqa: F401 - re-exported for the tests
-    SAMPLE_SAD, USERS, check_request, envelope, fault_of, running_service, wsse_text,
+from tests.integration.soap.conftest import (
+    SAMPLE_SAD,
+    USERS,
+    check_request,
+    envelope,
+    fault_of,
+    running_service,
+    wsse_text,
 )
 
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
-DIGEST = ("http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
-          "#PasswordDigest")
-BALANCE = ("<c:GetPermitBalanceRequest><c:PermitNumber>26NA000123</c:PermitNumber>"
-           "</c:GetPermitBalanceRequest>")
+DIGEST = (
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
+    "#PasswordDigest"
+)
+BALANCE = (
+    "<c:GetPermitBalanceRequest><c:PermitNumber>26NA000123</c:PermitNumber>"
+    "</c:GetPermitBalanceRequest>"
+)
 
 
 def utc(seconds_from_now: float = 0.0) -> str:
-    moment = datetime.now(timezone.utc) + timedelta(seconds=seconds_from_now)
+    moment = datetime.now(UTC) + timedelta(seconds=seconds_from_now)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -41,19 +51,28 @@ def fresh_nonce() -> bytes:
     return os.urandom(16)
 
 
-def digest_header(nonce: bytes, nonce_text: str | None = None, *, user: str = "customs",
-                  created: str | None = None, timestamp: str = "") -> str:
+def digest_header(
+    nonce: bytes,
+    nonce_text: str | None = None,
+    *,
+    user: str = "customs",
+    created: str | None = None,
+    timestamp: str = "",
+) -> str:
     """A PasswordDigest UsernameToken; ``nonce_text`` spells ``nonce`` (default: canonical
     Base64); ``timestamp`` is extra XML put before the token (a wsu:Timestamp)."""
     created = created or utc()
-    digest = base64.b64encode(hashlib.sha1(
-        nonce + created.encode() + USERS[user].encode()).digest()).decode()
+    digest = base64.b64encode(
+        hashlib.sha1(nonce + created.encode() + USERS[user].encode()).digest()
+    ).decode()
     text = base64.b64encode(nonce).decode() if nonce_text is None else nonce_text
-    return (f'<soap:Header><wsse:Security xmlns:wsse="{WSSE}" xmlns:wsu="{WSU}">{timestamp}'
-            f'<wsse:UsernameToken><wsse:Username>{user}</wsse:Username>'
-            f'<wsse:Password Type="{DIGEST}">{digest}</wsse:Password>'
-            f'<wsse:Nonce>{text}</wsse:Nonce><wsu:Created>{created}</wsu:Created>'
-            '</wsse:UsernameToken></wsse:Security></soap:Header>')
+    return (
+        f'<soap:Header><wsse:Security xmlns:wsse="{WSSE}" xmlns:wsu="{WSU}">{timestamp}'
+        f"<wsse:UsernameToken><wsse:Username>{user}</wsse:Username>"
+        f'<wsse:Password Type="{DIGEST}">{digest}</wsse:Password>'
+        f"<wsse:Nonce>{text}</wsse:Nonce><wsu:Created>{created}</wsu:Created>"
+        "</wsse:UsernameToken></wsse:Security></soap:Header>"
+    )
 
 
 def timestamp(created: str, expires: str | None = None) -> str:
@@ -62,12 +81,16 @@ def timestamp(created: str, expires: str | None = None) -> str:
 
 
 def text_header_with_timestamp(stamp: str, user: str = "customs") -> str:
-    return wsse_text(user).replace("<wsse:UsernameToken>", stamp + "<wsse:UsernameToken>", 1) \
+    return (
+        wsse_text(user)
+        .replace("<wsse:UsernameToken>", stamp + "<wsse:UsernameToken>", 1)
         .replace("<wsse:Security ", f'<wsse:Security xmlns:wsu="{WSU}" ', 1)
+    )
 
 
-def post(service, body: bytes, action: str = "CheckDeclaration", **headers: str
-         ) -> requests.Response:
+def post(
+    service, body: bytes, action: str = "CheckDeclaration", **headers: str
+) -> requests.Response:
     sent = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": action, **headers}
     return requests.post(service.endpoint, data=body, headers=sent, timeout=10)
 
@@ -91,6 +114,21 @@ def decision_of(response: requests.Response) -> str:
     return payload(response).findtext(f"{{{NS}}}Decision")
 
 
-__all__ = ["BALANCE", "SAMPLE_SAD", "check_request", "decision_of", "digest_header",
-           "envelope", "fresh_nonce", "ledger_dump", "payload", "post", "refused",
-           "running_service", "text_header_with_timestamp", "timestamp", "utc", "wsse_text"]
+__all__ = [
+    "BALANCE",
+    "SAMPLE_SAD",
+    "check_request",
+    "decision_of",
+    "digest_header",
+    "envelope",
+    "fresh_nonce",
+    "ledger_dump",
+    "payload",
+    "post",
+    "refused",
+    "running_service",
+    "text_header_with_timestamp",
+    "timestamp",
+    "utc",
+    "wsse_text",
+]

@@ -52,11 +52,14 @@ def test_another_traders_id_holds_the_declaration_even_with_the_default_flag(tmp
     assert after == before
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param("Οκαβάνγκο Ερπετά", id="greek"),
-    pytest.param("Окаванго Рептилии", id="cyrillic"),
-    pytest.param("オカバンゴ爬虫類", id="japanese"),
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("Οκαβάνγκο Ερπετά", id="greek"),
+        pytest.param("Окаванго Рептилии", id="cyrillic"),
+        pytest.param("オカバンゴ爬虫類", id="japanese"),
+    ],
+)
 def test_a_non_ascii_name_of_another_trader_is_compared_not_skipped(tmp_path, name):
     sad = edited_sad({EXPORTER_CODE: None, EXPORTER_NAME: name})
 
@@ -81,18 +84,26 @@ LOOK_ALIKES = {
 @pytest.mark.parametrize("script", sorted(LOOK_ALIKES))
 def test_a_look_alike_of_the_holders_name_is_another_name(tmp_path, script):
     permits = json.loads(SAMPLE_PERMITS)
-    permit = permits[0] | {"permit_number": "26NA000777",
-                           "exporter": {"name": LOOK_ALIKE_PERMIT_NAME, "country": "NA",
-                                        "id": None}}
-    sad = edited_sad({EXPORTER_CODE: None, EXPORTER_NAME: LOOK_ALIKES[script],
-                      "Item/Attached_documents[2]/Attached_document_reference": "26NA000777"})
+    permit = permits[0] | {
+        "permit_number": "26NA000777",
+        "exporter": {"name": LOOK_ALIKE_PERMIT_NAME, "country": "NA", "id": None},
+    }
+    sad = edited_sad(
+        {
+            EXPORTER_CODE: None,
+            EXPORTER_NAME: LOOK_ALIKES[script],
+            "Item/Attached_documents[2]/Attached_document_reference": "26NA000777",
+        }
+    )
 
     result, before, after = decide(tmp_path, sad, BLOCK_NAMES, permit)
 
     pythons = result["Items"][0]
     assert result["Decision"] == "HELD"
-    assert (pythons["PermitNumber"], codes(pythons["Reasons"])) == ("26NA000777",
-                                                                      ["PARTY_MISMATCH"])
+    assert (pythons["PermitNumber"], codes(pythons["Reasons"])) == (
+        "26NA000777",
+        ["PARTY_MISMATCH"],
+    )
     assert after == before
 
 

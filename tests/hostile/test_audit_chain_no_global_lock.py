@@ -12,7 +12,7 @@ turn, not lost.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
@@ -24,7 +24,7 @@ from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
 from cites_connector.adapters.sql.migrate import upgrade
 
 KEY = StaticAuditKey(bytes(range(32)))
-AT = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def test_two_transactions_write_audit_rows_without_waiting_and_both_are_sealed(l
                 session.add_audit("customs", "declaration.decided", "SLOW-1", {"n": 1}, AT)
                 inserted.set()
                 assert release.wait(30)
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             failures.append(exc)
             inserted.set()
 

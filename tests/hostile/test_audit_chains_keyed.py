@@ -29,7 +29,6 @@ from tests.hostile.ledger_dump import ledger_dump
 from tests.samples import write_samples
 
 
-
 class World:
     def __init__(self, tmp_path: Path, monkeypatch, database_url: str | None):
         self.data = tmp_path / "var"
@@ -56,10 +55,16 @@ class World:
         assert self.run("declarations", "clear", str(sad), "--id", "WDHA-1042").exit_code == 0
         assert self.run("declarations", "cancel", "WDHA-1042", "--reason", "x").exit_code == 0
         assert self.run("hs", "draft", "new", "--edition", "HS2022", "--reason", "a").exit_code == 0
-        assert self.run("hs", "draft", "add", "D1", "0106.20", "Salvator", "--reason",
-                        "b").exit_code == 0
-        assert self.run("hs", "draft", "remove", "D1", "010620", "--taxon", "Salvator",
-                        "--reason", "c").exit_code == 0
+        assert (
+            self.run("hs", "draft", "add", "D1", "0106.20", "Salvator", "--reason", "b").exit_code
+            == 0
+        )
+        assert (
+            self.run(
+                "hs", "draft", "remove", "D1", "010620", "--taxon", "Salvator", "--reason", "c"
+            ).exit_code
+            == 0
+        )
         sealed = self.run("audit", "seal")
         assert sealed.exit_code == 0, sealed.output
 
@@ -91,6 +96,7 @@ def line(result, chain: str) -> str:
 
 # -- the key -----------------------------------------------------------------------------------
 
+
 def test_the_first_migrate_makes_a_private_key_and_says_to_keep_a_copy(tmp_path, monkeypatch):
     world = World(tmp_path, monkeypatch, None)
     key = world.data / "audit.key"
@@ -107,25 +113,38 @@ def test_an_intact_world_verifies_and_prints_both_heads(world):
     last_admin = admin(world)[-1]
     assert line(result, "administration") == (
         f"administration chain: intact, {len(admin(world))} row(s), head "
-        f"{last_admin['hash']} (row {last_admin['seq']})")
+        f"{last_admin['hash']} (row {last_admin['seq']})"
+    )
     assert line(result, "ledger").startswith(
-        f"ledger chain: intact, {len(ledger(world))} row(s) sealed, 0 waiting, head ")
+        f"ledger chain: intact, {len(ledger(world))} row(s) sealed, 0 waiting, head "
+    )
 
 
 # -- the administration chain ------------------------------------------------------------------
 
-@pytest.mark.parametrize("field, value", [("actor", "someone-else"), ("reason", "nothing"),
-                                          ("details", '{"rows": []}'), ("action", "hs.noop"),
-                                          ("at", "2020-01-01T00:00:00.000000+00:00")])
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("actor", "someone-else"),
+        ("reason", "nothing"),
+        ("details", '{"rows": []}'),
+        ("action", "hs.noop"),
+        ("at", "2020-01-01T00:00:00.000000+00:00"),
+    ],
+)
 def test_rewriting_any_field_of_an_admin_row_is_detected(world, field, value):
     target = next(r for r in admin(world) if r["action"] == "hs.draft.row_added")
     with tampering(world.engine) as c:
-        c.execute(text(f"UPDATE admin_audit SET {field} = :v WHERE seq = :s"),
-                  {"v": value, "s": target["seq"]})
+        c.execute(
+            text(f"UPDATE admin_audit SET {field} = :v WHERE seq = :s"),
+            {"v": value, "s": target["seq"]},
+        )
     result = world.verify()
     assert result.exit_code == 1
     assert line(result, "administration").startswith(
-        f"administration chain: BROKEN at row {target['seq']}: ")
+        f"administration chain: BROKEN at row {target['seq']}: "
+    )
 
 
 def test_rewriting_an_admin_row_and_recomputing_unkeyed_hashes_is_detected(world):
@@ -135,19 +154,20 @@ def test_rewriting_an_admin_row_and_recomputing_unkeyed_hashes_is_detected(world
     with tampering(world.engine) as c:
         prev = chain[index - 1]["hash"]
         for r in chain[index:]:
-            fields = {k: r[k] for k in ("at", "actor", "action", "subject", "reason",
-                                        "details")}
+            fields = {k: r[k] for k in ("at", "actor", "action", "subject", "reason", "details")}
             if r is chain[index]:
                 fields["actor"] = "someone-else"
             digest = sha256_json({**fields, "prev_hash": prev})
-            c.execute(text("UPDATE admin_audit SET actor = :a, prev_hash = :p, hash = :h "
-                           "WHERE seq = :s"), {"a": fields["actor"], "p": prev, "h": digest,
-                                               "s": r["seq"]})
+            c.execute(
+                text("UPDATE admin_audit SET actor = :a, prev_hash = :p, hash = :h WHERE seq = :s"),
+                {"a": fields["actor"], "p": prev, "h": digest, "s": r["seq"]},
+            )
             prev = digest
     result = world.verify()
     assert result.exit_code == 1
     assert line(result, "administration").startswith(
-        f"administration chain: BROKEN at row {chain[index]['seq']}: ")
+        f"administration chain: BROKEN at row {chain[index]['seq']}: "
+    )
 
 
 def test_deleting_an_admin_row_is_detected(world):
@@ -161,7 +181,8 @@ def test_deleting_an_admin_row_is_detected(world):
     assert line(result, "administration") == (
         f"administration chain: BROKEN at row {following['seq']}: row {following['seq']} "
         f"({following['action']} {following['subject']}) does not follow the row before it: "
-        f"a row was removed, inserted or reordered")
+        f"a row was removed, inserted or reordered"
+    )
 
 
 def test_reordering_admin_rows_is_detected(world):
@@ -169,26 +190,37 @@ def test_reordering_admin_rows_is_detected(world):
     a, b = chain[-2], chain[-1]
     with tampering(world.engine) as c:
         c.execute(text("UPDATE admin_audit SET seq = -1 WHERE seq = :s"), {"s": a["seq"]})
-        c.execute(text("UPDATE admin_audit SET seq = :t WHERE seq = :s"),
-                  {"t": a["seq"], "s": b["seq"]})
+        c.execute(
+            text("UPDATE admin_audit SET seq = :t WHERE seq = :s"), {"t": a["seq"], "s": b["seq"]}
+        )
         c.execute(text("UPDATE admin_audit SET seq = :t WHERE seq = -1"), {"t": b["seq"]})
     result = world.verify()
     assert result.exit_code == 1
     assert line(result, "administration").startswith(
-        f"administration chain: BROKEN at row {a['seq']}: ")
+        f"administration chain: BROKEN at row {a['seq']}: "
+    )
 
 
 # -- the ledger chain --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("field, value", [("actor", "someone-else"), ("action", "declaration.x"),
-                                          ("subject", "WDHA-9999"),
-                                          ("details", '{"usages": []}'),
-                                          ("at", "2020-01-01 00:00:00.000000")])
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("actor", "someone-else"),
+        ("action", "declaration.x"),
+        ("subject", "WDHA-9999"),
+        ("details", '{"usages": []}'),
+        ("at", "2020-01-01 00:00:00.000000"),
+    ],
+)
 def test_rewriting_any_field_of_a_ledger_audit_row_is_detected(world, field, value):
     target = next(r for r in ledger(world) if r["action"] == "declaration.decided")
     with tampering(world.engine) as c:
-        c.execute(text(f"UPDATE audit_log SET {field} = :v WHERE id = :i"),
-                  {"v": value, "i": target["id"]})
+        c.execute(
+            text(f"UPDATE audit_log SET {field} = :v WHERE id = :i"),
+            {"v": value, "i": target["id"]},
+        )
     result = world.verify()
     assert result.exit_code == 1
     assert line(result, "ledger").startswith(f"ledger chain: BROKEN at row {target['id']}: ")
@@ -196,11 +228,19 @@ def test_rewriting_any_field_of_a_ledger_audit_row_is_detected(world, field, val
 
 def test_rewriting_a_ledger_row_with_an_unkeyed_hash_as_its_mac_is_detected(world):
     target = next(r for r in ledger(world) if r["action"] == "declaration.cancelled")
-    forged = sha256_json({"actor": "customs", "action": target["action"],
-                          "subject": target["subject"], "nonce": target["nonce"]})
+    forged = sha256_json(
+        {
+            "actor": "customs",
+            "action": target["action"],
+            "subject": target["subject"],
+            "nonce": target["nonce"],
+        }
+    )
     with tampering(world.engine) as c:
-        c.execute(text("UPDATE audit_log SET actor = 'customs', mac = :m WHERE id = :i"),
-                  {"m": forged, "i": target["id"]})
+        c.execute(
+            text("UPDATE audit_log SET actor = 'customs', mac = :m WHERE id = :i"),
+            {"m": forged, "i": target["id"]},
+        )
     result = world.verify()
     assert result.exit_code == 1
     assert line(result, "ledger").startswith(f"ledger chain: BROKEN at row {target['id']}: ")
@@ -220,8 +260,10 @@ def test_reordering_sealed_ledger_rows_is_detected(world):
     first, second = ledger(world)[-2:]
     with tampering(world.engine) as c:
         c.execute(text("UPDATE audit_log SET id = -1 WHERE id = :i"), {"i": first["id"]})
-        c.execute(text("UPDATE audit_log SET id = :t WHERE id = :i"),
-                  {"t": first["id"], "i": second["id"]})
+        c.execute(
+            text("UPDATE audit_log SET id = :t WHERE id = :i"),
+            {"t": first["id"], "i": second["id"]},
+        )
         c.execute(text("UPDATE audit_log SET id = :t WHERE id = -1"), {"t": second["id"]})
     result = world.verify()
     assert result.exit_code == 1
@@ -230,9 +272,13 @@ def test_reordering_sealed_ledger_rows_is_detected(world):
 
 def test_a_ledger_row_inserted_without_the_key_is_detected_and_never_sealed(world):
     with tampering(world.engine) as c:
-        c.execute(text("INSERT INTO audit_log (at, actor, action, subject, details) VALUES "
-                       "('2026-11-28 10:00:00.000000', 'customs', 'declaration.cancelled', "
-                       "'WDHA-1042', '{}')"))
+        c.execute(
+            text(
+                "INSERT INTO audit_log (at, actor, action, subject, details) VALUES "
+                "('2026-11-28 10:00:00.000000', 'customs', 'declaration.cancelled', "
+                "'WDHA-1042', '{}')"
+            )
+        )
         forged = c.execute(text("SELECT max(id) FROM audit_log")).scalar()
     result = world.verify()
     assert result.exit_code == 1
@@ -245,18 +291,31 @@ def test_a_copy_of_a_keyed_ledger_row_is_detected(world):
     with tampering(world.engine) as c:
         if c.dialect.name == "sqlite":  # the constraint is part of the table: rebuild it
             c.execute(text("ALTER TABLE audit_log RENAME TO audit_log_old"))
-            c.execute(text("CREATE TABLE audit_log (id INTEGER PRIMARY KEY, at DATETIME NOT "
-                           "NULL, actor VARCHAR(128) NOT NULL, action VARCHAR(64) NOT NULL, "
-                           "subject VARCHAR(200) NOT NULL, details JSON NOT NULL, "
-                           "nonce VARCHAR(32), mac VARCHAR(64))"))
-            c.execute(text("INSERT INTO audit_log SELECT id, at, actor, action, subject, "
-                           "details, nonce, mac FROM audit_log_old"))
+            c.execute(
+                text(
+                    "CREATE TABLE audit_log (id INTEGER PRIMARY KEY, at DATETIME NOT "
+                    "NULL, actor VARCHAR(128) NOT NULL, action VARCHAR(64) NOT NULL, "
+                    "subject VARCHAR(200) NOT NULL, details JSON NOT NULL, "
+                    "nonce VARCHAR(32), mac VARCHAR(64))"
+                )
+            )
+            c.execute(
+                text(
+                    "INSERT INTO audit_log SELECT id, at, actor, action, subject, "
+                    "details, nonce, mac FROM audit_log_old"
+                )
+            )
             c.execute(text("DROP TABLE audit_log_old"))
         else:
             c.execute(text("ALTER TABLE audit_log DROP CONSTRAINT uq_audit_log_mac"))
-        c.execute(text("INSERT INTO audit_log (at, actor, action, subject, details, nonce, mac) "
-                       "SELECT at, actor, action, subject, details, nonce, mac FROM audit_log "
-                       "WHERE id = :i"), {"i": target["id"]})
+        c.execute(
+            text(
+                "INSERT INTO audit_log (at, actor, action, subject, details, nonce, mac) "
+                "SELECT at, actor, action, subject, details, nonce, mac FROM audit_log "
+                "WHERE id = :i"
+            ),
+            {"i": target["id"]},
+        )
         copy = c.execute(text("SELECT max(id) FROM audit_log")).scalar()
     result = world.verify()
     assert result.exit_code == 1
@@ -268,14 +327,16 @@ def test_removing_a_seal_is_detected(world):
     seals = rows(world.engine, "audit_log_seals", "position")
     middle = seals[len(seals) // 2]
     with tampering(world.engine) as c:
-        c.execute(text("DELETE FROM audit_log_seals WHERE position = :p"),
-                  {"p": middle["position"]})
+        c.execute(
+            text("DELETE FROM audit_log_seals WHERE position = :p"), {"p": middle["position"]}
+        )
     result = world.verify("--no-seal")
     assert result.exit_code == 1
     assert "ledger chain: BROKEN at row" in line(result, "ledger")
 
 
 # -- the key again -----------------------------------------------------------------------------
+
 
 def test_a_wrong_key_is_detected(world, tmp_path, monkeypatch):
     other = tmp_path / "other.key"
@@ -298,7 +359,8 @@ def test_a_key_file_others_may_read_is_refused(world):
 
 
 def test_a_process_with_another_key_writes_nothing_and_migrate_makes_no_second_key(
-        world, tmp_path, monkeypatch):
+    world, tmp_path, monkeypatch
+):
     other = tmp_path / "other.key"
     other.write_text(os.urandom(32).hex() + "\n")
     other.chmod(0o600)

@@ -11,7 +11,7 @@ refuses and changes nothing.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -24,7 +24,7 @@ from cites_connector.cli.main import cli
 from tests.hostile.audit_kit import rows, sha256_json, tampering
 from tests.hostile.ledger_dump import ledger_dump
 
-AT = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -36,10 +36,13 @@ def old_database(tmp_path, monkeypatch):
     upgrade(engine, "0004")
     with engine.begin() as c:  # the 0004 columns only: no nonce, no MAC
         for n in range(3):
-            c.execute(text("INSERT INTO audit_log (at, actor, action, subject, details) "
-                           "VALUES (:at, 'customs', 'declaration.decided', :s, :d)"),
-                      {"at": "2026-11-20 08:00:00.000000", "s": f"OLD-{n}",
-                       "d": json.dumps({"n": n})})
+            c.execute(
+                text(
+                    "INSERT INTO audit_log (at, actor, action, subject, details) "
+                    "VALUES (:at, 'customs', 'declaration.decided', :s, :d)"
+                ),
+                {"at": "2026-11-20 08:00:00.000000", "s": f"OLD-{n}", "d": json.dumps({"n": n})},
+            )
         audit_chain.append_legacy(c, "ana", "hs.draft.created", "D1", "old", {"rows": 1}, AT)
     monkeypatch.setenv("CONNECTOR_HOME_COUNTRY", "NA")
     monkeypatch.setenv("CONNECTOR_DATA_DIR", str(data))
@@ -50,8 +53,7 @@ def old_database(tmp_path, monkeypatch):
     engine.dispose()
 
 
-def test_migrate_keys_an_old_database_and_its_old_rows_are_protected_from_then_on(
-        old_database):
+def test_migrate_keys_an_old_database_and_its_old_rows_are_protected_from_then_on(old_database):
     engine, run = old_database
     assert run("migrate").exit_code == 0
     keyed = rows(engine, "admin_audit", "seq")[-1]
@@ -64,15 +66,15 @@ def test_migrate_keys_an_old_database_and_its_old_rows_are_protected_from_then_o
 
     old = rows(engine, "audit_log", "id")[1]
     with tampering(engine) as c:
-        c.execute(text("UPDATE audit_log SET actor = 'someone-else' WHERE id = :i"),
-                  {"i": old["id"]})
+        c.execute(
+            text("UPDATE audit_log SET actor = 'someone-else' WHERE id = :i"), {"i": old["id"]}
+        )
     result = run("audit", "verify")
     assert result.exit_code == 1
     assert f"ledger chain: BROKEN at row {old['id']}: " in result.output
 
 
-def test_an_old_admin_row_rewritten_with_recomputed_sha256_after_keying_is_detected(
-        old_database):
+def test_an_old_admin_row_rewritten_with_recomputed_sha256_after_keying_is_detected(old_database):
     engine, run = old_database
     assert run("migrate").exit_code == 0
     chain = rows(engine, "admin_audit", "seq")
@@ -80,18 +82,22 @@ def test_an_old_admin_row_rewritten_with_recomputed_sha256_after_keying_is_detec
     with tampering(engine) as c:  # rewrite the old rows' actor, redo their unkeyed hashes
         prev = "0" * 64
         for r in chain[:keyed_at]:
-            fields = {k: r[k] for k in ("at", "actor", "action", "subject", "reason",
-                                        "details")} | {"actor": "someone-else"}
+            fields = {
+                k: r[k] for k in ("at", "actor", "action", "subject", "reason", "details")
+            } | {"actor": "someone-else"}
             digest = sha256_json({**fields, "prev_hash": prev})
-            c.execute(text("UPDATE admin_audit SET actor = :a, prev_hash = :p, hash = :h "
-                           "WHERE seq = :s"), {"a": "someone-else", "p": prev, "h": digest,
-                                               "s": r["seq"]})
+            c.execute(
+                text("UPDATE admin_audit SET actor = :a, prev_hash = :p, hash = :h WHERE seq = :s"),
+                {"a": "someone-else", "p": prev, "h": digest, "s": r["seq"]},
+            )
             prev = digest
     result = run("audit", "verify")
     assert result.exit_code == 1
-    assert (f"administration chain: BROKEN at row {chain[keyed_at]['seq']}: row "
-            f"{chain[keyed_at]['seq']} (audit.keyed audit chains) does not follow the row "
-            f"before it") in result.output
+    assert (
+        f"administration chain: BROKEN at row {chain[keyed_at]['seq']}: row "
+        f"{chain[keyed_at]['seq']} (audit.keyed audit chains) does not follow the row "
+        f"before it"
+    ) in result.output
 
 
 def test_an_old_log_already_broken_is_not_keyed_and_migrate_changes_nothing(old_database):
@@ -99,15 +105,16 @@ def test_an_old_log_already_broken_is_not_keyed_and_migrate_changes_nothing(old_
     first = rows(engine, "admin_audit", "seq")[0]
     with engine.begin() as c:  # at 0004 the triggers exist already for admin_audit
         c.execute(text("DROP TRIGGER admin_audit_no_update"))
-        c.execute(text("UPDATE admin_audit SET actor = 'someone-else' WHERE seq = :s"),
-                  {"s": first["seq"]})
+        c.execute(
+            text("UPDATE admin_audit SET actor = 'someone-else' WHERE seq = :s"),
+            {"s": first["seq"]},
+        )
     before = ledger_dump(engine)
 
     result = run("migrate")
 
     assert result.exit_code == 1
     [error] = [ln for ln in result.output.splitlines() if ln.startswith("error:")]
-    assert error.startswith(f"error: the administration audit log is broken at row "
-                            f"{first['seq']} ")
+    assert error.startswith(f"error: the administration audit log is broken at row {first['seq']} ")
     assert "restore it from a backup" in error
     assert current(engine) == "0004" and ledger_dump(engine) == before

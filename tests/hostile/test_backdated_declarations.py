@@ -23,16 +23,19 @@ DATE = "Identification/Registration/Date"
 
 def expired_permit() -> bytes:
     """The sample python permit, but valid only until 2026-11-20."""
-    permit = json.loads(SAMPLE_PERMITS)[0] | {"permit_number": "26NA000099",
-                                              "valid_from": "2026-09-01",
-                                              "issued_on": "2026-09-01",
-                                              "valid_until": "2026-11-20"}
+    permit = json.loads(SAMPLE_PERMITS)[0] | {
+        "permit_number": "26NA000099",
+        "valid_from": "2026-09-01",
+        "issued_on": "2026-09-01",
+        "valid_until": "2026-11-20",
+    }
     return json.dumps(permit).encode()
 
 
 def test_a_declaration_backdated_into_an_expired_permits_validity_is_held(tmp_path):
-    sad = edited_sad({DATE: "19/11/2026",
-                      "Item/Attached_documents[2]/Attached_document_reference": "26NA000099"})
+    sad = edited_sad(
+        {DATE: "19/11/2026", "Item/Attached_documents[2]/Attached_document_reference": "26NA000099"}
+    )
     with soap_service(tmp_path) as service:
         service.app.permits.apply(parse_permit(expired_permit()))
         before = write_offs(service.app.engine)

@@ -18,14 +18,14 @@ from cites_connector.services.messages import broker_notification
 from tests.integration.kit import export, permit, python_item, routing_keys, services
 
 HOSTILE_CODES = [
-    "BRK.0917",            # a dot: a second routing-key word
-    "BRK-#",               # topic wildcards
+    "BRK.0917",  # a dot: a second routing-key word
+    "BRK-#",  # topic wildcards
     "*",
     "BRK\r\nX-Injected: 1",  # CR/LF
-    "BRK 0917",            # a space
-    "BRKé",                # not ASCII
-    "B" * 65,              # over 64 characters
-    "B" * 300,             # over what an AMQP short string holds
+    "BRK 0917",  # a space
+    "BRKé",  # not ASCII
+    "B" * 65,  # over 64 characters
+    "B" * 300,  # over what an AMQP short string holds
 ]
 
 
@@ -37,8 +37,7 @@ def _name(code: str) -> str:
 def test_a_hostile_declarant_code_routes_the_notification_to_broker_unroutable(code):
     decision_like = _decision("BRK-0917")
     with capture_logs() as logs:
-        message = broker_notification(replace(decision_like, declarant_code=code), "decided",
-                                      "n-1")
+        message = broker_notification(replace(decision_like, declarant_code=code), "decided", "n-1")
     assert message.routing_key == "broker.unroutable"
     assert message.body["declaration_id"] == "WDHA-1042"
     warned = [e for e in logs if e["event"] == "notification.declarant_code_unroutable"]
@@ -54,7 +53,8 @@ def test_a_well_formed_declarant_code_keeps_its_own_routing_key(code):
 
 @pytest.mark.parametrize("code", ["BRK.0917", "BRK-#", "BRK\nX"], ids=repr)
 def test_a_cleared_declaration_with_a_hostile_declarant_writes_its_notification_unroutable(
-        sql_ledger, code):
+    sql_ledger, code
+):
     clearance, permits = services(sql_ledger)
     permits.apply(permit("26NA000123"))
     declaration = replace(export(python_item(1, 40, "26NA000123")), declarant_code=code)
@@ -68,5 +68,10 @@ def test_a_cleared_declaration_with_a_hostile_declarant_writes_its_notification_
 def _decision(code: str):
     from cites_connector.domain.decisions import Decision, DeclarationDecision
 
-    return Decision(declaration_id="WDHA-1042", version=1, decision=DeclarationDecision.CLEARED,
-                    items=(), declarant_code=code)
+    return Decision(
+        declaration_id="WDHA-1042",
+        version=1,
+        decision=DeclarationDecision.CLEARED,
+        items=(),
+        declarant_code=code,
+    )

@@ -22,8 +22,11 @@ from tests.hostile.clearance_kit import edited_sad, soap_service, warm_up
 from tests.integration.soap.conftest import check_request, envelope
 
 QUANTITY = "Item/Tarification/Supplementary_unit/Suppplementary_unit_quantity"
-EXPECTED_FAULTS = {"Client.DeclarationCancelled", "Client.StaleVersion",
-                   "Client.UnknownDeclaration"}
+EXPECTED_FAULTS = {
+    "Client.DeclarationCancelled",
+    "Client.StaleVersion",
+    "Client.UnknownDeclaration",
+}
 
 
 def outcome(response: requests.Response) -> str:
@@ -36,13 +39,17 @@ def outcome(response: requests.Response) -> str:
 
 @pytest.mark.parametrize("database", ["sqlite", "postgres"])
 def test_check_and_cancel_interleaved_leave_either_usages_or_a_cancellation(
-        tmp_path, request, database):
-    overrides = {} if database == "sqlite" else {
-        "database_url": request.getfixturevalue("postgres_url")}
+    tmp_path, request, database
+):
+    overrides = (
+        {} if database == "sqlite" else {"database_url": request.getfixturevalue("postgres_url")}
+    )
     # version n declares n pythons, on the sample's multiple-use skins permit and single pythons one
     versions = {n: edited_sad({QUANTITY: str(n)}) for n in (1, 2, 3)}
-    cancel = envelope("<c:CancelDeclarationRequest><c:DeclarationId>RACE-1</c:DeclarationId>"
-                      "<c:Reason>race</c:Reason></c:CancelDeclarationRequest>")
+    cancel = envelope(
+        "<c:CancelDeclarationRequest><c:DeclarationId>RACE-1</c:DeclarationId>"
+        "<c:Reason>race</c:Reason></c:CancelDeclarationRequest>"
+    )
     rng = random.Random(3)
     calls = [("CheckDeclaration", envelope(check_request("RACE-1", versions[1], 1)))]
     for _ in range(31):
@@ -61,8 +68,14 @@ def test_check_and_cancel_interleaved_leave_either_usages_or_a_cancellation(
             session = getattr(local, "session", None) or requests.Session()
             local.session = session
             action, body = call
-            return outcome(session.post(service.endpoint, data=body, timeout=30, headers={
-                "Content-Type": "text/xml; charset=utf-8", "SOAPAction": action}))
+            return outcome(
+                session.post(
+                    service.endpoint,
+                    data=body,
+                    timeout=30,
+                    headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": action},
+                )
+            )
 
         with ThreadPoolExecutor(8) as pool:
             answers = list(pool.map(send, calls))
@@ -71,8 +84,9 @@ def test_check_and_cancel_interleaved_leave_either_usages_or_a_cancellation(
             usages = session.usages(declaration_id="RACE-1")
             pythons = session.get_permit("26NA000123", "NA")
 
-    assert set(answers) <= {"CheckDeclarationResponse", "CancelDeclarationResponse"} \
-        | EXPECTED_FAULTS, answers
+    assert (
+        set(answers) <= {"CheckDeclarationResponse", "CancelDeclarationResponse"} | EXPECTED_FAULTS
+    ), answers
     if shown["Decision"] == "CANCELLED":
         assert usages == [] and pythons.used_by is None
         assert pythons.lines[0].remaining == 40

@@ -22,7 +22,11 @@ from cites_connector.adapters.amqp import topology
 from cites_connector.adapters.sql import tables as t
 from tests.hostile.amqp_attacks import python_permit
 from tests.integration.amqp.amqp_kit import (
-    TestBroker, make_app, serve_env, start_serve, wait_for,
+    TestBroker,
+    make_app,
+    serve_env,
+    start_serve,
+    wait_for,
 )
 
 pytestmark = pytest.mark.rabbitmq
@@ -39,10 +43,16 @@ def test_five_crashes_right_after_connecting_dead_letter_nothing(tmp_path, amqp_
     app = make_app(tmp_path, amqp_url)
     broker = TestBroker(amqp_url)
     for i in range(EVENTS):
-        broker.publish("permit.issued", python_permit(permit_number=f"26NA{i:06d}"),
-                       message_id=f"ev-{i}")
-    env = serve_env(tmp_path, amqp_url, CONNECTOR_AMQP_PREFETCH="20",
-                    CONNECTOR_AMQP_DELIVERY_LIMIT="5", CONNECTOR_AMQP_RECONNECT_MAX_SECONDS="1")
+        broker.publish(
+            "permit.issued", python_permit(permit_number=f"26NA{i:06d}"), message_id=f"ev-{i}"
+        )
+    env = serve_env(
+        tmp_path,
+        amqp_url,
+        CONNECTOR_AMQP_PREFETCH="20",
+        CONNECTOR_AMQP_DELIVERY_LIMIT="5",
+        CONNECTOR_AMQP_RECONNECT_MAX_SECONDS="1",
+    )
     log_path = tmp_path / "serve.log"
     try:
         for crash in range(CRASHES):
@@ -70,8 +80,7 @@ def test_five_crashes_right_after_connecting_dead_letter_nothing(tmp_path, amqp_
         assert broker.depth(topology.PERMITS_QUEUE) == 0
         with app.engine.connect() as c:
             assert c.execute(select(func.count()).select_from(t.permits)).scalar() == EVENTS
-            assert c.execute(select(func.count())
-                             .select_from(t.delivery_attempts)).scalar() == 0
+            assert c.execute(select(func.count()).select_from(t.delivery_attempts)).scalar() == 0
         print(f"\n{at_last_crash} of {EVENTS} applied before the last of {CRASHES} kills")
     finally:
         broker.close()

@@ -21,7 +21,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from cites_connector.adapters.customs.callback_client import CustomsCallbackClient, customs_deliverers
+from cites_connector.adapters.customs.callback_client import (
+    CustomsCallbackClient,
+    customs_deliverers,
+)
 from cites_connector.adapters.outbox.backoff import Backoff
 from cites_connector.adapters.outbox.relay import OutboxRelay
 from cites_connector.adapters.outbox.store import SqlOutboxStore
@@ -35,15 +38,17 @@ from tests.integration.customs.customs_kit import PASSWORD, USER
 from tests.integration.outbox.outbox_kit import Clock, put, rows
 
 DIGEST_TYPE = "#PasswordDigest"
-FAULT = ('<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/'
-         'envelope/"><soap:Body><soap:Fault><faultcode>soap:{code}</faultcode><faultstring>'
-         '{text}</faultstring></soap:Fault></soap:Body></soap:Envelope>')
+FAULT = (
+    '<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/'
+    'envelope/"><soap:Body><soap:Fault><faultcode>soap:{code}</faultcode><faultstring>'
+    "{text}</faultstring></soap:Fault></soap:Body></soap:Envelope>"
+)
 
 
 class Recorder(BaseHTTPRequestHandler):
     """Answers every POST with the server's ``reply`` and records what it received."""
 
-    def do_POST(self):  # noqa: N802 - http.server's name
+    def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
         self.server.received.append((self.path, dict(self.headers), self.rfile.read(length)))
         status, headers, body = self.server.reply
@@ -54,7 +59,7 @@ class Recorder(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_GET = do_POST  # noqa: N815 - a 302/303 turned into a GET must be seen too
+    do_GET = do_POST
 
     def log_message(self, *_args):  # quiet
         pass
@@ -78,19 +83,42 @@ def http_server():
 
 
 def callback(callback_id: str = "cb-1") -> OutboxMessage:
-    item = ItemDecision(1, "01062000", ItemStatus.MATCHED, permit_number="26NA000123",
-                        issuing_country="NA", permit_line="A", quantity=Decimal("40"),
-                        remaining_after=Decimal("0"))
-    body = {"callback_id": callback_id, "declaration_id": "WDHA-1042", "version": 1,
-            "decision": "CLEARED", "items": [item_to_dict(item)], "reasons": []}
-    return OutboxMessage(callback_id, CUSTOMS_CALLBACK, "SubmitControlResult",
-                         "SubmitControlResult", body, "WDHA-1042")
+    item = ItemDecision(
+        1,
+        "01062000",
+        ItemStatus.MATCHED,
+        permit_number="26NA000123",
+        issuing_country="NA",
+        permit_line="A",
+        quantity=Decimal("40"),
+        remaining_after=Decimal("0"),
+    )
+    body = {
+        "callback_id": callback_id,
+        "declaration_id": "WDHA-1042",
+        "version": 1,
+        "decision": "CLEARED",
+        "items": [item_to_dict(item)],
+        "reasons": [],
+    }
+    return OutboxMessage(
+        callback_id,
+        CUSTOMS_CALLBACK,
+        "SubmitControlResult",
+        "SubmitControlResult",
+        body,
+        "WDHA-1042",
+    )
 
 
 def deliver_once(ledger, client) -> dict:
     put(ledger, callback())
-    OutboxRelay(SqlOutboxStore(ledger.engine), {CUSTOMS_CALLBACK: client}, clock=Clock(),
-                backoff=Backoff(initial=2.0, maximum=60.0, jitter=0.0)).run_once()
+    OutboxRelay(
+        SqlOutboxStore(ledger.engine),
+        {CUSTOMS_CALLBACK: client},
+        clock=Clock(),
+        backoff=Backoff(initial=2.0, maximum=60.0, jitter=0.0),
+    ).run_once()
     return rows(ledger)["cb-1"]
 
 
@@ -101,9 +129,11 @@ def client(url: str, **options) -> CustomsCallbackClient:
 
 # -- redirects ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 def test_a_redirect_is_a_failure_and_its_target_never_receives_the_call(
-        sqlite_ledger, http_server, status):
+    sqlite_ledger, http_server, status
+):
     target, target_url = http_server()
     _, url = http_server(status, {"Location": target_url})
 
@@ -117,35 +147,49 @@ def test_a_redirect_is_a_failure_and_its_target_never_receives_the_call(
 
 # -- plain HTTP --------------------------------------------------------------------------------
 
+
 def test_a_plain_http_endpoint_is_refused_unless_allowed(http_server):
     server, url = http_server()
     with pytest.raises(InvalidInput, match="CONNECTOR_CUSTOMS_ALLOW_HTTP"):
-        customs_deliverers(load_settings(home_country="NA", customs_url=url,
-                                         customs_user=USER, customs_password=PASSWORD))
+        customs_deliverers(
+            load_settings(
+                home_country="NA", customs_url=url, customs_user=USER, customs_password=PASSWORD
+            )
+        )
     with pytest.raises(InvalidInput, match="plain http"):
         CustomsCallbackClient(url, user=USER, password=PASSWORD)
     assert server.received == []
 
-    allowed = customs_deliverers(load_settings(home_country="NA", customs_url=url,
-                                               customs_allow_http=True))
+    allowed = customs_deliverers(
+        load_settings(home_country="NA", customs_url=url, customs_allow_http=True)
+    )
     assert list(allowed) == [CUSTOMS_CALLBACK]
 
 
-@pytest.mark.parametrize("url", ["ftp://customs.example/cb", "file:///etc/passwd",
-                                 "customs.example/cb", "https://"])
+@pytest.mark.parametrize(
+    "url", ["ftp://customs.example/cb", "file:///etc/passwd", "customs.example/cb", "https://"]
+)
 def test_an_endpoint_that_is_not_an_http_url_is_refused(url):
     with pytest.raises(InvalidInput, match="CONNECTOR_CUSTOMS_URL"):
-        customs_deliverers(load_settings(home_country="NA", customs_url=url,
-                                         customs_allow_http=True))
+        customs_deliverers(
+            load_settings(home_country="NA", customs_url=url, customs_allow_http=True)
+        )
 
 
 # -- the password on the wire ------------------------------------------------------------------
 
+
 def test_the_default_sends_a_password_digest_with_a_timestamp_never_the_password(
-        sqlite_ledger, http_server):
+    sqlite_ledger, http_server
+):
     server, url = http_server(503)  # records the call, answers "later"
-    settings = load_settings(home_country="NA", customs_url=url, customs_user=USER,
-                             customs_password=PASSWORD, customs_allow_http=True)
+    settings = load_settings(
+        home_country="NA",
+        customs_url=url,
+        customs_user=USER,
+        customs_password=PASSWORD,
+        customs_allow_http=True,
+    )
 
     row = deliver_once(sqlite_ledger, customs_deliverers(settings)[CUSTOMS_CALLBACK])
 
@@ -158,7 +202,8 @@ def test_the_default_sends_a_password_digest_with_a_timestamp_never_the_password
 
 
 def test_the_simulator_takes_the_digest_and_refuses_text_when_it_requires_digests(
-        sqlite_ledger, start_simulator):
+    sqlite_ledger, start_simulator
+):
     simulator, url = start_simulator(password_type="digest")
     row = deliver_once(sqlite_ledger, client(url))  # default: digest
     assert row["sent_at"] is not None
@@ -166,8 +211,7 @@ def test_the_simulator_takes_the_digest_and_refuses_text_when_it_requires_digest
     assert call.user == USER
 
 
-def test_a_text_password_refused_by_customs_is_failed_not_retried(sqlite_ledger,
-                                                                  start_simulator):
+def test_a_text_password_refused_by_customs_is_failed_not_retried(sqlite_ledger, start_simulator):
     simulator, url = start_simulator(password_type="digest")
     row = deliver_once(sqlite_ledger, client(url, password_type="text"))
     assert row["failed_at"] is not None and row["next_attempt_at"] is None
@@ -200,11 +244,24 @@ def _request():
 
 # -- refused for good, or later ----------------------------------------------------------------
 
-@pytest.mark.parametrize("status, failed", [(400, True), (401, True), (403, True), (404, True),
-                                            (408, False), (429, False), (500, False),
-                                            (502, False), (503, False)])
-def test_http_statuses_are_failed_or_retried_as_the_contract_says(sqlite_ledger, http_server,
-                                                                 status, failed):
+
+@pytest.mark.parametrize(
+    "status, failed",
+    [
+        (400, True),
+        (401, True),
+        (403, True),
+        (404, True),
+        (408, False),
+        (429, False),
+        (500, False),
+        (502, False),
+        (503, False),
+    ],
+)
+def test_http_statuses_are_failed_or_retried_as_the_contract_says(
+    sqlite_ledger, http_server, status, failed
+):
     _, url = http_server(status, {"Content-Type": "text/plain"}, b"no")
     row = deliver_once(sqlite_ledger, client(url))
     assert (row["failed_at"] is not None) is failed
@@ -213,10 +270,13 @@ def test_http_statuses_are_failed_or_retried_as_the_contract_says(sqlite_ledger,
         assert row["next_attempt_at"] == Clock()() + timedelta(seconds=2)
 
 
-@pytest.mark.parametrize("code, failed", [("Client.SchemaViolation", True),
-                                          ("Client", True), ("Server.Unavailable", False)])
-def test_soap_faults_are_failed_when_the_client_is_at_fault(sqlite_ledger, http_server, code,
-                                                            failed):
+@pytest.mark.parametrize(
+    "code, failed",
+    [("Client.SchemaViolation", True), ("Client", True), ("Server.Unavailable", False)],
+)
+def test_soap_faults_are_failed_when_the_client_is_at_fault(
+    sqlite_ledger, http_server, code, failed
+):
     body = FAULT.format(code=code, text="no").encode()
     _, url = http_server(500, {"Content-Type": "text/xml"}, body)
     row = deliver_once(sqlite_ledger, client(url))

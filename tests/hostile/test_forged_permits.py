@@ -22,10 +22,14 @@ MAX_VERSION = 2**31 - 1
 def test_a_permit_issued_by_anyone_but_the_permit_system_is_refused_unread(tmp_path, amqp_url):
     with world(tmp_path, amqp_url) as w:
         before = w.dump()
-        w.broker.publish("permit.issued", python_permit(), message_id="forged-issue",
-                         as_admin=True)
-        w.broker.publish("permit.issued", python_permit(), message_id="forged-issue-own-id",
-                         as_admin=True, user_id="guest")
+        w.broker.publish("permit.issued", python_permit(), message_id="forged-issue", as_admin=True)
+        w.broker.publish(
+            "permit.issued",
+            python_permit(),
+            message_id="forged-issue-own-id",
+            as_admin=True,
+            user_id="guest",
+        )
 
         assert w.reason("forged-issue") == "UNTRUSTED_PUBLISHER"
         properties, _ = w.dead_letter("forged-issue-own-id")
@@ -41,8 +45,9 @@ def test_nobody_can_publish_in_the_permit_systems_name(tmp_path, amqp_url):
     with world(tmp_path, amqp_url) as w:
         before = w.dump()
         with pytest.raises(pika.exceptions.ChannelClosedByBroker) as refused:
-            w.broker.publish("permit.issued", python_permit(), as_admin=True,
-                             user_id="permit-system")
+            w.broker.publish(
+                "permit.issued", python_permit(), as_admin=True, user_id="permit-system"
+            )
         assert refused.value.reply_code == 406
         assert "user_id property set to 'permit-system'" in refused.value.reply_text
         assert w.dump() == before
@@ -63,14 +68,19 @@ def test_a_forged_amendment_is_refused(tmp_path, amqp_url):
 
 
 def test_a_forged_reinstatement_of_a_cancelled_permit_at_the_highest_version_is_refused(
-        tmp_path, amqp_url):
+    tmp_path, amqp_url
+):
     with world(tmp_path, amqp_url) as w:
         w.broker.publish("permit.issued", python_permit(), message_id="genuine")
         w.broker.publish("permit.cancelled", status_body(2, "stolen"), message_id="cancel")
         w.applied("cancel")
         before = w.dump()
-        w.broker.publish("permit.reinstated", status_body(MAX_VERSION), as_admin=True,
-                         message_id="forged-reinstate")
+        w.broker.publish(
+            "permit.reinstated",
+            status_body(MAX_VERSION),
+            as_admin=True,
+            message_id="forged-reinstate",
+        )
 
         assert w.reason("forged-reinstate") == "UNTRUSTED_PUBLISHER"
         assert w.dump() == before
@@ -98,8 +108,7 @@ def test_a_cancellation_is_final_even_for_the_permit_system(tmp_path, amqp_url):
 
         for message_id in attempts:
             properties, _ = w.dead_letter(message_id)
-            assert properties.headers["x-rejection-reason"] == "PERMIT_CANCELLED_FINAL", \
-                message_id
+            assert properties.headers["x-rejection-reason"] == "PERMIT_CANCELLED_FINAL", message_id
             assert "cancelled at version 2" in properties.headers[DETAIL]
         assert w.dump() == before
         assert w.permit().status is PermitStatus.CANCELLED
@@ -133,12 +142,16 @@ def test_reinstatement_lifts_a_suspension(tmp_path, amqp_url):
         assert w.no_dead_letters()
 
 
-@pytest.mark.parametrize("key, body", [
-    ("permit.amended", python_permit(version=1002)),
-    ("permit.suspended", status_body(1002)),
-    ("permit.reinstated", status_body(MAX_VERSION)),
-    ("permit.cancelled", status_body(MAX_VERSION)),
-], ids=["amended", "suspended", "reinstated-max", "cancelled-max"])
+@pytest.mark.parametrize(
+    "key, body",
+    [
+        ("permit.amended", python_permit(version=1002)),
+        ("permit.suspended", status_body(1002)),
+        ("permit.reinstated", status_body(MAX_VERSION)),
+        ("permit.cancelled", status_body(MAX_VERSION)),
+    ],
+    ids=["amended", "suspended", "reinstated-max", "cancelled-max"],
+)
 def test_a_version_far_above_the_stored_one_is_implausible(tmp_path, amqp_url, key, body):
     """Version 1 stored: a jump of more than 1000 (CONNECTOR_PERMIT_MAX_VERSION_STEP) would
     make every genuine later event "not newer", freezing the permit as the sender left it."""
@@ -158,8 +171,7 @@ def test_a_version_far_above_the_stored_one_is_implausible(tmp_path, amqp_url, k
         assert w.permit().version == 1001
 
 
-def test_a_message_id_squatted_by_an_intruder_does_not_swallow_the_real_message(
-        tmp_path, amqp_url):
+def test_a_message_id_squatted_by_an_intruder_does_not_swallow_the_real_message(tmp_path, amqp_url):
     with world(tmp_path, amqp_url) as w:
         before = w.dump()
         fake = python_permit()
@@ -173,8 +185,7 @@ def test_a_message_id_squatted_by_an_intruder_does_not_swallow_the_real_message(
         assert w.permit().lines[0].quantity == 40
 
 
-def test_a_message_id_seen_before_with_another_body_is_a_conflict_not_a_repeat(
-        tmp_path, amqp_url):
+def test_a_message_id_seen_before_with_another_body_is_a_conflict_not_a_repeat(tmp_path, amqp_url):
     with world(tmp_path, amqp_url) as w:
         w.broker.publish("permit.issued", python_permit(), message_id="ps-2026-0002")
         w.applied("ps-2026-0002")

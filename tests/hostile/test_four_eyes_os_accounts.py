@@ -22,14 +22,16 @@ from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.engine import make_engine
 from cites_connector.adapters.sql.hs_schema import admin_audit
 from tests.hostile.ledger_dump import ledger_dump
-from tests.samples import write_samples
 from tests.hostile.os_accounts import Connector, require_root_and_accounts
+from tests.samples import write_samples
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ROLES = {"nobody": "approver", "daemon": "approver"}
-REFUSED = ("error: --user {claimed} is refused: administrative commands record the "
-           "operating-system account that runs them ({account}); run the command as that "
-           "person's own account (e.g. sudo -u NAME cites-connector ...)")
+REFUSED = (
+    "error: --user {claimed} is refused: administrative commands record the "
+    "operating-system account that runs them ({account}); run the command as that "
+    "person's own account (e.g. sudo -u NAME cites-connector ...)"
+)
 
 
 @pytest.fixture
@@ -52,54 +54,90 @@ def engine(postgres_url):
 def admin_actions(engine) -> list[tuple[str, str, str]]:
     a = admin_audit.c
     with engine.connect() as c:
-        return [tuple(r) for r in c.execute(select(a.actor, a.action, a.subject)
-                                            .where(a.actor != "migrate").order_by(a.seq))]
+        return [
+            tuple(r)
+            for r in c.execute(
+                select(a.actor, a.action, a.subject).where(a.actor != "migrate").order_by(a.seq)
+            )
+        ]
 
 
 def test_one_person_cannot_propose_and_approve_a_table_under_another_name(connector, engine):
     nobody = functools.partial(connector.run, account="nobody")
     assert nobody("hs", "draft", "new", "--edition", "HS2022", "--reason", "tegus").exit_code == 0
-    assert nobody("hs", "draft", "add", "D1", "0106.20", "Salvator", "--terms", "LIV",
-                  "--reason", "tegus split from Tupinambis").exit_code == 0
+    assert (
+        nobody(
+            "hs",
+            "draft",
+            "add",
+            "D1",
+            "0106.20",
+            "Salvator",
+            "--terms",
+            "LIV",
+            "--reason",
+            "tegus split from Tupinambis",
+        ).exit_code
+        == 0
+    )
     assert nobody("hs", "propose", "D1", "--reason", "ready").exit_code == 0
     before = ledger_dump(engine)
 
     own = nobody("hs", "approve", "D1", "--reason", "looks fine")
     assert own.exit_code == 1
-    assert own.error_lines == ["error: nobody proposed draft D1 and cannot approve it: another "
-                               "approver must review it (four eyes)"]
+    assert own.error_lines == [
+        "error: nobody proposed draft D1 and cannot approve it: another "
+        "approver must review it (four eyes)"
+    ]
 
     claimed = nobody("hs", "approve", "D1", "--user", "daemon", "--reason", "as daemon")
     assert claimed.exit_code == 2
     assert claimed.error_lines == [REFUSED.format(claimed="daemon", account="nobody")]
 
-    disguised = nobody("hs", "approve", "D1", "--reason", "as daemon", env={
-        "USER": "daemon", "LOGNAME": "daemon", "LNAME": "daemon", "USERNAME": "daemon"})
+    disguised = nobody(
+        "hs",
+        "approve",
+        "D1",
+        "--reason",
+        "as daemon",
+        env={"USER": "daemon", "LOGNAME": "daemon", "LNAME": "daemon", "USERNAME": "daemon"},
+    )
     assert disguised.exit_code == 1
     assert disguised.error_lines[0].startswith("error: nobody proposed draft D1")
     assert ledger_dump(engine) == before
 
-    approved = connector.run("hs", "approve", "D1", "--reason", "second pair of eyes",
-                             account="daemon")
+    approved = connector.run(
+        "hs", "approve", "D1", "--reason", "second pair of eyes", account="daemon"
+    )
     assert approved.exit_code == 0, approved.stderr
     [draft] = json.loads(nobody("hs", "list", "--json").stdout)["drafts"]
     assert (draft["created_by"], draft["proposed_by"], draft["approved_by"]) == (
-        "nobody", "nobody", "daemon")
-    assert admin_actions(engine) == [("nobody", "hs.draft.created", "D1"),
-                                     ("nobody", "hs.draft.row_added", "D1"),
-                                     ("nobody", "hs.draft.proposed", "D1"),
-                                     ("daemon", "hs.draft.approved", "D1")]
+        "nobody",
+        "nobody",
+        "daemon",
+    )
+    assert admin_actions(engine) == [
+        ("nobody", "hs.draft.created", "D1"),
+        ("nobody", "hs.draft.row_added", "D1"),
+        ("nobody", "hs.draft.proposed", "D1"),
+        ("daemon", "hs.draft.approved", "D1"),
+    ]
 
 
-@pytest.mark.parametrize("verb", [
-    ("hs", "list"),
-    ("hs", "draft", "new", "--edition", "HS2022", "--reason", "x"),
-    ("declarations", "cancel", "WDHA-1042", "--reason", "x"),
-    ("outbox", "retry", "--all-failed"),
-    ("dlq", "replay", "--all"),
-], ids=lambda verb: " ".join(verb[:2]))
+@pytest.mark.parametrize(
+    "verb",
+    [
+        ("hs", "list"),
+        ("hs", "draft", "new", "--edition", "HS2022", "--reason", "x"),
+        ("declarations", "cancel", "WDHA-1042", "--reason", "x"),
+        ("outbox", "retry", "--all-failed"),
+        ("dlq", "replay", "--all"),
+    ],
+    ids=lambda verb: " ".join(verb[:2]),
+)
 def test_every_administrative_verb_refuses_a_claimed_user_and_changes_nothing(
-        connector, engine, verb):
+    connector, engine, verb
+):
     before = ledger_dump(engine)
     refused = connector.run(*verb, "--user", "daemon", account="nobody")
     assert refused.exit_code == 2
@@ -113,8 +151,9 @@ def test_a_cancellation_and_an_outbox_retry_record_the_os_account(connector, eng
     cleared = connector.run("declarations", "clear", str(sad), "--id", "WDHA-1042")
     assert cleared.exit_code == 0, cleared.stdout + cleared.stderr
 
-    cancelled = connector.run("declarations", "cancel", "WDHA-1042", "--reason", "withdrawn",
-                              account="nobody")
+    cancelled = connector.run(
+        "declarations", "cancel", "WDHA-1042", "--reason", "withdrawn", account="nobody"
+    )
     assert cancelled.exit_code == 0, cancelled.stderr
     retried = connector.run("outbox", "retry", "--all-failed", account="daemon")
     assert retried.exit_code == 0, retried.stderr

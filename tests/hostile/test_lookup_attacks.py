@@ -63,7 +63,8 @@ def test_twenty_unknown_permits_are_asked_ten_at_once_under_one_deadline(app, pe
 
 
 def test_twenty_unknown_permits_with_a_silent_permit_system_cost_one_timeout(
-        app, permit_system_url):
+    app, permit_system_url
+):
     numbers = [f"26NA8{i:05d}" for i in range(20)]
     declaration = export(*(python_item(n + 1, 1, number) for n, number in enumerate(numbers)))
     with FakePermitSystem(permit_system_url, {}, silent=True) as ps:
@@ -82,8 +83,9 @@ def test_a_forged_lookup_reply_is_not_trusted(app, permit_system_url):
     before = permits_of(app)
     for user_id in (None, "guest"):  # no user_id, or its own user: not a permit publisher
         with FakePermitSystem(admin_url(permit_system_url), answers, user_id=user_id) as ps:
-            outcome = app.clearance.clear(f"D-FORGED-{user_id}", 1,
-                                          export(python_item(1, 100, "26NA000123")))
+            outcome = app.clearance.clear(
+                f"D-FORGED-{user_id}", 1, export(python_item(1, 100, "26NA000123"))
+            )
         assert ps.requests  # it was asked, and answered
         assert outcome.decision.decision is DeclarationDecision.HELD
         assert codes(outcome.decision.items[0]) == {ReasonCode.PERMIT_UNKNOWN}
@@ -94,11 +96,16 @@ def test_the_genuine_reply_wins_over_a_faster_forged_one(app, permit_system_url)
     genuine = json.dumps(sample_permits()[0]).encode()
     forged = dict(sample_permits()[0])
     forged["lines"] = [dict(forged["lines"][0], quantity="4000")]
-    with FakePermitSystem(admin_url(permit_system_url),
-                          {"26NA000123": ("application/json", None,
-                                          json.dumps(forged).encode())}, user_id=None), \
-            FakePermitSystem(permit_system_url,
-                             {"26NA000123": ("application/json", None, genuine)}, delay=0.3):
+    with (
+        FakePermitSystem(
+            admin_url(permit_system_url),
+            {"26NA000123": ("application/json", None, json.dumps(forged).encode())},
+            user_id=None,
+        ),
+        FakePermitSystem(
+            permit_system_url, {"26NA000123": ("application/json", None, genuine)}, delay=0.3
+        ),
+    ):
         outcome = app.clearance.clear("D-RACE", 1, export(python_item(1, 10, "26NA000123")))
     assert outcome.decision.decision is DeclarationDecision.CLEARED
     assert stored_permit(app, "26NA000123").lines[0].quantity == 40

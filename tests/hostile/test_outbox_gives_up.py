@@ -11,7 +11,7 @@ error, never claimed again by the relay, sent again only by ``outbox retry``.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -24,7 +24,13 @@ from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
 from cites_connector.cli.main import cli
 from cites_connector.services.messages import AMQP
 from tests.integration.outbox.outbox_kit import (
-    Clock, FakeDeliverer, down, message, put, refused, rows,
+    Clock,
+    FakeDeliverer,
+    down,
+    message,
+    put,
+    refused,
+    rows,
 )
 
 FAST = Backoff(initial=1.0, maximum=60.0, jitter=0.0)
@@ -32,8 +38,9 @@ LONG_ERROR = "HTTP 400: " + "the customs schema refuses element Items/Item/Quant
 
 
 def relay(ledger, fake, clock, **options) -> OutboxRelay:
-    return OutboxRelay(SqlOutboxStore(ledger.engine), {AMQP: fake}, clock=clock, backoff=FAST,
-                       **options)
+    return OutboxRelay(
+        SqlOutboxStore(ledger.engine), {AMQP: fake}, clock=clock, backoff=FAST, **options
+    )
 
 
 def test_a_refused_message_is_failed_and_never_claimed_again(sql_ledger):
@@ -66,8 +73,9 @@ def test_a_message_failing_retryably_is_failed_after_the_maximum_attempts(sql_le
     assert fake.attempts == ["m1"] * 4
     failed = rows(sql_ledger)["m1"]
     assert failed["failed_at"] is not None and failed["attempts"] == 4
-    assert failed["last_error"] == ("gave up after 4 attempts: RetryableDeliveryError: "
-                                    "connection refused")
+    assert failed["last_error"] == (
+        "gave up after 4 attempts: RetryableDeliveryError: connection refused"
+    )
 
 
 @pytest.fixture
@@ -83,16 +91,25 @@ def cli_world(tmp_path, monkeypatch):
     assert run("migrate").exit_code == 0
     ledger = SqlAlchemyLedger(make_engine(f"sqlite:///{tmp_path / 'var' / 'connector.sqlite3'}"))
     put(ledger, message("waits-1", "P1"), message("flaky-1", "P2"), message("refused-1", "P3"))
-    fake = FakeDeliverer(fail={"waits-1": down("not yet"), "flaky-1": down("broker down"),
-                               "refused-1": refused(LONG_ERROR)})
+    fake = FakeDeliverer(
+        fail={
+            "waits-1": down("not yet"),
+            "flaky-1": down("broker down"),
+            "refused-1": refused(LONG_ERROR),
+        }
+    )
     clock = Clock()
     relay(ledger, fake, clock).run_once()
     with ledger.engine.begin() as c:  # waits-1: due again, as if never tried
         from sqlalchemy import update
 
         from cites_connector.adapters.sql.tables import outbox
-        c.execute(update(outbox).where(outbox.c.message_id == "waits-1")
-                  .values(attempts=0, last_error=None, next_attempt_at=None))
+
+        c.execute(
+            update(outbox)
+            .where(outbox.c.message_id == "waits-1")
+            .values(attempts=0, last_error=None, next_attempt_at=None)
+        )
     yield run, ledger, fake, clock
     ledger.engine.dispose()
 
@@ -117,6 +134,6 @@ def test_outbox_retry_sends_a_failed_message_again_once(cli_world):
     assert run("outbox", "retry", "--id", str(row_id)).exit_code == 0
     del fake.fail["refused-1"]
     # the CLI made it due by the wall clock: the relay runs after that
-    relay(ledger, fake, Clock(datetime.now(timezone.utc) + timedelta(minutes=1))).run_once()
+    relay(ledger, fake, Clock(datetime.now(UTC) + timedelta(minutes=1))).run_once()
     assert "refused-1" in fake.delivered
     assert rows(ledger)["refused-1"]["sent_at"] is not None

@@ -36,10 +36,13 @@ from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.migrate import upgrade
 from cites_connector.bootstrap import bootstrap
 from cites_connector.settings import load_settings
-from tests.integration.amqp.conftest import (  # noqa: F401 (fixtures)
-    amqp_admin_url, amqp_url, permit_system_url, rabbit_node,
-)
 from tests.hostile.clearance_kit import warm_up
+from tests.integration.amqp.conftest import (  # noqa: F401 (fixtures)
+    amqp_admin_url,
+    amqp_url,
+    permit_system_url,
+    rabbit_node,
+)
 from tests.integration.soap.conftest import check_request, envelope, wsse_text
 from tests.integration.soap.test_soap_serve import command, free_port, wait_healthy
 from tests.samples import SAMPLE_PERMITS, sad_dated
@@ -58,11 +61,18 @@ def publish_permit(permit_system_url: str, body: dict) -> None:
     try:
         channel = connection.channel()
         channel.confirm_delivery()
-        channel.basic_publish(topology.PERMITS_EXCHANGE, "permit.issued",
-                              json.dumps(body).encode(), pika.BasicProperties(
-                                  content_type="application/json", delivery_mode=2,
-                                  message_id=str(uuid.uuid4()), user_id="permit-system"),
-                              mandatory=True)
+        channel.basic_publish(
+            topology.PERMITS_EXCHANGE,
+            "permit.issued",
+            json.dumps(body).encode(),
+            pika.BasicProperties(
+                content_type="application/json",
+                delivery_mode=2,
+                message_id=str(uuid.uuid4()),
+                user_id="permit-system",
+            ),
+            mandatory=True,
+        )
     finally:
         connection.close()
 
@@ -72,11 +82,13 @@ def the_permit() -> dict:
     permit = json.loads(SAMPLE_PERMITS.read_text())[0]
     today = date.today()
     return permit | {
-        "permit_number": PERMIT, "consignment_policy": "MULTIPLE",
+        "permit_number": PERMIT,
+        "consignment_policy": "MULTIPLE",
         "issued_on": (today - timedelta(days=5)).isoformat(),
         "valid_from": (today - timedelta(days=5)).isoformat(),
         "valid_until": (today + timedelta(days=100)).isoformat(),
-        "lines": [permit["lines"][0] | {"quantity": "100000"}]}
+        "lines": [permit["lines"][0] | {"quantity": "100000"}],
+    }
 
 
 def sad(specimens: int) -> bytes:
@@ -85,20 +97,24 @@ def sad(specimens: int) -> bytes:
     root.remove(root.findall("Item")[1])
     pythons = root.find("Item")
     pythons.find("Attached_documents[2]/Attached_document_reference").text = PERMIT
-    pythons.find("Tarification/Supplementary_unit/Suppplementary_unit_quantity").text = \
-        str(specimens)
+    pythons.find("Tarification/Supplementary_unit/Suppplementary_unit_quantity").text = str(
+        specimens
+    )
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
 def cancel_request(declaration_id: str) -> str:
-    return (f"<c:CancelDeclarationRequest><c:DeclarationId>{declaration_id}</c:DeclarationId>"
-            "<c:Reason>goods withdrawn</c:Reason></c:CancelDeclarationRequest>")
+    return (
+        f"<c:CancelDeclarationRequest><c:DeclarationId>{declaration_id}</c:DeclarationId>"
+        "<c:Reason>goods withdrawn</c:Reason></c:CancelDeclarationRequest>"
+    )
 
 
 @pytest.fixture
 def environment(tmp_path, postgres_url, amqp_url, permit_system_url):  # noqa: F811
-    settings = load_settings(home_country="NA", data_dir=tmp_path / "setup",
-                             database_url=postgres_url, amqp_url=amqp_url)
+    settings = load_settings(
+        home_country="NA", data_dir=tmp_path / "setup", database_url=postgres_url, amqp_url=amqp_url
+    )
     app = bootstrap(settings)
     upgrade(app.engine)  # keys the copy of the (unkeyed) template with the setup's audit key
     held_v1 = app.map_sad(sad(1))
@@ -106,11 +122,17 @@ def environment(tmp_path, postgres_url, amqp_url, permit_system_url):  # noqa: F
     cancelled = [f"RACE-C-{n:03d}" for n in range(PER_KIND)]
     for declaration_id in amended + cancelled:
         assert not app.clearance.clear(declaration_id, 1, held_v1).decision.cleared
-    env = {**os.environ, "CONNECTOR_HOME_COUNTRY": "NA", "CONNECTOR_DATABASE_URL": postgres_url,
-           "CONNECTOR_AMQP_URL": amqp_url, "CONNECTOR_SOAP_USERS": "customs:pw",
-           "PERMIT_SYSTEM_URL": permit_system_url,
-           "CONNECTOR_AUDIT_KEY_FILE": str(settings.effective_audit_key_file),
-           "CONNECTOR_SOAP_AUTH": "on", "CONNECTOR_LOGGING__LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "CONNECTOR_HOME_COUNTRY": "NA",
+        "CONNECTOR_DATABASE_URL": postgres_url,
+        "CONNECTOR_AMQP_URL": amqp_url,
+        "CONNECTOR_SOAP_USERS": "customs:pw",
+        "PERMIT_SYSTEM_URL": permit_system_url,
+        "CONNECTOR_AUDIT_KEY_FILE": str(settings.effective_audit_key_file),
+        "CONNECTOR_SOAP_AUTH": "on",
+        "CONNECTOR_LOGGING__LEVEL": "WARNING",
+    }
     yield app, env, amended, cancelled
     app.close()
 
@@ -120,23 +142,27 @@ def serve(env: dict, directory: Path) -> tuple[subprocess.Popen, str]:
     directory.mkdir()
     log = open(directory / "serve.log", "wb")
     process = subprocess.Popen(
-        [*command(), "serve", "--threads", "6"], stdout=log, stderr=log,
-        env=env | {"CONNECTOR_SOAP_PORT": str(port), "CONNECTOR_DATA_DIR": str(directory)})
+        [*command(), "serve", "--threads", "6"],
+        stdout=log,
+        stderr=log,
+        env=env | {"CONNECTOR_SOAP_PORT": str(port), "CONNECTOR_DATA_DIR": str(directory)},
+    )
     return process, f"http://127.0.0.1:{port}"
 
 
-def test_a_release_racing_amendments_and_cancellations_over_two_processes(environment,
-                                                                          tmp_path):
+def test_a_release_racing_amendments_and_cancellations_over_two_processes(environment, tmp_path):
     app, env, amended, cancelled = environment
     servers = [serve(env, tmp_path / f"serve-{n}") for n in (1, 2)]
     try:
         for process, url in servers:
             wait_healthy(url, process, timeout=60)
             warm_up(f"{url}/soap/clearance", wsse_text("customs", "pw"))
-        answers = race(app, [url for _, url in servers], amended, cancelled,
-                       env["PERMIT_SYSTEM_URL"])
-        held = select(func.count()).select_from(t.declarations).where(
-            t.declarations.c.state == "HELD")
+        answers = race(
+            app, [url for _, url in servers], amended, cancelled, env["PERMIT_SYSTEM_URL"]
+        )
+        held = (
+            select(func.count()).select_from(t.declarations).where(t.declarations.c.state == "HELD")
+        )
         deadline = time.monotonic() + 60
         while count(app, held) and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -147,17 +173,28 @@ def test_a_release_racing_amendments_and_cancellations_over_two_processes(enviro
             assert process.wait(60) == 0
 
     with app.engine.connect() as connection:
-        usages = connection.execute(select(t.usages.c.declaration_id,
-                                           t.usages.c.declaration_version)
-                                    .where(t.usages.c.reversed_at.is_(None))).all()
-        states = dict(connection.execute(select(t.declarations.c.declaration_id,
-                                                t.declarations.c.state)).all())
-        cancelled_at = dict(connection.execute(
-            select(t.audit_log.c.subject, t.audit_log.c.at)
-            .where(t.audit_log.c.action == "declaration.cancelled")).all())
+        usages = connection.execute(
+            select(t.usages.c.declaration_id, t.usages.c.declaration_version).where(
+                t.usages.c.reversed_at.is_(None)
+            )
+        ).all()
+        states = dict(
+            connection.execute(
+                select(t.declarations.c.declaration_id, t.declarations.c.state)
+            ).all()
+        )
+        cancelled_at = dict(
+            connection.execute(
+                select(t.audit_log.c.subject, t.audit_log.c.at).where(
+                    t.audit_log.c.action == "declaration.cancelled"
+                )
+            ).all()
+        )
         callbacks = connection.execute(
-            select(t.outbox.c.ordering_key, t.outbox.c.body, t.outbox.c.created_at)
-            .where(t.outbox.c.channel == "customs-callback")).all()
+            select(t.outbox.c.ordering_key, t.outbox.c.body, t.outbox.c.created_at).where(
+                t.outbox.c.channel == "customs-callback"
+            )
+        ).all()
     versions: dict[str, set[int]] = {}
     for declaration_id, version in usages:
         versions.setdefault(declaration_id, set()).add(version)
@@ -165,30 +202,38 @@ def test_a_release_racing_amendments_and_cancellations_over_two_processes(enviro
         "calls not answered 200": [a for a in answers if a != 200],
         "declarations still held": count(app, held),
         "usages of two versions": [d for d, v in versions.items() if len(v) > 1],
-        "amended, not cleared on version 2": [d for d in amended if states[d] != "CLEARED"
-                                              or versions.get(d) != {2}],
-        "cancelled, yet cleared or written off": [d for d in cancelled
-                                                  if states[d] != "CANCELLED" or d in versions],
+        "amended, not cleared on version 2": [
+            d for d in amended if states[d] != "CLEARED" or versions.get(d) != {2}
+        ],
+        "cancelled, yet cleared or written off": [
+            d for d in cancelled if states[d] != "CANCELLED" or d in versions
+        ],
         "CLEARED callbacks after the cancellation": [
-            key for key, body, created in callbacks
-            if key in cancelled_at and body["decision"] == "CLEARED"
-            and created >= cancelled_at[key]],
+            key
+            for key, body, created in callbacks
+            if key in cancelled_at
+            and body["decision"] == "CLEARED"
+            and created >= cancelled_at[key]
+        ],
     }
     counts = {what: len(v) if isinstance(v, list) else v for what, v in found.items()}
-    assert counts == dict.fromkeys(found, 0), {w: v[:10] if isinstance(v, list) else v
-                                               for w, v in found.items()}
+    assert counts == dict.fromkeys(found, 0), {
+        w: v[:10] if isinstance(v, list) else v for w, v in found.items()
+    }
     # the race did happen: some cancelled declarations had been released before
     assert any(body["decision"] == "CLEARED" for _, body, _ in callbacks)
 
 
-def race(app, urls: list[str], amended: list[str], cancelled: list[str],
-         publisher_url: str) -> list[int]:
+def race(
+    app, urls: list[str], amended: list[str], cancelled: list[str], publisher_url: str
+) -> list[int]:
     """Amend and cancel over SOAP from many threads while the permit is published."""
     header = wsse_text("customs", "pw")
     amendment = sad(2)
-    calls = ([("CheckDeclaration", envelope(check_request(d, amendment, version=2), header))
-              for d in amended]
-             + [("CancelDeclaration", envelope(cancel_request(d), header)) for d in cancelled])
+    calls = [
+        ("CheckDeclaration", envelope(check_request(d, amendment, version=2), header))
+        for d in amended
+    ] + [("CancelDeclaration", envelope(cancel_request(d), header)) for d in cancelled]
     random.Random(9).shuffle(calls)
     sessions = threading.local()
     started = threading.Event()
@@ -199,14 +244,17 @@ def race(app, urls: list[str], amended: list[str], cancelled: list[str],
             started.set()  # the permit goes out while the calls flow
         session = getattr(sessions, "session", None) or requests.Session()
         sessions.session = session
-        response = session.post(f"{urls[index % len(urls)]}/soap/clearance", data=body,
-                                timeout=60, headers={"Content-Type": "text/xml; charset=utf-8",
-                                                     "SOAPAction": action})
+        response = session.post(
+            f"{urls[index % len(urls)]}/soap/clearance",
+            data=body,
+            timeout=60,
+            headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": action},
+        )
         return response.status_code
 
-    publisher = threading.Thread(target=lambda: (started.wait(60),
-                                                 publish_permit(publisher_url,
-                                                                the_permit())))
+    publisher = threading.Thread(
+        target=lambda: (started.wait(60), publish_permit(publisher_url, the_permit()))
+    )
     publisher.start()
     with ThreadPoolExecutor(CLIENT_THREADS) as pool:
         answers = list(pool.map(call, enumerate(calls)))

@@ -93,6 +93,7 @@ def test_a_higher_version_after_a_cancellation_is_decided_and_written_off_again(
 
 # -- the same through the command line ------------------------------------------------------
 
+
 @pytest.fixture
 def run(tmp_path, monkeypatch):
     monkeypatch.setenv("CONNECTOR_HOME_COUNTRY", "NA")

@@ -17,8 +17,15 @@ import pytest
 from lxml import etree
 
 from tests.hostile.soap_kit import (
-    BALANCE, check_request, decision_of, envelope, ledger_dump, post, refused,
-    running_service, wsse_text,
+    BALANCE,
+    check_request,
+    decision_of,
+    envelope,
+    ledger_dump,
+    post,
+    refused,
+    running_service,
+    wsse_text,
 )
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -39,18 +46,21 @@ def body(declaration_id: str) -> bytes:
 UNSUPPORTED = {
     "gzip with Content-Encoding": (gzip.compress(body("ZIP-1")), {"Content-Encoding": "gzip"}),
     "gzip sent as plain text/xml": (gzip.compress(body("ZIP-2")), {}),
-    "deflate with Content-Encoding": (zlib.compress(body("ZIP-3")),
-                                      {"Content-Encoding": "deflate"}),
+    "deflate with Content-Encoding": (
+        zlib.compress(body("ZIP-3")),
+        {"Content-Encoding": "deflate"},
+    ),
     "zlib sent as plain text/xml": (zlib.compress(body("ZIP-4")), {}),
     "bzip2 sent as plain text/xml": (bz2.compress(body("ZIP-5")), {}),
     "br Content-Encoding on plain XML": (body("ZIP-6"), {"Content-Encoding": "br"}),
     "gzip Content-Encoding on plain XML": (body("ZIP-7"), {"Content-Encoding": "gzip"}),
     "application/json": (body("TYPE-1"), {"Content-Type": "application/json"}),
     "text/plain": (body("TYPE-2"), {"Content-Type": "text/plain; charset=utf-8"}),
-    "form-urlencoded": (body("TYPE-3"),
-                        {"Content-Type": "application/x-www-form-urlencoded"}),
-    "multipart (MTOM)": (body("TYPE-4"), {"Content-Type": 'multipart/related; type='
-                                                          '"application/xop+xml"'}),
+    "form-urlencoded": (body("TYPE-3"), {"Content-Type": "application/x-www-form-urlencoded"}),
+    "multipart (MTOM)": (
+        body("TYPE-4"),
+        {"Content-Type": 'multipart/related; type="application/xop+xml"'},
+    ),
     "an unknown charset": (body("TYPE-5"), {"Content-Type": "text/xml; charset=x-klingon"}),
 }
 
@@ -65,18 +75,22 @@ def test_a_compressed_or_foreign_body_is_unsupported_media(service, case):
 
 
 def test_soap_plus_xml_content_type_is_read(service):
-    response = post(service, envelope(BALANCE), "GetPermitBalance",
-                    **{"Content-Type": 'application/soap+xml; charset=utf-8; '
-                                       'action="GetPermitBalance"'})
+    response = post(
+        service,
+        envelope(BALANCE),
+        "GetPermitBalance",
+        **{"Content-Type": 'application/soap+xml; charset=utf-8; action="GetPermitBalance"'},
+    )
     assert response.status_code == 200, response.text
 
 
 def test_a_charset_given_only_in_the_http_header_is_honoured(service):
     text = envelope(check_request("LATIN-HDR")).decode("utf-8")
-    text = text[text.index("?>") + 2:]  # no XML declaration: only the header names it
+    text = text[text.index("?>") + 2 :]  # no XML declaration: only the header names it
     text = text.replace("LIVE ROYAL PYTHONS", "LIVE ROYAL PYTHONS (Python régius, Côte)")
-    response = post(service, text.encode("iso-8859-1"),
-                    **{"Content-Type": "text/xml; charset=ISO-8859-1"})
+    response = post(
+        service, text.encode("iso-8859-1"), **{"Content-Type": "text/xml; charset=ISO-8859-1"}
+    )
     assert decision_of(response) == "CLEARED"
     stored = service.app.clearance.stored("LATIN-HDR").declaration
     assert "Python régius, Côte" in stored.items[0].description
@@ -91,41 +105,48 @@ def test_the_xml_declaration_wins_over_the_http_charset(service):
 
 
 def header_with(block: str) -> str:
-    return wsse_text()[:-len("</soap:Header>")] + block + "</soap:Header>"
+    return wsse_text()[: -len("</soap:Header>")] + block + "</soap:Header>"
 
 
 def test_must_understand_for_another_actor_is_ignored(service):
-    block = ('<x:Route xmlns:x="urn:gateway" soap:mustUnderstand="1" '
-             'soap:actor="urn:gateway:next-hop">hop-2</x:Route>')
+    block = (
+        '<x:Route xmlns:x="urn:gateway" soap:mustUnderstand="1" '
+        'soap:actor="urn:gateway:next-hop">hop-2</x:Route>'
+    )
     response = post(service, envelope(BALANCE, header_with(block)), "GetPermitBalance")
     assert response.status_code == 200, response.text
 
 
 def test_must_understand_addressed_to_us_is_still_enforced(service):
-    block = ('<x:Route xmlns:x="urn:gateway" soap:mustUnderstand="1" '
-             'soap:actor="http://schemas.xmlsoap.org/soap/actor/next"/>')
+    block = (
+        '<x:Route xmlns:x="urn:gateway" soap:mustUnderstand="1" '
+        'soap:actor="http://schemas.xmlsoap.org/soap/actor/next"/>'
+    )
     before = ledger_dump(service.app.engine)
-    refused(post(service, envelope(check_request("MU-1"), header_with(block))),
-            "MustUnderstand")
+    refused(post(service, envelope(check_request("MU-1"), header_with(block))), "MustUnderstand")
     assert ledger_dump(service.app.engine) == before
 
 
 def test_a_security_header_for_another_actor_does_not_authenticate(service):
-    security = wsse_text()[len("<soap:Header>"):-len("</soap:Header>")].replace(
-        "<wsse:Security ", '<wsse:Security soap:actor="urn:gateway" ', 1)
+    security = wsse_text()[len("<soap:Header>") : -len("</soap:Header>")].replace(
+        "<wsse:Security ", '<wsse:Security soap:actor="urn:gateway" ', 1
+    )
     before = ledger_dump(service.app.engine)
-    refused(post(service, envelope(check_request("ACTOR-1"),
-                                   f"<soap:Header>{security}</soap:Header>")),
-            "Client.Authentication")
+    refused(
+        post(service, envelope(check_request("ACTOR-1"), f"<soap:Header>{security}</soap:Header>")),
+        "Client.Authentication",
+    )
     assert ledger_dump(service.app.engine) == before
 
 
 def test_ws_addressing_headers_marked_must_understand_are_understood(service):
-    addressing = (f'<wsa:Action xmlns:wsa="{WSA}" soap:mustUnderstand="1">GetPermitBalance'
-                  f'</wsa:Action><wsa:MessageID xmlns:wsa="{WSA}">urn:uuid:6b1c0f1e-1</wsa:MessageID>'
-                  f'<wsa:To xmlns:wsa="{WSA}" soap:mustUnderstand="1">http://127.0.0.1/soap/clearance'
-                  f'</wsa:To><wsa:ReplyTo xmlns:wsa="{WSA}"><wsa:Address>{WSA}/anonymous'
-                  "</wsa:Address></wsa:ReplyTo>")
+    addressing = (
+        f'<wsa:Action xmlns:wsa="{WSA}" soap:mustUnderstand="1">GetPermitBalance'
+        f'</wsa:Action><wsa:MessageID xmlns:wsa="{WSA}">urn:uuid:6b1c0f1e-1</wsa:MessageID>'
+        f'<wsa:To xmlns:wsa="{WSA}" soap:mustUnderstand="1">http://127.0.0.1/soap/clearance'
+        f'</wsa:To><wsa:ReplyTo xmlns:wsa="{WSA}"><wsa:Address>{WSA}/anonymous'
+        "</wsa:Address></wsa:ReplyTo>"
+    )
     response = post(service, envelope(BALANCE, header_with(addressing)), "GetPermitBalance")
     assert response.status_code == 200, response.text
     header = etree.fromstring(response.content).find(f"{{{SOAP11}}}Header")
@@ -157,6 +178,7 @@ def test_an_http_1_0_request_without_host_gets_the_listen_address(service):
 def test_without_host_the_configured_public_url_is_named(tmp_path):
     public = "https://customs-gw.example.na/cites/soap/clearance"
     with running_service(tmp_path, soap_public_url=public) as running:
-        got = wsdl_address(raw_get(running.server.port,
-                                   b"GET /soap/clearance?wsdl HTTP/1.0\r\n\r\n"))
+        got = wsdl_address(
+            raw_get(running.server.port, b"GET /soap/clearance?wsdl HTTP/1.0\r\n\r\n")
+        )
     assert got == public

@@ -14,8 +14,21 @@ import pytest
 from lxml import etree
 
 from tests.hostile.soap_kit import (
-    BALANCE, WSSE, WSU, check_request, decision_of, digest_header, envelope, fresh_nonce,
-    ledger_dump, post, refused, running_service, text_header_with_timestamp, timestamp, utc,
+    BALANCE,
+    WSSE,
+    WSU,
+    check_request,
+    decision_of,
+    digest_header,
+    envelope,
+    fresh_nonce,
+    ledger_dump,
+    post,
+    refused,
+    running_service,
+    text_header_with_timestamp,
+    timestamp,
+    utc,
 )
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -33,14 +46,18 @@ def spellings(nonce: bytes) -> list[str]:
     letters = [_ALPHABET[(last & 0b110000) | low] for low in range(16)]
     variants = [head + c + "==" for c in sorted(letters, key=lambda c: c != canonical[21])]
     variants += [
-        " " + canonical, canonical + "\n", "\n\t" + canonical + "  ",
-        canonical[:12] + "\n" + canonical[12:], canonical[:8] + "\r\n" + canonical[8:],
-        " ".join(canonical[i:i + 4] for i in range(0, 24, 4)),
-        canonical[:-2], canonical[:-1], canonical[:-2] + "\n=\n=",
+        " " + canonical,
+        canonical + "\n",
+        "\n\t" + canonical + "  ",
+        canonical[:12] + "\n" + canonical[12:],
+        canonical[:8] + "\r\n" + canonical[8:],
+        " ".join(canonical[i : i + 4] for i in range(0, 24, 4)),
+        canonical[:-2],
+        canonical[:-1],
+        canonical[:-2] + "\n=\n=",
     ]
     assert len(set(variants)) == len(variants) == 25
-    assert all(base64.b64decode("".join(v.split()).rstrip("=") + "==") == nonce
-               for v in variants)
+    assert all(base64.b64decode("".join(v.split()).rstrip("=") + "==") == nonce for v in variants)
     return variants
 
 
@@ -58,9 +75,11 @@ SPELLINGS = spellings(NONCE)
 def first_use(service):
     """The nonce used once, in its canonical spelling, by a genuine balance enquiry."""
     created = utc()
-    response = post(service, envelope(BALANCE, digest_header(NONCE, SPELLINGS[0],
-                                                             created=created)),
-                    "GetPermitBalance")
+    response = post(
+        service,
+        envelope(BALANCE, digest_header(NONCE, SPELLINGS[0], created=created)),
+        "GetPermitBalance",
+    )
     assert response.status_code == 200, response.text
     return created
 
@@ -68,8 +87,9 @@ def first_use(service):
 @pytest.mark.parametrize("spelling", SPELLINGS[1:], ids=[repr(s) for s in SPELLINGS[1:]])
 def test_every_spelling_of_a_used_nonce_is_a_replay(service, first_use, spelling):
     before = ledger_dump(service.app.engine)
-    body = envelope(check_request("REPLAY-SPELT"), digest_header(NONCE, spelling,
-                                                                 created=first_use))
+    body = envelope(
+        check_request("REPLAY-SPELT"), digest_header(NONCE, spelling, created=first_use)
+    )
     message = refused(post(service, body), "Client.Authentication")
     assert "used before" in message
     assert ledger_dump(service.app.engine) == before
@@ -78,10 +98,15 @@ def test_every_spelling_of_a_used_nonce_is_a_replay(service, first_use, spelling
 @pytest.fixture(params=["sqlite", "postgres"])
 def two_processes(request, tmp_path):
     """Two connector services (each its own application, engine and server) on one database."""
-    overrides = ({} if request.param == "sqlite"
-                 else {"database_url": request.getfixturevalue("postgres_url")})
-    with running_service(tmp_path, **overrides) as first, \
-            running_service(tmp_path, **overrides) as second:
+    overrides = (
+        {}
+        if request.param == "sqlite"
+        else {"database_url": request.getfixturevalue("postgres_url")}
+    )
+    with (
+        running_service(tmp_path, **overrides) as first,
+        running_service(tmp_path, **overrides) as second,
+    ):
         yield first, second
 
 
@@ -89,13 +114,24 @@ def test_a_request_replayed_to_another_process_sharing_the_database_is_refused(t
     """The captured CancelDeclaration would otherwise undo the amended declaration's
     write-offs: the endorsement gone, the goods already cleared."""
     first, second = two_processes
-    assert decision_of(post(first, envelope(check_request("REPLAY-X1"),
-                                            digest_header(fresh_nonce())))) == "CLEARED"
-    cancel = envelope("<c:CancelDeclarationRequest><c:DeclarationId>REPLAY-X1</c:DeclarationId>"
-                      "</c:CancelDeclarationRequest>", digest_header(fresh_nonce()))
+    assert (
+        decision_of(post(first, envelope(check_request("REPLAY-X1"), digest_header(fresh_nonce()))))
+        == "CLEARED"
+    )
+    cancel = envelope(
+        "<c:CancelDeclarationRequest><c:DeclarationId>REPLAY-X1</c:DeclarationId>"
+        "</c:CancelDeclarationRequest>",
+        digest_header(fresh_nonce()),
+    )
     assert post(first, cancel, "CancelDeclaration").status_code == 200
-    assert decision_of(post(first, envelope(check_request("REPLAY-X1", version=2),
-                                            digest_header(fresh_nonce())))) == "CLEARED"
+    assert (
+        decision_of(
+            post(
+                first, envelope(check_request("REPLAY-X1", version=2), digest_header(fresh_nonce()))
+            )
+        )
+        == "CLEARED"
+    )
     before = ledger_dump(second.app.engine)
     message = refused(post(second, cancel, "CancelDeclaration"), "Client.Authentication")
     assert "used before" in message
@@ -104,44 +140,55 @@ def test_a_request_replayed_to_another_process_sharing_the_database_is_refused(t
 
 
 STALE = {
-    "token Created older than the window": lambda: digest_header(
-        fresh_nonce(), created=utc(-301)),
-    "token Created beyond the allowed skew": lambda: digest_header(
-        fresh_nonce(), created=utc(+90)),
+    "token Created older than the window": lambda: digest_header(fresh_nonce(), created=utc(-301)),
+    "token Created beyond the allowed skew": lambda: digest_header(fresh_nonce(), created=utc(+90)),
     "Timestamp Created older than the window": lambda: text_header_with_timestamp(
-        timestamp(utc(-400), utc(+60))),
+        timestamp(utc(-400), utc(+60))
+    ),
     "Timestamp Created beyond the allowed skew": lambda: text_header_with_timestamp(
-        timestamp(utc(+120), utc(+400))),
+        timestamp(utc(+120), utc(+400))
+    ),
     "Timestamp Expires in the past": lambda: text_header_with_timestamp(
-        timestamp(utc(-120), utc(-5))),
+        timestamp(utc(-120), utc(-5))
+    ),
     "Timestamp Expires before Created": lambda: text_header_with_timestamp(
-        timestamp(utc(-10), utc(-20))),
+        timestamp(utc(-10), utc(-20))
+    ),
     "Timestamp without Created": lambda: text_header_with_timestamp(
-        f"<wsu:Timestamp><wsu:Expires>{utc(60)}</wsu:Expires></wsu:Timestamp>"),
+        f"<wsu:Timestamp><wsu:Expires>{utc(60)}</wsu:Expires></wsu:Timestamp>"
+    ),
     "two Timestamps": lambda: text_header_with_timestamp(
-        timestamp(utc(), utc(60)) + timestamp(utc(), utc(60))),
+        timestamp(utc(), utc(60)) + timestamp(utc(), utc(60))
+    ),
     "Timestamp Created not a time": lambda: text_header_with_timestamp(
-        timestamp("yesterday", utc(60))),
+        timestamp("yesterday", utc(60))
+    ),
     "digest and Timestamp both stale": lambda: digest_header(
-        fresh_nonce(), created=utc(-600), timestamp=timestamp(utc(-600), utc(-300))),
+        fresh_nonce(), created=utc(-600), timestamp=timestamp(utc(-600), utc(-300))
+    ),
 }
 
 
 @pytest.mark.parametrize("case", list(STALE))
 def test_a_stale_or_expired_request_is_refused(service, case):
     before = ledger_dump(service.app.engine)
-    refused(post(service, envelope(check_request("STALE-1"), STALE[case]())),
-            "Client.Authentication")
+    refused(
+        post(service, envelope(check_request("STALE-1"), STALE[case]())), "Client.Authentication"
+    )
     assert ledger_dump(service.app.engine) == before
 
 
 def test_a_fresh_timestamp_is_accepted_and_the_response_carries_one(service):
-    response = post(service, envelope(BALANCE, text_header_with_timestamp(
-        timestamp(utc(+30), utc(+300)))), "GetPermitBalance")
+    response = post(
+        service,
+        envelope(BALANCE, text_header_with_timestamp(timestamp(utc(+30), utc(+300)))),
+        "GetPermitBalance",
+    )
     assert response.status_code == 200, response.text
     root = etree.fromstring(response.content)
-    stamp = root.find(f"{{http://schemas.xmlsoap.org/soap/envelope/}}Header/{{{WSSE}}}Security"
-                      f"/{{{WSU}}}Timestamp")
+    stamp = root.find(
+        f"{{http://schemas.xmlsoap.org/soap/envelope/}}Header/{{{WSSE}}}Security/{{{WSU}}}Timestamp"
+    )
     assert stamp is not None
     assert stamp.findtext(f"{{{WSU}}}Created") < stamp.findtext(f"{{{WSU}}}Expires")
 

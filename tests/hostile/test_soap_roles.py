@@ -13,14 +13,29 @@ import requests
 
 from cites_connector.adapters.soap.health import HealthCheck, database_probe
 from tests.hostile.soap_kit import (
-    BALANCE, check_request, decision_of, envelope, ledger_dump, post, refused,
-    running_service, wsse_text,
+    BALANCE,
+    check_request,
+    decision_of,
+    envelope,
+    ledger_dump,
+    post,
+    refused,
+    running_service,
+    wsse_text,
 )
 
-PASSWORDS = {"checker": "pw-check", "canceller": "pw-cancel", "both": "pw:both",
-             "wdha": "pw-wdha", "osh": "pw-osh", "osh-clerk": "pw@osh"}
-USERS = ("checker:pw-check:check,canceller:pw-cancel:cancel,both:pw:both,"
-         "wdha:pw-wdha@WDHA,osh:pw-osh:check+cancel@NAOSH+NAWVB,osh-clerk:pw@osh:check@NAOSH")
+PASSWORDS = {
+    "checker": "pw-check",
+    "canceller": "pw-cancel",
+    "both": "pw:both",
+    "wdha": "pw-wdha",
+    "osh": "pw-osh",
+    "osh-clerk": "pw@osh",
+}
+USERS = (
+    "checker:pw-check:check,canceller:pw-cancel:cancel,both:pw:both,"
+    "wdha:pw-wdha@WDHA,osh:pw-osh:check+cancel@NAOSH+NAWVB,osh-clerk:pw@osh:check@NAOSH"
+)
 
 
 @pytest.fixture
@@ -34,13 +49,17 @@ def as_user(user: str, request: str) -> bytes:
 
 
 def cancel(declaration_id: str) -> str:
-    return (f"<c:CancelDeclarationRequest><c:DeclarationId>{declaration_id}</c:DeclarationId>"
-            "<c:Reason>test</c:Reason></c:CancelDeclarationRequest>")
+    return (
+        f"<c:CancelDeclarationRequest><c:DeclarationId>{declaration_id}</c:DeclarationId>"
+        "<c:Reason>test</c:Reason></c:CancelDeclarationRequest>"
+    )
 
 
 def get_decision(declaration_id: str) -> str:
-    return (f"<c:GetDecisionRequest><c:DeclarationId>{declaration_id}</c:DeclarationId>"
-            "</c:GetDecisionRequest>")
+    return (
+        f"<c:GetDecisionRequest><c:DeclarationId>{declaration_id}</c:DeclarationId>"
+        "</c:GetDecisionRequest>"
+    )
 
 
 def cleared_by(service, user: str, declaration_id: str) -> None:
@@ -61,19 +80,24 @@ def test_a_user_without_the_cancel_role_cannot_cancel(service):
     assert service.remaining("26NA000131") == "38"
 
 
-@pytest.mark.parametrize(("request_xml", "action"), [
-    (check_request("ROLE-2"), "CheckDeclaration"),
-    (get_decision("ROLE-2"), "GetDecision"),
-    (BALANCE, "GetPermitBalance"),
-])
+@pytest.mark.parametrize(
+    ("request_xml", "action"),
+    [
+        (check_request("ROLE-2"), "CheckDeclaration"),
+        (get_decision("ROLE-2"), "GetDecision"),
+        (BALANCE, "GetPermitBalance"),
+    ],
+)
 def test_a_cancel_only_user_cannot_check_or_read(service, request_xml, action):
     forbidden(service, "canceller", request_xml, action)
 
 
 def test_the_cancel_role_cancels(service):
     cleared_by(service, "checker", "ROLE-3")
-    assert post(service, as_user("canceller", cancel("ROLE-3")), "CancelDeclaration") \
-        .status_code == 200
+    assert (
+        post(service, as_user("canceller", cancel("ROLE-3")), "CancelDeclaration").status_code
+        == 200
+    )
     assert service.remaining("26NA000131") == "50"
 
 
@@ -94,41 +118,51 @@ def test_an_amendment_claiming_another_office_is_refused(service):
     declaration: the stored declaration's office decides."""
     cleared_by(service, "wdha", "OFFICE-3")
     moved = check_request("OFFICE-3", version=2).replace(
-        "<Customs_clearance_office_code>WDHA<", "<Customs_clearance_office_code>NAOSH<")
+        "<Customs_clearance_office_code>WDHA<", "<Customs_clearance_office_code>NAOSH<"
+    )
     forbidden(service, "osh", moved, "CheckDeclaration")
     assert service.remaining("26NA000131") == "38"
 
 
 def test_a_sad_without_an_office_is_refused_to_an_office_limited_user(service):
     no_office = check_request("OFFICE-4").replace(
-        "<Customs_clearance_office_code>WDHA</Customs_clearance_office_code>", "")
+        "<Customs_clearance_office_code>WDHA</Customs_clearance_office_code>", ""
+    )
     forbidden(service, "wdha", no_office, "CheckDeclaration")
 
 
 def test_office_limited_users_work_in_their_own_office(service):
     cleared_by(service, "wdha", "OFFICE-5")
-    assert decision_of(post(service, as_user("wdha", get_decision("OFFICE-5")),
-                            "GetDecision")) == "CLEARED"
-    assert post(service, as_user("wdha", cancel("OFFICE-5")), "CancelDeclaration") \
-        .status_code == 200
+    assert (
+        decision_of(post(service, as_user("wdha", get_decision("OFFICE-5")), "GetDecision"))
+        == "CLEARED"
+    )
+    assert (
+        post(service, as_user("wdha", cancel("OFFICE-5")), "CancelDeclaration").status_code == 200
+    )
     assert post(service, as_user("osh-clerk", BALANCE), "GetPermitBalance").status_code == 200
 
 
 def test_healthz_names_components_and_states_only(tmp_path):
     """A probe's message may carry the broker's URL and user (the permit consumer's does);
     /healthz is read over the SOAP port, so it says only which component is down."""
+
     def consumer_probe() -> None:
-        raise ConnectionError("permit consumer [0] not connected to RabbitMQ at "
-                              "amqp://cites-svc@10.20.0.7:5672/cites")
+        raise ConnectionError(
+            "permit consumer [0] not connected to RabbitMQ at amqp://cites-svc@10.20.0.7:5672/cites"
+        )
 
     with running_service(tmp_path) as running:
-        running.wsgi.health = HealthCheck([("database", database_probe(running.app.engine)),
-                                           ("permit-consumer", consumer_probe)])
+        running.wsgi.health = HealthCheck(
+            [("database", database_probe(running.app.engine)), ("permit-consumer", consumer_probe)]
+        )
         response = requests.get(f"{running.url}/healthz", timeout=10)
         running.wsgi.health.close()
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable",
-                               "checks": {"database": "ok", "permit-consumer": "down"}}
+    assert response.json() == {
+        "status": "unavailable",
+        "checks": {"database": "ok", "permit-consumer": "down"},
+    }
 
 
 def test_healthz_hides_the_database_host_when_it_is_down(tmp_path):

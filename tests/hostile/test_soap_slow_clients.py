@@ -14,7 +14,12 @@ import time
 import requests
 
 from tests.hostile.soap_kit import (
-    check_request, decision_of, envelope, ledger_dump, post, running_service,
+    check_request,
+    decision_of,
+    envelope,
+    ledger_dump,
+    post,
+    running_service,
 )
 
 SLOW = 200
@@ -95,9 +100,16 @@ def test_a_connection_too_slow_with_its_headers_is_closed(tmp_path):
 
 
 def test_the_connection_limit_and_timeouts_are_settings(tmp_path):
-    with running_service(tmp_path, soap_connection_limit=50, soap_idle_timeout_seconds=7.5,
-                         soap_header_timeout_seconds=3) as service:
+    with running_service(
+        tmp_path,
+        soap_connection_limit=50,
+        soap_idle_timeout_seconds=7.5,
+        soap_header_timeout_seconds=3,
+    ) as service:
         waitress = service.server.server
-        assert (waitress.adj.connection_limit, waitress.adj.channel_timeout,
-                waitress.header_timeout) == (50, 8, 3)
+        assert (
+            waitress.adj.connection_limit,
+            waitress.adj.channel_timeout,
+            waitress.header_timeout,
+        ) == (50, 8, 3)
         assert waitress.adj.asyncore_use_poll  # select() cannot watch descriptors over 1024

@@ -14,16 +14,26 @@ import re
 
 import pytest
 
-from tests.hostile.soap_kit import (
-    check_request, decision_of, envelope, ledger_dump, payload, post, refused, running_service,
-)
 from cites_connector.adapters.soap.schema import NS
+from tests.hostile.soap_kit import (
+    check_request,
+    decision_of,
+    envelope,
+    ledger_dump,
+    payload,
+    post,
+    refused,
+    running_service,
+)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def service(request, tmp_path):
-    overrides = ({} if request.param == "sqlite"
-                 else {"database_url": request.getfixturevalue("postgres_url")})
+    overrides = (
+        {}
+        if request.param == "sqlite"
+        else {"database_url": request.getfixturevalue("postgres_url")}
+    )
     with running_service(tmp_path, **overrides) as running:
         yield running
 
@@ -40,41 +50,78 @@ OFFICE = "<Customs_clearance_office_code>WDHA</Customs_clearance_office_code>"
 DECLARANT = "<Declarant_code>BRK-0917</Declarant_code>"
 PERMIT_REF = "<Attached_document_reference>26NA000123</Attached_document_reference>"
 #: what a faultstring must never show
-LEAKS = re.compile(r"(?i)select |insert |update |psycopg|sqlite|sqlalchemy|character varying|"
-                   r"traceback|declarations\.|usages\.|held_citations|\{urn:|atomic type|facet")
+LEAKS = re.compile(
+    r"(?i)select |insert |update |psycopg|sqlite|sqlalchemy|character varying|"
+    r"traceback|declarations\.|usages\.|held_citations|\{urn:|atomic type|facet"
+)
 
 REFUSED = {
-    "a 28-digit decimal net mass": (SKINS, "<Net_weight_itm>12.000000000000000000000000001"
-                                    "</Net_weight_itm>", "Client.MappingFailed"),
-    "7 decimal places": (PYTHONS, "<Suppplementary_unit_quantity>40.0000001"
-                         "</Suppplementary_unit_quantity>", "Client.MappingFailed"),
-    "16 integer digits": (SKINS, "<Net_weight_itm>1234567890123456</Net_weight_itm>",
-                          "Client.MappingFailed"),
-    "Arabic-Indic digits": (PYTHONS, "<Suppplementary_unit_quantity>\u0664\u0660"
-                            "</Suppplementary_unit_quantity>", "Client.MappingFailed"),
-    "full-width digits": (SKINS, "<Net_weight_itm>\uff11\uff12</Net_weight_itm>",
-                          "Client.MappingFailed"),
+    "a 28-digit decimal net mass": (
+        SKINS,
+        "<Net_weight_itm>12.000000000000000000000000001</Net_weight_itm>",
+        "Client.MappingFailed",
+    ),
+    "7 decimal places": (
+        PYTHONS,
+        "<Suppplementary_unit_quantity>40.0000001</Suppplementary_unit_quantity>",
+        "Client.MappingFailed",
+    ),
+    "16 integer digits": (
+        SKINS,
+        "<Net_weight_itm>1234567890123456</Net_weight_itm>",
+        "Client.MappingFailed",
+    ),
+    "Arabic-Indic digits": (
+        PYTHONS,
+        "<Suppplementary_unit_quantity>\u0664\u0660</Suppplementary_unit_quantity>",
+        "Client.MappingFailed",
+    ),
+    "full-width digits": (
+        SKINS,
+        "<Net_weight_itm>\uff11\uff12</Net_weight_itm>",
+        "Client.MappingFailed",
+    ),
     "an exponent": (SKINS, "<Net_weight_itm>1.2E1</Net_weight_itm>", "Client.MappingFailed"),
-    "an office code over 32 characters": (OFFICE, f"<Customs_clearance_office_code>{'W' * 33}"
-                                          "</Customs_clearance_office_code>",
-                                          "Client.MappingFailed"),
-    "a declarant code over 64 characters": (DECLARANT, f"<Declarant_code>{'B' * 65}"
-                                            "</Declarant_code>", "Client.MappingFailed"),
-    "a cited permit number over 64 characters": (PERMIT_REF, "<Attached_document_reference>"
-                                                 f"26NA{'0' * 61}</Attached_document_reference>",
-                                                 "Client.MappingFailed"),
-    "a value holding an element": (SKINS, "<Net_weight_itm>1<b>2</b></Net_weight_itm>",
-                                   "Client.MappingFailed"),
-    "Version 2^63": ("<c:Version>1</c:Version>", f"<c:Version>{2 ** 63}</c:Version>",
-                     "Client.SchemaViolation"),
-    "Version 2^31": ("<c:Version>1</c:Version>", f"<c:Version>{2 ** 31}</c:Version>",
-                     "Client.SchemaViolation"),
-    "Version in Arabic-Indic digits": ("<c:Version>1</c:Version>",
-                                       "<c:Version>\u0661</c:Version>",
-                                       "Client.SchemaViolation"),
-    "a DeclarationId over 64 characters": ("<c:DeclarationId>VALUE-1</c:DeclarationId>",
-                                           f"<c:DeclarationId>{'D' * 65}</c:DeclarationId>",
-                                           "Client.SchemaViolation"),
+    "an office code over 32 characters": (
+        OFFICE,
+        f"<Customs_clearance_office_code>{'W' * 33}</Customs_clearance_office_code>",
+        "Client.MappingFailed",
+    ),
+    "a declarant code over 64 characters": (
+        DECLARANT,
+        f"<Declarant_code>{'B' * 65}</Declarant_code>",
+        "Client.MappingFailed",
+    ),
+    "a cited permit number over 64 characters": (
+        PERMIT_REF,
+        f"<Attached_document_reference>26NA{'0' * 61}</Attached_document_reference>",
+        "Client.MappingFailed",
+    ),
+    "a value holding an element": (
+        SKINS,
+        "<Net_weight_itm>1<b>2</b></Net_weight_itm>",
+        "Client.MappingFailed",
+    ),
+    "Version 2^63": (
+        "<c:Version>1</c:Version>",
+        f"<c:Version>{2**63}</c:Version>",
+        "Client.SchemaViolation",
+    ),
+    "Version 2^31": (
+        "<c:Version>1</c:Version>",
+        f"<c:Version>{2**31}</c:Version>",
+        "Client.SchemaViolation",
+    ),
+    "Version in Arabic-Indic digits": (
+        "<c:Version>1</c:Version>",
+        "<c:Version>\u0661</c:Version>",
+        "Client.SchemaViolation",
+    ),
+    "a DeclarationId over 64 characters": (
+        "<c:DeclarationId>VALUE-1</c:DeclarationId>",
+        f"<c:DeclarationId>{'D' * 65}</c:DeclarationId>",
+        "Client.SchemaViolation",
+    ),
 }
 
 
@@ -89,8 +136,9 @@ def test_a_value_the_ledger_cannot_store_is_the_callers_error(service, case):
 
 def test_the_largest_storable_values_are_accepted(service):
     """15 + 6 digits and Version 2147483647 are the caller's right: they are decided."""
-    body = sad_with(SKINS, "<Net_weight_itm>999999999999999.999999</Net_weight_itm>",
-                    version=2_147_483_647)
+    body = sad_with(
+        SKINS, "<Net_weight_itm>999999999999999.999999</Net_weight_itm>", version=2_147_483_647
+    )
     assert decision_of(post(service, body)) == "HELD"  # far more than the permit allows
 
 
@@ -99,15 +147,21 @@ def item(response, number: int):
     return items[number - 1]
 
 
-@pytest.mark.parametrize(("spelt", "reads"), [
-    ("4<!-- forty -->0", "40"),
-    ("<![CDATA[40]]>", "40"),
-    ("4<?pi x?>0.0", "40"),
-    ("  4<!---->0  ", "40"),
-])
+@pytest.mark.parametrize(
+    ("spelt", "reads"),
+    [
+        ("4<!-- forty -->0", "40"),
+        ("<![CDATA[40]]>", "40"),
+        ("4<?pi x?>0.0", "40"),
+        ("  4<!---->0  ", "40"),
+    ],
+)
 def test_a_quantity_is_its_whole_text_content(service, spelt, reads):
-    body = sad_with(PYTHONS, f"<Suppplementary_unit_quantity>{spelt}"
-                             "</Suppplementary_unit_quantity>", f"TEXT-{len(spelt)}")
+    body = sad_with(
+        PYTHONS,
+        f"<Suppplementary_unit_quantity>{spelt}</Suppplementary_unit_quantity>",
+        f"TEXT-{len(spelt)}",
+    )
     response = post(service, body)
     assert decision_of(response) == "CLEARED"
     assert item(response, 1).findtext(f"{{{NS}}}Quantity") == reads

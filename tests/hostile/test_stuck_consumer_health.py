@@ -19,7 +19,12 @@ from sqlalchemy import create_engine, text
 
 from tests.hostile.amqp_attacks import python_permit
 from tests.integration.amqp.amqp_kit import (
-    TestBroker, make_app, serve_env, start_serve, stored_permit, wait_for,
+    TestBroker,
+    make_app,
+    serve_env,
+    start_serve,
+    stored_permit,
+    wait_for,
 )
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres]
@@ -34,29 +39,37 @@ def health(url: str) -> tuple[int, dict] | None:
 
 
 def test_healthz_names_a_stuck_consumer_and_shows_the_dead_letters(
-        tmp_path, amqp_url, postgres_url):
+    tmp_path, amqp_url, postgres_url
+):
     app = make_app(tmp_path, amqp_url, database_url=postgres_url)  # migrated
     broker = TestBroker(amqp_url)
-    env = serve_env(tmp_path, amqp_url, CONNECTOR_DATABASE_URL=postgres_url,
-                    CONNECTOR_AMQP_STUCK_SECONDS="2")
+    env = serve_env(
+        tmp_path, amqp_url, CONNECTOR_DATABASE_URL=postgres_url, CONNECTOR_AMQP_STUCK_SECONDS="2"
+    )
     url = f"http://127.0.0.1:{env['CONNECTOR_SOAP_PORT']}"
     serve = start_serve(env, tmp_path / "serve.log")
     locker = create_engine(postgres_url).connect()
     try:
         wait_for(lambda: (h := health(url)) and h[0] == 200, 30, "serve healthy")
 
-        broker.publish("permit.issued", python_permit(permit_number="X" * 65),
-                       message_id="over-long")
-        found = wait_for(lambda: (h := health(url)) and
-                         h[1]["checks"].get("dead-letters") == "1 waiting" and h, 20,
-                         "the dead letter in /healthz")
+        broker.publish(
+            "permit.issued", python_permit(permit_number="X" * 65), message_id="over-long"
+        )
+        found = wait_for(
+            lambda: (h := health(url)) and h[1]["checks"].get("dead-letters") == "1 waiting" and h,
+            20,
+            "the dead letter in /healthz",
+        )
         assert found[0] == 200 and found[1]["status"] == "ok"
 
         locker.begin()
         locker.execute(text("LOCK TABLE permits IN ACCESS EXCLUSIVE MODE"))
         broker.publish("permit.issued", python_permit(), message_id="waits-for-the-lock")
-        stuck = wait_for(lambda: (h := health(url)) and h[0] == 503 and h, 20,
-                         "/healthz 503 while the consumer is stuck")
+        stuck = wait_for(
+            lambda: (h := health(url)) and h[0] == 503 and h,
+            20,
+            "/healthz 503 while the consumer is stuck",
+        )
         assert stuck[1]["checks"]["permit-consumer"] == "stuck"
         # which message holds it up is for the log, not for /healthz (no internals there)
         log = (tmp_path / "serve.log").read_text()

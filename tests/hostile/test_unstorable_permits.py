@@ -54,56 +54,69 @@ SUBJECT = "permit 26NA000123: "
 OVER_LIMITS = {
     "permit-number-65": (
         python_permit(permit_number="26NA" + "0" * 61),
-        "invalid permit: permit_number: must be at most 64 characters (got 65)"),
+        "invalid permit: permit_number: must be at most 64 characters (got 65)",
+    ),
     "taxon-201": (
         python_permit(lines=[_line(taxon="Python " + "r" * 194)]),
-        SUBJECT + "lines[0].taxon (line A): must be at most 200 characters (got 201)"),
+        SUBJECT + "lines[0].taxon (line A): must be at most 200 characters (got 201)",
+    ),
     "taxon-255": (
         python_permit(lines=[_line(taxon="Python " + "r" * 248)]),
-        SUBJECT + "lines[0].taxon (line A): must be at most 200 characters (got 255)"),
+        SUBJECT + "lines[0].taxon (line A): must be at most 200 characters (got 255)",
+    ),
     "exporter-name-201": (
         python_permit(exporter={"name": "O" * 201, "country": "NA", "id": "NA-EXP-0042"}),
-        SUBJECT + "exporter.name: must be at most 200 characters (got 201)"),
+        SUBJECT + "exporter.name: must be at most 200 characters (got 201)",
+    ),
     "importer-id-201": (
-        python_permit(importer={"name": "Terrarium Handel GmbH", "country": "DE",
-                                "id": "D" * 201}),
-        SUBJECT + "importer.id: must be at most 200 characters (got 201)"),
+        python_permit(importer={"name": "Terrarium Handel GmbH", "country": "DE", "id": "D" * 201}),
+        SUBJECT + "importer.id: must be at most 200 characters (got 201)",
+    ),
     "description-1001": (
         python_permit(lines=[_line(description="d" * 1001)]),
-        SUBJECT + "lines[0].description (line A): must be at most 1000 characters "
-                  "(got 1001)"),
+        SUBJECT + "lines[0].description (line A): must be at most 1000 characters (got 1001)",
+    ),
     "lines-10001": (
         python_permit(lines=_lines(10_001)),
-        SUBJECT + "lines: must have at most 10000 lines (got 10001)"),
+        SUBJECT + "lines: must have at most 10000 lines (got 10001)",
+    ),
     "quantity-16-digits": (
         python_permit(lines=[_line(quantity="1" * 16)]),
-        SUBJECT + "lines[0].quantity (line A): must have at most 15 digits before the point"),
+        SUBJECT + "lines[0].quantity (line A): must have at most 15 digits before the point",
+    ),
     "quantity-7-decimals": (
         python_permit(lines=[_line(quantity="40.0000001")]),
-        SUBJECT + "lines[0].quantity (line A): must have at most 6 decimal places"),
+        SUBJECT + "lines[0].quantity (line A): must have at most 6 decimal places",
+    ),
     "quantity-over-the-ledger": (
         python_permit(lines=[_line(quantity="99999999999999")]),
         SUBJECT + "lines[0].quantity (line A): '99999999999999' is more than the ledger can "
-                  "hold (9223372036854.775807)"),
+        "hold (9223372036854.775807)",
+    ),
 }
 
 
 def test_values_over_the_limits_are_dead_lettered_naming_the_field_and_the_next_permit_applies(
-        tmp_path, amqp_url, database):
+    tmp_path, amqp_url, database
+):
     with world(tmp_path, amqp_url, **database) as w:
         before = w.dump()
         for message_id, (body, _) in OVER_LIMITS.items():
             w.broker.publish("permit.issued", body, message_id=message_id)
         xml = (EPERMITS / "26NA000123-python-regius-export-v2.xml").read_bytes()
-        w.broker.publish("permit.issued", xml.replace(b">Python regius<", b">" + b"P" * 201
-                                                      + b"<", 1),
-                         message_id="epermit-taxon-201", content_type="application/xml",
-                         headers={"permit-version": 1})
+        w.broker.publish(
+            "permit.issued",
+            xml.replace(b">Python regius<", b">" + b"P" * 201 + b"<", 1),
+            message_id="epermit-taxon-201",
+            content_type="application/xml",
+            headers={"permit-version": 1},
+        )
 
         for message_id, (_, reason) in OVER_LIMITS.items():
             assert w.reason(message_id) == reason, message_id
         assert w.reason("epermit-taxon-201").endswith(
-            "(line A): must be at most 200 characters (got 201)")
+            "(line A): must be at most 200 characters (got 201)"
+        )
         assert "lines[0].taxon (CITESEPermit/" in w.reason("epermit-taxon-201")
         assert w.dump() == before
 
@@ -118,8 +131,12 @@ def test_values_at_the_limits_are_stored(tmp_path, amqp_url, database):
     longest = python_permit(
         permit_number="26NA" + "1" * 60,
         exporter={"name": "O" * 200, "country": "NA", "id": "E" * 200},
-        lines=[_line(taxon="Python " + "r" * 193, description="d" * 1000,
-                     quantity="9223372036854.775807")])
+        lines=[
+            _line(
+                taxon="Python " + "r" * 193, description="d" * 1000, quantity="9223372036854.775807"
+            )
+        ],
+    )
     with world(tmp_path, amqp_url, **database) as w:
         w.broker.publish("permit.issued", as_json(longest), message_id="longest")
         w.applied("longest")

@@ -31,7 +31,8 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize("severity", ["block", "flag"])
 def test_an_item_without_a_quantity_above_zero_is_held_and_nothing_is_written_off(
-        tmp_path, case, severity):
+    tmp_path, case, severity
+):
     changes, index = CASES[case]
     with soap_service(tmp_path, severities={"QUANTITY_MISSING": severity}) as service:
         before = write_offs(service.app.engine)

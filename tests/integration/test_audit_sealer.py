@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from click.testing import CliRunner
 from sqlalchemy import func, select
@@ -13,18 +13,20 @@ from cites_connector.adapters.sql.audit_checks import verify_chains
 from cites_connector.adapters.sql.audit_sealer import AuditSealWorker
 from cites_connector.cli.main import cli
 
-AT = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
 
 def sealed(engine) -> int:
     with engine.connect() as c:
-        return c.execute(select(func.count()).select_from(t.audit_log_seals)
-                         .where(t.audit_log_seals.c.row_id.is_not(None))).scalar()
+        return c.execute(
+            select(func.count())
+            .select_from(t.audit_log_seals)
+            .where(t.audit_log_seals.c.row_id.is_not(None))
+        ).scalar()
 
 
 def test_the_sealer_links_new_ledger_audit_rows_while_it_runs(sql_ledger):
-    worker = AuditSealWorker(sql_ledger.engine, interval=0.05,
-                             clock=lambda: datetime.now(timezone.utc))
+    worker = AuditSealWorker(sql_ledger.engine, interval=0.05, clock=lambda: datetime.now(UTC))
     worker.start()
     try:
         for n in range(5):

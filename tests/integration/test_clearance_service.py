@@ -11,7 +11,15 @@ from cites_connector.domain.errors import StaleVersion, UnknownDeclaration
 from cites_connector.domain.permits import BalanceStatus, ConsignmentPolicy
 from cites_connector.domain.usages import DeclarationState
 from tests.integration.kit import (
-    TODAY, export, outbox, permit, plastic_item, python_item, pythons, remaining, routing_keys,
+    TODAY,
+    export,
+    outbox,
+    permit,
+    plastic_item,
+    python_item,
+    pythons,
+    remaining,
+    routing_keys,
     services,
 )
 
@@ -32,7 +40,10 @@ def test_clearing_writes_off_records_usage_and_queues_reports(world):
     assert not outcome.repeated
     item = outcome.decision.items[0]
     assert (item.status, item.quantity, item.remaining_after) == (
-        ItemStatus.MATCHED, Decimal(40), Decimal(0))
+        ItemStatus.MATCHED,
+        Decimal(40),
+        Decimal(0),
+    )
     assert remaining(ledger, "P1") == 0
     with ledger.snapshot() as s:
         [usage] = s.usages(declaration_id="D1")
@@ -88,7 +99,8 @@ def test_cancelling_restores_a_single_permit_and_a_repeat_restores_nothing(world
     clearance.clear("D1", 1, export(python_item(1, 25, "P1")))
     restored = clearance.cancel("D1", "declaration withdrawn")
     assert [(r.usage.permit_number, r.usage.quantity, r.remaining_after) for r in restored] == [
-        ("P1", Decimal(25), Decimal(40))]
+        ("P1", Decimal(25), Decimal(40))
+    ]
     with ledger.snapshot() as s:
         p = s.get_permit("P1", "NA")
         assert p.used_by is None and p.balance_status(TODAY) is BalanceStatus.VALID
@@ -137,8 +149,9 @@ def test_several_items_on_one_line_are_written_off_together(world):
 def test_one_failing_item_holds_the_declaration_and_writes_nothing_off(world):
     ledger, clearance, permits = world
     permits.apply(permit("P1", pythons(40), policy=MULTIPLE))
-    outcome = clearance.clear("D1", 1, export(python_item(1, 10, "P1"),
-                                              python_item(2, 5, "UNKNOWN-PERMIT")))
+    outcome = clearance.clear(
+        "D1", 1, export(python_item(1, 10, "P1"), python_item(2, 5, "UNKNOWN-PERMIT"))
+    )
     assert outcome.decision.decision is DeclarationDecision.HELD
     assert outcome.decision.write_offs == ()
     assert remaining(ledger, "P1") == 40

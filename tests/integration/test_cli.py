@@ -60,7 +60,9 @@ def test_import_check_clear_show_and_cancel_the_sample(run, tmp_path):
     assert json.loads(again.output)["repeated"] is True
     assert permit_json(run, "26NA000131")["lines"][0]["remaining"] == "38"
 
-    assert json.loads(run("declarations", "show", "WDHA-1042", "--json").output)["state"] == "CLEARED"
+    assert (
+        json.loads(run("declarations", "show", "WDHA-1042", "--json").output)["state"] == "CLEARED"
+    )
     cancelled = run("declarations", "cancel", "WDHA-1042", "--json")
     assert len(json.loads(cancelled.output)["restored"]) == 2
     assert permit_json(run, "26NA000123")["balance_status"] == "VALID"
@@ -78,12 +80,15 @@ def test_unknown_ids_are_business_refusals(run):
     assert run("permits", "show", "NOPE").exit_code == 1
 
 
-@pytest.mark.parametrize("document", [
-    b'<?xml version="1.0"?><!DOCTYPE ASYCUDA [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-    b"<ASYCUDA>&x;</ASYCUDA>",
-    b"<ASYCUDA><Item>",
-    b"<Declaration/>",
-])
+@pytest.mark.parametrize(
+    "document",
+    [
+        b'<?xml version="1.0"?><!DOCTYPE ASYCUDA [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b"<ASYCUDA>&x;</ASYCUDA>",
+        b"<ASYCUDA><Item>",
+        b"<Declaration/>",
+    ],
+)
 def test_bad_or_hostile_documents_exit_2_and_change_nothing(run, tmp_path, document):
     run("permits", "import", str(EXAMPLES / "permits-namibia.json"))
     bad = tmp_path / "bad.xml"
@@ -107,8 +112,9 @@ def test_an_invalid_permit_file_exits_2_and_imports_nothing(run, tmp_path):
 
 def test_an_unreachable_database_exits_3(tmp_path, monkeypatch):
     monkeypatch.setenv("CONNECTOR_HOME_COUNTRY", "NA")
-    monkeypatch.setenv("CONNECTOR_DATABASE_URL",
-                       "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+    monkeypatch.setenv(
+        "CONNECTOR_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2"
+    )
     result = CliRunner().invoke(cli, ["permits", "show", "X"])
     assert result.exit_code == 3 and "not reachable" in result.output
 

@@ -27,7 +27,13 @@ from cites_connector.domain.usages import DeclarationState
 from cites_connector.services.clearance import ClearanceService
 from cites_connector.services.permits import PermitService
 from tests.integration.kit import (
-    Clock, export, permit, python_item, pythons, rulebook, services,
+    Clock,
+    export,
+    permit,
+    python_item,
+    pythons,
+    rulebook,
+    services,
 )
 
 THREADS = 8
@@ -60,13 +66,17 @@ def assert_consistent(ledger, declaration_id: str) -> str:
     if latest is None:
         assert usages == []
         return "UNKNOWN"
-    if latest.state in (DeclarationState.CANCELLED, DeclarationState.HELD,
-                        DeclarationState.NOT_CONCERNED):
+    if latest.state in (
+        DeclarationState.CANCELLED,
+        DeclarationState.HELD,
+        DeclarationState.NOT_CONCERNED,
+    ):
         assert usages == [], f"{declaration_id} is {latest.state.value} with usages {usages}"
     else:
         versions = {u.declaration_version for u in usages}
         assert versions == {latest.decision.version}, (
-            f"{declaration_id} version {latest.decision.version} has usages of {versions}")
+            f"{declaration_id} version {latest.decision.version} has usages of {versions}"
+        )
         assert len(usages) == len(latest.decision.write_offs)
     return latest.state.value
 
@@ -90,16 +100,19 @@ def test_check_amend_and_cancel_of_one_declaration_from_many_threads(sql_ledger,
     def check(version: int):
         def job():
             clearance, _ = services(sql_ledger, unique_ids=True)
-            return clearance.clear("RACE", version, export(python_item(1, version, "M1"),
-                                                          python_item(2, 1, "M1")))
+            return clearance.clear(
+                "RACE", version, export(python_item(1, version, "M1"), python_item(2, 1, "M1"))
+            )
+
         return job
 
     def cancel():
         clearance, _ = services(sql_ledger, unique_ids=True)
         return clearance.cancel("RACE", "race")
 
-    jobs = [check(1)] + [rng.choice([check(1), check(2), check(3), cancel, cancel])
-                         for _ in range(23)]
+    jobs = [check(1)] + [
+        rng.choice([check(1), check(2), check(3), cancel, cancel]) for _ in range(23)
+    ]
     rng.shuffle(jobs)
     run_together(jobs)
 
@@ -129,12 +142,18 @@ def test_a_release_racing_amendments_and_cancellations_of_its_held_declarations(
 
     held = [f"H{n:03d}" for n in range(40)]
     for declaration_id in held:
-        assert not clearance().clear(declaration_id, 1, export(python_item(1, 1, "P1"))).decision.cleared
+        assert (
+            not clearance()
+            .clear(declaration_id, 1, export(python_item(1, 1, "P1")))
+            .decision.cleared
+        )
     amended, cancelled = held[::2], held[1::2]
 
     def release():
         permits = PermitService(sql_ledger, rulebook(), clock=clock, new_id=lambda: str(uuid4()))
-        return permits.receive_permit(permit("P1", pythons(100_000), policy=ConsignmentPolicy.MULTIPLE))
+        return permits.receive_permit(
+            permit("P1", pythons(100_000), policy=ConsignmentPolicy.MULTIPLE)
+        )
 
     jobs = [release]
     for amend_id, cancel_id in zip(amended, cancelled):
@@ -153,16 +172,24 @@ def test_a_release_racing_amendments_and_cancellations_of_its_held_declarations(
 
 def assert_no_clearance_reported_after_a_cancellation(ledger, cancelled: list[str]) -> None:
     with ledger.engine.connect() as connection:
-        cancelled_at = dict(connection.execute(
-            select(t.audit_log.c.subject, t.audit_log.c.at)
-            .where(t.audit_log.c.action == "declaration.cancelled")).all())
+        cancelled_at = dict(
+            connection.execute(
+                select(t.audit_log.c.subject, t.audit_log.c.at).where(
+                    t.audit_log.c.action == "declaration.cancelled"
+                )
+            ).all()
+        )
         callbacks = connection.execute(
-            select(t.outbox.c.ordering_key, t.outbox.c.body, t.outbox.c.created_at)
-            .where(t.outbox.c.channel == "customs-callback")).all()
+            select(t.outbox.c.ordering_key, t.outbox.c.body, t.outbox.c.created_at).where(
+                t.outbox.c.channel == "customs-callback"
+            )
+        ).all()
     assert set(cancelled) <= set(cancelled_at)
-    late = [(key, body["decision"]) for key, body, created in callbacks
-            if key in cancelled_at and body["decision"] == "CLEARED"
-            and created >= cancelled_at[key]]
+    late = [
+        (key, body["decision"])
+        for key, body, created in callbacks
+        if key in cancelled_at and body["decision"] == "CLEARED" and created >= cancelled_at[key]
+    ]
     assert late == []
 
 
@@ -173,13 +200,16 @@ def test_declarations_citing_a_permit_that_arrives_meanwhile_all_end_cleared(sql
     ids = [f"N{n:03d}" for n in range(30)]
 
     def declare(declaration_id):
-        clearance = ClearanceService(sql_ledger, rulebook(), clock=clock,
-                                     new_id=lambda: str(uuid4()))
+        clearance = ClearanceService(
+            sql_ledger, rulebook(), clock=clock, new_id=lambda: str(uuid4())
+        )
         return lambda: clearance.clear(declaration_id, 1, export(python_item(1, 1, "P2")))
 
     def arrive():
         permits = PermitService(sql_ledger, rulebook(), clock=clock, new_id=lambda: str(uuid4()))
-        return permits.receive_permit(permit("P2", pythons(1000), policy=ConsignmentPolicy.MULTIPLE))
+        return permits.receive_permit(
+            permit("P2", pythons(1000), policy=ConsignmentPolicy.MULTIPLE)
+        )
 
     jobs = [declare(d) for d in ids]
     jobs.insert(len(jobs) // 3, arrive)

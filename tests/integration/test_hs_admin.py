@@ -6,7 +6,7 @@ store, as ``serve`` does (connector/bootstrap.py).
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 import pytest
 from sqlalchemy import text
@@ -18,13 +18,13 @@ from cites_connector.domain.hs_admin import HsAdminRefused, HsRowsInvalid, NotPe
 from cites_connector.domain.hs_admin_csv import parse_rows
 from cites_connector.domain.hs_tables import HsRow
 from cites_connector.domain.policy import DecisionPolicy
-from cites_connector.services.hs_admin import HsAdminService
-from cites_connector.services.rulebook import Rulebook
 from cites_connector.hs_codes.nomenclature import load_cites_terms, load_nomenclature
 from cites_connector.hs_codes.taxonomy_data import load_bundled_taxonomy
+from cites_connector.services.hs_admin import HsAdminService
+from cites_connector.services.rulebook import Rulebook
 from tests.integration import kit
 
-NOW = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 ROLES = {"vera": "viewer", "ed": "editor", "ana": "approver", "bo": "approver"}
 NEW_YEAR = date(2027, 1, 1)
 
@@ -36,9 +36,14 @@ def store(sql_ledger):
 
 @pytest.fixture
 def admin(store):
-    return HsAdminService(store, roles=ROLES, taxonomy=load_bundled_taxonomy(),
-                          terms=load_cites_terms(), nomenclature=load_nomenclature,
-                          clock=lambda: NOW)
+    return HsAdminService(
+        store,
+        roles=ROLES,
+        taxonomy=load_bundled_taxonomy(),
+        terms=load_cites_terms(),
+        nomenclature=load_nomenclature,
+        clock=lambda: NOW,
+    )
 
 
 def approved_draft(admin, *, without=("010620", "Pythonidae")) -> str:
@@ -54,37 +59,47 @@ def clearance_on(ledger, store, today: date):
     """A clearance service whose clock reads ``today``: declarations dated ahead of the kit's
     clock would be implausible (contract 5, DECLARATION_DATE_IMPLAUSIBLE)."""
     clearance, permits = kit.services(ledger)
-    clearance.clock = kit.Clock(datetime.combine(today, time(9), timezone.utc))
-    clearance.rulebook = Rulebook(tables=store.tables, taxonomy=load_bundled_taxonomy(),
-                                  policy=DecisionPolicy(home_country="NA"))
+    clearance.clock = kit.Clock(datetime.combine(today, time(9), UTC))
+    clearance.rulebook = Rulebook(
+        tables=store.tables,
+        taxonomy=load_bundled_taxonomy(),
+        policy=DecisionPolicy(home_country="NA"),
+    )
     permits.apply(kit.permit("P-1"))
     return clearance
 
 
 # -- lifecycle ------------------------------------------------------------------------------------
 
+
 def test_a_version_published_for_a_future_date_applies_from_that_date(sql_ledger, store, admin):
     clearance = clearance_on(sql_ledger, store, NEW_YEAR)
-    before = clearance.check("E-1", 1, kit.export(kit.python_item(1, 2, "P-1"),
-                                                  on=date(2026, 12, 31)))
+    before = clearance.check(
+        "E-1", 1, kit.export(kit.python_item(1, 2, "P-1"), on=date(2026, 12, 31))
+    )
     assert before.decision.value == "CLEARED" and before.hs_table == "HS2022/1"
 
     published = admin.publish("ana", approved_draft(admin), NEW_YEAR, reason="HS change")
     assert published.version.label == "HS2022/2"
     assert published.ended == (("HS2022/1", date(2026, 12, 31)),)
 
-    day_before = clearance.check("E-1", 1, kit.export(kit.python_item(1, 2, "P-1"),
-                                                      on=date(2026, 12, 31)))
+    day_before = clearance.check(
+        "E-1", 1, kit.export(kit.python_item(1, 2, "P-1"), on=date(2026, 12, 31))
+    )
     on_the_day = clearance.check("E-1", 1, kit.export(kit.python_item(1, 2, "P-1"), on=NEW_YEAR))
     assert (day_before.hs_table, day_before.decision.value) == ("HS2022/1", "CLEARED")
     assert (on_the_day.hs_table, on_the_day.decision.value) == ("HS2022/2", "HELD")
     assert on_the_day.items[0].reasons[0].code.value == "SPECIES_MISMATCH"
 
-    cleared = clearance.clear("E-2", 1, kit.export(kit.python_item(1, 2, "P-1"),
-                                                   on=date(2026, 12, 31)))
+    cleared = clearance.clear(
+        "E-2", 1, kit.export(kit.python_item(1, 2, "P-1"), on=date(2026, 12, 31))
+    )
     with sql_ledger.engine.connect() as conn:
-        assert conn.execute(text("select hs_table from decisions where declaration_id='E-2'")
-                            ).scalar() == "HS2022/1" == cleared.decision.hs_table
+        assert (
+            conn.execute(text("select hs_table from decisions where declaration_id='E-2'")).scalar()
+            == "HS2022/1"
+            == cleared.decision.hs_table
+        )
 
 
 def test_a_published_version_is_never_edited(admin):
@@ -105,10 +120,14 @@ def test_rollback_publishes_a_copy_of_an_older_version(sql_ledger, store, admin)
     assert rolled.version.label == "HS2022/3" and rolled.ended == (("HS2022/2", date(2027, 1, 31)),)
     assert set(rolled.version.rows) == set(admin.rows("HS2022/1")[1])
     clearance = clearance_on(sql_ledger, store, date(2027, 2, 1))
-    on = {day: clearance.check("E", 1, kit.export(kit.python_item(1, 2, "P-1"), on=day))
-          for day in (date(2027, 1, 31), date(2027, 2, 1))}
+    on = {
+        day: clearance.check("E", 1, kit.export(kit.python_item(1, 2, "P-1"), on=day))
+        for day in (date(2027, 1, 31), date(2027, 2, 1))
+    }
     assert [(d.hs_table, d.decision.value) for d in on.values()] == [
-        ("HS2022/2", "HELD"), ("HS2022/3", "CLEARED")]
+        ("HS2022/2", "HELD"),
+        ("HS2022/3", "CLEARED"),
+    ]
     assert not admin.diff("HS2022/1", "HS2022/3")
 
 
@@ -119,8 +138,7 @@ def test_overlapping_periods_are_refused_and_nothing_is_published(admin):
         with pytest.raises(HsAdminRefused, match="would overlap HS2022/2"):
             admin.publish("ana", second, day, reason="again")
     assert [v.label for v in admin.overview().versions] == ["HS2022/1", "HS2022/2"]
-    replaced = admin.publish("ana", second, NEW_YEAR, reason="correction",
-                             supersede=["HS2022/2"])
+    replaced = admin.publish("ana", second, NEW_YEAR, reason="correction", supersede=["HS2022/2"])
     assert replaced.withdrawn == ("HS2022/2",)
     states = {v.label: v.state_on(NOW.date()) for v in admin.overview().versions}
     assert states == {"HS2022/1": "IN FORCE", "HS2022/2": "WITHDRAWN", "HS2022/3": "SCHEDULED"}
@@ -135,6 +153,7 @@ def test_the_running_provider_sees_a_publication_without_restart(store, admin):
 
 
 # -- four eyes ------------------------------------------------------------------------------------
+
 
 def test_an_approver_cannot_approve_a_draft_they_proposed(admin):
     draft = admin.new_draft("ana", "HS2022", reason="mine")
@@ -168,15 +187,19 @@ def test_a_rejected_draft_goes_back_to_editing(admin):
 
 # -- CSV import ----------------------------------------------------------------------------------
 
+
 def test_an_import_with_a_bad_row_changes_nothing_and_names_the_line(admin):
     draft = admin.new_draft("ed", "HS2022", empty=True, reason="from a file")
-    parsed = parse_rows("hs_prefix,taxon,terms,note\n010620,Pythonidae,LIV,\n"
-                        "010620,Pythonus,LIV,\n0199,Boidae,LIV,\n")
+    parsed = parse_rows(
+        "hs_prefix,taxon,terms,note\n010620,Pythonidae,LIV,\n"
+        "010620,Pythonus,LIV,\n0199,Boidae,LIV,\n"
+    )
     with pytest.raises(HsRowsInvalid) as refused:
         admin.import_rows("ed", draft.ref, parsed.rows, parsed.lines, "new.csv", reason="load")
     assert refused.value.problems == [
         "line 3, row 010620,Pythonus: taxon 'Pythonus' is not in the taxonomy",
-        "line 4, row 0199,Boidae: 0199 is not a heading of HS2022 (no such code in chapter 01)"]
+        "line 4, row 0199,Boidae: 0199 is not a heading of HS2022 (no such code in chapter 01)",
+    ]
     assert admin.rows(draft.ref)[1] == ()
 
 
@@ -192,10 +215,14 @@ def test_export_then_import_into_a_draft_gives_the_same_rows(admin):
 
 # -- audit ---------------------------------------------------------------------------------------
 
+
 def audit_rows(engine):
     with engine.connect() as conn:
-        return list(conn.execute(text("select seq, actor, action, subject, reason "
-                                      "from admin_audit order by seq")))
+        return list(
+            conn.execute(
+                text("select seq, actor, action, subject, reason from admin_audit order by seq")
+            )
+        )
 
 
 def test_every_administrative_action_is_audited_with_who_what_and_why(sql_ledger, admin):
@@ -208,7 +235,8 @@ def test_every_administrative_action_is_audited_with_who_what_and_why(sql_ledger
         ("ed", "hs.draft.rows_removed", "no longer under 0106.20"),
         ("ed", "hs.draft.proposed", "ready"),
         ("ana", "hs.draft.approved", "checked"),
-        ("bo", "hs.version.published", "HS change")]
+        ("bo", "hs.version.published", "HS change"),
+    ]
     result = verify_chains(sql_ledger.engine, seal=False)
     with sql_ledger.engine.connect() as conn:
         details = conn.execute(text("select details from admin_audit where seq = 4")).scalar()
@@ -252,8 +280,9 @@ def test_an_audit_row_removed_by_hand_is_detected(sql_ledger, admin):
 def test_a_published_row_edited_by_hand_is_detected(sql_ledger, admin):
     with sql_ledger.engine.begin() as conn:
         _allow_tampering(conn)
-        conn.execute(text("update hs_version_rows set taxon = 'Felidae' "
-                          "where taxon = 'Pythonidae'"))
+        conn.execute(
+            text("update hs_version_rows set taxon = 'Felidae' where taxon = 'Pythonidae'")
+        )
     result = verify_chains(sql_ledger.engine, seal=False)
     assert result.administration.ok and result.tampered_versions == ("HS2022/1",)
     assert not result.ok
@@ -261,7 +290,11 @@ def test_a_published_row_edited_by_hand_is_detected(sql_ledger, admin):
 
 def test_an_exclusion_added_under_an_existing_row_is_accepted_and_an_orphan_refused(admin):
     draft = admin.new_draft("ed", "HS2022", reason="narrow 4202")
-    admin.add_row("ed", draft.ref, HsRow("420219", "-", note="national practice"),
-                  reason="these cases are never leather here")
+    admin.add_row(
+        "ed",
+        draft.ref,
+        HsRow("420219", "-", note="national practice"),
+        reason="these cases are never leather here",
+    )
     with pytest.raises(HsRowsInvalid, match="row 9202,-: exclusion without a parent row"):
         admin.add_row("ed", draft.ref, HsRow("9202", "-"), reason="typo")

@@ -23,8 +23,7 @@ from tests.hostile.os_accounts import Connector, require_root_and_accounts
 from tests.samples import write_samples
 
 ROOT = Path(__file__).parent.parent.parent
-CORRELATION = (ROOT / "tests" / "fixtures" / "hs"
-               / "correlation-HS2022-HS2027.MADE-FOR-TESTS.csv")
+CORRELATION = ROOT / "tests" / "fixtures" / "hs" / "correlation-HS2022-HS2027.MADE-FOR-TESTS.csv"
 LATER = (date.today() + timedelta(days=40)).isoformat()
 
 
@@ -47,8 +46,10 @@ def run(tmp_path, monkeypatch):
 def accounts(postgres_url):
     """The console script as ``nobody`` (editor), ``daemon`` (approver) and root (viewer)."""
     require_root_and_accounts()
-    connector = Connector(postgres_url, env={"CONNECTOR_HS_ROLES": json.dumps(
-        {"nobody": "editor", "daemon": "approver"})})
+    connector = Connector(
+        postgres_url,
+        env={"CONNECTOR_HS_ROLES": json.dumps({"nobody": "editor", "daemon": "approver"})},
+    )
     assert connector.run("migrate").exit_code == 0
     yield connector
     connector.close()
@@ -66,8 +67,18 @@ def test_edit_review_publish_and_verify_from_the_command_line(accounts):
     assert viewer.exit_code == 1 and "root is viewer" in viewer.stderr
 
     assert ed("hs", "draft", "new", "--edition", "HS2022", "--reason", "tegus").exit_code == 0
-    added = ed("hs", "draft", "add", "D1", "0106.20", "Salvator", "--terms", "LIV",
-               "--reason", "tegus split from Tupinambis")
+    added = ed(
+        "hs",
+        "draft",
+        "add",
+        "D1",
+        "0106.20",
+        "Salvator",
+        "--terms",
+        "LIV",
+        "--reason",
+        "tegus split from Tupinambis",
+    )
     assert added.exit_code == 0, added.stderr
     assert "+ 010620,Salvator  [LIV]" in ed("hs", "diff", "HS2022/1", "D1").stdout
     assert ed("hs", "validate", "D1").exit_code == 0
@@ -80,11 +91,12 @@ def test_edit_review_publish_and_verify_from_the_command_line(accounts):
     assert published.exit_code == 0 and "HS2022/2 published" in published.stdout
 
     listed = json.loads(accounts.run("hs", "list", "--json").stdout)
-    assert [(v["version"], v["state"], v["published_by"], v["approved_by"])
-            for v in listed["versions"]] == [
-        ("HS2022/1", "IN FORCE", "migrate", None), ("HS2022/2", "SCHEDULED", "daemon", "daemon")]
-    looked = json.loads(accounts.run("hs", "lookup", "0106200000", "--date", LATER,
-                                     "--json").stdout)
+    assert [
+        (v["version"], v["state"], v["published_by"], v["approved_by"]) for v in listed["versions"]
+    ] == [("HS2022/1", "IN FORCE", "migrate", None), ("HS2022/2", "SCHEDULED", "daemon", "daemon")]
+    looked = json.loads(
+        accounts.run("hs", "lookup", "0106200000", "--date", LATER, "--json").stdout
+    )
     assert looked["table"] == "HS2022/2" and looked["prefix"] == "010620"
     assert "Salvator" in [r["taxon"] for r in looked["rows"]]
     today = json.loads(accounts.run("hs", "lookup", "4202.22.00", "--json").stdout)
@@ -115,8 +127,10 @@ def test_export_and_import_round_trip_and_a_bad_file_is_refused_whole(run, tmp_p
     bad.write_text(exported.read_text() + "0106.99,Pythonidae,LIV,\n", encoding="utf-8")
     refused = run("hs", "draft", "import", "D1", str(bad), "--reason", "z")
     assert refused.exit_code == 2
-    assert (f"line {rows + 2}, row 010699,Pythonidae: 0106.99 is not a subheading of HS2022"
-            in refused.output)
+    assert (
+        f"line {rows + 2}, row 010699,Pythonidae: 0106.99 is not a subheading of HS2022"
+        in refused.output
+    )
     assert "0 change(s)" in run("hs", "diff", "HS2022/1", "D1").output
 
 
@@ -131,17 +145,33 @@ def test_impact_prints_a_table_and_writes_csv(run, tmp_path):
     assert shown.exit_code == 0, shown.output
     assert "Declarations whose decision changes (1)" in shown.output
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
-    assert [(r["kind"], r["declaration_id"], r["change"], r["before"], r["after"])
-            for r in rows if r["kind"] != "chapter"] == [
+    assert [
+        (r["kind"], r["declaration_id"], r["change"], r["before"], r["after"])
+        for r in rows
+        if r["kind"] != "chapter"
+    ] == [
         ("item", "WDHA-1042", "TAXA_CHANGED", "MATCHED", "HELD"),
-        ("declaration", "WDHA-1042", "DECISION_CHANGED", "CLEARED", "HELD")]
+        ("declaration", "WDHA-1042", "DECISION_CHANGED", "CLEARED", "HELD"),
+    ]
     assert [(r["chapter"], r["change"], r["count"]) for r in rows if r["kind"] == "chapter"] == [
-        ("01", "TAXA_CHANGED", "1")]
+        ("01", "TAXA_CHANGED", "1")
+    ]
 
 
 def test_convert_builds_a_flagged_draft_that_cannot_be_proposed_until_reviewed(run):
-    converted = run("hs", "convert", "--from", "HS2022", "--to", "HS2027", "--correlation",
-                    str(CORRELATION), "--reason", "HS 2027", "--json")
+    converted = run(
+        "hs",
+        "convert",
+        "--from",
+        "HS2022",
+        "--to",
+        "HS2027",
+        "--correlation",
+        str(CORRELATION),
+        "--reason",
+        "HS 2027",
+        "--json",
+    )
     assert converted.exit_code == 0, converted.output
     body = json.loads(converted.output)
     kinds = {c["old"]: (c["kind"], c["new"]) for c in body["codes"]}

@@ -13,8 +13,8 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from cites_connector.adapters.sql.engine import make_engine
@@ -80,12 +80,19 @@ def states(ledger, declaration_ids) -> dict:
     return {d: (f.decision.version, f.state.value) for d, f in found.items() if f}
 
 
-items = st.lists(st.tuples(st.sampled_from(sorted(PERMITS) + [LATE.permit_number]),
-                           st.integers(0, 13)), min_size=1, max_size=3)
-operations = st.lists(st.one_of(
-    st.tuples(st.just("clear"), st.integers(0, 4), items),
-    st.tuples(st.just("cancel"), st.integers(0, 4), st.none()),
-), min_size=1, max_size=25)
+items = st.lists(
+    st.tuples(st.sampled_from(sorted(PERMITS) + [LATE.permit_number]), st.integers(0, 13)),
+    min_size=1,
+    max_size=3,
+)
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("clear"), st.integers(0, 4), items),
+        st.tuples(st.just("cancel"), st.integers(0, 4), st.none()),
+    ),
+    min_size=1,
+    max_size=25,
+)
 
 
 def apply(clearance, versions: dict, op) -> None:
@@ -96,13 +103,15 @@ def apply(clearance, versions: dict, op) -> None:
             clearance.cancel(declaration_id)
         return
     versions[declaration_id] = versions.get(declaration_id, 0) + 1
-    declaration = export(*(python_item(i, qty, number)
-                           for i, (number, qty) in enumerate(lines, start=1)))
+    declaration = export(
+        *(python_item(i, qty, number) for i, (number, qty) in enumerate(lines, start=1))
+    )
     clearance.clear(declaration_id, versions[declaration_id], declaration)
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(ops=operations)
 def test_random_clear_amend_cancel_keeps_the_sql_ledger_consistent(ops, tmp_path_factory):
     ledger = fresh_sqlite_ledger(tmp_path_factory.mktemp("prop"))
@@ -142,8 +151,9 @@ class FakeAndSqlLedgersAgree(RuleBasedStateMachine):
         restored = []
         for (clearance, _), versions in zip(self.services, self.versions):
             if f"D{n}" in versions:
-                restored.append([(r.usage.usage_id, r.remaining_after)
-                                 for r in clearance.cancel(f"D{n}")])
+                restored.append(
+                    [(r.usage.usage_id, r.remaining_after) for r in clearance.cancel(f"D{n}")]
+                )
         assert not restored or restored[0] == restored[1]
 
     @rule(n=st.integers(0, 4))
@@ -154,10 +164,10 @@ class FakeAndSqlLedgersAgree(RuleBasedStateMachine):
             if f"D{n}" not in versions:
                 return
             try:
-                outcome = clearance.clear(f"D{n}", versions[f"D{n}"],
-                                          export(python_item(1, 1, "S1")))
-                answers.append(("repeated", outcome.repeated,
-                                decision_to_dict(outcome.decision)))
+                outcome = clearance.clear(
+                    f"D{n}", versions[f"D{n}"], export(python_item(1, 1, "S1"))
+                )
+                answers.append(("repeated", outcome.repeated, decision_to_dict(outcome.decision)))
             except DeclarationCancelled:
                 answers.append(("cancelled",))
         assert answers[0] == answers[1] and answers[0][:2] != ("repeated", False)
@@ -165,8 +175,10 @@ class FakeAndSqlLedgersAgree(RuleBasedStateMachine):
     @rule()
     def arrive(self):
         """The late permit arrives (again: a repeat changes nothing) and releases."""
-        released = [[d.declaration_id for d in permits.receive_permit(LATE).released]
-                    for _, permits in self.services]
+        released = [
+            [d.declaration_id for d in permits.receive_permit(LATE).released]
+            for _, permits in self.services
+        ]
         assert released[0] == released[1]
 
     @invariant()
@@ -184,6 +196,7 @@ class FakeAndSqlLedgersAgree(RuleBasedStateMachine):
             shutil.rmtree(self.directory, ignore_errors=True)
 
 
-FakeAndSqlLedgersAgree.TestCase.settings = settings(max_examples=25, stateful_step_count=20,
-                                                    deadline=None)
+FakeAndSqlLedgersAgree.TestCase.settings = settings(
+    max_examples=25, stateful_step_count=20, deadline=None
+)
 test_fake_and_sql_ledgers_agree = FakeAndSqlLedgersAgree.TestCase

@@ -10,16 +10,25 @@ import pytest
 from cites_connector.domain.decisions import DeclarationDecision, ReasonCode
 from cites_connector.domain.errors import PermitEventRefused
 from cites_connector.domain.permits import ConsignmentPolicy, PermitStatus, PermitStatusChange
-from cites_connector.domain.usages import DeclarationState
 from cites_connector.domain.policy import DecisionPolicy
+from cites_connector.domain.usages import DeclarationState
+from cites_connector.hs_codes.bundled import load_bundled_tables
+from cites_connector.hs_codes.taxonomy_data import load_bundled_taxonomy
 from cites_connector.services.clearance import ClearanceService
 from cites_connector.services.permit_lookup import LookupAnswer, UnknownPermitLookup
 from cites_connector.services.permits import PermitService
 from cites_connector.services.rulebook import Rulebook
-from cites_connector.hs_codes.bundled import load_bundled_tables
-from cites_connector.hs_codes.taxonomy_data import load_bundled_taxonomy
 from tests.integration.kit import (
-    TODAY, Clock, export, ids, outbox, permit, python_item, pythons, remaining, services,
+    TODAY,
+    Clock,
+    export,
+    ids,
+    outbox,
+    permit,
+    python_item,
+    pythons,
+    remaining,
+    services,
 )
 
 MULTIPLE = ConsignmentPolicy.MULTIPLE
@@ -48,8 +57,7 @@ def test_a_declaration_held_for_a_missing_permit_clears_when_the_permit_arrives(
     ledger, clearance, permits = world
     held = clearance.clear("D1", 1, export(python_item(1, 10, "P1")))
     assert held.decision.decision is DeclarationDecision.HELD
-    outcome = permits.receive_permit(permit("P1", pythons(40), policy=MULTIPLE),
-                                     message_id="m-1")
+    outcome = permits.receive_permit(permit("P1", pythons(40), policy=MULTIPLE), message_id="m-1")
     assert [d.declaration_id for d in outcome.released] == ["D1"]
     assert clearance.stored("D1").state is DeclarationState.CLEARED
     assert clearance.stored("D1").decision.items[0].remaining_after == 30
@@ -164,8 +172,9 @@ class PermitSystem:
 
     def ask(self, queries, timeout):
         self.asked.extend(queries)
-        return {number: LookupAnswer(self.permits.get(number), "permit-system")
-                for number, _ in queries}
+        return {
+            number: LookupAnswer(self.permits.get(number), "permit-system") for number, _ in queries
+        }
 
 
 def test_a_cited_permit_the_connector_lacks_is_looked_up_and_stored(ledger_backend):
@@ -188,8 +197,7 @@ def test_amendments_overtaken_by_a_cancellation_still_bring_their_lines(world):
     assert not permits.receive_permit(permit("P1", pythons(50), version=5)).applied.applied
     with ledger.snapshot() as s:
         stored = s.get_permit("P1", "NA")
-    assert (stored.status, stored.version, stored.content_version) == (
-        PermitStatus.CANCELLED, 9, 6)
+    assert (stored.status, stored.version, stored.content_version) == (PermitStatus.CANCELLED, 9, 6)
     assert stored.line("A").quantity == 60
     with pytest.raises(PermitEventRefused) as refused:  # a cancellation is final (3.1 v2)
         permits.receive_permit(permit("P1", pythons(70), version=10))
@@ -208,12 +216,14 @@ class _NoTableOn:
         return None if on == self.day else self.tables.in_force(on)
 
 
-def test_a_held_declaration_that_cannot_be_decided_again_does_not_stop_the_others(
-        ledger_backend):
+def test_a_held_declaration_that_cannot_be_decided_again_does_not_stop_the_others(ledger_backend):
     tables = load_bundled_tables()
     current = {"tables": tables}
-    rules = Rulebook(tables=lambda: current["tables"], taxonomy=load_bundled_taxonomy(),
-                     policy=DecisionPolicy(home_country="NA"))
+    rules = Rulebook(
+        tables=lambda: current["tables"],
+        taxonomy=load_bundled_taxonomy(),
+        policy=DecisionPolicy(home_country="NA"),
+    )
     clock, new_id = Clock(), ids()
     clearance = ClearanceService(ledger_backend, rules, clock=clock, new_id=new_id)
     permits = PermitService(ledger_backend, rules, clock=clock, new_id=new_id)

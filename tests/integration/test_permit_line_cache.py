@@ -21,8 +21,9 @@ MULTIPLE = ConsignmentPolicy.MULTIPLE
 
 @pytest.fixture
 def two_processes(sql_ledger):
-    other = SqlAlchemyLedger(make_engine(sql_ledger.engine.url.render_as_string(
-        hide_password=False)))
+    other = SqlAlchemyLedger(
+        make_engine(sql_ledger.engine.url.render_as_string(hide_password=False))
+    )
     yield sql_ledger, other
     other.engine.dispose()
 
@@ -38,8 +39,9 @@ def test_a_write_off_by_another_process_is_seen_at_the_next_read(two_processes):
     assert remaining(first, "M1") == 6
 
     clearance, _ = services(first, unique_ids=True)
-    assert clearance.clear("D2", 1, export(python_item(1, 6, "M1"),
-                                           python_item(2, 1, "M1"))).decision.cleared
+    assert clearance.clear(
+        "D2", 1, export(python_item(1, 6, "M1"), python_item(2, 1, "M1"))
+    ).decision.cleared
     assert [remaining(second, "M1", letter) for letter in "AB"] == [0, 19]
     assert [remaining(first, "M1", letter) for letter in "AB"] == [0, 19]
 
@@ -65,8 +67,7 @@ def test_a_write_off_rolled_back_is_not_remembered(two_processes):
     assert clearance.clear("D1", 1, export(python_item(1, 10, "M1"))).decision.cleared
 
 
-def test_what_a_transaction_read_after_its_own_changes_is_not_kept_past_a_rollback(
-        two_processes):
+def test_what_a_transaction_read_after_its_own_changes_is_not_kept_past_a_rollback(two_processes):
     first, second = two_processes
     _, permits = services(first)
     permits.apply(permit("M1", pythons(10), policy=MULTIPLE))

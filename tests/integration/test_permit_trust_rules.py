@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from cites_connector.adapters.sql.tables import audit_log
-
 from cites_connector.domain.errors import PermitEventRefused
 from cites_connector.domain.permits import PermitStatus, PermitStatusChange
 from tests.integration.kit import permit, pythons, services
@@ -48,10 +47,12 @@ def test_nothing_revives_a_cancelled_permit(world):
     ledger, permits = world
     permits.receive_permit(permit("P1"))
     permits.receive_status(status("P1", 2, CANCELLED))
-    for event in (lambda: permits.receive_status(status("P1", 3, VALID)),
-                  lambda: permits.receive_status(status("P1", 2**31 - 1, VALID)),
-                  lambda: permits.receive_status(status("P1", 4, SUSPENDED)),
-                  lambda: permits.receive_permit(permit("P1", version=5))):
+    for event in (
+        lambda: permits.receive_status(status("P1", 3, VALID)),
+        lambda: permits.receive_status(status("P1", 2**31 - 1, VALID)),
+        lambda: permits.receive_status(status("P1", 4, SUSPENDED)),
+        lambda: permits.receive_permit(permit("P1", version=5)),
+    ):
         message = refused("PERMIT_CANCELLED_FINAL", event).detail
         assert "cancelled at version 2" in message
     after = stored(ledger, "P1")
@@ -95,16 +96,23 @@ def test_a_message_id_reused_with_another_body_is_a_conflict(world):
     permits.receive_permit(permit("P1"), message_id="m1", body_digest="sha256:aa")
     repeat = permits.receive_permit(permit("P1"), message_id="m1", body_digest="sha256:aa")
     assert repeat.duplicate
-    refused("MESSAGE_ID_CONFLICT", lambda: permits.receive_permit(
-        permit("P2"), message_id="m1", body_digest="sha256:bb"))
+    refused(
+        "MESSAGE_ID_CONFLICT",
+        lambda: permits.receive_permit(permit("P2"), message_id="m1", body_digest="sha256:bb"),
+    )
     assert stored(ledger, "P2") is None
     # callers without a body (CLI import, rows from before digests): a repeat as before
     assert permits.receive_permit(permit("P2"), message_id="m1").duplicate
 
 
-EVENTS = st.lists(st.tuples(
-    st.sampled_from(["issued", "amended", "cancelled", "suspended", "reinstated"]),
-    st.integers(min_value=1, max_value=30)), min_size=1, max_size=12)
+EVENTS = st.lists(
+    st.tuples(
+        st.sampled_from(["issued", "amended", "cancelled", "suspended", "reinstated"]),
+        st.integers(min_value=1, max_value=30),
+    ),
+    min_size=1,
+    max_size=12,
+)
 
 
 def _apply(permits, number, kind, version):
@@ -114,8 +122,9 @@ def _apply(permits, number, kind, version):
     return permits.receive_status(status(number, version, new))
 
 
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(events=EVENTS)
 def test_once_a_cancellation_arrived_the_permit_is_never_usable_again(ledger_backend, events):
     """Any events in any order: after the first cancellation is received (applied or kept for
@@ -131,7 +140,8 @@ def test_once_a_cancellation_arrived_the_permit_is_never_usable_again(ledger_bac
         except PermitEventRefused as refusal:
             assert refusal.code in ("PERMIT_CANCELLED_FINAL", "IMPLAUSIBLE_VERSION")
         cancelled |= kind == "cancelled" and (
-            (p := stored(ledger_backend, number)) is None or p.status is CANCELLED)
+            (p := stored(ledger_backend, number)) is None or p.status is CANCELLED
+        )
         now = stored(ledger_backend, number)
         if now is not None:
             assert now.version >= last_version
@@ -142,9 +152,14 @@ def test_once_a_cancellation_arrived_the_permit_is_never_usable_again(ledger_bac
 
 def _trail(ledger, number) -> list[tuple[str, dict]]:
     with ledger.engine.connect() as c:
-        return [tuple(row) for row in c.execute(
-            select(audit_log.c.action, audit_log.c.details)
-            .where(audit_log.c.subject == f"{number}/NA").order_by(audit_log.c.id))]
+        return [
+            tuple(row)
+            for row in c.execute(
+                select(audit_log.c.action, audit_log.c.details)
+                .where(audit_log.c.subject == f"{number}/NA")
+                .order_by(audit_log.c.id)
+            )
+        ]
 
 
 def _side_by_side(*calls) -> list[BaseException]:
@@ -156,7 +171,7 @@ def _side_by_side(*calls) -> list[BaseException]:
         start.wait()
         try:
             call()
-        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(call,)) for call in calls]
@@ -174,8 +189,13 @@ def test_a_permit_and_its_cancellation_handled_side_by_side_end_cancelled(sql_le
     _, permits = services(sql_ledger, unique_ids=True)
     for round_ in range(10):
         number = f"S{round_}{uuid.uuid4().hex[:8]}"
-        assert _side_by_side(lambda: permits.receive_permit(permit(number)),
-                             lambda: permits.receive_status(status(number, 2, CANCELLED))) == []
+        assert (
+            _side_by_side(
+                lambda: permits.receive_permit(permit(number)),
+                lambda: permits.receive_status(status(number, 2, CANCELLED)),
+            )
+            == []
+        )
         assert stored(sql_ledger, number).status is CANCELLED, _trail(sql_ledger, number)
 
 
@@ -186,12 +206,19 @@ def test_concurrent_events_of_a_new_permit_never_revive_its_cancellation(sql_led
     the permit stays cancelled. (A cancellation that arrives after a newer event changes
     nothing: versions decide, contract 3.1.)"""
     _, permits = services(sql_ledger, unique_ids=True)
-    events = [("issued", 1), ("amended", 2), ("cancelled", 3), ("reinstated", 4),
-              ("amended", 5), ("suspended", 6), ("reinstated", 7), ("issued", 1)]
+    events = [
+        ("issued", 1),
+        ("amended", 2),
+        ("cancelled", 3),
+        ("reinstated", 4),
+        ("amended", 5),
+        ("suspended", 6),
+        ("reinstated", 7),
+        ("issued", 1),
+    ]
     for round_ in range(5):
         number = f"C{round_}{uuid.uuid4().hex[:8]}"
-        errors = _side_by_side(*(lambda e=event: _apply(permits, number, *e)
-                                 for event in events))
+        errors = _side_by_side(*(lambda e=event: _apply(permits, number, *e) for event in events))
         assert [e for e in errors if getattr(e, "code", None) != "PERMIT_CANCELLED_FINAL"] == []
         trail = _trail(sql_ledger, number)
         if ("permit.status.cancelled", {"version": 3, "reason": "test"}) in trail:

@@ -50,8 +50,10 @@ def test_a_taxon_longer_than_its_column_is_refused_as_unstorable_on_postgresql(p
         before = ledger_dump(engine)
         long_taxon = permit("P1", replace(pythons(40), taxon="P" * 255))
         refused = _refused(permits, long_taxon)
-        assert refused.message == ("a value is too long or out of range for the ledger: "
-                                   "value too long for type character varying(200)")
+        assert refused.message == (
+            "a value is too long or out of range for the ledger: "
+            "value too long for type character varying(200)"
+        )
         assert ledger_dump(engine) == before
         assert permits.receive_permit(permit("P2"), message_id="good").applied.applied
     finally:

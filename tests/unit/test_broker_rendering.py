@@ -18,7 +18,11 @@ from cites_connector.adapters.notifications.renderer import (
 from cites_connector.adapters.notifications.samples import SAMPLE_NOTIFICATIONS
 from cites_connector.services.messages import broker_notification
 from tests.builders import (
-    bundled_decider, declaration, item, permit, permit_line,
+    bundled_decider,
+    declaration,
+    item,
+    permit,
+    permit_line,
 )
 
 REPO_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -46,8 +50,10 @@ def notification(*items, permits=None, event: str = "decided") -> dict:
 
 def table_rows(page: str) -> list[list[str]]:
     document = lxml_html.document_fromstring(page)
-    return [[" ".join(cell.text_content().split()) for cell in row.findall("td")]
-            for row in document.findall(".//table/tbody/tr")]
+    return [
+        [" ".join(cell.text_content().split()) for cell in row.findall("td")]
+        for row in document.findall(".//table/tbody/tr")
+    ]
 
 
 def break_template(directory: Path, name: str, old: str, new: str) -> None:
@@ -59,12 +65,14 @@ def break_template(directory: Path, name: str, old: str, new: str) -> None:
 
 # -- rendering --------------------------------------------------------------------------------
 
+
 def test_default_templates_are_the_repository_folder():
     assert DEFAULT_DIRECTORY == REPO_TEMPLATES
 
 
-@pytest.mark.parametrize("sample", SAMPLE_NOTIFICATIONS,
-                         ids=lambda s: f"{s['decision']}-{s['event']}")
+@pytest.mark.parametrize(
+    "sample", SAMPLE_NOTIFICATIONS, ids=lambda s: f"{s['decision']}-{s['event']}"
+)
 def test_every_sample_renders_as_text_and_html_naming_the_declaration(renderer, sample):
     text, page = renderer.render(sample)
 
@@ -74,15 +82,23 @@ def test_every_sample_renders_as_text_and_html_naming_the_declaration(renderer, 
 
 
 def test_cleared_declaration_shows_permit_line_written_off_and_remaining(renderer):
-    body = notification(item(specimens=3), permits=[permit("26NA000123",
-                                                           permit_line(quantity=10))])
+    body = notification(item(specimens=3), permits=[permit("26NA000123", permit_line(quantity=10))])
 
     text, page = renderer.render(body)
 
     assert body["decision"] == "CLEARED"
-    assert table_rows(page) == [[
-        "1", "01062000", "—", "Matched to permit", "26NA000123 (NA), line A",
-        "3 specimens", "7 specimens (permit used up)", "—"]]  # SINGLE: one consignment
+    assert table_rows(page) == [
+        [
+            "1",
+            "01062000",
+            "—",
+            "Matched to permit",
+            "26NA000123 (NA), line A",
+            "3 specimens",
+            "7 specimens (permit used up)",
+            "—",
+        ]
+    ]  # SINGLE: one consignment
     assert "Written off:  3 specimens" in text
     assert "Decision: CLEARED" in text
 
@@ -94,8 +110,12 @@ def test_held_item_shows_its_reasons_in_plain_words_and_nothing_written_off(rend
 
     first, second = table_rows(page)
     assert body["decision"] == "HELD"
-    assert first[3:7] == ["Fits its permit; waits for the other items",
-                          "26NA000123 (NA), line A", "nothing", "—"]
+    assert first[3:7] == [
+        "Fits its permit; waits for the other items",
+        "26NA000123 (NA), line A",
+        "nothing",
+        "—",
+    ]
     assert second[3] == "Held"
     assert "cites no CITES permit or certificate (NO_PERMIT_REFERENCED)" in second[7]
     assert "cites no CITES permit or certificate (NO_PERMIT_REFERENCED)" in text
@@ -139,44 +159,60 @@ def test_html_is_an_html5_document_with_inline_styles_only(renderer):
     assert document.find(".//meta").get("charset") == "utf-8"
     assert document.findall(".//style") == [] and document.findall(".//link") == []
     assert [th.text_content() for th in document.findall(".//thead/tr/th")] == [
-        "Item", "HS code", "Description", "Decision", "Permit and line", "Written off",
-        "Remaining on the line", "Reasons"]
+        "Item",
+        "HS code",
+        "Description",
+        "Decision",
+        "Permit and line",
+        "Written off",
+        "Remaining on the line",
+        "Reasons",
+    ]
 
 
 # -- broken templates are caught at start-up --------------------------------------------------
 
-def test_template_with_a_syntax_error_fails_at_construction_naming_file_and_line(
-        template_copy):
+
+def test_template_with_a_syntax_error_fails_at_construction_naming_file_and_line(template_copy):
     break_template(template_copy, HTML_TEMPLATE, "{% endfor %}\n</tbody>", "{% endfo %}\n</tbody>")
 
     with pytest.raises(BrokenTemplate) as caught:
         NotificationRenderer.from_directory(template_copy)
 
     message = caught.value.message
-    assert message.startswith(f"notification template {HTML_TEMPLATE} "
-                              f"({template_copy / HTML_TEMPLATE}), line ")
+    assert message.startswith(
+        f"notification template {HTML_TEMPLATE} ({template_copy / HTML_TEMPLATE}), line "
+    )
     assert "endfo" in message
 
 
 def test_template_with_an_unknown_variable_fails_at_construction_naming_file_and_line(
-        template_copy):
+    template_copy,
+):
     break_template(template_copy, TEXT_TEMPLATE, "{{ item.hs_code }}", "{{ item.hs_cod }}")
-    broken_line = next(number for number, line in enumerate(
-        (template_copy / TEXT_TEMPLATE).read_text().splitlines(), start=1) if "hs_cod " in line)
+    broken_line = next(
+        number
+        for number, line in enumerate(
+            (template_copy / TEXT_TEMPLATE).read_text().splitlines(), start=1
+        )
+        if "hs_cod " in line
+    )
 
     with pytest.raises(BrokenTemplate) as caught:
         NotificationRenderer.from_directory(template_copy)
 
     assert caught.value.message.startswith(
         f"notification template {TEXT_TEMPLATE} ({template_copy / TEXT_TEMPLATE}), "
-        f"line {broken_line}: ")
+        f"line {broken_line}: "
+    )
     assert "hs_cod" in caught.value.message
 
 
 def test_unknown_variable_in_a_rarely_taken_branch_is_caught_at_construction(template_copy):
     # only the cancellation sample takes this branch: written_off short-circuits otherwise
-    break_template(template_copy, HTML_TEMPLATE, "(written_off or given_back)",
-                   "(written_off or given_bak)")
+    break_template(
+        template_copy, HTML_TEMPLATE, "(written_off or given_back)", "(written_off or given_bak)"
+    )
 
     with pytest.raises(BrokenTemplate, match="given_bak"):
         NotificationRenderer.from_directory(template_copy)
@@ -190,8 +226,9 @@ def test_missing_template_fails_at_construction(template_copy):
 
 
 def test_template_cannot_reach_python_internals(template_copy):
-    break_template(template_copy, TEXT_TEMPLATE, "{{ declaration_id }}",
-                   "{{ items.__class__.__mro__ }}")
+    break_template(
+        template_copy, TEXT_TEMPLATE, "{{ declaration_id }}", "{{ items.__class__.__mro__ }}"
+    )
 
     with pytest.raises(BrokenTemplate, match="unsafe"):
         NotificationRenderer.from_directory(template_copy)

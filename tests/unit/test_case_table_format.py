@@ -23,44 +23,126 @@ from cites_connector.hs_codes.taxonomy_data import load_bundled_taxonomy
 CASES_FILE = Path(__file__).resolve().parents[1] / "cases" / "decisions.yaml"
 
 #: contract section 5 and 5.1 (v2): every reason code a check can give
-REASON_CODES = frozenset({
-    "NO_PERMIT_REFERENCED", "PERMIT_UNKNOWN", "PERMIT_CANCELLED", "PERMIT_SUSPENDED",
-    "PERMIT_NOT_YET_VALID", "PERMIT_EXPIRED", "PERMIT_USED_UP", "PERMIT_WRONG_TYPE",
-    "PERMIT_WRONG_ISSUER", "COUNTRY_MISMATCH", "SPECIES_MISMATCH", "TERM_MISMATCH",
-    "QUANTITY_EXCEEDED", "UNIT_INCOMPATIBLE", "IMPORT_PERMIT_REQUIRED", "PARTY_MISMATCH",
-    "QUANTITY_MISSING", "TRADE_SUSPENDED", "QUANTITY_EXCEEDS_EXPORTED", "ORIGIN_MISMATCH",
-    "QUOTA_EXCEEDED", "DECLARATION_DATE_IMPLAUSIBLE", "PURPOSE_NOT_ALLOWED",
-    "OFFICE_NOT_DESIGNATED", "PARTY_UNVERIFIED",
-})
+REASON_CODES = frozenset(
+    {
+        "NO_PERMIT_REFERENCED",
+        "PERMIT_UNKNOWN",
+        "PERMIT_CANCELLED",
+        "PERMIT_SUSPENDED",
+        "PERMIT_NOT_YET_VALID",
+        "PERMIT_EXPIRED",
+        "PERMIT_USED_UP",
+        "PERMIT_WRONG_TYPE",
+        "PERMIT_WRONG_ISSUER",
+        "COUNTRY_MISMATCH",
+        "SPECIES_MISMATCH",
+        "TERM_MISMATCH",
+        "QUANTITY_EXCEEDED",
+        "UNIT_INCOMPATIBLE",
+        "IMPORT_PERMIT_REQUIRED",
+        "PARTY_MISMATCH",
+        "QUANTITY_MISSING",
+        "TRADE_SUSPENDED",
+        "QUANTITY_EXCEEDS_EXPORTED",
+        "ORIGIN_MISMATCH",
+        "QUOTA_EXCEEDED",
+        "DECLARATION_DATE_IMPLAUSIBLE",
+        "PURPOSE_NOT_ALLOWED",
+        "OFFICE_NOT_DESIGNATED",
+        "PARTY_UNVERIFIED",
+    }
+)
 #: risk flags (contract 1 and 5): checks of severity "flag" and the flag-only codes
-FLAG_CODES = frozenset({
-    "DECLARED_NOT_CITES", "EXEMPTION_CLAIMED", "APPENDIX_DIFFERS", "PARTY_UNVERIFIED",
-    "PARTY_MISMATCH", "OFFICE_NOT_DESIGNATED", "DECLARATION_DATE_IMPLAUSIBLE",
-})
+FLAG_CODES = frozenset(
+    {
+        "DECLARED_NOT_CITES",
+        "EXEMPTION_CLAIMED",
+        "APPENDIX_DIFFERS",
+        "PARTY_UNVERIFIED",
+        "PARTY_MISMATCH",
+        "OFFICE_NOT_DESIGNATED",
+        "DECLARATION_DATE_IMPLAUSIBLE",
+    }
+)
 DECLARATION_LEVEL = frozenset({"DECLARATION_DATE_IMPLAUSIBLE"})
-PERMIT_TYPES = frozenset({
-    "EXPORT", "RE_EXPORT", "IMPORT", "CERTIFICATE_OF_ORIGIN", "PRE_CONVENTION",
-    "CAPTIVE_BREEDING", "INTRODUCTION_FROM_THE_SEA", "TRAVELLING_EXHIBITION",
-    "PERSONAL_OWNERSHIP", "OTHER",
-})
+PERMIT_TYPES = frozenset(
+    {
+        "EXPORT",
+        "RE_EXPORT",
+        "IMPORT",
+        "CERTIFICATE_OF_ORIGIN",
+        "PRE_CONVENTION",
+        "CAPTIVE_BREEDING",
+        "INTRODUCTION_FROM_THE_SEA",
+        "TRAVELLING_EXHIBITION",
+        "PERSONAL_OWNERSHIP",
+        "OTHER",
+    }
+)
 FLOWS = frozenset({"EXPORT", "RE_EXPORT", "IMPORT", "TRANSIT"})
 SOURCES = frozenset("WRDACFUIOXY")
 PURPOSES = frozenset("BEGHLMNPQSTZ")
 APPENDICES = frozenset({"I", "II", "III"})
-CITES_UNITS = frozenset({"KIL", "GRM", "MGM", "TON", "CUM", "CCM", "LTR", "MLT", "MTR", "CTM",
-                         "SQM", "SQC", "PCS", "PAI", "SET", "BOX", "BOT"})
+CITES_UNITS = frozenset(
+    {
+        "KIL",
+        "GRM",
+        "MGM",
+        "TON",
+        "CUM",
+        "CCM",
+        "LTR",
+        "MLT",
+        "MTR",
+        "CTM",
+        "SQM",
+        "SQC",
+        "PCS",
+        "PAI",
+        "SET",
+        "BOX",
+        "BOT",
+    }
+)
 DECISIONS = frozenset({"CLEARED", "HELD", "NOT_CONCERNED"})
 ITEM_STATUSES = frozenset({"MATCHED", "HELD", "NOT_CONCERNED"})
-SETTINGS = frozenset({"foreign_permit_months", "max_backdate_days", "designated_offices",
-                      "exemption_codes", "severities", "transit_concerned"})
+SETTINGS = frozenset(
+    {
+        "foreign_permit_months",
+        "max_backdate_days",
+        "designated_offices",
+        "exemption_codes",
+        "severities",
+        "transit_concerned",
+    }
+)
 #: a citation names an article of the Convention or a Resolution of the Conference
-CITATION = re.compile(r"^(Art\. [IVX]+(\(\d+\))?(\([a-z]\))?|Res\. Conf\. \d+\.\d+( \(Rev\.( CoP\d+)?\))?)$")
+CITATION = re.compile(
+    r"^(Art\. [IVX]+(\(\d+\))?(\([a-z]\))?|Res\. Conf\. \d+\.\d+( \(Rev\.( CoP\d+)?\))?)$"
+)
 #: what the issue asks the table to cover
-REQUIRED_CITATIONS = ["Art. III(3)", "Art. IV(2)", "Art. IV(4)", "Art. IV(5)", "Art. V(3)",
-                      "Art. VI(2)", "Art. VI(5)", "Art. VI(6)", "Art. VII(1)", "Art. VII(2)",
-                      "Art. VII(3)", "Art. VII(4)", "Art. VII(5)", "Art. VII(6)",
-                      "Art. VII(7)", "Res. Conf. 12.3", "Res. Conf. 12.10", "Res. Conf. 16.8",
-                      "Res. Conf. 10.20", "Res. Conf. 13.7"]
+REQUIRED_CITATIONS = [
+    "Art. III(3)",
+    "Art. IV(2)",
+    "Art. IV(4)",
+    "Art. IV(5)",
+    "Art. V(3)",
+    "Art. VI(2)",
+    "Art. VI(5)",
+    "Art. VI(6)",
+    "Art. VII(1)",
+    "Art. VII(2)",
+    "Art. VII(3)",
+    "Art. VII(4)",
+    "Art. VII(5)",
+    "Art. VII(6)",
+    "Art. VII(7)",
+    "Res. Conf. 12.3",
+    "Res. Conf. 12.10",
+    "Res. Conf. 16.8",
+    "Res. Conf. 10.20",
+    "Res. Conf. 13.7",
+]
 
 
 @pytest.fixture(scope="module")
@@ -236,9 +318,17 @@ def test_matched_items_fit_the_bundled_hs_table(cases):
             if expected["status"] != "MATCHED":
                 continue
             assert match is not None, (case["id"], item["number"])
-            lines = [ln for d in item["documents"] if d["reference"] in permits
-                     for ln in permits[d["reference"]]["lines"]]
-            fits = [ln for ln in lines for row in match.rows
-                    if taxonomy.is_within(ln["taxon"], row.taxon)
-                    and (not row.terms or ln["term"] in row.terms)]
+            lines = [
+                ln
+                for d in item["documents"]
+                if d["reference"] in permits
+                for ln in permits[d["reference"]]["lines"]
+            ]
+            fits = [
+                ln
+                for ln in lines
+                for row in match.rows
+                if taxonomy.is_within(ln["taxon"], row.taxon)
+                and (not row.terms or ln["term"] in row.terms)
+            ]
             assert fits, (case["id"], item["number"], match.taxa)

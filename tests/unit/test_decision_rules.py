@@ -11,21 +11,46 @@ from decimal import Decimal
 
 import pytest
 
-from cites_connector.domain.declarations import Flow
 from cites_connector.domain.decisions import (
-    Decision, DeclarationDecision, ItemDecision, ItemStatus, ReasonCode, Severity,
+    Decision,
+    DeclarationDecision,
+    ItemDecision,
+    ItemStatus,
+    ReasonCode,
+    Severity,
 )
+from cites_connector.domain.declarations import Flow
 from cites_connector.domain.errors import NoHsTableInForce
 from cites_connector.domain.permits import ConsignmentPolicy, Party, PermitStatus, PermitType
 from cites_connector.domain.rules import choose_permit
 from tests.builders import (
-    ABROAD, DECLARATION_ID, EXPORTER, HOME, IMPORTER, PERMIT_NUMBER, TODAY, TOMORROW, YESTERDAY,
-    bundled_decider, cites_document, declaration, decision_policy, foreign_export_permit,
-    home_import_permit, import_declaration, item, not_cites_document, permit, permit_line,
+    ABROAD,
+    DECLARATION_ID,
+    EXPORTER,
+    HOME,
+    IMPORTER,
+    PERMIT_NUMBER,
+    TODAY,
+    TOMORROW,
+    YESTERDAY,
+    bundled_decider,
+    cites_document,
+    decision_policy,
+    declaration,
+    foreign_export_permit,
+    home_import_permit,
+    import_declaration,
+    item,
+    not_cites_document,
+    permit,
+    permit_line,
 )
 
-CLEARED, HELD, NOT_CONCERNED = (DeclarationDecision.CLEARED, DeclarationDecision.HELD,
-                                DeclarationDecision.NOT_CONCERNED)
+CLEARED, HELD, NOT_CONCERNED = (
+    DeclarationDecision.CLEARED,
+    DeclarationDecision.HELD,
+    DeclarationDecision.NOT_CONCERNED,
+)
 R = ReasonCode
 
 
@@ -66,6 +91,7 @@ def assert_cleared(decision: Decision) -> ItemDecision:
 
 # -- a CITES document must be cited, and known --------------------------------------------------
 
+
 def test_item_of_a_cites_hs_code_without_any_document_is_held():
     held = assert_held_for(decide(declaration(item(cites=None)), permit()), R.NO_PERMIT_REFERENCED)
     assert "cites no CITES permit" in held.reasons[0].message
@@ -82,21 +108,25 @@ def test_citing_the_permit_number_with_c400_clears():
 
 
 def test_permit_number_the_connector_does_not_know_is_held():
-    held = assert_held_for(decide(declaration(item(cites="26NA999999")), permit()),
-                           R.PERMIT_UNKNOWN)
+    held = assert_held_for(
+        decide(declaration(item(cites="26NA999999")), permit()), R.PERMIT_UNKNOWN
+    )
     assert "26NA999999" in held.reasons[0].message
 
 
 # -- permit status and validity -----------------------------------------------------------------
 
+
 def test_cancelled_permit_is_held():
-    assert_held_for(decide(declaration(), permit(status=PermitStatus.CANCELLED)),
-                    R.PERMIT_CANCELLED)
+    assert_held_for(
+        decide(declaration(), permit(status=PermitStatus.CANCELLED)), R.PERMIT_CANCELLED
+    )
 
 
 def test_suspended_permit_is_held():
-    assert_held_for(decide(declaration(), permit(status=PermitStatus.SUSPENDED)),
-                    R.PERMIT_SUSPENDED)
+    assert_held_for(
+        decide(declaration(), permit(status=PermitStatus.SUSPENDED)), R.PERMIT_SUSPENDED
+    )
 
 
 def test_permit_valid_from_tomorrow_is_held_and_from_today_clears():
@@ -112,6 +142,7 @@ def test_permit_valid_until_today_clears_and_until_yesterday_is_held():
 
 # -- used up --------------------------------------------------------------------------------------
 
+
 def test_single_consignment_permit_used_by_another_declaration_is_held():
     used = permit(used_by="NA-WDH-2026-E-0999")
     held = assert_held_for(decide(declaration(), used), R.PERMIT_USED_UP)
@@ -123,30 +154,33 @@ def test_single_consignment_permit_used_by_this_same_declaration_clears_again():
 
 
 def test_multiple_consignment_line_with_nothing_remaining_is_used_up():
-    exhausted = permit(PERMIT_NUMBER, permit_line(quantity=10, remaining=0),
-                       policy=ConsignmentPolicy.MULTIPLE)
+    exhausted = permit(
+        PERMIT_NUMBER, permit_line(quantity=10, remaining=0), policy=ConsignmentPolicy.MULTIPLE
+    )
     assert_held_for(decide(declaration(), exhausted), R.PERMIT_USED_UP)
-    one_left = permit(PERMIT_NUMBER, permit_line(quantity=10, remaining=1),
-                      policy=ConsignmentPolicy.MULTIPLE)
+    one_left = permit(
+        PERMIT_NUMBER, permit_line(quantity=10, remaining=1), policy=ConsignmentPolicy.MULTIPLE
+    )
     assert_cleared(decide(declaration(), one_left))
 
 
 # -- type and issuer fit the flow -----------------------------------------------------------------
 
+
 def test_import_permit_cited_for_an_export_is_the_wrong_type():
     assert_held_for(decide(declaration(), permit(type=PermitType.IMPORT)), R.PERMIT_WRONG_TYPE)
 
 
-@pytest.mark.parametrize("permit_type", [PermitType.EXPORT, PermitType.RE_EXPORT,
-                                         PermitType.CERTIFICATE_OF_ORIGIN])
+@pytest.mark.parametrize(
+    "permit_type", [PermitType.EXPORT, PermitType.RE_EXPORT, PermitType.CERTIFICATE_OF_ORIGIN]
+)
 def test_export_clears_with_an_export_re_export_or_origin_document(permit_type):
     assert_cleared(decide(declaration(), permit(type=permit_type)))
 
 
 def test_re_export_needs_a_re_export_certificate_not_an_export_permit():
     re_export = declaration(flow=Flow.RE_EXPORT)
-    held = assert_held_for(decide(re_export, permit(type=PermitType.EXPORT)),
-                           R.PERMIT_WRONG_TYPE)
+    held = assert_held_for(decide(re_export, permit(type=PermitType.EXPORT)), R.PERMIT_WRONG_TYPE)
     assert "RE_EXPORT" in held.reasons[0].message
     assert_cleared(decide(re_export, permit(type=PermitType.RE_EXPORT)))
 
@@ -160,11 +194,13 @@ def test_import_needs_a_permit_issued_by_the_country_of_export():
     decl = import_declaration(item(cites="26ZA000001"))
     held = assert_held_for(decide(decl, from_za), R.PERMIT_WRONG_ISSUER)
     assert "ZA" in held.reasons[0].message and ABROAD in held.reasons[0].message
-    assert_cleared(decide(import_declaration(item(cites="26ZA000001"), export_country="ZA"),
-                          from_za))
+    assert_cleared(
+        decide(import_declaration(item(cites="26ZA000001"), export_country="ZA"), from_za)
+    )
 
 
 # -- countries and parties --------------------------------------------------------------------
+
 
 def test_permit_for_another_country_of_import_is_a_country_mismatch():
     to_france = permit(importer=Party(name="Terrarium Handel GmbH", country="FR"))
@@ -175,8 +211,9 @@ def test_permit_for_another_country_of_import_is_a_country_mismatch():
 
 def test_import_permit_naming_another_importing_country_is_a_country_mismatch():
     to_botswana = foreign_export_permit(importer=Party(name=EXPORTER.name, country="BW"))
-    assert_held_for(decide(import_declaration(item(cites="26DE004711")), to_botswana),
-                    R.COUNTRY_MISMATCH)
+    assert_held_for(
+        decide(import_declaration(item(cites="26DE004711")), to_botswana), R.COUNTRY_MISMATCH
+    )
 
 
 def test_another_traders_id_holds_even_while_party_mismatch_is_a_flag():
@@ -223,6 +260,7 @@ def test_a_permit_naming_no_importer_is_flagged_unverified_too():
 
 # -- species and term -----------------------------------------------------------------------------
 
+
 def test_species_not_covered_by_the_hs_code_is_a_species_mismatch():
     wolf = permit(PERMIT_NUMBER, permit_line(taxon="Canis lupus"))
     held = assert_held_for(decide(declaration(), wolf), R.SPECIES_MISMATCH)
@@ -259,20 +297,23 @@ def test_term_the_hs_row_does_not_allow_is_a_term_mismatch():
 
 # -- quantity and unit ----------------------------------------------------------------------------
 
+
 def test_declaring_exactly_the_remaining_quantity_clears_and_one_more_holds():
-    three_left = permit(PERMIT_NUMBER, permit_line(quantity=10, remaining=3),
-                        policy=ConsignmentPolicy.MULTIPLE)
+    three_left = permit(
+        PERMIT_NUMBER, permit_line(quantity=10, remaining=3), policy=ConsignmentPolicy.MULTIPLE
+    )
     matched = assert_cleared(decide(declaration(item(specimens=3)), three_left))
     assert matched.remaining_after == 0
     assert matched.write_offs[0].permit_used_up
-    held = assert_held_for(decide(declaration(item(specimens=4)), three_left),
-                           R.QUANTITY_EXCEEDED)
+    held = assert_held_for(decide(declaration(item(specimens=4)), three_left), R.QUANTITY_EXCEEDED)
     assert "3 specimens remaining" in held.reasons[0].message
 
 
 def test_kilogram_line_compares_with_the_net_mass():
-    pieces = permit(PERMIT_NUMBER, permit_line(taxon="Crocodylus niloticus", term="SKI",
-                                               quantity="35.5", unit="KIL"))
+    pieces = permit(
+        PERMIT_NUMBER,
+        permit_line(taxon="Crocodylus niloticus", term="SKI", quantity="35.5", unit="KIL"),
+    )
     skins = declaration(item(hs_code="410640", specimens=None, net_mass="35.5"))
     matched = assert_cleared(decide(skins, pieces))
     assert matched.write_offs[0].quantity == Decimal("35.5")
@@ -282,22 +323,29 @@ def test_kilogram_line_compares_with_the_net_mass():
 
 
 def test_gram_line_compares_with_the_net_mass_converted_exactly():
-    grams = permit(PERMIT_NUMBER, permit_line(taxon="Crocodylus niloticus", term="SKI",
-                                              quantity=500, unit="GRM"))
-    matched = assert_cleared(decide(
-        declaration(item(hs_code="410640", specimens=None, net_mass="0.5")), grams))
+    grams = permit(
+        PERMIT_NUMBER,
+        permit_line(taxon="Crocodylus niloticus", term="SKI", quantity=500, unit="GRM"),
+    )
+    matched = assert_cleared(
+        decide(declaration(item(hs_code="410640", specimens=None, net_mass="0.5")), grams)
+    )
     assert matched.write_offs[0].quantity == Decimal("500")
     assert matched.write_offs[0].unit == "GRM"
-    assert_held_for(decide(declaration(item(hs_code="410640", specimens=None,
-                                            net_mass="0.500001")), grams),
-                    R.QUANTITY_EXCEEDED)
+    assert_held_for(
+        decide(declaration(item(hs_code="410640", specimens=None, net_mass="0.500001")), grams),
+        R.QUANTITY_EXCEEDED,
+    )
 
 
 def test_kilogram_line_without_net_mass_is_unit_incompatible():
-    pieces = permit(PERMIT_NUMBER, permit_line(taxon="Crocodylus niloticus", term="SKI",
-                                               quantity=10, unit="KIL"))
-    held = assert_held_for(decide(declaration(item(hs_code="410640", specimens=4)), pieces),
-                           R.UNIT_INCOMPATIBLE)
+    pieces = permit(
+        PERMIT_NUMBER,
+        permit_line(taxon="Crocodylus niloticus", term="SKI", quantity=10, unit="KIL"),
+    )
+    held = assert_held_for(
+        decide(declaration(item(hs_code="410640", specimens=4)), pieces), R.UNIT_INCOMPATIBLE
+    )
     assert "net mass" in held.reasons[0].message
 
 
@@ -308,11 +356,14 @@ def test_specimen_line_needs_a_count_not_a_mass():
     assert_cleared(decide(declaration(item(specimens=2, net_mass="2.5")), counted))
 
 
-@pytest.mark.parametrize("declared", [
-    item(specimens=0),
-    item(specimens="0.0000"),
-    item(specimens=None, net_mass=None),
-])
+@pytest.mark.parametrize(
+    "declared",
+    [
+        item(specimens=0),
+        item(specimens="0.0000"),
+        item(specimens=None, net_mass=None),
+    ],
+)
 def test_an_item_of_zero_specimens_or_of_no_quantity_is_held_as_quantity_missing(declared):
     held = assert_held_for(decide(declaration(declared), permit()), R.QUANTITY_MISSING)
     message = held.reasons[0].message
@@ -321,22 +372,32 @@ def test_an_item_of_zero_specimens_or_of_no_quantity_is_held_as_quantity_missing
 
 
 def test_zero_net_mass_on_a_kilogram_line_is_quantity_missing():
-    skins = permit(PERMIT_NUMBER, permit_line(taxon="Crocodylus niloticus", term="SKI",
-                                              quantity=10, unit="KIL"))
-    held = assert_held_for(decide(declaration(item(hs_code="410640", specimens=None,
-                                                   net_mass="0")), skins),
-                           R.QUANTITY_MISSING)
+    skins = permit(
+        PERMIT_NUMBER,
+        permit_line(taxon="Crocodylus niloticus", term="SKI", quantity=10, unit="KIL"),
+    )
+    held = assert_held_for(
+        decide(declaration(item(hs_code="410640", specimens=None, net_mass="0")), skins),
+        R.QUANTITY_MISSING,
+    )
     assert "0 KIL" in held.reasons[0].message
 
 
 def test_volume_line_compares_with_a_supplementary_quantity_in_a_volume_unit():
     oil = permit(PERMIT_NUMBER, permit_line(taxon="Python regius", quantity=2, unit="LTR"))
-    in_ml = declaration(item(specimens=None, supplementary=2000, supplementary_unit="MLT",
-                             supplementary_unit_code="MLT"))
+    in_ml = declaration(
+        item(
+            specimens=None,
+            supplementary=2000,
+            supplementary_unit="MLT",
+            supplementary_unit_code="MLT",
+        )
+    )
     assert_cleared(decide(in_ml, oil))
 
 
 # -- Appendix I imports ---------------------------------------------------------------------------
+
 
 def radiated_tortoise_line(quantity=4, appendix="I"):
     return permit_line(taxon="Astrochelys radiata", quantity=quantity, appendix=appendix)
@@ -356,7 +417,9 @@ def test_appendix_i_import_with_the_home_import_permit_clears_with_two_write_off
     matched = assert_cleared(decide(decl, export, home))
     assert matched.permit_number == "26DE004711"
     assert [(w.permit_number, w.issuing_country, w.quantity) for w in matched.write_offs] == [
-        ("26DE004711", ABROAD, Decimal(4)), ("26NA000140", HOME, Decimal(4))]
+        ("26DE004711", ABROAD, Decimal(4)),
+        ("26NA000140", HOME, Decimal(4)),
+    ]
 
 
 def test_appendix_i_is_also_read_from_the_taxonomy_when_the_line_gives_none():
@@ -380,6 +443,7 @@ def test_appendix_ii_import_needs_no_home_import_permit():
 
 # -- goods declared not to be CITES specimens, HS codes outside the table, transit ---------------
 
+
 def test_y900_makes_the_item_not_concerned_with_a_risk_flag():
     decision = decide(declaration(item(documents=[not_cites_document()])))
     declared = only_item(decision)
@@ -402,8 +466,10 @@ def test_excluded_subheading_is_not_concerned():
 
 
 def test_declaration_whose_items_are_all_not_concerned_is_not_concerned():
-    decl = declaration(item(1, hs_code="85044000", cites=None),
-                       item(2, hs_code="010620", documents=[not_cites_document()]))
+    decl = declaration(
+        item(1, hs_code="85044000", cites=None),
+        item(2, hs_code="010620", documents=[not_cites_document()]),
+    )
     decision = decide(decl)
     assert decision.decision is NOT_CONCERNED
     assert {i.status for i in decision.items} == {ItemStatus.NOT_CONCERNED}
@@ -430,12 +496,17 @@ def test_declaration_dated_before_any_hs_table_refuses_to_decide():
 
 # -- every reason, all or nothing, several items ------------------------------------------------
 
+
 def test_every_failing_check_is_listed_not_only_the_first():
-    bad = permit(type=PermitType.IMPORT, valid_until=YESTERDAY,
-                 importer=Party(name="Terrarium Handel GmbH", country="FR"))
+    bad = permit(
+        type=PermitType.IMPORT,
+        valid_until=YESTERDAY,
+        importer=Party(name="Terrarium Handel GmbH", country="FR"),
+    )
     held = assert_held_for(decide(declaration(item(specimens=11)), bad), R.PERMIT_EXPIRED)
-    assert {R.PERMIT_EXPIRED, R.PERMIT_WRONG_TYPE, R.COUNTRY_MISMATCH,
-            R.QUANTITY_EXCEEDED} <= set(codes(held))
+    assert {R.PERMIT_EXPIRED, R.PERMIT_WRONG_TYPE, R.COUNTRY_MISMATCH, R.QUANTITY_EXCEEDED} <= set(
+        codes(held)
+    )
 
 
 def test_one_failing_item_holds_the_declaration_and_nothing_is_written_off():
@@ -465,8 +536,11 @@ def test_items_drawing_on_one_multiple_line_must_fit_together():
 
 
 def test_items_on_different_lines_of_one_single_permit_clear_together():
-    two_lines = permit(PERMIT_NUMBER, permit_line("A", "Python regius", 2),
-                       permit_line("B", "Crocodylus niloticus", 3))
+    two_lines = permit(
+        PERMIT_NUMBER,
+        permit_line("A", "Python regius", 2),
+        permit_line("B", "Crocodylus niloticus", 3),
+    )
     decl = declaration(item(1, specimens=2), item(2, specimens=3))
     decision = decide(decl, two_lines)
     assert decision.decision is CLEARED
@@ -475,13 +549,15 @@ def test_items_on_different_lines_of_one_single_permit_clear_together():
 
 
 def test_item_is_matched_to_the_line_that_fits_not_the_first_line():
-    two_lines = permit(PERMIT_NUMBER, permit_line("A", "Canis lupus", 2),
-                       permit_line("B", "Python regius", 2))
+    two_lines = permit(
+        PERMIT_NUMBER, permit_line("A", "Canis lupus", 2), permit_line("B", "Python regius", 2)
+    )
     matched = assert_cleared(decide(declaration(), two_lines))
     assert matched.permit_line == "B"
 
 
 # -- choosing among permits sharing a number, severities --------------------------------------------
+
 
 def test_choose_permit_prefers_the_expected_issuer():
     ours, theirs = permit(issuing_country=HOME), permit(issuing_country="ZA")
@@ -492,8 +568,9 @@ def test_choose_permit_prefers_the_expected_issuer():
 def test_import_picks_the_permit_of_the_country_of_export_among_two_of_one_number():
     from_germany = foreign_export_permit("0815")
     from_zambia = foreign_export_permit("0815", issuing_country="ZM")
-    matched = assert_cleared(decide(import_declaration(item(cites="0815")),
-                                    from_zambia, from_germany))
+    matched = assert_cleared(
+        decide(import_declaration(item(cites="0815")), from_zambia, from_germany)
+    )
     assert matched.issuing_country == ABROAD
 
 
@@ -504,12 +581,15 @@ def test_flag_severity_turns_a_hold_into_a_risk_flag():
     assert flag_codes(matched) == [R.COUNTRY_MISMATCH]
 
 
-@pytest.mark.parametrize("code, decl", [
-    (R.UNIT_INCOMPATIBLE, declaration(item(specimens=None, net_mass="2.5"))),
-    (R.NO_PERMIT_REFERENCED, declaration(item(cites=None))),
-    (R.PERMIT_UNKNOWN, declaration(item(cites="26NA999999"))),
-    (R.QUANTITY_MISSING, declaration(item(specimens=0))),
-])
+@pytest.mark.parametrize(
+    "code, decl",
+    [
+        (R.UNIT_INCOMPATIBLE, declaration(item(specimens=None, net_mass="2.5"))),
+        (R.NO_PERMIT_REFERENCED, declaration(item(cites=None))),
+        (R.PERMIT_UNKNOWN, declaration(item(cites="26NA999999"))),
+        (R.QUANTITY_MISSING, declaration(item(specimens=0))),
+    ],
+)
 def test_flag_severity_cannot_clear_an_item_with_nothing_to_write_off(code, decl):
     policy = decision_policy(severities={code: Severity.FLAG})
     held = assert_held_for(decide(decl, permit(), policy=policy), code)

@@ -7,22 +7,28 @@ plausible: not after the day of the check, and not more than ``max_backdate_days
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from cites_connector.domain.decisions import DeclarationDecision, ReasonCode, Severity
 from tests.builders import (
-    TODAY, bundled_decider, declaration, decision_policy, item, permit,
+    TODAY,
+    bundled_decider,
+    decision_policy,
+    declaration,
+    item,
+    permit,
 )
 
 R = ReasonCode
 
 
 def decide(decl, *, checked_on=TODAY, policy=None):
-    return bundled_decider(permit(valid_from=TODAY - timedelta(days=400)),
-                           policy=policy).decide("D-1", 1, decl, checked_on=checked_on)
+    return bundled_decider(permit(valid_from=TODAY - timedelta(days=400)), policy=policy).decide(
+        "D-1", 1, decl, checked_on=checked_on
+    )
 
 
 @pytest.mark.parametrize("days_back", [0, 1, 3])
@@ -74,7 +80,7 @@ def test_without_a_day_of_the_check_the_rule_is_skipped():
 
 
 def test_the_day_of_the_check_is_taken_in_the_administrations_time_zone():
-    late_evening_utc = datetime(2026, 11, 20, 23, 30, tzinfo=timezone.utc)
+    late_evening_utc = datetime(2026, 11, 20, 23, 30, tzinfo=UTC)
     assert decision_policy().day_of(late_evening_utc).isoformat() == "2026-11-20"
     windhoek = decision_policy(zone=ZoneInfo("Africa/Windhoek"))  # UTC+2
     assert windhoek.day_of(late_evening_utc).isoformat() == "2026-11-21"

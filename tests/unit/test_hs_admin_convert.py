@@ -11,8 +11,12 @@ from cites_connector.domain.hs_admin_convert import convert_rows, parse_correlat
 from cites_connector.domain.hs_tables import HsRow
 from cites_connector.hs_codes.bundled import load_bundled_tables
 
-FIXTURE = (Path(__file__).parent.parent / "fixtures" / "hs"
-           / "correlation-HS2022-HS2027.MADE-FOR-TESTS.csv")
+FIXTURE = (
+    Path(__file__).parent.parent
+    / "fixtures"
+    / "hs"
+    / "correlation-HS2022-HS2027.MADE-FOR-TESTS.csv"
+)
 
 
 @pytest.fixture(scope="module")
@@ -45,16 +49,19 @@ def test_split_codes_are_not_guessed_but_kept_under_the_old_code_for_review(conv
     assert rows_at(converted, "030286") == {} and rows_at(converted, "030287") == {}
     kept = rows_at(converted, "030281")
     assert "Lamna nasus" in kept
-    assert all(r.review.startswith("SPLIT: HS2022 030281 became 030286, 030287")
-               for r in kept.values())
+    assert all(
+        r.review.startswith("SPLIT: HS2022 030281 became 030286, 030287") for r in kept.values()
+    )
 
 
 def test_merged_codes_bring_their_rows_to_the_new_code_flagged(converted):
     merged = rows_at(converted, "030385")
     assert "Carcharodon carcharias" in merged and rows_at(converted, "030381") == {}
     assert "Mobulidae" in merged and rows_at(converted, "030389") == {}
-    assert all(r.review.startswith("MERGED: HS2027 030385 combines HS2022 030381, 030389")
-               for r in merged.values())
+    assert all(
+        r.review.startswith("MERGED: HS2027 030385 combines HS2022 030381, 030389")
+        for r in merged.values()
+    )
 
 
 def test_the_conversion_counts_each_kind(converted):

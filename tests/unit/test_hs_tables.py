@@ -9,13 +9,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cites_connector.domain.hs_tables import HsRow, HsRowSet, HsTables, NoHsTableInForce
-from cites_connector.hs_codes.bundled import HsCsvError, load_bundled_tables, load_hs_csv, write_hs_csv
+from cites_connector.hs_codes.bundled import (
+    HsCsvError,
+    load_bundled_tables,
+    load_hs_csv,
+    write_hs_csv,
+)
 
 
-def row_set(*rows: HsRow, edition="HS2022", version=1, effective_from=date(2022, 1, 1),
-            effective_to=None) -> HsRowSet:
-    return HsRowSet(edition=edition, version=version, effective_from=effective_from,
-                    effective_to=effective_to, rows=rows)
+def row_set(
+    *rows: HsRow, edition="HS2022", version=1, effective_from=date(2022, 1, 1), effective_to=None
+) -> HsRowSet:
+    return HsRowSet(
+        edition=edition,
+        version=version,
+        effective_from=effective_from,
+        effective_to=effective_to,
+        rows=rows,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +35,7 @@ def bundled() -> HsTables:
 
 
 # -- longest prefix, exclusions, several taxa -------------------------------------------------
+
 
 def test_longest_prefix_wins_over_its_heading():
     table = row_set(HsRow("4407", "Swietenia"), HsRow("440721", "Dalbergia"))
@@ -45,8 +57,10 @@ def test_exclusion_wins_over_taxa_at_the_same_prefix():
 
 
 def test_several_taxa_share_one_prefix_and_keep_their_terms():
-    table = row_set(HsRow("010620", "Pythonidae", frozenset({"LIV"})),
-                    HsRow("010620", "Crocodylia", frozenset({"LIV"})))
+    table = row_set(
+        HsRow("010620", "Pythonidae", frozenset({"LIV"})),
+        HsRow("010620", "Crocodylia", frozenset({"LIV"})),
+    )
     match = table.lookup("01062000")
     assert match.taxa == ("Pythonidae", "Crocodylia")
     assert all(row.terms == {"LIV"} for row in match.rows)
@@ -64,14 +78,17 @@ def test_unreadable_code_is_refused_rather_than_not_concerned(code):
         row_set(HsRow("0106", "Primates")).lookup(code)
 
 
-@pytest.mark.parametrize("row, words", [
-    (HsRow("1", "Primates"), "2 to 10 digits"),
-    (HsRow("01061112345", "Primates"), "2 to 10 digits"),
-    (HsRow("01.06", "Primates"), "2 to 10 digits"),
-    (HsRow("0106", " "), "taxon is empty"),
-    (HsRow("0106", "Primates", frozenset({"liv"})), "3-letter"),
-    (HsRow("0106", "Primates", frozenset({"LIVE"})), "3-letter"),
-])
+@pytest.mark.parametrize(
+    "row, words",
+    [
+        (HsRow("1", "Primates"), "2 to 10 digits"),
+        (HsRow("01061112345", "Primates"), "2 to 10 digits"),
+        (HsRow("01.06", "Primates"), "2 to 10 digits"),
+        (HsRow("0106", " "), "taxon is empty"),
+        (HsRow("0106", "Primates", frozenset({"liv"})), "3-letter"),
+        (HsRow("0106", "Primates", frozenset({"LIVE"})), "3-letter"),
+    ],
+)
 def test_invalid_row_is_refused_naming_the_row(row, words):
     with pytest.raises(ValueError, match=words) as refused:
         row_set(row)
@@ -85,10 +102,12 @@ def test_same_prefix_and_taxon_twice_is_refused():
 
 # -- effective dates ----------------------------------------------------------------------
 
+
 def tables_2022_and_2027() -> HsTables:
     hs2022 = row_set(HsRow("010620", "Pythonidae"))
-    hs2027 = row_set(HsRow("010620", "Crocodylia"), edition="HS2027",
-                     effective_from=date(2027, 1, 1))
+    hs2027 = row_set(
+        HsRow("010620", "Crocodylia"), edition="HS2027", effective_from=date(2027, 1, 1)
+    )
     return HsTables([hs2027, hs2022])
 
 
@@ -113,8 +132,12 @@ def test_no_set_is_in_force_before_the_first_effective_date():
 
 def test_a_closed_set_gives_way_to_the_open_one_it_interrupted():
     base = row_set(HsRow("0106", "Primates"))
-    interim = row_set(HsRow("0106", "Felidae"), version=2, effective_from=date(2024, 1, 1),
-                      effective_to=date(2024, 6, 30))
+    interim = row_set(
+        HsRow("0106", "Felidae"),
+        version=2,
+        effective_from=date(2024, 1, 1),
+        effective_to=date(2024, 6, 30),
+    )
     tables = HsTables([base, interim])
     assert tables.in_force(date(2024, 6, 30)).label == "HS2022/2"
     assert tables.in_force(date(2024, 7, 1)).label == "HS2022/1"
@@ -142,8 +165,16 @@ PRIMER_ROWS = {
     "030111": ["Scleropages formosus"],
     "030119": ["Hippocampus"],
     **{p: ["Anguilla anguilla"] for p in ("030192", "030274", "030326")},
-    **{p: ["Carcharodon carcharias", "Cetorhinus maximus", "Rhincodon typus", "Lamna nasus",
-           "Sphyrna"] for p in ("030281", "030381", "030292", "030392", "030571")},
+    **{
+        p: [
+            "Carcharodon carcharias",
+            "Cetorhinus maximus",
+            "Rhincodon typus",
+            "Lamna nasus",
+            "Sphyrna",
+        ]
+        for p in ("030281", "030381", "030292", "030392", "030571")
+    },
     "0307": ["Strombus gigas", "Tridacnidae"],
     **{p: ["Loxodonta africana", "Elephas maximus"] for p in ("0506", "050710")},
     "050790": ["Cheloniidae"],
@@ -152,15 +183,34 @@ PRIMER_ROWS = {
     "0602": ["Orchidaceae", "Cactaceae", "Cycadaceae", "Euphorbia", "Aloe", "Pachypodium"],
     "060313": ["Orchidaceae"],
     "121120": ["Panax quinquefolius", "Panax ginseng"],
-    **{p: ["Aquilaria", "Gyrinops", "Prunus africana", "Pterocarpus santalinus",
-           "Aniba rosaeodora"] for p in ("121190", "130219", "330129")},
+    **{
+        p: [
+            "Aquilaria",
+            "Gyrinops",
+            "Prunus africana",
+            "Pterocarpus santalinus",
+            "Aniba rosaeodora",
+        ]
+        for p in ("121190", "130219", "330129")
+    },
     "160431": ["Acipenseriformes"],
-    **{p: ["Crocodylia", "Pythonidae", "Varanus", "Tupinambis"]
-       for p in ("410320", "410640", "411330", "4202", "420330")},
+    **{
+        p: ["Crocodylia", "Pythonidae", "Varanus", "Tupinambis"]
+        for p in ("410320", "410640", "411330", "4202", "420330")
+    },
     **{p: ["Felidae", "Canis lupus", "Ursidae"] for p in ("4301", "4302", "4303")},
-    **{p: ["Swietenia", "Dalbergia", "Pericopsis elata", "Gonystylus", "Guaiacum",
-           "Pterocarpus santalinus", "Aquilaria"]
-       for p in ("44012", "440349", "44072", "4408", "4412")},
+    **{
+        p: [
+            "Swietenia",
+            "Dalbergia",
+            "Pericopsis elata",
+            "Gonystylus",
+            "Guaiacum",
+            "Pterocarpus santalinus",
+            "Aquilaria",
+        ]
+        for p in ("44012", "440349", "44072", "4408", "4412")
+    },
     "440721": ["Swietenia"],
     "9202": ["Dalbergia nigra"],
     "960110": ["Elephantidae"],
@@ -182,8 +232,17 @@ PRIMER_CORRECTIONS = {
     ("960110", "Cheloniidae"): "960190",  # worked tortoise-shell is not ivory
     ("960110", "Antipatharia"): "960190",  # worked black coral is not ivory
     ("9202", "Paubrasilia echinata"): "920992",  # pernambuco is traded as bows (parts)
-    **{("440721", t): "440729" for t in ("Dalbergia", "Pericopsis elata", "Gonystylus",
-                                         "Guaiacum", "Pterocarpus santalinus", "Aquilaria")},
+    **{
+        ("440721", t): "440729"
+        for t in (
+            "Dalbergia",
+            "Pericopsis elata",
+            "Gonystylus",
+            "Guaiacum",
+            "Pterocarpus santalinus",
+            "Aquilaria",
+        )
+    },
 }
 
 
@@ -238,6 +297,7 @@ def test_plastic_handbags_inside_the_handbag_heading_are_excluded(bundled):
 
 # -- CSV ----------------------------------------------------------------------------------
 
+
 def test_bad_csv_row_is_refused_with_its_line_number():
     text = "hs_prefix,taxon,terms,note\n010620,Pythonidae,LIV,\n01X620,Boidae,LIV,\n"
     with pytest.raises(HsCsvError, match="line 3") as refused:
@@ -261,8 +321,9 @@ def test_csv_written_reads_back_to_the_same_rows(bundled, tmp_path):
 # -- property: the index answers what a brute-force scan answers --------------------------
 
 prefixes = st.text("0123", min_size=2, max_size=10)
-rows = st.lists(st.tuples(prefixes, st.sampled_from(["-", "Felidae", "Ursidae", "Naja"])),
-                max_size=40)
+rows = st.lists(
+    st.tuples(prefixes, st.sampled_from(["-", "Felidae", "Ursidae", "Naja"])), max_size=40
+)
 
 
 def brute_force(rows_: list[HsRow], code: str) -> tuple[str, tuple[str, ...]] | None:

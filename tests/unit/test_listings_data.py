@@ -20,11 +20,29 @@ REAL = ROOT / "tests" / "fixtures" / "speciesplus" / "real"
 
 #: the countries listings.csv names, as Species+ annotations spell them
 COUNTRY_NAMES = {
-    "BW": "Botswana", "NA": "Namibia", "ZA": "South Africa", "ZW": "Zimbabwe",
-    "AR": "Argentina", "BO": "Bolivia", "CL": "Chile", "EC": "Ecuador", "PE": "Peru",
-    "BT": "Bhutan", "CN": "China", "MX": "Mexico", "MN": "Mongolia", "CR": "Costa Rica",
-    "PA": "Panama", "IN": "India", "NP": "Nepal", "PK": "Pakistan", "AF": "Afghanistan",
-    "MM": "Myanmar", "BD": "Bangladesh", "TH": "Thailand", "GL": "Greenland",
+    "BW": "Botswana",
+    "NA": "Namibia",
+    "ZA": "South Africa",
+    "ZW": "Zimbabwe",
+    "AR": "Argentina",
+    "BO": "Bolivia",
+    "CL": "Chile",
+    "EC": "Ecuador",
+    "PE": "Peru",
+    "BT": "Bhutan",
+    "CN": "China",
+    "MX": "Mexico",
+    "MN": "Mongolia",
+    "CR": "Costa Rica",
+    "PA": "Panama",
+    "IN": "India",
+    "NP": "Nepal",
+    "PK": "Pakistan",
+    "AF": "Afghanistan",
+    "MM": "Myanmar",
+    "BD": "Bangladesh",
+    "TH": "Thailand",
+    "GL": "Greenland",
 }
 
 
@@ -37,8 +55,10 @@ def listings() -> list[dict[str, str]]:
 def species_plus_listings() -> dict[str, list[dict]]:
     """taxon name -> its current ``+`` listings in the recorded Species+ responses."""
     found: dict[str, list[dict]] = {}
-    for name in ("taxon_concepts_split_listings_page.json",
-                 "taxon_concepts_name_Loxodonta_africana.json"):
+    for name in (
+        "taxon_concepts_split_listings_page.json",
+        "taxon_concepts_name_Loxodonta_africana.json",
+    ):
         page = json.loads((REAL / name).read_text(encoding="utf-8"))
         for concept in page["taxon_concepts"]:
             found[concept["full_name"]] = concept["cites_listings"]
@@ -48,15 +68,20 @@ def species_plus_listings() -> dict[str, list[dict]]:
 def inherited(recorded: dict[str, list[dict]], genus: str) -> list[dict]:
     """A genus listing as its species carry it (``[GENUS listing Pteropus spp.] ...``)."""
     mark = f"[GENUS listing {genus} spp.]"
-    return [l for listings in recorded.values() for l in listings
-            if (l["annotation"] or "").startswith(mark)]
+    return [
+        l
+        for listings in recorded.values()
+        for l in listings
+        if (l["annotation"] or "").startswith(mark)
+    ]
 
 
 def appendix_for(listings, taxon: str, origin: str, on: date) -> str | None:
     """The rule listings.csv is written for: the row naming the origin, else the row for all
     other populations (empty countries), among rows in force on the date."""
-    rows = [r for r in listings if r["taxon"] == taxon
-            and date.fromisoformat(r["effective_from"]) <= on]
+    rows = [
+        r for r in listings if r["taxon"] == taxon and date.fromisoformat(r["effective_from"]) <= on
+    ]
     named = [r for r in rows if origin in r["countries"].split()]
     rest = [r for r in rows if not r["countries"]]
     chosen = named or rest
@@ -83,7 +108,10 @@ def test_no_country_is_in_two_appendices_of_one_taxon(listings):
         seen: dict[str, str] = {}
         for row in (r for r in listings if r["taxon"] == taxon):
             for country in row["countries"].split():
-                assert seen.setdefault(country, row["appendix"]) == row["appendix"], (taxon, country)
+                assert seen.setdefault(country, row["appendix"]) == row["appendix"], (
+                    taxon,
+                    country,
+                )
 
 
 def test_rows_taken_from_species_plus_match_the_recorded_records(listings):
@@ -101,24 +129,42 @@ def test_rows_taken_from_species_plus_match_the_recorded_records(listings):
     assert checked >= 20
 
 
-@pytest.mark.parametrize("taxon, origin, appendix", [
-    ("Loxodonta africana", "NA", "II"), ("Loxodonta africana", "ZW", "II"),
-    ("Loxodonta africana", "KE", "I"), ("Loxodonta africana", "CM", "I"),
-    ("Crocodylus niloticus", "ZA", "II"), ("Crocodylus niloticus", "SN", "I"),
-    ("Vicugna vicugna", "PE", "II"), ("Canis lupus", "IN", "I"), ("Canis lupus", "CA", "II"),
-    ("Ursus arctos", "MN", "I"), ("Ursus arctos", "RU", "II"), ("Moschus", "NP", "I"),
-    ("Moschus", "RU", "II"), ("Panthera leo", "IN", "I"), ("Panthera leo", "ZA", "II"),
-    ("Crocodylus porosus", "AU", "II"), ("Crocodylus porosus", "PH", "I"),
-    ("Crocodylus acutus", "CU", "II"), ("Crocodylus acutus", "VE", "I"),
-])
+@pytest.mark.parametrize(
+    "taxon, origin, appendix",
+    [
+        ("Loxodonta africana", "NA", "II"),
+        ("Loxodonta africana", "ZW", "II"),
+        ("Loxodonta africana", "KE", "I"),
+        ("Loxodonta africana", "CM", "I"),
+        ("Crocodylus niloticus", "ZA", "II"),
+        ("Crocodylus niloticus", "SN", "I"),
+        ("Vicugna vicugna", "PE", "II"),
+        ("Canis lupus", "IN", "I"),
+        ("Canis lupus", "CA", "II"),
+        ("Ursus arctos", "MN", "I"),
+        ("Ursus arctos", "RU", "II"),
+        ("Moschus", "NP", "I"),
+        ("Moschus", "RU", "II"),
+        ("Panthera leo", "IN", "I"),
+        ("Panthera leo", "ZA", "II"),
+        ("Crocodylus porosus", "AU", "II"),
+        ("Crocodylus porosus", "PH", "I"),
+        ("Crocodylus acutus", "CU", "II"),
+        ("Crocodylus acutus", "VE", "I"),
+    ],
+)
 def test_appendix_by_origin(listings, taxon, origin, appendix):
     assert appendix_for(listings, taxon, origin, date(2026, 12, 1)) == appendix
 
 
 def test_real_pages_read_into_a_taxonomy_with_the_elephant_synonym():
-    pages = [json.loads((REAL / n).read_text(encoding="utf-8"))
-             for n in ("taxon_concepts_name_Loxodonta_africana.json",
-                       "taxon_concepts_split_listings_page.json")]
+    pages = [
+        json.loads((REAL / n).read_text(encoding="utf-8"))
+        for n in (
+            "taxon_concepts_name_Loxodonta_africana.json",
+            "taxon_concepts_split_listings_page.json",
+        )
+    ]
     taxonomy = taxonomy_from_pages(pages)
     assert taxonomy.resolve("Loxodonta cyclotis").name == "Loxodonta africana"
     assert taxonomy.resolve("Vicugna vicugna").appendix == "I/II"

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import assume, given, strategies as st
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from cites_connector.domain.parties import (
-    LEGAL_FORMS, PartyMatch, compare_parties, id_key, name_key, shown_name,
+    LEGAL_FORMS,
+    PartyMatch,
+    compare_parties,
+    id_key,
+    name_key,
+    shown_name,
 )
 from cites_connector.domain.permits import Party
 
@@ -15,10 +21,24 @@ LATIN = "abcdefghijklmnopqrstuvwxyzéèüöäøåçñ"
 GREEK = "αβγδεζηθικλμνξοπρστυφχψω"
 CYRILLIC = "абвгдежзийклмнопрстуфхцчшщыэюя"
 letters = st.sampled_from([LATIN, GREEK, CYRILLIC]).flatmap(
-    lambda alphabet: st.text(alphabet, min_size=3, max_size=12))
+    lambda alphabet: st.text(alphabet, min_size=3, max_size=12)
+)
 words = st.lists(letters.filter(lambda w: w not in LEGAL_FORMS), min_size=1, max_size=4)
-legal_suffixes = st.sampled_from(["CC", "(Pty) Ltd.", "GmbH", "GmbH & Co. KG", "S.A.", "Ltd",
-                                  "S.A.R.L.", "Inc.", "B.V.", "ООО", ""])
+legal_suffixes = st.sampled_from(
+    [
+        "CC",
+        "(Pty) Ltd.",
+        "GmbH",
+        "GmbH & Co. KG",
+        "S.A.",
+        "Ltd",
+        "S.A.R.L.",
+        "Inc.",
+        "B.V.",
+        "ООО",
+        "",
+    ]
+)
 
 
 def decorate(draw, base: list[str]) -> str:
@@ -50,11 +70,10 @@ def a_name_with_one_letter_changed(draw):
     index = draw(st.integers(0, len(base) - 1))
     word = base[index]
     position = draw(st.integers(0, len(word) - 1))
-    other = draw(st.sampled_from(LATIN + GREEK + CYRILLIC).filter(
-        lambda c: c != word[position]))
-    changed = word[:position] + other + word[position + 1:]
+    other = draw(st.sampled_from(LATIN + GREEK + CYRILLIC).filter(lambda c: c != word[position]))
+    changed = word[:position] + other + word[position + 1 :]
     assume(changed not in LEGAL_FORMS)
-    return " ".join(base), " ".join(base[:index] + [changed] + base[index + 1:])
+    return " ".join(base), " ".join(base[:index] + [changed] + base[index + 1 :])
 
 
 @given(a_name_with_one_letter_changed())
@@ -64,18 +83,34 @@ def test_different_letters_never_match(pair):
     assert compare_parties(Party(name=name), Party(name=other)) is PartyMatch.OTHER_NAME
 
 
-@pytest.mark.parametrize("latin, look_alike", [
-    ("Okavango", "Оkavango"),       # Cyrillic О
-    ("PAPER CO", "РАРЕR CO"),       # Cyrillic Р, А, Е
-    ("TAXI", "ΤΑΧΙ"),               # Greek capitals
-    ("Muller", "Müller"),           # an accent is another letter
-])
+@pytest.mark.parametrize(
+    "latin, look_alike",
+    [
+        ("Okavango", "Оkavango"),  # Cyrillic О
+        ("PAPER CO", "РАРЕR CO"),  # Cyrillic Р, А, Е
+        ("TAXI", "ΤΑΧΙ"),  # Greek capitals
+        ("Muller", "Müller"),  # an accent is another letter
+    ],
+)
 def test_look_alikes_from_other_scripts_or_with_accents_are_other_names(latin, look_alike):
     assert name_key(latin) != name_key(look_alike)
 
 
-@pytest.mark.parametrize("name", [None, "", "   ", "-- . --", "0042", "CC", "(Pty) Ltd.",
-                                  "GmbH & Co. KG", "\u200b\u200b", "42 SA"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        None,
+        "",
+        "   ",
+        "-- . --",
+        "0042",
+        "CC",
+        "(Pty) Ltd.",
+        "GmbH & Co. KG",
+        "\u200b\u200b",
+        "42 SA",
+    ],
+)
 def test_a_name_without_letters_cannot_be_compared(name):
     assert name_key(name) is None
     assert compare_parties(Party(name=name), Party(name="Okavango")) is PartyMatch.UNVERIFIED
@@ -83,7 +118,9 @@ def test_a_name_without_letters_cannot_be_compared(name):
 
 
 def test_a_name_is_its_first_line_only():
-    assert name_key("Okavango Reptile Exports CC\n12 Independence Avenue") == "okavangoreptileexports"
+    assert (
+        name_key("Okavango Reptile Exports CC\n12 Independence Avenue") == "okavangoreptileexports"
+    )
     assert name_key("\n\nfirst line empty\nsecond") == "firstlineempty"
 
 
@@ -100,10 +137,8 @@ def test_trader_ids_compare_without_separators_or_case():
 
 def test_different_ids_are_another_trader_whatever_the_names():
     holder = Party(name="Okavango Reptile Exports CC", id="NA-EXP-0042")
-    assert compare_parties(holder, Party(name=holder.name, id="NA-EXP-0099")) \
-        is PartyMatch.OTHER_ID
-    assert compare_parties(holder, Party(name="Someone Else", id="na-exp-0042")) \
-        is PartyMatch.SAME
+    assert compare_parties(holder, Party(name=holder.name, id="NA-EXP-0099")) is PartyMatch.OTHER_ID
+    assert compare_parties(holder, Party(name="Someone Else", id="na-exp-0042")) is PartyMatch.SAME
 
 
 def test_an_id_on_one_side_only_falls_back_to_the_names():

@@ -48,14 +48,18 @@ def test_releases_interrupted_after_the_permit_committed_finish_on_redelivery():
     ledger.stop_at = 3  # the permit commits, D1 is released, the ledger goes away
 
     with pytest.raises(Unavailable):
-        permits.receive_permit(permit("P1", pythons(40), policy=ConsignmentPolicy.MULTIPLE),
-                               message_id="m-1")
-    assert [clearance.stored(d).state for d in ("D1", "D2")] == [DeclarationState.CLEARED,
-                                                                  DeclarationState.HELD]
+        permits.receive_permit(
+            permit("P1", pythons(40), policy=ConsignmentPolicy.MULTIPLE), message_id="m-1"
+        )
+    assert [clearance.stored(d).state for d in ("D1", "D2")] == [
+        DeclarationState.CLEARED,
+        DeclarationState.HELD,
+    ]
     ledger.stop_at = None
 
-    again = permits.receive_permit(permit("P1", pythons(40), policy=ConsignmentPolicy.MULTIPLE),
-                                   message_id="m-1")
+    again = permits.receive_permit(
+        permit("P1", pythons(40), policy=ConsignmentPolicy.MULTIPLE), message_id="m-1"
+    )
 
     assert again.duplicate and [d.declaration_id for d in again.released] == ["D2"]
     assert clearance.stored("D2").state is DeclarationState.CLEARED

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cites_connector.domain import limits
 from cites_connector.domain.errors import InvalidInput, InvalidPermit
 from cites_connector.domain.permits import (
     ConsignmentPolicy,
@@ -23,7 +24,6 @@ from cites_connector.domain.permits import (
     PermitStatus,
     PermitType,
 )
-from cites_connector.domain import limits
 from cites_connector.domain.units import CITES_UNITS
 from cites_connector.mappings.permit_json import (
     MAX_VERSION,
@@ -75,14 +75,25 @@ def test_reads_the_contract_example_permit():
     assert permit.status is PermitStatus.VALID
     assert permit.consignment_policy is ConsignmentPolicy.SINGLE
     assert (permit.issued_on, permit.valid_from, permit.valid_until) == (
-        date(2026, 11, 2), date(2026, 11, 2), date(2027, 5, 1))
+        date(2026, 11, 2),
+        date(2026, 11, 2),
+        date(2027, 5, 1),
+    )
     assert permit.exporter == Party("Okavango Reptile Exports CC", "NA", "NA-EXP-0042")
     assert permit.importer == Party("Terrarium Handel GmbH", "DE", None)
     assert (permit.purpose, permit.security_stamp) == ("T", "0012345")
     assert permit.lines == (
-        PermitLine(line="A", taxon="Python regius", quantity=Decimal(40), unit=None,
-                   appendix="II", source="C", term="LIV", origin_country="NA",
-                   description="live royal pythons"),
+        PermitLine(
+            line="A",
+            taxon="Python regius",
+            quantity=Decimal(40),
+            unit=None,
+            appendix="II",
+            source="C",
+            term="LIV",
+            origin_country="NA",
+            description="live royal pythons",
+        ),
     )
     assert permit.lines[0].remaining == Decimal(40)
 
@@ -94,9 +105,19 @@ def test_reads_a_multiple_consignment_permit_with_a_mass_line():
     assert permit.version == 2
     skins, pieces = permit.lines
     assert (skins.line, skins.term, skins.source, skins.quantity, skins.unit) == (
-        "A", "SKI", "W", Decimal(120), None)
+        "A",
+        "SKI",
+        "W",
+        Decimal(120),
+        None,
+    )
     assert (pieces.line, pieces.term, pieces.source, pieces.quantity, pieces.unit) == (
-        "B", "SKP", "R", Decimal("35.5"), "KIL")
+        "B",
+        "SKP",
+        "R",
+        Decimal("35.5"),
+        "KIL",
+    )
 
 
 def test_reads_an_import_permit_for_an_appendix_i_species():
@@ -115,8 +136,15 @@ def test_writes_fixtures_back_in_their_contract_form(path):
 
 def test_status_and_consignment_policy_default_and_optional_fields_may_be_left_out():
     body = fixture()
-    for name in ("status", "consignment_policy", "issued_on", "exporter", "importer",
-                 "purpose", "security_stamp"):
+    for name in (
+        "status",
+        "consignment_policy",
+        "issued_on",
+        "exporter",
+        "importer",
+        "purpose",
+        "security_stamp",
+    ):
         del body[name]
     for name in ("appendix", "source", "term", "unit", "origin_country", "description"):
         del body["lines"][0][name]
@@ -148,19 +176,29 @@ def test_a_utf8_byte_order_mark_is_tolerated():
     assert parse_permit(b"\xef\xbb\xbf" + PYTHON_EXPORT.read_bytes()).permit_number == "26NA000123"
 
 
-@pytest.mark.parametrize("wire, expected", [
-    ('"40"', Decimal(40)), ("40", Decimal(40)), ('"35.500"', Decimal("35.5")),
-    ("0.1", Decimal("0.1")), ("1e2", Decimal(100)), ('"0.000001"', Decimal("0.000001")),
-    ('"999999999999.999999"', Decimal("999999999999.999999")),
-])
+@pytest.mark.parametrize(
+    "wire, expected",
+    [
+        ('"40"', Decimal(40)),
+        ("40", Decimal(40)),
+        ('"35.500"', Decimal("35.5")),
+        ("0.1", Decimal("0.1")),
+        ("1e2", Decimal(100)),
+        ('"0.000001"', Decimal("0.000001")),
+        ('"999999999999.999999"', Decimal("999999999999.999999")),
+    ],
+)
 def test_quantity_may_be_a_decimal_string_or_a_json_number_and_stays_exact(wire, expected):
-    text = PYTHON_EXPORT.read_text(encoding="utf-8").replace('"quantity": "40"',
-                                                             f'"quantity": {wire}')
+    text = PYTHON_EXPORT.read_text(encoding="utf-8").replace(
+        '"quantity": "40"', f'"quantity": {wire}'
+    )
     assert parse_permit(text).lines[0].quantity == expected
 
 
-@pytest.mark.parametrize("unit, expected", [("KIL", "KIL"), ("kil", "KIL"), ("NAR", None),
-                                            ("", None), (None, None), ("PCS", "PCS")])
+@pytest.mark.parametrize(
+    "unit, expected",
+    [("KIL", "KIL"), ("kil", "KIL"), ("NAR", None), ("", None), (None, None), ("PCS", "PCS")],
+)
 def test_units_are_normalised_as_cites_units(unit, expected):
     assert parse_permit(with_line(1, unit=unit)).lines[1].unit == expected
 
@@ -172,7 +210,8 @@ def test_version_may_be_a_string_of_digits():
 def test_xx_means_unknown_origin_but_only_for_origin_country():
     assert parse_permit(with_line(0, origin_country="XX")).lines[0].origin_country == "XX"
     assert "issuing_country: 'XX' is not an ISO 3166-1 alpha-2" in refusal(
-        with_changes(issuing_country="XX"))
+        with_changes(issuing_country="XX")
+    )
 
 
 def test_any_three_letter_term_is_accepted_not_only_the_primers_selection():
@@ -194,9 +233,16 @@ def test_unknown_type_is_refused_listing_the_contract_types():
     assert "INTRODUCTION_FROM_THE_SEA, OTHER" in message
 
 
-@pytest.mark.parametrize("field, value", [("type", "export"), ("status", "USED"),
-                                          ("status", "EXPIRED"), ("consignment_policy", "ONCE"),
-                                          ("type", 1)])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("type", "export"),
+        ("status", "USED"),
+        ("status", "EXPIRED"),
+        ("consignment_policy", "ONCE"),
+        ("type", 1),
+    ],
+)
 def test_values_outside_the_contract_lists_are_refused(field, value):
     assert f"{field}: {value!r} is not one of" in refusal(with_changes(**{field: value}))
 
@@ -217,25 +263,30 @@ def test_bad_party_and_origin_countries_are_refused_with_their_paths():
     assert "lines[1].origin_country (line B): 'QQ' is not an ISO 3166-1 alpha-2" in message
 
 
-@pytest.mark.parametrize("quantity, expected", [
-    ("-5", "must be greater than zero"),
-    (-5, "must be greater than zero"),
-    ("0", "must be greater than zero"),
-    ("0.000", "must be greater than zero"),
-    ("forty", "'forty' is not a decimal number"),
-    ("40,5", "'40,5' is not a decimal number"),
-    ("\u0664\u0660", "'\u0664\u0660' is not a decimal number"),
-    ("1e3", "'1e3' is not a decimal number"),
-    ("NaN", "'NaN' is not a decimal number"),
-    (True, "must be a decimal string"),
-    (None, "must be a decimal string"),
-    ([40], "must be a decimal string"),
-    ("0.0000001", "must have at most 6 decimal places"),
-    ("1000000000000000", "must have at most 15 digits before the point"),
-    ("1" * 16 + ".5", "must have at most 15 digits before the point"),
-    ("10000000000000", "'10000000000000' is more than the ledger can hold "
-                       "(9223372036854.775807)"),
-])
+@pytest.mark.parametrize(
+    "quantity, expected",
+    [
+        ("-5", "must be greater than zero"),
+        (-5, "must be greater than zero"),
+        ("0", "must be greater than zero"),
+        ("0.000", "must be greater than zero"),
+        ("forty", "'forty' is not a decimal number"),
+        ("40,5", "'40,5' is not a decimal number"),
+        ("\u0664\u0660", "'\u0664\u0660' is not a decimal number"),
+        ("1e3", "'1e3' is not a decimal number"),
+        ("NaN", "'NaN' is not a decimal number"),
+        (True, "must be a decimal string"),
+        (None, "must be a decimal string"),
+        ([40], "must be a decimal string"),
+        ("0.0000001", "must have at most 6 decimal places"),
+        ("1000000000000000", "must have at most 15 digits before the point"),
+        ("1" * 16 + ".5", "must have at most 15 digits before the point"),
+        (
+            "10000000000000",
+            "'10000000000000' is more than the ledger can hold (9223372036854.775807)",
+        ),
+    ],
+)
 def test_bad_quantity_is_refused_naming_the_line(quantity, expected):
     message = refusal(with_line(1, quantity=quantity))
     assert "lines[1].quantity (line B): " + expected in message
@@ -287,24 +338,38 @@ def test_a_permit_valid_for_a_single_day_is_accepted():
     assert permit.valid_from == permit.valid_until
 
 
-@pytest.mark.parametrize("field, value, expected", [
-    ("valid_from", "02/11/2026", "'02/11/2026' is not a date in the form yyyy-mm-dd"),
-    ("valid_until", "2027-02-30", "'2027-02-30' is not a calendar date"),
-    ("issued_on", "20261102", "'20261102' is not a date in the form yyyy-mm-dd"),
-    ("valid_from", "2026-11-02T00:00:00Z",
-     "'2026-11-02T00:00:00Z' is not a date in the form yyyy-mm-dd"),
-    ("valid_until", 20270501, "20270501 is not a date in the form yyyy-mm-dd"),
-])
+@pytest.mark.parametrize(
+    "field, value, expected",
+    [
+        ("valid_from", "02/11/2026", "'02/11/2026' is not a date in the form yyyy-mm-dd"),
+        ("valid_until", "2027-02-30", "'2027-02-30' is not a calendar date"),
+        ("issued_on", "20261102", "'20261102' is not a date in the form yyyy-mm-dd"),
+        (
+            "valid_from",
+            "2026-11-02T00:00:00Z",
+            "'2026-11-02T00:00:00Z' is not a date in the form yyyy-mm-dd",
+        ),
+        ("valid_until", 20270501, "20270501 is not a date in the form yyyy-mm-dd"),
+    ],
+)
 def test_dates_must_be_iso_calendar_dates(field, value, expected):
     assert f"{field}: {expected}" in refusal(with_changes(**{field: value}))
 
 
-@pytest.mark.parametrize("version, expected", [
-    (0, "must be between 1"), (-1, "must be between 1"), (MAX_VERSION + 1, "must be between 1"),
-    (True, "must be a whole number, not true"), ("two", "must be a whole number"),
-    (1.5, "must be a whole number"), ("", "must be a whole number"),
-    ("9" * 5000, "must be between 1"), ("\u0663", "must be a whole number"),
-])
+@pytest.mark.parametrize(
+    "version, expected",
+    [
+        (0, "must be between 1"),
+        (-1, "must be between 1"),
+        (MAX_VERSION + 1, "must be between 1"),
+        (True, "must be a whole number, not true"),
+        ("two", "must be a whole number"),
+        (1.5, "must be a whole number"),
+        ("", "must be a whole number"),
+        ("9" * 5000, "must be between 1"),
+        ("\u0663", "must be a whole number"),
+    ],
+)
 def test_version_must_be_a_whole_number_from_one(version, expected):
     assert f"version: {expected}" in refusal(with_changes(version=version))
 
@@ -314,41 +379,55 @@ def test_a_decimal_version_from_json_text_is_refused():
     assert "version: must be a whole number, not 2.0" in refusal(text)
 
 
-@pytest.mark.parametrize("number, expected", [
-    ("", "must not be empty"), ("   ", "must not be empty"), ("X" * 65, "at most 64"),
-    (123, "must be text, not a number"), ("26NA\n000123", "control characters"),
-])
+@pytest.mark.parametrize(
+    "number, expected",
+    [
+        ("", "must not be empty"),
+        ("   ", "must not be empty"),
+        ("X" * 65, "at most 64"),
+        (123, "must be text, not a number"),
+        ("26NA\n000123", "control characters"),
+    ],
+)
 def test_permit_number_must_be_short_clean_text(number, expected):
     message = refusal(with_changes(permit_number=number))
     assert message.startswith("invalid permit: permit_number: ")
     assert expected in message
 
 
-@pytest.mark.parametrize("field", ["permit_number", "issuing_country", "version", "type",
-                                   "valid_from", "valid_until", "lines"])
+@pytest.mark.parametrize(
+    "field",
+    ["permit_number", "issuing_country", "version", "type", "valid_from", "valid_until", "lines"],
+)
 def test_required_fields_are_named_when_missing(field):
     body = fixture()
     del body[field]
     assert f"{field}: is required" in refusal(body)
 
 
-@pytest.mark.parametrize("lines, expected", [
-    ([], "lines: a permit needs at least one line"),
-    ({"A": {}}, "lines: must be a JSON list, not an object"),
-    (["A"], "lines[0]: must be a JSON object, not text"),
-])
+@pytest.mark.parametrize(
+    "lines, expected",
+    [
+        ([], "lines: a permit needs at least one line"),
+        ({"A": {}}, "lines: must be a JSON list, not an object"),
+        (["A"], "lines[0]: must be a JSON object, not text"),
+    ],
+)
 def test_lines_must_be_a_non_empty_list_of_objects(lines, expected):
     assert expected in refusal(with_changes(lines=lines))
 
 
-@pytest.mark.parametrize("field, value, expected", [
-    ("taxon", "  ", "lines[0].taxon (line A): must not be empty"),
-    ("appendix", "IV", "lines[0].appendix (line A): 'IV' is not one of I, II, III"),
-    ("appendix", 2, "lines[0].appendix (line A): 2 is not one of I, II, III"),
-    ("source", "Z", "lines[0].source (line A): 'Z' is not one of " + ", ".join(SOURCE_CODES)),
-    ("term", "live", "lines[0].term (line A): 'live' is not a CITES term code"),
-    ("term", "LIVE", "lines[0].term (line A): 'LIVE' is not a CITES term code"),
-])
+@pytest.mark.parametrize(
+    "field, value, expected",
+    [
+        ("taxon", "  ", "lines[0].taxon (line A): must not be empty"),
+        ("appendix", "IV", "lines[0].appendix (line A): 'IV' is not one of I, II, III"),
+        ("appendix", 2, "lines[0].appendix (line A): 2 is not one of I, II, III"),
+        ("source", "Z", "lines[0].source (line A): 'Z' is not one of " + ", ".join(SOURCE_CODES)),
+        ("term", "live", "lines[0].term (line A): 'live' is not a CITES term code"),
+        ("term", "LIVE", "lines[0].term (line A): 'LIVE' is not a CITES term code"),
+    ],
+)
 def test_line_codes_are_checked(field, value, expected):
     assert expected in refusal(with_line(0, **{field: value}))
 
@@ -360,12 +439,14 @@ def test_purpose_must_be_a_cites_purpose_code():
 
 def test_security_stamp_as_a_json_number_is_refused_because_it_would_lose_its_zeros():
     assert "security_stamp: must be text, not a number" in refusal(
-        with_changes(security_stamp=12345))
+        with_changes(security_stamp=12345)
+    )
 
 
 def test_a_party_must_be_an_object():
     assert "exporter: must be a JSON object, not text" in refusal(
-        with_changes(exporter="Okavango Reptile Exports CC"))
+        with_changes(exporter="Okavango Reptile Exports CC")
+    )
 
 
 def test_every_problem_is_listed_in_one_message():
@@ -375,8 +456,13 @@ def test_every_problem_is_listed_in_one_message():
     message = refusal(body)
 
     assert message.startswith("permit 26NA000123: ")
-    for path in ("issuing_country:", "type:", "valid_until:", "lines[0].quantity (line A):",
-                 "lines[0].unit (line A):"):
+    for path in (
+        "issuing_country:",
+        "type:",
+        "valid_until:",
+        "lines[0].quantity (line A):",
+        "lines[0].unit (line A):",
+    ):
         assert path in message
     assert message.count("; ") == 4
 
@@ -397,13 +483,16 @@ def test_refusals_are_invalid_input_so_edges_map_them_to_exit_code_2():
 # --- what is not JSON at all ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("data, expected", [
-    (b'{"permit_number": ', "invalid JSON: Expecting value"),
-    ("not json", "invalid JSON: Expecting value"),
-    (b'{"permit_number": "26NA\xff"}', "invalid JSON: the body is not UTF-8"),
-    ('{"version": 1, "version": 2}', "invalid JSON: duplicate key 'version'"),
-    (42, "invalid JSON: expected text or an object, not int"),
-])
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        (b'{"permit_number": ', "invalid JSON: Expecting value"),
+        ("not json", "invalid JSON: Expecting value"),
+        (b'{"permit_number": "26NA\xff"}', "invalid JSON: the body is not UTF-8"),
+        ('{"version": 1, "version": 2}', "invalid JSON: duplicate key 'version'"),
+        (42, "invalid JSON: expected text or an object, not int"),
+    ],
+)
 def test_text_that_is_not_a_json_document_is_refused(data, expected):
     assert refusal(data).startswith(expected)
 
@@ -422,8 +511,7 @@ def test_reads_a_cancellation_with_the_status_of_its_routing_key():
         b' "reason": "specimens seized at inspection"}',
         PermitStatus.CANCELLED,
     )
-    assert (change.permit_number, change.issuing_country, change.version) == (
-        "26NA000123", "NA", 3)
+    assert (change.permit_number, change.issuing_country, change.version) == ("26NA000123", "NA", 3)
     assert change.status is PermitStatus.CANCELLED
     assert change.reason == "specimens seized at inspection"
 
@@ -436,11 +524,13 @@ def test_a_status_change_reason_is_optional_and_a_full_permit_body_is_tolerated(
 
 def test_a_status_change_is_validated_like_a_permit():
     with pytest.raises(InvalidPermit) as caught:
-        parse_status_change({"permit_number": "26NA000123", "issuing_country": "Namibia"},
-                            PermitStatus.VALID)
+        parse_status_change(
+            {"permit_number": "26NA000123", "issuing_country": "Namibia"}, PermitStatus.VALID
+        )
     assert caught.value.message == (
         "permit 26NA000123: issuing_country: 'Namibia' is not an ISO 3166-1 alpha-2 country"
-        " code; version: is required")
+        " code; version: is required"
+    )
 
 
 # --- lists for the CLI ---------------------------------------------------------------------
@@ -478,19 +568,29 @@ def test_permit_list_reports_an_element_that_is_not_an_object():
 COUNTRIES = sorted(country.alpha_2 for country in pycountry.countries)
 IDENTIFIERS = st.from_regex(r"[A-Z0-9][A-Z0-9/.-]{0,30}", fullmatch=True)
 NAMES = st.text(min_size=1, max_size=60).map(str.strip).filter(bool)
-WORDS = st.lists(st.from_regex(r"[A-Za-z][a-z.-]{0,15}", fullmatch=True), min_size=1,
-                 max_size=3).map(" ".join)
+WORDS = st.lists(
+    st.from_regex(r"[A-Za-z][a-z.-]{0,15}", fullmatch=True), min_size=1, max_size=3
+).map(" ".join)
 
 
 def optional(strategy):
     return st.none() | strategy
 
 
-parties = st.builds(Party, name=optional(NAMES), country=optional(st.sampled_from(COUNTRIES)),
-                    id=optional(IDENTIFIERS))
+parties = st.builds(
+    Party,
+    name=optional(NAMES),
+    country=optional(st.sampled_from(COUNTRIES)),
+    id=optional(IDENTIFIERS),
+)
 
-quantities = st.decimals(min_value=Decimal("0.000001"), max_value=Decimal("999999999999.999999"),
-                         places=6, allow_nan=False, allow_infinity=False)
+quantities = st.decimals(
+    min_value=Decimal("0.000001"),
+    max_value=Decimal("999999999999.999999"),
+    places=6,
+    allow_nan=False,
+    allow_infinity=False,
+)
 
 
 def permit_lines(letter: str):
@@ -510,8 +610,9 @@ def permit_lines(letter: str):
 
 @st.composite
 def permits(draw) -> Permit:
-    letters = draw(st.lists(st.from_regex(r"[A-Z]{1,3}", fullmatch=True), min_size=1,
-                            max_size=4, unique=True))
+    letters = draw(
+        st.lists(st.from_regex(r"[A-Z]{1,3}", fullmatch=True), min_size=1, max_size=4, unique=True)
+    )
     valid_from = draw(st.dates(min_value=date(1975, 7, 1), max_value=date(2090, 1, 1)))
     return Permit(
         permit_number=draw(IDENTIFIERS),
@@ -552,9 +653,13 @@ def test_replaces_is_written_only_when_set():
 
 def test_ledger_state_is_not_written_into_the_permit_body():
     permit = parse_permit(fixture())
-    used = Permit(**{**permit.__dict__, "used_by": "ARIA-2026-E-1042",
-                     "lines": (PermitLine(**{**permit.lines[0].__dict__,
-                                             "remaining": Decimal(0)}),)})
+    used = Permit(
+        **{
+            **permit.__dict__,
+            "used_by": "ARIA-2026-E-1042",
+            "lines": (PermitLine(**{**permit.lines[0].__dict__, "remaining": Decimal(0)}),),
+        }
+    )
     body = permit_to_json(used)
     assert "used_by" not in body and "remaining" not in body["lines"][0]
     assert body == permit_to_json(permit)
@@ -571,24 +676,40 @@ def test_the_input_is_not_modified():
 
 
 def _lines(count: int) -> list[dict]:
-    letters = [a + b for a in ("",) + tuple(string.ascii_uppercase)
-               for b in string.ascii_uppercase]
-    letters += [a + b + c for a in string.ascii_uppercase for b in string.ascii_uppercase
-                for c in string.ascii_uppercase]
+    letters = [a + b for a in ("",) + tuple(string.ascii_uppercase) for b in string.ascii_uppercase]
+    letters += [
+        a + b + c
+        for a in string.ascii_uppercase
+        for b in string.ascii_uppercase
+        for c in string.ascii_uppercase
+    ]
     line = fixture()["lines"][0]
     return [dict(line, line=letter, quantity="1") for letter in letters[:count]]
 
 
-@pytest.mark.parametrize("limit, path, build", [
-    (limits.PERMIT_NUMBER, "permit_number", lambda v: with_changes(permit_number=v)),
-    (limits.TAXON, "lines[0].taxon (line A)", lambda v: with_line(0, taxon=v)),
-    (limits.PARTY_NAME, "exporter.name",
-     lambda v: with_changes(exporter={"name": v, "country": "NA", "id": None})),
-    (limits.PARTY_ID, "importer.id",
-     lambda v: with_changes(importer={"name": "T", "country": "DE", "id": v})),
-    (limits.DESCRIPTION, "lines[0].description (line A)",
-     lambda v: with_line(0, description=v)),
-], ids=["permit_number", "taxon", "party name", "party id", "description"])
+@pytest.mark.parametrize(
+    "limit, path, build",
+    [
+        (limits.PERMIT_NUMBER, "permit_number", lambda v: with_changes(permit_number=v)),
+        (limits.TAXON, "lines[0].taxon (line A)", lambda v: with_line(0, taxon=v)),
+        (
+            limits.PARTY_NAME,
+            "exporter.name",
+            lambda v: with_changes(exporter={"name": v, "country": "NA", "id": None}),
+        ),
+        (
+            limits.PARTY_ID,
+            "importer.id",
+            lambda v: with_changes(importer={"name": "T", "country": "DE", "id": v}),
+        ),
+        (
+            limits.DESCRIPTION,
+            "lines[0].description (line A)",
+            lambda v: with_line(0, description=v),
+        ),
+    ],
+    ids=["permit_number", "taxon", "party name", "party id", "description"],
+)
 def test_text_fields_take_exactly_their_limit(limit, path, build):
     assert parse_permit(build("X" * limit))
     message = refusal(build("X" * (limit + 1)))
@@ -611,7 +732,8 @@ def test_a_taxon_is_measured_after_its_blanks_are_collapsed():
 def test_at_most_ten_thousand_lines():
     assert len(parse_permit(with_changes(lines=_lines(limits.PERMIT_LINES))).lines) == 10_000
     assert refusal(with_changes(lines=_lines(limits.PERMIT_LINES + 1))) == (
-        "permit 26NA000123: lines: must have at most 10000 lines (got 10001)")
+        "permit 26NA000123: lines: must have at most 10000 lines (got 10001)"
+    )
 
 
 def test_the_largest_quantity_the_ledger_holds_is_accepted():

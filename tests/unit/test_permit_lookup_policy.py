@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from cites_connector.domain.errors import InvalidPermit
 from cites_connector.services.permit_lookup import (
-    MAX_REMEMBERED, LookupAnswer, UnknownPermitLookup,
+    MAX_REMEMBERED,
+    LookupAnswer,
+    UnknownPermitLookup,
 )
 from tests.integration.kit import permit
 
@@ -21,8 +23,11 @@ class FakePort:
 
     def ask(self, queries, timeout):
         self.calls.append((list(queries), timeout))
-        return {n: LookupAnswer(self.known.get(n), "permit-system")
-                for n, _ in queries if n not in self.silent}
+        return {
+            n: LookupAnswer(self.known.get(n), "permit-system")
+            for n, _ in queries
+            if n not in self.silent
+        }
 
 
 class Clock:
@@ -66,8 +71,12 @@ def test_not_found_is_remembered_per_number_and_issuer_until_the_ttl_ends():
     policy.fetch(["P1"], "NA", lambda *_: None)
     clock.now += 0.2
     policy.fetch(["P1"], "NA", lambda *_: None)
-    assert [c[0] for c in port.calls] == [[("P1", "NA"), ("P3", "NA")], [("P3", "NA")],
-                                          [("P1", "ZA")], [("P1", "NA")]]
+    assert [c[0] for c in port.calls] == [
+        [("P1", "NA"), ("P3", "NA")],
+        [("P3", "NA")],
+        [("P1", "ZA")],
+        [("P1", "NA")],
+    ]
 
 
 def test_remembered_numbers_do_not_count_against_the_cap():

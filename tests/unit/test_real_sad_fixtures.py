@@ -48,8 +48,9 @@ def text(element: etree._Element, path: str) -> str | None:
 
 
 def hs_code(item: etree._Element) -> str:
-    return ((text(item, "Tarification/HScode/Commodity_code") or "")
-            + (text(item, "Tarification/HScode/Precision_1") or ""))
+    return (text(item, "Tarification/HScode/Commodity_code") or "") + (
+        text(item, "Tarification/HScode/Precision_1") or ""
+    )
 
 
 def by_file(entry):
@@ -73,7 +74,9 @@ def test_the_file_holds_what_expected_yaml_says(entry):
     items = root.findall("Item")
     assert len(items) == declaration["items"]
     assert text(root, "Identification/Type/Type_of_declaration") == declaration["declaration_type"]
-    assert text(root, "Identification/Type/Declaration_gen_procedure_code") == declaration["procedure"]
+    assert (
+        text(root, "Identification/Type/Declaration_gen_procedure_code") == declaration["procedure"]
+    )
     for checked in entry["items_checked"]:
         assert hs_code(items[checked["number"] - 1]) == checked["hs_code"], checked["number"]
 
@@ -89,8 +92,11 @@ def test_no_natural_person_is_named_as_declarant_representative(entry):
 def test_cites_items_are_those_the_bundled_hs_table_names(entry):
     tables = load_bundled_tables()
     items = parsed(entry["file"]).findall("Item")
-    found = [n for n, item in enumerate(items, start=1)
-             if tables.lookup(hs_code(item), TODAY) is not None]
+    found = [
+        n
+        for n, item in enumerate(items, start=1)
+        if tables.lookup(hs_code(item), TODAY) is not None
+    ]
     assert found == [c["number"] for c in entry["cites_items"]]
 
 

@@ -15,8 +15,8 @@ from lxml import etree
 from cites_connector.domain.declarations import AttachedDocument, Flow
 from cites_connector.domain.errors import MalformedXml, MappingFailed, TooLarge
 from cites_connector.mappings.asycuda_sad import map_declaration
-from cites_connector.mappings.safe_xml import parse_xml
 from cites_connector.mappings.sad_mapping import InvalidMappingFile, SadMapping
+from cites_connector.mappings.safe_xml import parse_xml
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "sad"
 TODAY = date(2026, 12, 10)
@@ -64,7 +64,9 @@ def test_sample_export_maps_parties_keeping_multi_line_names():
     assert declaration.exporter.id == "NA-EXP-0042"
     assert declaration.exporter.country == "NA"
     assert declaration.exporter.name.splitlines() == [
-        "Okavango Reptile Exports CC", "12 Independence Avenue, Windhoek", "NAMIBIA",
+        "Okavango Reptile Exports CC",
+        "12 Independence Avenue, Windhoek",
+        "NAMIBIA",
     ]
     assert declaration.consignee.id is None  # <null/>
     assert declaration.consignee.country == "DE"
@@ -100,7 +102,8 @@ def test_all_attached_documents_are_kept_with_the_cites_permits_among_them():
     items = mapped(export_sample()).items
 
     assert items[0].documents == (
-        AttachedDocument("INV", "OKR-INV-7781"), AttachedDocument("C400", "26NA000123"),
+        AttachedDocument("INV", "OKR-INV-7781"),
+        AttachedDocument("C400", "26NA000123"),
     )
     assert items[1].documents == (AttachedDocument("C400", "26NA000131"),)
 
@@ -134,7 +137,8 @@ def test_appendix_i_import_item_keeps_both_cites_documents_and_skips_empty_block
     parrots = mapped(fixture("import-sample.xml")).items[0]
 
     assert parrots.documents == (
-        AttachedDocument("C401", "26ZA004417"), AttachedDocument("C400", "26NA000207"),
+        AttachedDocument("C401", "26ZA004417"),
+        AttachedDocument("C400", "26NA000207"),
     )
 
 
@@ -206,8 +210,14 @@ def test_missing_registration_date_defaults_to_the_date_of_the_check():
 
 @pytest.mark.parametrize(
     ("type_code", "procedure", "flow"),
-    [("IM", "4", Flow.IMPORT), ("TR", "8", Flow.TRANSIT), ("TS", "8", Flow.TRANSIT),
-     ("EX3", "<null/>", Flow.RE_EXPORT), ("EX1", "<null/>", Flow.EXPORT), ("IM4", "", Flow.IMPORT)],
+    [
+        ("IM", "4", Flow.IMPORT),
+        ("TR", "8", Flow.TRANSIT),
+        ("TS", "8", Flow.TRANSIT),
+        ("EX3", "<null/>", Flow.RE_EXPORT),
+        ("EX1", "<null/>", Flow.EXPORT),
+        ("IM4", "", Flow.IMPORT),
+    ],
 )
 def test_declaration_type_and_procedure_give_the_flow(type_code, procedure, flow):
     data = replaced(
@@ -256,11 +266,30 @@ def test_default_mapping_carries_the_contract_defaults():
 
 @pytest.mark.parametrize(
     ("code", "unit"),
-    [("NMB", None), ("NAR", None), ("C62", None), ("PCE", None), ("NO", None), ("U", None),
-     ("GRM", "GRM"), ("KGM", "KIL"), ("MTQ", "CUM"), ("MTK", "SQM"), ("MTR", "MTR"),
-     ("LTR", "LTR"), ("TNE", "TON"), ("MLT", "MLT"), ("CMQ", "CCM"), ("CMT", "CTM"),
-     ("CMK", "SQC"), ("PR", "PAI"), ("NPR", "PAI"), ("SET", "SET"), ("kgm", "KIL"),
-     ("CTM", "UNKNOWN:CTM")],  # Rec. 20 CTM is the metric carat, not a centimetre
+    [
+        ("NMB", None),
+        ("NAR", None),
+        ("C62", None),
+        ("PCE", None),
+        ("NO", None),
+        ("U", None),
+        ("GRM", "GRM"),
+        ("KGM", "KIL"),
+        ("MTQ", "CUM"),
+        ("MTK", "SQM"),
+        ("MTR", "MTR"),
+        ("LTR", "LTR"),
+        ("TNE", "TON"),
+        ("MLT", "MLT"),
+        ("CMQ", "CCM"),
+        ("CMT", "CTM"),
+        ("CMK", "SQC"),
+        ("PR", "PAI"),
+        ("NPR", "PAI"),
+        ("SET", "SET"),
+        ("kgm", "KIL"),
+        ("CTM", "UNKNOWN:CTM"),
+    ],  # Rec. 20 CTM is the metric carat, not a centimetre
 )
 def test_supplementary_unit_table(code, unit):
     assert SadMapping.default().units.to_cites(code) == unit
@@ -272,10 +301,16 @@ def test_supplementary_unit_table(code, unit):
         ("[item]\nnet_mas = 'A/B'\n", "[item]: unknown key 'net_mas'"),
         ("[item]\nnet_mass = 'A//B'\n", "[item] net_mass: 'A//B' is not an element path"),
         ("[item]\ndocuments = ['A', 'B']\n", "[item] documents: expected one path"),
-        ("[declaration_types]\nEX = 'EXPORTS'\n", "[declaration_types] EX: 'EXPORTS' is not one of"),
+        (
+            "[declaration_types]\nEX = 'EXPORTS'\n",
+            "[declaration_types] EX: 'EXPORTS' is not one of",
+        ),
         ("[supplementary_units.cites]\nKGM = 'KG'\n", "[supplementary_units.cites]: KGM = 'KG'"),
         ("[documents]\ncites = 'C400'\n", "[documents] cites: expected a list of codes"),
-        ("[procedures]\ntype_suffix_is_procedure = 'yes'\n", "[procedures] type_suffix_is_procedure"),
+        (
+            "[procedures]\ntype_suffix_is_procedure = 'yes'\n",
+            "[procedures] type_suffix_is_procedure",
+        ),
         ("version = 2\n", "version: unsupported mapping version 2"),
         ("[item\n", "not valid TOML"),
     ],
@@ -297,13 +332,19 @@ def test_malformed_date_is_refused_naming_path_and_value():
 
 
 def test_missing_hs_code_is_refused_naming_the_item():
-    data = replaced("<Commodity_code>41064000</Commodity_code>", "<Commodity_code><null/></Commodity_code>")
-    with pytest.raises(MappingFailed, match=r"item 2: no HS code \(Tarification/HScode/Commodity_code"):
+    data = replaced(
+        "<Commodity_code>41064000</Commodity_code>", "<Commodity_code><null/></Commodity_code>"
+    )
+    with pytest.raises(
+        MappingFailed, match=r"item 2: no HS code \(Tarification/HScode/Commodity_code"
+    ):
         mapped(data)
 
 
 def test_hs_code_with_non_digits_is_refused_naming_the_item():
-    data = replaced("<Commodity_code>39269097</Commodity_code>", "<Commodity_code>3926.90</Commodity_code>")
+    data = replaced(
+        "<Commodity_code>39269097</Commodity_code>", "<Commodity_code>3926.90</Commodity_code>"
+    )
     with pytest.raises(MappingFailed, match="item 3: HS code '3926.90' .* is not digits only"):
         mapped(data)
 
@@ -311,14 +352,26 @@ def test_hs_code_with_non_digits_is_refused_naming_the_item():
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("<Net_weight_itm>12.0</Net_weight_itm>", "<Net_weight_itm>abc</Net_weight_itm>",
-         "item 2: Net_weight_itm 'abc' is not a number"),
-        ("<Net_weight_itm>12.0</Net_weight_itm>", "<Net_weight_itm>-1</Net_weight_itm>",
-         "item 2: Net_weight_itm '-1' is negative"),
-        ("<Suppplementary_unit_quantity>40.0</", "<Suppplementary_unit_quantity>4O</",
-         "item 1: Suppplementary_unit_quantity '4O' is not a number"),
-        ("<Net_weight_itm>22.5</Net_weight_itm>", "<Net_weight_itm>NaN</Net_weight_itm>",
-         "item 1: Net_weight_itm 'NaN' is not a number"),
+        (
+            "<Net_weight_itm>12.0</Net_weight_itm>",
+            "<Net_weight_itm>abc</Net_weight_itm>",
+            "item 2: Net_weight_itm 'abc' is not a number",
+        ),
+        (
+            "<Net_weight_itm>12.0</Net_weight_itm>",
+            "<Net_weight_itm>-1</Net_weight_itm>",
+            "item 2: Net_weight_itm '-1' is negative",
+        ),
+        (
+            "<Suppplementary_unit_quantity>40.0</",
+            "<Suppplementary_unit_quantity>4O</",
+            "item 1: Suppplementary_unit_quantity '4O' is not a number",
+        ),
+        (
+            "<Net_weight_itm>22.5</Net_weight_itm>",
+            "<Net_weight_itm>NaN</Net_weight_itm>",
+            "item 1: Net_weight_itm 'NaN' is not a number",
+        ),
     ],
 )
 def test_bad_quantity_is_refused_naming_item_and_field(old, new, message):
@@ -330,10 +383,16 @@ def test_bad_quantity_is_refused_naming_item_and_field(old, new, message):
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("<Type_of_declaration>EX</Type_of_declaration>", "<Type_of_declaration><null/></Type_of_declaration>",
-         "Identification/Type/Type_of_declaration is missing"),
-        ("<Type_of_declaration>EX</Type_of_declaration>", "<Type_of_declaration>XX</Type_of_declaration>",
-         "'XX' is not a known type of declaration"),
+        (
+            "<Type_of_declaration>EX</Type_of_declaration>",
+            "<Type_of_declaration><null/></Type_of_declaration>",
+            "Identification/Type/Type_of_declaration is missing",
+        ),
+        (
+            "<Type_of_declaration>EX</Type_of_declaration>",
+            "<Type_of_declaration>XX</Type_of_declaration>",
+            "'XX' is not a known type of declaration",
+        ),
     ],
 )
 def test_unknown_or_missing_declaration_type_is_refused(old, new, message):
@@ -371,8 +430,11 @@ def test_doctype_with_internal_entity_is_refused():
 
 
 def test_external_entity_is_refused_without_reading_the_file():
-    data = (HEADER + b'<!DOCTYPE ASYCUDA [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
-            + export_sample().split(b"?>", 1)[1].replace(b"WDHA<", b"&xxe;<", 1))
+    data = (
+        HEADER
+        + b'<!DOCTYPE ASYCUDA [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
+        + export_sample().split(b"?>", 1)[1].replace(b"WDHA<", b"&xxe;<", 1)
+    )
     with pytest.raises(MalformedXml, match="DTDs are not accepted") as refused:
         mapped(data)
     assert "root:" not in refused.value.message
@@ -382,7 +444,9 @@ def test_billion_laughs_is_refused_quickly():
     entities = b"".join(
         b'<!ENTITY lol%d "%s">' % (n, (b"&lol%d;" % (n - 1)) * 10) for n in range(1, 10)
     )
-    data = HEADER + b'<!DOCTYPE lolz [<!ENTITY lol0 "lol">' + entities + b"]><ASYCUDA>&lol9;</ASYCUDA>"
+    data = (
+        HEADER + b'<!DOCTYPE lolz [<!ENTITY lol0 "lol">' + entities + b"]><ASYCUDA>&lol9;</ASYCUDA>"
+    )
     started = time.perf_counter()
     with pytest.raises(MalformedXml, match="DTDs are not accepted"):
         mapped(data)
@@ -396,13 +460,17 @@ def test_external_dtd_reference_alone_is_refused():
 
 
 def test_undeclared_entity_reference_is_refused():
-    with pytest.raises(MalformedXml, match="Entity 'office' not defined.*entity references are not accepted"):
+    with pytest.raises(
+        MalformedXml, match="Entity 'office' not defined.*entity references are not accepted"
+    ):
         parse_xml(b"<ASYCUDA>&office;</ASYCUDA>")
 
 
 def test_element_parsed_elsewhere_with_a_dtd_is_refused():
     lenient = etree.XMLParser(resolve_entities=False)
-    element = etree.fromstring(b'<!DOCTYPE ASYCUDA [<!ENTITY x "y">]><ASYCUDA>&x;</ASYCUDA>', lenient)
+    element = etree.fromstring(
+        b'<!DOCTYPE ASYCUDA [<!ENTITY x "y">]><ASYCUDA>&x;</ASYCUDA>', lenient
+    )
     with pytest.raises(MalformedXml, match="DTDs are not accepted"):
         map_declaration(element, today=TODAY)
 
@@ -410,7 +478,9 @@ def test_element_parsed_elsewhere_with_a_dtd_is_refused():
 def test_fifty_megabyte_document_is_refused_as_too_large_before_parsing():
     data = b"<ASYCUDA>" + b"<Item/>" * (50 * 1024 * 1024 // 7) + b"</ASYCUDA>"
     started = time.perf_counter()
-    with pytest.raises(TooLarge, match=r"XML document is \d+ bytes, over the limit of 5242880 bytes"):
+    with pytest.raises(
+        TooLarge, match=r"XML document is \d+ bytes, over the limit of 5242880 bytes"
+    ):
         mapped(data)
     assert time.perf_counter() - started < 0.1
 
@@ -421,8 +491,12 @@ def test_size_limit_is_a_parameter():
 
 
 def test_non_utf8_bytes_declared_as_utf8_are_refused():
-    data = replaced("Windhoek Airport", "Windhoek A\u00e9roport").replace("A\u00e9roport".encode(), b"A\xe9roport")
-    with pytest.raises(MalformedXml, match=r"line \d+, column \d+: Invalid bytes in character encoding"):
+    data = replaced("Windhoek Airport", "Windhoek A\u00e9roport").replace(
+        "A\u00e9roport".encode(), b"A\xe9roport"
+    )
+    with pytest.raises(
+        MalformedXml, match=r"line \d+, column \d+: Invalid bytes in character encoding"
+    ):
         mapped(data)
 
 
@@ -451,7 +525,7 @@ def test_empty_document_is_refused():
 @given(cut=st.integers(min_value=0, max_value=12_000), junk=st.binary(max_size=20))
 def test_any_corruption_gives_one_of_the_contract_errors(cut, junk):
     sample = export_sample()
-    data = sample[:cut] + junk + sample[cut + len(junk):]
+    data = sample[:cut] + junk + sample[cut + len(junk) :]
     try:
         mapped(data)
     except (MalformedXml, MappingFailed):
@@ -461,59 +535,87 @@ def test_any_corruption_gives_one_of_the_contract_errors(cut, junk):
 # --- values: whole text content, ASCII numbers within the ledger's limits (contract 2, v2) ---
 
 
-@given(digits=st.text("0123456789", min_size=2, max_size=15),
-       cuts=st.lists(st.integers(min_value=1, max_value=14), max_size=4),
-       noise=st.sampled_from(["<!-- x -->", "<!---->", "<?pi data?>", "<![CDATA[]]>"]))
+@given(
+    digits=st.text("0123456789", min_size=2, max_size=15),
+    cuts=st.lists(st.integers(min_value=1, max_value=14), max_size=4),
+    noise=st.sampled_from(["<!-- x -->", "<!---->", "<?pi data?>", "<![CDATA[]]>"]),
+)
 @settings(max_examples=60, deadline=None)
 def test_a_quantity_is_read_whole_whatever_comments_split_it(digits, cuts, noise):
     spelt = digits
     for cut in sorted({c for c in cuts if c < len(digits)}, reverse=True):
         spelt = spelt[:cut] + noise + spelt[cut:]
-    declaration = mapped(replaced("<Net_weight_itm>12.0</Net_weight_itm>",
-                                  f"<Net_weight_itm>{spelt}</Net_weight_itm>"))
+    declaration = mapped(
+        replaced(
+            "<Net_weight_itm>12.0</Net_weight_itm>", f"<Net_weight_itm>{spelt}</Net_weight_itm>"
+        )
+    )
     assert declaration.items[1].net_mass == Decimal(digits)
 
 
-@given(integer=st.integers(min_value=0, max_value=10**15 - 1),
-       fraction=st.integers(min_value=0, max_value=10**6 - 1))
+@given(
+    integer=st.integers(min_value=0, max_value=10**15 - 1),
+    fraction=st.integers(min_value=0, max_value=10**6 - 1),
+)
 @settings(max_examples=60, deadline=None)
 def test_every_quantity_within_15_and_6_digits_is_read_exactly(integer, fraction):
     text = f"{integer}.{fraction:06d}"
-    declaration = mapped(replaced("<Net_weight_itm>12.0</Net_weight_itm>",
-                                  f"<Net_weight_itm>{text}</Net_weight_itm>"))
+    declaration = mapped(
+        replaced(
+            "<Net_weight_itm>12.0</Net_weight_itm>", f"<Net_weight_itm>{text}</Net_weight_itm>"
+        )
+    )
     assert declaration.items[1].net_mass == Decimal(text)
 
 
-@pytest.mark.parametrize(("value", "says"), [
-    ("1234567890123456", "more than 15 digits before"),
-    ("1.0000001", "more than 6 decimal places"),
-    ("\u0661\u0662", "ASCII digits 0-9 only"),
-    ("1 000", "is not a number"),
-    ("1,5", "is not a number"),
-    (".", "is not a number"),
-])
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("1234567890123456", "more than 15 digits before"),
+        ("1.0000001", "more than 6 decimal places"),
+        ("\u0661\u0662", "ASCII digits 0-9 only"),
+        ("1 000", "is not a number"),
+        ("1,5", "is not a number"),
+        (".", "is not a number"),
+    ],
+)
 def test_a_quantity_beyond_what_the_ledger_keeps_is_refused(value, says):
     with pytest.raises(MappingFailed) as refused:
-        mapped(replaced("<Net_weight_itm>12.0</Net_weight_itm>",
-                        f"<Net_weight_itm>{value}</Net_weight_itm>"))
+        mapped(
+            replaced(
+                "<Net_weight_itm>12.0</Net_weight_itm>", f"<Net_weight_itm>{value}</Net_weight_itm>"
+            )
+        )
     assert says in refused.value.message and "item 2" in refused.value.message
 
 
 def test_leading_and_trailing_zeros_do_not_count_as_digits():
-    declaration = mapped(replaced("<Net_weight_itm>12.0</Net_weight_itm>",
-                                  "<Net_weight_itm>0000000000000000012.500000000</Net_weight_itm>"))
+    declaration = mapped(
+        replaced(
+            "<Net_weight_itm>12.0</Net_weight_itm>",
+            "<Net_weight_itm>0000000000000000012.500000000</Net_weight_itm>",
+        )
+    )
     assert declaration.items[1].net_mass == Decimal("12.5")
 
 
 def test_an_element_where_a_value_is_expected_is_refused():
     with pytest.raises(MappingFailed) as refused:
-        mapped(replaced("<Customs_clearance_office_code>WDHA<",
-                        "<Customs_clearance_office_code><code>WDHA</code><"))
+        mapped(
+            replaced(
+                "<Customs_clearance_office_code>WDHA<",
+                "<Customs_clearance_office_code><code>WDHA</code><",
+            )
+        )
     assert "Customs_clearance_office_code" in refused.value.message
     assert "<code>" in refused.value.message
 
 
 def test_a_non_cites_document_reference_may_be_long():
-    declaration = mapped(replaced("<Attached_document_reference>OKR-INV-7781<",
-                                  f"<Attached_document_reference>{'R' * 200}<"))
+    declaration = mapped(
+        replaced(
+            "<Attached_document_reference>OKR-INV-7781<",
+            f"<Attached_document_reference>{'R' * 200}<",
+        )
+    )
     assert declaration.items[0].documents[0].reference == "R" * 200

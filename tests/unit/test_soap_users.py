@@ -9,19 +9,24 @@ from cites_connector.adapters.soap.users import Forbidden, SoapUser, parse_users
 BOTH = frozenset({"check", "cancel"})
 
 
-@pytest.mark.parametrize(("spec", "expected"), [
-    ("customs:pw", SoapUser("customs", "pw", BOTH, None)),
-    ("customs:s3cret:pw", SoapUser("customs", "s3cret:pw", BOTH, None)),
-    ("clerk:pw:check", SoapUser("clerk", "pw", frozenset({"check"}), None)),
-    ("chief:pw:cancel+check", SoapUser("chief", "pw", BOTH, None)),
-    ("wdh:pw@WDHA", SoapUser("wdh", "pw", BOTH, frozenset({"WDHA"}))),
-    ("osh:pw:check@NAOSH+NAWVB", SoapUser("osh", "pw", frozenset({"check"}),
-                                           frozenset({"NAOSH", "NAWVB"}))),
-    ("mail:p@ss", SoapUser("mail", "p@ss", BOTH, None)),  # lower case: not an office
-    ("odd:p@WDHA:check+cancel", SoapUser("odd", "p@WDHA", BOTH, None)),
-    ("odder:x:check:check", SoapUser("odder", "x:check", frozenset({"check"}), None)),
-    ("plain:check", SoapUser("plain", "check", BOTH, None)),  # a password, not a role
-])
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("customs:pw", SoapUser("customs", "pw", BOTH, None)),
+        ("customs:s3cret:pw", SoapUser("customs", "s3cret:pw", BOTH, None)),
+        ("clerk:pw:check", SoapUser("clerk", "pw", frozenset({"check"}), None)),
+        ("chief:pw:cancel+check", SoapUser("chief", "pw", BOTH, None)),
+        ("wdh:pw@WDHA", SoapUser("wdh", "pw", BOTH, frozenset({"WDHA"}))),
+        (
+            "osh:pw:check@NAOSH+NAWVB",
+            SoapUser("osh", "pw", frozenset({"check"}), frozenset({"NAOSH", "NAWVB"})),
+        ),
+        ("mail:p@ss", SoapUser("mail", "p@ss", BOTH, None)),  # lower case: not an office
+        ("odd:p@WDHA:check+cancel", SoapUser("odd", "p@WDHA", BOTH, None)),
+        ("odder:x:check:check", SoapUser("odder", "x:check", frozenset({"check"}), None)),
+        ("plain:check", SoapUser("plain", "check", BOTH, None)),  # a password, not a role
+    ],
+)
 def test_an_entry_is_read_from_its_end(spec, expected):
     assert parse_users(spec) == {expected.name: expected}
 
@@ -31,8 +36,9 @@ def test_several_entries_and_blanks():
     assert sorted(users) == ["a", "b"] and users["b"].roles == {"cancel"}
 
 
-@pytest.mark.parametrize("spec", ["nosecret-separator", ":secret", "user:",
-                                  "a:secret-1,a:secret-2"])
+@pytest.mark.parametrize(
+    "spec", ["nosecret-separator", ":secret", "user:", "a:secret-1,a:secret-2"]
+)
 def test_a_bad_entry_is_refused_without_showing_passwords(spec):
     with pytest.raises(ValueError) as refused:
         parse_users(spec)

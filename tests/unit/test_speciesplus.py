@@ -11,8 +11,12 @@ import requests
 import responses
 from responses import matchers
 
-from cites_connector.adapters.speciesplus_client import (SpeciesPlusAuthError, SpeciesPlusClient,
-                                         SpeciesPlusUnavailable, refresh_taxonomy)
+from cites_connector.adapters.speciesplus_client import (
+    SpeciesPlusAuthError,
+    SpeciesPlusClient,
+    SpeciesPlusUnavailable,
+    refresh_taxonomy,
+)
 from cites_connector.domain.errors import ConnectorError, Unavailable
 from cites_connector.domain.taxonomy import Taxon, Taxonomy
 from cites_connector.hs_codes.taxonomy_data import load_taxonomy_dir, write_taxonomy_csv
@@ -28,14 +32,29 @@ def fixture_page(number: int) -> dict:
 
 
 def page(number: int, per_page: int, total: int, names: list[str]) -> dict:
-    return {"pagination": {"current_page": number, "per_page": per_page, "total_entries": total},
-            "taxon_concepts": [
-                {"id": i, "full_name": n, "rank": "SPECIES", "name_status": "A", "active": True,
-                 "cites_listing": "II", "synonyms": [], "accepted_names": [],
-                 "higher_taxa": {"kingdom": "Animalia", "phylum": "Chordata",
-                                 "class": "Reptilia", "order": "Serpentes",
-                                 "family": "Pythonidae"}}
-                for i, n in enumerate(names)]}
+    return {
+        "pagination": {"current_page": number, "per_page": per_page, "total_entries": total},
+        "taxon_concepts": [
+            {
+                "id": i,
+                "full_name": n,
+                "rank": "SPECIES",
+                "name_status": "A",
+                "active": True,
+                "cites_listing": "II",
+                "synonyms": [],
+                "accepted_names": [],
+                "higher_taxa": {
+                    "kingdom": "Animalia",
+                    "phylum": "Chordata",
+                    "class": "Reptilia",
+                    "order": "Serpentes",
+                    "family": "Pythonidae",
+                },
+            }
+            for i, n in enumerate(names)
+        ],
+    }
 
 
 def client(**kwargs) -> SpeciesPlusClient:
@@ -51,10 +70,18 @@ def api():
 
 # -- the pure mapping ------------------------------------------------------------------------
 
+
 def test_an_accepted_species_hangs_from_its_genus_and_the_higher_taxa():
     taxonomy = taxonomy_from_pages([fixture_page(1)])
     assert taxonomy.lineage("Python regius") == (
-        "Python regius", "Python", "Pythonidae", "Serpentes", "Reptilia", "Chordata", "Animalia")
+        "Python regius",
+        "Python",
+        "Pythonidae",
+        "Serpentes",
+        "Reptilia",
+        "Chordata",
+        "Animalia",
+    )
     assert taxonomy.is_within("Crocodylus niloticus", "Crocodylia") is True
 
 
@@ -77,7 +104,11 @@ def test_a_plant_without_a_phylum_still_reaches_its_kingdom():
 
 def test_a_subspecies_hangs_from_its_species():
     taxonomy = taxonomy_from_pages([fixture_page(2)])
-    assert taxonomy.lineage("Ovis ammon hodgsonii")[:3] == ("Ovis ammon hodgsonii", "Ovis ammon", "Ovis")
+    assert taxonomy.lineage("Ovis ammon hodgsonii")[:3] == (
+        "Ovis ammon hodgsonii",
+        "Ovis ammon",
+        "Ovis",
+    )
 
 
 def test_a_synonym_of_several_accepted_names_is_dropped_not_guessed():
@@ -97,27 +128,47 @@ def test_implied_ancestors_do_not_overwrite_a_record_species_plus_sent():
 
 # -- the client --------------------------------------------------------------------------------
 
+
 def test_the_client_sends_the_token_and_pages_until_total_entries(api):
-    for number, names in ((1, ["Python regius", "Python sebae"]),
-                          (2, ["Python curtus", "Python natalensis"]),
-                          (3, ["Python anchietae"])):
-        api.get(URL, json=page(number, 2, 5, names), match=[
-            matchers.header_matcher({"X-Authentication-Token": "secret-token"}),
-            matchers.query_param_matcher({"page": str(number), "per_page": "2"})])
+    for number, names in (
+        (1, ["Python regius", "Python sebae"]),
+        (2, ["Python curtus", "Python natalensis"]),
+        (3, ["Python anchietae"]),
+    ):
+        api.get(
+            URL,
+            json=page(number, 2, 5, names),
+            match=[
+                matchers.header_matcher({"X-Authentication-Token": "secret-token"}),
+                matchers.query_param_matcher({"page": str(number), "per_page": "2"}),
+            ],
+        )
     pages = list(client().iter_taxon_concept_pages())
     assert [p["pagination"]["current_page"] for p in pages] == [1, 2, 3]
     assert len(api.calls) == 3
 
 
 def test_updated_since_is_sent_as_an_iso_date(api):
-    api.get(URL, json=page(1, 2, 1, ["Python regius"]), match=[
-        matchers.query_param_matcher({"page": "1", "per_page": "2", "updated_since": "2024-03-01"})])
+    api.get(
+        URL,
+        json=page(1, 2, 1, ["Python regius"]),
+        match=[
+            matchers.query_param_matcher(
+                {"page": "1", "per_page": "2", "updated_since": "2024-03-01"}
+            )
+        ],
+    )
     assert len(list(client().iter_taxon_concept_pages(updated_since=date(2024, 3, 1)))) == 1
 
 
 def test_an_empty_result_is_one_page(api):
-    api.get(URL, json={"pagination": {"current_page": 1, "per_page": 2, "total_entries": 0},
-                       "taxon_concepts": []})
+    api.get(
+        URL,
+        json={
+            "pagination": {"current_page": 1, "per_page": 2, "total_entries": 0},
+            "taxon_concepts": [],
+        },
+    )
     assert len(list(client().iter_taxon_concept_pages())) == 1
 
 
@@ -164,10 +215,18 @@ def test_building_a_client_connects_to_nothing(api):
 
 # -- the refresh ---------------------------------------------------------------------------------
 
+
 def test_refresh_merges_species_plus_records_into_the_csvs(api, tmp_path):
-    write_taxonomy_csv(Taxonomy([Taxon("Animalia", "KINGDOM", None),
-                                 Taxon("Varanus", "GENUS", "Animalia", "II"),
-                                 Taxon("Varanus niloticus", "SPECIES", "Varanus")]), tmp_path)
+    write_taxonomy_csv(
+        Taxonomy(
+            [
+                Taxon("Animalia", "KINGDOM", None),
+                Taxon("Varanus", "GENUS", "Animalia", "II"),
+                Taxon("Varanus niloticus", "SPECIES", "Varanus"),
+            ]
+        ),
+        tmp_path,
+    )
     first, second = fixture_page(1), fixture_page(2)
     first["pagination"]["per_page"] = 4
     api.get(URL, json=first)

@@ -7,21 +7,71 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cites_connector.domain.taxonomy import Taxon, Taxonomy, name_key
-from cites_connector.hs_codes.taxonomy_data import load_bundled_taxonomy, load_taxonomy_csv, write_taxonomy_csv
+from cites_connector.hs_codes.taxonomy_data import (
+    load_bundled_taxonomy,
+    load_taxonomy_csv,
+    write_taxonomy_csv,
+)
 
 #: every taxon named in the primer's starting HS table (CITES-PRIMER, "HS codes and CITES")
 PRIMER_HS_TAXA = [
-    "Primates", "Cetacea", "Sirenia", "Pinnipedia", "Felidae", "Ursidae", "Canis lupus",
-    "Moschus", "Crocodylia", "Pythonidae", "Boidae", "Varanus", "Testudinidae", "Naja",
-    "Falconiformes", "Accipitriformes", "Strigiformes", "Psittaciformes", "Hippocampus",
-    "Scleropages formosus", "Anguilla anguilla", "Carcharodon carcharias", "Cetorhinus maximus",
-    "Rhincodon typus", "Lamna nasus", "Sphyrna", "Strombus gigas", "Tridacnidae",
-    "Loxodonta africana", "Elephas maximus", "Cheloniidae", "Rhinocerotidae", "Scleractinia",
-    "Antipatharia", "Orchidaceae", "Cactaceae", "Cycadaceae", "Euphorbia", "Aloe",
-    "Pachypodium", "Panax quinquefolius", "Panax ginseng", "Aquilaria", "Gyrinops",
-    "Prunus africana", "Pterocarpus santalinus", "Aniba rosaeodora", "Acipenseriformes",
-    "Tupinambis", "Swietenia", "Dalbergia", "Pericopsis elata", "Gonystylus", "Guaiacum",
-    "Dalbergia nigra", "Paubrasilia echinata", "Elephantidae",
+    "Primates",
+    "Cetacea",
+    "Sirenia",
+    "Pinnipedia",
+    "Felidae",
+    "Ursidae",
+    "Canis lupus",
+    "Moschus",
+    "Crocodylia",
+    "Pythonidae",
+    "Boidae",
+    "Varanus",
+    "Testudinidae",
+    "Naja",
+    "Falconiformes",
+    "Accipitriformes",
+    "Strigiformes",
+    "Psittaciformes",
+    "Hippocampus",
+    "Scleropages formosus",
+    "Anguilla anguilla",
+    "Carcharodon carcharias",
+    "Cetorhinus maximus",
+    "Rhincodon typus",
+    "Lamna nasus",
+    "Sphyrna",
+    "Strombus gigas",
+    "Tridacnidae",
+    "Loxodonta africana",
+    "Elephas maximus",
+    "Cheloniidae",
+    "Rhinocerotidae",
+    "Scleractinia",
+    "Antipatharia",
+    "Orchidaceae",
+    "Cactaceae",
+    "Cycadaceae",
+    "Euphorbia",
+    "Aloe",
+    "Pachypodium",
+    "Panax quinquefolius",
+    "Panax ginseng",
+    "Aquilaria",
+    "Gyrinops",
+    "Prunus africana",
+    "Pterocarpus santalinus",
+    "Aniba rosaeodora",
+    "Acipenseriformes",
+    "Tupinambis",
+    "Swietenia",
+    "Dalbergia",
+    "Pericopsis elata",
+    "Gonystylus",
+    "Guaiacum",
+    "Dalbergia nigra",
+    "Paubrasilia echinata",
+    "Elephantidae",
 ]
 
 
@@ -32,16 +82,23 @@ def bundled() -> Taxonomy:
 
 def small() -> Taxonomy:
     return Taxonomy(
-        [Taxon("Animalia", "KINGDOM", None), Taxon("Chordata", "PHYLUM", "Animalia"),
-         Taxon("Reptilia", "CLASS", "Chordata"), Taxon("Crocodylia", "ORDER", "Reptilia"),
-         Taxon("Crocodylidae", "FAMILY", "Crocodylia"), Taxon("Crocodylus", "GENUS", "Crocodylidae"),
-         Taxon("Crocodylus niloticus", "SPECIES", "Crocodylus", "I/II"),
-         Taxon("Mecistops", "GENUS", "Crocodylidae"),
-         Taxon("Mecistops cataphractus", "SPECIES", "Mecistops", "I")],
-        {"Crocodylus cataphractus": "Mecistops cataphractus"})
+        [
+            Taxon("Animalia", "KINGDOM", None),
+            Taxon("Chordata", "PHYLUM", "Animalia"),
+            Taxon("Reptilia", "CLASS", "Chordata"),
+            Taxon("Crocodylia", "ORDER", "Reptilia"),
+            Taxon("Crocodylidae", "FAMILY", "Crocodylia"),
+            Taxon("Crocodylus", "GENUS", "Crocodylidae"),
+            Taxon("Crocodylus niloticus", "SPECIES", "Crocodylus", "I/II"),
+            Taxon("Mecistops", "GENUS", "Crocodylidae"),
+            Taxon("Mecistops cataphractus", "SPECIES", "Mecistops", "I"),
+        ],
+        {"Crocodylus cataphractus": "Mecistops cataphractus"},
+    )
 
 
 # -- the two matches the issue names -------------------------------------------------------
+
 
 def test_nile_crocodile_is_within_crocodylia(bundled):
     assert bundled.is_within("Crocodylus niloticus", "Crocodylia") is True
@@ -62,12 +119,22 @@ def test_a_taxon_is_within_itself(bundled):
 def test_a_2012_species_listed_after_its_family_name_is_within_mammalia(bundled):
     assert bundled.is_within("Antilocapra americana", "Mammalia") is True
     assert bundled.lineage("Antilocapra americana")[:3] == (
-        "Antilocapra americana", "Antilocapra", "Antilocapridae")
+        "Antilocapra americana",
+        "Antilocapra",
+        "Antilocapridae",
+    )
 
 
 def test_lineage_runs_from_the_species_up_to_the_kingdom(bundled):
     assert bundled.lineage("Python regius") == (
-        "Python regius", "Python", "Pythonidae", "Serpentes", "Reptilia", "Chordata", "Animalia")
+        "Python regius",
+        "Python",
+        "Pythonidae",
+        "Serpentes",
+        "Reptilia",
+        "Chordata",
+        "Animalia",
+    )
 
 
 def test_plants_reach_the_plant_kingdom(bundled):
@@ -81,6 +148,7 @@ def test_every_taxon_of_the_primer_hs_table_resolves(bundled, name):
 
 
 # -- synonyms ------------------------------------------------------------------------------
+
 
 def test_a_synonym_resolves_to_its_accepted_name():
     taxon = small().resolve("Crocodylus cataphractus")
@@ -102,6 +170,7 @@ def test_a_plant_family_resolves_from_its_alternative_name(bundled):
 
 
 # -- unknown names never match --------------------------------------------------------------
+
 
 def test_an_unknown_name_resolves_to_nothing(bundled):
     assert bundled.resolve("Dracula vampirica") is None
@@ -134,10 +203,19 @@ def test_an_empty_or_non_latin_name_resolves_to_nothing(bundled):
 
 # -- forms of the same name ------------------------------------------------------------------
 
-@pytest.mark.parametrize("written", [
-    "python regius", "PYTHON REGIUS", "  Python   regius ", "Python\tregius",
-    "Python regius (Shaw, 1802)", "Python regius Shaw, 1802", "Python regius [captive bred]",
-])
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "python regius",
+        "PYTHON REGIUS",
+        "  Python   regius ",
+        "Python\tregius",
+        "Python regius (Shaw, 1802)",
+        "Python regius Shaw, 1802",
+        "Python regius [captive bred]",
+    ],
+)
 def test_names_match_whatever_their_case_spacing_author_or_annotation(bundled, written):
     assert bundled.resolve(written).name == "Python regius"
 
@@ -147,7 +225,9 @@ def test_genus_spp_stands_for_the_genus(bundled):
 
 
 def test_infraspecific_markers_do_not_matter(bundled):
-    assert bundled.resolve("Sarracenia rubra subsp. jonesii").name == "Sarracenia rubra ssp. jonesii"
+    assert (
+        bundled.resolve("Sarracenia rubra subsp. jonesii").name == "Sarracenia rubra ssp. jonesii"
+    )
     assert bundled.resolve("Sarracenia rubra jonesii").name == "Sarracenia rubra ssp. jonesii"
 
 
@@ -170,16 +250,23 @@ def test_name_normalisation_never_fails_on_arbitrary_text(text):
 
 # -- merging and export ------------------------------------------------------------------------
 
+
 def test_merged_records_of_the_other_taxonomy_win():
     update = Taxonomy([Taxon("Crocodylus niloticus", "SPECIES", "Crocodylus", "II")])
     assert small().merge(update).resolve("Crocodylus niloticus").appendix == "II"
 
 
 def test_a_merge_that_makes_a_name_a_synonym_removes_it_as_a_taxon():
-    base = Taxonomy([Taxon("Plantae", "KINGDOM", None),
-                     Taxon("Caesalpinia echinata", "SPECIES", "Plantae", "II")])
-    update = Taxonomy([Taxon("Paubrasilia echinata", "SPECIES", "Plantae", "II")],
-                      {"Caesalpinia echinata": "Paubrasilia echinata"})
+    base = Taxonomy(
+        [
+            Taxon("Plantae", "KINGDOM", None),
+            Taxon("Caesalpinia echinata", "SPECIES", "Plantae", "II"),
+        ]
+    )
+    update = Taxonomy(
+        [Taxon("Paubrasilia echinata", "SPECIES", "Plantae", "II")],
+        {"Caesalpinia echinata": "Paubrasilia echinata"},
+    )
     merged = base.merge(update)
     assert merged.resolve("Caesalpinia echinata").name == "Paubrasilia echinata"
     assert len(merged) == 2
@@ -206,6 +293,10 @@ def test_the_bundled_data_has_no_dangling_parents_or_loops(bundled):
 def test_every_taxon_of_the_bundled_hs_tables_resolves(bundled):
     from cites_connector.hs_codes.bundled import load_bundled_tables
 
-    named = {row.taxon for rows in load_bundled_tables().sets for row in rows.rows
-             if not row.is_exclusion}
+    named = {
+        row.taxon
+        for rows in load_bundled_tables().sets
+        for row in rows.rows
+        if not row.is_exclusion
+    }
     assert sorted(n for n in named if bundled.resolve(n) is None) == []

@@ -6,7 +6,11 @@ written for these tests, so no test reads the reference file.
 
 from __future__ import annotations
 
-from cites_connector.hs_codes.tools.build_taxonomy import apply_additions, parse_appendices, read_additions
+from cites_connector.hs_codes.tools.build_taxonomy import (
+    apply_additions,
+    parse_appendices,
+    read_additions,
+)
 
 SNIPPET = """\
 HDR\tInterpretation
@@ -58,8 +62,14 @@ def parsed():
 def test_a_species_line_starting_with_its_family_places_the_species_in_that_family():
     taxonomy = parsed().result()
     assert taxonomy.lineage("Antilocapra americana") == (
-        "Antilocapra americana", "Antilocapra", "Antilocapridae", "Artiodactyla", "Mammalia",
-        "Chordata", "Animalia")
+        "Antilocapra americana",
+        "Antilocapra",
+        "Antilocapridae",
+        "Artiodactyla",
+        "Mammalia",
+        "Chordata",
+        "Animalia",
+    )
 
 
 def test_headings_give_class_order_family_and_subfamily():
@@ -109,7 +119,8 @@ def test_additions_win_but_keep_the_2012_listing_when_they_give_none(tmp_path):
         "Paubrasilia,GENUS,Leguminosae,,current genus\n"
         "Paubrasilia echinata,SPECIES,Paubrasilia,II,renamed\n"
         "Caesalpinia echinata,SYNONYM,Paubrasilia echinata,,old name\n"
-        "Dalbergia nigra,SPECIES,Dalbergia,,musical instruments\n")
+        "Dalbergia nigra,SPECIES,Dalbergia,,musical instruments\n"
+    )
     taxonomy = apply_additions(parsed().result(), *read_additions(additions))
     assert taxonomy.resolve("Caesalpinia echinata").name == "Paubrasilia echinata"
     assert taxonomy.resolve("Dalbergia nigra").appendix == "I"

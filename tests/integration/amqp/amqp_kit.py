@@ -11,9 +11,10 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import pika
@@ -50,8 +51,9 @@ def url_as(url: str, user: str, password: str) -> str:
     """``url`` with another user's credentials."""
     parts = urlsplit(url)
     host = parts.hostname + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(
-        netloc=f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"))
+    return urlunsplit(
+        parts._replace(netloc=f"{quote(user, safe='')}:{quote(password, safe='')}@{host}")
+    )
 
 
 def admin_url(url: str) -> str:
@@ -61,8 +63,9 @@ def admin_url(url: str) -> str:
 
 
 def permit_system_url(url: str) -> str:
-    return url_as(url, shipped.PERMIT_SYSTEM_USER,
-                  shipped.DEMO_PASSWORDS[shipped.PERMIT_SYSTEM_USER])
+    return url_as(
+        url, shipped.PERMIT_SYSTEM_USER, shipped.DEMO_PASSWORDS[shipped.PERMIT_SYSTEM_USER]
+    )
 
 
 class TestBroker:
@@ -83,10 +86,18 @@ class TestBroker:
         self.publisher = self.permit_system.channel()
         self.publisher.confirm_delivery()
 
-    def publish(self, routing_key: str, body: bytes | dict, *, message_id: str | None = "auto",
-                content_type: str | None = "application/json", headers: dict | None = None,
-                exchange: str = topology.PERMITS_EXCHANGE, as_admin: bool = False,
-                user_id: str | None = "auto") -> str | None:
+    def publish(
+        self,
+        routing_key: str,
+        body: bytes | dict,
+        *,
+        message_id: str | None = "auto",
+        content_type: str | None = "application/json",
+        headers: dict | None = None,
+        exchange: str = topology.PERMITS_EXCHANGE,
+        as_admin: bool = False,
+        user_id: str | None = "auto",
+    ) -> str | None:
         """Publish as the permit system (``user_id`` its user), or ``as_admin``: a user who is
         not the permit system but may write to ``cites.permits``."""
         if isinstance(body, dict):
@@ -96,9 +107,18 @@ class TestBroker:
         channel = self.channel if as_admin else self.publisher
         if user_id == "auto":
             user_id = None if as_admin else shipped.PERMIT_SYSTEM_USER
-        channel.basic_publish(exchange, routing_key, body, pika.BasicProperties(
-            content_type=content_type, message_id=message_id, headers=headers,
-            delivery_mode=pika.DeliveryMode.Persistent, user_id=user_id))
+        channel.basic_publish(
+            exchange,
+            routing_key,
+            body,
+            pika.BasicProperties(
+                content_type=content_type,
+                message_id=message_id,
+                headers=headers,
+                delivery_mode=pika.DeliveryMode.Persistent,
+                user_id=user_id,
+            ),
+        )
         return message_id
 
     def capture(self, exchange: str, pattern: str = "#") -> str:
@@ -119,8 +139,11 @@ class TestBroker:
 
     def collect(self, queue: str, count: int, timeout: float = 15.0) -> list:
         got: list = []
-        wait_for(lambda: got.extend(self.take(queue)) or len(got) >= count, timeout,
-                 f"{count} messages in {queue} (have {len(got)})")
+        wait_for(
+            lambda: got.extend(self.take(queue)) or len(got) >= count,
+            timeout,
+            f"{count} messages in {queue} (have {len(got)})",
+        )
         return got
 
     def depth(self, queue: str) -> int:
@@ -136,8 +159,13 @@ class TestBroker:
 
 def make_app(tmp_path: Path, amqp_url: str, **overrides):
     """A bootstrapped app on a fresh SQLite ledger; the clock starts 2026-11-28 09:00 UTC."""
-    settings = load_settings(home_country="NA", data_dir=tmp_path / "var", amqp_url=amqp_url,
-                             soap_auth="off", **overrides)
+    settings = load_settings(
+        home_country="NA",
+        data_dir=tmp_path / "var",
+        amqp_url=amqp_url,
+        soap_auth="off",
+        **overrides,
+    )
     app = bootstrap(settings, clock=Clock())
     upgrade(app.engine)
     return app
@@ -163,7 +191,7 @@ def _healthy(probe) -> bool:
     try:
         probe()
         return True
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
 
 
@@ -195,8 +223,11 @@ def stored_permit(app, number: str, country: str = "NA"):
 def serve_command() -> list[str]:
     """``cites-connector`` as installed in this environment."""
     found = shutil.which("cites-connector")
-    return [found] if found else [sys.executable, "-c",
-                                  "from cites_connector.cli.main import main; main()"]
+    return (
+        [found]
+        if found
+        else [sys.executable, "-c", "from cites_connector.cli.main import main; main()"]
+    )
 
 
 def free_port() -> int:
@@ -208,9 +239,14 @@ def free_port() -> int:
 def serve_env(tmp_path: Path, amqp_url: str, **settings: str) -> dict[str, str]:
     """Environment of a ``cites-connector serve`` on the test's ledger (SQLite in ``tmp_path``
     unless CONNECTOR_DATABASE_URL is given) and virtual host, SOAP on a free port."""
-    env = {**os.environ, "CONNECTOR_HOME_COUNTRY": "NA",
-           "CONNECTOR_DATA_DIR": str(tmp_path / "var"), "CONNECTOR_AMQP_URL": amqp_url,
-           "CONNECTOR_SOAP_PORT": str(free_port()), "CONNECTOR_SOAP_AUTH": "off"}
+    env = {
+        **os.environ,
+        "CONNECTOR_HOME_COUNTRY": "NA",
+        "CONNECTOR_DATA_DIR": str(tmp_path / "var"),
+        "CONNECTOR_AMQP_URL": amqp_url,
+        "CONNECTOR_SOAP_PORT": str(free_port()),
+        "CONNECTOR_SOAP_AUTH": "off",
+    }
     env.pop("CONNECTOR_DATABASE_URL", None)
     return env | settings
 

@@ -56,8 +56,13 @@ class RabbitNode:
         self._made: list[str] = []
 
     def ctl(self, *args: str, input: str | None = None, timeout: float = 120) -> str:
-        done = subprocess.run(["rabbitmqctl", "-n", self.node, *args], input=input, text=True,
-                              capture_output=True, timeout=timeout)
+        done = subprocess.run(
+            ["rabbitmqctl", "-n", self.node, *args],
+            input=input,
+            text=True,
+            capture_output=True,
+            timeout=timeout,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {done.stderr}{done.stdout}")
         return done.stdout
@@ -75,17 +80,26 @@ class RabbitNode:
         if not pool:
             names = [f"cites-test-{self._session}-{len(self._made) + n}" for n in range(BATCH)]
             document = shipped.load()
-            batch: dict[str, list] = {"users": document["users"], "vhosts": [],
-                                      "permissions": []}
+            batch: dict[str, list] = {"users": document["users"], "vhosts": [], "permissions": []}
             for name in names:
                 moved = shipped.for_vhost(document, name)
-                sections = moved if provisioned else {"vhosts": moved["vhosts"],
-                                                      "permissions": moved["permissions"]}
+                sections = (
+                    moved
+                    if provisioned
+                    else {"vhosts": moved["vhosts"], "permissions": moved["permissions"]}
+                )
                 for section, entries in sections.items():
                     if section != "users":
                         batch.setdefault(section, []).extend(entries)
-                batch["permissions"].append({"user": self.user, "vhost": name,
-                                             "configure": ".*", "write": ".*", "read": ".*"})
+                batch["permissions"].append(
+                    {
+                        "user": self.user,
+                        "vhost": name,
+                        "configure": ".*",
+                        "write": ".*",
+                        "read": ".*",
+                    }
+                )
             self.import_definitions(batch)
             self._made += names
             pool += names
@@ -96,15 +110,17 @@ class RabbitNode:
         """The import is asynchronous: wait until the last virtual host takes connections from
         the connector's user and (when provisioned) holds the permits queue."""
         deadline = time.monotonic() + timeout
-        url = url_as(self.url_for(vhost), shipped.CONNECTOR_USER,
-                     shipped.DEMO_PASSWORDS[shipped.CONNECTOR_USER])
+        url = url_as(
+            self.url_for(vhost),
+            shipped.CONNECTOR_USER,
+            shipped.DEMO_PASSWORDS[shipped.CONNECTOR_USER],
+        )
         while True:
             try:
                 connection = pika.BlockingConnection(pika.URLParameters(url))
                 try:
                     if provisioned:
-                        connection.channel().queue_declare("cites-connector.permits",
-                                                           passive=True)
+                        connection.channel().queue_declare("cites-connector.permits", passive=True)
                 finally:
                     if connection.is_open:
                         connection.close()
@@ -118,7 +134,7 @@ class RabbitNode:
         if self._made:
             names = ", ".join(f'<<"{n}">>' for n in self._made)
             try:
-                self.ctl("eval", f"[rabbit_vhost:delete(V, <<\"tests\">>) || V <- [{names}]].")
+                self.ctl("eval", f'[rabbit_vhost:delete(V, <<"tests">>) || V <- [{names}]].')
             except (RuntimeError, subprocess.TimeoutExpired):
                 pass
 
@@ -144,15 +160,19 @@ def amqp_admin_url(rabbit_node) -> str:
 @pytest.fixture
 def amqp_url(amqp_admin_url) -> str:
     """The connector's URL (user ``connector``) on this test's virtual host."""
-    return url_as(amqp_admin_url, shipped.CONNECTOR_USER,
-                  shipped.DEMO_PASSWORDS[shipped.CONNECTOR_USER])
+    return url_as(
+        amqp_admin_url, shipped.CONNECTOR_USER, shipped.DEMO_PASSWORDS[shipped.CONNECTOR_USER]
+    )
 
 
 @pytest.fixture
 def permit_system_url(amqp_admin_url) -> str:
     """The permit system's URL (user ``permit-system``) on this test's virtual host."""
-    return url_as(amqp_admin_url, shipped.PERMIT_SYSTEM_USER,
-                  shipped.DEMO_PASSWORDS[shipped.PERMIT_SYSTEM_USER])
+    return url_as(
+        amqp_admin_url,
+        shipped.PERMIT_SYSTEM_USER,
+        shipped.DEMO_PASSWORDS[shipped.PERMIT_SYSTEM_USER],
+    )
 
 
 @pytest.fixture

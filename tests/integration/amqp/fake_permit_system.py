@@ -20,8 +20,16 @@ class FakePermitSystem:
     kept in ``requests``; ``answer_after`` holds the answers until that many requests came,
     ``delay`` holds each answer that many seconds."""
 
-    def __init__(self, url: str, answers: dict, silent: bool = False, *,
-                 user_id: str | None = "from-url", answer_after: int = 1, delay: float = 0.0):
+    def __init__(
+        self,
+        url: str,
+        answers: dict,
+        silent: bool = False,
+        *,
+        user_id: str | None = "from-url",
+        answer_after: int = 1,
+        delay: float = 0.0,
+    ):
         self.url, self.answers, self.silent = url, answers, silent
         self.user_id = unquote(urlsplit(url).username) if user_id == "from-url" else user_id
         self.answer_after = answer_after
@@ -65,10 +73,18 @@ class FakePermitSystem:
                 connection.sleep(self.delay)
             for held_request, held in self._held:
                 content_type, headers, reply = self.answers.get(
-                    held_request["permit_number"],
-                    ("application/json", None, b'{"found": false}'))
-                channel.basic_publish("", held.reply_to, reply, pika.BasicProperties(
-                    correlation_id=held.correlation_id, content_type=content_type,
-                    headers=headers, user_id=self.user_id))
+                    held_request["permit_number"], ("application/json", None, b'{"found": false}')
+                )
+                channel.basic_publish(
+                    "",
+                    held.reply_to,
+                    reply,
+                    pika.BasicProperties(
+                        correlation_id=held.correlation_id,
+                        content_type=content_type,
+                        headers=headers,
+                        user_id=self.user_id,
+                    ),
+                )
             self._held.clear()
         connection.close()

@@ -13,7 +13,12 @@ from cites_connector.adapters.outbox.backoff import Backoff
 from cites_connector.domain.permits import ConsignmentPolicy
 from cites_connector.domain.usages import DeclarationState
 from tests.integration.amqp.amqp_kit import (
-    TestBroker, make_app, running, sample_permits, stored_permit, wait_for,
+    TestBroker,
+    make_app,
+    running,
+    sample_permits,
+    stored_permit,
+    wait_for,
 )
 from tests.integration.kit import export, permit, python_item, pythons
 
@@ -29,7 +34,8 @@ def healthy(worker) -> bool:
 
 
 def test_the_connector_reconnects_after_a_broker_restart_and_carries_on(
-        tmp_path, amqp_url, rabbit_node):
+    tmp_path, amqp_url, rabbit_node
+):
     app = make_app(tmp_path, amqp_url, amqp_reconnect_max_seconds=1.0, amqp_workers=2)
     app.permits.apply(permit("26NA000500", pythons(100), policy=ConsignmentPolicy.MULTIPLE))
     held = app.clearance.clear("D-HELD", 1, export(python_item(1, 40, "26NA000123")))
@@ -37,8 +43,9 @@ def test_the_connector_reconnects_after_a_broker_restart_and_carries_on(
     broker = TestBroker(amqp_url)
     usage = broker.capture(topology.USAGE_EXCHANGE)
     broker.close()
-    relay = build_outbox_relay(app, poll_interval=0.05,
-                               backoff=Backoff(initial=0.2, maximum=1.0, jitter=0.0))
+    relay = build_outbox_relay(
+        app, poll_interval=0.05, backoff=Backoff(initial=0.2, maximum=1.0, jitter=0.0)
+    )
     consumer = build_permit_consumer(app, relay)
     restarted = False
     try:
@@ -55,8 +62,10 @@ def test_the_connector_reconnects_after_a_broker_restart_and_carries_on(
             broker = TestBroker(amqp_url)
             broker.publish("permit.issued", sample_permits()[0], message_id="after-restart")
             wait_for(lambda: stored_permit(app, "26NA000123"), what="the permit")
-            wait_for(lambda: app.clearance.stored("D-HELD").state is DeclarationState.CLEARED,
-                     what="the release")
+            wait_for(
+                lambda: app.clearance.stored("D-HELD").state is DeclarationState.CLEARED,
+                what="the release",
+            )
             got = broker.collect(usage, 3, timeout=30)
             broker.close()
     finally:

@@ -28,8 +28,11 @@ EVENTS = 300
 
 def command() -> list[str]:
     found = shutil.which("cites-connector")
-    return [found] if found else [sys.executable, "-c",
-                                  "from cites_connector.cli.main import main; main()"]
+    return (
+        [found]
+        if found
+        else [sys.executable, "-c", "from cites_connector.cli.main import main; main()"]
+    )
 
 
 def free_port() -> int:
@@ -47,8 +50,7 @@ def number(i: int) -> str:
     return f"26NA{i:06d}"
 
 
-def test_kill_9_under_load_then_restart_loses_nothing_and_applies_nothing_twice(
-        tmp_path, amqp_url):
+def test_kill_9_under_load_then_restart_loses_nothing_and_applies_nothing_twice(tmp_path, amqp_url):
     app = make_app(tmp_path, amqp_url)
     for i in range(EVENTS):  # every declaration waits for its permit
         held = app.clearance.clear(f"D-{i}", 1, export(python_item(1, 10, number(i))))
@@ -64,12 +66,18 @@ def test_kill_9_under_load_then_restart_loses_nothing_and_applies_nothing_twice(
         if i % 3 == 0:  # the permit system's own at-least-once: some events come twice
             broker.publish("permit.issued", body, message_id=f"ev-{i}")
 
-    env = {**os.environ, "CONNECTOR_HOME_COUNTRY": "NA",
-           "CONNECTOR_DATA_DIR": str(tmp_path / "var"), "CONNECTOR_AMQP_URL": amqp_url,
-           "CONNECTOR_SOAP_PORT": str(free_port()), "CONNECTOR_SOAP_AUTH": "off",
-           "CONNECTOR_AMQP_WORKERS": "2", "CONNECTOR_AMQP_PREFETCH": "20",
-           # rows the killed relay had claimed come back after the lease: keep it short
-           "CONNECTOR_OUTBOX_LEASE_SECONDS": "3"}
+    env = {
+        **os.environ,
+        "CONNECTOR_HOME_COUNTRY": "NA",
+        "CONNECTOR_DATA_DIR": str(tmp_path / "var"),
+        "CONNECTOR_AMQP_URL": amqp_url,
+        "CONNECTOR_SOAP_PORT": str(free_port()),
+        "CONNECTOR_SOAP_AUTH": "off",
+        "CONNECTOR_AMQP_WORKERS": "2",
+        "CONNECTOR_AMQP_PREFETCH": "20",
+        # rows the killed relay had claimed come back after the lease: keep it short
+        "CONNECTOR_OUTBOX_LEASE_SECONDS": "3",
+    }
     env.pop("CONNECTOR_DATABASE_URL", None)
     logs = open(tmp_path / "serve.log", "wb")
 
@@ -91,9 +99,14 @@ def test_kill_9_under_load_then_restart_loses_nothing_and_applies_nothing_twice(
         second = serve()
         try:
             wait_for(lambda: applied() == EVENTS, 120, what="every event applied")
-            wait_for(lambda: count(app, t.outbox, t.outbox.c.channel == "amqp",
-                                   t.outbox.c.sent_at.is_(None)) == 0, 60,
-                     what="the outbox relayed")
+            wait_for(
+                lambda: (
+                    count(app, t.outbox, t.outbox.c.channel == "amqp", t.outbox.c.sent_at.is_(None))
+                    == 0
+                ),
+                60,
+                what="the outbox relayed",
+            )
         finally:
             second.send_signal(signal.SIGTERM)
             assert second.wait(30) == 0
@@ -107,8 +120,14 @@ def test_kill_9_under_load_then_restart_loses_nothing_and_applies_nothing_twice(
     with app.engine.connect() as c:
         per_declaration = Counter(r for (r,) in c.execute(select(t.usages.c.declaration_id)))
         usage_ids = {r for (r,) in c.execute(select(t.usages.c.usage_id))}
-        notice_ids = {r for (r,) in c.execute(select(t.outbox.c.message_id).where(
-            t.outbox.c.destination == topology.NOTIFICATIONS_EXCHANGE))}
+        notice_ids = {
+            r
+            for (r,) in c.execute(
+                select(t.outbox.c.message_id).where(
+                    t.outbox.c.destination == topology.NOTIFICATIONS_EXCHANGE
+                )
+            )
+        }
     assert set(per_declaration.values()) == {1} and len(per_declaration) == EVENTS
     for i in (0, EVENTS // 2, EVENTS - 1):
         balance = app.permits.balance(number(i), "NA")
@@ -122,7 +141,9 @@ def test_kill_9_under_load_then_restart_loses_nothing_and_applies_nothing_twice(
     assert set(notified) == notice_ids  # "decided" (held) and "released" notifications
     broker.close()
     app.close()
-    print(f"\nkilled at {at_kill}/{EVENTS} events applied, {on_the_wire} outbox messages "
-          f"published; usage reports delivered twice: "
-          f"{sum(n - 1 for n in published.values())}, notifications twice: "
-          f"{sum(n - 1 for n in notified.values())}")
+    print(
+        f"\nkilled at {at_kill}/{EVENTS} events applied, {on_the_wire} outbox messages "
+        f"published; usage reports delivered twice: "
+        f"{sum(n - 1 for n in published.values())}, notifications twice: "
+        f"{sum(n - 1 for n in notified.values())}"
+    )

@@ -24,11 +24,11 @@ from sqlalchemy import func, select
 from cites_connector.adapters.amqp import topology
 from cites_connector.adapters.amqp.permit_consumer import PermitConsumer
 from cites_connector.adapters.amqp.permit_messages import IncomingMessage, message_key
+from cites_connector.adapters.outbox.backoff import Backoff
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.delivery_attempts import SqlDeliveryAttempts
 from cites_connector.adapters.sql.engine import make_engine
 from cites_connector.adapters.sql.migrate import upgrade
-from cites_connector.adapters.outbox.backoff import Backoff
 from tests.integration.amqp.amqp_kit import TestBroker, running, sample_permits, wait_for
 from tests.integration.kit import services
 from tests.memory_ledger import MemoryLedger, MemoryLedgerSession
@@ -48,8 +48,15 @@ def test_rabbitmq_counts_the_prefetched_messages_of_a_closed_connection(rabbit_n
     admin.exchange_declare("dlx", "fanout")
     admin.queue_declare("dead", durable=True)
     admin.queue_bind("dead", "dlx")
-    admin.queue_declare("q", durable=True, arguments={
-        "x-queue-type": "quorum", "x-delivery-limit": 2, "x-dead-letter-exchange": "dlx"})
+    admin.queue_declare(
+        "q",
+        durable=True,
+        arguments={
+            "x-queue-type": "quorum",
+            "x-delivery-limit": 2,
+            "x-dead-letter-exchange": "dlx",
+        },
+    )
     for n in range(3):
         admin.basic_publish("", "q", f"m{n}".encode())
     for _ in range(3):
@@ -58,11 +65,15 @@ def test_rabbitmq_counts_the_prefetched_messages_of_a_closed_connection(rabbit_n
         channel.basic_qos(prefetch_count=20)
         delivered = []
         channel.basic_consume("q", lambda *args: delivered.append(args[1].delivery_tag))
-        wait_for(lambda: connection.process_data_events(0.05) or len(delivered) == 3, 10,
-                 "the prefetch")
+        wait_for(
+            lambda: connection.process_data_events(0.05) or len(delivered) == 3, 10, "the prefetch"
+        )
         connection.close()  # as a crash would: nothing acknowledged, nothing rejected
-    wait_for(lambda: admin.queue_declare("dead", passive=True).method.message_count == 3, 10,
-             "all three dead-lettered by RabbitMQ")
+    wait_for(
+        lambda: admin.queue_declare("dead", passive=True).method.message_count == 3,
+        10,
+        "all three dead-lettered by RabbitMQ",
+    )
     assert admin.queue_declare("q", passive=True).method.message_count == 0
     admin.connection.close()
 
@@ -103,8 +114,13 @@ def _rows(attempts) -> int:
 
 
 def _consumer(permits, amqp_url, attempts):
-    return PermitConsumer(permits, amqp_url, attempts, delivery_limit=5,
-                          reconnect=Backoff(initial=0.1, maximum=0.5, jitter=0.1))
+    return PermitConsumer(
+        permits,
+        amqp_url,
+        attempts,
+        delivery_limit=5,
+        reconnect=Backoff(initial=0.1, maximum=0.5, jitter=0.1),
+    )
 
 
 def _dead(broker: TestBroker, count: int) -> dict:
@@ -112,8 +128,7 @@ def _dead(broker: TestBroker, count: int) -> dict:
     return {p.message_id: p.headers for _, p, _ in letters}
 
 
-def test_a_message_that_always_fails_is_dead_lettered_after_five_attempts(
-        amqp_url, attempts):
+def test_a_message_that_always_fails_is_dead_lettered_after_five_attempts(amqp_url, attempts):
     ledger = ExplodingLedger()
     _, permits = services(ledger)
     broker = TestBroker(amqp_url)
@@ -150,8 +165,9 @@ def test_a_message_the_process_died_on_twenty_times_is_dead_lettered(amqp_url, a
             for _ in range(deaths):
                 attempts.begin(key)
         for _ in range(2):  # delivered once to nobody: both come back marked redelivered
-            method = wait_for(lambda: broker.channel.basic_get(topology.PERMITS_QUEUE)[0],
-                              what="a delivery")
+            method = wait_for(
+                lambda: broker.channel.basic_get(topology.PERMITS_QUEUE)[0], what="a delivery"
+            )
         broker.channel.basic_nack(method.delivery_tag, multiple=True, requeue=True)
         with running(_consumer(permits, amqp_url, attempts)):
             dead = _dead(broker, 1)

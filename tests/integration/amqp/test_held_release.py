@@ -12,7 +12,12 @@ from cites_connector.adapters.amqp import topology
 from cites_connector.domain.decisions import DeclarationDecision, ReasonCode
 from cites_connector.domain.usages import DeclarationState
 from tests.integration.amqp.amqp_kit import (
-    TestBroker, consumer_running, make_app, relay_running, sample_permits, wait_for,
+    TestBroker,
+    consumer_running,
+    make_app,
+    relay_running,
+    sample_permits,
+    wait_for,
 )
 from tests.integration.kit import export, python_item
 
@@ -20,10 +25,17 @@ pytestmark = pytest.mark.rabbitmq
 
 
 def test_a_held_declaration_is_released_when_its_permit_is_published(
-        tmp_path, amqp_url, customs_simulator):
+    tmp_path, amqp_url, customs_simulator
+):
     simulator, customs_url = customs_simulator
-    app = make_app(tmp_path, amqp_url, customs_url=customs_url, customs_allow_http=True,
-                   customs_user="connector", customs_password="s3cret-callback")
+    app = make_app(
+        tmp_path,
+        amqp_url,
+        customs_url=customs_url,
+        customs_allow_http=True,
+        customs_user="connector",
+        customs_password="s3cret-callback",
+    )
     broker = TestBroker(amqp_url)
     usage = broker.capture(topology.USAGE_EXCHANGE, "usage.*")
     notices = broker.capture(topology.NOTIFICATIONS_EXCHANGE, "broker.BRK-0917")
@@ -42,7 +54,10 @@ def test_a_held_declaration_is_released_when_its_permit_is_published(
         recorded = json.loads(body)
         assert method.routing_key == "usage.recorded"
         assert (recorded["declaration_id"], recorded["quantity"], recorded["permit_used_up"]) == (
-            "WDHA-E-1042", "40", True)
+            "WDHA-E-1042",
+            "40",
+            True,
+        )
         assert properties.message_id == recorded["usage_id"]
 
         decided, released = (json.loads(b) for _, _, b in messages)

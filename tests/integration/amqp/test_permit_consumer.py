@@ -14,7 +14,12 @@ from cites_connector.adapters.sql import tables as t
 from cites_connector.domain.permits import ConsignmentPolicy, PermitStatus, PermitType
 from cites_connector.mappings.permit_json import parse_permit
 from tests.integration.amqp.amqp_kit import (
-    EPERMITS, TestBroker, consumer_running, make_app, sample_permits, wait_for,
+    EPERMITS,
+    TestBroker,
+    consumer_running,
+    make_app,
+    sample_permits,
+    wait_for,
 )
 from tests.integration.amqp.amqp_kit import stored_permit as stored
 
@@ -37,14 +42,21 @@ def inbox_ids(app) -> list[str]:
 
 def audit_actions(app, subject: str) -> list[str]:
     with app.engine.connect() as c:
-        return [r for (r,) in c.execute(select(t.audit_log.c.action)
-                                        .where(t.audit_log.c.subject == subject)
-                                        .order_by(t.audit_log.c.id))]
+        return [
+            r
+            for (r,) in c.execute(
+                select(t.audit_log.c.action)
+                .where(t.audit_log.c.subject == subject)
+                .order_by(t.audit_log.c.id)
+            )
+        ]
 
 
 def at_version(app, number: str, version: int):
-    return wait_for(lambda: (p := stored(app, number)) is not None and p.version >= version
-                    and p, what=f"{number} at version {version}")
+    return wait_for(
+        lambda: (p := stored(app, number)) is not None and p.version >= version and p,
+        what=f"{number} at version {version}",
+    )
 
 
 def test_json_permits_become_ledger_permits_with_their_lines_units_and_dates(world):
@@ -59,8 +71,9 @@ def test_json_permits_become_ledger_permits_with_their_lines_units_and_dates(wor
     assert first == parse_permit(python)
     assert (first.type, first.consignment_policy) == (PermitType.EXPORT, ConsignmentPolicy.SINGLE)
     assert (first.valid_from, first.valid_until) == (date(2026, 11, 2), date(2027, 5, 1))
-    assert [(ln.line, ln.taxon, ln.quantity, ln.unit, ln.term, ln.remaining)
-            for ln in first.lines] == [("A", "Python regius", 40, None, "LIV", 40)]
+    assert [
+        (ln.line, ln.taxon, ln.quantity, ln.unit, ln.term, ln.remaining) for ln in first.lines
+    ] == [("A", "Python regius", 40, None, "LIV", 40)]
     assert second.consignment_policy is ConsignmentPolicy.MULTIPLE
     assert [(ln.line, ln.quantity, ln.unit) for ln in second.lines] == [("A", 50, "KIL")]
 
@@ -68,23 +81,33 @@ def test_json_permits_become_ledger_permits_with_their_lines_units_and_dates(wor
 def test_epermit_xml_v2_bare_and_v1_in_an_epix_envelope_become_ledger_permits(world):
     app, broker = world
     with consumer_running(app):
-        broker.publish("permit.issued",
-                       (EPERMITS / "26NA000123-python-regius-export-v2.xml").read_bytes(),
-                       content_type="application/xml", headers={"permit-version": 1})
-        broker.publish("permit.amended",
-                       (EPERMITS / "26NA000152-crocodylus-skins-v1-epix.xml").read_bytes(),
-                       content_type="application/xml; charset=utf-8",
-                       headers={"permit-version": "2"})
+        broker.publish(
+            "permit.issued",
+            (EPERMITS / "26NA000123-python-regius-export-v2.xml").read_bytes(),
+            content_type="application/xml",
+            headers={"permit-version": 1},
+        )
+        broker.publish(
+            "permit.amended",
+            (EPERMITS / "26NA000152-crocodylus-skins-v1-epix.xml").read_bytes(),
+            content_type="application/xml; charset=utf-8",
+            headers={"permit-version": "2"},
+        )
         python = at_version(app, "26NA000123", 1)
         crocodile = at_version(app, "26NA000152", 2)
 
     assert python == parse_permit(sample_permits()[0])  # the same permit as the JSON example
     assert (crocodile.issuing_country, crocodile.version, crocodile.type) == (
-        "NA", 2, PermitType.EXPORT)
+        "NA",
+        2,
+        PermitType.EXPORT,
+    )
     assert crocodile.importer.country == "IT"
     assert (crocodile.valid_from, crocodile.valid_until) == (date(2026, 11, 10), date(2027, 5, 9))
     assert [(ln.line, ln.term, ln.quantity, ln.unit) for ln in crocodile.lines] == [
-        ("A", "SKI", Decimal(120), None), ("B", "SKP", Decimal("35.5"), "KIL")]
+        ("A", "SKI", Decimal(120), None),
+        ("B", "SKP", Decimal("35.5"), "KIL"),
+    ]
     assert crocodile.consignment_policy is ConsignmentPolicy.SINGLE
 
 
@@ -94,9 +117,16 @@ def test_the_same_message_delivered_twice_is_applied_once(world):
     with consumer_running(app):
         broker.publish("permit.issued", python, message_id="ps-1001")
         broker.publish("permit.issued", python, message_id="ps-1001")
-        broker.publish("permit.suspended", {"permit_number": "26NA000123",
-                                            "issuing_country": "NA", "version": 2,
-                                            "reason": "inquiry"}, message_id="ps-1002")
+        broker.publish(
+            "permit.suspended",
+            {
+                "permit_number": "26NA000123",
+                "issuing_country": "NA",
+                "version": 2,
+                "reason": "inquiry",
+            },
+            message_id="ps-1002",
+        )
         wait_for(lambda: "ps-1002" in inbox_ids(app), what="the suspension")
 
     assert sorted(inbox_ids(app)) == ["ps-1001", "ps-1002"]
@@ -131,9 +161,15 @@ def test_out_of_order_versions_end_in_the_state_of_the_highest_version(tmp_path,
             for n in (5, 2, 8, 1, 7, 3, 6, 4):
                 broker.publish("permit.amended" if n > 1 else "permit.issued", version(n))
             # a cancellation that overtook the permit it cancels
-            broker.publish("permit.cancelled", {"permit_number": "26NA000123",
-                                                "issuing_country": "NA", "version": 2,
-                                                "reason": "revoked"})
+            broker.publish(
+                "permit.cancelled",
+                {
+                    "permit_number": "26NA000123",
+                    "issuing_country": "NA",
+                    "version": 2,
+                    "reason": "revoked",
+                },
+            )
             broker.publish("permit.issued", sample_permits()[0], message_id="last")
             wait_for(lambda: len(inbox_ids(app)) == 10, what="all ten events")
         permit = stored(app, "26NA000131")
@@ -163,5 +199,8 @@ def test_suspended_reinstated_and_cancelled_permits_change_status(world):
 
     assert stored(app, "26NA000123").status is PermitStatus.CANCELLED  # v4 again: ignored
     assert audit_actions(app, "26NA000123/NA") == [
-        "permit.issued", "permit.status.suspended", "permit.status.valid",
-        "permit.status.cancelled"]
+        "permit.issued",
+        "permit.status.suspended",
+        "permit.status.valid",
+        "permit.status.cancelled",
+    ]

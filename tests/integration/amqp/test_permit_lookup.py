@@ -12,7 +12,11 @@ from cites_connector.adapters.amqp.definitions import DEMO_PASSWORDS
 from cites_connector.adapters.amqp.workers import wire_permit_lookup
 from cites_connector.domain.decisions import DeclarationDecision, ReasonCode
 from tests.integration.amqp.amqp_kit import (
-    EPERMITS, make_app, sample_permits, stored_permit, url_as,
+    EPERMITS,
+    make_app,
+    sample_permits,
+    stored_permit,
+    url_as,
 )
 from tests.integration.amqp.fake_permit_system import FakePermitSystem
 from tests.integration.kit import export, python_item
@@ -33,7 +37,8 @@ def app(tmp_path, amqp_url):
 
 
 def test_a_permit_found_by_lookup_is_stored_and_the_declaration_decided_on_it(
-        app, permit_system_url):
+    app, permit_system_url
+):
     python = json.dumps(sample_permits()[0]).encode()
     answers = {"26NA000123": ("application/json", None, python)}
     with FakePermitSystem(permit_system_url, answers) as ps:
@@ -72,12 +77,16 @@ def test_no_reply_within_the_timeout_gives_permit_unknown(app, permit_system_url
 
 @pytest.mark.parametrize("provisioned", [True, False], ids=["unbound", "no-exchange"])
 def test_with_no_permit_system_listening_the_lookup_does_not_wait_for_the_timeout(
-        tmp_path, rabbit_node, provisioned):
+    tmp_path, rabbit_node, provisioned
+):
     """Provisioned from the definitions file: ``cites.rpc`` exists with nothing bound (the
     request comes back unroutable); a bare virtual host has no ``cites.rpc`` at all (RabbitMQ
     closes the channel)."""
-    url = url_as(rabbit_node.url_for(rabbit_node.new_vhost(provisioned)), "connector",
-                 DEMO_PASSWORDS["connector"])
+    url = url_as(
+        rabbit_node.url_for(rabbit_node.new_vhost(provisioned)),
+        "connector",
+        DEMO_PASSWORDS["connector"],
+    )
     app = make_app(tmp_path, url, lookup_timeout=1.0)
     wire_permit_lookup(app)
     try:
@@ -99,8 +108,9 @@ def test_an_unreachable_broker_gives_permit_unknown(tmp_path):
         app.close()
 
 
-def test_a_not_found_answer_is_remembered_for_the_negative_ttl(tmp_path, amqp_url,
-                                                                 permit_system_url):
+def test_a_not_found_answer_is_remembered_for_the_negative_ttl(
+    tmp_path, amqp_url, permit_system_url
+):
     """Contract 3.3 (v2): within CONNECTOR_LOOKUP_NEGATIVE_TTL a declaration citing the same
     unknown numbers again does not ask again; after it, it does. Counted on the requests the
     permit system saw."""
@@ -113,8 +123,10 @@ def test_a_not_found_answer_is_remembered_for_the_negative_ttl(tmp_path, amqp_ur
             assert len(ps.requests) == 2
             outcome = app.clearance.clear("D-NEG-2", 1, cited)
             assert len(ps.requests) == 2  # remembered: not asked again
-            assert all(ReasonCode.PERMIT_UNKNOWN in {r.code for r in item.reasons}
-                       for item in outcome.decision.items)
+            assert all(
+                ReasonCode.PERMIT_UNKNOWN in {r.code for r in item.reasons}
+                for item in outcome.decision.items
+            )
             time.sleep(0.6)
             app.clearance.clear("D-NEG-3", 1, cited)
             assert len(ps.requests) == 4  # forgotten after the TTL: asked again

@@ -16,8 +16,15 @@ from cites_connector.adapters.amqp.definitions import DEMO_PASSWORDS
 from cites_connector.adapters.sql import tables as t
 from cites_connector.cli.main import cli
 from tests.integration.amqp.amqp_kit import (
-    EPERMITS, TestBroker, consumer_running, make_app, permit_system_url, sample_permits,
-    stored_permit, url_as, wait_for,
+    EPERMITS,
+    TestBroker,
+    consumer_running,
+    make_app,
+    permit_system_url,
+    sample_permits,
+    stored_permit,
+    url_as,
+    wait_for,
 )
 
 pytestmark = pytest.mark.rabbitmq
@@ -32,45 +39,72 @@ def poisons() -> dict[str, dict]:
     wrong = dict(python, lines=[dict(python["lines"][0], quantity="-3")], version="one")
     huge = json.dumps(python | {"description": "x" * (10 * 1024 * 1024)}).encode()
     return {
-        "bad-json": dict(key="permit.issued", body=b'{"permit_number": "26NA0',
-                         reason="invalid JSON"),
-        "wrong-schema": dict(key="permit.issued", body=json.dumps(wrong).encode(),
-                             reason="lines[0].quantity"),
-        "entities": dict(key="permit.issued", body=ENTITIES, content_type="application/xml",
-                         headers={"permit-version": 1}, reason="DTD"),
+        "bad-json": dict(
+            key="permit.issued", body=b'{"permit_number": "26NA0', reason="invalid JSON"
+        ),
+        "wrong-schema": dict(
+            key="permit.issued", body=json.dumps(wrong).encode(), reason="lines[0].quantity"
+        ),
+        "entities": dict(
+            key="permit.issued",
+            body=ENTITIES,
+            content_type="application/xml",
+            headers={"permit-version": 1},
+            reason="DTD",
+        ),
         "ten-mb": dict(key="permit.issued", body=huge, reason="over the limit"),
         "no-version-header": dict(
-            key="permit.issued", content_type="application/xml",
+            key="permit.issued",
+            content_type="application/xml",
             body=(EPERMITS / "26NA000123-python-regius-export-v2.xml").read_bytes(),
-            reason="permit-version is missing"),
-        "unknown-event": dict(key="permit.destroyed", body=json.dumps(python).encode(),
-                              reason="not a permit event"),
-        "pdf": dict(key="permit.issued", body=b"%PDF-1.4", content_type="application/pdf",
-                    reason="neither application/json nor application/xml"),
+            reason="permit-version is missing",
+        ),
+        "unknown-event": dict(
+            key="permit.destroyed", body=json.dumps(python).encode(), reason="not a permit event"
+        ),
+        "pdf": dict(
+            key="permit.issued",
+            body=b"%PDF-1.4",
+            content_type="application/pdf",
+            reason="neither application/json nor application/xml",
+        ),
     }
 
 
 def ledger_counts(app) -> tuple[int, int, int]:
     with app.engine.connect() as c:
-        return tuple(c.execute(select(func.count()).select_from(table)).scalar()
-                     for table in (t.permits, t.inbox, t.audit_log))
+        return tuple(
+            c.execute(select(func.count()).select_from(table)).scalar()
+            for table in (t.permits, t.inbox, t.audit_log)
+        )
 
 
 def test_poison_messages_are_dead_lettered_with_reasons_and_the_consumer_carries_on(
-        tmp_path, amqp_url):
+    tmp_path, amqp_url
+):
     app = make_app(tmp_path, amqp_url)
     broker = TestBroker(amqp_url)
     cases = poisons()
     try:
         with consumer_running(app):
             for message_id, case in cases.items():
-                broker.publish(case["key"], case["body"], message_id=message_id,
-                               content_type=case.get("content_type", "application/json"),
-                               headers=case.get("headers"))
+                broker.publish(
+                    case["key"],
+                    case["body"],
+                    message_id=message_id,
+                    content_type=case.get("content_type", "application/json"),
+                    headers=case.get("headers"),
+                )
             broker.publish("permit.issued", sample_permits()[1], message_id="good")
             wait_for(lambda: ledger_counts(app)[1] == 1, what="the good permit")
-            letters = wait_for(lambda: (found := list_dead_letters(amqp_url, 20)[0])
-                               and len(found) == len(cases) and found, what="dead letters")
+            letters = wait_for(
+                lambda: (
+                    (found := list_dead_letters(amqp_url, 20)[0])
+                    and len(found) == len(cases)
+                    and found
+                ),
+                what="dead letters",
+            )
 
         assert ledger_counts(app) == (1, 1, 1)  # the good permit only
         by_id = {d.message_id: d for d in letters}
@@ -79,7 +113,9 @@ def test_poison_messages_are_dead_lettered_with_reasons_and_the_consumer_carries
             letter = by_id[message_id]
             assert case["reason"] in letter.reason, (message_id, letter.reason)
             assert (letter.routing_key, letter.original_exchange) == (
-                case["key"], topology.PERMITS_EXCHANGE)
+                case["key"],
+                topology.PERMITS_EXCHANGE,
+            )
             assert letter.size == len(case["body"])
         # listing lost nothing
         wait_for(lambda: broker.depth(topology.DEAD_LETTER_QUEUE) == len(cases), what="all")
@@ -92,8 +128,7 @@ def test_poison_messages_are_dead_lettered_with_reasons_and_the_consumer_carries
         app.close()
 
 
-def cli_run(amqp_url: str, *args: str, data_dir: Path | None = None,
-            replay_url: str | None = None):
+def cli_run(amqp_url: str, *args: str, data_dir: Path | None = None, replay_url: str | None = None):
     """``dlq replay`` records its actor in the audit log: it needs the app's data directory
     (ledger and audit key), and publishes as the permit publisher (replay_url)."""
     env = {"CONNECTOR_HOME_COUNTRY": "NA", "CONNECTOR_AMQP_URL": amqp_url}
@@ -105,7 +140,8 @@ def cli_run(amqp_url: str, *args: str, data_dir: Path | None = None,
 
 
 def test_a_message_over_the_broker_delivery_limit_is_dead_lettered_by_rabbitmq_and_replayed(
-        tmp_path, rabbit_node):
+    tmp_path, rabbit_node
+):
     """RabbitMQ's own x-delivery-limit (the backstop) still dead-letters a message returned
     too often; once the cause is gone the operator replays it, as the permit system, and the
     connector applies it. A queue provisioned with a limit of 2 (CONNECTOR_AMQP_BROKER_
@@ -119,8 +155,9 @@ def test_a_message_over_the_broker_delivery_limit_is_dead_lettered_by_rabbitmq_a
         topology.declare(broker.channel, delivery_limit=2)
         broker.publish("permit.issued", sample_permits()[0], message_id="ps-77")
         for _ in range(3):  # the limit is 2: the third return dead-letters it
-            method = wait_for(lambda: broker.channel.basic_get(topology.PERMITS_QUEUE)[0],
-                              what="a delivery")
+            method = wait_for(
+                lambda: broker.channel.basic_get(topology.PERMITS_QUEUE)[0], what="a delivery"
+            )
             broker.channel.basic_nack(method.delivery_tag, requeue=True)
         wait_for(lambda: broker.depth(topology.DEAD_LETTER_QUEUE) == 1, what="the dead letter")
 
@@ -138,11 +175,16 @@ def test_a_message_over_the_broker_delivery_limit_is_dead_lettered_by_rabbitmq_a
         data = tmp_path / "var"
         refused = cli_run(amqp_url, "dlq", "replay", "--id", "ps-77", data_dir=data)
         assert refused.exit_code == 2 and "CONNECTOR_DLQ_REPLAY_URL" in refused.output
-        assert cli_run(amqp_url, "dlq", "replay", "--id", "nope", data_dir=data,
-                       replay_url=replay_url).exit_code == 1
+        assert (
+            cli_run(
+                amqp_url, "dlq", "replay", "--id", "nope", data_dir=data, replay_url=replay_url
+            ).exit_code
+            == 1
+        )
         with consumer_running(app):
-            replayed = cli_run(amqp_url, "dlq", "replay", "--id", "ps-77", data_dir=data,
-                               replay_url=replay_url)
+            replayed = cli_run(
+                amqp_url, "dlq", "replay", "--id", "ps-77", data_dir=data, replay_url=replay_url
+            )
             assert replayed.exit_code == 0, replayed.output
             assert "1 replayed" in replayed.output
             wait_for(lambda: stored_permit(app, "26NA000123"), what="replayed permit")

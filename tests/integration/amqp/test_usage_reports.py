@@ -17,16 +17,29 @@ from tests.integration.kit import export, permit, python_item, pythons
 
 pytestmark = pytest.mark.rabbitmq
 
-USAGE_FIELDS = {"usage_id", "permit_number", "issuing_country", "line", "declaration_id",
-                "declaration_version", "item_number", "quantity", "unit", "remaining_after",
-                "permit_used_up", "office_code", "recorded_at"}
+USAGE_FIELDS = {
+    "usage_id",
+    "permit_number",
+    "issuing_country",
+    "line",
+    "declaration_id",
+    "declaration_version",
+    "item_number",
+    "quantity",
+    "unit",
+    "remaining_after",
+    "permit_used_up",
+    "office_code",
+    "recorded_at",
+}
 
 
 @pytest.fixture
 def world(tmp_path, amqp_url):
     app = make_app(tmp_path, amqp_url)
-    app.permits.apply(permit("26NA000200", pythons(40), pythons(10, "B"),
-                             policy=ConsignmentPolicy.MULTIPLE))
+    app.permits.apply(
+        permit("26NA000200", pythons(40), pythons(10, "B"), policy=ConsignmentPolicy.MULTIPLE)
+    )
     broker = TestBroker(amqp_url)
     yield app, broker
     broker.close()
@@ -46,19 +59,24 @@ def test_one_usage_recorded_per_write_off_with_the_contract_fields_and_message_i
     app, broker = world
     usage = broker.capture(topology.USAGE_EXCHANGE)
     with relay_running(app):
-        outcome = app.clearance.clear("WDHA-E-1", 1, export(python_item(1, 12, "26NA000200"),
-                                                            python_item(2, 3, "26NA000200")))
+        outcome = app.clearance.clear(
+            "WDHA-E-1", 1, export(python_item(1, 12, "26NA000200"), python_item(2, 3, "26NA000200"))
+        )
         assert outcome.decision.cleared
         got = decoded(broker.collect(usage, 2))
 
-    assert [(key, body["item_number"], body["quantity"], body["remaining_after"])
-            for key, _, body, _ in got] == [("usage.recorded", 1, "12", "28"),
-                                            ("usage.recorded", 2, "3", "25")]
+    assert [
+        (key, body["item_number"], body["quantity"], body["remaining_after"])
+        for key, _, body, _ in got
+    ] == [("usage.recorded", 1, "12", "28"), ("usage.recorded", 2, "3", "25")]
     for _, message_id, body, properties in got:
         assert set(body) == USAGE_FIELDS
         assert message_id == body["usage_id"]
         assert (body["permit_number"], body["issuing_country"], body["line"]) == (
-            "26NA000200", "NA", "A")
+            "26NA000200",
+            "NA",
+            "A",
+        )
         assert (body["declaration_id"], body["declaration_version"]) == ("WDHA-E-1", 1)
         assert body["unit"] is None and body["permit_used_up"] is False
         assert body["office_code"] == "WDHA" and body["recorded_at"].endswith("Z")
@@ -83,10 +101,17 @@ def test_cancellation_and_amendment_publish_usage_reversed(world):
     assert reversed_v1["usage_id"] == first["usage_id"] and reversed_v1["quantity"] == "10"
     assert reversed_v1["remaining_after"] == "40"
     assert (k2, id2, recorded_v2["declaration_version"], recorded_v2["quantity"]) == (
-        "usage.recorded", recorded_v2["usage_id"], 2, "4")
+        "usage.recorded",
+        recorded_v2["usage_id"],
+        2,
+        "4",
+    )
     [(k3, id3, reversed_v2, _)] = cancelled
     assert (k3, id3, reversed_v2["remaining_after"]) == (
-        "usage.reversed", f"{recorded_v2['usage_id']}:reversed", "40")
+        "usage.reversed",
+        f"{recorded_v2['usage_id']}:reversed",
+        "40",
+    )
 
 
 def test_broker_notification_carries_the_result_with_text_and_html(world):
@@ -109,13 +134,21 @@ def test_an_unroutable_usage_report_waits_in_the_outbox_until_a_queue_is_bound(w
     fast = Backoff(initial=0.2, maximum=0.5, jitter=0.0)
     with relay_running(app, backoff=fast):
         app.clearance.clear("WDHA-E-4", 1, export(python_item(1, 5, "26NA000200")))
-        rows = wait_for(lambda: [r for r in outbox_rows(app)
-                                 if r["routing_key"] == "usage.recorded" and r["attempts"] >= 2],
-                        what="failed attempts")
+        rows = wait_for(
+            lambda: [
+                r
+                for r in outbox_rows(app)
+                if r["routing_key"] == "usage.recorded" and r["attempts"] >= 2
+            ],
+            what="failed attempts",
+        )
         assert rows[0]["sent_at"] is None and "no queue is bound" in rows[0]["last_error"]
         # the broker notification had nobody listening either, but is not kept
-        assert all(r["sent_at"] is not None for r in outbox_rows(app)
-                   if r["destination"] == topology.NOTIFICATIONS_EXCHANGE)
+        assert all(
+            r["sent_at"] is not None
+            for r in outbox_rows(app)
+            if r["destination"] == topology.NOTIFICATIONS_EXCHANGE
+        )
         usage = broker.capture(topology.USAGE_EXCHANGE)
         [(_, message_id, _, _)] = decoded(broker.collect(usage, 1))
 

@@ -17,8 +17,9 @@ def start_simulator():
 
     def start(record=None, users=None, **options):
         recorder = open_recorder(record) if record else MemoryCallRecorder()
-        app = CustomsSimulator(recorder, users={USER: PASSWORD} if users is None else users,
-                               **options)
+        app = CustomsSimulator(
+            recorder, users={USER: PASSWORD} if users is None else users, **options
+        )
         server = BackgroundServer(app).start()
         servers.append(server)
         return app, server.url(app.path)

@@ -11,7 +11,10 @@ import pytest
 import requests
 import responses
 
-from cites_connector.adapters.customs.callback_client import CustomsCallbackClient, customs_deliverers
+from cites_connector.adapters.customs.callback_client import (
+    CustomsCallbackClient,
+    customs_deliverers,
+)
 from cites_connector.adapters.customs.callback_request import submit_control_result_request
 from cites_connector.adapters.outbox.backoff import Backoff
 from cites_connector.adapters.outbox.delivery import PermanentDeliveryError, RetryableDeliveryError
@@ -31,31 +34,60 @@ ENDPOINT = "http://customs.example.invalid/soap/customs-callback"
 def callback(callback_id: str = "cb-1", declaration_id: str = "WDHA-1042") -> OutboxMessage:
     """A control result as the service layer writes it: a held declaration now cleared."""
     items = [
-        ItemDecision(1, "01062000", ItemStatus.MATCHED, permit_number="26NA000123",
-                     issuing_country="NA", permit_line="A", quantity=Decimal("40"),
-                     remaining_after=Decimal("0"),
-                     risk_flags=(Reason(ReasonCode.PARTY_MISMATCH, "exporter differs"),)),
-        ItemDecision(2, "41039000", ItemStatus.MATCHED, permit_number="26NA000131",
-                     issuing_country="NA", permit_line="A", quantity=Decimal("12.5"),
-                     unit="KIL", remaining_after=Decimal("25.5")),
+        ItemDecision(
+            1,
+            "01062000",
+            ItemStatus.MATCHED,
+            permit_number="26NA000123",
+            issuing_country="NA",
+            permit_line="A",
+            quantity=Decimal("40"),
+            remaining_after=Decimal("0"),
+            risk_flags=(Reason(ReasonCode.PARTY_MISMATCH, "exporter differs"),),
+        ),
+        ItemDecision(
+            2,
+            "41039000",
+            ItemStatus.MATCHED,
+            permit_number="26NA000131",
+            issuing_country="NA",
+            permit_line="A",
+            quantity=Decimal("12.5"),
+            unit="KIL",
+            remaining_after=Decimal("25.5"),
+        ),
         ItemDecision(3, "39241000", ItemStatus.NOT_CONCERNED),
     ]
-    body = {"callback_id": callback_id, "declaration_id": declaration_id, "version": 1,
-            "decision": "CLEARED", "items": [item_to_dict(i) for i in items],
-            "reasons": [{"code": "PERMIT_UNKNOWN", "message": "released: permit arrived"}]}
-    return OutboxMessage(callback_id, CUSTOMS_CALLBACK, "SubmitControlResult",
-                         "SubmitControlResult", body, declaration_id)
+    body = {
+        "callback_id": callback_id,
+        "declaration_id": declaration_id,
+        "version": 1,
+        "decision": "CLEARED",
+        "items": [item_to_dict(i) for i in items],
+        "reasons": [{"code": "PERMIT_UNKNOWN", "message": "released: permit arrived"}],
+    }
+    return OutboxMessage(
+        callback_id,
+        CUSTOMS_CALLBACK,
+        "SubmitControlResult",
+        "SubmitControlResult",
+        body,
+        declaration_id,
+    )
 
 
 def relay(ledger, client, clock) -> OutboxRelay:
-    return OutboxRelay(SqlOutboxStore(ledger.engine), {CUSTOMS_CALLBACK: client}, clock=clock,
-                       backoff=BACKOFF)
+    return OutboxRelay(
+        SqlOutboxStore(ledger.engine), {CUSTOMS_CALLBACK: client}, clock=clock, backoff=BACKOFF
+    )
 
 
 # -- against the simulator, over loopback HTTP -------------------------------------------------
 
+
 def test_a_callback_reaches_customs_with_its_callback_id_items_and_username_token(
-        sql_ledger, simulator):
+    sql_ledger, simulator
+):
     app, url = simulator
     put(sql_ledger, callback("cb-1"))
     client = CustomsCallbackClient(url, user=USER, password=PASSWORD, allow_http=True)
@@ -64,11 +96,18 @@ def test_a_callback_reaches_customs_with_its_callback_id_items_and_username_toke
 
     [call] = app.recorder.calls()
     assert (call.callback_id, call.declaration_id, call.version, call.decision) == (
-        "cb-1", "WDHA-1042", 1, "CLEARED")
+        "cb-1",
+        "WDHA-1042",
+        1,
+        "CLEARED",
+    )
     assert call.user == USER and not call.duplicate
     pythons, leather, tubs = call.items
     assert (pythons["permit_number"], pythons["quantity"], pythons["remaining_after"]) == (
-        "26NA000123", "40", "0")
+        "26NA000123",
+        "40",
+        "0",
+    )
     assert pythons["risk_flags"] == [{"code": "PARTY_MISMATCH", "message": "exporter differs"}]
     assert (leather["quantity"], leather["unit"]) == ("12.5", "KIL")
     assert tubs["status"] == "NOT_CONCERNED" and tubs["permit_number"] is None
@@ -77,12 +116,14 @@ def test_a_callback_reaches_customs_with_its_callback_id_items_and_username_toke
 
 
 def test_a_callback_failed_while_customs_was_down_is_delivered_once_it_is_back(
-        sql_ledger, start_simulator):
+    sql_ledger, start_simulator
+):
     app, url = start_simulator(fail_first=2)
     put(sql_ledger, callback("cb-1"))
     clock = Clock()
-    outbox = relay(sql_ledger, CustomsCallbackClient(url, user=USER, password=PASSWORD,
-                                                     allow_http=True), clock)
+    outbox = relay(
+        sql_ledger, CustomsCallbackClient(url, user=USER, password=PASSWORD, allow_http=True), clock
+    )
 
     assert outbox.run_once() == 0
     assert rows(sql_ledger)["cb-1"]["next_attempt_at"] == T0 + timedelta(seconds=2)
@@ -99,8 +140,7 @@ def test_a_callback_failed_while_customs_was_down_is_delivered_once_it_is_back(
     assert outbox.run_once() == 0 and app.calls_received == 3  # sent: never again
 
 
-def test_a_crash_between_delivery_and_mark_sent_is_a_duplicate_customs_drops(
-        sql_ledger, simulator):
+def test_a_crash_between_delivery_and_mark_sent_is_a_duplicate_customs_drops(sql_ledger, simulator):
     app, url = simulator
     put(sql_ledger, callback("cb-1"))
     client = CustomsCallbackClient(url, user=USER, password=PASSWORD, allow_http=True)
@@ -113,7 +153,9 @@ def test_a_crash_between_delivery_and_mark_sent_is_a_duplicate_customs_drops(
     assert relay(sql_ledger, client, clock).run_once() == 1
 
     assert [(c.callback_id, c.duplicate) for c in app.recorder.calls()] == [
-        ("cb-1", False), ("cb-1", True)]
+        ("cb-1", False),
+        ("cb-1", True),
+    ]
     assert rows(sql_ledger)["cb-1"]["sent_at"] == clock()
 
 
@@ -154,21 +196,24 @@ def test_a_closed_port_is_retryable():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    client = CustomsCallbackClient(f"http://127.0.0.1:{port}/x", timeout=(1.0, 1.0),
-                                   allow_http=True)
+    client = CustomsCallbackClient(
+        f"http://127.0.0.1:{port}/x", timeout=(1.0, 1.0), allow_http=True
+    )
     with pytest.raises(RetryableDeliveryError, match="not reachable"):
         client.submit(submit_control_result_request(callback().body, "cb-1"))
 
 
 # -- against ``responses``: a remote customs endpoint's failure modes ---------------------------
 
+
 @responses.activate
 def test_http_500_without_a_fault_is_retried_with_backoff_and_counted(sql_ledger):
     responses.post(ENDPOINT, status=500, body=b"")
     put(sql_ledger, callback("cb-1"))
     clock = Clock()
-    outbox = relay(sql_ledger, CustomsCallbackClient(ENDPOINT, timeout=(2.0, 7.0),
-                                                     allow_http=True), clock)
+    outbox = relay(
+        sql_ledger, CustomsCallbackClient(ENDPOINT, timeout=(2.0, 7.0), allow_http=True), clock
+    )
 
     outbox.run_once()
     clock.advance(2)
@@ -212,27 +257,49 @@ def test_client_http_errors_are_permanent(status):
 
 @responses.activate
 def test_customs_not_accepting_the_result_is_permanent():
-    responses.post(ENDPOINT, content_type="text/xml", body=(
-        '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
-        '<cb:SubmitControlResultResponse xmlns:cb="urn:cites-connector:customs-callback:1">'
-        "<cb:CallbackId>cb-1</cb:CallbackId><cb:Accepted>false</cb:Accepted>"
-        "<cb:Duplicate>false</cb:Duplicate><cb:Message>declaration unknown</cb:Message>"
-        "</cb:SubmitControlResultResponse></soap:Body></soap:Envelope>"))
+    responses.post(
+        ENDPOINT,
+        content_type="text/xml",
+        body=(
+            '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+            '<cb:SubmitControlResultResponse xmlns:cb="urn:cites-connector:customs-callback:1">'
+            "<cb:CallbackId>cb-1</cb:CallbackId><cb:Accepted>false</cb:Accepted>"
+            "<cb:Duplicate>false</cb:Duplicate><cb:Message>declaration unknown</cb:Message>"
+            "</cb:SubmitControlResultResponse></soap:Body></soap:Envelope>"
+        ),
+    )
     with pytest.raises(PermanentDeliveryError, match="declaration unknown"):
         CustomsCallbackClient(ENDPOINT, allow_http=True).deliver(_row())
 
 
 def _row() -> OutboxRow:
     message = callback("cb-1")
-    return OutboxRow(1, message.message_id, message.channel, message.destination,
-                     message.routing_key, message.ordering_key, message.body, {}, T0, 0)
+    return OutboxRow(
+        1,
+        message.message_id,
+        message.channel,
+        message.destination,
+        message.routing_key,
+        message.ordering_key,
+        message.body,
+        {},
+        T0,
+        0,
+    )
 
 
 # -- configuration -------------------------------------------------------------------------------
 
+
 def test_without_a_customs_url_there_is_no_callback_deliverer_so_callbacks_wait():
     assert customs_deliverers(load_settings(home_country="NA", customs_url=None)) == {}
-    configured = customs_deliverers(load_settings(home_country="NA", customs_url=ENDPOINT,
-                                                  customs_user=USER, customs_password=PASSWORD,
-                                                  customs_allow_http=True))
+    configured = customs_deliverers(
+        load_settings(
+            home_country="NA",
+            customs_url=ENDPOINT,
+            customs_user=USER,
+            customs_password=PASSWORD,
+            customs_allow_http=True,
+        )
+    )
     assert configured[CUSTOMS_CALLBACK].url == ENDPOINT

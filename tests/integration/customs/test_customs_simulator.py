@@ -67,17 +67,28 @@ def test_without_configured_users_no_token_is_needed(start_simulator):
     assert app.recorder.calls()[0].user is None
 
 
-@pytest.mark.parametrize("body, code", [
-    (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]>'
-     b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"/>',
-     "Client.MalformedXml"),
-    (b'<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body/>'
-     b"</env:Envelope>", "Client.MalformedXml"),
-    (b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
-     b'<cb:SubmitControlResultRequest xmlns:cb="urn:cites-connector:customs-callback:1">'
-     b"<cb:CallbackId>x</cb:CallbackId></cb:SubmitControlResultRequest></soap:Body>"
-     b"</soap:Envelope>", "Client.SchemaViolation"),
-])
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        (
+            b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]>'
+            b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"/>',
+            "Client.MalformedXml",
+        ),
+        (
+            b'<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body/>'
+            b"</env:Envelope>",
+            "Client.MalformedXml",
+        ),
+        (
+            b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+            b'<cb:SubmitControlResultRequest xmlns:cb="urn:cites-connector:customs-callback:1">'
+            b"<cb:CallbackId>x</cb:CallbackId></cb:SubmitControlResultRequest></soap:Body>"
+            b"</soap:Envelope>",
+            "Client.SchemaViolation",
+        ),
+    ],
+)
 def test_bad_requests_get_a_fault_and_are_not_recorded(start_simulator, body, code):
     app, url = start_simulator(users={})
     answer = requests.post(url, data=body, headers={"Content-Type": "text/xml"}, timeout=5)
@@ -116,10 +127,23 @@ def test_the_serve_command_fails_first_calls_records_the_rest_and_stops_on_sigte
     url = f"http://127.0.0.1:{port}/soap/customs-callback"
     env = os.environ | {"CONNECTOR_CUSTOMS_USER": USER, "CONNECTOR_CUSTOMS_PASSWORD": PASSWORD}
     server = subprocess.Popen(
-        [sys.executable, "-c", "from cites_connector.cli.main import main; main()",
-         "simulate-customs", "serve",
-         "--port", str(port), "--record", str(record), "--fail-first", "1"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-c",
+            "from cites_connector.cli.main import main; main()",
+            "simulate-customs",
+            "serve",
+            "--port",
+            str(port),
+            "--record",
+            str(record),
+            "--fail-first",
+            "1",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         _wait_for(url)
         client = CustomsCallbackClient(url, user=USER, password=PASSWORD, allow_http=True)
@@ -133,16 +157,20 @@ def test_the_serve_command_fails_first_calls_records_the_rest_and_stops_on_sigte
     assert server.returncode == 0, err.decode()
     assert b"simulator.call" in out  # one JSON log line per call
 
-    shown = CliRunner().invoke(cli, ["simulate-customs", "calls", "--record", str(record),
-                                     "--json"])
+    shown = CliRunner().invoke(
+        cli, ["simulate-customs", "calls", "--record", str(record), "--json"]
+    )
     assert shown.exit_code == 0
     assert [(c["callback_id"], c["duplicate"]) for c in json.loads(shown.output)] == [
-        ("cb-1", False), ("cb-1", True)]
+        ("cb-1", False),
+        ("cb-1", True),
+    ]
     text = CliRunner().invoke(cli, ["simulate-customs", "calls", "--record", str(record)])
     assert "WDHA-1042" in text.output and "yes" in text.output
 
 
 def test_calls_without_a_record_file_is_a_usage_error(tmp_path):
-    result = CliRunner().invoke(cli, ["simulate-customs", "calls", "--record",
-                                      str(tmp_path / "none.sqlite")])
+    result = CliRunner().invoke(
+        cli, ["simulate-customs", "calls", "--record", str(tmp_path / "none.sqlite")]
+    )
     assert result.exit_code == 2 and "does not exist" in result.output

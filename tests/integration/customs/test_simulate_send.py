@@ -40,8 +40,21 @@ def connector_url(tmp_path, monkeypatch, samples):
 
 
 def send(url: str, sad: Path, *extra: str):
-    return CliRunner().invoke(cli, ["simulate-customs", "send", str(sad), "--connector", url,
-                                    "--id", "WDHA-1042", "--user", "customs", *extra])
+    return CliRunner().invoke(
+        cli,
+        [
+            "simulate-customs",
+            "send",
+            str(sad),
+            "--connector",
+            url,
+            "--id",
+            "WDHA-1042",
+            "--user",
+            "customs",
+            *extra,
+        ],
+    )
 
 
 def test_send_clears_the_sample_declaration_through_the_soap_service(connector_url, samples):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -19,7 +19,7 @@ from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.codec import utc
 from cites_connector.services.messages import AMQP, OutboxMessage
 
-T0 = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
 
 class Clock:
@@ -34,10 +34,12 @@ class Clock:
         return self.at
 
 
-def message(message_id: str, key: str | None = None, channel: str = AMQP,
-            body: dict[str, Any] | None = None) -> OutboxMessage:
-    return OutboxMessage(message_id, channel, "cites.usage", "usage.recorded",
-                         body or {"n": message_id}, key)
+def message(
+    message_id: str, key: str | None = None, channel: str = AMQP, body: dict[str, Any] | None = None
+) -> OutboxMessage:
+    return OutboxMessage(
+        message_id, channel, "cites.usage", "usage.recorded", body or {"n": message_id}, key
+    )
 
 
 def put(ledger, *messages: OutboxMessage, at: datetime = T0) -> None:
@@ -49,9 +51,15 @@ def rows(ledger) -> dict[str, dict[str, Any]]:
     """Every outbox row by message id, timestamps as aware UTC."""
     with ledger.engine.connect() as c:
         found = c.execute(select(t.outbox).order_by(t.outbox.c.id)).mappings().all()
-    return {r["message_id"]: {**r, "sent_at": utc(r["sent_at"]),
-                              "next_attempt_at": utc(r["next_attempt_at"]),
-                              "failed_at": utc(r["failed_at"])} for r in found}
+    return {
+        r["message_id"]: {
+            **r,
+            "sent_at": utc(r["sent_at"]),
+            "next_attempt_at": utc(r["next_attempt_at"]),
+            "failed_at": utc(r["failed_at"]),
+        }
+        for r in found
+    }
 
 
 @dataclass

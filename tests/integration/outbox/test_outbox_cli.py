@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -15,7 +15,14 @@ from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
 from cites_connector.cli.main import cli
 from cites_connector.services.messages import AMQP, CUSTOMS_CALLBACK
 from tests.integration.outbox.outbox_kit import (
-    T0, Clock, FakeDeliverer, down, message, put, refused, rows,
+    T0,
+    Clock,
+    FakeDeliverer,
+    down,
+    message,
+    put,
+    refused,
+    rows,
 )
 
 
@@ -33,10 +40,16 @@ def world(tmp_path, monkeypatch):
 
     assert run("migrate").exit_code == 0
     ledger = SqlAlchemyLedger(make_engine(f"sqlite:///{tmp_path / 'var' / 'connector.sqlite3'}"))
-    put(ledger, message("sent-1", "P1"), message("flaky-1", "P2"), message("refused-1", "P3"),
-        message("cb-1", "D1", CUSTOMS_CALLBACK))
-    fake = FakeDeliverer(fail={"flaky-1": down("broker unreachable"),
-                               "refused-1": refused("NOT_FOUND: no route")})
+    put(
+        ledger,
+        message("sent-1", "P1"),
+        message("flaky-1", "P2"),
+        message("refused-1", "P3"),
+        message("cb-1", "D1", CUSTOMS_CALLBACK),
+    )
+    fake = FakeDeliverer(
+        fail={"flaky-1": down("broker unreachable"), "refused-1": refused("NOT_FOUND: no route")}
+    )
     OutboxRelay(SqlOutboxStore(ledger.engine), {AMQP: fake}, clock=Clock(T0)).run_once()
     yield run, ledger
     ledger.engine.dispose()
@@ -48,8 +61,13 @@ def test_status_counts_messages_per_channel_and_state_and_lists_failures(world):
     assert result.exit_code == 0
     data = json.loads(result.output)
     by_channel = {c["channel"]: c for c in data["channels"]}
-    assert by_channel[AMQP] == {"channel": AMQP, "pending": 0, "retrying": 1, "failed": 1,
-                                "sent": 1}
+    assert by_channel[AMQP] == {
+        "channel": AMQP,
+        "pending": 0,
+        "retrying": 1,
+        "failed": 1,
+        "sent": 1,
+    }
     assert by_channel[CUSTOMS_CALLBACK]["pending"] == 1
     assert data["oldest_pending_at"].startswith("2026-11-28T10:00:00")
     assert data["oldest_pending_age_seconds"] > 0
@@ -65,8 +83,9 @@ def test_status_text_names_failures_and_the_missing_customs_endpoint(world):
     result = run("outbox", "status")
     assert result.exit_code == 0
     assert "CONNECTOR_CUSTOMS_URL is not set" in result.output
-    assert ("#3 refused-1 (amqp to cites.usage usage.recorded), 1 attempt(s), failed"
-            in result.output)
+    assert (
+        "#3 refused-1 (amqp to cites.usage usage.recorded), 1 attempt(s), failed" in result.output
+    )
     assert "      refused: NOT_FOUND: no route" in result.output
     assert "Oldest unsent message: 2026-11-28T10:00:00" in result.output
 
@@ -78,7 +97,7 @@ def test_retry_by_id_makes_a_refused_message_due_now(world):
     result = run("outbox", "retry", "--id", str(before["id"]))
     assert result.exit_code == 0 and "1 message(s) due now" in result.output
     after = rows(ledger)["refused-1"]
-    assert after["next_attempt_at"] <= datetime.now(timezone.utc)
+    assert after["next_attempt_at"] <= datetime.now(UTC)
     assert (after["failed_at"], after["attempts"]) == (None, 0)
 
 

@@ -15,7 +15,14 @@ from cites_connector.adapters.outbox.worker import RelayWorker
 from cites_connector.adapters.sql.engine import make_engine
 from cites_connector.services.messages import AMQP, CUSTOMS_CALLBACK
 from tests.integration.outbox.outbox_kit import (
-    T0, Clock, FakeDeliverer, down, message, put, refused, rows,
+    T0,
+    Clock,
+    FakeDeliverer,
+    down,
+    message,
+    put,
+    refused,
+    rows,
 )
 
 NO_JITTER = Backoff(initial=2.0, maximum=60.0, jitter=0.0)
@@ -82,8 +89,9 @@ def test_a_permanent_refusal_fails_the_message_until_an_operator_retries_it(sql_
     relay.run_once()
     assert fake.attempts == ["m1"]
     status = store.status()
-    assert [(c.channel, c.pending, c.retrying, c.failed, c.sent)
-            for c in status.channels] == [(AMQP, 0, 0, 1, 0)]
+    assert [(c.channel, c.pending, c.retrying, c.failed, c.sent) for c in status.channels] == [
+        (AMQP, 0, 0, 1, 0)
+    ]
     assert status.failures[0].state == "failed"
     assert status.failures[0].last_error == "refused: HTTP 400 bad request"
 
@@ -93,8 +101,14 @@ def test_a_permanent_refusal_fails_the_message_until_an_operator_retries_it(sql_
 
 
 def test_a_failed_head_blocks_later_rows_of_its_key_but_not_other_keys(sql_ledger):
-    put(sql_ledger, message("p1-a", "P1"), message("p2-a", "P2"), message("p1-b", "P1"),
-        message("p2-b", "P2"), message("free", None))
+    put(
+        sql_ledger,
+        message("p1-a", "P1"),
+        message("p2-a", "P2"),
+        message("p1-b", "P1"),
+        message("p2-b", "P2"),
+        message("free", None),
+    )
     fake, clock = FakeDeliverer(fail={"p1-a": down()}), Clock()
     relay = relay_for(sql_ledger, {AMQP: fake}, clock)
 
@@ -172,8 +186,9 @@ def test_a_stopping_relay_gives_the_rest_of_its_batch_back(sql_ledger):
 
 def test_the_worker_delivers_in_the_background_and_stops_cleanly(sql_ledger):
     fake = FakeDeliverer()
-    worker = RelayWorker(relay_for(sql_ledger, {AMQP: fake}, Clock(T0 + timedelta(hours=1))),
-                         poll_interval=0.05)
+    worker = RelayWorker(
+        relay_for(sql_ledger, {AMQP: fake}, Clock(T0 + timedelta(hours=1))), poll_interval=0.05
+    )
     worker.start()
     try:
         put(sql_ledger, message("m1", "P1"), message("m2", "P2"))
@@ -208,18 +223,23 @@ class SlowCountingDeliverer:
 
 
 @pytest.mark.parametrize("relays", [2, 4])
-def test_relays_sharing_one_database_never_deliver_a_row_twice_or_out_of_order(
-        sql_ledger, relays):
+def test_relays_sharing_one_database_never_deliver_a_row_twice_or_out_of_order(sql_ledger, relays):
     keys, per_key = 8, 25
-    put(sql_ledger, *(message(f"k{n % keys}-{n // keys:03d}", f"k{n % keys}")
-                      for n in range(keys * per_key)))
+    put(
+        sql_ledger,
+        *(message(f"k{n % keys}-{n // keys:03d}", f"k{n % keys}") for n in range(keys * per_key)),
+    )
     fake = SlowCountingDeliverer()
     # each relay gets its own engine (connection pool), as separate connector processes would
     url = sql_ledger.engine.url.render_as_string(hide_password=False)
     engines = [make_engine(url) for _ in range(relays)]
-    workers = [RelayWorker(OutboxRelay(SqlOutboxStore(e), {AMQP: fake}, batch_size=7,
-                                       backoff=NO_JITTER), poll_interval=0.01)
-               for e in engines]
+    workers = [
+        RelayWorker(
+            OutboxRelay(SqlOutboxStore(e), {AMQP: fake}, batch_size=7, backoff=NO_JITTER),
+            poll_interval=0.01,
+        )
+        for e in engines
+    ]
     for w in workers:
         w.start()
     try:

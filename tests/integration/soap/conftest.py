@@ -3,11 +3,12 @@ ledger with the sample Namibian permits, and zeep clients built from the served 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -22,15 +23,15 @@ from cites_connector.adapters.soap.wsgi import ClearanceWsgiApp
 from cites_connector.adapters.sql.migrate import upgrade
 from cites_connector.bootstrap import bootstrap
 from cites_connector.domain.units import format_decimal
-from cites_connector.settings import load_settings
 from cites_connector.mappings.permit_json import parse_permit_list
+from cites_connector.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE_SAD = (ROOT / "examples" / "sad-export-WDHA-E1042.xml").read_bytes()
 SAMPLE_PERMITS = (ROOT / "examples" / "permits-namibia.json").read_bytes()
 USERS = {"customs": "s3cret:pw", "backup": "other"}
 #: inside the sample permits' validity, so balances do not depend on the day the tests run
-CLOCK = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
+CLOCK = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -48,8 +49,9 @@ class Service:
     def wsdl(self) -> str:
         return f"{self.endpoint}?wsdl"
 
-    def client(self, user: str | None = "customs", password: str | None = None,
-               digest: bool = False) -> ClearanceClient:
+    def client(
+        self, user: str | None = "customs", password: str | None = None, digest: bool = False
+    ) -> ClearanceClient:
         if user is not None and password is None:
             password = USERS[user]
         return ClearanceClient(self.wsdl, user, password, digest=digest, timeout=10)
@@ -59,34 +61,62 @@ class Service:
         balance = self.app.permits.balance(number, "NA")
         return format_decimal(balance.permit.line(letter).remaining)
 
-    def post(self, body: bytes, action: str = "CheckDeclaration",
-             content_type: str = "text/xml; charset=utf-8") -> requests.Response:
-        return requests.post(self.endpoint, data=body, timeout=10,
-                             headers={"Content-Type": content_type, "SOAPAction": action})
+    def post(
+        self,
+        body: bytes,
+        action: str = "CheckDeclaration",
+        content_type: str = "text/xml; charset=utf-8",
+    ) -> requests.Response:
+        return requests.post(
+            self.endpoint,
+            data=body,
+            timeout=10,
+            headers={"Content-Type": content_type, "SOAPAction": action},
+        )
 
 
 @contextmanager
-def running_service(tmp_path: Path, *, auth: bool = True, permits: bool = True,
-                    users: str | None = None, host: str = "127.0.0.1",
-                    **overrides) -> Iterator[Service]:
+def running_service(
+    tmp_path: Path,
+    *,
+    auth: bool = True,
+    permits: bool = True,
+    users: str | None = None,
+    host: str = "127.0.0.1",
+    **overrides,
+) -> Iterator[Service]:
     """``users``: a CONNECTOR_SOAP_USERS value (roles, offices); default: ``USERS``, every
     role and office."""
     spec = users if users is not None else ",".join(f"{u}:{p}" for u, p in USERS.items())
-    settings = load_settings(home_country="NA", data_dir=tmp_path / "var", soap_users=spec,
-                             soap_auth="on" if auth else "off", **overrides)
+    settings = load_settings(
+        home_country="NA",
+        data_dir=tmp_path / "var",
+        soap_users=spec,
+        soap_auth="on" if auth else "off",
+        **overrides,
+    )
     app = bootstrap(settings, clock=lambda: CLOCK)
     if permits:
         upgrade(app.engine)
         for permit in parse_permit_list(SAMPLE_PERMITS):
             app.permits.apply(permit)
-    wsgi = ClearanceWsgiApp(app, users=(parse_users(spec) if users is not None else USERS)
-                            if auth else None, auth=auth, public_url=settings.soap_public_url)
-    server = SoapServer(wsgi, host=host, port=0, threads=4,
-                        max_body_bytes=settings.max_request_bytes,
-                        connection_limit=settings.soap_connection_limit,
-                        header_timeout=settings.soap_header_timeout_seconds,
-                        idle_timeout=settings.soap_idle_timeout_seconds,
-                        trusted_proxy=settings.soap_trusted_proxy).start()
+    wsgi = ClearanceWsgiApp(
+        app,
+        users=(parse_users(spec) if users is not None else USERS) if auth else None,
+        auth=auth,
+        public_url=settings.soap_public_url,
+    )
+    server = SoapServer(
+        wsgi,
+        host=host,
+        port=0,
+        threads=4,
+        max_body_bytes=settings.max_request_bytes,
+        connection_limit=settings.soap_connection_limit,
+        header_timeout=settings.soap_header_timeout_seconds,
+        idle_timeout=settings.soap_idle_timeout_seconds,
+        trusted_proxy=settings.soap_trusted_proxy,
+    ).start()
     try:
         yield Service(server.url, app, wsgi, server)
     finally:
@@ -110,28 +140,34 @@ def open_service(tmp_path):
 
 # -- raw envelopes, for what zeep would never send -------------------------------------------
 
+
 def wsse_text(user: str = "customs", password: str | None = None) -> str:
     password = USERS[user] if password is None else password
-    return ('<soap:Header><wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/'
-            'oasis-200401-wss-wssecurity-secext-1.0.xsd"><wsse:UsernameToken>'
-            f'<wsse:Username>{user}</wsse:Username><wsse:Password>{password}</wsse:Password>'
-            '</wsse:UsernameToken></wsse:Security></soap:Header>')
+    return (
+        '<soap:Header><wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/'
+        'oasis-200401-wss-wssecurity-secext-1.0.xsd"><wsse:UsernameToken>'
+        f"<wsse:Username>{user}</wsse:Username><wsse:Password>{password}</wsse:Password>"
+        "</wsse:UsernameToken></wsse:Security></soap:Header>"
+    )
 
 
 def envelope(body: str, header: str | None = None) -> bytes:
     header = wsse_text() if header is None else header
-    return (f'<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="{SOAP11_NS}" '
-            f'xmlns:c="{NS}">{header}<soap:Body>{body}</soap:Body></soap:Envelope>'
-            ).encode("utf-8")
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="{SOAP11_NS}" '
+        f'xmlns:c="{NS}">{header}<soap:Body>{body}</soap:Body></soap:Envelope>'
+    ).encode()
 
 
 def check_request(declaration_id: str, sad: bytes = SAMPLE_SAD, version: int = 1) -> str:
     text = sad.decode("utf-8")
     if text.startswith("<?xml"):
-        text = text[text.index("?>") + 2:]
-    return (f"<c:CheckDeclarationRequest><c:DeclarationId>{declaration_id}</c:DeclarationId>"
-            f"<c:Version>{version}</c:Version><c:Declaration>{text}</c:Declaration>"
-            "</c:CheckDeclarationRequest>")
+        text = text[text.index("?>") + 2 :]
+    return (
+        f"<c:CheckDeclarationRequest><c:DeclarationId>{declaration_id}</c:DeclarationId>"
+        f"<c:Version>{version}</c:Version><c:Declaration>{text}</c:Declaration>"
+        "</c:CheckDeclarationRequest>"
+    )
 
 
 def fault_of(response: requests.Response) -> tuple[str, str, str]:
@@ -145,7 +181,11 @@ def fault_of(response: requests.Response) -> tuple[str, str, str]:
     raw = node.findtext("faultcode")
     prefix, _, local = raw.partition(":")
     assert node.nsmap[prefix] == SOAP11_NS
-    return local, node.findtext("faultstring"), node.findtext(f"detail/{{{NS}}}FaultDetail/{{{NS}}}Code")
+    return (
+        local,
+        node.findtext("faultstring"),
+        node.findtext(f"detail/{{{NS}}}FaultDetail/{{{NS}}}Code"),
+    )
 
 
 def body_payload(response: requests.Response) -> etree._Element:

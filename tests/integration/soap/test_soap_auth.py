@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from zeep.wsse.username import UsernameToken
@@ -56,9 +56,13 @@ def test_a_wrong_digest_is_refused(service):
 
 def test_a_replayed_nonce_is_refused(service):
     client = service.client(digest=True)
-    client.client.wsse = UsernameToken("customs", USERS["customs"], use_digest=True,
-                                       nonce="the-same-nonce",
-                                       created=datetime.now(timezone.utc))
+    client.client.wsse = UsernameToken(
+        "customs",
+        USERS["customs"],
+        use_digest=True,
+        nonce="the-same-nonce",
+        created=datetime.now(UTC),
+    )
     assert client.get_permit_balance("26NA000123")["Status"] == "VALID"
     fault = refused(lambda: client.check_declaration("A-3", 1, SAMPLE_SAD))
     assert "used before" in fault.message
@@ -67,20 +71,25 @@ def test_a_replayed_nonce_is_refused(service):
 
 def test_a_digest_created_outside_the_window_is_refused(service):
     client = service.client(digest=True)
-    client.client.wsse = UsernameToken("customs", USERS["customs"], use_digest=True,
-                                       created=datetime.now(timezone.utc) - timedelta(hours=1))
+    client.client.wsse = UsernameToken(
+        "customs", USERS["customs"], use_digest=True, created=datetime.now(UTC) - timedelta(hours=1)
+    )
     fault = refused(lambda: client.get_permit_balance("26NA000123"))
     assert "Created" in fault.message
 
 
 def test_a_digest_without_nonce_and_created_is_refused(service):
-    header = ('<soap:Header><wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/'
-              'oasis-200401-wss-wssecurity-secext-1.0.xsd"><wsse:UsernameToken>'
-              '<wsse:Username>customs</wsse:Username><wsse:Password Type="http://docs.oasis-'
-              'open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest">'
-              'AAAA</wsse:Password></wsse:UsernameToken></wsse:Security></soap:Header>')
-    body = ("<c:GetPermitBalanceRequest><c:PermitNumber>26NA000123</c:PermitNumber>"
-            "</c:GetPermitBalanceRequest>")
+    header = (
+        '<soap:Header><wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/'
+        'oasis-200401-wss-wssecurity-secext-1.0.xsd"><wsse:UsernameToken>'
+        '<wsse:Username>customs</wsse:Username><wsse:Password Type="http://docs.oasis-'
+        'open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest">'
+        "AAAA</wsse:Password></wsse:UsernameToken></wsse:Security></soap:Header>"
+    )
+    body = (
+        "<c:GetPermitBalanceRequest><c:PermitNumber>26NA000123</c:PermitNumber>"
+        "</c:GetPermitBalanceRequest>"
+    )
     code, message, _ = fault_of(service.post(envelope(body, header), "GetPermitBalance"))
     assert code == "Client.Authentication" and "Nonce" in message
 
@@ -95,10 +104,11 @@ def zeep_timestamp(seconds: int = 300):
     """A wsu:Timestamp as zeep's users build one (zeep.wsse.utils.WSU)."""
     from zeep.wsse.utils import WSU
 
-    now = datetime.now(timezone.utc).replace(microsecond=0)
-    return WSU.Timestamp(WSU.Created(now.isoformat().replace("+00:00", "Z")),
-                         WSU.Expires((now + timedelta(seconds=seconds)).isoformat()
-                                     .replace("+00:00", "Z")))
+    now = datetime.now(UTC).replace(microsecond=0)
+    return WSU.Timestamp(
+        WSU.Created(now.isoformat().replace("+00:00", "Z")),
+        WSU.Expires((now + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")),
+    )
 
 
 @pytest.mark.parametrize("digest", [False, True])
@@ -106,16 +116,18 @@ def test_zeep_with_a_timestamp_reads_the_timestamped_reply(service, digest):
     """The reply's Security header (mustUnderstand, with a wsu:Timestamp) does not trouble
     zeep, with either password type."""
     client = service.client(digest=digest)
-    client.client.wsse = UsernameToken("customs", USERS["customs"], use_digest=digest,
-                                       timestamp_token=zeep_timestamp())
+    client.client.wsse = UsernameToken(
+        "customs", USERS["customs"], use_digest=digest, timestamp_token=zeep_timestamp()
+    )
     assert client.check_declaration("TS-1", 1, SAMPLE_SAD)["Decision"] in ("CLEARED", "HELD")
 
 
 def test_the_same_nonce_is_refused_by_another_service_on_the_same_database(tmp_path):
     from tests.integration.soap.conftest import running_service
 
-    token = UsernameToken("customs", USERS["customs"], use_digest=True, nonce="once only",
-                          created=datetime.now(timezone.utc))
+    token = UsernameToken(
+        "customs", USERS["customs"], use_digest=True, nonce="once only", created=datetime.now(UTC)
+    )
     with running_service(tmp_path) as first, running_service(tmp_path) as second:
         one, two = first.client(digest=True), second.client(digest=True)
         one.client.wsse = two.client.wsse = token

@@ -7,7 +7,12 @@ import pytest
 
 from cites_connector.adapters.soap.envelope import SOAP12_NS
 from tests.integration.soap.conftest import (
-    SAMPLE_SAD, check_request, envelope, fault_of, running_service, wsse_text,
+    SAMPLE_SAD,
+    check_request,
+    envelope,
+    fault_of,
+    running_service,
+    wsse_text,
 )
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -15,42 +20,78 @@ LIMIT = 64 * 1024
 
 
 def doctype_envelope(doctype: str, entity_use: str) -> bytes:
-    body = check_request("HOSTILE-1").replace("<Commodity_code>01062000<",
-                                              f"<Commodity_code>01062000{entity_use}<", 1)
-    return (f'<?xml version="1.0"?>{doctype}<soap:Envelope xmlns:soap="{SOAP11}" '
-            f'xmlns:c="urn:cites-connector:clearance:1">{wsse_text()}<soap:Body>{body}'
-            "</soap:Body></soap:Envelope>").encode()
+    body = check_request("HOSTILE-1").replace(
+        "<Commodity_code>01062000<", f"<Commodity_code>01062000{entity_use}<", 1
+    )
+    return (
+        f'<?xml version="1.0"?>{doctype}<soap:Envelope xmlns:soap="{SOAP11}" '
+        f'xmlns:c="urn:cites-connector:clearance:1">{wsse_text()}<soap:Body>{body}'
+        "</soap:Body></soap:Envelope>"
+    ).encode()
 
 
-LAUGHS = ('<!DOCTYPE lolz [<!ENTITY lol "lol">'
-          + "".join(f'<!ENTITY lol{n} "{("&lol" + (str(n - 1) if n > 1 else "") + ";") * 10}">'
-                    for n in range(1, 10)) + "]>")
+LAUGHS = (
+    '<!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + "".join(
+        f'<!ENTITY lol{n} "{("&lol" + (str(n - 1) if n > 1 else "") + ";") * 10}">'
+        for n in range(1, 10)
+    )
+    + "]>"
+)
 
 HOSTILE = {
-    "xxe": (doctype_envelope('<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>',
-                             "&xxe;"), "Client.MalformedXml", "DTD"),
-    "external dtd": (doctype_envelope('<!DOCTYPE x SYSTEM "http://127.0.0.1:9/evil.dtd">', ""),
-                     "Client.MalformedXml", "DTD"),
+    "xxe": (
+        doctype_envelope('<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>', "&xxe;"),
+        "Client.MalformedXml",
+        "DTD",
+    ),
+    "external dtd": (
+        doctype_envelope('<!DOCTYPE x SYSTEM "http://127.0.0.1:9/evil.dtd">', ""),
+        "Client.MalformedXml",
+        "DTD",
+    ),
     "billion laughs": (doctype_envelope(LAUGHS, "&lol9;"), "Client.MalformedXml", "DTD"),
-    "not well-formed": (envelope(check_request("H-2"))[:-30], "Client.MalformedXml",
-                        "not well-formed"),
-    "non-UTF-8 bytes": (envelope(check_request("H-3")).replace(
-        b"LIVE ROYAL PYTHONS", "LIVE ROYAL PYTHONS \u00e9".encode("latin-1")),
-        "Client.MalformedXml", "UTF-8"),
-    "request in a wrong namespace": (envelope(check_request("H-4").replace(
-        "<c:CheckDeclarationRequest>",
-        '<c:CheckDeclarationRequest xmlns:c="urn:example:other">')),
-        "Client.SchemaViolation", "unknown request element"),
-    "unknown operation": (envelope("<c:ApproveEverythingRequest/>"), "Client.SchemaViolation",
-                          "unknown request element"),
+    "not well-formed": (
+        envelope(check_request("H-2"))[:-30],
+        "Client.MalformedXml",
+        "not well-formed",
+    ),
+    "non-UTF-8 bytes": (
+        envelope(check_request("H-3")).replace(
+            b"LIVE ROYAL PYTHONS", "LIVE ROYAL PYTHONS \u00e9".encode("latin-1")
+        ),
+        "Client.MalformedXml",
+        "UTF-8",
+    ),
+    "request in a wrong namespace": (
+        envelope(
+            check_request("H-4").replace(
+                "<c:CheckDeclarationRequest>",
+                '<c:CheckDeclarationRequest xmlns:c="urn:example:other">',
+            )
+        ),
+        "Client.SchemaViolation",
+        "unknown request element",
+    ),
+    "unknown operation": (
+        envelope("<c:ApproveEverythingRequest/>"),
+        "Client.SchemaViolation",
+        "unknown request element",
+    ),
     "not a SOAP envelope": (SAMPLE_SAD, "Client.SchemaViolation", "not a SOAP envelope"),
-    "SOAP 1.2 envelope": (envelope(check_request("H-5")).replace(SOAP11.encode(),
-                                                                  SOAP12_NS.encode()),
-                          "VersionMismatch", "SOAP 1.1"),
-    "unknown mustUnderstand header": (envelope(check_request("H-6"), wsse_text()[:-14] +
-                                               '<x:Route xmlns:x="urn:x" soap:mustUnderstand='
-                                               '"1"/></soap:Header>'),
-                                      "MustUnderstand", "urn:x"),
+    "SOAP 1.2 envelope": (
+        envelope(check_request("H-5")).replace(SOAP11.encode(), SOAP12_NS.encode()),
+        "VersionMismatch",
+        "SOAP 1.1",
+    ),
+    "unknown mustUnderstand header": (
+        envelope(
+            check_request("H-6"),
+            wsse_text()[:-14] + '<x:Route xmlns:x="urn:x" soap:mustUnderstand="1"/></soap:Header>',
+        ),
+        "MustUnderstand",
+        "urn:x",
+    ),
 }
 
 
@@ -90,8 +131,12 @@ def test_a_chunked_body_over_the_limit_is_too_large(small_service):
         for _ in range(20):
             yield b"<!--" + b"y" * 8192 + b"-->"
 
-    response = requests.post(small_service.endpoint, data=chunks(), timeout=10,
-                             headers={"Content-Type": "text/xml", "SOAPAction": "x"})
+    response = requests.post(
+        small_service.endpoint,
+        data=chunks(),
+        timeout=10,
+        headers={"Content-Type": "text/xml", "SOAPAction": "x"},
+    )
     code, _, _ = fault_of(response)
     assert code == "Client.TooLarge"
     assert_untouched(small_service)

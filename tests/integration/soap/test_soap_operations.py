@@ -9,26 +9,48 @@ import pytest
 
 from cites_connector.adapters.soap.clearance_client import ClearanceFault
 from tests.integration.soap.conftest import (
-    SAMPLE_SAD, assert_valid, body_payload, check_request, envelope, fault_of,
+    SAMPLE_SAD,
+    assert_valid,
+    body_payload,
+    check_request,
+    envelope,
+    fault_of,
 )
 
-HELD_SAD = SAMPLE_SAD.replace(b"<Suppplementary_unit_quantity>40.0<",
-                              b"<Suppplementary_unit_quantity>41.0<")
+HELD_SAD = SAMPLE_SAD.replace(
+    b"<Suppplementary_unit_quantity>40.0<", b"<Suppplementary_unit_quantity>41.0<"
+)
 
 
 def test_check_declaration_clears_the_sample_and_writes_both_permits_off(service):
     client = service.client()
     result = client.check_declaration("WDHA-E1042", 1, SAMPLE_SAD)
 
-    assert (result["DeclarationId"], result["Version"], result["Decision"]) == \
-        ("WDHA-E1042", 1, "CLEARED")
+    assert (result["DeclarationId"], result["Version"], result["Decision"]) == (
+        "WDHA-E1042",
+        1,
+        "CLEARED",
+    )
     pythons, skins, tubs = result["Items"]
-    assert pythons == {"ItemNumber": 1, "HsCode": "0106200000", "Status": "MATCHED",
-                       "PermitNumber": "26NA000123", "IssuingCountry": "NA", "PermitLine": "A",
-                       "Quantity": Decimal("40"), "Unit": None, "RemainingAfter": Decimal("0"),
-                       "Reasons": [], "RiskFlags": []}
-    assert (skins["PermitNumber"], skins["Quantity"], skins["Unit"], skins["RemainingAfter"]) \
-        == ("26NA000131", Decimal("12"), "KIL", Decimal("38"))
+    assert pythons == {
+        "ItemNumber": 1,
+        "HsCode": "0106200000",
+        "Status": "MATCHED",
+        "PermitNumber": "26NA000123",
+        "IssuingCountry": "NA",
+        "PermitLine": "A",
+        "Quantity": Decimal("40"),
+        "Unit": None,
+        "RemainingAfter": Decimal("0"),
+        "Reasons": [],
+        "RiskFlags": [],
+    }
+    assert (skins["PermitNumber"], skins["Quantity"], skins["Unit"], skins["RemainingAfter"]) == (
+        "26NA000131",
+        Decimal("12"),
+        "KIL",
+        Decimal("38"),
+    )
     assert tubs["Status"] == "NOT_CONCERNED" and tubs["PermitNumber"] is None
     assert result["Reasons"] == []
     assert service.remaining("26NA000131") == "38"
@@ -101,8 +123,10 @@ def test_get_decision_returns_the_latest_with_its_state(service):
 
 def test_unknown_declaration_is_a_fault_for_get_and_cancel(service):
     client = service.client()
-    for call in (lambda: client.get_decision("NOPE"),
-                 lambda: client.cancel_declaration("NOPE", "x")):
+    for call in (
+        lambda: client.get_decision("NOPE"),
+        lambda: client.cancel_declaration("NOPE", "x"),
+    ):
         with pytest.raises(ClearanceFault) as refused:
             call()
         assert refused.value.code == "Client.UnknownDeclaration"
@@ -114,9 +138,12 @@ def test_cancellation_restores_every_write_off_once(service):
     client.check_declaration("CAN-1", 1, SAMPLE_SAD)
     cancelled = client.cancel_declaration("CAN-1", "goods not shipped")
     assert cancelled["DeclarationId"] == "CAN-1"
-    assert [(u["PermitNumber"], u["Quantity"], u["RemainingAfter"])
-            for u in cancelled["Restored"]] == [("26NA000123", Decimal("40"), Decimal("40")),
-                                                ("26NA000131", Decimal("12"), Decimal("50"))]
+    assert [
+        (u["PermitNumber"], u["Quantity"], u["RemainingAfter"]) for u in cancelled["Restored"]
+    ] == [
+        ("26NA000123", Decimal("40"), Decimal("40")),
+        ("26NA000131", Decimal("12"), Decimal("50")),
+    ]
     assert client.get_permit_balance("26NA000123")["Status"] == "VALID"
     assert client.cancel_declaration("CAN-1", "again")["Restored"] == []
     assert service.remaining("26NA000131") == "50"
@@ -129,9 +156,15 @@ def test_permit_balance_shows_status_validity_and_remaining(service):
     assert single["Status"] == "USED"
     assert str(single["ValidFrom"]) == "2026-11-02" and str(single["ValidUntil"]) == "2027-05-01"
     multiple = client.get_permit_balance("26NA000131")
-    assert multiple["Lines"] == [{"Line": "A", "Taxon": "Crocodylus niloticus",
-                                  "Quantity": Decimal("50"), "Unit": "KIL",
-                                  "Remaining": Decimal("38")}]
+    assert multiple["Lines"] == [
+        {
+            "Line": "A",
+            "Taxon": "Crocodylus niloticus",
+            "Quantity": Decimal("50"),
+            "Unit": "KIL",
+            "Remaining": Decimal("38"),
+        }
+    ]
 
 
 def test_unknown_permit_is_a_fault(service):
@@ -141,8 +174,10 @@ def test_unknown_permit_is_a_fault(service):
 
 
 def test_a_sad_without_declaration_type_fails_mapping_and_writes_nothing(service):
-    broken = SAMPLE_SAD.replace(b"<Type_of_declaration>EX</Type_of_declaration>",
-                                b"<Type_of_declaration><null/></Type_of_declaration>")
+    broken = SAMPLE_SAD.replace(
+        b"<Type_of_declaration>EX</Type_of_declaration>",
+        b"<Type_of_declaration><null/></Type_of_declaration>",
+    )
     with pytest.raises(ClearanceFault) as refused:
         service.client().check_declaration("MAP-1", 1, broken)
     assert refused.value.code == "Client.MappingFailed"
@@ -159,17 +194,21 @@ def test_a_request_missing_a_required_element_is_a_schema_violation(service):
 
 def test_a_sad_sent_as_escaped_text_is_refused_with_the_fix(service):
     escaped = SAMPLE_SAD.decode().split("?>", 1)[1].replace("&", "&amp;").replace("<", "&lt;")
-    body = ("<c:CheckDeclarationRequest><c:DeclarationId>ESC-1</c:DeclarationId>"
-            f"<c:Declaration>{escaped}</c:Declaration></c:CheckDeclarationRequest>")
+    body = (
+        "<c:CheckDeclarationRequest><c:DeclarationId>ESC-1</c:DeclarationId>"
+        f"<c:Declaration>{escaped}</c:Declaration></c:CheckDeclarationRequest>"
+    )
     code, message, _ = fault_of(service.post(envelope(body)))
     assert code == "Client.SchemaViolation" and "not as escaped text" in message
 
 
 def test_an_asycuda_element_inheriting_the_service_namespace_is_refused_with_the_fix(service):
     sad = SAMPLE_SAD.decode().split("?>", 1)[1]
-    body = (f'<CheckDeclarationRequest xmlns="urn:cites-connector:clearance:1">'
-            f"<DeclarationId>NS-1</DeclarationId><Declaration>{sad}</Declaration>"
-            "</CheckDeclarationRequest>")
+    body = (
+        f'<CheckDeclarationRequest xmlns="urn:cites-connector:clearance:1">'
+        f"<DeclarationId>NS-1</DeclarationId><Declaration>{sad}</Declaration>"
+        "</CheckDeclarationRequest>"
+    )
     code, message, _ = fault_of(service.post(envelope(body)))
     assert code == "Client.MappingFailed"
     assert 'xmlns=""' in message

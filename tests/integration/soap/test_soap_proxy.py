@@ -9,8 +9,11 @@ from lxml import etree
 from tests.integration.soap.conftest import running_service
 
 WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
-FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "customs-gw.example.na",
-             "X-Forwarded-For": "196.44.1.20"}
+FORWARDED = {
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Host": "customs-gw.example.na",
+    "X-Forwarded-For": "196.44.1.20",
+}
 
 
 def address(url: str) -> str:

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -21,15 +20,18 @@ import requests
 from cites_connector.adapters.soap.clearance_client import ClearanceClient
 from cites_connector.adapters.sql.migrate import upgrade
 from cites_connector.bootstrap import bootstrap
-from cites_connector.settings import load_settings
 from cites_connector.mappings.permit_json import parse_permit_list
+from cites_connector.settings import load_settings
 from tests.samples import permits_dated, sad_dated
 
 
 def command() -> list[str]:
     found = shutil.which("cites-connector")
-    return [found] if found else [sys.executable, "-c",
-                                  "from cites_connector.cli.main import main; main()"]
+    return (
+        [found]
+        if found
+        else [sys.executable, "-c", "from cites_connector.cli.main import main; main()"]
+    )
 
 
 def free_port() -> int:
@@ -46,10 +48,16 @@ def environment(tmp_path):
             pytest.fail("CI must provide CONNECTOR_TEST_AMQP_URL (scripts/test.sh starts it)")
         pytest.skip("no RabbitMQ: set CONNECTOR_TEST_AMQP_URL or run scripts/test.sh")
     data_dir = tmp_path / "var"
-    env = {**os.environ, "CONNECTOR_HOME_COUNTRY": "NA", "CONNECTOR_DATA_DIR": str(data_dir),
-           "CONNECTOR_SOAP_PORT": str(free_port()), "CONNECTOR_SOAP_USERS": "customs:pw",
-           "CONNECTOR_SOAP_AUTH": "on", "CONNECTOR_LOGGING__FORMAT": "json",
-           "CONNECTOR_AMQP_URL": amqp}
+    env = {
+        **os.environ,
+        "CONNECTOR_HOME_COUNTRY": "NA",
+        "CONNECTOR_DATA_DIR": str(data_dir),
+        "CONNECTOR_SOAP_PORT": str(free_port()),
+        "CONNECTOR_SOAP_USERS": "customs:pw",
+        "CONNECTOR_SOAP_AUTH": "on",
+        "CONNECTOR_LOGGING__FORMAT": "json",
+        "CONNECTOR_AMQP_URL": amqp,
+    }
     env.pop("CONNECTOR_DATABASE_URL", None)
     app = bootstrap(load_settings(home_country="NA", data_dir=data_dir))
     upgrade(app.engine)
@@ -74,8 +82,12 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 30) -> No
 def test_sigterm_finishes_the_request_in_flight_then_exits_0(environment):
     env, database = environment
     url = f"http://127.0.0.1:{env['CONNECTOR_SOAP_PORT']}"
-    process = subprocess.Popen([*command(), "serve", "--threads", "2", "--grace", "20"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [*command(), "serve", "--threads", "2", "--grace", "20"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         wait_healthy(url, process)
         client = ClearanceClient(f"{url}/soap/clearance?wsdl", "customs", "pw", timeout=30)
@@ -84,8 +96,9 @@ def test_sigterm_finishes_the_request_in_flight_then_exits_0(environment):
         blocker = sqlite3.connect(database, isolation_level=None)
         blocker.execute("BEGIN IMMEDIATE")
         result: dict = {}
-        call = threading.Thread(target=lambda: result.update(
-            client.check_declaration("SIGTERM-1", 1, sad_dated())))
+        call = threading.Thread(
+            target=lambda: result.update(client.check_declaration("SIGTERM-1", 1, sad_dated()))
+        )
         call.start()
         time.sleep(0.5)
         process.send_signal(signal.SIGTERM)

@@ -43,10 +43,15 @@ def test_the_served_wsdl_differs_from_the_repository_file_only_in_addresses(serv
 def test_zeep_reads_the_served_wsdl_with_four_operations(service):
     client = Client(service.wsdl)
     port = client.wsdl.services["ClearanceService"].ports["ClearancePort"]
-    assert sorted(port.binding._operations) == ["CancelDeclaration", "CheckDeclaration",
-                                                "GetDecision", "GetPermitBalance"]
-    assert {op: port.binding._operations[op].soapaction
-            for op in port.binding._operations} == {op: op for op in port.binding._operations}
+    assert sorted(port.binding._operations) == [
+        "CancelDeclaration",
+        "CheckDeclaration",
+        "GetDecision",
+        "GetPermitBalance",
+    ]
+    assert {op: port.binding._operations[op].soapaction for op in port.binding._operations} == {
+        op: op for op in port.binding._operations
+    }
 
 
 def test_a_configured_public_url_is_the_wsdl_address(tmp_path):
@@ -95,9 +100,11 @@ def test_healthz_is_503_when_the_database_is_down(outage):
 @pytest.mark.parametrize("call", ["check", "balance", "decision"])
 def test_a_database_outage_is_server_unavailable(outage, call):
     client = outage.client()
-    calls = {"check": lambda: client.check_declaration("OUT-1", 1, SAMPLE_SAD),
-             "balance": lambda: client.get_permit_balance("26NA000123"),
-             "decision": lambda: client.get_decision("OUT-1")}
+    calls = {
+        "check": lambda: client.check_declaration("OUT-1", 1, SAMPLE_SAD),
+        "balance": lambda: client.get_permit_balance("26NA000123"),
+        "decision": lambda: client.get_decision("OUT-1"),
+    }
     with pytest.raises(ClearanceFault) as refused:
         calls[call]()
     assert refused.value.code == "Server.Unavailable"

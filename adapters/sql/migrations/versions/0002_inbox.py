@@ -4,8 +4,9 @@ pending_permit_status (status events that arrived before their permit)
 Revision ID: 0002
 Revises: 0001
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0002"
 down_revision = "0001"
@@ -27,8 +28,9 @@ def upgrade() -> None:
         sa.Column("declaration_id", sa.String(length=64), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("permit_number", sa.String(length=64), nullable=False),
-        sa.PrimaryKeyConstraint("declaration_id", "version", "permit_number",
-                                name=op.f("pk_held_citations")),
+        sa.PrimaryKeyConstraint(
+            "declaration_id", "version", "permit_number", name=op.f("pk_held_citations")
+        ),
     )
     op.create_index("ix_held_citations_permit", "held_citations", ["permit_number"])
     op.create_table(
@@ -38,8 +40,9 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
-        sa.PrimaryKeyConstraint("permit_number", "issuing_country",
-                                name=op.f("pk_pending_permit_status")),
+        sa.PrimaryKeyConstraint(
+            "permit_number", "issuing_country", name=op.f("pk_pending_permit_status")
+        ),
     )
 
 

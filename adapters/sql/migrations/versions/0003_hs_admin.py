@@ -7,10 +7,11 @@ the same rows whether it was decided before or after this migration.
 Revision ID: 0003
 Revises: 0002
 """
-from datetime import datetime, timezone
 
-from alembic import op
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0003"
 down_revision = "0002"
@@ -47,8 +48,11 @@ def upgrade() -> None:
         sa.Column("taxon", sa.String(length=200), nullable=False),
         sa.Column("terms", sa.String(length=200), nullable=False),
         sa.Column("note", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(["version_id"], ["hs_versions.id"],
-                                name=op.f("fk_hs_version_rows_version_id_hs_versions")),
+        sa.ForeignKeyConstraint(
+            ["version_id"],
+            ["hs_versions.id"],
+            name=op.f("fk_hs_version_rows_version_id_hs_versions"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_hs_version_rows")),
         sa.UniqueConstraint("version_id", "hs_prefix", "taxon", name="uq_hs_version_rows_row"),
     )
@@ -79,8 +83,12 @@ def upgrade() -> None:
         sa.Column("terms", sa.String(length=200), nullable=False),
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("review", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(["draft_id"], ["hs_drafts.id"], ondelete="CASCADE",
-                                name=op.f("fk_hs_draft_rows_draft_id_hs_drafts")),
+        sa.ForeignKeyConstraint(
+            ["draft_id"],
+            ["hs_drafts.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_hs_draft_rows_draft_id_hs_drafts"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_hs_draft_rows")),
         sa.UniqueConstraint("draft_id", "hs_prefix", "taxon", name="uq_hs_draft_rows_row"),
     )
@@ -110,16 +118,24 @@ def _append_only_triggers() -> None:
     if bind.dialect.name == "sqlite":
         for table in APPEND_ONLY:
             for event in ("UPDATE", "DELETE"):
-                op.execute(f"CREATE TRIGGER {table}_no_{event.lower()} BEFORE {event} ON {table} "
-                           f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END")
+                op.execute(
+                    f"CREATE TRIGGER {table}_no_{event.lower()} BEFORE {event} ON {table} "
+                    f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+                )
         return
-    op.execute("CREATE FUNCTION refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
-               "BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$")
+    op.execute(
+        "CREATE FUNCTION refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$"
+    )
     for table in APPEND_ONLY:
-        op.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                   f"FOR EACH ROW EXECUTE FUNCTION refuse_change()")
-        op.execute(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-                   f"FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()")
+        op.execute(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION refuse_change()"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()"
+        )
 
 
 def _seed_bundled_tables() -> None:
@@ -129,24 +145,51 @@ def _seed_bundled_tables() -> None:
     from cites_connector.hs_codes.bundled import load_bundled_tables
 
     bind = op.get_bind()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for row_set in load_bundled_tables():
-        version_id = bind.execute(sa.insert(hs_versions).values(
-            edition=row_set.edition, number=row_set.version,
-            effective_from=row_set.effective_from, effective_to=row_set.effective_to,
-            status="PUBLISHED", published_by="migrate", published_at=now,
-            source="bundled with the connector (hs_codes/tables.toml)",
-            rows_digest=rows_digest(row_set.rows),
-        ).returning(hs_versions.c.id)).scalar_one()
-        bind.execute(sa.insert(hs_version_rows), [
-            {"version_id": version_id, "hs_prefix": r.hs_prefix, "taxon": r.taxon,
-             "terms": " ".join(sorted(r.terms)), "note": r.note} for r in row_set.rows])
+        version_id = bind.execute(
+            sa.insert(hs_versions)
+            .values(
+                edition=row_set.edition,
+                number=row_set.version,
+                effective_from=row_set.effective_from,
+                effective_to=row_set.effective_to,
+                status="PUBLISHED",
+                published_by="migrate",
+                published_at=now,
+                source="bundled with the connector (hs_codes/tables.toml)",
+                rows_digest=rows_digest(row_set.rows),
+            )
+            .returning(hs_versions.c.id)
+        ).scalar_one()
+        bind.execute(
+            sa.insert(hs_version_rows),
+            [
+                {
+                    "version_id": version_id,
+                    "hs_prefix": r.hs_prefix,
+                    "taxon": r.taxon,
+                    "terms": " ".join(sorted(r.terms)),
+                    "note": r.note,
+                }
+                for r in row_set.rows
+            ],
+        )
         # unkeyed, as this revision always wrote it: the chain is keyed after 0006
-        audit_chain.append_legacy(bind, "migrate", "hs.version.seeded", row_set.label,
-                                  "bundled table loaded by migration 0003", {
-                                      "version": row_set.label, "rows": len(row_set.rows),
-                                      "effective_from": row_set.effective_from.isoformat(),
-                                      "rows_digest": rows_digest(row_set.rows)}, now)
+        audit_chain.append_legacy(
+            bind,
+            "migrate",
+            "hs.version.seeded",
+            row_set.label,
+            "bundled table loaded by migration 0003",
+            {
+                "version": row_set.label,
+                "rows": len(row_set.rows),
+                "effective_from": row_set.effective_from.isoformat(),
+                "rows_digest": rows_digest(row_set.rows),
+            },
+            now,
+        )
 
 
 def downgrade() -> None:

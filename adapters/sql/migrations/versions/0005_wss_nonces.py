@@ -6,8 +6,9 @@ until its window has passed; a replay to any process sharing the database is ref
 Revision ID: 0005
 Revises: 0004
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0005"
 down_revision = "0004"

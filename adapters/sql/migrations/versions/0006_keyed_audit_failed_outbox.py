@@ -7,8 +7,9 @@ with the audit key (adapters/sql/audit_adopt.py): the key never passes through A
 Revision ID: 0006
 Revises: 0005
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0006"
 down_revision = "0005"
@@ -22,8 +23,10 @@ def upgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("failed_at", sa.DateTime(timezone=True), nullable=True))
     # a refusal recorded before 0006 waited a day and came back; it is failed from now on
-    op.execute("UPDATE outbox SET failed_at = CURRENT_TIMESTAMP, next_attempt_at = NULL "
-               "WHERE sent_at IS NULL AND last_error LIKE 'permanent: %'")
+    op.execute(
+        "UPDATE outbox SET failed_at = CURRENT_TIMESTAMP, next_attempt_at = NULL "
+        "WHERE sent_at IS NULL AND last_error LIKE 'permanent: %'"
+    )
 
     with op.batch_alter_table("audit_log") as batch:
         batch.add_column(sa.Column("nonce", sa.String(length=32), nullable=True))
@@ -46,14 +49,20 @@ def _append_only() -> None:
     if op.get_bind().dialect.name == "sqlite":
         for table in APPEND_ONLY:
             for event in ("UPDATE", "DELETE"):
-                op.execute(f"CREATE TRIGGER {table}_no_{event.lower()} BEFORE {event} ON {table} "
-                           f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END")
+                op.execute(
+                    f"CREATE TRIGGER {table}_no_{event.lower()} BEFORE {event} ON {table} "
+                    f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+                )
         return
     for table in APPEND_ONLY:  # refuse_change() comes with migration 0003
-        op.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                   f"FOR EACH ROW EXECUTE FUNCTION refuse_change()")
-        op.execute(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-                   f"FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()")
+        op.execute(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION refuse_change()"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()"
+        )
 
 
 def downgrade() -> None:

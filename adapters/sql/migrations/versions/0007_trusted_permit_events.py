@@ -7,8 +7,9 @@ crash loop must not dead-letter valid permits through RabbitMQ's delivery count.
 Revision ID: 0007
 Revises: 0006
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0007"
 down_revision = "0006"

@@ -6,8 +6,9 @@ stamp has moved, reads only the lines stamped since (adapters/sql/permit_reader.
 Revision ID: 0008
 Revises: 0007
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0008"
 down_revision = "0007"
@@ -17,11 +18,11 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("permits") as batch:
-        batch.add_column(sa.Column("balance_stamp", sa.BigInteger(), nullable=False,
-                                   server_default="0"))
+        batch.add_column(
+            sa.Column("balance_stamp", sa.BigInteger(), nullable=False, server_default="0")
+        )
     with op.batch_alter_table("permit_lines") as batch:
-        batch.add_column(sa.Column("stamp", sa.BigInteger(), nullable=False,
-                                   server_default="0"))
+        batch.add_column(sa.Column("stamp", sa.BigInteger(), nullable=False, server_default="0"))
     op.create_index("ix_permit_lines_permit_stamp", "permit_lines", ["permit_id", "stamp"])
 
 
