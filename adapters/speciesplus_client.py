@@ -2,7 +2,7 @@
 
 Species+ (api.speciesplus.net) authenticates by the ``X-Authentication-Token`` header and pages
 ``taxon_concepts`` by ``page`` / ``per_page`` (at most 500), optionally ``updated_since``
-(CITES-PRIMER "Taxonomy: Species+"). Rate limits (429) and server errors (5xx), timeouts and
+(Species+ is the CITES Secretariat's reference for names: Res. Conf. 12.11 (Rev. CoP19)). Rate limits (429) and server errors (5xx), timeouts and
 dropped connections are retried with exponential back-off; a refused token is a configuration
 error an administrator must fix, so it is never retried. Nothing connects until a method is
 called: the client is built from settings by the bootstrap, or handed a session by tests.

@@ -1,7 +1,7 @@
 """The checks of contract section 5 that concern one permit line against one item.
 
 Species: the HS code only says an item *may* hold CITES specimens; the permit line names the
-species, which must be the HS row's taxon or below it (CITES-PRIMER, "HS codes and CITES").
+species, which must be the HS row's taxon or below it (docs/hs-tables.md).
 A name the taxonomy does not know never matches silently.
 """
 

@@ -3,7 +3,7 @@
 The HS-to-taxon table names a taxon at any rank (contract section 6) while a permit line names
 a species; a line matches a row only when its taxon is the row's taxon or below it, synonyms
 resolved (contract section 5, ``SPECIES_MISMATCH``). So the connector keeps a local copy of the
-CITES taxonomy (Species+ is the authority, CITES-PRIMER "Taxonomy: Species+").
+CITES taxonomy (Species+ is the authority: Res. Conf. 12.11 (Rev. CoP19) on standard nomenclature).
 
 Name matching is forgiving about form and strict about content:
 
@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-#: Species+ ranks, highest first (CITES-PRIMER "Taxonomy: Species+")
+#: Species+ ranks, highest first
 RANKS = (
     "KINGDOM",
     "PHYLUM",

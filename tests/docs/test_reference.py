@@ -235,21 +235,6 @@ def _tracked_files() -> list[str]:
     return [name for name in listed.split("\0") if name and not name.startswith("tests/fixtures/")]
 
 
-#: files outside this helper's part that still name the external documents; each is fixed by
-#: changing a comment or docstring. A strict xfail: once a file is fixed, its case passes,
-#: the xfail turns into a failure, and the file is taken off this list.
-PENDING = (
-    "adapters/soap/wsdl/clearance.wsdl",
-    "adapters/soap/wsdl/clearance.xsd",
-    "adapters/speciesplus_client.py",
-    "connector/domain/line_checks.py",
-    "connector/domain/taxonomy.py",
-    "hs_codes/nomenclature/PROVENANCE.md",
-    "mappings/speciesplus.py",
-    "tests/unit/test_taxonomy.py",
-)
-
-
 def _pointers(name: str) -> list[str]:
     path = ROOT / name
     if not path.is_file():
@@ -262,11 +247,5 @@ def _pointers(name: str) -> list[str]:
 
 
 def test_no_file_points_outside_the_repository():
-    found = [hit for name in _tracked_files() if name not in PENDING for hit in _pointers(name)]
+    found = [hit for name in _tracked_files() for hit in _pointers(name)]
     assert not found, f"files pointing outside the repository: {found}"
-
-
-@pytest.mark.xfail(strict=True, reason="names an external document; fixed outside docs/")
-@pytest.mark.parametrize("name", PENDING)
-def test_pending_file_no_longer_points_outside_the_repository(name: str):
-    assert not _pointers(name)

@@ -13,7 +13,7 @@ from cites_connector.hs_codes.taxonomy_data import (
     write_taxonomy_csv,
 )
 
-#: every taxon named in the primer's starting HS table (CITES-PRIMER, "HS codes and CITES")
+#: every taxon named in the starting HS table the project was given
 PRIMER_HS_TAXA = [
     "Primates",
     "Cetacea",
