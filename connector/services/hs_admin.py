@@ -355,10 +355,10 @@ class HsAdminService:
                 if before_table is None:
                     report.skipped.append((did, f"no table in force on {declaration.date}"))
                     continue
-                usages = session.usages(declaration_id=did)
+                usages = session.usages.find(declaration_id=did)
 
                 def find(number: str, _did: str = did, _usages=usages):
-                    return without_own_usages(session.permits_numbered(number), _did, _usages)
+                    return without_own_usages(session.permits.numbered(number), _did, _usages)
 
                 try:
                     before = self._decider(before_table, find, policy).decide(

@@ -131,7 +131,7 @@ def export(*items: DeclarationItem, on: date = TODAY) -> Declaration:
 
 def remaining(ledger, number: str, letter: str = "A", country: str = "NA") -> Decimal:
     with ledger.snapshot() as session:
-        return session.get_permit(number, country).line(letter).remaining
+        return session.permits.get(number, country).line(letter).remaining
 
 
 def outbox(ledger) -> list:
