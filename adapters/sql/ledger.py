@@ -37,6 +37,7 @@ from cites_connector.adapters.outbox.messages import OutboxMessage, messages_for
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.audit_ledger import keyed_row
 from cites_connector.adapters.sql.declaration_rows import SqlDeclarations
+from cites_connector.adapters.sql.hs_rows import SqlAdminAuditTrail, SqlHsDrafts, SqlHsTableVersions
 from cites_connector.adapters.sql.permit_intake import SqlEarlyStatuses, SqlInbox
 from cites_connector.adapters.sql.permit_reader import LineCache
 from cites_connector.adapters.sql.permit_rows import SqlPermits
@@ -117,6 +118,9 @@ class SqlUnitOfWork(UnitOfWork):
         self.inbox = SqlInbox(connection)
         self.outbox = SqlOutbox(connection)
         self.audit = SqlAuditTrail(connection)
+        self.hs_tables = SqlHsTableVersions(connection)
+        self.hs_drafts = SqlHsDrafts(connection)
+        self.admin_audit = SqlAdminAuditTrail(connection)
 
 
 class SqlAlchemyLedger(Ledger):

@@ -44,8 +44,7 @@ from cites_connector.domain.hs_admin_validation import (
 from cites_connector.domain.hs_tables import EXCLUDED, HsRow, HsRowSet, HsTables, normalise_hs_code
 from cites_connector.domain.policy import DecisionPolicy
 from cites_connector.domain.rules import Decider
-from cites_connector.services.hs_ports import HsSession, HsStore
-from cites_connector.services.ports import Ledger
+from cites_connector.services.ports import Ledger, UnitOfWork
 
 EDITION_FORM = "HS followed by the year, e.g. HS2027"
 
@@ -87,7 +86,7 @@ def _check_edition(edition: str) -> str:
 class HsAdminService:
     def __init__(
         self,
-        store: HsStore,
+        store: Ledger,
         *,
         roles: Mapping[str, str],
         taxonomy: TaxonResolver,
@@ -106,7 +105,7 @@ class HsAdminService:
 
     def overview(self) -> Overview:
         with self.store.snapshot() as s:
-            return Overview(s.versions(), s.drafts(), self.clock().date())
+            return Overview(s.hs_tables.all(), s.hs_drafts.all(), self.clock().date())
 
     def rows(self, ref: str) -> tuple[str, tuple[HsRow, ...], tuple[str | None, ...]]:
         """(edition, rows, review flags) of a draft (``D3``) or a version (``HS2022/1``)."""
@@ -124,7 +123,7 @@ class HsAdminService:
         except ValueError as exc:
             raise InvalidInput(str(exc)) from None
         with self.store.snapshot() as s:
-            version = next((v for v in s.versions() if v.covers(day)), None)
+            version = next((v for v in s.hs_tables.all() if v.covers(day)), None)
         if version is None:
             return LookupAnswer(code, day, None, None, (), False)
         for length in range(min(len(code), 10), 1, -1):
@@ -165,7 +164,7 @@ class HsAdminService:
                 base = self._find(s, based_on)
             elif not empty:
                 base = max(
-                    (v for v in s.versions() if v.active and v.edition == edition),
+                    (v for v in s.hs_tables.all() if v.active and v.edition == edition),
                     key=lambda v: v.effective_from,
                     default=None,
                 )
@@ -181,9 +180,9 @@ class HsAdminService:
                 based_on=label,
                 editors=(user,),
             )
-            number = s.add_draft(draft)
+            number = s.hs_drafts.add(draft)
             draft = replace(draft, number=number)
-            s.audit(
+            s.admin_audit.record(
                 user,
                 "hs.draft.created",
                 draft.ref,
@@ -270,7 +269,7 @@ class HsAdminService:
                 today = now.date()
                 olds = [
                     v
-                    for v in s.versions()
+                    for v in s.hs_tables.all()
                     if v.active
                     and v.edition == correlation.from_edition
                     and v.effective_from <= today
@@ -296,8 +295,8 @@ class HsAdminService:
                 based_on=_label(found),
                 editors=(user,),
             )
-            draft = replace(draft, number=s.add_draft(draft))
-            s.audit(
+            draft = replace(draft, number=s.hs_drafts.add(draft))
+            s.admin_audit.record(
                 user,
                 "hs.draft.converted",
                 draft.ref,
@@ -331,8 +330,8 @@ class HsAdminService:
         """
         with self.store.snapshot() as s:
             candidate = self._find(s, ref)
-            versions = s.versions()
-            recorded = s.recorded_decisions(since)
+            versions = s.hs_tables.all()
+            recorded = s.declarations.recorded_since(since)
         by_label = {v.label: v.row_set() for v in versions}
         in_force = HsTables(v.row_set() for v in versions if v.active)
         draft_table = _Labelled(
@@ -445,8 +444,8 @@ class HsAdminService:
             raise InvalidInput(f"{ref} is a version: publish a draft (D3), or use rollback")
         now = self.clock()
         with self.store.transaction() as s:
-            s.lock_timeline()
-            draft = s.draft(number, lock=True)
+            s.hs_tables.lock_timeline()
+            draft = s.hs_drafts.get(number, lock=True)
             if draft is None:
                 raise UnknownHsTable(f"no draft {ref}")
             check_can_publish(draft)
@@ -466,10 +465,10 @@ class HsAdminService:
                 source=f"draft {draft.ref}",
                 draft=draft,
             )
-            s.save_draft(
+            s.hs_drafts.save(
                 replace(draft, status=DraftStatus.PUBLISHED, published_as=published.version.label)
             )
-            s.audit(
+            s.admin_audit.record(
                 user,
                 "hs.version.published",
                 published.version.label,
@@ -495,7 +494,7 @@ class HsAdminService:
             raise InvalidInput(f"{label} is a draft: rollback copies a published version")
         now = self.clock()
         with self.store.transaction() as s:
-            s.lock_timeline()
+            s.hs_tables.lock_timeline()
             old = self._find(s, label)
             published = self._add_version(
                 s,
@@ -507,7 +506,7 @@ class HsAdminService:
                 supersede,
                 source=f"rollback to {old.label}",
             )
-            s.audit(
+            s.admin_audit.record(
                 user,
                 "hs.version.rolled_back",
                 published.version.label,
@@ -519,7 +518,7 @@ class HsAdminService:
 
     def _add_version(
         self,
-        s: HsSession,
+        s: UnitOfWork,
         user: str,
         now: datetime,
         edition: str,
@@ -529,12 +528,12 @@ class HsAdminService:
         source: str,
         draft: Draft | None = None,
     ) -> Published:
-        versions = s.versions()
+        versions = s.hs_tables.all()
         plan = plan_publication(versions, effective_from, now.date(), frozenset(supersede))
         for label, last_day in plan.closes:
-            s.end_version(label, last_day)
+            s.hs_tables.end(label, last_day)
         for label in plan.withdraws:
-            s.withdraw_version(label)
+            s.hs_tables.withdraw(label)
         number = 1 + max((v.number for v in versions if v.edition == edition), default=0)
         version = TableVersion(
             edition=edition,
@@ -549,7 +548,7 @@ class HsAdminService:
             proposed_by=draft.proposed_by if draft else None,
             source=source,
         )
-        s.add_version(version, draft.number if draft else None)
+        s.hs_tables.add(version, draft.number if draft else None)
         previous = next((v for v in versions if v.label in dict(plan.closes)), None)
         return Published(
             version,
@@ -579,15 +578,15 @@ class HsAdminService:
 
     # -- helpers --------------------------------------------------------------------------------
 
-    def _find(self, s: HsSession, ref: str) -> Draft | TableVersion:
+    def _find(self, s: UnitOfWork, ref: str) -> Draft | TableVersion:
         kind, number = parse_ref(ref)
         if kind == "draft":
-            draft = s.draft(number)
+            draft = s.hs_drafts.get(number)
             if draft is None:
                 raise UnknownHsTable(f"no draft {ref}")
             return draft
         label = f"{kind}/{number}"
-        version = next((v for v in s.versions() if v.label == label), None)
+        version = next((v for v in s.hs_tables.all() if v.label == label), None)
         if version is None:
             raise UnknownHsTable(f"no published version {label}")
         return version
@@ -631,7 +630,7 @@ class HsAdminService:
             )
         now = self.clock()
         with self.store.transaction() as s:
-            draft = s.draft(number, lock=True)
+            draft = s.hs_drafts.get(number, lock=True)
             if draft is None:
                 raise UnknownHsTable(f"no draft {ref}")
             check_editable(draft)
@@ -644,11 +643,11 @@ class HsAdminService:
                 if (p, t) in now_reviewed
             )
             edited = replace(draft, rows=rows, editors=with_editor(draft.editors, user))
-            s.save_draft(edited)
+            s.hs_drafts.save(edited)
             details = {"changes": changes_to_dicts(changes), **(extra or {})}
             if cleared:
                 details["reviewed"] = cleared
-            s.audit(user, action, draft.ref, reason, details, now)
+            s.admin_audit.record(user, action, draft.ref, reason, details, now)
             return edited
 
     def _review(
@@ -664,12 +663,12 @@ class HsAdminService:
             raise InvalidInput(f"{ref} is a version: only drafts are reviewed")
         now = self.clock()
         with self.store.transaction() as s:
-            draft = s.draft(number, lock=True)
+            draft = s.hs_drafts.get(number, lock=True)
             if draft is None:
                 raise UnknownHsTable(f"no draft {ref}")
             changed = step(draft, user)
-            s.save_draft(changed)
-            s.audit(
+            s.hs_drafts.save(changed)
+            s.admin_audit.record(
                 user,
                 action,
                 draft.ref,

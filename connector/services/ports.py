@@ -3,7 +3,8 @@
 One ``UnitOfWork`` is one database transaction, and the only owner of it: a service opens one
 per request (``with ledger.transaction() as uow:``) and reaches the stored things through small
 repositories (``uow.permits``, ``uow.balances``, ``uow.usages``, ``uow.declarations``,
-``uow.inbox``, ``uow.early_statuses``, ``uow.outbox``, ``uow.audit``). The block commits when
+``uow.inbox``, ``uow.early_statuses``, ``uow.outbox``, ``uow.audit``, and for the HS table
+administration ``uow.hs_tables``, ``uow.hs_drafts``, ``uow.admin_audit``). The block commits when
 it ends and rolls back on an exception; database errors are translated in one place, the
 adapter's transaction (``Unavailable``: nothing written; ``UnstorableValue``: the input's
 fault).
@@ -30,6 +31,7 @@ from decimal import Decimal
 from typing import Any
 
 from cites_connector.domain.events import Event
+from cites_connector.domain.hs_admin import Draft, TableVersion
 from cites_connector.domain.permits import Permit, PermitStatusChange
 from cites_connector.domain.usages import DeclarationState, StoredDecision, Usage
 
@@ -237,8 +239,66 @@ class AuditTrail(ABC):
         """Append to the ledger's audit trail (who, when, what)."""
 
 
+class AdminAuditTrail(ABC):
+    @abstractmethod
+    def record(
+        self,
+        actor: str,
+        action: str,
+        subject: str,
+        reason: str | None,
+        details: dict[str, Any],
+        at: datetime,
+    ) -> None:
+        """Append to the tamper-evident administration log (who, when, what, why)."""
+
+
+class HsTableVersions(ABC):
+    """Published HS-to-taxon table versions: one timeline, never changed in place."""
+
+    @abstractmethod
+    def all(self) -> list[TableVersion]:
+        """Every published version (withdrawn ones too), with rows, oldest first."""
+
+    @abstractmethod
+    def lock_timeline(self) -> None:
+        """Hold off other publications until the transaction ends (one timeline, no overlap)."""
+
+    @abstractmethod
+    def add(self, version: TableVersion, draft_number: int | None) -> None: ...
+
+    @abstractmethod
+    def end(self, label: str, effective_to: date) -> None:
+        """Set the last day of a version: a later version takes effect the day after."""
+
+    @abstractmethod
+    def withdraw(self, label: str) -> None:
+        """A scheduled version replaced before it took effect: it never applies."""
+
+
+class HsDrafts(ABC):
+    """Drafts of HS tables under four-eyes review."""
+
+    @abstractmethod
+    def all(self) -> list[Draft]:
+        """Every draft with its rows, newest first."""
+
+    @abstractmethod
+    def get(self, number: int, *, lock: bool = False) -> Draft | None: ...
+
+    @abstractmethod
+    def add(self, draft: Draft) -> int:
+        """Store a new draft (its ``number`` is ignored); returns the number it was given."""
+
+    @abstractmethod
+    def save(self, draft: Draft) -> None:
+        """Replace the draft's status, reviewers and rows."""
+
+
 class UnitOfWork(ABC):
-    """One transaction and the repositories that work inside it."""
+    """One transaction and the repositories that work inside it. The HS administration's
+    (``hs_tables``, ``hs_drafts``, ``admin_audit``) change the tables and append the audit
+    record together, or neither happens."""
 
     permits: Permits
     balances: Balances
@@ -248,6 +308,9 @@ class UnitOfWork(ABC):
     inbox: Inbox
     outbox: Outbox
     audit: AuditTrail
+    hs_tables: HsTableVersions
+    hs_drafts: HsDrafts
+    admin_audit: AdminAuditTrail
 
 
 class Ledger(ABC):
