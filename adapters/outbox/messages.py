@@ -19,6 +19,7 @@ from typing import Any
 import structlog
 
 from cites_connector.adapters.amqp.topology import NOTIFICATIONS_EXCHANGE, USAGE_EXCHANGE
+from cites_connector.domain.decision_dicts import decision_to_dict
 from cites_connector.domain.decisions import Decision, Reason
 from cites_connector.domain.events import (
     DeclarationDecided,
@@ -28,7 +29,6 @@ from cites_connector.domain.events import (
     UsageRecorded,
     UsageReversed,
 )
-from cites_connector.domain.records import decision_to_dict
 from cites_connector.domain.units import format_decimal
 from cites_connector.domain.usages import Usage
 

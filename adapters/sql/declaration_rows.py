@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from cites_connector.adapters.sql import locks
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.codec import utc
-from cites_connector.domain.records import (
+from cites_connector.domain.decision_dicts import (
     compact,
     decision_from_dict,
     decision_to_dict,

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cites_connector.domain.decision_policy import DecisionPolicy
 from cites_connector.domain.decisions import Reason, ReasonCode, Severity, WriteOff
 from cites_connector.domain.declarations import Declaration, DeclarationItem
 from cites_connector.domain.line_checks import LineResult, TaxonomyView, check_line
 from cites_connector.domain.permit_checks import permit_reasons
 from cites_connector.domain.permits import Permit, PermitType
-from cites_connector.domain.policy import DecisionPolicy
 from cites_connector.domain.write_off_plan import Draws, plan_write_off
 
 

@@ -24,11 +24,11 @@ from cites_connector.domain.events import DeclarationDecided
 from cites_connector.domain.permit_checks import expected_issuer
 from cites_connector.domain.permits import Permit
 from cites_connector.domain.usages import DeclarationState, StoredDecision, Usage
+from cites_connector.services.decider_factory import Rulebook
 from cites_connector.services.deciding import Decided, announce, decide_and_write_off
 from cites_connector.services.permit_lookup import UnknownPermitLookup
 from cites_connector.services.ports import Ledger, StateChanged, UnitOfWork
 from cites_connector.services.retry import lost_race_retrying
-from cites_connector.services.rulebook import Rulebook
 from cites_connector.services.writeoffs import give_back, usage_log
 
 log = structlog.get_logger(__name__)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from cites_connector.domain.decision_dicts import decision_to_dict
 from cites_connector.domain.decisions import Decision
 from cites_connector.domain.declarations import Declaration
 from cites_connector.domain.events import (
@@ -21,10 +22,9 @@ from cites_connector.domain.events import (
     Event,
     UsageRecorded,
 )
-from cites_connector.domain.records import decision_to_dict
 from cites_connector.domain.usages import Usage
+from cites_connector.services.decider_factory import Rulebook
 from cites_connector.services.ports import UnitOfWork
-from cites_connector.services.rulebook import Rulebook
 from cites_connector.services.writeoffs import write_off
 
 

@@ -19,12 +19,11 @@ from cites_connector.domain.hs_admin import (
     HsAdminRefused,
     TableVersion,
     UnknownHsTable,
-    check_editable,
     parse_ref,
     require,
-    with_editor,
 )
 from cites_connector.domain.hs_admin_diff import changes_to_dicts, diff_rows
+from cites_connector.domain.hs_admin_review import check_editable, with_editor
 from cites_connector.domain.hs_admin_validation import (
     Nomenclature,
     RowProblem,

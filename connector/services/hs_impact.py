@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from cites_connector.domain.decider import Decider
+from cites_connector.domain.decision_policy import DecisionPolicy
 from cites_connector.domain.errors import ConnectorError
 from cites_connector.domain.hs_admin_impact import ImpactReport, compare, without_own_usages
 from cites_connector.domain.hs_tables import HsRowSet, HsTables
-from cites_connector.domain.policy import DecisionPolicy
-from cites_connector.domain.rules import Decider
 from cites_connector.services.hs_admin_base import (
     HsAdminBase,
     label_of,

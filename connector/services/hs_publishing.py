@@ -16,15 +16,17 @@ from cites_connector.domain.hs_admin import (
     TableVersion,
     UnknownHsTable,
     VersionStatus,
-    check_can_approve,
-    check_can_propose,
-    check_can_publish,
-    check_can_reject,
     parse_ref,
     plan_publication,
     require,
 )
 from cites_connector.domain.hs_admin_diff import changes_to_dicts, diff_rows
+from cites_connector.domain.hs_admin_review import (
+    check_can_approve,
+    check_can_propose,
+    check_can_publish,
+    check_can_reject,
+)
 from cites_connector.domain.hs_tables import HsRow
 from cites_connector.services.hs_admin_base import (
     HsAdminBase,

@@ -13,6 +13,7 @@ from cites_connector.domain.decisions import Decision
 from cites_connector.domain.errors import PermitEventRefused, UnknownPermit
 from cites_connector.domain.permits import Permit, PermitStatus, PermitStatusChange
 from cites_connector.domain.usages import Usage
+from cites_connector.services.decider_factory import Rulebook
 from cites_connector.services.permit_store import (
     DEFAULT_MAX_VERSION_STEP,
     PermitApplied,
@@ -22,7 +23,6 @@ from cites_connector.services.permit_store import (
 from cites_connector.services.ports import InboxEntry, Ledger, UnitOfWork
 from cites_connector.services.releases import DeclarationEffects
 from cites_connector.services.retry import lost_race_retrying
-from cites_connector.services.rulebook import Rulebook
 
 log = structlog.get_logger(__name__)
 MESSAGE_ID_CONFLICT = "MESSAGE_ID_CONFLICT"

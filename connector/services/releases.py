@@ -32,10 +32,10 @@ from cites_connector.domain.errors import ConnectorError, Unavailable
 from cites_connector.domain.events import PermitWithdrawn
 from cites_connector.domain.permits import PermitStatus, PermitStatusChange
 from cites_connector.domain.usages import DeclarationState, StoredDecision
+from cites_connector.services.decider_factory import Rulebook
 from cites_connector.services.deciding import announce, decide_and_write_off
 from cites_connector.services.ports import Ledger, StateChanged, UnitOfWork
 from cites_connector.services.retry import lost_race_retrying
-from cites_connector.services.rulebook import Rulebook
 from cites_connector.services.writeoffs import usage_log
 
 log = structlog.get_logger(__name__)

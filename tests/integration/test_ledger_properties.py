@@ -20,9 +20,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from cites_connector.adapters.sql.engine import make_engine
 from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
 from cites_connector.adapters.sql.migrate import upgrade
+from cites_connector.domain.decision_dicts import decision_to_dict
 from cites_connector.domain.errors import DeclarationCancelled
 from cites_connector.domain.permits import ConsignmentPolicy
-from cites_connector.domain.records import decision_to_dict
 from tests.integration.kit import export, permit, python_item, pythons, services
 from tests.memory_ledger import MemoryLedger
 

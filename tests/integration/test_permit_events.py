@@ -7,17 +7,17 @@ from decimal import Decimal
 
 import pytest
 
+from cites_connector.domain.decision_policy import DecisionPolicy
 from cites_connector.domain.decisions import DeclarationDecision, ReasonCode
 from cites_connector.domain.errors import PermitEventRefused
 from cites_connector.domain.permits import ConsignmentPolicy, PermitStatus, PermitStatusChange
-from cites_connector.domain.policy import DecisionPolicy
 from cites_connector.domain.usages import DeclarationState
 from cites_connector.hs_codes.bundled import load_bundled_tables
 from cites_connector.hs_codes.taxonomy_data import load_bundled_taxonomy
 from cites_connector.services.clearance import ClearanceService
+from cites_connector.services.decider_factory import Rulebook
 from cites_connector.services.permit_lookup import LookupAnswer, UnknownPermitLookup
 from cites_connector.services.permits import PermitService
-from cites_connector.services.rulebook import Rulebook
 from tests.integration.kit import (
     TODAY,
     Clock,

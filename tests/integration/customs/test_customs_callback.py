@@ -21,8 +21,8 @@ from cites_connector.adapters.outbox.delivery import PermanentDeliveryError, Ret
 from cites_connector.adapters.outbox.messages import CUSTOMS_CALLBACK, OutboxMessage
 from cites_connector.adapters.outbox.relay import OutboxRelay
 from cites_connector.adapters.outbox.store import OutboxRow, SqlOutboxStore
+from cites_connector.domain.decision_dicts import item_to_dict
 from cites_connector.domain.decisions import ItemDecision, ItemStatus, Reason, ReasonCode
-from cites_connector.domain.records import item_to_dict
 from cites_connector.settings import load_settings
 from tests.integration.customs.customs_kit import PASSWORD, USER
 from tests.integration.outbox.outbox_kit import T0, Clock, put, rows

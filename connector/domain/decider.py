@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Protocol
 
+from cites_connector.domain.decision_policy import DecisionPolicy
 from cites_connector.domain.decisions import (
     Decision,
     DeclarationDecision,
@@ -30,7 +31,6 @@ from cites_connector.domain.line_checks import LineResult, RowView, TaxonomyView
 from cites_connector.domain.line_choice import LineChooser
 from cites_connector.domain.permit_checks import choose_permit, expected_issuer, permit_reasons
 from cites_connector.domain.permits import Permit, PermitLine, PermitType
-from cites_connector.domain.policy import DecisionPolicy
 from cites_connector.domain.write_off_plan import Draws, plan_write_off
 
 #: finds every permit the connector holds with a given number (any issuer)
