@@ -48,11 +48,11 @@ from sqlalchemy import func, select
 from cites_connector.adapters.amqp import topology
 from cites_connector.adapters.amqp.permit_messages import IncomingMessage, decode_event
 from cites_connector.adapters.amqp.workers import build_outbox_relay, build_permit_consumer
+from cites_connector.adapters.outbox.messages import OutboxMessage
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.migrate import upgrade
 from cites_connector.bootstrap import bootstrap
 from cites_connector.log_setup import configure_logging
-from cites_connector.services.messages import OutboxMessage
 from cites_connector.settings import load_settings
 
 TARGET_RATIO = 0.5
@@ -231,7 +231,7 @@ def main() -> int:
             url, topology.USAGE_EXCHANGE, "usage.recorded", [json.dumps(u).encode() for u in usages]
         )
         with app.ledger.transaction() as session:
-            session.add_outbox_many(
+            session.outbox.add(
                 [
                     OutboxMessage(
                         u["usage_id"],

@@ -224,7 +224,7 @@ def stage_breakdown(app, wsgi, bodies: list[bytes]) -> str:
     from cites_connector.adapters.soap.envelope import read_envelope
     from cites_connector.adapters.soap.operations import declaration_element
     from cites_connector.adapters.soap.schema import validate
-    from cites_connector.domain.records import decision_to_dict
+    from cites_connector.domain.decision_dicts import decision_to_dict
 
     timings = {
         "envelope parse + WS-Security + XSD": 0.0,

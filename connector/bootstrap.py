@@ -17,9 +17,9 @@ from cites_connector.adapters.sql.audit_key import AuditKeyFile, with_audit_key
 from cites_connector.adapters.sql.engine import make_engine
 from cites_connector.adapters.sql.hs_store import SqlHsTableStore
 from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
+from cites_connector.domain.decision_policy import DecisionPolicy
 from cites_connector.domain.decisions import DEFAULT_SEVERITIES
 from cites_connector.domain.declarations import Declaration
-from cites_connector.domain.policy import DecisionPolicy
 from cites_connector.hs_codes.bundled import load_bundled_tables
 from cites_connector.hs_codes.taxonomy_data import (
     TAXA_FILE,
@@ -29,8 +29,8 @@ from cites_connector.hs_codes.taxonomy_data import (
 from cites_connector.mappings.asycuda_sad import map_declaration
 from cites_connector.mappings.sad_mapping import SadMapping
 from cites_connector.services.clearance import ClearanceService
+from cites_connector.services.decider_factory import Rulebook
 from cites_connector.services.permits import PermitService
-from cites_connector.services.rulebook import Rulebook
 from cites_connector.settings import Settings
 
 

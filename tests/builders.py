@@ -13,6 +13,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
+from cites_connector.domain.decider import Decider
+from cites_connector.domain.decision_policy import DecisionPolicy
 from cites_connector.domain.decisions import DEFAULT_SEVERITIES, ReasonCode, Severity
 from cites_connector.domain.declarations import AttachedDocument, Declaration, DeclarationItem, Flow
 from cites_connector.domain.hs_tables import HsTables
@@ -24,8 +26,6 @@ from cites_connector.domain.permits import (
     PermitStatus,
     PermitType,
 )
-from cites_connector.domain.policy import DecisionPolicy
-from cites_connector.domain.rules import Decider
 from cites_connector.hs_codes.bundled import load_bundled_tables
 from cites_connector.hs_codes.taxonomy_data import load_bundled_taxonomy
 

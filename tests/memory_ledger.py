@@ -1,7 +1,9 @@
-"""An in-memory ledger for unit tests of the services: the same port, dicts instead of SQL.
+"""An in-memory ledger for unit tests of the services: the same units of work and repositories
+(services/ports.py), dicts instead of SQL.
 
 A transaction works on a deep copy of the state and swaps it in on commit, so a failing
-transaction changes nothing, as with the database. The stateful test in
+transaction changes nothing, as with the database. The outbox turns events into the same rows
+as the SQL ledger (adapters/outbox/messages.py). The stateful test in
 tests/integration/test_ledger_properties.py checks that it behaves like the SQL ledger.
 """
 
@@ -12,14 +14,16 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from cites_connector.adapters.outbox.messages import OutboxMessage, messages_for, rows_for
+from cites_connector.domain.events import Event
 from cites_connector.domain.permits import Permit, PermitStatusChange
 from cites_connector.domain.usages import DeclarationState, StoredDecision, Usage
-from cites_connector.services.messages import OutboxMessage
-from cites_connector.services.ports import DuplicateDecision, InboxEntry, Ledger, LedgerSession
+from cites_connector.services import ports
+from cites_connector.services.ports import DuplicateDecision, InboxEntry, Ledger, UnitOfWork
 
 
 @dataclass
@@ -34,26 +38,26 @@ class State:
     pending_status: dict[tuple[str, str], PermitStatusChange] = field(default_factory=dict)
 
 
-class MemoryLedgerSession(LedgerSession):
+class MemoryPermits(ports.Permits, ports.Balances):
     def __init__(self, state: State):
         self.s = state
 
-    def permits_numbered(self, permit_number: str) -> list[Permit]:
+    def numbered(self, permit_number: str) -> list[Permit]:
         return [p for (n, _), p in self.s.permits.items() if n == permit_number]
 
-    def get_permit(self, permit_number: str, issuing_country: str) -> Permit | None:
+    def get(self, permit_number: str, issuing_country: str) -> Permit | None:
         return self.s.permits.get((permit_number, issuing_country))
 
-    def lock_permits(self, permit_numbers: Iterable[str]) -> None:
+    def lock(self, permit_numbers: Iterable[str]) -> None:
         pass  # the whole ledger is locked by MemoryLedger.transaction
 
-    def lock_permit_number(self, permit_number: str) -> None:
+    def lock_number(self, permit_number: str) -> None:
         pass  # the whole ledger is locked by MemoryLedger.transaction
 
-    def save_permit(self, permit: Permit) -> None:
+    def save(self, permit: Permit) -> None:
         self.s.permits[permit.key] = permit
 
-    def set_permit_status(self, change: PermitStatusChange) -> None:
+    def set_status(self, change: PermitStatusChange) -> None:
         key = (change.permit_number, change.issuing_country)
         self.s.permits[key] = replace(
             self.s.permits[key],
@@ -61,15 +65,6 @@ class MemoryLedgerSession(LedgerSession):
             version=change.version,
             content_version=self.s.permits[key].content_version,
         )
-
-    def keep_pending_status(self, change: PermitStatusChange) -> None:
-        self.s.pending_status[(change.permit_number, change.issuing_country)] = change
-
-    def take_pending_status(self, permit_number, issuing_country):
-        return self.s.pending_status.pop((permit_number, issuing_country), None)
-
-    def pending_status(self, permit_number, issuing_country):
-        return self.s.pending_status.get((permit_number, issuing_country))
 
     def _replace_line(self, key, letter, remaining: Decimal) -> None:
         permit = self.s.permits[key]
@@ -106,7 +101,26 @@ class MemoryLedgerSession(LedgerSession):
         if self.s.permits[key].used_by == declaration_id:
             self.s.permits[key] = replace(self.s.permits[key], used_by=None)
 
-    def add_usages(self, usages: Sequence[Usage]) -> None:
+
+class MemoryEarlyStatuses(ports.EarlyStatuses):
+    def __init__(self, state: State):
+        self.s = state
+
+    def keep(self, change: PermitStatusChange) -> None:
+        self.s.pending_status[(change.permit_number, change.issuing_country)] = change
+
+    def take(self, permit_number, issuing_country):
+        return self.s.pending_status.pop((permit_number, issuing_country), None)
+
+    def peek(self, permit_number, issuing_country):
+        return self.s.pending_status.get((permit_number, issuing_country))
+
+
+class MemoryUsages(ports.Usages):
+    def __init__(self, state: State):
+        self.s = state
+
+    def add(self, usages: Sequence[Usage]) -> None:
         def once(u: Usage) -> tuple:  # the SQL ledger's unique constraint on usages
             return (
                 u.declaration_id,
@@ -124,14 +138,14 @@ class MemoryLedgerSession(LedgerSession):
             taken.add(once(usage))
             self.s.usages[usage.usage_id] = usage
 
-    def reverse_usage(self, usage_id: str, at: datetime) -> bool:
+    def reverse(self, usage_id: str, at: datetime) -> bool:
         usage = self.s.usages[usage_id]
         if usage.reversed_at is not None:
             return False
         self.s.usages[usage_id] = replace(usage, reversed_at=at)
         return True
 
-    def usages(self, *, declaration_id=None, permit=None, active_only=True) -> list[Usage]:
+    def find(self, *, declaration_id=None, permit=None, active_only=True) -> list[Usage]:
         found = [
             u
             for u in self.s.usages.values()
@@ -141,23 +155,28 @@ class MemoryLedgerSession(LedgerSession):
         ]
         return sorted(found, key=lambda u: (u.recorded_at, u.declaration_id, u.item_number, u.line))
 
-    def latest_decision(self, declaration_id: str) -> StoredDecision | None:
+
+class MemoryDeclarations(ports.Declarations):
+    def __init__(self, state: State):
+        self.s = state
+
+    def lock(self, declaration_id: str) -> None:
+        pass  # the whole ledger is locked by MemoryLedger.transaction
+
+    def latest(self, declaration_id: str) -> StoredDecision | None:
         if declaration_id not in self.s.latest:
             return None
         version, state = self.s.latest[declaration_id]
         return replace(self.s.decisions[(declaration_id, version)], state=state)
 
-    def save_decision(self, stored: StoredDecision, payload: dict[str, Any] | None = None) -> None:
+    def save(self, stored: StoredDecision, payload: dict[str, Any] | None = None) -> None:
         key = (stored.decision.declaration_id, stored.decision.version)
         if key in self.s.decisions:
             raise DuplicateDecision(str(key))
         self.s.decisions[key] = stored
         self.s.latest[key[0]] = (key[1], stored.state)
 
-    def lock_declaration(self, declaration_id: str) -> None:
-        pass  # the whole ledger is locked by MemoryLedger.transaction
-
-    def replace_decision(self, stored: StoredDecision, *, expected: DeclarationState) -> bool:
+    def replace(self, stored: StoredDecision, *, expected: DeclarationState) -> bool:
         key = (stored.decision.declaration_id, stored.decision.version)
         if self.s.latest.get(key[0]) != (key[1], expected):
             return False
@@ -169,30 +188,12 @@ class MemoryLedgerSession(LedgerSession):
 
     def held_citing(self, permit_number: str) -> list[StoredDecision]:
         found = [
-            self.latest_decision(d)
-            for d, (_, st) in self.s.latest.items()
-            if st is DeclarationState.HELD
+            self.latest(d) for d, (_, st) in self.s.latest.items() if st is DeclarationState.HELD
         ]
         return sorted(
             (f for f in found if permit_number in f.cited_permits),
             key=lambda f: (f.decided_at, f.decision.declaration_id),
         )
-
-    def inbox_entry(self, message_id: str) -> InboxEntry | None:
-        found = self.s.inbox.get(message_id)
-        return None if found is None else InboxEntry(message_id, found[2])
-
-    def record_inbox(
-        self,
-        message_id: str,
-        source: str,
-        outcome: str,
-        at: datetime,
-        body_digest: str | None = None,
-    ) -> None:
-        if message_id in self.s.inbox:
-            raise DuplicateDecision(f"message {message_id} applied already")
-        self.s.inbox[message_id] = (source, outcome, body_digest)
 
     def set_state(
         self,
@@ -208,25 +209,78 @@ class MemoryLedgerSession(LedgerSession):
         self.s.latest[declaration_id] = (version, state)
         return True
 
-    def add_outbox(self, message: OutboxMessage, at: datetime) -> None:
-        if any(m.message_id == message.message_id for m in self.s.outbox):
-            raise ValueError(f"duplicate outbox message id {message.message_id}")
-        self.s.outbox.append(message)
+    def recorded_since(self, since: date | None) -> list[StoredDecision]:
+        found = [self.latest(d) for d in self.s.latest]
+        return sorted(
+            (f for f in found if since is None or f.declaration.date >= since),
+            key=lambda f: (f.declaration.date, f.decision.declaration_id),
+        )
 
-    def add_outbox_once(self, message: OutboxMessage, at: datetime) -> bool:
-        if any(m.message_id == message.message_id for m in self.s.outbox):
+
+class MemoryInbox(ports.Inbox):
+    def __init__(self, state: State):
+        self.s = state
+
+    def entry(self, message_id: str) -> InboxEntry | None:
+        found = self.s.inbox.get(message_id)
+        return None if found is None else InboxEntry(message_id, found[2])
+
+    def record(
+        self,
+        message_id: str,
+        source: str,
+        outcome: str,
+        at: datetime,
+        body_digest: str | None = None,
+    ) -> None:
+        if message_id in self.s.inbox:
+            raise DuplicateDecision(f"message {message_id} applied already")
+        self.s.inbox[message_id] = (source, outcome, body_digest)
+
+
+class MemoryOutbox(ports.Outbox):
+    def __init__(self, state: State):
+        self.s = state
+
+    def _taken(self, message: OutboxMessage) -> bool:
+        return any(m.message_id == message.message_id for m in self.s.outbox)
+
+    def record(self, events: Sequence[Event], at: datetime) -> None:
+        for message in rows_for(events):
+            if self._taken(message):  # the outbox table's unique message id
+                raise ValueError(f"duplicate outbox message id {message.message_id}")
+            self.s.outbox.append(message)
+
+    def record_once(self, event: Event, at: datetime) -> bool:
+        messages = messages_for(event)
+        if any(self._taken(m) for m in messages):
             return False
-        self.s.outbox.append(message)
+        self.s.outbox.extend(messages)
         return True
 
-    def add_outbox_many(self, messages: Sequence[OutboxMessage], at: datetime) -> None:
-        for message in messages:
-            self.add_outbox(message, at)
 
-    def add_audit(
+class MemoryAuditTrail(ports.AuditTrail):
+    def __init__(self, state: State):
+        self.s = state
+
+    def record(
         self, actor: str, action: str, subject: str, details: dict[str, Any], at: datetime
     ) -> None:
         self.s.audit.append((actor, action, subject, details))
+
+
+class MemoryUnitOfWork(UnitOfWork):
+    def __init__(self, state: State):
+        self.state = state
+        permits = MemoryPermits(state)
+        self.permits = permits
+        self.balances = permits
+        self.early_statuses = MemoryEarlyStatuses(state)
+        self.usages = MemoryUsages(state)
+        self.declarations = MemoryDeclarations(state)
+        self.inbox = MemoryInbox(state)
+        self.outbox = MemoryOutbox(state)
+        self.audit = MemoryAuditTrail(state)
 
 
 class MemoryLedger(Ledger):
@@ -235,13 +289,17 @@ class MemoryLedger(Ledger):
         self._lock = threading.RLock()
 
     @contextmanager
-    def transaction(self) -> Iterator[MemoryLedgerSession]:
+    def transaction(self) -> Iterator[MemoryUnitOfWork]:
         with self._lock:
             working = copy.deepcopy(self.state)
-            yield MemoryLedgerSession(working)
+            yield self.unit_of_work(working)
             self.state = working
 
     @contextmanager
-    def snapshot(self) -> Iterator[MemoryLedgerSession]:
+    def snapshot(self) -> Iterator[MemoryUnitOfWork]:
         with self._lock:
-            yield MemoryLedgerSession(copy.deepcopy(self.state))
+            yield self.unit_of_work(copy.deepcopy(self.state))
+
+    def unit_of_work(self, state: State) -> MemoryUnitOfWork:
+        """The repositories on ``state`` (a test may hand out a faulty one)."""
+        return MemoryUnitOfWork(state)

@@ -1,6 +1,6 @@
 """The body of a ``customs-callback`` outbox row, translated to SubmitControlResult's fields.
 
-The row body keeps the snake-case dict shapes of ``cites_connector.domain.records`` (what the
+The row body keeps the snake-case dict shapes of ``cites_connector.domain.decision_dicts`` (what the
 service layer writes in the clearance transaction); the SOAP names are applied only here, at
 the edge. Pure translation, no I/O: the simulator's tests and the client share it.
 """

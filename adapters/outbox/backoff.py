@@ -25,3 +25,7 @@ class Backoff:
         if self.jitter > 0:
             wait = wait + wait_random(0, self.jitter)
         return min(self.maximum, float(wait(SimpleNamespace(attempt_number=max(1, attempts)))))
+
+
+#: the relay's backoff unless configured otherwise
+DEFAULT_BACKOFF = Backoff()

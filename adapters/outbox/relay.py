@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from cites_connector.adapters.outbox.backoff import Backoff
+from cites_connector.adapters.outbox.backoff import DEFAULT_BACKOFF, Backoff
 from cites_connector.adapters.outbox.delivery import (
     Deliverer,
     PermanentDeliveryError,
@@ -40,7 +40,7 @@ class OutboxRelay:
         deliverers: Mapping[str, Deliverer],
         *,
         clock: Callable[[], datetime] = utc_now,
-        backoff: Backoff = Backoff(),
+        backoff: Backoff = DEFAULT_BACKOFF,
         batch_size: int = 100,
         lease: timedelta = timedelta(seconds=120),
         max_attempts: int = 100,

@@ -15,12 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, and_, case, func, or_, select
-from sqlalchemy.exc import DBAPIError
 
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.codec import utc
-from cites_connector.adapters.sql.engine import READ_ONLY
-from cites_connector.domain.errors import Unavailable
+from cites_connector.adapters.sql.transactions import reading
 
 _o = t.outbox
 UNSENT = _o.c.sent_at.is_(None)
@@ -100,25 +98,21 @@ def read_status(engine: Engine, failures: int = 10) -> OutboxStatus:
         .order_by(_o.c.id.desc())
         .limit(failures)
     )
-    with engine.connect() as c:
-        c = c.execution_options(**{READ_ONLY: True})  # SQLite: plain BEGIN, no write lock
-        try:
-            channels = tuple(ChannelCounts(*row) for row in c.execute(counts))
-            oldest = c.execute(select(func.min(_o.c.created_at)).where(UNSENT)).scalar()
-            rows = [
-                FailedRow(
-                    r.id,
-                    r.message_id,
-                    r.channel,
-                    r.destination,
-                    r.routing_key,
-                    r.attempts,
-                    utc(r.next_attempt_at),
-                    utc(r.failed_at),
-                    r.last_error,
-                )
-                for r in c.execute(last)
-            ]
-        except DBAPIError as exc:
-            raise Unavailable(f"the outbox database is not reachable: {exc.orig}") from exc
+    with reading(engine) as c:  # SQLite: plain BEGIN, no write lock
+        channels = tuple(ChannelCounts(*row) for row in c.execute(counts))
+        oldest = c.execute(select(func.min(_o.c.created_at)).where(UNSENT)).scalar()
+        rows = [
+            FailedRow(
+                r.id,
+                r.message_id,
+                r.channel,
+                r.destination,
+                r.routing_key,
+                r.attempts,
+                utc(r.next_attempt_at),
+                utc(r.failed_at),
+                r.last_error,
+            )
+            for r in c.execute(last)
+        ]
     return OutboxStatus(channels, utc(oldest), tuple(rows))

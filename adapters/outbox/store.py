@@ -14,20 +14,18 @@ two relays can never both see a key's head as free.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, or_, select, text, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import Engine, and_, func, or_, select, text, update
 
 from cites_connector.adapters.outbox.status import OutboxStatus, read_status
 from cites_connector.adapters.sql import audit_chain
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.codec import utc
-from cites_connector.domain.errors import Unavailable
+from cites_connector.adapters.sql.transactions import writing
 
 _o = t.outbox
 #: pg_advisory_xact_lock key of outbox claims: b"CITESOUT" read as a big-endian integer
@@ -66,19 +64,13 @@ def _row(m: Any) -> OutboxRow:
 
 
 class SqlOutboxStore:
+    """The relay's and the operator's side of the outbox; each call is one transaction,
+    opened (and its errors translated) where every transaction is (adapters/sql/transactions.py).
+    The rows themselves are written by the ledger's unit of work (``uow.outbox``)."""
+
     def __init__(self, engine: Engine):
         self.engine = engine
         self.postgres = engine.dialect.name == "postgresql"
-
-    @contextmanager
-    def _tx(self) -> Iterator[Connection]:
-        try:
-            with self.engine.begin() as connection:
-                yield connection
-        except DBAPIError as exc:
-            if isinstance(exc, IntegrityError):
-                raise
-            raise Unavailable(f"the outbox database is not reachable: {exc.orig}") from exc
 
     # -- the relay's side ---------------------------------------------------------------------
     def claim_due(
@@ -124,7 +116,7 @@ class SqlOutboxStore:
             .limit(limit)
             .with_for_update(skip_locked=True, of=_o)
         )
-        with self._tx() as c:
+        with writing(self.engine) as c:
             if self.postgres:
                 c.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK_KEY})
             rows = [_row(m) for m in c.execute(query).mappings()]
@@ -139,7 +131,7 @@ class SqlOutboxStore:
     def mark_sent(self, ids: Sequence[int], at: datetime) -> int:
         if not ids:
             return 0
-        with self._tx() as c:
+        with writing(self.engine) as c:
             return c.execute(
                 update(_o)
                 .where(_o.c.id.in_(list(ids)), _o.c.sent_at.is_(None))
@@ -148,7 +140,7 @@ class SqlOutboxStore:
 
     def mark_retry(self, row_id: int, error: str, next_attempt_at: datetime) -> None:
         """A failed attempt worth another try, at ``next_attempt_at``."""
-        with self._tx() as c:
+        with writing(self.engine) as c:
             c.execute(
                 update(_o)
                 .where(_o.c.id == row_id, _o.c.sent_at.is_(None))
@@ -161,7 +153,7 @@ class SqlOutboxStore:
 
     def mark_failed(self, row_id: int, error: str, at: datetime) -> None:
         """The relay gives up: never claimed again until ``outbox retry`` (contract 4)."""
-        with self._tx() as c:
+        with writing(self.engine) as c:
             c.execute(
                 update(_o)
                 .where(_o.c.id == row_id, _o.c.sent_at.is_(None))
@@ -176,7 +168,7 @@ class SqlOutboxStore:
     def release(self, ids: Sequence[int], now: datetime) -> None:
         """Give claimed rows back undelivered (relay stopping, key blocked): due now."""
         if ids:
-            with self._tx() as c:
+            with writing(self.engine) as c:
                 c.execute(
                     update(_o)
                     .where(_o.c.id.in_(list(ids)), _o.c.sent_at.is_(None))
@@ -200,7 +192,7 @@ class SqlOutboxStore:
             if ids is None
             else _o.c.id.in_(list(ids))
         )
-        with self._tx() as c:
+        with writing(self.engine) as c:
             found = [r for (r,) in c.execute(select(_o.c.id).where(*where).order_by(_o.c.id))]
             if found:
                 c.execute(

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import structlog
 
-from cites_connector.adapters.outbox.backoff import Backoff
+from cites_connector.adapters.outbox.backoff import DEFAULT_BACKOFF, Backoff
 from cites_connector.adapters.outbox.delivery import Deliverer
 from cites_connector.adapters.outbox.relay import OutboxRelay
 from cites_connector.adapters.outbox.store import SqlOutboxStore
@@ -89,7 +89,7 @@ def build_relay(
     *,
     poll_interval: float = 0.5,
     batch_size: int = 100,
-    backoff: Backoff = Backoff(),
+    backoff: Backoff = DEFAULT_BACKOFF,
     lease: timedelta = timedelta(seconds=120),
 ) -> RelayWorker:
     """The relay worker for a bootstrapped ``App``: its engine, its clock."""

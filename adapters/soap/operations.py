@@ -22,8 +22,8 @@ from lxml import etree
 from cites_connector.adapters.soap import rendering
 from cites_connector.adapters.soap.schema import NS, SchemaViolation
 from cites_connector.adapters.soap.users import SoapUser
+from cites_connector.domain.decision_dicts import decision_to_dict
 from cites_connector.domain.errors import MappingFailed, UnknownDeclaration
-from cites_connector.domain.records import decision_to_dict
 from cites_connector.domain.units import format_decimal
 
 log = structlog.get_logger(__name__)

@@ -28,6 +28,7 @@ them as they are (audit_adopt.py), and only those may stay without a MAC.
 from __future__ import annotations
 
 import secrets
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -49,7 +50,8 @@ SEAL_LOCK_KEY = int.from_bytes(b"CITESEAL", "big")
 LOOKBACK = 10_000
 BATCH = 2_000
 _a, _s = t.audit_log.c, t.audit_log_seals.c
-_warned = False  # an engine without a key is warned about once per process
+#: an engine without a key is warned about once per process
+_warned = threading.Event()
 
 
 # -- keying a row at insert ------------------------------------------------------------------
@@ -93,14 +95,13 @@ def keyed_row(
     }
     key = checked_key(connection, recorded_key_id)
     if key is None:
-        global _warned
-        if not _warned:
+        if not _warned.is_set():
             log.warning(
                 "audit.rows_without_key",
                 detail="this engine carries no audit key: "
                 "its audit rows have no MAC and will not verify",
             )
-            _warned = True
+            _warned.set()
         return row
     row["nonce"] = secrets.token_hex(16)
     row["mac"] = row_mac(key, row)
@@ -239,4 +240,4 @@ def _copies_of_sealed(connection: Connection, macs: list[str]) -> dict[str, int]
         .where(_a.mac.in_(macs))
         .group_by(_a.mac)
     )
-    return {m: i for m, i in connection.execute(query)}
+    return dict(connection.execute(query).all())

@@ -2,9 +2,9 @@
 
 A MAC must come out the same when the row is read back on SQLite or PostgreSQL, so what is
 MAC'd is a canonical JSON (sorted keys, no spaces, by orjson) of values in a form that
-survives the round trip: the instant as ISO 8601 UTC with microseconds (SQLite keeps wall time without an
-offset, PostgreSQL an instant), and a JSON column's value as it will be read back (the
-engine writes JSON with orjson, so the value is passed through orjson first). Every MAC
+survives the round trip: the instant as ISO 8601 UTC with microseconds (SQLite keeps wall
+time without an offset, PostgreSQL an instant), and a JSON column's value as it will be read
+back (the engine writes JSON with orjson, so the value is passed through orjson first). Every MAC
 names its chain and purpose, so a value made for one can never pass for another.
 """
 

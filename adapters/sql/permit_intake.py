@@ -1,46 +1,36 @@
 """The ledger's bookkeeping of permit events (contract 3.1): the inbox of applied messages and
 the status events that arrived before their permit.
 
-A mix-in of ``SqlAlchemyLedgerSession`` (``self.c`` is the transaction's connection), kept
-apart so that the ledger module stays readable.
+The ``Inbox`` and ``EarlyStatuses`` ports on the unit of work's connection.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from cites_connector.adapters.sql import locks
 from cites_connector.adapters.sql import tables as t
 from cites_connector.domain.permits import PermitStatus, PermitStatusChange
-from cites_connector.services.ports import DuplicateDecision, InboxEntry
+from cites_connector.services.ports import DuplicateDecision, EarlyStatuses, Inbox, InboxEntry
 
 _i, _p = t.inbox.c, t.pending_permit_status.c
 _INBOX_ENTRY = select(_i.message_id, _i.body_digest)
 _MAX_OUTCOME = 2000
 
 
-class PermitIntakeRows:
-    c: object  # the connection, set by the session
-    postgres: bool
+class SqlInbox(Inbox):
+    """Messages applied already."""
 
-    def lock_permit_number(self, permit_number: str) -> None:
-        """PostgreSQL: an advisory lock on the number until the transaction ends, so that two
-        events of a permit not stored yet (an issue and its cancellation, handled side by
-        side) cannot both find it missing; a row lock cannot lock a row not inserted yet.
-        SQLite serialises writers anyway. The same lock as ``lock_permits`` takes (locks.py),
-        so permit events and clearances citing the number wait for each other."""
-        if self.postgres:
-            locks.lock_names(self.c, locks.PERMITS, [permit_number])
+    def __init__(self, connection: Connection):
+        self.c = connection
 
-    # -- the inbox: messages applied ----------------------------------------------------------
-    def inbox_entry(self, message_id: str) -> InboxEntry | None:
+    def entry(self, message_id: str) -> InboxEntry | None:
         row = self.c.execute(_INBOX_ENTRY.where(_i.message_id == message_id)).first()
         return None if row is None else InboxEntry(row[0], row[1])
 
-    def record_inbox(
+    def record(
         self,
         message_id: str,
         source: str,
@@ -61,17 +51,21 @@ class PermitIntakeRows:
         except IntegrityError as exc:  # a concurrent consumer applied it first
             raise DuplicateDecision(f"message {message_id} applied already") from exc
 
-    # -- status events ahead of their permit ----------------------------------------------------
-    @staticmethod
-    def _pending_key(permit_number: str, issuing_country: str):
-        return and_(_p.permit_number == permit_number, _p.issuing_country == issuing_country)
 
-    def pending_status(self, permit_number: str, issuing_country: str) -> PermitStatusChange | None:
+def _pending_key(permit_number: str, issuing_country: str) -> ColumnElement[bool]:
+    return and_(_p.permit_number == permit_number, _p.issuing_country == issuing_country)
+
+
+class SqlEarlyStatuses(EarlyStatuses):
+    """Status events ahead of their permit."""
+
+    def __init__(self, connection: Connection):
+        self.c = connection
+
+    def peek(self, permit_number: str, issuing_country: str) -> PermitStatusChange | None:
         row = (
             self.c.execute(
-                select(t.pending_permit_status).where(
-                    self._pending_key(permit_number, issuing_country)
-                )
+                select(t.pending_permit_status).where(_pending_key(permit_number, issuing_country))
             )
             .mappings()
             .first()
@@ -86,8 +80,8 @@ class PermitIntakeRows:
             row["reason"],
         )
 
-    def keep_pending_status(self, change: PermitStatusChange) -> None:
-        key = self._pending_key(change.permit_number, change.issuing_country)
+    def keep(self, change: PermitStatusChange) -> None:
+        key = _pending_key(change.permit_number, change.issuing_country)
         current = self.c.execute(select(_p.version).where(key)).scalar()
         row = {"version": change.version, "status": change.status.value, "reason": change.reason}
         if current is None:
@@ -106,14 +100,10 @@ class PermitIntakeRows:
         else:
             self.c.execute(update(t.pending_permit_status).where(key).values(row))
 
-    def take_pending_status(
-        self, permit_number: str, issuing_country: str
-    ) -> PermitStatusChange | None:
-        found = self.pending_status(permit_number, issuing_country)
+    def take(self, permit_number: str, issuing_country: str) -> PermitStatusChange | None:
+        found = self.peek(permit_number, issuing_country)
         if found is not None:
             self.c.execute(
-                delete(t.pending_permit_status).where(
-                    self._pending_key(permit_number, issuing_country)
-                )
+                delete(t.pending_permit_status).where(_pending_key(permit_number, issuing_country))
             )
         return found

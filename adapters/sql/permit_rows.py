@@ -1,18 +1,19 @@
-"""The permit half of the SQL ledger session: permits, their lines, write-offs and usages.
+"""Permits and their balances on SQL (the ``Permits`` and ``Balances`` ports, one class).
 
-Concurrency (contract 8): ``lock_permits`` takes the permit numbers' advisory locks on
+One class serves both ports because they share what this transaction has read: the permits a
+decision read are kept as its views and updated with its own changes (a write-off, a
+give-back, a permit used), so that a decision never reads the same 10,000 lines twice.
+
+Concurrency (contract 8): ``lock`` takes the permit numbers' advisory locks on
 PostgreSQL (locks.py) before reading; every write-off is besides a conditional UPDATE that
 refuses to go below zero, its row coming back only when it happened. Permits are read through
-``permit_reader`` (decoded lines kept per process, refreshed by stamps); the permits a
-transaction has read are kept as its views and updated with its own changes (a write-off, a
-give-back, a permit used), so that a decision never reads the same 10,000 lines twice.
+``permit_reader`` (decoded lines kept per process, refreshed by stamps).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import Connection, and_, bindparam, case, delete, insert, or_, select, update
@@ -20,20 +21,12 @@ from sqlalchemy.exc import IntegrityError
 
 from cites_connector.adapters.sql import locks
 from cites_connector.adapters.sql import tables as t
-from cites_connector.adapters.sql.codec import (
-    from_micro,
-    line_to_row,
-    permit_to_row,
-    to_micro,
-    usage_from_row,
-    usage_to_row,
-)
+from cites_connector.adapters.sql.codec import from_micro, line_to_row, permit_to_row, to_micro
 from cites_connector.adapters.sql.permit_reader import LineCache, read_permits
 from cites_connector.domain.permits import Permit, PermitStatusChange
-from cites_connector.domain.usages import Usage
-from cites_connector.services.ports import DuplicateDecision
+from cites_connector.services.ports import Balances, DuplicateDecision, Permits
 
-_p, _l, _u = t.permits.c, t.permit_lines.c, t.usages.c
+_p, _l = t.permits.c, t.permit_lines.c
 
 _PERMIT_ID = (
     select(_p.id)
@@ -102,17 +95,8 @@ _SET_STATUS = (
     )
 )
 
-_INSERT_USAGE = insert(t.usages)
-_REVERSE_USAGE = (
-    update(t.usages)
-    .where(_u.usage_id == bindparam("b_usage_id"), _u.reversed_at.is_(None))
-    .values(reversed_at=bindparam("b_at"))
-)
 
-
-class PermitRows:
-    """Permits, lines and usages for ``SqlAlchemyLedgerSession`` (the port's first half)."""
-
+class SqlPermits(Permits, Balances):
     def __init__(self, connection: Connection, lines: LineCache | None = None):
         self.c = connection
         self.postgres = connection.dialect.name == "postgresql"
@@ -150,17 +134,17 @@ class PermitRows:
                 changed if p.key == changed.key else p for p in views
             ]
 
-    def permits_numbered(self, permit_number: str) -> list[Permit]:
+    def numbered(self, permit_number: str) -> list[Permit]:
         if permit_number not in self._views:
             self._read([permit_number])
         return list(self._views[permit_number])
 
-    def get_permit(self, permit_number: str, issuing_country: str) -> Permit | None:
+    def get(self, permit_number: str, issuing_country: str) -> Permit | None:
         if permit_number not in self._views:
             self._read([permit_number])
         return self._view(permit_number, issuing_country)
 
-    def lock_permits(self, permit_numbers: Iterable[str]) -> None:
+    def lock(self, permit_numbers: Iterable[str]) -> None:
         """Lock (PostgreSQL) and read the cited permits, all in one go, for the decision."""
         numbers = sorted(set(permit_numbers))
         if self.postgres:
@@ -168,6 +152,15 @@ class PermitRows:
         self._read(
             n for n in numbers if not any(p.key in self._stamps for p in self._views.get(n, ()))
         )
+
+    def lock_number(self, permit_number: str) -> None:
+        """PostgreSQL: an advisory lock on the number until the transaction ends, so that two
+        events of a permit not stored yet (an issue and its cancellation, handled side by
+        side) cannot both find it missing; a row lock cannot lock a row not inserted yet.
+        SQLite serialises writers anyway. The same lock as ``lock`` takes (locks.py), so
+        permit events and clearances citing the number wait for each other."""
+        if self.postgres:
+            locks.lock_names(self.c, locks.PERMITS, [permit_number])
 
     def _stamp(self, permit_number: str, issuing_country: str) -> int:
         """The stamp of this transaction's changes to the permit's lines: the permit's stamp
@@ -183,7 +176,7 @@ class PermitRows:
             self._stamps[key] = row.balance_stamp
         return self._stamps[key]
 
-    def save_permit(self, permit: Permit) -> None:
+    def save(self, permit: Permit) -> None:
         self._views.pop(permit.permit_number, None)
         self._line_ids.pop(permit.key, None)
         row = permit_to_row(permit)
@@ -211,7 +204,7 @@ class PermitRows:
             [line_to_row(line) | {"permit_id": existing, "stamp": stamp} for line in permit.lines],
         )
 
-    def set_permit_status(self, change: PermitStatusChange) -> None:
+    def set_status(self, change: PermitStatusChange) -> None:
         self._views.pop(change.permit_number, None)
         self.c.execute(
             _SET_STATUS,
@@ -291,33 +284,3 @@ class PermitRows:
         )
         if result.rowcount == 1:
             self._used_by(permit_number, issuing_country, None)
-
-    def add_usages(self, usages: Sequence[Usage]) -> None:
-        if not usages:
-            return
-        try:
-            self.c.execute(_INSERT_USAGE, [usage_to_row(u) for u in usages])
-        except IntegrityError as exc:  # the same item of the same version, written already
-            raise DuplicateDecision(str(exc.orig)) from exc
-
-    def reverse_usage(self, usage_id: str, at: datetime) -> bool:
-        result = self.c.execute(_REVERSE_USAGE, {"b_usage_id": usage_id, "b_at": at})
-        return result.rowcount == 1
-
-    def usages(
-        self,
-        *,
-        declaration_id: str | None = None,
-        permit: tuple[str, str] | None = None,
-        active_only: bool = True,
-    ) -> list[Usage]:
-        query = select(t.usages).order_by(
-            _u.recorded_at, _u.declaration_id, _u.item_number, _u.line
-        )
-        if declaration_id is not None:
-            query = query.where(_u.declaration_id == declaration_id)
-        if permit is not None:
-            query = query.where(_u.permit_number == permit[0], _u.issuing_country == permit[1])
-        if active_only:
-            query = query.where(_u.reversed_at.is_(None))
-        return [usage_from_row(r) for r in self.c.execute(query).mappings()]

@@ -10,8 +10,8 @@ import click
 from cites_connector.cli.actor import acting
 from cites_connector.cli.main import EXIT_OK, EXIT_REFUSED, Context, cli, handle_errors
 from cites_connector.cli.output import decision_text, emit_json, table
+from cites_connector.domain.decision_dicts import decision_to_dict
 from cites_connector.domain.decisions import Decision, DeclarationDecision
-from cites_connector.domain.records import decision_to_dict
 from cites_connector.domain.units import format_decimal, unit_label
 
 SAD_FILE = click.Path(path_type=Path, dir_okay=False, exists=True)

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from cites_connector.domain.decision_policy import DecisionPolicy
 from cites_connector.domain.decisions import Reason, ReasonCode
 from cites_connector.domain.declarations import Declaration
-from cites_connector.domain.policy import DecisionPolicy
 
 
 def date_reasons(

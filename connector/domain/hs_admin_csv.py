@@ -48,7 +48,7 @@ def parse_rows(text: str, source: str = "CSV") -> CsvRows:
             problems.append(f"line {line}: more cells than the {len(fields)} columns")
             continue
 
-        def cell(name: str) -> str:
+        def cell(name: str, record: dict[str, str] = record) -> str:
             return (record.get(name) or "").strip()
 
         row = HsRow(

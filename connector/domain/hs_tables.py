@@ -69,7 +69,8 @@ class HsRow:
 
 @dataclass(frozen=True)
 class HsMatch:
-    """The rows of the longest prefix a code matched; never holds exclusion rows."""
+    """The rows of the longest prefix a code matched. From ``lookup`` (what decisions use) it
+    never holds exclusion rows; from ``explain`` it holds all of the prefix's rows."""
 
     prefix: str
     rows: tuple[HsRow, ...]
@@ -120,6 +121,7 @@ class HsRowSet:
         self._check_header()
         self._index = self._build_index()
         self._headings = _HeadingIndex(self._index)
+        self._explained: _HeadingIndex | None = None
 
     def _check_header(self) -> None:
         if not self.edition or not isinstance(self.edition, str):
@@ -174,6 +176,18 @@ class HsRowSet:
     def lookup(self, hs_code: str) -> HsMatch | None:
         """The rows of the longest prefix of ``hs_code`` in the set; None when not concerned."""
         return self._headings.lookup(normalise_hs_code(hs_code))
+
+    def explain(self, hs_code: str) -> HsMatch | None:
+        """The longest prefix of ``hs_code`` in the set with all its rows, exclusions included:
+        why ``lookup`` answers what it does (``hs lookup``). The same search as ``lookup``."""
+        if self._explained is None:
+            grouped: dict[str, list[HsRow]] = {}
+            for row in self.rows:
+                grouped.setdefault(row.hs_prefix, []).append(row)
+            self._explained = _HeadingIndex(
+                {p: HsMatch(p, tuple(rows), self) for p, rows in grouped.items()}
+            )
+        return self._explained.lookup(normalise_hs_code(hs_code))
 
     def conflicting_prefixes(self) -> tuple[str, ...]:
         """Prefixes holding both an exclusion and taxa (the exclusion wins)."""

@@ -6,6 +6,7 @@ stop at the first failure: the contract asks for every reason that applies to be
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from cites_connector.domain.decisions import Reason, ReasonCode, Severity
@@ -192,3 +193,12 @@ def permit_reasons(
         *country_reasons(permit, declaration, home_country),
         *party_reasons(permit, declaration),
     ]
+
+
+def choose_permit(candidates: Sequence[Permit], issuer: str | None, home: str) -> Permit:
+    """Contract section 2: with several permits of one number, take the expected issuer's."""
+    for wanted in (issuer, home):
+        for permit in candidates:
+            if permit.issuing_country == wanted:
+                return permit
+    return sorted(candidates, key=lambda p: p.issuing_country)[0]

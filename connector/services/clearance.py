@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import structlog
 from structlog.contextvars import bound_contextvars
@@ -19,15 +20,16 @@ from structlog.contextvars import bound_contextvars
 from cites_connector.domain.decisions import Decision, as_cancelled
 from cites_connector.domain.declarations import Declaration
 from cites_connector.domain.errors import DeclarationCancelled, StaleVersion, UnknownDeclaration
+from cites_connector.domain.events import DeclarationDecided
 from cites_connector.domain.permit_checks import expected_issuer
 from cites_connector.domain.permits import Permit
-from cites_connector.domain.records import decision_to_dict
 from cites_connector.domain.usages import DeclarationState, StoredDecision, Usage
-from cites_connector.services.messages import broker_notification, usage_recorded
-from cites_connector.services.ports import Ledger, LedgerSession, StateChanged
+from cites_connector.services.decider_factory import Rulebook
+from cites_connector.services.deciding import Decided, announce, decide_and_write_off
+from cites_connector.services.permit_lookup import UnknownPermitLookup
+from cites_connector.services.ports import Ledger, StateChanged, UnitOfWork
 from cites_connector.services.retry import lost_race_retrying
-from cites_connector.services.rulebook import Rulebook
-from cites_connector.services.writeoffs import give_back, usage_log, write_off
+from cites_connector.services.writeoffs import give_back, usage_log
 
 log = structlog.get_logger(__name__)
 
@@ -45,11 +47,6 @@ class RestoredUsage:
     remaining_after: Decimal
 
 
-#: asks the permit system for a permit the connector does not hold (contract 3.3):
-#: (permit number, expected issuer) -> the permit, or None when not found or no reply in time
-PermitLookup = Callable[[str, "str | None"], "Permit | None"]
-
-
 class ClearanceService:
     def __init__(
         self,
@@ -59,8 +56,8 @@ class ClearanceService:
         clock: Callable[[], datetime],
         new_id: Callable[[], str],
         max_attempts: int = 8,
-        lookup: PermitLookup | None = None,
-        store_found: Callable[[Permit], object] | None = None,
+        lookup: UnknownPermitLookup | None = None,
+        store_found: Callable[[Permit, str], object] | None = None,
     ):
         self.ledger = ledger
         self.rulebook = rulebook
@@ -79,8 +76,8 @@ class ClearanceService:
         if self.lookup is None or self.store_found is None:
             return
         cited = self.rulebook.policy.cited_permits(declaration)
-        with self.ledger.snapshot() as session:
-            unknown = [n for n in cited if not session.permits_numbered(n)]
+        with self.ledger.snapshot() as uow:
+            unknown = [n for n in cited if not uow.permits.numbered(n)]
         if unknown:
             issuer = expected_issuer(declaration, self.rulebook.policy.home_country)
             self.lookup.fetch(unknown, issuer, self.store_found)
@@ -90,8 +87,8 @@ class ClearanceService:
     def check(self, declaration_id: str, version: int, declaration: Declaration) -> Decision:
         """Decide against the ledger as it stands, writing nothing (``declarations check``)."""
         checked_on = self.rulebook.policy.day_of(self.clock())
-        with self.ledger.snapshot() as session:
-            return self.rulebook.decider(session.permits_numbered).decide(
+        with self.ledger.snapshot() as uow:
+            return self.rulebook.decider(uow.permits.numbered).decide(
                 declaration_id, version, declaration, checked_on=checked_on
             )
 
@@ -113,12 +110,12 @@ class ClearanceService:
     def _clear_once(
         self, declaration_id: str, version: int, declaration: Declaration, actor: str
     ) -> ClearanceOutcome:
-        with self.ledger.transaction() as session:
+        with self.ledger.transaction() as uow:
             # lock first, then read: a concurrent request for the same declaration that
             # committed while we waited is then seen as stored, and answered as a repeat; an
             # amendment or cancellation racing this one waits for it (contract 8)
-            session.lock_declaration(declaration_id)
-            latest = session.latest_decision(declaration_id)
+            uow.declarations.lock(declaration_id)
+            latest = uow.declarations.latest(declaration_id)
             if latest is not None:
                 stored = latest.decision.version
                 if version < stored:
@@ -137,8 +134,8 @@ class ClearanceService:
                     return ClearanceOutcome(latest.decision, repeated=True)
             # an amendment gives back what the earlier version took: those permits are locked
             # too, with the ones this version cites, all at once
-            earlier = session.usages(declaration_id=declaration_id) if latest is not None else []
-            session.lock_permits(
+            earlier = uow.usages.find(declaration_id=declaration_id) if latest is not None else []
+            uow.permits.lock(
                 [
                     *self.rulebook.policy.cited_permits(declaration),
                     *(u.permit_number for u in earlier),
@@ -146,43 +143,48 @@ class ClearanceService:
             )
             now = self.clock()
             if earlier:
-                give_back(session, declaration_id, now, earlier)
-            decision = self.rulebook.decider(session.permits_numbered).decide(
-                declaration_id, version, declaration, checked_on=self.rulebook.policy.day_of(now)
-            )
-            usages = write_off(session, decision, now, self.new_id) if decision.cleared else []
-            self._store(
-                session,
-                decision,
+                give_back(uow, declaration_id, now, earlier)
+            decided = decide_and_write_off(
+                uow,
+                self.rulebook,
+                declaration_id,
+                version,
                 declaration,
-                usages,
+                checked_on=self.rulebook.policy.day_of(now),
+                now=now,
+                new_id=self.new_id,
+            )
+            self._store(
+                uow,
+                decided,
+                declaration,
                 now,
                 actor,
                 "amended" if latest is not None else "decided",
             )
+            decision = decided.decision
             # one line per decision, listing its usages: each log line costs as much as a
             # statement, so the usages are not logged one by one
             log.info(
                 "declaration.decided",
                 decision=decision.decision.value,
                 hs_table=decision.hs_table,
-                usages=usage_log(usages),
+                usages=usage_log(decided.usages),
             )
             return ClearanceOutcome(decision)
 
     def _store(
         self,
-        session: LedgerSession,
-        decision: Decision,
+        uow: UnitOfWork,
+        decided: Decided,
         declaration: Declaration,
-        usages: list[Usage],
         now: datetime,
         actor: str,
         action: str,
     ) -> None:
-        """The decision, its outbox messages (usages first, then the broker's) and audit row."""
-        data = decision_to_dict(decision)  # once: stored, sent to the broker and audited
-        session.save_decision(
+        """The decision, its events (usages first, then the broker's) and audit row."""
+        decision = decided.decision
+        uow.declarations.save(
             StoredDecision(
                 decision,
                 declaration,
@@ -190,18 +192,14 @@ class ClearanceService:
                 now,
                 tuple(self.rulebook.policy.cited_permits(declaration)),
             ),
-            data,
+            dict(decided.payload),
         )
-        messages = [usage_recorded(u) for u in usages]
-        notification = broker_notification(decision, action, self.new_id(), data)
-        if notification is not None:
-            messages.append(notification)
-        session.add_outbox_many(messages, now)
-        session.add_audit(
+        announce(uow, decided, action, now, self.new_id)
+        uow.audit.record(
             actor,
             f"declaration.{action}",
             decision.declaration_id,
-            _audit_summary(decision, usages),
+            _audit_summary(decision, decided.usages),
             now,
         )
 
@@ -220,19 +218,17 @@ class ClearanceService:
     def _cancel_once(
         self, declaration_id: str, reason: str | None, actor: str
     ) -> list[RestoredUsage]:
-        with self.ledger.transaction() as session:
-            session.lock_declaration(declaration_id)
-            latest = session.latest_decision(declaration_id)
+        with self.ledger.transaction() as uow:
+            uow.declarations.lock(declaration_id)
+            latest = uow.declarations.latest(declaration_id)
             if latest is None:
                 raise UnknownDeclaration(f"declaration {declaration_id} is not known")
-            active = session.usages(declaration_id=declaration_id)
-            session.lock_permits([u.permit_number for u in active])
+            active = uow.usages.find(declaration_id=declaration_id)
+            uow.permits.lock([u.permit_number for u in active])
             now = self.clock()
-            restored = [
-                RestoredUsage(u, r) for u, r in give_back(session, declaration_id, now, active)
-            ]
+            restored = [RestoredUsage(u, r) for u, r in give_back(uow, declaration_id, now, active)]
             if latest.state is not DeclarationState.CANCELLED:
-                if not session.set_state(
+                if not uow.declarations.set_state(
                     declaration_id,
                     DeclarationState.CANCELLED,
                     now,
@@ -242,10 +238,10 @@ class ClearanceService:
                     raise StateChanged(
                         f"declaration {declaration_id} changed while it was being cancelled"
                     )
-                notification = broker_notification(latest.decision, "cancelled", self.new_id())
-                if notification is not None:
-                    session.add_outbox(notification, now)
-                session.add_audit(
+                uow.outbox.record(
+                    [DeclarationDecided(self.new_id(), latest.decision, "cancelled")], now
+                )
+                uow.audit.record(
                     actor,
                     "declaration.cancelled",
                     declaration_id,
@@ -262,8 +258,8 @@ class ClearanceService:
     def stored(self, declaration_id: str) -> StoredDecision:
         """The latest decision as customs sees it: a cancelled declaration shows ``CANCELLED``
         with nothing written off (contract 1 (v2), GetDecision)."""
-        with self.ledger.snapshot() as session:
-            latest = session.latest_decision(declaration_id)
+        with self.ledger.snapshot() as uow:
+            latest = uow.declarations.latest(declaration_id)
         if latest is None:
             raise UnknownDeclaration(f"declaration {declaration_id} is not known")
         if latest.state is DeclarationState.CANCELLED:
@@ -271,7 +267,7 @@ class ClearanceService:
         return latest
 
 
-def _audit_summary(decision: Decision, usages: list[Usage]) -> dict:
+def _audit_summary(decision: Decision, usages: list[Usage]) -> dict[str, Any]:
     """What the audit trail needs: the outcome and what was written off (the full decision is
     stored beside it in the ledger, keyed by declaration id and version)."""
     return {

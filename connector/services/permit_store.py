@@ -30,7 +30,7 @@ import structlog
 from cites_connector.domain.errors import PermitEventRefused
 from cites_connector.domain.permits import Permit, PermitStatus, PermitStatusChange
 from cites_connector.domain.usages import Usage
-from cites_connector.services.ports import LedgerSession
+from cites_connector.services.ports import UnitOfWork
 
 log = structlog.get_logger(__name__)
 CANCELLED_FINAL = "PERMIT_CANCELLED_FINAL"
@@ -89,7 +89,7 @@ def _check_step(stored_version: int, version: int, number: str, max_step: int) -
 
 
 def store_permit(
-    session: LedgerSession,
+    uow: UnitOfWork,
     permit: Permit,
     actor: str,
     now: datetime,
@@ -101,9 +101,9 @@ def store_permit(
     of all, so an amendment arriving after a later (or equal) cancellation updates the lines
     and the permit stays cancelled.
     """
-    previous = session.get_permit(permit.permit_number, permit.issuing_country)
+    previous = uow.permits.get(permit.permit_number, permit.issuing_country)
     if previous is None:
-        pending = session.pending_status(permit.permit_number, permit.issuing_country)
+        pending = uow.early_statuses.peek(permit.permit_number, permit.issuing_country)
         if (
             pending is not None
             and pending.status is PermitStatus.CANCELLED
@@ -127,7 +127,7 @@ def store_permit(
             False,
             f"version {permit.version} is not newer than stored version {previous.content_version}",
         )
-    usages = session.usages(permit=permit.key) if previous else []
+    usages = uow.usages.find(permit=permit.key) if previous else []
     kept = _with_usage_kept(permit, previous, usages)
     if previous is not None and previous.version >= permit.version:
         # a status event of this version or later came first: the lines are news, the status
@@ -135,8 +135,8 @@ def store_permit(
         kept = replace(
             kept, version=previous.version, status=previous.status, content_version=permit.version
         )
-    session.save_permit(kept)
-    session.add_audit(
+    uow.permits.save(kept)
+    uow.audit.record(
         actor,
         "permit.issued" if previous is None else "permit.amended",
         f"{permit.permit_number}/{permit.issuing_country}",
@@ -144,13 +144,13 @@ def store_permit(
         now,
     )
     log.info("permit.stored", permit_number=permit.permit_number, version=permit.version)
-    overtaken = session.take_pending_status(permit.permit_number, permit.issuing_country)
+    overtaken = uow.early_statuses.take(permit.permit_number, permit.issuing_country)
     if _overtakes(overtaken, kept):
         # kept from a trusted event whose step could not be judged then: applied whatever its
         # version (safety first: a permit and its cancellation both at version 1 leave it
         # cancelled)
         _set_status(
-            session, replace(overtaken, version=max(overtaken.version, kept.version)), actor, now
+            uow, replace(overtaken, version=max(overtaken.version, kept.version)), actor, now
         )
         return PermitApplied(
             permit.permit_number,
@@ -165,17 +165,17 @@ def store_permit(
 
 
 def store_status(
-    session: LedgerSession,
+    uow: UnitOfWork,
     change: PermitStatusChange,
     actor: str,
     now: datetime,
     max_version_step: int = DEFAULT_MAX_VERSION_STEP,
 ) -> PermitApplied:
     """Cancel, suspend or reinstate (status VALID). A clearance made is never undone."""
-    previous = session.get_permit(change.permit_number, change.issuing_country)
+    previous = uow.permits.get(change.permit_number, change.issuing_country)
     revives = change.status is not PermitStatus.CANCELLED
     if previous is None:
-        pending = session.pending_status(change.permit_number, change.issuing_country)
+        pending = uow.early_statuses.peek(change.permit_number, change.issuing_country)
         if (
             revives
             and pending is not None
@@ -185,7 +185,7 @@ def store_status(
             _refuse_after_cancellation(pending, change.version, _event(change))
         kept = _to_keep(pending, change)
         if kept is not pending:
-            session.keep_pending_status(kept)
+            uow.early_statuses.keep(kept)
         log.info(
             "permit.status_before_permit",
             permit_number=change.permit_number,
@@ -209,7 +209,7 @@ def store_status(
     if revives and previous.status is PermitStatus.CANCELLED:
         _refuse_after_cancellation(previous, change.version, _event(change))
     _check_step(previous.version, change.version, change.permit_number, max_version_step)
-    _set_status(session, change, actor, now)
+    _set_status(uow, change, actor, now)
     return PermitApplied(
         change.permit_number,
         change.issuing_country,
@@ -218,11 +218,9 @@ def store_status(
     )
 
 
-def _set_status(
-    session: LedgerSession, change: PermitStatusChange, actor: str, now: datetime
-) -> None:
-    session.set_permit_status(change)
-    session.add_audit(
+def _set_status(uow: UnitOfWork, change: PermitStatusChange, actor: str, now: datetime) -> None:
+    uow.permits.set_status(change)
+    uow.audit.record(
         actor,
         f"permit.status.{change.status.value.lower()}",
         f"{change.permit_number}/{change.issuing_country}",

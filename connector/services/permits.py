@@ -13,16 +13,16 @@ from cites_connector.domain.decisions import Decision
 from cites_connector.domain.errors import PermitEventRefused, UnknownPermit
 from cites_connector.domain.permits import Permit, PermitStatus, PermitStatusChange
 from cites_connector.domain.usages import Usage
+from cites_connector.services.decider_factory import Rulebook
 from cites_connector.services.permit_store import (
     DEFAULT_MAX_VERSION_STEP,
     PermitApplied,
     store_permit,
     store_status,
 )
-from cites_connector.services.ports import InboxEntry, Ledger, LedgerSession
+from cites_connector.services.ports import InboxEntry, Ledger, UnitOfWork
 from cites_connector.services.releases import DeclarationEffects
 from cites_connector.services.retry import lost_race_retrying
-from cites_connector.services.rulebook import Rulebook
 
 log = structlog.get_logger(__name__)
 MESSAGE_ID_CONFLICT = "MESSAGE_ID_CONFLICT"
@@ -150,26 +150,31 @@ class PermitService:
 
     def _in_force(self, change: PermitStatusChange) -> PermitStatusChange | None:
         """The change if the permit still has its status at its version, else None."""
-        with self.ledger.snapshot() as session:
-            stored = session.get_permit(change.permit_number, change.issuing_country)
+        with self.ledger.snapshot() as uow:
+            stored = uow.permits.get(change.permit_number, change.issuing_country)
         if stored is None or (stored.status, stored.version) != (change.status, change.version):
             return None
         return change
 
-    def _in_transaction(self, message_id, body_digest, actor, permit_number, work) -> IntakeOutcome:
+    def _in_transaction(
+        self,
+        message_id: str | None,
+        body_digest: str | None,
+        actor: str,
+        permit_number: str,
+        work: Callable[[UnitOfWork, datetime], IntakeOutcome],
+    ) -> IntakeOutcome:
         for attempt in lost_race_retrying(self.max_attempts):
-            with attempt, self.ledger.transaction() as session:
-                session.lock_permit_number(permit_number)  # first: it may not exist yet
-                seen = session.inbox_entry(message_id) if message_id is not None else None
+            with attempt, self.ledger.transaction() as uow:
+                uow.permits.lock_number(permit_number)  # first: it may not exist yet
+                seen = uow.inbox.entry(message_id) if message_id is not None else None
                 if seen is not None:
                     return _repeat(seen, body_digest, permit_number)
-                session.lock_permits([permit_number])
+                uow.permits.lock([permit_number])
                 now = self.clock()
-                outcome = work(session, now)
+                outcome = work(uow, now)
                 if message_id is not None:
-                    session.record_inbox(
-                        message_id, actor, outcome.applied.detail, now, body_digest
-                    )
+                    uow.inbox.record(message_id, actor, outcome.applied.detail, now, body_digest)
                 return outcome
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -185,13 +190,11 @@ class PermitService:
             return replace(outcome, released=tuple(self.effects.release_held(permit_number, actor)))
         return outcome
 
-    def _permit(
-        self, session: LedgerSession, permit: Permit, actor: str, now: datetime
-    ) -> IntakeOutcome:
-        applied = store_permit(session, permit, actor, now, self.max_version_step)
+    def _permit(self, uow: UnitOfWork, permit: Permit, actor: str, now: datetime) -> IntakeOutcome:
+        applied = store_permit(uow, permit, actor, now, self.max_version_step)
         if not applied.applied:
             return IntakeOutcome(applied)
-        stored = session.get_permit(permit.permit_number, permit.issuing_country)
+        stored = uow.permits.get(permit.permit_number, permit.issuing_country)
         if stored is not None and stored.status is not PermitStatus.VALID:
             return IntakeOutcome(
                 applied,
@@ -202,9 +205,9 @@ class PermitService:
         return IntakeOutcome(applied)
 
     def _status(
-        self, session: LedgerSession, change: PermitStatusChange, actor: str, now: datetime
+        self, uow: UnitOfWork, change: PermitStatusChange, actor: str, now: datetime
     ) -> IntakeOutcome:
-        applied = store_status(session, change, actor, now, self.max_version_step)
+        applied = store_status(uow, change, actor, now, self.max_version_step)
         if not applied.applied or change.status is PermitStatus.VALID:
             return IntakeOutcome(applied)
         return IntakeOutcome(applied, withdrawn=change)
@@ -215,14 +218,15 @@ class PermitService:
         issuing_country: str | None = None,
         prefer_country: str | None = None,
     ) -> PermitBalance:
-        with self.ledger.snapshot() as session:
+        with self.ledger.snapshot() as uow:
+            permit: Permit | None
             if issuing_country:
-                permit = session.get_permit(permit_number, issuing_country)
+                permit = uow.permits.get(permit_number, issuing_country)
             else:
-                found = session.permits_numbered(permit_number)
+                found = uow.permits.numbered(permit_number)
                 preferred = [p for p in found if p.issuing_country == prefer_country]
                 permit = (preferred or sorted(found, key=lambda p: p.issuing_country) or [None])[0]
             if permit is None:
                 where = f" ({issuing_country})" if issuing_country else ""
                 raise UnknownPermit(f"permit {permit_number}{where} is not known")
-            return PermitBalance(permit, session.usages(permit=permit.key, active_only=False))
+            return PermitBalance(permit, uow.usages.find(permit=permit.key, active_only=False))

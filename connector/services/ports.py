@@ -1,14 +1,22 @@
-"""The ledger port: what the services need from storage, named by role, not technology.
+"""The unit of work and its repositories: what the services need from storage, by role.
 
-One ``LedgerSession`` is one database transaction. Every move that could break an invariant
-under concurrency is conditional (``draw`` refuses to go below zero, ``mark_used`` refuses a
-permit another declaration used, ``reverse_usage`` reverses once, a declaration's state moves
-only from the state it was read in) and reports whether it happened, so that two connector
-processes sharing one database stay correct (contract 8).
+One ``UnitOfWork`` is one database transaction, and the only owner of it: a service opens one
+per request (``with ledger.transaction() as uow:``) and reaches the stored things through small
+repositories (``uow.permits``, ``uow.balances``, ``uow.usages``, ``uow.declarations``,
+``uow.inbox``, ``uow.early_statuses``, ``uow.outbox``, ``uow.audit``, and for the HS table
+administration ``uow.hs_tables``, ``uow.hs_drafts``, ``uow.admin_audit``). The block commits when
+it ends and rolls back on an exception; database errors are translated in one place, the
+adapter's transaction (``Unavailable``: nothing written; ``UnstorableValue``: the input's
+fault).
+
+Every move that could break an invariant under concurrency is conditional (``draw`` refuses to
+go below zero, ``mark_used`` refuses a permit another declaration used, ``reverse`` reverses
+once, a declaration's state moves only from the state it was read in) and reports whether it
+happened, so that two connector processes sharing one database stay correct (contract 8).
 
 Locks, always in this order so that no two transactions wait on each other in a circle: first
-the one declaration a transaction changes (``lock_declaration``), then every permit number it
-reads or changes, all in one ``lock_permits`` call. A transaction that changes permits but no
+the one declaration a transaction changes (``declarations.lock``), then every permit number it
+reads or changes, all in one ``permits.lock`` call. A transaction that changes permits but no
 declaration (a permit event) takes only the permit locks.
 """
 
@@ -18,17 +26,23 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from cites_connector.domain.events import Event
+from cites_connector.domain.hs_admin import Draft, TableVersion
 from cites_connector.domain.permits import Permit, PermitStatusChange
 from cites_connector.domain.usages import DeclarationState, StoredDecision, Usage
-from cites_connector.services.messages import OutboxMessage
 
 
 class DuplicateDecision(Exception):
     """Another transaction stored a decision for the same (declaration id, version) first."""
+
+
+class StateChanged(Exception):
+    """A declaration was not in the state (or version) it was read in: another transaction
+    changed it. The transaction is rolled back and retried on what is stored now."""
 
 
 @dataclass(frozen=True)
@@ -40,54 +54,38 @@ class InboxEntry:
     body_digest: str | None
 
 
-class StateChanged(Exception):
-    """A declaration was not in the state (or version) it was read in: another transaction
-    changed it. The transaction is rolled back and retried on what is stored now."""
-
-
-class LedgerSession(ABC):
-    # -- permits ------------------------------------------------------------------------------
-    @abstractmethod
-    def permits_numbered(self, permit_number: str) -> list[Permit]: ...
+class Permits(ABC):
+    """Permits as the issuing authority sent them, and their locks."""
 
     @abstractmethod
-    def get_permit(self, permit_number: str, issuing_country: str) -> Permit | None: ...
+    def numbered(self, permit_number: str) -> list[Permit]: ...
 
     @abstractmethod
-    def lock_permits(self, permit_numbers: Iterable[str]) -> None:
+    def get(self, permit_number: str, issuing_country: str) -> Permit | None: ...
+
+    @abstractmethod
+    def lock(self, permit_numbers: Iterable[str]) -> None:
         """Hold the permit numbers against concurrent changes until the transaction ends, also
         numbers of permits not received yet (a permit event then waits for a decision citing
         it, and the decision sees the permit or is seen by the event's release). Called once
-        per transaction, with every number, after ``lock_declaration``."""
+        per transaction, with every number, after ``declarations.lock``."""
 
     @abstractmethod
-    def lock_permit_number(self, permit_number: str) -> None:
+    def lock_number(self, permit_number: str) -> None:
         """Hold off every other writer of this permit number until the transaction ends,
         whether the permit is stored yet or not (its events arrive in any order)."""
 
     @abstractmethod
-    def save_permit(self, permit: Permit) -> None:
+    def save(self, permit: Permit) -> None:
         """Insert or replace a permit with its lines, keeping ``remaining`` and ``used_by``."""
 
     @abstractmethod
-    def set_permit_status(self, change: PermitStatusChange) -> None: ...
+    def set_status(self, change: PermitStatusChange) -> None: ...
 
-    @abstractmethod
-    def keep_pending_status(self, change: PermitStatusChange) -> None:
-        """Remember a status event for a permit not received yet, replacing the one kept
-        (the service decides which to keep: permit_store._to_keep)."""
 
-    @abstractmethod
-    def take_pending_status(
-        self, permit_number: str, issuing_country: str
-    ) -> PermitStatusChange | None:
-        """The remembered status event of a permit, removed from the store."""
+class Balances(ABC):
+    """What is left on permit lines: the only moves of ``remaining`` after issue."""
 
-    @abstractmethod
-    def pending_status(self, permit_number: str, issuing_country: str) -> PermitStatusChange | None:
-        """The remembered status event of a permit, left in the store."""
-
-    # -- write-offs -------------------------------------------------------------------------------
     @abstractmethod
     def draw(self, permit_number: str, issuing_country: str, line: str, amount: Decimal) -> bool:
         """Take ``amount`` from the line only if that many remain; False if not."""
@@ -107,16 +105,37 @@ class LedgerSession(ABC):
         self, permit_number: str, issuing_country: str, declaration_id: str
     ) -> None: ...
 
+
+class EarlyStatuses(ABC):
+    """Status events that arrived before their permit, kept for when it comes."""
+
     @abstractmethod
-    def add_usages(self, usages: Sequence[Usage]) -> None:
+    def keep(self, change: PermitStatusChange) -> None:
+        """Remember a status event for a permit not received yet, replacing the one kept
+        (the service decides which to keep: permit_store._to_keep)."""
+
+    @abstractmethod
+    def take(self, permit_number: str, issuing_country: str) -> PermitStatusChange | None:
+        """The remembered status event of a permit, removed from the store."""
+
+    @abstractmethod
+    def peek(self, permit_number: str, issuing_country: str) -> PermitStatusChange | None:
+        """The remembered status event of a permit, left in the store."""
+
+
+class Usages(ABC):
+    """Write-offs: one row per permit line drawn for one declaration item."""
+
+    @abstractmethod
+    def add(self, usages: Sequence[Usage]) -> None:
         """Several usages at once (one statement); DuplicateDecision if one exists already."""
 
     @abstractmethod
-    def reverse_usage(self, usage_id: str, at: datetime) -> bool:
+    def reverse(self, usage_id: str, at: datetime) -> bool:
         """Mark a usage reversed exactly once; False if it already was."""
 
     @abstractmethod
-    def usages(
+    def find(
         self,
         *,
         declaration_id: str | None = None,
@@ -124,17 +143,20 @@ class LedgerSession(ABC):
         active_only: bool = True,
     ) -> list[Usage]: ...
 
-    # -- declarations -------------------------------------------------------------------------------
+
+class Declarations(ABC):
+    """Decisions, by (declaration id, version), and the state of each declaration."""
+
     @abstractmethod
-    def lock_declaration(self, declaration_id: str) -> None:
+    def lock(self, declaration_id: str) -> None:
         """Serialise every change of one declaration (check, amend, cancel, release) until the
         transaction ends; taken before any permit lock. Also for a declaration not stored yet."""
 
     @abstractmethod
-    def latest_decision(self, declaration_id: str) -> StoredDecision | None: ...
+    def latest(self, declaration_id: str) -> StoredDecision | None: ...
 
     @abstractmethod
-    def save_decision(self, stored: StoredDecision, payload: dict[str, Any] | None = None) -> None:
+    def save(self, stored: StoredDecision, payload: dict[str, Any] | None = None) -> None:
         """Store a decision; raises DuplicateDecision when that version exists already.
 
         ``payload`` is ``decision_to_dict(stored.decision)`` when the caller has built it
@@ -142,32 +164,13 @@ class LedgerSession(ABC):
         """
 
     @abstractmethod
-    def replace_decision(self, stored: StoredDecision, *, expected: DeclarationState) -> bool:
+    def replace(self, stored: StoredDecision, *, expected: DeclarationState) -> bool:
         """Store a new decision for a version decided before (a held declaration released),
         only while that version is still the latest and in state ``expected``; False if not."""
 
     @abstractmethod
     def held_citing(self, permit_number: str) -> list[StoredDecision]:
         """The held declarations (latest version) that cite a permit number."""
-
-    def inbox_seen(self, message_id: str) -> bool:
-        """True when a message with this id was applied already (idempotent consumers)."""
-        return self.inbox_entry(message_id) is not None
-
-    @abstractmethod
-    def inbox_entry(self, message_id: str) -> InboxEntry | None:
-        """The message applied with this id, if any."""
-
-    @abstractmethod
-    def record_inbox(
-        self,
-        message_id: str,
-        source: str,
-        outcome: str,
-        at: datetime,
-        body_digest: str | None = None,
-    ) -> None:
-        """Remember an applied message; DuplicateDecision if its id is recorded already."""
 
     @abstractmethod
     def set_state(
@@ -182,30 +185,141 @@ class LedgerSession(ABC):
         """Move the declaration to ``state`` only from ``expected`` at ``version`` (its latest);
         False when it is not there any more."""
 
-    # -- outbox and audit ---------------------------------------------------------------------------
     @abstractmethod
-    def add_outbox(self, message: OutboxMessage, at: datetime) -> None: ...
+    def recorded_since(self, since: date | None) -> list[StoredDecision]:
+        """The latest decision of each declaration dated ``since`` or later, by date (what the
+        impact preview of an HS table draft decides again)."""
+
+
+class Inbox(ABC):
+    """Messages applied already, by id: what makes a redelivery change nothing."""
+
+    def seen(self, message_id: str) -> bool:
+        """True when a message with this id was applied already (idempotent consumers)."""
+        return self.entry(message_id) is not None
 
     @abstractmethod
-    def add_outbox_once(self, message: OutboxMessage, at: datetime) -> bool:
-        """Add the message unless one with its id is there already (False then): a step that
-        may run twice with the same deterministic message id sends it once."""
+    def entry(self, message_id: str) -> InboxEntry | None:
+        """The message applied with this id, if any."""
 
     @abstractmethod
-    def add_outbox_many(self, messages: Sequence[OutboxMessage], at: datetime) -> None:
-        """Several messages at once, kept in the order given (it is their delivery order)."""
+    def record(
+        self,
+        message_id: str,
+        source: str,
+        outcome: str,
+        at: datetime,
+        body_digest: str | None = None,
+    ) -> None:
+        """Remember an applied message; DuplicateDecision if its id is recorded already."""
+
+
+class Outbox(ABC):
+    """What the outside world is to hear of this transaction, sent after it commits.
+
+    The services record domain events; the adapter turns each into the messages it means
+    (usage reports, broker notifications, customs callbacks) in the same transaction.
+    """
 
     @abstractmethod
-    def add_audit(
+    def record(self, events: Sequence[Event], at: datetime) -> None:
+        """Several events at once, kept in the order given (it is their delivery order)."""
+
+    @abstractmethod
+    def record_once(self, event: Event, at: datetime) -> bool:
+        """Record the event unless one with its id was recorded already (False then): a step
+        that may run twice with the same deterministic event id sends it once."""
+
+
+class AuditTrail(ABC):
+    @abstractmethod
+    def record(
         self, actor: str, action: str, subject: str, details: dict[str, Any], at: datetime
-    ) -> None: ...
+    ) -> None:
+        """Append to the ledger's audit trail (who, when, what)."""
+
+
+class AdminAuditTrail(ABC):
+    @abstractmethod
+    def record(
+        self,
+        actor: str,
+        action: str,
+        subject: str,
+        reason: str | None,
+        details: dict[str, Any],
+        at: datetime,
+    ) -> None:
+        """Append to the tamper-evident administration log (who, when, what, why)."""
+
+
+class HsTableVersions(ABC):
+    """Published HS-to-taxon table versions: one timeline, never changed in place."""
+
+    @abstractmethod
+    def all(self) -> list[TableVersion]:
+        """Every published version (withdrawn ones too), with rows, oldest first."""
+
+    @abstractmethod
+    def lock_timeline(self) -> None:
+        """Hold off other publications until the transaction ends (one timeline, no overlap)."""
+
+    @abstractmethod
+    def add(self, version: TableVersion, draft_number: int | None) -> None: ...
+
+    @abstractmethod
+    def end(self, label: str, effective_to: date) -> None:
+        """Set the last day of a version: a later version takes effect the day after."""
+
+    @abstractmethod
+    def withdraw(self, label: str) -> None:
+        """A scheduled version replaced before it took effect: it never applies."""
+
+
+class HsDrafts(ABC):
+    """Drafts of HS tables under four-eyes review."""
+
+    @abstractmethod
+    def all(self) -> list[Draft]:
+        """Every draft with its rows, newest first."""
+
+    @abstractmethod
+    def get(self, number: int, *, lock: bool = False) -> Draft | None: ...
+
+    @abstractmethod
+    def add(self, draft: Draft) -> int:
+        """Store a new draft (its ``number`` is ignored); returns the number it was given."""
+
+    @abstractmethod
+    def save(self, draft: Draft) -> None:
+        """Replace the draft's status, reviewers and rows."""
+
+
+class UnitOfWork(ABC):
+    """One transaction and the repositories that work inside it. The HS administration's
+    (``hs_tables``, ``hs_drafts``, ``admin_audit``) change the tables and append the audit
+    record together, or neither happens."""
+
+    permits: Permits
+    balances: Balances
+    early_statuses: EarlyStatuses
+    usages: Usages
+    declarations: Declarations
+    inbox: Inbox
+    outbox: Outbox
+    audit: AuditTrail
+    hs_tables: HsTableVersions
+    hs_drafts: HsDrafts
+    admin_audit: AdminAuditTrail
 
 
 class Ledger(ABC):
+    """Hands out units of work: the one owner of ledger transactions."""
+
     @abstractmethod
-    def transaction(self) -> AbstractContextManager[LedgerSession]:
+    def transaction(self) -> AbstractContextManager[UnitOfWork]:
         """A writing transaction: commits when the block ends, rolls back on an exception."""
 
     @abstractmethod
-    def snapshot(self) -> AbstractContextManager[LedgerSession]:
+    def snapshot(self) -> AbstractContextManager[UnitOfWork]:
         """A read-only view: whatever the block does is rolled back."""

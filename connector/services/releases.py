@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 from uuid import NAMESPACE_URL, uuid5
 
 import structlog
@@ -28,16 +29,17 @@ from structlog.contextvars import bound_contextvars
 
 from cites_connector.domain.decisions import Decision, Reason, ReasonCode
 from cites_connector.domain.errors import ConnectorError, Unavailable
+from cites_connector.domain.events import PermitWithdrawn
 from cites_connector.domain.permits import PermitStatus, PermitStatusChange
-from cites_connector.domain.records import decision_to_dict
 from cites_connector.domain.usages import DeclarationState, StoredDecision
-from cites_connector.services.messages import broker_notification, customs_callback, usage_recorded
-from cites_connector.services.ports import Ledger, StateChanged
+from cites_connector.services.decider_factory import Rulebook
+from cites_connector.services.deciding import announce, decide_and_write_off
+from cites_connector.services.ports import Ledger, StateChanged, UnitOfWork
 from cites_connector.services.retry import lost_race_retrying
-from cites_connector.services.rulebook import Rulebook
-from cites_connector.services.writeoffs import usage_log, write_off
+from cites_connector.services.writeoffs import usage_log
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 
 class DeclarationEffects:
@@ -58,8 +60,10 @@ class DeclarationEffects:
         self.new_id = new_id
         self.max_attempts = max_attempts
 
-    def _each(self, declaration_ids: list[str], work) -> list:
-        """``work(session, declaration_id)`` per declaration, each in its own retried
+    def _each(
+        self, declaration_ids: list[str], work: Callable[[UnitOfWork, str], T | None]
+    ) -> list[T]:
+        """``work(uow, declaration_id)`` per declaration, each in its own retried
         transaction under the declaration's lock; the non-None results.
 
         A declaration that cannot be decided (no HS table in force on its date, a conflict
@@ -67,7 +71,7 @@ class DeclarationEffects:
         others from their release; an unreachable ledger stops them all, and the permit event
         is delivered again (its repeat finishes what was left).
         """
-        results = []
+        results: list[T] = []
         for declaration_id in declaration_ids:
             with bound_contextvars(declaration_id=declaration_id):
                 try:
@@ -81,26 +85,28 @@ class DeclarationEffects:
                     results.append(result)
         return results
 
-    def _once(self, declaration_id: str, work):
+    def _once(self, declaration_id: str, work: Callable[[UnitOfWork, str], T | None]) -> T | None:
         for attempt in lost_race_retrying(self.max_attempts):
-            with attempt, self.ledger.transaction() as session:
-                session.lock_declaration(declaration_id)
-                return work(session, declaration_id)
+            with attempt, self.ledger.transaction() as uow:
+                uow.declarations.lock(declaration_id)
+                return work(uow, declaration_id)
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- releases ---------------------------------------------------------------------------
 
     def release_held(self, permit_number: str, actor: str) -> list[Decision]:
         """Decide again every held declaration citing the permit; write off those that clear."""
-        with self.ledger.snapshot() as session:
-            candidates = [h.decision.declaration_id for h in session.held_citing(permit_number)]
+        with self.ledger.snapshot() as uow:
+            candidates = [
+                h.decision.declaration_id for h in uow.declarations.held_citing(permit_number)
+            ]
         with bound_contextvars(permit_number=permit_number):
             return self._each(candidates, lambda s, d: self._release(s, d, permit_number, actor))
 
     def _release(
-        self, session, declaration_id: str, permit_number: str, actor: str
+        self, uow: UnitOfWork, declaration_id: str, permit_number: str, actor: str
     ) -> Decision | None:
-        held = session.latest_decision(declaration_id)
+        held = uow.declarations.latest(declaration_id)
         if held is None or held.state is not DeclarationState.HELD:
             log.info(
                 "declaration.release_skipped",
@@ -112,35 +118,33 @@ class DeclarationEffects:
         if permit_number not in cited:
             return None  # amended meanwhile into a version that no longer cites the permit
         version = held.decision.version
-        session.lock_permits(cited)
+        uow.permits.lock(cited)
         now = self.clock()
         with bound_contextvars(version=version):
             # the declaration date rule counts from the day it was checked, not from today
-            decision = self.rulebook.decider(session.permits_numbered).decide(
+            decided = decide_and_write_off(
+                uow,
+                self.rulebook,
                 declaration_id,
                 version,
                 held.declaration,
                 checked_on=self.rulebook.policy.day_of(held.decided_at),
+                now=now,
+                new_id=self.new_id,
             )
+            decision, usages = decided.decision, decided.usages
             if not decision.cleared:
                 log.info("declaration.still_held", permit_number=permit_number)
                 return None
-            usages = write_off(session, decision, now, self.new_id)
-            if not session.replace_decision(
+            if not uow.declarations.replace(
                 StoredDecision(decision, held.declaration, DeclarationState.CLEARED, now),
                 expected=DeclarationState.HELD,
             ):
                 raise StateChanged(
                     f"declaration {declaration_id} version {version} is no longer held"
                 )
-            data = decision_to_dict(decision)
-            messages = [usage_recorded(u) for u in usages]
-            notification = broker_notification(decision, "released", self.new_id(), data)
-            if notification is not None:
-                messages.append(notification)
-            messages.append(customs_callback(decision, self.new_id(), data=data))
-            session.add_outbox_many(messages, now)
-            session.add_audit(
+            announce(uow, decided, "released", now, self.new_id, call_back_customs=True)
+            uow.audit.record(
                 actor,
                 "declaration.released",
                 declaration_id,
@@ -159,22 +163,22 @@ class DeclarationEffects:
     def report_withdrawn(self, change: PermitStatusChange, actor: str) -> list[str]:
         """Tell customs about clearances that drew on a permit now cancelled or suspended."""
         permit = (change.permit_number, change.issuing_country)
-        with self.ledger.snapshot() as session:
-            candidates = sorted({u.declaration_id for u in session.usages(permit=permit)})
+        with self.ledger.snapshot() as uow:
+            candidates = sorted({u.declaration_id for u in uow.usages.find(permit=permit)})
         with bound_contextvars(permit_number=change.permit_number):
             return self._each(candidates, lambda s, d: self._report(s, d, change, actor))
 
     def _report(
-        self, session, declaration_id: str, change: PermitStatusChange, actor: str
+        self, uow: UnitOfWork, declaration_id: str, change: PermitStatusChange, actor: str
     ) -> str | None:
-        stored = session.latest_decision(declaration_id)
+        stored = uow.declarations.latest(declaration_id)
         permit = (change.permit_number, change.issuing_country)
         if (
             stored is None
             or stored.state is not DeclarationState.CLEARED
             or not any(
                 u.permit_number == permit[0] and u.issuing_country == permit[1]
-                for u in session.usages(declaration_id=declaration_id)
+                for u in uow.usages.find(declaration_id=declaration_id)
             )
         ):
             return None  # cancelled or amended off the permit meanwhile: nothing to report
@@ -201,11 +205,9 @@ class DeclarationEffects:
             + (f": {change.reason}" if change.reason else "")
             + "; the clearance stands, goods not yet released may be stopped",
         )
-        if not session.add_outbox_once(
-            customs_callback(stored.decision, callback_id, (reason,)), now
-        ):
+        if not uow.outbox.record_once(PermitWithdrawn(callback_id, stored.decision, reason), now):
             return None
-        session.add_audit(
+        uow.audit.record(
             actor,
             "declaration.permit_withdrawn",
             declaration_id,

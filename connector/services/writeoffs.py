@@ -8,33 +8,34 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 
 import structlog
 
 from cites_connector.domain.decisions import Decision
 from cites_connector.domain.errors import WriteOffConflict
+from cites_connector.domain.events import UsageReversed
 from cites_connector.domain.usages import Usage
-from cites_connector.services.messages import usage_reversed
-from cites_connector.services.ports import LedgerSession
+from cites_connector.services.ports import UnitOfWork
 
 log = structlog.get_logger(__name__)
 
 
 def write_off(
-    session: LedgerSession, decision: Decision, now: datetime, new_id: Callable[[], str]
+    uow: UnitOfWork, decision: Decision, now: datetime, new_id: Callable[[], str]
 ) -> list[Usage]:
     """Commit every write-off of a CLEARED decision, or raise WriteOffConflict for a retry.
 
-    Returns the usages written; the caller puts their ``usage_recorded`` messages in the
-    outbox, with the decision's own, in the same transaction, and logs them (``usage_log``).
+    Returns the usages written; the caller records their ``UsageRecorded`` events, with the
+    decision's own, in the same transaction, and logs them (``usage_log``).
     """
-    usages = []
+    usages: list[Usage] = []
     for w in decision.write_offs:
-        if not session.draw(w.permit_number, w.issuing_country, w.line, w.quantity):
+        if not uow.balances.draw(w.permit_number, w.issuing_country, w.line, w.quantity):
             raise WriteOffConflict(
                 f"permit {w.permit_number} line {w.line} no longer has {w.quantity} remaining"
             )
-        if w.single_consignment and not session.mark_used(
+        if w.single_consignment and not uow.balances.mark_used(
             w.permit_number, w.issuing_country, decision.declaration_id
         ):
             raise WriteOffConflict(f"permit {w.permit_number} was used by another declaration")
@@ -55,7 +56,7 @@ def write_off(
                 recorded_at=now,
             )
         )
-    session.add_usages(usages)
+    uow.usages.add(usages)
     return usages
 
 
@@ -74,8 +75,8 @@ def usage_log(usages: list[Usage]) -> list[dict[str, object]]:
 
 
 def give_back(
-    session: LedgerSession, declaration_id: str, now: datetime, active: list[Usage] | None = None
-) -> list[tuple[Usage, object]]:
+    uow: UnitOfWork, declaration_id: str, now: datetime, active: list[Usage] | None = None
+) -> list[tuple[Usage, Decimal]]:
     """Reverse every active usage of a declaration (amendment or cancellation).
 
     ``active`` is the declaration's active usages when the caller read them already (to lock
@@ -83,15 +84,15 @@ def give_back(
     becomes VALID again once the declaration that used it gives its quantities back (contract,
     CancelDeclaration).
     """
-    restored = []
-    for usage in session.usages(declaration_id=declaration_id) if active is None else active:
-        if not session.reverse_usage(usage.usage_id, now):
+    restored: list[tuple[Usage, Decimal]] = []
+    for usage in uow.usages.find(declaration_id=declaration_id) if active is None else active:
+        if not uow.usages.reverse(usage.usage_id, now):
             continue
-        remaining = session.give_back(
+        remaining = uow.balances.give_back(
             usage.permit_number, usage.issuing_country, usage.line, usage.quantity
         )
-        session.release_use(usage.permit_number, usage.issuing_country, declaration_id)
-        session.add_outbox(usage_reversed(usage, remaining, now), now)
+        uow.balances.release_use(usage.permit_number, usage.issuing_country, declaration_id)
+        uow.outbox.record([UsageReversed(usage, remaining, now)], now)
         log.info(
             "usage.reversed",
             permit_number=usage.permit_number,

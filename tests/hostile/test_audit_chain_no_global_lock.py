@@ -44,7 +44,7 @@ def test_two_transactions_write_audit_rows_without_waiting_and_both_are_sealed(l
     def slow_clearance():
         try:
             with first.transaction() as session:
-                session.add_audit("customs", "declaration.decided", "SLOW-1", {"n": 1}, AT)
+                session.audit.record("customs", "declaration.decided", "SLOW-1", {"n": 1}, AT)
                 inserted.set()
                 assert release.wait(30)
         except Exception as exc:
@@ -56,8 +56,8 @@ def test_two_transactions_write_audit_rows_without_waiting_and_both_are_sealed(l
     assert inserted.wait(30)
     try:
         with second.transaction() as session:  # would wait here on a chain's global lock
-            session.c.execute(text("SET LOCAL lock_timeout = '2s'"))
-            session.add_audit("customs", "declaration.decided", "FAST-1", {"n": 2}, AT)
+            session.connection.execute(text("SET LOCAL lock_timeout = '2s'"))
+            session.audit.record("customs", "declaration.decided", "FAST-1", {"n": 2}, AT)
         sealed_while_open = seal_ledger(second.engine)
     finally:
         release.set()
@@ -75,7 +75,7 @@ def test_two_transactions_write_audit_rows_without_waiting_and_both_are_sealed(l
 def test_sealing_runs_beside_an_open_clearance_without_blocking_it(ledgers):
     first, second = ledgers
     with first.transaction() as session:
-        session.add_audit("customs", "declaration.decided", "OPEN-1", {"n": 1}, AT)
+        session.audit.record("customs", "declaration.decided", "OPEN-1", {"n": 1}, AT)
         done = threading.Event()
         threading.Thread(target=lambda: (seal_ledger(second.engine), done.set())).start()
         assert done.wait(10), "sealing waited on an open clearance"

@@ -81,8 +81,8 @@ def test_check_and_cancel_interleaved_leave_either_usages_or_a_cancellation(
             answers = list(pool.map(send, calls))
         shown = service.client().get_decision("RACE-1")
         with service.app.ledger.snapshot() as session:
-            usages = session.usages(declaration_id="RACE-1")
-            pythons = session.get_permit("26NA000123", "NA")
+            usages = session.usages.find(declaration_id="RACE-1")
+            pythons = session.permits.get("26NA000123", "NA")
 
     assert (
         set(answers) <= {"CheckDeclarationResponse", "CancelDeclarationResponse"} | EXPECTED_FAULTS

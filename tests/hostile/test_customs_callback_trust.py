@@ -26,12 +26,12 @@ from cites_connector.adapters.customs.callback_client import (
     customs_deliverers,
 )
 from cites_connector.adapters.outbox.backoff import Backoff
+from cites_connector.adapters.outbox.messages import CUSTOMS_CALLBACK, OutboxMessage
 from cites_connector.adapters.outbox.relay import OutboxRelay
 from cites_connector.adapters.outbox.store import SqlOutboxStore
+from cites_connector.domain.decision_dicts import item_to_dict
 from cites_connector.domain.decisions import ItemDecision, ItemStatus
 from cites_connector.domain.errors import InvalidInput
-from cites_connector.domain.records import item_to_dict
-from cites_connector.services.messages import CUSTOMS_CALLBACK, OutboxMessage
 from cites_connector.settings import load_settings
 from tests.integration.customs.conftest import start_simulator  # noqa: F401 - fixture
 from tests.integration.customs.customs_kit import PASSWORD, USER

@@ -7,14 +7,14 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from cites_connector.domain.decision_policy import DecisionPolicy
 from cites_connector.domain.declarations import AttachedDocument, Declaration, DeclarationItem, Flow
 from cites_connector.domain.permits import ConsignmentPolicy, Party, Permit, PermitLine, PermitType
-from cites_connector.domain.policy import DecisionPolicy
 from cites_connector.hs_codes.bundled import load_bundled_tables
 from cites_connector.hs_codes.taxonomy_data import load_bundled_taxonomy
 from cites_connector.services.clearance import ClearanceService
+from cites_connector.services.decider_factory import Rulebook
 from cites_connector.services.permits import PermitService
-from cites_connector.services.rulebook import Rulebook
 
 TODAY = date(2026, 11, 28)
 EXPORTER = Party("Okavango Reptile Exports CC", "NA", "NA-EXP-0042")
@@ -131,7 +131,7 @@ def export(*items: DeclarationItem, on: date = TODAY) -> Declaration:
 
 def remaining(ledger, number: str, letter: str = "A", country: str = "NA") -> Decimal:
     with ledger.snapshot() as session:
-        return session.get_permit(number, country).line(letter).remaining
+        return session.permits.get(number, country).line(letter).remaining
 
 
 def outbox(ledger) -> list:

@@ -51,7 +51,7 @@ def test_every_honest_row_verifies_after_the_database_round_trip(
     sql_ledger, details, actor, subject, at
 ):
     with sql_ledger.transaction() as session:
-        session.add_audit(actor, "declaration.decided", subject, details, at)
+        session.audit.record(actor, "declaration.decided", subject, details, at)
     done = seal_ledger(sql_ledger.engine)
     assert done.problem is None, done.problem
     report = verify_chains(sql_ledger.engine, seal=False)

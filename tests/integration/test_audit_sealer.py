@@ -31,7 +31,7 @@ def test_the_sealer_links_new_ledger_audit_rows_while_it_runs(sql_ledger):
     try:
         for n in range(5):
             with sql_ledger.transaction() as session:
-                session.add_audit("customs", "declaration.decided", f"D-{n}", {"n": n}, AT)
+                session.audit.record("customs", "declaration.decided", f"D-{n}", {"n": n}, AT)
         deadline = time.monotonic() + 10
         while sealed(sql_ledger.engine) < 5 and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -46,8 +46,8 @@ def test_clearing_writes_off_records_usage_and_queues_reports(world):
     )
     assert remaining(ledger, "P1") == 0
     with ledger.snapshot() as s:
-        [usage] = s.usages(declaration_id="D1")
-        assert s.get_permit("P1", "NA").balance_status(TODAY) is BalanceStatus.USED
+        [usage] = s.usages.find(declaration_id="D1")
+        assert s.permits.get("P1", "NA").balance_status(TODAY) is BalanceStatus.USED
     assert usage.quantity == 40 and usage.permit_used_up
     assert routing_keys(ledger) == ["usage.recorded", "broker.BRK-0917"]
 
@@ -79,8 +79,8 @@ def test_amendment_gives_back_the_earlier_write_offs_and_decides_again(world):
     assert amended.decision.decision is DeclarationDecision.CLEARED
     assert remaining(ledger, "P1") == 5
     with ledger.snapshot() as s:
-        assert [u.declaration_version for u in s.usages(declaration_id="D1")] == [2]
-        assert len(s.usages(declaration_id="D1", active_only=False)) == 2
+        assert [u.declaration_version for u in s.usages.find(declaration_id="D1")] == [2]
+        assert len(s.usages.find(declaration_id="D1", active_only=False)) == 2
     assert routing_keys(ledger).count("usage.reversed") == 1
 
 
@@ -102,7 +102,7 @@ def test_cancelling_restores_a_single_permit_and_a_repeat_restores_nothing(world
         ("P1", Decimal(25), Decimal(40))
     ]
     with ledger.snapshot() as s:
-        p = s.get_permit("P1", "NA")
+        p = s.permits.get("P1", "NA")
         assert p.used_by is None and p.balance_status(TODAY) is BalanceStatus.VALID
     assert clearance.cancel("D1") == []
     assert clearance.stored("D1").state is DeclarationState.CANCELLED
@@ -157,10 +157,12 @@ def test_one_failing_item_holds_the_declaration_and_writes_nothing_off(world):
     assert remaining(ledger, "P1") == 40
     assert routing_keys(ledger) == ["broker.BRK-0917"]
     with ledger.snapshot() as s:
-        assert s.usages() == []
+        assert s.usages.find() == []
         # kept pending: a permit event for either cited number finds it
-        assert [d.decision.declaration_id for d in s.held_citing("UNKNOWN-PERMIT")] == ["D1"]
-        assert [d.decision.declaration_id for d in s.held_citing("P1")] == ["D1"]
+        assert [
+            d.decision.declaration_id for d in s.declarations.held_citing("UNKNOWN-PERMIT")
+        ] == ["D1"]
+        assert [d.decision.declaration_id for d in s.declarations.held_citing("P1")] == ["D1"]
 
 
 def test_check_decides_without_writing(world):

@@ -40,7 +40,7 @@ def test_exactly_ten_of_many_concurrent_declarations_clear_a_line_of_ten(sql_led
     assert sum(d.cleared for d in decisions) == 10
     assert remaining(sql_ledger, "M10") == 0
     with sql_ledger.snapshot() as s:
-        usages = s.usages(permit=("M10", "NA"))
+        usages = s.usages.find(permit=("M10", "NA"))
     assert len(usages) == 10 and len({u.declaration_id for u in usages}) == 10
 
 

@@ -61,8 +61,8 @@ def run_together(jobs) -> list:
 def assert_consistent(ledger, declaration_id: str) -> str:
     """The declaration's end state, after checking it against its usages."""
     with ledger.snapshot() as session:
-        latest = session.latest_decision(declaration_id)
-        usages = session.usages(declaration_id=declaration_id)
+        latest = session.declarations.latest(declaration_id)
+        usages = session.usages.find(declaration_id=declaration_id)
     if latest is None:
         assert usages == []
         return "UNKNOWN"
@@ -84,8 +84,8 @@ def assert_consistent(ledger, declaration_id: str) -> str:
 def assert_balances(ledger, number: str) -> None:
     """quantity - remaining = the active usages, line by line (the ledger's invariant)."""
     with ledger.snapshot() as session:
-        found = session.get_permit(number, "NA")
-        active = session.usages(permit=found.key)
+        found = session.permits.get(number, "NA")
+        active = session.usages.find(permit=found.key)
     for line in found.lines:
         taken = sum((u.quantity for u in active if u.line == line.line), Decimal(0))
         assert line.quantity - line.remaining == taken

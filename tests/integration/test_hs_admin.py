@@ -14,14 +14,14 @@ from sqlalchemy.exc import DBAPIError
 
 from cites_connector.adapters.sql.audit_checks import verify_chains
 from cites_connector.adapters.sql.hs_store import SqlHsTableStore
+from cites_connector.domain.decision_policy import DecisionPolicy
 from cites_connector.domain.hs_admin import HsAdminRefused, HsRowsInvalid, NotPermitted
 from cites_connector.domain.hs_admin_csv import parse_rows
 from cites_connector.domain.hs_tables import HsRow
-from cites_connector.domain.policy import DecisionPolicy
 from cites_connector.hs_codes.nomenclature import load_cites_terms, load_nomenclature
 from cites_connector.hs_codes.taxonomy_data import load_bundled_taxonomy
+from cites_connector.services.decider_factory import Rulebook
 from cites_connector.services.hs_admin import HsAdminService
-from cites_connector.services.rulebook import Rulebook
 from tests.integration import kit
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)

@@ -13,12 +13,12 @@ from sqlalchemy.engine import make_url
 from cites_connector.adapters.sql.engine import make_engine
 from cites_connector.adapters.sql.hs_store import SqlHsTableStore
 from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
+from cites_connector.domain.decision_policy import DecisionPolicy
 from cites_connector.domain.hs_tables import HsRow
-from cites_connector.domain.policy import DecisionPolicy
 from cites_connector.hs_codes.nomenclature import load_cites_terms, load_nomenclature
 from cites_connector.hs_codes.taxonomy_data import load_bundled_taxonomy
+from cites_connector.services.decider_factory import Rulebook
 from cites_connector.services.hs_admin import HsAdminService
-from cites_connector.services.rulebook import Rulebook
 from tests.integration import kit
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)

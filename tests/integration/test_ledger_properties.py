@@ -20,9 +20,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from cites_connector.adapters.sql.engine import make_engine
 from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
 from cites_connector.adapters.sql.migrate import upgrade
+from cites_connector.domain.decision_dicts import decision_to_dict
 from cites_connector.domain.errors import DeclarationCancelled
 from cites_connector.domain.permits import ConsignmentPolicy
-from cites_connector.domain.records import decision_to_dict
 from tests.integration.kit import export, permit, python_item, pythons, services
 from tests.memory_ledger import MemoryLedger
 
@@ -55,10 +55,10 @@ def fresh_sqlite_ledger(directory: Path) -> SqlAlchemyLedger:
 def assert_invariants(ledger) -> None:
     with ledger.snapshot() as s:
         for number in [*PERMITS, LATE.permit_number]:
-            p = s.get_permit(number, "NA")
+            p = s.permits.get(number, "NA")
             if p is None:
                 continue
-            active = s.usages(permit=p.key)
+            active = s.usages.find(permit=p.key)
             for line in p.lines:
                 taken = sum((u.quantity for u in active if u.line == line.line), Decimal(0))
                 assert Decimal(0) <= line.remaining <= line.quantity
@@ -70,13 +70,13 @@ def assert_invariants(ledger) -> None:
 
 def balances(ledger) -> dict:
     with ledger.snapshot() as s:
-        found = {n: s.get_permit(n, "NA") for n in [*PERMITS, LATE.permit_number]}
+        found = {n: s.permits.get(n, "NA") for n in [*PERMITS, LATE.permit_number]}
     return {n: (p.used_by, [ln.remaining for ln in p.lines]) for n, p in found.items() if p}
 
 
 def states(ledger, declaration_ids) -> dict:
     with ledger.snapshot() as s:
-        found = {d: s.latest_decision(d) for d in declaration_ids}
+        found = {d: s.declarations.latest(d) for d in declaration_ids}
     return {d: (f.decision.version, f.state.value) for d, f in found.items() if f}
 
 

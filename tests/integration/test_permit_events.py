@@ -7,17 +7,17 @@ from decimal import Decimal
 
 import pytest
 
+from cites_connector.domain.decision_policy import DecisionPolicy
 from cites_connector.domain.decisions import DeclarationDecision, ReasonCode
 from cites_connector.domain.errors import PermitEventRefused
 from cites_connector.domain.permits import ConsignmentPolicy, PermitStatus, PermitStatusChange
-from cites_connector.domain.policy import DecisionPolicy
 from cites_connector.domain.usages import DeclarationState
 from cites_connector.hs_codes.bundled import load_bundled_tables
 from cites_connector.hs_codes.taxonomy_data import load_bundled_taxonomy
 from cites_connector.services.clearance import ClearanceService
+from cites_connector.services.decider_factory import Rulebook
 from cites_connector.services.permit_lookup import LookupAnswer, UnknownPermitLookup
 from cites_connector.services.permits import PermitService
-from cites_connector.services.rulebook import Rulebook
 from tests.integration.kit import (
     TODAY,
     Clock,
@@ -123,7 +123,7 @@ def test_a_cancellation_that_overtakes_its_permit_is_applied_when_the_permit_arr
     assert not early.applied.applied
     permits.receive_permit(permit("P1", pythons(40), version=1))
     with ledger.snapshot() as s:
-        stored = s.get_permit("P1", "NA")
+        stored = s.permits.get("P1", "NA")
     assert (stored.status, stored.version) == (PermitStatus.CANCELLED, 2)
     held = clearance.clear("D1", 1, export(python_item(1, 1, "P1")))
     assert [r.code for r in held.decision.items[0].reasons] == [ReasonCode.PERMIT_CANCELLED]
@@ -196,14 +196,14 @@ def test_amendments_overtaken_by_a_cancellation_still_bring_their_lines(world):
     assert permits.receive_permit(permit("P1", pythons(60), version=6)).applied.applied
     assert not permits.receive_permit(permit("P1", pythons(50), version=5)).applied.applied
     with ledger.snapshot() as s:
-        stored = s.get_permit("P1", "NA")
+        stored = s.permits.get("P1", "NA")
     assert (stored.status, stored.version, stored.content_version) == (PermitStatus.CANCELLED, 9, 6)
     assert stored.line("A").quantity == 60
     with pytest.raises(PermitEventRefused) as refused:  # a cancellation is final (3.1 v2)
         permits.receive_permit(permit("P1", pythons(70), version=10))
     assert refused.value.code == "PERMIT_CANCELLED_FINAL"
     with ledger.snapshot() as s:
-        assert s.get_permit("P1", "NA").status is PermitStatus.CANCELLED
+        assert s.permits.get("P1", "NA").status is PermitStatus.CANCELLED
 
 
 class _NoTableOn:

@@ -57,9 +57,9 @@ def test_a_write_off_rolled_back_is_not_remembered(two_processes):
 
     with pytest.raises(RuntimeError):
         with first.transaction() as session:
-            session.lock_permits(["M1"])
-            assert session.draw("M1", "NA", "A", Decimal(7))
-            assert session.get_permit("M1", "NA").line("A").remaining == 3  # its own view
+            session.permits.lock(["M1"])
+            assert session.balances.draw("M1", "NA", "A", Decimal(7))
+            assert session.permits.get("M1", "NA").line("A").remaining == 3  # its own view
             raise RuntimeError("the rest of the decision failed")
 
     assert remaining(first, "M1") == 10
@@ -74,11 +74,11 @@ def test_what_a_transaction_read_after_its_own_changes_is_not_kept_past_a_rollba
 
     with pytest.raises(RuntimeError):
         with first.transaction() as session:
-            session.lock_permits(["M1"])
-            session.draw("M1", "NA", "A", Decimal(7))
+            session.permits.lock(["M1"])
+            session.balances.draw("M1", "NA", "A", Decimal(7))
             # a status change makes the session read the permit again, its own draw included
-            session.set_permit_status(PermitStatusChange("M1", "NA", 1, PermitStatus.VALID))
-            assert session.get_permit("M1", "NA").line("A").remaining == 3
+            session.permits.set_status(PermitStatusChange("M1", "NA", 1, PermitStatus.VALID))
+            assert session.permits.get("M1", "NA").line("A").remaining == 3
             raise RuntimeError("rolled back")
     clearance, _ = services(second, unique_ids=True)  # the same stamp, another quantity
     assert clearance.clear("D1", 1, export(python_item(1, 1, "M1"))).decision.cleared
@@ -96,6 +96,6 @@ def test_an_amended_permit_is_read_with_its_new_lines(two_processes):
     other_permits.apply(permit("M1", pythons(10), pythons(5, "B"), version=2, policy=MULTIPLE))
 
     with first.snapshot() as session:
-        amended = session.get_permit("M1", "NA")
+        amended = session.permits.get("M1", "NA")
     assert [ln.line for ln in amended.lines] == ["A", "B"] and amended.line("B").remaining == 5
     assert amended.content_version == 2

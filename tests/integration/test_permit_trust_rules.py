@@ -27,7 +27,7 @@ def status(number, version, new_status):
 
 def stored(ledger, number):
     with ledger.snapshot() as session:
-        return session.get_permit(number, "NA")
+        return session.permits.get(number, "NA")
 
 
 def refused(code, event):

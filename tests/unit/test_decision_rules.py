@@ -21,8 +21,8 @@ from cites_connector.domain.decisions import (
 )
 from cites_connector.domain.declarations import Flow
 from cites_connector.domain.errors import NoHsTableInForce
+from cites_connector.domain.permit_checks import choose_permit
 from cites_connector.domain.permits import ConsignmentPolicy, Party, PermitStatus, PermitType
-from cites_connector.domain.rules import choose_permit
 from tests.builders import (
     ABROAD,
     DECLARATION_ID,

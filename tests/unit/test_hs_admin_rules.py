@@ -15,13 +15,12 @@ from cites_connector.domain.hs_admin import (
     NotPermitted,
     TableVersion,
     VersionStatus,
-    check_can_approve,
-    check_editable,
     parse_ref,
     plan_publication,
     require,
 )
 from cites_connector.domain.hs_admin_csv import format_rows, parse_rows, rows_digest
+from cites_connector.domain.hs_admin_review import check_can_approve, check_editable
 from cites_connector.domain.hs_admin_validation import validate_rows
 from cites_connector.domain.hs_tables import HsRow
 from cites_connector.hs_codes.bundled import load_bundled_tables

@@ -14,11 +14,11 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cites_connector.domain.decider import Decider
 from cites_connector.domain.decisions import DEFAULT_SEVERITIES, ReasonCode, Severity
 from cites_connector.domain.line_checks import check_line
 from cites_connector.domain.line_choice import LineChooser
 from cites_connector.domain.permits import ConsignmentPolicy, PermitStatus
-from cites_connector.domain.rules import Decider
 from cites_connector.hs_codes.taxonomy_data import load_bundled_taxonomy
 from tests.builders import (
     TODAY,

@@ -13,9 +13,7 @@ connector's own count at work: a message that always fails is dead-lettered
 
 from __future__ import annotations
 
-import copy
 import re
-from contextlib import contextmanager
 
 import pika
 import pytest
@@ -31,7 +29,7 @@ from cites_connector.adapters.sql.engine import make_engine
 from cites_connector.adapters.sql.migrate import upgrade
 from tests.integration.amqp.amqp_kit import TestBroker, running, sample_permits, wait_for
 from tests.integration.kit import services
-from tests.memory_ledger import MemoryLedger, MemoryLedgerSession
+from tests.memory_ledger import MemoryLedger, MemoryPermits
 
 pytestmark = pytest.mark.rabbitmq
 BOOM = "26NA000666"
@@ -78,12 +76,12 @@ def test_rabbitmq_counts_the_prefetched_messages_of_a_closed_connection(rabbit_n
     admin.connection.close()
 
 
-class _ExplodingSession(MemoryLedgerSession):
+class _ExplodingPermits(MemoryPermits):
     calls: list[str] = []
 
-    def lock_permits(self, permit_numbers) -> None:
+    def lock(self, permit_numbers) -> None:
         numbers = list(permit_numbers)
-        _ExplodingSession.calls.extend(numbers)
+        _ExplodingPermits.calls.extend(numbers)
         if BOOM in numbers:
             raise RuntimeError("disk on fire")
 
@@ -92,12 +90,10 @@ class ExplodingLedger(MemoryLedger):
     """The ledger port with a fault: a transaction touching permit 26NA000666 raises an
     error that is neither an outage nor bad input (a bug, in real life)."""
 
-    @contextmanager
-    def transaction(self):
-        with self._lock:
-            working = copy.deepcopy(self.state)
-            yield _ExplodingSession(working)
-            self.state = working
+    def unit_of_work(self, state):
+        uow = super().unit_of_work(state)
+        uow.permits = uow.balances = _ExplodingPermits(state)
+        return uow
 
 
 @pytest.fixture
@@ -132,7 +128,7 @@ def test_a_message_that_always_fails_is_dead_lettered_after_five_attempts(amqp_u
     ledger = ExplodingLedger()
     _, permits = services(ledger)
     broker = TestBroker(amqp_url)
-    _ExplodingSession.calls = []
+    _ExplodingPermits.calls = []
     boom = dict(sample_permits()[0], permit_number=BOOM)
     try:
         broker.publish("permit.issued", boom, message_id="boom")
@@ -143,7 +139,7 @@ def test_a_message_that_always_fails_is_dead_lettered_after_five_attempts(amqp_u
         assert headers["x-rejection-reason"] == "PROCESSING_FAILED"
         assert headers["x-rejection-detail"].startswith("processing failed 5 times")
         assert headers["x-rejection-detail"].endswith("RuntimeError: disk on fire")
-        assert _ExplodingSession.calls.count(BOOM) == 5  # five attempts, not one more
+        assert _ExplodingPermits.calls.count(BOOM) == 5  # five attempts, not one more
         assert list(ledger.state.permits) == [("26NA000123", "NA")]
         assert _rows(attempts) == 0  # its count is gone with it
     finally:

@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import select
 
 from cites_connector.adapters.outbox.delivery import PermanentDeliveryError, RetryableDeliveryError
+from cites_connector.adapters.outbox.messages import AMQP, OutboxMessage
 from cites_connector.adapters.outbox.store import OutboxRow
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.codec import utc
-from cites_connector.services.messages import AMQP, OutboxMessage
 
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
@@ -44,7 +44,7 @@ def message(
 
 def put(ledger, *messages: OutboxMessage, at: datetime = T0) -> None:
     with ledger.transaction() as session:
-        session.add_outbox_many(list(messages), at)
+        session.outbox.add(list(messages), at)
 
 
 def rows(ledger) -> dict[str, dict[str, Any]]:

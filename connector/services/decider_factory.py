@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cites_connector.domain.decider import Decider, HsTablesView, PermitFinder
+from cites_connector.domain.decision_policy import DecisionPolicy
 from cites_connector.domain.line_checks import TaxonomyView
-from cites_connector.domain.policy import DecisionPolicy
-from cites_connector.domain.rules import Decider, HsTablesView, PermitFinder
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,11 @@ what matched and what to write off; the ledger service commits the write-offs, a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
-from decimal import Decimal
 from typing import Protocol
 
+from cites_connector.domain.decision_policy import DecisionPolicy
 from cites_connector.domain.decisions import (
     Decision,
     DeclarationDecision,
@@ -26,15 +26,15 @@ from cites_connector.domain.decisions import (
 from cites_connector.domain.declaration_checks import date_reasons
 from cites_connector.domain.declarations import Declaration, DeclarationItem, Flow
 from cites_connector.domain.errors import NoHsTableInForce
-from cites_connector.domain.line_checks import LineResult, RowView, TaxonomyView, check_line
+from cites_connector.domain.import_permit_check import check_import_permit
+from cites_connector.domain.line_checks import LineResult, RowView, TaxonomyView
 from cites_connector.domain.line_choice import LineChooser
-from cites_connector.domain.permit_checks import expected_issuer, permit_reasons
-from cites_connector.domain.permits import ConsignmentPolicy, Permit, PermitLine, PermitType
-from cites_connector.domain.policy import DecisionPolicy
+from cites_connector.domain.permit_checks import choose_permit, expected_issuer, permit_reasons
+from cites_connector.domain.permits import Permit, PermitLine, PermitType
+from cites_connector.domain.write_off_plan import Draws, plan_write_off
 
 #: finds every permit the connector holds with a given number (any issuer)
 PermitFinder = Callable[[str], Sequence[Permit]]
-LineKey = tuple[str, str, str]
 #: failures that leave nothing to write off: they hold the item even when configured as `flag`
 _CANNOT_WRITE_OFF = frozenset(
     {
@@ -59,29 +59,6 @@ class HsTableView(Protocol):
 
 class HsTablesView(Protocol):
     def in_force(self, on) -> HsTableView | None: ...
-
-
-@dataclass
-class _Draws:
-    """Quantities taken by earlier items of the same declaration (several items, one line)."""
-
-    taken: dict[LineKey, Decimal]
-
-    def of(self, permit: Permit, letter: str) -> Decimal:
-        return self.taken.get((*permit.key, letter), Decimal(0))
-
-    def record(self, write_off: WriteOff) -> None:
-        key = (write_off.permit_number, write_off.issuing_country, write_off.line)
-        self.taken[key] = self.taken.get(key, Decimal(0)) + write_off.quantity
-
-
-def choose_permit(candidates: Sequence[Permit], issuer: str | None, home: str) -> Permit:
-    """Contract section 2: with several permits of one number, take the expected issuer's."""
-    for wanted in (issuer, home):
-        for permit in candidates:
-            if permit.issuing_country == wanted:
-                return permit
-    return sorted(candidates, key=lambda p: p.issuing_country)[0]
 
 
 class Decider:
@@ -118,7 +95,7 @@ class Decider:
             raise NoHsTableInForce(
                 f"no HS-to-taxon table is in force on {declaration.date.isoformat()}"
             )
-        draws = _Draws({})
+        draws = Draws({})
         items = tuple(
             self._decide_item(declaration_id, declaration, item, table, draws)
             for item in declaration.items
@@ -152,7 +129,7 @@ class Decider:
         declaration: Declaration,
         item: DeclarationItem,
         table: HsTableView,
-        draws: _Draws,
+        draws: Draws,
     ) -> ItemDecision:
         base = ItemDecision(
             item_number=item.number,
@@ -170,14 +147,15 @@ class Decider:
         cited = [d for d in item.documents if d.code in codes]
         references = list(dict.fromkeys(d.reference for d in cited if d.reference))
         if not references:
+            taxa = ", ".join(base.taxa)
             if any(d.code in self.policy.not_concerned_codes for d in item.documents):
                 return replace(
                     base,
                     risk_flags=(
                         Reason(
                             ReasonCode.DECLARED_NOT_CITES,
-                            f"the trader declares item {item.number} (HS {item.hs_code}) is not a CITES "
-                            f"specimen, though the code may hold {', '.join(base.taxa)}",
+                            f"the trader declares item {item.number} (HS {item.hs_code}) is not "
+                            f"a CITES specimen, though the code may hold {taxa}",
                         ),
                     ),
                 )
@@ -191,7 +169,7 @@ class Decider:
                 [
                     Reason(
                         ReasonCode.NO_PERMIT_REFERENCED,
-                        f"item {item.number} (HS {item.hs_code}, may hold {', '.join(base.taxa)}) {held}",
+                        f"item {item.number} (HS {item.hs_code}, may hold {taxa}) {held}",
                     )
                 ],
                 None,
@@ -229,7 +207,9 @@ class Decider:
         reasons = list(best.reasons)
         extra: list[WriteOff] = []
         if declaration.flow is Flow.IMPORT and self._is_appendix_i(best.line):
-            import_reasons, extra = self._import_permit(
+            import_reasons, extra = check_import_permit(
+                self.policy,
+                self.taxonomy,
                 declaration_id,
                 declaration,
                 item,
@@ -249,7 +229,7 @@ class Decider:
         item: DeclarationItem,
         permits: Iterable[Permit],
         match: HsMatchView,
-        draws: _Draws,
+        draws: Draws,
     ) -> LineResult:
         """The permit line with the fewest blocking failures (first in citation order on ties)."""
         chooser = LineChooser(
@@ -274,110 +254,17 @@ class Decider:
         taxon = self.taxonomy.resolve(line.taxon)
         return taxon is not None and taxon.appendix == "I"
 
-    def _import_permit(
-        self,
-        declaration_id: str,
-        declaration: Declaration,
-        item: DeclarationItem,
-        export: LineResult,
-        companions: Sequence[Permit],
-        draws: _Draws,
-    ) -> tuple[list[Reason], list[WriteOff]]:
-        """Appendix I import (Art. III(3)): the home import permit must be cited and valid too."""
-        taxon = export.line.taxon
-        problems: list[str] = []
-        for permit in companions:
-            general = [
-                r
-                for r in permit_reasons(
-                    permit, declaration, declaration_id, self.policy.home_country
-                )
-                if r.code not in (ReasonCode.PERMIT_WRONG_TYPE, ReasonCode.PERMIT_WRONG_ISSUER)
-                and self.policy.severity_of(r) is Severity.BLOCK
-            ]
-            fitting = [
-                p
-                for t, positions in permit.index.taxa.items()
-                if t.casefold() == taxon.casefold() or self.taxonomy.is_within(taxon, t)
-                for p in positions
-            ]
-            for line in (permit.lines[p] for p in sorted(fitting)):
-                result = check_line(
-                    item,
-                    permit,
-                    line,
-                    [_AnyTaxon(line.taxon)],
-                    self.taxonomy,
-                    item.hs_code,
-                    draws.of(permit, line.line),
-                )
-                blocking = general + [
-                    r for r in result.reasons if r.code is not ReasonCode.TERM_MISMATCH
-                ]
-                if not blocking and result.quantity is not None:
-                    return [], [
-                        self._write_off(permit, line, item.number, result.quantity.amount, draws)
-                    ]
-                problems.extend(r.message for r in blocking)
-            if not problems:
-                problems.append(f"import permit {permit.permit_number} has no line for {taxon}")
-        if not companions and export.permit.type is PermitType.IMPORT:
-            problems.append(
-                f"import permit {export.permit.permit_number} is cited, but not the "
-                f"exporting country's export permit or re-export certificate"
-            )
-        elif not companions:
-            problems.append(f"no import permit of {self.policy.home_country} is cited")
-        return [
-            Reason(
-                ReasonCode.IMPORT_PERMIT_REQUIRED,
-                f"{taxon} is listed in Appendix I: a valid import permit issued by "
-                f"{self.policy.home_country} must be cited as well ({'; '.join(problems)})",
-            )
-        ], []
-
     # -- assembling the item decision ---------------------------------------------------------
 
     def _blocking(self, reasons: Iterable[Reason]) -> list[Reason]:
         return [r for r in reasons if self.policy.severity_of(r) is Severity.BLOCK]
-
-    def _write_off(
-        self, permit: Permit, line: PermitLine, item_number: int, amount: Decimal, draws: _Draws
-    ) -> WriteOff:
-        """The write-off of ``amount``, computed before it is added to ``draws``."""
-
-        def left(letter: str, remaining: Decimal) -> Decimal:
-            return remaining - draws.of(permit, letter) - (amount if letter == line.line else 0)
-
-        single = permit.consignment_policy is ConsignmentPolicy.SINGLE
-        # a MULTIPLE permit is used up when no line has anything left: count the lines with a
-        # quantity left, less those this declaration empties (no pass over every line)
-        drawn = {key[2] for key in draws.taken if key[:2] == permit.key} | {line.line}
-        lines = {letter: permit.line(letter) for letter in drawn}
-        emptied = sum(
-            1
-            for letter, ln in lines.items()
-            if ln.remaining > 0 and left(letter, ln.remaining) <= 0
-        )
-        used_up = single or permit.lines_remaining - emptied == 0
-        return WriteOff(
-            permit.permit_number,
-            permit.issuing_country,
-            line.line,
-            item_number,
-            amount,
-            line.unit,
-            left(line.line, line.remaining),
-            used_up,
-            single,
-        )
 
     def _finish(
         self,
         base: ItemDecision,
         reasons: list[Reason],
         best: LineResult | None,
-        draws: _Draws,
+        draws: Draws,
         declaration_id: str,
         extra: Sequence[WriteOff] = (),
     ) -> ItemDecision:
@@ -398,9 +285,7 @@ class Decider:
             )
         if blocking or best is None or best.quantity is None:
             return replace(base, status=ItemStatus.HELD, reasons=tuple(blocking), risk_flags=flags)
-        main = self._write_off(
-            best.permit, best.line, base.item_number, best.quantity.amount, draws
-        )
+        main = plan_write_off(best.permit, best.line, base.item_number, best.quantity.amount, draws)
         for write_off in (main, *extra):
             draws.record(write_off)
         return replace(
@@ -410,11 +295,3 @@ class Decider:
             remaining_after=main.remaining_after,
             write_offs=(main, *extra),
         )
-
-
-@dataclass(frozen=True)
-class _AnyTaxon:
-    """A stand-in HS row for checking an import permit line: species was checked already."""
-
-    taxon: str
-    terms: frozenset[str] = frozenset()

@@ -1,27 +1,37 @@
-"""Messages the connector sends later, through the transactional outbox.
+"""Outbox rows: the messages a domain event means, on the wire the receiver expects.
 
-They are written in the same transaction as the ledger change they report, so a usage is
-published at least once after its write-off commits and never if it did not (contract 3.2).
-The relay (adapters) renders and delivers them; message ids are stable for de-duplication.
+The services record domain events (``domain/events.py``) in their unit of work; the ledger
+adapters turn each into messages here and write them in the same transaction as the change
+they report, so a usage is published at least once after its write-off commits and never if
+it did not (contract 3.2). The relay renders and delivers them; message ids (the events' ids)
+are stable for de-duplication. Exchange names come from the topology (``adapters/amqp``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import structlog
 
+from cites_connector.adapters.amqp.topology import NOTIFICATIONS_EXCHANGE, USAGE_EXCHANGE
+from cites_connector.domain.decision_dicts import decision_to_dict
 from cites_connector.domain.decisions import Decision, Reason
-from cites_connector.domain.records import decision_to_dict
+from cites_connector.domain.events import (
+    DeclarationDecided,
+    DeclarationReleased,
+    Event,
+    PermitWithdrawn,
+    UsageRecorded,
+    UsageReversed,
+)
 from cites_connector.domain.units import format_decimal
 from cites_connector.domain.usages import Usage
 
-USAGE_EXCHANGE = "cites.usage"
-NOTIFICATION_EXCHANGE = "customs.notifications"
 #: the customs callback goes over SOAP, not AMQP; the relay tells them apart by ``channel``
 AMQP, CUSTOMS_CALLBACK = "amqp", "customs-callback"
 #: contract 3.4 (v2): where a notification goes when its declarant code cannot be a routing key
@@ -80,7 +90,7 @@ def usage_recorded(usage: Usage) -> OutboxMessage:
     )
 
 
-def usage_reversed(usage: Usage, remaining_after, at: datetime) -> OutboxMessage:
+def usage_reversed(usage: Usage, remaining_after: Decimal, at: datetime) -> OutboxMessage:
     body = usage_body(usage) | {
         "remaining_after": format_decimal(remaining_after),
         "permit_used_up": False,
@@ -112,7 +122,7 @@ def broker_routing_key(declarant_code: str) -> str:
 
 
 def broker_notification(
-    decision: Decision, event: str, message_id: str, data: dict[str, Any] | None = None
+    decision: Decision, event: str, message_id: str, data: Mapping[str, Any] | None = None
 ) -> OutboxMessage | None:
     """Contract 3.4: routed by the declarant's code; text and html are rendered by the relay.
 
@@ -134,7 +144,7 @@ def broker_notification(
     return OutboxMessage(
         message_id,
         AMQP,
-        NOTIFICATION_EXCHANGE,
+        NOTIFICATIONS_EXCHANGE,
         broker_routing_key(decision.declarant_code),
         body,
         decision.declaration_id,
@@ -145,7 +155,7 @@ def customs_callback(
     decision: Decision,
     callback_id: str,
     reasons: Sequence[Reason] = (),
-    data: dict[str, Any] | None = None,
+    data: Mapping[str, Any] | None = None,
 ) -> OutboxMessage:
     """Contract 4: SubmitControlResult, sent when a decision changes without a call from
     customs. ``CallbackId`` (= the message id) lets the customs side drop repeats; the
@@ -170,3 +180,25 @@ def customs_callback(
         body,
         decision.declaration_id,
     )
+
+
+def messages_for(event: Event) -> list[OutboxMessage]:
+    """The outbox rows an event means, in delivery order (none for a notification nobody can
+    receive: a declaration without a declarant code)."""
+    match event:
+        case UsageRecorded(usage):
+            return [usage_recorded(usage)]
+        case UsageReversed(usage, remaining_after, reversed_at):
+            return [usage_reversed(usage, remaining_after, reversed_at)]
+        case DeclarationDecided():
+            notice = broker_notification(event.decision, event.how, event.event_id, event.payload)
+            return [] if notice is None else [notice]
+        case DeclarationReleased():
+            return [customs_callback(event.decision, event.event_id, data=event.payload)]
+        case PermitWithdrawn():
+            return [customs_callback(event.decision, event.event_id, (event.reason,))]
+    raise TypeError(f"not an outbox event: {event!r}")  # pragma: no cover
+
+
+def rows_for(events: Sequence[Event]) -> list[OutboxMessage]:
+    return [m for e in events for m in messages_for(e)]

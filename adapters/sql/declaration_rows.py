@@ -1,0 +1,238 @@
+"""Declarations and their decisions on SQL (the ``Declarations`` port).
+
+A declaration's row says its latest version and state; its decisions are kept by version,
+with the mapped declaration, so that a held one can be decided again when its permit arrives.
+Every state move is a compare-and-set from the state (and version) it was read in, so a
+concurrent amendment, cancellation or release is noticed, never overwritten (contract 8).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, and_, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from cites_connector.adapters.sql import locks
+from cites_connector.adapters.sql import tables as t
+from cites_connector.adapters.sql.codec import utc
+from cites_connector.domain.decision_dicts import (
+    compact,
+    decision_from_dict,
+    decision_to_dict,
+    declaration_from_dict,
+    declaration_to_dict,
+)
+from cites_connector.domain.usages import DeclarationState, StoredDecision
+from cites_connector.services.ports import Declarations, DuplicateDecision
+
+# -- statements, built once ----------------------------------------------------------------
+
+_d, _s = t.decisions.c, t.declarations.c
+
+_LATEST = select(t.decisions, _s.state).join(
+    t.declarations, and_(_s.declaration_id == _d.declaration_id, _s.latest_version == _d.version)
+)
+_LATEST_OF = _LATEST.where(_s.declaration_id == bindparam("declaration_id"))
+_INSERT_DECISION = insert(t.decisions)
+_DECLARATION_COLUMNS = ("latest_version", "state", "declarant_code", "office_code", "updated_at")
+
+
+def _upsert_declaration(dialect: Any) -> Any:
+    """One statement for the declaration's row; it never moves back to an older version.
+
+    A version older than the stored one updates nothing (row count 0): a concurrent decision
+    on a newer version committed first, and the caller retries, to answer StaleVersion.
+    """
+    stmt = dialect.insert(t.declarations)
+    return stmt.on_conflict_do_update(
+        index_elements=[_s.declaration_id],
+        set_={name: stmt.excluded[name] for name in _DECLARATION_COLUMNS},
+        where=_s.latest_version <= stmt.excluded.latest_version,
+    ).execution_options(preserve_rowcount=True)  # an INSERT's row count is dropped otherwise
+
+
+_UPSERT_DECLARATION = {
+    "sqlite": _upsert_declaration(sqlite),
+    "postgresql": _upsert_declaration(postgresql),
+}
+#: compare-and-set: the state moves only from the state (and latest version) it was read in
+_SET_STATE = (
+    update(t.declarations)
+    .where(
+        _s.declaration_id == bindparam("b_declaration_id"),
+        _s.latest_version == bindparam("b_version"),
+        _s.state == bindparam("b_expected"),
+    )
+    .values(state=bindparam("b_state"), updated_at=bindparam("b_at"))
+)
+
+_INSERT_CITATION = insert(t.held_citations)
+_REPLACE_DECISION = (
+    update(t.decisions)
+    .where(_d.declaration_id == bindparam("b_declaration_id"), _d.version == bindparam("b_version"))
+    .values(
+        decision=bindparam("decision"),
+        hs_table=bindparam("hs_table"),
+        payload=bindparam("payload"),
+        decided_at=bindparam("decided_at"),
+    )
+)
+
+
+class SqlDeclarations(Declarations):
+    def __init__(self, connection: Connection):
+        self.c = connection
+        self.postgres = connection.dialect.name == "postgresql"
+        self._upsert = _UPSERT_DECLARATION.get(connection.dialect.name)
+
+    def _stored(self, row: RowMapping) -> StoredDecision:
+        return StoredDecision(
+            decision_from_dict(row["payload"]),
+            declaration_from_dict(row["declaration"]),
+            DeclarationState(row["state"]),
+            utc(row["decided_at"]),
+        )
+
+    def lock(self, declaration_id: str) -> None:
+        if self.postgres:
+            locks.lock_names(self.c, locks.DECLARATIONS, [declaration_id])
+
+    def latest(self, declaration_id: str) -> StoredDecision | None:
+        row = self.c.execute(_LATEST_OF, {"declaration_id": declaration_id}).mappings().first()
+        return self._stored(row) if row else None
+
+    def save(self, stored: StoredDecision, payload: dict[str, Any] | None = None) -> None:
+        decision = stored.decision
+        try:
+            # no savepoint: a duplicate ends the transaction anyway (the service retries it)
+            self.c.execute(
+                _INSERT_DECISION,
+                {
+                    "declaration_id": decision.declaration_id,
+                    "version": decision.version,
+                    "decision": decision.decision.value,
+                    "hs_table": decision.hs_table,
+                    "declaration_date": stored.declaration.date,
+                    "payload": compact(
+                        payload if payload is not None else decision_to_dict(decision)
+                    ),
+                    "declaration": compact(declaration_to_dict(stored.declaration)),
+                    "decided_at": stored.decided_at,
+                },
+            )
+        except IntegrityError as exc:
+            raise DuplicateDecision(str(exc.orig)) from exc
+        self._cite(stored)
+        values = {
+            "declaration_id": decision.declaration_id,
+            "latest_version": decision.version,
+            "state": stored.state.value,
+            "declarant_code": decision.declarant_code,
+            "office_code": decision.office,
+            "updated_at": stored.decided_at,
+        }
+        if self._upsert is not None:
+            if self.c.execute(self._upsert, values).rowcount != 1:
+                raise DuplicateDecision(
+                    f"declaration {decision.declaration_id} has a version "
+                    f"newer than {decision.version}"
+                )
+            return
+        updated = self.c.execute(
+            update(t.declarations)
+            .where(_s.declaration_id == decision.declaration_id)
+            .values(values)
+        )
+        if updated.rowcount == 0:
+            self.c.execute(insert(t.declarations).values(values))
+
+    def _cite(self, stored: StoredDecision) -> None:
+        """Index a held decision by the permits it cites (nothing to do for the others)."""
+        if stored.state is DeclarationState.HELD and stored.cited_permits:
+            d = stored.decision
+            self.c.execute(
+                _INSERT_CITATION,
+                [
+                    {"declaration_id": d.declaration_id, "version": d.version, "permit_number": n}
+                    for n in sorted(set(stored.cited_permits))
+                ],
+            )
+
+    def replace(self, stored: StoredDecision, *, expected: DeclarationState) -> bool:
+        d = stored.decision
+        if not self._move_state(
+            d.declaration_id, stored.state, stored.decided_at, expected, d.version
+        ):
+            return False
+        self.c.execute(
+            _REPLACE_DECISION,
+            {
+                "b_declaration_id": d.declaration_id,
+                "b_version": d.version,
+                "decision": d.decision.value,
+                "hs_table": d.hs_table,
+                "payload": compact(decision_to_dict(d)),
+                "decided_at": stored.decided_at,
+            },
+        )
+        return True
+
+    def held_citing(self, permit_number: str) -> list[StoredDecision]:
+        c = t.held_citations.c
+        query = (
+            _LATEST.join(
+                t.held_citations,
+                and_(c.declaration_id == _d.declaration_id, c.version == _d.version),
+            )
+            .where(c.permit_number == permit_number, _s.state == DeclarationState.HELD.value)
+            .order_by(_d.decided_at, _d.declaration_id)
+        )
+        return [self._stored(r) for r in self.c.execute(query).mappings()]
+
+    def set_state(
+        self,
+        declaration_id: str,
+        state: DeclarationState,
+        at: datetime,
+        *,
+        expected: DeclarationState,
+        version: int,
+    ) -> bool:
+        return self._move_state(declaration_id, state, at, expected, version)
+
+    def _move_state(
+        self,
+        declaration_id: str,
+        state: DeclarationState,
+        at: datetime,
+        expected: DeclarationState,
+        version: int,
+    ) -> bool:
+        result = self.c.execute(
+            _SET_STATE,
+            {
+                "b_declaration_id": declaration_id,
+                "b_version": version,
+                "b_expected": expected.value,
+                "b_state": state.value,
+                "b_at": at,
+            },
+        )
+        return result.rowcount == 1
+
+    def recorded_since(self, since: date | None) -> list[StoredDecision]:
+        dc, sc = t.decisions.c, t.declarations.c
+        query = (
+            select(dc.payload, dc.declaration, dc.decided_at, sc.state)
+            .join(
+                t.declarations,
+                and_(sc.declaration_id == dc.declaration_id, sc.latest_version == dc.version),
+            )
+            .order_by(dc.declaration_date, dc.declaration_id)
+        )
+        if since is not None:
+            query = query.where(dc.declaration_date >= since)
+        return [self._stored(r) for r in self.c.execute(query).mappings()]
