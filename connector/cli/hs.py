@@ -13,12 +13,16 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from cites_connector.cli.actor import refuses_user
 from cites_connector.cli.main import EXIT_REFUSED, Context, cli, handle_errors
 from cites_connector.cli.output import emit_json, table
+
+if TYPE_CHECKING:
+    from cites_connector.services.hs_admin import HsAdminService
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 CSV_OUT = click.Path(path_type=Path, dir_okay=False, allow_dash=True)
@@ -31,21 +35,11 @@ def reason_option(command):
     )(command)
 
 
-def service(obj: Context):
+def service(obj: Context) -> HsAdminService:
     """The administration service on the application's database, taxonomy and clock."""
-    from cites_connector.adapters.sql.hs_store import SqlHsTableStore
-    from cites_connector.hs_codes.nomenclature import load_cites_terms, load_nomenclature
-    from cites_connector.services.hs_admin import HsAdminService
+    from cites_connector.app.application import build_hs_admin
 
-    app = obj.app
-    return HsAdminService(
-        SqlHsTableStore(app.engine),
-        roles=dict(app.settings.hs_roles),
-        taxonomy=app.rulebook.taxonomy,
-        terms=load_cites_terms(),
-        nomenclature=load_nomenclature,
-        clock=app.clock,
-    )
+    return build_hs_admin(obj.app)
 
 
 def write_text(path: Path, text: str) -> None:

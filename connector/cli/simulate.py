@@ -86,10 +86,10 @@ def serve(
     password_type: str,
 ) -> None:
     """Serve the callback WSDL and SubmitControlResult, recording every call."""
-    from cites_connector.adapters.customs_simulator.app import CustomsSimulator
-    from cites_connector.adapters.customs_simulator.recorder import open_recorder
-    from cites_connector.adapters.customs_simulator.server import BackgroundServer
-    from cites_connector.log_setup import configure_logging
+    from cites_connector.app.log_setup import configure_logging
+    from cites_connector.devtools.customs_simulator.app import CustomsSimulator
+    from cites_connector.devtools.customs_simulator.recorder import open_recorder
+    from cites_connector.devtools.customs_simulator.server import BackgroundServer
 
     configure_logging("INFO", "json", sys.stdout)
     app = CustomsSimulator(
@@ -120,7 +120,7 @@ def calls(record: Path, as_json: bool) -> None:
     """The control results the simulator received, oldest first."""
     from dataclasses import asdict
 
-    from cites_connector.adapters.customs_simulator.recorder import open_recorder
+    from cites_connector.devtools.customs_simulator.recorder import open_recorder
 
     if not record.exists():
         raise FileNotFoundError(f"no recorded calls: {record} does not exist")

@@ -23,7 +23,7 @@ def taxonomy() -> None:
 @handle_errors
 def lookup(obj: Context, name: str) -> None:
     """Resolve a scientific name (synonyms too) and show its ancestors. Exit 1 if unknown."""
-    from cites_connector.bootstrap import load_taxonomy
+    from cites_connector.app.application import load_taxonomy
 
     found = load_taxonomy(obj.settings)
     taxon = found.resolve(name)
