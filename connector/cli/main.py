@@ -73,6 +73,9 @@ def handle_errors(command):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    package_name="cites-connector", prog_name="cites-connector", message="%(prog)s %(version)s"
+)
 @click.option(
     "--config",
     "config",
