@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import click
 from pydantic import ValidationError
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from cites_connector.app.settings import Settings
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class Context:
@@ -52,11 +55,11 @@ class Context:
         return self._app
 
 
-def handle_errors(command):
+def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
     """Turn domain errors into a message on stderr and the contract's exit code."""
 
     @functools.wraps(command)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
         except ConnectorError as exc:
