@@ -47,13 +47,13 @@ from sqlalchemy import func, select
 
 from cites_connector.adapters.amqp import topology
 from cites_connector.adapters.amqp.permit_messages import IncomingMessage, decode_event
-from cites_connector.adapters.amqp.workers import build_outbox_relay, build_permit_consumer
 from cites_connector.adapters.outbox.messages import OutboxMessage
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.migrate import upgrade
-from cites_connector.bootstrap import bootstrap
-from cites_connector.log_setup import configure_logging
-from cites_connector.settings import load_settings
+from cites_connector.app import build_application
+from cites_connector.app.log_setup import configure_logging
+from cites_connector.app.serving import build_outbox_relay, build_permit_consumer
+from cites_connector.app.settings import load_settings
 
 TARGET_RATIO = 0.5
 ROOT = Path(__file__).resolve().parents[1]
@@ -192,7 +192,7 @@ def main() -> int:
             permit_publishers=(user_of(url),),
             **overrides,
         )
-        app = bootstrap(settings, clock=lambda: CLOCK)
+        app = build_application(settings, clock=lambda: CLOCK)
         upgrade(app.engine)
         bodies = permit_bodies(count)
 
@@ -210,7 +210,7 @@ def main() -> int:
         floor_settings.data_dir.mkdir()
         if args.database_url:
             floor_settings = settings  # one database: the floor runs on fresh permit numbers
-        floor = bootstrap(floor_settings, clock=lambda: CLOCK)
+        floor = build_application(floor_settings, clock=lambda: CLOCK)
         upgrade(floor.engine)
         events = [
             decode_event(

@@ -44,10 +44,10 @@ from sqlalchemy import (
 
 from cites_connector.adapters.sql.engine import make_engine
 from cites_connector.adapters.sql.migrate import upgrade
-from cites_connector.bootstrap import App, bootstrap
-from cites_connector.log_setup import configure_logging
+from cites_connector.app import Application, build_application
+from cites_connector.app.log_setup import configure_logging
+from cites_connector.app.settings import load_settings
 from cites_connector.mappings.permit_json import parse_permit
-from cites_connector.settings import load_settings
 
 TARGET_RATIO = 1 / 3
 HOME = "NA"
@@ -310,11 +310,11 @@ def profile(label: str, step: Callable[[int], None], start_at: int, count: int) 
     print(out.getvalue().split("\n", 4)[-1].rstrip())
 
 
-def build_app(database_url: str | None, data_dir: Path) -> App:
+def build_app(database_url: str | None, data_dir: Path) -> Application:
     overrides = {"home_country": HOME, "data_dir": data_dir}
     if database_url:
         overrides["database_url"] = database_url
-    app = bootstrap(load_settings(**overrides), clock=lambda: CLOCK)
+    app = build_application(load_settings(**overrides), clock=lambda: CLOCK)
     upgrade(app.engine)
     for row in PERMITS:
         # a database kept from an earlier run already holds them: that run's draw-down is small

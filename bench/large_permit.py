@@ -9,7 +9,7 @@ line holds 1,000,000 specimens, so that every declaration clears and writes off.
 
 Each iteration is ``ClearanceService.clear`` of a distinct export declaration (two CITES items
 of live pythons citing the permit, one item that is not CITES goods), through the whole stack
-built by ``cites_connector.bootstrap``: permit loading, decision rules, conditional UPDATEs, usage,
+built by ``cites_connector.app``: permit loading, decision rules, conditional UPDATEs, usage,
 outbox, decision and audit rows, one ledger transaction.
 
 Run: ``python bench/large_permit.py [--lines 10000] [--count N] [--rounds N] [--profile]
@@ -38,7 +38,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cites_connector.adapters.sql.migrate import upgrade
-from cites_connector.bootstrap import App, bootstrap
+from cites_connector.app import Application, build_application
+from cites_connector.app.log_setup import configure_logging
+from cites_connector.app.settings import load_settings
 from cites_connector.domain.declarations import (
     AttachedDocument,
     Declaration,
@@ -46,9 +48,7 @@ from cites_connector.domain.declarations import (
     Flow,
 )
 from cites_connector.domain.permits import Party
-from cites_connector.log_setup import configure_logging
 from cites_connector.mappings.permit_json import parse_permit
-from cites_connector.settings import load_settings
 
 TARGET_RATIO = 2.0
 HOME = "NA"
@@ -154,20 +154,20 @@ def declaration(number: str) -> Declaration:
     )
 
 
-def build(directory: Path, database_url: str | None, lines: int) -> App:
+def build(directory: Path, database_url: str | None, lines: int) -> Application:
     settings = load_settings(
         home_country=HOME,
         data_dir=directory,
         **({"database_url": database_url} if database_url else {}),
     )
-    app = bootstrap(settings, clock=lambda: CLOCK)
+    app = build_application(settings, clock=lambda: CLOCK)
     upgrade(app.engine)
     for number, size in (("26NA800010", 10), (f"26NA8{lines:05d}", lines)):
         app.permits.apply(parse_permit(permit(number, size)))
     return app
 
 
-def timed(app: App, number: str, count: int) -> float:
+def timed(app: Application, number: str, count: int) -> float:
     """Seconds per declaration for ``count`` clearances citing permit ``number``."""
     decl = declaration(number)
     started = time.perf_counter()
@@ -177,7 +177,7 @@ def timed(app: App, number: str, count: int) -> float:
     return (time.perf_counter() - started) / count
 
 
-def profile(app: App, number: str, count: int) -> str:
+def profile(app: Application, number: str, count: int) -> str:
     profiler = cProfile.Profile()
     profiler.enable()
     timed(app, number, count)

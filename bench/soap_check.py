@@ -94,11 +94,11 @@ def free_port() -> int:
 
 def prepare(data_dir: Path) -> None:
     from cites_connector.adapters.sql.migrate import upgrade
-    from cites_connector.bootstrap import bootstrap
+    from cites_connector.app import build_application
+    from cites_connector.app.settings import load_settings
     from cites_connector.mappings.permit_json import parse_permit
-    from cites_connector.settings import load_settings
 
-    app = bootstrap(load_settings(home_country="NA", data_dir=data_dir))
+    app = build_application(load_settings(home_country="NA", data_dir=data_dir))
     upgrade(app.engine)
     for row in PERMITS:
         app.permits.apply(parse_permit(json.dumps(permit_json(*row)).encode()))
@@ -178,14 +178,14 @@ def percentile(values: list[float], p: float) -> float:
 
 def profile_in_process(data_dir: Path, count: int) -> str:
     """The SOAP handling without HTTP: the WSGI app called directly under cProfile."""
-    from cites_connector.adapters.soap.wsgi import ClearanceWsgiApp
-    from cites_connector.bootstrap import bootstrap
-    from cites_connector.log_setup import configure_logging
-    from cites_connector.settings import load_settings
+    from cites_connector.app import build_application
+    from cites_connector.app.log_setup import configure_logging
+    from cites_connector.app.serving import build_soap_app
+    from cites_connector.app.settings import load_settings
 
     configure_logging("INFO", "json", open(os.devnull, "w"))
-    app = bootstrap(load_settings(home_country="NA", data_dir=data_dir))
-    wsgi = ClearanceWsgiApp(app, users={USER: PASSWORD})
+    app = build_application(load_settings(home_country="NA", data_dir=data_dir))
+    wsgi = build_soap_app(app, users={USER: PASSWORD})
     sad = sad_xml()
     bodies = [envelope(f"PROFILE-{n}", sad) for n in range(count)]
 

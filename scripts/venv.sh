@@ -7,7 +7,9 @@
 # appears there the next time this runs (every test run does).
 # PYTHON picks the interpreter that makes the venv (default: python3 on PATH; CI also proves
 # Debian's /usr/bin/python3).
-#   ensure_venv [EXTRAS]     e.g. ensure_venv test
+# The versions installed are the locked ones of requirements/constraints.txt (regenerate it
+# with scripts/lock.sh after changing a dependency in pyproject.toml).
+#   ensure_venv [EXTRAS]     e.g. ensure_venv test   (extras: postgres, test, dev)
 ensure_venv() {
   local extras=${1:-} root python
   root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,11 +25,13 @@ ensure_venv() {
   fi
   # shellcheck disable=SC1091
   source "$root/.venv/bin/activate"
-  local spec="$root"
+  local spec="$root" constraints=()
   [ -n "$extras" ] && spec="$root[$extras]"
+  # the locked versions (requirements/constraints.txt: what CI and the quick start install)
+  [ -f "$root/requirements/constraints.txt" ] && constraints=(-c "$root/requirements/constraints.txt")
   local log
   log=$(mktemp)
-  if ! python -m pip install -q --disable-pip-version-check -e "$spec" --config-settings editable_mode=strict >"$log" 2>&1; then
+  if ! python -m pip install -q --disable-pip-version-check "${constraints[@]}" -e "$spec" --config-settings editable_mode=strict >"$log" 2>&1; then
     echo "error: installing the project into $root/.venv failed:" >&2
     cat "$log" >&2; rm -f "$log"; return 1
   fi

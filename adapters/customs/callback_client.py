@@ -175,22 +175,3 @@ class CustomsCallbackClient:
     def deliver(self, row: OutboxRow) -> None:
         """Outbox deliverer: the row's message id is the CallbackId customs de-duplicates by."""
         self.submit(submit_control_result_request(row.body, row.message_id))
-
-
-def customs_deliverers(settings) -> dict[str, CustomsCallbackClient]:
-    """The ``customs-callback`` deliverer when ``CONNECTOR_CUSTOMS_URL`` is set; without it
-    callbacks wait in the outbox (contract 9) and the relay leaves them alone. A URL the
-    client refuses (plain http not allowed, not an http URL) is InvalidInput: ``serve`` stops
-    with exit 2 rather than run with callbacks that can never be sent safely."""
-    if not settings.customs_url:
-        return {}
-    password = settings.customs_password.get_secret_value() if settings.customs_password else None
-    return {
-        CHANNEL: CustomsCallbackClient(
-            settings.customs_url,
-            user=settings.customs_user,
-            password=password,
-            password_type=settings.customs_password_type,
-            allow_http=settings.customs_allow_http,
-        )
-    }

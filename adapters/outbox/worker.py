@@ -1,4 +1,4 @@
-"""The relay as a background worker of ``cites-connector serve`` (connector/workers.py).
+"""The relay as a background worker of ``cites-connector serve`` (built by cites_connector.app).
 
 It polls: the outbox is a table, and a poll every half second costs one indexed query,
 while it needs no coupling between the transaction that writes a row and the thread that
@@ -9,15 +9,10 @@ used and closed in the worker's own thread (pika connections are not thread-safe
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
-from datetime import timedelta
 
 import structlog
 
-from cites_connector.adapters.outbox.backoff import DEFAULT_BACKOFF, Backoff
-from cites_connector.adapters.outbox.delivery import Deliverer
 from cites_connector.adapters.outbox.relay import OutboxRelay
-from cites_connector.adapters.outbox.store import SqlOutboxStore
 
 log = structlog.get_logger(__name__)
 
@@ -81,25 +76,3 @@ class RelayWorker:
     def _pause(self, seconds: float) -> None:
         self._wake.wait(seconds)
         self._wake.clear()
-
-
-def build_relay(
-    app,
-    deliverers: Mapping[str, Deliverer],
-    *,
-    poll_interval: float = 0.5,
-    batch_size: int = 100,
-    backoff: Backoff = DEFAULT_BACKOFF,
-    lease: timedelta = timedelta(seconds=120),
-) -> RelayWorker:
-    """The relay worker for a bootstrapped ``App``: its engine, its clock."""
-    relay = OutboxRelay(
-        SqlOutboxStore(app.engine),
-        deliverers,
-        clock=app.clock,
-        backoff=backoff,
-        batch_size=batch_size,
-        lease=lease,
-        max_attempts=app.settings.outbox_max_attempts,
-    )
-    return RelayWorker(relay, poll_interval=poll_interval)

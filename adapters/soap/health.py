@@ -18,24 +18,18 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 Probe = Callable[[], None]
 
 
-def database_probe(engine: Any) -> Probe:
+def database_probe(engine: Engine) -> Probe:
     def probe() -> None:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
     return probe
-
-
-def default_probes(app: Any) -> list[tuple[str, Probe]]:
-    """The probes of everything ``app`` depends on; ``serve`` appends its workers' own."""
-    return [("database", database_probe(app.engine))]
 
 
 @dataclass(frozen=True)

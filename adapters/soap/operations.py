@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
 
 import structlog
 from lxml import etree
@@ -23,8 +23,11 @@ from cites_connector.adapters.soap import rendering
 from cites_connector.adapters.soap.schema import NS, SchemaViolation
 from cites_connector.adapters.soap.users import SoapUser
 from cites_connector.domain.decision_dicts import decision_to_dict
+from cites_connector.domain.declarations import Declaration
 from cites_connector.domain.errors import MappingFailed, UnknownDeclaration
 from cites_connector.domain.units import format_decimal
+from cites_connector.services.clearance import ClearanceService
+from cites_connector.services.permits import PermitService
 
 log = structlog.get_logger(__name__)
 
@@ -98,10 +101,23 @@ def precheck(operation: str, request: etree._Element) -> None:
 
 
 class Operations:
-    """Handlers keyed by operation name; ``app`` is ``cites_connector.bootstrap.App``."""
+    """Handlers keyed by operation name, on the services the CLI uses too. ``map_sad`` maps
+    the ASYCUDA element with the configured SAD mapping, dated by the policy's day."""
 
-    def __init__(self, app: Any):
-        self.app = app
+    def __init__(
+        self,
+        clearance: ClearanceService,
+        permits: PermitService,
+        map_sad: Callable[[etree._Element], Declaration],
+        *,
+        home_country: str,
+        clock: Callable[[], datetime],
+    ):
+        self.clearance = clearance
+        self.permits = permits
+        self.map_sad = map_sad
+        self.home_country = home_country
+        self.clock = clock
         self.handlers: dict[str, Callable[[Call], etree._Element]] = {
             "CheckDeclaration": self.check_declaration,
             "CancelDeclaration": self.cancel_declaration,
@@ -112,11 +128,11 @@ class Operations:
     def check_declaration(self, call: Call) -> etree._Element:
         declaration_id = call.declaration_id = _text(call.request, "DeclarationId")
         version = int(_text(call.request, "Version") or 1)
-        declaration = self.app.map_sad(declaration_element(call.request))
+        declaration = self.map_sad(declaration_element(call.request))
         if call.office_limited:
             call.require_office(declaration.office, "the SAD")
             self._require_stored_office(call, declaration_id, missing_ok=True)
-        outcome = self.app.clearance.clear(declaration_id, version, declaration, actor=call.actor)
+        outcome = self.clearance.clear(declaration_id, version, declaration, actor=call.actor)
         return rendering.decision_result(
             "CheckDeclarationResponse", decision_to_dict(outcome.decision)
         )
@@ -125,7 +141,7 @@ class Operations:
         declaration_id = call.declaration_id = _text(call.request, "DeclarationId")
         if call.office_limited:
             self._require_stored_office(call, declaration_id)
-        restored = self.app.clearance.cancel(
+        restored = self.clearance.cancel(
             declaration_id, _text(call.request, "Reason"), actor=call.actor
         )
         return rendering.cancel_result(
@@ -145,7 +161,7 @@ class Operations:
 
     def get_decision(self, call: Call) -> etree._Element:
         declaration_id = call.declaration_id = _text(call.request, "DeclarationId")
-        stored = self.app.clearance.stored(declaration_id)
+        stored = self.clearance.stored(declaration_id)
         call.require_office(stored.declaration.office, f"declaration {declaration_id}")
         return rendering.decision_result(
             "GetDecisionResponse", decision_to_dict(stored.decision), state=stored.state.value
@@ -155,7 +171,7 @@ class Operations:
         self, call: Call, declaration_id: str, missing_ok: bool = False
     ) -> None:
         try:
-            stored = self.app.clearance.stored(declaration_id)
+            stored = self.clearance.stored(declaration_id)
         except UnknownDeclaration:
             if missing_ok:
                 return
@@ -165,15 +181,13 @@ class Operations:
     def get_permit_balance(self, call: Call) -> etree._Element:
         number = _text(call.request, "PermitNumber")
         country = _text(call.request, "IssuingCountry")
-        balance = self.app.permits.balance(
-            number, country, prefer_country=self.app.settings.home_country
-        )
+        balance = self.permits.balance(number, country, prefer_country=self.home_country)
         permit = balance.permit
         return rendering.balance_result(
             {
                 "PermitNumber": permit.permit_number,
                 "IssuingCountry": permit.issuing_country,
-                "Status": permit.balance_status(self.app.clock().date()).value,
+                "Status": permit.balance_status(self.clock().date()).value,
                 "ValidFrom": permit.valid_from.isoformat(),
                 "ValidUntil": permit.valid_until.isoformat(),
                 "Lines": [

@@ -28,7 +28,7 @@ from structlog.contextvars import bound_contextvars
 from cites_connector.adapters.soap import rendering
 from cites_connector.adapters.soap.envelope import read_envelope
 from cites_connector.adapters.soap.headers import RequestHeaders, reply_header
-from cites_connector.adapters.soap.health import HealthCheck, default_probes
+from cites_connector.adapters.soap.health import HealthCheck
 from cites_connector.adapters.soap.http_input import check_media, read_body
 from cites_connector.adapters.soap.operations import Call, Operations, precheck
 from cites_connector.adapters.soap.schema import (
@@ -41,8 +41,7 @@ from cites_connector.adapters.soap.schema import (
 )
 from cites_connector.adapters.soap.users import SoapUser, as_users
 from cites_connector.adapters.soap.wss_time import Freshness
-from cites_connector.adapters.soap.wssecurity import UsernameTokenVerifier
-from cites_connector.adapters.sql.wss_nonces import SqlNonceStore
+from cites_connector.adapters.soap.wssecurity import RememberNonce, UsernameTokenVerifier
 from cites_connector.domain.errors import ConnectorError
 
 log = structlog.get_logger("cites_connector.adapters.soap")
@@ -65,39 +64,39 @@ StartResponse = Callable[..., Any]
 class ClearanceWsgiApp:
     def __init__(
         self,
-        app: Any,
+        operations: Operations,
         *,
+        health: HealthCheck,
+        remember_nonce: RememberNonce,
+        freshness: Freshness,
+        max_bytes: int,
         users: Mapping[str, SoapUser | str] | None = None,
         auth: bool = True,
         public_url: str | None = None,
-        health: HealthCheck | None = None,
         bench_baseline: bool = False,
     ):
         """``users``: ``users.parse_users`` of CONNECTOR_SOAP_USERS, or {user: password}
-        (every role, every office)."""
+        (every role, every office). ``remember_nonce`` keeps digest nonces for replay
+        detection (the SQL nonce store when built by ``cites_connector.app``)."""
         self.users = as_users(users)
         if auth and not self.users:
             raise ValueError(
                 "SOAP authentication is on but no users are configured "
                 "(CONNECTOR_SOAP_USERS, or CONNECTOR_SOAP_AUTH=off for demos)"
             )
-        self.app = app
-        settings = app.settings
-        self.max_bytes = settings.max_request_bytes
+        self.max_bytes = max_bytes
         self.verifier = (
             UsernameTokenVerifier(
                 {name: user.password for name, user in self.users.items()},
-                SqlNonceStore(app.engine).remember,
-                freshness=Freshness(
-                    settings.soap_nonce_window_seconds, settings.soap_clock_skew_seconds
-                ),
+                remember_nonce,
+                freshness=freshness,
             )
             if auth
             else None
         )
         self.public_url = public_url
-        self.health = health or HealthCheck(default_probes(app))
-        self.operations = Operations(app)
+        self.health = health
+        self.operations = operations
         self.wsdl = WsdlDocument()
         self.bench_baseline = bench_baseline
         self._baseline_body = rendering.envelope(

@@ -61,7 +61,3 @@ class AuditSealWorker:
             except Exception as exc:
                 log.warning("audit.seal_failed", error=getattr(exc, "message", repr(exc)))
             self._stop.wait(self.interval)
-
-
-def build_audit_sealer(app) -> AuditSealWorker:
-    return AuditSealWorker(app.engine, interval=app.settings.audit_seal_seconds, clock=app.clock)

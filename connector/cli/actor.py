@@ -19,10 +19,13 @@ import functools
 import os
 import pwd
 import sys
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 EXIT_USAGE = 2
+R = TypeVar("R")
 
 
 def os_account() -> str:
@@ -35,7 +38,7 @@ def os_account() -> str:
         return f"#{uid}"
 
 
-def _refuse_user(value: str) -> None:
+def _refuse_user(value: str) -> NoReturn:
     click.echo(
         f"error: --user {value} is refused: administrative commands record the "
         f"operating-system account that runs them ({os_account()}); run the command "
@@ -45,12 +48,12 @@ def _refuse_user(value: str) -> None:
     sys.exit(EXIT_USAGE)
 
 
-def refuses_user(command):
+def refuses_user(command: Callable[..., R]) -> Callable[..., R]:
     """A hidden ``--user`` that is refused: for the administrative verbs that only read."""
 
     @click.option("--user", "claimed_user", hidden=True, default=None)
     @functools.wraps(command)
-    def wrapper(*args, claimed_user: str | None = None, **kwargs):
+    def wrapper(*args: Any, claimed_user: str | None = None, **kwargs: Any) -> R:
         if claimed_user is not None:
             _refuse_user(claimed_user)
         return command(*args, **kwargs)
@@ -58,12 +61,12 @@ def refuses_user(command):
     return wrapper
 
 
-def acting(command):
+def acting(command: Callable[..., R]) -> Callable[..., R]:
     """The command receives ``actor``: the OS account running it; ``--user`` is refused."""
 
     @refuses_user
     @functools.wraps(command)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: Any, **kwargs: Any) -> R:
         return command(*args, actor=os_account(), **kwargs)
 
     return wrapper

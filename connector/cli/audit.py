@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from cites_connector.cli.main import EXIT_REFUSED, Context, cli, handle_errors
 from cites_connector.cli.output import emit_json, table
+
+if TYPE_CHECKING:
+    from cites_connector.adapters.sql.audit_report import ChainReport
 
 
 @cli.group()
@@ -21,14 +25,14 @@ def audit() -> None:
     """The audit chains: administration acts and ledger events, keyed with HMAC-SHA-256."""
 
 
-def _state(chain) -> str:
+def _state(chain: ChainReport) -> str:
     if chain.ok:
         return "intact"
     where = f" at row {chain.broken_at}" if chain.broken_at is not None else ""
     return f"BROKEN{where}: {chain.problem}"
 
 
-def _line(chain) -> str:
+def _line(chain: ChainReport) -> str:
     if not chain.ok:
         return f"{chain.chain} chain: {_state(chain)}"
     if chain.chain == "ledger":

@@ -22,7 +22,7 @@ def _exit_for(decision: Decision) -> int:
     return EXIT_REFUSED if decision.decision is DeclarationDecision.HELD else EXIT_OK
 
 
-def _show(decision: Decision, as_json: bool, note: str | None = None, **extra) -> None:
+def _show(decision: Decision, as_json: bool, note: str | None = None, **extra: object) -> None:
     if as_json:
         emit_json(decision_to_dict(decision) | extra)
     else:

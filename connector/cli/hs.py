@@ -11,8 +11,10 @@ hs_impact), registered on the ``hs`` group at the end of this one.
 from __future__ import annotations
 
 import sys
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
@@ -20,32 +22,26 @@ from cites_connector.cli.actor import refuses_user
 from cites_connector.cli.main import EXIT_REFUSED, Context, cli, handle_errors
 from cites_connector.cli.output import emit_json, table
 
+if TYPE_CHECKING:
+    from cites_connector.services.hs_admin import HsAdminService
+
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 CSV_OUT = click.Path(path_type=Path, dir_okay=False, allow_dash=True)
 CSV_IN = click.Path(path_type=Path, dir_okay=False, exists=True)
+R = TypeVar("R")
 
 
-def reason_option(command):
+def reason_option(command: Callable[..., R]) -> Callable[..., R]:
     return click.option(
         "--reason", required=True, help="Why: recorded with the change in the audit log."
     )(command)
 
 
-def service(obj: Context):
+def service(obj: Context) -> HsAdminService:
     """The administration service on the application's database, taxonomy and clock."""
-    from cites_connector.adapters.sql.hs_store import SqlHsTableStore
-    from cites_connector.hs_codes.nomenclature import load_cites_terms, load_nomenclature
-    from cites_connector.services.hs_admin import HsAdminService
+    from cites_connector.app.application import build_hs_admin
 
-    app = obj.app
-    return HsAdminService(
-        SqlHsTableStore(app.engine),
-        roles=dict(app.settings.hs_roles),
-        taxonomy=app.rulebook.taxonomy,
-        terms=load_cites_terms(),
-        nomenclature=load_nomenclature,
-        clock=app.clock,
-    )
+    return build_hs_admin(obj.app)
 
 
 def write_text(path: Path, text: str) -> None:
@@ -55,7 +51,7 @@ def write_text(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
 
 
-def day(value) -> date | None:
+def day(value: datetime | None) -> date | None:
     return value.date() if value is not None else None
 
 
@@ -177,7 +173,7 @@ def show(obj: Context, ref: str, prefix: str | None, taxon: str | None, as_json:
     edition, rows, reviews = service(obj).rows(ref)
     picked = [
         (r, rv)
-        for r, rv in zip(rows, reviews)
+        for r, rv in zip(rows, reviews, strict=False)
         if (prefix is None or r.hs_prefix.startswith(prefix.replace(".", "")))
         and (taxon is None or r.taxon.casefold() == taxon.casefold())
     ]
@@ -215,7 +211,7 @@ def show(obj: Context, ref: str, prefix: str | None, taxon: str | None, as_json:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 @handle_errors
-def lookup(obj: Context, hs_code: str, on, as_json: bool) -> None:
+def lookup(obj: Context, hs_code: str, on: datetime | None, as_json: bool) -> None:
     """Which rows apply to HS_CODE on a date, and why (the version, the matched prefix)."""
     answer = service(obj).lookup(hs_code, day(on))
     if as_json:

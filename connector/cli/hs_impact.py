@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -21,6 +23,9 @@ from cites_connector.cli.hs import (
 )
 from cites_connector.cli.main import Context, handle_errors
 from cites_connector.cli.output import emit_json, table
+
+if TYPE_CHECKING:
+    from cites_connector.domain.hs_admin_impact import ImpactReport
 
 IMPACT_COLUMNS = (
     "kind",
@@ -40,7 +45,7 @@ IMPACT_COLUMNS = (
 )
 
 
-def impact_csv(report) -> str:
+def impact_csv(report: ImpactReport) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, IMPACT_COLUMNS, lineterminator="\n")
     writer.writeheader()
@@ -101,7 +106,7 @@ def impact_csv(report) -> str:
 )
 @click.pass_obj
 @handle_errors
-def impact(obj: Context, ref: str, since, csv_file: Path | None) -> None:
+def impact(obj: Context, ref: str, since: datetime | None, csv_file: Path | None) -> None:
     """Decide recorded declarations again with REF instead of their table; writes nothing."""
     from cites_connector.domain.hs_admin_impact import KINDS
 
@@ -219,11 +224,8 @@ def convert(
     created, conversion = service(obj).convert(
         actor, pairs, source=correlation.name, base=base, reason=reason
     )
-    codes = [
-        {"old": c.old, "kind": c.kind, "new": list(c.new), "rows": c.rows}
-        for c in conversion.codes
-        if c.kind != "unchanged"
-    ]
+    changed = [c for c in conversion.codes if c.kind != "unchanged"]
+    codes = [{"old": c.old, "kind": c.kind, "new": list(c.new), "rows": c.rows} for c in changed]
     if as_json:
         emit_json(
             {
@@ -244,7 +246,7 @@ def convert(
         click.echo(
             table(
                 ["Old code", "Kind", "New code(s)", "Rows"],
-                [[c["old"], c["kind"], " ".join(c["new"]), c["rows"]] for c in codes],
+                [[c.old, c.kind, " ".join(c.new), c.rows] for c in changed],
             )
         )
     if conversion.flagged:

@@ -6,11 +6,17 @@ needs an approver who is neither, so one person cannot publish a table alone.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import TYPE_CHECKING
+
 import click
 
 from cites_connector.cli.actor import acting
 from cites_connector.cli.hs import DATE, hs, reason_option, service
 from cites_connector.cli.main import Context, handle_errors
+
+if TYPE_CHECKING:
+    from cites_connector.services.hs_admin import Published
 
 _REVIEW_HELP = {
     "propose": "Propose a valid draft for review by another approver.",
@@ -19,7 +25,7 @@ _REVIEW_HELP = {
 }
 
 
-def _review(action: str):
+def _review(action: str) -> click.Command:
     @hs.command(action, help=_REVIEW_HELP[action])
     @acting
     @click.argument("ref")
@@ -41,7 +47,7 @@ approve = _review("approve")
 reject = _review("reject")
 
 
-def _published(result) -> None:
+def _published(result: Published) -> None:
     v = result.version
     click.echo(f"{v.label} published: {len(v.rows)} rows, in force from {v.effective_from}")
     for label, last in result.ended:
@@ -63,7 +69,12 @@ def _published(result) -> None:
 @click.pass_obj
 @handle_errors
 def publish(
-    obj: Context, ref: str, effective, supersede: tuple[str, ...], actor: str, reason: str
+    obj: Context,
+    ref: str,
+    effective: datetime,
+    supersede: tuple[str, ...],
+    actor: str,
+    reason: str,
 ) -> None:
     """Publish an approved draft as the next version of its edition."""
     _published(service(obj).publish(actor, ref, effective.date(), reason, supersede))
@@ -82,7 +93,12 @@ def publish(
 @click.pass_obj
 @handle_errors
 def rollback(
-    obj: Context, version: str, effective, supersede: tuple[str, ...], actor: str, reason: str
+    obj: Context,
+    version: str,
+    effective: datetime,
+    supersede: tuple[str, ...],
+    actor: str,
+    reason: str,
 ) -> None:
     """Publish a copy of an older VERSION as a new version."""
     _published(service(obj).rollback(actor, version, effective.date(), reason, supersede))

@@ -8,14 +8,22 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import click
 from pydantic import ValidationError
 
 from cites_connector.domain.errors import ConnectorError
 
+if TYPE_CHECKING:
+    from cites_connector.app.application import Application
+    from cites_connector.app.settings import Settings
+
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class Context:
@@ -23,14 +31,14 @@ class Context:
 
     def __init__(self, config: Path | None):
         self.config = config
-        self._app = None
-        self._settings = None
+        self._app: Application | None = None
+        self._settings: Settings | None = None
 
     @property
-    def settings(self):
+    def settings(self) -> Settings:
         if self._settings is None:
-            from cites_connector.log_setup import configure_logging
-            from cites_connector.settings import load_settings
+            from cites_connector.app.log_setup import configure_logging
+            from cites_connector.app.settings import load_settings
 
             self._settings = load_settings(self.config)
             configure_logging(
@@ -39,19 +47,19 @@ class Context:
         return self._settings
 
     @property
-    def app(self):
+    def app(self) -> Application:
         if self._app is None:
-            from cites_connector.bootstrap import bootstrap
+            from cites_connector.app.application import build_application
 
-            self._app = bootstrap(self.settings)
+            self._app = build_application(self.settings)
         return self._app
 
 
-def handle_errors(command):
+def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
     """Turn domain errors into a message on stderr and the contract's exit code."""
 
     @functools.wraps(command)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
         except ConnectorError as exc:
@@ -68,6 +76,9 @@ def handle_errors(command):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    package_name="cites-connector", prog_name="cites-connector", message="%(prog)s %(version)s"
+)
 @click.option(
     "--config",
     "config",

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,14 +20,17 @@ from cites_connector.cli.actor import acting
 from cites_connector.cli.main import EXIT_REFUSED, Context, cli, handle_errors
 from cites_connector.cli.output import emit_json, table
 
+if TYPE_CHECKING:
+    from cites_connector.adapters.outbox.store import SqlOutboxStore
 
-def _store(obj: Context):
+
+def _store(obj: Context) -> SqlOutboxStore:
     from cites_connector.adapters.outbox.store import SqlOutboxStore
 
     return SqlOutboxStore(obj.app.engine)
 
 
-def _iso(at) -> str:
+def _iso(at: datetime | None) -> str:
     return "" if at is None else at.isoformat(timespec="seconds")
 
 

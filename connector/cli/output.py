@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 import click
@@ -16,9 +17,9 @@ from cites_connector.services.permits import PermitBalance
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     cells = [[("" if c is None else str(c)) for c in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False))
     rule = "  ".join("-" * w for w in widths)
-    body = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+    body = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in cells]
     return "\n".join([line.rstrip(), rule, *body])
 
 
@@ -26,12 +27,15 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
-def _qty(value, unit) -> str:
+def _qty(value: Decimal | None, unit: str | None) -> str:
     return "" if value is None else f"{format_decimal(value)} {unit_label(unit)}"
 
 
 def decision_text(decision: Decision, note: str | None = None) -> str:
-    head = f"Declaration {decision.declaration_id} version {decision.version}: {decision.decision.value}"
+    head = (
+        f"Declaration {decision.declaration_id} version {decision.version}: "
+        f"{decision.decision.value}"
+    )
     if decision.hs_table:
         head += f"   (HS table {decision.hs_table})"
     rows = []

@@ -54,7 +54,7 @@ def show(obj: Context, number: str, country: str | None, as_json: bool) -> None:
         "balance_status": status,
         "used_by": balance.permit.used_by,
     }
-    for line, json_line in zip(balance.permit.lines, data["lines"]):
+    for line, json_line in zip(balance.permit.lines, data["lines"], strict=False):
         json_line["remaining"] = format_decimal(line.remaining)
     data["usages"] = [
         {

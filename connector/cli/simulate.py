@@ -7,9 +7,12 @@ the connector's CheckDeclaration. None of them needs the connector's settings or
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 from pathlib import Path
+from types import FrameType
+from typing import Any, NoReturn
 
 import click
 
@@ -41,7 +44,7 @@ def simulate_customs() -> None:
 def _stop_on_sigterm() -> None:
     """waitress stops cleanly on KeyboardInterrupt; make SIGTERM one too."""
 
-    def interrupt(_signum, _frame):
+    def interrupt(_signum: int, _frame: FrameType | None) -> NoReturn:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
@@ -86,10 +89,10 @@ def serve(
     password_type: str,
 ) -> None:
     """Serve the callback WSDL and SubmitControlResult, recording every call."""
-    from cites_connector.adapters.customs_simulator.app import CustomsSimulator
-    from cites_connector.adapters.customs_simulator.recorder import open_recorder
-    from cites_connector.adapters.customs_simulator.server import BackgroundServer
-    from cites_connector.log_setup import configure_logging
+    from cites_connector.app.log_setup import configure_logging
+    from cites_connector.devtools.customs_simulator.app import CustomsSimulator
+    from cites_connector.devtools.customs_simulator.recorder import open_recorder
+    from cites_connector.devtools.customs_simulator.server import BackgroundServer
 
     configure_logging("INFO", "json", sys.stdout)
     app = CustomsSimulator(
@@ -106,10 +109,8 @@ def serve(
         err=True,
     )
     _stop_on_sigterm()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.run()
-    except KeyboardInterrupt:
-        pass
 
 
 @simulate_customs.command()
@@ -120,7 +121,7 @@ def calls(record: Path, as_json: bool) -> None:
     """The control results the simulator received, oldest first."""
     from dataclasses import asdict
 
-    from cites_connector.adapters.customs_simulator.recorder import open_recorder
+    from cites_connector.devtools.customs_simulator.recorder import open_recorder
 
     if not record.exists():
         raise FileNotFoundError(f"no recorded calls: {record} does not exist")
@@ -162,7 +163,7 @@ def _fault_exit(code: str) -> int:
     return EXIT_UNAVAILABLE if code == "Server.Unavailable" else EXIT_REFUSED
 
 
-def _result_text(result: dict) -> str:
+def _result_text(result: dict[str, Any]) -> str:
     head = (
         f"Declaration {result.get('DeclarationId')} version {result.get('Version')}: "
         f"{result.get('Decision')}"

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from cites_connector.cli.main import Context, cli, handle_errors
 from cites_connector.domain.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from cites_connector.adapters.speciesplus_client import RefreshResult
 
 
 @cli.group()
@@ -23,7 +27,7 @@ def taxonomy() -> None:
 @handle_errors
 def lookup(obj: Context, name: str) -> None:
     """Resolve a scientific name (synonyms too) and show its ancestors. Exit 1 if unknown."""
-    from cites_connector.bootstrap import load_taxonomy
+    from cites_connector.app.application import load_taxonomy
 
     found = load_taxonomy(obj.settings)
     taxon = found.resolve(name)
@@ -35,7 +39,7 @@ def lookup(obj: Context, name: str) -> None:
         + (f", Appendix {taxon.appendix} in the bundled 2012 data" if taxon.appendix else "")
         + ")"
     )
-    click.echo("  " + " < ".join(found.lineage(name)))
+    click.echo("  " + " < ".join(found.lineage(name) or ()))
 
 
 @taxonomy.command("import")
@@ -66,7 +70,7 @@ def import_(obj: Context, files: tuple[Path, ...]) -> None:
 )
 @click.pass_obj
 @handle_errors
-def refresh(obj: Context, since) -> None:
+def refresh(obj: Context, since: datetime | None) -> None:
     """Fetch taxon concepts from the Species+ API (CONNECTOR_SPECIESPLUS_TOKEN)."""
     from cites_connector.adapters.speciesplus_client import SpeciesPlusClient, refresh_taxonomy
 
@@ -80,7 +84,7 @@ def refresh(obj: Context, since) -> None:
     _report(refresh_taxonomy(client, settings.taxonomy_dir, updated), settings.taxonomy_dir)
 
 
-def _report(result, target: Path) -> None:
+def _report(result: RefreshResult, target: Path) -> None:
     click.echo(
         f"{result.concepts} taxon concepts from {result.pages} page(s) merged into "
         f"{target}: {result.taxa_before} -> {result.taxa_after} taxa, "

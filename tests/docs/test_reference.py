@@ -25,7 +25,7 @@ from cites_connector.adapters.amqp import topology
 from cites_connector.cli import main as cli_main
 from cites_connector.domain import errors
 from cites_connector.domain.decisions import ReasonCode
-from cites_connector.settings import Settings
+from cites_connector.app.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "docs" / "reference"

@@ -17,7 +17,6 @@ import time
 
 import pytest
 
-from cites_connector.adapters.amqp.workers import wire_permit_lookup
 from cites_connector.domain.decisions import DeclarationDecision, ReasonCode
 from tests.hostile.ledger_dump import ledger_dump
 from tests.integration.amqp.amqp_kit import admin_url, make_app, sample_permits, stored_permit
@@ -30,8 +29,7 @@ TIMEOUT = 1.0
 
 @pytest.fixture
 def app(tmp_path, amqp_url):
-    app = make_app(tmp_path, amqp_url, lookup_timeout=TIMEOUT)
-    wire_permit_lookup(app)
+    app = make_app(tmp_path, amqp_url, lookup_timeout=TIMEOUT, ask_permit_system=True)
     yield app
     app.close()
 

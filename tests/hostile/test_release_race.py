@@ -34,8 +34,8 @@ from sqlalchemy import func, select
 from cites_connector.adapters.amqp import topology
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.migrate import upgrade
-from cites_connector.bootstrap import bootstrap
-from cites_connector.settings import load_settings
+from cites_connector.app import build_application
+from cites_connector.app.settings import load_settings
 from tests.hostile.clearance_kit import warm_up
 from tests.integration.amqp.conftest import (  # noqa: F401 (fixtures)
     amqp_admin_url,
@@ -115,7 +115,7 @@ def environment(tmp_path, postgres_url, amqp_url, permit_system_url):  # noqa: F
     settings = load_settings(
         home_country="NA", data_dir=tmp_path / "setup", database_url=postgres_url, amqp_url=amqp_url
     )
-    app = bootstrap(settings)
+    app = build_application(settings)
     upgrade(app.engine)  # keys the copy of the (unkeyed) template with the setup's audit key
     held_v1 = app.map_sad(sad(1))
     amended = [f"RACE-A-{n:03d}" for n in range(PER_KIND)]

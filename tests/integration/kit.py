@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from cites_connector.app import build_services
 from cites_connector.domain.decision_policy import DecisionPolicy
 from cites_connector.domain.declarations import AttachedDocument, Declaration, DeclarationItem, Flow
 from cites_connector.domain.permits import ConsignmentPolicy, Party, Permit, PermitLine, PermitType
@@ -53,13 +54,9 @@ def services(
     ledger, *, unique_ids: bool = False, **policy
 ) -> tuple[ClearanceService, PermitService]:
     """Services on ``ledger``; ``unique_ids`` for several service instances sharing a ledger."""
-    clock = Clock()
     new_id = (lambda: str(uuid.uuid4())) if unique_ids else ids()
-    rules = rulebook(**policy)
-    return (
-        ClearanceService(ledger, rules, clock=clock, new_id=new_id),
-        PermitService(ledger, rules, clock=clock, new_id=new_id),
-    )
+    built = build_services(ledger, rulebook(**policy), clock=Clock(), new_id=new_id)
+    return built.clearance, built.permits
 
 
 def permit(

@@ -1,7 +1,7 @@
 """HS table administration on SQLite and PostgreSQL: lifecycle, four eyes, audit chain.
 
 Declarations are decided by the real ClearanceService whose Rulebook takes its tables from the
-store, as ``serve`` does (connector/bootstrap.py).
+store, as ``serve`` does (cites_connector.app.application).
 """
 
 from __future__ import annotations

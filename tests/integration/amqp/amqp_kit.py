@@ -21,10 +21,10 @@ import pika
 
 from cites_connector.adapters.amqp import definitions as shipped
 from cites_connector.adapters.amqp import topology
-from cites_connector.adapters.amqp.workers import build_outbox_relay, build_permit_consumer
 from cites_connector.adapters.sql.migrate import upgrade
-from cites_connector.bootstrap import bootstrap
-from cites_connector.settings import load_settings
+from cites_connector.app import build_application
+from cites_connector.app.serving import build_outbox_relay, build_permit_consumer
+from cites_connector.app.settings import load_settings
 from tests.integration.kit import Clock
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -157,8 +157,8 @@ class TestBroker:
                 pass
 
 
-def make_app(tmp_path: Path, amqp_url: str, **overrides):
-    """A bootstrapped app on a fresh SQLite ledger; the clock starts 2026-11-28 09:00 UTC."""
+def make_app(tmp_path: Path, amqp_url: str, *, ask_permit_system: bool = False, **overrides):
+    """An application built by cites_connector.app on a fresh SQLite ledger; the clock starts 2026-11-28 09:00 UTC."""
     settings = load_settings(
         home_country="NA",
         data_dir=tmp_path / "var",
@@ -166,7 +166,7 @@ def make_app(tmp_path: Path, amqp_url: str, **overrides):
         soap_auth="off",
         **overrides,
     )
-    app = bootstrap(settings, clock=Clock())
+    app = build_application(settings, clock=Clock(), ask_permit_system=ask_permit_system)
     upgrade(app.engine)
     return app
 

@@ -178,9 +178,9 @@ def permit_system_url(amqp_admin_url) -> str:
 @pytest.fixture
 def customs_simulator():
     """The project's customs simulator under waitress on a free loopback port."""
-    from cites_connector.adapters.customs_simulator.app import CustomsSimulator
-    from cites_connector.adapters.customs_simulator.recorder import MemoryCallRecorder
-    from cites_connector.adapters.customs_simulator.server import BackgroundServer
+    from cites_connector.devtools.customs_simulator.app import CustomsSimulator
+    from cites_connector.devtools.customs_simulator.recorder import MemoryCallRecorder
+    from cites_connector.devtools.customs_simulator.server import BackgroundServer
 
     app = CustomsSimulator(MemoryCallRecorder(), users={"connector": "s3cret-callback"})
     server = BackgroundServer(app).start()

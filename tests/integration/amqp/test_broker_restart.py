@@ -8,8 +8,8 @@ import json
 import pytest
 
 from cites_connector.adapters.amqp import topology
-from cites_connector.adapters.amqp.workers import build_outbox_relay, build_permit_consumer
 from cites_connector.adapters.outbox.backoff import Backoff
+from cites_connector.app.serving import build_outbox_relay, build_permit_consumer
 from cites_connector.domain.permits import ConsignmentPolicy
 from cites_connector.domain.usages import DeclarationState
 from tests.integration.amqp.amqp_kit import (

@@ -9,7 +9,6 @@ import time
 import pytest
 
 from cites_connector.adapters.amqp.definitions import DEMO_PASSWORDS
-from cites_connector.adapters.amqp.workers import wire_permit_lookup
 from cites_connector.domain.decisions import DeclarationDecision, ReasonCode
 from tests.integration.amqp.amqp_kit import (
     EPERMITS,
@@ -30,8 +29,7 @@ def declaration(number: str, count: int = 10):
 
 @pytest.fixture
 def app(tmp_path, amqp_url):
-    app = make_app(tmp_path, amqp_url, lookup_timeout=1.0)
-    wire_permit_lookup(app)
+    app = make_app(tmp_path, amqp_url, lookup_timeout=1.0, ask_permit_system=True)
     yield app
     app.close()
 
@@ -87,8 +85,7 @@ def test_with_no_permit_system_listening_the_lookup_does_not_wait_for_the_timeou
         "connector",
         DEMO_PASSWORDS["connector"],
     )
-    app = make_app(tmp_path, url, lookup_timeout=1.0)
-    wire_permit_lookup(app)
+    app = make_app(tmp_path, url, lookup_timeout=1.0, ask_permit_system=True)
     try:
         started = time.monotonic()
         outcome = app.clearance.clear("D-LOOKUP-5", 1, declaration("26NA000123"))
@@ -99,8 +96,9 @@ def test_with_no_permit_system_listening_the_lookup_does_not_wait_for_the_timeou
 
 
 def test_an_unreachable_broker_gives_permit_unknown(tmp_path):
-    app = make_app(tmp_path, "amqp://guest:guest@127.0.0.1:1/%2F", lookup_timeout=1.0)
-    wire_permit_lookup(app)
+    app = make_app(
+        tmp_path, "amqp://guest:guest@127.0.0.1:1/%2F", lookup_timeout=1.0, ask_permit_system=True
+    )
     try:
         outcome = app.clearance.clear("D-LOOKUP-6", 1, declaration("26NA000123"))
         assert ReasonCode.PERMIT_UNKNOWN in {r.code for r in outcome.decision.items[0].reasons}
@@ -114,8 +112,9 @@ def test_a_not_found_answer_is_remembered_for_the_negative_ttl(
     """Contract 3.3 (v2): within CONNECTOR_LOOKUP_NEGATIVE_TTL a declaration citing the same
     unknown numbers again does not ask again; after it, it does. Counted on the requests the
     permit system saw."""
-    app = make_app(tmp_path, amqp_url, lookup_timeout=1.0, lookup_negative_ttl=0.5)
-    wire_permit_lookup(app)
+    app = make_app(
+        tmp_path, amqp_url, lookup_timeout=1.0, lookup_negative_ttl=0.5, ask_permit_system=True
+    )
     cited = export(python_item(1, 1, "26NA900001"), python_item(2, 1, "26NA900002"))
     try:
         with FakePermitSystem(permit_system_url, {}) as ps:

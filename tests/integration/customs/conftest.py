@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cites_connector.adapters.customs_simulator.app import CustomsSimulator
-from cites_connector.adapters.customs_simulator.recorder import MemoryCallRecorder, open_recorder
-from cites_connector.adapters.customs_simulator.server import BackgroundServer
+from cites_connector.devtools.customs_simulator.app import CustomsSimulator
+from cites_connector.devtools.customs_simulator.recorder import MemoryCallRecorder, open_recorder
+from cites_connector.devtools.customs_simulator.server import BackgroundServer
 from tests.integration.customs.customs_kit import PASSWORD, USER
 
 

@@ -19,9 +19,9 @@ from zeep.wsse.username import UsernameToken
 
 from cites_connector.adapters.customs.callback_client import CustomsCallbackClient
 from cites_connector.adapters.customs.callback_request import submit_control_result_request
-from cites_connector.adapters.customs_simulator.recorder import RecordedCall, open_recorder
 from cites_connector.adapters.outbox.delivery import RetryableDeliveryError
 from cites_connector.cli.main import cli
+from cites_connector.devtools.customs_simulator.recorder import RecordedCall, open_recorder
 from tests.integration.customs.customs_kit import PASSWORD, USER
 from tests.integration.customs.test_customs_callback import callback
 

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cites_connector.adapters.customs_simulator.server import BackgroundServer
-from cites_connector.adapters.soap.wsgi import SOAP_PATH, ClearanceWsgiApp
-from cites_connector.bootstrap import bootstrap
+from cites_connector.adapters.soap.wsgi import SOAP_PATH
+from cites_connector.app import build_application
+from cites_connector.app.serving import build_soap_app
+from cites_connector.app.settings import load_settings
 from cites_connector.cli.main import cli
-from cites_connector.settings import load_settings
+from cites_connector.devtools.customs_simulator.server import BackgroundServer
 from tests.samples import write_samples
 
 
@@ -32,8 +33,8 @@ def connector_url(tmp_path, monkeypatch, samples):
     assert runner.invoke(cli, ["migrate"]).exit_code == 0
     imported = runner.invoke(cli, ["permits", "import", str(samples[0])])
     assert imported.exit_code == 0
-    app = bootstrap(load_settings())
-    server = BackgroundServer(ClearanceWsgiApp(app, users={"customs": "pw"})).start()
+    app = build_application(load_settings())
+    server = BackgroundServer(build_soap_app(app, users={"customs": "pw"})).start()
     yield server.url(SOAP_PATH)
     server.stop()
     app.close()

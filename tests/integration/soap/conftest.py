@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -21,10 +20,11 @@ from cites_connector.adapters.soap.users import parse_users
 from cites_connector.adapters.soap.waitress_server import SoapServer
 from cites_connector.adapters.soap.wsgi import ClearanceWsgiApp
 from cites_connector.adapters.sql.migrate import upgrade
-from cites_connector.bootstrap import bootstrap
+from cites_connector.app import Application, build_application
+from cites_connector.app.serving import build_soap_app, build_soap_server
+from cites_connector.app.settings import load_settings
 from cites_connector.domain.units import format_decimal
 from cites_connector.mappings.permit_json import parse_permit_list
-from cites_connector.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE_SAD = (ROOT / "examples" / "sad-export-WDHA-E1042.xml").read_bytes()
@@ -37,7 +37,7 @@ CLOCK = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 @dataclass
 class Service:
     url: str
-    app: Any
+    app: Application
     wsgi: ClearanceWsgiApp
     server: SoapServer
 
@@ -95,28 +95,17 @@ def running_service(
         soap_auth="on" if auth else "off",
         **overrides,
     )
-    app = bootstrap(settings, clock=lambda: CLOCK)
+    app = build_application(settings, clock=lambda: CLOCK)
     if permits:
         upgrade(app.engine)
         for permit in parse_permit_list(SAMPLE_PERMITS):
             app.permits.apply(permit)
-    wsgi = ClearanceWsgiApp(
+    wsgi = build_soap_app(
         app,
         users=(parse_users(spec) if users is not None else USERS) if auth else None,
         auth=auth,
-        public_url=settings.soap_public_url,
     )
-    server = SoapServer(
-        wsgi,
-        host=host,
-        port=0,
-        threads=4,
-        max_body_bytes=settings.max_request_bytes,
-        connection_limit=settings.soap_connection_limit,
-        header_timeout=settings.soap_header_timeout_seconds,
-        idle_timeout=settings.soap_idle_timeout_seconds,
-        trusted_proxy=settings.soap_trusted_proxy,
-    ).start()
+    server = build_soap_server(settings, wsgi, threads=4, host=host, port=0).start()
     try:
         yield Service(server.url, app, wsgi, server)
     finally:

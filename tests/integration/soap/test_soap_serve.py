@@ -19,9 +19,9 @@ import requests
 
 from cites_connector.adapters.soap.clearance_client import ClearanceClient
 from cites_connector.adapters.sql.migrate import upgrade
-from cites_connector.bootstrap import bootstrap
+from cites_connector.app import build_application
+from cites_connector.app.settings import load_settings
 from cites_connector.mappings.permit_json import parse_permit_list
-from cites_connector.settings import load_settings
 from tests.samples import permits_dated, sad_dated
 
 
@@ -59,7 +59,7 @@ def environment(tmp_path):
         "CONNECTOR_AMQP_URL": amqp,
     }
     env.pop("CONNECTOR_DATABASE_URL", None)
-    app = bootstrap(load_settings(home_country="NA", data_dir=data_dir))
+    app = build_application(load_settings(home_country="NA", data_dir=data_dir))
     upgrade(app.engine)
     for permit in parse_permit_list(permits_dated()):  # `serve` decides on the real clock
         app.permits.apply(permit)

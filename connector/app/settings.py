@@ -6,8 +6,9 @@ is read at import time: ``load_settings`` is called by the bootstrap or by a tes
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
@@ -129,7 +130,7 @@ class Settings(BaseSettings):
 
     @field_validator("permit_publishers", mode="before")
     @classmethod
-    def _publisher_list(cls, value):
+    def _publisher_list(cls, value: str | Iterable[object]) -> tuple[str, ...]:
         if isinstance(value, str):
             value = value.split(",")
         names = tuple(str(v).strip() for v in value if str(v).strip())
@@ -141,7 +142,7 @@ class Settings(BaseSettings):
         return names
 
     @model_validator(mode="after")
-    def _backstop_above_own_limit(self):
+    def _backstop_above_own_limit(self) -> Settings:
         if self.amqp_broker_delivery_limit < self.amqp_delivery_limit:
             raise ValueError(
                 f"amqp_broker_delivery_limit ({self.amqp_broker_delivery_limit}) must not be "
@@ -189,7 +190,7 @@ class Settings(BaseSettings):
         env_settings: PydanticBaseSettingsSource,
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
-    ):
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml_file = cls.model_config.get("toml_file") or DEFAULT_CONFIG
         return (
             init_settings,
@@ -198,7 +199,7 @@ class Settings(BaseSettings):
         )
 
 
-def load_settings(config_file: Path | None = None, **overrides) -> Settings:
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build settings from a TOML file (default config/connector.toml), env and overrides."""
     path = Path(config_file) if config_file else DEFAULT_CONFIG
     if not path.is_file():
@@ -208,4 +209,5 @@ def load_settings(config_file: Path | None = None, **overrides) -> Settings:
         (Settings,),
         {"model_config": SettingsConfigDict(**{**Settings.model_config, "toml_file": path})},
     )
-    return bound(**overrides)
+    settings: Settings = bound(**overrides)
+    return settings

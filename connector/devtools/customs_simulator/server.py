@@ -6,6 +6,7 @@ sockets the way WebTest's StopableWSGIServer does, then waits for the worker thr
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 
@@ -39,10 +40,8 @@ class BackgroundServer:
         return self
 
     def _run_quietly(self) -> None:
-        try:
+        with contextlib.suppress(ValueError, OSError):  # sockets closed under the loop by stop()
             self._server.run()
-        except (ValueError, OSError):  # sockets closed under the loop by stop()
-            pass
 
     def stop(self, timeout: float = 5.0) -> None:
         waitress_log = logging.getLogger("waitress")

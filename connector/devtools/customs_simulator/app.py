@@ -19,8 +19,8 @@ import structlog
 from lxml import etree
 
 from cites_connector.adapters.customs.wsdl_files import NAMESPACE, WSDL_PATH, XSD_PATH
-from cites_connector.adapters.customs_simulator.recorder import CallRecorder, RecordedCall
-from cites_connector.adapters.customs_simulator.wsse_check import (
+from cites_connector.devtools.customs_simulator.recorder import CallRecorder, RecordedCall
+from cites_connector.devtools.customs_simulator.wsse_check import (
     AuthenticationFailed,
     NonceMemory,
     check_username_token,

@@ -1,0 +1,204 @@
+"""The core on its database, built from ``Settings``: what every CLI verb works with.
+
+``build_application`` makes the engine (the audit key attached), the SQL ledger, the HS
+table store, the rulebook and, through ``build_services`` (the one place services are
+constructed), the permit and clearance services. Nothing connects here: SQLAlchemy connects
+on first use. What ``serve`` adds on top is in ``serving.py``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from types import MappingProxyType
+from zoneinfo import ZoneInfo
+
+from lxml import etree
+from sqlalchemy import Engine
+
+from cites_connector.adapters.amqp.permit_lookup import AmqpPermitLookup
+from cites_connector.adapters.sql.audit_key import AuditKeyFile, with_audit_key
+from cites_connector.adapters.sql.engine import make_engine
+from cites_connector.adapters.sql.hs_store import SqlHsTableStore
+from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
+from cites_connector.app.settings import Settings
+from cites_connector.domain.decisions import DEFAULT_SEVERITIES
+from cites_connector.domain.declarations import Declaration
+from cites_connector.domain.decision_policy import DecisionPolicy
+from cites_connector.domain.taxonomy import Taxonomy
+from cites_connector.hs_codes.bundled import load_bundled_tables
+from cites_connector.hs_codes.nomenclature import load_cites_terms, load_nomenclature
+from cites_connector.hs_codes.taxonomy_data import (
+    TAXA_FILE,
+    load_bundled_taxonomy,
+    load_taxonomy_dir,
+)
+from cites_connector.mappings.asycuda_sad import map_declaration
+from cites_connector.mappings.sad_mapping import SadMapping
+from cites_connector.services.clearance import ClearanceService
+from cites_connector.services.hs_admin import HsAdminService
+from cites_connector.services.permit_lookup import UnknownPermitLookup
+from cites_connector.services.permits import PermitService
+from cites_connector.services.ports import Ledger
+from cites_connector.services.decider_factory import Rulebook
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass
+class Application:
+    """The core on its database: what every CLI verb and the SOAP operations work with."""
+
+    settings: Settings
+    engine: Engine
+    ledger: SqlAlchemyLedger
+    rulebook: Rulebook
+    sad_mapping: SadMapping
+    clearance: ClearanceService
+    permits: PermitService
+    clock: Clock
+
+    def map_sad(self, source: bytes | etree._Element, today: date | None = None) -> Declaration:
+        return map_declaration(
+            source,
+            self.sad_mapping,
+            today=today or self.rulebook.policy.day_of(self.clock()),
+            max_bytes=self.settings.max_request_bytes,
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+# -- the core ---------------------------------------------------------------------------------
+
+
+def build_policy(settings: Settings, mapping: SadMapping) -> DecisionPolicy:
+    severities = dict(DEFAULT_SEVERITIES) | dict(settings.severities)
+    return DecisionPolicy(
+        home_country=settings.home_country,
+        cites_document_codes=mapping.cites_document_codes,
+        not_concerned_codes=mapping.not_concerned_document_codes,
+        severities=MappingProxyType(severities),
+        transit_concerned=settings.transit_concerned,
+        max_backdate_days=settings.max_backdate_days,
+        zone=ZoneInfo(settings.timezone),
+    )
+
+
+def load_taxonomy(settings: Settings) -> Taxonomy:
+    """The Species+-refreshed taxonomy in the data directory if there is one, else the bundled."""
+    if (settings.taxonomy_dir / TAXA_FILE).exists():
+        return load_taxonomy_dir(settings.taxonomy_dir)
+    return load_bundled_taxonomy()
+
+
+@dataclass(frozen=True)
+class Services:
+    clearance: ClearanceService
+    permits: PermitService
+
+
+def build_services(
+    ledger: Ledger,
+    rulebook: Rulebook,
+    *,
+    clock: Clock,
+    new_id: Callable[[], str] = new_id,
+    max_version_step: int | None = None,
+    lookup: UnknownPermitLookup | None = None,
+) -> Services:
+    """The one place services are constructed (tests on the in-memory ledger too). With a
+    ``lookup`` (contract 3.3), a permit found is stored as a permit event of its publisher."""
+    step = {} if max_version_step is None else {"max_version_step": max_version_step}
+    permits = PermitService(ledger, rulebook, clock=clock, new_id=new_id, **step)
+    clearance = ClearanceService(
+        ledger,
+        rulebook,
+        clock=clock,
+        new_id=new_id,
+        lookup=lookup,  # type: ignore[arg-type]  # PermitLookup's alias lags the fetch() port
+        store_found=permits.apply if lookup is not None else None,
+    )
+    return Services(clearance=clearance, permits=permits)
+
+
+def build_permit_lookup(settings: Settings) -> UnknownPermitLookup:
+    """Contract 3.3: unknown permits are asked of the permit system, all at once under one
+    deadline; nothing connects until a declaration cites one."""
+    port = AmqpPermitLookup(
+        settings.amqp_url,
+        publishers=settings.permit_publishers,
+        max_bytes=settings.max_request_bytes,
+    )
+    return UnknownPermitLookup(
+        port,
+        timeout=settings.lookup_timeout,
+        max_per_declaration=settings.lookup_max_per_declaration,
+        negative_ttl=settings.lookup_negative_ttl,
+    )
+
+
+def build_application(
+    settings: Settings, *, clock: Clock = utc_now, ask_permit_system: bool = False
+) -> Application:
+    """``ask_permit_system``: look unknown permits up over AMQP (``serve``; the CLI does not)."""
+    # the audit key rides on the engine: whatever writes audit rows through it keys them
+    engine = with_audit_key(
+        make_engine(settings.effective_database_url),
+        AuditKeyFile(settings.effective_audit_key_file),
+    )
+    ledger = SqlAlchemyLedger(engine)
+    mapping = (
+        SadMapping.from_file(settings.sad_mapping_file)
+        if settings.sad_mapping_file
+        else SadMapping.default()
+    )
+    bundled = load_bundled_tables()  # only until `migrate` has put the tables in the database
+    hs_tables = SqlHsTableStore(
+        engine, refresh_seconds=settings.hs_tables_refresh_seconds, fallback=lambda: bundled
+    )
+    rulebook = Rulebook(
+        tables=hs_tables.tables,
+        taxonomy=load_taxonomy(settings),
+        policy=build_policy(settings, mapping),
+    )
+    services = build_services(
+        ledger,
+        rulebook,
+        clock=clock,
+        max_version_step=settings.permit_max_version_step,
+        lookup=build_permit_lookup(settings) if ask_permit_system else None,
+    )
+    return Application(
+        settings=settings,
+        engine=engine,
+        ledger=ledger,
+        rulebook=rulebook,
+        sad_mapping=mapping,
+        clearance=services.clearance,
+        permits=services.permits,
+        clock=clock,
+    )
+
+
+def build_hs_admin(app: Application) -> HsAdminService:
+    """The HS table administration (``cites-connector hs``) on the application's database."""
+    return HsAdminService(
+        SqlHsTableStore(app.engine),
+        roles=dict(app.settings.hs_roles),
+        taxonomy=app.rulebook.taxonomy,
+        terms=load_cites_terms(),
+        nomenclature=load_nomenclature,
+        clock=app.clock,
+    )
