@@ -22,14 +22,16 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 import requests
 import structlog
 import zeep
 from lxml import etree
+from pydantic import SecretStr
 from zeep.exceptions import Fault, TransportError, ValidationError, XMLSyntaxError
+from zeep.proxy import ServiceProxy
 
 from cites_connector.adapters.customs.callback_request import submit_control_result_request
 from cites_connector.adapters.customs.transport import NoRedirectTransport, RedirectRefused
@@ -103,9 +105,9 @@ class CustomsCallbackClient:
         self._digest = password_type == "digest"
         self._session = session
         self._wsdl = wsdl
-        self._service = None
+        self._service: ServiceProxy | None = None
 
-    def _proxy(self):
+    def _proxy(self) -> ServiceProxy:
         """Built on first use, so constructing the client reads nothing and connects nowhere."""
         if self._service is None:
             transport = NoRedirectTransport(
@@ -177,7 +179,22 @@ class CustomsCallbackClient:
         self.submit(submit_control_result_request(row.body, row.message_id))
 
 
-def customs_deliverers(settings) -> dict[str, CustomsCallbackClient]:
+class CustomsSettings(Protocol):
+    """The settings the customs callback is built from (contract section 9)."""
+
+    @property
+    def customs_url(self) -> str | None: ...
+    @property
+    def customs_user(self) -> str | None: ...
+    @property
+    def customs_password(self) -> SecretStr | None: ...
+    @property
+    def customs_password_type(self) -> PasswordType: ...
+    @property
+    def customs_allow_http(self) -> bool: ...
+
+
+def customs_deliverers(settings: CustomsSettings) -> dict[str, CustomsCallbackClient]:
     """The ``customs-callback`` deliverer when ``CONNECTOR_CUSTOMS_URL`` is set; without it
     callbacks wait in the outbox (contract 9) and the relay leaves them alone. A URL the
     client refuses (plain http not allowed, not an http URL) is InvalidInput: ``serve`` stops

@@ -36,6 +36,14 @@ def _text(request: etree._Element, name: str) -> str | None:
     return value.strip() if value is not None else None
 
 
+def _required_text(request: etree._Element, name: str) -> str:
+    """A field the schema requires (validated before any handler runs)."""
+    value = _text(request, name)
+    if value is None:
+        raise SchemaViolation(f"the request has no {name}")
+    return value
+
+
 @dataclass
 class Call:
     """One request as the handlers see it."""
@@ -110,7 +118,7 @@ class Operations:
         }
 
     def check_declaration(self, call: Call) -> etree._Element:
-        declaration_id = call.declaration_id = _text(call.request, "DeclarationId")
+        declaration_id = call.declaration_id = _required_text(call.request, "DeclarationId")
         version = int(_text(call.request, "Version") or 1)
         declaration = self.app.map_sad(declaration_element(call.request))
         if call.office_limited:
@@ -122,7 +130,7 @@ class Operations:
         )
 
     def cancel_declaration(self, call: Call) -> etree._Element:
-        declaration_id = call.declaration_id = _text(call.request, "DeclarationId")
+        declaration_id = call.declaration_id = _required_text(call.request, "DeclarationId")
         if call.office_limited:
             self._require_stored_office(call, declaration_id)
         restored = self.app.clearance.cancel(
@@ -144,7 +152,7 @@ class Operations:
         )
 
     def get_decision(self, call: Call) -> etree._Element:
-        declaration_id = call.declaration_id = _text(call.request, "DeclarationId")
+        declaration_id = call.declaration_id = _required_text(call.request, "DeclarationId")
         stored = self.app.clearance.stored(declaration_id)
         call.require_office(stored.declaration.office, f"declaration {declaration_id}")
         return rendering.decision_result(
