@@ -10,7 +10,7 @@ called: the client is built from settings by the bootstrap, or handed a session 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -27,7 +27,7 @@ from cites_connector.hs_codes.taxonomy_data import (
     load_taxonomy_dir,
     write_taxonomy_csv,
 )
-from cites_connector.mappings.speciesplus import translate_pages
+from cites_connector.mappings.speciesplus import JsonObject, translate_pages
 
 log = structlog.get_logger(__name__)
 
@@ -86,7 +86,7 @@ class SpeciesPlusClient:
 
     def iter_taxon_concept_pages(
         self, updated_since: date | datetime | None = None
-    ) -> Iterator[dict]:
+    ) -> Iterator[JsonObject]:
         """Yield each page of ``taxon_concepts`` until ``total_entries`` are covered."""
         page = 1
         while True:
@@ -103,7 +103,7 @@ class SpeciesPlusClient:
                 return
             page += 1
 
-    def _get(self, path: str, params: dict) -> dict:
+    def _get(self, path: str, params: Mapping[str, str | int]) -> JsonObject:
         url = f"{self.base_url}/{path}"
         try:
             for attempt in self._retrying:
@@ -115,7 +115,7 @@ class SpeciesPlusClient:
             ) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _get_once(self, url: str, params: dict) -> dict:
+    def _get_once(self, url: str, params: Mapping[str, str | int]) -> JsonObject:
         try:
             response = self._session.get(
                 url,
@@ -167,7 +167,7 @@ def refresh_taxonomy(
     return merge_pages(target_dir, list(client.iter_taxon_concept_pages(updated_since)))
 
 
-def merge_pages(target_dir: Path | str, pages: list[dict]) -> RefreshResult:
+def merge_pages(target_dir: Path | str, pages: list[JsonObject]) -> RefreshResult:
     """Merge Species+ ``taxon_concepts`` pages (fetched, or an export on disk) into target_dir.
 
     Starts from the CSVs already there (else the bundled taxonomy). Species+ records win over

@@ -126,12 +126,12 @@ def publish_all(url: str, exchange: str, key: str, bodies: list[bytes]) -> float
 def bare_consume(url: str, queue: str, count: int, prefetch: int) -> float:
     connection, channel = channel_for(url)
     channel.basic_qos(prefetch_count=prefetch)
-    seen, started = 0, time.perf_counter()
-    for method, _properties, _body in channel.consume(queue, inactivity_timeout=5):
+    started = time.perf_counter()
+    deliveries = channel.consume(queue, inactivity_timeout=5)
+    for seen, (method, _properties, _body) in enumerate(deliveries, start=1):
         if method is None:
-            raise SystemExit(f"bare consumer starved after {seen} of {count}")
+            raise SystemExit(f"bare consumer starved after {seen - 1} of {count}")
         channel.basic_ack(method.delivery_tag)
-        seen += 1
         if seen == count:
             break
     elapsed = time.perf_counter() - started
@@ -220,7 +220,7 @@ def main() -> int:
             for b in bodies
         ]
         started = time.perf_counter()
-        for n, event in enumerate(events):
+        for event in events:
             floor.permits.receive_permit(event, message_id=f"floor-{uuid.uuid4()}")
         ledger_alone = time.perf_counter() - started
         floor.close()

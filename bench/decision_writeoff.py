@@ -275,6 +275,11 @@ def bare_transaction_prebuilt(engine: Engine, reference: str) -> None:
 # -- timing ---------------------------------------------------------------------------------------
 
 
+def _shifted(step: Callable[[int], None], offset: int) -> Callable[[int], None]:
+    """``step`` numbering its ids after ``offset`` (the warm-up's)."""
+    return lambda n: step(n + offset)
+
+
 def measure(steps: dict[str, Callable[[int], None]], count: int, rounds: int) -> dict[str, float]:
     """Iterations per second of each step, run in interleaved rounds.
 
@@ -353,8 +358,9 @@ def run(database_url: str | None, data_dir: Path, args: argparse.Namespace) -> f
         }
         if args.warmup:
             measure(steps, args.warmup, 1)
-        for label in steps:  # the timed ids continue after the warm-up's
-            steps[label] = (lambda s, w: lambda n: s(n + w))(steps[label], args.warmup)
+        steps = {  # the timed ids continue after the warm-up's
+            label: _shifted(timed, args.warmup) for label, timed in steps.items()
+        }
         where = app.engine.url.render_as_string(hide_password=True)
         print(f"\n== {app.engine.dialect.name}: {where}")
         print(
@@ -416,14 +422,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.count < 1 or args.warmup < 0 or args.rounds < 1:
         parser.error("--count and --rounds must be at least 1, --warmup not negative")
-    devnull = open(os.devnull, "w")
-    configure_logging(args.log_level, "json", devnull)
     ratios = []
-    with tempfile.TemporaryDirectory(prefix="cites-bench-") as tmp:
+    with (
+        open(os.devnull, "w") as devnull,
+        tempfile.TemporaryDirectory(prefix="cites-bench-") as tmp,
+    ):
+        configure_logging(args.log_level, "json", devnull)
         ratios.append(run(None, Path(tmp), args))
         if args.database_url:
             ratios.append(run(args.database_url, Path(tmp), args))
-    devnull.close()
     return 0 if all(r >= TARGET_RATIO for r in ratios) else 1
 
 

@@ -86,6 +86,7 @@ def letters(count: int) -> list[str]:
             found.append("".join(combo))
             if len(found) == count:
                 return found
+    raise AssertionError("unreachable: itertools.count never ends")
 
 
 def permit(number: str, lines: int) -> dict:
@@ -223,10 +224,11 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
     args = parser.parse_args()
-    configure_logging("WARNING", "json", open(os.devnull, "w"))
-    ok = run("SQLite", None, args)
-    if args.database_url:
-        ok = run("PostgreSQL", args.database_url, args) and ok
+    with open(os.devnull, "w") as devnull:
+        configure_logging("WARNING", "json", devnull)
+        ok = run("SQLite", None, args)
+        if args.database_url:
+            ok = run("PostgreSQL", args.database_url, args) and ok
     return 0 if ok else 1
 
 

@@ -14,8 +14,9 @@ show where the time goes.
 
 Run: ``python bench/soap_check.py [--clients 8] [--threads 8] [--seconds 4] [--rounds 3]
 [--profile] [--digest]``; ``--digest`` signs every call with a PasswordDigest and a fresh
-nonce, which the server records in the database's nonce store (one more write per call). Bounded in time: about rounds x 2 x seconds plus start-up; exit status 1 when
-the target is missed.
+nonce, which the server records in the database's nonce store (one more write per call).
+Bounded in time: about rounds x 2 x seconds plus start-up; exit status 1 when the target is
+missed.
 """
 
 from __future__ import annotations
@@ -173,17 +174,23 @@ def run_side(url: str, bodies, clients: int, seconds: float, action: str) -> tup
 
 def percentile(values: list[float], p: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 def profile_in_process(data_dir: Path, count: int) -> str:
     """The SOAP handling without HTTP: the WSGI app called directly under cProfile."""
-    from cites_connector.app import build_application
     from cites_connector.app.log_setup import configure_logging
+
+    with open(os.devnull, "w") as devnull:
+        configure_logging("INFO", "json", devnull)
+        return _profile(data_dir, count)
+
+
+def _profile(data_dir: Path, count: int) -> str:
+    from cites_connector.app import build_application
     from cites_connector.app.serving import build_soap_app
     from cites_connector.app.settings import load_settings
 
-    configure_logging("INFO", "json", open(os.devnull, "w"))
     app = build_application(load_settings(home_country="NA", data_dir=data_dir))
     wsgi = build_soap_app(app, users={USER: PASSWORD})
     sad = sad_xml()
@@ -249,7 +256,7 @@ def stage_breakdown(app, wsgi, bodies: list[bytes]) -> str:
             )
         )
         t4 = time.perf_counter()
-        for name, spent in zip(names, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+        for name, spent in zip(names, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
             timings[name] += spent
     total = sum(timings.values())
     lines = [

@@ -32,7 +32,7 @@ class HsCsvError(ValueError):
         self.problem = problem
 
 
-def _read_text(path_or_text: str | os.PathLike) -> tuple[str, str]:
+def _read_text(path_or_text: str | os.PathLike[str]) -> tuple[str, str]:
     """A path-like, or a str without a newline, is a file; any other str is the CSV itself."""
     if isinstance(path_or_text, os.PathLike) or "\n" not in path_or_text:
         path = Path(path_or_text)
@@ -54,7 +54,7 @@ def _row(record: dict[str, str | None]) -> HsRow:
 
 
 def load_hs_csv(
-    path_or_text: str | os.PathLike,
+    path_or_text: str | os.PathLike[str],
     edition: str,
     version: int,
     effective_from: date,
@@ -71,7 +71,9 @@ def load_hs_csv(
     for record in reader:
         line = reader.line_num
         if None in record:
-            raise HsCsvError(source, line, f"more cells than the {len(reader.fieldnames)} columns")
+            raise HsCsvError(
+                source, line, f"more cells than the {len(reader.fieldnames or ())} columns"
+            )
         row = _row(record)
         problems = row.problems()
         if problems:
@@ -90,7 +92,7 @@ def load_hs_csv(
     )
 
 
-def write_hs_csv(rowset: HsRowSet, path: str | os.PathLike) -> None:
+def write_hs_csv(rowset: HsRowSet, path: str | os.PathLike[str]) -> None:
     """Write a set in the format ``load_hs_csv`` reads (terms sorted, for stable diffs)."""
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
@@ -110,7 +112,7 @@ def _date(value: object, field: str, entry: str) -> date | None:
         raise ValueError(f"tables.toml, {entry}: {field} {value!r} is not a date") from None
 
 
-def load_bundled_tables(directory: str | os.PathLike | None = None) -> HsTables:
+def load_bundled_tables(directory: str | os.PathLike[str] | None = None) -> HsTables:
     """Every set listed in ``tables.toml`` (of this package, or of ``directory``)."""
     base = Path(directory) if directory is not None else _HERE
     manifest = tomllib.loads((base / "tables.toml").read_text(encoding="utf-8"))

@@ -2,8 +2,8 @@
 
 The connector must resolve names without the network (a border post may be offline), so a
 starter taxonomy ships in hs_codes/taxonomy/ (see PROVENANCE.md there); an administrator
-refreshes it from Species+ with cites_connector.adapters.speciesplus_client.refresh_taxonomy, which writes
-the same two files.
+refreshes it from Species+ with
+cites_connector.adapters.speciesplus_client.refresh_taxonomy, which writes the same two files.
 
 - ``taxa.csv``: ``name,rank,parent,appendix`` (ranks as Species+ writes them, parent by name)
 - ``synonyms.csv``: ``synonym,accepted``
@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -66,14 +67,13 @@ def load_taxonomy_csv(taxa_path: Path | str, synonyms_path: Path | str | None = 
     return Taxonomy(taxa, synonyms)
 
 
-def _rows(path: Path, columns: tuple[str, ...]):
+def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         missing = set(columns) - set(reader.fieldnames or ())
         if missing:
             raise ValueError(f"{path}: missing columns {', '.join(sorted(missing))}")
-        for number, row in enumerate(reader, start=2):
-            yield number, row
+        yield from enumerate(reader, start=2)
 
 
 def write_taxonomy_csv(taxonomy: Taxonomy, directory: Path | str) -> tuple[Path, Path]:
@@ -91,17 +91,15 @@ def write_taxonomy_csv(taxonomy: Taxonomy, directory: Path | str) -> tuple[Path,
     return taxa_path, synonyms_path
 
 
-def _write(path: Path, header: tuple[str, ...], rows) -> Path:
-    handle = tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", newline="", dir=path.parent, prefix=f".{path.name}.", delete=False
-    )
+def _write(path: Path, header: tuple[str, ...], rows: Iterable[Sequence[str]]) -> Path:
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        with handle:
+        with open(descriptor, "w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(header)
             writer.writerows(rows)
-        os.replace(handle.name, path)
+        os.replace(temporary, path)
     except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
+        Path(temporary).unlink(missing_ok=True)
         raise
     return path

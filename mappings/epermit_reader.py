@@ -42,7 +42,8 @@ class EPermitReader:
         self.sources: dict[str, str] = {}
 
     def read(self) -> dict[str, Any]:
-        root, body = self.root, {}
+        root = self.root
+        body: dict[str, Any] = {}
         self._put(
             body,
             "permit_number",

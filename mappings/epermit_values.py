@@ -38,7 +38,7 @@ def is_absent(text: str | None) -> bool:
 
 def text_of(element: etree._Element) -> str:
     """An element's text without comments (EPIX documents are full of them), stripped."""
-    return "".join(element.itertext()).strip()
+    return "".join(t for t in element.itertext() if isinstance(t, str)).strip()
 
 
 def read_date(element: etree._Element) -> date | None:
@@ -51,7 +51,7 @@ def read_date(element: etree._Element) -> date | None:
 
 
 def _formatted(text: str, code: str | None) -> date:
-    if is_absent(code):
+    if code is None or is_absent(code):
         code = {length: name for name, length in _FORMATS.items()}.get(len(text))
         if code is None or not _DIGITS.fullmatch(text):
             return _iso(text)
@@ -91,7 +91,7 @@ def cites_unit(code: str | None) -> str | None:
 
     An unknown code is passed on as it is, so the permit validator refuses it by name.
     """
-    if is_absent(code):
+    if code is None or is_absent(code):
         return None
     code = code.strip()
     return REC20_UNITS.get(code.upper(), code)

@@ -36,7 +36,8 @@ from cites_connector.domain.permits import Permit
 from cites_connector.mappings import epermit_paths as paths
 from cites_connector.mappings.epermit_paths import Toolkit
 from cites_connector.mappings.epermit_reader import EPermitReader
-from cites_connector.mappings.permit_json import MAX_VERSION, parse_permit
+from cites_connector.mappings.permit_fields import MAX_VERSION
+from cites_connector.mappings.permit_json import parse_permit
 from cites_connector.mappings.safe_xml import DEFAULT_MAX_BYTES, parse_xml
 
 VERSION_HEADER = "permit-version"
@@ -137,16 +138,16 @@ def _locate(root: etree._Element) -> tuple[etree._Element, Toolkit]:
             raise InvalidPermit("the SOAP envelope has no Body")
         fault = next(body.iterchildren("{*}Fault"), None)
         if fault is not None:
-            reason = " ".join(fault.xpath("string(*[local-name()='faultstring'])").split())
+            reason = " ".join(str(fault.xpath("string(*[local-name()='faultstring'])")).split())
             raise InvalidPermit(
                 f"the SOAP envelope holds a Fault, not a permit: {reason or 'no faultstring'}"
             )
-        root = next(body.iter(*(f"{{*}}{name}" for name in paths.TOOLKITS)), None)
-        if root is None:
+        permit = next(body.iter(*(f"{{*}}{name}" for name in paths.TOOLKITS)), None)
+        if permit is None:
             raise InvalidPermit(
                 f"the SOAP envelope's Body holds no ePermit ({' or '.join(paths.TOOLKITS)} element)"
             )
-        qname = etree.QName(root)
+        root, qname = permit, etree.QName(permit)
     toolkit = paths.TOOLKITS.get(qname.localname)
     if toolkit is None:
         raise InvalidPermit(

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from enum import Enum
 from typing import Any
 
 import pycountry
@@ -66,16 +67,16 @@ def text_check(
             return None
         if not isinstance(value, str):
             raise refuse(f"must be text, not {kind(value)}")
-        value = value.strip()
-        if not value:
+        stripped: str = value.strip()
+        if not stripped:
             if required:
                 raise refuse("must not be empty")
             return None
-        if len(value) > max_len:
-            raise refuse(f"must be at most {max_len} characters (got {len(value)})")
-        if identifier and CONTROL.search(value):
-            raise refuse(f"{show(value)} contains control characters")
-        return value
+        if len(stripped) > max_len:
+            raise refuse(f"must be at most {max_len} characters (got {len(stripped)})")
+        if identifier and CONTROL.search(stripped):
+            raise refuse(f"{show(stripped)} contains control characters")
+        return stripped
 
     return check
 
@@ -97,7 +98,7 @@ def one_of(
     return PlainValidator(check)
 
 
-def enum(enum_type: type, *, optional: bool = False) -> PlainValidator:
+def enum(enum_type: type[Enum], *, optional: bool = False) -> PlainValidator:
     return one_of(tuple(member.value for member in enum_type), enum_type, optional=optional)
 
 
@@ -164,7 +165,8 @@ def quantity(value: Any) -> Decimal:
         raise refuse(f"must be greater than zero (got {show(value)})")
     if amount.adjusted() >= limits.QUANTITY_INTEGER_DIGITS:
         raise refuse(f"must have at most {limits.QUANTITY_INTEGER_DIGITS} digits before the point")
-    if amount.normalize().as_tuple().exponent < -limits.QUANTITY_DECIMAL_DIGITS:
+    exponent = amount.normalize().as_tuple().exponent  # an int: the amount is finite
+    if isinstance(exponent, int) and exponent < -limits.QUANTITY_DECIMAL_DIGITS:
         raise refuse(f"must have at most {limits.QUANTITY_DECIMAL_DIGITS} decimal places")
     if amount > limits.QUANTITY_MAX:
         raise refuse(f"{show(value)} is more than the ledger can hold ({limits.QUANTITY_MAX})")
@@ -205,7 +207,10 @@ def taxon(value: Any) -> str:
     applies to the name as stored, after collapsing."""
     if isinstance(value, str):
         value = " ".join(value.split())
-    return _required_taxon(value)
+    name = _required_taxon(value)
+    if name is None:  # cannot be: a required text is never absent
+        raise refuse("must not be empty")
+    return name
 
 
 def line_count(value: Any) -> Any:

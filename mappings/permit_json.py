@@ -31,27 +31,15 @@ Choices an integrator can rely on:
 - Line letters are one to three upper-case letters (A..Z, then AA...), unique in a permit.
 - Whether a version is newer than the stored one is the ledger's question, not this module's.
 
-Nothing here does I/O: the permit comes in as bytes, text or an already decoded dict.
+Nothing here does I/O: the permit comes in as bytes, text or an already decoded dict. The
+body's fields are declared in ``permit_json_schema``, checked by ``permit_fields``; decoding and
+the problem report are in ``permit_json_problems``.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import date
-from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    PlainValidator,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-)
-
-from cites_connector.domain import limits
 from cites_connector.domain.errors import InvalidPermit
 from cites_connector.domain.permits import (
     ConsignmentPolicy,
@@ -63,207 +51,21 @@ from cites_connector.domain.permits import (
     PermitType,
 )
 from cites_connector.domain.units import format_decimal
-from cites_connector.mappings import permit_fields as f
-from cites_connector.mappings.permit_fields import MAX_VERSION  # noqa: F401 - re-exported
-
-#: CITES source codes (primer "Code lists"); Y (assisted production) is in Res. Conf. 12.3.
-SOURCE_CODES = ("W", "R", "D", "A", "C", "F", "U", "I", "O", "X", "Y")
-#: CITES purpose-of-transaction codes (form box 5a).
-PURPOSE_CODES = ("B", "E", "G", "H", "L", "M", "N", "P", "Q", "S", "T", "Z")
-APPENDICES = ("I", "II", "III")
-#: a rejection reason travels in an AMQP header: keep it bounded
-MAX_PROBLEMS_SHOWN = 20
+from cites_connector.mappings.permit_json_problems import (
+    MAX_PROBLEMS_SHOWN,
+    JsonInput,
+    load,
+    report,
+    validate,
+)
+from cites_connector.mappings.permit_json_schema import PartyBody, PermitBody, StatusChangeBody
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class _PartyBody(_Body):
-    name: Annotated[str | None, f.text(limits.PARTY_NAME)] = None
-    country: Annotated[str | None, f.country(optional=True)] = None
-    id: Annotated[str | None, f.text(limits.PARTY_ID, identifier=True)] = None
-
-
-class _LineBody(_Body):
-    line: Annotated[str, PlainValidator(f.line_letter)]
-    taxon: Annotated[str, PlainValidator(f.taxon)]
-    quantity: Annotated[Decimal, PlainValidator(f.quantity)]
-    unit: Annotated[str | None, PlainValidator(f.unit)] = None
-    appendix: Annotated[str | None, f.one_of(APPENDICES, optional=True)] = None
-    source: Annotated[str | None, f.one_of(SOURCE_CODES, optional=True)] = None
-    term: Annotated[str | None, PlainValidator(f.term)] = None
-    origin_country: Annotated[str | None, f.country(optional=True, allow_unknown=True)] = None
-    description: Annotated[str | None, f.text(limits.DESCRIPTION)] = None
-
-
-class _Identity(_Body):
-    """What every permit event carries: the permit's key and its version."""
-
-    permit_number: Annotated[str, f.text(limits.PERMIT_NUMBER, required=True, identifier=True)]
-    issuing_country: Annotated[str, f.country(optional=False)]
-    version: Annotated[int, PlainValidator(f.version)]
-
-
-class _StatusChangeBody(_Identity):
-    reason: Annotated[str | None, f.text(limits.STATUS_REASON)] = None
-
-
-class _PermitBody(_Identity):
-    type: Annotated[PermitType, f.enum(PermitType)]
-    status: Annotated[PermitStatus, f.enum(PermitStatus)] = PermitStatus.VALID
-    issued_on: Annotated[date | None, f.iso_date(optional=True)] = None
-    valid_from: Annotated[date, f.iso_date()]
-    valid_until: Annotated[date, f.iso_date()]
-    consignment_policy: Annotated[ConsignmentPolicy, f.enum(ConsignmentPolicy)] = (
-        ConsignmentPolicy.SINGLE
-    )
-    exporter: _PartyBody | None = None
-    importer: _PartyBody | None = None
-    purpose: Annotated[str | None, f.one_of(PURPOSE_CODES, optional=True)] = None
-    security_stamp: Annotated[str | None, f.text(limits.STAMP, identifier=True)] = None
-    replaces: Annotated[str | None, f.text(limits.PERMIT_NUMBER, identifier=True)] = None
-    lines: Annotated[list[_LineBody], BeforeValidator(f.line_count)]
-
-    @field_validator("valid_until")
-    @classmethod
-    def _not_before_valid_from(cls, value: date, info: ValidationInfo) -> date:
-        valid_from = info.data.get("valid_from")
-        if valid_from is not None and value < valid_from:
-            raise f.refuse(f"{value.isoformat()} is before valid_from {valid_from.isoformat()}")
-        return value
-
-
-def _json_object_without_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """Two ``quantity`` keys in one line is an error, not "the last one wins"."""
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise ValueError(f"duplicate key {key!r}")
-        obj[key] = value
-    return obj
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _load(data: bytes | bytearray | memoryview | str | dict | list) -> Any:
-    """Decoded JSON; floats become ``Decimal`` so that a quantity is never rounded."""
-    if isinstance(data, (dict, list)):
-        return data
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        try:
-            data = bytes(data).decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise InvalidPermit(
-                f"invalid JSON: the body is not UTF-8 ({exc.reason} at byte {exc.start})"
-            ) from None
-    if not isinstance(data, str):
-        raise InvalidPermit(f"invalid JSON: expected text or an object, not {type(data).__name__}")
-    try:
-        return json.loads(
-            data,
-            parse_float=Decimal,
-            parse_constant=_no_constant,
-            object_pairs_hook=_json_object_without_duplicate_keys,
-        )
-    except (ValueError, RecursionError) as exc:
-        raise InvalidPermit(f"invalid JSON: {exc}") from None
-
-
-def _path(loc: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path
-
-
-def _line_label(raw: Any, loc: tuple[int | str, ...]) -> str:
-    """' (line B)' after a line's path, when the line's letter can be read."""
-    if len(loc) < 2 or loc[0] != "lines" or not isinstance(loc[1], int):
-        return ""
-    try:
-        letter = raw["lines"][loc[1]]["line"]
-    except (KeyError, IndexError, TypeError):
-        return ""
-    if not isinstance(letter, str) or not f.LINE_LETTERS.fullmatch(letter.strip()):
-        return ""
-    return f" (line {letter.strip()})"
-
-
-def _problems(error: ValidationError, raw: Any) -> list[str]:
-    problems = []
-    for detail in error.errors(include_url=False):
-        loc, kind = detail["loc"], detail["type"]
-        if kind == "missing":
-            message = "is required"
-        elif kind in ("model_type", "model_attributes_type", "dict_type"):
-            message = f"must be a JSON object, not {f.kind(detail['input'])}"
-        elif kind == "list_type":
-            message = f"must be a JSON list, not {f.kind(detail['input'])}"
-        else:
-            message = detail["msg"]
-        where = _path(loc) + _line_label(raw, loc)
-        problems.append(f"{where}: {message}" if where else message)
-    return problems
-
-
-def _duplicate_letters(raw: Any) -> list[str]:
-    """Checked on the raw lines so that it is reported even when another line is invalid."""
-    lines = raw.get("lines") if isinstance(raw, dict) else None
-    if not isinstance(lines, list):
-        return []
-    first_seen: dict[str, int] = {}
-    problems = []
-    for index, line in enumerate(lines):
-        letter = line.get("line") if isinstance(line, dict) else None
-        if not isinstance(letter, str) or not f.LINE_LETTERS.fullmatch(letter.strip()):
-            continue
-        letter = letter.strip()
-        if letter in first_seen:
-            problems.append(
-                f"lines[{index}].line: duplicate line letter {letter!r} "
-                f"(also lines[{first_seen[letter]}])"
-            )
-        else:
-            first_seen[letter] = index
-    return problems
-
-
-def _validate(raw: Any, model: type[_Body]) -> tuple[Any, list[str]]:
-    try:
-        body, problems = model.model_validate(raw), []
-    except ValidationError as error:
-        body, problems = None, _problems(error, raw)
-    if model is _PermitBody:
-        problems += _duplicate_letters(raw)
-    return body, problems
-
-
-def _subject(raw: Any) -> str:
-    number = raw.get("permit_number") if isinstance(raw, dict) else None
-    if (
-        isinstance(number, str)
-        and 0 < len(number.strip()) <= limits.PERMIT_NUMBER
-        and not f.CONTROL.search(number)
-    ):
-        return f"permit {number.strip()}"
-    return "invalid permit"
-
-
-def _report(raw: Any, problems: list[str]) -> str:
-    shown = problems[:MAX_PROBLEMS_SHOWN]
-    hidden = len(problems) - len(shown)
-    text = "; ".join(shown) + (f"; and {hidden} more problems" if hidden else "")
-    return f"{_subject(raw)}: {text}"
-
-
-def _party(body: _PartyBody | None) -> Party:
+def _party(body: PartyBody | None) -> Party:
     return Party() if body is None else Party(name=body.name, country=body.country, id=body.id)
 
 
-def _to_permit(body: _PermitBody) -> Permit:
+def _to_permit(body: PermitBody) -> Permit:
     return Permit(
         permit_number=body.permit_number,
         issuing_country=body.issuing_country,
@@ -296,28 +98,29 @@ def _to_permit(body: _PermitBody) -> Permit:
     )
 
 
-def parse_permit(data: bytes | str | dict) -> Permit:
+def parse_permit(data: JsonInput) -> Permit:
     """A full permit (``permit.issued``, ``permit.amended``, a lookup reply) as the domain's.
 
     Raises ``InvalidPermit`` naming every problem by its JSON path.
     """
-    raw = _load(data)
-    body, problems = _validate(raw, _PermitBody)
-    if problems:
-        raise InvalidPermit(_report(raw, problems))
+    raw = load(data)
+    body, problems = validate(raw, PermitBody)
+    if body is None or problems:
+        raise InvalidPermit(report(raw, problems))
     return _to_permit(body)
 
 
-def parse_permit_list(data: bytes | str | dict | list) -> list[Permit]:
+def parse_permit_list(data: JsonInput) -> list[Permit]:
     """One permit or a JSON list of permits (``permits import FILE``); all or nothing."""
-    raw = _load(data)
+    raw = load(data)
     if not isinstance(raw, list):
         return [parse_permit(raw)]
-    permits, failures = [], []
+    permits: list[Permit] = []
+    failures: list[str] = []
     for index, item in enumerate(raw):
-        body, problems = _validate(item, _PermitBody)
-        if problems:
-            failures.append(f"[{index}] {_report(item, problems)}")
+        body, problems = validate(item, PermitBody)
+        if body is None or problems:
+            failures.append(f"[{index}] {report(item, problems)}")
         else:
             permits.append(_to_permit(body))
     if failures:
@@ -330,16 +133,16 @@ def parse_permit_list(data: bytes | str | dict | list) -> list[Permit]:
     return permits
 
 
-def parse_status_change(data: bytes | str | dict, status: PermitStatus) -> PermitStatusChange:
+def parse_status_change(data: JsonInput, status: PermitStatus) -> PermitStatusChange:
     """A ``permit.cancelled`` / ``suspended`` / ``reinstated`` body.
 
     The new status comes from the routing key, not the body: the contract's body has no
     status field, and a ``status`` the sender adds anyway is ignored like any unknown field.
     """
-    raw = _load(data)
-    body, problems = _validate(raw, _StatusChangeBody)
-    if problems:
-        raise InvalidPermit(_report(raw, problems))
+    raw = load(data)
+    body, problems = validate(raw, StatusChangeBody)
+    if body is None or problems:
+        raise InvalidPermit(report(raw, problems))
     return PermitStatusChange(
         permit_number=body.permit_number,
         issuing_country=body.issuing_country,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
@@ -131,15 +131,17 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 class _Reader:
     """Validates the parsed TOML table by table; errors read ``<file>: [table] key: problem``."""
 
-    _TABLES = {
-        "version",
-        "declaration",
-        "item",
-        "documents",
-        "declaration_types",
-        "procedures",
-        "supplementary_units",
-    }
+    _TABLES = frozenset(
+        {
+            "version",
+            "declaration",
+            "item",
+            "documents",
+            "declaration_types",
+            "procedures",
+            "supplementary_units",
+        }
+    )
 
     def __init__(self, source: str):
         self.source = source
@@ -170,7 +172,7 @@ class _Reader:
             units=self.units(self.table(data, "supplementary_units", {"specimens", "cites"})),
         )
 
-    def keys(self, where: str, table: Mapping[str, Any], allowed: set[str]) -> None:
+    def keys(self, where: str, table: Mapping[str, Any], allowed: Set[str]) -> None:
         unknown = sorted(set(table) - allowed)
         if unknown:
             known = ", ".join(sorted(allowed))

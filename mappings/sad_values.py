@@ -20,6 +20,7 @@ from lxml import etree
 
 from cites_connector.domain.errors import MappingFailed
 from cites_connector.domain.limits import QUANTITY_DECIMAL_DIGITS, QUANTITY_INTEGER_DIGITS
+from cites_connector.mappings.safe_xml import tag_of
 
 _NUMBER = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?")
 NULL = "null"
@@ -29,7 +30,7 @@ def whole_text(element: etree._Element, path: str) -> str | None:
     """The stripped text content of ``element``; None when blank or ``<null/>``."""
     parts = [element.text or ""]
     for child in element:
-        if isinstance(child.tag, str):
+        if isinstance(tag_of(child), str):
             if child.tag == NULL:
                 return None
             raise MappingFailed(

@@ -24,7 +24,9 @@ _SELF_DESCRIBED = re.compile(
 )
 
 
-def _hardened_parser(target: object | None = None, encoding: str | None = None) -> etree.XMLParser:
+def _hardened_parser(
+    target: etree.ParserTarget | None = None, encoding: str | None = None
+) -> etree.XMLParser:
     return etree.XMLParser(
         target=target,
         encoding=encoding,
@@ -51,19 +53,19 @@ class _PrologProbe:
     def doctype(self, name: str, pubid: str | None, system: str | None) -> None:
         raise _DoctypeFound(name)
 
-    def start(self, tag: str, attrib: object, nsmap: object = None) -> None:
+    def start(self, tag: str | bytes, attrib: object, nsmap: object = None) -> None:
         raise _RootReached
 
-    def end(self, tag: str) -> None:  # pragma: no cover - never reached past the root
+    def end(self, tag: str | bytes) -> None:  # pragma: no cover - never reached past the root
         pass
 
-    def data(self, data: str) -> None:
+    def data(self, data: str | bytes) -> None:
         pass
 
-    def comment(self, text: str) -> None:
+    def comment(self, text: str | bytes) -> None:
         pass
 
-    def pi(self, target: str, data: str | None = None) -> None:
+    def pi(self, target: str | bytes, data: str | bytes | None = None) -> None:
         pass
 
     def close(self) -> None:
@@ -103,16 +105,25 @@ def parse_xml(
     return ensure_safe_element(root)
 
 
-def ensure_safe_element(element: etree._Element) -> etree._Element:
+def tag_of(node: etree._Element) -> object:
+    """A node's tag as lxml gives it: text for an element, but the factory function
+    (``etree.Comment``, ``etree.PI``, ``etree.Entity``) for a comment, processing instruction or
+    entity reference, which lxml-stubs leave out of the type."""
+    tag: object = node.tag
+    return tag
+
+
+def ensure_safe_element(element: object) -> etree._Element:
     """Check an element parsed elsewhere (the SOAP edge's envelope) by the same rules.
 
     The edge's parser is not ours, so this is the second line of defence: an internal DTD on
     the owning document, or an unexpanded entity node in the subtree, is refused.
     """
-    if not isinstance(element, etree._Element) or not isinstance(element.tag, str):
+    if not isinstance(element, etree._Element) or not isinstance(tag_of(element), str):
         raise MalformedXml("expected an XML element")
     docinfo = element.getroottree().docinfo
-    if docinfo.internalDTD is not None or docinfo.doctype:
+    internal_dtd: etree.DTD | None = docinfo.internalDTD  # None without one (not in lxml-stubs)
+    if internal_dtd is not None or docinfo.doctype:  # type: ignore[attr-defined]  # lxml-stubs lack it
         raise MalformedXml("the XML document has a DOCTYPE: DTDs are not accepted")
     for entity in element.iter(etree.Entity):
         raise MalformedXml(

@@ -16,13 +16,17 @@ Species+ sent for that taxon itself. A synonym that points to more than one acce
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from cites_connector.domain.taxonomy import RANKS, Taxon, Taxonomy, name_key
 
 _HIGHER = ("kingdom", "phylum", "class", "order", "family")
 _SYNONYM_STATUSES = frozenset({"S", "T"})
+
+#: one decoded JSON object of the Species+ API (a page, a concept, its higher taxa)
+JsonObject = Mapping[str, Any]
 
 
 @dataclass
@@ -44,7 +48,7 @@ class TaxonConceptBatch:
         return self.implied_taxonomy().merge(self.concept_taxonomy())
 
 
-def translate_pages(pages: Iterable[dict]) -> TaxonConceptBatch:
+def translate_pages(pages: Iterable[JsonObject]) -> TaxonConceptBatch:
     batch = TaxonConceptBatch()
     seen_synonyms: dict[str, str] = {}
     for page in pages:
@@ -54,24 +58,29 @@ def translate_pages(pages: Iterable[dict]) -> TaxonConceptBatch:
     return batch
 
 
-def taxonomy_from_pages(pages: Iterable[dict]) -> Taxonomy:
+def taxonomy_from_pages(pages: Iterable[JsonObject]) -> Taxonomy:
     """The taxa and synonyms of Species+ pages as one taxonomy."""
     return translate_pages(pages).taxonomy()
 
 
-def _translate(concept: dict, batch: TaxonConceptBatch, seen: dict[str, str]) -> None:
+def _translate(concept: JsonObject, batch: TaxonConceptBatch, seen: dict[str, str]) -> None:
     name = " ".join(str(concept.get("full_name") or "").split())
     rank = str(concept.get("rank") or "").upper()
     status = concept.get("name_status")
-    if not name or name_key(name) is None or concept.get("active") is False:
+    key = name_key(name)
+    if not name or key is None or concept.get("active") is False:
         batch.skipped.append(f"{concept.get('id')}: {name or '(no name)'} inactive or unnamed")
         return
     if status in _SYNONYM_STATUSES:
-        accepted = {a.get("full_name") for a in concept.get("accepted_names") or ()} - {None}
+        accepted: set[str] = {
+            a["full_name"]
+            for a in concept.get("accepted_names") or ()
+            if a.get("full_name") is not None
+        }
         if len(accepted) == 1:
             _add_synonym(batch, seen, name, accepted.pop())
         elif accepted:
-            _mark_ambiguous(batch, name)
+            _mark_ambiguous(batch, key)
         return
     if status != "A" or rank not in RANKS:
         batch.skipped.append(
@@ -79,7 +88,7 @@ def _translate(concept: dict, batch: TaxonConceptBatch, seen: dict[str, str]) ->
         )
         return
     higher = concept.get("higher_taxa") or {}
-    batch.taxa[name_key(name)] = Taxon(
+    batch.taxa[key] = Taxon(
         name, rank, _parent(name, rank, higher, batch), _listing(concept.get("cites_listing"))
     )
     for synonym in concept.get("synonyms") or ():
@@ -87,29 +96,39 @@ def _translate(concept: dict, batch: TaxonConceptBatch, seen: dict[str, str]) ->
             _add_synonym(batch, seen, " ".join(synonym["full_name"].split()), name)
 
 
-def _parent(name: str, rank: str, higher: dict, batch: TaxonConceptBatch) -> str | None:
-    chain = [(level.upper(), higher.get(level)) for level in _HIGHER if higher.get(level)]
-    chain = [(r, n) for r, n in chain if name_key(n) != name_key(name)]
-    for index, (level_rank, level_name) in enumerate(chain):  # kingdom first
-        above = chain[index - 1][1] if index else None
-        batch.implied.setdefault(name_key(level_name), Taxon(level_name, level_rank, above))
+def _parent(name: str, rank: str, higher: JsonObject, batch: TaxonConceptBatch) -> str | None:
+    # (rank, name) of each higher taxon Species+ names, kingdom first; a level whose name is
+    # not a scientific name (no key, as "?") is skipped like an empty one
+    chain: list[tuple[str, str]] = []
+    for field_name in _HIGHER:
+        level_name = higher.get(field_name)
+        level_key = name_key(level_name) if isinstance(level_name, str) else None
+        if level_name is None or level_key is None or level_key == name_key(name):
+            continue
+        above = chain[-1][1] if chain else None
+        batch.implied.setdefault(level_key, Taxon(level_name, field_name.upper(), above))
+        chain.append((field_name.upper(), level_name))
     words = name.replace(" ssp. ", " ").replace(" subsp. ", " ").replace(" var. ", " ").split()
     if rank in ("SUBSPECIES", "VARIETY") and len(words) >= 3:
         species = " ".join(words[:2])
-        batch.implied.setdefault(name_key(species), Taxon(species, "SPECIES", words[0]))
+        species_key = name_key(species)
+        if species_key is not None:
+            batch.implied.setdefault(species_key, Taxon(species, "SPECIES", words[0]))
         _imply_genus(words[0], chain, batch)
         return species
     if rank == "SPECIES" and len(words) >= 2:
         _imply_genus(words[0], chain, batch)
         return words[0]
-    level = RANKS.index(rank)
-    above = [n for r, n in chain if r in RANKS and RANKS.index(r) < level]
-    return above[-1] if above else None
+    position = RANKS.index(rank)
+    ancestors = [n for r, n in chain if r in RANKS and RANKS.index(r) < position]
+    return ancestors[-1] if ancestors else None
 
 
 def _imply_genus(genus: str, chain: list[tuple[str, str]], batch: TaxonConceptBatch) -> None:
     parent = chain[-1][1] if chain else None
-    batch.implied.setdefault(name_key(genus), Taxon(genus, "GENUS", parent))
+    genus_key = name_key(genus)
+    if genus_key is not None:
+        batch.implied.setdefault(genus_key, Taxon(genus, "GENUS", parent))
 
 
 def _listing(value: object) -> str | None:
@@ -124,14 +143,13 @@ def _add_synonym(
     if key is None or key in batch.ambiguous_synonyms:
         return
     if key in seen and name_key(seen[key]) != name_key(accepted):
-        _mark_ambiguous(batch, synonym)
+        _mark_ambiguous(batch, key)
         return
     seen[key] = accepted
     batch.synonyms[synonym] = accepted
 
 
-def _mark_ambiguous(batch: TaxonConceptBatch, synonym: str) -> None:
-    key = name_key(synonym)
+def _mark_ambiguous(batch: TaxonConceptBatch, key: str) -> None:
     batch.ambiguous_synonyms.add(key)
     for known in [s for s in batch.synonyms if name_key(s) == key]:
         del batch.synonyms[known]

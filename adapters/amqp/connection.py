@@ -42,13 +42,17 @@ def parameters(
     return params
 
 
-def connect(url: str, *, name: str, **options) -> pika.BlockingConnection:
+def connect(
+    url: str, *, name: str, heartbeat: int = 30, socket_timeout: float = 5.0
+) -> pika.BlockingConnection:
     pika_log = logging.getLogger("pika")
     if pika_log.level == logging.NOTSET:
         # pika logs every connection at INFO and every refused one as several ERROR lines
         # with tracebacks; the connector logs its own connection events, one line each
         pika_log.setLevel(logging.CRITICAL)
-    return pika.BlockingConnection(parameters(url, name=name, **options))
+    return pika.BlockingConnection(
+        parameters(url, name=name, heartbeat=heartbeat, socket_timeout=socket_timeout)
+    )
 
 
 def close_quietly(connection: pika.BlockingConnection | None) -> None:

@@ -18,6 +18,7 @@ assignment of an immutable value, so no lock is needed.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -54,7 +55,7 @@ class QueueDepths:
 
 
 class ConsumerWatch:
-    def __init__(self, clock=time.monotonic):
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
         self.clock = clock
         self.in_hand: InHand | None = None
         self.depths: QueueDepths | None = None

@@ -25,6 +25,8 @@ from typing import Any
 
 import pika
 import pika.exceptions
+from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
+from pika.spec import Basic
 
 from cites_connector.adapters.amqp.connection import (
     CONNECTION_ERRORS,
@@ -104,7 +106,7 @@ def rejection_properties(
 
 
 def file_rejection(
-    channel,
+    channel: BlockingChannel,
     routing_key: str,
     exchange: str,
     properties: pika.BasicProperties,
@@ -124,10 +126,11 @@ def file_rejection(
     )
 
 
-def dead_letter_depth(channel) -> int:
+def dead_letter_depth(channel: BlockingChannel) -> int:
     """Messages waiting in ``cites-connector.dead-letters`` (a passive declare: it needs no
     permission and changes nothing)."""
-    return channel.queue_declare(DEAD_LETTER_QUEUE, passive=True).method.message_count
+    depth: int = channel.queue_declare(DEAD_LETTER_QUEUE, passive=True).method.message_count
+    return depth
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,7 @@ def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-def _read(method, properties: pika.BasicProperties, body: bytes) -> DeadLetter:
+def _read(method: Basic.GetOk, properties: pika.BasicProperties, body: bytes) -> DeadLetter:
     headers = dict(properties.headers or {})
     death = _death(headers)
     if REASON in headers:
@@ -200,11 +203,13 @@ def _read(method, properties: pika.BasicProperties, body: bytes) -> DeadLetter:
     )
 
 
-def read_dead_letter(method, properties: pika.BasicProperties, body: bytes) -> DeadLetter:
+def read_dead_letter(
+    method: Basic.GetOk, properties: pika.BasicProperties, body: bytes
+) -> DeadLetter:
     return _read(method, properties, body)
 
 
-def open_dead_letters(url: str):
+def open_dead_letters(url: str) -> tuple[BlockingConnection, BlockingChannel]:
     try:
         connection = connect(url, name="dlq")
         channel = connection.channel()
@@ -224,7 +229,8 @@ def list_dead_letters(url: str, limit: int = 50) -> tuple[list[DeadLetter], int]
     connection, channel = open_dead_letters(url)
     try:
         total = channel.queue_declare(DEAD_LETTER_QUEUE, passive=True).method.message_count
-        found, last_tag = [], None
+        found: list[DeadLetter] = []
+        last_tag = None
         while len(found) < limit:
             method, properties, body = channel.basic_get(DEAD_LETTER_QUEUE, auto_ack=False)
             if method is None:

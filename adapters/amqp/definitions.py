@@ -18,7 +18,8 @@ of a 4-byte salt followed by SHA-256(salt + UTF-8 password)) of **demo** passwor
 (``DEMO_PASSWORDS``), for the quick start and the tests. An operator sets real ones with
 ``rabbitmqctl change_password`` after importing, or renders a file of their own::
 
-    python -m cites_connector.adapters.amqp.definitions --ask-passwords --vhost /customs > definitions.json
+    python -m cites_connector.adapters.amqp.definitions --ask-passwords --vhost /customs \
+        > definitions.json
 
 The same module renders the file and checks it (tests compare them), so the file and the code
 cannot drift.
@@ -36,6 +37,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 from cites_connector import config as _config_package
 from cites_connector.adapters.amqp import topology
@@ -120,7 +122,7 @@ def render(
     *,
     vhost: str = "/",
     delivery_limit: int = topology.BACKSTOP_DELIVERY_LIMIT,
-) -> dict:
+) -> dict[str, Any]:
     """The whole definitions document for one virtual host."""
     return {
         "users": users(hashes),
@@ -130,9 +132,9 @@ def render(
     }
 
 
-def for_vhost(document: dict, vhost: str) -> dict:
+def for_vhost(document: dict[str, Any], vhost: str) -> dict[str, Any]:
     """``document`` (e.g. the shipped file) moved to another virtual host."""
-    moved = json.loads(json.dumps(document))
+    moved: dict[str, Any] = json.loads(json.dumps(document))
     moved["vhosts"] = [{"name": vhost}]
     for section in ("permissions", "exchanges", "queues", "bindings"):
         for entry in moved.get(section, []):
@@ -140,8 +142,9 @@ def for_vhost(document: dict, vhost: str) -> dict:
     return moved
 
 
-def load(path: Path = FILE) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
+def load(path: Path = FILE) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return document
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 import pika
 import pika.exceptions
+from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 
 from cites_connector.adapters.amqp.connection import (
     CONNECTION_ERRORS,
@@ -29,11 +30,11 @@ from cites_connector.adapters.amqp.connection import (
 )
 from cites_connector.adapters.amqp.dead_letters import (
     ADDED_HEADERS,
-    DEAD_LETTER_QUEUE,
     DeadLetter,
     open_dead_letters,
     read_dead_letter,
 )
+from cites_connector.adapters.amqp.topology import DEAD_LETTER_QUEUE
 from cites_connector.domain.errors import InvalidInput, Unavailable
 
 
@@ -72,7 +73,7 @@ def publisher_of(url: str) -> str:
     return unquote(user)
 
 
-def _open_publisher(url: str):
+def _open_publisher(url: str) -> tuple[BlockingConnection, BlockingChannel]:
     try:
         connection = connect(url, name="dlq-replay")
         channel = connection.channel()

@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import pika
 import pika.exceptions
 import structlog
+from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
+from pika.spec import Basic
 from structlog.contextvars import bound_contextvars
 
 from cites_connector.adapters.amqp.connection import (
@@ -42,13 +44,23 @@ from cites_connector.adapters.amqp.consumer_watch import (
     DeadLettersWaiting,
 )
 from cites_connector.adapters.amqp.dead_letters import dead_letter_depth, file_rejection
-from cites_connector.adapters.amqp.permit_handler import HandlerConfig, PermitHandler, Verdict
+from cites_connector.adapters.amqp.permit_handler import (
+    DeliveryAttempts,
+    HandlerConfig,
+    PermitHandler,
+    PermitIntake,
+    Reject,
+    Requeue,
+    Verdict,
+)
 from cites_connector.adapters.amqp.topology import BACKSTOP_DELIVERY_LIMIT, PERMITS_QUEUE, declare
 from cites_connector.adapters.outbox.backoff import Backoff
 from cites_connector.domain.errors import ConnectorError
 
 log = structlog.get_logger(__name__)
 POLL_SECONDS = 5.0
+#: back-off between reconnection attempts to the broker
+RECONNECT = Backoff(initial=0.5, maximum=30.0, jitter=0.5)
 
 
 class PermitConsumer:
@@ -58,18 +70,18 @@ class PermitConsumer:
 
     def __init__(
         self,
-        permits,
+        permits: PermitIntake,
         url: str,
-        attempts,
+        attempts: DeliveryAttempts,
         *,
-        publishers=("permit-system",),
+        publishers: Iterable[str] = ("permit-system",),
         prefetch: int = 20,
         workers: int = 1,
         delivery_limit: int = 5,
         broker_delivery_limit: int = BACKSTOP_DELIVERY_LIMIT,
         max_bytes: int = 5 * 1024 * 1024,
         stuck_seconds: float = 60.0,
-        reconnect: Backoff = Backoff(initial=0.5, maximum=30.0, jitter=0.5),
+        reconnect: Backoff = RECONNECT,
         on_applied: Callable[[], None] | None = None,
     ):
         self.url = url
@@ -203,14 +215,13 @@ class _ConsumerLoop:
                 self.consuming = False
                 self.watch.done()
                 close_quietly(connection)
-            if owner.stopping:
-                break
-            failures += 1
-            delay = owner.reconnect.delay(failures)
-            log.info("amqp.consumer_reconnecting", worker=self.index, in_s=round(delay, 2))
-            owner.wait(delay)
+            if not owner.stopping:  # else the loop ends without waiting
+                failures += 1
+                delay = owner.reconnect.delay(failures)
+                log.info("amqp.consumer_reconnecting", worker=self.index, in_s=round(delay, 2))
+                owner.wait(delay)
 
-    def _consume(self, connection, channel) -> None:
+    def _consume(self, connection: BlockingConnection, channel: BlockingChannel) -> None:
         owner = self.owner
         for method, properties, body in channel.consume(PERMITS_QUEUE, inactivity_timeout=0.5):
             if method is not None:
@@ -221,14 +232,21 @@ class _ConsumerLoop:
         channel.cancel()  # prefetched, unhandled messages go back to the queue
         connection.close()
 
-    def _poll(self, channel) -> None:
+    def _poll(self, channel: BlockingChannel) -> None:
         if time.monotonic() - self._polled < POLL_SECONDS:
             return
         self._polled = time.monotonic()
         ready = channel.queue_declare(PERMITS_QUEUE, passive=True).method.message_count
         self.watch.polled(ready, dead_letter_depth(channel))
 
-    def _handle(self, connection, channel, method, properties, body: bytes) -> None:
+    def _handle(
+        self,
+        connection: BlockingConnection,
+        channel: BlockingChannel,
+        method: Basic.Deliver,
+        properties: pika.BasicProperties,
+        body: bytes,
+    ) -> None:
         self.watch.took(properties.message_id or f"delivery {method.delivery_tag}")
         try:
             with bound_contextvars(
@@ -246,12 +264,18 @@ class _ConsumerLoop:
             self.watch.done()
 
     def _carry_out(
-        self, connection, channel, method, properties, body: bytes, verdict: Verdict
+        self,
+        connection: BlockingConnection,
+        channel: BlockingChannel,
+        method: Basic.Deliver,
+        properties: pika.BasicProperties,
+        body: bytes,
+        verdict: Verdict,
     ) -> None:
-        if verdict.action == "requeue":
+        if isinstance(verdict, Requeue):
             channel.basic_nack(method.delivery_tag, requeue=True)
             return
-        if verdict.action == "reject":
+        if isinstance(verdict, Reject):
             if not self._reject(connection, channel, method, properties, body, verdict):
                 return
         else:
@@ -274,7 +298,7 @@ class _ConsumerLoop:
             except ConnectorError as exc:  # left behind: pruned later, harmless meanwhile
                 log.warning("permit.attempts_not_cleared", error=exc.message)
 
-    def _pause(self, connection, seconds: float) -> bool:
+    def _pause(self, connection: BlockingConnection, seconds: float) -> bool:
         """Wait while keeping the connection alive (heartbeats); True when stopping."""
         deadline = time.monotonic() + seconds
         while not self.owner.stopping:
@@ -285,7 +309,13 @@ class _ConsumerLoop:
         return True
 
     def _reject(
-        self, connection, channel, method, properties, body: bytes, verdict: Verdict
+        self,
+        connection: BlockingConnection,
+        channel: BlockingChannel,
+        method: Basic.Deliver,
+        properties: pika.BasicProperties,
+        body: bytes,
+        verdict: Reject,
     ) -> bool:
         try:
             file_rejection(

@@ -28,9 +28,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol, TypeVar
 
+import pika
 import structlog
+from pika.spec import Basic
 
 from cites_connector.adapters.amqp.consumer_watch import ConsumerWatch
 from cites_connector.adapters.amqp.permit_messages import (
@@ -46,7 +48,8 @@ from cites_connector.domain.errors import (
     PermitEventRefused,
     Unavailable,
 )
-from cites_connector.domain.permits import Permit
+from cites_connector.domain.permits import Permit, PermitStatusChange
+from cites_connector.services.permits import IntakeOutcome
 
 log = structlog.get_logger(__name__)
 PROCESSING_FAILED = "PROCESSING_FAILED"
@@ -54,19 +57,71 @@ PROCESSING_INTERRUPTED = "PROCESSING_INTERRUPTED"
 #: deaths with the message in hand, per allowed failure, before the message is given up
 INTERRUPTED_FACTOR = 4
 
+T = TypeVar("T")
+#: ``wait(seconds)`` sleeps keeping the connection alive; True when stopping
+Wait = Callable[[float], bool]
+
 
 @dataclass(frozen=True)
-class Verdict:
-    action: str  # "ack", "reject" or "requeue"
-    reason: str | None = None
-    detail: str | None = None
+class Ack:
+    """Applied (or a repeat): acknowledge the message."""
+
+    outcome: IntakeOutcome
     #: the delivery_attempts row to delete once the verdict is on the wire
     forget: str | None = None
-    outcome: Any = None
 
-    @classmethod
-    def reject(cls, reason: str, detail: str | None = None, forget: str | None = None):
-        return cls("reject", reason, detail, forget)
+
+@dataclass(frozen=True)
+class Reject:
+    """Dead-letter a copy with the reason in ``x-rejection-reason``, then acknowledge."""
+
+    reason: str
+    detail: str | None = None
+    forget: str | None = None
+
+
+@dataclass(frozen=True)
+class Requeue:
+    """Give the message back to the queue (the ledger was away, or we are stopping)."""
+
+
+#: what the consumer loop does with a message
+Verdict = Ack | Reject | Requeue
+
+
+class AttemptCount(Protocol):
+    """How often a message was started and failed (``delivery_attempts``)."""
+
+    @property
+    def failed(self) -> int: ...
+    @property
+    def interrupted(self) -> int: ...
+    @property
+    def last_error(self) -> str | None: ...
+
+
+class DeliveryAttempts(Protocol):
+    """Counts deliveries per message id, across redeliveries and restarts."""
+
+    def begin(self, message_id: str) -> AttemptCount: ...
+    def failed(self, message_id: str, error: str, *, counted: bool) -> AttemptCount: ...
+    def forget(self, message_id: str) -> None: ...
+
+
+class PermitIntake(Protocol):
+    """The service that applies permit events (``PermitService``)."""
+
+    def receive_permit(
+        self, permit: Permit, *, actor: str, message_id: str | None, body_digest: str | None
+    ) -> IntakeOutcome: ...
+    def receive_status(
+        self,
+        change: PermitStatusChange,
+        *,
+        actor: str,
+        message_id: str | None,
+        body_digest: str | None,
+    ) -> IntakeOutcome: ...
 
 
 @dataclass
@@ -78,13 +133,18 @@ class HandlerConfig:
 
 
 class PermitHandler:
-    def __init__(self, permits, attempts, config: HandlerConfig):
+    def __init__(self, permits: PermitIntake, attempts: DeliveryAttempts, config: HandlerConfig):
         self.permits = permits
         self.attempts = attempts
         self.config = config
 
     def handle(
-        self, method, properties, body: bytes, watch: ConsumerWatch, wait: Callable[[float], bool]
+        self,
+        method: Basic.Deliver,
+        properties: pika.BasicProperties,
+        body: bytes,
+        watch: ConsumerWatch,
+        wait: Wait,
     ) -> Verdict:
         """``wait(seconds)`` sleeps keeping the connection alive; True when stopping."""
         message = IncomingMessage(
@@ -104,23 +164,23 @@ class PermitHandler:
         try:
             publisher = require_trusted(message, self.config.publishers)
         except PermitEventRefused as refused:
-            return Verdict.reject(refused.code, refused.detail)
+            return Reject(refused.code, refused.detail)
         counted = False
         if method.redelivered:
             before = self._ledger(lambda: self.attempts.begin(key), watch, wait)
             if before is None:
-                return Verdict("requeue")
+                return Requeue()
             given_up = self._given_up(before)
             if given_up is not None:
-                return Verdict.reject(*given_up, forget=key)
+                return Reject(*given_up, forget=key)
             counted = True
         try:
             event = decode_event(message, self.config.max_bytes)
         except InvalidInput as refused:
-            return Verdict.reject(refused.message, forget=key if counted else None)
+            return Reject(refused.message, forget=key if counted else None)
         return self._apply(event, key, message.digest, publisher, counted, watch, wait)
 
-    def _given_up(self, before) -> tuple[str, str] | None:
+    def _given_up(self, before: AttemptCount) -> tuple[str, str] | None:
         limit = self.config.delivery_limit
         last = f"; the last error: {before.last_error}" if before.last_error else ""
         if before.failed >= limit:
@@ -137,17 +197,17 @@ class PermitHandler:
 
     def _apply(
         self,
-        event,
+        event: Permit | PermitStatusChange,
         key: str,
         digest: str,
         publisher: str,
         counted: bool,
         watch: ConsumerWatch,
-        wait,
+        wait: Wait,
     ) -> Verdict:
         forget = key if counted else None
 
-        def work():
+        def work() -> IntakeOutcome:
             if isinstance(event, Permit):
                 return self.permits.receive_permit(
                     event, actor=publisher, message_id=key, body_digest=digest
@@ -159,26 +219,28 @@ class PermitHandler:
         try:
             outcome = self._ledger(work, watch, wait)
         except PermitEventRefused as refused:
-            return Verdict.reject(refused.code, refused.detail, forget)
+            return Reject(refused.code, refused.detail, forget)
         except InvalidInput as refused:  # a value the ledger cannot store, among others
-            return Verdict.reject(refused.message, forget=forget)
+            return Reject(refused.message, forget=forget)
         except Exception as exc:
             log.exception("permit.event_failed")
             return self._failed(key, f"{type(exc).__name__}: {exc}", counted, watch, wait)
         if outcome is None:  # stopping while the ledger was down
-            return Verdict("requeue")
-        return Verdict("ack", forget=forget, outcome=outcome)
+            return Requeue()
+        return Ack(outcome, forget)
 
-    def _failed(self, key: str, error: str, counted: bool, watch: ConsumerWatch, wait) -> Verdict:
+    def _failed(
+        self, key: str, error: str, counted: bool, watch: ConsumerWatch, wait: Wait
+    ) -> Verdict:
         watch.failing(error)
         try:
             after = self.attempts.failed(key, error, counted=counted)
         except ConnectorError as exc:
             log.warning("permit.attempt_not_recorded", error=exc.message)
             wait(1.0)
-            return Verdict("requeue")
+            return Requeue()
         if after.failed >= self.config.delivery_limit:
-            return Verdict.reject(
+            return Reject(
                 PROCESSING_FAILED,
                 f"processing failed {after.failed} times "
                 f"(CONNECTOR_AMQP_DELIVERY_LIMIT "
@@ -186,9 +248,9 @@ class PermitHandler:
                 forget=key,
             )
         wait(1.0)  # not straight back into the same failure
-        return Verdict("requeue")
+        return Requeue()
 
-    def _ledger(self, work, watch: ConsumerWatch, wait):
+    def _ledger(self, work: Callable[[], T], watch: ConsumerWatch, wait: Wait) -> T | None:
         """``work()`` once the ledger answers; None when stopping before it did."""
         failures = 0
         while True:

@@ -25,11 +25,13 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import pika
 import pika.exceptions
 import structlog
+from pika.adapters.blocking_connection import BlockingChannel
+from pika.spec import Basic
 
 from cites_connector.adapters.amqp.connection import (
     CONNECTION_ERRORS,
@@ -54,7 +56,11 @@ class AmqpPermitLookup:
     """The ``PermitLookupPort`` over RabbitMQ."""
 
     def __init__(
-        self, url: str, *, publishers=("permit-system",), max_bytes: int = 5 * 1024 * 1024
+        self,
+        url: str,
+        *,
+        publishers: Iterable[str] = ("permit-system",),
+        max_bytes: int = 5 * 1024 * 1024,
     ):
         self.url = url
         self.publishers = frozenset(publishers)
@@ -111,7 +117,12 @@ class AmqpPermitLookup:
             waiting = {str(uuid.uuid4()): number for number, _ in queries}
             answers: dict[str, LookupAnswer] = {}
 
-            def on_reply(_channel, _method, properties, body):
+            def on_reply(
+                _channel: BlockingChannel,
+                _method: Basic.Deliver,
+                properties: pika.BasicProperties,
+                body: bytes,
+            ) -> None:
                 number = waiting.get(properties.correlation_id)
                 if number is None or number in answers:
                     return
@@ -130,7 +141,12 @@ class AmqpPermitLookup:
                     answers[number] = answer
                     del waiting[properties.correlation_id]
 
-            def on_return(_channel, _method, properties, _body):
+            def on_return(
+                _channel: BlockingChannel,
+                _method: Basic.Return,
+                properties: pika.BasicProperties,
+                _body: bytes,
+            ) -> None:
                 number = waiting.pop(properties.correlation_id, None)
                 if number is not None:
                     log.warning(

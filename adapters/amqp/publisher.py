@@ -21,11 +21,13 @@ an administrator corrects is used for every notification not yet sent.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 import pika
 import pika.exceptions
 import structlog
+from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 
 from cites_connector.adapters.amqp.connection import (
     CONNECTION_ERRORS,
@@ -45,19 +47,31 @@ log = structlog.get_logger(__name__)
 CHANNEL = "amqp"
 
 
+class NotificationRenderer(Protocol):
+    """Turns a notification body into its text and HTML (the editable templates)."""
+
+    def render(self, body: Mapping[str, Any]) -> tuple[str, str]: ...
+
+
 class AmqpDeliverer:
-    def __init__(self, url: str, *, renderer=None, must_route: Iterable[str] = (USAGE_EXCHANGE,)):
+    def __init__(
+        self,
+        url: str,
+        *,
+        renderer: NotificationRenderer | None = None,
+        must_route: Iterable[str] = (USAGE_EXCHANGE,),
+    ):
         self.url = url
         self.renderer = renderer
         self.must_route = frozenset(must_route)
-        self._connection = None
-        self._channel = None
+        self._connection: BlockingConnection | None = None
+        self._channel: BlockingChannel | None = None
 
-    def _open(self):
+    def _open(self) -> BlockingChannel:
         if self._channel is None or not self._channel.is_open:
             self.close()
-            self._connection = connect(self.url, name="outbox-relay")
-            channel = self._connection.channel()
+            connection = self._connection = connect(self.url, name="outbox-relay")
+            channel = connection.channel()
             declare_exchanges(channel)
             channel.confirm_delivery()
             self._channel = channel

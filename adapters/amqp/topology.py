@@ -26,6 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pika.adapters.blocking_connection import BlockingChannel
+
 PERMITS_EXCHANGE = "cites.permits"
 USAGE_EXCHANGE = "cites.usage"
 NOTIFICATIONS_EXCHANGE = "customs.notifications"
@@ -86,12 +88,12 @@ def queues(delivery_limit: int = BACKSTOP_DELIVERY_LIMIT) -> tuple[Queue, ...]:
     )
 
 
-def declare_exchanges(channel) -> None:
+def declare_exchanges(channel: BlockingChannel) -> None:
     for exchange in EXCHANGES:
         channel.exchange_declare(exchange.name, exchange.type, durable=True)
 
 
-def declare(channel, delivery_limit: int = BACKSTOP_DELIVERY_LIMIT) -> None:
+def declare(channel: BlockingChannel, delivery_limit: int = BACKSTOP_DELIVERY_LIMIT) -> None:
     """Declare everything the connector uses. A queue that exists with other arguments (an
     operator provisioned another delivery limit) makes RabbitMQ close the channel with
     PRECONDITION_FAILED, naming the argument: the consumer logs it and retries."""
@@ -102,7 +104,7 @@ def declare(channel, delivery_limit: int = BACKSTOP_DELIVERY_LIMIT) -> None:
         channel.queue_bind(binding.queue, binding.exchange, binding.routing_key)
 
 
-def definitions(delivery_limit: int = BACKSTOP_DELIVERY_LIMIT, vhost: str = "/") -> dict:
+def definitions(delivery_limit: int = BACKSTOP_DELIVERY_LIMIT, vhost: str = "/") -> dict[str, Any]:
     """The topology in RabbitMQ's definitions format (``rabbitmqctl import_definitions``)."""
     return {
         "exchanges": [
@@ -141,7 +143,7 @@ def definitions(delivery_limit: int = BACKSTOP_DELIVERY_LIMIT, vhost: str = "/")
     }
 
 
-def declare_dead_letters(channel) -> None:
+def declare_dead_letters(channel: BlockingChannel) -> None:
     """Only ``cites.dlx`` and its queue: what the DLQ tools need, whatever delivery limit the
     permits queue was declared with."""
     channel.exchange_declare(DEAD_LETTER_EXCHANGE, "topic", durable=True)

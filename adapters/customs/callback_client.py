@@ -30,6 +30,7 @@ import structlog
 import zeep
 from lxml import etree
 from zeep.exceptions import Fault, TransportError, ValidationError, XMLSyntaxError
+from zeep.proxy import ServiceProxy
 
 from cites_connector.adapters.customs.callback_request import submit_control_result_request
 from cites_connector.adapters.customs.transport import NoRedirectTransport, RedirectRefused
@@ -103,9 +104,9 @@ class CustomsCallbackClient:
         self._digest = password_type == "digest"
         self._session = session
         self._wsdl = wsdl
-        self._service = None
+        self._service: ServiceProxy | None = None
 
-    def _proxy(self):
+    def _proxy(self) -> ServiceProxy:
         """Built on first use, so constructing the client reads nothing and connects nowhere."""
         if self._service is None:
             transport = NoRedirectTransport(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from lxml import etree
 from zeep.wsse.username import UsernameToken
 from zeep.wsse.utils import WSU, get_security_header
 
@@ -35,7 +36,9 @@ class TimestampedUsernameToken:
         self.digest = digest
         self.ttl = ttl
 
-    def apply(self, envelope, headers):
+    def apply(
+        self, envelope: etree._Element, headers: dict[str, str]
+    ) -> tuple[etree._Element, dict[str, str]]:
         now = datetime.now(UTC).replace(microsecond=0)
         security = get_security_header(envelope)
         security.insert(
@@ -44,7 +47,8 @@ class TimestampedUsernameToken:
         token = UsernameToken(
             self.username, self.password, use_digest=self.digest, created=now, zulu_timestamp=True
         )
-        return token.apply(envelope, headers)
+        signed: tuple[etree._Element, dict[str, str]] = token.apply(envelope, headers)
+        return signed
 
-    def verify(self, envelope):
+    def verify(self, envelope: etree._Element) -> etree._Element:
         return envelope

@@ -32,7 +32,9 @@ def _reason(code: str, message: str) -> dict[str, str]:
     return {"code": code, "message": message}
 
 
-def _item(number: int, hs_code: str, description: str, status: str, **fields: Any) -> dict:
+def _item(
+    number: int, hs_code: str, description: str, status: str, **fields: Any
+) -> dict[str, Any]:
     item = {
         "item_number": number,
         "hs_code": hs_code,

@@ -104,7 +104,8 @@ class ClearanceClient:
             raise ClearanceFault(raw.split(":", 1)[-1], fault.message, raw) from None
         except (requests.RequestException, TransportError) as exc:
             raise ClearanceUnreachable(f"{operation}: {exc}") from exc
-        return _plain(serialize_object(result, dict))
+        plain: dict[str, Any] = _plain(serialize_object(result, dict))
+        return plain
 
     def check_declaration(
         self, declaration_id: str, version: int | None, sad_xml: bytes
@@ -118,7 +119,7 @@ class ClearanceClient:
             Declaration={"_value_1": sad},
         )
 
-    def cancel_declaration(self, declaration_id: str, reason: str | None = None) -> dict:
+    def cancel_declaration(self, declaration_id: str, reason: str | None = None) -> dict[str, Any]:
         return self._call("CancelDeclaration", DeclarationId=declaration_id, Reason=reason)
 
     def get_decision(self, declaration_id: str) -> dict[str, Any]:

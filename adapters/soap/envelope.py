@@ -1,7 +1,7 @@
 """Reading a SOAP 1.1 envelope from untrusted bytes.
 
-The body is parsed by ``cites_connector.mappings.safe_xml.parse_xml``, the same hardened parser the SAD
-mapping uses: size checked first (``Client.TooLarge``), any DOCTYPE refused before libxml2
+The body is parsed by ``cites_connector.mappings.safe_xml.parse_xml``, the same hardened parser
+the SAD mapping uses: size checked first (``Client.TooLarge``), any DOCTYPE refused before libxml2
 reads an entity declaration (XXE, billion laughs), no network. SOAP 1.2 is refused with the
 SOAP 1.1 ``VersionMismatch`` fault (SOAP 1.1 section 4.4.1; SOAP 1.2 appendix A), which is what
 a SOAP stack expects from a 1.1-only node; the message says which envelope to send.

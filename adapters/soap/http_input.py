@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 from email.message import Message
+from wsgiref.types import WSGIEnvironment
 
 from cites_connector.domain.errors import InvalidInput, TooLarge
 
@@ -37,7 +38,7 @@ class UnsupportedMedia(InvalidInput):
     http_status = "415 Unsupported Media Type"
 
 
-def check_media(environ: dict) -> str | None:
+def check_media(environ: WSGIEnvironment) -> str | None:
     """Refuse what cannot be read; return the Content-Type's charset (None if not given)."""
     encoding = environ.get("HTTP_CONTENT_ENCODING", "").strip().lower()
     if encoding and encoding != "identity":
@@ -69,7 +70,7 @@ def check_media(environ: dict) -> str | None:
     return charset
 
 
-def read_body(environ: dict, max_bytes: int) -> bytes:
+def read_body(environ: WSGIEnvironment, max_bytes: int) -> bytes:
     """The request body, refused over ``max_bytes`` before it is read (``Client.TooLarge``),
     and refused as compressed when its first bytes say so."""
     stream = environ["wsgi.input"]
@@ -81,7 +82,7 @@ def read_body(environ: dict, max_bytes: int) -> bytes:
             raise InvalidInput(f"Content-Length {length[:40]!r} is not a number") from None
         if size > max_bytes:
             raise TooLarge(f"the request body is {size} bytes, over the limit of {max_bytes} bytes")
-        data = stream.read(size)
+        data: bytes = stream.read(size)
     else:
         data = stream.read(max_bytes + 1)
         if len(data) > max_bytes:

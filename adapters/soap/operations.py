@@ -39,6 +39,14 @@ def _text(request: etree._Element, name: str) -> str | None:
     return value.strip() if value is not None else None
 
 
+def _required_text(request: etree._Element, name: str) -> str:
+    """A field the schema requires (validated before any handler runs)."""
+    value = _text(request, name)
+    if value is None:
+        raise SchemaViolation(f"the request has no {name}")
+    return value
+
+
 @dataclass
 class Call:
     """One request as the handlers see it."""
@@ -126,7 +134,7 @@ class Operations:
         }
 
     def check_declaration(self, call: Call) -> etree._Element:
-        declaration_id = call.declaration_id = _text(call.request, "DeclarationId")
+        declaration_id = call.declaration_id = _required_text(call.request, "DeclarationId")
         version = int(_text(call.request, "Version") or 1)
         declaration = self.map_sad(declaration_element(call.request))
         if call.office_limited:
@@ -138,7 +146,7 @@ class Operations:
         )
 
     def cancel_declaration(self, call: Call) -> etree._Element:
-        declaration_id = call.declaration_id = _text(call.request, "DeclarationId")
+        declaration_id = call.declaration_id = _required_text(call.request, "DeclarationId")
         if call.office_limited:
             self._require_stored_office(call, declaration_id)
         restored = self.clearance.cancel(
@@ -160,7 +168,7 @@ class Operations:
         )
 
     def get_decision(self, call: Call) -> etree._Element:
-        declaration_id = call.declaration_id = _text(call.request, "DeclarationId")
+        declaration_id = call.declaration_id = _required_text(call.request, "DeclarationId")
         stored = self.clearance.stored(declaration_id)
         call.require_office(stored.declaration.office, f"declaration {declaration_id}")
         return rendering.decision_result(

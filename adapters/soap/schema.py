@@ -52,7 +52,7 @@ def validate(element: etree._Element) -> None:
     with _validation_lock:  # also around the first call: building the schema is not
         schema = xml_schema()  # thread-safe either (concurrent first requests crashed serve)
         valid = schema.validate(element)
-        error = schema.error_log.last_error if not valid else None
+        error = schema.error_log.last_error if not valid else None  # type: ignore[attr-defined]  # lxml-stubs lack it
     if error is not None:
         raise SchemaViolation(
             f"the request does not follow the service schema: line "
@@ -77,7 +77,7 @@ def readable(message: str) -> str:
     message = re.sub(r"^Element '([^']*)': ", r"\1: ", message)
     message = re.sub(r"\[facet '[^']*'\] ", "", message)
 
-    def hint(match: re.Match) -> str:
+    def hint(match: re.Match[str]) -> str:
         found = _TYPE_HINTS.get(match.group(1) or "")
         return "is not a valid value" + (f": expected {found}" if found else "")
 

@@ -1,10 +1,10 @@
 """SOAP users, their roles and their customs offices (contract sections 1 and 9, v2).
 
-``CONNECTOR_SOAP_USERS`` holds comma-separated entries ``user:password[:role+role][@OFFICE+OFFICE]``.
-Roles: ``check`` (CheckDeclaration, GetDecision, GetPermitBalance) and ``cancel``
-(CancelDeclaration); no role means both. Offices are customs office codes (the SAD's
-``Customs_clearance_office_code``); no office means every office. A broker's or a regional
-office's account can so be kept from cancelling, or from reading, another office's
+``CONNECTOR_SOAP_USERS`` holds comma-separated entries
+``user:password[:role+role][@OFFICE+OFFICE]``. Roles: ``check`` (CheckDeclaration, GetDecision,
+GetPermitBalance) and ``cancel`` (CancelDeclaration); no role means both. Offices are customs office
+codes (the SAD's ``Customs_clearance_office_code``); no office means every office. A broker's or a
+regional office's account can so be kept from cancelling, or from reading, another office's
 declarations: cancelling gives permit quantities back, which is the electronic undoing of an
 endorsement (CITES Art. VI(5)), and only the office that cleared may do it.
 

@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from wsgiref.types import WSGIApplication
 
 import structlog
 from waitress import wasyncore
@@ -41,7 +42,7 @@ _PROXY_HEADERS = {"x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x
 _SPARE_FILES = 64
 
 
-class _GuardedServer(TcpWSGIServer):
+class _GuardedServer(TcpWSGIServer):  # type: ignore[misc]  # waitress is untyped
     """waitress's server with a deadline for request headers (see the module docstring)."""
 
     header_timeout = 20.0
@@ -73,7 +74,7 @@ class _GuardedServer(TcpWSGIServer):
 class SoapServer:
     def __init__(
         self,
-        wsgi_app: Callable,
+        wsgi_app: WSGIApplication,
         *,
         host: str,
         port: int,
@@ -115,7 +116,8 @@ class SoapServer:
 
     @property
     def port(self) -> int:
-        return self.server.effective_port
+        port: int = self.server.effective_port
+        return port
 
     @property
     def url(self) -> str:
@@ -138,13 +140,13 @@ class SoapServer:
         """Stop accepting, finish in-flight requests (at most ``grace`` s), close. True when
         nothing was cut off."""
         done = threading.Event()
-        self._in_loop(
-            lambda: (
-                setattr(self.server, "accepting", False),
-                wasyncore.dispatcher.close(self.server),
-                done.set(),
-            )
-        )
+
+        def stop_accepting() -> None:
+            self.server.accepting = False
+            wasyncore.dispatcher.close(self.server)
+            done.set()
+
+        self._in_loop(stop_accepting)
         done.wait(5)
         deadline = time.monotonic() + grace
         while self._busy() and time.monotonic() < deadline:

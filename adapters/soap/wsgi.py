@@ -21,8 +21,10 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from wsgiref.types import WSGIEnvironment
 
 import structlog
+from lxml import etree
 from structlog.contextvars import bound_contextvars
 
 from cites_connector.adapters.soap import rendering
@@ -114,7 +116,7 @@ class ClearanceWsgiApp:
 
     # -- routing --------------------------------------------------------------------------------
 
-    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == SOAP_PATH:
@@ -138,7 +140,7 @@ class ClearanceWsgiApp:
 
     # -- SOAP -----------------------------------------------------------------------------------
 
-    def _soap(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+    def _soap(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
         operation: str | None = None
         call: Call | None = None
@@ -199,7 +201,9 @@ class ClearanceWsgiApp:
 
     # -- WSDL, XSD, health ------------------------------------------------------------------------
 
-    def _description(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+    def _description(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
         query = environ.get("QUERY_STRING", "")
         if query.lower() == "wsdl":
             return _reply(
@@ -249,13 +253,13 @@ def _since(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
 
 
-def _peek_id(payload: Any) -> str | None:
+def _peek_id(payload: etree._Element) -> str | None:
     """The declaration id for logs and Faults, before the request is known to be valid."""
     value = payload.findtext(f"{{{NS}}}DeclarationId")
     return value.strip()[:64] if value else None
 
 
-def _operation(payload: Any, handlers: dict) -> str:
+def _operation(payload: etree._Element, handlers: Mapping[str, object]) -> str:
     tag = payload.tag
     if tag.startswith(f"{{{NS}}}") and tag.endswith("Request"):
         name = tag[len(NS) + 2 : -len("Request")]
@@ -267,7 +271,7 @@ def _operation(payload: Any, handlers: dict) -> str:
     )
 
 
-def _check_action(environ: dict, operation: str) -> None:
+def _check_action(environ: WSGIEnvironment, operation: str) -> None:
     """SOAPAction is the operation's name; a different one is logged, the body decides.
 
     Clients differ in how they quote or qualify the action (``"CheckDeclaration"``,
@@ -278,7 +282,7 @@ def _check_action(environ: dict, operation: str) -> None:
         log.warning("soap.action_mismatch", soap_action=action, operation=operation)
 
 
-def _own_url(environ: dict) -> str:
+def _own_url(environ: WSGIEnvironment) -> str:
     """The URL this request was sent to, for the WSDL's soap:address.
 
     Without a usable ``Host`` header (HTTP/1.0 clients may send none) the server's own name

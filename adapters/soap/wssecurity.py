@@ -58,6 +58,8 @@ _XML_SPACE = re.compile(r"[ \t\r\n]+")
 
 #: (user, nonce bytes, remember until, now) -> True the first time within its window
 RememberNonce = Callable[[str, bytes, float, float], bool]
+#: the contract's defaults: a 5-minute window, 60 s of clock skew (a frozen value, shareable)
+_DEFAULT_FRESHNESS = Freshness()
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ class UsernameTokenVerifier:
         passwords: Mapping[str, str],
         remember: RememberNonce,
         *,
-        freshness: Freshness = Freshness(),
+        freshness: Freshness = _DEFAULT_FRESHNESS,
         clock: Callable[[], float] = time.time,
     ):
         self.passwords = dict(passwords)
@@ -82,7 +84,7 @@ class UsernameTokenVerifier:
     def verify(self, security: etree._Element | None) -> Caller:
         """``security``: the wsse:Security header block addressed to this service, or None."""
         token = security.find(_TOKEN) if security is not None else None
-        if token is None:
+        if security is None or token is None:
             raise AuthenticationFailed(
                 "the request has no WS-Security UsernameToken "
                 "(wsse:Security/wsse:UsernameToken in the SOAP Header)"

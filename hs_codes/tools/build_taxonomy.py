@@ -2,7 +2,8 @@
 
 Usage, from the repository root::
 
-    python -m cites_connector.hs_codes.tools.build_taxonomy path/to/cites-appendices-2012.tsv [--out DIR]
+    python -m cites_connector.hs_codes.tools.build_taxonomy \
+        path/to/cites-appendices-2012.tsv [--out DIR]
 
 The input is the CITES Appendices valid from 25 September 2012, parsed to one line per entry:
 ``HDR`` lines carry the headings in document order (kingdom and phylum in spaced capitals,
@@ -226,11 +227,14 @@ def read_additions(path: Path) -> tuple[list[Taxon], dict[str, str]]:
         for ln in path.read_text(encoding="utf-8").splitlines()
         if ln.strip() and not ln.lstrip().startswith("#")
     ]
-    taxa, synonyms = [], {}
+    taxa: list[Taxon] = []
+    synonyms: dict[str, str] = {}
     for row in csv.DictReader(lines):
         name, rank = row["name"].strip(), row["rank"].strip().upper()
         parent = (row.get("parent") or "").strip() or None
         if rank == "SYNONYM":
+            if parent is None:
+                raise ValueError(f"{path}: synonym {name!r} names no accepted name (parent)")
             synonyms[name] = parent
         else:
             taxa.append(Taxon(name, rank, parent, (row.get("appendix") or "").strip() or None))
@@ -242,8 +246,11 @@ def apply_additions(parsed: Taxonomy, taxa: list[Taxon], synonyms: dict[str, str
     kept = []
     for taxon in taxa:
         known = parsed.resolve(taxon.name)
-        same = known is not None and known.name.casefold() == taxon.name.casefold()
-        if taxon.appendix is None and same:
+        if (
+            taxon.appendix is None
+            and known is not None
+            and known.name.casefold() == taxon.name.casefold()
+        ):
             taxon = Taxon(taxon.name, taxon.rank, taxon.parent, known.appendix)
         kept.append(taxon)
     return parsed.merge(Taxonomy(kept, synonyms))

@@ -114,7 +114,9 @@ def serving(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-                raise AssertionError("serve did not stop within TimeoutStopSec after SIGTERM")
+                raise AssertionError(
+                    "serve did not stop within TimeoutStopSec after SIGTERM"
+                ) from None
     assert process.returncode == 0, f"serve exited {process.returncode}:\n{log.read_text()}"
     assert "serve.stopped" in {e.get("event") for e in log_events(log)}
 

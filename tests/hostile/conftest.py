@@ -7,3 +7,4 @@ from tests.integration.amqp.conftest import (  # noqa: F401 - fixtures shared wi
     permit_system_url,
     rabbit_node,
 )
+from tests.integration.customs.conftest import start_simulator  # noqa: F401 - fixture

@@ -37,10 +37,7 @@ ENTRY = (
 def _reachable_by_others(path: Path) -> bool:
     """Every directory above ``path`` searchable and ``path`` executable by any account."""
     path = path.resolve()
-    for part in (*reversed(path.parents), path):
-        if not os.stat(part).st_mode & stat.S_IXOTH:
-            return False
-    return True
+    return all(os.stat(part).st_mode & stat.S_IXOTH for part in (*reversed(path.parents), path))
 
 
 _staged: list[str] = []

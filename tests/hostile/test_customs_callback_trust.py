@@ -23,6 +23,7 @@ import pytest
 
 from cites_connector.adapters.customs.callback_client import CustomsCallbackClient
 from cites_connector.adapters.outbox.backoff import Backoff
+from cites_connector.adapters.outbox.delivery import RetryableDeliveryError
 from cites_connector.adapters.outbox.messages import CUSTOMS_CALLBACK, OutboxMessage
 from cites_connector.adapters.outbox.relay import OutboxRelay
 from cites_connector.adapters.outbox.store import SqlOutboxStore
@@ -31,7 +32,6 @@ from cites_connector.app.settings import load_settings
 from cites_connector.domain.decision_dicts import item_to_dict
 from cites_connector.domain.decisions import ItemDecision, ItemStatus
 from cites_connector.domain.errors import InvalidInput
-from tests.integration.customs.conftest import start_simulator  # noqa: F401 - fixture
 from tests.integration.customs.customs_kit import PASSWORD, USER
 from tests.integration.outbox.outbox_kit import Clock, put, rows
 
@@ -222,7 +222,7 @@ def test_the_simulator_refuses_a_replayed_digest(http_server, start_simulator):
 
     recorder, record_url = http_server(503)
     simulator, url = start_simulator()
-    with pytest.raises(Exception):
+    with pytest.raises(RetryableDeliveryError):
         client(record_url).submit(_request())
     [(_, headers, envelope)] = recorder.received
     send = {"Content-Type": headers["Content-Type"], "SOAPAction": headers.get("SOAPAction", "")}

@@ -129,7 +129,7 @@ def test_status_separates_pending_retrying_and_failed_and_shows_the_whole_error(
 
 
 def test_outbox_retry_sends_a_failed_message_again_once(cli_world):
-    run, ledger, fake, clock = cli_world
+    run, ledger, fake, _clock = cli_world
     row_id = rows(ledger)["refused-1"]["id"]
     assert run("outbox", "retry", "--id", str(row_id)).exit_code == 0
     del fake.fail["refused-1"]

@@ -37,12 +37,6 @@ from cites_connector.adapters.sql.migrate import upgrade
 from cites_connector.app import build_application
 from cites_connector.app.settings import load_settings
 from tests.hostile.clearance_kit import warm_up
-from tests.integration.amqp.conftest import (  # noqa: F401 (fixtures)
-    amqp_admin_url,
-    amqp_url,
-    permit_system_url,
-    rabbit_node,
-)
 from tests.integration.soap.conftest import check_request, envelope, wsse_text
 from tests.integration.soap.test_soap_serve import command, free_port, wait_healthy
 from tests.samples import SAMPLE_PERMITS, sad_dated
@@ -54,10 +48,10 @@ PERMIT = "26NA900001"
 CLIENT_THREADS = 12
 
 
-def publish_permit(permit_system_url: str, body: dict) -> None:
+def publish_permit(url: str, body: dict) -> None:
     """The permit system publishes ``permit.issued`` (contract 3.1), with publisher confirms,
     as its own RabbitMQ user with ``user_id`` set: the connector trusts nobody else (v2)."""
-    connection = pika.BlockingConnection(pika.URLParameters(permit_system_url))
+    connection = pika.BlockingConnection(pika.URLParameters(url))
     try:
         channel = connection.channel()
         channel.confirm_delivery()
@@ -111,7 +105,7 @@ def cancel_request(declaration_id: str) -> str:
 
 
 @pytest.fixture
-def environment(tmp_path, postgres_url, amqp_url, permit_system_url):  # noqa: F811
+def environment(tmp_path, postgres_url, amqp_url, permit_system_url):
     settings = load_settings(
         home_country="NA", data_dir=tmp_path / "setup", database_url=postgres_url, amqp_url=amqp_url
     )
@@ -140,13 +134,13 @@ def environment(tmp_path, postgres_url, amqp_url, permit_system_url):  # noqa: F
 def serve(env: dict, directory: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     directory.mkdir()
-    log = open(directory / "serve.log", "wb")
-    process = subprocess.Popen(
-        [*command(), "serve", "--threads", "6"],
-        stdout=log,
-        stderr=log,
-        env=env | {"CONNECTOR_SOAP_PORT": str(port), "CONNECTOR_DATA_DIR": str(directory)},
-    )
+    with open(directory / "serve.log", "wb") as log:  # the child keeps its own descriptor
+        process = subprocess.Popen(
+            [*command(), "serve", "--threads", "6"],
+            stdout=log,
+            stderr=log,
+            env=env | {"CONNECTOR_SOAP_PORT": str(port), "CONNECTOR_DATA_DIR": str(directory)},
+        )
     return process, f"http://127.0.0.1:{port}"
 
 

@@ -69,7 +69,7 @@ def test_get_decision_of_a_cancelled_declaration_answers_cancelled(service):
     shown = client.get_decision("CXL-2")
 
     assert (shown["Decision"], shown["State"], shown["Version"]) == ("CANCELLED", "CANCELLED", 1)
-    pythons, skins, tubs = shown["Items"]
+    pythons, skins, _tubs = shown["Items"]
     assert [i["Status"] for i in shown["Items"]] == ["MATCHED", "MATCHED", "NOT_CONCERNED"]
     assert (pythons["PermitNumber"], pythons["Quantity"]) == ("26NA000123", Decimal("40"))
     assert pythons["RemainingAfter"] is None and skins["RemainingAfter"] is None

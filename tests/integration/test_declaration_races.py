@@ -156,7 +156,7 @@ def test_a_release_racing_amendments_and_cancellations_of_its_held_declarations(
         )
 
     jobs = [release]
-    for amend_id, cancel_id in zip(amended, cancelled):
+    for amend_id, cancel_id in zip(amended, cancelled, strict=True):
         jobs.append(lambda d=amend_id: clearance().clear(d, 2, export(python_item(1, 2, "P1"))))
         jobs.append(lambda d=cancel_id: clearance().cancel(d, "withdrawn"))
     outcomes = run_together(jobs[:1] + random.Random(7).sample(jobs[1:], len(jobs) - 1))

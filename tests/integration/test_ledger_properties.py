@@ -133,7 +133,7 @@ class FakeAndSqlLedgersAgree(RuleBasedStateMachine):
         self.directory = Path(tempfile.mkdtemp())
         self.ledgers = [MemoryLedger(), fresh_sqlite_ledger(self.directory)]
         self.services = [services(ledger) for ledger in self.ledgers]
-        for clearance, permits in self.services:
+        for _, permits in self.services:
             for p in PERMITS.values():
                 permits.apply(p)
         self.versions = [{}, {}]
@@ -141,7 +141,7 @@ class FakeAndSqlLedgersAgree(RuleBasedStateMachine):
     @rule(n=st.integers(0, 4), lines=items)
     def clear(self, n, lines):
         results = []
-        for (clearance, _), versions in zip(self.services, self.versions):
+        for (clearance, _), versions in zip(self.services, self.versions, strict=True):
             apply(clearance, versions, ("clear", n, lines))
             results.append(decision_to_dict(clearance.stored(f"D{n}").decision))
         assert results[0] == results[1]
@@ -149,7 +149,7 @@ class FakeAndSqlLedgersAgree(RuleBasedStateMachine):
     @rule(n=st.integers(0, 4))
     def cancel(self, n):
         restored = []
-        for (clearance, _), versions in zip(self.services, self.versions):
+        for (clearance, _), versions in zip(self.services, self.versions, strict=True):
             if f"D{n}" in versions:
                 restored.append(
                     [(r.usage.usage_id, r.remaining_after) for r in clearance.cancel(f"D{n}")]
@@ -160,7 +160,7 @@ class FakeAndSqlLedgersAgree(RuleBasedStateMachine):
     def send_again(self, n):
         """The same (id, version) again: the stored decision, or refused once cancelled."""
         answers = []
-        for (clearance, _), versions in zip(self.services, self.versions):
+        for (clearance, _), versions in zip(self.services, self.versions, strict=True):
             if f"D{n}" not in versions:
                 return
             try:

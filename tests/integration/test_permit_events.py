@@ -76,7 +76,7 @@ def test_a_declaration_held_for_a_missing_permit_clears_when_the_permit_arrives(
 def test_a_permit_arriving_days_later_still_releases_the_declaration(world):
     """The declaration date rule counts from the day of the first check: a declaration that
     waited ten days for its permit is not held for a date that was plausible then."""
-    ledger, clearance, permits = world
+    _ledger, clearance, permits = world
     assert not clearance.clear("D1", 1, export(python_item(1, 10, "P1"))).decision.cleared
     permits.clock.now += timedelta(days=10)
     outcome = permits.receive_permit(permit("P1", pythons(40), policy=MULTIPLE))
@@ -103,7 +103,7 @@ def test_a_permit_that_still_does_not_fit_leaves_the_declaration_held(world):
 
 
 def test_a_redelivered_message_changes_nothing(world):
-    ledger, clearance, permits = world
+    ledger, _clearance, permits = world
     first = permits.receive_permit(permit("P1", pythons(40)), message_id="m-1")
     again = permits.receive_permit(permit("P1", pythons(99), version=2), message_id="m-1")
     assert first.applied.applied and again.duplicate

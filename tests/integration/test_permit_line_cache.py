@@ -55,12 +55,15 @@ def test_a_write_off_rolled_back_is_not_remembered(two_processes):
     permits.apply(permit("M1", pythons(10), policy=MULTIPLE))
     assert remaining(first, "M1") == 10
 
-    with pytest.raises(RuntimeError):
+    def draw_then_fail() -> None:
         with first.transaction() as session:
             session.permits.lock(["M1"])
             assert session.balances.draw("M1", "NA", "A", Decimal(7))
             assert session.permits.get("M1", "NA").line("A").remaining == 3  # its own view
             raise RuntimeError("the rest of the decision failed")
+
+    with pytest.raises(RuntimeError, match="the rest of the decision failed"):
+        draw_then_fail()
 
     assert remaining(first, "M1") == 10
     clearance, _ = services(first, unique_ids=True)
@@ -72,7 +75,7 @@ def test_what_a_transaction_read_after_its_own_changes_is_not_kept_past_a_rollba
     _, permits = services(first)
     permits.apply(permit("M1", pythons(10), policy=MULTIPLE))
 
-    with pytest.raises(RuntimeError):
+    def draw_reread_then_fail() -> None:
         with first.transaction() as session:
             session.permits.lock(["M1"])
             session.balances.draw("M1", "NA", "A", Decimal(7))
@@ -80,6 +83,9 @@ def test_what_a_transaction_read_after_its_own_changes_is_not_kept_past_a_rollba
             session.permits.set_status(PermitStatusChange("M1", "NA", 1, PermitStatus.VALID))
             assert session.permits.get("M1", "NA").line("A").remaining == 3
             raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError, match="rolled back"):
+        draw_reread_then_fail()
     clearance, _ = services(second, unique_ids=True)  # the same stamp, another quantity
     assert clearance.clear("D1", 1, export(python_item(1, 1, "M1"))).decision.cleared
 

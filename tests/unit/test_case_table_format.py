@@ -309,7 +309,7 @@ def test_matched_items_fit_the_bundled_hs_table(cases):
     for case in cases:
         decl = case["declaration"]
         permits = {p["permit_number"]: p for p in case["permits"]}
-        for item, expected in zip(decl["items"], case["expect"]["items"]):
+        for item, expected in zip(decl["items"], case["expect"]["items"], strict=True):
             match = tables.lookup(item["hs_code"], decl["date"])
             if expected["status"] == "NOT_CONCERNED":
                 exempt = expected["flags"] or decl["flow"] == "TRANSIT"

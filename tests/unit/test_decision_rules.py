@@ -556,7 +556,7 @@ def test_item_is_matched_to_the_line_that_fits_not_the_first_line():
     assert matched.permit_line == "B"
 
 
-# -- choosing among permits sharing a number, severities --------------------------------------------
+# -- choosing among permits sharing a number, severities ----------------------------------------
 
 
 def test_choose_permit_prefers_the_expected_issuer():

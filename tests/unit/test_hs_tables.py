@@ -307,7 +307,7 @@ def test_bad_csv_row_is_refused_with_its_line_number():
 
 def test_repeated_csv_row_names_both_lines():
     text = "hs_prefix,taxon,terms\n010620,Boidae,LIV\n0106.20,Boidae,\n"
-    with pytest.raises(HsCsvError, match="line 3.*repeats line 2"):
+    with pytest.raises(HsCsvError, match=r"line 3.*repeats line 2"):
         load_hs_csv(text, "HS2022", 1, date(2022, 1, 1))
 
 

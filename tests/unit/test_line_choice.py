@@ -84,7 +84,10 @@ def build(drawn_permits):
         built.append(
             permit(
                 f"P{number}",
-                *(replace(ln, line=letter) for ln, letter in zip(permit_lines, letters)),
+                *(
+                    replace(ln, line=letter)
+                    for ln, letter in zip(permit_lines, letters, strict=True)
+                ),
                 policy=policy,
                 status=status,
             )
@@ -95,9 +98,7 @@ def build(drawn_permits):
 def full_pass(declared, cited, blocks, drawn):
     best, best_score = None, None
     for candidate in cited:
-        general = [
-            r for r in ([] if candidate.status is PermitStatus.VALID else [_suspended(candidate)])
-        ]
+        general = list([] if candidate.status is PermitStatus.VALID else [_suspended(candidate)])
         for line in candidate.lines:
             result = check_line(
                 declared, candidate, line, ROWS, TAXONOMY, "0106200000", drawn(candidate, line.line)
@@ -148,7 +149,7 @@ def test_a_multiple_permit_is_used_up_exactly_when_no_line_has_anything_left(rem
         "M",
         *(
             permit_line(letter, quantity=6, remaining=left)
-            for letter, left in zip(letters, remaining)
+            for letter, left in zip(letters, remaining, strict=True)
         ),
         policy=ConsignmentPolicy.MULTIPLE,
     )
@@ -163,7 +164,7 @@ def test_a_multiple_permit_is_used_up_exactly_when_no_line_has_anything_left(rem
         1,
         declaration(*(item(n, cites="M", specimens=c) for n, c in enumerate(counts, start=1))),
     )
-    left = dict(zip(letters, map(Decimal, remaining)))
+    left = dict(zip(letters, map(Decimal, remaining), strict=True))
     for write_off in decision.write_offs:  # in the order the items took them
         left[write_off.line] -= write_off.quantity
         assert write_off.remaining_after == left[write_off.line]

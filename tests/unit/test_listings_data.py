@@ -69,10 +69,10 @@ def inherited(recorded: dict[str, list[dict]], genus: str) -> list[dict]:
     """A genus listing as its species carry it (``[GENUS listing Pteropus spp.] ...``)."""
     mark = f"[GENUS listing {genus} spp.]"
     return [
-        l
+        listing
         for listings in recorded.values()
-        for l in listings
-        if (l["annotation"] or "").startswith(mark)
+        for listing in listings
+        if (listing["annotation"] or "").startswith(mark)
     ]
 
 
@@ -119,10 +119,10 @@ def test_rows_taken_from_species_plus_match_the_recorded_records(listings):
     checked = 0
     for row in (r for r in listings if r["source"].startswith("Species+")):
         own = recorded.get(row["taxon"]) or inherited(recorded, row["taxon"])
-        records = [l for l in own if l["appendix"] == row["appendix"]]
+        records = [listing for listing in own if listing["appendix"] == row["appendix"]]
         assert records, row
-        assert row["effective_from"] in {l["effective_at"] for l in records}, row
-        text = " ".join(l["annotation"] or "" for l in own)
+        assert row["effective_from"] in {listing["effective_at"] for listing in records}, row
+        text = " ".join(listing["annotation"] or "" for listing in own)
         for country in row["countries"].split():
             assert COUNTRY_NAMES[country] in text, (row["taxon"], country)
         checked += 1

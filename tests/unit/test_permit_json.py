@@ -25,15 +25,14 @@ from cites_connector.domain.permits import (
     PermitType,
 )
 from cites_connector.domain.units import CITES_UNITS
+from cites_connector.mappings.permit_fields import MAX_VERSION
 from cites_connector.mappings.permit_json import (
-    MAX_VERSION,
-    PURPOSE_CODES,
-    SOURCE_CODES,
     parse_permit,
     parse_permit_list,
     parse_status_change,
     permit_to_json,
 )
+from cites_connector.mappings.permit_json_schema import PURPOSE_CODES, SOURCE_CODES
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "permits"
 PYTHON_EXPORT = FIXTURES / "26NA000123-python-regius-export.json"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from datetime import date
 from decimal import Decimal
@@ -345,7 +346,7 @@ def test_hs_code_with_non_digits_is_refused_naming_the_item():
     data = replaced(
         "<Commodity_code>39269097</Commodity_code>", "<Commodity_code>3926.90</Commodity_code>"
     )
-    with pytest.raises(MappingFailed, match="item 3: HS code '3926.90' .* is not digits only"):
+    with pytest.raises(MappingFailed, match=r"item 3: HS code '3926\.90' .* is not digits only"):
         mapped(data)
 
 
@@ -461,7 +462,7 @@ def test_external_dtd_reference_alone_is_refused():
 
 def test_undeclared_entity_reference_is_refused():
     with pytest.raises(
-        MalformedXml, match="Entity 'office' not defined.*entity references are not accepted"
+        MalformedXml, match=r"Entity 'office' not defined.*entity references are not accepted"
     ):
         parse_xml(b"<ASYCUDA>&office;</ASYCUDA>")
 
@@ -526,10 +527,8 @@ def test_empty_document_is_refused():
 def test_any_corruption_gives_one_of_the_contract_errors(cut, junk):
     sample = export_sample()
     data = sample[:cut] + junk + sample[cut + len(junk) :]
-    try:
+    with contextlib.suppress(MalformedXml, MappingFailed):
         mapped(data)
-    except (MalformedXml, MappingFailed):
-        pass
 
 
 # --- values: whole text content, ASCII numbers within the ledger's limits (contract 2, v2) ---

@@ -126,6 +126,19 @@ def test_implied_ancestors_do_not_overwrite_a_record_species_plus_sent():
     assert taxonomy.resolve("Varanus").appendix == "I/II"
 
 
+def test_a_higher_taxon_that_is_not_a_scientific_name_is_skipped_not_fatal():
+    concept = {
+        "id": 1,
+        "full_name": "Python regius",
+        "rank": "SPECIES",
+        "name_status": "A",
+        "active": True,
+        "higher_taxa": {"kingdom": "Animalia", "class": "Reptilia", "family": "?"},
+    }
+    taxonomy = taxonomy_from_pages([{"taxon_concepts": [concept]}])
+    assert taxonomy.lineage("Python regius") == ("Python regius", "Python", "Reptilia", "Animalia")
+
+
 # -- the client --------------------------------------------------------------------------------
 
 

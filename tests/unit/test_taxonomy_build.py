@@ -6,6 +6,8 @@ written for these tests, so no test reads the reference file.
 
 from __future__ import annotations
 
+import pytest
+
 from cites_connector.hs_codes.tools.build_taxonomy import (
     apply_additions,
     parse_appendices,
@@ -124,3 +126,10 @@ def test_additions_win_but_keep_the_2012_listing_when_they_give_none(tmp_path):
     taxonomy = apply_additions(parsed().result(), *read_additions(additions))
     assert taxonomy.resolve("Caesalpinia echinata").name == "Paubrasilia echinata"
     assert taxonomy.resolve("Dalbergia nigra").appendix == "I"
+
+
+def test_a_synonym_addition_without_its_accepted_name_is_refused(tmp_path):
+    additions = tmp_path / "additions.csv"
+    additions.write_text("name,rank,parent,appendix,reason\nBoa regia,SYNONYM,,,old name\n")
+    with pytest.raises(ValueError, match="synonym 'Boa regia' names no accepted name"):
+        read_additions(additions)

@@ -3,6 +3,7 @@ SQLite ledger pointed at the test's virtual host, and waiting for things to happ
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -151,10 +152,8 @@ class TestBroker:
 
     def close(self) -> None:
         for connection in (self.connection, self.permit_system):
-            try:
+            with contextlib.suppress(pika.exceptions.AMQPError):
                 connection.close()
-            except pika.exceptions.AMQPError:
-                pass
 
 
 def make_app(tmp_path: Path, amqp_url: str, *, ask_permit_system: bool = False, **overrides):
@@ -180,7 +179,7 @@ def running(*workers) -> Iterator[None]:
             started.append(worker)
             probe = getattr(worker, "health_probe", None)
             if probe is not None:
-                wait_for(lambda: _healthy(probe), 20, f"{worker.name} connected")
+                wait_for(lambda probe=probe: _healthy(probe), 20, f"{worker.name} connected")
         yield
     finally:
         for worker in reversed(started):
@@ -252,8 +251,5 @@ def serve_env(tmp_path: Path, amqp_url: str, **settings: str) -> dict[str, str]:
 
 
 def start_serve(env: dict[str, str], log_path: Path) -> subprocess.Popen:
-    log = open(log_path, "ab")
-    try:
+    with open(log_path, "ab") as log:  # the child keeps its own copy of the descriptor
         return subprocess.Popen([*serve_command(), "serve"], env=env, stdout=log, stderr=log)
-    finally:
-        log.close()

@@ -16,6 +16,7 @@ together at the end of the session.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -133,10 +134,8 @@ class RabbitNode:
     def delete_all(self) -> None:
         if self._made:
             names = ", ".join(f'<<"{n}">>' for n in self._made)
-            try:
+            with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
                 self.ctl("eval", f'[rabbit_vhost:delete(V, <<"tests">>) || V <- [{names}]].')
-            except (RuntimeError, subprocess.TimeoutExpired):
-                pass
 
 
 @pytest.fixture(scope="session")

@@ -79,10 +79,10 @@ def test_kill_9_under_load_then_restart_loses_nothing_and_applies_nothing_twice(
         "CONNECTOR_OUTBOX_LEASE_SECONDS": "3",
     }
     env.pop("CONNECTOR_DATABASE_URL", None)
-    logs = open(tmp_path / "serve.log", "wb")
 
     def serve() -> subprocess.Popen:
-        return subprocess.Popen([*command(), "serve"], env=env, stdout=logs, stderr=logs)
+        with open(tmp_path / "serve.log", "ab") as logs:  # the child keeps its own descriptor
+            return subprocess.Popen([*command(), "serve"], env=env, stdout=logs, stderr=logs)
 
     def applied() -> int:
         return count(app, t.inbox)
@@ -113,7 +113,6 @@ def test_kill_9_under_load_then_restart_loses_nothing_and_applies_nothing_twice(
     finally:
         if first.poll() is None:
             first.kill()
-        logs.close()
 
     # the ledger: each declaration written off exactly once, each permit line drawn once
     assert count(app, t.usages) == EVENTS

@@ -14,6 +14,7 @@ connector's own count at work: a message that always fails is dead-lettered
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 import pika
 import pytest
@@ -57,7 +58,8 @@ def test_rabbitmq_counts_the_prefetched_messages_of_a_closed_connection(rabbit_n
     )
     for n in range(3):
         admin.basic_publish("", "q", f"m{n}".encode())
-    for _ in range(3):
+
+    def take_all_then_crash() -> None:
         connection = pika.BlockingConnection(pika.URLParameters(url))
         channel = connection.channel()
         channel.basic_qos(prefetch_count=20)
@@ -67,6 +69,9 @@ def test_rabbitmq_counts_the_prefetched_messages_of_a_closed_connection(rabbit_n
             lambda: connection.process_data_events(0.05) or len(delivered) == 3, 10, "the prefetch"
         )
         connection.close()  # as a crash would: nothing acknowledged, nothing rejected
+
+    for _ in range(3):
+        take_all_then_crash()
     wait_for(
         lambda: admin.queue_declare("dead", passive=True).method.message_count == 3,
         10,
@@ -77,7 +82,7 @@ def test_rabbitmq_counts_the_prefetched_messages_of_a_closed_connection(rabbit_n
 
 
 class _ExplodingPermits(MemoryPermits):
-    calls: list[str] = []
+    calls: ClassVar[list[str]] = []
 
     def lock(self, permit_numbers) -> None:
         numbers = list(permit_numbers)

@@ -119,7 +119,7 @@ def test_poison_messages_are_dead_lettered_with_reasons_and_the_consumer_carries
             assert letter.size == len(case["body"])
         # listing lost nothing
         wait_for(lambda: broker.depth(topology.DEAD_LETTER_QUEUE) == len(cases), what="all")
-        method, properties, body = broker.channel.basic_get(topology.DEAD_LETTER_QUEUE)
+        _method, properties, body = broker.channel.basic_get(topology.DEAD_LETTER_QUEUE)
         assert body == cases["bad-json"]["body"] and properties.message_id == "bad-json"
         assert properties.headers["x-original-exchange"] == "cites.permits"
         assert properties.delivery_mode == 2

@@ -29,7 +29,7 @@ REQUEST = submit_control_result_request(callback("cb-1").body, "cb-1")
 
 
 def test_the_served_wsdl_names_the_address_it_was_fetched_from_and_zeep_can_call_it(simulator):
-    app, url = simulator
+    _app, url = simulator
     client = zeep.Client(f"{url}?wsdl", wsse=UsernameToken(USER, PASSWORD))
     [service] = client.wsdl.services.values()
     [port] = service.ports.values()
@@ -147,7 +147,7 @@ def test_the_serve_command_fails_first_calls_records_the_rest_and_stops_on_sigte
     try:
         _wait_for(url)
         client = CustomsCallbackClient(url, user=USER, password=PASSWORD, allow_http=True)
-        with pytest.raises(RetryableDeliveryError, match="Server.Unavailable"):
+        with pytest.raises(RetryableDeliveryError, match=r"Server\.Unavailable"):
             client.submit(REQUEST)
         assert client.submit(REQUEST).duplicate is False
         assert client.submit(REQUEST).duplicate is True
