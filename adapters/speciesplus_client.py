@@ -2,10 +2,11 @@
 
 Species+ (api.speciesplus.net) authenticates by the ``X-Authentication-Token`` header and pages
 ``taxon_concepts`` by ``page`` / ``per_page`` (at most 500), optionally ``updated_since``
-(Species+ is the CITES Secretariat's reference for names: Res. Conf. 12.11 (Rev. CoP19)). Rate limits (429) and server errors (5xx), timeouts and
-dropped connections are retried with exponential back-off; a refused token is a configuration
-error an administrator must fix, so it is never retried. Nothing connects until a method is
-called: the client is built from settings by the bootstrap, or handed a session by tests.
+(Species+ carries the CITES standard nomenclature, Res. Conf. 12.11 (Rev. CoP19)). Rate limits
+(429) and server errors (5xx), timeouts and dropped connections are retried with exponential
+back-off; a refused token is a configuration error an administrator must fix, so it is never
+retried. Nothing connects until a method is called: the client is built from settings by the
+bootstrap, or handed a session by tests.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Species+ API v1 ``taxon_concepts`` pages -> taxa and synonyms (no I/O).
 
-Species+ (UNEP-WCMC) is the authority for CITES names (Species+ is the CITES Secretariat's reference for names: Res. Conf. 12.11 (Rev. CoP19)).
+Species+ (UNEP-WCMC) is the authority for CITES names: it carries the CITES standard
+nomenclature, Res. Conf. 12.11 (Rev. CoP19).
 A page is ``{"pagination": {...}, "taxon_concepts": [...]}``; each concept has ``full_name``,
 ``rank``, ``name_status`` (``A`` accepted, ``S`` synonym, also ``H`` hybrid and ``T`` trade
 name), ``active``, ``cites_listing`` and ``higher_taxa`` (kingdom, phylum, class, order,

@@ -1,9 +1,9 @@
 """Building response and Fault envelopes with lxml.
 
 Element names and order follow the XSD (adapters/soap/wsdl/clearance.xsd), which the tests
-validate every response against. The values come from ``cites_connector.domain.decision_dicts`` (the same
-dict forms the ledger stores and the broker receives), so the SOAP response and the stored
-decision cannot drift apart. lxml escapes text, so a reason message quoting trader input
+validate every response against. The values come from ``cites_connector.domain.decision_dicts``
+(the same dict forms the ledger stores and the broker receives), so the SOAP response and the
+stored decision cannot drift apart. lxml escapes text, so a reason message quoting trader input
 cannot break the XML.
 
 Fault codes are QNames in the SOAP 1.1 envelope namespace, as SOAP 1.1 section 4.4 requires

@@ -24,9 +24,9 @@ from cites_connector.adapters.sql.engine import make_engine
 from cites_connector.adapters.sql.hs_store import SqlHsTableStore
 from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
 from cites_connector.app.settings import Settings
+from cites_connector.domain.decision_policy import DecisionPolicy
 from cites_connector.domain.decisions import DEFAULT_SEVERITIES
 from cites_connector.domain.declarations import Declaration
-from cites_connector.domain.decision_policy import DecisionPolicy
 from cites_connector.domain.taxonomy import Taxonomy
 from cites_connector.hs_codes.bundled import load_bundled_tables
 from cites_connector.hs_codes.nomenclature import load_cites_terms, load_nomenclature
@@ -38,11 +38,11 @@ from cites_connector.hs_codes.taxonomy_data import (
 from cites_connector.mappings.asycuda_sad import map_declaration
 from cites_connector.mappings.sad_mapping import SadMapping
 from cites_connector.services.clearance import ClearanceService
+from cites_connector.services.decider_factory import Rulebook
 from cites_connector.services.hs_admin import HsAdminService
 from cites_connector.services.permit_lookup import UnknownPermitLookup
 from cites_connector.services.permits import PermitService
 from cites_connector.services.ports import Ledger
-from cites_connector.services.decider_factory import Rulebook
 
 Clock = Callable[[], datetime]
 

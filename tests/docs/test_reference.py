@@ -22,10 +22,10 @@ from pydantic import BaseModel
 from cites_connector.adapters import amqp as amqp_package
 from cites_connector.adapters import soap as soap_package
 from cites_connector.adapters.amqp import topology
+from cites_connector.app.settings import Settings
 from cites_connector.cli import main as cli_main
 from cites_connector.domain import errors
 from cites_connector.domain.decisions import ReasonCode
-from cites_connector.app.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "docs" / "reference"

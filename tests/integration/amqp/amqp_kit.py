@@ -157,7 +157,8 @@ class TestBroker:
 
 
 def make_app(tmp_path: Path, amqp_url: str, *, ask_permit_system: bool = False, **overrides):
-    """An application built by cites_connector.app on a fresh SQLite ledger; the clock starts 2026-11-28 09:00 UTC."""
+    """An application built by cites_connector.app on a fresh SQLite ledger; the clock starts
+    2026-11-28 09:00 UTC."""
     settings = load_settings(
         home_country="NA",
         data_dir=tmp_path / "var",
