@@ -47,13 +47,13 @@ from sqlalchemy import func, select
 
 from cites_connector.adapters.amqp import topology
 from cites_connector.adapters.amqp.permit_messages import IncomingMessage, decode_event
-from cites_connector.adapters.outbox.messages import OutboxMessage
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.migrate import upgrade
 from cites_connector.app import build_application
 from cites_connector.app.log_setup import configure_logging
 from cites_connector.app.serving import build_outbox_relay, build_permit_consumer
 from cites_connector.app.settings import load_settings
+from cites_connector.mappings.outbox_messages import OutboxMessage
 
 TARGET_RATIO = 0.5
 ROOT = Path(__file__).resolve().parents[1]

@@ -3,7 +3,7 @@
 
 A transaction works on a deep copy of the state and swaps it in on commit, so a failing
 transaction changes nothing, as with the database. The outbox turns events into the same rows
-as the SQL ledger (adapters/outbox/messages.py). The stateful test in
+as the SQL ledger (mappings/outbox_messages.py). The stateful test in
 tests/integration/test_ledger_properties.py checks that it behaves like the SQL ledger.
 """
 
@@ -18,10 +18,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from cites_connector.adapters.outbox.messages import OutboxMessage, messages_for, rows_for
 from cites_connector.domain.events import Event
 from cites_connector.domain.permits import Permit, PermitStatusChange
 from cites_connector.domain.usages import DeclarationState, StoredDecision, Usage
+from cites_connector.mappings.outbox_messages import OutboxMessage, messages_for, rows_for
 from cites_connector.services import ports
 from cites_connector.services.ports import DuplicateDecision, InboxEntry, Ledger, UnitOfWork
 

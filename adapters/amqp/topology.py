@@ -28,14 +28,29 @@ from typing import Any
 
 from pika.adapters.blocking_connection import BlockingChannel
 
-PERMITS_EXCHANGE = "cites.permits"
-USAGE_EXCHANGE = "cites.usage"
-NOTIFICATIONS_EXCHANGE = "customs.notifications"
-RPC_EXCHANGE = "cites.rpc"
-DEAD_LETTER_EXCHANGE = "cites.dlx"
-PERMITS_QUEUE = "cites-connector.permits"
-DEAD_LETTER_QUEUE = "cites-connector.dead-letters"
-LOOKUP_ROUTING_KEY = "permit.lookup"
+from cites_connector.mappings.amqp_names import (
+    DEAD_LETTER_EXCHANGE,
+    DEAD_LETTER_QUEUE,
+    LOOKUP_ROUTING_KEY,
+    NOTIFICATIONS_EXCHANGE,
+    PERMITS_EXCHANGE,
+    PERMITS_QUEUE,
+    RPC_EXCHANGE,
+    USAGE_EXCHANGE,
+)
+
+__all__ = [
+    "BACKSTOP_DELIVERY_LIMIT",
+    "DEAD_LETTER_EXCHANGE",
+    "DEAD_LETTER_QUEUE",
+    "LOOKUP_ROUTING_KEY",
+    "NOTIFICATIONS_EXCHANGE",
+    "PERMITS_EXCHANGE",
+    "PERMITS_QUEUE",
+    "RPC_EXCHANGE",
+    "USAGE_EXCHANGE",
+]
+
 #: x-delivery-limit of cites-connector.permits (see above)
 BACKSTOP_DELIVERY_LIMIT = 1000
 

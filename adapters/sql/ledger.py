@@ -33,7 +33,6 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert
 from sqlalchemy.dialects import postgresql, sqlite
 
-from cites_connector.adapters.outbox.messages import OutboxMessage, messages_for, rows_for
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.audit_ledger import keyed_row
 from cites_connector.adapters.sql.declaration_rows import SqlDeclarations
@@ -44,6 +43,7 @@ from cites_connector.adapters.sql.permit_rows import SqlPermits
 from cites_connector.adapters.sql.transactions import reading, writing
 from cites_connector.adapters.sql.usage_rows import SqlUsages
 from cites_connector.domain.events import Event
+from cites_connector.mappings.outbox_messages import OutboxMessage, messages_for, rows_for
 from cites_connector.services.ports import AuditTrail, Ledger, Outbox, UnitOfWork
 
 _INSERT_OUTBOX = insert(t.outbox)
@@ -71,7 +71,7 @@ def _outbox_row(message: OutboxMessage, at: datetime) -> dict[str, Any]:
 
 
 class SqlOutbox(Outbox):
-    """Events in, outbox rows out (adapters/outbox/messages.py), in the caller's transaction."""
+    """Events in, outbox rows out (mappings/outbox_messages.py), in the caller's transaction."""
 
     def __init__(self, connection: Connection):
         self.c = connection

@@ -1,7 +1,7 @@
 """What happened in the ledger that the outside world is to hear of (contract 3.2, 3.4, 4).
 
 A service records these in its unit of work, in the transaction of the change they report;
-the adapters turn each into the messages it means (``adapters/outbox/messages.py``): a usage
+the adapters turn each into the messages it means (``mappings/outbox_messages.py``): a usage
 report on ``cites.usage``, a notification to the declarant's broker, a ``SubmitControlResult``
 callback to customs. Each event has a stable ``event_id``, which becomes its message id, so
 a receiver can drop repeats.

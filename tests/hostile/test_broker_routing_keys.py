@@ -14,7 +14,7 @@ from dataclasses import replace
 import pytest
 from structlog.testing import capture_logs
 
-from cites_connector.adapters.outbox.messages import broker_notification
+from cites_connector.mappings.outbox_messages import broker_notification
 from tests.integration.kit import export, permit, python_item, routing_keys, services
 
 HOSTILE_CODES = [

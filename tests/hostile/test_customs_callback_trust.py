@@ -24,7 +24,6 @@ import pytest
 from cites_connector.adapters.customs.callback_client import CustomsCallbackClient
 from cites_connector.adapters.outbox.backoff import Backoff
 from cites_connector.adapters.outbox.delivery import RetryableDeliveryError
-from cites_connector.adapters.outbox.messages import CUSTOMS_CALLBACK, OutboxMessage
 from cites_connector.adapters.outbox.relay import OutboxRelay
 from cites_connector.adapters.outbox.store import SqlOutboxStore
 from cites_connector.app.serving import customs_deliverers
@@ -32,6 +31,7 @@ from cites_connector.app.settings import load_settings
 from cites_connector.domain.decision_dicts import item_to_dict
 from cites_connector.domain.decisions import ItemDecision, ItemStatus
 from cites_connector.domain.errors import InvalidInput
+from cites_connector.mappings.outbox_messages import CUSTOMS_CALLBACK, OutboxMessage
 from tests.integration.customs.customs_kit import PASSWORD, USER
 from tests.integration.outbox.outbox_kit import Clock, put, rows
 

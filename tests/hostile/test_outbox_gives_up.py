@@ -17,12 +17,12 @@ import pytest
 from click.testing import CliRunner
 
 from cites_connector.adapters.outbox.backoff import Backoff
-from cites_connector.adapters.outbox.messages import AMQP
 from cites_connector.adapters.outbox.relay import OutboxRelay
 from cites_connector.adapters.outbox.store import SqlOutboxStore
 from cites_connector.adapters.sql.engine import make_engine
 from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
 from cites_connector.cli.main import cli
+from cites_connector.mappings.outbox_messages import AMQP
 from tests.integration.outbox.outbox_kit import (
     Clock,
     FakeDeliverer,

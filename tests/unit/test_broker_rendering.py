@@ -16,7 +16,7 @@ from cites_connector.adapters.notifications.renderer import (
     NotificationRenderer,
 )
 from cites_connector.adapters.notifications.samples import SAMPLE_NOTIFICATIONS
-from cites_connector.adapters.outbox.messages import broker_notification
+from cites_connector.mappings.outbox_messages import broker_notification
 from tests.builders import (
     bundled_decider,
     declaration,

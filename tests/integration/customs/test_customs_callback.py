@@ -15,13 +15,13 @@ from cites_connector.adapters.customs.callback_client import CustomsCallbackClie
 from cites_connector.adapters.customs.callback_request import submit_control_result_request
 from cites_connector.adapters.outbox.backoff import Backoff
 from cites_connector.adapters.outbox.delivery import PermanentDeliveryError, RetryableDeliveryError
-from cites_connector.adapters.outbox.messages import CUSTOMS_CALLBACK, OutboxMessage
 from cites_connector.adapters.outbox.relay import OutboxRelay
 from cites_connector.adapters.outbox.store import OutboxRow, SqlOutboxStore
 from cites_connector.app.serving import customs_deliverers
 from cites_connector.app.settings import load_settings
 from cites_connector.domain.decision_dicts import item_to_dict
 from cites_connector.domain.decisions import ItemDecision, ItemStatus, Reason, ReasonCode
+from cites_connector.mappings.outbox_messages import CUSTOMS_CALLBACK, OutboxMessage
 from tests.integration.customs.customs_kit import PASSWORD, USER
 from tests.integration.outbox.outbox_kit import T0, Clock, put, rows
 

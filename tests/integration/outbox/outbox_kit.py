@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import select
 
 from cites_connector.adapters.outbox.delivery import PermanentDeliveryError, RetryableDeliveryError
-from cites_connector.adapters.outbox.messages import AMQP, OutboxMessage
 from cites_connector.adapters.outbox.store import OutboxRow
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.codec import utc
+from cites_connector.mappings.outbox_messages import AMQP, OutboxMessage
 
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 import pytest
 from click.testing import CliRunner
 
-from cites_connector.adapters.outbox.messages import AMQP, CUSTOMS_CALLBACK
 from cites_connector.adapters.outbox.relay import OutboxRelay
 from cites_connector.adapters.outbox.store import SqlOutboxStore
 from cites_connector.adapters.sql.engine import make_engine
 from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
 from cites_connector.cli.main import cli
+from cites_connector.mappings.outbox_messages import AMQP, CUSTOMS_CALLBACK
 from tests.integration.outbox.outbox_kit import (
     T0,
     Clock,

@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 
 from cites_connector.adapters.outbox.backoff import Backoff
-from cites_connector.adapters.outbox.messages import AMQP, CUSTOMS_CALLBACK
 from cites_connector.adapters.outbox.relay import OutboxRelay
 from cites_connector.adapters.outbox.store import SqlOutboxStore
 from cites_connector.adapters.outbox.worker import RelayWorker
 from cites_connector.adapters.sql.engine import make_engine
+from cites_connector.mappings.outbox_messages import AMQP, CUSTOMS_CALLBACK
 from tests.integration.outbox.outbox_kit import (
     T0,
     Clock,

@@ -4,7 +4,7 @@ The services record domain events (``domain/events.py``) in their unit of work; 
 adapters turn each into messages here and write them in the same transaction as the change
 they report, so a usage is published at least once after its write-off commits and never if
 it did not (contract 3.2). The relay renders and delivers them; message ids (the events' ids)
-are stable for de-duplication. Exchange names come from the topology (``adapters/amqp``).
+are stable for de-duplication. Exchange names come from ``mappings/amqp_names.py``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from typing import Any
 
 import structlog
 
-from cites_connector.adapters.amqp.topology import NOTIFICATIONS_EXCHANGE, USAGE_EXCHANGE
 from cites_connector.domain.decision_dicts import decision_to_dict
 from cites_connector.domain.decisions import Decision, Reason
 from cites_connector.domain.events import (
@@ -31,6 +30,7 @@ from cites_connector.domain.events import (
 )
 from cites_connector.domain.units import format_decimal
 from cites_connector.domain.usages import Usage
+from cites_connector.mappings.amqp_names import NOTIFICATIONS_EXCHANGE, USAGE_EXCHANGE
 
 #: the customs callback goes over SOAP, not AMQP; the relay tells them apart by ``channel``
 AMQP, CUSTOMS_CALLBACK = "amqp", "customs-callback"
