@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
+from wsgiref.types import StartResponse, WSGIEnvironment
 from xml.sax.saxutils import escape
 
 import structlog
@@ -46,19 +47,24 @@ def _text(parent: etree._Element, name: str) -> str | None:
     return parent.findtext(_CB + name)
 
 
-def _reasons(parent: etree._Element | None, container: str, element: str) -> list[dict]:
+def _required(parent: etree._Element, name: str) -> str:
+    """An element the schema requires (the request was validated before it is read)."""
+    return parent.findtext(_CB + name) or ""
+
+
+def _reasons(parent: etree._Element | None, container: str, element: str) -> list[dict[str, str]]:
     found = None if parent is None else parent.find(_CB + container)
     if found is None:
         return []
     return [
-        {"code": _text(r, "Code"), "message": _text(r, "Message")}
+        {"code": _required(r, "Code"), "message": _required(r, "Message")}
         for r in found.findall(_CB + element)
     ]
 
 
 def _item(item: etree._Element) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "item_number": int(_text(item, "ItemNumber")),
+        "item_number": int(_required(item, "ItemNumber")),
         "hs_code": _text(item, "HsCode"),
         "status": _text(item, "Status"),
     }
@@ -127,7 +133,7 @@ class CustomsSimulator:
         self.calls_received = 0
 
     # -- WSGI ---------------------------------------------------------------------------------
-    def __call__(self, environ: dict, start_response) -> list[bytes]:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO") or "/"
         if path.rstrip("/") != self.path:
             return self._reply(start_response, "404 Not Found", b"not found\n", "text/plain")
@@ -153,12 +159,15 @@ class CustomsSimulator:
 
     @staticmethod
     def _reply(
-        start_response, status: str, body: bytes, content_type: str = "text/xml; charset=utf-8"
+        start_response: StartResponse,
+        status: str,
+        body: bytes,
+        content_type: str = "text/xml; charset=utf-8",
     ) -> list[bytes]:
         start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
         return [body]
 
-    def _get(self, environ: dict, start_response) -> list[bytes]:
+    def _get(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
         url = f"{environ['wsgi.url_scheme']}://{host}{self.path}"
@@ -177,7 +186,7 @@ class CustomsSimulator:
             return self._reply(start_response, "200 OK", XSD_PATH.read_bytes())
         return self._reply(start_response, "404 Not Found", b"ask for ?wsdl\n", "text/plain")
 
-    def _post(self, environ: dict) -> RecordedCall:
+    def _post(self, environ: WSGIEnvironment) -> RecordedCall:
         with self._lock:
             self.calls_received += 1
             if self._failures_left > 0:
@@ -210,18 +219,18 @@ class CustomsSimulator:
             raise SoapFault("Client.SchemaViolation", "expected SubmitControlResultRequest")
         with self._lock:  # one schema object, its error log shared: validate one at a time
             valid = self._schema.validate(request)
-            error = None if valid else str(self._schema.error_log.last_error)
+            error = "" if valid else str(self._schema.error_log.last_error)  # type: ignore[attr-defined]  # lxml-stubs lack it
         if not valid:
             raise SoapFault("Client.SchemaViolation", error)
         return self.recorder.record(
             RecordedCall(
-                callback_id=_text(request, "CallbackId"),
-                declaration_id=_text(request, "DeclarationId"),
-                version=int(_text(request, "Version")),
-                decision=_text(request, "Decision"),
+                callback_id=_required(request, "CallbackId"),
+                declaration_id=_required(request, "DeclarationId"),
+                version=int(_required(request, "Version")),
+                decision=_required(request, "Decision"),
                 received_at=self.clock().strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                 user=user,
-                items=[_item(i) for i in request.find(_CB + "Items").findall(_CB + "Item")],
+                items=[_item(i) for i in request.iterfind(f"{_CB}Items/{_CB}Item")],
                 reasons=_reasons(request, "Reasons", "Reason"),
             )
         )

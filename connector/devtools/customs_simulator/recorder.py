@@ -99,7 +99,7 @@ class _Transaction:
         self.db.execute("BEGIN IMMEDIATE")
         return self.db
 
-    def __exit__(self, exc_type, *_):
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
         try:
             self.db.execute("ROLLBACK" if exc_type else "COMMIT")
         finally:
@@ -117,7 +117,8 @@ class JsonCallRecorder:
     def _load(self) -> list[dict[str, Any]]:
         if not self.path.exists():
             return []
-        return json.loads(self.path.read_text(encoding="utf-8") or "[]")
+        loaded: list[dict[str, Any]] = json.loads(self.path.read_text(encoding="utf-8") or "[]")
+        return loaded
 
     def record(self, call: RecordedCall) -> RecordedCall:
         with self._lock:
@@ -135,7 +136,7 @@ class JsonCallRecorder:
 
 
 class MemoryCallRecorder:
-    def __init__(self):
+    def __init__(self) -> None:
         self._calls: list[RecordedCall] = []
         self._lock = threading.Lock()
 

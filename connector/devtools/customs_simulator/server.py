@@ -9,12 +9,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from wsgiref.types import WSGIApplication
 
 from waitress.server import create_server
 
 
 class BackgroundServer:
-    def __init__(self, app, host: str = "127.0.0.1", port: int = 0, threads: int = 4):
+    def __init__(
+        self, app: WSGIApplication, host: str = "127.0.0.1", port: int = 0, threads: int = 4
+    ) -> None:
         self._server = create_server(
             app,
             host=host,
@@ -61,5 +64,5 @@ class BackgroundServer:
     def __enter__(self) -> BackgroundServer:
         return self.start()
 
-    def __exit__(self, *_exc) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.stop()

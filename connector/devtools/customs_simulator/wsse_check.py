@@ -76,7 +76,7 @@ def check_username_token(
     now = now or datetime.now(UTC)
     security = None if header is None else header.find(f"{{{WSSE}}}Security")
     token = None if security is None else security.find(f"{{{WSSE}}}UsernameToken")
-    if token is None:
+    if security is None or token is None:
         raise AuthenticationFailed("no WS-Security UsernameToken in the SOAP header")
     expires = security.findtext(f"{{{WSU}}}Timestamp/{{{WSU}}}Expires")
     if expires is not None and _instant(expires, "wsu:Expires") < now:
