@@ -36,7 +36,16 @@ def healthy(worker) -> bool:
 def test_the_connector_reconnects_after_a_broker_restart_and_carries_on(
     tmp_path, amqp_url, rabbit_node
 ):
-    app = make_app(tmp_path, amqp_url, amqp_reconnect_max_seconds=1.0, amqp_workers=2)
+    # the application's clock stands still (amqp_kit), so every poll finds a failed row due
+    # again: allow attempts enough for a slow broker restart on a loaded machine (with the
+    # default 100, a restart taking over ~5 s failed the rows written meanwhile)
+    app = make_app(
+        tmp_path,
+        amqp_url,
+        amqp_reconnect_max_seconds=1.0,
+        amqp_workers=2,
+        outbox_max_attempts=100_000,
+    )
     app.permits.apply(permit("26NA000500", pythons(100), policy=ConsignmentPolicy.MULTIPLE))
     held = app.clearance.clear("D-HELD", 1, export(python_item(1, 40, "26NA000123")))
     assert held.decision.decision.value == "HELD"
