@@ -12,10 +12,17 @@ the parser, which uses it when the document names no encoding of its own.
 from __future__ import annotations
 
 import codecs
+import re
 from email.message import Message
 from wsgiref.types import WSGIEnvironment
 
+import structlog
+
 from cites_connector.domain.errors import InvalidInput, TooLarge
+
+log = structlog.get_logger(__name__)
+#: a Host header worth echoing into the WSDL: a name or IP literal and an optional port
+_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 
 ACCEPTED_TYPES = ("text/xml", "application/soap+xml")
 #: leading bytes of compressed streams; none of them can start an XML document (XML 1.0 2.8)
@@ -93,3 +100,33 @@ def read_body(environ: WSGIEnvironment, max_bytes: int) -> bytes:
                 f"the request body is {name}-compressed: send the SOAP envelope uncompressed"
             )
     return data
+
+
+def check_action(environ: WSGIEnvironment, operation: str) -> None:
+    """SOAPAction is the operation's name; a different one is logged, the body decides.
+
+    Clients differ in how they quote or qualify the action (``"CheckDeclaration"``,
+    ``urn:...#CheckDeclaration``); refusing them would break integrations for no safety gain.
+    """
+    action = environ.get("HTTP_SOAPACTION", "").strip().strip('"')
+    if action and action.rsplit("#", 1)[-1].rsplit("/", 1)[-1] != operation:
+        log.warning("soap.action_mismatch", soap_action=action, operation=operation)
+
+
+def own_url(environ: WSGIEnvironment, path: str) -> str:
+    """The URL this request was sent to, for the WSDL's soap:address.
+
+    Without a usable ``Host`` header (HTTP/1.0 clients may send none) the server's own name
+    and port are used: ``SoapServer`` sets them to the listen address, never a made-up name.
+    """
+    scheme = environ.get("wsgi.url_scheme", "http")
+    host = environ.get("HTTP_HOST", "")
+    if not _HOST.match(host):
+        name = environ.get("SERVER_NAME") or "127.0.0.1"
+        if ":" in name and not name.startswith("["):
+            name = f"[{name}]"
+        port = environ.get("SERVER_PORT") or ""
+        host = (
+            name if port in ("", {"http": "80", "https": "443"}.get(scheme)) else f"{name}:{port}"
+        )
+    return f"{scheme}://{host}{environ.get('SCRIPT_NAME', '')}{path}"

@@ -17,7 +17,6 @@ with HTTP 500 (SOAP 1.1 section 6.2), ``Client.UnsupportedMedia`` with 415.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -31,7 +30,7 @@ from cites_connector.adapters.soap import rendering
 from cites_connector.adapters.soap.envelope import read_envelope
 from cites_connector.adapters.soap.headers import RequestHeaders, reply_header
 from cites_connector.adapters.soap.health import HealthCheck
-from cites_connector.adapters.soap.http_input import check_media, read_body
+from cites_connector.adapters.soap.http_input import check_action, check_media, own_url, read_body
 from cites_connector.adapters.soap.operations import Call, Operations, precheck
 from cites_connector.adapters.soap.schema import (
     NS,
@@ -51,7 +50,6 @@ log = structlog.get_logger("cites_connector.adapters.soap")
 SOAP_PATH = "/soap/clearance"
 BASELINE_PATH = "/bench/baseline"
 _XML = "text/xml; charset=utf-8"
-_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 #: a Server fault's faultstring never shows what the exception said (SQL, hosts, schema
 #: details: contract section 1, v2); the log has it, with the request's declaration id
 _SERVER_MESSAGES = {
@@ -156,7 +154,7 @@ class ClearanceWsgiApp:
             declaration_id = _peek_id(envelope.payload)
             user = self._authenticate(headers)
             operation = _operation(envelope.payload, self.operations.handlers)
-            _check_action(environ, operation)
+            check_action(environ, operation)
             if user is not None:
                 user.require_role(operation)
             precheck(operation, envelope.payload)
@@ -209,7 +207,7 @@ class ClearanceWsgiApp:
             return _reply(
                 start_response,
                 "200 OK",
-                self.wsdl.render(self.public_url or _own_url(environ)),
+                self.wsdl.render(self.public_url or own_url(environ, SOAP_PATH)),
                 _XML,
             )
         if query == f"xsd={XSD_NAME}":
@@ -269,33 +267,3 @@ def _operation(payload: etree._Element, handlers: Mapping[str, object]) -> str:
         f"unknown request element {tag}: expected one of "
         + ", ".join(f"{{{NS}}}{op}Request" for op in handlers)
     )
-
-
-def _check_action(environ: WSGIEnvironment, operation: str) -> None:
-    """SOAPAction is the operation's name; a different one is logged, the body decides.
-
-    Clients differ in how they quote or qualify the action (``"CheckDeclaration"``,
-    ``urn:...#CheckDeclaration``); refusing them would break integrations for no safety gain.
-    """
-    action = environ.get("HTTP_SOAPACTION", "").strip().strip('"')
-    if action and action.rsplit("#", 1)[-1].rsplit("/", 1)[-1] != operation:
-        log.warning("soap.action_mismatch", soap_action=action, operation=operation)
-
-
-def _own_url(environ: WSGIEnvironment) -> str:
-    """The URL this request was sent to, for the WSDL's soap:address.
-
-    Without a usable ``Host`` header (HTTP/1.0 clients may send none) the server's own name
-    and port are used: ``SoapServer`` sets them to the listen address, never a made-up name.
-    """
-    scheme = environ.get("wsgi.url_scheme", "http")
-    host = environ.get("HTTP_HOST", "")
-    if not _HOST.match(host):
-        name = environ.get("SERVER_NAME") or "127.0.0.1"
-        if ":" in name and not name.startswith("["):
-            name = f"[{name}]"
-        port = environ.get("SERVER_PORT") or ""
-        host = (
-            name if port in ("", {"http": "80", "https": "443"}.get(scheme)) else f"{name}:{port}"
-        )
-    return f"{scheme}://{host}{environ.get('SCRIPT_NAME', '')}{SOAP_PATH}"
