@@ -60,23 +60,46 @@ class Party:
     id: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class PermitLine:
     line: str
     taxon: str
     quantity: Decimal
-    unit: str | None = None
-    appendix: str | None = None
-    source: str | None = None
-    term: str | None = None
-    origin_country: str | None = None
-    description: str | None = None
+    unit: str | None
+    appendix: str | None
+    source: str | None
+    term: str | None
+    origin_country: str | None
+    description: str | None
     #: quantity not yet written off; equals ``quantity`` on a fresh permit
-    remaining: Decimal | None = None
+    remaining: Decimal
 
-    def __post_init__(self) -> None:
-        if self.remaining is None:
-            object.__setattr__(self, "remaining", self.quantity)
+    def __init__(
+        self,
+        line: str,
+        taxon: str,
+        quantity: Decimal,
+        unit: str | None = None,
+        appendix: str | None = None,
+        source: str | None = None,
+        term: str | None = None,
+        origin_country: str | None = None,
+        description: str | None = None,
+        remaining: Decimal | None = None,
+    ) -> None:
+        # written out rather than generated: ``remaining`` may be left out (a fresh permit,
+        # all of ``quantity`` left) yet is always a quantity once the line exists
+        setattr_ = object.__setattr__
+        setattr_(self, "line", line)
+        setattr_(self, "taxon", taxon)
+        setattr_(self, "quantity", quantity)
+        setattr_(self, "unit", unit)
+        setattr_(self, "appendix", appendix)
+        setattr_(self, "source", source)
+        setattr_(self, "term", term)
+        setattr_(self, "origin_country", origin_country)
+        setattr_(self, "description", description)
+        setattr_(self, "remaining", quantity if remaining is None else remaining)
 
 
 @dataclass(frozen=True)
