@@ -8,7 +8,7 @@ SINGLE consignment policy; MULTIPLE lets a line be drawn down over several consi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from enum import Enum
@@ -102,7 +102,7 @@ class PermitLine:
         setattr_(self, "remaining", quantity if remaining is None else remaining)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Permit:
     permit_number: str
     issuing_country: str
@@ -111,23 +111,61 @@ class Permit:
     valid_from: date
     valid_until: date
     lines: tuple[PermitLine, ...]
-    status: PermitStatus = PermitStatus.VALID
-    consignment_policy: ConsignmentPolicy = ConsignmentPolicy.SINGLE
-    issued_on: date | None = None
-    exporter: Party = field(default_factory=Party)
-    importer: Party = field(default_factory=Party)
-    purpose: str | None = None
-    security_stamp: str | None = None
-    replaces: str | None = None
+    status: PermitStatus
+    consignment_policy: ConsignmentPolicy
+    issued_on: date | None
+    exporter: Party
+    importer: Party
+    purpose: str | None
+    security_stamp: str | None
+    replaces: str | None
     #: SINGLE permits: the declaration whose clearance used the permit up, if any
-    used_by: str | None = None
+    used_by: str | None
     #: the version whose lines and dates these are; ``version`` is the highest version
     #: applied, a status event included (a cancellation may overtake amendments)
-    content_version: int | None = None
+    content_version: int
 
-    def __post_init__(self) -> None:
-        if self.content_version is None:
-            object.__setattr__(self, "content_version", self.version)
+    def __init__(
+        self,
+        permit_number: str,
+        issuing_country: str,
+        version: int,
+        type: PermitType,
+        valid_from: date,
+        valid_until: date,
+        lines: tuple[PermitLine, ...],
+        status: PermitStatus = PermitStatus.VALID,
+        consignment_policy: ConsignmentPolicy = ConsignmentPolicy.SINGLE,
+        issued_on: date | None = None,
+        exporter: Party | None = None,
+        importer: Party | None = None,
+        purpose: str | None = None,
+        security_stamp: str | None = None,
+        replaces: str | None = None,
+        used_by: str | None = None,
+        content_version: int | None = None,
+    ) -> None:
+        # written out rather than generated: ``content_version`` may be left out (it is then
+        # ``version``) yet is always a number once the permit exists; parties left out are
+        # unnamed
+        setattr_ = object.__setattr__
+        setattr_(self, "permit_number", permit_number)
+        setattr_(self, "issuing_country", issuing_country)
+        setattr_(self, "version", version)
+        setattr_(self, "type", type)
+        setattr_(self, "valid_from", valid_from)
+        setattr_(self, "valid_until", valid_until)
+        setattr_(self, "lines", lines)
+        setattr_(self, "status", status)
+        setattr_(self, "consignment_policy", consignment_policy)
+        setattr_(self, "issued_on", issued_on)
+        setattr_(self, "exporter", Party() if exporter is None else exporter)
+        setattr_(self, "importer", Party() if importer is None else importer)
+        setattr_(self, "purpose", purpose)
+        setattr_(self, "security_stamp", security_stamp)
+        setattr_(self, "replaces", replaces)
+        setattr_(self, "used_by", used_by)
+        setattr_(self, "content_version", version if content_version is None else content_version)
 
     @property
     def key(self) -> tuple[str, str]:
