@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import cast
 
-from tenacity import wait_exponential, wait_random
+from tenacity import RetryCallState, wait_exponential, wait_random
+from tenacity.wait import wait_base
 
 
 @dataclass(frozen=True)
@@ -21,10 +23,12 @@ class Backoff:
 
     def delay(self, attempts: int) -> float:
         """Seconds to wait after the ``attempts``-th failed attempt (1 for the first)."""
-        wait = wait_exponential(multiplier=self.initial, max=self.maximum)
+        wait: wait_base = wait_exponential(multiplier=self.initial, max=self.maximum)
         if self.jitter > 0:
             wait = wait + wait_random(0, self.jitter)
-        return min(self.maximum, float(wait(SimpleNamespace(attempt_number=max(1, attempts)))))
+        # these wait strategies read only the attempt number of the retry state
+        state = cast(RetryCallState, SimpleNamespace(attempt_number=max(1, attempts)))
+        return min(self.maximum, float(wait(state)))
 
 
 #: the relay's backoff unless configured otherwise

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Engine, and_, case, func, or_, select
 
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.codec import utc
@@ -68,7 +68,7 @@ class OutboxStatus:
 
 
 def read_status(engine: Engine, failures: int = 10) -> OutboxStatus:
-    def count(condition):
+    def count(condition: ColumnElement[bool]) -> ColumnElement[int]:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
     counts = (

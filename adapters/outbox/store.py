@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, text, update
 
 from cites_connector.adapters.outbox.status import OutboxStatus, read_status
 from cites_connector.adapters.sql import audit_chain
@@ -186,7 +186,7 @@ class SqlOutboxStore:
 
         Returns the ids that were made due; ids unknown or already sent are not among them.
         """
-        where = [_o.c.sent_at.is_(None)]
+        where: list[ColumnElement[bool]] = [_o.c.sent_at.is_(None)]
         where.append(
             or_(_o.c.attempts > 0, _o.c.failed_at.is_not(None))
             if ids is None

@@ -187,7 +187,7 @@ class Operations:
         call.require_office(stored.declaration.office, f"declaration {declaration_id}")
 
     def get_permit_balance(self, call: Call) -> etree._Element:
-        number = _text(call.request, "PermitNumber")
+        number = _required_text(call.request, "PermitNumber")
         country = _text(call.request, "IssuingCountry")
         balance = self.permits.balance(number, country, prefer_country=self.home_country)
         permit = balance.permit

@@ -21,6 +21,7 @@ checks them as a plain SHA-256 chain ending exactly there.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +30,7 @@ from sqlalchemy import Connection, insert, select
 from cites_connector.adapters.sql.audit_key import AuditKeyError, checked_key, key_id
 from cites_connector.adapters.sql.audit_mac import canonical_json, iso_utc, mac, same, sha256_json
 from cites_connector.adapters.sql.audit_report import ChainReport
+from cites_connector.adapters.sql.codec import Row
 from cites_connector.adapters.sql.hs_schema import admin_audit
 
 GENESIS = "0" * 64
@@ -52,11 +54,11 @@ def _fields(
     }
 
 
-def row_hash(key: bytes, fields: dict[str, Any], prev_hash: str) -> str:
+def row_hash(key: bytes, fields: Row, prev_hash: str) -> str:
     return mac(key, "admin-row", {**{f: fields[f] for f in _FIELDS}, "prev_hash": prev_hash})
 
 
-def legacy_hash(fields: dict[str, Any], prev_hash: str) -> str:
+def legacy_hash(fields: Row, prev_hash: str) -> str:
     return sha256_json({**{f: fields[f] for f in _FIELDS}, "prev_hash": prev_hash})
 
 
@@ -145,11 +147,11 @@ def append(
     return append_keyed(connection, key, actor, action, subject, reason, details, at)
 
 
-def _describe(row) -> str:
+def _describe(row: Row) -> str:
     return f"row {row['seq']} ({row['action']} {row['subject']})"
 
 
-def verify_legacy(rows) -> tuple[int, str, int | None, str | None]:
+def verify_legacy(rows: Iterable[Row]) -> tuple[int, str, int | None, str | None]:
     """(rows, head, first bad seq, problem) of an unkeyed chain."""
     expected, count = GENESIS, 0
     for row in rows:
@@ -185,7 +187,7 @@ def verify(connection: Connection, key: bytes) -> ChainReport:
     rows = list(connection.execute(select(admin_audit).order_by(_a.seq)).mappings())
     start = next((i for i, r in enumerate(rows) if r["action"] == KEYED), None)
 
-    def broken(count: int, head: str, row, problem: str) -> ChainReport:
+    def broken(count: int, head: str, row: Row, problem: str) -> ChainReport:
         return ChainReport(CHAIN, count, head, f"row {row['seq']}", row["seq"], problem)
 
     legacy = rows if start is None else rows[:start]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import ParamSpec, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -19,6 +20,9 @@ from cites_connector.adapters.sql.engine import READ_ONLY
 from cites_connector.adapters.sql.hs_digests import tampered_versions
 from cites_connector.domain.errors import Unavailable
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -31,9 +35,9 @@ def _key(engine: Engine) -> bytes:
     return source.load()
 
 
-def _database(action: str):
-    def wrap(function):
-        def wrapper(*args, **kwargs):
+def _database(action: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    def wrap(function: Callable[P, R]) -> Callable[P, R]:
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             try:
                 return function(*args, **kwargs)
             except DBAPIError as exc:

@@ -40,7 +40,7 @@ from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.audit_chain import recorded_key_id
 from cites_connector.adapters.sql.audit_key import checked_key
 from cites_connector.adapters.sql.audit_mac import as_stored, iso_utc, mac, same
-from cites_connector.adapters.sql.codec import utc
+from cites_connector.adapters.sql.codec import Row, utc
 
 log = structlog.get_logger(__name__)
 CHAIN = "ledger"
@@ -57,7 +57,7 @@ _warned = threading.Event()
 # -- keying a row at insert ------------------------------------------------------------------
 
 
-def row_mac(key: bytes, row: dict[str, Any]) -> str:
+def row_mac(key: bytes, row: Row) -> str:
     return mac(
         key,
         "ledger-row",
@@ -123,11 +123,11 @@ def link(key: bytes, prev: str, position: int, row_id: int, content_mac: str) ->
     )
 
 
-def describe(row) -> str:
+def describe(row: Row) -> str:
     return f"row {row['id']} ({row['action']} {row['subject']})"
 
 
-def vouch(key: bytes, row, *, legacy: bool = False) -> tuple[str | None, str | None]:
+def vouch(key: bytes, row: Row, *, legacy: bool = False) -> tuple[str | None, str | None]:
     """(the row's content MAC, None) or (None, what is wrong with it)."""
     computed = row_mac(key, row)
     if row["mac"] is None:
@@ -218,6 +218,7 @@ def seal_batch(
         if problem is not None:
             done.stopped_at, done.problem = row["id"], problem
             break
+        assert content is not None, "vouch gives the content MAC when it finds no problem"
         if row["mac"] is not None:
             copies[row["mac"]] = row["id"]
         position += 1

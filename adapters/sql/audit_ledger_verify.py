@@ -61,6 +61,7 @@ def verify(connection: Connection, key: bytes, legacy_rows: int) -> ChainReport:
             content, problem = vouch(key, rec, legacy=position <= legacy_rows)
             if problem is not None:
                 return broken(rec["id"], problem)
+            assert content is not None, "vouch gives the content MAC when it finds no problem"
             if not same(link(key, prev, position, rec["id"], content), rec["link"]):
                 return broken(
                     rec["id"],

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, overload
 
 from cites_connector.domain.errors import InvalidInput
 from cites_connector.domain.permits import (
@@ -22,6 +22,12 @@ from cites_connector.domain.usages import Usage
 _SCALE = Decimal(10) ** LEDGER_PLACES
 
 
+class Row(Protocol):
+    """A row read by column name: a ``RowMapping`` from a query, or a plain dict."""
+
+    def __getitem__(self, name: str, /) -> Any: ...
+
+
 def to_micro(amount: Decimal) -> int:
     scaled = amount * _SCALE
     if scaled != scaled.to_integral_value():
@@ -31,6 +37,14 @@ def to_micro(amount: Decimal) -> int:
 
 def from_micro(value: int) -> Decimal:
     return canonical(Decimal(value) / _SCALE)
+
+
+@overload
+def utc(value: datetime) -> datetime: ...
+
+
+@overload
+def utc(value: None) -> None: ...
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -45,7 +59,7 @@ def party_to_row(party: Party) -> dict[str, Any]:
     return {"name": party.name, "country": party.country, "id": party.id}
 
 
-def permit_from_rows(row: Mapping[str, Any], lines: list[Mapping[str, Any]]) -> Permit:
+def permit_from_rows(row: Row, lines: Sequence[Row]) -> Permit:
     return Permit(
         permit_number=row["permit_number"],
         issuing_country=row["issuing_country"],
@@ -137,7 +151,7 @@ def usage_to_row(usage: Usage) -> dict[str, Any]:
     }
 
 
-def usage_from_row(row: Mapping[str, Any]) -> Usage:
+def usage_from_row(row: Row) -> Usage:
     return Usage(
         usage_id=row["usage_id"],
         permit_number=row["permit_number"],

@@ -47,7 +47,7 @@ def translate(exc: BaseException) -> ConnectorError:
         log.warning("ledger.value_refused", error=str(exc))
         return UnstorableValue("a number is too large for the ledger (over 64 bits)")
     state = _sqlstate(exc) if isinstance(exc, DBAPIError) else None
-    if state is not None and state[:2] in _DATA_CLASSES:
+    if isinstance(exc, DBAPIError) and state is not None and state[:2] in _DATA_CLASSES:
         log.warning("ledger.value_refused", sqlstate=state, error=str(exc.orig))
         detail = f": {_first_line(exc)}" if state[:2] == "22" else ""
         return UnstorableValue(_DATA_CLASSES[state[:2]] + detail)

@@ -17,15 +17,21 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Connection, Engine, Table, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.dml import ReturningInsert
 
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.db_errors import translate
+
+if TYPE_CHECKING:
+    from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
 
 _a = t.delivery_attempts.c
 KEEP = timedelta(days=7)
@@ -44,8 +50,14 @@ class Attempts:
         return max(0, self.started - self.failed)
 
 
-def _upsert(dialect, *, started: int, failed: int):
-    stmt = dialect.insert(t.delivery_attempts)
+#: the dialect's INSERT, for its ON CONFLICT clause (SQLite and PostgreSQL spell it alike)
+_Insert = Callable[[Table], sqlite.Insert | postgresql.Insert]
+#: the counts after an upsert: (started, failed, last_error)
+_Upsert = ReturningInsert[int, int, str | None]
+
+
+def _upsert(insert: _Insert, *, started: int, failed: int) -> _Upsert:
+    stmt = insert(t.delivery_attempts)
     changes = {
         "started": _a.started + started,
         "failed": _a.failed + failed,
@@ -58,31 +70,31 @@ def _upsert(dialect, *, started: int, failed: int):
     )
 
 
-_DIALECTS = {"sqlite": sqlite, "postgresql": postgresql}
+_INSERTS: dict[str, _Insert] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
 class SqlDeliveryAttempts:
     def __init__(
         self,
         engine: Engine,
-        write_turn=None,
+        write_turn: AbstractContextManager[object] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
         self.engine = engine
         #: the ledger's turn for SQLite writers (SqlAlchemyLedger.write_turn)
-        self.write_turn = write_turn or contextlib.nullcontext()
+        self.write_turn: AbstractContextManager[object] = write_turn or contextlib.nullcontext()
         self.clock = clock
-        dialect = _DIALECTS[engine.dialect.name]
-        self._start = _upsert(dialect, started=1, failed=0)
-        self._fail_counted = _upsert(dialect, started=0, failed=1)
-        self._fail_uncounted = _upsert(dialect, started=1, failed=1)
+        insert = _INSERTS[engine.dialect.name]
+        self._start = _upsert(insert, started=1, failed=0)
+        self._fail_counted = _upsert(insert, started=0, failed=1)
+        self._fail_uncounted = _upsert(insert, started=1, failed=1)
         self._pruned_at = 0.0
 
     @classmethod
-    def for_ledger(cls, ledger) -> SqlDeliveryAttempts:
+    def for_ledger(cls, ledger: SqlAlchemyLedger) -> SqlDeliveryAttempts:
         return cls(ledger.engine, ledger.write_turn)
 
-    def _write(self, statement, message_id: str, error: str | None = None) -> Attempts:
+    def _write(self, statement: _Upsert, message_id: str, error: str | None = None) -> Attempts:
         now = self.clock()
         try:
             with self.write_turn, self.engine.begin() as connection:
@@ -122,7 +134,7 @@ class SqlDeliveryAttempts:
         except DBAPIError as exc:
             raise translate(exc) from exc
 
-    def _prune(self, connection, now: datetime) -> None:
+    def _prune(self, connection: Connection, now: datetime) -> None:
         if time.monotonic() - self._pruned_at < PRUNE_EVERY_SECONDS:
             return
         self._pruned_at = time.monotonic()

@@ -7,11 +7,13 @@ relies on row locks plus conditional updates (see ledger.py).
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import ConnectionPoolEntry
 
 READ_ONLY = "ledger_read_only"
 
@@ -22,7 +24,7 @@ def _prepare_sqlite_file(url: str) -> None:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
-def _json_dumps(value) -> str:
+def _json_dumps(value: object) -> str:
     """Compact JSON for the JSON columns (decisions, outbox bodies, audit details): orjson is
     several times faster than the standard library on the write path, and byte-identical in
     meaning."""
@@ -40,7 +42,9 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 5) 
         )
 
         @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_connection, _record):  # pragma: no cover - exercised by every test
+        def _on_connect(  # pragma: no cover - exercised by every test
+            dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry
+        ) -> None:
             dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -50,7 +54,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 5) 
             cursor.close()
 
         @event.listens_for(engine, "begin")
-        def _on_begin(connection):
+        def _on_begin(connection: Connection) -> None:
             read_only = connection.get_execution_options().get(READ_ONLY, False)
             connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 

@@ -199,7 +199,7 @@ class SqlHsDrafts(HsDrafts):
             )
 
     def add(self, draft: Draft) -> int:
-        number = self.c.execute(
+        number: int = self.c.execute(
             insert(hs_drafts)
             .values(
                 **self._head(draft),

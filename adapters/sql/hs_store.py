@@ -48,7 +48,8 @@ class SqlHsTableStore(Ledger):
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._cached: HsTables | None = None
-        self._marker: tuple | None = None
+        #: (highest id, count) of the published versions when the tables were read
+        self._marker: tuple[object, ...] | None = None
         self._checked = float("-inf")
 
     @contextmanager

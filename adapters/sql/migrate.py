@@ -46,6 +46,7 @@ def upgrade(engine: Engine, revision: str = "head") -> Path | None:
             if not is_keyed(connection):
                 made = source.ensure()
             key = checked_key(connection, recorded_key_id)
+            assert key is not None, "the engine carries a key source (checked above)"
             ensure_keyed(connection, key, datetime.now(UTC))
     return getattr(source, "path", None) if made else None
 

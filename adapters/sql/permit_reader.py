@@ -22,12 +22,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
 from cites_connector.adapters.sql import tables as t
-from cites_connector.adapters.sql.codec import from_micro, permit_from_rows
+from cites_connector.adapters.sql.codec import Row, from_micro, permit_from_rows
 from cites_connector.domain.permits import Permit
 
 _p, _l = t.permits.c, t.permit_lines.c
@@ -101,9 +100,7 @@ def read_permits(
     return found
 
 
-def _lines(
-    connection: Connection, head: Mapping[str, Any], cache: LineCache, changed_here: bool
-) -> Lines:
+def _lines(connection: Connection, head: Row, cache: LineCache, changed_here: bool) -> Lines:
     permit_id, version, stamp = head["id"], head["content_version"], head["balance_stamp"]
     kept = None if changed_here else cache.get(permit_id)
     if kept is not None and kept.content_version == version and kept.stamp <= stamp:

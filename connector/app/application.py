@@ -127,7 +127,7 @@ def build_services(
         rulebook,
         clock=clock,
         new_id=new_id,
-        lookup=lookup,  # type: ignore[arg-type]  # PermitLookup's alias lags the fetch() port
+        lookup=lookup,
         store_found=permits.apply if lookup is not None else None,
     )
     return Services(clearance=clearance, permits=permits)

@@ -47,18 +47,22 @@ _CANNOT_WRITE_OFF = frozenset(
 
 
 class HsMatchView(Protocol):
-    prefix: str
-    rows: Sequence[RowView]
+    @property
+    def prefix(self) -> str: ...
+
+    @property
+    def rows(self) -> Sequence[RowView]: ...
 
 
 class HsTableView(Protocol):
-    label: str
+    @property
+    def label(self) -> str: ...
 
     def lookup(self, hs_code: str) -> HsMatchView | None: ...
 
 
 class HsTablesView(Protocol):
-    def in_force(self, on) -> HsTableView | None: ...
+    def in_force(self, on: date) -> HsTableView | None: ...
 
 
 class Decider:

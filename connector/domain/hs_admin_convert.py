@@ -175,15 +175,12 @@ def _classify(
             if n.startswith(prefix) and any(not o.startswith(prefix) for o in olds)
         )
         if leaving or entering:
-            detail = "; ".join(
-                filter(
-                    None,
-                    [
-                        leaving and f"{', '.join(leaving)} leave {prefix}",
-                        entering and f"{', '.join(entering)} come into {prefix} from other codes",
-                    ],
-                )
-            )
+            parts = []
+            if leaving:
+                parts.append(f"{', '.join(leaving)} leave {prefix}")
+            if entering:
+                parts.append(f"{', '.join(entering)} come into {prefix} from other codes")
+            detail = "; ".join(parts)
             return (
                 "heading-changed",
                 (prefix,),

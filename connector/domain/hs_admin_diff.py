@@ -22,6 +22,7 @@ class RowChange:
     @property
     def key(self) -> tuple[str, str]:
         row = self.after or self.before
+        assert row is not None, "a change has a row on at least one side"
         return (row.hs_prefix, row.taxon)
 
     def describe(self) -> str:
@@ -29,15 +30,20 @@ class RowChange:
             return " ".join(sorted(row.terms)) or "any term"
 
         prefix, taxon = self.key
+        before, after = self.before, self.after
         if self.kind == "added":
-            return f"+ {prefix},{taxon}  [{terms(self.after)}]"
+            assert after is not None
+            return f"+ {prefix},{taxon}  [{terms(after)}]"
         if self.kind == "removed":
-            return f"- {prefix},{taxon}  [{terms(self.before)}]"
+            assert before is not None
+            return f"- {prefix},{taxon}  [{terms(before)}]"
+        assert before is not None, "a changed row has both sides"
+        assert after is not None, "a changed row has both sides"
         parts = []
-        if self.before.terms != self.after.terms:
-            parts.append(f"terms {terms(self.before)} -> {terms(self.after)}")
-        if (self.before.note or "") != (self.after.note or ""):
-            parts.append(f"note {self.before.note or ''!r} -> {self.after.note or ''!r}")
+        if before.terms != after.terms:
+            parts.append(f"terms {terms(before)} -> {terms(after)}")
+        if (before.note or "") != (after.note or ""):
+            parts.append(f"note {before.note or ''!r} -> {after.note or ''!r}")
         return f"~ {prefix},{taxon}  " + "; ".join(parts)
 
 

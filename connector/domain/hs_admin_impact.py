@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from decimal import Decimal
 
 from cites_connector.domain.decisions import Decision
 from cites_connector.domain.permits import Permit
@@ -65,8 +66,8 @@ class ImpactReport:
     #: declarations that could not be decided again (e.g. no table in force), with why
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
-    def chapters(self) -> dict[str, Counter]:
-        counts: dict[str, Counter] = {}
+    def chapters(self) -> dict[str, Counter[str]]:
+        counts: dict[str, Counter[str]] = {}
         for item in self.items:
             counts.setdefault(item.chapter, Counter())[item.change] += 1
         return dict(sorted(counts.items()))
@@ -127,7 +128,7 @@ def without_own_usages(
     permits: Sequence[Permit], declaration_id: str, usages: Iterable[Usage]
 ) -> list[Permit]:
     """The permits as they were before the declaration's own write-offs (in memory only)."""
-    given: dict[tuple[str, str, str], object] = {}
+    given: dict[tuple[str, str, str], Decimal] = {}
     for usage in usages:
         if usage.active and usage.declaration_id == declaration_id:
             key = (usage.permit_number, usage.issuing_country, usage.line)

@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from enum import Enum
+from typing import Final
 
 from cites_connector.domain.errors import NoHsTableInForce
 
@@ -28,9 +30,17 @@ MIN_CODE = 6
 _PREFIX = re.compile(r"\d{2,10}")
 _TERM = re.compile(r"[A-Z]{3}")
 _NOISE = str.maketrans("", "", ". \t")
-_ABSENT = object()
-_NO_LONGER: dict = {}
-_POW = tuple(10**n for n in range(MAX_PREFIX + 1))
+
+
+class _Absent(Enum):
+    """No entry for a prefix, as against an entry of None (an excluded prefix)."""
+
+    ABSENT = 0
+
+
+_ABSENT: Final = _Absent.ABSENT
+_NO_LONGER: dict[int, HsMatch | None] = {}
+_POW: tuple[int, ...] = tuple(10**n for n in range(MAX_PREFIX + 1))
 
 
 @dataclass(frozen=True)
@@ -253,7 +263,9 @@ class _HeadingIndex:
     """
 
     def __init__(self, index: dict[str, HsMatch | None]):
-        self.short = {n: [_ABSENT] * 10**n for n in (2, 3, 4)}
+        self.short: dict[int, list[HsMatch | _Absent | None]] = {
+            n: [_ABSENT] * 10**n for n in (2, 3, 4)
+        }
         self.longer: list[dict[int, HsMatch | None]] = [_NO_LONGER] * 10**4
         for prefix, entry in index.items():
             if len(prefix) <= 4:

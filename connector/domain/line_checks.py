@@ -20,7 +20,8 @@ from cites_connector.domain.units import Quantity, format_decimal, unit_label
 
 
 class TaxonView(Protocol):
-    appendix: str | None
+    @property
+    def appendix(self) -> str | None: ...
 
 
 class TaxonomyView(Protocol):
@@ -32,8 +33,11 @@ class TaxonomyView(Protocol):
 
 
 class RowView(Protocol):
-    taxon: str
-    terms: frozenset[str]
+    @property
+    def taxon(self) -> str: ...
+
+    @property
+    def terms(self) -> frozenset[str]: ...
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,6 @@ def quantity_reasons(
     if declared.quantity is None:
         code = ReasonCode.QUANTITY_MISSING if declared.missing else ReasonCode.UNIT_INCOMPATIBLE
         return [Reason(code, f"{where}: {declared.problem}")], None
-    assert line.remaining is not None
     if permit.consignment_policy is ConsignmentPolicy.MULTIPLE and line.remaining <= 0:
         return [
             Reason(

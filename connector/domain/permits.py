@@ -8,7 +8,7 @@ SINGLE consignment policy; MULTIPLE lets a line be drawn down over several consi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from enum import Enum
@@ -60,26 +60,49 @@ class Party:
     id: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class PermitLine:
     line: str
     taxon: str
     quantity: Decimal
-    unit: str | None = None
-    appendix: str | None = None
-    source: str | None = None
-    term: str | None = None
-    origin_country: str | None = None
-    description: str | None = None
+    unit: str | None
+    appendix: str | None
+    source: str | None
+    term: str | None
+    origin_country: str | None
+    description: str | None
     #: quantity not yet written off; equals ``quantity`` on a fresh permit
-    remaining: Decimal | None = None
+    remaining: Decimal
 
-    def __post_init__(self) -> None:
-        if self.remaining is None:
-            object.__setattr__(self, "remaining", self.quantity)
+    def __init__(
+        self,
+        line: str,
+        taxon: str,
+        quantity: Decimal,
+        unit: str | None = None,
+        appendix: str | None = None,
+        source: str | None = None,
+        term: str | None = None,
+        origin_country: str | None = None,
+        description: str | None = None,
+        remaining: Decimal | None = None,
+    ) -> None:
+        # written out rather than generated: ``remaining`` may be left out (a fresh permit,
+        # all of ``quantity`` left) yet is always a quantity once the line exists
+        setattr_ = object.__setattr__
+        setattr_(self, "line", line)
+        setattr_(self, "taxon", taxon)
+        setattr_(self, "quantity", quantity)
+        setattr_(self, "unit", unit)
+        setattr_(self, "appendix", appendix)
+        setattr_(self, "source", source)
+        setattr_(self, "term", term)
+        setattr_(self, "origin_country", origin_country)
+        setattr_(self, "description", description)
+        setattr_(self, "remaining", quantity if remaining is None else remaining)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Permit:
     permit_number: str
     issuing_country: str
@@ -88,23 +111,61 @@ class Permit:
     valid_from: date
     valid_until: date
     lines: tuple[PermitLine, ...]
-    status: PermitStatus = PermitStatus.VALID
-    consignment_policy: ConsignmentPolicy = ConsignmentPolicy.SINGLE
-    issued_on: date | None = None
-    exporter: Party = field(default_factory=Party)
-    importer: Party = field(default_factory=Party)
-    purpose: str | None = None
-    security_stamp: str | None = None
-    replaces: str | None = None
+    status: PermitStatus
+    consignment_policy: ConsignmentPolicy
+    issued_on: date | None
+    exporter: Party
+    importer: Party
+    purpose: str | None
+    security_stamp: str | None
+    replaces: str | None
     #: SINGLE permits: the declaration whose clearance used the permit up, if any
-    used_by: str | None = None
+    used_by: str | None
     #: the version whose lines and dates these are; ``version`` is the highest version
     #: applied, a status event included (a cancellation may overtake amendments)
-    content_version: int | None = None
+    content_version: int
 
-    def __post_init__(self) -> None:
-        if self.content_version is None:
-            object.__setattr__(self, "content_version", self.version)
+    def __init__(
+        self,
+        permit_number: str,
+        issuing_country: str,
+        version: int,
+        type: PermitType,
+        valid_from: date,
+        valid_until: date,
+        lines: tuple[PermitLine, ...],
+        status: PermitStatus = PermitStatus.VALID,
+        consignment_policy: ConsignmentPolicy = ConsignmentPolicy.SINGLE,
+        issued_on: date | None = None,
+        exporter: Party | None = None,
+        importer: Party | None = None,
+        purpose: str | None = None,
+        security_stamp: str | None = None,
+        replaces: str | None = None,
+        used_by: str | None = None,
+        content_version: int | None = None,
+    ) -> None:
+        # written out rather than generated: ``content_version`` may be left out (it is then
+        # ``version``) yet is always a number once the permit exists; parties left out are
+        # unnamed
+        setattr_ = object.__setattr__
+        setattr_(self, "permit_number", permit_number)
+        setattr_(self, "issuing_country", issuing_country)
+        setattr_(self, "version", version)
+        setattr_(self, "type", type)
+        setattr_(self, "valid_from", valid_from)
+        setattr_(self, "valid_until", valid_until)
+        setattr_(self, "lines", lines)
+        setattr_(self, "status", status)
+        setattr_(self, "consignment_policy", consignment_policy)
+        setattr_(self, "issued_on", issued_on)
+        setattr_(self, "exporter", Party() if exporter is None else exporter)
+        setattr_(self, "importer", Party() if importer is None else importer)
+        setattr_(self, "purpose", purpose)
+        setattr_(self, "security_stamp", security_stamp)
+        setattr_(self, "replaces", replaces)
+        setattr_(self, "used_by", used_by)
+        setattr_(self, "content_version", version if content_version is None else content_version)
 
     @property
     def key(self) -> tuple[str, str]:

@@ -83,8 +83,10 @@ class Quantity:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "unit", normalise_unit(self.unit))
-        if not isinstance(self.amount, Decimal):
-            object.__setattr__(self, "amount", Decimal(str(self.amount)))
+        # callers outside the type check (JSON, a REPL) may hand in an int or a str
+        amount: object = self.amount
+        if not isinstance(amount, Decimal):
+            object.__setattr__(self, "amount", Decimal(str(amount)))
 
     @property
     def dimension(self) -> Dimension:

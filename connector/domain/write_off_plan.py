@@ -38,7 +38,8 @@ def plan_write_off(
     # a MULTIPLE permit is used up when no line has anything left: count the lines with a
     # quantity left, less those this declaration empties (no pass over every line)
     drawn = {key[2] for key in draws.taken if key[:2] == permit.key} | {line.line}
-    lines = {letter: permit.line(letter) for letter in drawn}
+    positions = permit.index.positions
+    lines = {letter: permit.lines[positions[letter]] for letter in drawn}
     emptied = sum(
         1 for letter, ln in lines.items() if ln.remaining > 0 and left(letter, ln.remaining) <= 0
     )

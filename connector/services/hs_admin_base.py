@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import Any
 
 from cites_connector.domain.errors import InvalidInput
 from cites_connector.domain.hs_admin import (
@@ -27,11 +28,11 @@ from cites_connector.domain.hs_admin_review import check_editable, with_editor
 from cites_connector.domain.hs_admin_validation import (
     Nomenclature,
     RowProblem,
-    TaxonResolver,
     row_name,
     validate_rows,
 )
 from cites_connector.domain.hs_tables import HsRow
+from cites_connector.domain.line_checks import TaxonomyView
 from cites_connector.services.ports import Ledger, UnitOfWork
 
 EDITION_FORM = "HS followed by the year, e.g. HS2027"
@@ -80,7 +81,7 @@ class HsAdminBase:
         store: Ledger,
         *,
         roles: Mapping[str, str],
-        taxonomy: TaxonResolver,
+        taxonomy: TaxonomyView,
         terms: frozenset[str],
         nomenclature: Callable[[str], Nomenclature | None],
         clock: Callable[[], datetime],
@@ -101,6 +102,11 @@ class HsAdminBase:
             if draft is None:
                 raise UnknownHsTable(f"no draft {ref}")
             return draft
+        return self._find_version(s, ref)
+
+    def _find_version(self, s: UnitOfWork, ref: str) -> TableVersion:
+        """A published version by reference (the caller has ruled out a draft's)."""
+        kind, number = parse_ref(ref)
         label = f"{kind}/{number}"
         version = next((v for v in s.hs_tables.all() if v.label == label), None)
         if version is None:
@@ -135,7 +141,7 @@ class HsAdminBase:
         action: str,
         reason: str | None,
         change: Callable[[Draft], tuple[DraftRow, ...]],
-        extra: dict | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> Draft:
         require(user, self.roles, "edit")
         kind, number = parse_ref(ref)

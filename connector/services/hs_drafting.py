@@ -159,11 +159,12 @@ class HsDrafting(HsAdminBase):
                     and v.edition == correlation.from_edition
                     and v.effective_from <= today
                 ]
-                found = max(olds, key=lambda v: v.effective_from, default=None)
-                if found is None:
+                latest = max(olds, key=lambda v: v.effective_from, default=None)
+                if latest is None:
                     raise UnknownHsTable(
                         f"no published {correlation.from_edition} version in force to convert"
                     )
+                found = latest
             if found.edition != correlation.from_edition:
                 raise HsAdminRefused(
                     f"{label_of(found)} is {found.edition}, the correlation "

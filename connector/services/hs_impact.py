@@ -4,13 +4,16 @@ their table, compared with what the table in force decides.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
-from cites_connector.domain.decider import Decider
+from cites_connector.domain.decider import Decider, HsTableView, PermitFinder
 from cites_connector.domain.decision_policy import DecisionPolicy
 from cites_connector.domain.errors import ConnectorError
 from cites_connector.domain.hs_admin_impact import ImpactReport, compare, without_own_usages
-from cites_connector.domain.hs_tables import HsRowSet, HsTables
+from cites_connector.domain.hs_tables import HsMatch, HsRowSet, HsTables
+from cites_connector.domain.permits import Permit
+from cites_connector.domain.usages import Usage
 from cites_connector.services.hs_admin_base import (
     HsAdminBase,
     label_of,
@@ -60,7 +63,9 @@ class HsImpactPreview(HsAdminBase):
                     continue
                 usages = session.usages.find(declaration_id=did)
 
-                def find(number: str, _did: str = did, _usages=usages):
+                def find(
+                    number: str, _did: str = did, _usages: Sequence[Usage] = usages
+                ) -> list[Permit]:
                     return without_own_usages(session.permits.numbered(number), _did, _usages)
 
                 try:
@@ -81,7 +86,7 @@ class HsImpactPreview(HsAdminBase):
                     report.declarations.append(outcome)
         return report
 
-    def _decider(self, table, find, policy: DecisionPolicy) -> Decider:
+    def _decider(self, table: HsTableView, find: PermitFinder, policy: DecisionPolicy) -> Decider:
         return Decider(
             tables=_Fixed(table), taxonomy=self.taxonomy, find_permits=find, policy=policy
         )
@@ -90,18 +95,18 @@ class HsImpactPreview(HsAdminBase):
 class _Labelled:
     """A draft as a table the Decider can use, labelled with the draft's reference."""
 
-    def __init__(self, table: HsRowSet, label: str):
+    def __init__(self, table: HsRowSet, label: str) -> None:
         self._table, self.label = table, label
 
-    def lookup(self, hs_code: str):
+    def lookup(self, hs_code: str) -> HsMatch | None:
         return self._table.lookup(hs_code)
 
 
 class _Fixed:
     """One table for every date: the impact preview asks "what if this table applied"."""
 
-    def __init__(self, table):
+    def __init__(self, table: HsTableView):
         self._table = table
 
-    def in_force(self, on: date):
+    def in_force(self, on: date) -> HsTableView:
         return self._table

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
+from typing import Any
 
 from cites_connector.domain.errors import InvalidInput
 from cites_connector.domain.hs_admin import (
@@ -149,7 +150,7 @@ class HsPublishing(HsAdminBase):
         now = self.clock()
         with self.store.transaction() as s:
             s.hs_tables.lock_timeline()
-            old = self._find(s, label)
+            old = self._find_version(s, label)
             published = self._add_version(
                 s,
                 user,
@@ -212,7 +213,9 @@ class HsPublishing(HsAdminBase):
             previous.rows if previous else (),
         )
 
-    def _publication_details(self, published: Published, source: str, draft: Draft | None) -> dict:
+    def _publication_details(
+        self, published: Published, source: str, draft: Draft | None
+    ) -> dict[str, Any]:
         """What the publication changed: against the version it follows, row by row."""
         version = published.version
         return {

@@ -145,7 +145,7 @@ def store_permit(
     )
     log.info("permit.stored", permit_number=permit.permit_number, version=permit.version)
     overtaken = uow.early_statuses.take(permit.permit_number, permit.issuing_country)
-    if _overtakes(overtaken, kept):
+    if overtaken is not None and _overtakes(overtaken, kept):
         # kept from a trusted event whose step could not be judged then: applied whatever its
         # version (safety first: a permit and its cancellation both at version 1 leave it
         # cancelled)
@@ -243,9 +243,7 @@ def _event(change: PermitStatusChange) -> str:
     }[change.status]
 
 
-def _to_keep(
-    pending: PermitStatusChange | None, change: PermitStatusChange
-) -> PermitStatusChange | None:
+def _to_keep(pending: PermitStatusChange | None, change: PermitStatusChange) -> PermitStatusChange:
     """Which status event to keep for a permit not received yet: the newest, except that a
     cancellation, once received, is kept whatever else comes (at the highest version seen)."""
     if pending is None:

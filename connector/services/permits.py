@@ -225,7 +225,8 @@ class PermitService:
             else:
                 found = uow.permits.numbered(permit_number)
                 preferred = [p for p in found if p.issuing_country == prefer_country]
-                permit = (preferred or sorted(found, key=lambda p: p.issuing_country) or [None])[0]
+                candidates = preferred or sorted(found, key=lambda p: p.issuing_country)
+                permit = candidates[0] if candidates else None
             if permit is None:
                 where = f" ({issuing_country})" if issuing_country else ""
                 raise UnknownPermit(f"permit {permit_number}{where} is not known")
