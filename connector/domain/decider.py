@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import date
-from typing import Protocol
 
 from cites_connector.domain.decision_policy import DecisionPolicy
 from cites_connector.domain.decisions import (
@@ -26,8 +25,9 @@ from cites_connector.domain.decisions import (
 from cites_connector.domain.declaration_checks import date_reasons
 from cites_connector.domain.declarations import Declaration, DeclarationItem, Flow
 from cites_connector.domain.errors import NoHsTableInForce
+from cites_connector.domain.hs_table_views import HsMatchView, HsTablesView, HsTableView
 from cites_connector.domain.import_permit_check import check_import_permit
-from cites_connector.domain.line_checks import LineResult, RowView, TaxonomyView
+from cites_connector.domain.line_checks import LineResult, TaxonomyView
 from cites_connector.domain.line_choice import LineChooser
 from cites_connector.domain.permit_checks import choose_permit, expected_issuer, permit_reasons
 from cites_connector.domain.permits import Permit, PermitLine, PermitType
@@ -44,25 +44,6 @@ _CANNOT_WRITE_OFF = frozenset(
         ReasonCode.QUANTITY_MISSING,
     }
 )
-
-
-class HsMatchView(Protocol):
-    @property
-    def prefix(self) -> str: ...
-
-    @property
-    def rows(self) -> Sequence[RowView]: ...
-
-
-class HsTableView(Protocol):
-    @property
-    def label(self) -> str: ...
-
-    def lookup(self, hs_code: str) -> HsMatchView | None: ...
-
-
-class HsTablesView(Protocol):
-    def in_force(self, on: date) -> HsTableView | None: ...
 
 
 class Decider:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cites_connector.domain.decider import Decider, HsTablesView, PermitFinder
+from cites_connector.domain.decider import Decider, PermitFinder
 from cites_connector.domain.decision_policy import DecisionPolicy
+from cites_connector.domain.hs_table_views import HsTablesView
 from cites_connector.domain.line_checks import TaxonomyView
 
 

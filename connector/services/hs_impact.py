@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from cites_connector.domain.decider import Decider, HsTableView, PermitFinder
+from cites_connector.domain.decider import Decider, PermitFinder
 from cites_connector.domain.decision_policy import DecisionPolicy
 from cites_connector.domain.errors import ConnectorError
 from cites_connector.domain.hs_admin_impact import ImpactReport, compare, without_own_usages
+from cites_connector.domain.hs_table_views import HsTableView
 from cites_connector.domain.hs_tables import HsMatch, HsRowSet, HsTables
 from cites_connector.domain.permits import Permit
 from cites_connector.domain.usages import Usage
