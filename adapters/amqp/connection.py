@@ -72,3 +72,26 @@ def describe(url: str) -> str:
     port = f":{parts.port}" if parts.port else ""
     user = f"{parts.username}@" if parts.username else ""
     return f"{parts.scheme}://{user}{host}{port}{parts.path or '/'}"
+
+
+def _names_client_certificate(url: str) -> bool:
+    options = parse_qs(urlsplit(url).query).get("ssl_options", [""])[0]
+    return "certfile" in options
+
+
+def why_unreachable(url: str, exc: BaseException) -> str:
+    """Why a connection to ``url`` failed, in words an operator can act on.
+
+    Under TLS 1.3 a broker that requires a client certificate sends its refusal after the
+    client has finished its half of the handshake, so the client sees either the broker's
+    ``certificate required`` alert or a bare end of stream, depending on timing. Both are
+    named here, with the fix, when the URL gives no client certificate."""
+    said = f"{type(exc).__name__} {exc}"
+    tls_failed = "ssl" in said.lower() or "certificate" in said.lower()
+    if urlsplit(url).scheme == "amqps" and tls_failed and not _names_client_certificate(url):
+        said += (
+            "; the TLS handshake failed and the URL names no client certificate: a broker "
+            "that requires one (certificate required) refuses the connection; give "
+            "certfile and keyfile in the URL's ssl_options"
+        )
+    return said

@@ -33,6 +33,7 @@ from cites_connector.adapters.amqp.connection import (
     close_quietly,
     connect,
     describe,
+    why_unreachable,
 )
 from cites_connector.adapters.amqp.permit_messages import IncomingMessage, message_key
 from cites_connector.adapters.amqp.topology import (
@@ -219,7 +220,7 @@ def open_dead_letters(url: str) -> tuple[BlockingConnection, BlockingChannel]:
         raise Unavailable(f"RabbitMQ refused the topology: {exc.reply_text}") from exc
     except CONNECTION_ERRORS as exc:
         raise Unavailable(
-            f"RabbitMQ at {describe(url)} is not reachable: {type(exc).__name__} {exc}"
+            f"RabbitMQ at {describe(url)} is not reachable: {why_unreachable(url, exc)}"
         ) from exc
 
 

@@ -27,6 +27,7 @@ from cites_connector.adapters.amqp.connection import (
     close_quietly,
     connect,
     describe,
+    why_unreachable,
 )
 from cites_connector.adapters.amqp.dead_letters import (
     ADDED_HEADERS,
@@ -82,7 +83,7 @@ def _open_publisher(url: str) -> tuple[BlockingConnection, BlockingChannel]:
     except CONNECTION_ERRORS as exc:
         raise Unavailable(
             f"RabbitMQ at {describe(url)} is not reachable for the replay: "
-            f"{type(exc).__name__} {exc}"
+            f"{why_unreachable(url, exc)}"
         ) from exc
 
 

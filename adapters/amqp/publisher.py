@@ -34,6 +34,7 @@ from cites_connector.adapters.amqp.connection import (
     close_quietly,
     connect,
     describe,
+    why_unreachable,
 )
 from cites_connector.adapters.amqp.topology import (
     NOTIFICATIONS_EXCHANGE,
@@ -126,7 +127,7 @@ class AmqpDeliverer:
         except CONNECTION_ERRORS as exc:
             self.close()
             raise RetryableDeliveryError(
-                f"RabbitMQ at {describe(self.url)} not reachable: {type(exc).__name__} {exc}"
+                f"RabbitMQ at {describe(self.url)} not reachable: {why_unreachable(self.url, exc)}"
             ) from exc
 
     def close(self) -> None:
