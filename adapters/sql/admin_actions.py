@@ -3,6 +3,12 @@
 For administrative verbs whose work is not a ledger transaction (``dlq replay`` republishes
 over RabbitMQ): the record is committed before the work starts, so that an act that fails
 half-way still says who started it (contract 7, v2).
+
+The transaction is transactions.py's, so its errors mean what every other transaction's mean:
+``Unavailable`` (exit 3) when the database is out of reach, ``UnstorableValue`` (exit 2) for a
+value it refuses (a subject longer than its column), and ``AuditChainConflict`` (exit 1) for a
+record that would fork the chain (audit_chain.py). In each case nothing is recorded, and the
+caller does not start the act.
 """
 
 from __future__ import annotations
@@ -11,10 +17,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from cites_connector.adapters.sql import audit_chain
-from cites_connector.domain.errors import Unavailable
+from cites_connector.adapters.sql.transactions import writing
 
 
 def record_admin_action(
@@ -26,10 +31,5 @@ def record_admin_action(
     at: datetime,
     reason: str | None = None,
 ) -> None:
-    try:
-        with engine.begin() as connection:
-            audit_chain.append(connection, actor, action, subject, reason, details, at)
-    except DBAPIError as exc:
-        if isinstance(exc, IntegrityError):
-            raise
-        raise Unavailable(f"the audit log is not reachable: {exc.orig}") from exc
+    with writing(engine) as connection:
+        audit_chain.append(connection, actor, action, subject, reason, details, at)

@@ -9,7 +9,9 @@ newest rows were cut off.
 
 Appends are serialised (PostgreSQL: an EXCLUSIVE lock on the table for the transaction;
 SQLite serialises writers anyway): administrative acts are rare, and a unique ``prev_hash``
-makes a fork impossible even so. The ledger's own audit rows, written by every clearance,
+makes a fork impossible even so: a record that would fork the chain (it can only follow a row
+added by hand, or a writer that did not take the lock) is refused as ``AuditChainConflict``
+and the act it records is not done. The ledger's own audit rows, written by every clearance,
 are chained differently, without a global lock (audit_ledger.py).
 
 Rows written before the chain was keyed (migration 0003 to 0007) carry plain SHA-256
@@ -26,12 +28,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from cites_connector.adapters.sql.audit_key import AuditKeyError, checked_key, key_id
 from cites_connector.adapters.sql.audit_mac import canonical_json, iso_utc, mac, same, sha256_json
 from cites_connector.adapters.sql.audit_report import ChainReport
 from cites_connector.adapters.sql.codec import Row
 from cites_connector.adapters.sql.hs_schema import admin_audit
+from cites_connector.domain.errors import ConnectorError
 
 GENESIS = "0" * 64
 #: the first keyed row: everything before it was hashed without a key
@@ -39,6 +43,14 @@ KEYED = "audit.keyed"
 CHAIN = "administration"
 _a = admin_audit.c
 _FIELDS = ("at", "actor", "action", "subject", "reason", "details")
+
+
+class AuditChainConflict(ConnectorError):
+    """A record would fork the administration chain (the unique ``prev_hash`` refused it):
+    the log is not what the connector wrote, so no act is recorded, nor done, on top of it."""
+
+    fault_code = "Server.Configuration"
+    exit_code = 1
 
 
 def _fields(
@@ -117,7 +129,14 @@ def append_keyed(
     prev = last_link(connection)
     fields = _fields(actor, action, subject, reason, details, at)
     digest = row_hash(key, fields, prev)
-    connection.execute(insert(admin_audit).values(**fields, prev_hash=prev, hash=digest))
+    try:
+        connection.execute(insert(admin_audit).values(**fields, prev_hash=prev, hash=digest))
+    except IntegrityError as exc:
+        raise AuditChainConflict(
+            "the administration audit log already has a record after its newest link (a "
+            "row added by hand?): nothing was recorded or done; run cites-connector audit "
+            "verify"
+        ) from exc
     return digest
 
 

@@ -1,27 +1,30 @@
 """Sealing and verifying the audit chains of a database: what ``serve``'s sealer and the
-``audit seal|verify`` commands call, with the key the engine carries (audit_key.py)."""
+``audit seal|verify`` commands call, with the key the engine carries (audit_key.py).
+
+Their transactions are transactions.py's, so a database out of reach is ``Unavailable``
+(exit 3), as for every other command, and any other database error means what it means there.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import ParamSpec, TypeVar
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from cites_connector.adapters.sql import audit_chain, audit_ledger_verify
 from cites_connector.adapters.sql.audit_adopt import AuditChainBroken, ensure_keyed
-from cites_connector.adapters.sql.audit_chain import keying_record, recorded_key_id
+from cites_connector.adapters.sql.audit_chain import (
+    AuditChainConflict,
+    keying_record,
+    recorded_key_id,
+)
 from cites_connector.adapters.sql.audit_key import AuditKeyError, checked_key, key_id, key_source
 from cites_connector.adapters.sql.audit_ledger import BATCH, Sealed, seal_batch
 from cites_connector.adapters.sql.audit_report import AuditReport
-from cites_connector.adapters.sql.engine import READ_ONLY
 from cites_connector.adapters.sql.hs_digests import tampered_versions
+from cites_connector.adapters.sql.transactions import reading, writing
 from cites_connector.domain.errors import Unavailable
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 def utc_now() -> datetime:
@@ -35,37 +38,19 @@ def _key(engine: Engine) -> bytes:
     return source.load()
 
 
-def _database(action: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    def wrap(function: Callable[P, R]) -> Callable[P, R]:
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            try:
-                return function(*args, **kwargs)
-            except DBAPIError as exc:
-                if isinstance(exc, IntegrityError):
-                    raise
-                raise Unavailable(
-                    f"the audit tables are not reachable ({action}): {exc.orig}"
-                ) from exc
-
-        return wrapper
-
-    return wrap
-
-
 def check_audit_key(engine: Engine) -> bytes:
     """At start-up (``serve``): the key file must be there and readable by this account
     (AuditKeyError otherwise), and be the database's key when the database can be asked
     now; a database that cannot be reached is not a reason to refuse to start."""
     key = _key(engine)
     try:
-        with engine.connect() as connection:
+        with reading(engine) as connection:
             checked_key(connection, recorded_key_id)
-    except DBAPIError:
+    except Unavailable:
         pass
     return key
 
 
-@_database("sealing")
 def seal_ledger(
     engine: Engine, *, full: bool = False, clock: Callable[[], datetime] = utc_now
 ) -> Sealed:
@@ -73,7 +58,7 @@ def seal_ledger(
     sealer never holds up a clearance); stops at a row it cannot vouch for."""
     total = Sealed()
     while True:
-        with engine.begin() as connection:
+        with writing(engine) as connection:
             key = checked_key(connection, recorded_key_id)
             if key is None:
                 raise AuditKeyError("no audit key for this database (CONNECTOR_AUDIT_KEY_FILE)")
@@ -86,7 +71,6 @@ def seal_ledger(
             return total
 
 
-@_database("verifying")
 def verify_chains(engine: Engine, *, seal: bool = True) -> AuditReport:
     """Both chains and the HS table digests, read in one read-only transaction.
 
@@ -99,15 +83,13 @@ def verify_chains(engine: Engine, *, seal: bool = True) -> AuditReport:
             sealed = seal_ledger(engine, full=True)
             if sealed.rows:
                 notes.append(f"sealed {len(sealed.rows)} ledger audit row(s) first")
-        except (AuditKeyError, AuditChainBroken) as exc:
+        except (AuditKeyError, AuditChainBroken, AuditChainConflict) as exc:
             notes.append(f"not sealed: {exc.message}")
-    with engine.connect() as connection:
-        connection = connection.execution_options(**{READ_ONLY: True})
-        with connection.begin():
-            administration = audit_chain.verify(connection, key)
-            record = keying_record(connection) or {}
-            ledger = audit_ledger_verify.verify(
-                connection, key, int(record.get("ledger_legacy_rows") or 0)
-            )
-            tampered = tampered_versions(connection)
+    with reading(engine) as connection:
+        administration = audit_chain.verify(connection, key)
+        record = keying_record(connection) or {}
+        ledger = audit_ledger_verify.verify(
+            connection, key, int(record.get("ledger_legacy_rows") or 0)
+        )
+        tampered = tampered_versions(connection)
     return AuditReport(administration, ledger, tampered, key_id(key), tuple(notes))

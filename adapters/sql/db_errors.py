@@ -56,4 +56,7 @@ def translate(exc: BaseException) -> ConnectorError:
         kind = "22" if isinstance(exc, DataError) else "23"
         return UnstorableValue(_DATA_CLASSES[kind])
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
-    return Unavailable(f"the ledger database is not reachable: {orig}")
+    # one line: a CLI error, a log field and a SOAP fault string are read as one (psycopg
+    # adds a hint on a second line, "Is the server running on that host ...")
+    why = " ".join(part.strip() for part in str(orig).splitlines() if part.strip())
+    return Unavailable(f"the ledger database is not reachable: {why}")
