@@ -1,8 +1,10 @@
 """An in-memory ledger for unit tests of the services: the same units of work and repositories
 (services/ports.py), dicts instead of SQL.
 
-A transaction works on a deep copy of the state and swaps it in on commit, so a failing
-transaction changes nothing, as with the database. The outbox turns events into the same rows
+A transaction works on a copy of the state and swaps it in on commit, so a failing
+transaction changes nothing, as with the database. Usages and declarations are in
+tests/memory_declarations.py, the HS table administration's repositories (versions, drafts,
+its audit log) in tests/memory_hs.py. The outbox turns events into the same rows
 as the SQL ledger (mappings/outbox_messages.py). The stateful test in
 tests/integration/test_ledger_properties.py checks that it behaves like the SQL ledger.
 """
@@ -13,7 +15,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +25,8 @@ from cites_connector.domain.usages import DeclarationState, StoredDecision, Usag
 from cites_connector.mappings.outbox_messages import OutboxMessage, messages_for, rows_for
 from cites_connector.services import ports
 from cites_connector.services.ports import DuplicateDecision, InboxEntry, Ledger, UnitOfWork
+from tests.memory_declarations import MemoryDeclarations, MemoryUsages
+from tests.memory_hs import HsState, MemoryAdminAuditTrail, MemoryHsDrafts, MemoryHsTableVersions
 
 
 @dataclass
@@ -35,6 +39,7 @@ class State:
     audit: list[tuple[str, str, str, dict]] = field(default_factory=list)
     inbox: dict[str, tuple[str, str, str | None]] = field(default_factory=dict)
     pending_status: dict[tuple[str, str], PermitStatusChange] = field(default_factory=dict)
+    hs: HsState = field(default_factory=HsState)
 
     def copy(self) -> State:
         """A working copy for one transaction. Shallow copies suffice: every value is a frozen
@@ -51,6 +56,7 @@ class State:
             audit=list(self.audit),
             inbox=dict(self.inbox),
             pending_status=dict(self.pending_status),
+            hs=self.hs.copy(),
         )
 
 
@@ -132,107 +138,6 @@ class MemoryEarlyStatuses(ports.EarlyStatuses):
         return self.s.pending_status.get((permit_number, issuing_country))
 
 
-class MemoryUsages(ports.Usages):
-    def __init__(self, state: State):
-        self.s = state
-
-    def add(self, usages: Sequence[Usage]) -> None:
-        def once(u: Usage) -> tuple:  # the SQL ledger's unique constraint on usages
-            return (
-                u.declaration_id,
-                u.declaration_version,
-                u.item_number,
-                u.permit_number,
-                u.issuing_country,
-                u.line,
-            )
-
-        taken = {once(u) for u in self.s.usages.values()}
-        for usage in usages:
-            if once(usage) in taken:
-                raise DuplicateDecision(f"usage {once(usage)} written already")
-            taken.add(once(usage))
-            self.s.usages[usage.usage_id] = usage
-
-    def reverse(self, usage_id: str, at: datetime) -> bool:
-        usage = self.s.usages[usage_id]
-        if usage.reversed_at is not None:
-            return False
-        self.s.usages[usage_id] = replace(usage, reversed_at=at)
-        return True
-
-    def find(self, *, declaration_id=None, permit=None, active_only=True) -> list[Usage]:
-        found = [
-            u
-            for u in self.s.usages.values()
-            if (declaration_id is None or u.declaration_id == declaration_id)
-            and (permit is None or (u.permit_number, u.issuing_country) == permit)
-            and (not active_only or u.active)
-        ]
-        return sorted(found, key=lambda u: (u.recorded_at, u.declaration_id, u.item_number, u.line))
-
-
-class MemoryDeclarations(ports.Declarations):
-    def __init__(self, state: State):
-        self.s = state
-
-    def lock(self, declaration_id: str) -> None:
-        pass  # the whole ledger is locked by MemoryLedger.transaction
-
-    def latest(self, declaration_id: str) -> StoredDecision | None:
-        if declaration_id not in self.s.latest:
-            return None
-        version, state = self.s.latest[declaration_id]
-        return replace(self.s.decisions[(declaration_id, version)], state=state)
-
-    def save(self, stored: StoredDecision, payload: dict[str, Any] | None = None) -> None:
-        key = (stored.decision.declaration_id, stored.decision.version)
-        if key in self.s.decisions:
-            raise DuplicateDecision(str(key))
-        self.s.decisions[key] = stored
-        self.s.latest[key[0]] = (key[1], stored.state)
-
-    def replace(self, stored: StoredDecision, *, expected: DeclarationState) -> bool:
-        key = (stored.decision.declaration_id, stored.decision.version)
-        if self.s.latest.get(key[0]) != (key[1], expected):
-            return False
-        self.s.decisions[key] = replace(
-            self.s.decisions[key], decision=stored.decision, decided_at=stored.decided_at
-        )
-        self.s.latest[key[0]] = (key[1], stored.state)
-        return True
-
-    def held_citing(self, permit_number: str) -> list[StoredDecision]:
-        found = [
-            self.latest(d) for d, (_, st) in self.s.latest.items() if st is DeclarationState.HELD
-        ]
-        return sorted(
-            (f for f in found if permit_number in f.cited_permits),
-            key=lambda f: (f.decided_at, f.decision.declaration_id),
-        )
-
-    def set_state(
-        self,
-        declaration_id: str,
-        state: DeclarationState,
-        at: datetime,
-        *,
-        expected: DeclarationState,
-        version: int,
-    ) -> bool:
-        if self.s.latest.get(declaration_id) != (version, expected):
-            return False
-        self.s.latest[declaration_id] = (version, state)
-        return True
-
-    def recorded_since(self, since: date | None) -> list[StoredDecision]:
-        found = [self.latest(d) for d in self.s.latest]
-        return sorted(
-            (f for f in found if since is None or f.declaration.date >= since),
-            key=lambda f: (f.declaration.date, f.decision.declaration_id),
-        )
-
-
 class MemoryInbox(ports.Inbox):
     def __init__(self, state: State):
         self.s = state
@@ -297,6 +202,9 @@ class MemoryUnitOfWork(UnitOfWork):
         self.inbox = MemoryInbox(state)
         self.outbox = MemoryOutbox(state)
         self.audit = MemoryAuditTrail(state)
+        self.hs_tables = MemoryHsTableVersions(state.hs)
+        self.hs_drafts = MemoryHsDrafts(state.hs)
+        self.admin_audit = MemoryAdminAuditTrail(state.hs)
 
 
 class MemoryLedger(Ledger):

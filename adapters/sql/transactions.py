@@ -1,5 +1,7 @@
-"""The one owner of database transactions: every unit of work, the outbox relay's claims and
-the HS table administration open theirs here, and database errors are translated here, once.
+"""The one owner of database transactions: every unit of work, the outbox relay's claims, the
+HS table administration, an administrative act recorded on its own (admin_actions.py) and the
+audit seal and verification (audit_checks.py) open theirs here, and database errors are
+translated here, once.
 
 What an error means is db_errors.py's to say (``Unavailable``: the database is out of reach,
 nothing was written; ``UnstorableValue``: the input's fault, refused like invalid input).
