@@ -23,6 +23,7 @@ from cites_connector.domain.usages import DeclarationState, StoredDecision, Usag
 from cites_connector.mappings.outbox_messages import OutboxMessage, messages_for, rows_for
 from cites_connector.services import ports
 from cites_connector.services.ports import DuplicateDecision, InboxEntry, Ledger, UnitOfWork
+from tests.memory_trade import MemoryTradeControls, TradeState
 
 
 @dataclass
@@ -35,6 +36,7 @@ class State:
     audit: list[tuple[str, str, str, dict]] = field(default_factory=list)
     inbox: dict[str, tuple[str, str, str | None]] = field(default_factory=dict)
     pending_status: dict[tuple[str, str], PermitStatusChange] = field(default_factory=dict)
+    trade: TradeState = field(default_factory=TradeState)
 
     def copy(self) -> State:
         """A working copy for one transaction. Shallow copies suffice: every value is a frozen
@@ -51,6 +53,7 @@ class State:
             audit=list(self.audit),
             inbox=dict(self.inbox),
             pending_status=dict(self.pending_status),
+            trade=self.trade.copy(),
         )
 
 
@@ -297,6 +300,7 @@ class MemoryUnitOfWork(UnitOfWork):
         self.inbox = MemoryInbox(state)
         self.outbox = MemoryOutbox(state)
         self.audit = MemoryAuditTrail(state)
+        self.trade = MemoryTradeControls(state.trade)
 
 
 class MemoryLedger(Ledger):

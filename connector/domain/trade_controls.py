@@ -88,8 +88,15 @@ class Suspension:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "country", country_code(self.country))
-        if not isinstance(self.flow, TradeFlow):
-            object.__setattr__(self, "flow", TradeFlow(str(self.flow).upper()))
+        # a flow from a file or a case table may come as text ("export", "EXPORT")
+        flow: object = self.flow
+        if not isinstance(flow, TradeFlow):
+            try:
+                object.__setattr__(self, "flow", TradeFlow(str(flow).strip().upper()))
+            except ValueError as exc:
+                raise InvalidInput(
+                    f"flow {flow!r} is not EXPORT, RE_EXPORT, IMPORT or ALL"
+                ) from exc
         object.__setattr__(self, "sources", codes(self.sources, SOURCE_CODES, "source"))
         object.__setattr__(self, "purposes", codes(self.purposes, PURPOSE_CODES, "purpose"))
         if not self.reference or not self.reference.strip():
