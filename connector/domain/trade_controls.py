@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from enum import Enum
 
 from cites_connector.domain.errors import InvalidInput
@@ -27,6 +27,8 @@ from cites_connector.domain.units import UnknownUnit, format_decimal, normalise_
 #: CITES source codes (Res. Conf. 12.3) and purpose codes: what a suspension may list
 SOURCE_CODES = frozenset("WRDACFUIOXY")
 PURPOSE_CODES = frozenset("BEGHLMNPQSTZ")
+#: what a quota may hold: the ledger stores millionths in a 64-bit integer
+MAX_QUOTA = Decimal(10) ** 12
 
 
 class TradeFlow(str, Enum):
@@ -156,8 +158,10 @@ class ExportQuota:
             value: object = getattr(self, name)
             if not isinstance(value, Decimal):
                 object.__setattr__(self, name, Decimal(str(value)))
-        if not self.quantity.is_finite() or self.quantity < 0:
-            raise InvalidInput(f"quota quantity {self.quantity} must be zero or more")
+        if not self.quantity.is_finite() or not 0 <= self.quantity <= MAX_QUOTA:
+            raise InvalidInput(f"quota quantity {self.quantity} must be from 0 to {MAX_QUOTA}")
+        if self.quantity != self.quantity.quantize(Decimal("0.000001"), rounding=ROUND_DOWN):
+            raise InvalidInput(f"quota quantity {self.quantity} has more than 6 decimal places")
         if not 1900 <= self.year <= 2999:
             raise InvalidInput(f"quota year {self.year} is not a calendar year")
         if not self.taxon or not self.taxon.strip():
