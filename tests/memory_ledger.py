@@ -23,7 +23,7 @@ from cites_connector.domain.usages import DeclarationState, StoredDecision, Usag
 from cites_connector.mappings.outbox_messages import OutboxMessage, messages_for, rows_for
 from cites_connector.services import ports
 from cites_connector.services.ports import DuplicateDecision, InboxEntry, Ledger, UnitOfWork
-from tests.memory_trade import MemoryTradeControls, TradeState
+from tests.memory_trade import MemoryAdminAudit, MemoryTradeControls, TradeState
 
 
 @dataclass
@@ -301,6 +301,7 @@ class MemoryUnitOfWork(UnitOfWork):
         self.outbox = MemoryOutbox(state)
         self.audit = MemoryAuditTrail(state)
         self.trade = MemoryTradeControls(state.trade)
+        self.admin_audit = MemoryAdminAudit(state.trade)
 
 
 class MemoryLedger(Ledger):

@@ -7,9 +7,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from cites_connector.domain.decisions import QuotaCharge
 from cites_connector.domain.trade_controls import ExportQuota, Suspension
+from cites_connector.services.hs_ports import AdminAuditTrail
 from cites_connector.services.trade_ports import TradeControlRows
 
 
@@ -20,9 +22,10 @@ class TradeState:
     quotas: dict[int, ExportQuota] = field(default_factory=dict)
     #: (quota, declaration id, version, item, quantity, reversed)
     charges: tuple[tuple[int, str, int, int, Decimal, bool], ...] = ()
+    admin_audit: tuple[tuple[str, str, str, str | None, dict[str, Any]], ...] = ()
 
     def copy(self) -> TradeState:
-        return TradeState(dict(self.suspensions), self.removed, dict(self.quotas), self.charges)
+        return replace(self, suspensions=dict(self.suspensions), quotas=dict(self.quotas))
 
 
 class MemoryTradeControls(TradeControlRows):
@@ -88,3 +91,21 @@ class MemoryTradeControls(TradeControlRows):
             kept.append(entry)
         self.s.charges = tuple(kept)
         return returned
+
+
+class MemoryAdminAudit(AdminAuditTrail):
+    """The administration audit chain as a list of (actor, action, subject, reason, details)."""
+
+    def __init__(self, state: TradeState):
+        self.s = state
+
+    def record(
+        self,
+        actor: str,
+        action: str,
+        subject: str,
+        reason: str | None,
+        details: dict[str, Any],
+        at: datetime,
+    ) -> None:
+        self.s.admin_audit = (*self.s.admin_audit, (actor, action, subject, reason, details))
