@@ -32,9 +32,13 @@ class MemoryTradeControls(TradeControlRows):
     def __init__(self, state: TradeState):
         self.s = state
 
-    def suspensions(self, *, removed: bool = False) -> list[Suspension]:
+    def suspensions(self, *, removed=False, on=None, countries=None) -> list[Suspension]:
         return [
-            s for n, s in sorted(self.s.suspensions.items()) if removed or n not in self.s.removed
+            s
+            for n, s in sorted(self.s.suspensions.items())
+            if (removed or n not in self.s.removed)
+            and (on is None or s.in_force(on))
+            and (countries is None or s.country in countries)
         ]
 
     def add_suspension(self, suspension: Suspension, actor: str, at: datetime) -> int:

@@ -8,12 +8,12 @@ ascending order; SQLite serialises writers), so it decided on what is used now.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Collection, Iterable, Sequence
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from cites_connector.adapters.sql.codec import from_micro, to_micro
@@ -68,10 +68,20 @@ class SqlTradeControls(TradeControlRows):
     def __init__(self, connection: Connection):
         self.c = connection
 
-    def suspensions(self, *, removed: bool = False) -> list[Suspension]:
+    def suspensions(
+        self,
+        *,
+        removed: bool = False,
+        on: date | None = None,
+        countries: Collection[str] | None = None,
+    ) -> list[Suspension]:
         query = select(trade_suspensions).order_by(_s.id)
         if not removed:
             query = query.where(_s.removed_at.is_(None))
+        if on is not None:
+            query = query.where(_s.starts_on <= on, or_(_s.ends_on.is_(None), _s.ends_on >= on))
+        if countries is not None:
+            query = query.where(_s.country.in_(sorted(countries)))
         return [suspension_from_row(r) for r in self.c.execute(query).mappings()]
 
     def add_suspension(self, suspension: Suspension, actor: str, at: datetime) -> int:

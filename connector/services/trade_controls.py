@@ -34,16 +34,16 @@ def trade_controls_for(
     its year that a line of a cited permit falls under (locked unless ``lock`` is False: a
     check that writes nothing)."""
     day = declaration.date
-    suspensions = tuple(s for s in uow.trade.suspensions() if s.in_force(day))
+    cited = [p for n in policy.cited_permits(declaration) for p in uow.permits.numbered(n)]
+    # an import's exporting Party is the country of export, else the permit's issuer
+    parties = {policy.home_country, declaration.export_country, declaration.destination_country}
+    parties |= {p.issuing_country for p in cited}
+    countries = {c.upper() for c in parties if c}
+    suspensions = tuple(uow.trade.suspensions(on=day, countries=countries))
     if declaration.flow is not Flow.EXPORT:
         return TradeControls(suspensions)
     home = policy.home_country
-    taxa = {
-        line.taxon
-        for number in policy.cited_permits(declaration)
-        for permit in uow.permits.numbered(number)
-        for line in permit.lines
-    }
+    taxa = {line.taxon for permit in cited for line in permit.lines}
     candidates = [
         q
         for q in uow.trade.quotas(year=day.year)

@@ -10,8 +10,8 @@ transactions never wait on each other in a circle.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Collection, Iterable, Sequence
+from datetime import date, datetime
 from decimal import Decimal
 
 from cites_connector.domain.decisions import QuotaCharge
@@ -22,8 +22,16 @@ class TradeControlRows(ABC):
     # -- suspensions --------------------------------------------------------------------------
 
     @abstractmethod
-    def suspensions(self, *, removed: bool = False) -> list[Suspension]:
-        """The suspensions in the table, oldest first; ``removed`` adds those removed."""
+    def suspensions(
+        self,
+        *,
+        removed: bool = False,
+        on: date | None = None,
+        countries: Collection[str] | None = None,
+    ) -> list[Suspension]:
+        """The suspensions in the table, oldest first; ``removed`` adds those removed, ``on``
+        keeps those in force that day, ``countries`` those of these Parties (what a
+        decision needs: a clearance reads a few rows, however long the table)."""
 
     @abstractmethod
     def add_suspension(self, suspension: Suspension, actor: str, at: datetime) -> int:

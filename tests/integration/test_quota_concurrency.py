@@ -54,7 +54,7 @@ def test_two_processes_never_pass_a_quota_and_clear_exactly_what_fits(postgres_u
     from cites_connector.domain.permits import ConsignmentPolicy
     from tests.conftest import _sql_ledger
     from tests.integration.kit import permit, pythons, services
-    from tests.integration.test_trade_controls import ADMIN, administration, python_quota
+    from tests.integration.test_trade_controls_service import ADMIN, administration, python_quota
 
     ledger = _sql_ledger(postgres_url)
     _, permits = services(ledger)
