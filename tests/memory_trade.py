@@ -12,7 +12,7 @@ from typing import Any
 from cites_connector.domain.decisions import QuotaCharge
 from cites_connector.domain.trade_controls import ExportQuota, Suspension
 from cites_connector.services.hs_ports import AdminAuditTrail
-from cites_connector.services.trade_ports import TradeControlRows
+from cites_connector.services.trade_ports import Proposal, ProposalStatus, TradeControlRows
 
 
 @dataclass
@@ -23,6 +23,7 @@ class TradeState:
     #: (quota, declaration id, version, item, quantity, reversed)
     charges: tuple[tuple[int, str, int, int, Decimal, bool], ...] = ()
     admin_audit: tuple[tuple[str, str, str, str | None, dict[str, Any]], ...] = ()
+    proposals: tuple[Proposal, ...] = ()
 
     def copy(self) -> TradeState:
         return replace(self, suspensions=dict(self.suspensions), quotas=dict(self.quotas))
@@ -95,6 +96,25 @@ class MemoryTradeControls(TradeControlRows):
             kept.append(entry)
         self.s.charges = tuple(kept)
         return returned
+
+    def propose(self, proposal: Proposal) -> int:
+        number = len(self.s.proposals) + 1
+        self.s.proposals = (*self.s.proposals, replace(proposal, number=number))
+        return number
+
+    def proposals(self, kind: str) -> list[Proposal]:
+        return [p for p in reversed(self.s.proposals) if p.kind == kind]
+
+    def proposal(self, number: int) -> Proposal | None:
+        return self.s.proposals[number - 1] if 0 < number <= len(self.s.proposals) else None
+
+    def close_proposal(self, number: int, status: ProposalStatus, actor: str, at: datetime) -> bool:
+        found = self.proposal(number)
+        if found is None or found.status is not ProposalStatus.PROPOSED:
+            return False
+        closed = replace(found, status=status, decided_by=actor)
+        self.s.proposals = tuple(closed if p.number == number else p for p in self.s.proposals)
+        return True
 
 
 class MemoryAdminAudit(AdminAuditTrail):

@@ -20,13 +20,14 @@ from cites_connector.adapters.sql.codec import from_micro, to_micro
 from cites_connector.adapters.sql.trade_schema import (
     export_quotas,
     quota_charges,
+    trade_proposals,
     trade_suspensions,
 )
 from cites_connector.domain.decisions import QuotaCharge
 from cites_connector.domain.trade_controls import ExportQuota, Suspension, TradeFlow
-from cites_connector.services.trade_ports import TradeControlRows
+from cites_connector.services.trade_ports import Proposal, ProposalStatus, TradeControlRows
 
-_s, _q, _c = trade_suspensions.c, export_quotas.c, quota_charges.c
+_s, _q, _c, _p = trade_suspensions.c, export_quotas.c, quota_charges.c, trade_proposals.c
 
 
 def taxon_key(name: str) -> str:
@@ -215,3 +216,52 @@ class SqlTradeControls(TradeControlRows):
             )
             returned.append((quota_id, from_micro(amount)))
         return returned
+
+    # -- imports waiting for approval ---------------------------------------------------------
+
+    def propose(self, proposal: Proposal) -> int:
+        row = {
+            "kind": proposal.kind,
+            "source": proposal.source,
+            "reason": proposal.reason,
+            "entries": list(proposal.entries),
+            "skipped": list(proposal.skipped),
+            "proposed_by": proposal.proposed_by,
+            "proposed_at": proposal.proposed_at,
+            "status": proposal.status.value,
+        }
+        return int(
+            self.c.execute(insert(trade_proposals).values(row).returning(_p.id)).scalar_one()
+        )
+
+    def proposals(self, kind: str) -> list[Proposal]:
+        query = select(trade_proposals).where(_p.kind == kind).order_by(_p.id.desc())
+        return [_proposal(r) for r in self.c.execute(query).mappings()]
+
+    def proposal(self, number: int) -> Proposal | None:
+        query = select(trade_proposals).where(_p.id == number).with_for_update()
+        found = self.c.execute(query).mappings().first()
+        return None if found is None else _proposal(found)
+
+    def close_proposal(self, number: int, status: ProposalStatus, actor: str, at: datetime) -> bool:
+        result = self.c.execute(
+            update(trade_proposals)
+            .where(_p.id == number, _p.status == ProposalStatus.PROPOSED.value)
+            .values(status=status.value, decided_by=actor, decided_at=at)
+        )
+        return result.rowcount == 1
+
+
+def _proposal(row: RowMapping) -> Proposal:
+    return Proposal(
+        kind=row["kind"],
+        source=row["source"],
+        reason=row["reason"],
+        entries=tuple(row["entries"]),
+        skipped=tuple(row["skipped"]),
+        proposed_by=row["proposed_by"],
+        proposed_at=row["proposed_at"],
+        status=ProposalStatus(row["status"]),
+        decided_by=row["decided_by"],
+        number=row["id"],
+    )

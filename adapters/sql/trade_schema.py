@@ -9,6 +9,7 @@ ledger's, so the conditional UPDATE that counts a charge compares exactly on SQL
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     Column,
@@ -92,3 +93,20 @@ quota_charges = Table(
     ),
 )
 Index("ix_quota_charges_declaration", quota_charges.c.declaration_id)
+
+#: Species+ imports waiting for a second person's approval (four eyes)
+trade_proposals = Table(
+    "trade_proposals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("source", String(300), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("entries", JSON, nullable=False),
+    Column("skipped", JSON, nullable=False),
+    Column("proposed_by", String(128), nullable=False),
+    Column("proposed_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("decided_by", String(128)),
+    Column("decided_at", DateTime(timezone=True)),
+)

@@ -15,7 +15,14 @@ import click
 from cites_connector.cli.actor import acting, refuses_user
 from cites_connector.cli.main import Context, cli, handle_errors
 from cites_connector.cli.output import emit_json, table
-from cites_connector.cli.suspensions import JSON_IN, admin, read_file, report_import
+from cites_connector.cli.suspensions import (
+    JSON_IN,
+    admin,
+    pending,
+    proposal_row,
+    read_file,
+    report_proposal,
+)
 from cites_connector.domain.errors import InvalidInput
 from cites_connector.domain.trade_controls import ExportQuota
 from cites_connector.domain.units import format_decimal, unit_label
@@ -34,6 +41,7 @@ def quotas() -> None:
 @handle_errors
 def list_(obj: Context, year: int | None, as_json: bool) -> None:
     """The quotas, with what each year's clearances have used."""
+    service = admin(obj)
     rows = [
         {
             "country": q.country,
@@ -47,13 +55,15 @@ def list_(obj: Context, year: int | None, as_json: bool) -> None:
             "origin": q.origin,
             "notes": q.notes,
         }
-        for q in admin(obj).quotas(year)
+        for q in service.quotas(year)
     ]
+    proposals = service.proposals("quotas")
     if as_json:
-        emit_json({"quotas": rows})
+        emit_json({"quotas": rows, "proposed_imports": [proposal_row(p) for p in proposals]})
         return
     if not rows:
         click.echo("no quotas")
+        pending("quotas", proposals)
         return
     click.echo(
         table(
@@ -73,6 +83,7 @@ def list_(obj: Context, year: int | None, as_json: bool) -> None:
             ],
         )
     )
+    pending("quotas", proposals)
 
 
 def _decimal(text: str) -> Decimal:
@@ -138,11 +149,16 @@ def import_(
     reason: str,
     actor: str,
 ) -> None:
-    """Import the home country's cites_quotas of a Species+ cites_legislation response."""
+    """Propose the home country's cites_quotas of a Species+ cites_legislation response for
+    import; another approver applies them (quotas approve)."""
     from cites_connector.mappings.speciesplus_trade import read_quotas
 
     service = admin(obj)
     raw, source = read_file(file)
     found = read_quotas(raw, home=service.home, taxon=taxon, year=year, term=term)
-    done = service.import_quotas(actor, found.quotas, source, reason, found.other_countries)
-    report_import(f"quotas from {file.name}", done)
+    proposal = service.propose_quotas(actor, found.quotas, source, reason, found.other_countries)
+    report_proposal("quotas", proposal)
+
+
+# approve and reject register themselves on both groups (suspensions and quotas)
+from cites_connector.cli import trade_review as _review  # noqa: E402,F401

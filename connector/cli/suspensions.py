@@ -21,18 +21,19 @@ from cites_connector.cli.output import emit_json, table
 from cites_connector.domain.trade_controls import Suspension, TradeFlow
 
 if TYPE_CHECKING:
-    from cites_connector.services.trade_admin import Imported, TradeControlAdmin
+    from cites_connector.services.trade_imports import TradeImports
+    from cites_connector.services.trade_ports import Proposal
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 JSON_IN = click.Path(path_type=Path, dir_okay=False, exists=True)
 
 
-def admin(obj: Context) -> TradeControlAdmin:
+def admin(obj: Context) -> TradeImports:
     """The administration of both tables on the application's ledger, taxonomy and clock."""
-    from cites_connector.services.trade_admin import TradeControlAdmin
+    from cites_connector.services.trade_imports import TradeImports
 
     app = obj.app
-    return TradeControlAdmin(
+    return TradeImports(
         app.ledger,
         roles=dict(app.settings.hs_roles),
         taxonomy=app.rulebook.taxonomy,
@@ -47,10 +48,29 @@ def read_file(path: Path) -> tuple[bytes, str]:
     return raw, f"{path.name} sha256:{hashlib.sha256(raw).hexdigest()}"
 
 
-def report_import(what: str, done: Imported) -> None:
-    click.echo(f"{what}: {done.added} added, {done.replaced} replaced, {done.unchanged} unchanged")
-    for skipped in done.skipped:
+def report_proposal(kind: str, proposal: Proposal) -> None:
+    click.echo(
+        f"import {proposal.number} of {kind} proposed: {len(proposal.entries)} entries from "
+        f"{proposal.source}; another approver applies it with "
+        f"`cites-connector {kind} approve {proposal.number} --reason ...`"
+    )
+    for skipped in proposal.skipped:
         click.echo(f"  skipped: {skipped}")
+
+
+def pending(kind: str, proposals: list[Proposal]) -> None:
+    waiting = [p for p in proposals if p.status.value == "PROPOSED"]
+    if waiting:
+        click.echo(f"\nProposed imports of {kind}, waiting for approval:")
+        click.echo(
+            table(
+                ["Import", "Entries", "Proposed by", "At", "Source"],
+                [
+                    [p.number, len(p.entries), p.proposed_by, p.proposed_at, p.source]
+                    for p in waiting
+                ],
+            )
+        )
 
 
 def _row(s: Suspension) -> dict[str, object]:
@@ -82,12 +102,20 @@ def suspensions() -> None:
 @handle_errors
 def list_(obj: Context, removed: bool, as_json: bool) -> None:
     """The suspensions in the table (in force or not, by their dates)."""
-    found = admin(obj).suspensions(removed=removed)
+    service = admin(obj)
+    found = service.suspensions(removed=removed)
+    proposals = service.proposals("suspensions")
     if as_json:
-        emit_json({"suspensions": [_row(s) for s in found]})
+        emit_json(
+            {
+                "suspensions": [_row(s) for s in found],
+                "proposed_imports": [proposal_row(p) for p in proposals],
+            }
+        )
         return
     if not found:
         click.echo("no suspensions")
+        pending("suspensions", proposals)
         return
     click.echo(
         table(
@@ -108,6 +136,19 @@ def list_(obj: Context, removed: bool, as_json: bool) -> None:
             ],
         )
     )
+    pending("suspensions", proposals)
+
+
+def proposal_row(p: Proposal) -> dict[str, object]:
+    return {
+        "import": p.number,
+        "status": p.status.value,
+        "entries": len(p.entries),
+        "proposed_by": p.proposed_by,
+        "proposed_at": p.proposed_at.isoformat(),
+        "decided_by": p.decided_by,
+        "source": p.source,
+    }
 
 
 @suspensions.command()
@@ -183,10 +224,12 @@ def remove(obj: Context, number: int, reason: str, actor: str) -> None:
 @click.pass_obj
 @handle_errors
 def import_(obj: Context, file: Path, taxon: str | None, reason: str, actor: str) -> None:
-    """Import the cites_suspensions of a Species+ cites_legislation response (JSON)."""
+    """Propose the cites_suspensions of a Species+ cites_legislation response (JSON) for
+    import; another approver applies them (suspensions approve)."""
     from cites_connector.mappings.speciesplus_trade import read_suspensions
 
     raw, source = read_file(file)
     found = read_suspensions(raw, taxon=taxon)
-    done = admin(obj).import_suspensions(actor, found.suspensions, source, reason, found.skipped)
-    report_import(f"suspensions from {file.name}", done)
+    service = admin(obj)
+    proposal = service.propose_suspensions(actor, found.suspensions, source, reason, found.skipped)
+    report_proposal("suspensions", proposal)

@@ -11,7 +11,7 @@ entry is read and checked first, then the table and one audit record are written
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -21,46 +21,11 @@ from cites_connector.domain.line_checks import TaxonomyView
 from cites_connector.domain.trade_controls import ExportQuota, Suspension
 from cites_connector.domain.units import Quantity, format_decimal, unit_label
 from cites_connector.services.ports import Ledger, UnitOfWork
+from cites_connector.services.trade_records import quota_record, suspension_record
 
 
 class UnknownSuspension(InvalidInput):
     exit_code = 1
-
-
-@dataclass(frozen=True)
-class Imported:
-    added: int
-    replaced: int
-    unchanged: int
-    #: entries the file held that were not taken, and why
-    skipped: tuple[str, ...] = ()
-
-
-def suspension_record(s: Suspension) -> dict[str, Any]:
-    return {
-        "country": s.country,
-        "taxon": s.taxon,
-        "flow": s.flow.value,
-        "sources": sorted(s.sources),
-        "purposes": sorted(s.purposes),
-        "starts_on": s.starts_on.isoformat(),
-        "ends_on": s.ends_on.isoformat() if s.ends_on else None,
-        "reference": s.reference,
-        "origin": s.origin,
-    }
-
-
-def quota_record(q: ExportQuota) -> dict[str, Any]:
-    return {
-        "country": q.country,
-        "taxon": q.taxon,
-        "year": q.year,
-        "term": q.term,
-        "quantity": format_decimal(q.quantity),
-        "unit": unit_label(q.unit),
-        "used": format_decimal(q.used),
-        "origin": q.origin,
-    }
 
 
 def _same(a: Suspension, b: Suspension) -> bool:
@@ -140,42 +105,31 @@ class TradeControlAdmin:
             )
             return removed
 
-    def import_suspensions(
-        self,
-        actor: str,
-        found: Sequence[Suspension],
-        source: str,
-        reason: str,
-        skipped: Sequence[str] = (),
-    ) -> Imported:
-        """Add the file's suspensions; one already imported (same Species+ id) is kept when
+    def _apply_suspensions(
+        self, uow: UnitOfWork, actor: str, found: Sequence[Suspension], now: datetime
+    ) -> dict[str, Any]:
+        """Add a file's suspensions; one imported before (same Species+ id) is kept when
         unchanged and replaced (the old row removed) when Species+ changed it."""
-        self._require_editor(actor)
         for suspension in found:
             self._known_taxon(suspension.taxon)
-        now = self.clock()
-        with self.store.transaction() as uow:
-            current = {s.origin: s for s in uow.trade.suspensions() if s.origin != "manual"}
-            added, replaced, unchanged = [], [], 0
-            for suspension in found:
-                before = current.get(suspension.origin)
-                if before is not None and _same(before, suspension):
-                    unchanged += 1
-                    continue
-                if before is not None and before.id is not None:
-                    uow.trade.remove_suspension(before.id, actor, now)
-                    replaced.append(before.id)
-                added.append(uow.trade.add_suspension(suspension, actor, now))
-            details = {
-                "source": source,
-                "added": added,
-                "replaced": replaced,
-                "unchanged": unchanged,
-                "skipped": list(skipped),
-                "entries": [suspension_record(s) for s in found],
-            }
-            uow.admin_audit.record(actor, "suspensions.import", source, reason, details, now)
-        return Imported(len(added) - len(replaced), len(replaced), unchanged, tuple(skipped))
+        current = {s.origin: s for s in uow.trade.suspensions() if s.origin != "manual"}
+        added, replaced, unchanged = [], [], 0
+        for suspension in found:
+            before = current.get(suspension.origin)
+            if before is not None and _same(before, suspension):
+                unchanged += 1
+                continue
+            if before is not None and before.id is not None:
+                uow.trade.remove_suspension(before.id, actor, now)
+                replaced.append(before.id)
+            added.append(uow.trade.add_suspension(suspension, actor, now))
+        return {
+            "added": len(added) - len(replaced),
+            "replaced": len(replaced),
+            "unchanged": unchanged,
+            "stored_as": added,
+            "removed": replaced,
+        }
 
     # -- quotas ---------------------------------------------------------------------------------
 
@@ -189,43 +143,31 @@ class TradeControlAdmin:
             )
             return stored
 
-    def import_quotas(
-        self, actor: str, found: Sequence[ExportQuota], source: str, reason: str, others: int = 0
-    ) -> Imported:
-        self._require_editor(actor)
-        now = self.clock()
-        with self.store.transaction() as uow:
-            added = replaced = unchanged = 0
-            for quota in found:
-                before = next(
-                    (q for q in uow.trade.quotas(year=quota.year) if q.key == quota.key), None
-                )
-                if before is not None and (before.quantity, before.unit) == (
-                    quota.quantity,
-                    quota.unit,
-                ):
-                    unchanged += 1
-                    continue
-                self._set(uow, actor, quota, now)
-                added, replaced = (added + 1, replaced) if before is None else (added, replaced + 1)
-            details = {
-                "source": source,
-                "added": added,
-                "replaced": replaced,
-                "unchanged": unchanged,
-                "other_countries": others,
-                "entries": [quota_record(q) for q in found],
-            }
-            uow.admin_audit.record(actor, "quotas.import", source, reason, details, now)
-        skipped = (f"{others} quota(s) of other countries",) if others else ()
-        return Imported(added, replaced, unchanged, skipped)
+    def _apply_quotas(
+        self, uow: UnitOfWork, actor: str, found: Sequence[ExportQuota], now: datetime
+    ) -> dict[str, Any]:
+        added = replaced = unchanged = 0
+        for quota in found:
+            same_key = [q for q in uow.trade.quotas(year=quota.year) if q.key == quota.key]
+            if same_key and (same_key[0].quantity, same_key[0].unit) == (
+                quota.quantity,
+                quota.unit,
+            ):
+                unchanged += 1
+                continue
+            self._set(uow, actor, quota, now)
+            added, replaced = (added, replaced + 1) if same_key else (added + 1, replaced)
+        return {"added": added, "replaced": replaced, "unchanged": unchanged}
 
-    def _set(self, uow: UnitOfWork, actor: str, quota: ExportQuota, now: datetime) -> ExportQuota:
+    def _check_quota(self, quota: ExportQuota) -> None:
         if quota.country != self.home:
             raise InvalidInput(
                 f"an export quota is the home country's ({self.home}), not {quota.country}'s"
             )
         self._known_taxon(quota.taxon)
+
+    def _set(self, uow: UnitOfWork, actor: str, quota: ExportQuota, now: datetime) -> ExportQuota:
+        self._check_quota(quota)
         before = next((q for q in uow.trade.quotas(year=quota.year) if q.key == quota.key), None)
         used = before.used if before is not None else quota.used
         if before is not None and before.unit != quota.unit and used:

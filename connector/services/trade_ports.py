@@ -11,11 +11,37 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from enum import Enum
+from typing import Any
 
 from cites_connector.domain.decisions import QuotaCharge
 from cites_connector.domain.trade_controls import ExportQuota, Suspension
+
+
+class ProposalStatus(str, Enum):
+    PROPOSED = "PROPOSED"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A Species+ import waiting for a second person (four eyes, like an HS table draft):
+    the entries as read from the file (trade_records.py), applied only when approved."""
+
+    kind: str  # "suspensions" or "quotas"
+    source: str
+    reason: str
+    entries: tuple[dict[str, Any], ...]
+    skipped: tuple[str, ...]
+    proposed_by: str
+    proposed_at: datetime
+    status: ProposalStatus = ProposalStatus.PROPOSED
+    decided_by: str | None = None
+    number: int | None = None
 
 
 class TradeControlRows(ABC):
@@ -67,3 +93,21 @@ class TradeControlRows(ABC):
     def give_back(self, declaration_id: str, at: datetime) -> Sequence[tuple[int, Decimal]]:
         """Reverse every active charge of a declaration (amendment, cancellation): returns
         (quota number, quantity) for each."""
+
+    # -- imports waiting for approval ---------------------------------------------------------
+
+    @abstractmethod
+    def propose(self, proposal: Proposal) -> int:
+        """Store a proposed import; returns its number."""
+
+    @abstractmethod
+    def proposals(self, kind: str) -> list[Proposal]:
+        """The proposed imports of a kind, newest first."""
+
+    @abstractmethod
+    def proposal(self, number: int) -> Proposal | None:
+        """One proposed import, held against a concurrent approval until the transaction ends."""
+
+    @abstractmethod
+    def close_proposal(self, number: int, status: ProposalStatus, actor: str, at: datetime) -> bool:
+        """Approve or reject a proposal still PROPOSED; False when it no longer is."""

@@ -2,7 +2,8 @@
 changes nothing: every entry is checked before anything is written, the refusal is one line
 naming the entry and field (exit 2), and neither the tables nor the audit chain move.
 
-The attacks: a valid entry followed by a bad one (half an import would leave a suspension
+Nothing changed means: no suspension, quota or proposed import stored, no audit row. The
+attacks: a valid entry followed by a bad one (half an import would leave a suspension
 list that looks complete), codes outside the CITES lists, countries that are not ISO codes,
 control characters and oversized text in what officers read, impossible dates, numbers that
 would overflow the ledger's columns or mean nothing (NaN, Infinity, negative, 1e400), JSON
@@ -21,7 +22,11 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, func, select
 
 from cites_connector.adapters.sql.hs_schema import admin_audit
-from cites_connector.adapters.sql.trade_schema import export_quotas, trade_suspensions
+from cites_connector.adapters.sql.trade_schema import (
+    export_quotas,
+    trade_proposals,
+    trade_suspensions,
+)
 from cites_connector.cli.actor import os_account
 from cites_connector.cli.main import cli
 
@@ -99,13 +104,13 @@ def run(tmp_path, monkeypatch):
     return invoke
 
 
-def state(tmp_path: Path) -> tuple[int, int, int]:
+def state(tmp_path: Path) -> tuple[int, int, int, int]:
     engine = create_engine(f"sqlite:///{tmp_path / 'var' / 'connector.sqlite3'}")
     try:
         with engine.connect() as c:
             return tuple(  # type: ignore[return-value]
                 c.execute(select(func.count()).select_from(t)).scalar_one()
-                for t in (trade_suspensions, export_quotas, admin_audit)
+                for t in (trade_suspensions, export_quotas, trade_proposals, admin_audit)
             )
     finally:
         engine.dispose()
@@ -149,4 +154,4 @@ def test_the_good_entries_alone_import(run, tmp_path):
         "suspensions", "import", str(path), "--taxon", "Loxodonta africana", "--reason", "x"
     )
     assert result.exit_code == 0, result.output
-    assert state(tmp_path)[0] == 1
+    assert state(tmp_path)[2] == 1  # proposed, for a second person to approve

@@ -1,6 +1,6 @@
 """``cites-connector suspensions ...`` and ``quotas ...`` end to end on a real SQLite ledger.
 
-In-process (click's runner) as the OS account running the tests, given the editor role; the
+In-process (click's runner) as the OS account running the tests, given the approver role; the
 files are the real Species+ responses of tests/fixtures/speciesplus/real.
 """
 
@@ -27,7 +27,7 @@ def run(tmp_path, monkeypatch):
     monkeypatch.setenv("CONNECTOR_HOME_COUNTRY", "NA")
     monkeypatch.setenv("CONNECTOR_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("CONNECTOR_LOGGING__LEVEL", "WARNING")
-    monkeypatch.setenv("CONNECTOR_HS_ROLES", json.dumps({os_account(): "editor"}))
+    monkeypatch.setenv("CONNECTOR_HS_ROLES", json.dumps({os_account(): "approver"}))
     runner = CliRunner()
 
     def invoke(*args: str):
@@ -43,8 +43,8 @@ def listed(run, *args: str) -> dict:
     return json.loads(result.stdout)
 
 
-def test_importing_real_species_plus_suspensions_and_again_changes_nothing(run):
-    first = run(
+def test_an_import_is_proposed_and_its_proposer_cannot_approve_it(run):
+    proposed = run(
         "suspensions",
         "import",
         str(ELEPHANT),
@@ -53,27 +53,26 @@ def test_importing_real_species_plus_suspensions_and_again_changes_nothing(run):
         "--reason",
         "Species+ 2022-11-27",
     )
-    assert first.exit_code == 0, first.output
-    assert "13 added, 0 replaced, 0 unchanged" in first.stdout
-    again = run(
-        "suspensions",
-        "import",
-        str(ELEPHANT),
-        "--taxon",
-        "Loxodonta africana",
-        "--reason",
-        "refresh",
-    )
-    assert "0 added, 0 replaced, 13 unchanged" in again.stdout
+    assert proposed.exit_code == 0, proposed.output
+    assert "import 1 of suspensions proposed: 13 entries" in proposed.stdout
+    listing = listed(run, "suspensions", "list")
+    assert listing["suspensions"] == []  # nothing applies before a second person approves
+    [waiting] = listing["proposed_imports"]
+    assert (waiting["import"], waiting["status"], waiting["entries"]) == (1, "PROPOSED", 13)
+    assert waiting["proposed_by"] == os_account()
 
-    rows = listed(run, "suspensions", "list")["suspensions"]
-    assert len(rows) == 13
-    djibouti = [r for r in rows if r["country"] == "DJ"]
-    assert {r["taxon"] for r in djibouti} == {None}  # taxon_concept_id null: all taxa
-    assert {r["flow"] for r in djibouti} == {"EXPORT"}
-    us = [r for r in rows if r["country"] == "US"]
-    assert {r["flow"] for r in us} == {"IMPORT"} and us[0]["taxon"] == "Loxodonta africana"
-    assert "CITES Notif. No. 2014/037" in {r["notification"] for r in us}
+    own = run("suspensions", "approve", "1", "--reason", "looks right")
+    assert own.exit_code == 1 and "four eyes" in own.stderr
+    assert listed(run, "suspensions", "list")["suspensions"] == []
+    wrong_kind = run("quotas", "approve", "1", "--reason", "x")
+    assert wrong_kind.exit_code == 1 and "no proposed import 1 of quotas" in wrong_kind.stderr
+
+
+def test_the_proposer_may_not_reject_either_and_an_unknown_import_is_refused(run):
+    run("suspensions", "import", str(ELEPHANT), "--taxon", "Loxodonta africana", "--reason", "x")
+    assert run("suspensions", "reject", "1", "--reason", "changed my mind").exit_code == 1
+    unknown = run("suspensions", "approve", "7", "--reason", "x")
+    assert unknown.exit_code == 1 and "no proposed import 7" in unknown.stderr
 
 
 def test_a_country_wide_file_needs_no_taxon_only_when_every_entry_is_country_wide(run):
@@ -89,8 +88,8 @@ def test_a_file_that_is_not_a_species_plus_response_is_refused_and_changes_nothi
     assert "no 'cites_suspensions' list" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert run("quotas", "import", str(PERMITS), "--reason", "x").exit_code == 2
-    assert listed(run, "suspensions", "list")["suspensions"] == []
-    assert listed(run, "quotas", "list")["quotas"] == []
+    assert listed(run, "suspensions", "list") == {"suspensions": [], "proposed_imports": []}
+    assert listed(run, "quotas", "list") == {"quotas": [], "proposed_imports": []}
 
 
 def test_add_list_and_remove_a_suspension(run):
@@ -148,7 +147,7 @@ def test_a_suspension_that_could_not_apply_is_refused(run, bad):
     assert listed(run, "suspensions", "list")["suspensions"] == []
 
 
-def test_quotas_import_keeps_the_home_countrys_and_set_replaces_keeping_the_used(run):
+def test_quotas_import_proposes_the_home_countrys_and_set_replaces_keeping_the_used(run):
     result = run(
         "quotas",
         "import",
@@ -161,14 +160,9 @@ def test_quotas_import_keeps_the_home_countrys_and_set_replaces_keeping_the_used
         "Species+ 2022",
     )
     assert result.exit_code == 0, result.output
-    assert "1 added" in result.stdout and "4 quota(s) of other countries" in result.stdout
-    [quota] = listed(run, "quotas", "list")["quotas"]
-    assert (quota["country"], quota["year"], quota["term"], quota["quantity"]) == (
-        "NA",
-        2022,
-        "TUS",
-        "180",
-    )
+    assert "import 1 of quotas proposed: 1 entries" in result.stdout
+    assert "4 quota(s) of other countries" in result.stdout
+    assert listed(run, "quotas", "list")["quotas"] == []
 
     done = run(
         "quotas",
@@ -248,10 +242,14 @@ def test_user_is_refused_and_a_viewer_may_only_read(run, monkeypatch):
         ("suspensions", "add"),
         ("suspensions", "remove"),
         ("suspensions", "import"),
+        ("suspensions", "approve"),
+        ("suspensions", "reject"),
         ("quotas",),
         ("quotas", "list"),
         ("quotas", "set"),
         ("quotas", "import"),
+        ("quotas", "approve"),
+        ("quotas", "reject"),
     ],
 )
 def test_every_verb_has_help(verb):

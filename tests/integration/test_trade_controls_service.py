@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -17,16 +18,20 @@ from cites_connector.domain.hs_admin import NotPermitted
 from cites_connector.domain.permits import ConsignmentPolicy
 from cites_connector.domain.trade_controls import ExportQuota, Suspension, TradeFlow
 from cites_connector.hs_codes.taxonomy_data import load_bundled_taxonomy
-from cites_connector.services.trade_admin import TradeControlAdmin
+from cites_connector.mappings.speciesplus_trade import read_quotas, read_suspensions
+from cites_connector.services.trade_imports import ProposalRefused, TradeImports
+from cites_connector.services.trade_ports import ProposalStatus
 from tests.integration.kit import TODAY, export, permit, python_item, pythons, services
 
 ADMIN = "amutenya"
+APPROVER = "jshikongo"
+REAL = Path(__file__).parents[1] / "fixtures" / "speciesplus" / "real"
 
 
-def administration(ledger) -> TradeControlAdmin:
-    return TradeControlAdmin(
+def administration(ledger) -> TradeImports:
+    return TradeImports(
         ledger,
-        roles={ADMIN: "editor"},
+        roles={ADMIN: "editor", APPROVER: "approver"},
         taxonomy=load_bundled_taxonomy(),
         home_country="NA",
         clock=lambda: datetime(2026, 11, 28, 8, 0, tzinfo=UTC),
@@ -132,3 +137,42 @@ def test_every_change_is_audited_with_its_actor_and_a_viewer_changes_nothing(led
         assert actions == [("amutenya", "quota.set")]
     with ledger_backend.snapshot() as uow:
         assert len(uow.trade.quotas()) == 1
+
+
+def test_an_import_applies_only_when_a_second_person_approves_it(ledger_backend):
+    admin = administration(ledger_backend)
+    raw = (REAL / "taxon_concepts_4521_cites_legislation.json").read_bytes()
+    found = read_suspensions(raw, taxon="Loxodonta africana").suspensions
+    proposal = admin.propose_suspensions(ADMIN, found, "4521.json", "Species+ refresh")
+    assert admin.suspensions() == []
+    with pytest.raises(NotPermitted):
+        admin.approve(ADMIN, "suspensions", proposal.number, "my own")
+
+    done = admin.approve(APPROVER, "suspensions", proposal.number, "checked against Species+")
+    assert (done.added, done.replaced, done.unchanged) == (13, 0, 0)
+    assert len(admin.suspensions()) == 13
+    with pytest.raises(ProposalRefused):
+        admin.approve(APPROVER, "suspensions", proposal.number, "twice")
+
+    again = admin.propose_suspensions(ADMIN, found, "4521.json", "refresh")
+    assert admin.approve(APPROVER, "suspensions", again.number, "ok").unchanged == 13
+    rejected = admin.propose_suspensions(ADMIN, found[:1], "one.json", "x")
+    admin.reject(APPROVER, "suspensions", rejected.number, "wrong file")
+    statuses = [p.status for p in admin.proposals("suspensions")]
+    assert statuses == [ProposalStatus.REJECTED, ProposalStatus.APPROVED, ProposalStatus.APPROVED]
+
+
+def test_an_approved_quota_import_keeps_what_the_year_used(ledger_backend):
+    clearance, permits = services(ledger_backend)
+    permits.apply(permit("M40", pythons(40), policy=ConsignmentPolicy.MULTIPLE))
+    admin = administration(ledger_backend)
+    admin.set_quota(ADMIN, python_quota(10), "2026 quota")
+    assert clearance.clear("D1", 1, export(python_item(1, 4, "M40"))).decision.cleared
+    raw = (REAL / "taxon_concepts_4521_cites_legislation.json").read_bytes()
+    found = read_quotas(raw, home="NA", taxon="Python regius", year=TODAY.year)
+    assert len(found.quotas) == 1 and found.other_countries == 4
+    proposal = admin.propose_quotas(ADMIN, found.quotas, "4521.json", "x", found.other_countries)
+    done = admin.approve(APPROVER, "quotas", proposal.number, "ok")
+    assert (done.added, done.replaced) == (0, 1)
+    [quota] = admin.quotas(TODAY.year)
+    assert (quota.quantity, quota.used) == (Decimal(180), Decimal(4))

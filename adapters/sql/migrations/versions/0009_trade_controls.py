@@ -1,7 +1,8 @@
-"""trade_suspensions, export_quotas, quota_charges: contract 5.1 (v2)
+"""trade_suspensions, export_quotas, quota_charges, trade_proposals: contract 5.1 (v2)
 
-Trade suspensions and the home country's export quotas, and what each clearance counted
-against a quota (given back with its write-offs on amendment or cancellation).
+Trade suspensions and the home country's export quotas, what each clearance counted against
+a quota (given back with its write-offs on amendment or cancellation), and Species+ imports
+waiting for a second person's approval.
 
 Revision ID: 0009
 Revises: 0008
@@ -84,9 +85,25 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_quota_charges_declaration", "quota_charges", ["declaration_id"])
+    op.create_table(
+        "trade_proposals",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("source", sa.String(length=300), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("entries", sa.JSON(), nullable=False),
+        sa.Column("skipped", sa.JSON(), nullable=False),
+        sa.Column("proposed_by", sa.String(length=128), nullable=False),
+        sa.Column("proposed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("decided_by", sa.String(length=128), nullable=True),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_trade_proposals")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("trade_proposals")
     op.drop_index("ix_quota_charges_declaration", table_name="quota_charges")
     op.drop_table("quota_charges")
     op.drop_table("export_quotas")
