@@ -27,6 +27,7 @@ from cites_connector.services import ports
 from cites_connector.services.ports import DuplicateDecision, InboxEntry, Ledger, UnitOfWork
 from tests.memory_declarations import MemoryDeclarations, MemoryUsages
 from tests.memory_hs import HsState, MemoryAdminAuditTrail, MemoryHsDrafts, MemoryHsTableVersions
+from tests.memory_trade import MemoryTradeControls, TradeState
 
 
 @dataclass
@@ -40,6 +41,7 @@ class State:
     inbox: dict[str, tuple[str, str, str | None]] = field(default_factory=dict)
     pending_status: dict[tuple[str, str], PermitStatusChange] = field(default_factory=dict)
     hs: HsState = field(default_factory=HsState)
+    trade: TradeState = field(default_factory=TradeState)
 
     def copy(self) -> State:
         """A working copy for one transaction. Shallow copies suffice: every value is a frozen
@@ -57,6 +59,7 @@ class State:
             inbox=dict(self.inbox),
             pending_status=dict(self.pending_status),
             hs=self.hs.copy(),
+            trade=self.trade.copy(),
         )
 
 
@@ -205,6 +208,7 @@ class MemoryUnitOfWork(UnitOfWork):
         self.hs_tables = MemoryHsTableVersions(state.hs)
         self.hs_drafts = MemoryHsDrafts(state.hs)
         self.admin_audit = MemoryAdminAuditTrail(state.hs)
+        self.trade = MemoryTradeControls(state.trade)
 
 
 class MemoryLedger(Ledger):

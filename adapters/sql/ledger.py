@@ -40,6 +40,7 @@ from cites_connector.adapters.sql.hs_rows import SqlAdminAuditTrail, SqlHsDrafts
 from cites_connector.adapters.sql.permit_intake import SqlEarlyStatuses, SqlInbox
 from cites_connector.adapters.sql.permit_reader import LineCache
 from cites_connector.adapters.sql.permit_rows import SqlPermits
+from cites_connector.adapters.sql.trade_control_rows import SqlTradeControls
 from cites_connector.adapters.sql.transactions import reading, writing
 from cites_connector.adapters.sql.usage_rows import SqlUsages
 from cites_connector.domain.events import Event
@@ -121,6 +122,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.hs_tables = SqlHsTableVersions(connection)
         self.hs_drafts = SqlHsDrafts(connection)
         self.admin_audit = SqlAdminAuditTrail(connection)
+        self.trade = SqlTradeControls(connection)
 
 
 class SqlAlchemyLedger(Ledger):

@@ -123,6 +123,8 @@ from cites_connector.cli import dlq as _dlq  # noqa: E402,F401
 from cites_connector.cli import hs as _hs  # noqa: E402,F401
 from cites_connector.cli import outbox as _outbox  # noqa: E402,F401
 from cites_connector.cli import permits as _permits  # noqa: E402,F401
+from cites_connector.cli import quotas as _quotas  # noqa: E402,F401
 from cites_connector.cli import serve as _serve  # noqa: E402,F401
 from cites_connector.cli import simulate as _simulate  # noqa: E402,F401
+from cites_connector.cli import suspensions as _suspensions  # noqa: E402,F401
 from cites_connector.cli import taxonomy as _taxonomy  # noqa: E402,F401

@@ -31,6 +31,8 @@ from cites_connector.domain.line_checks import LineResult, TaxonomyView
 from cites_connector.domain.line_choice import LineChooser
 from cites_connector.domain.permit_checks import choose_permit, expected_issuer, permit_reasons
 from cites_connector.domain.permits import Permit, PermitLine, PermitType
+from cites_connector.domain.trade_checks import review_trade
+from cites_connector.domain.trade_controls import TradeControls
 from cites_connector.domain.write_off_plan import Draws, plan_write_off
 
 #: finds every permit the connector holds with a given number (any issuer)
@@ -54,11 +56,13 @@ class Decider:
         taxonomy: TaxonomyView,
         find_permits: PermitFinder,
         policy: DecisionPolicy,
+        controls: TradeControls | None = None,
     ):
         self.tables = tables
         self.taxonomy = taxonomy
         self.find_permits = find_permits
         self.policy = policy
+        self.controls = controls or TradeControls()
 
     def decide(
         self,
@@ -85,6 +89,9 @@ class Decider:
             self._decide_item(declaration_id, declaration, item, table, draws)
             for item in declaration.items
         )
+        # (v2) trade suspensions and export quotas look past the permit (trade_checks.py)
+        trade = (self.controls, declaration, items, self.find_permits, self.taxonomy, self.policy)
+        items, quota_charges = review_trade(*trade)
         concerned = [i for i in items if i.status is not ItemStatus.NOT_CONCERNED]
         reasons: tuple[Reason, ...] = tuple(implausible) if concerned else ()
         if not concerned:
@@ -95,6 +102,7 @@ class Decider:
             outcome = DeclarationDecision.HELD
             # all or nothing: a held declaration writes nothing off
             items = tuple(replace(i, write_offs=(), remaining_after=None) for i in items)
+            quota_charges = ()
         return Decision(
             declaration_id=declaration_id,
             version=version,
@@ -104,6 +112,7 @@ class Decider:
             hs_table=table.label,
             declarant_code=declaration.declarant_code,
             office=declaration.office,
+            quota_charges=quota_charges,
         )
 
     # -- one item ---------------------------------------------------------------------------

@@ -32,6 +32,10 @@ class ReasonCode(str, Enum):
     PARTY_UNVERIFIED = "PARTY_UNVERIFIED"
     #: risk flag only: the trader declared the goods are not CITES specimens (Y900)
     DECLARED_NOT_CITES = "DECLARED_NOT_CITES"
+    #: (v2) the taxon's trade is under a suspension for this flow (contract 5.1)
+    TRADE_SUSPENDED = "TRADE_SUSPENDED"
+    #: (v2) the home country's export quota for the taxon and year would be passed
+    QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
 
 
 class Severity(str, Enum):
@@ -92,6 +96,19 @@ class WriteOff:
 
 
 @dataclass(frozen=True)
+class QuotaCharge:
+    """A quantity one item counts against an export quota, in the quota's unit (contract 5.1
+    (v2)): charged in the transaction of the write-off, given back with it."""
+
+    quota_id: int | None
+    item_number: int
+    quantity: Decimal
+    unit: str | None
+    #: False when QUOTA_EXCEEDED is configured as a flag: the charge may pass the quota
+    within_quota: bool = True
+
+
+@dataclass(frozen=True)
 class ItemDecision:
     item_number: int
     hs_code: str
@@ -122,6 +139,8 @@ class Decision:
     hs_table: str | None = None
     declarant_code: str | None = None
     office: str | None = None
+    #: (v2) what the write-offs count against export quotas (trade_checks.py)
+    quota_charges: tuple[QuotaCharge, ...] = ()
 
     @property
     def write_offs(self) -> tuple[WriteOff, ...]:

@@ -29,6 +29,7 @@ from cites_connector.services.deciding import Decided, announce, decide_and_writ
 from cites_connector.services.permit_lookup import UnknownPermitLookup
 from cites_connector.services.ports import Ledger, StateChanged, UnitOfWork
 from cites_connector.services.retry import lost_race_retrying
+from cites_connector.services.trade_controls import trade_controls_for
 from cites_connector.services.writeoffs import give_back, usage_log
 
 log = structlog.get_logger(__name__)
@@ -88,7 +89,11 @@ class ClearanceService:
         """Decide against the ledger as it stands, writing nothing (``declarations check``)."""
         checked_on = self.rulebook.policy.day_of(self.clock())
         with self.ledger.snapshot() as uow:
-            return self.rulebook.decider(uow.permits.numbered).decide(
+            rules = self.rulebook
+            controls = trade_controls_for(
+                uow, rules.taxonomy, rules.policy, declaration, lock=False
+            )
+            return rules.decider(uow.permits.numbered, controls).decide(
                 declaration_id, version, declaration, checked_on=checked_on
             )
 

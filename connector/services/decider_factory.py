@@ -9,6 +9,7 @@ from cites_connector.domain.decider import Decider, PermitFinder
 from cites_connector.domain.decision_policy import DecisionPolicy
 from cites_connector.domain.hs_table_views import HsTablesView
 from cites_connector.domain.line_checks import TaxonomyView
+from cites_connector.domain.trade_controls import TradeControls
 
 
 @dataclass(frozen=True)
@@ -18,10 +19,13 @@ class Rulebook:
     taxonomy: TaxonomyView
     policy: DecisionPolicy
 
-    def decider(self, find_permits: PermitFinder) -> Decider:
+    def decider(self, find_permits: PermitFinder, controls: TradeControls | None = None) -> Decider:
+        """``controls``: the trade suspensions and export quotas the deciding transaction read
+        (services/trade_controls.py); None decides without them (impact previews)."""
         return Decider(
             tables=self.tables(),
             taxonomy=self.taxonomy,
             find_permits=find_permits,
             policy=self.policy,
+            controls=controls,
         )

@@ -25,6 +25,7 @@ from cites_connector.domain.events import (
 from cites_connector.domain.usages import Usage
 from cites_connector.services.decider_factory import Rulebook
 from cites_connector.services.ports import UnitOfWork
+from cites_connector.services.trade_controls import charge_quotas, trade_controls_for
 from cites_connector.services.writeoffs import write_off
 
 
@@ -50,10 +51,13 @@ def decide_and_write_off(
 ) -> Decided:
     """Decide on the permits as this transaction sees them; write off if the decision is
     CLEARED (all or nothing: WriteOffConflict rolls the transaction back for a retry)."""
-    decision = rulebook.decider(uow.permits.numbered).decide(
+    controls = trade_controls_for(uow, rulebook.taxonomy, rulebook.policy, declaration)
+    decision = rulebook.decider(uow.permits.numbered, controls).decide(
         declaration_id, version, declaration, checked_on=checked_on
     )
     usages = write_off(uow, decision, now, new_id) if decision.cleared else []
+    if decision.cleared:
+        charge_quotas(uow, decision, now)
     return Decided(decision, usages, decision_to_dict(decision))
 
 

@@ -16,7 +16,8 @@ happened, so that two connector processes sharing one database stay correct (con
 
 Locks, always in this order so that no two transactions wait on each other in a circle: first
 the one declaration a transaction changes (``declarations.lock``), then every permit number it
-reads or changes, all in one ``permits.lock`` call. A transaction that changes permits but no
+reads or changes, all in one ``permits.lock`` call, then (v2) the export quotas it may count
+against (``trade.lock_quotas``, in ascending order). A transaction that changes permits but no
 declaration (a permit event) takes only the permit locks.
 """
 
@@ -34,6 +35,7 @@ from cites_connector.domain.events import Event
 from cites_connector.domain.permits import Permit, PermitStatusChange
 from cites_connector.domain.usages import DeclarationState, StoredDecision, Usage
 from cites_connector.services.hs_ports import AdminAuditTrail, HsDrafts, HsTableVersions
+from cites_connector.services.trade_ports import TradeControlRows
 
 __all__ = [
     "AdminAuditTrail",
@@ -50,6 +52,7 @@ __all__ = [
     "Outbox",
     "Permits",
     "StateChanged",
+    "TradeControlRows",
     "UnitOfWork",
     "Usages",
 ]
@@ -274,6 +277,8 @@ class UnitOfWork(ABC):
     hs_tables: HsTableVersions
     hs_drafts: HsDrafts
     admin_audit: AdminAuditTrail
+    #: (v2) trade suspensions and export quotas (trade_ports.py)
+    trade: TradeControlRows
 
 
 class Ledger(ABC):

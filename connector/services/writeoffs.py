@@ -102,4 +102,6 @@ def give_back(
             usage_id=usage.usage_id,
         )
         restored.append((usage, remaining))
+    # (v2) what the declaration counted against export quotas comes back with its write-offs
+    uow.trade.give_back(declaration_id, now)
     return restored
