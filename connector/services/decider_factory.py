@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cites_connector.domain.decider import Decider, PermitFinder
 from cites_connector.domain.decision_policy import DecisionPolicy
 from cites_connector.domain.hs_table_views import HsTablesView
 from cites_connector.domain.line_checks import TaxonomyView
+from cites_connector.domain.listings import Listings
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,8 @@ class Rulebook:
     tables: Callable[[], HsTablesView]
     taxonomy: TaxonomyView
     policy: DecisionPolicy
+    #: the appendix of a taxon by population (contract 5.1 (v2)), read with the taxonomy
+    listings: Listings = field(default_factory=Listings)
 
     def decider(self, find_permits: PermitFinder) -> Decider:
         return Decider(
@@ -24,4 +27,5 @@ class Rulebook:
             taxonomy=self.taxonomy,
             find_permits=find_permits,
             policy=self.policy,
+            listings=self.listings,
         )
