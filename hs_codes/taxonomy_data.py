@@ -7,6 +7,10 @@ cites_connector.adapters.speciesplus_client.refresh_taxonomy, which writes the s
 
 - ``taxa.csv``: ``name,rank,parent,appendix`` (ranks as Species+ writes them, parent by name)
 - ``synonyms.csv``: ``synonym,accepted``
+- ``listings.csv``: ``taxon,appendix,countries,annotation,effective_from,source``, the appendix
+  of a taxon by population (contract 5.1 (v2), split listings; ``countries`` space-separated
+  ISO codes, empty for all other populations); a Species+ import writes the same file into the
+  data directory's taxonomy folder
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ import csv
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
+from cites_connector.domain.listings import Listing, Listings
 from cites_connector.domain.taxonomy import Taxon, Taxonomy
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "taxonomy"
@@ -25,6 +31,8 @@ TAXA_FILE = "taxa.csv"
 SYNONYMS_FILE = "synonyms.csv"
 TAXA_COLUMNS = ("name", "rank", "parent", "appendix")
 SYNONYM_COLUMNS = ("synonym", "accepted")
+LISTINGS_FILE = "listings.csv"
+LISTING_COLUMNS = ("taxon", "appendix", "countries", "annotation", "effective_from", "source")
 
 
 @lru_cache(maxsize=1)
@@ -65,6 +73,40 @@ def load_taxonomy_csv(taxa_path: Path | str, synonyms_path: Path | str | None = 
                 raise ValueError(f"{synonyms_path} row {number}: synonym and accepted are required")
             synonyms.append((synonym, accepted))
     return Taxonomy(taxa, synonyms)
+
+
+@lru_cache(maxsize=1)
+def load_bundled_listings() -> Listings:
+    """The listings shipped with the connector, read once per process."""
+    return load_listings_csv(BUNDLED_DIR / LISTINGS_FILE)
+
+
+def load_listings_dir(directory: Path | str) -> Listings:
+    """The listings of a taxonomy folder; the bundled ones when it has none (a taxonomy
+    refreshed without listings must not lose the split listings)."""
+    path = Path(directory) / LISTINGS_FILE
+    return load_listings_csv(path) if path.exists() else load_bundled_listings()
+
+
+def load_listings_csv(path: Path | str) -> Listings:
+    """Read listings.csv; a malformed row is a ValueError naming the file and row, since a
+    lost row would decide specimens of that population by another population's appendix."""
+    listings = []
+    for number, row in _rows(Path(path), LISTING_COLUMNS):
+        try:
+            listings.append(
+                Listing(
+                    taxon=" ".join((row["taxon"] or "").split()),
+                    appendix=(row["appendix"] or "").strip(),
+                    countries=frozenset((row["countries"] or "").upper().split()),
+                    effective_from=date.fromisoformat((row["effective_from"] or "").strip()),
+                    annotation=(row["annotation"] or "").strip() or None,
+                    source=(row["source"] or "").strip() or None,
+                )
+            )
+        except ValueError as exc:
+            raise ValueError(f"{path} row {number}: {exc}") from None
+    return Listings(listings)
 
 
 def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:

@@ -92,6 +92,8 @@ def _to_permit(body: PermitBody) -> Permit:
                 term=ln.term,
                 origin_country=ln.origin_country,
                 description=ln.description,
+                exported_quantity=ln.exported_quantity,
+                origin_permit_number=ln.origin_permit_number,
             )
             for ln in body.lines
         ),
@@ -156,6 +158,16 @@ def _party_json(party: Party) -> dict[str, str | None]:
     return {"name": party.name, "country": party.country, "id": party.id}
 
 
+def _line_v2(line: PermitLine) -> dict[str, str]:
+    """The v2 line fields, written only when set (output stays the contract's example)."""
+    fields: dict[str, str] = {}
+    if line.exported_quantity is not None:
+        fields["exported_quantity"] = format_decimal(line.exported_quantity)
+    if line.origin_permit_number is not None:
+        fields["origin_permit_number"] = line.origin_permit_number
+    return fields
+
+
 def permit_to_json(permit: Permit) -> dict[str, Any]:
     """The contract 3.1 body for a permit: quantities as decimal strings, dates ISO.
 
@@ -190,6 +202,7 @@ def permit_to_json(permit: Permit) -> dict[str, Any]:
             "unit": ln.unit,
             "origin_country": ln.origin_country,
             "description": ln.description,
+            **_line_v2(ln),
         }
         for ln in permit.lines
     ]

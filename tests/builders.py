@@ -27,7 +27,7 @@ from cites_connector.domain.permits import (
     PermitType,
 )
 from cites_connector.hs_codes.bundled import load_bundled_tables
-from cites_connector.hs_codes.taxonomy_data import load_bundled_taxonomy
+from cites_connector.hs_codes.taxonomy_data import load_bundled_listings, load_bundled_taxonomy
 
 HOME = "NA"
 ABROAD = "DE"
@@ -241,10 +241,12 @@ def bundled_tables() -> HsTables:
 
 
 def bundled_decider(*permits: Permit, policy: DecisionPolicy | None = None) -> Decider:
-    """A Decider over the bundled HS tables and taxonomy, holding exactly ``permits``."""
+    """A Decider over the bundled HS tables, taxonomy and listings, holding exactly
+    ``permits``."""
     return Decider(
         tables=bundled_tables(),
         taxonomy=load_bundled_taxonomy(),
         find_permits=PermitBook(permits),
         policy=policy or decision_policy(),
+        listings=load_bundled_listings(),
     )

@@ -27,12 +27,14 @@ from cites_connector.app.settings import Settings
 from cites_connector.domain.decision_policy import DecisionPolicy
 from cites_connector.domain.decisions import DEFAULT_SEVERITIES
 from cites_connector.domain.declarations import Declaration
+from cites_connector.domain.listings import Listings
 from cites_connector.domain.taxonomy import Taxonomy
 from cites_connector.hs_codes.bundled import load_bundled_tables
 from cites_connector.hs_codes.nomenclature import load_cites_terms, load_nomenclature
 from cites_connector.hs_codes.taxonomy_data import (
     TAXA_FILE,
     load_bundled_taxonomy,
+    load_listings_dir,
     load_taxonomy_dir,
 )
 from cites_connector.mappings.asycuda_sad import map_declaration
@@ -93,7 +95,17 @@ def build_policy(settings: Settings, mapping: SadMapping) -> DecisionPolicy:
         transit_concerned=settings.transit_concerned,
         max_backdate_days=settings.max_backdate_days,
         zone=ZoneInfo(settings.timezone),
+        foreign_permit_months=settings.foreign_permit_months,
+        designated_offices=frozenset(settings.designated_offices),
+        # contract 2 (v2): the SAD mapping's exemption codes, once it carries them
+        exemption_codes=frozenset(getattr(mapping, "exemption_codes", ())),
     )
+
+
+def load_listings(settings: Settings) -> Listings:
+    """The listings by population beside the taxonomy in force: the data directory's when a
+    Species+ import wrote them, else the bundled ones (contract 5.1 (v2))."""
+    return load_listings_dir(settings.taxonomy_dir)
 
 
 def load_taxonomy(settings: Settings) -> Taxonomy:
@@ -172,6 +184,7 @@ def build_application(
         tables=hs_tables.tables,
         taxonomy=load_taxonomy(settings),
         policy=build_policy(settings, mapping),
+        listings=load_listings(settings),
     )
     services = build_services(
         ledger,

@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     max_backdate_days: int = Field(default=3, ge=0, le=366)
     #: the administration's time zone (IANA name): "the day of the check" is the date there
     timezone: str = "UTC"
+    #: contract 5 (v2), Art. VI(2): months after its issue a foreign export permit or
+    #: re-export certificate is usable at import (a Party may set fewer: Art. XIV(1))
+    foreign_permit_months: int = Field(default=6, ge=1, le=120)
+    #: contract 5 (v2): customs office codes designated for CITES trade (Art. VIII(3)); empty:
+    #: every office. Comma-separated in the environment
+    designated_offices: Annotated[tuple[str, ...], NoDecode] = ()
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     #: HS table administrators and their role (issue 5), by operating-system account (the
     #: account running the command is the actor, contract 7): one not listed may only read.
@@ -140,6 +146,17 @@ class Settings(BaseSettings):
         if too_long:
             raise ValueError(f"AMQP user names are at most 100 characters: {too_long[0][:40]}")
         return names
+
+    @field_validator("designated_offices", mode="before")
+    @classmethod
+    def _office_list(cls, value: str | Iterable[object]) -> tuple[str, ...]:
+        if isinstance(value, str):
+            value = value.split(",")
+        offices = tuple(dict.fromkeys(str(v).strip() for v in value if str(v).strip()))
+        bad = [o for o in offices if len(o) > 32 or not o.isprintable() or " " in o]
+        if bad:
+            raise ValueError(f"not a customs office code: {bad[0][:40]!r}")
+        return offices
 
     @model_validator(mode="after")
     def _backstop_above_own_limit(self) -> Settings:

@@ -24,13 +24,21 @@ from cites_connector.domain.decisions import (
 )
 from cites_connector.domain.declaration_checks import date_reasons
 from cites_connector.domain.declarations import Declaration, DeclarationItem, Flow
+from cites_connector.domain.document_rules import SpecimenRules
 from cites_connector.domain.errors import NoHsTableInForce
 from cites_connector.domain.hs_table_views import HsMatchView, HsTablesView, HsTableView
 from cites_connector.domain.import_permit_check import check_import_permit
+from cites_connector.domain.item_documents import (
+    cited_numbers,
+    no_permit_reason,
+    not_concerned,
+    office_reasons,
+)
 from cites_connector.domain.line_checks import LineResult, TaxonomyView
 from cites_connector.domain.line_choice import LineChooser
+from cites_connector.domain.listings import Listings
 from cites_connector.domain.permit_checks import choose_permit, expected_issuer, permit_reasons
-from cites_connector.domain.permits import Permit, PermitLine, PermitType
+from cites_connector.domain.permits import Permit, PermitType
 from cites_connector.domain.trade_checks import review_trade
 from cites_connector.domain.trade_controls import TradeControls
 from cites_connector.domain.write_off_plan import Draws, plan_write_off
@@ -57,12 +65,15 @@ class Decider:
         find_permits: PermitFinder,
         policy: DecisionPolicy,
         controls: TradeControls | None = None,
+        listings: Listings | None = None,
     ):
         self.tables = tables
         self.taxonomy = taxonomy
         self.find_permits = find_permits
         self.policy = policy
         self.controls = controls or TradeControls()
+        #: the appendix by population (contract 5.1 (v2)); none: the taxonomy's appendix
+        self.listings = listings if listings is not None else Listings()
 
     def decide(
         self,
@@ -137,39 +148,15 @@ class Decider:
         base = replace(base, taxa=tuple(dict.fromkeys(r.taxon for r in match.rows)))
         if declaration.flow is Flow.TRANSIT and not self.policy.transit_concerned:
             return base
-        codes = self.policy.cites_document_codes
-        cited = [d for d in item.documents if d.code in codes]
-        references = list(dict.fromkeys(d.reference for d in cited if d.reference))
+        references = cited_numbers(item, self.policy)
         if not references:
-            taxa = ", ".join(base.taxa)
-            if any(d.code in self.policy.not_concerned_codes for d in item.documents):
-                return replace(
-                    base,
-                    risk_flags=(
-                        Reason(
-                            ReasonCode.DECLARED_NOT_CITES,
-                            f"the trader declares item {item.number} (HS {item.hs_code}) is not "
-                            f"a CITES specimen, though the code may hold {taxa}",
-                        ),
-                    ),
-                )
-            held = (
-                "cites a CITES document without its number"
-                if cited
-                else "cites no CITES permit or certificate"
-            )
-            return self._finish(
-                base,
-                [
-                    Reason(
-                        ReasonCode.NO_PERMIT_REFERENCED,
-                        f"item {item.number} (HS {item.hs_code}, may hold {taxa}) {held}",
-                    )
-                ],
-                None,
-                draws,
-                declaration_id,
-            )
+            exempt = not_concerned(item, base, self.policy)
+            if exempt is not None:
+                return exempt
+        office = office_reasons(declaration, self.policy)
+        if not references:
+            reason = no_permit_reason(item, base, self.policy)
+            return self._finish(base, [*office, reason], None, draws, declaration_id)
 
         issuer = expected_issuer(declaration, self.policy.home_country)
         unknown: list[Reason] = []
@@ -186,7 +173,7 @@ class Decider:
             else:
                 permits.append(choose_permit(found, issuer, self.policy.home_country))
         if not permits:
-            return self._finish(base, unknown, None, draws, declaration_id)
+            return self._finish(base, [*office, *unknown], None, draws, declaration_id)
 
         home = self.policy.home_country
         companions = [
@@ -197,21 +184,17 @@ class Decider:
             and p.issuing_country == home
         ]
         primaries = [p for p in permits if p not in companions] or companions
-        best = self._best_line(declaration_id, declaration, item, primaries, match, draws)
-        reasons = list(best.reasons)
+        rules = SpecimenRules(declaration, item, self.policy, self.taxonomy, self.listings)
+        best = self._best_line(declaration_id, declaration, item, primaries, match, draws, rules)
+        reasons = [*office, *best.reasons]
         extra: list[WriteOff] = []
-        if declaration.flow is Flow.IMPORT and self._is_appendix_i(best.line):
+        if rules.needs_import_permit(best.permit, best.line):
+            others = [p for p in companions if p is not best.permit]
             import_reasons, extra = check_import_permit(
-                self.policy,
-                self.taxonomy,
-                declaration_id,
-                declaration,
-                item,
-                best,
-                [p for p in companions if p is not best.permit],
-                draws,
+                self.policy, self.taxonomy, declaration_id, declaration, item, best, others, draws
             )
             reasons.extend(import_reasons)
+            reasons.extend(rules.purpose_reasons(best.line, [best.permit, *others]))
         if self._blocking(reasons):
             reasons.extend(unknown)
         return self._finish(base, reasons, best, draws, declaration_id, extra)
@@ -224,6 +207,7 @@ class Decider:
         permits: Iterable[Permit],
         match: HsMatchView,
         draws: Draws,
+        rules: SpecimenRules,
     ) -> LineResult:
         """The permit line with the fewest blocking failures (first in citation order on ties)."""
         chooser = LineChooser(
@@ -233,20 +217,19 @@ class Decider:
             item.hs_code,
             draws.of,
             lambda code: self.policy.severity(code) is Severity.BLOCK,
+            rules.line_reasons,
         )
+        policy = self.policy
         return chooser.best(
             permits,
             lambda permit: permit_reasons(
-                permit, declaration, declaration_id, self.policy.home_country
+                permit,
+                declaration,
+                declaration_id,
+                policy.home_country,
+                policy.foreign_permit_months,
             ),
         )
-
-    def _is_appendix_i(self, line: PermitLine) -> bool:
-        """The permit line's appendix, else the taxonomy's listing of the taxon."""
-        if line.appendix:
-            return line.appendix.strip().upper() == "I"
-        taxon = self.taxonomy.resolve(line.taxon)
-        return taxon is not None and taxon.appendix == "I"
 
     # -- assembling the item decision ---------------------------------------------------------
 

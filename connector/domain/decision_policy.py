@@ -18,6 +18,9 @@ class DecisionPolicy:
     cites_document_codes: frozenset[str] = frozenset({"C400", "C401", "C402", "C638", "CITES"})
     #: attached-document codes by which the trader declares goods are not CITES specimens
     not_concerned_codes: frozenset[str] = frozenset({"Y900"})
+    #: (v2) attached-document codes of exemptions the administration adopted (e.g. Y932,
+    #: personal and household effects, Art. VII(3)): NOT_CONCERNED with EXEMPTION_CLAIMED
+    exemption_codes: frozenset[str] = frozenset()
     severities: Mapping[ReasonCode, Severity] = field(
         default_factory=lambda: MappingProxyType(dict(DEFAULT_SEVERITIES))
     )
@@ -25,6 +28,12 @@ class DecisionPolicy:
     transit_concerned: bool = False
     #: contract 5 (v2): days a declaration date may lie before the day of the check
     max_backdate_days: int = 3
+    #: contract 5 (v2), Art. VI(2): months after its issue a foreign export permit or
+    #: re-export certificate stays usable at import, whatever its own end date
+    foreign_permit_months: int = 6
+    #: contract 5 (v2): the customs offices designated for CITES trade (Art. VIII(3));
+    #: empty: every office
+    designated_offices: frozenset[str] = frozenset()
     #: the administration's time zone: "the day of the check" is the date there
     zone: tzinfo = UTC
 

@@ -36,6 +36,20 @@ class ReasonCode(str, Enum):
     TRADE_SUSPENDED = "TRADE_SUSPENDED"
     #: (v2) the home country's export quota for the taxon and year would be passed
     QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
+    #: (v2) risk flag only: the item cites an exemption code the administration adopted
+    #: (e.g. Y932, personal and household effects, Art. VII(3))
+    EXEMPTION_CLAIMED = "EXEMPTION_CLAIMED"
+    #: (v2) the box 14 quantity the exporting country endorsed is less than the item's
+    QUANTITY_EXCEEDS_EXPORTED = "QUANTITY_EXCEEDS_EXPORTED"
+    #: (v2) the permit line's country of origin is not the item's
+    ORIGIN_MISMATCH = "ORIGIN_MISMATCH"
+    #: (v2) Appendix I import for primarily commercial purposes (Art. III(3)(c))
+    PURPOSE_NOT_ALLOWED = "PURPOSE_NOT_ALLOWED"
+    #: (v2) the customs office is not one of the designated CITES ports: a flag by default
+    OFFICE_NOT_DESIGNATED = "OFFICE_NOT_DESIGNATED"
+    #: (v2) the permit line states another appendix than the listing of the specimen's
+    #: population: the stricter applies; a flag by default
+    APPENDIX_DIFFERS = "APPENDIX_DIFFERS"
 
 
 class Severity(str, Enum):
@@ -43,13 +57,21 @@ class Severity(str, Enum):
     FLAG = "flag"
 
 
-#: contract section 5: all checks block except PARTY_MISMATCH; PARTY_UNVERIFIED is a risk flag
-#: (v2) unless an administration sets it to block
+#: codes that are never a check's failure, only a note for risk management
+FLAG_ONLY = frozenset({ReasonCode.DECLARED_NOT_CITES, ReasonCode.EXEMPTION_CLAIMED})
+#: contract section 5: all checks block except PARTY_MISMATCH; PARTY_UNVERIFIED,
+#: OFFICE_NOT_DESIGNATED and APPENDIX_DIFFERS are risk flags (v2) unless an administration
+#: sets them to block
 DEFAULT_SEVERITIES: dict[ReasonCode, Severity] = {
-    code: Severity.BLOCK for code in ReasonCode if code is not ReasonCode.DECLARED_NOT_CITES
+    code: Severity.BLOCK for code in ReasonCode if code not in FLAG_ONLY
 }
-DEFAULT_SEVERITIES[ReasonCode.PARTY_MISMATCH] = Severity.FLAG
-DEFAULT_SEVERITIES[ReasonCode.PARTY_UNVERIFIED] = Severity.FLAG
+for _flagged in (
+    ReasonCode.PARTY_MISMATCH,
+    ReasonCode.PARTY_UNVERIFIED,
+    ReasonCode.OFFICE_NOT_DESIGNATED,
+    ReasonCode.APPENDIX_DIFFERS,
+):
+    DEFAULT_SEVERITIES[_flagged] = Severity.FLAG
 
 
 class DeclarationDecision(str, Enum):

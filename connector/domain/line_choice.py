@@ -28,9 +28,13 @@ from cites_connector.domain.line_checks import (
 )
 from cites_connector.domain.permits import ConsignmentPolicy, Permit, PermitLine
 from cites_connector.domain.quantities import DeclaredQuantity, declared_quantity
+from cites_connector.domain.units import Quantity
 
 #: is a reason with this code blocking (the administration's severity)?
 Blocks = Callable[[ReasonCode], bool]
+#: further checks of a line for the item (document_rules.py): permit, line, the declared
+#: quantity in the line's unit (None if there is none) and what earlier items took from it
+LineRules = Callable[[Permit, PermitLine, Quantity | None, Decimal], list[Reason]]
 
 
 @dataclass(frozen=True)
@@ -51,10 +55,12 @@ class LineChooser:
         hs_code: str,
         drawn: Callable[[Permit, str], Decimal],
         blocks: Blocks,
+        line_rules: LineRules | None = None,
     ):
         self.item, self.rows, self.taxonomy, self.hs_code = item, rows, taxonomy, hs_code
         self.drawn = drawn
         self.blocks = blocks
+        self.line_rules = line_rules
         self._fits: dict[str, _Fit | None] = {}
         self._declared: dict[str | None, DeclaredQuantity] = {}
         #: the question asked of a permit's taxa; the taxonomy itself is part of it (it is kept
@@ -80,16 +86,10 @@ class LineChooser:
         assert chosen is not None, "an item cites at least one permit"
         _, permit, position, reasons = chosen
         line = permit.lines[position]
-        result = check_line(
-            self.item,
-            permit,
-            line,
-            self.rows,
-            self.taxonomy,
-            self.hs_code,
-            self.drawn(permit, line.line),
-        )
-        return replace(result, reasons=tuple(reasons) + result.reasons)
+        drawn = self.drawn(permit, line.line)
+        result = check_line(self.item, permit, line, self.rows, self.taxonomy, self.hs_code, drawn)
+        more = self.line_rules(permit, line, result.quantity, drawn) if self.line_rules else []
+        return replace(result, reasons=(*reasons, *result.reasons, *more))
 
     def _best_in(self, permit: Permit) -> tuple[int, int]:
         """(failures, position) of the permit's best line."""
@@ -130,12 +130,21 @@ class LineChooser:
                 and line.term not in fit.terms
                 and self.blocks(ReasonCode.TERM_MISMATCH)
             )
-        return int(failures) + int(self._quantity_fails(permit, line))
+        score = int(failures) + int(self._quantity_fails(permit, line))
+        if self.line_rules is not None:
+            declared = self._declared_in(line.unit).quantity
+            more = self.line_rules(permit, line, declared, self.drawn(permit, line.line))
+            score += sum(1 for r in more if self.blocks(r.code))
+        return score
+
+    def _declared_in(self, unit: str | None) -> DeclaredQuantity:
+        declared = self._declared.get(unit)
+        if declared is None:
+            declared = self._declared[unit] = declared_quantity(self.item, unit)
+        return declared
 
     def _quantity_fails(self, permit: Permit, line: PermitLine) -> bool:
-        declared = self._declared.get(line.unit)
-        if declared is None:
-            declared = self._declared[line.unit] = declared_quantity(self.item, line.unit)
+        declared = self._declared_in(line.unit)
         if declared.quantity is None:
             return self.blocks(
                 ReasonCode.QUANTITY_MISSING if declared.missing else ReasonCode.UNIT_INCOMPATIBLE

@@ -7,23 +7,18 @@ stop at the first failure: the contract asks for every reason that applies to be
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 
 from cites_connector.domain.decisions import Reason, ReasonCode, Severity
 from cites_connector.domain.declarations import Declaration, Flow
+from cites_connector.domain.document_types import (
+    HELD_CERTIFICATES,
+    Issuer,
+    fitting_types,
+    issuer_for,
+)
 from cites_connector.domain.parties import PartyMatch, compare_parties, shown_name
-from cites_connector.domain.permits import ConsignmentPolicy, Permit, PermitStatus, PermitType
-
-#: Which permit types fit which flow (contract section 5, "permit type and issuer fit the flow")
-FITTING_TYPES: dict[Flow, frozenset[PermitType]] = {
-    Flow.EXPORT: frozenset(
-        {PermitType.EXPORT, PermitType.RE_EXPORT, PermitType.CERTIFICATE_OF_ORIGIN}
-    ),
-    Flow.RE_EXPORT: frozenset({PermitType.RE_EXPORT}),
-    Flow.IMPORT: frozenset(
-        {PermitType.EXPORT, PermitType.RE_EXPORT, PermitType.CERTIFICATE_OF_ORIGIN}
-    ),
-}
+from cites_connector.domain.permits import ConsignmentPolicy, Party, Permit, PermitStatus
+from cites_connector.domain.validity import usable_until
 
 
 def _name(permit: Permit) -> str:
@@ -55,7 +50,13 @@ def status_reasons(permit: Permit) -> list[Reason]:
     return []
 
 
-def validity_reasons(permit: Permit, on: date) -> list[Reason]:
+def validity_reasons(
+    permit: Permit, declaration: Declaration, home_country: str, foreign_permit_months: int = 6
+) -> list[Reason]:
+    """Valid from ``valid_from`` to its last usable day, both included: ``valid_until``, or
+    earlier by the Convention (validity.py: foreign export permits at import, Art. VI(2);
+    travelling-exhibition and ownership certificates)."""
+    on = declaration.date
     if on < permit.valid_from:
         return [
             Reason(
@@ -64,12 +65,18 @@ def validity_reasons(permit: Permit, on: date) -> list[Reason]:
                 f"the declaration is dated {on.isoformat()}",
             )
         ]
-    if on > permit.valid_until:
+    usable = usable_until(permit, declaration, home_country, foreign_permit_months)
+    if on > usable.last_day:
+        why = (
+            f"expired on {usable.last_day.isoformat()}"
+            if usable.rule is None
+            else f"was usable to {usable.last_day.isoformat()}: {usable.rule}, though it says "
+            f"valid until {permit.valid_until.isoformat()}"
+        )
         return [
             Reason(
                 ReasonCode.PERMIT_EXPIRED,
-                f"{_name(permit)} expired on {permit.valid_until.isoformat()}; "
-                f"the declaration is dated {on.isoformat()}",
+                f"{_name(permit)} {why}; the declaration is dated {on.isoformat()}",
             )
         ]
     return []
@@ -95,39 +102,46 @@ def used_up_reasons(permit: Permit, declaration_id: str) -> list[Reason]:
 def type_and_issuer_reasons(
     permit: Permit, declaration: Declaration, home_country: str
 ) -> list[Reason]:
-    reasons: list[Reason] = []
-    fitting = FITTING_TYPES.get(declaration.flow, frozenset())
-    if permit.type not in fitting:
-        wanted = ", ".join(sorted(t.value for t in fitting))
-        reasons.append(
+    """Contract 5.1 (v2): the document fits the flow and was issued by whom it must be
+    (document_types.py)."""
+    flow = declaration.flow
+    needed = issuer_for(flow, permit.type)
+    if needed is None:
+        wanted = ", ".join(fitting_types(flow))
+        return [
             Reason(
                 ReasonCode.PERMIT_WRONG_TYPE,
                 f"{_name(permit)} is of type {permit.type.value}; a "
-                f"{declaration.flow.value.lower().replace('_', '-')} needs {wanted}",
+                f"{flow.value.lower().replace('_', '-')} needs {wanted}",
             )
-        )
-    issuer = expected_issuer(declaration, home_country)
+        ]
+    if needed is Issuer.ANY:
+        return []
+    issuer = home_country if needed is Issuer.HOME else declaration.export_country
     if issuer is None:
-        reasons.append(
+        return [
             Reason(
                 ReasonCode.PERMIT_WRONG_ISSUER,
                 f"the declaration names no country of export, so the issuer of "
                 f"{_name(permit)} cannot be checked",
             )
-        )
-    elif permit.issuing_country != issuer:
-        reasons.append(
+        ]
+    if permit.issuing_country != issuer:
+        return [
             Reason(
                 ReasonCode.PERMIT_WRONG_ISSUER,
                 f"{_name(permit)} was issued by {permit.issuing_country}; this "
-                f"declaration needs a permit issued by {issuer}",
+                f"declaration needs a {permit.type.value} issued by {issuer}",
             )
-        )
-    return reasons
+        ]
+    return []
 
 
 def country_reasons(permit: Permit, declaration: Declaration, home_country: str) -> list[Reason]:
-    """The permit's importer country must be where the goods go."""
+    """The permit's importer country must be where the goods go. Not for certificates that
+    travel with their holder (the importer named is the holder, wherever it goes)."""
+    if permit.type in HELD_CERTIFICATES:
+        return []
     expected = home_country if declaration.flow is Flow.IMPORT else declaration.destination_country
     actual = permit.importer.country
     if expected and actual and expected != actual:
@@ -146,10 +160,7 @@ def party_reasons(permit: Permit, declaration: Declaration) -> list[Reason]:
     consignee. Another trader id holds the item whatever the configured severity: that trader
     has a permit of its own to show, or none."""
     reasons: list[Reason] = []
-    for role, on_permit, declared in (
-        ("exporter", permit.exporter, declaration.exporter),
-        ("importer", permit.importer, declaration.consignee),
-    ):
+    for role, on_permit, declared in _parties(permit, declaration):
         match = compare_parties(on_permit, declared)
         if match is PartyMatch.OTHER_ID:
             reasons.append(
@@ -181,13 +192,33 @@ def party_reasons(permit: Permit, declaration: Declaration) -> list[Reason]:
     return reasons
 
 
+def _parties(permit: Permit, declaration: Declaration) -> list[tuple[str, Party, Party]]:
+    """The pairs of traders to compare: exporter and importer; for a certificate used by its
+    holder (contract 5.1 (v2)), the holder alone, who is the exporter at export and the
+    importer at import. The holder is the certificate's permittee, its ``exporter`` (its
+    ``importer`` when no exporter is named)."""
+    if permit.type not in HELD_CERTIFICATES:
+        return [
+            ("exporter", permit.exporter, declaration.exporter),
+            ("importer", permit.importer, declaration.consignee),
+        ]
+    holder = permit.exporter if (permit.exporter.name or permit.exporter.id) else permit.importer
+    if declaration.flow is Flow.IMPORT:
+        return [("holder", holder, declaration.consignee)]
+    return [("holder", holder, declaration.exporter)]
+
+
 def permit_reasons(
-    permit: Permit, declaration: Declaration, declaration_id: str, home_country: str
+    permit: Permit,
+    declaration: Declaration,
+    declaration_id: str,
+    home_country: str,
+    foreign_permit_months: int = 6,
 ) -> list[Reason]:
     """Every permit-level check, in the order of the contract's table."""
     return [
         *status_reasons(permit),
-        *validity_reasons(permit, declaration.date),
+        *validity_reasons(permit, declaration, home_country, foreign_permit_months),
         *used_up_reasons(permit, declaration_id),
         *type_and_issuer_reasons(permit, declaration, home_country),
         *country_reasons(permit, declaration, home_country),

@@ -4,10 +4,13 @@ A line with no unit (number of specimens) or PCS compares with the supplementary
 mass unit compares with the item's net mass in kilograms; volume, length and area units compare
 with a supplementary quantity in a compatible unit. Conversion is exact.
 
-A quantity of zero in what the line counts, or no quantity at all, is missing (contract 5 (v2),
-QUANTITY_MISSING): an item that writes nothing off would clear goods the permit never endorsed.
-A quantity given only in a unit the line cannot count (kilograms for a line of specimens) is
-incompatible (UNIT_INCOMPATIBLE). Both hold the item: there is nothing to write off.
+A quantity of zero in what the line counts, or no quantity for it at all, is missing (contract 5
+(v2), QUANTITY_MISSING): an item that writes nothing off would clear goods the permit never
+endorsed. Every SAD item carries a net mass, so a line of specimens (or of a volume, a length)
+whose item gives no supplementary quantity has none declared for it. A supplementary quantity
+given only in a unit the line cannot count (kilograms for a line of specimens), or specimens for
+a mass line without a net mass, is incompatible (UNIT_INCOMPATIBLE). Both hold the item: there
+is nothing to write off.
 """
 
 from __future__ import annotations
@@ -73,12 +76,17 @@ def declared_quantity(item: DeclarationItem, line_unit: str | None) -> DeclaredQ
         need = "a number of specimens as supplementary quantity (NMB, NAR, C62, PCE)"
     else:
         need = f"a supplementary quantity in a {wanted.value} unit"
-    if item.supplementary_quantity is None and item.net_mass is None:
+    if item.supplementary_quantity is None and (
+        item.net_mass is None or wanted is not Dimension.MASS
+    ):
+        # the net mass every SAD item carries is no count, volume or length: an item without
+        # the supplementary quantity such a line counts has declared none for it
+        gives = "no quantity" if item.net_mass is None else "only a net mass"
         return DeclaredQuantity(
             None,
             (
                 f"the permit line counts in {unit_label(line_unit)}; the declaration item needs "
-                f"{need}, but gives no quantity"
+                f"{need}, but gives {gives}"
             ),
             missing=True,
         )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cites_connector.domain.decider import Decider, PermitFinder
 from cites_connector.domain.decision_policy import DecisionPolicy
 from cites_connector.domain.hs_table_views import HsTablesView
 from cites_connector.domain.line_checks import TaxonomyView
+from cites_connector.domain.listings import Listings
 from cites_connector.domain.trade_controls import TradeControls
 
 
@@ -18,6 +19,8 @@ class Rulebook:
     tables: Callable[[], HsTablesView]
     taxonomy: TaxonomyView
     policy: DecisionPolicy
+    #: the appendix of a taxon by population (contract 5.1 (v2)), read with the taxonomy
+    listings: Listings = field(default_factory=Listings)
 
     def decider(self, find_permits: PermitFinder, controls: TradeControls | None = None) -> Decider:
         """``controls``: the trade suspensions and export quotas the deciding transaction read
@@ -28,4 +31,5 @@ class Rulebook:
             find_permits=find_permits,
             policy=self.policy,
             controls=controls,
+            listings=self.listings,
         )

@@ -10,8 +10,9 @@ import structlog
 from structlog.contextvars import bound_contextvars
 
 from cites_connector.domain.decisions import Decision
-from cites_connector.domain.errors import PermitEventRefused, UnknownPermit
+from cites_connector.domain.errors import InvalidPermit, PermitEventRefused, UnknownPermit
 from cites_connector.domain.permits import Permit, PermitStatus, PermitStatusChange
+from cites_connector.domain.source_rules import LineageView, permit_source_problems
 from cites_connector.domain.usages import Usage
 from cites_connector.services.decider_factory import Rulebook
 from cites_connector.services.permit_store import (
@@ -26,6 +27,8 @@ from cites_connector.services.retry import lost_race_retrying
 
 log = structlog.get_logger(__name__)
 MESSAGE_ID_CONFLICT = "MESSAGE_ID_CONFLICT"
+#: a rejection reason travels in an AMQP header: keep it bounded
+MAX_SOURCE_PROBLEMS = 20
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,20 @@ class IntakeOutcome:
     duplicate: bool = False
     #: a cancellation or suspension now in force, whose clearances are to be reported
     withdrawn: PermitStatusChange | None = None
+
+
+def refuse_impossible_sources(permit: Permit, taxonomy: LineageView) -> None:
+    """A line whose source its taxon's kingdom cannot have (source A for an animal, C or R
+    for a plant) is a mapping error of the permit: refused before anything is stored, so the
+    message is dead-lettered with the reason, whether it came as JSON or as an ePermit (both
+    are read into a ``Permit`` and arrive here), by lookup or by ``permits import``."""
+    problems = permit_source_problems(permit.lines, taxonomy)
+    if problems:
+        shown = "; ".join(problems[:MAX_SOURCE_PROBLEMS])
+        more = len(problems) - MAX_SOURCE_PROBLEMS
+        raise InvalidPermit(
+            f"permit {permit.permit_number}: {shown}" + (f"; and {more} more" if more > 0 else "")
+        )
 
 
 def _repeat(seen: InboxEntry, body_digest: str | None, permit_number: str) -> IntakeOutcome:
@@ -115,6 +132,7 @@ class PermitService:
         message id taken first cannot silently swallow the real message (contract 3.1 (v2)).
         """
         with bound_contextvars(permit_number=permit.permit_number):
+            refuse_impossible_sources(permit, self.rulebook.taxonomy)
             outcome = self._in_transaction(
                 message_id,
                 body_digest,

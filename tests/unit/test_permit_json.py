@@ -229,7 +229,34 @@ def test_line_letters_beyond_z_are_accepted():
 def test_unknown_type_is_refused_listing_the_contract_types():
     message = refusal(with_changes(type="EXPRT"))
     assert message.startswith("permit 26NA000123: type: 'EXPRT' is not one of EXPORT, RE_EXPORT,")
-    assert "INTRODUCTION_FROM_THE_SEA, OTHER" in message
+    assert "INTRODUCTION_FROM_THE_SEA, TRAVELLING_EXHIBITION, PERSONAL_OWNERSHIP, OTHER" in message
+
+
+@pytest.mark.parametrize("permit_type", ["TRAVELLING_EXHIBITION", "PERSONAL_OWNERSHIP"])
+def test_the_v2_certificate_types_are_read(permit_type):
+    """Contract 3.1 (v2): travelling-exhibition and personal-ownership certificates are
+    permits like the others (refused as unknown types before)."""
+    permit = parse_permit(with_changes(type=permit_type, consignment_policy="MULTIPLE"))
+    assert permit.type.value == permit_type
+    assert permit_to_json(permit)["type"] == permit_type
+
+
+def test_box_14_and_the_origin_permit_are_read_and_written_back():
+    body = with_line(0, exported_quantity="35.5", origin_permit_number=" MY-SWK-2025-1177 ")
+    line = parse_permit(body).lines[0]
+    assert line.exported_quantity == Decimal("35.5")
+    assert line.origin_permit_number == "MY-SWK-2025-1177"
+    written = permit_to_json(parse_permit(body))["lines"][0]
+    assert written["exported_quantity"] == "35.5"
+    assert written["origin_permit_number"] == "MY-SWK-2025-1177"
+    plain = permit_to_json(parse_permit(fixture()))["lines"][0]
+    assert "exported_quantity" not in plain and "origin_permit_number" not in plain
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "many", True, "1" * 16])
+def test_a_box_14_quantity_that_is_no_quantity_is_refused(value):
+    message = refusal(with_line(0, exported_quantity=value))
+    assert "lines[0].exported_quantity" in message
 
 
 @pytest.mark.parametrize(
@@ -604,6 +631,11 @@ def permit_lines(letter: str):
         term=optional(st.from_regex(r"[A-Z]{3}", fullmatch=True)),
         origin_country=optional(st.sampled_from(COUNTRIES + ["XX"])),
         description=optional(NAMES),
+        # v2 fields from small samples: the strategy is at Hypothesis's size limit already
+        exported_quantity=optional(st.sampled_from(["35", "0.000001", "9223372036854.775807"])).map(
+            lambda text: None if text is None else Decimal(text)
+        ),
+        origin_permit_number=optional(st.sampled_from(["MY-SWK-2025-1177", "IT/2025/R/88120"])),
     )
 
 
