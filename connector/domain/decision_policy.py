@@ -18,6 +18,9 @@ class DecisionPolicy:
     cites_document_codes: frozenset[str] = frozenset({"C400", "C401", "C402", "C638", "CITES"})
     #: attached-document codes by which the trader declares goods are not CITES specimens
     not_concerned_codes: frozenset[str] = frozenset({"Y900"})
+    #: (v2) attached-document codes claiming an exemption the administration adopted (e.g.
+    #: Y932 personal and household effects, Art. VII(3)): NOT_CONCERNED, flagged
+    exemption_codes: frozenset[str] = frozenset()
     severities: Mapping[ReasonCode, Severity] = field(
         default_factory=lambda: MappingProxyType(dict(DEFAULT_SEVERITIES))
     )

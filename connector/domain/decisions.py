@@ -32,6 +32,8 @@ class ReasonCode(str, Enum):
     PARTY_UNVERIFIED = "PARTY_UNVERIFIED"
     #: risk flag only: the trader declared the goods are not CITES specimens (Y900)
     DECLARED_NOT_CITES = "DECLARED_NOT_CITES"
+    #: (v2) risk flag only: the item claims an exemption by a configured code (e.g. Y932)
+    EXEMPTION_CLAIMED = "EXEMPTION_CLAIMED"
 
 
 class Severity(str, Enum):
@@ -41,8 +43,10 @@ class Severity(str, Enum):
 
 #: contract section 5: all checks block except PARTY_MISMATCH; PARTY_UNVERIFIED is a risk flag
 #: (v2) unless an administration sets it to block
+#: flag-only codes: never a check that can block, so they have no severity to configure
+FLAG_ONLY = frozenset({ReasonCode.DECLARED_NOT_CITES, ReasonCode.EXEMPTION_CLAIMED})
 DEFAULT_SEVERITIES: dict[ReasonCode, Severity] = {
-    code: Severity.BLOCK for code in ReasonCode if code is not ReasonCode.DECLARED_NOT_CITES
+    code: Severity.BLOCK for code in ReasonCode if code not in FLAG_ONLY
 }
 DEFAULT_SEVERITIES[ReasonCode.PARTY_MISMATCH] = Severity.FLAG
 DEFAULT_SEVERITIES[ReasonCode.PARTY_UNVERIFIED] = Severity.FLAG

@@ -93,9 +93,17 @@ class ClearanceService:
             )
 
     def clear(
-        self, declaration_id: str, version: int, declaration: Declaration, actor: str = "customs"
+        self,
+        declaration_id: str,
+        version: int,
+        declaration: Declaration,
+        actor: str = "customs",
+        endorsed_by: str | None = None,
     ) -> ClearanceOutcome:
         """Decide and write off. Idempotent per (declaration id, version).
+
+        ``actor`` is recorded in the audit trail; ``endorsed_by`` (default: the actor) signs the
+        usages sent to the permit system (contract 3.2 (v2)): the SOAP user whose call cleared.
 
         A concurrent writer that took the quantity first makes the conditional update fail;
         the transaction is rolled back and the declaration decided again on fresh balances.
@@ -104,11 +112,18 @@ class ClearanceService:
             self._look_up_unknown(declaration)
             for attempt in lost_race_retrying(self.max_attempts):
                 with attempt:
-                    return self._clear_once(declaration_id, version, declaration, actor)
+                    return self._clear_once(
+                        declaration_id, version, declaration, actor, endorsed_by or actor
+                    )
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _clear_once(
-        self, declaration_id: str, version: int, declaration: Declaration, actor: str
+        self,
+        declaration_id: str,
+        version: int,
+        declaration: Declaration,
+        actor: str,
+        endorsed_by: str,
     ) -> ClearanceOutcome:
         with self.ledger.transaction() as uow:
             # lock first, then read: a concurrent request for the same declaration that
@@ -153,6 +168,7 @@ class ClearanceService:
                 checked_on=self.rulebook.policy.day_of(now),
                 now=now,
                 new_id=self.new_id,
+                endorsed_by=endorsed_by,
             )
             self._store(
                 uow,

@@ -47,13 +47,20 @@ def decide_and_write_off(
     checked_on: date,
     now: datetime,
     new_id: Callable[[], str],
+    endorsed_by: str,
 ) -> Decided:
     """Decide on the permits as this transaction sees them; write off if the decision is
-    CLEARED (all or nothing: WriteOffConflict rolls the transaction back for a retry)."""
+    CLEARED (all or nothing: WriteOffConflict rolls the transaction back for a retry).
+    ``endorsed_by`` signs the usages (contract 3.2 (v2)): the SOAP user whose call cleared
+    the declaration, or ``connector`` for an automatic release."""
     decision = rulebook.decider(uow.permits.numbered).decide(
         declaration_id, version, declaration, checked_on=checked_on
     )
-    usages = write_off(uow, decision, now, new_id) if decision.cleared else []
+    usages = (
+        write_off(uow, decision, now, new_id, declaration=declaration, endorsed_by=endorsed_by)
+        if decision.cleared
+        else []
+    )
     return Decided(decision, usages, decision_to_dict(decision))
 
 
