@@ -105,6 +105,12 @@ class DateFormats:
     def read(self, path: str, value: str) -> date:
         """The date ``value`` (found at ``path``) names, or ``MappingFailed``."""
         readings = [(f, d) for f in self.formats if (d := f.read(value)) is not None]
+        fitting = [f.text for f in self.formats if f.pattern.fullmatch(value)]
+        if not readings and fitting:
+            raise MappingFailed(
+                f"{path} {value[:40]!r} is not a date: it has the form {fitting[0]} but names "
+                "no calendar day"
+            )
         if not readings:
             raise MappingFailed(
                 f"{path} {value[:40]!r} is not a date in a configured format "
