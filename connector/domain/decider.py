@@ -133,20 +133,12 @@ class Decider:
         references = list(dict.fromkeys(d.reference for d in cited if d.reference))
         if not references:
             taxa = ", ".join(base.taxa)
-            claimed = [d for d in item.documents if d.code in self.policy.exemption_codes]
-            if claimed:  # contract 2 (v2): an adopted exemption (e.g. Art. VII(3)), flagged
-                return replace(
-                    base,
-                    risk_flags=(
-                        Reason(
-                            ReasonCode.EXEMPTION_CLAIMED,
-                            f"item {item.number} (HS {item.hs_code}, may hold {taxa}) claims the "
-                            f"exemption {claimed[0].code}"
-                            + (f" ({claimed[0].reference})" if claimed[0].reference else "")
-                            + ": not held, an officer may check the claim",
-                        ),
-                    ),
-                )
+            claimed = [d.code for d in item.documents if d.code in self.policy.exemption_codes]
+            if claimed:  # contract 2 (v2): an exemption the country adopted (Art. VII(3)...)
+                claim = f"item {item.number} (HS {item.hs_code}, may hold {taxa}) claims the "
+                claim += f"exemption {claimed[0]}: not held, an officer may check the claim"
+                flag = Reason(ReasonCode.EXEMPTION_CLAIMED, claim)
+                return replace(base, risk_flags=(flag,))
             if any(d.code in self.policy.not_concerned_codes for d in item.documents):
                 return replace(
                     base,

@@ -102,8 +102,7 @@ class ClearanceService:
     ) -> ClearanceOutcome:
         """Decide and write off. Idempotent per (declaration id, version).
 
-        ``actor`` is recorded in the audit trail; ``endorsed_by`` (default: the actor) signs the
-        usages sent to the permit system (contract 3.2 (v2)): the SOAP user whose call cleared.
+        ``actor`` is audited; ``endorsed_by`` (default: the actor) signs the usages (contract 3.2).
 
         A concurrent writer that took the quantity first makes the conditional update fail;
         the transaction is rolled back and the declaration decided again on fresh balances.
