@@ -8,15 +8,18 @@ forward unread (an unknown supplementary unit, a document code) it carries forwa
 decision layer says what is wrong with it in a customs officer's terms.
 
 ASYCUDA quirks read here: an empty value is ``<null/>`` or an empty element; dates are
-``dd/mm/yyyy``; ``Supplementary_unit`` is repeated (three blocks, mostly empty) and spelt
-``Suppplementary_*`` inside; an item may carry several ``Attached_documents``.
+written as the installation is set up (``dd/mm/yyyy``, ``m/d/yy``: the mapping's formats,
+``sad_dates.py``); ``Supplementary_unit`` is repeated (three blocks, mostly empty) and spelt
+``Suppplementary_*`` inside; an item may carry several ``Attached_documents``, and, in
+installations using ASYCUDA's licence module, a ``Licence_number`` of its own. Permit
+references are free text and normalised as configured (``sad_references.py``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 from lxml import etree
@@ -26,6 +29,7 @@ from cites_connector.domain.declarations import AttachedDocument, Declaration, D
 from cites_connector.domain.errors import MappingFailed
 from cites_connector.domain.permits import Party
 from cites_connector.mappings.sad_mapping import SadMapping
+from cites_connector.mappings.sad_paths import ItemPaths
 from cites_connector.mappings.sad_values import bounded, quantity, whole_text
 from cites_connector.mappings.safe_xml import DEFAULT_MAX_BYTES, to_element
 
@@ -65,10 +69,11 @@ def map_declaration(
     return Declaration(
         declaration_type=type_code,
         flow=flow,
-        date=_date(registered) if registered else today,
+        date=mapping.date_formats.read(*registered) if registered else today,
         date_defaulted=registered is None,
         items=items,
         office=bounded(paths.office[0], _text(root, paths.office), limits.OFFICE_CODE),
+        office_name=_office_name(root, paths.office_name),
         procedure=procedure,
         exporter=Party(
             name=_text(root, paths.exporter_name),
@@ -115,15 +120,22 @@ def _flow(root: etree._Element, mapping: SadMapping) -> tuple[str, Flow, str | N
     path, type_code = found
     procedure = _text(root, paths.procedure)
     key = type_code.upper()
+    flow = mapping.type_procedures.get((key, (procedure or "").upper()))
+    if flow is not None:  # a national (type, procedure) pair: its flow is final
+        return type_code, flow, procedure
     flow = mapping.declaration_types.get(key)
     split = _TYPE_WITH_PROCEDURE.fullmatch(key)
     if flow is None and mapping.type_suffix_is_procedure and split:
         flow = mapping.declaration_types.get(split.group(1))
         procedure = procedure or split.group(2)
     if flow is None:
+        known = sorted(mapping.declaration_types) + sorted(
+            f"{t} with procedure {p}" for t, p in mapping.type_procedures
+        )
+        given = f"; procedure {procedure[:40]!r}" if procedure else ""
         raise MappingFailed(
-            f"{path} {type_code!r} is not a known type of declaration "
-            f"(known: {', '.join(sorted(mapping.declaration_types))})"
+            f"{path} {type_code[:40]!r} is not a known type of declaration "
+            f"(known: {', '.join(known)}{given})"
         )
     if flow is Flow.EXPORT and procedure in mapping.re_export_procedures:
         flow = Flow.RE_EXPORT
@@ -174,20 +186,31 @@ def _supplementary(
         if code is None and amount is None:
             continue
         unit_code = code.upper() if code else None
+        unit_code = bounded(paths.supplementary_unit_code[0], unit_code, limits.UNIT_CODE)
         return _quantity(number, amount), mapping.units.to_cites(unit_code), unit_code
     return None, None, None
 
 
 def _documents(item: etree._Element, mapping: SadMapping) -> Iterable[AttachedDocument]:
-    """Every attached document with a code, in order; the decision layer picks the CITES ones."""
+    """Every attached document with a code, in order; the decision layer picks the CITES ones.
+    A CITES document's reference is normalised into a permit number (``[references]``)."""
     paths = mapping.item
     for block in item.findall(paths.documents):
         code = _text(block, paths.document_code)
         if code is not None:
-            reference = _text(block, paths.document_reference)
-            if code.upper() in mapping.cites_document_codes:  # a permit number: stored
-                reference = bounded(paths.document_reference[0], reference, limits.PERMIT_NUMBER)
-            yield AttachedDocument(code.upper(), reference)
+            yield _document(code.upper(), _text(block, paths.document_reference), paths, mapping)
+    licence = _text(item, paths.licence_number) if mapping.licence_document_code else None
+    if mapping.licence_document_code and licence is not None:
+        yield _document(mapping.licence_document_code, licence, paths, mapping)
+
+
+def _document(
+    code: str, reference: str | None, paths: ItemPaths, mapping: SadMapping
+) -> AttachedDocument:
+    if code in mapping.cites_document_codes:  # a permit number: normalised and stored
+        reference = mapping.references.permit_number(reference)
+        reference = bounded(paths.document_reference[0], reference, limits.PERMIT_NUMBER)
+    return AttachedDocument(code, reference)
 
 
 def _quantity(number: int, found: Found | None) -> Decimal | None:
@@ -197,15 +220,11 @@ def _quantity(number: int, found: Found | None) -> Decimal | None:
     return quantity(f"item {number}", path.rsplit("/", 1)[-1], text)
 
 
-def _date(found: Found) -> date:
-    """ASYCUDA writes dd/mm/yyyy; ISO yyyy-mm-dd is accepted too (contract section 2)."""
-    path, text = found
-    for form in ("%d/%m/%Y", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(text, form).date()
-        except ValueError:
-            continue
-    raise MappingFailed(f"{path} {text!r} is not a date (expected dd/mm/yyyy or yyyy-mm-dd)")
+def _office_name(root: etree._Element, paths: tuple[str, ...]) -> str | None:
+    """Names are free text: blanks collapsed (Albanian exports end them with a newline)."""
+    name = _text(root, paths)
+    name = " ".join(name.split()) if name else None
+    return bounded(paths[0], name, limits.OFFICE_NAME) if paths else name
 
 
 def _country(context: etree._Element, paths: tuple[str, ...]) -> str | None:

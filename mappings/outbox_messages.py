@@ -76,6 +76,14 @@ def usage_body(usage: Usage) -> dict[str, Any]:
         "permit_used_up": usage.permit_used_up,
         "office_code": usage.office_code,
         "recorded_at": _utc(usage.recorded_at),
+        # the electronic endorsement (contract 3.2 (v2)); null for usages recorded before it
+        "endorsed_by": usage.endorsed_by,
+        "port": usage.port,
+        "exit_date": None if usage.exit_date is None else usage.exit_date.isoformat(),
+        "declared_quantity": (
+            None if usage.declared_quantity is None else format_decimal(usage.declared_quantity)
+        ),
+        "declared_unit": usage.declared_unit,
     }
 
 

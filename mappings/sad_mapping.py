@@ -2,73 +2,37 @@
 
 ASYCUDA World versions and national configurations move fields around; an administration
 adapts the connector by editing ``sad_mapping.toml`` (or a copy holding only the keys it
-changes), never Python. The file is checked when loaded, and every complaint names the table
-and key, because the person reading it is an administrator, not the developer.
+changes), never Python. The file is checked when loaded (``sad_mapping_reader.py``), and
+every complaint names the table and key, because the person reading it is an administrator,
+not the developer. Bundled variants for real national exports are in ``config/sad-variants/``.
 """
 
 from __future__ import annotations
 
-import re
 import tomllib
-from collections.abc import Mapping, Set
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
+from cites_connector import config as _config_package
 from cites_connector.domain.declarations import Flow
-from cites_connector.domain.errors import InvalidInput
+from cites_connector.mappings.sad_dates import DateFormats
+from cites_connector.mappings.sad_mapping_reader import InvalidMappingFile, MappingReader
+from cites_connector.mappings.sad_paths import DeclarationPaths, ItemPaths
+from cites_connector.mappings.sad_references import ReferenceRules
 from cites_connector.mappings.supplementary_units import SupplementaryUnits
 
+__all__ = ["DEFAULT_FILE", "VARIANTS_DIR", "InvalidMappingFile", "SadMapping", "variant_names"]
+
 DEFAULT_FILE = Path(__file__).with_name("sad_mapping.toml")
-
-#: a relative element path: names separated by "/", no wildcards, predicates or axes
-_PATH = re.compile(r"[A-Za-z_][\w.\-]*(/[A-Za-z_][\w.\-]*)*")
-
-Paths = tuple[str, ...]
+#: bundled mapping files for national exports, chosen by CONNECTOR_SAD_MAPPING_VARIANT
+VARIANTS_DIR = Path(_config_package.__file__).resolve().parent / "sad-variants"
 
 
-class InvalidMappingFile(InvalidInput, ValueError):
-    """The mapping file cannot be used; the message names the key (CLI exit code 2)."""
-
-
-@dataclass(frozen=True)
-class DeclarationPaths:
-    """Paths relative to the ``ASYCUDA`` root; each a list of alternatives, first present wins."""
-
-    office: Paths
-    type: Paths
-    procedure: Paths
-    date: Paths
-    exporter_code: Paths
-    exporter_name: Paths
-    consignee_code: Paths
-    consignee_name: Paths
-    declarant_code: Paths
-    declarant_name: Paths
-    export_country: Paths
-    destination_country: Paths
-    #: the repeated item element
-    items: str
-
-
-@dataclass(frozen=True)
-class ItemPaths:
-    """Paths relative to one ``Item`` (or, for the inner keys, to one repeated block)."""
-
-    hs_code: Paths
-    #: appended to the HS code in order when present (ASYCUDA ``Precision_1``: national digits)
-    hs_code_national: Paths
-    description: Paths
-    origin_country: Paths
-    net_mass: Paths
-    supplementary_unit: str
-    supplementary_unit_code: Paths
-    supplementary_unit_quantity: Paths
-    documents: str
-    document_code: Paths
-    document_reference: Paths
+def variant_names() -> list[str]:
+    return sorted(p.stem for p in VARIANTS_DIR.glob("*.toml"))
 
 
 @dataclass(frozen=True)
@@ -77,8 +41,18 @@ class SadMapping:
     item: ItemPaths
     cites_document_codes: frozenset[str]
     not_concerned_document_codes: frozenset[str]
+    #: (v2) codes claiming an exemption (e.g. Y932, Art. VII(3)): EXEMPTION_CLAIMED
+    exemption_document_codes: frozenset[str]
+    #: (v2) the CITES document code a filled Item/Licence_number is cited as; None: not read
+    licence_document_code: str | None
+    #: (v2) how a CITES document's reference is made into a permit number
+    references: ReferenceRules
+    #: (v2) registration date formats, tried in order, never guessed
+    date_formats: DateFormats
     #: Type_of_declaration -> flow
     declaration_types: Mapping[str, Flow]
+    #: (v2) (Type_of_declaration, general procedure code) -> flow, checked first
+    type_procedures: Mapping[tuple[str, str], Flow]
     #: procedure codes that make an export a re-export
     re_export_procedures: frozenset[str]
     #: read "EX3" as type "EX", procedure "3" (see the TOML file)
@@ -90,10 +64,24 @@ class SadMapping:
         return _default()
 
     @classmethod
+    def variant(cls, name: str) -> SadMapping:
+        """A bundled variant (``config/sad-variants/<name>.toml``) over the defaults."""
+        path = VARIANTS_DIR / f"{name}.toml"
+        if name not in variant_names():
+            raise InvalidMappingFile(
+                f"no SAD mapping variant {name!r} (bundled: {', '.join(variant_names())})"
+            )
+        return cls.from_file(path)
+
+    @classmethod
     def from_file(cls, path: str | Path) -> SadMapping:
         """Load an administration's mapping; keys it leaves out keep their default value."""
         path = Path(path)
-        return cls.from_toml(path.read_text(encoding="utf-8"), source=str(path))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidMappingFile(f"{path}: cannot be read: {exc}") from None
+        return cls.from_toml(text, source=str(path))
 
     @classmethod
     def from_toml(cls, text: str, *, source: str = "mapping file") -> SadMapping:
@@ -105,7 +93,7 @@ class SadMapping:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "mapping file") -> SadMapping:
-        return _Reader(source).mapping(data)
+        return cls(**MappingReader(source).fields(data))
 
 
 @lru_cache(maxsize=1)
@@ -126,113 +114,3 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
-
-
-class _Reader:
-    """Validates the parsed TOML table by table; errors read ``<file>: [table] key: problem``."""
-
-    _TABLES = frozenset(
-        {
-            "version",
-            "declaration",
-            "item",
-            "documents",
-            "declaration_types",
-            "procedures",
-            "supplementary_units",
-        }
-    )
-
-    def __init__(self, source: str):
-        self.source = source
-
-    def fail(self, where: str, problem: str) -> InvalidMappingFile:
-        return InvalidMappingFile(f"{self.source}: {where}: {problem}")
-
-    def mapping(self, data: Mapping[str, Any]) -> SadMapping:
-        self.keys("top level", data, self._TABLES)
-        if data.get("version") != 1:
-            version = data.get("version")
-            raise self.fail("version", f"unsupported mapping version {version!r} (expected 1)")
-        documents = self.table(data, "documents", {"cites", "not_concerned"})
-        procedures = self.table(data, "procedures", {"re_export", "type_suffix_is_procedure"})
-        suffix = procedures.get("type_suffix_is_procedure")
-        if not isinstance(suffix, bool):
-            raise self.fail(
-                "[procedures] type_suffix_is_procedure", f"expected true or false, got {suffix!r}"
-            )
-        return SadMapping(
-            declaration=self.paths(data, "declaration", DeclarationPaths, repeated={"items"}),
-            item=self.paths(data, "item", ItemPaths, repeated={"supplementary_unit", "documents"}),
-            cites_document_codes=self.codes(documents, "[documents] cites"),
-            not_concerned_document_codes=self.codes(documents, "[documents] not_concerned"),
-            declaration_types=self.flows(self.table(data, "declaration_types", None)),
-            re_export_procedures=self.codes(procedures, "[procedures] re_export"),
-            type_suffix_is_procedure=suffix,
-            units=self.units(self.table(data, "supplementary_units", {"specimens", "cites"})),
-        )
-
-    def keys(self, where: str, table: Mapping[str, Any], allowed: Set[str]) -> None:
-        unknown = sorted(set(table) - allowed)
-        if unknown:
-            known = ", ".join(sorted(allowed))
-            raise self.fail(where, f"unknown key {unknown[0]!r} (known: {known})")
-        missing = sorted(allowed - set(table))
-        if missing:
-            raise self.fail(where, f"missing key {missing[0]!r}")
-
-    def table(
-        self, data: Mapping[str, Any], name: str, allowed: set[str] | None
-    ) -> Mapping[str, Any]:
-        table = data.get(name)
-        if not isinstance(table, dict):
-            raise self.fail(f"[{name}]", "expected a table")
-        if allowed is not None:
-            self.keys(f"[{name}]", table, allowed)
-        return table
-
-    def paths(self, data: Mapping[str, Any], name: str, cls: type, repeated: set[str]) -> Any:
-        table = self.table(data, name, {f.name for f in fields(cls)})
-        values = {}
-        for key, value in table.items():
-            where = f"[{name}] {key}"
-            alternatives = [value] if isinstance(value, str) else value
-            if key in repeated and not isinstance(value, str):
-                raise self.fail(where, "expected one path (a string) for a repeated element")
-            empty_allowed = key == "hs_code_national"
-            if not isinstance(alternatives, list) or (not alternatives and not empty_allowed):
-                raise self.fail(where, f"expected a path or a list of paths, got {value!r}")
-            for path in alternatives:
-                if not isinstance(path, str) or not _PATH.fullmatch(path):
-                    problem = f"{path!r} is not an element path like 'Segment/Element'"
-                    raise self.fail(where, problem)
-            values[key] = value if key in repeated else tuple(alternatives)
-        return cls(**values)
-
-    def codes(self, table: Mapping[str, Any], where: str) -> frozenset[str]:
-        """``where`` is "[table] key"; the key is looked up in ``table``."""
-        value = table.get(where.rsplit(" ", 1)[1])
-        if not isinstance(value, list) or not all(isinstance(c, str) and c.strip() for c in value):
-            raise self.fail(where, f"expected a list of codes, got {value!r}")
-        return frozenset(c.strip().upper() for c in value)
-
-    def flows(self, table: Mapping[str, Any]) -> Mapping[str, Flow]:
-        if not table:
-            raise self.fail("[declaration_types]", "no declaration type is mapped")
-        flows = {}
-        for code, value in table.items():
-            if value not in Flow.__members__:
-                known = ", ".join(Flow.__members__)
-                raise self.fail(f"[declaration_types] {code}", f"{value!r} is not one of {known}")
-            flows[code.strip().upper()] = Flow[value]
-        return MappingProxyType(flows)
-
-    def units(self, table: Mapping[str, Any]) -> SupplementaryUnits:
-        specimens = self.codes(table, "[supplementary_units] specimens")
-        cites = table["cites"]
-        if not isinstance(cites, dict):
-            raise self.fail("[supplementary_units.cites]", "expected a table of code = CITES unit")
-        try:
-            return SupplementaryUnits.from_table(sorted(specimens), cites)
-        except ValueError as exc:
-            raise self.fail("[supplementary_units.cites]", str(exc)) from None

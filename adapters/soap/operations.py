@@ -59,6 +59,12 @@ class Call:
     user: SoapUser | None = None
 
     @property
+    def endorser(self) -> str:
+        """Who signs the usages this call writes off (contract 3.2 (v2)): the SOAP user's
+        name; ``soap`` when authentication is switched off (a local demo)."""
+        return self.user.name if self.user is not None else "soap"
+
+    @property
     def office_limited(self) -> bool:
         return self.user is not None and self.user.offices is not None
 
@@ -140,7 +146,9 @@ class Operations:
         if call.office_limited:
             call.require_office(declaration.office, "the SAD")
             self._require_stored_office(call, declaration_id, missing_ok=True)
-        outcome = self.clearance.clear(declaration_id, version, declaration, actor=call.actor)
+        outcome = self.clearance.clear(
+            declaration_id, version, declaration, actor=call.actor, endorsed_by=call.endorser
+        )
         return rendering.decision_result(
             "CheckDeclarationResponse", decision_to_dict(outcome.decision)
         )

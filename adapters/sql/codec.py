@@ -158,6 +158,13 @@ def usage_to_row(usage: Usage) -> dict[str, Any]:
         "office_code": usage.office_code,
         "recorded_at": usage.recorded_at,
         "reversed_at": usage.reversed_at,
+        "endorsed_by": usage.endorsed_by,
+        "port": usage.port,
+        "exit_date": usage.exit_date,
+        "declared_quantity": (
+            None if usage.declared_quantity is None else str(usage.declared_quantity)
+        ),
+        "declared_unit": usage.declared_unit,
     }
 
 
@@ -177,4 +184,11 @@ def usage_from_row(row: Row) -> Usage:
         office_code=row["office_code"],
         recorded_at=utc(row["recorded_at"]),
         reversed_at=utc(row["reversed_at"]),
+        endorsed_by=row["endorsed_by"],
+        port=row["port"],
+        exit_date=row["exit_date"],
+        declared_quantity=(
+            None if row["declared_quantity"] is None else Decimal(row["declared_quantity"])
+        ),
+        declared_unit=row["declared_unit"],
     )

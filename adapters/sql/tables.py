@@ -111,6 +111,13 @@ usages = Table(
     Column("office_code", String(limits.OFFICE_CODE)),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("reversed_at", DateTime(timezone=True)),
+    # the electronic endorsement (contract 3.2 (v2)); the declared quantity is kept as written
+    # (exact decimal text: before conversion it may exceed what BIGINT millionths hold)
+    Column("endorsed_by", String(limits.ENDORSER)),
+    Column("port", String(limits.OFFICE_NAME)),
+    Column("exit_date", Date),
+    Column("declared_quantity", String(limits.DECLARED_QUANTITY)),
+    Column("declared_unit", String(limits.UNIT_CODE)),
     # nothing is written off twice for the same item of the same version from the same line
     UniqueConstraint(
         "declaration_id",

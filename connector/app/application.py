@@ -85,20 +85,28 @@ class Application:
 # -- the core ---------------------------------------------------------------------------------
 
 
+def load_sad_mapping(settings: Settings) -> SadMapping:
+    """The administration's file, a bundled national variant, or the default (contract 2)."""
+    if settings.sad_mapping_file:
+        return SadMapping.from_file(settings.sad_mapping_file)
+    if settings.sad_mapping_variant:
+        return SadMapping.variant(settings.sad_mapping_variant)
+    return SadMapping.default()
+
+
 def build_policy(settings: Settings, mapping: SadMapping) -> DecisionPolicy:
     severities = dict(DEFAULT_SEVERITIES) | dict(settings.severities)
     return DecisionPolicy(
         home_country=settings.home_country,
         cites_document_codes=mapping.cites_document_codes,
         not_concerned_codes=mapping.not_concerned_document_codes,
+        exemption_codes=mapping.exemption_document_codes,
         severities=MappingProxyType(severities),
         transit_concerned=settings.transit_concerned,
         max_backdate_days=settings.max_backdate_days,
         zone=ZoneInfo(settings.timezone),
         foreign_permit_months=settings.foreign_permit_months,
         designated_offices=frozenset(settings.designated_offices),
-        # contract 2 (v2): the SAD mapping's exemption codes, once it carries them
-        exemption_codes=frozenset(getattr(mapping, "exemption_codes", ())),
     )
 
 
@@ -171,11 +179,7 @@ def build_application(
         AuditKeyFile(settings.effective_audit_key_file),
     )
     ledger = SqlAlchemyLedger(engine)
-    mapping = (
-        SadMapping.from_file(settings.sad_mapping_file)
-        if settings.sad_mapping_file
-        else SadMapping.default()
-    )
+    mapping = load_sad_mapping(settings)
     bundled = load_bundled_tables()  # only until `migrate` has put the tables in the database
     hs_tables = SqlHsTableStore(
         engine, refresh_seconds=settings.hs_tables_refresh_seconds, fallback=lambda: bundled

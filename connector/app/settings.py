@@ -22,6 +22,7 @@ from pydantic_settings import (
 
 from cites_connector import config as _config_package
 from cites_connector.domain.decisions import ReasonCode, Severity
+from cites_connector.mappings.sad_mapping import variant_names
 
 DEFAULT_CONFIG = Path(_config_package.__file__).resolve().parent / "connector.toml"
 
@@ -70,6 +71,9 @@ class Settings(BaseSettings):
     lookup_timeout: float = 5.0
     max_request_bytes: int = 5 * 1024 * 1024
     sad_mapping_file: Path | None = None
+    #: contract 2 (v2): a bundled mapping variant (config/sad-variants/<name>.toml) for a
+    #: national export; at most one of this and sad_mapping_file
+    sad_mapping_variant: str | None = None
     speciesplus_url: str = "https://api.speciesplus.net/api/v1"
     speciesplus_token: SecretStr | None = None
     transit_concerned: bool = False
@@ -166,6 +170,21 @@ class Settings(BaseSettings):
                 f"below amqp_delivery_limit ({self.amqp_delivery_limit}): RabbitMQ would "
                 "dead-letter messages before the connector's own count does"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _one_sad_mapping(self) -> Settings:
+        if self.sad_mapping_variant is not None:
+            if self.sad_mapping_file is not None:
+                raise ValueError(
+                    "set sad_mapping_file or sad_mapping_variant, not both (copy the variant "
+                    "and point sad_mapping_file at the copy to change it)"
+                )
+            if self.sad_mapping_variant not in variant_names():
+                raise ValueError(
+                    f"no SAD mapping variant {self.sad_mapping_variant!r} "
+                    f"(bundled: {', '.join(variant_names())})"
+                )
         return self
 
     @field_validator("timezone")

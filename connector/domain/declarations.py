@@ -57,3 +57,5 @@ class Declaration:
     destination_country: str | None = None
     #: True when the SAD gave no registration date and the date of the check was used
     date_defaulted: bool = False
+    #: the customs office's name, when the SAD gives it: the endorsement's port (contract 3.2)
+    office_name: str | None = None

@@ -23,6 +23,14 @@ from cites_connector.domain.units import LEDGER_PLACES
 DECLARATION_ID = 64
 #: the SAD's Customs_clearance_office_code; declarations.office_code, usages.office_code
 OFFICE_CODE = 32
+#: the SAD's Customs_Clearance_office_name: the endorsement's port, usages.port
+OFFICE_NAME = 128
+#: the SOAP user (or ``connector``) a usage was endorsed by: usages.endorsed_by
+ENDORSER = 100
+#: the SAD's Suppplementary_unit_code (a Rec. 20 code has 2-3 characters): usages.declared_unit
+UNIT_CODE = 16
+#: a declared quantity as text (15 digits, a point, 6 digits): usages.declared_quantity
+DECLARED_QUANTITY = 40
 #: the SAD's Declarant_code; declarations.declarant_code (and the broker's routing key)
 DECLARANT_CODE = 64
 

@@ -16,6 +16,7 @@ is nothing to write off.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from cites_connector.domain.declarations import DeclarationItem
 from cites_connector.domain.units import (
@@ -98,3 +99,20 @@ def declared_quantity(item: DeclarationItem, line_unit: str | None) -> DeclaredQ
         f"the permit line counts in {unit_label(line_unit)}; the declaration item needs {need}, "
         f"but gives {given}",
     )
+
+
+#: the Rec. 20 code of the SAD's net mass, which ASYCUDA writes in kilograms
+NET_MASS_UNIT = "KGM"
+
+
+def as_declared(item: DeclarationItem, line_unit: str | None) -> tuple[Decimal, str | None] | None:
+    """The SAD quantity a write-off in ``line_unit`` was converted from, with the SAD's own
+    unit code (the endorsement's ``declared_quantity`` / ``declared_unit``, contract 3.2):
+    the net mass (``KGM``) for a mass line, else the supplementary quantity and its code.
+    Same choice as :func:`declared_quantity`; None when no quantity fits the line."""
+    if dimension_of(line_unit) is Dimension.MASS and item.net_mass is not None:
+        return item.net_mass, NET_MASS_UNIT
+    supplementary = _supplementary(item)
+    if supplementary is not None and supplementary.compatible_with(line_unit):
+        return supplementary.amount, item.supplementary_unit_code
+    return None

@@ -8,7 +8,7 @@ quantity - remaining == sum of the line's active (not reversed) usages.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 
@@ -32,10 +32,25 @@ class Usage:
     office_code: str | None
     recorded_at: datetime
     reversed_at: datetime | None = None
+    #: (v2) the electronic endorsement (contract 3.2): who cleared the declaration (the SOAP
+    #: user, or ``connector`` for an automatic release), where (the office's name, else its
+    #: code), the declaration date, and the quantity as the SAD declared it, in the SAD's own
+    #: unit code (before conversion to the permit line's unit). Stored with the usage, so that
+    #: every message about it (re-published, reversed) says the same.
+    endorsed_by: str | None = None
+    port: str | None = None
+    exit_date: date | None = None
+    declared_quantity: Decimal | None = None
+    declared_unit: str | None = None
 
     @property
     def active(self) -> bool:
         return self.reversed_at is None
+
+
+#: contract 3.2 (v2): the endorser of a usage written off by an automatic release (a held
+#: declaration cleared because its permit arrived, without a call from customs)
+ENDORSED_BY_CONNECTOR = "connector"
 
 
 class DeclarationState(str, Enum):

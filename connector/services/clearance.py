@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 import structlog
 from structlog.contextvars import bound_contextvars
@@ -25,7 +24,12 @@ from cites_connector.domain.permit_checks import expected_issuer
 from cites_connector.domain.permits import Permit
 from cites_connector.domain.usages import DeclarationState, StoredDecision, Usage
 from cites_connector.services.decider_factory import Rulebook
-from cites_connector.services.deciding import Decided, announce, decide_and_write_off
+from cites_connector.services.deciding import (
+    Decided,
+    announce,
+    audit_summary,
+    decide_and_write_off,
+)
 from cites_connector.services.permit_lookup import UnknownPermitLookup
 from cites_connector.services.ports import Ledger, StateChanged, UnitOfWork
 from cites_connector.services.retry import lost_race_retrying
@@ -98,9 +102,16 @@ class ClearanceService:
             )
 
     def clear(
-        self, declaration_id: str, version: int, declaration: Declaration, actor: str = "customs"
+        self,
+        declaration_id: str,
+        version: int,
+        declaration: Declaration,
+        actor: str = "customs",
+        endorsed_by: str | None = None,
     ) -> ClearanceOutcome:
         """Decide and write off. Idempotent per (declaration id, version).
+
+        ``actor`` is audited; ``endorsed_by`` (default: the actor) signs the usages (contract 3.2).
 
         A concurrent writer that took the quantity first makes the conditional update fail;
         the transaction is rolled back and the declaration decided again on fresh balances.
@@ -109,11 +120,18 @@ class ClearanceService:
             self._look_up_unknown(declaration)
             for attempt in lost_race_retrying(self.max_attempts):
                 with attempt:
-                    return self._clear_once(declaration_id, version, declaration, actor)
+                    return self._clear_once(
+                        declaration_id, version, declaration, actor, endorsed_by or actor
+                    )
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _clear_once(
-        self, declaration_id: str, version: int, declaration: Declaration, actor: str
+        self,
+        declaration_id: str,
+        version: int,
+        declaration: Declaration,
+        actor: str,
+        endorsed_by: str,
     ) -> ClearanceOutcome:
         with self.ledger.transaction() as uow:
             # lock first, then read: a concurrent request for the same declaration that
@@ -158,6 +176,7 @@ class ClearanceService:
                 checked_on=self.rulebook.policy.day_of(now),
                 now=now,
                 new_id=self.new_id,
+                endorsed_by=endorsed_by,
             )
             self._store(
                 uow,
@@ -204,7 +223,7 @@ class ClearanceService:
             actor,
             f"declaration.{action}",
             decision.declaration_id,
-            _audit_summary(decision, decided.usages),
+            audit_summary(decision, decided.usages),
             now,
         )
 
@@ -270,19 +289,3 @@ class ClearanceService:
         if latest.state is DeclarationState.CANCELLED:
             return replace(latest, decision=as_cancelled(latest.decision))
         return latest
-
-
-def _audit_summary(decision: Decision, usages: list[Usage]) -> dict[str, Any]:
-    """What the audit trail needs: the outcome and what was written off (the full decision is
-    stored beside it in the ledger, keyed by declaration id and version)."""
-    return {
-        "version": decision.version,
-        "decision": decision.decision.value,
-        "hs_table": decision.hs_table,
-        "usages": [u.usage_id for u in usages],
-        "held": {
-            str(i.item_number): [r.code.value for r in i.reasons]
-            for i in decision.items
-            if i.reasons
-        },
-    }

@@ -48,14 +48,21 @@ def decide_and_write_off(
     checked_on: date,
     now: datetime,
     new_id: Callable[[], str],
+    endorsed_by: str,
 ) -> Decided:
     """Decide on the permits as this transaction sees them; write off if the decision is
-    CLEARED (all or nothing: WriteOffConflict rolls the transaction back for a retry)."""
+    CLEARED (all or nothing: WriteOffConflict rolls the transaction back for a retry).
+    ``endorsed_by`` signs the usages (contract 3.2 (v2)): the SOAP user whose call cleared
+    the declaration, or ``connector`` for an automatic release."""
     controls = trade_controls_for(uow, rulebook.taxonomy, rulebook.policy, declaration)
     decision = rulebook.decider(uow.permits.numbered, controls).decide(
         declaration_id, version, declaration, checked_on=checked_on
     )
-    usages = write_off(uow, decision, now, new_id) if decision.cleared else []
+    usages = (
+        write_off(uow, decision, now, new_id, declaration=declaration, endorsed_by=endorsed_by)
+        if decision.cleared
+        else []
+    )
     if decision.cleared:
         charge_quotas(uow, decision, now)
     return Decided(decision, usages, decision_to_dict(decision))
@@ -77,3 +84,19 @@ def announce(
     if call_back_customs:
         events.append(DeclarationReleased(new_id(), decided.decision, decided.payload))
     uow.outbox.record(events, now)
+
+
+def audit_summary(decision: Decision, usages: list[Usage]) -> dict[str, Any]:
+    """What the audit trail needs: the outcome and what was written off (the full decision is
+    stored beside it in the ledger, keyed by declaration id and version)."""
+    return {
+        "version": decision.version,
+        "decision": decision.decision.value,
+        "hs_table": decision.hs_table,
+        "usages": [u.usage_id for u in usages],
+        "held": {
+            str(i.item_number): [r.code.value for r in i.reasons]
+            for i in decision.items
+            if i.reasons
+        },
+    }

@@ -31,7 +31,7 @@ from cites_connector.domain.decisions import Decision, Reason, ReasonCode
 from cites_connector.domain.errors import ConnectorError, Unavailable
 from cites_connector.domain.events import PermitWithdrawn
 from cites_connector.domain.permits import PermitStatus, PermitStatusChange
-from cites_connector.domain.usages import DeclarationState, StoredDecision
+from cites_connector.domain.usages import ENDORSED_BY_CONNECTOR, DeclarationState, StoredDecision
 from cites_connector.services.decider_factory import Rulebook
 from cites_connector.services.deciding import announce, decide_and_write_off
 from cites_connector.services.ports import Ledger, StateChanged, UnitOfWork
@@ -131,6 +131,7 @@ class DeclarationEffects:
                 checked_on=self.rulebook.policy.day_of(held.decided_at),
                 now=now,
                 new_id=self.new_id,
+                endorsed_by=ENDORSED_BY_CONNECTOR,
             )
             decision, usages = decided.decision, decided.usages
             if not decision.cleared:

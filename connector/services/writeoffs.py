@@ -13,8 +13,10 @@ from decimal import Decimal
 import structlog
 
 from cites_connector.domain.decisions import Decision
+from cites_connector.domain.declarations import Declaration
 from cites_connector.domain.errors import WriteOffConflict
 from cites_connector.domain.events import UsageReversed
+from cites_connector.domain.quantities import as_declared
 from cites_connector.domain.usages import Usage
 from cites_connector.services.ports import UnitOfWork
 
@@ -22,14 +24,23 @@ log = structlog.get_logger(__name__)
 
 
 def write_off(
-    uow: UnitOfWork, decision: Decision, now: datetime, new_id: Callable[[], str]
+    uow: UnitOfWork,
+    decision: Decision,
+    now: datetime,
+    new_id: Callable[[], str],
+    *,
+    declaration: Declaration,
+    endorsed_by: str,
 ) -> list[Usage]:
     """Commit every write-off of a CLEARED decision, or raise WriteOffConflict for a retry.
 
-    Returns the usages written; the caller records their ``UsageRecorded`` events, with the
-    decision's own, in the same transaction, and logs them (``usage_log``).
+    Returns the usages written, each with its endorsement (contract 3.2 (v2): ``endorsed_by``,
+    the declaration's office and date, the quantity as declared); the caller records their
+    ``UsageRecorded`` events, with the decision's own, in the same transaction, and logs them
+    (``usage_log``).
     """
     usages: list[Usage] = []
+    items = {i.number: i for i in declaration.items}
     for w in decision.write_offs:
         if not uow.balances.draw(w.permit_number, w.issuing_country, w.line, w.quantity):
             raise WriteOffConflict(
@@ -39,6 +50,7 @@ def write_off(
             w.permit_number, w.issuing_country, decision.declaration_id
         ):
             raise WriteOffConflict(f"permit {w.permit_number} was used by another declaration")
+        declared = as_declared(items[w.item_number], w.unit) if w.item_number in items else None
         usages.append(
             Usage(
                 usage_id=new_id(),
@@ -54,6 +66,11 @@ def write_off(
                 permit_used_up=w.permit_used_up,
                 office_code=decision.office,
                 recorded_at=now,
+                endorsed_by=endorsed_by,
+                port=declaration.office_name or declaration.office,
+                exit_date=declaration.date,
+                declared_quantity=declared[0] if declared else None,
+                declared_unit=declared[1] if declared else None,
             )
         )
     uow.usages.add(usages)

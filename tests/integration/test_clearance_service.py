@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -189,3 +190,32 @@ def test_an_amended_permit_keeps_what_was_written_off(world):
     clearance.clear("D1", 1, export(python_item(1, 15, "P1")))
     permits.apply(permit("P1", pythons(50), version=2, policy=MULTIPLE))
     assert remaining(ledger, "P1") == 35
+
+
+def test_the_endorsement_is_stored_with_the_usage_and_read_back_alike(world):
+    """Contract 3.2 (v2): who, where, when and what was declared, kept with the usage (on
+    SQLite and PostgreSQL as in the fake), so that every message about it says the same."""
+    ledger, clearance, permits = world
+    permits.apply(permit("P1", pythons(40), policy=MULTIPLE))
+    declared = replace(export(python_item(1, 12, "P1")), office_name="Windhoek Airport")
+    clearance.clear("D1", 1, declared, actor="soap:amutenya", endorsed_by="amutenya")
+    clearance.clear("D2", 1, export(python_item(1, 3, "P1")), actor="cli")
+    with ledger.snapshot() as s:
+        [first] = s.usages.find(declaration_id="D1")
+        [second] = s.usages.find(declaration_id="D2")
+    assert (first.endorsed_by, first.port, first.exit_date) == (
+        "amutenya",
+        "Windhoek Airport",
+        TODAY,
+    )
+    assert (first.declared_quantity, first.declared_unit) == (Decimal(12), "NMB")
+    # no endorser given: the audit actor; no office name: the office code
+    assert (second.endorsed_by, second.port) == ("cli", "WDHA")
+    bodies = [m.body if hasattr(m, "body") else m["body"] for m in outbox(ledger)]
+    [body] = [b for b in bodies if b.get("usage_id") == first.usage_id]
+    assert {k: body[k] for k in ("endorsed_by", "port", "exit_date", "declared_quantity")} == {
+        "endorsed_by": "amutenya",
+        "port": "Windhoek Airport",
+        "exit_date": TODAY.isoformat(),
+        "declared_quantity": "12",
+    }

@@ -196,6 +196,7 @@ def decide_case(ledger: Any, case: Mapping[str, Any]) -> Decided:
             checked_on=checked_on,
             now=datetime.combine(checked_on, time(10), tzinfo=UTC),
             new_id=lambda: f"{case['id']}-{next(ids)}",
+            endorsed_by="case-table",
         )
 
 

@@ -1,9 +1,7 @@
-"""The real ASYCUDA World exports in tests/fixtures/sad/real agree with their EXPECTED.yaml,
-are redacted, and the files the default mapping reads today map as expected (issue 9).
-
-The country variants the mapping does not support yet (m/d/yy dates, IMR, ...) are asserted
-by the engineer who adds them, from the same EXPECTED.yaml: ``maps_with_default_mapping``
-says which files the default mapping reads today.
+"""The real ASYCUDA World exports in tests/fixtures/asycuda agree with their EXPECTED.yaml,
+are redacted and sourced (PROVENANCE.md), and map as expected: every file with its country's
+variant of the mapping (config/sad-variants/), and the files marked
+``maps_with_default_mapping`` with the default mapping too (issues 9 and 11).
 """
 
 from __future__ import annotations
@@ -17,12 +15,14 @@ import pytest
 import yaml
 from lxml import etree
 
+from cites_connector.domain.declarations import AttachedDocument
+from cites_connector.domain.errors import MappingFailed
 from cites_connector.hs_codes.bundled import load_bundled_tables
 from cites_connector.mappings.asycuda_sad import map_declaration
 from cites_connector.mappings.sad_mapping import SadMapping
 
 ROOT = Path(__file__).resolve().parents[2]
-REAL = ROOT / "tests" / "fixtures" / "sad" / "real"
+REAL = ROOT / "tests" / "fixtures" / "asycuda"
 VARIANTS = ROOT / "config" / "sad-variants"
 EXPECTED = yaml.safe_load((REAL / "EXPECTED.yaml").read_text(encoding="utf-8"))
 FILES = EXPECTED["files"]
@@ -61,7 +61,7 @@ def test_every_fixture_file_is_described_and_sourced():
     listed = {f["file"] for f in FILES}
     present = {p.name for p in REAL.iterdir() if p.name.endswith((".xml", ".xml.gz"))}
     assert listed == present
-    sources = (REAL / "SOURCES.md").read_text(encoding="utf-8")
+    sources = (REAL / "PROVENANCE.md").read_text(encoding="utf-8")
     assert [name for name in sorted(listed) if f"`{name}`" not in sources] == []
     assert len({f["country"] for f in FILES}) >= 3 and len(FILES) >= 5
 
@@ -118,12 +118,78 @@ def test_files_the_default_mapping_reads_map_as_expected(entry):
             assert item.supplementary_quantity == Decimal(checked["supplementary_quantity"])
 
 
+def variant(entry) -> SadMapping:
+    return SadMapping.variant(entry["mapping"])
+
+
+def mapped_with_variant(entry):
+    return map_declaration(
+        raw(entry["file"]), variant(entry), today=TODAY, max_bytes=8 * 1024 * 1024
+    )
+
+
+MAPPED = [f for f in FILES if f["declaration"]["items"] > 0]
+
+
+@pytest.mark.parametrize("entry", MAPPED, ids=by_file)
+def test_every_file_maps_with_its_variant_as_expected(entry):
+    declaration = mapped_with_variant(entry)
+    expected = entry["declaration"]
+    assert declaration.declaration_type == expected["declaration_type"]
+    assert declaration.procedure == expected["procedure"]
+    assert declaration.flow.value == expected["flow"]
+    assert declaration.office == expected["office"]
+    assert declaration.export_country == expected["export_country"]
+    assert declaration.destination_country == expected["destination_country"]
+    assert declaration.declarant_code == expected["declarant_code"]
+    assert len(declaration.items) == expected["items"] == expected["items_declared"]
+    assert declaration.date_defaulted is expected["date_defaulted"]
+    if expected["date_defaulted"]:
+        assert declaration.date == TODAY
+    else:
+        assert declaration.date == expected["date"]
+    for checked in entry["items_checked"]:
+        item = declaration.items[checked["number"] - 1]
+        where = f"item {checked['number']}"
+        assert item.hs_code == checked["hs_code"], where
+        assert item.origin_country == checked["origin_country"], where
+        assert item.supplementary_unit_code == checked["supplementary_unit_code"], where
+        assert item.supplementary_unit == checked["supplementary_unit"], where
+        quantity = checked["supplementary_quantity"]
+        assert item.supplementary_quantity == (None if quantity is None else Decimal(quantity))
+        mass = checked["net_mass"]
+        assert item.net_mass == (None if mass is None else Decimal(mass)), where
+
+
+@pytest.mark.parametrize("entry", [f for f in FILES if f["declaration"]["items"] == 0], ids=by_file)
+def test_a_header_only_export_is_refused_after_its_type_and_date_are_read(entry):
+    """CBJ250 declares 8 items and holds none: IMR (procedure 4) and 11/19/25 are read
+    (otherwise the refusal would name them), then the missing items are."""
+    with pytest.raises(MappingFailed, match="the declaration has no goods item"):
+        mapped_with_variant(entry)
+
+
+def test_the_licence_number_is_read_as_a_permit_reference_by_the_variant():
+    [entry] = [f for f in FILES if "licence" in f]
+    declaration = mapped_with_variant(entry)
+    number = entry["licence"]["item"]
+    item = declaration.items[number - 1]
+    assert AttachedDocument("C400", entry["licence"]["Licence_number"]) in item.documents
+    # the default mapping does not read the licence fields
+    default = map_declaration(raw(entry["file"]), today=TODAY)
+    assert all(d.code != "C400" for d in default.items[number - 1].documents)
+
+
+@pytest.mark.parametrize("case", EXPECTED["reference_normalisation"], ids=lambda c: c["raw"])
+def test_albanian_free_text_references_normalise_to_numbers(case):
+    rules = SadMapping.variant("albania").references
+    assert rules.permit_number(case["raw"]) == case["permit_number"]
+
+
 @pytest.mark.parametrize("path", sorted(VARIANTS.glob("*.toml")), ids=lambda p: p.name)
-def test_the_variant_files_load_today_up_to_their_proposed_keys(path):
-    """The part of each proposal in today's format must be a valid mapping file; the
-    ``[proposed.*]`` tables come last and are what the mapping does not read yet."""
-    current, _, proposed = path.read_text(encoding="utf-8").partition("\n[proposed")
-    assert proposed, "a variant file lists its new keys under [proposed.*]"
-    SadMapping.from_toml(current, source=str(path))
-    with pytest.raises(ValueError):
-        SadMapping.from_toml(path.read_text(encoding="utf-8"), source=str(path))
+def test_every_variant_loads_says_which_exports_it_fits_and_has_a_fixture(path):
+    text = path.read_text(encoding="utf-8")
+    SadMapping.from_toml(text, source=str(path))
+    assert "[proposed" not in text
+    assert text.startswith("# SAD mapping for ") and "tests/fixtures/asycuda/" in text
+    assert path.stem in {f["mapping"] for f in FILES}

@@ -31,6 +31,12 @@ USAGE_FIELDS = {
     "permit_used_up",
     "office_code",
     "recorded_at",
+    # contract 3.2 (v2): the electronic endorsement (tests/integration/amqp/test_usage_endorsement)
+    "endorsed_by",
+    "port",
+    "exit_date",
+    "declared_quantity",
+    "declared_unit",
 }
 
 
