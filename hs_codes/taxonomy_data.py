@@ -7,8 +7,6 @@ cites_connector.adapters.speciesplus_client.refresh_taxonomy, which writes the s
 
 - ``taxa.csv``: ``name,rank,parent,appendix`` (ranks as Species+ writes them, parent by name)
 - ``synonyms.csv``: ``synonym,accepted``
-- ``listings.csv``: population listings (taxonomy_listings.py) and ``source.json``, where the
-  data comes from and how recent it is (taxonomy_source.py)
 """
 
 from __future__ import annotations

@@ -173,6 +173,11 @@ def quantity(value: Any) -> Decimal:
     return canonical(amount)
 
 
+def optional_quantity(value: Any) -> Decimal | None:
+    """A quantity as ``quantity`` wants it, or null (absent)."""
+    return None if value is None else quantity(value)
+
+
 def unit(value: Any) -> str | None:
     if value is not None and not isinstance(value, str):
         raise refuse(f"must be a CITES unit code or null, not {kind(value)}")

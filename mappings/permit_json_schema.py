@@ -51,6 +51,12 @@ class LineBody(Body):
     term: Annotated[str | None, PlainValidator(f.term)] = None
     origin_country: Annotated[str | None, f.country(optional=True, allow_unknown=True)] = None
     description: Annotated[str | None, f.text(limits.DESCRIPTION)] = None
+    #: (v2) box 14: the quantity endorsed as actually exported, in the line's unit
+    exported_quantity: Annotated[Decimal | None, PlainValidator(f.optional_quantity)] = None
+    #: (v2) re-exports: the origin country's permit (box 12)
+    origin_permit_number: Annotated[str | None, f.text(limits.PERMIT_NUMBER, identifier=True)] = (
+        None
+    )
 
 
 class Identity(Body):

@@ -73,6 +73,10 @@ class PermitLine:
     description: str | None
     #: quantity not yet written off; equals ``quantity`` on a fresh permit
     remaining: Decimal
+    #: (v2) box 14: the quantity the exporting country's officer endorsed as exported
+    exported_quantity: Decimal | None
+    #: (v2) re-exports: the permit of the country of origin the specimens came in on
+    origin_permit_number: str | None
 
     def __init__(
         self,
@@ -86,6 +90,8 @@ class PermitLine:
         origin_country: str | None = None,
         description: str | None = None,
         remaining: Decimal | None = None,
+        exported_quantity: Decimal | None = None,
+        origin_permit_number: str | None = None,
     ) -> None:
         # written out rather than generated: ``remaining`` may be left out (a fresh permit,
         # all of ``quantity`` left) yet is always a quantity once the line exists
@@ -100,6 +106,8 @@ class PermitLine:
         setattr_(self, "origin_country", origin_country)
         setattr_(self, "description", description)
         setattr_(self, "remaining", quantity if remaining is None else remaining)
+        setattr_(self, "exported_quantity", exported_quantity)
+        setattr_(self, "origin_permit_number", origin_permit_number)
 
 
 @dataclass(frozen=True, init=False)
