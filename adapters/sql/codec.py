@@ -89,6 +89,10 @@ def permit_from_rows(row: Row, lines: Sequence[Row]) -> Permit:
                 term=ln["term"],
                 origin_country=ln["origin_country"],
                 description=ln["description"],
+                exported_quantity=(
+                    None if ln["exported_micro"] is None else from_micro(ln["exported_micro"])
+                ),
+                origin_permit_number=ln["origin_permit_number"],
             )
             for ln in sorted(lines, key=lambda ln: (len(ln["line"]), ln["line"]))
         ),
@@ -129,6 +133,10 @@ def line_to_row(line: PermitLine) -> dict[str, Any]:
         "remaining_micro": to_micro(line.remaining),
         "origin_country": line.origin_country,
         "description": line.description,
+        "exported_micro": (
+            None if line.exported_quantity is None else to_micro(line.exported_quantity)
+        ),
+        "origin_permit_number": line.origin_permit_number,
     }
 
 

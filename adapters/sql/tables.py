@@ -81,6 +81,10 @@ permit_lines = Table(
     Column("remaining_micro", BigInteger, nullable=False),
     Column("origin_country", String(2)),
     Column("description", Text),
+    #: (v2) box 14: the quantity endorsed as exported, in the line's unit (micro-units)
+    Column("exported_micro", BigInteger),
+    #: (v2) re-exports: the permit of the country of origin (box 12)
+    Column("origin_permit_number", String(limits.PERMIT_NUMBER)),
     #: the permit's balance_stamp when this line's remaining quantity last changed
     Column("stamp", BigInteger, nullable=False, server_default="0"),
     UniqueConstraint("permit_id", "line", name="uq_permit_lines_permit_line"),

@@ -68,3 +68,11 @@ def test_a_bad_permit_version_for_xml_exits_2(run):
     result = run("permits", "import", str(NAMIBIA_XML), "--permit-version", "first")
     assert result.exit_code == 2 and "permit-version" in result.output
     assert run("permits", "show", "26NA000123").exit_code == 1
+
+
+def test_box_14_and_the_origin_permit_are_stored_and_shown(run):
+    result = run("permits", "import", str(EPERMIT / "epix-v2-re-export-endorsed.xml"))
+    assert result.exit_code == 0, result.output
+    line_a, line_b = shown(run, "BE000000")["lines"]
+    assert (line_a["exported_quantity"], line_a["origin_permit_number"]) == ("4", "US12345")
+    assert "exported_quantity" not in line_b and "origin_permit_number" not in line_b
