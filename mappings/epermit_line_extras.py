@@ -69,8 +69,11 @@ def read_extras(
             f"{base}/{show(paths.REFERENCED_DOCUMENT)}[TypeCode={paths.ORIGIN_PERMIT_CODE}]/ID"
         )
     notes = _notes(item, find, special_conditions, re_export)
-    if notes:
-        text = "; ".join(filter(None, [line.get("description"), *notes]))
+    own = line.get("description")
+    # a box 9 text over the limit is left as it is, for the validator to refuse by name: only
+    # the notes added here are ever cut
+    if notes and (own is None or len(own) <= limits.DESCRIPTION):
+        text = "; ".join(filter(None, [own, *notes]))
         line["description"] = _cut(text, limits.DESCRIPTION)
     return sources
 

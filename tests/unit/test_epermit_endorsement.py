@@ -91,3 +91,18 @@ def test_the_new_line_fields_round_trip_through_the_json_body():
     assert body["lines"][0]["origin_permit_number"] == "US12345"
     assert "exported_quantity" not in body["lines"][1]  # absent stays absent
     assert parse_permit(body | {"version": 1}) == permit
+
+
+def test_notes_are_cut_to_the_description_limit_but_a_long_box_9_is_still_refused():
+    long_conditions = "Only by air. " * 100
+    data = endorsed(
+        '<urn1:Information languageID="EN">For live animals,',
+        f'<urn1:Information languageID="EN">{long_conditions}For live animals,',
+    )
+    line = parse_epermit(data, version=1).lines[0]
+    assert len(line.description or "") == 1000 and (line.description or "").endswith("…")
+    too_long = endorsed(
+        '<urn1:Description languageID="EN">watchstraps</urn1:Description>',
+        f'<urn1:Description languageID="EN">{"w" * 1001}</urn1:Description>',
+    )
+    assert "description" in refused(too_long) and "1000" in refused(too_long)
