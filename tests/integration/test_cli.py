@@ -145,3 +145,23 @@ def test_taxonomy_lookup_and_a_species_plus_import_that_the_next_run_uses(run, t
     broken = tmp_path / "page.json"
     broken.write_text("{not json")
     assert run("taxonomy", "import", str(broken)).exit_code == 2
+
+
+def test_taxonomy_import_reads_split_listings_and_reports_regions(run, tmp_path):
+    real = FIXTURES / "speciesplus" / "real"
+    result = run(
+        "taxonomy",
+        "import",
+        str(real / "taxon_concepts_split_listings_page.json"),
+        str(real / "taxon_concepts_regions_page.json"),
+        "--distributions",
+        str(real / "taxon_concepts_4521_distributions.json"),
+    )
+    assert result.exit_code == 0, result.output
+    assert "not read (rows kept as they were): Caracal caracal:" in result.output
+    assert "Herpailurus yagouaroundi:" in result.output
+    listings = (tmp_path / "var" / "taxonomy" / "listings.csv").read_text(encoding="utf-8")
+    assert "Antilocapra americana,I,MX," in listings
+    assert "Aonyx capensis microdon,I,CM NG," in listings
+    assert "Caracal caracal" not in listings
+    assert "Loxodonta africana,II,BW NA ZA ZW," in listings  # bundled rows carried over
