@@ -12,7 +12,6 @@ bootstrap, or handed a session by tests.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -20,15 +19,9 @@ import requests
 import structlog
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from cites_connector.adapters.speciesplus_import import RefreshResult, merge_pages
 from cites_connector.domain.errors import ConnectorError, Unavailable
-from cites_connector.domain.taxonomy import Taxonomy
-from cites_connector.hs_codes.taxonomy_data import (
-    TAXA_FILE,
-    load_bundled_taxonomy,
-    load_taxonomy_dir,
-    write_taxonomy_csv,
-)
-from cites_connector.mappings.speciesplus import JsonObject, translate_pages
+from cites_connector.mappings.speciesplus import JsonObject
 
 log = structlog.get_logger(__name__)
 
@@ -146,51 +139,19 @@ class SpeciesPlusClient:
         return body
 
 
-@dataclass(frozen=True)
-class RefreshResult:
-    pages: int
-    concepts: int
-    taxa_before: int
-    taxa_after: int
-    synonyms_after: int
-    ambiguous_synonyms: int
-    skipped: int
-
-
 def refresh_taxonomy(
     client: SpeciesPlusClient, target_dir: Path | str, updated_since: date | datetime | None = None
 ) -> RefreshResult:
-    """Fetch Species+ pages and merge them into taxa.csv / synonyms.csv in ``target_dir``.
+    """Fetch Species+ pages and merge them into the taxonomy files in ``target_dir``.
 
     Every page is fetched before anything is written, so a failure part way leaves the files
     as they were.
     """
-    return merge_pages(target_dir, list(client.iter_taxon_concept_pages(updated_since)))
-
-
-def merge_pages(target_dir: Path | str, pages: list[JsonObject]) -> RefreshResult:
-    """Merge Species+ ``taxon_concepts`` pages (fetched, or an export on disk) into target_dir.
-
-    Starts from the CSVs already there (else the bundled taxonomy). Species+ records win over
-    local ones; ancestors implied only by names never overwrite.
-    """
-    target_dir = Path(target_dir)
-    existing: Taxonomy = (
-        load_taxonomy_dir(target_dir)
-        if (target_dir / TAXA_FILE).exists()
-        else load_bundled_taxonomy()
+    pages = list(client.iter_taxon_concept_pages(updated_since))
+    since = f" updated since {updated_since.isoformat()}" if updated_since else ""
+    return merge_pages(
+        target_dir, pages, source=f"Species+ API {client.base_url}/taxon_concepts{since}"
     )
-    batch = translate_pages(pages)
-    merged = batch.implied_taxonomy().merge(existing).merge(batch.concept_taxonomy())
-    write_taxonomy_csv(merged, target_dir)
-    result = RefreshResult(
-        len(pages),
-        batch.concepts,
-        len(existing),
-        len(merged),
-        len(merged.synonyms()),
-        len(batch.ambiguous_synonyms),
-        len(batch.skipped),
-    )
-    log.info("speciesplus.merged", target=str(target_dir), **result.__dict__)
-    return result
+
+
+__all__ = ["RefreshResult", "SpeciesPlusClient", "merge_pages", "refresh_taxonomy"]

@@ -124,22 +124,29 @@ def write_taxonomy_csv(taxonomy: Taxonomy, directory: Path | str) -> tuple[Path,
     directory.mkdir(parents=True, exist_ok=True)
     taxa = sorted(taxonomy.taxa(), key=lambda t: (t.name.casefold(), t.rank))
     synonyms = sorted(taxonomy.synonyms().items(), key=lambda s: s[0].casefold())
-    taxa_path = _write(
+    taxa_path = write_csv_atomically(
         directory / TAXA_FILE,
         TAXA_COLUMNS,
         ([t.name, t.rank, t.parent or "", t.appendix or ""] for t in taxa),
     )
-    synonyms_path = _write(directory / SYNONYMS_FILE, SYNONYM_COLUMNS, synonyms)
+    synonyms_path = write_csv_atomically(directory / SYNONYMS_FILE, SYNONYM_COLUMNS, synonyms)
     return taxa_path, synonyms_path
 
 
-def _write(path: Path, header: tuple[str, ...], rows: Iterable[Sequence[str]]) -> Path:
+#: taxonomy files are reference data, not secrets: the service account reads them through its
+#: group while an administrator's account writes them (mkstemp alone would leave them 0600)
+FILE_MODE = 0o644
+
+
+def write_csv_atomically(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> Path:
+    """Write a CSV beside ``path`` and rename it into place (readers never see half a file)."""
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with open(descriptor, "w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(header)
             writer.writerows(rows)
+        os.chmod(temporary, FILE_MODE)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

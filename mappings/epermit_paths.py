@@ -83,6 +83,23 @@ APPENDIX = TRADE_LINE + ("TypeCode",)
 SOURCE = TRADE_LINE + ("TypeExtensionCode",)
 QUANTITY = ("TransportLogisticsPackage", "ItemQuantity")
 ORIGIN = ("OriginTradeCountry", "ID")
+COMMON_NAME = PRODUCT + ("CommonName",)
+#: box 14, the quantity the exporting country's officer endorsed: v2 ``UnitQuantity``, v1
+#: ``InspectedUnitQuantity`` (both read in either version: national systems mix them)
+EXPORTED_QUANTITY = (
+    ("ExaminationTransportEvent", "UnitQuantity"),
+    ("ExaminationTransportEvent", "InspectedUnitQuantity"),
+)
+#: boxes 12 and 12a: documents the specimens came in on, told apart by UN/EDIFACT 1001 code
+#: as EPIX reads them (unepwcmc/epix ``Cites::PermitLineItemMapping``): 861 the permit of the
+#: country of origin (box 12), 811 the certificate of the country of last re-export (box 12a),
+#: whose country is ``ExportTradeCountry``
+REFERENCED_DOCUMENT = ("AssociatedReferencedDocument",)
+ORIGIN_PERMIT_CODE = "861"
+LAST_RE_EXPORT_CODE = "811"
+LAST_RE_EXPORT_COUNTRY = ("ExportTradeCountry", "ID")
+#: box 5, special conditions (permit level)
+SPECIAL_CONDITIONS = HEADER + ("Information",)
 
 #: ``HeaderExchangedDocument/TypeCode``: the form's box 1 (contract 3.1)
 TYPE_CODES = {

@@ -13,8 +13,9 @@ from typing import Any
 
 from lxml import etree
 
-from cites_connector.domain.permits import ConsignmentPolicy, PermitStatus
+from cites_connector.domain.permits import ConsignmentPolicy, PermitStatus, PermitType
 from cites_connector.mappings import epermit_paths as paths
+from cites_connector.mappings.epermit_line_extras import read_extras, special_conditions
 from cites_connector.mappings.epermit_paths import Path, Toolkit, show
 from cites_connector.mappings.epermit_values import (
     BadValue,
@@ -40,6 +41,8 @@ class EPermitReader:
         self.root, self.toolkit = root, toolkit
         self.problems: list[str] = []
         self.sources: dict[str, str] = {}
+        self._conditions: str | None = None
+        self._re_export = False
 
     def read(self) -> dict[str, Any]:
         root = self.root
@@ -75,6 +78,8 @@ class EPermitReader:
         ):
             self._put(body, key, self._text(root, path), self._where(path))
         self.sources["lines"] = self._where(paths.LINES)
+        self._conditions = special_conditions(root, _find)
+        self._re_export = body.get("type") == PermitType.RE_EXPORT.value
         body["lines"] = [
             self._line(index, item) for index, item in enumerate(_find(root, paths.LINES))
         ]
@@ -182,6 +187,10 @@ class EPermitReader:
                 f"{where}: line {line['line']} has {len(quantities)} "
                 "quantities; a permit line needs exactly one"
             )
+        added = read_extras(
+            item, line, base, _find, self._conditions, self.problems, self._re_export
+        )
+        self.sources |= {f"{prefix}.{key}": where for key, where in added.items()}
         return line
 
 

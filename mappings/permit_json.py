@@ -204,6 +204,17 @@ def permit_to_json(permit: Permit) -> dict[str, Any]:
             "description": ln.description,
             **_line_v2(ln),
         }
+        | _v2_line_fields(ln)
         for ln in permit.lines
     ]
     return body
+
+
+def _v2_line_fields(line: PermitLine) -> dict[str, str]:
+    """Box 14 and the origin permit, written only when the line has them (contract 3.1 v2)."""
+    fields: dict[str, str] = {}
+    if line.exported_quantity is not None:
+        fields["exported_quantity"] = format_decimal(line.exported_quantity)
+    if line.origin_permit_number is not None:
+        fields["origin_permit_number"] = line.origin_permit_number
+    return fields

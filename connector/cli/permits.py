@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from cites_connector.cli.main import Context, cli, handle_errors
 from cites_connector.cli.output import balance_text, emit_json
+
+if TYPE_CHECKING:
+    from cites_connector.domain.permits import Permit
 
 
 @cli.group()
@@ -18,17 +22,35 @@ def permits() -> None:
 @permits.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--user", default="cli", show_default=True, help="Recorded in the audit log.")
+@click.option(
+    "--permit-version",
+    default="1",
+    show_default=True,
+    help="The version of an ePermit XML document (AMQP header permit-version); JSON bodies "
+    "carry their own.",
+)
 @click.pass_obj
 @handle_errors
-def import_(obj: Context, file: Path, user: str) -> None:
-    """Import one permit or a JSON list of permits (contract 3.1 format)."""
-    from cites_connector.mappings.permit_json import parse_permit_list
-
-    parsed = parse_permit_list(file.read_bytes())
+def import_(obj: Context, file: Path, user: str, permit_version: str) -> None:
+    """Import one permit or a JSON list of permits (contract 3.1 format), or one CITES ePermit
+    XML document (Toolkit v1 or v2, bare or in an EPIX SOAP envelope), told apart by content."""
+    parsed = read_permit_file(file.read_bytes(), permit_version)
     for permit in parsed:
         result = obj.app.permits.apply(permit, actor=user)
         state = "" if result.applied else "unchanged, "
         click.echo(f"{permit.permit_number} ({permit.issuing_country}): {state}{result.detail}")
+
+
+def read_permit_file(data: bytes, permit_version: str) -> list[Permit]:
+    """JSON or ePermit XML by the first character that is not a byte-order mark or space: the
+    file's name says nothing reliable, and both go through the same validation (contract 3.1).
+    """
+    from cites_connector.mappings.epermit_xml import parse_epermit
+    from cites_connector.mappings.permit_json import parse_permit_list
+
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        return [parse_epermit(data, version=permit_version)]
+    return parse_permit_list(data)
 
 
 @permits.command()

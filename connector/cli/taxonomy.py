@@ -28,37 +28,69 @@ def taxonomy() -> None:
 def lookup(obj: Context, name: str) -> None:
     """Resolve a scientific name (synonyms too) and show its ancestors. Exit 1 if unknown."""
     from cites_connector.app.application import load_taxonomy
+    from cites_connector.hs_codes.taxonomy_source import source_in_use
 
     found = load_taxonomy(obj.settings)
+    source = source_in_use(obj.settings.taxonomy_dir)
     taxon = found.resolve(name)
     if taxon is None:
         click.echo(f"'{name}' is unknown to the taxonomy")
+        click.echo(f"  data: {source.describe()}")
         raise SystemExit(1)
     click.echo(
         f"{taxon.name} ({taxon.rank.lower()}"
-        + (f", Appendix {taxon.appendix} in the bundled 2012 data" if taxon.appendix else "")
+        + (f", CITES listing {taxon.appendix}" if taxon.appendix else "")
         + ")"
     )
     click.echo("  " + " < ".join(found.lineage(name) or ()))
+    click.echo(f"  data: {source.describe()}")
+
+
+_FILE = click.Path(path_type=Path, dir_okay=False, exists=True)
 
 
 @taxonomy.command("import")
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True)
+@click.argument("files", nargs=-1, required=True, type=_FILE)
+@click.option(
+    "--distributions",
+    "distribution_files",
+    multiple=True,
+    type=_FILE,
+    help="A Species+ taxon_concepts/{id}/distributions answer (JSON): the names it gives "
+    "countries help read the populations named in listings. Repeatable.",
 )
 @click.pass_obj
 @handle_errors
-def import_(obj: Context, files: tuple[Path, ...]) -> None:
-    """Merge Species+ taxon_concepts pages (JSON files as the API returns them)."""
-    from cites_connector.adapters.speciesplus_client import merge_pages
+def import_(obj: Context, files: tuple[Path, ...], distribution_files: tuple[Path, ...]) -> None:
+    """Import Species+ CITES taxon_concepts pages (JSON files as the API returns them).
 
-    pages = []
-    for file in files:
-        try:
-            pages.append(json.loads(file.read_bytes()))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"{file}: not a JSON page: {exc}") from None
-    _report(merge_pages(obj.settings.taxonomy_dir, pages), obj.settings.taxonomy_dir)
+    Taxa, synonyms and the population listings (cites_listings) replace the data in use.
+    A file that is not a CITES taxon_concepts page (a CMS page, any other JSON) is refused
+    with exit 2 and nothing is changed.
+    """
+    from cites_connector.adapters.speciesplus_client import merge_pages
+    from cites_connector.mappings.speciesplus_pages import check_distributions
+
+    pages = [_json(file) for file in files]
+    names: dict[str, str] = {}
+    for file in distribution_files:
+        for entity in check_distributions(_json(file), str(file)):
+            names[entity["name"]] = entity["iso_code2"]
+    result = merge_pages(
+        obj.settings.taxonomy_dir,
+        pages,
+        source=f"Species+ taxon_concepts files {', '.join(f.name for f in files)}",
+        names=[str(file) for file in files],
+        country_names=names,
+    )
+    _report(result, obj.settings.taxonomy_dir)
+
+
+def _json(file: Path) -> object:
+    try:
+        return json.loads(file.read_bytes())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{file}: not JSON: {exc}") from None
 
 
 @taxonomy.command()
@@ -89,5 +121,9 @@ def _report(result: RefreshResult, target: Path) -> None:
         f"{result.concepts} taxon concepts from {result.pages} page(s) merged into "
         f"{target}: {result.taxa_before} -> {result.taxa_after} taxa, "
         f"{result.synonyms_after} synonyms ({result.skipped} skipped, "
-        f"{result.ambiguous_synonyms} ambiguous synonyms). Restart `serve` to use it."
+        f"{result.ambiguous_synonyms} ambiguous synonyms); population listings of "
+        f"{result.listed_taxa} taxa taken, {result.listing_rows_before} -> "
+        f"{result.listing_rows_after} listing rows. Restart `serve` to use it."
     )
+    for problem in result.unresolved:
+        click.echo(f"  not read (rows kept as they were): {problem}")

@@ -133,13 +133,35 @@ def test_a_copied_sample_keeps_its_file_name_as_default_id(run, tmp_path):
 
 
 def test_taxonomy_lookup_and_a_species_plus_import_that_the_next_run_uses(run, tmp_path):
-    assert "Pythonidae" in run("taxonomy", "lookup", "Python regius").output
+    looked_up = run("taxonomy", "lookup", "Python regius").output
+    assert "Pythonidae" in looked_up and "data: bundled" in looked_up and "2022-11-27" in looked_up
     assert run("taxonomy", "lookup", "Fantasia imaginaria").exit_code == 1
     assert run("taxonomy", "lookup", "Fabales").exit_code == 1
     pages = sorted((FIXTURES / "speciesplus").glob("taxon_concepts_page*.json"))
     imported = run("taxonomy", "import", *map(str, pages))
     assert imported.exit_code == 0 and "8 taxon concepts from 2 page(s)" in imported.output
-    assert "Fabales (order)" in run("taxonomy", "lookup", "Fabales").output
+    after = run("taxonomy", "lookup", "Fabales").output
+    assert "Fabales (order)" in after and "data: Species+ taxon_concepts files" in after
     broken = tmp_path / "page.json"
     broken.write_text("{not json")
     assert run("taxonomy", "import", str(broken)).exit_code == 2
+
+
+def test_taxonomy_import_reads_split_listings_and_reports_regions(run, tmp_path):
+    real = FIXTURES / "speciesplus" / "real"
+    result = run(
+        "taxonomy",
+        "import",
+        str(real / "taxon_concepts_split_listings_page.json"),
+        str(real / "taxon_concepts_regions_page.json"),
+        "--distributions",
+        str(real / "taxon_concepts_4521_distributions.json"),
+    )
+    assert result.exit_code == 0, result.output
+    assert "not read (rows kept as they were): Caracal caracal:" in result.output
+    assert "Herpailurus yagouaroundi:" in result.output
+    listings = (tmp_path / "var" / "taxonomy" / "listings.csv").read_text(encoding="utf-8")
+    assert "Antilocapra americana,I,MX," in listings
+    assert "Aonyx capensis microdon,I,CM NG," in listings
+    assert "Caracal caracal" not in listings
+    assert "Loxodonta africana,II,BW NA ZA ZW," in listings  # bundled rows carried over

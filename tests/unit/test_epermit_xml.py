@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +21,11 @@ FIXTURES = ROOT / "tests" / "fixtures" / "epermit"
 EPIX_V2 = FIXTURES / "epix-v2-GetNonFinalCitesCertificate-response.xml"
 NAMIBIA_V2 = FIXTURES / "26NA000123-python-regius-export-v2.xml"
 CROCODILE_V1 = FIXTURES / "26NA000152-crocodylus-skins-v1-epix.xml"
+CONDITIONS = (
+    "special conditions: For live animals, this permit is only valid if the transportation "
+    "requirements in accordance to the Guidelines for Transport of Live Animals or, in the "
+    "case of air transport to the IATA Live Animals Regulations"
+)
 LINE_A = (
     "CITESEPermit/SpecifiedSupplyChainConsignment/IncludedSupplyChainConsignmentItem[1]"
     "/TransportLogisticsPackage/ItemQuantity"
@@ -87,9 +93,13 @@ def test_epix_sample_maps_to_number_issuer_re_export_type_dates_and_lines():
             "source": "W",
             "term": "LPS",
             "origin_country": "XC",
-            "description": "watchstraps",
+            # box 8 (common name), 12a (last re-export) and 5 (special conditions) have no
+            # JSON field: the officer reads them in the description
+            "description": "watchstraps; common name: American Alligator; "
+            "last re-export: XA, XA12345; " + CONDITIONS,
             "quantity": "5",
             "unit": "PCS",
+            "origin_permit_number": "XC12345",  # box 12, document type 861
         },
         {
             "line": "B",
@@ -98,7 +108,8 @@ def test_epix_sample_maps_to_number_issuer_re_export_type_dates_and_lines():
             "source": "D",
             "term": "LPS",
             "origin_country": "TH",
-            "description": "watchstraps",
+            "description": "watchstraps; common name: Siamese Crocodile; "
+            "last re-export: FR, FR1202501030-R; " + CONDITIONS,
             "quantity": "10",
             "unit": "PCS",
         },
@@ -153,8 +164,19 @@ def test_namibian_v2_permit_is_the_same_permit_as_the_json_example():
     examples = json.loads((ROOT / "examples" / "permits-namibia.json").read_text("utf-8"))
 
     from_xml = parse_epermit(NAMIBIA_V2.read_bytes(), version=1, routing_key="permit.issued")
+    from_json = parse_permit(examples[0])
 
-    assert from_xml == parse_permit(examples[0])
+    # the XML says more than the JSON can: its common name and special conditions (boxes 8
+    # and 5) are added to the line's description
+    xml_line, json_line = from_xml.lines[0], from_json.lines[0]
+    assert xml_line.description == (
+        "live royal pythons; common name: Royal python; special conditions: For live animals, "
+        "this permit is only valid if the transport conditions comply with the IATA Live "
+        "Animals Regulations."
+    )
+    assert replace(from_xml, lines=(replace(xml_line, description=json_line.description),)) == (
+        from_json
+    )
 
 
 def test_bare_v2_permit_in_an_envelope_reads_the_same():
