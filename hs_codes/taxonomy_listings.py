@@ -14,10 +14,13 @@ import csv
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from cites_connector.hs_codes.taxonomy_data import BUNDLED_DIR, TAXA_FILE, write_csv_atomically
-
-LISTINGS_FILE = "listings.csv"
-LISTING_COLUMNS = ("taxon", "appendix", "countries", "annotation", "effective_from", "source")
+from cites_connector.hs_codes.taxonomy_data import (
+    BUNDLED_DIR,
+    LISTING_COLUMNS,
+    LISTINGS_FILE,
+    TAXA_FILE,
+    write_csv_atomically,
+)
 
 #: one row as text, keyed by LISTING_COLUMNS
 ListingRecord = Mapping[str, str]
