@@ -15,13 +15,24 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from cites_connector.domain.errors import Unavailable
+
 READ_ONLY = "ledger_read_only"
 
 
 def _prepare_sqlite_file(url: str) -> None:
+    """Make the ledger's directory; one that cannot be made is the database out of reach
+    (a volume not mounted, a read-only file system): exit 3, as for a server down."""
     database = make_url(url).database
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(database).expanduser().parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+            raise Unavailable(
+                f"the ledger database is not reachable: cannot make its directory {folder}: {why}"
+            ) from exc
 
 
 def _json_dumps(value: object) -> str:

@@ -15,10 +15,12 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, inspect
+from sqlalchemy.exc import DBAPIError
 
 from cites_connector.adapters.sql.audit_adopt import ensure_keyed, is_keyed
 from cites_connector.adapters.sql.audit_chain import recorded_key_id
 from cites_connector.adapters.sql.audit_key import checked_key, key_source
+from cites_connector.adapters.sql.db_errors import translate
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -36,6 +38,13 @@ def upgrade(engine: Engine, revision: str = "head") -> Path | None:
 
     A key is made only for a database whose chains are not keyed yet: a database keyed with
     a key this process does not have gets an error naming the key, not a second key."""
+    try:
+        return _upgrade(engine, revision)
+    except DBAPIError as exc:  # the database out of reach: one line, exit 3 (db_errors.py)
+        raise translate(exc) from exc
+
+
+def _upgrade(engine: Engine, revision: str) -> Path | None:
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     source = key_source(engine)
     made = False
@@ -56,3 +65,30 @@ def current(engine: Engine) -> str | None:
 
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def head() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def schema_problem(engine: Engine) -> str | None:
+    """Why the ledger cannot be used yet (never migrated, or migrated by an older version),
+    or None when its schema is the one this version writes. ``Unavailable`` when the
+    database cannot be reached (transactions.py translates it)."""
+    from alembic.runtime.migration import MigrationContext
+
+    from cites_connector.adapters.sql.transactions import reading
+
+    with reading(engine) as connection:
+        revision = MigrationContext.configure(connection).get_current_revision()
+    wanted = head()
+    if revision is None:
+        return "the ledger database has no schema yet: run `cites-connector migrate`"
+    if revision != wanted:
+        return (
+            f"the ledger database is at revision {revision}, this version needs {wanted}: "
+            "run `cites-connector migrate`"
+        )
+    return None

@@ -23,6 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import Engine
+
 from cites_connector.adapters.amqp.permit_consumer import PermitConsumer
 from cites_connector.adapters.amqp.publisher import CHANNEL as AMQP_CHANNEL
 from cites_connector.adapters.amqp.publisher import AmqpDeliverer
@@ -43,9 +45,11 @@ from cites_connector.adapters.soap.wss_time import Freshness
 from cites_connector.adapters.sql.audit_checks import check_audit_key
 from cites_connector.adapters.sql.audit_sealer import AuditSealWorker
 from cites_connector.adapters.sql.delivery_attempts import SqlDeliveryAttempts
+from cites_connector.adapters.sql.migrate import schema_problem
 from cites_connector.adapters.sql.wss_nonces import SqlNonceStore
 from cites_connector.app.application import Application, build_application
 from cites_connector.app.settings import Settings
+from cites_connector.domain.errors import Unavailable
 
 # -- the workers ------------------------------------------------------------------------------
 
@@ -203,6 +207,18 @@ class Served:
     server: SoapServer
 
 
+def refuse_unmigrated(engine: Engine) -> None:
+    """A ledger that answers but was never migrated (or by an older version) stops ``serve``
+    at once (exit 3, "run `cites-connector migrate`"); one out of reach is waited out like
+    any outage, with /healthz saying so."""
+    try:
+        problem = schema_problem(engine)
+    except Unavailable:
+        return
+    if problem is not None:
+        raise Unavailable(problem)
+
+
 def build_serve(
     settings: Settings,
     *,
@@ -215,6 +231,7 @@ def build_serve(
     The audit key is checked first: no audit rows a verifier could not check (contract 9).
     OSError: the SOAP address cannot be listened on."""
     app = build_application(settings, ask_permit_system=True)
+    refuse_unmigrated(app.engine)
     check_audit_key(app.engine)
     workers = build_workers(app)
     health = HealthCheck([("database", database_probe(app.engine))])

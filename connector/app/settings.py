@@ -6,6 +6,7 @@ is read at import time: ``load_settings`` is called by the bootstrap or by a tes
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -21,6 +22,15 @@ from pydantic_settings import (
 )
 
 from cites_connector import config as _config_package
+from cites_connector.app.setting_types import (
+    AmqpUrl,
+    CountryCode,
+    DatabaseUrl,
+    HttpUrl,
+    OptionalHttpUrl,
+    SecretAmqpUrl,
+)
+from cites_connector.app.settings_checks import SecretFiles, check_toml_keys
 from cites_connector.domain.decisions import ReasonCode, Severity
 from cites_connector.mappings.sad_mapping import variant_names
 
@@ -37,15 +47,15 @@ class Settings(BaseSettings):
         env_prefix="CONNECTOR_", env_nested_delimiter="__", extra="ignore"
     )
 
-    home_country: str = Field(pattern=r"^[A-Z]{2}$")
+    home_country: CountryCode
     data_dir: Path = Path("./var")
-    database_url: str | None = None
-    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    database_url: DatabaseUrl = None
+    amqp_url: AmqpUrl = "amqp://guest:guest@127.0.0.1:5672/%2F"
     soap_host: str = "127.0.0.1"
-    soap_port: int = 8088
+    soap_port: int = Field(default=8088, ge=1, le=65535)
     soap_users: SecretStr | None = None
     soap_auth: Literal["on", "off"] = "on"
-    soap_public_url: str | None = None
+    soap_public_url: OptionalHttpUrl = None
     #: WS-Security (contract 1, v2): how old a Created time may be, and how long a digest
     #: nonce is remembered (seconds); how far ahead of our clock a Created time may be
     soap_nonce_window_seconds: float = Field(default=300.0, ge=10)
@@ -60,7 +70,7 @@ class Settings(BaseSettings):
     #: address of the TLS reverse proxy whose X-Forwarded-* headers are believed
     #: (docs/reverse-proxy.md); not set: the headers are removed
     soap_trusted_proxy: str | None = None
-    customs_url: str | None = None
+    customs_url: OptionalHttpUrl = None
     customs_user: str | None = None
     customs_password: SecretStr | None = None
     #: contract 4 (v2): plain http:// customs endpoints are refused unless this is true (the
@@ -68,13 +78,13 @@ class Settings(BaseSettings):
     customs_allow_http: bool = False
     #: contract 4 (v2): how the customs callback's UsernameToken carries the password
     customs_password_type: Literal["digest", "text"] = "digest"
-    lookup_timeout: float = 5.0
-    max_request_bytes: int = 5 * 1024 * 1024
+    lookup_timeout: float = Field(default=5.0, gt=0)
+    max_request_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
     sad_mapping_file: Path | None = None
     #: contract 2 (v2): a bundled mapping variant (config/sad-variants/<name>.toml) for a
     #: national export; at most one of this and sad_mapping_file
     sad_mapping_variant: str | None = None
-    speciesplus_url: str = "https://api.speciesplus.net/api/v1"
+    speciesplus_url: HttpUrl = "https://api.speciesplus.net/api/v1"
     speciesplus_token: SecretStr | None = None
     transit_concerned: bool = False
     severities: dict[ReasonCode, Severity] = Field(default_factory=dict)
@@ -119,7 +129,7 @@ class Settings(BaseSettings):
     lookup_negative_ttl: float = Field(default=60.0, ge=0)
     #: `dlq replay` publishes permit events again as a permit publisher: the URL of that
     #: user's connection (e.g. amqp://permit-system:...@host/vhost); unset, replay refuses
-    dlq_replay_url: SecretStr | None = None
+    dlq_replay_url: SecretAmqpUrl = None
     #: longest wait between two reconnection attempts to RabbitMQ, seconds (capped back-off)
     amqp_reconnect_max_seconds: float = Field(default=30.0, gt=0)
     #: outbox rows a relay claimed are its own this long; after a crash (kill -9) they are
@@ -198,11 +208,6 @@ class Settings(BaseSettings):
             ) from exc
         return value
 
-    @field_validator("home_country", mode="before")
-    @classmethod
-    def _upper(cls, value: str) -> str:
-        return value.strip().upper() if isinstance(value, str) else value
-
     @property
     def taxonomy_dir(self) -> Path:
         """Where a Species+ refresh writes the taxonomy that replaces the bundled one."""
@@ -231,6 +236,7 @@ class Settings(BaseSettings):
         return (
             init_settings,
             env_settings,
+            SecretFiles(settings_cls, os.environ),
             TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
         )
 
@@ -240,6 +246,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     path = Path(config_file) if config_file else DEFAULT_CONFIG
     if not path.is_file():
         raise FileNotFoundError(f"configuration file {path} does not exist")
+    check_toml_keys(path, Settings)
     bound = type(
         "Settings",
         (Settings,),

@@ -1,0 +1,202 @@
+"""``cites-connector config check``: the effective settings, secrets masked, and a verdict on
+each dependency (issue 14, item 3).
+
+What an operator needs before ``serve``: which values are in force (whatever file or variable
+they came from), and whether the database (reachable, migrated), the broker (reachable, the
+connector's user accepted) and the customs endpoint (answers HTTP) are usable. A verdict is
+``ok``, ``FAIL`` (unreachable: exit 3), ``BAD`` (the setting itself is wrong: exit 2) or
+``skip`` (not configured). Probes use short timeouts and write nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, SecretStr
+
+from cites_connector.app.settings import Settings
+from cites_connector.app.settings_checks import SECRET_FIELDS
+from cites_connector.domain.errors import ConnectorError, InvalidInput
+
+MASK = "***"
+PROBE_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    name: str
+    status: str  # ok, FAIL, BAD, skip
+    detail: str
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced (database, AMQP, HTTP alike)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{parts.username or ''}:{MASK}@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def mask_users(spec: str) -> str:
+    """CONNECTOR_SOAP_USERS with every password replaced: user:***[:roles][@offices]."""
+    entries = []
+    for entry in spec.split(","):
+        name, sep, rest = entry.strip().partition(":")
+        if not sep:
+            entries.append(name)
+            continue
+        tail = ""
+        for mark in (":", "@"):
+            if mark in rest:
+                tail = rest[rest.index(mark) :]
+                break
+        entries.append(f"{name}:{MASK}{tail}")
+    return ",".join(entries)
+
+
+def _shown(name: str, value: object) -> object:
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+        if name == "soap_users":
+            return mask_users(value)
+        return mask_url(value) if "://" in value else MASK
+    if name in SECRET_FIELDS and isinstance(value, str):
+        return mask_url(value)
+    return value
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, tuple):
+        value = list(value)
+    if isinstance(value, dict):
+        inner = ", ".join(f"{getattr(k, 'value', k)} = {_toml(v)}" for k, v in value.items())
+        return "{ " + inner + " }" if inner else "{}"
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def effective_lines(settings: Settings) -> Iterator[str]:
+    """``key = value`` for every setting in force, nested sections as TOML tables."""
+    nested: list[tuple[str, BaseModel]] = []
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, BaseModel):
+            nested.append((name, value))
+        elif value is not None:
+            yield f"{name} = {_toml(_shown(name, value))}"
+        else:
+            yield f"# {name} not set"
+    yield f"# database in use: {mask_url(settings.effective_database_url)}"
+    for name, model in nested:
+        yield f"[{name}]"
+        for key in type(model).model_fields:
+            yield f"{key} = {_toml(getattr(model, key))}"
+
+
+def _why(exc: BaseException) -> str:
+    """The innermost reason of a connection failure, one line: pika and requests wrap the
+    operating system's error ("Connection refused") several layers deep."""
+    seen: list[BaseException] = []
+    while exc not in seen:
+        seen.append(exc)
+        inner = exc.__cause__ or exc.__context__
+        if inner is None:
+            wrapped = [getattr(exc, "exception", None), *exc.args]  # pika keeps it there
+            inner = next((w for w in wrapped if isinstance(w, BaseException)), None)
+        if inner is None:
+            break
+        exc = inner
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return " ".join((str(exc) or type(exc).__name__).split())[:200]
+
+
+def _guard(name: str, probe: Callable[[], str]) -> Verdict:
+    try:
+        return Verdict(name, "ok", probe())
+    except InvalidInput as exc:
+        return Verdict(name, "BAD", exc.message)
+    except ConnectorError as exc:
+        return Verdict(name, "FAIL", exc.message)
+
+
+def check_database(settings: Settings) -> Verdict:
+    from cites_connector.adapters.sql.engine import make_engine
+    from cites_connector.adapters.sql.migrate import current, schema_problem
+
+    url = settings.effective_database_url
+    if url.startswith("postgresql") and "connect_timeout" not in url:
+        url += ("&" if "?" in url else "?") + f"connect_timeout={int(PROBE_TIMEOUT)}"
+
+    def probe() -> str:
+        from cites_connector.domain.errors import Unavailable
+
+        engine = make_engine(url)
+        try:
+            problem = schema_problem(engine)
+            if problem is not None:
+                raise Unavailable(problem)
+            return f"{mask_url(settings.effective_database_url)} at revision {current(engine)}"
+        finally:
+            engine.dispose()
+
+    return _guard("database", probe)
+
+
+def check_broker(settings: Settings) -> Verdict:
+    import pika
+    from pika.exceptions import AMQPError
+
+    from cites_connector.domain.errors import Unavailable
+
+    def probe() -> str:
+        parameters = pika.URLParameters(settings.amqp_url)
+        parameters.socket_timeout = PROBE_TIMEOUT
+        parameters.blocked_connection_timeout = PROBE_TIMEOUT
+        parameters.connection_attempts = 1
+        shown = mask_url(settings.amqp_url)
+        quiet = logging.getLogger("pika")
+        level = quiet.level
+        quiet.setLevel(logging.CRITICAL)  # pika logs the failure with a traceback itself
+        try:
+            connection = pika.BlockingConnection(parameters)
+        except (AMQPError, OSError) as exc:
+            raise Unavailable(f"{shown}: not reachable: {_why(exc)}") from exc
+        finally:
+            quiet.setLevel(level)
+        connection.close()
+        return f"{shown}: connected"
+
+    return _guard("broker", probe)
+
+
+def check_customs(settings: Settings) -> Verdict:
+    import requests
+
+    from cites_connector.adapters.customs.callback_client import check_endpoint
+    from cites_connector.domain.errors import Unavailable
+
+    if not settings.customs_url:
+        return Verdict("customs", "skip", "customs_url not set: control results wait in the outbox")
+    url = settings.customs_url
+
+    def probe() -> str:
+        check_endpoint(url, allow_http=settings.customs_allow_http)
+        try:
+            answer = requests.get(url, timeout=PROBE_TIMEOUT, allow_redirects=False)
+        except requests.RequestException as exc:
+            raise Unavailable(f"{mask_url(url)}: not reachable: {_why(exc)}") from exc
+        return f"{mask_url(url)}: answers (HTTP {answer.status_code} to GET)"
+
+    return _guard("customs", probe)
+
+
+def check_dependencies(settings: Settings) -> list[Verdict]:
+    return [check_database(settings), check_broker(settings), check_customs(settings)]
