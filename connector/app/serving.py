@@ -231,8 +231,8 @@ def build_serve(
     The audit key is checked first: no audit rows a verifier could not check (contract 9).
     OSError: the SOAP address cannot be listened on."""
     app = build_application(settings, ask_permit_system=True)
+    check_audit_key(app.engine)  # a missing key file first: exit 2, whatever the database
     refuse_unmigrated(app.engine)
-    check_audit_key(app.engine)
     workers = build_workers(app)
     health = HealthCheck([("database", database_probe(app.engine))])
     health.add(workers.consumer.name, workers.consumer.health_probe)
