@@ -14,6 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 import pika
 import pika.exceptions
 
+from cites_connector.domain.errors import innermost_reason
+
 #: anything that means the connection or channel is gone and a new one may work
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     pika.exceptions.AMQPConnectionError,
@@ -87,6 +89,8 @@ def why_unreachable(url: str, exc: BaseException) -> str:
     ``certificate required`` alert or a bare end of stream, depending on timing. Both are
     named here, with the fix, when the URL gives no client certificate."""
     said = f"{type(exc).__name__} {exc}"
+    if not str(exc):  # pika's AMQPConnectionError says nothing itself: say what it wraps
+        said = f"{type(exc).__name__}: {innermost_reason(exc)}"
     tls_failed = "ssl" in said.lower() or "certificate" in said.lower()
     if urlsplit(url).scheme == "amqps" and tls_failed and not _names_client_certificate(url):
         said += (

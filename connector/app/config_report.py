@@ -5,13 +5,15 @@ What an operator needs before ``serve``: which values are in force (whatever fil
 they came from), and whether the database (reachable, migrated), the broker (reachable, the
 connector's user accepted) and the customs endpoint (answers HTTP) are usable. A verdict is
 ``ok``, ``FAIL`` (unreachable: exit 3), ``BAD`` (the setting itself is wrong: exit 2) or
-``skip`` (not configured). Probes use short timeouts and write nothing.
+``skip`` (not configured). The SOAP users and the audit key file, which ``serve`` refuses to
+start without, are checked the same way. Probes use short timeouts and write nothing.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
@@ -20,7 +22,7 @@ from pydantic import BaseModel, SecretStr
 
 from cites_connector.app.settings import Settings
 from cites_connector.app.settings_checks import SECRET_FIELDS
-from cites_connector.domain.errors import ConnectorError, InvalidInput
+from cites_connector.domain.errors import ConnectorError, InvalidInput, innermost_reason
 
 MASK = "***"
 PROBE_TIMEOUT = 5.0
@@ -100,24 +102,6 @@ def effective_lines(settings: Settings) -> Iterator[str]:
             yield f"{key} = {_toml(getattr(model, key))}"
 
 
-def _why(exc: BaseException) -> str:
-    """The innermost reason of a connection failure, one line: pika and requests wrap the
-    operating system's error ("Connection refused") several layers deep."""
-    seen: list[BaseException] = []
-    while exc not in seen:
-        seen.append(exc)
-        inner = exc.__cause__ or exc.__context__
-        if inner is None:
-            wrapped = [getattr(exc, "exception", None), *exc.args]  # pika keeps it there
-            inner = next((w for w in wrapped if isinstance(w, BaseException)), None)
-        if inner is None:
-            break
-        exc = inner
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return " ".join((str(exc) or type(exc).__name__).split())[:200]
-
-
 def _guard(name: str, probe: Callable[[], str]) -> Verdict:
     try:
         return Verdict(name, "ok", probe())
@@ -168,7 +152,7 @@ def check_broker(settings: Settings) -> Verdict:
         try:
             connection = pika.BlockingConnection(parameters)
         except (AMQPError, OSError) as exc:
-            raise Unavailable(f"{shown}: not reachable: {_why(exc)}") from exc
+            raise Unavailable(f"{shown}: not reachable: {innermost_reason(exc)}") from exc
         finally:
             quiet.setLevel(level)
         connection.close()
@@ -192,11 +176,47 @@ def check_customs(settings: Settings) -> Verdict:
         try:
             answer = requests.get(url, timeout=PROBE_TIMEOUT, allow_redirects=False)
         except requests.RequestException as exc:
-            raise Unavailable(f"{mask_url(url)}: not reachable: {_why(exc)}") from exc
+            raise Unavailable(f"{mask_url(url)}: not reachable: {innermost_reason(exc)}") from exc
         return f"{mask_url(url)}: answers (HTTP {answer.status_code} to GET)"
 
     return _guard("customs", probe)
 
 
+def check_soap(settings: Settings) -> Verdict:
+    """What ``serve`` would refuse (exit 2): SOAP users that do not parse, or none while
+    authentication is on."""
+    from cites_connector.adapters.soap.users import parse_users
+
+    if settings.soap_auth == "off":
+        return Verdict("soap", "ok", "authentication off: for local demos only")
+    try:
+        users = parse_users(settings.soap_users.get_secret_value() if settings.soap_users else None)
+    except ValueError as exc:
+        return Verdict("soap", "BAD", str(exc))
+    if not users:
+        return Verdict("soap", "BAD", "authentication is on but CONNECTOR_SOAP_USERS names no user")
+    return Verdict("soap", "ok", f"{len(users)} user(s): {', '.join(sorted(users))}")
+
+
+def check_audit_key(settings: Settings) -> Verdict:
+    """``serve`` refuses to start without the audit key file (exit 2); ``migrate`` makes it
+    for a new database."""
+    path = settings.effective_audit_key_file
+    if path.is_file() and os.access(path, os.R_OK):
+        return Verdict("audit key", "ok", f"{path} readable")
+    return Verdict(
+        "audit key",
+        "BAD",
+        f"no readable audit key file {path}: `cites-connector migrate` makes one for a new "
+        "database; otherwise set CONNECTOR_AUDIT_KEY_FILE to the database's key",
+    )
+
+
 def check_dependencies(settings: Settings) -> list[Verdict]:
-    return [check_database(settings), check_broker(settings), check_customs(settings)]
+    return [
+        check_soap(settings),
+        check_audit_key(settings),
+        check_database(settings),
+        check_broker(settings),
+        check_customs(settings),
+    ]

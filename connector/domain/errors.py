@@ -112,3 +112,23 @@ class WriteOffConflict(ConnectorError):
 
     fault_code = "Server.Unavailable"
     exit_code = 3
+
+
+def innermost_reason(exc: BaseException) -> str:
+    """The innermost reason of a failure, one line: client libraries (pika, requests) wrap
+    the operating system's error ("Connection refused") several layers deep, and their own
+    message may be empty. Followed: ``__cause__``, ``__context__``, pika's ``exception``
+    attribute and exceptions passed as arguments."""
+    seen: list[BaseException] = []
+    while exc not in seen:
+        seen.append(exc)
+        inner = exc.__cause__ or exc.__context__
+        if inner is None:
+            wrapped = [getattr(exc, "exception", None), *exc.args]
+            inner = next((w for w in wrapped if isinstance(w, BaseException)), None)
+        if inner is None:
+            break
+        exc = inner
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return " ".join((str(exc) or type(exc).__name__).split())[:200]

@@ -16,10 +16,14 @@ SECRETS = ("dbpass1", "amqppass2", "soappass3", "soappass4", "custpass5", "repla
 
 
 def check(tmp_path: Path, **env: str) -> Result:
+    key = tmp_path / "audit.key"
+    key.write_bytes(b"k" * 32)
     base = {
         "CONNECTOR_HOME_COUNTRY": "NA",
         "CONNECTOR_DATA_DIR": str(tmp_path / "var"),
         "CONNECTOR_AMQP_URL": "amqp://connector:amqppass2@127.0.0.1:1/%2F",
+        "CONNECTOR_SOAP_USERS": "customs:soappass3",
+        "CONNECTOR_AUDIT_KEY_FILE": str(key),
     }
     return CliRunner().invoke(cli, ["config", "check"], env=base | env)
 
@@ -28,7 +32,7 @@ def verdicts(result: Result) -> dict[str, str]:
     found = {}
     for line in result.stdout.splitlines():
         name, _, rest = line.partition("  ")
-        if name in ("database", "broker", "customs"):
+        if name in ("soap", "audit key", "database", "broker", "customs"):
             found[name] = rest.strip()
     return found
 
@@ -89,6 +93,22 @@ def test_a_customs_endpoint_out_of_reach_fails(tmp_path):
     assert result.exit_code == 3
     assert verdicts(result)["customs"] == (
         "FAIL  https://127.0.0.1:1/customs: not reachable: Connection refused"
+    )
+
+
+def test_soap_authentication_without_users_is_a_bad_setting_exit_2(tmp_path):
+    result = check(tmp_path, CONNECTOR_SOAP_USERS="")
+    assert result.exit_code == 2, result.output
+    assert verdicts(result)["soap"] == (
+        "BAD   authentication is on but CONNECTOR_SOAP_USERS names no user"
+    )
+
+
+def test_a_missing_audit_key_file_is_a_bad_setting_exit_2(tmp_path):
+    result = check(tmp_path, CONNECTOR_AUDIT_KEY_FILE=str(tmp_path / "none.key"))
+    assert result.exit_code == 2, result.output
+    assert verdicts(result)["audit key"].startswith(
+        f"BAD   no readable audit key file {tmp_path / 'none.key'}: `cites-connector migrate`"
     )
 
 

@@ -105,6 +105,18 @@ def test_serve_on_a_ledger_never_migrated_says_to_run_migrate(tmp_path):
     assert line == "error: the ledger database has no schema yet: run `cites-connector migrate`"
 
 
+@pytest.mark.parametrize(
+    "verb", [("dlq", "list"), ("dlq", "replay", "--all")], ids=["dlq-list", "dlq-replay"]
+)
+def test_a_verb_with_the_broker_out_of_reach_exits_3_with_one_line(tmp_path, verb):
+    closed = "amqp://connector:brokerpw@127.0.0.1:1/%2F"
+    assert run(tmp_path, "migrate").exit_code == 0
+    result = run(tmp_path, *verb, CONNECTOR_AMQP_URL=closed, CONNECTOR_DLQ_REPLAY_URL=closed)
+    line = one_error(result)
+    assert line.startswith("error: RabbitMQ at amqp://connector@127.0.0.1:1/%2F is not reachable")
+    assert line.endswith("Connection refused") and "brokerpw" not in line
+
+
 def _subprocess(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = os.environ | {
         "CONNECTOR_HOME_COUNTRY": "NA",

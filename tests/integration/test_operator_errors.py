@@ -105,6 +105,12 @@ def test_a_setting_missing_from_a_given_file_names_the_file(tmp_path):
     assert line.endswith(f"set the variable or the key in {path}")
 
 
+def test_a_settings_file_that_does_not_exist_is_refused(tmp_path):
+    missing = tmp_path / "nowhere.toml"
+    result = run(tmp_path, "hs", "list", CONNECTOR_CONFIG=str(missing))
+    assert one_error(result) == f"error: configuration file {missing} does not exist"
+
+
 def test_an_unknown_toml_key_is_refused_naming_the_nearest_known_key(tmp_path):
     path = settings_file(tmp_path, 'home_contry = "NA"\nlookup_timout = 5\n')
     line = one_error(run(tmp_path, "--config", str(path), "permits", "show", "X"))

@@ -29,6 +29,7 @@ def test_all_dependencies_usable_is_exit_0(tmp_path, amqp_url):
         "CONNECTOR_AMQP_URL": amqp_url,
         "CONNECTOR_CUSTOMS_URL": f"http://127.0.0.1:{server.server_address[1]}/customs",
         "CONNECTOR_CUSTOMS_ALLOW_HTTP": "true",
+        "CONNECTOR_SOAP_USERS": "customs:pw:clearance",
     }
     try:
         assert CliRunner().invoke(cli, ["migrate"], env=env).exit_code == 0
@@ -36,6 +37,12 @@ def test_all_dependencies_usable_is_exit_0(tmp_path, amqp_url):
     finally:
         server.shutdown()
     assert result.exit_code == 0, result.output
-    lines = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()[-3:]}
-    assert lines == {"database": "ok", "broker": "ok", "customs": "ok"}
+    verdicts = [line.rsplit("  ", 1)[0] for line in result.stdout.splitlines()[-5:]]
+    assert [v.split() for v in verdicts] == [
+        ["soap", "ok"],
+        ["audit", "key", "ok"],
+        ["database", "ok"],
+        ["broker", "ok"],
+        ["customs", "ok"],
+    ], result.stdout
     assert "answers (HTTP 405 to GET)" in result.stdout
