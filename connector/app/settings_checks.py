@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -89,6 +90,8 @@ def describe(exc: ValidationError, model: type[BaseModel], toml_file: Path | Non
         )
         detail = error["msg"].removeprefix("Value error, ")
         where = f"{env_name(key)} (TOML key {key})" if key else "the settings"
+        if key in SECRET_FIELDS and os.environ.get(env_name(key) + "_FILE"):
+            where = f"the file of {env_name(key)}_FILE (TOML key {key})"
         if error["type"] == "missing":
             file = f" in {toml_file}" if toml_file else ""
             parts.append(f"{where} is required: set the variable or the key{file}")

@@ -194,3 +194,12 @@ def test_a_secret_given_both_directly_and_by_file_is_refused(tmp_path):
     secret.write_text("amqp://a:b@h/%2F")
     result = run(tmp_path, "dlq", "list", CONNECTOR_AMQP_URL_FILE=str(secret))
     assert one_error(result) == "error: set CONNECTOR_AMQP_URL or CONNECTOR_AMQP_URL_FILE, not both"
+
+
+def test_a_secret_file_holding_a_bad_value_is_named(tmp_path):
+    secret = tmp_path / "database-url"
+    secret.write_text("not a url at all\n")
+    result = run(tmp_path, "hs", "list", CONNECTOR_DATABASE_URL_FILE=str(secret))
+    assert "invalid settings: the file of CONNECTOR_DATABASE_URL_FILE (TOML key database_url): " + (
+        "not a SQLAlchemy database URL"
+    ) in one_error(result)
