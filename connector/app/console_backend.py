@@ -21,6 +21,7 @@ from cites_connector.adapters.outbox.store import SqlOutboxStore
 from cites_connector.adapters.sql.admin_actions import record_admin_action
 from cites_connector.adapters.sql.audit_checks import verify_chains
 from cites_connector.adapters.sql.audit_report import AuditReport
+from cites_connector.adapters.sql.console_audit import AuditRow, latest_audit
 from cites_connector.adapters.sql.console_dashboard import Dashboard, SqlConsoleDashboard
 from cites_connector.adapters.sql.console_permits import (
     PaperPermitRow,
@@ -48,6 +49,7 @@ from cites_connector.services.hs_admin import HsAdminService
 __all__ = [
     "ROLES",
     "AuditReport",
+    "AuditRow",
     "ConsoleBackend",
     "ConsoleUser",
     "Dashboard",
@@ -132,6 +134,9 @@ class ConsoleBackend:
 
     def verify_audit(self) -> AuditReport:
         return verify_chains(self.app.engine, seal=False)
+
+    def latest_audit(self, last: int = 50) -> list[AuditRow]:
+        return latest_audit(self.app.engine, last)
 
     def record(self, actor: str, action: str, subject: str, details: dict[str, Any]) -> None:
         record_admin_action(self.app.engine, actor, action, subject, details, self.clock())
