@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -104,19 +106,28 @@ class Browser:
     def html(self) -> str:
         return self.driver.page_source
 
-    def _navigate(self, element: WebElement) -> None:
-        """Click, then wait until the next page has replaced this one."""
-        page = self.driver.find_element(By.TAG_NAME, "html")
-        element.click()
+    def _navigate(self, by: str, selector: str) -> None:
+        """Click, then wait until the next page has replaced this one. Chromium may report
+        a node of the page just loaded as not yet in the document: found again and retried."""
+        for attempt in range(3):
+            try:
+                page = self.driver.find_element(By.TAG_NAME, "html")
+                element: WebElement = self.driver.find_element(by, selector)
+                element.click()
+                break
+            except (StaleElementReferenceException, WebDriverException):
+                if attempt == 2:
+                    raise
+                time.sleep(0.5)
         WebDriverWait(self.driver, 60).until(expected_conditions.staleness_of(page))
 
     def log_in(self, name: str, password: str = PASSWORD) -> None:
         self.open("/login")
         self.fill({"username": name, "password": password})
-        self._navigate(self.driver.find_element(By.CSS_SELECTOR, "section.login button"))
+        self._navigate(By.CSS_SELECTOR, "section.login button")
 
     def log_out(self) -> None:
-        self._navigate(self.driver.find_element(By.CSS_SELECTOR, "form.logout button"))
+        self._navigate(By.CSS_SELECTOR, "form.logout button")
 
     def fill(self, fields: dict[str, str], within: str = "") -> None:
         for name, value in fields.items():
@@ -128,14 +139,13 @@ class Browser:
             element.send_keys(value)
 
     def submit(self, form_selector: str) -> None:
-        button = self.driver.find_element(By.CSS_SELECTOR, f"{form_selector} button[type=submit]")
-        self._navigate(button)
+        self._navigate(By.CSS_SELECTOR, f"{form_selector} button[type=submit]")
 
     def click_button(self, label: str) -> None:
-        self._navigate(self.driver.find_element(By.XPATH, f"//button[normalize-space()='{label}']"))
+        self._navigate(By.XPATH, f"//button[normalize-space()='{label}']")
 
     def follow(self, link_text: str) -> None:
-        self._navigate(self.driver.find_element(By.LINK_TEXT, link_text))
+        self._navigate(By.LINK_TEXT, link_text)
 
     def shot(self, name: str) -> Path:
         self.shots.mkdir(parents=True, exist_ok=True)
