@@ -11,7 +11,8 @@
         │   ├ build_permit_consumer: PermitConsumer → PermitService, wakes the relay
         │   └ AuditSealWorker
         ├ build_soap_app: Operations → services, WS-Security (SqlNonceStore), /healthz
-        └ build_soap_server: waitress on CONNECTOR_SOAP_HOST:PORT
+        ├ build_soap_server: waitress on CONNECTOR_SOAP_HOST:PORT
+        └ the web console (console_serving.py): Flask on CONNECTOR_CONSOLE_HOST:PORT
 
 Nothing connects here: the workers connect in their own threads when started. Adapters get
 settings values, stores and services, never the application itself.
@@ -22,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+
+import structlog
 
 from cites_connector.adapters.amqp.permit_consumer import PermitConsumer
 from cites_connector.adapters.amqp.publisher import CHANNEL as AMQP_CHANNEL
@@ -45,7 +48,10 @@ from cites_connector.adapters.sql.audit_sealer import AuditSealWorker
 from cites_connector.adapters.sql.delivery_attempts import SqlDeliveryAttempts
 from cites_connector.adapters.sql.wss_nonces import SqlNonceStore
 from cites_connector.app.application import Application, build_application
+from cites_connector.app.console_serving import ConsoleFactory
 from cites_connector.app.settings import Settings
+
+log = structlog.get_logger("connector.serve")
 
 # -- the workers ------------------------------------------------------------------------------
 
@@ -201,6 +207,29 @@ class Served:
     workers: Workers
     wsgi: ClearanceWsgiApp
     server: SoapServer
+    #: the web console's server; None when switched off or its port could not be had
+    console: SoapServer | None = None
+
+
+def build_console(app: Application, factory: ConsoleFactory | None) -> SoapServer | None:
+    """The console on its own port. It is not what customs depends on: when its address
+    cannot be listened on, ``serve`` logs the error and runs SOAP and the workers without it
+    (a bad key file stops ``serve``, as any bad setting does)."""
+    settings = app.settings
+    if factory is None or not settings.console_enabled:
+        return None
+    from cites_connector.app.console_serving import build_console_app, build_console_server
+
+    wsgi = build_console_app(app, factory)
+    try:
+        return build_console_server(settings, wsgi)
+    except OSError as exc:
+        log.error(
+            "console.listen_failed",
+            address=f"{settings.console_host}:{settings.console_port}",
+            error=str(exc),
+        )
+        return None
 
 
 def build_serve(
@@ -210,6 +239,7 @@ def build_serve(
     auth: bool,
     threads: int,
     bench_baseline: bool = False,
+    console: ConsoleFactory | None = None,
 ) -> Served:
     """The application with the permit lookup, its workers, /healthz over both, and SOAP.
     The audit key is checked first: no audit rows a verifier could not check (contract 9).
@@ -222,4 +252,5 @@ def build_serve(
     for name, note in workers.consumer.health_notes:
         health.add(name, note, critical=False)
     wsgi = build_soap_app(app, users=users, auth=auth, health=health, bench_baseline=bench_baseline)
-    return Served(app, workers, wsgi, build_soap_server(settings, wsgi, threads=threads))
+    server = build_soap_server(settings, wsgi, threads=threads)
+    return Served(app, workers, wsgi, server, build_console(app, console))
