@@ -44,7 +44,10 @@ from cites_connector.domain.errors import InvalidInput
 from cites_connector.domain.permits import Permit
 from cites_connector.hs_codes.nomenclature import load_cites_terms, load_nomenclature
 from cites_connector.mappings.permit_json import parse_permit, permit_to_json
+from cites_connector.mappings.speciesplus_trade import read_quotas, read_suspensions
 from cites_connector.services.hs_admin import HsAdminService
+from cites_connector.services.trade_imports import TradeImports
+from cites_connector.services.trade_ports import Proposal
 
 __all__ = [
     "ROLES",
@@ -62,6 +65,7 @@ __all__ = [
     "Page",
     "PaperPermitRow",
     "PermitRow",
+    "Proposal",
     "ReplayResult",
     "TimelineEntry",
     "VersionRow",
@@ -71,6 +75,15 @@ __all__ = [
 #: console roles that act on HS tables, as the HS administration's roles (an approver may
 #: also edit; four eyes keeps anyone from approving what they proposed or edited)
 HS_ROLE_OF = {"admin": "approver", "reviewer": "approver"}
+
+
+def _hs_role(user: ConsoleUser) -> str:
+    """The table administration's role of a console user: the highest their roles give."""
+    return max(
+        (HS_ROLE_OF.get(r, "viewer") for r in user.roles),
+        key=["viewer", "editor", "approver"].index,
+        default="viewer",
+    )
 
 
 def actor_of(user_name: str) -> str:
@@ -97,12 +110,47 @@ class ConsoleBackend:
     # -- HS tables: the service the CLI uses, with the console user's role -----------------------
 
     def hs_admin(self, user: ConsoleUser) -> HsAdminService:
-        role = max(
-            (HS_ROLE_OF.get(r, "viewer") for r in user.roles),
-            key=["viewer", "editor", "approver"].index,
-            default="viewer",
+        return self.hs_factory({actor_of(user.name): _hs_role(user)})
+
+    # -- trade suspensions and export quotas: the service the CLI uses, with the same roles ------
+
+    def trade_admin(self, user: ConsoleUser) -> TradeImports:
+        """The CLI's ``suspensions``/``quotas`` service, the console user acting with the role
+        their console roles give on HS tables (``HS_ROLE_OF``): the service checks it, and
+        four eyes on imports (the proposer cannot approve or reject)."""
+        app = self.app
+        return TradeImports(
+            app.ledger,
+            roles={actor_of(user.name): _hs_role(user)},
+            taxonomy=app.rulebook.taxonomy,
+            home_country=app.rulebook.policy.home_country,
+            clock=app.clock,
         )
-        return self.hs_factory({actor_of(user.name): role})
+
+    def propose_import(
+        self,
+        user: ConsoleUser,
+        kind: str,
+        raw: bytes,
+        source: str,
+        reason: str,
+        *,
+        taxon: str | None = None,
+        year: int | None = None,
+        term: str | None = None,
+    ) -> Proposal:
+        """A Species+ ``cites_legislation`` response proposed for import, read as the CLI's
+        ``suspensions import`` / ``quotas import`` read it (the whole file refused when any
+        entry is malformed); ``source`` names the file (name and SHA-256) in the audit."""
+        service = self.trade_admin(user)
+        who = actor_of(user.name)
+        if kind == "suspensions":
+            found = read_suspensions(raw, taxon=taxon)
+            return service.propose_suspensions(
+                who, found.suspensions, source, reason, found.skipped
+            )
+        quotas = read_quotas(raw, home=service.home, taxon=taxon, year=year, term=term)
+        return service.propose_quotas(who, quotas.quotas, source, reason, quotas.other_countries)
 
     # -- operations -------------------------------------------------------------------------------
 

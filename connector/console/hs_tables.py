@@ -50,7 +50,7 @@ def index() -> str:
         "hs_index.html",
         overview=overview,
         current=current,
-        can_edit=has("reviewer"),
+        can_edit=has("admin", "reviewer"),
     )
 
 
@@ -101,8 +101,10 @@ def table_page(ref: str, status: int = 200, **extra: Any) -> tuple[str, int]:
             rows=shown,
             total=len(rows),
             draft=draft,
-            editable=draft is not None and draft.status is DraftStatus.DRAFT and has("reviewer"),
-            reviewer=has("reviewer"),
+            editable=draft is not None
+            and draft.status is DraftStatus.DRAFT
+            and has("admin", "reviewer"),
+            reviewer=has("admin", "reviewer"),
             other_problems=[p for p in problems if not any(p.row == row_name(r) for r in rows)],
             query={"prefix": prefix, "taxon": taxon},
             today=admin.overview().today,

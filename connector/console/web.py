@@ -31,6 +31,7 @@ from cites_connector.console import (
     paper,
     permits,
     trade,
+    trade_edit,
 )
 from cites_connector.console.formatting import register_filters
 
@@ -95,6 +96,7 @@ def create_console_app(
         hs_edit,
         operations,
         trade,
+        trade_edit,
     ):
         app.register_blueprint(module.bp)
 

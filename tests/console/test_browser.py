@@ -155,6 +155,24 @@ def test_the_console_end_to_end_in_a_real_browser(world, tmp_path):
         web.open("/operations/audit")
         assert "Both chains verify" in web.text and "console:olga" in web.text
         web.shot("audit")
+
+        # -- suspensions and quotas: a suspension and a quota through the page's forms
+        web.open("/trade/")
+        web.fill(
+            {"country": "GN", "taxon": "Pterocarpus erinaceus", "sources": "W"}
+            | {"notification": "CITES Notif. No. 2018/018", "reason": "RST"},
+            within="#add-suspension",
+        )
+        _set_date(web, "starts_on", "2018-02-14")
+        web.submit("#add-suspension")
+        assert "Suspension 1 added" in web.text
+        web.fill(
+            {"taxon": "Python regius", "quantity": "1500", "term": "LIV", "reason": "2026"},
+            within="#set-quota",
+        )
+        web.submit("#set-quota")
+        assert "NA 2026 export quota for Python regius LIV: 1500 specimens set" in web.text
+        web.shot("trade")
         web.log_out()
 
         # -- broker: only its own declarations

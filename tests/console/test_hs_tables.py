@@ -168,3 +168,10 @@ def test_officers_and_viewers_read_but_do_not_edit(console):
         refused = post(console.client(who), "/hs/edit/new", {"edition": "HS2022"}, page="/hs/")
         assert refused.status_code == 403
     assert console.backend.hs_factory({}).overview().drafts == []
+
+
+def test_an_administrator_sees_the_editing_forms_a_reviewer_sees(console):
+    """admin may do everything a reviewer may (the role table): the forms are shown too."""
+    for who in ("ada", "rita"):
+        assert "Start a draft" in console.client(who).get("/hs/").get_data(as_text=True)
+    assert "Start a draft" not in console.client("otto").get("/hs/").get_data(as_text=True)

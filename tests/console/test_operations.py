@@ -71,8 +71,3 @@ def test_dashboard_charts_declarations_per_day_and_hold_reasons(console):
     assert "2026-11-28: 1 CLEARED" in html and "2026-11-28: 1 HELD" in html
     assert "PERMIT_UNKNOWN" in html
     assert "1 held now" in html.replace("(", "").replace(")", "")
-
-
-def test_the_trade_page_is_a_marked_place_for_administrators_and_reviewers(console):
-    assert "Not wired yet" in console.client("rita").get("/trade/").get_data(as_text=True)
-    assert console.client("otto").get("/trade/").status_code == 403
