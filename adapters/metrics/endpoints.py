@@ -20,7 +20,7 @@ from typing import Any
 from wsgiref.types import WSGIEnvironment
 
 import structlog
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from cites_connector.adapters.metrics.registry import ConnectorMetrics
 from cites_connector.adapters.soap.health import HealthCheck
@@ -57,7 +57,10 @@ class Monitoring:
         if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
             return _reply(start_response, "405 Method Not Allowed", b"use GET\n", "text/plain")
         if path == "/metrics":
-            return _reply(start_response, "200 OK", self.metrics.render(), CONTENT_TYPE_LATEST)
+            # the classic text format (0.0.4), read by every Prometheus release, Debian's too:
+            # our names are plain ASCII, so it says the same as the newer 1.0.0
+            body = self.metrics.render()
+            return _reply(start_response, "200 OK", body, CONTENT_TYPE_PLAIN_0_0_4)
         if path == "/livez":
             return self._livez(start_response)
         return self._readyz(start_response)

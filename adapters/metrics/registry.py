@@ -14,9 +14,16 @@ without bound.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
@@ -32,12 +39,16 @@ OTHER_OPERATION = "other"
 #: dead-letter reasons are codes (``UNTRUSTED_PUBLISHER``), except for a message whose content
 #: is invalid, whose reason is the sentence saying why: counted under this code
 INVALID_REASON = "INVALID_MESSAGE"
+_CODE = re.compile(r"[A-Z][A-Z_]{2,39}")
 
 
 class ConnectorMetrics:
     """The counters and histograms; ``render()`` is the body of ``GET /metrics``."""
 
     def __init__(self, version: str, database: str = "sqlite"):
+        # no ``_created`` series: they would double every counter's and histogram's series
+        # and nothing reads them (process-wide in prometheus_client; this process is serve)
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry(auto_describe=True)
         self.database = database
         r = self.registry
@@ -120,7 +131,7 @@ class ConnectorMetrics:
 
     def dead_lettered(self, routing_key: str, reason: str) -> None:
         """``reason`` is the ``x-rejection-reason``: a code, or a sentence (invalid input)."""
-        code = reason if reason.isupper() and " " not in reason and len(reason) <= 40 else None
+        code = reason if _CODE.fullmatch(reason) else None
         self.permit_event(routing_key, "dead_lettered")
         self.dead_letters.labels(code or INVALID_REASON).inc()
 
