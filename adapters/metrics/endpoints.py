@@ -76,7 +76,9 @@ class Monitoring:
     def _readyz(self, start_response: StartResponse) -> list[bytes]:
         report = self.readiness.run()
         if not report.healthy:
-            log.warning("readyz.not_ready", checks=report.checks, reasons=report.reasons)
+            log.warning(
+                "healthz.unhealthy", endpoint="/readyz", checks=report.checks, reasons=report.reasons
+            )
         body = {
             "status": "ready" if report.healthy else "not ready",
             "version": self.version,
