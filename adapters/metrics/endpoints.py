@@ -16,18 +16,34 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Any, Protocol
 from wsgiref.types import WSGIEnvironment
 
 import structlog
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from cites_connector.adapters.metrics.registry import ConnectorMetrics
-from cites_connector.adapters.soap.health import HealthCheck
 
 log = structlog.get_logger(__name__)
 StartResponse = Callable[..., Any]
 PATHS = frozenset({"/metrics", "/livez", "/readyz"})
+
+
+class ReadinessReport(Protocol):
+    @property
+    def healthy(self) -> bool: ...
+    @property
+    def checks(self) -> dict[str, str]: ...
+    @property
+    def reasons(self) -> dict[str, str]: ...
+
+
+class Readiness(Protocol):
+    """The probes of /readyz: ``adapters.soap.health.HealthCheck`` (the SOAP edge uses this
+    package, so this package names only the shape it needs)."""
+
+    def run(self) -> ReadinessReport: ...
+    def close(self) -> None: ...
 
 
 def connector_version() -> str:
@@ -41,7 +57,7 @@ class Monitoring:
     def __init__(
         self,
         metrics: ConnectorMetrics,
-        readiness: HealthCheck,
+        readiness: Readiness,
         liveness: Iterable[tuple[str, Callable[[], bool]]] = (),
         *,
         version: str | None = None,
@@ -77,7 +93,10 @@ class Monitoring:
         report = self.readiness.run()
         if not report.healthy:
             log.warning(
-                "healthz.unhealthy", endpoint="/readyz", checks=report.checks, reasons=report.reasons
+                "healthz.unhealthy",
+                endpoint="/readyz",
+                checks=report.checks,
+                reasons=report.reasons,
             )
         body = {
             "status": "ready" if report.healthy else "not ready",
