@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
+import structlog
 from flask import Flask
 
 from cites_connector.adapters.soap.waitress_server import SoapServer
@@ -21,6 +22,8 @@ from cites_connector.app.application import Application
 from cites_connector.app.console_backend import ConsoleBackend, build_console_backend
 from cites_connector.app.settings import Settings
 from cites_connector.domain.errors import InvalidInput
+
+log = structlog.get_logger("connector.serve")
 
 KEY_BYTES = 32
 
@@ -80,3 +83,22 @@ def build_console_server(
         idle_timeout=settings.soap_idle_timeout_seconds,
         trusted_proxy=settings.console_trusted_proxy,
     )
+
+
+def build_console(app: Application, factory: ConsoleFactory | None) -> SoapServer | None:
+    """The console on its own port. It is not what customs depends on: when its address
+    cannot be listened on, ``serve`` logs the error and runs SOAP and the workers without it
+    (a bad key file stops ``serve``, as any bad setting does)."""
+    settings = app.settings
+    if factory is None or not settings.console_enabled:
+        return None
+    wsgi = build_console_app(app, factory)
+    try:
+        return build_console_server(settings, wsgi)
+    except OSError as exc:
+        log.error(
+            "console.listen_failed",
+            address=f"{settings.console_host}:{settings.console_port}",
+            error=str(exc),
+        )
+        return None

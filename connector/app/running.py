@@ -65,6 +65,8 @@ def run_until_signal(served: Served, *, grace: float, threads: int, auth: bool) 
             except Exception:  # one worker failing to stop must not keep the others running
                 log.exception("serve.worker_stop_failed", worker=worker.name)
         served.wsgi.health.close()
+        if served.wsgi.monitoring is not None:
+            served.wsgi.monitoring.readiness.close()
         served.app.close()
     log.info("serve.stopped", in_flight_finished=finished)
     return bool(received)

@@ -168,7 +168,7 @@ def impact(ref: str) -> str:
         abort(400, "since is not a date of the form YYYY-MM-DD")
     app = backend().app
     try:
-        report = service().impact(ref, since, app.ledger, app.rulebook.policy)
+        report = service().impact(ref, since, app.ledger, app.rulebook)
     except ConnectorError as exc:
         abort(404, str(exc))
     return render_template("hs_impact.html", report=report, ref=ref, since=since_text)

@@ -13,8 +13,7 @@ from sqlalchemy import select
 
 from cites_connector.adapters.sql.hs_schema import admin_audit
 from cites_connector.app import build_application
-from cites_connector.app.console_serving import ConsoleFactory, console_secret_key
-from cites_connector.app.serving import build_console
+from cites_connector.app.console_serving import ConsoleFactory, build_console, console_secret_key
 from cites_connector.app.settings import load_settings
 from cites_connector.cli.actor import os_account
 from cites_connector.cli.main import cli
