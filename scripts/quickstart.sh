@@ -26,13 +26,14 @@ cleanup() {
 trap cleanup EXIT
 start_rabbitmq
 
-SOAP_PORT=$(_free_port); SIM_PORT=$(_free_port)
+SOAP_PORT=$(_free_port); SIM_PORT=$(_free_port); CONSOLE_PORT=$(_free_port)
 export CONNECTOR_HOME_COUNTRY=NA CONNECTOR_DATA_DIR=$DATA
 # the connector connects as its own least-privilege user from config/rabbitmq-definitions.json
 # (demo password); the demo publishes permits as permit-system and watches as the node's admin
 export CONNECTOR_AMQP_URL=$RABBITMQ_CONNECTOR_URL
 export DEMO_PERMIT_SYSTEM_URL=$RABBITMQ_PERMIT_SYSTEM_URL DEMO_OBSERVER_URL=$CONNECTOR_TEST_AMQP_URL
 export CONNECTOR_SOAP_PORT=$SOAP_PORT CONNECTOR_SOAP_USERS="customs:demo-secret"
+export CONNECTOR_CONSOLE_PORT=$CONSOLE_PORT
 export CONNECTOR_CUSTOMS_URL="http://127.0.0.1:$SIM_PORT/soap/customs-callback"
 export CONNECTOR_CUSTOMS_ALLOW_HTTP=true   # loopback demo only: production uses https
 export CONNECTOR_CUSTOMS_USER=connector CONNECTOR_CUSTOMS_PASSWORD=demo-callback
@@ -51,6 +52,9 @@ wait_for() {  # wait_for URL: until it answers 200 (30 s)
 
 step "cites-connector migrate"
 cites-connector migrate
+step "cites-connector users add demo-admin --role admin   (the web console's first administrator)"
+DEMO_CONSOLE_PASSWORD=demo-console-$(python3 -c 'import secrets; print(secrets.token_hex(4))')
+printf '%s\n' "$DEMO_CONSOLE_PASSWORD" | cites-connector users add demo-admin --role admin --password-stdin
 step "cites-connector simulate-customs serve --port $SIM_PORT   (the customs system's callback side)"
 cites-connector simulate-customs serve --port "$SIM_PORT" --record "$DATA/customs-calls.sqlite" \
   --password-type digest >"$DATA/simulator.log" 2>&1 &
@@ -59,6 +63,9 @@ step "cites-connector serve   (SOAP on 127.0.0.1:$SOAP_PORT, permit consumer, ou
 cites-connector serve >"$DATA/connector.log" 2>&1 &
 PIDS+=($!)
 wait_for "http://127.0.0.1:$SOAP_PORT/healthz"
+wait_for "http://127.0.0.1:$CONSOLE_PORT/login"
+printf '\nWeb console: http://127.0.0.1:%s/  (user demo-admin, password %s)\n' \
+  "$CONSOLE_PORT" "$DEMO_CONSOLE_PASSWORD"
 wait_for "http://127.0.0.1:$SIM_PORT/soap/customs-callback?wsdl"
 
 python3 scripts/demo.py
@@ -77,3 +84,9 @@ cites-connector outbox status
 step "cites-connector audit verify   (both audit chains, checked with the key migrate made)"
 cites-connector audit verify
 printf '\nLogs: %s/connector.log, %s/simulator.log\n' "$DATA" "$DATA"
+printf 'Web console: http://127.0.0.1:%s/  (user demo-admin, password %s)\n' \
+  "$CONSOLE_PORT" "$DEMO_CONSOLE_PASSWORD"
+if [ "${QUICKSTART_KEEP:-0}" = 1 ]; then
+  echo "Everything keeps running (QUICKSTART_KEEP=1): press Ctrl-C to stop."
+  wait "${PIDS[@]}" || true
+fi

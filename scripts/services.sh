@@ -116,6 +116,15 @@ stop_rabbitmq() {
   fi
 }
 
+ensure_chromium() {  # the console's browser tests: Debian's chromium and its driver, headless
+  if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    echo "installing Chromium (Debian packages chromium chromium-driver)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+  fi
+  export CONNECTOR_TEST_CHROMIUM=/usr/bin/chromium CONNECTOR_TEST_CHROMEDRIVER=/usr/bin/chromedriver
+}
+
 stop_services() {
   stop_rabbitmq
   stop_postgres

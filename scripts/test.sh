@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the project: installs the Python packages, starts a throwaway
-# PostgreSQL server (so the ledger is tested on both databases), checks the layering rules
+# PostgreSQL server (so the ledger is tested on both databases) and RabbitMQ, installs Debian's
+# chromium for the console's browser tests, checks the layering rules
 # (import-linter), lint, format and types (ruff, mypy --strict) and runs pytest. Any finding of
 # a tool fails the run. Extra arguments go to pytest.
 set -euo pipefail
@@ -13,6 +14,7 @@ source scripts/services.sh
 trap stop_services EXIT
 start_postgres
 start_rabbitmq
+ensure_chromium
 
 echo "== layering (import-linter)"
 lint-imports --no-cache

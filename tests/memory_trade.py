@@ -94,6 +94,13 @@ class MemoryTradeControls(TradeControlRows):
         self.s.charges = tuple(kept)
         return returned
 
+    def charges_of(self, declaration_id: str) -> Sequence[tuple[int, Decimal]]:
+        return [
+            (quota_id, amount)
+            for quota_id, declaration, _, _, amount, reversed_ in self.s.charges
+            if declaration == declaration_id and not reversed_
+        ]
+
     def propose(self, proposal: Proposal) -> int:
         number = len(self.s.proposals) + 1
         self.s.proposals = (*self.s.proposals, replace(proposal, number=number))

@@ -35,6 +35,7 @@ from cites_connector.adapters.amqp.permit_handler import (
 )
 from cites_connector.adapters.amqp.topology import PERMITS_QUEUE, declare
 from cites_connector.domain.errors import ConnectorError
+from cites_connector.services.permits import IntakeOutcome
 
 if TYPE_CHECKING:
     from cites_connector.adapters.amqp.permit_consumer import PermitConsumer
@@ -58,6 +59,10 @@ class ConsumerLoop:
             target=self._run, name=f"permit-consumer-{self.index}", daemon=True
         )
         self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
     def join(self, timeout: float) -> None:
         if self._thread is not None:
@@ -175,6 +180,7 @@ class ConsumerLoop:
                 reported=len(outcome.reported),
                 detail=outcome.applied.detail,
             )
+            self._count(method.routing_key, outcome)
             if self.owner.on_applied is not None and (outcome.released or outcome.reported):
                 self.owner.on_applied()
         if verdict.forget is not None:
@@ -182,6 +188,16 @@ class ConsumerLoop:
                 self.owner.attempts.forget(verdict.forget)
             except ConnectorError as exc:  # left behind: pruned later, harmless meanwhile
                 log.warning("permit.attempts_not_cleared", error=exc.message)
+
+    def _count(self, routing_key: str, outcome: IntakeOutcome) -> None:
+        metrics = self.owner.metrics
+        if metrics is None:
+            return
+        applied = "duplicate" if outcome.duplicate else None
+        applied = applied or ("applied" if outcome.applied.applied else "ignored")
+        metrics.permit_event(routing_key, applied)
+        for decision in outcome.released:
+            metrics.decided(decision, "release")
 
     def _pause(self, connection: BlockingConnection, seconds: float) -> bool:
         """Wait while keeping the connection alive (heartbeats); True when stopping."""
@@ -222,6 +238,8 @@ class ConsumerLoop:
             channel.basic_nack(method.delivery_tag, requeue=True)
             return False
         channel.basic_ack(method.delivery_tag)
+        if self.owner.metrics is not None:
+            self.owner.metrics.dead_lettered(method.routing_key, verdict.reason)
         log.warning(
             "permit.message_rejected",
             reason=verdict.reason,

@@ -42,6 +42,7 @@ from cites_connector.adapters.amqp.permit_handler import (
     PermitIntake,
 )
 from cites_connector.adapters.amqp.topology import BACKSTOP_DELIVERY_LIMIT, PERMITS_QUEUE
+from cites_connector.adapters.metrics.registry import ConnectorMetrics
 from cites_connector.adapters.outbox.backoff import Backoff
 
 log = structlog.get_logger(__name__)
@@ -69,6 +70,7 @@ class PermitConsumer:
         stuck_seconds: float = 60.0,
         reconnect: Backoff = RECONNECT,
         on_applied: Callable[[], None] | None = None,
+        metrics: ConnectorMetrics | None = None,
     ):
         self.url = url
         self.prefetch = prefetch
@@ -83,6 +85,8 @@ class PermitConsumer:
         self.attempts = attempts
         #: called after each applied event (serve wakes the outbox relay with it)
         self.on_applied = on_applied
+        #: permit events and dead letters are counted here (serve's /metrics)
+        self.metrics = metrics
         self._stop = threading.Event()
         self._loops = [ConsumerLoop(self, n) for n in range(workers)]
         #: probes ``/healthz`` shows without turning 503 (serve registers them)
@@ -112,8 +116,18 @@ class PermitConsumer:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
+    @property
+    def running(self) -> bool:
+        """Every consumer thread alive (/livez): a thread that died leaves its queue unread."""
+        return all(loop.alive for loop in self._loops)
+
     def health_probe(self) -> None:
         """Raises unless every consumer thread is connected, consuming and making progress."""
+        self.broker_probe()
+        self.progress_probe()
+
+    def broker_probe(self) -> None:
+        """Raises unless every consumer thread is connected to RabbitMQ and consuming."""
         down = [loop for loop in self._loops if not loop.consuming]
         if down:
             why = down[0].watch.last_connection_error
@@ -121,10 +135,25 @@ class PermitConsumer:
                 f"permit consumer {[loop.index for loop in down]} not "
                 f"connected to RabbitMQ at {describe(self.url)}" + (f": {why}" if why else "")
             )
+
+    def progress_probe(self) -> None:
+        """Raises ``ConsumerStuck`` when a consumer thread makes no progress."""
         for loop in self._loops:
             stuck = loop.watch.stuck(self.stuck_seconds)
             if stuck:
                 raise ConsumerStuck(f"permit consumer {loop.index} is stuck: {stuck}")
+
+    def stuck_threads(self) -> list[tuple[str, bool]]:
+        """(thread name, stuck?) per consumer thread: cites_connector_permit_consumer_stuck."""
+        return [
+            (f"{self.name}-{loop.index}", loop.watch.stuck(self.stuck_seconds) is not None)
+            for loop in self._loops
+        ]
+
+    def dead_letter_depth(self) -> int | None:
+        """Messages in cites-connector.dead-letters at the latest poll; None before one."""
+        seen = [loop.watch.depths for loop in self._loops if loop.watch.depths is not None]
+        return max(seen, key=lambda depths: depths.at).dead_letters if seen else None
 
     def dead_letter_probe(self) -> None:
         """Raises ``DeadLettersWaiting`` when the dead-letter queue is not empty."""

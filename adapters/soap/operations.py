@@ -23,6 +23,7 @@ from cites_connector.adapters.soap import rendering
 from cites_connector.adapters.soap.schema import NS, SchemaViolation
 from cites_connector.adapters.soap.users import SoapUser
 from cites_connector.domain.decision_dicts import decision_to_dict
+from cites_connector.domain.decisions import Decision
 from cites_connector.domain.declarations import Declaration
 from cites_connector.domain.errors import MappingFailed, UnknownDeclaration
 from cites_connector.domain.units import format_decimal
@@ -126,7 +127,10 @@ class Operations:
         *,
         home_country: str,
         clock: Callable[[], datetime],
+        on_decided: Callable[[Decision, str], None] | None = None,
     ):
+        """``on_decided(decision, "soap")`` after each decision stored (not a repeat)."""
+        self.on_decided = on_decided
         self.clearance = clearance
         self.permits = permits
         self.map_sad = map_sad
@@ -149,6 +153,8 @@ class Operations:
         outcome = self.clearance.clear(
             declaration_id, version, declaration, actor=call.actor, endorsed_by=call.endorser
         )
+        if self.on_decided is not None and not outcome.repeated:
+            self.on_decided(outcome.decision, "soap")
         return rendering.decision_result(
             "CheckDeclarationResponse", decision_to_dict(outcome.decision)
         )

@@ -1,10 +1,11 @@
 """The clearance service as a WSGI application (contract sections 1 and 9).
 
 Routes: ``POST /soap/clearance`` (the four operations), ``GET /soap/clearance?wsdl`` and
-``?xsd=clearance.xsd``, ``GET /healthz``, and, only when built with ``bench_baseline=True``
-(``cites-connector serve --bench-baseline``), ``POST /bench/baseline``, which reads the body and
-returns a fixed response so that the benchmark can set the full operation beside the cost of
-HTTP alone on the same server.
+``?xsd=clearance.xsd``, ``GET /healthz``, with a ``Monitoring`` (``serve``) ``GET /metrics``,
+``/livez`` and ``/readyz`` (``adapters/metrics/endpoints.py``), and, only when built with
+``bench_baseline=True`` (``cites-connector serve --bench-baseline``), ``POST /bench/baseline``,
+which reads the body and returns a fixed response so that the benchmark can set the full
+operation beside the cost of HTTP alone on the same server.
 
 Order of checks on a POST: media type and Content-Encoding (``http_input``), size, hardened
 parse (with the HTTP charset when the XML names none), SOAP version and header blocks
@@ -26,6 +27,7 @@ import structlog
 from lxml import etree
 from structlog.contextvars import bound_contextvars
 
+from cites_connector.adapters.metrics.endpoints import PATHS, Monitoring, connector_version
 from cites_connector.adapters.soap import rendering
 from cites_connector.adapters.soap.envelope import read_envelope
 from cites_connector.adapters.soap.headers import RequestHeaders, reply_header
@@ -74,6 +76,7 @@ class ClearanceWsgiApp:
         auth: bool = True,
         public_url: str | None = None,
         bench_baseline: bool = False,
+        monitoring: Monitoring | None = None,
     ):
         """``users``: ``users.parse_users`` of CONNECTOR_SOAP_USERS, or {user: password}
         (every role, every office). ``remember_nonce`` keeps digest nonces for replay
@@ -96,6 +99,8 @@ class ClearanceWsgiApp:
         )
         self.public_url = public_url
         self.health = health
+        self.monitoring = monitoring
+        self.version = monitoring.version if monitoring else connector_version()
         self.operations = operations
         self.wsdl = WsdlDocument()
         self.bench_baseline = bench_baseline
@@ -131,6 +136,8 @@ class ClearanceWsgiApp:
             )
         if path == "/healthz" and method in ("GET", "HEAD"):
             return self._healthz(start_response)
+        if path in PATHS and self.monitoring is not None:
+            return self.monitoring(environ, start_response)
         if path == BASELINE_PATH and self.bench_baseline and method == "POST":
             read_body(environ, self.max_bytes)
             return _reply(start_response, "200 OK", self._baseline_body, _XML)
@@ -169,6 +176,10 @@ class ClearanceWsgiApp:
             fault = ConnectorError(f"{type(exc).__name__}")
         if call is not None and call.declaration_id:
             declaration_id = call.declaration_id
+        if self.monitoring is not None:
+            self.monitoring.metrics.soap_request(
+                operation or "other", _outcome(fault), time.perf_counter() - started
+            )
         header = reply_header(headers, operation, time.time(), fault=fault is not None)
         fields = dict(
             operation=operation, declaration_id=declaration_id, client=environ.get("REMOTE_ADDR")
@@ -222,7 +233,11 @@ class ClearanceWsgiApp:
     def _healthz(self, start_response: StartResponse) -> Iterable[bytes]:
         report = self.health.run()
         body = json.dumps(
-            {"status": "ok" if report.healthy else "unavailable", "checks": report.checks}
+            {
+                "status": "ok" if report.healthy else "unavailable",
+                "version": self.version,
+                "checks": report.checks,
+            }
         ).encode()
         if not report.healthy:
             log.warning("healthz.unhealthy", checks=report.checks, reasons=report.reasons)
@@ -245,6 +260,13 @@ def _reply(
         status, [("Content-Type", content_type), ("Content-Length", str(len(body))), *(extra or [])]
     )
     return [body]
+
+
+def _outcome(fault: ConnectorError | None) -> str:
+    """ok, client_fault or server_fault: what cites_connector_soap_request_seconds counts."""
+    if fault is None:
+        return "ok"
+    return "server_fault" if fault.fault_code.startswith("Server") else "client_fault"
 
 
 def _since(started: float) -> float:

@@ -45,6 +45,10 @@ class AuditSealWorker:
             self._thread.join(timeout)
             self._thread = None
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def run_once(self, *, full: bool = False) -> None:
         done = seal_ledger(self.engine, full=full, clock=self.clock)
         if done.rows:

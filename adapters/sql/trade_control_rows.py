@@ -217,6 +217,14 @@ class SqlTradeControls(TradeControlRows):
             returned.append((quota_id, from_micro(amount)))
         return returned
 
+    def charges_of(self, declaration_id: str) -> Sequence[tuple[int, Decimal]]:
+        active = self.c.execute(
+            select(_c.quota_id, _c.quantity_micro)
+            .where(_c.declaration_id == declaration_id, _c.reversed_at.is_(None))
+            .order_by(_c.quota_id, _c.id)
+        ).all()
+        return [(quota_id, from_micro(amount)) for quota_id, amount in active]
+
     # -- imports waiting for approval ---------------------------------------------------------
 
     def propose(self, proposal: Proposal) -> int:

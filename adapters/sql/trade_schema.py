@@ -39,7 +39,7 @@ trade_suspensions = Table(
     Column("purposes", String(32), nullable=False),
     Column("starts_on", Date, nullable=False),
     Column("ends_on", Date),
-    Column("reference", String(200), nullable=False),
+    Column("reference", String(limits.NOTIFICATION), nullable=False),
     Column("notes", Text),
     #: ``speciesplus:<id>`` or ``manual``
     Column("origin", String(64), nullable=False),
@@ -60,7 +60,7 @@ export_quotas = Table(
     Column("taxon_key", String(limits.TAXON), nullable=False),
     Column("year", Integer, nullable=False),
     #: "" = any term (a unique key treats NULLs as distinct)
-    Column("term", String(8), nullable=False),
+    Column("term", String(limits.TERM_CODE), nullable=False),
     Column("unit", String(8)),
     Column("quantity_micro", BigInteger, nullable=False),
     Column("used_micro", BigInteger, nullable=False),

@@ -19,6 +19,8 @@ from lxml import etree
 from sqlalchemy import Engine
 
 from cites_connector.adapters.amqp.permit_lookup import AmqpPermitLookup
+from cites_connector.adapters.metrics.instruments import TimedPermitLookup
+from cites_connector.adapters.metrics.registry import ConnectorMetrics
 from cites_connector.adapters.sql.audit_key import AuditKeyFile, with_audit_key
 from cites_connector.adapters.sql.engine import make_engine
 from cites_connector.adapters.sql.hs_store import SqlHsTableStore
@@ -42,7 +44,8 @@ from cites_connector.mappings.sad_mapping import SadMapping
 from cites_connector.services.clearance import ClearanceService
 from cites_connector.services.decider_factory import Rulebook
 from cites_connector.services.hs_admin import HsAdminService
-from cites_connector.services.permit_lookup import UnknownPermitLookup
+from cites_connector.services.metrics import NO_METRICS, ClearanceMetrics
+from cites_connector.services.permit_lookup import PermitLookupPort, UnknownPermitLookup
 from cites_connector.services.permits import PermitService
 from cites_connector.services.ports import Ledger
 
@@ -137,6 +140,7 @@ def build_services(
     new_id: Callable[[], str] = new_id,
     max_version_step: int | None = None,
     lookup: UnknownPermitLookup | None = None,
+    metrics: ClearanceMetrics = NO_METRICS,
 ) -> Services:
     """The one place services are constructed (tests on the in-memory ledger too). With a
     ``lookup`` (contract 3.3), a permit found is stored as a permit event of its publisher."""
@@ -149,18 +153,24 @@ def build_services(
         new_id=new_id,
         lookup=lookup,
         store_found=permits.apply if lookup is not None else None,
+        metrics=metrics,
     )
     return Services(clearance=clearance, permits=permits)
 
 
-def build_permit_lookup(settings: Settings) -> UnknownPermitLookup:
+def build_permit_lookup(
+    settings: Settings, metrics: ConnectorMetrics | None = None
+) -> UnknownPermitLookup:
     """Contract 3.3: unknown permits are asked of the permit system, all at once under one
-    deadline; nothing connects until a declaration cites one."""
-    port = AmqpPermitLookup(
+    deadline; nothing connects until a declaration cites one. With ``metrics`` each lookup
+    is timed (cites_connector_permit_lookup_seconds)."""
+    port: PermitLookupPort = AmqpPermitLookup(
         settings.amqp_url,
         publishers=settings.permit_publishers,
         max_bytes=settings.max_request_bytes,
     )
+    if metrics is not None:
+        port = TimedPermitLookup(port, metrics, source="amqp")
     return UnknownPermitLookup(
         port,
         timeout=settings.lookup_timeout,
@@ -170,9 +180,14 @@ def build_permit_lookup(settings: Settings) -> UnknownPermitLookup:
 
 
 def build_application(
-    settings: Settings, *, clock: Clock = utc_now, ask_permit_system: bool = False
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    ask_permit_system: bool = False,
+    metrics: ConnectorMetrics | None = None,
 ) -> Application:
-    """``ask_permit_system``: look unknown permits up over AMQP (``serve``; the CLI does not)."""
+    """``ask_permit_system``: look unknown permits up over AMQP (``serve``; the CLI does not).
+    ``metrics``: what ``serve`` exports at /metrics (the CLI counts nothing)."""
     # the audit key rides on the engine: whatever writes audit rows through it keys them
     engine = with_audit_key(
         make_engine(settings.effective_database_url),
@@ -195,7 +210,8 @@ def build_application(
         rulebook,
         clock=clock,
         max_version_step=settings.permit_max_version_step,
-        lookup=build_permit_lookup(settings) if ask_permit_system else None,
+        lookup=build_permit_lookup(settings, metrics) if ask_permit_system else None,
+        metrics=metrics or NO_METRICS,
     )
     return Application(
         settings=settings,

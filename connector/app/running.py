@@ -39,6 +39,9 @@ def run_until_signal(served: Served, *, grace: float, threads: int, auth: bool) 
             worker.start()
             started.append(worker)
         server.start()
+        if served.console is not None:
+            served.console.start()
+            log.info("console.started", url=served.console.url)
         log.info(
             "serve.started",
             url=f"{server.url}/soap/clearance",
@@ -52,6 +55,8 @@ def run_until_signal(served: Served, *, grace: float, threads: int, auth: bool) 
                 log.error("serve.loop_died")
                 break
         log.info("serve.stopping", signal=received[0] if received else None, grace_s=grace)
+        if served.console is not None:
+            served.console.stop(grace)
         finished = server.stop(grace)
     finally:
         for worker in reversed(workers[: len(started)]):
@@ -60,6 +65,8 @@ def run_until_signal(served: Served, *, grace: float, threads: int, auth: bool) 
             except Exception:  # one worker failing to stop must not keep the others running
                 log.exception("serve.worker_stop_failed", worker=worker.name)
         served.wsgi.health.close()
+        if served.wsgi.monitoring is not None:
+            served.wsgi.monitoring.readiness.close()
         served.app.close()
     log.info("serve.stopped", in_flight_finished=finished)
     return bool(received)

@@ -11,7 +11,9 @@
         │   ├ build_permit_consumer: PermitConsumer → PermitService, wakes the relay
         │   └ AuditSealWorker
         ├ build_soap_app: Operations → services, WS-Security (SqlNonceStore), /healthz
-        └ build_soap_server: waitress on CONNECTOR_SOAP_HOST:PORT
+        ├ build_monitoring: /metrics (ConnectorMetrics, its own registry), /livez, /readyz
+        ├ build_soap_server: waitress on CONNECTOR_SOAP_HOST:PORT
+        └ the web console (console_serving.py): Flask on CONNECTOR_CONSOLE_HOST:PORT
 
 Nothing connects here: the workers connect in their own threads when started. Adapters get
 settings values, stores and services, never the application itself.
@@ -24,12 +26,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from cites_connector.adapters.amqp.permit_consumer import PermitConsumer
 from cites_connector.adapters.amqp.publisher import CHANNEL as AMQP_CHANNEL
 from cites_connector.adapters.amqp.publisher import AmqpDeliverer
 from cites_connector.adapters.customs.callback_client import CHANNEL as CUSTOMS_CHANNEL
 from cites_connector.adapters.customs.callback_client import CustomsCallbackClient
+from cites_connector.adapters.metrics.endpoints import Monitoring, connector_version
+from cites_connector.adapters.metrics.instruments import CountedCallbacks
+from cites_connector.adapters.metrics.registry import ConnectorMetrics
+from cites_connector.adapters.metrics.scrape import ConsumerCollector, LedgerCollector
 from cites_connector.adapters.notifications.renderer import NotificationRenderer
 from cites_connector.adapters.outbox.backoff import Backoff
 from cites_connector.adapters.outbox.delivery import Deliverer
@@ -48,13 +55,16 @@ from cites_connector.adapters.sql.delivery_attempts import SqlDeliveryAttempts
 from cites_connector.adapters.sql.migrate import schema_problem
 from cites_connector.adapters.sql.wss_nonces import SqlNonceStore
 from cites_connector.app.application import Application, build_application
+from cites_connector.app.console_serving import ConsoleFactory, build_console
 from cites_connector.app.settings import Settings
 from cites_connector.domain.errors import Unavailable
 
 # -- the workers ------------------------------------------------------------------------------
 
 
-def customs_deliverers(settings: Settings) -> dict[str, Deliverer]:
+def customs_deliverers(
+    settings: Settings, metrics: ConnectorMetrics | None = None
+) -> dict[str, Deliverer]:
     """The ``customs-callback`` deliverer when ``CONNECTOR_CUSTOMS_URL`` is set; without it
     callbacks wait in the outbox (contract 9) and the relay leaves them alone. A URL the
     client refuses (plain http not allowed, not an http URL) is InvalidInput: ``serve`` stops
@@ -62,15 +72,14 @@ def customs_deliverers(settings: Settings) -> dict[str, Deliverer]:
     if not settings.customs_url:
         return {}
     password = settings.customs_password.get_secret_value() if settings.customs_password else None
-    return {
-        CUSTOMS_CHANNEL: CustomsCallbackClient(
-            settings.customs_url,
-            user=settings.customs_user,
-            password=password,
-            password_type=settings.customs_password_type,
-            allow_http=settings.customs_allow_http,
-        )
-    }
+    client: Deliverer = CustomsCallbackClient(
+        settings.customs_url,
+        user=settings.customs_user,
+        password=password,
+        password_type=settings.customs_password_type,
+        allow_http=settings.customs_allow_http,
+    )
+    return {CUSTOMS_CHANNEL: CountedCallbacks(client, metrics) if metrics else client}
 
 
 def build_outbox_relay(
@@ -80,6 +89,7 @@ def build_outbox_relay(
     poll_interval: float = 0.5,
     batch_size: int = 100,
     backoff: Backoff | None = None,
+    metrics: ConnectorMetrics | None = None,
 ) -> RelayWorker:
     """The relay with the ``amqp`` deliverer and, when ``CONNECTOR_CUSTOMS_URL`` is set, the
     customs callback's. The templates are compiled and tried here, at start-up."""
@@ -88,7 +98,7 @@ def build_outbox_relay(
     deliverers: dict[str, Deliverer] = {
         AMQP_CHANNEL: AmqpDeliverer(settings.amqp_url, renderer=renderer)
     }
-    deliverers |= customs_deliverers(settings)
+    deliverers |= customs_deliverers(settings, metrics)
     relay = OutboxRelay(
         SqlOutboxStore(app.engine),
         deliverers,
@@ -101,7 +111,11 @@ def build_outbox_relay(
     return RelayWorker(relay, poll_interval=poll_interval)
 
 
-def build_permit_consumer(app: Application, relay: RelayWorker | None = None) -> PermitConsumer:
+def build_permit_consumer(
+    app: Application,
+    relay: RelayWorker | None = None,
+    metrics: ConnectorMetrics | None = None,
+) -> PermitConsumer:
     """Permit events from ``cites.permits``; each one applied wakes the relay."""
     settings = app.settings
     return PermitConsumer(
@@ -117,6 +131,7 @@ def build_permit_consumer(app: Application, relay: RelayWorker | None = None) ->
         stuck_seconds=settings.amqp_stuck_seconds,
         reconnect=Backoff(initial=0.5, maximum=settings.amqp_reconnect_max_seconds, jitter=0.5),
         on_applied=relay.wake if relay is not None else None,
+        metrics=metrics,
     )
 
 
@@ -133,11 +148,11 @@ class Workers:
         return [self.relay, self.consumer, self.sealer]
 
 
-def build_workers(app: Application) -> Workers:
-    relay = build_outbox_relay(app)
+def build_workers(app: Application, metrics: ConnectorMetrics | None = None) -> Workers:
+    relay = build_outbox_relay(app, metrics=metrics)
     return Workers(
         relay=relay,
-        consumer=build_permit_consumer(app, relay),
+        consumer=build_permit_consumer(app, relay, metrics),
         sealer=AuditSealWorker(
             app.engine, interval=app.settings.audit_seal_seconds, clock=app.clock
         ),
@@ -154,6 +169,7 @@ def build_soap_app(
     auth: bool = True,
     health: HealthCheck | None = None,
     bench_baseline: bool = False,
+    monitoring: Monitoring | None = None,
 ) -> ClearanceWsgiApp:
     settings = app.settings
     return ClearanceWsgiApp(
@@ -163,6 +179,7 @@ def build_soap_app(
             app.map_sad,
             home_country=settings.home_country,
             clock=app.clock,
+            on_decided=monitoring.metrics.decided if monitoring else None,
         ),
         health=health or HealthCheck([("database", database_probe(app.engine))]),
         remember_nonce=SqlNonceStore(app.engine).remember,
@@ -172,7 +189,29 @@ def build_soap_app(
         auth=auth,
         public_url=settings.soap_public_url,
         bench_baseline=bench_baseline,
+        monitoring=monitoring,
     )
+
+
+def build_monitoring(app: Application, metrics: ConnectorMetrics, workers: Workers) -> Monitoring:
+    """/metrics with the gauges read at scrape time; /readyz: the database, RabbitMQ (every
+    consumer thread connected) and the consumer's progress; /livez: the worker threads."""
+    metrics.add_collector(LedgerCollector(app.engine, app.clock))
+    consumer = workers.consumer
+    metrics.add_collector(ConsumerCollector(consumer.stuck_threads, consumer.dead_letter_depth))
+    readiness = HealthCheck(
+        [
+            ("database", database_probe(app.engine)),
+            ("broker", consumer.broker_probe),
+            ("consumer", consumer.progress_probe),
+        ]
+    )
+    liveness = [
+        (workers.relay.name, lambda: workers.relay.running),
+        (consumer.name, lambda: consumer.running),
+        (workers.sealer.name, lambda: workers.sealer.running),
+    ]
+    return Monitoring(metrics, readiness, liveness)
 
 
 def build_soap_server(
@@ -205,6 +244,8 @@ class Served:
     workers: Workers
     wsgi: ClearanceWsgiApp
     server: SoapServer
+    #: the web console's server; None when switched off or its port could not be had
+    console: SoapServer | None = None
 
 
 def refuse_unmigrated(engine: Engine) -> None:
@@ -226,17 +267,29 @@ def build_serve(
     auth: bool,
     threads: int,
     bench_baseline: bool = False,
+    console: ConsoleFactory | None = None,
 ) -> Served:
     """The application with the permit lookup, its workers, /healthz over both, and SOAP.
     The audit key is checked first: no audit rows a verifier could not check (contract 9).
     OSError: the SOAP address cannot be listened on."""
-    app = build_application(settings, ask_permit_system=True)
+    metrics = ConnectorMetrics(
+        connector_version(), database=make_url(settings.effective_database_url).get_backend_name()
+    )
+    app = build_application(settings, ask_permit_system=True, metrics=metrics)
     check_audit_key(app.engine)  # a missing key file first: exit 2, whatever the database
     refuse_unmigrated(app.engine)
-    workers = build_workers(app)
+    workers = build_workers(app, metrics)
     health = HealthCheck([("database", database_probe(app.engine))])
     health.add(workers.consumer.name, workers.consumer.health_probe)
     for name, note in workers.consumer.health_notes:
         health.add(name, note, critical=False)
-    wsgi = build_soap_app(app, users=users, auth=auth, health=health, bench_baseline=bench_baseline)
-    return Served(app, workers, wsgi, build_soap_server(settings, wsgi, threads=threads))
+    wsgi = build_soap_app(
+        app,
+        users=users,
+        auth=auth,
+        health=health,
+        bench_baseline=bench_baseline,
+        monitoring=build_monitoring(app, metrics, workers),
+    )
+    server = build_soap_server(settings, wsgi, threads=threads)
+    return Served(app, workers, wsgi, server, build_console(app, console))

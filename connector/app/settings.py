@@ -148,6 +148,24 @@ class Settings(BaseSettings):
     #: the last seal are protected by their own MAC only, and a deleted one is not noticed)
     audit_seal_seconds: float = Field(default=10.0, gt=0)
 
+    #: the web console (issue 12, docs/console.md): served by ``serve`` on its own port,
+    #: loopback by default; its session cookies are signed with the key in this file (made,
+    #: mode 0600, on first use; default ``console.key`` in the data directory)
+    console_enabled: bool = True
+    console_host: str = "127.0.0.1"
+    console_port: int = Field(default=8089, ge=0, le=65535)
+    console_secret_key_file: Path | None = None
+    #: the TLS reverse proxy in front of the console whose X-Forwarded-* are believed; when
+    #: set, session cookies are also marked Secure (unless console_secure_cookies says)
+    console_trusted_proxy: str | None = None
+    console_secure_cookies: bool | None = None
+    #: a session ends after this many minutes without a request
+    console_session_minutes: float = Field(default=480.0, gt=0)
+    #: this many wrong passwords in a row lock an account for console_lockout_minutes
+    console_lockout_failures: int = Field(default=5, ge=1, le=100)
+    console_lockout_minutes: float = Field(default=15.0, gt=0)
+    console_threads: int = Field(default=4, ge=1, le=64)
+
     @field_validator("permit_publishers", mode="before")
     @classmethod
     def _publisher_list(cls, value: str | Iterable[object]) -> tuple[str, ...]:
@@ -216,6 +234,16 @@ class Settings(BaseSettings):
     @property
     def effective_audit_key_file(self) -> Path:
         return self.audit_key_file or self.data_dir / "audit.key"
+
+    @property
+    def effective_console_secret_key_file(self) -> Path:
+        return self.console_secret_key_file or self.data_dir / "console.key"
+
+    @property
+    def console_cookies_secure(self) -> bool:
+        if self.console_secure_cookies is not None:
+            return self.console_secure_cookies
+        return self.console_trusted_proxy is not None
 
     @property
     def effective_database_url(self) -> str:

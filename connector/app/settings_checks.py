@@ -42,9 +42,9 @@ OTHER_VARIABLES = (
     "CONNECTOR_CONFIG",
     "CONNECTOR_SOAP_THREADS",
     "CONNECTOR_SIMULATOR_RECORD",
-    "CONNECTOR_TEST_POSTGRES_URL",
-    "CONNECTOR_TEST_AMQP_URL",
 )
+#: the test suite's own variables (servers, browsers): CONNECTOR_TEST_*
+TEST_PREFIX = "CONNECTOR_TEST_"
 #: injected by platforms, never ours: Kubernetes service links of a service "connector"
 #: (CONNECTOR_SERVICE_HOST, CONNECTOR_SERVICE_PORT[_<name>], CONNECTOR_PORT[_<n>_TCP[_...]])
 PLATFORM = re.compile(
@@ -134,7 +134,7 @@ def unknown_environment(environ: Mapping[str, str], model: type[BaseSettings]) -
         upper = name.upper()
         if not upper.startswith(PREFIX) or upper in known or upper.startswith(nested):
             continue
-        if PLATFORM.fullmatch(upper):
+        if PLATFORM.fullmatch(upper) or upper.startswith(TEST_PREFIX):
             continue
         near = difflib.get_close_matches(upper, sorted(known), n=1)
         hint = f" (did you mean {near[0]}?)" if near else ""

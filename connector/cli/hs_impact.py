@@ -111,7 +111,7 @@ def impact(obj: Context, ref: str, since: datetime | None, csv_file: Path | None
     from cites_connector.domain.hs_admin_impact import KINDS
 
     app = obj.app
-    report = service(obj).impact(ref, day(since), app.ledger, app.rulebook.policy)
+    report = service(obj).impact(ref, day(since), app.ledger, app.rulebook)
     text = impact_csv(report)
     if csv_file is not None and str(csv_file) == "-":
         click.echo(text, nl=False)

@@ -42,13 +42,16 @@ from cites_connector.cli.main import EXIT_UNAVAILABLE, EXIT_USAGE, Context, cli,
 @click.pass_obj
 @handle_errors
 def serve(obj: Context, threads: int, grace: float, bench_baseline: bool) -> None:
-    """Run the SOAP clearance service, the permit consumer and the outbox relay."""
+    """Run the SOAP clearance service, the permit consumer, the outbox relay and the web
+    console (CONNECTOR_CONSOLE_PORT, docs/console.md)."""
     import structlog
 
     from cites_connector.adapters.soap.users import parse_users
+    from cites_connector.app.console_serving import ConsoleFactory
     from cites_connector.app.log_setup import configure_logging
     from cites_connector.app.running import run_until_signal
     from cites_connector.app.serving import build_serve
+    from cites_connector.console.web import create_console_app
 
     settings = obj.settings
     configure_logging(settings.logging.level, settings.logging.format, sys.stdout)
@@ -70,7 +73,12 @@ def serve(obj: Context, threads: int, grace: float, bench_baseline: bool) -> Non
         )
     try:
         served = build_serve(
-            settings, users=users, auth=auth, threads=threads, bench_baseline=bench_baseline
+            settings,
+            users=users,
+            auth=auth,
+            threads=threads,
+            bench_baseline=bench_baseline,
+            console=ConsoleFactory(create_console_app),
         )
     except OSError as exc:
         fail(f"error: cannot listen on {settings.soap_host}:{settings.soap_port}: {exc}")

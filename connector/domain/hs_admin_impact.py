@@ -3,8 +3,10 @@
 A recorded declaration is decided twice, against the same permits: once with the table it
 was decided with and once with the draft. Comparing those two, not the draft's answer with
 the stored decision, isolates the table's effect: permits drawn down or expired since then
-change both answers alike. The declaration's own write-offs are given back first (in memory)
-so that a cleared declaration is not held by its own usage of the permit.
+change both answers alike. Both are decided as the deciding service decides (listings by
+population, the trade suspensions and export quotas in force), and the declaration's own
+write-offs and quota charges are given back first (in memory) so that a cleared declaration
+is not held by its own usage of the permit or its own share of the quota.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from decimal import Decimal
 
 from cites_connector.domain.decisions import Decision
 from cites_connector.domain.permits import Permit
+from cites_connector.domain.trade_controls import TradeControls
 from cites_connector.domain.usages import Usage
 
 BECOMES = "BECOMES_CITES"
@@ -147,3 +150,20 @@ def without_own_usages(
         used_by = None if permit.used_by == declaration_id else permit.used_by
         restored.append(replace(permit, lines=lines, used_by=used_by))
     return restored
+
+
+def without_own_charges(
+    controls: TradeControls, charges: Iterable[tuple[int, Decimal]]
+) -> TradeControls:
+    """The quotas as they were before the declaration's own charges (in memory only), as an
+    amendment gives them back before deciding the new version."""
+    given: dict[int, Decimal] = {}
+    for quota_id, amount in charges:
+        given[quota_id] = given.get(quota_id, Decimal(0)) + amount
+    quotas = tuple(
+        replace(q, used=max(Decimal(0), q.used - given.get(q.id, Decimal(0))))
+        if q.id is not None
+        else q
+        for q in controls.quotas
+    )
+    return replace(controls, quotas=quotas)

@@ -55,6 +55,12 @@ MESSAGE_ID = 200
 #: a user recorded as the source of an inbox row (an AMQP user name)
 INBOX_SOURCE = 100
 
+# -- trade suspensions and export quotas (contract 5.1, v2) ----------------------------------
+#: a suspension's CITES notification reference: trade_suspensions.reference
+NOTIFICATION = 200
+#: a quota's CITES term code (TUS, LIV...): export_quotas.term
+TERM_CODE = 8
+
 # -- numbers (contract section 1, v2) -------------------------------------------------------
 #: versions are SQL INTEGER: 1 to 2**31 - 1
 VERSION_MAX = 2**31 - 1

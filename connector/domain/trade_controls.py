@@ -21,6 +21,7 @@ from datetime import date
 from decimal import ROUND_DOWN, Decimal
 from enum import Enum
 
+from cites_connector.domain import limits
 from cites_connector.domain.errors import InvalidInput
 from cites_connector.domain.units import UnknownUnit, format_decimal, normalise_unit, unit_label
 
@@ -103,6 +104,11 @@ class Suspension:
         object.__setattr__(self, "purposes", codes(self.purposes, PURPOSE_CODES, "purpose"))
         if not self.reference or not self.reference.strip():
             raise InvalidInput("a suspension needs its notification reference")
+        if len(self.reference) > limits.NOTIFICATION:
+            # a value the table cannot hold is the caller's error, not a database error
+            raise InvalidInput(
+                f"a notification reference has at most {limits.NOTIFICATION} characters"
+            )
         if self.taxon is not None and not self.taxon.strip():
             object.__setattr__(self, "taxon", None)
         if self.ends_on is not None and self.ends_on < self.starts_on:
@@ -168,6 +174,10 @@ class ExportQuota:
             raise InvalidInput("a quota names its taxon")
         if self.term is not None:
             object.__setattr__(self, "term", self.term.strip().upper() or None)
+        if self.term is not None and not (
+            len(self.term) <= limits.TERM_CODE and self.term.isascii() and self.term.isalnum()
+        ):
+            raise InvalidInput(f"quota term {self.term!r} is not a CITES term code (TUS, LIV...)")
 
     @property
     def key(self) -> tuple[str, str, int, str | None]:

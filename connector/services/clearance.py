@@ -8,6 +8,7 @@ decision, the outbox messages and the audit row (contract sections 1, 3.2, 5, 8)
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -30,6 +31,7 @@ from cites_connector.services.deciding import (
     audit_summary,
     decide_and_write_off,
 )
+from cites_connector.services.metrics import NO_METRICS, ClearanceMetrics
 from cites_connector.services.permit_lookup import UnknownPermitLookup
 from cites_connector.services.ports import Ledger, StateChanged, UnitOfWork
 from cites_connector.services.retry import lost_race_retrying
@@ -63,6 +65,7 @@ class ClearanceService:
         max_attempts: int = 8,
         lookup: UnknownPermitLookup | None = None,
         store_found: Callable[[Permit, str], object] | None = None,
+        metrics: ClearanceMetrics = NO_METRICS,
     ):
         self.ledger = ledger
         self.rulebook = rulebook
@@ -71,6 +74,7 @@ class ClearanceService:
         self.max_attempts = max_attempts
         self.lookup = lookup
         self.store_found = store_found
+        self.metrics = metrics
 
     def _look_up_unknown(self, declaration: Declaration) -> None:
         """Fetch cited permits the ledger lacks, before the clearance transaction: the replies
@@ -120,9 +124,13 @@ class ClearanceService:
             self._look_up_unknown(declaration)
             for attempt in lost_race_retrying(self.max_attempts):
                 with attempt:
-                    return self._clear_once(
+                    started = time.perf_counter()
+                    outcome = self._clear_once(
                         declaration_id, version, declaration, actor, endorsed_by or actor
                     )
+                    if not outcome.repeated:
+                        self.metrics.write_off_committed(time.perf_counter() - started)
+                    return outcome
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _clear_once(

@@ -1,40 +1,57 @@
 """The impact preview of a draft: the recorded declarations decided again with the draft as
 their table, compared with what the table in force decides.
+
+Each is decided as the deciding service would decide it now (deciding.py): the same Rulebook
+(taxonomy, policy, listings by population) but for the table, and the trade suspensions and
+export quotas read as the deciding transaction reads them (trade_controls.py), only without
+locking or charging anything: a preview that left them out would call an elephant of a
+Kenyan population Appendix II, or clear a suspended taxon, and disagree with the border.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 
-from cites_connector.domain.decider import Decider, PermitFinder
-from cites_connector.domain.decision_policy import DecisionPolicy
+from cites_connector.domain.decider import PermitFinder
+from cites_connector.domain.decisions import Decision
+from cites_connector.domain.declarations import Declaration
 from cites_connector.domain.errors import ConnectorError
-from cites_connector.domain.hs_admin_impact import ImpactReport, compare, without_own_usages
+from cites_connector.domain.hs_admin_impact import (
+    ImpactReport,
+    compare,
+    without_own_charges,
+    without_own_usages,
+)
 from cites_connector.domain.hs_table_views import HsTableView
 from cites_connector.domain.hs_tables import HsMatch, HsRowSet, HsTables
 from cites_connector.domain.permits import Permit
+from cites_connector.domain.trade_controls import TradeControls
 from cites_connector.domain.usages import Usage
+from cites_connector.services.decider_factory import Rulebook
 from cites_connector.services.hs_admin_base import (
     HsAdminBase,
     label_of,
     rows_of,
 )
 from cites_connector.services.ports import Ledger
+from cites_connector.services.trade_controls import trade_controls_for
 
 
 class HsImpactPreview(HsAdminBase):
     """What a draft would change for declarations already decided."""
 
     def impact(
-        self, ref: str, since: date | None, ledger: Ledger, policy: DecisionPolicy
+        self, ref: str, since: date | None, ledger: Ledger, rulebook: Rulebook
     ) -> ImpactReport:
         """Decide recorded declarations again with ``ref`` instead of their own table.
 
         Reads only: the ledger through its read-only snapshot, the tables through the store's.
-        Each declaration is decided twice against the same permits (its own write-offs given
-        back in memory), with the table it was decided with and with ``ref``, by the real
-        Decider; the report lists what differs.
+        Each declaration is decided twice against the same permits, suspensions and quotas
+        (its own write-offs and quota charges given back in memory), with the table it was
+        decided with and with ``ref``, by the deciding service's Decider (``rulebook``); the
+        report lists what differs.
         """
         with self.store.snapshot() as s:
             candidate = self._find(s, ref)
@@ -70,11 +87,15 @@ class HsImpactPreview(HsAdminBase):
                     return without_own_usages(session.permits.numbered(number), _did, _usages)
 
                 try:
-                    before = self._decider(before_table, find, policy).decide(
-                        did, decided.version, declaration
+                    controls = without_own_charges(
+                        trade_controls_for(
+                            session, rulebook.taxonomy, rulebook.policy, declaration, lock=False
+                        ),
+                        session.trade.charges_of(did),
                     )
-                    after = self._decider(draft_table, find, policy).decide(
-                        did, decided.version, declaration
+                    before, after = (
+                        _decide(rulebook, table, find, controls, did, decided.version, declaration)
+                        for table in (before_table, draft_table)
                     )
                 except (ConnectorError, ValueError) as exc:
                     report.skipped.append((did, str(exc)))
@@ -87,10 +108,19 @@ class HsImpactPreview(HsAdminBase):
                     report.declarations.append(outcome)
         return report
 
-    def _decider(self, table: HsTableView, find: PermitFinder, policy: DecisionPolicy) -> Decider:
-        return Decider(
-            tables=_Fixed(table), taxonomy=self.taxonomy, find_permits=find, policy=policy
-        )
+
+def _decide(
+    rulebook: Rulebook,
+    table: HsTableView,
+    find: PermitFinder,
+    controls: TradeControls,
+    declaration_id: str,
+    version: int,
+    declaration: Declaration,
+) -> Decision:
+    """The deciding service's Decider (Rulebook.decider) with ``table`` for every date."""
+    fixed = replace(rulebook, tables=lambda: _Fixed(table))
+    return fixed.decider(find, controls).decide(declaration_id, version, declaration)
 
 
 class _Labelled:

@@ -94,6 +94,11 @@ class TradeControlRows(ABC):
         """Reverse every active charge of a declaration (amendment, cancellation): returns
         (quota number, quantity) for each."""
 
+    @abstractmethod
+    def charges_of(self, declaration_id: str) -> Sequence[tuple[int, Decimal]]:
+        """(quota number, quantity) of each active charge of a declaration, changing nothing:
+        what an impact preview gives back in memory before deciding it again."""
+
     # -- imports waiting for approval ---------------------------------------------------------
 
     @abstractmethod

@@ -16,13 +16,23 @@ from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
 from cites_connector.domain.decision_policy import DecisionPolicy
 from cites_connector.domain.hs_tables import HsRow
 from cites_connector.hs_codes.nomenclature import load_cites_terms, load_nomenclature
-from cites_connector.hs_codes.taxonomy_data import load_bundled_taxonomy
+from cites_connector.hs_codes.taxonomy_data import load_bundled_listings, load_bundled_taxonomy
 from cites_connector.services.decider_factory import Rulebook
 from cites_connector.services.hs_admin import HsAdminService
 from tests.integration import kit
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 POLICY = DecisionPolicy(home_country="NA")
+
+
+def rulebook_on(engine) -> Rulebook:
+    """What the deciding service decides with (app.rulebook): the tables in the database."""
+    return Rulebook(
+        tables=SqlHsTableStore(engine).tables,
+        taxonomy=load_bundled_taxonomy(),
+        policy=POLICY,
+        listings=load_bundled_listings(),
+    )
 
 
 def admin_on(engine) -> HsAdminService:
@@ -48,11 +58,7 @@ def leather_item(number: int):
 
 def record_declarations(ledger) -> None:
     clearance, permits = kit.services(ledger)
-    clearance.rulebook = Rulebook(
-        tables=SqlHsTableStore(ledger.engine).tables,
-        taxonomy=load_bundled_taxonomy(),
-        policy=POLICY,
-    )
+    clearance.rulebook = rulebook_on(ledger.engine)
     permits.apply(kit.permit("P-1"))
     decided = {
         "E-0": clearance.clear("E-0", 1, kit.export(kit.plastic_item(1), on=date(2026, 11, 10))),
@@ -101,7 +107,9 @@ def test_impact_reports_exactly_the_changed_items_and_writes_nothing(recorded):
     engine = make_engine(url)
     before = ledger_fingerprint(engine)
 
-    report = admin_on(engine).impact(draft, date(2026, 11, 20), SqlAlchemyLedger(engine), POLICY)
+    report = admin_on(engine).impact(
+        draft, date(2026, 11, 20), SqlAlchemyLedger(engine), rulebook_on(engine)
+    )
     engine.dispose()
 
     assert ledger_fingerprint(engine) == before
@@ -129,7 +137,9 @@ def test_impact_reports_exactly_the_changed_items_and_writes_nothing(recorded):
 def test_impact_of_the_unchanged_table_is_nothing(recorded):
     url, _ = recorded
     engine = make_engine(url)
-    report = admin_on(engine).impact("HS2022/1", None, SqlAlchemyLedger(engine), POLICY)
+    report = admin_on(engine).impact(
+        "HS2022/1", None, SqlAlchemyLedger(engine), rulebook_on(engine)
+    )
     engine.dispose()
     assert report.declarations_examined == 4
     assert report.items == [] and report.declarations == [] and report.skipped == []

@@ -159,6 +159,7 @@ def test_platform_injected_variables_are_not_warned_about(tmp_path):
         "CONNECTOR_PORT_8088_TCP_PROTO": "tcp",
         "CONNECTOR_PORT_8088_TCP_PORT": "8088",
         "CONNECTOR_PORT_8088_TCP_ADDR": "10.0.0.11",
+        "CONNECTOR_TEST_CHROMIUM": "/usr/bin/chromium",  # the test suite's own
     }
     result = run(tmp_path, "config", "check", "--no-probe", **kubernetes)
     assert result.exit_code == 0, result.output

@@ -78,8 +78,16 @@ def test_an_amendment_and_a_cancellation_give_the_quota_back(ledger_backend):
     # version 2 asks for 10: the 8 of version 1 come back first, so 10 fit
     assert clearance.clear("D1", 2, export(python_item(1, 10, "M40"))).decision.cleared
     assert used(ledger_backend) == 10
+    assert active_charges(ledger_backend, "D1") == [Decimal(10)]  # version 1's was given back
     clearance.cancel("D1", 2)
     assert used(ledger_backend) == 0
+    assert active_charges(ledger_backend, "D1") == []
+
+
+def active_charges(ledger, declaration_id: str) -> list[Decimal]:
+    """What an impact preview gives back before deciding the declaration again."""
+    with ledger.snapshot() as uow:
+        return [amount for _, amount in uow.trade.charges_of(declaration_id)]
 
 
 def test_setting_a_quota_again_keeps_what_the_year_used(ledger_backend):

@@ -183,6 +183,16 @@ def test_a_suspension_is_refused_without_its_notification_or_with_unknown_codes(
         suspension(sources=["K"])
     with pytest.raises(InvalidInput):
         suspension(ends_on=TODAY - timedelta(days=1000))
+    with pytest.raises(InvalidInput, match="at most 200 characters"):
+        suspension(reference="N" * 201)  # the table's column holds 200: refused, not a DB error
+    assert suspension(reference="N" * 200).reference == "N" * 200
+
+
+@pytest.mark.parametrize("term", ["TUSKS AND MORE", "TUS;", "ＴＵＳ", "T" * 9])
+def test_a_quota_term_that_is_not_a_term_code_is_refused(term):
+    with pytest.raises(InvalidInput, match="not a CITES term code"):
+        quota(term=term)
+    assert quota(term=" tus ").term == "TUS"
 
 
 # -- quotas ------------------------------------------------------------------------------------

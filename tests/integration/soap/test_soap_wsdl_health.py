@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from importlib.metadata import version
 
 import pytest
 import requests
@@ -69,7 +70,9 @@ def test_the_repository_wsdl_loads_from_a_path_without_network():
 def test_healthz_is_200_when_the_database_answers(service):
     response = requests.get(f"{service.url}/healthz", timeout=10)
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok"}}
+    body = response.json()
+    assert body == {"status": "ok", "version": body["version"], "checks": {"database": "ok"}}
+    assert body["version"] == version("cites-connector")
 
 
 def test_the_baseline_route_is_off_unless_asked_for(service):

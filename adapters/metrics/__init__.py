@@ -1,0 +1,1 @@
+"""Prometheus metrics and the health answers of ``cites-connector serve`` (issue 14)."""
