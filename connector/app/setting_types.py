@@ -10,7 +10,7 @@ repeat the value itself, which may carry a password.
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import pycountry
 from pydantic import AfterValidator, BeforeValidator, SecretStr
@@ -58,8 +58,19 @@ def _amqp_url(value: str) -> str:
 
     if urlsplit(value).scheme not in ("amqp", "amqps"):
         raise ValueError("not an AMQP URL (expected amqp://user:password@host:5672/vhost)")
+    parts = urlsplit(value)
+    netloc = parts.netloc
+    if parts.username and parts.password is None:
+        # a user without a password is a form the deployment example uses (the password comes
+        # with CONNECTOR_AMQP_URL from the environment); pika itself cannot parse it, so the
+        # rest of the URL is checked with a stand-in password
+        netloc = netloc.replace(f"{parts.username}@", f"{parts.username}:x@", 1)
+    # ssl_options name certificate files that pika opens while parsing; they belong to the
+    # host that connects (checked then, and by `config check`), not to every verb's settings
+    query = "&".join(q for q in parts.query.split("&") if q and not q.startswith("ssl_options="))
+    value_checked = urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
     try:
-        pika.URLParameters(value)
+        pika.URLParameters(value_checked)
     except (ValueError, TypeError, IndexError, AttributeError) as exc:
         reason = str(exc).splitlines()[0][:100] if str(exc) else type(exc).__name__
         raise ValueError(

@@ -90,6 +90,11 @@ def describe(exc: ValidationError, model: type[BaseModel], toml_file: Path | Non
         )
         detail = error["msg"].removeprefix("Value error, ")
         where = f"{env_name(key)} (TOML key {key})" if key else "the settings"
+        entry = loc[len(key.split(".")) :] if key in keys else []
+        if entry and all(part.replace("_", "").isalnum() for part in entry):
+            # an entry of a table setting (severities, hs_roles): name the entry itself
+            name = "__".join(entry)
+            where = f"{env_name(key)}__{name} (TOML key {key}.{'.'.join(entry)})"
         if key in SECRET_FIELDS and os.environ.get(env_name(key) + "_FILE"):
             where = f"the file of {env_name(key)}_FILE (TOML key {key})"
         if error["type"] == "missing":

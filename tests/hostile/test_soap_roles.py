@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 import requests
 
+from cites_connector.adapters.metrics.endpoints import connector_version
 from cites_connector.adapters.soap.health import HealthCheck, database_probe
 from tests.hostile.soap_kit import (
     BALANCE,
@@ -161,6 +162,7 @@ def test_healthz_names_components_and_states_only(tmp_path):
     assert response.status_code == 503
     assert response.json() == {
         "status": "unavailable",
+        "version": connector_version(),
         "checks": {"database": "ok", "permit-consumer": "down"},
     }
 
@@ -170,4 +172,8 @@ def test_healthz_hides_the_database_host_when_it_is_down(tmp_path):
     with running_service(tmp_path, permits=False, database_url=url) as running:
         response = requests.get(f"{running.url}/healthz", timeout=10)
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "checks": {"database": "down"}}
+    assert response.json() == {
+        "status": "unavailable",
+        "version": connector_version(),
+        "checks": {"database": "down"},
+    }
