@@ -30,6 +30,26 @@ from cites_connector.mappings.permit_json import parse_permit_list
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_PERMITS = (ROOT / "examples" / "permits-namibia.json").read_bytes()
 SAD = ROOT / "tests" / "fixtures" / "sad"
+
+#: the paper permit form as an officer fills it (the 40 captive-bred royal pythons of SAD 1)
+PAPER_PERMIT = {
+    "permit_number": "26NA000999",
+    "issuing_country": "NA",
+    "security_stamp": "0099999",
+    "purpose": "T",
+    "exporter_name": "Okavango Reptile Exports CC",
+    "exporter_country": "NA",
+    "exporter_id": "NA-EXP-0042",
+    "importer_name": "Terrarium Handel GmbH",
+    "importer_country": "DE",
+    "line0_line": "A",
+    "line0_taxon": "Python regius",
+    "line0_quantity": "40",
+    "line0_appendix": "II",
+    "line0_source": "C",
+    "line0_term": "LIV",
+    "line0_origin": "NA",
+}
 START = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
 #: one account per role (two reviewers and two officers for four eyes), brokers by code

@@ -18,26 +18,7 @@ from tests.console.browser import (
     need_chromium,
     running,
 )
-from tests.console.conftest import SAD
-
-PAPER_PERMIT = {
-    "permit_number": "26NA000999",
-    "issuing_country": "NA",
-    "security_stamp": "0099999",
-    "purpose": "T",
-    "exporter_name": "Okavango Reptile Exports CC",
-    "exporter_country": "NA",
-    "exporter_id": "NA-EXP-0042",
-    "importer_name": "Terrarium Handel GmbH",
-    "importer_country": "DE",
-    "line0_line": "A",
-    "line0_taxon": "Python regius",
-    "line0_quantity": "40",
-    "line0_appendix": "II",
-    "line0_source": "C",
-    "line0_term": "LIV",
-    "line0_origin": "NA",
-}
+from tests.console.conftest import PAPER_PERMIT, SAD
 
 
 @pytest.fixture

@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-from tests.console.conftest import post
+from tests.console.conftest import PAPER_PERMIT, post
 
-PAPER = {
-    "permit_number": "26NA000999",
-    "issuing_country": "NA",
+PAPER = PAPER_PERMIT | {
     "type": "EXPORT",
     "consignment_policy": "SINGLE",
     "issued_on": "2026-11-20",
     "valid_from": "2026-11-20",
     "valid_until": "2027-05-19",
-    "security_stamp": "0099999",
-    "purpose": "T",
-    "exporter_name": "Okavango Reptile Exports CC",
-    "exporter_country": "NA",
-    "exporter_id": "NA-EXP-0042",
-    "importer_name": "Terrarium Handel GmbH",
-    "importer_country": "DE",
-    "line0_line": "A",
-    "line0_taxon": "Python regius",
-    "line0_quantity": "40",
-    "line0_appendix": "II",
-    "line0_source": "C",
-    "line0_term": "LIV",
-    "line0_origin": "NA",
 }
 
 

@@ -7,25 +7,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
 from cites_connector.cli.actor import os_account
-from cites_connector.cli.main import cli
 
 
 @pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.setenv("CONNECTOR_HOME_COUNTRY", "NA")
-    monkeypatch.setenv("CONNECTOR_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("CONNECTOR_LOGGING__LEVEL", "WARNING")
+def run(run, monkeypatch):
+    """The shared CLI fixture (tests/integration/conftest.py), this account an approver."""
     monkeypatch.setenv("CONNECTOR_HS_ROLES", json.dumps({os_account(): "approver"}))
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(cli, list(args), catch_exceptions=False)
-
-    assert invoke("migrate").exit_code == 0
-    return invoke
+    return run
 
 
 def test_the_bundled_table_validates_as_migrated(run):

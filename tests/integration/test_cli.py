@@ -17,20 +17,6 @@ EXAMPLES = Path(__file__).parent.parent.parent / "examples"
 SAMPLE = EXAMPLES / "sad-export-WDHA-E1042.xml"
 
 
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.setenv("CONNECTOR_HOME_COUNTRY", "NA")
-    monkeypatch.setenv("CONNECTOR_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("CONNECTOR_LOGGING__LEVEL", "WARNING")
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(cli, list(args), catch_exceptions=False)
-
-    assert invoke("migrate").exit_code == 0
-    return invoke
-
-
 def permit_json(run, number: str) -> dict:
     result = run("permits", "show", number, "--json")
     assert result.exit_code == 0, result.output

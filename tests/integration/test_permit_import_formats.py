@@ -3,44 +3,20 @@ an EPIX envelope), told apart by content, with the same validation and exit code
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
-
-from cites_connector.cli.main import cli
+from tests.integration.test_cli import permit_json
 
 ROOT = Path(__file__).resolve().parents[2]
 EPERMIT = ROOT / "tests" / "fixtures" / "epermit"
 NAMIBIA_XML = ROOT / "examples" / "26NA000123-python-regius-export-v2.xml"
 
 
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.setenv("CONNECTOR_HOME_COUNTRY", "NA")
-    monkeypatch.setenv("CONNECTOR_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("CONNECTOR_LOGGING__LEVEL", "WARNING")
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(cli, list(args), catch_exceptions=False)
-
-    assert invoke("migrate").exit_code == 0
-    return invoke
-
-
-def shown(run, number: str) -> dict:
-    result = run("permits", "show", number, "--json")
-    assert result.exit_code == 0, result.output
-    return json.loads(result.output)
-
-
 def test_a_bare_v2_epermit_is_imported_like_its_json(run):
     result = run("permits", "import", str(NAMIBIA_XML))
     assert result.exit_code == 0, result.output
     assert "26NA000123 (NA)" in result.output
-    permit = shown(run, "26NA000123")
+    permit = permit_json(run, "26NA000123")
     assert permit["lines"][0]["taxon"] == "Python regius"
     assert permit["lines"][0]["remaining"] == "40"
     assert permit["version"] == 1
@@ -52,7 +28,7 @@ def test_an_epermit_in_an_epix_envelope_with_a_byte_order_mark_and_a_version(run
     file.write_bytes(b"\xef\xbb\xbf\n  " + data)
     result = run("permits", "import", str(file), "--permit-version", "3")
     assert result.exit_code == 0, result.output
-    assert shown(run, "26NA000152")["version"] == 3
+    assert permit_json(run, "26NA000152")["version"] == 3
 
 
 def test_an_invalid_epermit_exits_2_and_stores_nothing(run, tmp_path):
@@ -73,6 +49,6 @@ def test_a_bad_permit_version_for_xml_exits_2(run):
 def test_box_14_and_the_origin_permit_are_stored_and_shown(run):
     result = run("permits", "import", str(EPERMIT / "epix-v2-re-export-endorsed.xml"))
     assert result.exit_code == 0, result.output
-    line_a, line_b = shown(run, "BE000000")["lines"]
+    line_a, line_b = permit_json(run, "BE000000")["lines"]
     assert (line_a["exported_quantity"], line_a["origin_permit_number"]) == ("4", "US12345")
     assert "exported_quantity" not in line_b and "origin_permit_number" not in line_b

@@ -23,18 +23,10 @@ PERMITS = ROOT / "tests" / "fixtures" / "permits" / "26NA000123-python-regius-ex
 
 
 @pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.setenv("CONNECTOR_HOME_COUNTRY", "NA")
-    monkeypatch.setenv("CONNECTOR_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("CONNECTOR_LOGGING__LEVEL", "WARNING")
+def run(run, monkeypatch):
+    """The shared CLI fixture (tests/integration/conftest.py), this account an approver."""
     monkeypatch.setenv("CONNECTOR_HS_ROLES", json.dumps({os_account(): "approver"}))
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(cli, list(args), catch_exceptions=False)
-
-    assert invoke("migrate").exit_code == 0
-    return invoke
+    return run
 
 
 def listed(run, *args: str) -> dict:
