@@ -11,7 +11,7 @@ bootstrap, or handed a session by tests.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
 
@@ -140,14 +140,25 @@ class SpeciesPlusClient:
 
 
 def refresh_taxonomy(
-    client: SpeciesPlusClient, target_dir: Path | str, updated_since: date | datetime | None = None
+    client: SpeciesPlusClient,
+    target_dir: Path | str,
+    updated_since: date | datetime | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> RefreshResult:
     """Fetch Species+ pages and merge them into the taxonomy files in ``target_dir``.
 
     Every page is fetched before anything is written, so a failure part way leaves the files
-    as they were.
+    as they were. ``progress(pages, total)`` hears after each page (the whole list is some
+    hundred pages: the command line shows a bar), the total from Species+' pagination.
     """
-    pages = list(client.iter_taxon_concept_pages(updated_since))
+    pages: list[JsonObject] = []
+    for page in client.iter_taxon_concept_pages(updated_since):
+        pages.append(page)
+        if progress is not None:
+            pagination = page.get("pagination") or {}
+            entries = int(pagination.get("total_entries") or 0)
+            per_page = int(pagination.get("per_page") or client.per_page) or 1
+            progress(len(pages), max(len(pages), -(-entries // per_page)))
     since = f" updated since {updated_since.isoformat()}" if updated_since else ""
     return merge_pages(
         target_dir, pages, source=f"Species+ API {client.base_url}/taxon_concepts{since}"

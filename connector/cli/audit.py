@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from cites_connector.cli.main import EXIT_REFUSED, Context, cli, handle_errors
-from cites_connector.cli.output import emit_json, table
+from cites_connector.cli.output import Column, Listing, emit, format_option
 
 if TYPE_CHECKING:
     from cites_connector.adapters.sql.audit_report import ChainReport
@@ -49,26 +49,27 @@ def _line(chain: ChainReport) -> str:
     is_flag=True,
     help="Only read: do not seal the ledger rows written since the last seal first.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@format_option
 @click.pass_obj
 @handle_errors
-def verify(obj: Context, no_seal: bool, as_json: bool) -> None:
+def verify(obj: Context, no_seal: bool, fmt: str) -> None:
     """Check every audit chain with the audit key; exit 1 and name the first bad row.
 
     Also recomputes the digest of every published HS table version's rows."""
     from cites_connector.adapters.sql.audit_checks import verify_chains
 
     report = verify_chains(obj.app.engine, seal=not no_seal)
-    if as_json:
-        emit_json(
-            {
-                "ok": report.ok,
-                "key_id": report.key_id,
-                "notes": list(report.notes),
-                "chains": [vars(c) | {"ok": c.ok} for c in report.chains],
-                "tampered_versions": list(report.tampered_versions),
-            }
-        )
+    chains = [vars(c) | {"ok": c.ok} for c in report.chains]
+    document = {
+        "ok": report.ok,
+        "key_id": report.key_id,
+        "notes": list(report.notes),
+        "chains": chains,
+        "tampered_versions": list(report.tampered_versions),
+    }
+    if fmt != "table":
+        keys = list(chains[0]) if chains else ["chain", "ok"]
+        emit(fmt, document, Listing("chain", [Column(k, k) for k in keys], chains))
     else:
         for note in report.notes:
             click.echo(f"({note})")
@@ -112,15 +113,34 @@ def seal(obj: Context, full: bool) -> None:
         sys.exit(EXIT_REFUSED)
 
 
+LEDGER_COLUMNS = (
+    Column("id", "#"),
+    Column("at", "When (UTC)"),
+    Column("actor", "Who"),
+    Column("action", "Action"),
+    Column("subject", "Subject"),
+    Column("details", "Details", table=False),
+)
+ADMIN_COLUMNS = (
+    Column("seq", "#"),
+    Column("at", "When (UTC)"),
+    Column("actor", "Who"),
+    Column("action", "Action"),
+    Column("subject", "Subject"),
+    Column("reason", "Why"),
+    Column("details", "Details", table=False),
+)
+
+
 @audit.command()
 @click.option("--last", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option(
     "--ledger", is_flag=True, help="The ledger's audit rows instead of the administration log."
 )
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@format_option
 @click.pass_obj
 @handle_errors
-def show(obj: Context, last: int, ledger: bool, as_json: bool) -> None:
+def show(obj: Context, last: int, ledger: bool, fmt: str) -> None:
     """The newest records: who, when, what, why."""
     from sqlalchemy import select
 
@@ -133,26 +153,11 @@ def show(obj: Context, last: int, ledger: bool, as_json: bool) -> None:
         rows = list(
             connection.execute(select(source).order_by(order.desc()).limit(last)).mappings()
         )[::-1]
+    columns: tuple[Column, ...]
     if ledger:
-        if as_json:
-            emit_json([dict(r) for r in rows])
-            return
-        click.echo(
-            table(
-                ["#", "When (UTC)", "Who", "Action", "Subject"],
-                [[r["id"], str(r["at"])[:19], r["actor"], r["action"], r["subject"]] for r in rows],
-            )
-        )
-        return
-    if as_json:
-        emit_json([dict(r) | {"details": json.loads(r["details"])} for r in rows])
-        return
-    click.echo(
-        table(
-            ["#", "When (UTC)", "Who", "Action", "Subject", "Why"],
-            [
-                [r["seq"], r["at"][:19], r["actor"], r["action"], r["subject"], r["reason"]]
-                for r in rows
-            ],
-        )
-    )
+        columns = LEDGER_COLUMNS
+        document = [dict(r) for r in rows]
+    else:
+        columns = ADMIN_COLUMNS
+        document = [dict(r) | {"details": json.loads(r["details"])} for r in rows]
+    emit(fmt, document, Listing("record", columns, [dict(r) for r in rows]))

@@ -9,10 +9,11 @@ import click
 
 from cites_connector.cli.actor import acting
 from cites_connector.cli.main import EXIT_OK, EXIT_REFUSED, Context, cli, handle_errors
-from cites_connector.cli.output import decision_text, emit_json, table
+from cites_connector.cli.output import Column, Listing, Qty, emit, format_option
+from cites_connector.cli.reports import show_decision
 from cites_connector.domain.decision_dicts import decision_to_dict
 from cites_connector.domain.decisions import Decision, DeclarationDecision
-from cites_connector.domain.units import format_decimal, unit_label
+from cites_connector.domain.units import format_decimal
 
 SAD_FILE = click.Path(path_type=Path, dir_okay=False, exists=True)
 
@@ -22,11 +23,18 @@ def _exit_for(decision: Decision) -> int:
     return EXIT_REFUSED if decision.decision is DeclarationDecision.HELD else EXIT_OK
 
 
-def _show(decision: Decision, as_json: bool, note: str | None = None, **extra: object) -> None:
-    if as_json:
-        emit_json(decision_to_dict(decision) | extra)
-    else:
-        click.echo(decision_text(decision, note))
+def _show(decision: Decision, fmt: str, note: str | None = None, **extra: object) -> None:
+    show_decision(fmt, decision, decision_to_dict(decision) | extra, note)
+
+
+RESTORED_COLUMNS = (
+    Column("permit_number", "Permit"),
+    Column("issuing_country", "Country"),
+    Column("permit_line", "Line"),
+    Column("quantity", "Quantity"),
+    Column("unit", "Unit", table=False),
+    Column("remaining_after", "Remaining after"),
+)
 
 
 @cli.group()
@@ -43,17 +51,15 @@ def declarations() -> None:
     help="Declaration id (default: the file name without extension).",
 )
 @click.option("--version", default=1, show_default=True, type=click.IntRange(min=1))
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@format_option
 @click.pass_obj
 @handle_errors
-def check(
-    obj: Context, file: Path, declaration_id: str | None, version: int, as_json: bool
-) -> None:
+def check(obj: Context, file: Path, declaration_id: str | None, version: int, fmt: str) -> None:
     """Decide an ASYCUDA SAD XML file against the ledger without writing anything."""
     app = obj.app
     declaration = app.map_sad(file.read_bytes())
     decision = app.clearance.check(declaration_id or file.stem, version, declaration)
-    _show(decision, as_json, "(check only: nothing was written off)", written=False)
+    _show(decision, fmt, "(check only: nothing was written off)", written=False)
     sys.exit(_exit_for(decision))
 
 
@@ -62,32 +68,30 @@ def check(
 @click.option("--id", "declaration_id", required=True, help="Declaration id given by customs.")
 @click.option("--version", default=1, show_default=True, type=click.IntRange(min=1))
 @click.option("--user", default="cli", show_default=True, help="Recorded in the audit log.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@format_option
 @click.pass_obj
 @handle_errors
-def clear(
-    obj: Context, file: Path, declaration_id: str, version: int, user: str, as_json: bool
-) -> None:
+def clear(obj: Context, file: Path, declaration_id: str, version: int, user: str, fmt: str) -> None:
     """Decide a declaration and write its permits off (what CheckDeclaration does)."""
     app = obj.app
     declaration = app.map_sad(file.read_bytes())
     outcome = app.clearance.clear(declaration_id, version, declaration, actor=user)
     note = "(repeated: the stored decision, nothing written again)" if outcome.repeated else None
-    _show(outcome.decision, as_json, note, repeated=outcome.repeated)
+    _show(outcome.decision, fmt, note, repeated=outcome.repeated)
     sys.exit(_exit_for(outcome.decision))
 
 
 @declarations.command("show")
 @click.argument("declaration_id")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@format_option
 @click.pass_obj
 @handle_errors
-def show(obj: Context, declaration_id: str, as_json: bool) -> None:
+def show(obj: Context, declaration_id: str, fmt: str) -> None:
     """The latest decision of a declaration and its state."""
     stored = obj.app.clearance.stored(declaration_id)
     _show(
         stored.decision,
-        as_json,
+        fmt,
         f"state {stored.state.value}, decided {stored.decided_at.isoformat(timespec='seconds')}",
         state=stored.state.value,
         decided_at=stored.decided_at.isoformat(),
@@ -98,12 +102,10 @@ def show(obj: Context, declaration_id: str, as_json: bool) -> None:
 @acting
 @click.argument("declaration_id")
 @click.option("--reason", default=None, help="Why the declaration is cancelled (audited).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@format_option
 @click.pass_obj
 @handle_errors
-def cancel(
-    obj: Context, declaration_id: str, reason: str | None, actor: str, as_json: bool
-) -> None:
+def cancel(obj: Context, declaration_id: str, reason: str | None, actor: str, fmt: str) -> None:
     """Give back every quantity written off for a declaration. Recorded in the audit log
     under the operating-system account running the command (contract 7, v2)."""
     restored = obj.app.clearance.cancel(declaration_id, reason, actor=actor)
@@ -118,23 +120,20 @@ def cancel(
         }
         for r in restored
     ]
-    if as_json:
-        emit_json({"declaration_id": declaration_id, "restored": rows})
-        return
-    click.echo(f"Declaration {declaration_id} cancelled; {len(rows)} write-off(s) given back.")
-    if rows:
-        click.echo(
-            table(
-                ["Permit", "Country", "Line", "Quantity", "Remaining after"],
-                [
-                    [
-                        r["permit_number"],
-                        r["issuing_country"],
-                        r["permit_line"],
-                        f"{r['quantity']} {unit_label(r['unit'])}",
-                        f"{r['remaining_after']} {unit_label(r['unit'])}",
-                    ]
-                    for r in rows
-                ],
-            )
-        )
+    listing = Listing(
+        "restored",
+        RESTORED_COLUMNS,
+        [
+            r
+            | {
+                "quantity": Qty(u.usage.quantity, u.usage.unit),
+                "remaining_after": Qty(u.remaining_after, u.usage.unit),
+            }
+            for r, u in zip(rows, restored, strict=True)
+        ],
+    )
+    if fmt == "table":
+        click.echo(f"Declaration {declaration_id} cancelled; {len(rows)} write-off(s) given back.")
+        if not rows:
+            return
+    emit(fmt, {"declaration_id": declaration_id, "restored": rows}, listing)

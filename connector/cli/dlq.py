@@ -17,12 +17,22 @@ import click
 
 from cites_connector.cli.actor import acting
 from cites_connector.cli.main import EXIT_REFUSED, EXIT_USAGE, Context, cli, handle_errors
-from cites_connector.cli.output import emit_json, table
+from cites_connector.cli.output import Column, Listing, emit, format_option
 
 
 @cli.group()
 def dlq() -> None:
     """Dead-lettered permit messages: list them, replay them."""
+
+
+DEAD_LETTER_COLUMNS = (
+    Column("message_id", "Message id"),
+    Column("routing_key", "Routing key"),
+    Column("publisher", "Published by"),
+    Column("rejected_at", "Rejected at"),
+    Column("size", "Bytes"),
+    Column("reason", "Reason"),
+)
 
 
 @dlq.command("list")
@@ -33,38 +43,29 @@ def dlq() -> None:
     type=click.IntRange(min=1),
     help="Show at most this many, oldest first.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@format_option
 @click.pass_obj
 @handle_errors
-def list_(obj: Context, limit: int, as_json: bool) -> None:
+def list_(obj: Context, limit: int, fmt: str) -> None:
     """Dead letters with their rejection reason; they stay in the queue."""
     from cites_connector.adapters.amqp.dead_letters import list_dead_letters
 
     letters, total = list_dead_letters(obj.settings.amqp_url, limit)
-    if as_json:
-        emit_json({"total": total, "dead_letters": [d.as_dict() for d in letters]})
-        return
-    if not letters:
-        click.echo("No dead letters.")
-        return
-    click.echo(
-        table(
-            ["Message id", "Routing key", "Published by", "Rejected at", "Bytes", "Reason"],
-            [
-                [
-                    d.message_id if d.id_given else f"{d.message_id[:19]}… (no id)",
-                    d.routing_key,
-                    d.publisher or "?",
-                    d.rejected_at or "",
-                    d.size,
-                    d.explained[:160],
-                ]
-                for d in letters
-            ],
-        )
-    )
+    rows = [
+        {
+            "message_id": d.message_id if d.id_given else f"{d.message_id} (no id)",
+            "routing_key": d.routing_key,
+            "publisher": d.publisher or "?",
+            "rejected_at": d.rejected_at,
+            "size": d.size,
+            "reason": d.explained,
+        }
+        for d in letters
+    ]
+    listing = Listing("dead_letter", DEAD_LETTER_COLUMNS, rows, empty="No dead letters.")
     if total > len(letters):
-        click.echo(f"\n{len(letters)} of {total} shown (--limit).")
+        listing.notes.append(f"\n{len(letters)} of {total} shown (--limit).")
+    emit(fmt, {"total": total, "dead_letters": [d.as_dict() for d in letters]}, listing)
 
 
 @dlq.command()

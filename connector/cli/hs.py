@@ -20,7 +20,7 @@ import click
 
 from cites_connector.cli.actor import refuses_user
 from cites_connector.cli.main import EXIT_REFUSED, Context, cli, handle_errors
-from cites_connector.cli.output import emit_json, table
+from cites_connector.cli.output import Column, Listing, emit, format_option
 
 if TYPE_CHECKING:
     from cites_connector.services.hs_admin import HsAdminService
@@ -55,6 +55,39 @@ def day(value: datetime | None) -> date | None:
     return value.date() if value is not None else None
 
 
+VERSION_COLUMNS = (
+    Column("version", "Version"),
+    Column("state", "State"),
+    Column("effective_from", "From"),
+    Column("effective_to", "To"),
+    Column("rows", "Rows"),
+    Column("published_by", "Published by"),
+    Column("approved_by", "Approved by"),
+    Column("source", "Source"),
+)
+DRAFT_COLUMNS = (
+    Column("draft", "Draft"),
+    Column("edition", "Edition"),
+    Column("status", "Status"),
+    Column("based_on", "Based on"),
+    Column("rows", "Rows"),
+    Column("flagged", "To review"),
+    Column("created_by", "Created by"),
+    Column("proposed_by", "Proposed by"),
+    Column("approved_by", "Approved by"),
+    Column("rejected_by", "Rejected by", table=False),
+    Column("rejection", "Rejection", table=False),
+    Column("published_as", "Published as"),
+)
+ROW_COLUMNS = (
+    Column("hs_prefix", "HS prefix"),
+    Column("taxon", "Taxon"),
+    Column("terms", "Terms"),
+    Column("note", "Note"),
+    Column("review", "Review"),
+)
+
+
 @cli.group()
 def hs() -> None:
     """HS-to-taxon tables: versions, drafts, four-eyes review, publication, impact."""
@@ -65,10 +98,10 @@ def hs() -> None:
 
 @hs.command("list")
 @refuses_user
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@format_option
 @click.pass_obj
 @handle_errors
-def list_(obj: Context, as_json: bool) -> None:
+def list_(obj: Context, fmt: str) -> None:
     """Published versions (status, effective dates) and drafts (review status)."""
     view = service(obj).overview()
     versions = [
@@ -101,63 +134,13 @@ def list_(obj: Context, as_json: bool) -> None:
         }
         for d in view.drafts
     ]
-    if as_json:
-        emit_json({"today": view.today.isoformat(), "versions": versions, "drafts": drafts})
-        return
-    click.echo(f"Versions (today {view.today}):")
-    click.echo(
-        table(
-            ["Version", "State", "From", "To", "Rows", "Published by", "Approved by", "Source"],
-            [
-                [
-                    v["version"],
-                    v["state"],
-                    v["effective_from"],
-                    v["effective_to"] or "open",
-                    v["rows"],
-                    v["published_by"],
-                    v["approved_by"],
-                    v["source"],
-                ]
-                for v in versions
-            ],
-        )
-    )
-    click.echo("\nDrafts:")
-    if not drafts:
-        click.echo("  none")
-        return
-    click.echo(
-        table(
-            [
-                "Draft",
-                "Edition",
-                "Status",
-                "Based on",
-                "Rows",
-                "To review",
-                "Created by",
-                "Proposed by",
-                "Approved by",
-                "Published as",
-            ],
-            [
-                [
-                    d["draft"],
-                    d["edition"],
-                    d["status"],
-                    d["based_on"],
-                    d["rows"],
-                    d["flagged"],
-                    d["created_by"],
-                    d["proposed_by"],
-                    d["approved_by"],
-                    d["published_as"],
-                ]
-                for d in drafts
-            ],
-        )
-    )
+    listings = [
+        Listing("version", VERSION_COLUMNS, versions, title=f"Versions (today {view.today}):"),
+        Listing("draft", DRAFT_COLUMNS, drafts, title="Drafts:", empty="  none"),
+    ]
+    if fmt == "table":
+        listings[0].rows = [v | {"effective_to": v["effective_to"] or "open"} for v in versions]
+    emit(fmt, {"today": view.today.isoformat(), "versions": versions, "drafts": drafts}, *listings)
 
 
 @hs.command()
@@ -165,10 +148,10 @@ def list_(obj: Context, as_json: bool) -> None:
 @click.argument("ref")
 @click.option("--prefix", default=None, help="Only rows whose HS prefix starts with this.")
 @click.option("--taxon", default=None, help="Only rows of this taxon (case-insensitive).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@format_option
 @click.pass_obj
 @handle_errors
-def show(obj: Context, ref: str, prefix: str | None, taxon: str | None, as_json: bool) -> None:
+def show(obj: Context, ref: str, prefix: str | None, taxon: str | None, fmt: str) -> None:
     """Rows of a version (HS2022/1) or a draft (D3)."""
     edition, rows, reviews = service(obj).rows(ref)
     picked = [
@@ -177,63 +160,42 @@ def show(obj: Context, ref: str, prefix: str | None, taxon: str | None, as_json:
         if (prefix is None or r.hs_prefix.startswith(prefix.replace(".", "")))
         and (taxon is None or r.taxon.casefold() == taxon.casefold())
     ]
-    if as_json:
-        emit_json(
-            {
-                "ref": ref,
-                "edition": edition,
-                "rows": [
-                    {
-                        "hs_prefix": r.hs_prefix,
-                        "taxon": r.taxon,
-                        "terms": sorted(r.terms),
-                        "note": r.note,
-                        "review": rv,
-                    }
-                    for r, rv in picked
-                ],
-            }
-        )
-        return
-    click.echo(f"{ref} ({edition}): {len(picked)} of {len(rows)} rows")
-    click.echo(
-        table(
-            ["HS prefix", "Taxon", "Terms", "Note", "Review"],
-            [[r.hs_prefix, r.taxon, " ".join(sorted(r.terms)), r.note, rv] for r, rv in picked],
-        )
-    )
+    shown = [
+        {"hs_prefix": r.hs_prefix, "taxon": r.taxon, "terms": sorted(r.terms), "note": r.note}
+        | {"review": rv}
+        for r, rv in picked
+    ]
+    if fmt == "table":
+        click.echo(f"{ref} ({edition}): {len(picked)} of {len(rows)} rows")
+    emit(fmt, {"ref": ref, "edition": edition, "rows": shown}, Listing("row", ROW_COLUMNS, shown))
 
 
 @hs.command()
 @refuses_user
 @click.argument("hs_code")
 @click.option("--date", "on", type=DATE, default=None, help="Declaration date (default: today).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@format_option
 @click.pass_obj
 @handle_errors
-def lookup(obj: Context, hs_code: str, on: datetime | None, as_json: bool) -> None:
+def lookup(obj: Context, hs_code: str, on: datetime | None, fmt: str) -> None:
     """Which rows apply to HS_CODE on a date, and why (the version, the matched prefix)."""
     answer = service(obj).lookup(hs_code, day(on))
-    if as_json:
-        emit_json(
-            {
-                "hs_code": answer.code,
-                "date": answer.day.isoformat(),
-                "table": answer.table,
-                "prefix": answer.prefix,
-                "excluded": answer.excluded,
-                "cites_goods": bool(answer.rows) and not answer.excluded,
-                "rows": [
-                    {
-                        "hs_prefix": r.hs_prefix,
-                        "taxon": r.taxon,
-                        "terms": sorted(r.terms),
-                        "note": r.note,
-                    }
-                    for r in answer.rows
-                ],
-            }
-        )
+    rows = [
+        {"hs_prefix": r.hs_prefix, "taxon": r.taxon, "terms": sorted(r.terms), "note": r.note}
+        for r in answer.rows
+    ]
+    listing = Listing("row", ROW_COLUMNS[:4], rows)
+    if fmt != "table":
+        document = {
+            "hs_code": answer.code,
+            "date": answer.day.isoformat(),
+            "table": answer.table,
+            "prefix": answer.prefix,
+            "excluded": answer.excluded,
+            "cites_goods": bool(answer.rows) and not answer.excluded,
+            "rows": rows,
+        }
+        emit(fmt, document, listing)
         return
     if answer.table is None:
         click.echo(f"no HS table is in force on {answer.day}: declarations are refused")
@@ -245,16 +207,9 @@ def lookup(obj: Context, hs_code: str, on: datetime | None, as_json: bool) -> No
         click.echo(f"{head}: prefix {answer.prefix} is excluded: not CITES goods")
     else:
         click.echo(f"{head}: longest matching prefix {answer.prefix}: may hold CITES specimens")
-    if answer.rows:
-        click.echo(
-            table(
-                ["HS prefix", "Taxon", "Terms", "Note"],
-                [
-                    [r.hs_prefix, r.taxon, " ".join(sorted(r.terms)) or "any", r.note]
-                    for r in answer.rows
-                ],
-            )
-        )
+    if rows:
+        listing.rows = [r | {"terms": r["terms"] or "any"} for r in rows]
+        emit(fmt, None, listing)
 
 
 @hs.command()

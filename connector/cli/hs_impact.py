@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -22,7 +23,15 @@ from cites_connector.cli.hs import (
     write_text,
 )
 from cites_connector.cli.main import Context, handle_errors
-from cites_connector.cli.output import emit_json, table
+from cites_connector.cli.output import (
+    Column,
+    Listing,
+    emit,
+    emit_json,
+    emit_table,
+    format_option,
+    progress,
+)
 
 if TYPE_CHECKING:
     from cites_connector.domain.hs_admin_impact import ImpactReport
@@ -88,6 +97,40 @@ def impact_csv(report: ImpactReport) -> str:
     return out.getvalue()
 
 
+ITEM_COLUMNS = (
+    Column("declaration_id", "Declaration"),
+    Column("item_number", "Item"),
+    Column("hs_code", "HS code"),
+    Column("change", "Change"),
+    Column("table_before", "Table before"),
+    Column("taxa_before", "Taxa before"),
+    Column("taxa_after", "Taxa after"),
+    Column("status_before", "Status before"),
+    Column("status_after", "Status after"),
+)
+DECLARATION_COLUMNS = (
+    Column("declaration_id", "Declaration"),
+    Column("version", "Version"),
+    Column("declaration_date", "Date"),
+    Column("table_before", "Table before"),
+    Column("decision_before", "Before"),
+    Column("decision_after", "After"),
+)
+
+
+def impact_document(report: ImpactReport) -> dict[str, Any]:
+    return {
+        "draft": report.draft,
+        "since": report.since,
+        "declarations_examined": report.declarations_examined,
+        "items_examined": report.items_examined,
+        "items": [asdict(i) | {"chapter": i.chapter} for i in report.items],
+        "declarations": [asdict(d) for d in report.declarations],
+        "chapters": {c: dict(sorted(n.items())) for c, n in report.chapters().items()},
+        "skipped": [{"declaration_id": d, "why": why} for d, why in report.skipped],
+    }
+
+
 @hs.command()
 @refuses_user
 @click.argument("ref")
@@ -104,83 +147,68 @@ def impact_csv(report: ImpactReport) -> str:
     default=None,
     help="Also write the report as CSV to this file ('-': standard output only).",
 )
+@format_option
 @click.pass_obj
 @handle_errors
-def impact(obj: Context, ref: str, since: datetime | None, csv_file: Path | None) -> None:
-    """Decide recorded declarations again with REF instead of their table; writes nothing."""
+def impact(obj: Context, ref: str, since: datetime | None, csv_file: Path | None, fmt: str) -> None:
+    """Decide recorded declarations again with REF instead of their table; writes nothing.
+    The CSV (--format csv, or --csv FILE) has one row per changed item, per changed
+    declaration and per HS chapter."""
     from cites_connector.domain.hs_admin_impact import KINDS
 
     app = obj.app
-    report = service(obj).impact(ref, day(since), app.ledger, app.rulebook)
+    with progress(f"Deciding again with {ref}") as step:
+        report = service(obj).impact(ref, day(since), app.ledger, app.rulebook, step)
     text = impact_csv(report)
-    if csv_file is not None and str(csv_file) == "-":
+    if (csv_file is not None and str(csv_file) == "-") or fmt == "csv":
         click.echo(text, nl=False)
+        return
+    if csv_file is not None:
+        write_text(csv_file, text)
+    if fmt == "json":
+        emit_json(impact_document(report))
         return
     click.echo(
         f"Impact of {report.draft} on {report.declarations_examined} declaration(s), "
         f"{report.items_examined} item(s)"
         + (f" dated from {report.since}" if report.since else "")
-        + ": nothing written"
+        + ": nothing written\n"
     )
-    click.echo(f"\nItems that change ({len(report.items)}):")
-    click.echo(
-        table(
-            [
-                "Declaration",
-                "Item",
-                "HS code",
-                "Change",
-                "Table before",
-                "Taxa before",
-                "Taxa after",
-                "Status before",
-                "Status after",
-            ],
-            [
-                [
-                    i.declaration_id,
-                    i.item_number,
-                    i.hs_code,
-                    i.change,
-                    i.table_before,
-                    ", ".join(i.taxa_before),
-                    ", ".join(i.taxa_after),
-                    i.status_before,
-                    i.status_after,
-                ]
-                for i in report.items
-            ],
-        )
-    )
-    click.echo(f"\nDeclarations whose decision changes ({len(report.declarations)}):")
-    click.echo(
-        table(
-            ["Declaration", "Version", "Date", "Table before", "Before", "After"],
-            [
-                [
-                    d.declaration_id,
-                    d.version,
-                    d.declaration_date,
-                    d.table_before,
-                    d.decision_before,
-                    d.decision_after,
-                ]
-                for d in report.declarations
-            ],
-        )
-    )
-    click.echo("\nPer HS chapter:")
-    click.echo(
-        table(
-            ["Chapter", *KINDS],
-            [[c, *(counts.get(k, 0) for k in KINDS)] for c, counts in report.chapters().items()],
-        )
+    chapters = [{"chapter": c} | dict(n) for c, n in report.chapters().items()]
+    emit(
+        fmt,
+        None,
+        Listing(
+            "item",
+            ITEM_COLUMNS,
+            [asdict(i) for i in report.items],
+            title=f"Items that change ({len(report.items)}):",
+        ),
+        Listing(
+            "declaration",
+            DECLARATION_COLUMNS,
+            [asdict(d) for d in report.declarations],
+            title=f"Declarations whose decision changes ({len(report.declarations)}):",
+        ),
+        Listing(
+            "chapter",
+            [Column("chapter", "Chapter"), *(Column(k, k) for k in KINDS)],
+            [c | {k: c.get(k, 0) for k in KINDS} for c in chapters],
+            title="Per HS chapter:",
+        ),
     )
     for did, why in report.skipped:
         click.echo(f"  not decided again: {did}: {why}")
     if csv_file is not None:
-        write_text(csv_file, text)
         click.echo(f"\nCSV written to {csv_file}")
+
+
+CODE_COLUMNS = (
+    Column("old", "Old code"),
+    Column("kind", "Kind"),
+    Column("new", "New code(s)"),
+    Column("rows", "Rows"),
+)
 
 
 @hs.command()
@@ -199,7 +227,7 @@ def impact(obj: Context, ref: str, since: datetime | None, csv_file: Path | None
     help="Version to convert (default: the --from edition's version in force).",
 )
 @reason_option
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@format_option
 @click.pass_obj
 @handle_errors
 def convert(
@@ -210,7 +238,7 @@ def convert(
     base: str | None,
     actor: str,
     reason: str,
-    as_json: bool,
+    fmt: str,
 ) -> None:
     """Build a draft of the new edition; split and merged codes are flagged for review."""
     from cites_connector.domain.hs_admin_convert import parse_correlation
@@ -221,20 +249,21 @@ def convert(
         to_edition.upper(),
         correlation.name,
     )
-    created, conversion = service(obj).convert(
-        actor, pairs, source=correlation.name, base=base, reason=reason
-    )
+    with progress(f"Converting to {to_edition.upper()}"):
+        created, conversion = service(obj).convert(
+            actor, pairs, source=correlation.name, base=base, reason=reason
+        )
     changed = [c for c in conversion.codes if c.kind != "unchanged"]
     codes = [{"old": c.old, "kind": c.kind, "new": list(c.new), "rows": c.rows} for c in changed]
-    if as_json:
-        emit_json(
-            {
-                "draft": created.ref,
-                "rows": len(created.rows),
-                "flagged": conversion.flagged,
-                "codes": codes,
-            }
-        )
+    listing = Listing("code", CODE_COLUMNS, codes)
+    if fmt != "table":
+        document = {
+            "draft": created.ref,
+            "rows": len(created.rows),
+            "flagged": conversion.flagged,
+            "codes": codes,
+        }
+        emit(fmt, document, listing)
         return
     click.echo(
         f"draft {created.ref} ({created.edition}) built from {created.based_on}: "
@@ -243,11 +272,6 @@ def convert(
     for kind in ("unchanged", "renumbered", "split", "merged", "heading-changed"):
         click.echo(f"  {kind}: {conversion.count(kind)} code(s)")
     if codes:
-        click.echo(
-            table(
-                ["Old code", "Kind", "New code(s)", "Rows"],
-                [[c.old, c.kind, " ".join(c.new), c.rows] for c in changed],
-            )
-        )
+        emit_table(listing)
     if conversion.flagged:
         click.echo(f"Review the flagged rows (hs show {created.ref}) before proposing the draft.")

@@ -10,7 +10,6 @@ in the administration audit log under the operating-system account running it.
 from __future__ import annotations
 
 import sys
-import textwrap
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -18,7 +17,7 @@ import click
 
 from cites_connector.cli.actor import acting
 from cites_connector.cli.main import EXIT_REFUSED, Context, cli, handle_errors
-from cites_connector.cli.output import emit_json, table
+from cites_connector.cli.output import Column, Listing, emit, emit_table, format_option
 
 if TYPE_CHECKING:
     from cites_connector.adapters.outbox.store import SqlOutboxStore
@@ -34,13 +33,35 @@ def _iso(at: datetime | None) -> str:
     return "" if at is None else at.isoformat(timespec="seconds")
 
 
+CHANNEL_COLUMNS = (
+    Column("channel", "Channel"),
+    Column("pending", "Pending"),
+    Column("retrying", "Retrying"),
+    Column("failed", "Failed"),
+    Column("sent", "Sent"),
+)
+#: the last error whole: a table cell folds it on a terminal and never cuts it
+FAILURE_COLUMNS = (
+    Column("id", "Id"),
+    Column("state", "State", table=False),
+    Column("message_id", "Message id"),
+    Column("channel", "Channel"),
+    Column("destination", "Destination"),
+    Column("routing_key", "Routing key"),
+    Column("attempts", "Attempts"),
+    Column("next_attempt_at", "Next attempt"),
+    Column("failed_at", "Failed at"),
+    Column("last_error", "Last error"),
+)
+
+
 @cli.group()
 def outbox() -> None:
     """Messages waiting in the outbox: usage reports, broker notifications, customs callbacks."""
 
 
 @outbox.command()
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@format_option
 @click.option(
     "--failures",
     default=10,
@@ -50,9 +71,9 @@ def outbox() -> None:
 )
 @click.pass_obj
 @handle_errors
-def status(obj: Context, as_json: bool, failures: int) -> None:
+def status(obj: Context, fmt: str, failures: int) -> None:
     """Counts per channel (pending, retrying, failed, sent), the oldest unsent message, and
-    the latest failures with their whole last error."""
+    the latest failed and retrying messages with their whole last error."""
     from cites_connector.adapters.customs.callback_client import CHANNEL as CALLBACK
 
     state = _store(obj).status(failures)
@@ -60,59 +81,40 @@ def status(obj: Context, as_json: bool, failures: int) -> None:
     waiting = not obj.settings.customs_url and any(
         c.channel == CALLBACK and c.pending + c.retrying + c.failed for c in state.channels
     )
-    if as_json:
-        emit_json(
-            {
-                "channels": [vars(c) for c in state.channels],
-                "oldest_pending_at": _iso(state.oldest_pending_at) or None,
-                "oldest_pending_age_seconds": None if age is None else round(age, 1),
-                "customs_url_configured": bool(obj.settings.customs_url),
-                "failures": [
-                    vars(f)
-                    | {
-                        "state": f.state,
-                        "next_attempt_at": _iso(f.next_attempt_at) or None,
-                        "failed_at": _iso(f.failed_at) or None,
-                    }
-                    for f in state.failures
-                ],
-            }
-        )
+    channel_rows = [vars(c) for c in state.channels]
+    rows = [
+        vars(f)
+        | {
+            "state": f.state,
+            "next_attempt_at": _iso(f.next_attempt_at) or None,
+            "failed_at": _iso(f.failed_at) or None,
+        }
+        for f in state.failures
+    ]
+    document = {
+        "channels": channel_rows,
+        "oldest_pending_at": _iso(state.oldest_pending_at) or None,
+        "oldest_pending_age_seconds": None if age is None else round(age, 1),
+        "customs_url_configured": bool(obj.settings.customs_url),
+        "failures": rows,
+    }
+    channels = Listing("channel", CHANNEL_COLUMNS, channel_rows, empty="The outbox is empty.")
+    if fmt != "table":
+        emit(fmt, document, channels, Listing("message", FAILURE_COLUMNS, rows))
         return
-    click.echo(
-        table(
-            ["Channel", "Pending", "Retrying", "Failed", "Sent"],
-            [[c.channel, c.pending, c.retrying, c.failed, c.sent] for c in state.channels],
-        )
-        if state.channels
-        else "The outbox is empty."
-    )
+    emit_table(channels)
     if state.oldest_pending_at is not None:
         click.echo(f"\nOldest unsent message: {_iso(state.oldest_pending_at)} ({age:.0f} s ago)")
     if waiting:
         click.echo("\nCustoms callbacks wait: CONNECTOR_CUSTOMS_URL is not set.")
     for state_name, title in (
-        ("failed", "Failed: never sent again until `cites-connector outbox retry --id N`"),
+        ("failed", "Failed: never sent again until cites-connector outbox retry --id N"),
         ("retrying", "Retrying: the relay tries again by itself"),
     ):
-        listed = [f for f in state.failures if f.state == state_name]
+        listed = [r for r in rows if r["state"] == state_name]
         if listed:
-            click.echo(f"\n{title}")
-            for f in listed:
-                when = (
-                    f"failed {_iso(f.failed_at)}"
-                    if f.failed_at
-                    else f"next attempt {_iso(f.next_attempt_at)}"
-                )
-                click.echo(
-                    f"  #{f.id} {f.message_id} ({f.channel} to {f.destination} "
-                    f"{f.routing_key}), {f.attempts} attempt(s), {when}:"
-                )
-                click.echo(
-                    textwrap.indent(
-                        textwrap.fill(f.last_error or "no error recorded", width=92), "      "
-                    )
-                )
+            click.echo()
+            emit_table(Listing(state_name, FAILURE_COLUMNS, listed, title=title))
 
 
 @outbox.command()
@@ -122,7 +124,7 @@ def status(obj: Context, as_json: bool, failures: int) -> None:
     "ids",
     multiple=True,
     type=click.IntRange(min=1),
-    help="Outbox id to send now (repeatable; `outbox status` lists them).",
+    help="Outbox id to send now (repeatable; outbox status lists them).",
 )
 @click.option("--all-failed", is_flag=True, help="Every failed or retrying message.")
 @click.pass_obj

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 import click
 
 from cites_connector.cli.main import Context, cli, handle_errors
-from cites_connector.cli.output import balance_text, emit_json
+from cites_connector.cli.output import format_option
+from cites_connector.cli.reports import show_balance
 
 if TYPE_CHECKING:
     from cites_connector.domain.permits import Permit
@@ -56,10 +57,10 @@ def read_permit_file(data: bytes, permit_version: str) -> list[Permit]:
 @permits.command()
 @click.argument("number")
 @click.option("--country", help="Issuing country (ISO alpha-2) when several share the number.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@format_option
 @click.pass_obj
 @handle_errors
-def show(obj: Context, number: str, country: str | None, as_json: bool) -> None:
+def show(obj: Context, number: str, country: str | None, fmt: str) -> None:
     """Lines, remaining quantities, status and usages of a permit."""
     from cites_connector.domain.units import format_decimal
     from cites_connector.mappings.permit_json import permit_to_json
@@ -69,9 +70,6 @@ def show(obj: Context, number: str, country: str | None, as_json: bool) -> None:
         number, country.upper() if country else None, prefer_country=app.settings.home_country
     )
     status = balance.permit.balance_status(app.clock().date()).value
-    if not as_json:
-        click.echo(balance_text(balance, status))
-        return
     data = permit_to_json(balance.permit) | {
         "balance_status": status,
         "used_by": balance.permit.used_by,
@@ -92,4 +90,4 @@ def show(obj: Context, number: str, country: str | None, as_json: bool) -> None:
         }
         for u in balance.usages
     ]
-    emit_json(data)
+    show_balance(fmt, balance, status, data)

@@ -14,18 +14,19 @@ import click
 
 from cites_connector.cli.actor import acting, refuses_user
 from cites_connector.cli.main import Context, cli, handle_errors
-from cites_connector.cli.output import emit_json, table
+from cites_connector.cli.output import Column, Listing, Qty, emit, emit_table, format_option
 from cites_connector.cli.suspensions import (
     JSON_IN,
     admin,
     pending,
     proposal_row,
+    proposals_listing,
     read_file,
     report_proposal,
 )
 from cites_connector.domain.errors import InvalidInput
 from cites_connector.domain.trade_controls import ExportQuota
-from cites_connector.domain.units import format_decimal, unit_label
+from cites_connector.domain.units import format_decimal
 
 
 @cli.group()
@@ -33,16 +34,31 @@ def quotas() -> None:
     """National export quotas: what the home country may export of a taxon in a year."""
 
 
+QUOTA_COLUMNS = (
+    Column("country", "Country", table=False),
+    Column("year", "Year"),
+    Column("taxon", "Taxon"),
+    Column("term", "Term"),
+    Column("quantity", "Quota"),
+    Column("used", "Used"),
+    Column("left", "Left"),
+    Column("unit", "Unit", table=False),
+    Column("origin", "Origin"),
+    Column("notes", "Notes", table=False),
+)
+
+
 @quotas.command("list")
 @refuses_user
 @click.option("--year", type=int, default=None, help="Only this year's quotas.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@format_option
 @click.pass_obj
 @handle_errors
-def list_(obj: Context, year: int | None, as_json: bool) -> None:
+def list_(obj: Context, year: int | None, fmt: str) -> None:
     """The quotas, with what each year's clearances have used."""
     service = admin(obj)
-    rows = [
+    found = service.quotas(year)
+    rows: list[dict[str, object]] = [
         {
             "country": q.country,
             "year": q.year,
@@ -51,38 +67,33 @@ def list_(obj: Context, year: int | None, as_json: bool) -> None:
             "quantity": format_decimal(q.quantity),
             "used": format_decimal(q.used),
             "left": format_decimal(q.left),
-            "unit": unit_label(q.unit),
+            "unit": q.unit,
             "origin": q.origin,
             "notes": q.notes,
         }
-        for q in service.quotas(year)
+        for q in found
     ]
     proposals = service.proposals("quotas")
-    if as_json:
-        emit_json({"quotas": rows, "proposed_imports": [proposal_row(p) for p in proposals]})
-        return
-    if not rows:
-        click.echo("no quotas")
-        pending("quotas", proposals)
-        return
-    click.echo(
-        table(
-            ["Year", "Taxon", "Term", "Quota", "Used", "Left", "Unit", "Origin"],
-            [
-                [
-                    r["year"],
-                    r["taxon"],
-                    r["term"] or "any",
-                    r["quantity"],
-                    r["used"],
-                    r["left"],
-                    r["unit"],
-                    r["origin"],
-                ]
-                for r in rows
-            ],
+    document = {"quotas": rows, "proposed_imports": [proposal_row(p) for p in proposals]}
+    if fmt != "table":
+        emit(
+            fmt,
+            document,
+            Listing("quota", QUOTA_COLUMNS, rows),
+            proposals_listing("quotas", proposals),
         )
-    )
+        return
+    shown = [
+        r
+        | {
+            "term": r["term"] or "any",
+            "quantity": Qty(q.quantity, q.unit),
+            "used": Qty(q.used, q.unit),
+            "left": Qty(q.left, q.unit),
+        }
+        for r, q in zip(rows, found, strict=True)
+    ]
+    emit_table(Listing("quota", QUOTA_COLUMNS, shown, empty="no quotas"))
     pending("quotas", proposals)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
+from decimal import Decimal
 from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
@@ -24,7 +25,8 @@ from cites_connector.cli.main import (
     cli,
     handle_errors,
 )
-from cites_connector.cli.output import emit_json, table
+from cites_connector.cli.output import Column, Listing, Qty, emit, format_option
+from cites_connector.cli.reports import decision_listings, permit_ref
 
 RECORD = click.option(
     "--record",
@@ -113,11 +115,21 @@ def serve(
         server.run()
 
 
+CALL_COLUMNS = (
+    Column("received_at", "Received"),
+    Column("callback_id", "Callback id"),
+    Column("declaration_id", "Declaration"),
+    Column("version", "Version"),
+    Column("decision", "Decision"),
+    Column("duplicate", "Duplicate"),
+)
+
+
 @simulate_customs.command()
 @RECORD
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@format_option
 @handle_errors
-def calls(record: Path, as_json: bool) -> None:
+def calls(record: Path, fmt: str) -> None:
     """The control results the simulator received, oldest first."""
     from dataclasses import asdict
 
@@ -126,25 +138,8 @@ def calls(record: Path, as_json: bool) -> None:
     if not record.exists():
         raise FileNotFoundError(f"no recorded calls: {record} does not exist")
     received = open_recorder(record).calls()
-    if as_json:
-        emit_json([asdict(c) for c in received])
-        return
-    click.echo(
-        table(
-            ["Received", "Callback id", "Declaration", "Version", "Decision", "Duplicate"],
-            [
-                [
-                    c.received_at,
-                    c.callback_id,
-                    c.declaration_id,
-                    c.version,
-                    c.decision,
-                    "yes" if c.duplicate else "",
-                ]
-                for c in received
-            ],
-        )
-    )
+    rows = [asdict(c) for c in received]
+    emit(fmt, rows, Listing("call", CALL_COLUMNS, rows))
 
 
 #: faults about the request itself are bad input (exit 2), like the CLI's own
@@ -163,41 +158,58 @@ def _fault_exit(code: str) -> int:
     return EXIT_UNAVAILABLE if code == "Server.Unavailable" else EXIT_REFUSED
 
 
-def _result_text(result: dict[str, Any]) -> str:
-    head = (
-        f"Declaration {result.get('DeclarationId')} version {result.get('Version')}: "
-        f"{result.get('Decision')}"
-    )
-    rows, details = [], []
+def _show_result(fmt: str, result: dict[str, Any]) -> None:
+    """The decision as the connector answered it, in the columns of ``declarations check``."""
+    items: list[dict[str, Any]] = []
+    reasons: list[dict[str, Any]] = []
     for item in result.get("Items") or []:
-        permit = (
-            f"{item.get('PermitNumber')} ({item.get('IssuingCountry')}) line "
-            f"{item.get('PermitLine')}"
-            if item.get("PermitNumber")
-            else ""
+        unit = item.get("Unit") or None
+        number, country, line = (
+            item.get(k) for k in ("PermitNumber", "IssuingCountry", "PermitLine")
         )
-        rows.append(
-            [
-                item.get("ItemNumber"),
-                item.get("HsCode"),
-                item.get("Status"),
-                permit,
-                " ".join(str(v) for v in (item.get("Quantity"), item.get("Unit")) if v),
-                item.get("RemainingAfter"),
-            ]
+        items.append(
+            {
+                "item_number": item.get("ItemNumber"),
+                "hs_code": item.get("HsCode"),
+                "status": item.get("Status"),
+                "permit": permit_ref(number, country, line),
+                "permit_number": number,
+                "issuing_country": country,
+                "permit_line": line,
+                "quantity": _qty(item.get("Quantity"), unit),
+                "unit": unit,
+                "remaining_after": _qty(item.get("RemainingAfter"), unit),
+            }
         )
-        for kind, entries in (("", item.get("Reasons")), ("flag ", item.get("RiskFlags"))):
-            details += [
-                f"  item {item.get('ItemNumber')}  {kind}{r['Code']}: {r['Message']}"
+        for kind, entries in (
+            ("reason", item.get("Reasons")),
+            ("risk flag", item.get("RiskFlags")),
+        ):
+            reasons += [
+                {
+                    "item_number": item.get("ItemNumber"),
+                    "kind": kind,
+                    "code": r["Code"],
+                    "message": r["Message"],
+                }
                 for r in entries or []
             ]
-    details += [f"  declaration  {r['Code']}: {r['Message']}" for r in result.get("Reasons") or []]
-    parts = [
-        head,
-        "",
-        table(["Item", "HS code", "Status", "Permit", "Quantity", "Remaining after"], rows),
+    reasons += [
+        {"item_number": None, "kind": "declaration", "code": r["Code"], "message": r["Message"]}
+        for r in result.get("Reasons") or []
     ]
-    return "\n".join(parts + (["", "Reasons and risk flags:", *details] if details else []))
+    shown: tuple[Listing, ...] = decision_listings(items, reasons)
+    if fmt == "table":
+        click.echo(
+            f"Declaration {result.get('DeclarationId')} version {result.get('Version')}: "
+            f"{result.get('Decision')}\n"
+        )
+        shown = shown if reasons else shown[:1]
+    emit(fmt, result, *shown)
+
+
+def _qty(value: Any, unit: str | None) -> Qty | None:
+    return None if value in (None, "") else Qty(Decimal(str(value)), unit)
 
 
 @simulate_customs.command()
@@ -214,7 +226,7 @@ def _result_text(result: dict[str, Any]) -> str:
 @click.option("--user", default=None, help="WS-Security user name.")
 @click.option("--password", default=None, help="WS-Security password.")
 @click.option("--digest", is_flag=True, help="Send the password as PasswordDigest.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@format_option
 @handle_errors
 def send(
     file: Path,
@@ -224,11 +236,11 @@ def send(
     user: str | None,
     password: str | None,
     digest: bool,
-    as_json: bool,
+    fmt: str,
 ) -> None:
     """Send a SAD XML file to the connector's CheckDeclaration and print the decision.
 
-    Exit codes as for ``declarations clear``: 1 when the declaration is held."""
+    Exit codes as for declarations clear: 1 when the declaration is held."""
     from cites_connector.adapters.soap.clearance_client import (
         ClearanceClient,
         ClearanceFault,
@@ -246,8 +258,5 @@ def send(
     except ClearanceUnreachable as exc:
         click.echo(f"error: the connector at {connector_url} is not reachable: {exc}", err=True)
         sys.exit(EXIT_UNAVAILABLE)
-    if as_json:
-        emit_json(result)
-    else:
-        click.echo(_result_text(result))
+    _show_result(fmt, result)
     sys.exit(EXIT_REFUSED if result.get("Decision") == "HELD" else EXIT_OK)

@@ -17,7 +17,7 @@ import click
 
 from cites_connector.cli.actor import acting, refuses_user
 from cites_connector.cli.main import Context, cli, handle_errors
-from cites_connector.cli.output import emit_json, table
+from cites_connector.cli.output import Column, Listing, emit, emit_table, format_option
 from cites_connector.domain.trade_controls import Suspension, TradeFlow
 
 if TYPE_CHECKING:
@@ -58,19 +58,29 @@ def report_proposal(kind: str, proposal: Proposal) -> None:
         click.echo(f"  skipped: {skipped}")
 
 
+PROPOSAL_COLUMNS = (
+    Column("import", "Import"),
+    Column("status", "Status", table=False),
+    Column("entries", "Entries"),
+    Column("proposed_by", "Proposed by"),
+    Column("proposed_at", "At"),
+    Column("decided_by", "Decided by", table=False),
+    Column("source", "Source"),
+)
+
+
+def proposals_listing(kind: str, proposals: list[Proposal]) -> Listing:
+    """Every import of the table in JSON and CSV; a table shows those still waiting."""
+    return Listing("proposed_import", PROPOSAL_COLUMNS, [proposal_row(p) for p in proposals])
+
+
 def pending(kind: str, proposals: list[Proposal]) -> None:
     waiting = [p for p in proposals if p.status.value == "PROPOSED"]
     if waiting:
-        click.echo(f"\nProposed imports of {kind}, waiting for approval:")
-        click.echo(
-            table(
-                ["Import", "Entries", "Proposed by", "At", "Source"],
-                [
-                    [p.number, len(p.entries), p.proposed_by, p.proposed_at, p.source]
-                    for p in waiting
-                ],
-            )
-        )
+        click.echo()
+        listing = proposals_listing(kind, waiting)
+        listing.title = f"Proposed imports of {kind}, waiting for approval:"
+        emit_table(listing)
 
 
 def _row(s: Suspension) -> dict[str, object]:
@@ -94,48 +104,52 @@ def suspensions() -> None:
     """Trade suspensions: CITES recommendations to suspend trade with a Party."""
 
 
+SUSPENSION_COLUMNS = (
+    Column("number", "No"),
+    Column("country", "Country"),
+    Column("flow", "Flow"),
+    Column("taxon", "Taxon"),
+    Column("sources", "Sources"),
+    Column("purposes", "Purposes"),
+    Column("starts_on", "From"),
+    Column("ends_on", "To"),
+    Column("notification", "Notification"),
+    Column("origin", "Origin", table=False),
+    Column("notes", "Notes", table=False),
+)
+
+
 @suspensions.command("list")
 @refuses_user
 @click.option("--all", "removed", is_flag=True, help="Also the suspensions removed.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@format_option
 @click.pass_obj
 @handle_errors
-def list_(obj: Context, removed: bool, as_json: bool) -> None:
+def list_(obj: Context, removed: bool, fmt: str) -> None:
     """The suspensions in the table (in force or not, by their dates)."""
     service = admin(obj)
-    found = service.suspensions(removed=removed)
+    found = [_row(s) for s in service.suspensions(removed=removed)]
     proposals = service.proposals("suspensions")
-    if as_json:
-        emit_json(
-            {
-                "suspensions": [_row(s) for s in found],
-                "proposed_imports": [proposal_row(p) for p in proposals],
-            }
+    document = {"suspensions": found, "proposed_imports": [proposal_row(p) for p in proposals]}
+    if fmt != "table":
+        emit(
+            fmt,
+            document,
+            Listing("suspension", SUSPENSION_COLUMNS, found),
+            proposals_listing("suspensions", proposals),
         )
         return
-    if not found:
-        click.echo("no suspensions")
-        pending("suspensions", proposals)
-        return
-    click.echo(
-        table(
-            ["No", "Country", "Flow", "Taxon", "Sources", "Purposes", "From", "To", "Notification"],
-            [
-                [
-                    s.id,
-                    s.country,
-                    s.flow.value,
-                    s.taxon or "all CITES taxa",
-                    " ".join(sorted(s.sources)) or "any",
-                    " ".join(sorted(s.purposes)) or "any",
-                    s.starts_on,
-                    s.ends_on or "open",
-                    s.reference,
-                ]
-                for s in found
-            ],
-        )
-    )
+    shown = [
+        r
+        | {
+            "taxon": r["taxon"] or "all CITES taxa",
+            "sources": r["sources"] or "any",
+            "purposes": r["purposes"] or "any",
+            "ends_on": r["ends_on"] or "open",
+        }
+        for r in found
+    ]
+    emit_table(Listing("suspension", SUSPENSION_COLUMNS, shown, empty="no suspensions"))
     pending("suspensions", proposals)
 
 

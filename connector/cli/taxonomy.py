@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from cites_connector.cli.main import Context, cli, handle_errors
+from cites_connector.cli.output import progress
 from cites_connector.domain.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -113,7 +114,9 @@ def refresh(obj: Context, since: datetime | None) -> None:
         settings.speciesplus_url, token=settings.speciesplus_token.get_secret_value()
     )
     updated: date | None = since.date() if since else None
-    _report(refresh_taxonomy(client, settings.taxonomy_dir, updated), settings.taxonomy_dir)
+    with progress("Species+ pages") as step:
+        result = refresh_taxonomy(client, settings.taxonomy_dir, updated, step)
+    _report(result, settings.taxonomy_dir)
 
 
 def _report(result: RefreshResult, target: Path) -> None:
@@ -123,7 +126,7 @@ def _report(result: RefreshResult, target: Path) -> None:
         f"{result.synonyms_after} synonyms ({result.skipped} skipped, "
         f"{result.ambiguous_synonyms} ambiguous synonyms); population listings of "
         f"{result.listed_taxa} taxa taken, {result.listing_rows_before} -> "
-        f"{result.listing_rows_after} listing rows. Restart `serve` to use it."
+        f"{result.listing_rows_after} listing rows. Restart serve to use it."
     )
     for problem in result.unresolved:
         click.echo(f"  not read (rows kept as they were): {problem}")

@@ -16,7 +16,7 @@ import click
 
 from cites_connector.cli.actor import acting, refuses_user
 from cites_connector.cli.main import Context, cli, handle_errors
-from cites_connector.cli.output import emit_json, table
+from cites_connector.cli.output import Column, Listing, emit, format_option
 
 if TYPE_CHECKING:
     from cites_connector.app.console_accounts import Accounts
@@ -122,12 +122,22 @@ def roles(
     click.echo(f"console user {name} now has roles {', '.join(sorted(set(roles)))}")
 
 
+USER_COLUMNS = (
+    Column("name", "User"),
+    Column("roles", "Roles"),
+    Column("declarant_codes", "Declarant codes"),
+    Column("state", "State"),
+    Column("disabled", "Disabled", table=False),
+    Column("locked_until", "Locked until", table=False),
+)
+
+
 @users.command("list")
 @refuses_user
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@format_option
 @click.pass_obj
 @handle_errors
-def list_(obj: Context, as_json: bool) -> None:
+def list_(obj: Context, fmt: str) -> None:
     """Every console account, its roles and whether it can log in."""
     accounts = _accounts(obj).all()
     rows: list[dict[str, Any]] = [
@@ -140,22 +150,9 @@ def list_(obj: Context, as_json: bool) -> None:
         }
         for u in accounts
     ]
-    if as_json:
-        emit_json(rows)
-        return
-    click.echo(
-        table(
-            ["User", "Roles", "Declarant codes", "State"],
-            [
-                [
-                    r["name"],
-                    " ".join(r["roles"]),
-                    " ".join(r["declarant_codes"]),
-                    "disabled" if r["disabled"] else "locked" if r["locked_until"] else "active",
-                ]
-                for r in rows
-            ],
-        )
-        if rows
-        else "No console users: add the first with `cites-connector users add NAME --role admin`."
-    )
+    states = [
+        r | {"state": "disabled" if r["disabled"] else "locked" if r["locked_until"] else "active"}
+        for r in rows
+    ]
+    empty = "No console users: add the first with cites-connector users add NAME --role admin."
+    emit(fmt, rows, Listing("user", USER_COLUMNS, states, empty=empty))

@@ -10,7 +10,7 @@ Kenyan population Appendix II, or clear a suspended taxon, and disagree with the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date
 
@@ -43,7 +43,12 @@ class HsImpactPreview(HsAdminBase):
     """What a draft would change for declarations already decided."""
 
     def impact(
-        self, ref: str, since: date | None, ledger: Ledger, rulebook: Rulebook
+        self,
+        ref: str,
+        since: date | None,
+        ledger: Ledger,
+        rulebook: Rulebook,
+        progress: Callable[[int, int | None], None] | None = None,
     ) -> ImpactReport:
         """Decide recorded declarations again with ``ref`` instead of their own table.
 
@@ -51,7 +56,8 @@ class HsImpactPreview(HsAdminBase):
         Each declaration is decided twice against the same permits, suspensions and quotas
         (its own write-offs and quota charges given back in memory), with the table it was
         decided with and with ``ref``, by the deciding service's Decider (``rulebook``); the
-        report lists what differs.
+        report lists what differs. ``progress(done, total)`` hears before each declaration
+        (the command line's bar: a preview over years of declarations takes a while).
         """
         with self.store.snapshot() as s:
             candidate = self._find(s, ref)
@@ -70,7 +76,9 @@ class HsImpactPreview(HsAdminBase):
         )
         report = ImpactReport(label_of(candidate), since)
         with ledger.snapshot() as session:
-            for stored in recorded:
+            for done, stored in enumerate(recorded):
+                if progress is not None:
+                    progress(done, len(recorded))
                 declaration, decided = stored.declaration, stored.decision
                 did = decided.declaration_id
                 before_table = by_label.get(decided.hs_table or "") or in_force.in_force(
@@ -106,6 +114,8 @@ class HsImpactPreview(HsAdminBase):
                 report.items.extend(items)
                 if outcome is not None:
                     report.declarations.append(outcome)
+        if progress is not None:
+            progress(len(recorded), len(recorded))
         return report
 
 
