@@ -37,6 +37,19 @@ class ChannelCounts:
 
 
 @dataclass(frozen=True)
+class KindCounts:
+    """The same counts per kind of message: a channel's routing key (``usage.recorded``,
+    ``control-result``), so an operator sees which messages wait, not only where to."""
+
+    channel: str
+    kind: str
+    pending: int
+    retrying: int
+    failed: int
+    sent: int
+
+
+@dataclass(frozen=True)
 class FailedRow:
     id: int
     message_id: str
@@ -60,6 +73,7 @@ class OutboxStatus:
     oldest_pending_at: datetime | None
     #: failed and retrying rows, newest first
     failures: tuple[FailedRow, ...]
+    kinds: tuple[KindCounts, ...] = ()
 
     def oldest_pending_age(self, now: datetime) -> float | None:
         if self.oldest_pending_at is None:
@@ -71,16 +85,12 @@ def read_status(engine: Engine, failures: int = 10) -> OutboxStatus:
     def count(condition: ColumnElement[bool]) -> ColumnElement[int]:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
-    counts = (
-        select(
-            _o.c.channel,
-            count(PENDING),
-            count(RETRYING),
-            count(FAILED),
-            count(_o.c.sent_at.is_not(None)),
-        )
-        .group_by(_o.c.channel)
-        .order_by(_o.c.channel)
+    states = (count(PENDING), count(RETRYING), count(FAILED), count(_o.c.sent_at.is_not(None)))
+    counts = select(_o.c.channel, *states).group_by(_o.c.channel).order_by(_o.c.channel)
+    per_kind = (
+        select(_o.c.channel, _o.c.routing_key, *states)
+        .group_by(_o.c.channel, _o.c.routing_key)
+        .order_by(_o.c.channel, _o.c.routing_key)
     )
     last = (
         select(
@@ -100,6 +110,7 @@ def read_status(engine: Engine, failures: int = 10) -> OutboxStatus:
     )
     with reading(engine) as c:  # SQLite: plain BEGIN, no write lock
         channels = tuple(ChannelCounts(*row) for row in c.execute(counts))
+        kinds = tuple(KindCounts(*row) for row in c.execute(per_kind))
         oldest = c.execute(select(func.min(_o.c.created_at)).where(UNSENT)).scalar()
         rows = [
             FailedRow(
@@ -115,4 +126,4 @@ def read_status(engine: Engine, failures: int = 10) -> OutboxStatus:
             )
             for r in c.execute(last)
         ]
-    return OutboxStatus(channels, utc(oldest), tuple(rows))
+    return OutboxStatus(channels, utc(oldest), tuple(rows), kinds)

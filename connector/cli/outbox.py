@@ -40,6 +40,7 @@ CHANNEL_COLUMNS = (
     Column("failed", "Failed"),
     Column("sent", "Sent"),
 )
+KIND_COLUMNS = (Column("channel", "Channel"), Column("kind", "Kind"), *CHANNEL_COLUMNS[1:])
 #: the last error whole: a table cell folds it on a terminal and never cuts it
 FAILURE_COLUMNS = (
     Column("id", "Id"),
@@ -82,6 +83,7 @@ def status(obj: Context, fmt: str, failures: int) -> None:
         c.channel == CALLBACK and c.pending + c.retrying + c.failed for c in state.channels
     )
     channel_rows = [vars(c) for c in state.channels]
+    kind_rows = [vars(k) for k in state.kinds]
     rows = [
         vars(f)
         | {
@@ -93,28 +95,38 @@ def status(obj: Context, fmt: str, failures: int) -> None:
     ]
     document = {
         "channels": channel_rows,
+        "kinds": kind_rows,
         "oldest_pending_at": _iso(state.oldest_pending_at) or None,
         "oldest_pending_age_seconds": None if age is None else round(age, 1),
         "customs_url_configured": bool(obj.settings.customs_url),
         "failures": rows,
     }
     channels = Listing("channel", CHANNEL_COLUMNS, channel_rows, empty="The outbox is empty.")
+    kinds = Listing("kind", KIND_COLUMNS, kind_rows, title="Per kind of message:")
     if fmt != "table":
-        emit(fmt, document, channels, Listing("message", FAILURE_COLUMNS, rows))
+        emit(fmt, document, channels, kinds, Listing("message", FAILURE_COLUMNS, rows))
         return
-    emit_table(channels)
+    emit(fmt, None, channels, *([kinds] if kind_rows else []))
     if state.oldest_pending_at is not None:
         click.echo(f"\nOldest unsent message: {_iso(state.oldest_pending_at)} ({age:.0f} s ago)")
     if waiting:
         click.echo("\nCustoms callbacks wait: CONNECTOR_CUSTOMS_URL is not set.")
-    for state_name, title in (
-        ("failed", "Failed: never sent again until cites-connector outbox retry --id N"),
-        ("retrying", "Retrying: the relay tries again by itself"),
+    unsent = sum(c.retrying + c.failed for c in state.channels)
+    for state_name, title, hidden in (
+        (
+            "failed",
+            "Failed: never sent again until cites-connector outbox retry --id N",
+            "next_attempt_at",
+        ),
+        ("retrying", "Retrying: the relay tries again by itself", "failed_at"),
     ):
         listed = [r for r in rows if r["state"] == state_name]
         if listed:
             click.echo()
-            emit_table(Listing(state_name, FAILURE_COLUMNS, listed, title=title))
+            columns = [c for c in FAILURE_COLUMNS if c.key != hidden]
+            emit_table(Listing(state_name, columns, listed, title=title))
+    if unsent > len(rows):
+        click.echo(f"\nThe latest {len(rows)} of {unsent} failed or retrying shown (--failures).")
 
 
 @outbox.command()
