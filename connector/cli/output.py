@@ -15,6 +15,7 @@ import csv
 import functools
 import io
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -130,6 +131,17 @@ def emit_csv(*listings: Listing) -> None:
     click.echo(out.getvalue(), nl=False)
 
 
+#: C0 controls but tab and newline, DEL and C1 (ESC opens terminal escape sequences; 0x9B is
+#: a one-byte CSI): a value from a broker message or a SAD file could otherwise clear the
+#: operator's screen, retitle the window or hide text when printed as a table
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Control characters shown as ``\\x1b`` escapes, never sent to the terminal as such."""
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def is_terminal() -> bool:
     return sys.stdout.isatty()
 
@@ -148,7 +160,7 @@ def render_table(listing: Listing) -> str:
     for column in shown:
         table.add_column(Text(column.header), overflow="fold")
     for row in listing.rows:
-        table.add_row(*(Text(cell(row.get(c.key))) for c in shown))
+        table.add_row(*(Text(printable(cell(row.get(c.key)))) for c in shown))
     out = io.StringIO()
     console = Console(
         file=out,
@@ -166,7 +178,7 @@ def render_table(listing: Listing) -> str:
 
 def emit_table(listing: Listing) -> None:
     if listing.title:
-        click.echo(listing.title)
+        click.echo(printable(listing.title))
     if not listing.rows and listing.empty is not None:
         click.echo(listing.empty)
     else:

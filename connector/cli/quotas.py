@@ -14,7 +14,15 @@ import click
 
 from cites_connector.cli.actor import acting, refuses_user
 from cites_connector.cli.main import Context, cli, handle_errors
-from cites_connector.cli.output import Column, Listing, Qty, emit, emit_table, format_option
+from cites_connector.cli.output import (
+    Column,
+    Listing,
+    Qty,
+    emit,
+    emit_table,
+    format_option,
+    quantity_text,
+)
 from cites_connector.cli.suspensions import (
     JSON_IN,
     admin,
@@ -139,7 +147,7 @@ def set_(
         notes=notes,
     )
     stored = service.set_quota(actor, quota, reason)
-    click.echo(f"{stored.describe()} set; {format_decimal(stored.used)} used so far")
+    click.echo(f"{stored.describe()} set; {quantity_text(stored.used, stored.unit)} used so far")
 
 
 @quotas.command("import")
