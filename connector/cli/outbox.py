@@ -73,8 +73,10 @@ def outbox() -> None:
 @click.pass_obj
 @handle_errors
 def status(obj: Context, fmt: str, failures: int) -> None:
-    """Counts per channel (pending, retrying, failed, sent), the oldest unsent message, and
-    the latest failed and retrying messages with their whole last error."""
+    """Counts per channel and per kind of message: pending (never tried), retrying (failed,
+    tried again by the relay), failed (given up: sent again only by outbox retry) and sent;
+    the oldest unsent message; the latest failed and retrying messages with their whole last
+    error."""
     from cites_connector.adapters.customs.callback_client import CHANNEL as CALLBACK
 
     state = _store(obj).status(failures)

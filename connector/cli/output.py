@@ -23,14 +23,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import click
 
 from cites_connector.domain.units import format_decimal, unit_label
 
 FORMATS = ("table", "json", "csv")
-Format = Literal["table", "json", "csv"]
 R = TypeVar("R")
 
 
