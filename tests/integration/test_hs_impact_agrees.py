@@ -170,8 +170,12 @@ def test_the_preview_of_a_draft_agrees_with_the_decisions_at_the_border(world):
         admin.add_row("ed", draft.ref, HsRow(prefix, new, frozenset(terms)), reason="renamed")
     before = ledger_fingerprint(ledger.engine)
 
-    report = admin.impact(draft.ref, None, ledger, rulebook)
+    heard: list[tuple[int, int | None]] = []
+    report = admin.impact(
+        draft.ref, None, ledger, rulebook, lambda done, total: heard.append((done, total))
+    )
 
+    assert heard == [(0, 3), (1, 3), (2, 3), (3, 3)]  # the command line's progress bar
     assert ledger_fingerprint(ledger.engine) == before  # no quota charged, nothing written
     assert report.skipped == [] and report.declarations == []
     preview = {i.declaration_id: (i.change, i.status_before, i.status_after) for i in report.items}

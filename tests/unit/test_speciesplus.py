@@ -260,3 +260,16 @@ def test_a_failed_refresh_leaves_the_csvs_untouched(api, tmp_path):
     with pytest.raises(SpeciesPlusUnavailable):
         refresh_taxonomy(client(attempts=2), tmp_path)
     assert (tmp_path / "taxa.csv").read_text() == before
+
+
+def test_a_refresh_reports_its_progress_page_by_page_out_of_the_pagination_total(api, tmp_path):
+    write_taxonomy_csv(Taxonomy([Taxon("Animalia", "KINGDOM", None)]), tmp_path)
+    for number, names in (
+        (1, ["Python regius", "Python sebae"]),
+        (2, ["Python curtus", "Python natalensis"]),
+        (3, ["Python anchietae"]),
+    ):
+        api.get(URL, json=page(number, 2, 5, names))
+    heard: list[tuple[int, int | None]] = []
+    refresh_taxonomy(client(), tmp_path, progress=lambda done, total: heard.append((done, total)))
+    assert heard == [(1, 3), (2, 3), (3, 3)]
