@@ -125,7 +125,7 @@ def emit_csv(*listings: Listing) -> None:
     writer.writeheader()
     for listing in listings:
         for row in listing.rows:
-            values = {c.key: cell(row.get(c.key), for_csv=True) for c in listing.columns}
+            values = {c.key: cell(row.get(c.key), for_csv=True) for c in listing.columns if c.csv}
             writer.writerow(values | ({"record": listing.kind} if len(listings) > 1 else {}))
     click.echo(out.getvalue(), nl=False)
 
