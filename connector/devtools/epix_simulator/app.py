@@ -82,6 +82,8 @@ class EpixSimulator:
         self._lock = threading.Lock()
         #: every call by operation, including failed and refused ones
         self.calls_received: dict[str, int] = dict.fromkeys(names.OPERATIONS, 0)
+        #: (number, country) of every certificate answered
+        self.served: list[tuple[str, str]] = []
 
     def certificates(self) -> dict[tuple[str, str, bool], Certificate]:
         """Read at each call: a file dropped into the folder is served at once."""
@@ -150,6 +152,8 @@ class EpixSimulator:
         if found is None:
             raise Fault("Client", "CertificateNotFound")
         log.info("epix_simulator.certificate", operation=operation, number=number, country=country)
+        with self._lock:
+            self.served.append((number, country))
         return _envelope(
             f'<v2:{operation}Response xmlns:v2="{names.NAMESPACE}">'.encode()
             + found.xml
