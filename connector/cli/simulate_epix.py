@@ -112,8 +112,9 @@ def serve(
         port=port,
     )
     url = server.url(app.path)
+    served = len({key[:2] for key in app.certificates()})
     click.echo(
-        f"EPIX simulator on {url} (WSDL: {url}?wsdl), {len({k[:2] for k in app.certificates()})} permits "
+        f"EPIX simulator on {url} (WSDL: {url}?wsdl), {served} permits "
         f"from {permits}, recording to {record}\n"
         f"point the connector at it: CONNECTOR_EPIX_URL={url}",
         err=True,
