@@ -28,7 +28,7 @@ from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
 from cites_connector.app.settings import Settings
 from cites_connector.domain.permits import Permit
 from cites_connector.mappings.epix_messages import EPIX_PUBLISHER, epix_mark
-from cites_connector.services.permit_lookup import PermitLookupPort
+from cites_connector.services.permit_lookup import PermitLookupPort, UnknownPermitLookup
 from cites_connector.services.permit_routing import PermitRoutes, RoutedPermitLookup
 from cites_connector.services.permits import PermitService
 
@@ -115,3 +115,15 @@ def epix_deliverers(settings: Settings) -> dict[str, Deliverer]:
     """``epix.confirm`` when EPIX is configured; without it no such rows are written."""
     client = epix_client(settings)
     return {} if client is None else {EPIX_CHANNEL: EpixConfirmDeliverer(client)}
+
+
+def epix_port_of(lookup: UnknownPermitLookup | None) -> EpixPermitLookup | None:
+    """The EPIX port inside an application's lookup, for a health view to read its
+    ``last_ok`` (or to set ``on_reachability``); None when EPIX is not configured."""
+    routed = lookup.port if lookup is not None else None
+    if not isinstance(routed, RoutedPermitLookup):
+        return None
+    port = routed.sources.get(EPIX)
+    if isinstance(port, TimedPermitLookup):
+        port = port.port
+    return port if isinstance(port, EpixPermitLookup) else None

@@ -33,3 +33,13 @@ def test_an_import_citing_a_permit_held_only_by_epix_clears(tmp_path):
                 .all()
             )
         assert "epix" in actors
+
+
+def test_the_applications_epix_port_reports_reachability(tmp_path):
+    from cites_connector.app.epix_wiring import epix_port_of
+
+    with epix_hub(tmp_path) as hub, connector(tmp_path, hub) as running:
+        epix = epix_port_of(running.app.clearance.lookup)
+        assert epix is not None and epix.last_ok is None
+        running.check("WDHA-I-EPIX-5", parrots(24))
+        assert epix.last_ok is True
