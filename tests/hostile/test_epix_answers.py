@@ -64,3 +64,50 @@ def test_an_answer_for_another_permit_is_not_stored(tmp_path, cited, export_coun
             codes = [r["Code"] for r in result["Items"][0]["Reasons"]]
             assert "PERMIT_UNKNOWN" in codes
             assert stored_permits(running.app) == 0
+
+
+class FixedHub:
+    """Answers every call with ``status`` and ``body`` (and ``headers``), counting the calls."""
+
+    path = "/api/v1/soap_api/action"
+
+    def __init__(self, status: str, body: bytes, headers=()):
+        self.status, self.body, self.headers = status, body, list(headers)
+        self.calls = 0
+
+    def __call__(self, environ, start_response):
+        self.calls += 1
+        environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        start_response(self.status, [("Content-Type", "text/xml"), *self.headers])
+        return [self.body]
+
+
+ENTITY_BOMB = (
+    b'<?xml version="1.0"?><!DOCTYPE lol [<!ENTITY lol "lol">'
+    b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+    b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+    b'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'
+    b"<soapenv:Body><r>&lol3;</r></soapenv:Body></soapenv:Envelope>"
+)
+
+
+@pytest.mark.parametrize(
+    "hub",
+    [
+        FixedHub("200 OK", ENTITY_BOMB),
+        FixedHub("307 Temporary Redirect", b"", [("Location", "https://127.0.0.1:1/steal")]),
+        FixedHub("200 OK", b"<not-soap/>"),
+    ],
+    ids=["entity-bomb", "redirect", "not-soap"],
+)
+def test_a_hostile_or_broken_hub_leaves_the_permit_unknown_and_nothing_stored(tmp_path, hub):
+    """A DTD with entities is refused by the hardened parser, a redirect is not followed (the
+    token would go along), an answer that is not SOAP is no answer."""
+    with epix_hub(tmp_path) as real:
+        real.server._server.set_app(hub)
+        with connector(tmp_path, real) as running:
+            result = running.check("WDHA-I-HOSTILE", parrots(24))
+            assert hub.calls == 1
+            assert result["Decision"] == "HELD"
+            assert "PERMIT_UNKNOWN" in [r["Code"] for r in result["Items"][0]["Reasons"]]
+            assert stored_permits(running.app) == 0
