@@ -118,14 +118,21 @@ class EpixClient:
                 },
                 timeout=timeout or self.timeout,
                 allow_redirects=False,
+                stream=True,  # read up to max_bytes only: a hub may not fill our memory
             )
-        except requests.RequestException as exc:
+            with response:
+                content = response.raw.read(self.max_bytes + 1, decode_content=True)
+        except (requests.RequestException, OSError) as exc:
             raise EpixUnavailable(
                 f"EPIX {self.url} not reachable ({operation}): {type(exc).__name__}: {exc}"
             ) from exc
-        return self._read(operation, response)
+        if len(content) > self.max_bytes:
+            raise EpixUnavailable(
+                f"EPIX answered {operation} with more than {self.max_bytes} bytes: not read"
+            )
+        return self._read(operation, response, content)
 
-    def _read(self, operation: str, response: requests.Response) -> etree._Element:
+    def _read(self, operation: str, response: requests.Response, content: bytes) -> etree._Element:
         status = response.status_code
         if 300 <= status < 400:
             raise EpixFault(
@@ -134,7 +141,7 @@ class EpixClient:
                 status,
             )
         try:
-            root = parse_xml(response.content, max_bytes=self.max_bytes)
+            root = parse_xml(content, max_bytes=self.max_bytes)
         except InvalidInput as exc:
             if 400 <= status < 500:
                 raise EpixFault("", f"HTTP {status} {response.reason}", status) from exc

@@ -26,11 +26,12 @@ class EpixFault(EpixError):
 
     @property
     def permanent(self) -> bool:
-        """A ``Client`` fault or an HTTP 4xx other than 408/429: the request itself is refused
-        (a bad token, an unknown country); sending it again unchanged will not help."""
+        """A ``Client`` fault, a redirect or an HTTP 4xx other than 408/429: the request itself
+        is refused (a bad token, an unknown country, a moved endpoint); sending it again
+        unchanged will not help."""
         if self.code.startswith("Server"):
             return False
-        if 400 <= self.status < 500:
+        if 300 <= self.status < 500:
             return self.status not in (408, 429)
         return self.code.startswith("Client")
 

@@ -52,7 +52,7 @@ def stored_permits(app) -> int:
 )
 def test_an_answer_for_another_permit_is_not_stored(tmp_path, cited, export_country, rewrite):
     with epix_hub(tmp_path) as hub:
-        hub.server._server.set_app(RewritingHub(hub.simulator, rewrite))
+        hub.server.set_app(RewritingHub(hub.simulator, rewrite))
         with connector(tmp_path, hub) as running:
             sad = parrots(24, cited).replace(
                 b"<Export_country_code>ZA<", f"<Export_country_code>{export_country}<".encode()
@@ -104,10 +104,22 @@ def test_a_hostile_or_broken_hub_leaves_the_permit_unknown_and_nothing_stored(tm
     """A DTD with entities is refused by the hardened parser, a redirect is not followed (the
     token would go along), an answer that is not SOAP is no answer."""
     with epix_hub(tmp_path) as real:
-        real.server._server.set_app(hub)
+        real.server.set_app(hub)
         with connector(tmp_path, real) as running:
             result = running.check("WDHA-I-HOSTILE", parrots(24))
             assert hub.calls == 1
             assert result["Decision"] == "HELD"
             assert "PERMIT_UNKNOWN" in [r["Code"] for r in result["Items"][0]["Reasons"]]
+            assert stored_permits(running.app) == 0
+
+
+def test_an_endless_answer_is_not_read_past_the_size_limit(tmp_path):
+    """A hub streaming more than CONNECTOR_MAX_REQUEST_BYTES: the connector stops reading at
+    the limit instead of holding the whole answer in memory."""
+    huge = FixedHub("200 OK", b"<soapenv:Envelope>" + b" " * 3_000_000)
+    with epix_hub(tmp_path) as real:
+        real.server.set_app(huge)
+        with connector(tmp_path, real, max_request_bytes=1_000_000) as running:
+            result = running.check("WDHA-I-HUGE", parrots(24))
+            assert huge.calls == 1 and result["Decision"] == "HELD"
             assert stored_permits(running.app) == 0

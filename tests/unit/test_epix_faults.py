@@ -18,6 +18,7 @@ from cites_connector.adapters.epix.errors import EpixFault
         ("", "HTTP 403 Forbidden", 403, False, True),
         ("", "HTTP 429 Too Many Requests", 429, False, False),
         ("", "HTTP 408 Request Timeout", 408, False, False),
+        ("Redirect", "redirect to https://elsewhere not followed", 307, False, True),
     ],
 )
 def test_faults_are_classified(code, text, status, not_found, permanent):

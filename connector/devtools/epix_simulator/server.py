@@ -105,6 +105,10 @@ class TlsWsgiServer:
         self._thread: threading.Thread | None = None
         logging.getLogger("wsgiref").setLevel(logging.WARNING)
 
+    def set_app(self, app: WSGIApplication) -> None:
+        """Serve another application from now on (tests put a hostile hub behind the TLS)."""
+        self._server.set_app(app)
+
     @property
     def refused_handshakes(self) -> int:
         return self._server.refused_handshakes
