@@ -26,7 +26,7 @@ cleanup() {
 trap cleanup EXIT
 start_rabbitmq
 
-SOAP_PORT=$(_free_port); SIM_PORT=$(_free_port); CONSOLE_PORT=$(_free_port)
+SOAP_PORT=$(_free_port); SIM_PORT=$(_free_port); CONSOLE_PORT=$(_free_port); EPIX_PORT=$(_free_port)
 export CONNECTOR_HOME_COUNTRY=NA CONNECTOR_DATA_DIR=$DATA
 # the connector connects as its own least-privilege user from config/rabbitmq-definitions.json
 # (demo password); the demo publishes permits as permit-system and watches as the node's admin
@@ -59,6 +59,17 @@ step "cites-connector simulate-customs serve --port $SIM_PORT   (the customs sys
 cites-connector simulate-customs serve --port "$SIM_PORT" --record "$DATA/customs-calls.sqlite" \
   --password-type digest >"$DATA/simulator.log" 2>&1 &
 PIDS+=($!)
+step "cites-connector simulate-epix serve --port $EPIX_PORT   (the EPIX hub, HTTPS with client certificates)"
+# foreign permits are asked of EPIX (docs/epix.md): a throwaway CA, server and client certificates
+cites-connector simulate-epix certificates "$DATA/epix-pki" --country NA >/dev/null
+cites-connector simulate-epix serve --permits examples/epix-permits --certs "$DATA/epix-pki" \
+  --port "$EPIX_PORT" --record "$DATA/epix-calls.json" --token demo-epix-token \
+  >"$DATA/epix-simulator.log" 2>&1 &
+PIDS+=($!)
+export CONNECTOR_EPIX_URL="https://127.0.0.1:$EPIX_PORT/api/v1/soap_api/action"
+export CONNECTOR_EPIX_TOKEN=demo-epix-token
+export CONNECTOR_EPIX_CLIENT_CERT=$DATA/epix-pki/client.pem CONNECTOR_EPIX_CLIENT_KEY=$DATA/epix-pki/client-key.pem
+export CONNECTOR_EPIX_CA_FILE=$DATA/epix-pki/ca.pem
 step "cites-connector serve   (SOAP on 127.0.0.1:$SOAP_PORT, permit consumer, outbox relay)"
 cites-connector serve >"$DATA/connector.log" 2>&1 &
 PIDS+=($!)
@@ -77,13 +88,25 @@ for _ in $(seq 1 40); do
   sleep 0.5
 done
 echo "$calls"
+step "EPIX: an import of grey parrots citing South Africa's permit 26ZA004431, held only by the hub"
+sed "s#<Date>28/11/2026</Date>#<Date>$(date -u +%d/%m/%Y)</Date>#" \
+  examples/sad-import-WDHA-I2001-epix.xml >"$DATA/sad-import-epix.xml"
+cites-connector simulate-customs send "$DATA/sad-import-epix.xml" --id WDHA-I-2001 \
+  --connector "$DEMO_SOAP_URL" --user customs --password demo-secret || true
+step "what the EPIX simulator received (ConfirmQuantities: the endorsement back to South Africa)"
+for _ in $(seq 1 40); do
+  epix_calls=$(cites-connector simulate-epix calls --record "$DATA/epix-calls.json" 2>/dev/null || true)
+  if echo "$epix_calls" | grep -q 26ZA004431; then break; fi
+  sleep 0.5
+done
+echo "$epix_calls"
 step "cites-connector permits show 26NA000123   (SINGLE: used up by this consignment)"
 cites-connector permits show 26NA000123
 step "cites-connector outbox status"
 cites-connector outbox status
 step "cites-connector audit verify   (both audit chains, checked with the key migrate made)"
 cites-connector audit verify
-printf '\nLogs: %s/connector.log, %s/simulator.log\n' "$DATA" "$DATA"
+printf '\nLogs: %s/connector.log, %s/simulator.log, %s/epix-simulator.log\n' "$DATA" "$DATA" "$DATA"
 printf 'Web console: http://127.0.0.1:%s/  (user demo-admin, password %s)\n' \
   "$CONSOLE_PORT" "$DEMO_CONSOLE_PASSWORD"
 if [ "${QUICKSTART_KEEP:-0}" = 1 ]; then

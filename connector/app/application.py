@@ -25,6 +25,7 @@ from cites_connector.adapters.sql.audit_key import AuditKeyFile, with_audit_key
 from cites_connector.adapters.sql.engine import make_engine
 from cites_connector.adapters.sql.hs_store import SqlHsTableStore
 from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
+from cites_connector.app.epix_wiring import build_ledger, routed_lookup_port, store_looked_up
 from cites_connector.app.settings import Settings
 from cites_connector.domain.decision_policy import DecisionPolicy
 from cites_connector.domain.decisions import DEFAULT_SEVERITIES
@@ -152,7 +153,7 @@ def build_services(
         clock=clock,
         new_id=new_id,
         lookup=lookup,
-        store_found=permits.apply if lookup is not None else None,
+        store_found=store_looked_up(permits) if lookup is not None else None,
         metrics=metrics,
     )
     return Services(clearance=clearance, permits=permits)
@@ -172,7 +173,7 @@ def build_permit_lookup(
     if metrics is not None:
         port = TimedPermitLookup(port, metrics, source="amqp")
     return UnknownPermitLookup(
-        port,
+        routed_lookup_port(settings, port, metrics),  # EPIX for foreign permits (docs/epix.md)
         timeout=settings.lookup_timeout,
         max_per_declaration=settings.lookup_max_per_declaration,
         negative_ttl=settings.lookup_negative_ttl,
@@ -193,7 +194,7 @@ def build_application(
         make_engine(settings.effective_database_url),
         AuditKeyFile(settings.effective_audit_key_file),
     )
-    ledger = SqlAlchemyLedger(engine)
+    ledger = build_ledger(engine, settings)  # with EPIX: endorsing EPIX permits' usages
     mapping = load_sad_mapping(settings)
     bundled = load_bundled_tables()  # only until `migrate` has put the tables in the database
     hs_tables = SqlHsTableStore(

@@ -219,4 +219,11 @@ def check_dependencies(settings: Settings) -> list[Verdict]:
         check_database(settings),
         check_broker(settings),
         check_customs(settings),
+        *_epix_check(settings),
     ]
+
+
+def _epix_check(settings: Settings) -> list[Verdict]:
+    from cites_connector.app.config_epix import check_epix  # imports this module
+
+    return [check_epix(settings)]

@@ -56,6 +56,7 @@ from cites_connector.adapters.sql.migrate import schema_problem
 from cites_connector.adapters.sql.wss_nonces import SqlNonceStore
 from cites_connector.app.application import Application, build_application
 from cites_connector.app.console_serving import ConsoleFactory, build_console
+from cites_connector.app.epix_wiring import epix_deliverers
 from cites_connector.app.settings import Settings
 from cites_connector.domain.errors import Unavailable
 
@@ -99,6 +100,7 @@ def build_outbox_relay(
         AMQP_CHANNEL: AmqpDeliverer(settings.amqp_url, renderer=renderer)
     }
     deliverers |= customs_deliverers(settings, metrics)
+    deliverers |= epix_deliverers(settings)  # epix.confirm: its own channel (docs/epix.md)
     relay = OutboxRelay(
         SqlOutboxStore(app.engine),
         deliverers,

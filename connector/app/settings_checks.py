@@ -36,6 +36,7 @@ SECRET_FIELDS = (
     "speciesplus_token",
     "amqp_url",
     "database_url",
+    "epix_token",
 )
 #: variables the connector reads that are not settings
 OTHER_VARIABLES = (

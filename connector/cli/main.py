@@ -176,6 +176,7 @@ from cites_connector.cli import permits as _permits  # noqa: E402,F401
 from cites_connector.cli import quotas as _quotas  # noqa: E402,F401
 from cites_connector.cli import serve as _serve  # noqa: E402,F401
 from cites_connector.cli import simulate as _simulate  # noqa: E402,F401
+from cites_connector.cli import simulate_epix as _simulate_epix  # noqa: E402,F401
 from cites_connector.cli import suspensions as _suspensions  # noqa: E402,F401
 from cites_connector.cli import taxonomy as _taxonomy  # noqa: E402,F401
 from cites_connector.cli import users as _users  # noqa: E402,F401

@@ -45,6 +45,7 @@ LISTING_VERBS = {
     "quotas list",
     "simulate-customs calls",
     "simulate-customs send",
+    "simulate-epix calls",
     "suspensions list",
     "users list",
 }
