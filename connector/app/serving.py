@@ -57,6 +57,7 @@ from cites_connector.adapters.sql.migrate import refuse_unmigrated
 from cites_connector.adapters.sql.wss_nonces import SqlNonceStore
 from cites_connector.app.application import Application, build_application
 from cites_connector.app.console_serving import ConsoleFactory, build_console
+from cites_connector.app.dependency_watch import watched
 from cites_connector.app.epix_wiring import EPIX, epix_deliverers
 from cites_connector.app.reask_worker import ReaskWorker, build_reask_worker, epix_probe
 from cites_connector.app.settings import Settings
@@ -104,7 +105,7 @@ def build_outbox_relay(
     deliverers |= epix_deliverers(settings)  # epix.confirm: its own channel (docs/epix.md)
     relay = OutboxRelay(
         SqlOutboxStore(app.engine),
-        deliverers,
+        watched(deliverers, app.service_state),  # the console shows customs and broker
         clock=app.clock,
         backoff=backoff or Backoff(),
         batch_size=batch_size,

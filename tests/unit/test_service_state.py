@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from cites_connector.services.service_state import (
     MAX_ERROR,
     NOT_CONFIGURED,
@@ -86,3 +88,43 @@ def test_reports_from_many_threads_leave_one_consistent_record():
     assert final.word in (REACHABLE, UNREACHABLE)
     assert final.last_error == "ReadTimeout" and final.checked_at is not None
     assert [s.name for s in state.all()] == ["epix"]
+
+
+def test_the_outbox_deliverers_report_customs_and_the_broker():
+    from cites_connector.adapters.outbox.delivery import (
+        PermanentDeliveryError,
+        RetryableDeliveryError,
+    )
+    from cites_connector.app.dependency_watch import watched
+
+    class Deliverer:
+        def __init__(self):
+            self.error: Exception | None = None
+
+        def deliver(self, row) -> None:
+            if self.error is not None:
+                raise self.error
+
+    customs, broker, epix = Deliverer(), Deliverer(), Deliverer()
+    state = ServiceState(Clock())
+    wrapped = watched({"customs-callback": customs, "amqp": broker, "epix.confirm": epix}, state)
+    assert wrapped["epix.confirm"] is epix  # EPIX is reported by its lookup port
+    assert [s.name for s in state.all()] == ["broker", "customs"]
+    assert state.word("customs") == UNKNOWN
+
+    try:
+        raise RetryableDeliveryError("customs https://customs.example:8443 down") from (
+            ConnectionRefusedError("refused")
+        )
+    except RetryableDeliveryError as exc:
+        customs.error = exc
+    with pytest.raises(RetryableDeliveryError):  # passed on to the relay unchanged
+        wrapped["customs-callback"].deliver(None)
+    down = state.get("customs")
+    assert (down.word, down.last_error) == (UNREACHABLE, "ConnectionRefusedError")
+    customs.error = PermanentDeliveryError("refused: 403")  # it answered
+    with pytest.raises(PermanentDeliveryError):
+        wrapped["customs-callback"].deliver(None)
+    assert state.word("customs") == REACHABLE
+    wrapped["amqp"].deliver(None)
+    assert state.word("broker") == REACHABLE
