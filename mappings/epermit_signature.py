@@ -199,7 +199,9 @@ def _signing_certificate(signature: etree._Element) -> x509.Certificate:
     if not texts:
         raise _invalid("the signature carries no X509Certificate in KeyInfo")
     try:
-        return x509.load_der_x509_certificate(base64.b64decode("".join((texts[0].text or "").split())))
+        return x509.load_der_x509_certificate(
+            base64.b64decode("".join((texts[0].text or "").split()))
+        )
     except (ValueError, binascii.Error):
         raise _invalid("the signature's X509Certificate cannot be read") from None
 

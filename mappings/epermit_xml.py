@@ -26,8 +26,7 @@ Nothing here does I/O: the document comes in as bytes with the message's header 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lxml import etree
@@ -38,8 +37,8 @@ from cites_connector.mappings import epermit_paths as paths
 from cites_connector.mappings.epermit_paths import Toolkit
 from cites_connector.mappings.epermit_reader import EPermitReader
 from cites_connector.mappings.epermit_signature import (
-    Signed,
     SignatureRules,
+    Signed,
     Unsigned,
     check_trusted,
     verify_epermit,
