@@ -3,8 +3,8 @@ head gives exactly the tables the code declares, and every step down and back up
 
 Branches that each added a migration are merged by renumbering (0009 trade controls, 0010
 box 14, 0011 usage endorsement, 0012 console, 0013 permit signer); a renumbering that left
-a gap, two heads or a table the code uses but no migration makes would fail here rather than at a deployment's
-``cites-connector migrate``.
+a gap, two heads or a table the code uses but no migration makes would fail here rather than
+at a deployment's ``cites-connector migrate``.
 """
 
 from __future__ import annotations
