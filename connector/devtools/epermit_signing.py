@@ -71,7 +71,8 @@ def make_authority(
     days: int = VALID_DAYS,
 ) -> Authority:
     """A certificate for ``country``'s Management Authority: self-signed, or issued by
-    ``issuer`` (a national CA); EC P-256 unless ``key`` is given."""
+    ``issuer`` (a national CA); EC P-256 unless ``key`` is given. Valid ``days`` from now
+    (0 or less: expired, for tests)."""
     key = key or ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.UTC)
     subject = authority_name(country, name)
@@ -81,7 +82,7 @@ def make_authority(
         .issuer_name(issuer.certificate.subject if issuer else subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_before(now - datetime.timedelta(minutes=5, days=max(0, 1 - days)))
         .not_valid_after(now + datetime.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True)
     )

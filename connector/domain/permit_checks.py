@@ -234,8 +234,7 @@ def signature_reasons(permit: Permit) -> list[Reason]:
     return [
         Reason(
             ReasonCode.PERMIT_UNSIGNED,
-            f"{_name(permit)} came as an ePermit without a signature: who issued it "
-            "is not proven",
+            f"{_name(permit)} came as an ePermit without a signature: who issued it is not proven",
         )
     ]
 
