@@ -12,8 +12,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
-from signxml import XMLSigner
 from signxml.algorithms import CanonicalizationMethod
+from signxml.signer import XMLSigner
 
 from cites_connector.devtools.epermit_signing import Authority, make_authority, sign_epermit
 from cites_connector.mappings.epermit_signature import SignatureRules

@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from lxml import etree
-from signxml import XMLSigner
 from signxml.algorithms import CanonicalizationMethod
+from signxml.signer import XMLSigner
 
 from cites_connector.devtools.certificates import VALID_DAYS
 from cites_connector.mappings.safe_xml import parse_xml
@@ -67,7 +67,7 @@ def make_authority(
     *,
     key: SigningKey | None = None,
     issuer: Authority | None = None,
-    hash_algorithm: hashes.HashAlgorithm | None = None,
+    hash_algorithm: hashes.SHA256 | hashes.SHA384 | hashes.SHA512 | None = None,
     days: int = VALID_DAYS,
 ) -> Authority:
     """A certificate for ``country``'s Management Authority: self-signed, or issued by

@@ -63,8 +63,8 @@ class Severity(str, Enum):
 #: codes that are never a check's failure, only a note for risk management
 FLAG_ONLY = frozenset({ReasonCode.DECLARED_NOT_CITES, ReasonCode.EXEMPTION_CLAIMED})
 #: contract section 5: all checks block except PARTY_MISMATCH; PARTY_UNVERIFIED,
-#: OFFICE_NOT_DESIGNATED, APPENDIX_DIFFERS and PERMIT_UNSIGNED are risk flags (v2) unless an administration
-#: sets them to block
+#: OFFICE_NOT_DESIGNATED, APPENDIX_DIFFERS and PERMIT_UNSIGNED are risk flags (v2) unless an
+#: administration sets them to block
 DEFAULT_SEVERITIES: dict[ReasonCode, Severity] = {
     code: Severity.BLOCK for code in ReasonCode if code not in FLAG_ONLY
 }
