@@ -115,9 +115,7 @@ ATTACKS = {
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=list(ATTACKS))
 @pytest.mark.parametrize("policy", ["require", "verify"])
-def test_a_badly_signed_epermit_is_dead_lettered_and_the_ledger_unchanged(
-    tmp_path, policy, attack
-):
+def test_a_badly_signed_epermit_is_dead_lettered_and_the_ledger_unchanged(tmp_path, policy, attack):
     with world(tmp_path, policy) as w:
         before = w.dump()
         verdict = w.deliver(ATTACKS[attack](w.authority))
