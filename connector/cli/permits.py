@@ -81,6 +81,8 @@ def show(obj: Context, number: str, country: str | None, fmt: str) -> None:
     data = permit_to_json(balance.permit) | {
         "balance_status": status,
         "used_by": balance.permit.used_by,
+        "signer": balance.permit.signer,
+        "unsigned": balance.permit.unsigned,
     }
     for line, json_line in zip(balance.permit.lines, data["lines"], strict=False):
         json_line["remaining"] = format_decimal(line.remaining)

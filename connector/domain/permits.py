@@ -190,6 +190,14 @@ class Permit:
         setattr_(self, "unsigned", unsigned)
 
     @property
+    def signature(self) -> str:
+        """Who signed it, for people: ``signed by ...``, ``unsigned``, or, for a JSON permit
+        or one read while signatures were off, ``no signature checked``."""
+        if self.signer:
+            return f"signed by {self.signer}"
+        return "unsigned" if self.unsigned else "no signature checked"
+
+    @property
     def key(self) -> tuple[str, str]:
         return (self.permit_number, self.issuing_country)
 
