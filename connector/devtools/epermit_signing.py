@@ -14,6 +14,7 @@ import datetime
 from dataclasses import dataclass
 from pathlib import Path
 
+import pycountry
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -52,7 +53,8 @@ class Authority:
 
 
 def authority_name(country: str, name: str | None = None) -> x509.Name:
-    common = name or f"Management Authority of {country}"
+    known = pycountry.countries.get(alpha_2=country)
+    common = name or f"Management Authority of {known.name if known else country}"
     return x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, country),

@@ -149,7 +149,7 @@ def test_a_validly_signed_epermit_is_stored_with_its_signer(tmp_path, policy):
         assert isinstance(w.deliver(signed(w.authority)), Ack)
         permit = w.permit()
         assert permit is not None
-        assert permit.signer == "CN=Management Authority of ZA, C=ZA"
+        assert permit.signer == "CN=Management Authority of South Africa, C=ZA"
         assert not permit.unsigned
         assert permit.lines[0].quantity == 30
 

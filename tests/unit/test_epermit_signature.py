@@ -145,5 +145,5 @@ def test_the_policy_must_be_known():
 
 def test_signer_name_reads_most_significant_last():
     za = make_authority("ZA")
-    assert signer_name(za.certificate) == "CN=Management Authority of ZA, C=ZA"
+    assert signer_name(za.certificate) == "CN=Management Authority of South Africa, C=ZA"
     assert za.certificate.not_valid_after_utc > datetime.datetime.now(datetime.UTC)
