@@ -77,21 +77,17 @@ class ClearanceService:
         self.metrics = metrics
 
     def _look_up_unknown(self, declaration: Declaration) -> dict[str, str]:
-        """Fetch cited permits the ledger lacks, before the clearance transaction: the replies
-        may take seconds and no lock may be held meanwhile. ``self.lookup`` is an
-        ``UnknownPermitLookup`` (contract 3.3 (v2): asked together under one deadline, at
-        most ``CONNECTOR_LOOKUP_MAX_PER_DECLARATION``, "not found" remembered); a permit found
-        is stored by ``store_found(permit, publisher)``. Not found: PERMIT_UNKNOWN. Returns why
-        permits sent were refused (their signature), by number, for PERMIT_UNKNOWN's message."""
-        refusals: dict[str, str] = {}
+        """Fetch cited permits the ledger lacks before the clearance transaction (no lock held
+        while replies take seconds), storing each found by ``store_found``; returns why permits
+        sent were refused (a signature), by number, for PERMIT_UNKNOWN (contract 3.3 (v2))."""
         if self.lookup is None or self.store_found is None:
-            return refusals
+            return {}
         cited = self.rulebook.policy.cited_permits(declaration)
         with self.ledger.snapshot() as uow:
             unknown = [n for n in cited if not uow.permits.numbered(n)]
-        if unknown:
-            issuer = expected_issuer(declaration, self.rulebook.policy.home_country)
-            self.lookup.fetch(unknown, issuer, self.store_found, refusals)
+        refusals: dict[str, str] = {}
+        issuer = expected_issuer(declaration, self.rulebook.policy.home_country)
+        self.lookup.fetch(unknown, issuer, self.store_found, refusals)  # none unknown: no call
         return refusals
 
     # -- deciding ---------------------------------------------------------------------------------
@@ -143,7 +139,7 @@ class ClearanceService:
         declaration: Declaration,
         actor: str,
         endorsed_by: str,
-        refusals: dict[str, str] | None = None,
+        refusals: dict[str, str],
     ) -> ClearanceOutcome:
         with self.ledger.transaction() as uow:
             # lock first, then read: a concurrent request for the same declaration that
