@@ -118,3 +118,16 @@ def test_a_permit_page_says_who_signed_the_epermit(console):
     console.app.permits.apply(replace(unsigned, unsigned=True))
     html = console.client("vic").get("/permits/26ZA004432/ZA").get_data(as_text=True)
     assert 'badge b-held">unsigned<' in html
+
+
+def test_a_declaration_page_says_who_signed_the_permits_it_used(console):
+    from dataclasses import replace
+
+    with console.app.ledger.snapshot() as uow:
+        permit = uow.permits.get("26NA000131", "NA")
+    assert permit is not None
+    signer = "CN=Management Authority of Namibia, C=NA"
+    console.app.permits.apply(replace(permit, version=2, signer=signer))
+    console.clear("export-sample.xml", "D-SIGNED")
+    html = console.client("vic").get("/declarations/D-SIGNED").get_data(as_text=True)
+    assert f"signed by {signer}" in html
