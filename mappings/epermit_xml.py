@@ -26,7 +26,7 @@ Nothing here does I/O: the document comes in as bytes with the message's header 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lxml import etree
@@ -36,6 +36,13 @@ from cites_connector.domain.permits import Permit
 from cites_connector.mappings import epermit_paths as paths
 from cites_connector.mappings.epermit_paths import Toolkit
 from cites_connector.mappings.epermit_reader import EPermitReader
+from cites_connector.mappings.epermit_signature import (
+    SignatureRules,
+    Signed,
+    Unsigned,
+    check_trusted,
+    verify_epermit,
+)
 from cites_connector.mappings.permit_fields import MAX_VERSION
 from cites_connector.mappings.permit_json import parse_permit
 from cites_connector.mappings.safe_xml import DEFAULT_MAX_BYTES, parse_xml
@@ -51,18 +58,28 @@ def parse_epermit(
     version: int | str | bytes | None,
     routing_key: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    signatures: SignatureRules | None = None,
 ) -> Permit:
     """The permit in an ePermit document, validated like a JSON permit.
 
     ``version`` is the ``permit-version`` header; ``routing_key`` the event (``None`` for a
     lookup reply). Raises ``TooLarge`` over ``max_bytes``, ``MalformedXml`` for XML that is
     not well-formed or carries a DTD, and ``InvalidPermit`` naming the element at fault.
+    ``signatures`` is the signature policy and trust store (mappings/epermit_signature.py;
+    None: not looked at): a refusal is ``SignatureRefused``, and only the signed data of a
+    signed document is read. The permit records its signer, or that it came unsigned.
     """
-    mapped = _read(data, version, routing_key, max_bytes)
+    rules = signatures or SignatureRules(policy="off")
+    mapped = _read(data, version, routing_key, max_bytes, rules)
     try:
-        return parse_permit(mapped.body)
+        permit = parse_permit(mapped.body)
     except InvalidPermit as refused:
         raise InvalidPermit(_with_elements(refused.message, mapped.sources)) from None
+    checked = mapped.checked
+    if isinstance(checked, Signed):
+        check_trusted(checked.certificate, permit.issuing_country, rules)
+        return replace(permit, signer=checked.signer)
+    return replace(permit, unsigned=checked.checked)
 
 
 def epermit_to_json(
@@ -72,8 +89,9 @@ def epermit_to_json(
     routing_key: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> dict[str, Any]:
-    """The contract 3.1 JSON body read from an ePermit, before validation (for tools)."""
-    return _read(data, version, routing_key, max_bytes).body
+    """The contract 3.1 JSON body read from an ePermit, before validation (for tools); the
+    signature, if any, is not looked at."""
+    return _read(data, version, routing_key, max_bytes, SignatureRules(policy="off")).body
 
 
 @dataclass(frozen=True)
@@ -81,13 +99,19 @@ class _Mapped:
     body: dict[str, Any]
     #: JSON path -> the XML element it was read from, for messages
     sources: dict[str, str]
+    #: what the signature check found
+    checked: Signed | Unsigned
 
 
-def _read(data: bytes, version: Any, routing_key: str | None, max_bytes: int) -> _Mapped:
+def _read(
+    data: bytes, version: Any, routing_key: str | None, max_bytes: int, rules: SignatureRules
+) -> _Mapped:
     _check_routing_key(routing_key)
     number = _version(version)
     root = parse_xml(data, max_bytes=max_bytes)
-    document, toolkit = _locate(root)
+    document, toolkit, scope = _locate(root)
+    checked = verify_epermit(document, rules, scope)
+    document = checked.element
     reader = EPermitReader(document, toolkit)
     body = reader.read()
     if reader.problems:
@@ -98,7 +122,7 @@ def _read(data: bytes, version: Any, routing_key: str | None, max_bytes: int) ->
         )
     sources = reader.sources | {"version": f"AMQP header {VERSION_HEADER}"}
     body = {"permit_number": None, "issuing_country": None, "version": number} | body
-    return _Mapped({k: v for k, v in body.items() if v is not None}, sources)
+    return _Mapped({k: v for k, v in body.items() if v is not None}, sources, checked)
 
 
 def _check_routing_key(routing_key: str | None) -> None:
@@ -129,8 +153,10 @@ def _version(value: Any) -> int:
     return value
 
 
-def _locate(root: etree._Element) -> tuple[etree._Element, Toolkit]:
-    """The ePermit element: the root itself, or the one in a SOAP envelope's body."""
+def _locate(root: etree._Element) -> tuple[etree._Element, Toolkit, etree._Element]:
+    """The ePermit element: the root itself, or the one in a SOAP envelope's body; and the
+    payload it came in (the root, or the Body), where a signature may be."""
+    scope = root
     qname = etree.QName(root)
     if qname.localname == "Envelope" and qname.namespace in paths.SOAP_NAMESPACES:
         body = next(root.iterchildren("{*}Body"), None)
@@ -147,7 +173,7 @@ def _locate(root: etree._Element) -> tuple[etree._Element, Toolkit]:
             raise InvalidPermit(
                 f"the SOAP envelope's Body holds no ePermit ({' or '.join(paths.TOOLKITS)} element)"
             )
-        root, qname = permit, etree.QName(permit)
+        root, qname, scope = permit, etree.QName(permit), body
     toolkit = paths.TOOLKITS.get(qname.localname)
     if toolkit is None:
         raise InvalidPermit(
@@ -159,7 +185,7 @@ def _locate(root: etree._Element) -> tuple[etree._Element, Toolkit]:
             f"{qname.localname} is in namespace {qname.namespace!r}; "
             f"{toolkit.name} uses {toolkit.namespace!r}"
         )
-    return root, toolkit
+    return root, toolkit, scope
 
 
 def _with_elements(message: str, sources: dict[str, str]) -> str:

@@ -62,7 +62,11 @@ PIDS+=($!)
 step "cites-connector simulate-epix serve --port $EPIX_PORT   (the EPIX hub, HTTPS with client certificates)"
 # foreign permits are asked of EPIX (docs/epix.md): a throwaway CA, server and client certificates
 cites-connector simulate-epix certificates "$DATA/epix-pki" --country NA >/dev/null
-cites-connector simulate-epix serve --permits examples/epix-permits --certs "$DATA/epix-pki" \
+# the permits it serves are signed by a throwaway South African Management Authority, whose
+# certificate goes into the connector's trust store ($DATA/trust, docs/signatures.md)
+cites-connector simulate-epix sign-permits examples/epix-permits "$DATA/epix-permits" \
+  --trust-dir "$DATA/trust" >/dev/null
+cites-connector simulate-epix serve --permits "$DATA/epix-permits" --certs "$DATA/epix-pki" \
   --port "$EPIX_PORT" --record "$DATA/epix-calls.json" --token demo-epix-token \
   >"$DATA/epix-simulator.log" 2>&1 &
 PIDS+=($!)
@@ -100,6 +104,8 @@ for _ in $(seq 1 40); do
   sleep 0.5
 done
 echo "$epix_calls"
+step "cites-connector permits show 26ZA004431 --country ZA   (from EPIX, and who signed it)"
+cites-connector permits show 26ZA004431 --country ZA || true
 step "cites-connector permits show 26NA000123   (SINGLE: used up by this consignment)"
 cites-connector permits show 26NA000123
 step "cites-connector outbox status"

@@ -44,6 +44,7 @@ from cites_connector.adapters.amqp.permit_handler import (
 from cites_connector.adapters.amqp.topology import BACKSTOP_DELIVERY_LIMIT, PERMITS_QUEUE
 from cites_connector.adapters.metrics.registry import ConnectorMetrics
 from cites_connector.adapters.outbox.backoff import Backoff
+from cites_connector.mappings.epermit_signature import SignatureRules
 
 log = structlog.get_logger(__name__)
 #: back-off between reconnection attempts to the broker
@@ -71,6 +72,7 @@ class PermitConsumer:
         reconnect: Backoff = RECONNECT,
         on_applied: Callable[[], None] | None = None,
         metrics: ConnectorMetrics | None = None,
+        signatures: SignatureRules | None = None,
     ):
         self.url = url
         self.prefetch = prefetch
@@ -80,7 +82,7 @@ class PermitConsumer:
         self.handler = PermitHandler(
             permits,
             attempts,
-            HandlerConfig(frozenset(publishers), max_bytes, delivery_limit, reconnect),
+            HandlerConfig(frozenset(publishers), max_bytes, delivery_limit, reconnect, signatures),
         )
         self.attempts = attempts
         #: called after each applied event (serve wakes the outbox relay with it)

@@ -49,6 +49,7 @@ from cites_connector.domain.errors import (
     Unavailable,
 )
 from cites_connector.domain.permits import Permit, PermitStatusChange
+from cites_connector.mappings.epermit_signature import SignatureRules
 from cites_connector.services.permits import IntakeOutcome
 
 log = structlog.get_logger(__name__)
@@ -130,6 +131,8 @@ class HandlerConfig:
     max_bytes: int
     delivery_limit: int
     backoff: Backoff
+    #: the ePermit signature policy and trust store (None: signatures not looked at)
+    signatures: SignatureRules | None = None
 
 
 class PermitHandler:
@@ -175,7 +178,9 @@ class PermitHandler:
                 return Reject(*given_up, forget=key)
             counted = True
         try:
-            event = decode_event(message, self.config.max_bytes)
+            event = decode_event(message, self.config.max_bytes, self.config.signatures)
+        except PermitEventRefused as refused:  # SIGNATURE_INVALID, SIGNATURE_MISSING
+            return Reject(refused.code, refused.detail, forget=key if counted else None)
         except InvalidInput as refused:
             return Reject(refused.message, forget=key if counted else None)
         return self._apply(event, key, message.digest, publisher, counted, watch, wait)

@@ -46,6 +46,7 @@ from cites_connector.adapters.amqp.permit_messages import (
 )
 from cites_connector.adapters.amqp.topology import LOOKUP_ROUTING_KEY, RPC_EXCHANGE
 from cites_connector.domain.errors import InvalidInput, PermitEventRefused
+from cites_connector.mappings.epermit_signature import SignatureRules
 from cites_connector.services.permit_lookup import LookupAnswer
 
 log = structlog.get_logger(__name__)
@@ -61,10 +62,12 @@ class AmqpPermitLookup:
         *,
         publishers: Iterable[str] = ("permit-system",),
         max_bytes: int = 5 * 1024 * 1024,
+        signatures: SignatureRules | None = None,
     ):
         self.url = url
         self.publishers = frozenset(publishers)
         self.max_bytes = max_bytes
+        self.signatures = signatures
 
     def ask(
         self, queries: Sequence[tuple[str, str | None]], timeout: float
@@ -92,7 +95,7 @@ class AmqpPermitLookup:
         bound = log.bind(permit_number=number, publisher=reply.user_id)
         try:
             publisher = require_trusted(reply, self.publishers, "a lookup reply")
-            permit = decode_lookup_reply(reply, self.max_bytes)
+            permit = decode_lookup_reply(reply, self.max_bytes, self.signatures)
         except PermitEventRefused as refused:
             bound.error("permit.lookup_reply_untrusted", reason=refused.detail)
             return None

@@ -34,6 +34,7 @@ from typing import Any
 from cites_connector.domain import limits
 from cites_connector.domain.errors import InvalidInput, PermitEventRefused, TooLarge
 from cites_connector.domain.permits import Permit, PermitStatus, PermitStatusChange
+from cites_connector.mappings.epermit_signature import SignatureRules
 from cites_connector.mappings.epermit_xml import PERMIT_ROUTING_KEYS, VERSION_HEADER, parse_epermit
 from cites_connector.mappings.permit_json import parse_permit, parse_status_change
 
@@ -106,8 +107,11 @@ def message_key(message: IncomingMessage) -> tuple[str, bool]:
     return stable_id(message.routing_key, message.version_header, message.body), False
 
 
-def decode_event(message: IncomingMessage, max_bytes: int) -> Permit | PermitStatusChange:
-    """The permit or status change a ``cites.permits`` message carries, or ``InvalidInput``."""
+def decode_event(
+    message: IncomingMessage, max_bytes: int, signatures: SignatureRules | None = None
+) -> Permit | PermitStatusChange:
+    """The permit or status change a ``cites.permits`` message carries, or ``InvalidInput``
+    (``SignatureRefused`` for an ePermit the signature policy refuses)."""
     _check_size(message.body, max_bytes)
     key = message.routing_key
     if key in STATUS_ROUTING_KEYS:
@@ -119,10 +123,12 @@ def decode_event(message: IncomingMessage, max_bytes: int) -> Permit | PermitSta
     if key not in PERMIT_ROUTING_KEYS:
         known = ", ".join((*PERMIT_ROUTING_KEYS, *STATUS_ROUTING_KEYS))
         raise InvalidInput(f"routing key {key!r} is not a permit event ({known})")
-    return _permit(message, key, max_bytes)
+    return _permit(message, key, max_bytes, signatures)
 
 
-def decode_lookup_reply(message: IncomingMessage, max_bytes: int) -> Permit | None:
+def decode_lookup_reply(
+    message: IncomingMessage, max_bytes: int, signatures: SignatureRules | None = None
+) -> Permit | None:
     """A ``permit.lookup`` reply (contract 3.3): a permit, or None for ``{"found": false}``."""
     _check_size(message.body, max_bytes)
     if _format(message) == "json":
@@ -132,16 +138,22 @@ def decode_lookup_reply(message: IncomingMessage, max_bytes: int) -> Permit | No
             raw = None  # parse_permit names the problem
         if isinstance(raw, dict) and raw.get("found") is False:
             return None
-    return _permit(message, None, max_bytes)
+    return _permit(message, None, max_bytes, signatures)
 
 
-def _permit(message: IncomingMessage, routing_key: str | None, max_bytes: int) -> Permit:
+def _permit(
+    message: IncomingMessage,
+    routing_key: str | None,
+    max_bytes: int,
+    signatures: SignatureRules | None,
+) -> Permit:
     if _format(message) == "xml":
         return parse_epermit(
             message.body,
             version=message.version_header,
             routing_key=routing_key,
             max_bytes=max_bytes,
+            signatures=signatures,
         )
     return parse_permit(message.body)
 

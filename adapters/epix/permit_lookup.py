@@ -30,6 +30,7 @@ import structlog
 from cites_connector.adapters.epix.client import EpixClient
 from cites_connector.adapters.epix.errors import EpixFault, EpixUnavailable
 from cites_connector.domain.errors import InvalidInput
+from cites_connector.mappings.epermit_signature import SignatureRefused, SignatureRules
 from cites_connector.mappings.epermit_xml import parse_epermit
 from cites_connector.mappings.epix_messages import EPIX_PUBLISHER
 from cites_connector.services.permit_lookup import LookupAnswer
@@ -46,12 +47,15 @@ class EpixPermitLookup:
         max_bytes: int = 5 * 1024 * 1024,
         max_parallel: int = 10,
         on_reachability: Callable[[bool], None] | None = None,
+        signatures: SignatureRules | None = None,
     ):
         self.client = client
         self.non_final = non_final
         self.max_bytes = max_bytes
         self.max_parallel = max(1, max_parallel)
         self.on_reachability = on_reachability
+        #: the ePermit signature policy and trust store (docs/signatures.md)
+        self.signatures = signatures
         #: None until the first call; then whether the last call reached the hub
         self.last_ok: bool | None = None
         #: the class of the last failure to reach the hub (``ConnectTimeout``, ``SSLError``):
@@ -118,7 +122,12 @@ class EpixPermitLookup:
     def _read(self, number: str, country: str, data: bytes, final: bool) -> LookupAnswer | None:
         bound = log.bind(permit_number=number, issuing_country=country, final=final)
         try:
-            permit = parse_epermit(data, version=1, max_bytes=self.max_bytes)
+            permit = parse_epermit(
+                data, version=1, max_bytes=self.max_bytes, signatures=self.signatures
+            )
+        except SignatureRefused as refused:
+            bound.error("epix.answer_signature_refused", code=refused.code, reason=refused.detail)
+            return LookupAnswer(None, EPIX_PUBLISHER, refused=refused.message)
         except InvalidInput as refused:
             bound.error("epix.answer_invalid", reason=refused.message)
             return None

@@ -77,6 +77,8 @@ def permit_from_rows(row: Row, lines: Sequence[Row]) -> Permit:
         security_stamp=row["security_stamp"],
         replaces=row["replaces"],
         used_by=row["used_by"],
+        signer=row["signer"],
+        unsigned=bool(row["unsigned"]),
         lines=tuple(
             PermitLine(
                 line=ln["line"],
@@ -119,6 +121,8 @@ def permit_to_row(permit: Permit) -> dict[str, Any]:
         "security_stamp": permit.security_stamp,
         "replaces": permit.replaces,
         "used_by": permit.used_by,
+        "signer": permit.signer,
+        "unsigned": permit.unsigned,
     }
 
 

@@ -144,6 +144,24 @@ class SqlConsolePermits:
             )
             return {(r[0], r[1]) for r in rows} & set(keys)
 
+    def signatures(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Who signed each of these permits (``signed by ...``, ``unsigned``), for those that
+        came as checked ePermits (docs/signatures.md)."""
+        if not keys:
+            return {}
+        numbers = sorted({k[0] for k in keys})
+        with reading(self.engine) as c:
+            rows = c.execute(
+                select(_p.c.permit_number, _p.c.issuing_country, _p.c.signer, _p.c.unsigned).where(
+                    _p.c.permit_number.in_(numbers)
+                )
+            )
+            return {
+                (r[0], r[1]): f"signed by {r[2]}" if r[2] else "unsigned"
+                for r in rows
+                if (r[0], r[1]) in set(keys) and (r[2] or r[3])
+            }
+
     # -- paper entries ------------------------------------------------------------------------
 
     def enter(self, actor: str, body: dict[str, Any], at: datetime) -> int:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from cites_connector.domain import limits
@@ -59,6 +60,10 @@ permits = Table(
     Column("replaces", String(limits.PERMIT_NUMBER)),
     Column("used_by", String(limits.DECLARATION_ID)),
     Column("status_reason", Text),
+    #: who signed the ePermit (the certificate's subject); unsigned: came without a signature
+    #: while signatures were checked (docs/signatures.md)
+    Column("signer", String(500)),
+    Column("unsigned", Boolean, nullable=False, server_default=false()),
     #: raised once by every transaction that changes a line's remaining quantity, and written
     #: on the lines it changed: a process that kept the lines reads only those changed since
     Column("balance_stamp", BigInteger, nullable=False, server_default="0"),

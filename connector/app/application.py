@@ -19,6 +19,7 @@ from lxml import etree
 from sqlalchemy import Engine
 
 from cites_connector.adapters.amqp.permit_lookup import AmqpPermitLookup
+from cites_connector.adapters.epermit_trust import signature_rules
 from cites_connector.adapters.metrics.instruments import TimedPermitLookup
 from cites_connector.adapters.metrics.registry import ConnectorMetrics
 from cites_connector.adapters.sql.audit_key import AuditKeyFile, with_audit_key
@@ -181,6 +182,7 @@ def build_permit_lookup(
         settings.amqp_url,
         publishers=settings.permit_publishers,
         max_bytes=settings.max_request_bytes,
+        signatures=signature_rules(settings.epermit_signatures, settings.effective_trust_dir),
     )
     if metrics is not None:
         port = TimedPermitLookup(port, metrics, source="amqp")

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
+from cites_connector.adapters.epermit_trust import signature_rules
 from cites_connector.adapters.epix.client import EpixClient, tls_session
 from cites_connector.adapters.epix.confirm import CHANNEL as EPIX_CHANNEL
 from cites_connector.adapters.epix.confirm import EpixConfirmDeliverer
@@ -79,6 +80,7 @@ def epix_lookup_port(settings: Settings) -> EpixPermitLookup | None:
         non_final=settings.epix_non_final,
         max_bytes=settings.max_request_bytes,
         max_parallel=max(1, settings.lookup_max_per_declaration),
+        signatures=signature_rules(settings.epermit_signatures, settings.effective_trust_dir),
     )
 
 

@@ -34,6 +34,7 @@ from cites_connector.adapters.amqp.publisher import CHANNEL as AMQP_CHANNEL
 from cites_connector.adapters.amqp.publisher import AmqpDeliverer
 from cites_connector.adapters.customs.callback_client import CHANNEL as CUSTOMS_CHANNEL
 from cites_connector.adapters.customs.callback_client import CustomsCallbackClient
+from cites_connector.adapters.epermit_trust import signature_rules
 from cites_connector.adapters.metrics.endpoints import Monitoring, connector_version
 from cites_connector.adapters.metrics.instruments import CountedCallbacks
 from cites_connector.adapters.metrics.registry import ConnectorMetrics
@@ -132,6 +133,7 @@ def build_permit_consumer(
         delivery_limit=settings.amqp_delivery_limit,
         broker_delivery_limit=settings.amqp_broker_delivery_limit,
         max_bytes=settings.max_request_bytes,
+        signatures=signature_rules(settings.epermit_signatures, settings.effective_trust_dir),
         stuck_seconds=settings.amqp_stuck_seconds,
         reconnect=Backoff(initial=0.5, maximum=settings.amqp_reconnect_max_seconds, jitter=0.5),
         on_applied=relay.wake if relay is not None else None,

@@ -32,6 +32,7 @@ from cites_connector.app.setting_types import (
 )
 from cites_connector.app.settings_checks import SecretFiles, check_toml_keys
 from cites_connector.app.settings_epix import EpixSettings
+from cites_connector.app.settings_signatures import SignatureSettings
 from cites_connector.domain.decisions import ReasonCode, Severity
 from cites_connector.mappings.sad_mapping import variant_names
 
@@ -43,7 +44,7 @@ class LoggingSettings(BaseModel):
     format: Literal["json", "console"] = "json"
 
 
-class Settings(EpixSettings, BaseSettings):
+class Settings(EpixSettings, SignatureSettings, BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CONNECTOR_", env_nested_delimiter="__", extra="ignore"
     )
@@ -231,6 +232,11 @@ class Settings(EpixSettings, BaseSettings):
     def taxonomy_dir(self) -> Path:
         """Where a Species+ refresh writes the taxonomy that replaces the bundled one."""
         return self.data_dir / "taxonomy"
+
+    @property
+    def effective_trust_dir(self) -> Path:
+        """The folder of the issuing Management Authorities' certificates."""
+        return self.epermit_trust_dir or self.data_dir / "trust"
 
     @property
     def effective_audit_key_file(self) -> Path:

@@ -13,6 +13,7 @@ from cites_connector.cli.reports import show_balance
 
 if TYPE_CHECKING:
     from cites_connector.domain.permits import Permit
+    from cites_connector.mappings.epermit_signature import SignatureRules
 
 
 @cli.group()
@@ -34,15 +35,22 @@ def permits() -> None:
 @handle_errors
 def import_(obj: Context, file: Path, user: str, permit_version: str) -> None:
     """Import one permit or a JSON list of permits (contract 3.1 format), or one CITES ePermit
-    XML document (Toolkit v1 or v2, bare or in an EPIX SOAP envelope), told apart by content."""
-    parsed = read_permit_file(file.read_bytes(), permit_version)
+    XML document (Toolkit v1 or v2, bare or in an EPIX SOAP envelope), told apart by content.
+    An ePermit's signature is checked as CONNECTOR_EPERMIT_SIGNATURES says."""
+    from cites_connector.adapters.epermit_trust import signature_rules
+
+    settings = obj.settings
+    rules = signature_rules(settings.epermit_signatures, settings.effective_trust_dir)
+    parsed = read_permit_file(file.read_bytes(), permit_version, rules)
     for permit in parsed:
         result = obj.app.permits.apply(permit, actor=user)
         state = "" if result.applied else "unchanged, "
         click.echo(f"{permit.permit_number} ({permit.issuing_country}): {state}{result.detail}")
 
 
-def read_permit_file(data: bytes, permit_version: str) -> list[Permit]:
+def read_permit_file(
+    data: bytes, permit_version: str, signatures: SignatureRules | None = None
+) -> list[Permit]:
     """JSON or ePermit XML by the first character that is not a byte-order mark or space: the
     file's name says nothing reliable, and both go through the same validation (contract 3.1).
     """
@@ -50,7 +58,7 @@ def read_permit_file(data: bytes, permit_version: str) -> list[Permit]:
     from cites_connector.mappings.permit_json import parse_permit_list
 
     if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
-        return [parse_epermit(data, version=permit_version)]
+        return [parse_epermit(data, version=permit_version, signatures=signatures)]
     return parse_permit_list(data)
 
 
@@ -73,6 +81,8 @@ def show(obj: Context, number: str, country: str | None, fmt: str) -> None:
     data = permit_to_json(balance.permit) | {
         "balance_status": status,
         "used_by": balance.permit.used_by,
+        "signer": balance.permit.signer,
+        "unsigned": balance.permit.unsigned,
     }
     for line, json_line in zip(balance.permit.lines, data["lines"], strict=False):
         json_line["remaining"] = format_decimal(line.remaining)

@@ -165,6 +165,6 @@ def show_balance(fmt: str, balance: PermitBalance, status: str, document: Any) -
             f"type {p.type.value}, {p.consignment_policy.value} consignment, valid "
             f"{p.valid_from.isoformat()} to {p.valid_until.isoformat()}"
             + (f", used by declaration {p.used_by}" if p.used_by else "")
-            + "\n"
+            + f"\n{p.signature}\n"
         )
     emit(fmt, document, lines, usages)

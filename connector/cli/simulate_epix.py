@@ -54,6 +54,36 @@ def certificates(directory: Path, country: str) -> None:
     )
 
 
+@simulate_epix.command("sign-permits")
+@click.argument("source", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.argument("target", type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--trust-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Where each issuing country's Management Authority certificate is written, as CC.pem "
+    "(the connector's CONNECTOR_EPERMIT_TRUST_DIR).",
+)
+@handle_errors
+def sign_permits(source: Path, target: Path, trust_dir: Path) -> None:
+    """Sign the bare ePermits of SOURCE into TARGET with throwaway Management Authority keys,
+    one per issuing country, and write their certificates into the trust folder."""
+    from cites_connector.devtools.epermit_signing import Authority, make_authority, sign_epermit
+    from cites_connector.mappings.epermit_xml import epermit_to_json
+
+    target.mkdir(parents=True, exist_ok=True)
+    authorities: dict[str, Authority] = {}
+    for path in sorted(source.glob("*.xml")):
+        data = path.read_bytes()
+        country = str(epermit_to_json(data, version=1)["issuing_country"])
+        if country not in authorities:
+            authorities[country] = make_authority(country)
+            authorities[country].write(trust_dir / f"{country}.pem")
+        (target / path.name).write_bytes(sign_epermit(data, authorities[country]))
+        click.echo(f"{path.name}: signed by the Management Authority of {country}")
+    click.echo(f"certificates in {trust_dir}: {', '.join(f'{c}.pem' for c in authorities)}")
+
+
 def _stop_on_sigterm() -> None:
     def interrupt(_signum: int, _frame: FrameType | None) -> NoReturn:
         raise KeyboardInterrupt

@@ -91,6 +91,7 @@ def declaration_view(declaration_id: str) -> dict[str, Any]:
         "declaration": stored.declaration,
         "usages": usages,
         "by_hand": b.permits_read.hand_entered(keys),
+        "signatures": b.permits_read.signatures(keys),
         "now": b.clock(),
     }
 

@@ -7,7 +7,7 @@ what matched and what to write off; the ledger service commits the write-offs, a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
 
@@ -66,6 +66,7 @@ class Decider:
         policy: DecisionPolicy,
         controls: TradeControls | None = None,
         listings: Listings | None = None,
+        unknown_notes: Mapping[str, str] | None = None,
     ):
         self.tables = tables
         self.taxonomy = taxonomy
@@ -74,6 +75,8 @@ class Decider:
         self.controls = controls or TradeControls()
         #: the appendix by population (contract 5.1 (v2)); none: the taxonomy's appendix
         self.listings = listings if listings is not None else Listings()
+        #: why a permit looked up is still unknown (e.g. its signature refused), by number
+        self.unknown_notes = dict(unknown_notes or {})
 
     def decide(
         self,
@@ -167,7 +170,12 @@ class Decider:
                 unknown.append(
                     Reason(
                         ReasonCode.PERMIT_UNKNOWN,
-                        f"permit {reference} is not known to the connector",
+                        f"permit {reference} is not known to the connector"
+                        + (
+                            f": {self.unknown_notes[reference]}"
+                            if reference in self.unknown_notes
+                            else ""
+                        ),
                     )
                 )
             else:

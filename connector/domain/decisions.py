@@ -50,6 +50,9 @@ class ReasonCode(str, Enum):
     #: (v2) the permit line states another appendix than the listing of the specimen's
     #: population: the stricter applies; a flag by default
     APPENDIX_DIFFERS = "APPENDIX_DIFFERS"
+    #: (v2) the permit came as an ePermit without an XML Signature while signatures are
+    #: checked (CONNECTOR_EPERMIT_SIGNATURES verify): a flag by default
+    PERMIT_UNSIGNED = "PERMIT_UNSIGNED"
 
 
 class Severity(str, Enum):
@@ -60,8 +63,8 @@ class Severity(str, Enum):
 #: codes that are never a check's failure, only a note for risk management
 FLAG_ONLY = frozenset({ReasonCode.DECLARED_NOT_CITES, ReasonCode.EXEMPTION_CLAIMED})
 #: contract section 5: all checks block except PARTY_MISMATCH; PARTY_UNVERIFIED,
-#: OFFICE_NOT_DESIGNATED and APPENDIX_DIFFERS are risk flags (v2) unless an administration
-#: sets them to block
+#: OFFICE_NOT_DESIGNATED, APPENDIX_DIFFERS and PERMIT_UNSIGNED are risk flags (v2) unless an
+#: administration sets them to block
 DEFAULT_SEVERITIES: dict[ReasonCode, Severity] = {
     code: Severity.BLOCK for code in ReasonCode if code not in FLAG_ONLY
 }
@@ -70,6 +73,7 @@ for _flagged in (
     ReasonCode.PARTY_UNVERIFIED,
     ReasonCode.OFFICE_NOT_DESIGNATED,
     ReasonCode.APPENDIX_DIFFERS,
+    ReasonCode.PERMIT_UNSIGNED,
 ):
     DEFAULT_SEVERITIES[_flagged] = Severity.FLAG
 

@@ -223,6 +223,19 @@ def permit_reasons(
         *type_and_issuer_reasons(permit, declaration, home_country),
         *country_reasons(permit, declaration, home_country),
         *party_reasons(permit, declaration),
+        *signature_reasons(permit),
+    ]
+
+
+def signature_reasons(permit: Permit) -> list[Reason]:
+    """An ePermit that came unsigned while signatures were checked (docs/signatures.md)."""
+    if not permit.unsigned:
+        return []
+    return [
+        Reason(
+            ReasonCode.PERMIT_UNSIGNED,
+            f"{_name(permit)} came as an ePermit without a signature: who issued it is not proven",
+        )
     ]
 
 

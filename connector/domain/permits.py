@@ -136,6 +136,12 @@ class Permit:
     #: the version whose lines and dates these are; ``version`` is the highest version
     #: applied, a status event included (a cancellation may overtake amendments)
     content_version: int
+    #: who signed the ePermit it came as (the certificate's subject, ``CN=..., C=NA``);
+    #: None for an unsigned document, a JSON permit, or signatures not checked
+    signer: str | None
+    #: an ePermit that came without a signature while signatures were checked (risk flag
+    #: PERMIT_UNSIGNED on the items matched to it)
+    unsigned: bool
 
     def __init__(
         self,
@@ -156,6 +162,8 @@ class Permit:
         replaces: str | None = None,
         used_by: str | None = None,
         content_version: int | None = None,
+        signer: str | None = None,
+        unsigned: bool = False,
     ) -> None:
         # written out rather than generated: ``content_version`` may be left out (it is then
         # ``version``) yet is always a number once the permit exists; parties left out are
@@ -178,6 +186,16 @@ class Permit:
         setattr_(self, "replaces", replaces)
         setattr_(self, "used_by", used_by)
         setattr_(self, "content_version", version if content_version is None else content_version)
+        setattr_(self, "signer", signer)
+        setattr_(self, "unsigned", unsigned)
+
+    @property
+    def signature(self) -> str:
+        """Who signed it, for people: ``signed by ...``, ``unsigned``, or, for a JSON permit
+        or one read while signatures were off, ``no signature checked``."""
+        if self.signer:
+            return f"signed by {self.signer}"
+        return "unsigned" if self.unsigned else "no signature checked"
 
     @property
     def key(self) -> tuple[str, str]:

@@ -76,20 +76,19 @@ class ClearanceService:
         self.store_found = store_found
         self.metrics = metrics
 
-    def _look_up_unknown(self, declaration: Declaration) -> None:
-        """Fetch cited permits the ledger lacks, before the clearance transaction: the replies
-        may take seconds and no lock may be held meanwhile. ``self.lookup`` is an
-        ``UnknownPermitLookup`` (contract 3.3 (v2): asked together under one deadline, at
-        most ``CONNECTOR_LOOKUP_MAX_PER_DECLARATION``, "not found" remembered); a permit found
-        is stored by ``store_found(permit, publisher)``. Not found: PERMIT_UNKNOWN."""
+    def _look_up_unknown(self, declaration: Declaration) -> dict[str, str]:
+        """Fetch cited permits the ledger lacks before the clearance transaction (no lock held
+        while replies take seconds), storing each found by ``store_found``; returns why permits
+        sent were refused (a signature), by number, for PERMIT_UNKNOWN (contract 3.3 (v2))."""
         if self.lookup is None or self.store_found is None:
-            return
+            return {}
         cited = self.rulebook.policy.cited_permits(declaration)
         with self.ledger.snapshot() as uow:
             unknown = [n for n in cited if not uow.permits.numbered(n)]
-        if unknown:
-            issuer = expected_issuer(declaration, self.rulebook.policy.home_country)
-            self.lookup.fetch(unknown, issuer, self.store_found)
+        refusals: dict[str, str] = {}
+        issuer = expected_issuer(declaration, self.rulebook.policy.home_country)
+        self.lookup.fetch(unknown, issuer, self.store_found, refusals)  # none unknown: no call
+        return refusals
 
     # -- deciding ---------------------------------------------------------------------------------
 
@@ -121,12 +120,12 @@ class ClearanceService:
         the transaction is rolled back and the declaration decided again on fresh balances.
         """
         with bound_contextvars(declaration_id=declaration_id, version=version):
-            self._look_up_unknown(declaration)
+            refusals = self._look_up_unknown(declaration)
             for attempt in lost_race_retrying(self.max_attempts):
                 with attempt:
                     started = time.perf_counter()
                     outcome = self._clear_once(
-                        declaration_id, version, declaration, actor, endorsed_by or actor
+                        declaration_id, version, declaration, actor, endorsed_by or actor, refusals
                     )
                     if not outcome.repeated:
                         self.metrics.write_off_committed(time.perf_counter() - started)
@@ -140,6 +139,7 @@ class ClearanceService:
         declaration: Declaration,
         actor: str,
         endorsed_by: str,
+        refusals: dict[str, str],
     ) -> ClearanceOutcome:
         with self.ledger.transaction() as uow:
             # lock first, then read: a concurrent request for the same declaration that
@@ -185,6 +185,7 @@ class ClearanceService:
                 now=now,
                 new_id=self.new_id,
                 endorsed_by=endorsed_by,
+                unknown_notes=refusals,
             )
             self._store(
                 uow,

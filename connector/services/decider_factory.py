@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from cites_connector.domain.decider import Decider, PermitFinder
@@ -22,9 +22,15 @@ class Rulebook:
     #: the appendix of a taxon by population (contract 5.1 (v2)), read with the taxonomy
     listings: Listings = field(default_factory=Listings)
 
-    def decider(self, find_permits: PermitFinder, controls: TradeControls | None = None) -> Decider:
+    def decider(
+        self,
+        find_permits: PermitFinder,
+        controls: TradeControls | None = None,
+        unknown_notes: Mapping[str, str] | None = None,
+    ) -> Decider:
         """``controls``: the trade suspensions and export quotas the deciding transaction read
-        (services/trade_controls.py); None decides without them (impact previews)."""
+        (services/trade_controls.py); None decides without them (impact previews).
+        ``unknown_notes``: why a permit looked up is still unknown, by number."""
         return Decider(
             tables=self.tables(),
             taxonomy=self.taxonomy,
@@ -32,4 +38,5 @@ class Rulebook:
             policy=self.policy,
             controls=controls,
             listings=self.listings,
+            unknown_notes=unknown_notes,
         )

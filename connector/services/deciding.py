@@ -49,13 +49,15 @@ def decide_and_write_off(
     now: datetime,
     new_id: Callable[[], str],
     endorsed_by: str,
+    unknown_notes: Mapping[str, str] | None = None,
 ) -> Decided:
     """Decide on the permits as this transaction sees them; write off if the decision is
     CLEARED (all or nothing: WriteOffConflict rolls the transaction back for a retry).
     ``endorsed_by`` signs the usages (contract 3.2 (v2)): the SOAP user whose call cleared
-    the declaration, or ``connector`` for an automatic release."""
+    the declaration, or ``connector`` for an automatic release. ``unknown_notes``: why a
+    permit looked up is still unknown, by number (a refused signature), for PERMIT_UNKNOWN."""
     controls = trade_controls_for(uow, rulebook.taxonomy, rulebook.policy, declaration)
-    decision = rulebook.decider(uow.permits.numbered, controls).decide(
+    decision = rulebook.decider(uow.permits.numbered, controls, unknown_notes).decide(
         declaration_id, version, declaration, checked_on=checked_on
     )
     usages = (

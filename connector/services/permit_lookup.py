@@ -43,6 +43,9 @@ class LookupAnswer:
     permit: Permit | None
     #: the permit publisher who answered (the reply's broker-checked ``user_id``)
     publisher: str
+    #: a permit sent but refused (its signature): why; the permit stays unknown, and is not
+    #: remembered as "not found"
+    refused: str | None = None
 
 
 class PermitLookupPort(Protocol):
@@ -72,10 +75,15 @@ class UnknownPermitLookup:
         self._lock = threading.Lock()
 
     def fetch(
-        self, numbers: Sequence[str], issuer: str | None, store: Callable[[Permit, str], object]
+        self,
+        numbers: Sequence[str],
+        issuer: str | None,
+        store: Callable[[Permit, str], object],
+        refusals: dict[str, str] | None = None,
     ) -> list[Permit]:
         """Look up ``numbers`` (cited, not in the ledger) and ``store(permit, publisher)`` each
-        one found; returns the permits stored."""
+        one found; returns the permits stored. A permit sent but refused goes into
+        ``refusals`` (number -> why)."""
         wanted = [n for n in dict.fromkeys(numbers) if not self._known_missing(n, issuer)]
         remembered = len(dict.fromkeys(numbers)) - len(wanted)
         asked, skipped = wanted[: self.max_per_declaration], wanted[self.max_per_declaration :]
@@ -101,6 +109,10 @@ class UnknownPermitLookup:
                 answered=answer is not None,
             )
             if answer is None:
+                continue
+            if answer.refused is not None:
+                if refusals is not None:
+                    refusals[number] = answer.refused
                 continue
             if answer.permit is None:
                 self._remember_missing(number, issuer)

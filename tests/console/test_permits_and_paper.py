@@ -98,3 +98,36 @@ def test_a_discarded_entry_is_never_stored(console):
     assert console.backend.permits_read.entry(entry.id).state == "DISCARDED"
     again = post(console.client("olga"), f"/paper/{entry.id}/confirm", page="/paper/")
     assert again.status_code == 404
+
+
+def test_a_permit_page_says_who_signed_the_epermit(console):
+    from dataclasses import replace
+
+    from cites_connector.mappings.epermit_xml import parse_epermit
+    from tests.signing import PARROTS_COUNTRY, PARROTS_NUMBER, parrots, signed, south_africa
+
+    permit = parse_epermit(signed(south_africa()), version=1)
+    console.app.permits.apply(replace(permit, signer="CN=DFFE permit office, C=ZA"))
+    html = (
+        console.client("vic")
+        .get(f"/permits/{PARROTS_NUMBER}/{PARROTS_COUNTRY}")
+        .get_data(as_text=True)
+    )
+    assert "signed by CN=DFFE permit office, C=ZA" in html
+    unsigned = replace(parse_epermit(parrots(), version=1), permit_number="26ZA004432")
+    console.app.permits.apply(replace(unsigned, unsigned=True))
+    html = console.client("vic").get("/permits/26ZA004432/ZA").get_data(as_text=True)
+    assert 'badge b-held">unsigned<' in html
+
+
+def test_a_declaration_page_says_who_signed_the_permits_it_used(console):
+    from dataclasses import replace
+
+    with console.app.ledger.snapshot() as uow:
+        permit = uow.permits.get("26NA000131", "NA")
+    assert permit is not None
+    signer = "CN=Management Authority of Namibia, C=NA"
+    console.app.permits.apply(replace(permit, version=2, signer=signer))
+    console.clear("export-sample.xml", "D-SIGNED")
+    html = console.client("vic").get("/declarations/D-SIGNED").get_data(as_text=True)
+    assert f"signed by {signer}" in html

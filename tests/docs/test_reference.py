@@ -30,7 +30,11 @@ from cites_connector.domain.decisions import ReasonCode
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "docs" / "reference"
 #: the packages whose module-level string constants may hold dead-letter reasons
-DEAD_LETTER_SOURCES = ("cites_connector.adapters.amqp", "cites_connector.services")
+DEAD_LETTER_SOURCES = (
+    "cites_connector.adapters.amqp",
+    "cites_connector.services",
+    "cites_connector.mappings",
+)
 #: the x-rejection-reason codes of interface version 2 and the connector's own
 DEAD_LETTER_REASONS = (
     "UNTRUSTED_PUBLISHER",
@@ -39,6 +43,8 @@ DEAD_LETTER_REASONS = (
     "MESSAGE_ID_CONFLICT",
     "PROCESSING_FAILED",
     "PROCESSING_INTERRUPTED",
+    "SIGNATURE_INVALID",
+    "SIGNATURE_MISSING",
 )
 #: text that would point outside the repository (the external contract, the domain primer);
 #: spelt in two parts so that this file does not hold them itself

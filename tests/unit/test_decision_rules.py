@@ -7,6 +7,7 @@ side that holds and the side that clears, so a failure says which side moved.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -610,3 +611,24 @@ def test_flag_severity_cannot_clear_an_item_with_nothing_to_write_off(code, decl
     policy = decision_policy(severities={code: Severity.FLAG})
     held = assert_held_for(decide(decl, permit(), policy=policy), code)
     assert code not in flag_codes(held)
+
+
+# -- signed ePermits (docs/signatures.md) -----------------------------------------------------
+
+
+def test_a_permit_that_came_unsigned_is_flagged_not_held():
+    unsigned = replace(permit(), unsigned=True)
+    matched = assert_cleared(decide(declaration(), unsigned))
+    assert flag_codes(matched) == [R.PERMIT_UNSIGNED]
+    assert "without a signature" in matched.risk_flags[0].message
+
+
+def test_a_signed_permit_carries_no_flag():
+    signed = replace(permit(), signer="CN=Management Authority of Namibia, C=NA")
+    assert assert_cleared(decide(declaration(), signed)).risk_flags == ()
+
+
+def test_permit_unsigned_set_to_block_holds_the_item():
+    policy = decision_policy(severities={R.PERMIT_UNSIGNED: Severity.BLOCK})
+    held = decide(declaration(), replace(permit(), unsigned=True), policy=policy)
+    assert_held_for(held, R.PERMIT_UNSIGNED)

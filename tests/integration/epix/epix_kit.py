@@ -79,11 +79,15 @@ def restart(hub: Hub) -> None:
 
 
 @contextmanager
-def epix_hub(tmp_path: Path, **options: Any) -> Iterator[Hub]:
+def epix_hub(tmp_path: Path, document: bytes | None = None, **options: Any) -> Iterator[Hub]:
+    """``document``: the parrots permit to serve instead of the fixture (e.g. signed)."""
     pki = make_test_pki(tmp_path / f"pki-{uuid.uuid4().hex[:6]}")
     folder = tmp_path / "epix-permits"
     folder.mkdir(exist_ok=True)
-    shutil.copy(EPERMITS / "26ZA004431-psittacus-box14-v2.xml", folder)
+    if document is None:
+        shutil.copy(EPERMITS / "26ZA004431-psittacus-box14-v2.xml", folder)
+    else:
+        (folder / "26ZA004431-psittacus-box14-v2.xml").write_bytes(document)
     simulator = EpixSimulator(folder, token=TOKEN, **options)
     server = TlsWsgiServer(
         simulator, cert=pki.server_cert, key=pki.server_key, ca=pki.ca, host="127.0.0.1"
