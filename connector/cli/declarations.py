@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,7 +14,11 @@ from cites_connector.cli.output import Column, Listing, Qty, emit, format_option
 from cites_connector.cli.reports import show_decision
 from cites_connector.domain.decision_dicts import decision_to_dict
 from cites_connector.domain.decisions import Decision, DeclarationDecision
+from cites_connector.domain.errors import UnknownPermit
 from cites_connector.domain.units import format_decimal
+
+if TYPE_CHECKING:
+    from cites_connector.app.application import Application
 
 SAD_FILE = click.Path(path_type=Path, dir_okay=False, exists=True)
 
@@ -23,8 +28,34 @@ def _exit_for(decision: Decision) -> int:
     return EXIT_REFUSED if decision.decision is DeclarationDecision.HELD else EXIT_OK
 
 
-def _show(decision: Decision, fmt: str, note: str | None = None, **extra: object) -> None:
-    show_decision(fmt, decision, decision_to_dict(decision) | extra, note)
+def _show(
+    app: Application, decision: Decision, fmt: str, note: str | None = None, **extra: object
+) -> None:
+    """The decision with, per item, who signed the permit it was matched to (issue 13: the
+    decision says so; the SOAP answer keeps the contract's elements and carries the
+    ``PERMIT_UNSIGNED`` flag)."""
+    signatures = _signatures(app, decision)
+    document = decision_to_dict(decision) | extra
+    for item in document.get("items", []):
+        key = (item.get("permit_number") or "", item.get("issuing_country") or "")
+        item["permit_signature"] = signatures.get(key)
+    show_decision(fmt, decision, document, note, signatures)
+
+
+def _signatures(app: Application, decision: Decision) -> dict[tuple[str, str], str]:
+    cited = {
+        (i.permit_number, i.issuing_country)
+        for i in decision.items
+        if i.permit_number and i.issuing_country
+    }
+    found: dict[tuple[str, str], str] = {}
+    for number, country in sorted(cited):
+        try:
+            permit = app.permits.balance(number, country).permit
+        except UnknownPermit:
+            continue
+        found[(number, country)] = permit.signature
+    return found
 
 
 RESTORED_COLUMNS = (
@@ -59,7 +90,7 @@ def check(obj: Context, file: Path, declaration_id: str | None, version: int, fm
     app = obj.app
     declaration = app.map_sad(file.read_bytes())
     decision = app.clearance.check(declaration_id or file.stem, version, declaration)
-    _show(decision, fmt, "(check only: nothing was written off)", written=False)
+    _show(app, decision, fmt, "(check only: nothing was written off)", written=False)
     sys.exit(_exit_for(decision))
 
 
@@ -77,7 +108,7 @@ def clear(obj: Context, file: Path, declaration_id: str, version: int, user: str
     declaration = app.map_sad(file.read_bytes())
     outcome = app.clearance.clear(declaration_id, version, declaration, actor=user)
     note = "(repeated: the stored decision, nothing written again)" if outcome.repeated else None
-    _show(outcome.decision, fmt, note, repeated=outcome.repeated)
+    _show(app, outcome.decision, fmt, note, repeated=outcome.repeated)
     sys.exit(_exit_for(outcome.decision))
 
 
@@ -90,6 +121,7 @@ def show(obj: Context, declaration_id: str, fmt: str) -> None:
     """The latest decision of a declaration and its state."""
     stored = obj.app.clearance.stored(declaration_id)
     _show(
+        obj.app,
         stored.decision,
         fmt,
         f"state {stored.state.value}, decided {stored.decided_at.isoformat(timespec='seconds')}",

@@ -3,6 +3,7 @@ people, then the items (or lines and usages), then the reasons and risk flags.""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import click
@@ -22,6 +23,7 @@ ITEM_COLUMNS = (
     Column("quantity", "Quantity"),
     Column("unit", "Unit", table=False),
     Column("remaining_after", "Remaining after"),
+    Column("signature", "Signature"),
 )
 REASON_COLUMNS = (
     Column("item_number", "Item"),
@@ -44,8 +46,17 @@ def decision_listings(
     )
 
 
-def show_decision(fmt: str, decision: Decision, document: Any, note: str | None = None) -> None:
+def show_decision(
+    fmt: str,
+    decision: Decision,
+    document: Any,
+    note: str | None = None,
+    signatures: Mapping[tuple[str, str], str] | None = None,
+) -> None:
+    """``signatures``: who signed each permit an item was matched to (``Permit.signature``),
+    by (permit number, issuing country)."""
     items: list[dict[str, Any]] = []
+    signed = signatures or {}
     reasons: list[dict[str, Any]] = []
     for item in decision.items:
         items.append(
@@ -62,6 +73,7 @@ def show_decision(fmt: str, decision: Decision, document: Any, note: str | None 
                 "remaining_after": None
                 if item.remaining_after is None
                 else Qty(item.remaining_after, item.unit),
+                "signature": signed.get((item.permit_number or "", item.issuing_country or "")),
             }
         )
         reasons += [

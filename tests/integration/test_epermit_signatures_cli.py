@@ -1,8 +1,13 @@
-"""``permits import`` checks an ePermit's signature; ``permits show`` says who signed it."""
+"""``permits import`` checks an ePermit's signature; ``permits show`` and the decision
+(``declarations clear|show``) say who signed it."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -49,3 +54,38 @@ def test_an_altered_permit_is_refused_and_not_stored(run):
     assert result.exit_code != 0
     assert "SIGNATURE_INVALID" in result.output
     assert run("permits", "show", "26ZA004431").exit_code == 1
+
+
+def _import_of_the_parrots(tmp_path) -> str:
+    """The repository's example import citing 26ZA004431, registered today."""
+    sad = Path(__file__).parents[2] / "examples" / "sad-import-WDHA-I2001-epix.xml"
+    today = datetime.now(UTC).strftime("%d/%m/%Y")
+    path = tmp_path / "sad.xml"
+    path.write_text(sad.read_text().replace("<Date>28/11/2026</Date>", f"<Date>{today}</Date>"))
+    return str(path)
+
+
+def test_the_decision_says_who_signed_the_permit_an_item_was_matched_to(run, tmp_path):
+    assert run("permits", "import", document=signed(run.authority)).exit_code == 0
+    sad = _import_of_the_parrots(tmp_path)
+    cleared = run("declarations", "clear", sad, "--id", "I2001", "--format", "json")
+    assert cleared.exit_code == 0, cleared.output
+    item = json.loads(cleared.output)["items"][0]
+    assert item["permit_number"] == "26ZA004431"
+    assert item["permit_signature"].startswith("signed by CN=Department of Forestry")
+    shown = run("declarations", "show", "I2001")
+    assert "signed by CN=Department of Forestry" in shown.output
+    rows = csv.DictReader(
+        io.StringIO(run("declarations", "show", "I2001", "--format", "csv").output)
+    )
+    assert next(rows)["signature"].startswith("signed by CN=Department of Forestry")
+
+
+def test_an_item_matched_to_an_unsigned_permit_is_flagged_and_says_unsigned(run, tmp_path):
+    assert run("permits", "import", document=parrots()).exit_code == 0
+    cleared = run("declarations", "clear", _import_of_the_parrots(tmp_path), "--id", "I2001")
+    assert cleared.exit_code == 0, cleared.output
+    data = json.loads(run("declarations", "show", "I2001", "--format", "json").output)
+    item = data["items"][0]
+    assert item["permit_signature"] == "unsigned"
+    assert "PERMIT_UNSIGNED" in [f["code"] for f in item["risk_flags"]]
