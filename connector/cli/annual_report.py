@@ -81,6 +81,7 @@ def annual(obj: Context, year: str, file_format: str, output: Path | None) -> No
     Counts the write-offs of cleared declarations by their date in the administration's
     time zone (timezone setting); cancelled declarations and transit are left out."""
     from cites_connector.adapters.sql.annual_trade import SqlAnnualTradeReader
+    from cites_connector.app.application import load_taxonomy
     from cites_connector.mappings.annual_report_files import ReportAbout, write_csv, write_xlsx
     from cites_connector.services.annual_report import annual_report_rows, year_bounds
 
@@ -95,7 +96,7 @@ def annual(obj: Context, year: str, file_format: str, output: Path | None) -> No
         )
         step(1, 2)
         rows = annual_report_rows(
-            write_offs, reported, settings.home_country, app.rulebook.taxonomy
+            write_offs, reported, settings.home_country, load_taxonomy(settings)
         )
         step(2, 2)
     if file_format == "csv":
