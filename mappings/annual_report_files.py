@@ -5,11 +5,18 @@ CSV is the data alone: one header, one line per row, quantities in plain decimal
 The workbook holds the same rows on its first sheet, with the numbers as numbers (the year,
 the quantity: written from their exact decimals, never through a float) so a Management
 Authority can add them up, and a second sheet, "About", saying what the report is.
+
+The text cells come from outside (a permit system's line, a SAD's country): a spreadsheet
+must not run them. In the workbook every text is a string cell, never a formula, and the
+control characters XLSX cannot hold are shown as ``\\x1b``-style escapes; in the CSV a text
+beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'``
+(OWASP's advice against CSV injection), which spreadsheets show as text.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +24,7 @@ from decimal import Decimal
 from typing import BinaryIO, TextIO
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -46,8 +54,18 @@ class ReportAbout:
     time_zone: str
 
 
+#: what a spreadsheet may read as the start of a formula in a CSV cell
+_FORMULA_START = re.compile(r"[=+\-@\t\r]")
+
+
 def _text(value: int | str | Decimal) -> str:
     return format_decimal(value) if isinstance(value, Decimal) else str(value)
+
+
+def _csv_cell(value: int | str | Decimal) -> str:
+    if isinstance(value, str) and _FORMULA_START.match(value):
+        return "'" + value
+    return _text(value)
 
 
 def write_csv(rows: Sequence[AnnualReportRow], stream: TextIO) -> None:
@@ -55,12 +73,15 @@ def write_csv(rows: Sequence[AnnualReportRow], stream: TextIO) -> None:
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(HEADERS)
     for row in rows:
-        writer.writerow([_text(value) for value in row.cells()])
+        writer.writerow([_csv_cell(value) for value in row.cells()])
 
 
 def _cell_value(value: int | str | Decimal) -> int | str | Decimal | None:
-    """Numbers stay numbers (openpyxl writes a Decimal's own digits); empty text: no value."""
-    return None if value == "" else value
+    """Numbers stay numbers (openpyxl writes a Decimal's own digits); empty text: no value;
+    control characters XLSX cannot hold, escaped."""
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", value) or None
+    return value
 
 
 def write_xlsx(rows: Sequence[AnnualReportRow], about: ReportAbout, stream: BinaryIO) -> None:
@@ -77,6 +98,9 @@ def write_xlsx(rows: Sequence[AnnualReportRow], about: ReportAbout, stream: Bina
     for row in rows:
         cells = row.cells()
         sheet.append([_cell_value(v) for v in cells])
+        for written in sheet[sheet.max_row]:
+            if isinstance(written.value, str):
+                written.data_type = "s"  # text, never a formula (openpyxl reads "=..." so)
         widths = [max(w, len(_text(v))) for w, v in zip(widths, cells, strict=True)]
     sheet.freeze_panes = "A2"
     for index, width in enumerate(widths, start=1):
