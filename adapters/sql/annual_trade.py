@@ -77,31 +77,31 @@ class SqlAnnualTradeReader(AnnualTradeReader):
         # stored times are UTC (SQLite keeps them as text without an offset: compare in UTC)
         bounds = {"start": start.astimezone(UTC), "end": end.astimezone(UTC)}
         with reading(self.engine, enforced=True) as connection:
-            rows = connection.execute(_WRITE_OFFS, bounds).mappings().all()
+            rows = connection.execute(_WRITE_OFFS, bounds).all()
         return [
             ClearedWriteOff(
-                declaration_id=r["declaration_id"],
-                declaration_version=r["declaration_version"],
-                item_number=r["item_number"],
-                flow=Flow(r["flow"]),
-                export_country=r["export_country"],
-                destination_country=r["destination_country"],
-                permit_number=r["permit_number"],
-                issuing_country=r["issuing_country"],
-                permit_type=PermitType(r["permit_type"]),
-                purpose=r["purpose"],
-                permit_exporter_country=r["permit_exporter_country"],
-                permit_importer_country=r["permit_importer_country"],
-                line=r["line"],
-                taxon=r["taxon"] or "",
-                appendix=r["appendix"],
-                source=r["source"],
-                term=r["term"],
-                origin_country=r["origin_country"],
-                origin_permit_number=r["origin_permit_number"],
-                quantity=from_micro(r["quantity_micro"]),
-                unit=r["unit"],
-                recorded_at=utc(r["recorded_at"]),
+                declaration_id=r.declaration_id,
+                declaration_version=r.declaration_version,
+                item_number=r.item_number,
+                flow=Flow(r.flow),
+                export_country=r.export_country,
+                destination_country=r.destination_country,
+                permit_number=r.permit_number,
+                issuing_country=r.issuing_country,
+                permit_type=PermitType(r.permit_type),
+                purpose=r.purpose,
+                permit_exporter_country=r.permit_exporter_country,
+                permit_importer_country=r.permit_importer_country,
+                line=r.line,
+                taxon=r.taxon or "",
+                appendix=r.appendix,
+                source=r.source,
+                term=r.term,
+                origin_country=r.origin_country,
+                origin_permit_number=r.origin_permit_number,
+                quantity=from_micro(r.quantity_micro),
+                unit=r.unit,
+                recorded_at=utc(r.recorded_at),
             )
             for r in rows
         ]

@@ -15,9 +15,10 @@ the moment of the write-off.
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -188,7 +189,10 @@ def _main(write_offs: Sequence[ClearedWriteOff]) -> ClearedWriteOff:
 
 
 def _shipment_row(
-    write_offs: Sequence[ClearedWriteOff], year: int, home: str, taxonomy: Taxonomy
+    write_offs: Sequence[ClearedWriteOff],
+    year: int,
+    home: str,
+    ranks_of: Callable[[str], dict[str, str]],
 ) -> AnnualReportRow:
     """The row of one declaration item. An item cleared on an Appendix I import wrote off two
     lines (the exporting country's permit and the home import permit, Art. III(3)): the
@@ -208,7 +212,7 @@ def _shipment_row(
         exporter = home
         importer = main.destination_country or main.permit_importer_country or ""
     unit, factor = REPORT_UNITS.get(main.unit, (main.unit or "", Decimal(1)))
-    ranks = higher_taxa(taxonomy, main.taxon)
+    ranks = ranks_of(main.taxon)
     return AnnualReportRow(
         year=year,
         appendix=main.appendix or "",
@@ -223,7 +227,7 @@ def _shipment_row(
         importer=importer,
         exporter=exporter,
         origin=main.origin_country if main.origin_country not in (None, exporter) else "",
-        export_permit="" if main in imports else main.permit_number,
+        export_permit="" if main.permit_type is PermitType.IMPORT else main.permit_number,
         import_permit=" ".join(sorted({w.permit_number for w in imports})),
         origin_permit=main.origin_permit_number or "",
         purpose=main.purpose or "",
@@ -241,15 +245,16 @@ def annual_report_rows(
     for w in write_offs:
         if w.flow is not Flow.TRANSIT:
             items[(w.declaration_id, w.declaration_version, w.item_number)].append(w)
-    totals: dict[tuple[object, ...], AnnualReportRow] = {}
+    ranks_of = functools.cache(functools.partial(higher_taxa, taxonomy))
+    totals: dict[tuple[object, ...], tuple[AnnualReportRow, Decimal]] = {}
     for shipment in items.values():
-        row = _shipment_row(shipment, year, home_country, taxonomy)
+        row = _shipment_row(shipment, year, home_country, ranks_of)
         main = _main(shipment)
-        key = (main.issuing_country, main.line, *row.cells()[:8], *row.cells()[9:])
-        if key in totals:
-            row = replace(row, quantity=totals[key].quantity + row.quantity)
-        totals[key] = row
-    rows = [replace(r, quantity=canonical(r.quantity)) for r in totals.values()]
+        cells = row.cells()
+        key = (main.issuing_country, main.line, *cells[:8], *cells[9:])
+        first, total = totals.get(key, (row, Decimal(0)))
+        totals[key] = (first, total + row.quantity)
+    rows = [replace(r, quantity=canonical(total)) for r, total in totals.values()]
     return sorted(rows, key=_order)
 
 
