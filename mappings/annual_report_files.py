@@ -95,12 +95,13 @@ def write_xlsx(rows: Sequence[AnnualReportRow], about: ReportAbout, stream: Bina
     for header_cell in sheet[1]:
         header_cell.font = Font(bold=True)
     widths = [len(h) for h in HEADERS]
-    for row in rows:
+    for number, row in enumerate(rows, start=2):
         cells = row.cells()
-        sheet.append([_cell_value(v) for v in cells])
-        for written in sheet[sheet.max_row]:
-            if isinstance(written.value, str):
-                written.data_type = "s"  # text, never a formula (openpyxl reads "=..." so)
+        values = [_cell_value(v) for v in cells]
+        sheet.append(values)
+        for column, value in enumerate(values, start=1):
+            if isinstance(value, str):  # text, never a formula (openpyxl reads "=..." so)
+                sheet.cell(row=number, column=column).data_type = "s"
         widths = [max(w, len(_text(v))) for w, v in zip(widths, cells, strict=True)]
     sheet.freeze_panes = "A2"
     for index, width in enumerate(widths, start=1):
