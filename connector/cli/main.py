@@ -166,6 +166,7 @@ def main() -> None:
 
 
 # the sub-command modules register themselves on ``cli``
+from cites_connector.cli import annual_report as _annual_report  # noqa: E402,F401
 from cites_connector.cli import audit as _audit  # noqa: E402,F401
 from cites_connector.cli import config as _config  # noqa: E402,F401
 from cites_connector.cli import declarations as _declarations  # noqa: E402,F401
