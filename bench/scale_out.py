@@ -52,6 +52,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 1.10
 PERMITS = 1000
 TICK = os.sysconf("SC_CLK_TCK")
+#: seconds the idle processes are watched before each measurement
+IDLE_SECONDS = 5.0
 
 
 def permit_numbers() -> tuple[list[str], list[str]]:
@@ -209,6 +211,29 @@ class Serve:
             self.process.wait()
 
 
+def postgres_cpu(data_dir: str | None) -> float:
+    """CPU-seconds of the PostgreSQL server started here: its postmaster (with what its ended
+    children spent) and every backend; 0 when the server is not ours."""
+    if not data_dir:
+        return 0.0
+    try:
+        master = int(Path(data_dir, "data", "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if pid == master:
+            total += sum(int(f) for f in fields[11:15]) / TICK  # with the reaped children
+        elif ppid == master:
+            total += (int(fields[11]) + int(fields[12])) / TICK
+    return total
+
+
 # -- the load ---------------------------------------------------------------------------------
 
 
@@ -336,22 +361,35 @@ class LockSampler(threading.Thread):
 
 
 def measure(
-    processes: list[Serve], bodies: Bodies, count: int, clients: int, warmup: int
+    processes: list[Serve],
+    bodies: Bodies,
+    count: int,
+    clients: int,
+    warmup: int,
+    pg_dir: str | None,
 ) -> tuple[float, int, Counter[str]]:
     urls = [p.url for p in processes]
     send(urls, bodies, warmup * len(urls), clients)
     settle(processes)
+    idle_from = sum(p.cpu() for p in processes)
+    time.sleep(IDLE_SECONDS)  # what the processes spend doing nothing (consumer, relay polls)
+    idle = (sum(p.cpu() for p in processes) - idle_from) / IDLE_SECONDS / len(processes)
     start = [p.cpu() for p in processes]
+    pg_start = postgres_cpu(pg_dir)
     began = time.monotonic()
     answered = send(urls, bodies, count, clients)
     wall = time.monotonic() - began
     settle(processes)
     spent = sum(p.cpu() - s for p, s in zip(processes, start, strict=True))
+    pg_spent = postgres_cpu(pg_dir) - pg_start
     total = sum(answered.values())
+    net = spent - idle * wall * len(processes)
     print(
         f"  {len(processes)} process(es): {total} declarations in {wall:.1f} s "
         f"({total / wall:.0f}/s), {spent:.2f} CPU-s, "
-        f"{spent / total * 1000:.2f} CPU-ms per declaration; per process: "
+        f"{spent / total * 1000:.2f} CPU-ms per declaration "
+        f"({net / total * 1000:.2f} without the idle {idle * 1000:.0f} CPU-ms/s per process; "
+        f"PostgreSQL {pg_spent / total * 1000:.2f}); per process: "
         + ", ".join(str(answered[u]) for u in urls)
     )
     return spent, total, answered
@@ -379,6 +417,7 @@ def main() -> int:
         else:
             database_url, amqp_url = services.start()
             admin_url = services.state["CONNECTOR_TEST_AMQP_URL"]
+        pg_dir = services.state.get("PG_DIR")
         bind_usage_queue(admin_url)
         env = base_env(work / "var", database_url, amqp_url)
         prepare(env)
@@ -398,14 +437,19 @@ def main() -> int:
             first = Serve(env, args.threads, work / "serve-1.log")
             serving.append(first)
             spent, total, _ = measure(
-                [first], Bodies(f"1x{r}"), args.declarations, args.clients, args.warmup
+                [first], Bodies(f"1x{r}"), args.declarations, args.clients, args.warmup, pg_dir
             )
             single[0] += spent
             single[1] += total
             second = Serve(env, args.threads, work / "serve-2.log")
             serving.append(second)
             spent, total, _ = measure(
-                [first, second], Bodies(f"2x{r}"), args.declarations, args.clients, args.warmup
+                [first, second],
+                Bodies(f"2x{r}"),
+                args.declarations,
+                args.clients,
+                args.warmup,
+                pg_dir,
             )
             double[0] += spent
             double[1] += total
