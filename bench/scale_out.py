@@ -39,6 +39,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -135,6 +136,7 @@ def base_env(data_dir: Path, database_url: str, amqp_url: str) -> dict[str, str]
         "CONNECTOR_SOAP_USERS": f"{USER}:{PASSWORD}",
         "CONNECTOR_SOAP_AUTH": "on",
         "CONNECTOR_LOGGING__FORMAT": "json",
+        "CONNECTOR_CONSOLE_ENABLED": "false",
     }
     return env
 
@@ -166,13 +168,19 @@ def prepare(env: dict[str, str]) -> None:
         )
     )
     pythons, skins = permit_numbers()
+    today = datetime.now(UTC).date()
+    dates = {
+        "issued_on": (today - timedelta(days=30)).isoformat(),
+        "valid_from": (today - timedelta(days=30)).isoformat(),
+        "valid_until": (today + timedelta(days=150)).isoformat(),
+    }
     try:
         for number in pythons:
             row = permit_json(number, "Python regius", "LIV", "C", "live royal pythons")
-            app.permits.apply(parse_permit(json.dumps(row).encode()))
+            app.permits.apply(parse_permit(json.dumps(row | dates).encode()))
         for number in skins:
             row = permit_json(number, "Crocodylus niloticus", "SKI", "W", "whole tanned skins")
-            app.permits.apply(parse_permit(json.dumps(row).encode()))
+            app.permits.apply(parse_permit(json.dumps(row | dates).encode()))
     finally:
         app.close()
 
@@ -243,7 +251,11 @@ class Bodies:
 
     def __init__(self, tag: str) -> None:
         self.pythons, self.skins = permit_numbers()
-        self.template = sad_xml()
+        # dated today: a declaration dated more than 3 days back is held, not written off
+        today = datetime.now(UTC).strftime("%d/%m/%Y").encode()
+        self.template = sad_xml().replace(
+            b"<Date>28/11/2026</Date>", b"<Date>" + today + b"</Date>"
+        )
         self.tag = tag
         self.counter = itertools.count()
         self.lock = threading.Lock()
@@ -271,7 +283,7 @@ def send(urls: list[str], bodies: Bodies, count: int, clients: int) -> Counter[s
         while next(left) < count and not errors:
             url = urls[next(turn) % len(urls)]
             response = session.post(url, data=next(bodies), headers=headers, timeout=60)
-            if response.status_code != 200 or b"ERROR" in response.content[:2000]:
+            if response.status_code != 200 or b"CLEARED" not in response.content:
                 errors.append(response.text[:500])
                 return
             with lock:
@@ -402,6 +414,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=4, help="serve --threads of each process")
     parser.add_argument("--warmup", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--keep-logs", type=Path, help="copy the serve processes' logs here")
     parser.add_argument("--database-url", help="a running scratch PostgreSQL (else one is started)")
     parser.add_argument("--amqp-url", help="the connector's AMQP URL on a running RabbitMQ")
     parser.add_argument("--amqp-admin-url", help="an administrator's URL there (binds a queue)")
@@ -478,6 +491,10 @@ def main() -> int:
         for p in serving:
             p.stop()
         services.stop()
+        if args.keep_logs:
+            args.keep_logs.mkdir(parents=True, exist_ok=True)
+            for log in work.glob("serve-*.log"):
+                shutil.copy(log, args.keep_logs / log.name)
         shutil.rmtree(work, ignore_errors=True)
 
 
