@@ -14,7 +14,9 @@ off. The client is the load balancer: N threads, each call sent to the next proc
   for sessions waiting on a lock, and sorts each wait: an advisory lock of the connector's
   permit key space (``adapters/sql/locks.py``) or a row lock met by a statement on
   ``permits``/``permit_lines`` is a wait on a permit being written (allowed); anything else is
-  reported with its lock type, mode and statement. Target: none of the latter.
+  reported with its lock type, mode and statement. Target: none of the latter. The advisory
+  locks that the processes' outbox relays (``CITESOUT``) and audit sealers (``CITESEAL``) take
+  turns on are counted apart: no declaration takes them.
 
 PostgreSQL and RabbitMQ (the relay publishes the usage reports; a queue of the bench's own is
 bound to ``cites.usage``) are started with ``scripts/services.sh`` on free loopback ports and
@@ -312,6 +314,13 @@ def settle(processes: list[Serve], quiet: float = 0.01, most: float = 60) -> Non
         before = now
 
 
+#: advisory locks that background workers of the processes take turns on; a declaration's
+#: transaction never takes them
+BACKGROUND_TURNS = {
+    "CITESOUT": "outbox relays claiming rows",
+    "CITESEAL": "audit sealers",
+}
+
 # -- lock sampling ----------------------------------------------------------------------------
 
 WAITS = """
@@ -337,6 +346,7 @@ class LockSampler(threading.Thread):
         self.permit_waits = 0
         self.permits_waited: set[str] = set()
         self.other: Counter[str] = Counter()
+        self.turns: Counter[str] = Counter()
         self.stopping = threading.Event()
 
     def run(self) -> None:
@@ -362,7 +372,10 @@ class LockSampler(threading.Thread):
                         # one 64-bit key: the connector's are eight letters (CITESOUT, CITESEAL)
                         key = ((classid << 32) | objid).to_bytes(8, "big")
                         name = key.decode("ascii", "replace")
-                        self.other[f"advisory lock {name}: {(query or '').strip()[:100]}"] += 1
+                        if name in BACKGROUND_TURNS:  # not a declaration's wait
+                            self.turns[f"{name} ({BACKGROUND_TURNS[name]})"] += 1
+                        else:
+                            self.other[f"advisory lock {name}: {(query or '').strip()[:100]}"] += 1
                     else:
                         what = f"{locktype} {mode} {relation or ''} {classid}/{objid}/{objsubid}"
                         self.other[f"{what}: {(query or '').strip()[:100]}"] += 1
@@ -486,6 +499,8 @@ def main() -> int:
         )
         for what, seen in sampler.other.most_common(10):
             print(f"  {seen:5d}  {what}")
+        for what, seen in sampler.turns.most_common():
+            print(f"  background workers taking turns, not declarations: {seen} on {what}")
         return 0 if ratio <= TARGET_RATIO and not sampler.other else 1
     finally:
         for p in serving:
