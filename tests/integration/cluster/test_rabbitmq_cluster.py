@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 from cites_connector.adapters.amqp import definitions as shipped
 from cites_connector.adapters.amqp import topology
 from cites_connector.adapters.sql import tables as t
+from cites_connector.app.config_report import check_broker
 from cites_connector.app.serving import build_outbox_relay, build_permit_consumer
 from cites_connector.domain.permits import ConsignmentPolicy
 from tests.cluster_nodes import RabbitCluster, missing
@@ -236,5 +237,10 @@ def test_killing_the_permits_queue_leader_loses_nothing(tmp_path, cluster):
         # every usage report received (at least once: one may come twice after a lost
         # confirm, which the permit system recognises by its message id), none lost
         assert {u["declaration_id"] for u in usage} == set(declared)
+        # config check connects to every node: usable while one answers, the dead one named
+        verdict = check_broker(app.settings)
+        assert verdict.status == "ok", verdict.detail
+        assert verdict.detail.startswith("2 of 3 nodes")
+        assert f":{killed.port}/%2F: not reachable" in verdict.detail
     finally:
         app.close()
