@@ -4,11 +4,18 @@ Every connection names itself (``connection_name``, shown by ``rabbitmqctl list_
 so an operator sees which part of the connector holds it. Heartbeats and socket timeouts are
 set unless the URL sets them, so that a broker that vanishes is noticed in seconds, not when
 the kernel gives up on the socket.
+
+The setting may name the nodes of a RabbitMQ cluster, comma-separated
+(``amqp://u:p@rabbit-1:5672/%2F,amqp://u:p@rabbit-2:5672/%2F``): each connection tries them
+in a random order (connections spread over the nodes) and takes the first that answers, and a
+reconnection after a node is lost tries them all again.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pika
@@ -25,6 +32,16 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     pika.exceptions.ChannelWrongStateError,
     OSError,
 )
+
+
+#: a comma that starts the next node's URL; a comma inside a password or ssl_options is not
+#: followed by a scheme
+_NEXT_URL = re.compile(r"\s*,\s*(?=amqps?://)")
+
+
+def node_urls(url: str) -> list[str]:
+    """The URLs of ``CONNECTOR_AMQP_URL``: one, or one per node of a cluster."""
+    return [part for part in _NEXT_URL.split(url.strip()) if part]
 
 
 def parameters(
@@ -52,8 +69,18 @@ def connect(
         # pika logs every connection at INFO and every refused one as several ERROR lines
         # with tracebacks; the connector logs its own connection events, one line each
         pika_log.setLevel(logging.CRITICAL)
+    urls = node_urls(url)
+    if len(urls) == 1:
+        return pika.BlockingConnection(
+            parameters(urls[0], name=name, heartbeat=heartbeat, socket_timeout=socket_timeout)
+        )
+    random.shuffle(urls)
+    # pika tries each node once, in this order (connection_attempts 1 on each)
     return pika.BlockingConnection(
-        parameters(url, name=name, heartbeat=heartbeat, socket_timeout=socket_timeout)
+        [
+            parameters(node, name=name, heartbeat=heartbeat, socket_timeout=socket_timeout)
+            for node in urls
+        ]
     )
 
 
@@ -68,7 +95,10 @@ def close_quietly(connection: pika.BlockingConnection | None) -> None:
 
 
 def describe(url: str) -> str:
-    """The URL without its password, for logs and messages."""
+    """The URL (each node's) without its password, for logs and messages."""
+    urls = node_urls(url)
+    if len(urls) > 1:
+        return ",".join(describe(node) for node in urls)
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = f":{parts.port}" if parts.port else ""
@@ -92,6 +122,7 @@ def why_unreachable(url: str, exc: BaseException) -> str:
     if not str(exc):  # pika's AMQPConnectionError says nothing itself: say what it wraps
         said = f"{type(exc).__name__}: {innermost_reason(exc)}"
     tls_failed = "ssl" in said.lower() or "certificate" in said.lower()
+    url = node_urls(url)[0]
     if urlsplit(url).scheme == "amqps" and tls_failed and not _names_client_certificate(url):
         said += (
             "; the TLS handshake failed and the URL names no client certificate: a broker "

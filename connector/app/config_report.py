@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
@@ -35,8 +36,16 @@ class Verdict:
     detail: str
 
 
+#: a comma that starts another URL (the node list of CONNECTOR_AMQP_URL)
+_NEXT_URL = re.compile(r"\s*,\s*(?=[a-z][a-z0-9+.-]*://)")
+
+
 def mask_url(url: str) -> str:
-    """The URL with its password replaced (database, AMQP, HTTP alike)."""
+    """The URL with its password replaced (database, AMQP, HTTP alike); each URL of a
+    comma-separated node list."""
+    urls = _NEXT_URL.split(url.strip())
+    if len(urls) > 1:
+        return ",".join(mask_url(one) for one in urls)
     parts = urlsplit(url)
     if parts.password is None:
         return url
@@ -140,12 +149,12 @@ def check_broker(settings: Settings) -> Verdict:
 
     from cites_connector.domain.errors import Unavailable
 
-    def probe() -> str:
-        parameters = pika.URLParameters(settings.amqp_url)
+    def probe_one(url: str) -> str:
+        parameters = pika.URLParameters(url)
         parameters.socket_timeout = PROBE_TIMEOUT
         parameters.blocked_connection_timeout = PROBE_TIMEOUT
         parameters.connection_attempts = 1
-        shown = mask_url(settings.amqp_url)
+        shown = mask_url(url)
         quiet = logging.getLogger("pika")
         level = quiet.level
         quiet.setLevel(logging.CRITICAL)  # pika logs the failure with a traceback itself
@@ -157,6 +166,24 @@ def check_broker(settings: Settings) -> Verdict:
             quiet.setLevel(level)
         connection.close()
         return f"{shown}: connected"
+
+    def probe() -> str:
+        from cites_connector.adapters.amqp.connection import node_urls
+
+        nodes = node_urls(settings.amqp_url)
+        if len(nodes) == 1:
+            return probe_one(nodes[0])
+        # a cluster: usable while one node answers; the others are named, not fatal
+        said, reached = [], 0
+        for node in nodes:
+            try:
+                said.append(probe_one(node))
+                reached += 1
+            except Unavailable as exc:
+                said.append(str(exc))
+        if not reached:
+            raise Unavailable("no node reachable: " + "; ".join(said))
+        return f"{reached} of {len(nodes)} nodes: " + "; ".join(said)
 
     return _guard("broker", probe)
 

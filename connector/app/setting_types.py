@@ -54,6 +54,23 @@ def _database_url(value: str | None) -> str | None:
 
 
 def _amqp_url(value: str) -> str:
+    """One AMQP URL, or the comma-separated URLs of a cluster's nodes, each checked."""
+    from cites_connector.adapters.amqp.connection import node_urls
+
+    nodes = node_urls(value)
+    if not nodes:
+        raise ValueError("not an AMQP URL (expected amqp://user:password@host:5672/vhost)")
+    for number, node in enumerate(nodes, 1):
+        try:
+            _one_amqp_url(node)
+        except ValueError as exc:
+            if len(nodes) == 1:
+                raise
+            raise ValueError(f"node URL {number} of {len(nodes)}: {exc}") from exc
+    return value
+
+
+def _one_amqp_url(value: str) -> str:
     import pika
 
     if urlsplit(value).scheme not in ("amqp", "amqps"):
