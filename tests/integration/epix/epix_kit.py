@@ -10,6 +10,7 @@ once an EPIX URL is set), so an import from South Africa is asked of EPIX and no
 from __future__ import annotations
 
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -149,3 +150,13 @@ def connector(tmp_path: Path, hub: Hub, **overrides: Any) -> Iterator[Connector]
         server = build_soap_server(settings, wsgi, threads=4, host="127.0.0.1", port=0).start()
         stack.callback(server.stop, grace=5)
         yield Connector(app, f"{server.url}/soap/clearance")
+
+
+def refused_handshakes(hub: Any, at_least: int, timeout: float = 5.0) -> int:
+    """The simulator's count of refused TLS handshakes once it reaches ``at_least`` (or the
+    timeout passes): the server counts a refusal in the connection's thread, after the client
+    has already read the alert."""
+    deadline = time.monotonic() + timeout
+    while hub.server.refused_handshakes < at_least and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return int(hub.server.refused_handshakes)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from cites_connector.cli.main import cli
-from tests.integration.epix.epix_kit import epix_hub
+from tests.integration.epix.epix_kit import epix_hub, refused_handshakes
 
 
 def check(tmp_path, hub, *, rogue=False, **env):
@@ -40,7 +40,7 @@ def test_config_check_reaches_the_hub_over_mutual_tls(tmp_path):
 def test_config_check_fails_on_a_refused_client_certificate(tmp_path):
     with epix_hub(tmp_path) as hub:
         assert check(tmp_path, hub, rogue=True).startswith("FAIL  EPIX")
-        assert hub.server.refused_handshakes == 1
+        assert refused_handshakes(hub, 1) == 1
 
 
 def test_config_check_names_a_missing_certificate_file(tmp_path):
