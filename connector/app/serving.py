@@ -51,6 +51,7 @@ from cites_connector.adapters.soap.wsgi import ClearanceWsgiApp
 from cites_connector.adapters.soap.wss_time import Freshness
 from cites_connector.adapters.sql.audit_checks import check_audit_key
 from cites_connector.adapters.sql.audit_sealer import AuditSealWorker
+from cites_connector.adapters.sql.declarant_languages import SqlDeclarantLanguages
 from cites_connector.adapters.sql.delivery_attempts import SqlDeliveryAttempts
 from cites_connector.adapters.sql.migrate import schema_problem
 from cites_connector.adapters.sql.wss_nonces import SqlNonceStore
@@ -93,11 +94,18 @@ def build_outbox_relay(
     metrics: ConnectorMetrics | None = None,
 ) -> RelayWorker:
     """The relay with the ``amqp`` deliverer and, when ``CONNECTOR_CUSTOMS_URL`` is set, the
-    customs callback's. The templates are compiled and tried here, at start-up."""
+    customs callback's. The templates are compiled and tried here, at start-up, in every
+    language with a catalog; each notification is written in its declarant's language."""
     settings = app.settings
-    renderer = renderer or NotificationRenderer.from_directory()
+    renderer = renderer or NotificationRenderer.from_directory(
+        default_language=settings.notification_default_language
+    )
     deliverers: dict[str, Deliverer] = {
-        AMQP_CHANNEL: AmqpDeliverer(settings.amqp_url, renderer=renderer)
+        AMQP_CHANNEL: AmqpDeliverer(
+            settings.amqp_url,
+            renderer=renderer,
+            language_of=SqlDeclarantLanguages(app.engine).language_of,
+        )
     }
     deliverers |= customs_deliverers(settings, metrics)
     deliverers |= epix_deliverers(settings)  # epix.confirm: its own channel (docs/epix.md)

@@ -168,6 +168,7 @@ def main() -> None:
 # the sub-command modules register themselves on ``cli``
 from cites_connector.cli import audit as _audit  # noqa: E402,F401
 from cites_connector.cli import config as _config  # noqa: E402,F401
+from cites_connector.cli import declarants as _declarants  # noqa: E402,F401
 from cites_connector.cli import declarations as _declarations  # noqa: E402,F401
 from cites_connector.cli import dlq as _dlq  # noqa: E402,F401
 from cites_connector.cli import hs as _hs  # noqa: E402,F401

@@ -1,0 +1,26 @@
+"""The declarant languages service on the ledger's database, for the CLI and the console.
+
+The languages that may be chosen are those with a notification catalog under
+``templates/notifications/locale/`` (docs/notification-languages.md).
+"""
+
+from __future__ import annotations
+
+from cites_connector.adapters.notifications.catalogs import available_languages, language_name
+from cites_connector.adapters.sql.declarant_languages import SqlDeclarantLanguages
+from cites_connector.app.application import Application
+from cites_connector.services.declarant_languages import DeclarantLanguages
+
+
+def build_declarant_languages(app: Application) -> DeclarantLanguages:
+    return DeclarantLanguages(
+        SqlDeclarantLanguages(app.engine),
+        available=available_languages(),
+        default_language=app.settings.notification_default_language,
+        clock=app.clock,
+    )
+
+
+def language_names() -> dict[str, str]:
+    """Each language with a catalog and its name in itself: ``{"fr": "français"}``."""
+    return {language: language_name(language) for language in available_languages()}
