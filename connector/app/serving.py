@@ -30,7 +30,6 @@ from sqlalchemy.engine import make_url
 
 from cites_connector.adapters.amqp.permit_consumer import PermitConsumer
 from cites_connector.adapters.amqp.publisher import CHANNEL as AMQP_CHANNEL
-from cites_connector.adapters.amqp.publisher import AmqpDeliverer
 from cites_connector.adapters.customs.callback_client import CHANNEL as CUSTOMS_CHANNEL
 from cites_connector.adapters.customs.callback_client import CustomsCallbackClient
 from cites_connector.adapters.metrics.endpoints import Monitoring, connector_version
@@ -51,12 +50,12 @@ from cites_connector.adapters.soap.wsgi import ClearanceWsgiApp
 from cites_connector.adapters.soap.wss_time import Freshness
 from cites_connector.adapters.sql.audit_checks import check_audit_key
 from cites_connector.adapters.sql.audit_sealer import AuditSealWorker
-from cites_connector.adapters.sql.declarant_languages import SqlDeclarantLanguages
 from cites_connector.adapters.sql.delivery_attempts import SqlDeliveryAttempts
 from cites_connector.adapters.sql.migrate import schema_problem
 from cites_connector.adapters.sql.wss_nonces import SqlNonceStore
 from cites_connector.app.application import Application, build_application
 from cites_connector.app.console_serving import ConsoleFactory, build_console
+from cites_connector.app.declarant_wiring import notifying_deliverer
 from cites_connector.app.epix_wiring import epix_deliverers
 from cites_connector.app.settings import Settings
 from cites_connector.domain.errors import Unavailable
@@ -97,16 +96,7 @@ def build_outbox_relay(
     customs callback's. The templates are compiled and tried here, at start-up, in every
     language with a catalog; each notification is written in its declarant's language."""
     settings = app.settings
-    renderer = renderer or NotificationRenderer.from_directory(
-        default_language=settings.notification_default_language
-    )
-    deliverers: dict[str, Deliverer] = {
-        AMQP_CHANNEL: AmqpDeliverer(
-            settings.amqp_url,
-            renderer=renderer,
-            language_of=SqlDeclarantLanguages(app.engine).language_of,
-        )
-    }
+    deliverers: dict[str, Deliverer] = {AMQP_CHANNEL: notifying_deliverer(app, renderer)}
     deliverers |= customs_deliverers(settings, metrics)
     deliverers |= epix_deliverers(settings)  # epix.confirm: its own channel (docs/epix.md)
     relay = OutboxRelay(
