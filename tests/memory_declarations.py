@@ -97,6 +97,16 @@ class MemoryDeclarations(ports.Declarations):
             key=lambda f: (f.decided_at, f.decision.declaration_id),
         )
 
+    def held_awaiting_permits(self, limit: int) -> list[StoredDecision]:
+        known = {number for number, _ in self.s.permits}
+        found = [
+            self.latest(d) for d, (_, st) in self.s.latest.items() if st is DeclarationState.HELD
+        ]
+        return sorted(
+            (f for f in found if f is not None and set(f.cited_permits) - known),
+            key=lambda f: (f.decided_at, f.decision.declaration_id),
+        )[:limit]
+
     def set_state(
         self,
         declaration_id: str,

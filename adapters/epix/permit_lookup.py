@@ -54,6 +54,9 @@ class EpixPermitLookup:
         self.on_reachability = on_reachability
         #: None until the first call; then whether the last call reached the hub
         self.last_ok: bool | None = None
+        #: the class of the last failure to reach the hub (``ConnectTimeout``, ``SSLError``):
+        #: safe to show, unlike its message, which names the hub's host
+        self.last_error: str | None = None
 
     def ask(
         self, queries: Sequence[tuple[str, str | None]], timeout: float
@@ -99,7 +102,7 @@ class EpixPermitLookup:
             try:
                 data = self.client.certificate(number, country, final=final, timeout=left)
             except EpixUnavailable as exc:
-                self._reached(False)
+                self._reached(False, type(exc.__cause__ or exc).__name__)
                 bound.warning("epix.lookup_unavailable", error=exc.message)
                 return None
             except EpixFault as fault:
@@ -128,7 +131,9 @@ class EpixPermitLookup:
             return None
         return LookupAnswer(permit, EPIX_PUBLISHER)
 
-    def _reached(self, ok: bool) -> None:
+    def _reached(self, ok: bool, error: str | None = None) -> None:
+        if not ok:
+            self.last_error = error
         self.last_ok = ok
         if self.on_reachability is not None:
             self.on_reachability(ok)

@@ -9,7 +9,8 @@ The answer names components and their states only (``ok``, ``down``, ``timeout``
 balancers and monitoring over the SOAP port, and a probe's error message may hold a broker
 URL, a user name or a database host (issue 9). The reasons go to the log.
 A probe added with ``critical=False`` is shown but never makes the answer 503: e.g. dead
-letters waiting for an operator.
+letters waiting for an operator, or EPIX out of reach. A probe may return a word to show
+instead of ``ok`` (``reachable``, ``not configured``): the component counts as answering.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, text
 
-Probe = Callable[[], None]
+Probe = Callable[[], str | None]
 
 
 def database_probe(engine: Engine) -> Probe:
@@ -59,15 +60,15 @@ class HealthCheck:
         reasons: dict[str, str] = {}
         for name, future in futures:
             try:
-                future.result(timeout=self.timeout)
-                checks[name] = "ok"
+                shown = future.result(timeout=self.timeout)
+                checks[name] = shown if isinstance(shown, str) else "ok"
             except FutureTimeout:
                 checks[name] = "timeout"
                 reasons[name] = f"no answer within {self.timeout:g} s"
             except Exception as exc:  # a probe reports any failure as "down", with its reason
                 checks[name] = getattr(exc, "public_state", None) or "down"
                 reasons[name] = f"{type(exc).__name__}: {(str(exc) or '-').splitlines()[0][:200]}"
-        healthy = all(v == "ok" for k, v in checks.items() if k not in self._notes)
+        healthy = all(k not in reasons for k in checks if k not in self._notes)
         return HealthReport(healthy, checks, reasons)
 
     def close(self) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, RowMapping, and_, bindparam, exists, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -189,6 +189,28 @@ class SqlDeclarations(Declarations):
             )
             .where(c.permit_number == permit_number, _s.state == DeclarationState.HELD.value)
             .order_by(_d.decided_at, _d.declaration_id)
+        )
+        return [self._stored(r) for r in self.c.execute(query).mappings()]
+
+    def held_awaiting_permits(self, limit: int) -> list[StoredDecision]:
+        c, p = t.held_citations.c, t.permits.c
+        unknown = (
+            select(c.declaration_id, c.version)
+            .where(~exists().where(p.permit_number == c.permit_number))
+            .distinct()
+            .subquery()
+        )
+        query = (
+            _LATEST.join(
+                unknown,
+                and_(
+                    unknown.c.declaration_id == _d.declaration_id,
+                    unknown.c.version == _d.version,
+                ),
+            )
+            .where(_s.state == DeclarationState.HELD.value)
+            .order_by(_d.decided_at, _d.declaration_id)
+            .limit(limit)
         )
         return [self._stored(r) for r in self.c.execute(query).mappings()]
 

@@ -21,6 +21,7 @@ from cites_connector.adapters.sql.audit_adopt import ensure_keyed, is_keyed
 from cites_connector.adapters.sql.audit_chain import recorded_key_id
 from cites_connector.adapters.sql.audit_key import checked_key, key_source
 from cites_connector.adapters.sql.db_errors import translate
+from cites_connector.domain.errors import Unavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -92,3 +93,15 @@ def schema_problem(engine: Engine) -> str | None:
             "run `cites-connector migrate`"
         )
     return None
+
+
+def refuse_unmigrated(engine: Engine) -> None:
+    """A ledger that answers but was never migrated (or by an older version) stops ``serve``
+    at once (exit 3, "run `cites-connector migrate`"); one out of reach is waited out like
+    any outage, with /healthz saying so."""
+    try:
+        problem = schema_problem(engine)
+    except Unavailable:
+        return
+    if problem is not None:
+        raise Unavailable(problem)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
@@ -25,7 +25,13 @@ from cites_connector.adapters.sql.audit_key import AuditKeyFile, with_audit_key
 from cites_connector.adapters.sql.engine import make_engine
 from cites_connector.adapters.sql.hs_store import SqlHsTableStore
 from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
-from cites_connector.app.epix_wiring import build_ledger, routed_lookup_port, store_looked_up
+from cites_connector.app.epix_wiring import (
+    build_ledger,
+    foreign_permit_waits,
+    routed_lookup_port,
+    store_looked_up,
+    watch_epix,
+)
 from cites_connector.app.settings import Settings
 from cites_connector.domain.decision_policy import DecisionPolicy
 from cites_connector.domain.decisions import DEFAULT_SEVERITIES
@@ -49,6 +55,8 @@ from cites_connector.services.metrics import NO_METRICS, ClearanceMetrics
 from cites_connector.services.permit_lookup import PermitLookupPort, UnknownPermitLookup
 from cites_connector.services.permits import PermitService
 from cites_connector.services.ports import Ledger
+from cites_connector.services.reask import ForeignPermitWaits
+from cites_connector.services.service_state import ServiceState
 
 Clock = Callable[[], datetime]
 
@@ -73,6 +81,10 @@ class Application:
     clearance: ClearanceService
     permits: PermitService
     clock: Clock
+    #: what is known of the dependencies' reachability (EPIX): /healthz, the console
+    service_state: ServiceState = field(default_factory=ServiceState)
+    #: held declarations waiting for a permit from EPIX (None: EPIX is not asked)
+    foreign_waits: ForeignPermitWaits | None = None
 
     def map_sad(self, source: bytes | etree._Element, today: date | None = None) -> Declaration:
         return map_declaration(
@@ -206,12 +218,15 @@ def build_application(
         policy=build_policy(settings, mapping),
         listings=load_listings(settings),
     )
+    lookup = build_permit_lookup(settings, metrics) if ask_permit_system else None
+    state = ServiceState(clock)
+    watch_epix(state, settings, lookup)  # /healthz and the console say whether EPIX answers
     services = build_services(
         ledger,
         rulebook,
         clock=clock,
         max_version_step=settings.permit_max_version_step,
-        lookup=build_permit_lookup(settings, metrics) if ask_permit_system else None,
+        lookup=lookup,
         metrics=metrics or NO_METRICS,
     )
     return Application(
@@ -223,6 +238,8 @@ def build_application(
         clearance=services.clearance,
         permits=services.permits,
         clock=clock,
+        service_state=state,
+        foreign_waits=foreign_permit_waits(settings, ledger, rulebook),
     )
 
 

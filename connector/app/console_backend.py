@@ -41,6 +41,7 @@ from cites_connector.adapters.sql.console_users import SqlConsoleUsers
 from cites_connector.app.application import Application
 from cites_connector.app.console_accounts import ROLES, Accounts, ConsoleUser, LoginResult
 from cites_connector.app.declarant_wiring import build_declarant_languages, language_names
+from cites_connector.app.epix_wiring import EPIX
 from cites_connector.domain.errors import InvalidInput
 from cites_connector.domain.permits import Permit
 from cites_connector.hs_codes.nomenclature import load_cites_terms, load_nomenclature
@@ -48,6 +49,7 @@ from cites_connector.mappings.permit_json import parse_permit, permit_to_json
 from cites_connector.mappings.speciesplus_trade import read_quotas, read_suspensions
 from cites_connector.services.declarant_languages import DeclarantLanguages
 from cites_connector.services.hs_admin import HsAdminService
+from cites_connector.services.service_state import DependencyState
 from cites_connector.services.trade_imports import TradeImports
 from cites_connector.services.trade_ports import Proposal
 
@@ -61,6 +63,7 @@ __all__ = [
     "DeadLetter",
     "DeclarationFilter",
     "DeclarationRow",
+    "Dependencies",
     "HeldRow",
     "LoginResult",
     "OutboxStatus",
@@ -73,6 +76,19 @@ __all__ = [
     "VersionRow",
     "build_console_backend",
 ]
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """What the operations page shows of the dependencies (ServiceState)."""
+
+    #: reachable, unreachable, unknown or not configured
+    epix: str
+    epix_state: DependencyState | None
+    #: held declarations waiting for a permit from EPIX (None: EPIX is not asked)
+    waiting_for_epix: int | None
+    others: list[DependencyState]
+
 
 #: console roles that act on HS tables, as the HS administration's roles (an approver may
 #: also edit; four eyes keeps anyone from approving what they proposed or edited)
@@ -166,6 +182,19 @@ class ConsoleBackend:
 
     def outbox_status(self, failures: int = 50) -> OutboxStatus:
         return self.outbox.status(failures)
+
+    def dependencies(self) -> Dependencies:
+        """EPIX's reachability as ``serve`` last saw it, and how many held declarations
+        wait for a permit from it (services/reask.py)."""
+        app = self.app
+        state = app.service_state
+        waits = app.foreign_waits
+        return Dependencies(
+            epix=state.word(EPIX),
+            epix_state=state.get(EPIX),
+            waiting_for_epix=len(waits.waiting()) if waits is not None else None,
+            others=[s for s in state.all() if s.name != EPIX],
+        )
 
     def outbox_retry(self, actor: str, ids: list[int] | None) -> list[int]:
         return self.outbox.retry(self.clock(), ids, actor=actor)

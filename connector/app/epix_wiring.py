@@ -7,7 +7,10 @@
   for both;
 - ``store_looked_up``: a permit found is stored as a permit event of its publisher; one from
   EPIX also leaves the inbox mark that makes its usages endorsed back (``build_ledger``);
-- ``epix_deliverers``: the ``epix.confirm`` outbox channel's deliverer.
+- ``epix_deliverers``: the ``epix.confirm`` outbox channel's deliverer;
+- ``watch_epix``: the EPIX port reports each call to the ``ServiceState`` (/healthz, console);
+- ``foreign_permit_waits`` and ``build_reask``: the held declarations waiting for a permit
+  from EPIX, and the re-ask ``serve`` runs for them (services/reask.py).
 """
 
 from __future__ import annotations
@@ -22,15 +25,20 @@ from cites_connector.adapters.epix.confirm import EpixConfirmDeliverer
 from cites_connector.adapters.epix.permit_lookup import EpixPermitLookup
 from cites_connector.adapters.metrics.instruments import TimedPermitLookup
 from cites_connector.adapters.metrics.registry import ConnectorMetrics
+from cites_connector.adapters.outbox.backoff import Backoff
 from cites_connector.adapters.outbox.delivery import Deliverer
 from cites_connector.adapters.sql.epix_endorsements import EpixEndorsingLedger
 from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
 from cites_connector.app.settings import Settings
 from cites_connector.domain.permits import Permit
 from cites_connector.mappings.epix_messages import EPIX_PUBLISHER, epix_mark
+from cites_connector.services.decider_factory import Rulebook
 from cites_connector.services.permit_lookup import PermitLookupPort, UnknownPermitLookup
 from cites_connector.services.permit_routing import PermitRoutes, RoutedPermitLookup
 from cites_connector.services.permits import PermitService
+from cites_connector.services.ports import Ledger
+from cites_connector.services.reask import ForeignPermitWaits, PermitReask
+from cites_connector.services.service_state import ServiceState
 
 AMQP, EPIX = "amqp", "epix"
 
@@ -127,3 +135,50 @@ def epix_port_of(lookup: UnknownPermitLookup | None) -> EpixPermitLookup | None:
     if isinstance(port, TimedPermitLookup):
         port = port.port
     return port if isinstance(port, EpixPermitLookup) else None
+
+
+def watch_epix(state: ServiceState, settings: Settings, lookup: UnknownPermitLookup | None) -> None:
+    """With EPIX configured, name it in ``state`` and let its lookup port report each call
+    (reachable or not, and the failure's class, never its message)."""
+    if not settings.epix_url:
+        return
+    state.expect(EPIX)
+    port = epix_port_of(lookup)
+    if port is None:
+        return
+    seen = port
+
+    def reached(ok: bool) -> None:
+        state.record(EPIX, ok, None if ok else seen.last_error)
+
+    port.on_reachability = reached
+
+
+def foreign_permit_waits(
+    settings: Settings, ledger: Ledger, rulebook: Rulebook
+) -> ForeignPermitWaits | None:
+    """The held declarations waiting for a permit of an issuer routed to EPIX; None when
+    nothing routes to EPIX."""
+    routes = permit_routes(settings)
+    if EPIX not in routes.sources:
+        return None
+    return ForeignPermitWaits(ledger, rulebook, lambda issuer: routes.source_for(issuer) == EPIX)
+
+
+def build_reask(
+    settings: Settings,
+    waits: ForeignPermitWaits | None,
+    lookup: UnknownPermitLookup | None,
+    store: Callable[[Permit, str], object] | None,
+) -> PermitReask | None:
+    """The re-ask of held declarations' EPIX permits (``CONNECTOR_EPIX_REASK_INTERVAL``,
+    doubling up to ``CONNECTOR_EPIX_REASK_MAX_INTERVAL``); None when EPIX is not asked, the
+    application asks no permit source (CLI) or the interval is 0."""
+    if waits is None or lookup is None or store is None or settings.epix_reask_interval <= 0:
+        return None
+    backoff = Backoff(
+        initial=settings.epix_reask_interval,
+        maximum=settings.epix_reask_max_interval,
+        jitter=0.0,
+    )
+    return PermitReask(waits, lookup, store, delay=backoff.delay)

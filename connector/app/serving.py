@@ -9,8 +9,10 @@
         ├ build_workers
         │   ├ build_outbox_relay: OutboxRelay on SqlOutboxStore, AMQP + customs deliverers
         │   ├ build_permit_consumer: PermitConsumer → PermitService, wakes the relay
-        │   └ AuditSealWorker
+        │   ├ AuditSealWorker
+        │   └ ReaskWorker: held declarations' EPIX permits asked again (with EPIX)
         ├ build_soap_app: Operations → services, WS-Security (SqlNonceStore), /healthz
+        │   (epix: reachable | unreachable | unknown | not configured, never 503 by itself)
         ├ build_monitoring: /metrics (ConnectorMetrics, its own registry), /livez, /readyz
         ├ build_soap_server: waitress on CONNECTOR_SOAP_HOST:PORT
         └ the web console (console_serving.py): Flask on CONNECTOR_CONSOLE_HOST:PORT
@@ -25,7 +27,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from cites_connector.adapters.amqp.permit_consumer import PermitConsumer
@@ -51,14 +52,15 @@ from cites_connector.adapters.soap.wss_time import Freshness
 from cites_connector.adapters.sql.audit_checks import check_audit_key
 from cites_connector.adapters.sql.audit_sealer import AuditSealWorker
 from cites_connector.adapters.sql.delivery_attempts import SqlDeliveryAttempts
-from cites_connector.adapters.sql.migrate import schema_problem
+from cites_connector.adapters.sql.migrate import refuse_unmigrated
 from cites_connector.adapters.sql.wss_nonces import SqlNonceStore
 from cites_connector.app.application import Application, build_application
 from cites_connector.app.console_serving import ConsoleFactory, build_console
 from cites_connector.app.declarant_wiring import notifying_deliverer
-from cites_connector.app.epix_wiring import epix_deliverers
+from cites_connector.app.dependency_watch import watched
+from cites_connector.app.epix_wiring import EPIX, epix_deliverers
+from cites_connector.app.reask_worker import ReaskWorker, build_reask_worker, epix_probe
 from cites_connector.app.settings import Settings
-from cites_connector.domain.errors import Unavailable
 
 # -- the workers ------------------------------------------------------------------------------
 
@@ -101,7 +103,7 @@ def build_outbox_relay(
     deliverers |= epix_deliverers(settings)  # epix.confirm: its own channel (docs/epix.md)
     relay = OutboxRelay(
         SqlOutboxStore(app.engine),
-        deliverers,
+        watched(deliverers, app.service_state),  # the console shows customs and broker
         clock=app.clock,
         backoff=backoff or Backoff(),
         batch_size=batch_size,
@@ -135,6 +137,9 @@ def build_permit_consumer(
     )
 
 
+AnyWorker = RelayWorker | PermitConsumer | AuditSealWorker | ReaskWorker
+
+
 @dataclass(frozen=True)
 class Workers:
     """What ``serve`` runs beside SOAP, each with ``start()`` and ``stop(timeout)``."""
@@ -142,10 +147,11 @@ class Workers:
     relay: RelayWorker
     consumer: PermitConsumer
     sealer: AuditSealWorker
+    reask: ReaskWorker | None = None  # with EPIX: services/reask.py
 
     @property
-    def in_start_order(self) -> list[RelayWorker | PermitConsumer | AuditSealWorker]:
-        return [self.relay, self.consumer, self.sealer]
+    def in_start_order(self) -> list[AnyWorker]:
+        return [self.relay, self.consumer, self.sealer, *([self.reask] if self.reask else [])]
 
 
 def build_workers(app: Application, metrics: ConnectorMetrics | None = None) -> Workers:
@@ -156,6 +162,7 @@ def build_workers(app: Application, metrics: ConnectorMetrics | None = None) -> 
         sealer=AuditSealWorker(
             app.engine, interval=app.settings.audit_seal_seconds, clock=app.clock
         ),
+        reask=build_reask_worker(app),
     )
 
 
@@ -211,6 +218,8 @@ def build_monitoring(app: Application, metrics: ConnectorMetrics, workers: Worke
         (consumer.name, lambda: consumer.running),
         (workers.sealer.name, lambda: workers.sealer.running),
     ]
+    if (reask := workers.reask) is not None:
+        liveness.append((reask.name, lambda: reask.running))
     return Monitoring(metrics, readiness, liveness)
 
 
@@ -248,18 +257,6 @@ class Served:
     console: SoapServer | None = None
 
 
-def refuse_unmigrated(engine: Engine) -> None:
-    """A ledger that answers but was never migrated (or by an older version) stops ``serve``
-    at once (exit 3, "run `cites-connector migrate`"); one out of reach is waited out like
-    any outage, with /healthz saying so."""
-    try:
-        problem = schema_problem(engine)
-    except Unavailable:
-        return
-    if problem is not None:
-        raise Unavailable(problem)
-
-
 def build_serve(
     settings: Settings,
     *,
@@ -283,6 +280,7 @@ def build_serve(
     health.add(workers.consumer.name, workers.consumer.health_probe)
     for name, note in workers.consumer.health_notes:
         health.add(name, note, critical=False)
+    health.add(EPIX, epix_probe(app), critical=False)
     wsgi = build_soap_app(
         app,
         users=users,

@@ -40,6 +40,10 @@ class EpixSettings(BaseModel):
     #: at most lookup_timeout)
     epix_connect_timeout: float = Field(default=5.0, gt=0)
     epix_confirm_timeout: float = Field(default=30.0, gt=0)
+    #: seconds before a declaration held for a foreign permit EPIX did not give is asked for
+    #: again by serve; doubled after each try up to epix_reask_max_interval; 0: never re-asked
+    epix_reask_interval: float = Field(default=30.0, ge=0, le=3600)
+    epix_reask_max_interval: float = Field(default=1800.0, ge=1, le=86400)
     #: lookup routing: COUNTRY=SOURCE pairs, "*" for the others; SOURCE is amqp or epix
     permit_sources: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
 
@@ -80,6 +84,8 @@ class EpixSettings(BaseModel):
     def _epix_needs_url(self) -> EpixSettings:
         if "epix" in self.permit_sources.values() and not self.epix_url:
             raise ValueError("permit_sources routes to epix but epix_url is not set")
+        if self.epix_reask_max_interval < self.epix_reask_interval:
+            raise ValueError("epix_reask_max_interval is less than epix_reask_interval")
         if self.epix_client_key is not None and self.epix_client_cert is None:
             raise ValueError("epix_client_key is set without epix_client_cert")
         return self

@@ -72,7 +72,7 @@ def _stop_on_sigterm() -> None:
     "--certs",
     type=click.Path(path_type=Path, file_okay=False, exists=True),
     required=True,
-    help="Folder written by `simulate-epix certificates`.",
+    help="Folder written by simulate-epix certificates.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8443, show_default=True, type=click.IntRange(0, 65535))

@@ -1,4 +1,5 @@
-"""Operations (administrators): the outbox backlog and failed deliveries with a retry button,
+"""Operations (administrators): EPIX reachable or not and the declarations held waiting for
+its permits, the outbox backlog and failed deliveries with a retry button,
 dead-lettered permit messages with their reasons and a replay button, the audit logs with
 their verification; and for all staff a dashboard (charts drawn on the server as SVG).
 
@@ -33,6 +34,7 @@ def index() -> str:
     return render_template(
         "operations.html",
         status=status,
+        dependencies=b.dependencies(),
         age=status.oldest_pending_age(b.clock()),
         letters=letters,
         total=total,

@@ -195,6 +195,12 @@ class Declarations(ABC):
         """The held declarations (latest version) that cite a permit number."""
 
     @abstractmethod
+    def held_awaiting_permits(self, limit: int) -> list[StoredDecision]:
+        """At most ``limit`` held declarations (latest version, oldest decision first) citing
+        a permit number the ledger holds under no issuer: those a permit lookup may still
+        release (the EPIX re-ask, services/reask.py)."""
+
+    @abstractmethod
     def set_state(
         self,
         declaration_id: str,

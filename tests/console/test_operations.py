@@ -71,3 +71,38 @@ def test_dashboard_charts_declarations_per_day_and_hold_reasons(console):
     assert "2026-11-28: 1 CLEARED" in html and "2026-11-28: 1 HELD" in html
     assert "PERMIT_UNKNOWN" in html
     assert "1 held now" in html.replace("(", "").replace(")", "")
+
+
+def test_the_operations_page_shows_epix_reachability_and_the_declarations_waiting_for_it(
+    tmp_path, console_template
+):
+    from tests.integration.epix.epix_kit import parrots
+
+    console = make_console(
+        tmp_path, template=console_template, epix_url="https://epix.example.test/epix"
+    )
+    app = console.app
+    declaration = app.map_sad(parrots(24))  # cites 26ZA004431, which only EPIX holds
+    held = app.clearance.clear("WDHA-I-EPIX-9", 1, declaration).decision
+    assert held.decision.value == "HELD"
+    page = console.client("ada").get("/operations/").get_data(as_text=True)
+    assert "EPIX hub" in page and "unknown" in page  # configured, not asked yet
+    assert "waiting for a permit from EPIX: <strong>1</strong>" in page
+
+    app.service_state.record("epix", False, "ConnectTimeout")  # as the EPIX port reports
+    page = console.client("ada").get("/operations/").get_data(as_text=True)
+    assert "unreachable" in page and "ConnectTimeout" in page
+    assert "EPIX does not answer" in page and "Home permits still clear" in page
+
+    app.service_state.record("epix", True)
+    app.clearance.cancel("WDHA-I-EPIX-9")  # no longer held: no longer waiting
+    page = console.client("ada").get("/operations/").get_data(as_text=True)
+    assert "reachable" in page and "EPIX does not answer" not in page
+    assert "waiting for a permit from EPIX: <strong>0</strong>" in page
+    assert console.client("vic").get("/operations/").status_code == 403
+    console.app.close()
+
+
+def test_without_epix_the_operations_page_says_it_is_not_configured(console):
+    page = console.client("ada").get("/operations/").get_data(as_text=True)
+    assert "not configured" in page and "waiting for a permit from EPIX" not in page

@@ -62,7 +62,8 @@ def test_edit_review_publish_and_verify_from_the_command_line(accounts):
     def ana(*args):
         return accounts.run(*args, account="daemon")
 
-    assert "HS2022/1  IN FORCE" in accounts.run("hs", "list").stdout
+    rows = [line.split("|") for line in accounts.run("hs", "list").stdout.splitlines()]
+    assert ["HS2022/1", "IN FORCE"] in [[c.strip() for c in row[:2]] for row in rows]
     viewer = accounts.run("hs", "draft", "new", "--edition", "HS2022", "--reason", "x")
     assert viewer.exit_code == 1 and "root is viewer" in viewer.stderr
 

@@ -1,5 +1,6 @@
 """``config check`` when everything is usable: a migrated ledger, the real broker with the
-connector's user, a customs endpoint answering HTTP. Exit 0, every verdict ``ok``."""
+connector's user, a customs endpoint answering HTTP. Exit 0, every verdict ``ok`` (EPIX, not
+configured, ``skip``)."""
 
 from __future__ import annotations
 
@@ -37,12 +38,13 @@ def test_all_dependencies_usable_is_exit_0(tmp_path, amqp_url):
     finally:
         server.shutdown()
     assert result.exit_code == 0, result.output
-    verdicts = [line.rsplit("  ", 1)[0] for line in result.stdout.splitlines()[-5:]]
+    verdicts = [line.rsplit("  ", 1)[0] for line in result.stdout.splitlines()[-6:]]
     assert [v.split() for v in verdicts] == [
         ["soap", "ok"],
         ["audit", "key", "ok"],
         ["database", "ok"],
         ["broker", "ok"],
         ["customs", "ok"],
+        ["epix", "skip"],
     ], result.stdout
     assert "answers (HTTP 405 to GET)" in result.stdout

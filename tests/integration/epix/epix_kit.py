@@ -18,9 +18,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from cites_connector.adapters.soap.clearance_client import ClearanceClient
+from cites_connector.adapters.soap.health import HealthCheck, database_probe
 from cites_connector.adapters.sql.migrate import upgrade
 from cites_connector.app import Application, build_application
+from cites_connector.app.epix_wiring import EPIX
+from cites_connector.app.reask_worker import epix_probe
 from cites_connector.app.serving import build_soap_app, build_soap_server
 from cites_connector.app.settings import load_settings
 from cites_connector.devtools.certificates import TestPki, make_test_pki
@@ -60,6 +65,19 @@ class Hub:
         return self.server.url(self.simulator.path)
 
 
+def restart(hub: Hub) -> None:
+    """The hub back on the port it had (after ``hub.server.stop()``), same simulator."""
+    pki = hub.pki
+    hub.server = TlsWsgiServer(
+        hub.simulator,
+        cert=pki.server_cert,
+        key=pki.server_key,
+        ca=pki.ca,
+        host=hub.server.host,
+        port=hub.server.port,
+    ).start()
+
+
 @contextmanager
 def epix_hub(tmp_path: Path, **options: Any) -> Iterator[Hub]:
     pki = make_test_pki(tmp_path / f"pki-{uuid.uuid4().hex[:6]}")
@@ -70,8 +88,11 @@ def epix_hub(tmp_path: Path, **options: Any) -> Iterator[Hub]:
     server = TlsWsgiServer(
         simulator, cert=pki.server_cert, key=pki.server_key, ca=pki.ca, host="127.0.0.1"
     )
-    with server:
-        yield Hub(simulator, server, pki)
+    hub = Hub(simulator, server.start(), pki)
+    try:
+        yield hub
+    finally:
+        hub.server.stop()  # the one running now (restart() may have replaced it)
 
 
 @dataclass
@@ -82,6 +103,10 @@ class Connector:
     def check(self, declaration_id: str, sad: bytes, version: int = 1) -> dict[str, Any]:
         client = ClearanceClient(f"{self.endpoint}?wsdl", "customs", USERS["customs"], timeout=20)
         return client.check_declaration(declaration_id, version, sad)
+
+    def healthz(self) -> tuple[int, dict[str, Any]]:
+        response = requests.get(self.endpoint.replace("/soap/clearance", "/healthz"), timeout=10)
+        return response.status_code, response.json()
 
     def permit(self, number: str = PARROTS_PERMIT, country: str = "ZA"):
         with self.app.ledger.snapshot() as uow:
@@ -113,7 +138,9 @@ def connector(tmp_path: Path, hub: Hub, **overrides: Any) -> Iterator[Connector]
     upgrade(app.engine)
     with ExitStack() as stack:
         stack.callback(app.close)
-        wsgi = build_soap_app(app, users=USERS)
+        health = HealthCheck([("database", database_probe(app.engine))])
+        health.add(EPIX, epix_probe(app), critical=False)  # as serve adds it
+        wsgi = build_soap_app(app, users=USERS, health=health)
         stack.callback(wsgi.health.close)
         server = build_soap_server(settings, wsgi, threads=4, host="127.0.0.1", port=0).start()
         stack.callback(server.stop, grace=5)
