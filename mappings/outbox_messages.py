@@ -129,6 +129,16 @@ def broker_routing_key(declarant_code: str) -> str:
     return UNROUTABLE_BROKER_KEY
 
 
+def declarant_of(routing_key: str) -> str | None:
+    """The declarant code a notification's routing key was made from (``broker.<code>``);
+    None for ``broker.unroutable`` and any other key: the relay then writes the notification
+    in the default language."""
+    prefix, _, code = routing_key.partition(".")
+    if prefix != "broker" or routing_key == UNROUTABLE_BROKER_KEY:
+        return None
+    return code if ROUTABLE_DECLARANT_CODE.fullmatch(code) else None
+
+
 def broker_notification(
     decision: Decision, event: str, message_id: str, data: Mapping[str, Any] | None = None
 ) -> OutboxMessage | None:

@@ -15,13 +15,15 @@ A message returned as unroutable (no queue bound for its routing key) is treated
   (``amqp.unrouted``) and not kept, or it would block its declaration's later messages.
 
 Broker notifications get ``text`` and ``html`` rendered here, at delivery time, so a template
-an administrator corrects is used for every notification not yet sent.
+an administrator corrects is used for every notification not yet sent, in the language chosen
+for the declarant when it is sent (``language_of``, looked up by the code in the routing key;
+the body's ``language`` says which one was used).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 import pika
@@ -43,6 +45,7 @@ from cites_connector.adapters.amqp.topology import (
 )
 from cites_connector.adapters.outbox.delivery import PermanentDeliveryError, RetryableDeliveryError
 from cites_connector.adapters.outbox.store import OutboxRow
+from cites_connector.mappings.outbox_messages import declarant_of
 
 log = structlog.get_logger(__name__)
 CHANNEL = "amqp"
@@ -51,7 +54,9 @@ CHANNEL = "amqp"
 class NotificationRenderer(Protocol):
     """Turns a notification body into its text and HTML (the editable templates)."""
 
-    def render(self, body: Mapping[str, Any]) -> tuple[str, str]: ...
+    def render(self, body: Mapping[str, Any], language: str | None = None) -> tuple[str, str]: ...
+
+    def language_for(self, language: str | None) -> str: ...
 
 
 class AmqpDeliverer:
@@ -60,10 +65,12 @@ class AmqpDeliverer:
         url: str,
         *,
         renderer: NotificationRenderer | None = None,
+        language_of: Callable[[str], str | None] | None = None,
         must_route: Iterable[str] = (USAGE_EXCHANGE,),
     ):
         self.url = url
         self.renderer = renderer
+        self.language_of = language_of
         self.must_route = frozenset(must_route)
         self._connection: BlockingConnection | None = None
         self._channel: BlockingChannel | None = None
@@ -81,11 +88,25 @@ class AmqpDeliverer:
     def body(self, row: OutboxRow) -> bytes:
         body = dict(row.body)
         if row.destination == NOTIFICATIONS_EXCHANGE and self.renderer is not None:
+            chosen = self._language(row)
             try:
-                body["text"], body["html"] = self.renderer.render(body)
+                body["text"], body["html"] = self.renderer.render(body, chosen)
             except Exception as exc:
                 raise PermanentDeliveryError(f"cannot render the notification: {exc}") from exc
+            body["language"] = self.renderer.language_for(chosen)
         return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+    def _language(self, row: OutboxRow) -> str | None:
+        """The declarant's chosen language; None (the default) when it has none."""
+        code = declarant_of(row.routing_key)
+        if code is None or self.language_of is None:
+            return None
+        try:
+            return self.language_of(code)
+        except Exception as exc:  # the database: the notification waits for it, in order
+            raise RetryableDeliveryError(
+                f"cannot read the language of declarant {code}: {exc}"
+            ) from exc
 
     def deliver(self, row: OutboxRow) -> None:
         payload = self.body(row)

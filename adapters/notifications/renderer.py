@@ -8,6 +8,13 @@ every branch (cleared, held, cancelled). ``StrictUndefined`` makes a misspelt va
 error instead of an empty cell, HTML is autoescaped (a trader's goods description is untrusted
 text that ends up in a broker's mail client), and the sandbox keeps template code away from
 Python internals.
+
+Each notification is written in its broker's language (docs/notification-languages.md): the
+templates' texts and the reason codes' explanations come from the gettext catalogs of
+catalogs.py, one sandboxed environment per language, each tried on the samples at start-up.
+``render(body, language)`` uses the language's catalog when there is one and English when
+there is none; no language at all (a declarant nobody chose a language for) means the default
+language (``CONNECTOR_NOTIFICATION_DEFAULT_LANGUAGE``).
 """
 
 from __future__ import annotations
@@ -18,9 +25,16 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from babel.support import NullTranslations
 from jinja2.sandbox import SandboxedEnvironment
 
 from cites_connector import templates as _templates_package
+from cites_connector.adapters.notifications.catalogs import (
+    SOURCE_LANGUAGE,
+    UNIT_WORDS,
+    available_languages,
+    translations_with_fallback,
+)
 from cites_connector.adapters.notifications.samples import SAMPLE_NOTIFICATIONS
 from cites_connector.domain.errors import ConnectorError
 from cites_connector.domain.units import unit_label
@@ -38,73 +52,124 @@ class BrokenTemplate(ConnectorError):
     exit_code = 2
 
 
-#: CITES unit codes in words a trader reads; a code not listed is shown as it is
-UNIT_WORDS = {
-    None: "specimens",
-    "PCS": "pieces",
-    "KIL": "kg",
-    "GRM": "g",
-    "MGM": "mg",
-    "TON": "t",
-    "CUM": "m³",
-    "CCM": "cm³",
-    "LTR": "l",
-    "MLT": "ml",
-    "MTR": "m",
-    "CTM": "cm",
-    "SQM": "m²",
-    "SQC": "cm²",
-    "PAI": "pairs",
-    "SET": "sets",
-    "BOX": "boxes",
-    "BOT": "bottles",
-}
+#: the width of the labels of the plain-text items ("Written off:  3 specimens")
+LABEL_WIDTH = 14
 
 
-def _unit_words(unit: str | None) -> str:
-    return UNIT_WORDS.get(unit, unit_label(unit))
+def _label(text: str) -> str:
+    """A label and the blanks that line the values up after it (at least one blank)."""
+    return text.ljust(LABEL_WIDTH - 1) + " "
 
 
-def _with_unit(amount: Any, unit: str | None) -> str:
-    """``40`` with unit ``None`` reads "40 specimens": CITES' empty unit counts specimens."""
-    if amount is None:
-        return "—"
-    return f"{amount} {'specimen' if unit is None and str(amount) == '1' else _unit_words(unit)}"
+def _filters(translations: NullTranslations) -> dict[str, Any]:
+    """``with_unit`` and ``unit_words`` in the environment's language."""
+
+    def unit_words(unit: str | None) -> str:
+        word = UNIT_WORDS.get(unit)
+        return translations.gettext(word) if word else unit_label(unit)
+
+    def with_unit(amount: Any, unit: str | None) -> str:
+        """``40`` with unit ``None`` reads "40 specimens": CITES' empty unit counts specimens."""
+        if amount is None:
+            return "—"
+        if unit is None and str(amount) == "1":
+            return f"{amount} {translations.gettext('specimen')}"
+        return f"{amount} {unit_words(unit)}"
+
+    return {"with_unit": with_unit, "unit_words": unit_words, "label": _label}
+
+
+def _reason_texts(translations: NullTranslations, language: str) -> dict[str, Any]:
+    """``explain(reason)``: the reason in the broker's language, by its code; in English the
+    decider's own message (it names the permit, the dates, the quantities). ``detail(reason)``:
+    that English message again under the translated explanation (nothing in English)."""
+
+    def explain(reason: Mapping[str, Any]) -> str:
+        code, message = str(reason.get("code") or ""), str(reason.get("message") or "")
+        if language == SOURCE_LANGUAGE and message:
+            return message
+        text = translations.gettext(code) if code else ""
+        return text if text and text != code else (message or code)
+
+    def detail(reason: Mapping[str, Any]) -> str:
+        if language == SOURCE_LANGUAGE:
+            return ""
+        return str(reason.get("message") or "")
+
+    return {"explain": explain, "detail": detail, "language": language}
 
 
 class NotificationRenderer:
     """Text and HTML for a broker notification body (``messages.broker_notification``)."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, default_language: str = SOURCE_LANGUAGE):
         self.directory = Path(directory)
-        self._environment = SandboxedEnvironment(
+        self.languages = available_languages(self.directory) or (SOURCE_LANGUAGE,)
+        if default_language not in self.languages:
+            raise BrokenTemplate(
+                f"notification language {default_language!r} has no catalog under "
+                f"{self.directory / 'notifications' / 'locale'} (available: "
+                f"{', '.join(self.languages)})"
+            )
+        self.default_language = default_language
+        self._templates: dict[str, tuple[jinja2.Template, jinja2.Template]] = {}
+        for language in self.languages:
+            translations: NullTranslations = (
+                translations_with_fallback(language, self.directory)
+                if available_languages(self.directory)
+                else NullTranslations()
+            )
+            environment = self._environment(translations, language)
+            self._templates[language] = (
+                self._compile(environment, TEXT_TEMPLATE),
+                self._compile(environment, HTML_TEMPLATE),
+            )
+        for language in self.languages:
+            for sample in SAMPLE_NOTIFICATIONS:
+                self.render(sample, language)
+
+    def _environment(self, translations: NullTranslations, language: str) -> SandboxedEnvironment:
+        environment = SandboxedEnvironment(
             loader=jinja2.FileSystemLoader(str(self.directory)),
             autoescape=lambda name: name is not None and ".html" in name,
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            extensions=["jinja2.ext.i18n"],
         )
-        self._environment.filters["with_unit"] = _with_unit
-        self._environment.filters["unit_words"] = _unit_words
-        self._text = self._compile(TEXT_TEMPLATE)
-        self._html = self._compile(HTML_TEMPLATE)
-        for sample in SAMPLE_NOTIFICATIONS:
-            self.render(sample)
+        environment.policies["ext.i18n.trimmed"] = True
+        environment.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+        environment.filters.update(_filters(translations))
+        environment.globals.update(_reason_texts(translations, language))
+        return environment
 
     @classmethod
-    def from_directory(cls, path: Path | str | None = None) -> NotificationRenderer:
-        """Load, compile and try out the templates under ``path`` (default: templates/)."""
-        return cls(Path(path) if path is not None else DEFAULT_DIRECTORY)
+    def from_directory(
+        cls, path: Path | str | None = None, default_language: str = SOURCE_LANGUAGE
+    ) -> NotificationRenderer:
+        """Load, compile and try out the templates under ``path`` (default: templates/) in
+        every language with a catalog."""
+        return cls(Path(path) if path is not None else DEFAULT_DIRECTORY, default_language)
 
-    def render(self, body: Mapping[str, Any]) -> tuple[str, str]:
+    def language_for(self, language: str | None) -> str:
+        """The language a notification is written in: the declarant's when it has a catalog,
+        English when it has none, the default language when the declarant has no language."""
+        if language is None:
+            return self.default_language
+        if language in self._templates:
+            return language
+        return SOURCE_LANGUAGE if SOURCE_LANGUAGE in self._templates else self.default_language
+
+    def render(self, body: Mapping[str, Any], language: str | None = None) -> tuple[str, str]:
         """(text, html) for one notification body; ``BrokenTemplate`` names file and line."""
+        text, html = self._templates[self.language_for(language)]
         context = dict(body) | {"notification": dict(body)}
-        return self._run(self._text, context), self._run(self._html, context)
+        return self._run(text, context), self._run(html, context)
 
-    def _compile(self, name: str) -> jinja2.Template:
+    def _compile(self, environment: jinja2.Environment, name: str) -> jinja2.Template:
         try:
-            return self._environment.get_template(name)
+            return environment.get_template(name)
         except jinja2.TemplateNotFound:
             raise BrokenTemplate(
                 f"notification template {name} is missing from {self.directory}"

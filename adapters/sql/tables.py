@@ -278,3 +278,14 @@ wss_nonces = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
 Index("ix_wss_nonces_expires_at", wss_nonces.c.expires_at)
+
+#: the language of each declarant's broker notifications (migration 0014,
+#: docs/notification-languages.md); a declarant without a row gets the default language
+declarant_languages = Table(
+    "declarant_languages",
+    metadata,
+    Column("declarant_code", String(limits.DECLARANT_CODE), primary_key=True),
+    Column("language", String(35), nullable=False),
+    Column("set_by", String(128), nullable=False),
+    Column("set_at", DateTime(timezone=True), nullable=False),
+)

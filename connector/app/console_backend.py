@@ -40,12 +40,14 @@ from cites_connector.adapters.sql.console_reads import (
 from cites_connector.adapters.sql.console_users import SqlConsoleUsers
 from cites_connector.app.application import Application
 from cites_connector.app.console_accounts import ROLES, Accounts, ConsoleUser, LoginResult
+from cites_connector.app.declarant_wiring import build_declarant_languages, language_names
 from cites_connector.app.epix_wiring import EPIX
 from cites_connector.domain.errors import InvalidInput
 from cites_connector.domain.permits import Permit
 from cites_connector.hs_codes.nomenclature import load_cites_terms, load_nomenclature
 from cites_connector.mappings.permit_json import parse_permit, permit_to_json
 from cites_connector.mappings.speciesplus_trade import read_quotas, read_suspensions
+from cites_connector.services.declarant_languages import DeclarantLanguages
 from cites_connector.services.hs_admin import HsAdminService
 from cites_connector.services.service_state import DependencyState
 from cites_connector.services.trade_imports import TradeImports
@@ -169,6 +171,14 @@ class ConsoleBackend:
         return service.propose_quotas(who, quotas.quotas, source, reason, quotas.other_countries)
 
     # -- operations -------------------------------------------------------------------------------
+
+    # -- the language of each declarant's notifications: the service the CLI uses ------------------
+
+    def declarant_languages(self) -> DeclarantLanguages:
+        return build_declarant_languages(self.app)
+
+    def language_names(self) -> dict[str, str]:
+        return language_names()
 
     def outbox_status(self, failures: int = 50) -> OutboxStatus:
         return self.outbox.status(failures)

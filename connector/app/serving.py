@@ -31,7 +31,6 @@ from sqlalchemy.engine import make_url
 
 from cites_connector.adapters.amqp.permit_consumer import PermitConsumer
 from cites_connector.adapters.amqp.publisher import CHANNEL as AMQP_CHANNEL
-from cites_connector.adapters.amqp.publisher import AmqpDeliverer
 from cites_connector.adapters.customs.callback_client import CHANNEL as CUSTOMS_CHANNEL
 from cites_connector.adapters.customs.callback_client import CustomsCallbackClient
 from cites_connector.adapters.epermit_trust import signature_rules
@@ -58,6 +57,7 @@ from cites_connector.adapters.sql.migrate import refuse_unmigrated
 from cites_connector.adapters.sql.wss_nonces import SqlNonceStore
 from cites_connector.app.application import Application, build_application
 from cites_connector.app.console_serving import ConsoleFactory, build_console
+from cites_connector.app.declarant_wiring import notifying_deliverer
 from cites_connector.app.dependency_watch import watched
 from cites_connector.app.epix_wiring import EPIX, epix_deliverers
 from cites_connector.app.reask_worker import ReaskWorker, build_reask_worker, epix_probe
@@ -96,12 +96,10 @@ def build_outbox_relay(
     metrics: ConnectorMetrics | None = None,
 ) -> RelayWorker:
     """The relay with the ``amqp`` deliverer and, when ``CONNECTOR_CUSTOMS_URL`` is set, the
-    customs callback's. The templates are compiled and tried here, at start-up."""
+    customs callback's. The templates are compiled and tried here, at start-up, in every
+    language with a catalog; each notification is written in its declarant's language."""
     settings = app.settings
-    renderer = renderer or NotificationRenderer.from_directory()
-    deliverers: dict[str, Deliverer] = {
-        AMQP_CHANNEL: AmqpDeliverer(settings.amqp_url, renderer=renderer)
-    }
+    deliverers: dict[str, Deliverer] = {AMQP_CHANNEL: notifying_deliverer(app, renderer)}
     deliverers |= customs_deliverers(settings, metrics)
     deliverers |= epix_deliverers(settings)  # epix.confirm: its own channel (docs/epix.md)
     relay = OutboxRelay(

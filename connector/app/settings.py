@@ -32,6 +32,7 @@ from cites_connector.app.setting_types import (
 )
 from cites_connector.app.settings_checks import SecretFiles, check_toml_keys
 from cites_connector.app.settings_epix import EpixSettings
+from cites_connector.app.settings_i18n import I18nSettings
 from cites_connector.app.settings_signatures import SignatureSettings
 from cites_connector.domain.decisions import ReasonCode, Severity
 from cites_connector.mappings.sad_mapping import variant_names
@@ -44,7 +45,7 @@ class LoggingSettings(BaseModel):
     format: Literal["json", "console"] = "json"
 
 
-class Settings(EpixSettings, SignatureSettings, BaseSettings):
+class Settings(EpixSettings, SignatureSettings, I18nSettings, BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CONNECTOR_", env_nested_delimiter="__", extra="ignore"
     )

@@ -169,6 +169,7 @@ def main() -> None:
 from cites_connector.cli import annual_report as _annual_report  # noqa: E402,F401
 from cites_connector.cli import audit as _audit  # noqa: E402,F401
 from cites_connector.cli import config as _config  # noqa: E402,F401
+from cites_connector.cli import declarants as _declarants  # noqa: E402,F401
 from cites_connector.cli import declarations as _declarations  # noqa: E402,F401
 from cites_connector.cli import dlq as _dlq  # noqa: E402,F401
 from cites_connector.cli import hs as _hs  # noqa: E402,F401

@@ -27,6 +27,7 @@ from cites_connector.console import (
     declarations,
     hs_edit,
     hs_tables,
+    languages,
     operations,
     paper,
     permits,
@@ -95,6 +96,7 @@ def create_console_app(
         hs_tables,
         hs_edit,
         operations,
+        languages,
         trade,
         trade_edit,
     ):

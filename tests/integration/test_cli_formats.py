@@ -30,6 +30,7 @@ CORRELATION = (
 LISTING_VERBS = {
     "audit show",
     "audit verify",
+    "declarants list",
     "declarations cancel",
     "declarations check",
     "declarations clear",

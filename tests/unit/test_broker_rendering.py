@@ -226,9 +226,7 @@ def test_missing_template_fails_at_construction(template_copy):
 
 
 def test_template_cannot_reach_python_internals(template_copy):
-    break_template(
-        template_copy, TEXT_TEMPLATE, "{{ declaration_id }}", "{{ items.__class__.__mro__ }}"
-    )
+    break_template(template_copy, TEXT_TEMPLATE, '{{ "=" * 60 }}', "{{ items.__class__.__mro__ }}")
 
     with pytest.raises(BrokenTemplate, match="unsafe"):
         NotificationRenderer.from_directory(template_copy)
