@@ -41,7 +41,11 @@ from cites_connector.adapters.amqp.topology import (
     USAGE_EXCHANGE,
     declare_exchanges,
 )
-from cites_connector.adapters.outbox.delivery import PermanentDeliveryError, RetryableDeliveryError
+from cites_connector.adapters.outbox.delivery import (
+    PermanentDeliveryError,
+    RetryableDeliveryError,
+    UnreachableError,
+)
 from cites_connector.adapters.outbox.store import OutboxRow
 
 log = structlog.get_logger(__name__)
@@ -126,7 +130,7 @@ class AmqpDeliverer:
             ) from exc
         except CONNECTION_ERRORS as exc:
             self.close()
-            raise RetryableDeliveryError(
+            raise UnreachableError(
                 f"RabbitMQ at {describe(self.url)} not reachable: {why_unreachable(self.url, exc)}"
             ) from exc
 
