@@ -7,7 +7,8 @@
         │   ├ Rulebook: HS tables, taxonomy, DecisionPolicy from settings and the SAD mapping
         │   └ build_services: PermitService, ClearanceService + UnknownPermitLookup (AMQP)
         ├ build_workers
-        │   ├ build_outbox_relay: OutboxRelay on SqlOutboxStore, AMQP + customs deliverers
+        │   ├ build_outbox_relay: OutboxLanes, one OutboxRelay thread per lane (amqp, customs,
+        │   │   epix) on SqlOutboxStore, and the LeaseKeeper renewing their leases
         │   ├ build_permit_consumer: PermitConsumer → PermitService, wakes the relay
         │   └ AuditSealWorker
         ├ build_soap_app: Operations → services, WS-Security (SqlNonceStore), /healthz
@@ -40,9 +41,11 @@ from cites_connector.adapters.metrics.scrape import ConsumerCollector, LedgerCol
 from cites_connector.adapters.notifications.renderer import NotificationRenderer
 from cites_connector.adapters.outbox.backoff import Backoff
 from cites_connector.adapters.outbox.delivery import Deliverer
+from cites_connector.adapters.outbox.lanes import lanes_of
 from cites_connector.adapters.outbox.relay import OutboxRelay
+from cites_connector.adapters.outbox.status import oldest_waiting_age
 from cites_connector.adapters.outbox.store import SqlOutboxStore
-from cites_connector.adapters.outbox.worker import RelayWorker
+from cites_connector.adapters.outbox.worker import OutboxLanes, RelayWorker
 from cites_connector.adapters.soap.health import HealthCheck, database_probe
 from cites_connector.adapters.soap.operations import Operations
 from cites_connector.adapters.soap.users import SoapUser
@@ -91,9 +94,12 @@ def build_outbox_relay(
     batch_size: int = 100,
     backoff: Backoff | None = None,
     metrics: ConnectorMetrics | None = None,
-) -> RelayWorker:
-    """The relay with the ``amqp`` deliverer and, when ``CONNECTOR_CUSTOMS_URL`` is set, the
-    customs callback's. The templates are compiled and tried here, at start-up."""
+    max_error_delay: float = 5.0,
+) -> OutboxLanes:
+    """One relay thread per lane (adapters/outbox/lanes.py): ``amqp`` always, ``customs``
+    when ``CONNECTOR_CUSTOMS_URL`` is set, ``epix`` when ``CONNECTOR_EPIX_URL`` is; each
+    claims only its own channels' rows. The templates are compiled and tried here, at
+    start-up."""
     settings = app.settings
     renderer = renderer or NotificationRenderer.from_directory()
     deliverers: dict[str, Deliverer] = {
@@ -101,21 +107,41 @@ def build_outbox_relay(
     }
     deliverers |= customs_deliverers(settings, metrics)
     deliverers |= epix_deliverers(settings)  # epix.confirm: its own channel (docs/epix.md)
-    relay = OutboxRelay(
-        SqlOutboxStore(app.engine),
-        deliverers,
-        clock=app.clock,
-        backoff=backoff or Backoff(),
-        batch_size=batch_size,
-        lease=timedelta(seconds=settings.outbox_lease_seconds),
-        max_attempts=settings.outbox_max_attempts,
+    store = SqlOutboxStore(app.engine)
+    lane_backoff = Backoff(
+        initial=min(0.5, settings.outbox_lane_backoff_max_seconds),
+        maximum=settings.outbox_lane_backoff_max_seconds,
+        jitter=0.5,
     )
-    return RelayWorker(relay, poll_interval=poll_interval)
+    workers = [
+        RelayWorker(
+            OutboxRelay(
+                store,
+                {channel: deliverers[channel] for channel in channels},
+                clock=app.clock,
+                backoff=backoff or Backoff(),
+                batch_size=batch_size,
+                lease=timedelta(seconds=settings.outbox_lease_seconds),
+                max_attempts=settings.outbox_max_attempts,
+                lane=lane,
+                lane_backoff=lane_backoff,
+            ),
+            poll_interval=poll_interval,
+            max_error_delay=max_error_delay,
+            name=f"outbox-{lane}",
+        )
+        for lane, channels in lanes_of(deliverers).items()
+    ]
+    return OutboxLanes(
+        workers,
+        stuck_seconds=settings.outbox_stuck_seconds,
+        oldest_waiting=lambda channels: oldest_waiting_age(app.engine, channels, app.clock()),
+    )
 
 
 def build_permit_consumer(
     app: Application,
-    relay: RelayWorker | None = None,
+    relay: OutboxLanes | RelayWorker | None = None,
     metrics: ConnectorMetrics | None = None,
 ) -> PermitConsumer:
     """Permit events from ``cites.permits``; each one applied wakes the relay."""
@@ -141,12 +167,12 @@ def build_permit_consumer(
 class Workers:
     """What ``serve`` runs beside SOAP, each with ``start()`` and ``stop(timeout)``."""
 
-    relay: RelayWorker
+    relay: OutboxLanes
     consumer: PermitConsumer
     sealer: AuditSealWorker
 
     @property
-    def in_start_order(self) -> list[RelayWorker | PermitConsumer | AuditSealWorker]:
+    def in_start_order(self) -> list[OutboxLanes | PermitConsumer | AuditSealWorker]:
         return [self.relay, self.consumer, self.sealer]
 
 
@@ -197,8 +223,10 @@ def build_soap_app(
 
 def build_monitoring(app: Application, metrics: ConnectorMetrics, workers: Workers) -> Monitoring:
     """/metrics with the gauges read at scrape time; /readyz: the database, RabbitMQ (every
-    consumer thread connected) and the consumer's progress; /livez: the worker threads."""
-    metrics.add_collector(LedgerCollector(app.engine, app.clock))
+    consumer thread connected), the consumer's progress and each outbox lane's (``outbox-amqp``
+    ...: 503 while a lane is stuck); /livez: the worker threads."""
+    lanes = workers.relay
+    metrics.add_collector(LedgerCollector(app.engine, app.clock, lanes.stuck_lanes))
     consumer = workers.consumer
     metrics.add_collector(ConsumerCollector(consumer.stuck_threads, consumer.dead_letter_depth))
     readiness = HealthCheck(
@@ -206,6 +234,7 @@ def build_monitoring(app: Application, metrics: ConnectorMetrics, workers: Worke
             ("database", database_probe(app.engine)),
             ("broker", consumer.broker_probe),
             ("consumer", consumer.progress_probe),
+            *((f"outbox-{lane}", lanes.probe(lane)) for lane in lanes.lanes),
         ]
     )
     liveness = [
