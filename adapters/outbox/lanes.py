@@ -86,6 +86,9 @@ class LaneWatch:
 class LaneStuck(Exception):
     """A lane makes no progress while messages wait (raised by its /readyz probe)."""
 
+    #: what /readyz shows for the lane (the message, which may name a host, goes to the log)
+    public_state = "stuck"
+
 
 def is_stuck(quiet: float, oldest_waiting: float | None, threshold: float) -> bool:
     """No progress for ``threshold`` seconds and a message waiting at least as long."""

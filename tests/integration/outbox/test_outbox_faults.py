@@ -66,14 +66,14 @@ def amqp_lane(engine, amqp_url: str, **options) -> RelayWorker:
 
 def test_after_a_kill_9_mid_batch_a_restarted_serve_drains_the_backlog_in_time(tmp_path, amqp_url):
     app = make_app(tmp_path, amqp_url)
-    count = 3000
+    count = 400  # the issue measured 110 reports; a serve relays about 100 a second here
     put(app.ledger, *(usage_report(n) for n in range(count)), at=datetime.now(UTC))
     broker = TestBroker(amqp_url)
     usage = broker.capture(USAGE_EXCHANGE)
     env = serve_env(tmp_path, amqp_url)  # the default lease (10 s)
     first = start_serve(env, tmp_path / "serve-1.log")
     try:
-        wait_until(lambda: unsent(app.engine) < count - 200, 60, "the first serve to relay")
+        wait_until(lambda: unsent(app.engine) < count - 50, 60, "the first serve to relay")
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         killed_at = datetime.now(UTC)
@@ -101,7 +101,7 @@ def test_after_a_kill_9_mid_batch_a_restarted_serve_drains_the_backlog_in_time(t
 
 def test_after_a_20_s_database_outage_the_backlog_drains_in_time(postgres_url, amqp_url):
     ledger = _sql_ledger(postgres_url)
-    count = 3000
+    count = 600
     put(ledger, *(usage_report(n) for n in range(count)), at=datetime.now(UTC))
     url = make_url(postgres_url)
     proxy = FlakyProxy(url.host or "127.0.0.1", url.port or 5432)
@@ -113,7 +113,7 @@ def test_after_a_20_s_database_outage_the_backlog_drains_in_time(postgres_url, a
     lanes = OutboxLanes([amqp_lane(engine, amqp_url)])
     lanes.start()
     try:
-        wait_until(lambda: unsent(ledger.engine) < count - 300, 60, "the relay to start")
+        wait_until(lambda: unsent(ledger.engine) < count - 100, 60, "the relay to start")
         proxy.cut()
         cut_left = unsent(ledger.engine)
         time.sleep(20)
