@@ -7,8 +7,8 @@
         │   ├ Rulebook: HS tables, taxonomy, DecisionPolicy from settings and the SAD mapping
         │   └ build_services: PermitService, ClearanceService + UnknownPermitLookup (AMQP)
         ├ build_workers
-        │   ├ build_outbox_relay: OutboxLanes, one OutboxRelay thread per lane (amqp, customs,
-        │   │   epix) on SqlOutboxStore, and the LeaseKeeper renewing their leases
+        │   ├ build_outbox_relay: OutboxLanes (outbox_lanes.py), one OutboxRelay thread per
+        │   │   lane (amqp, customs, epix) on SqlOutboxStore, a LeaseKeeper renewing leases
         │   ├ build_permit_consumer: PermitConsumer → PermitService, wakes the relay
         │   └ AuditSealWorker
         ├ build_soap_app: Operations → services, WS-Security (SqlNonceStore), /healthz
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
@@ -41,10 +40,6 @@ from cites_connector.adapters.metrics.scrape import ConsumerCollector, LedgerCol
 from cites_connector.adapters.notifications.renderer import NotificationRenderer
 from cites_connector.adapters.outbox.backoff import Backoff
 from cites_connector.adapters.outbox.delivery import Deliverer
-from cites_connector.adapters.outbox.lanes import lanes_of
-from cites_connector.adapters.outbox.relay import OutboxRelay
-from cites_connector.adapters.outbox.status import oldest_waiting_age
-from cites_connector.adapters.outbox.store import SqlOutboxStore
 from cites_connector.adapters.outbox.worker import OutboxLanes, RelayWorker
 from cites_connector.adapters.soap.health import HealthCheck, database_probe
 from cites_connector.adapters.soap.operations import Operations
@@ -60,6 +55,7 @@ from cites_connector.adapters.sql.wss_nonces import SqlNonceStore
 from cites_connector.app.application import Application, build_application
 from cites_connector.app.console_serving import ConsoleFactory, build_console
 from cites_connector.app.epix_wiring import epix_deliverers
+from cites_connector.app.outbox_lanes import outbox_lanes
 from cites_connector.app.settings import Settings
 from cites_connector.domain.errors import Unavailable
 
@@ -107,35 +103,13 @@ def build_outbox_relay(
     }
     deliverers |= customs_deliverers(settings, metrics)
     deliverers |= epix_deliverers(settings)  # epix.confirm: its own channel (docs/epix.md)
-    store = SqlOutboxStore(app.engine)
-    lane_backoff = Backoff(
-        initial=min(0.5, settings.outbox_lane_backoff_max_seconds),
-        maximum=settings.outbox_lane_backoff_max_seconds,
-        jitter=0.5,
-    )
-    workers = [
-        RelayWorker(
-            OutboxRelay(
-                store,
-                {channel: deliverers[channel] for channel in channels},
-                clock=app.clock,
-                backoff=backoff or Backoff(),
-                batch_size=batch_size,
-                lease=timedelta(seconds=settings.outbox_lease_seconds),
-                max_attempts=settings.outbox_max_attempts,
-                lane=lane,
-                lane_backoff=lane_backoff,
-            ),
-            poll_interval=poll_interval,
-            max_error_delay=max_error_delay,
-            name=f"outbox-{lane}",
-        )
-        for lane, channels in lanes_of(deliverers).items()
-    ]
-    return OutboxLanes(
-        workers,
-        stuck_seconds=settings.outbox_stuck_seconds,
-        oldest_waiting=lambda channels: oldest_waiting_age(app.engine, channels, app.clock()),
+    return outbox_lanes(
+        app,
+        deliverers,
+        poll_interval=poll_interval,
+        batch_size=batch_size,
+        backoff=backoff,
+        max_error_delay=max_error_delay,
     )
 
 

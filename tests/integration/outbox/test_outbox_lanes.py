@@ -284,3 +284,32 @@ def test_outbox_status_counts_per_lane(sql_ledger):
     assert lanes["amqp"].sent == 1 and lanes["amqp"].oldest_waiting_at is None
     assert lanes["customs"].pending == 1 and lanes["customs"].oldest_waiting_at == T0
     assert lanes["epix"].channels == EPIX_CONFIRM
+
+
+def test_a_broker_that_is_down_is_tried_once_per_pause_not_once_per_row(sql_ledger, caplog):
+    import socket
+
+    from cites_connector.adapters.amqp.publisher import AmqpDeliverer
+    from cites_connector.adapters.customs.callback_client import CustomsCallbackClient
+    from tests.integration.customs.test_customs_callback import callback
+
+    with socket.socket() as closed:  # a port nobody listens on: connection refused
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    put(sql_ledger, *(message(f"m{n}", f"P{n}") for n in range(20)))
+    put(sql_ledger, *(callback(f"c{n}", f"WDHA-{n}") for n in range(5)))
+    store = SqlOutboxStore(sql_ledger.engine)
+    clock = Clock(T0 + timedelta(minutes=1))
+    deliverers = {
+        AMQP: AmqpDeliverer(f"amqp://guest:guest@127.0.0.1:{port}/"),
+        CUSTOMS_CALLBACK: CustomsCallbackClient(f"http://127.0.0.1:{port}/cb", allow_http=True),
+    }
+    for channel, deliverer in deliverers.items():
+        relay = OutboxRelay(store, {channel: deliverer}, clock=clock)
+        assert relay.run_once() == 0
+        assert relay.take_pause() > 0
+    after = rows(sql_ledger)
+    tried = sorted(m for m, r in after.items() if r["attempts"])
+    assert tried == ["c0", "m0"]  # one row per lane, the rest given back due now
+    assert "UnreachableError" in after["m0"]["last_error"]
+    assert all(r["next_attempt_at"] == clock() for m, r in after.items() if m not in tried)
