@@ -43,7 +43,11 @@ from cites_connector.adapters.amqp.topology import (
     USAGE_EXCHANGE,
     declare_exchanges,
 )
-from cites_connector.adapters.outbox.delivery import PermanentDeliveryError, RetryableDeliveryError
+from cites_connector.adapters.outbox.delivery import (
+    PermanentDeliveryError,
+    RetryableDeliveryError,
+    UnreachableError,
+)
 from cites_connector.adapters.outbox.store import OutboxRow
 from cites_connector.mappings.outbox_messages import declarant_of
 
@@ -147,7 +151,7 @@ class AmqpDeliverer:
             ) from exc
         except CONNECTION_ERRORS as exc:
             self.close()
-            raise RetryableDeliveryError(
+            raise UnreachableError(
                 f"RabbitMQ at {describe(self.url)} not reachable: {why_unreachable(self.url, exc)}"
             ) from exc
 

@@ -36,7 +36,11 @@ from cites_connector.adapters.customs.callback_request import submit_control_res
 from cites_connector.adapters.customs.transport import NoRedirectTransport, RedirectRefused
 from cites_connector.adapters.customs.wsdl_files import BINDING, WSDL_PATH
 from cites_connector.adapters.customs.wsse_token import TimestampedUsernameToken
-from cites_connector.adapters.outbox.delivery import PermanentDeliveryError, RetryableDeliveryError
+from cites_connector.adapters.outbox.delivery import (
+    PermanentDeliveryError,
+    RetryableDeliveryError,
+    UnreachableError,
+)
 from cites_connector.adapters.outbox.store import OutboxRow
 from cites_connector.domain.errors import InvalidInput
 
@@ -140,7 +144,7 @@ class CustomsCallbackClient:
                 f"(contract 4); correct CONNECTOR_CUSTOMS_URL"
             ) from exc
         except (requests.Timeout, requests.ConnectionError) as exc:
-            raise RetryableDeliveryError(
+            raise UnreachableError(
                 f"customs endpoint {self.url} not reachable: {type(exc).__name__}: {exc}"
             ) from exc
         except Fault as exc:

@@ -29,7 +29,7 @@ from zeep.proxy import ServiceProxy
 from zeep.transports import Transport
 
 from cites_connector.adapters.epix import wsdl_files as names
-from cites_connector.adapters.epix.errors import EpixFault, EpixUnavailable
+from cites_connector.adapters.epix.errors import EpixFault, EpixUnavailable, EpixUnreachable
 from cites_connector.domain.errors import InvalidInput
 from cites_connector.mappings.safe_xml import DEFAULT_MAX_BYTES, parse_xml
 
@@ -123,7 +123,7 @@ class EpixClient:
             with response:
                 content = response.raw.read(self.max_bytes + 1, decode_content=True)
         except (requests.RequestException, OSError) as exc:
-            raise EpixUnavailable(
+            raise EpixUnreachable(
                 f"EPIX {self.url} not reachable ({operation}): {type(exc).__name__}: {exc}"
             ) from exc
         if len(content) > self.max_bytes:

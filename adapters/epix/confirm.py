@@ -13,8 +13,12 @@ from __future__ import annotations
 import structlog
 
 from cites_connector.adapters.epix.client import EpixClient
-from cites_connector.adapters.epix.errors import EpixFault, EpixUnavailable
-from cites_connector.adapters.outbox.delivery import PermanentDeliveryError, RetryableDeliveryError
+from cites_connector.adapters.epix.errors import EpixFault, EpixUnavailable, EpixUnreachable
+from cites_connector.adapters.outbox.delivery import (
+    PermanentDeliveryError,
+    RetryableDeliveryError,
+    UnreachableError,
+)
 from cites_connector.adapters.outbox.store import OutboxRow
 from cites_connector.mappings.epix_messages import EPIX_CONFIRM
 
@@ -33,6 +37,8 @@ class EpixConfirmDeliverer:
             result = self.client.confirm_quantities(
                 body["permit_number"], body["issuing_country"], positions, body["usage_id"]
             )
+        except EpixUnreachable as exc:
+            raise UnreachableError(exc.message) from exc
         except EpixUnavailable as exc:
             raise RetryableDeliveryError(exc.message) from exc
         except EpixFault as fault:

@@ -15,6 +15,10 @@ class EpixUnavailable(EpixError):
     without a fault, an answer that is not XML. Worth another try later."""
 
 
+class EpixUnreachable(EpixUnavailable):
+    """The hub could not be reached or did not answer in time (network, TLS, timeout)."""
+
+
 class EpixFault(EpixError):
     """The hub (or the national system behind it) answered a SOAP fault or an HTTP 4xx."""
 

@@ -4,7 +4,9 @@
   consumer, audit sealer) has died. 503 means restart it; a database or broker outage is not a
   reason to (the workers reconnect), so it is not checked here.
 - ``/readyz``: the database answers, the permit consumer is connected to RabbitMQ and makes
-  progress. 503 means take the process out of the load balancer until it recovers.
+  progress, and no outbox lane of this process is stuck (``outbox-amqp``, ``outbox-customs``,
+  ``outbox-epix``: adapters/outbox/lanes.py). 503 means take the process out of the load
+  balancer until it recovers.
 - ``/metrics``: Prometheus text format, from the application's own registry.
 
 The JSON answers carry the connector's version and name components and states only: never a

@@ -10,7 +10,7 @@ process did, and /readyz says that the database is down.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 
 import structlog
@@ -18,6 +18,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 
+from cites_connector.adapters.outbox.lanes import lane_of
 from cites_connector.adapters.outbox.status import FAILED, PENDING, RETRYING, UNSENT
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.codec import utc
@@ -31,12 +32,21 @@ STATES = (("pending", PENDING), ("retrying", RETRYING), ("failed", FAILED))
 
 
 class LedgerCollector(Collector):
-    """Outbox backlog, oldest unsent age and stuck lanes per lane (the outbox channel:
-    ``amqp``, ``customs``, ``epix``); held declarations and the oldest one's wait."""
+    """Outbox backlog, oldest unsent age and stuck lanes per lane (adapters/outbox/lanes.py:
+    ``amqp``, ``customs``, ``epix``); held declarations and the oldest one's wait.
 
-    def __init__(self, engine: Engine, clock: Callable[[], datetime]):
+    ``stuck_lanes``: per lane of this process, stuck or not (``OutboxLanes.stuck_lanes``);
+    without it a lane counts as stuck while its first unsent row has failed at least once."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], datetime],
+        stuck_lanes: Callable[[], Mapping[str, bool]] | None = None,
+    ):
         self.engine = engine
         self.clock = clock
+        self.stuck_lanes = stuck_lanes
 
     def describe(self) -> Iterable[Metric]:
         return []  # read at scrape time only: nothing is queried at registration
@@ -60,7 +70,7 @@ class LedgerCollector(Collector):
         )
         stuck = GaugeMetricFamily(
             "cites_connector_outbox_lane_stuck",
-            "1 while the first unsent row of the lane has failed at least once",
+            "1 while the lane makes no progress and its oldest waiting message is as old",
             labels=["lane"],
         )
         now = self.clock()
@@ -83,14 +93,26 @@ class LedgerCollector(Collector):
             lanes = {row.channel: row for row in c.execute(counts)}
             firsts = {row[0]: row for row in c.execute(head_rows)}
             held_count, held_since = c.execute(held).one()
-        for lane, row in sorted(lanes.items()):
+        per_lane: dict[str, dict[str, int]] = {}
+        oldest_at: dict[str, datetime | None] = {}
+        failing: dict[str, bool] = {}
+        for channel, row in sorted(lanes.items()):
+            lane = lane_of(channel)
+            sums = per_lane.setdefault(lane, dict.fromkeys((n for n, _ in STATES), 0))
             for name, _condition in STATES:
-                backlog.add_metric([lane, name], getattr(row, name))
-            first = firsts.get(lane)
+                sums[name] += getattr(row, name)
+            first = firsts.get(channel)
             created = utc(first[1]) if first is not None else None
-            oldest.add_metric([lane], _age(now, created))
-            failing = first is not None and (first.attempts > 0 or first.failed_at is not None)
-            stuck.add_metric([lane], 1 if failing else 0)
+            known = oldest_at.get(lane)
+            oldest_at[lane] = created if known is None or (created and created < known) else known
+            head_failed = first is not None and (first.attempts > 0 or first.failed_at is not None)
+            failing[lane] = failing.get(lane, False) or head_failed
+        stuck_now = dict(self.stuck_lanes()) if self.stuck_lanes is not None else failing
+        for lane in sorted(per_lane.keys() | stuck_now.keys()):
+            for name, count in per_lane.get(lane, dict.fromkeys((n for n, _ in STATES), 0)).items():
+                backlog.add_metric([lane, name], count)
+            oldest.add_metric([lane], _age(now, oldest_at.get(lane)))
+            stuck.add_metric([lane], 1 if stuck_now.get(lane, False) else 0)
         held_gauge = GaugeMetricFamily(
             "cites_connector_held_declarations", "declarations HELD waiting for permits"
         )

@@ -23,6 +23,13 @@ class RetryableDeliveryError(DeliveryError):
     """The receiver may take it later: network down, timeout, HTTP 5xx, broker busy."""
 
 
+class UnreachableError(RetryableDeliveryError):
+    """The receiver itself is out of reach (connection refused or reset, a timeout, the broker
+    down): every other message of the lane would fail the same way. The relay ends the lane's
+    batch and backs the lane off; the attempt is counted but never fails the message for good
+    (an outage is not the message's fault)."""
+
+
 class PermanentDeliveryError(DeliveryError):
     """The receiver refused the message itself (HTTP 4xx, a Client.* fault, not accepted):
     sending it again unchanged will not help, an operator must look (``outbox status``)."""

@@ -11,11 +11,13 @@ An unsent row is in one of three states (contract 4 and 3.4, v2):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Engine, and_, case, func, or_, select
 
+from cites_connector.adapters.outbox.lanes import lane_of
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.codec import utc
 from cites_connector.adapters.sql.transactions import reading
@@ -34,6 +36,20 @@ class ChannelCounts:
     retrying: int
     failed: int
     sent: int
+
+
+@dataclass(frozen=True)
+class LaneCounts:
+    """A lane (lanes.py: ``amqp``, ``customs``, ``epix``): its channels' counts together and
+    its oldest waiting (unsent, not failed) message."""
+
+    lane: str
+    channels: str
+    pending: int
+    retrying: int
+    failed: int
+    sent: int
+    oldest_waiting_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -74,6 +90,7 @@ class OutboxStatus:
     #: failed and retrying rows, newest first
     failures: tuple[FailedRow, ...]
     kinds: tuple[KindCounts, ...] = ()
+    lanes: tuple[LaneCounts, ...] = ()
 
     def oldest_pending_age(self, now: datetime) -> float | None:
         if self.oldest_pending_at is None:
@@ -112,6 +129,14 @@ def read_status(engine: Engine, failures: int = 10) -> OutboxStatus:
         channels = tuple(ChannelCounts(*row) for row in c.execute(counts))
         kinds = tuple(KindCounts(*row) for row in c.execute(per_kind))
         oldest = c.execute(select(func.min(_o.c.created_at)).where(UNSENT)).scalar()
+        waiting = {
+            channel: utc(at)
+            for channel, at in c.execute(
+                select(_o.c.channel, func.min(_o.c.created_at))
+                .where(UNSENT, _o.c.failed_at.is_(None))
+                .group_by(_o.c.channel)
+            )
+        }
         rows = [
             FailedRow(
                 r.id,
@@ -126,4 +151,38 @@ def read_status(engine: Engine, failures: int = 10) -> OutboxStatus:
             )
             for r in c.execute(last)
         ]
-    return OutboxStatus(channels, utc(oldest), tuple(rows), kinds)
+    return OutboxStatus(channels, utc(oldest), tuple(rows), kinds, _lanes(channels, waiting))
+
+
+def _lanes(
+    channels: Sequence[ChannelCounts], waiting: dict[str, datetime | None]
+) -> tuple[LaneCounts, ...]:
+    grouped: dict[str, list[ChannelCounts]] = {}
+    for counts in channels:
+        grouped.setdefault(lane_of(counts.channel), []).append(counts)
+    lanes = []
+    for lane, members in sorted(grouped.items()):
+        times = [t for m in members if (t := waiting.get(m.channel)) is not None]
+        lanes.append(
+            LaneCounts(
+                lane,
+                ",".join(m.channel for m in members),
+                sum(m.pending for m in members),
+                sum(m.retrying for m in members),
+                sum(m.failed for m in members),
+                sum(m.sent for m in members),
+                min(times, default=None),
+            )
+        )
+    return tuple(lanes)
+
+
+def oldest_waiting_age(engine: Engine, channels: Sequence[str], now: datetime) -> float | None:
+    """Seconds the oldest waiting (unsent, not failed) message of ``channels`` has waited;
+    None when none waits. A failed message waits for an operator, not for its lane."""
+    query = select(func.min(_o.c.created_at)).where(
+        UNSENT, _o.c.failed_at.is_(None), _o.c.channel.in_(list(channels))
+    )
+    with reading(engine) as c:
+        oldest = utc(c.execute(query).scalar())
+    return None if oldest is None else max(0.0, (now - oldest).total_seconds())

@@ -138,6 +138,18 @@ class SqlOutboxStore:
                 .values(sent_at=at, next_attempt_at=None)
             ).rowcount
 
+    def renew(self, ids: Sequence[int], until: datetime) -> int:
+        """Extend the lease of rows still in a relay's hands (the lease-keeper): only unsent,
+        unfailed ones, so a row just marked is never leased again."""
+        if not ids:
+            return 0
+        with writing(self.engine) as c:
+            return c.execute(
+                update(_o)
+                .where(_o.c.id.in_(list(ids)), _o.c.sent_at.is_(None), _o.c.failed_at.is_(None))
+                .values(next_attempt_at=until)
+            ).rowcount
+
     def mark_retry(self, row_id: int, error: str, next_attempt_at: datetime) -> None:
         """A failed attempt worth another try, at ``next_attempt_at``."""
         with writing(self.engine) as c:

@@ -7,7 +7,8 @@
         │   ├ Rulebook: HS tables, taxonomy, DecisionPolicy from settings and the SAD mapping
         │   └ build_services: PermitService, ClearanceService + UnknownPermitLookup (AMQP)
         ├ build_workers
-        │   ├ build_outbox_relay: OutboxRelay on SqlOutboxStore, AMQP + customs deliverers
+        │   ├ build_outbox_relay: OutboxLanes (outbox_lanes.py), one OutboxRelay thread per
+        │   │   lane (amqp, customs, epix) on SqlOutboxStore, a LeaseKeeper renewing leases
         │   ├ build_permit_consumer: PermitConsumer → PermitService, wakes the relay
         │   ├ AuditSealWorker
         │   └ ReaskWorker: held declarations' EPIX permits asked again (with EPIX)
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy.engine import make_url
 
@@ -41,9 +41,7 @@ from cites_connector.adapters.metrics.scrape import ConsumerCollector, LedgerCol
 from cites_connector.adapters.notifications.renderer import NotificationRenderer
 from cites_connector.adapters.outbox.backoff import Backoff
 from cites_connector.adapters.outbox.delivery import Deliverer
-from cites_connector.adapters.outbox.relay import OutboxRelay
-from cites_connector.adapters.outbox.store import SqlOutboxStore
-from cites_connector.adapters.outbox.worker import RelayWorker
+from cites_connector.adapters.outbox.worker import OutboxLanes, RelayWorker
 from cites_connector.adapters.soap.health import HealthCheck, database_probe
 from cites_connector.adapters.soap.operations import Operations
 from cites_connector.adapters.soap.users import SoapUser
@@ -60,6 +58,7 @@ from cites_connector.app.console_serving import ConsoleFactory, build_console
 from cites_connector.app.declarant_wiring import notifying_deliverer
 from cites_connector.app.dependency_watch import watched
 from cites_connector.app.epix_wiring import EPIX, epix_deliverers
+from cites_connector.app.outbox_lanes import outbox_lanes
 from cites_connector.app.reask_worker import ReaskWorker, build_reask_worker, epix_probe
 from cites_connector.app.settings import Settings
 
@@ -94,29 +93,30 @@ def build_outbox_relay(
     batch_size: int = 100,
     backoff: Backoff | None = None,
     metrics: ConnectorMetrics | None = None,
-) -> RelayWorker:
-    """The relay with the ``amqp`` deliverer and, when ``CONNECTOR_CUSTOMS_URL`` is set, the
-    customs callback's. The templates are compiled and tried here, at start-up, in every
-    language with a catalog; each notification is written in its declarant's language."""
+    max_error_delay: float = 5.0,
+) -> OutboxLanes:
+    """One relay thread per lane (adapters/outbox/lanes.py): ``amqp`` always, ``customs``
+    when ``CONNECTOR_CUSTOMS_URL`` is set, ``epix`` when ``CONNECTOR_EPIX_URL`` is; each
+    claims only its own channels' rows. The templates are compiled and tried here, at
+    start-up, in every language with a catalog; each notification is written in its
+    declarant's language."""
     settings = app.settings
     deliverers: dict[str, Deliverer] = {AMQP_CHANNEL: notifying_deliverer(app, renderer)}
     deliverers |= customs_deliverers(settings, metrics)
     deliverers |= epix_deliverers(settings)  # epix.confirm: its own channel (docs/epix.md)
-    relay = OutboxRelay(
-        SqlOutboxStore(app.engine),
+    return outbox_lanes(
+        app,
         watched(deliverers, app.service_state),  # the console shows customs and broker
-        clock=app.clock,
-        backoff=backoff or Backoff(),
+        poll_interval=poll_interval,
         batch_size=batch_size,
-        lease=timedelta(seconds=settings.outbox_lease_seconds),
-        max_attempts=settings.outbox_max_attempts,
+        backoff=backoff,
+        max_error_delay=max_error_delay,
     )
-    return RelayWorker(relay, poll_interval=poll_interval)
 
 
 def build_permit_consumer(
     app: Application,
-    relay: RelayWorker | None = None,
+    relay: OutboxLanes | RelayWorker | None = None,
     metrics: ConnectorMetrics | None = None,
 ) -> PermitConsumer:
     """Permit events from ``cites.permits``; each one applied wakes the relay."""
@@ -139,14 +139,14 @@ def build_permit_consumer(
     )
 
 
-AnyWorker = RelayWorker | PermitConsumer | AuditSealWorker | ReaskWorker
+AnyWorker = OutboxLanes | PermitConsumer | AuditSealWorker | ReaskWorker
 
 
 @dataclass(frozen=True)
 class Workers:
     """What ``serve`` runs beside SOAP, each with ``start()`` and ``stop(timeout)``."""
 
-    relay: RelayWorker
+    relay: OutboxLanes
     consumer: PermitConsumer
     sealer: AuditSealWorker
     reask: ReaskWorker | None = None  # with EPIX: services/reask.py
@@ -204,8 +204,10 @@ def build_soap_app(
 
 def build_monitoring(app: Application, metrics: ConnectorMetrics, workers: Workers) -> Monitoring:
     """/metrics with the gauges read at scrape time; /readyz: the database, RabbitMQ (every
-    consumer thread connected) and the consumer's progress; /livez: the worker threads."""
-    metrics.add_collector(LedgerCollector(app.engine, app.clock))
+    consumer thread connected), the consumer's progress and each outbox lane's (``outbox-amqp``
+    ...: 503 while a lane is stuck); /livez: the worker threads."""
+    lanes = workers.relay
+    metrics.add_collector(LedgerCollector(app.engine, app.clock, lanes.stuck_lanes))
     consumer = workers.consumer
     metrics.add_collector(ConsumerCollector(consumer.stuck_threads, consumer.dead_letter_depth))
     readiness = HealthCheck(
@@ -213,6 +215,7 @@ def build_monitoring(app: Application, metrics: ConnectorMetrics, workers: Worke
             ("database", database_probe(app.engine)),
             ("broker", consumer.broker_probe),
             ("consumer", consumer.progress_probe),
+            *((f"outbox-{lane}", lanes.probe(lane)) for lane in lanes.lanes),
         ]
     )
     liveness = [

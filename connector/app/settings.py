@@ -33,6 +33,7 @@ from cites_connector.app.setting_types import (
 from cites_connector.app.settings_checks import SecretFiles, check_toml_keys
 from cites_connector.app.settings_epix import EpixSettings
 from cites_connector.app.settings_i18n import I18nSettings
+from cites_connector.app.settings_outbox import OutboxSettings
 from cites_connector.app.settings_signatures import SignatureSettings
 from cites_connector.domain.decisions import ReasonCode, Severity
 from cites_connector.mappings.sad_mapping import variant_names
@@ -45,7 +46,7 @@ class LoggingSettings(BaseModel):
     format: Literal["json", "console"] = "json"
 
 
-class Settings(EpixSettings, SignatureSettings, I18nSettings, BaseSettings):
+class Settings(EpixSettings, SignatureSettings, I18nSettings, OutboxSettings, BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CONNECTOR_", env_nested_delimiter="__", extra="ignore"
     )
@@ -135,9 +136,10 @@ class Settings(EpixSettings, SignatureSettings, I18nSettings, BaseSettings):
     dlq_replay_url: SecretAmqpUrl = None
     #: longest wait between two reconnection attempts to RabbitMQ, seconds (capped back-off)
     amqp_reconnect_max_seconds: float = Field(default=30.0, gt=0)
-    #: outbox rows a relay claimed are its own this long; after a crash (kill -9) they are
-    #: delivered again once it has passed (at least once, same message ids)
-    outbox_lease_seconds: float = Field(default=120.0, ge=2)
+    #: outbox rows a lane claimed are its own this long, renewed while it works on them;
+    #: after a crash (kill -9) they are delivered again once it has passed (at least once,
+    #: same message ids)
+    outbox_lease_seconds: float = Field(default=10.0, ge=2)
     #: a message still failing (network, HTTP 5xx, broker down) after this many attempts is
     #: failed: shown by ``outbox status``, sent again only by ``outbox retry`` (contract 4 and
     #: 3.4, v2). With the relay's back-off (1 s doubling to 5 min) 100 attempts are about

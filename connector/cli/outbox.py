@@ -40,6 +40,14 @@ CHANNEL_COLUMNS = (
     Column("failed", "Failed"),
     Column("sent", "Sent"),
 )
+#: per lane (one relay thread per destination: amqp, customs, epix) with its oldest waiting one
+LANE_COLUMNS = (
+    Column("lane", "Lane"),
+    Column("channels", "Channels"),
+    *CHANNEL_COLUMNS[1:],
+    Column("oldest_waiting_at", "Oldest waiting"),
+    Column("oldest_waiting_age_seconds", "Waiting (s)"),
+)
 KIND_COLUMNS = (Column("channel", "Channel"), Column("kind", "Kind"), *CHANNEL_COLUMNS[1:])
 #: the last error whole: a table cell folds it on a terminal and never cuts it
 FAILURE_COLUMNS = (
@@ -73,9 +81,10 @@ def outbox() -> None:
 @click.pass_obj
 @handle_errors
 def status(obj: Context, fmt: str, failures: int) -> None:
-    """Counts per channel and per kind of message: pending (never tried), retrying (failed,
-    tried again by the relay), failed (given up: sent again only by outbox retry) and sent;
-    the oldest unsent message; the latest failed and retrying messages with their whole last
+    """Counts per channel, per lane (the relay thread of a destination: amqp, customs, epix,
+    with its oldest waiting message) and per kind of message: pending (never tried), retrying
+    (failed, tried again by the relay), failed (given up: sent again only by outbox retry) and
+    sent; the oldest unsent message; the latest failed and retrying messages with their whole last
     error."""
     from cites_connector.adapters.customs.callback_client import CHANNEL as CALLBACK
 
@@ -84,6 +93,17 @@ def status(obj: Context, fmt: str, failures: int) -> None:
     waiting = not obj.settings.customs_url and any(
         c.channel == CALLBACK and c.pending + c.retrying + c.failed for c in state.channels
     )
+    now = obj.app.clock()
+    lane_rows = [
+        vars(lane)
+        | {
+            "oldest_waiting_at": _iso(lane.oldest_waiting_at) or None,
+            "oldest_waiting_age_seconds": None
+            if lane.oldest_waiting_at is None
+            else round(max(0.0, (now - lane.oldest_waiting_at).total_seconds()), 1),
+        }
+        for lane in state.lanes
+    ]
     channel_rows = [vars(c) for c in state.channels]
     kind_rows = [vars(k) for k in state.kinds]
     rows = [
@@ -97,6 +117,7 @@ def status(obj: Context, fmt: str, failures: int) -> None:
     ]
     document = {
         "channels": channel_rows,
+        "lanes": lane_rows,
         "kinds": kind_rows,
         "oldest_pending_at": _iso(state.oldest_pending_at) or None,
         "oldest_pending_age_seconds": None if age is None else round(age, 1),
@@ -105,10 +126,11 @@ def status(obj: Context, fmt: str, failures: int) -> None:
     }
     channels = Listing("channel", CHANNEL_COLUMNS, channel_rows, empty="The outbox is empty.")
     kinds = Listing("kind", KIND_COLUMNS, kind_rows, title="Per kind of message:")
+    lanes = Listing("lane", LANE_COLUMNS, lane_rows, title="Per lane (one relay thread each):")
     if fmt != "table":
-        emit(fmt, document, channels, kinds, Listing("message", FAILURE_COLUMNS, rows))
+        emit(fmt, document, channels, lanes, kinds, Listing("message", FAILURE_COLUMNS, rows))
         return
-    emit(fmt, None, channels, *([kinds] if kind_rows else []))
+    emit(fmt, None, channels, *([lanes] if lane_rows else []), *([kinds] if kind_rows else []))
     if state.oldest_pending_at is not None:
         click.echo(f"\nOldest unsent message: {_iso(state.oldest_pending_at)} ({age:.0f} s ago)")
     if waiting:

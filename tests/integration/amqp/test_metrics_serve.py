@@ -143,7 +143,7 @@ def test_livez_and_readyz_answer_with_the_version_and_no_internals(serving):
         {
             "status": "ready",
             "version": live[1]["version"],
-            "checks": {"database": "ok", "broker": "ok", "consumer": "ok"},
+            "checks": {"database": "ok", "broker": "ok", "consumer": "ok", "outbox-amqp": "ok"},
         },
     )
     assert health[0] == 200 and health[1]["version"] == live[1]["version"]

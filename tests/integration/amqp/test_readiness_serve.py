@@ -104,7 +104,12 @@ def test_readyz_follows_the_database_and_the_consumer_and_livez_stays_200(
         stuck = wait_for(
             lambda: (a := answer(url, "/readyz")) and a[0] == 503 and a, 20, "/readyz 503"
         )
-        assert stuck[1]["checks"] == {"database": "ok", "broker": "ok", "consumer": "stuck"}
+        assert stuck[1]["checks"] == {
+            "database": "ok",
+            "broker": "ok",
+            "consumer": "stuck",
+            "outbox-amqp": "ok",
+        }
         assert status(url, "/livez") == 200
         gauge = scrape(url)["cites_connector_permit_consumer_stuck"]
         assert gauge == {frozenset({("consumer", "permit-consumer-0")}): 1.0}
