@@ -29,6 +29,8 @@ from cites_connector.adapters.amqp.consumer_watch import (
 )
 from cites_connector.adapters.amqp.dead_letters import dead_letter_depth, file_rejection
 from cites_connector.adapters.amqp.permit_handler import (
+    Ack,
+    Delivery,
     Reject,
     Requeue,
     Verdict,
@@ -113,9 +115,21 @@ class ConsumerLoop:
 
     def _consume(self, connection: BlockingConnection, channel: BlockingChannel) -> None:
         owner = self.owner
-        for method, properties, body in channel.consume(PERMITS_QUEUE, inactivity_timeout=0.5):
+        deliveries = channel.consume(PERMITS_QUEUE, inactivity_timeout=0.5)
+        for method, properties, body in deliveries:
             if method is not None:
-                self._handle(connection, channel, method, properties, body)
+                # what the broker delivered already, up to the prefetch, is handled together:
+                # one ledger transaction and one ack for all (issue 14)
+                batch: list[Delivery] = [(method, properties, body)]
+                while len(batch) < owner.prefetch and channel.get_waiting_message_count():
+                    more, more_properties, more_body = next(deliveries)
+                    if more is None:
+                        break
+                    batch.append((more, more_properties, more_body))
+                if len(batch) == 1:
+                    self._handle(connection, channel, method, properties, body)
+                else:
+                    self._handle_batch(connection, channel, batch)
             if owner.stopping:
                 break
             self._poll(channel)
@@ -153,6 +167,38 @@ class ConsumerLoop:
         finally:
             self.watch.done()
 
+    def _handle_batch(
+        self, connection: BlockingConnection, channel: BlockingChannel, batch: list[Delivery]
+    ) -> None:
+        first = batch[0]
+        self.watch.took(first[1].message_id or f"delivery {first[0].delivery_tag}")
+        try:
+            verdicts = self.owner.handler.handle_batch(
+                batch, self.watch, lambda seconds: self._pause(connection, seconds)
+            )
+            acked: list[int] = []
+            for (method, properties, body), verdict in zip(batch, verdicts, strict=True):
+                if isinstance(verdict, Ack):
+                    acked.append(method.delivery_tag)
+                    continue
+                with bound_contextvars(
+                    message_id=properties.message_id, routing_key=method.routing_key
+                ):
+                    self._carry_out(connection, channel, method, properties, body, verdict)
+            if not acked:
+                return
+            # after the commit, one ack for all: every other delivery of the batch is settled
+            # by now (dead-lettered and acked, or given back), later ones have higher tags
+            channel.basic_ack(max(acked), multiple=True)
+            for (method, properties, _body), verdict in zip(batch, verdicts, strict=True):
+                if isinstance(verdict, Ack):
+                    with bound_contextvars(
+                        message_id=properties.message_id, routing_key=method.routing_key
+                    ):
+                        self._acked(method, verdict)
+        finally:
+            self.watch.done()
+
     def _carry_out(
         self,
         connection: BlockingConnection,
@@ -168,24 +214,32 @@ class ConsumerLoop:
         if isinstance(verdict, Reject):
             if not self._reject(connection, channel, method, properties, body, verdict):
                 return
+            self._forget(verdict.forget)
         else:
             channel.basic_ack(method.delivery_tag)
-            outcome = verdict.outcome
-            log.info(
-                "permit.event_consumed",
-                permit_number=outcome.applied.permit_number,
-                applied=outcome.applied.applied,
-                duplicate=outcome.duplicate,
-                released=len(outcome.released),
-                reported=len(outcome.reported),
-                detail=outcome.applied.detail,
-            )
-            self._count(method.routing_key, outcome)
-            if self.owner.on_applied is not None and (outcome.released or outcome.reported):
-                self.owner.on_applied()
-        if verdict.forget is not None:
+            self._acked(method, verdict)
+
+    def _acked(self, method: Basic.Deliver, verdict: Ack) -> None:
+        """What follows an applied event's ack: its log line, counts and the relay's wake-up."""
+        outcome = verdict.outcome
+        log.info(
+            "permit.event_consumed",
+            permit_number=outcome.applied.permit_number,
+            applied=outcome.applied.applied,
+            duplicate=outcome.duplicate,
+            released=len(outcome.released),
+            reported=len(outcome.reported),
+            detail=outcome.applied.detail,
+        )
+        self._count(method.routing_key, outcome)
+        if self.owner.on_applied is not None and (outcome.released or outcome.reported):
+            self.owner.on_applied()
+        self._forget(verdict.forget)
+
+    def _forget(self, key: str | None) -> None:
+        if key is not None:
             try:
-                self.owner.attempts.forget(verdict.forget)
+                self.owner.attempts.forget(key)
             except ConnectorError as exc:  # left behind: pruned later, harmless meanwhile
                 log.warning("permit.attempts_not_cleared", error=exc.message)
 

@@ -26,7 +26,7 @@ owns the channel.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -49,7 +49,7 @@ from cites_connector.domain.errors import (
     Unavailable,
 )
 from cites_connector.domain.permits import Permit, PermitStatusChange
-from cites_connector.services.permits import IntakeOutcome
+from cites_connector.services.permits import IncomingEvent, IntakeOutcome
 
 log = structlog.get_logger(__name__)
 PROCESSING_FAILED = "PROCESSING_FAILED"
@@ -87,6 +87,18 @@ class Requeue:
 
 #: what the consumer loop does with a message
 Verdict = Ack | Reject | Requeue
+#: one delivery as pika hands it over
+Delivery = tuple[Basic.Deliver, pika.BasicProperties, bytes]
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """A first delivery, trusted and decoded: to be applied."""
+
+    event: Permit | PermitStatusChange
+    key: str
+    digest: str
+    publisher: str
 
 
 class AttemptCount(Protocol):
@@ -111,6 +123,7 @@ class DeliveryAttempts(Protocol):
 class PermitIntake(Protocol):
     """The service that applies permit events (``PermitService``)."""
 
+    def receive_batch(self, events: Sequence[IncomingEvent]) -> list[IntakeOutcome]: ...
     def receive_permit(
         self, permit: Permit, *, actor: str, message_id: str | None, body_digest: str | None
     ) -> IntakeOutcome: ...
@@ -147,6 +160,61 @@ class PermitHandler:
         wait: Wait,
     ) -> Verdict:
         """``wait(seconds)`` sleeps keeping the connection alive; True when stopping."""
+        read = self._read(method, properties, body, watch, wait)
+        if not isinstance(read, _Ready):
+            return read
+        return self._apply(read.event, read.key, read.digest, read.publisher, False, watch, wait)
+
+    def handle_batch(
+        self, deliveries: Sequence[Delivery], watch: ConsumerWatch, wait: Wait
+    ) -> list[Verdict]:
+        """The verdicts of several deliveries, in their order (issue 14).
+
+        First deliveries that are trusted and read are applied together in one ledger
+        transaction (``receive_batch``); if that fails, they are applied one by one, so a bad
+        event is dead-lettered alone and the others are applied. A redelivered message may have
+        failed before: it is handled alone, counted as ``handle`` counts it. Nothing is acked
+        here: the consumer acks the batch after this returns, i.e. after the commit.
+        """
+        verdicts: list[Verdict | None] = [None] * len(deliveries)
+        ready: list[tuple[int, _Ready]] = []
+        for index, (method, properties, body) in enumerate(deliveries):
+            if method.redelivered:
+                verdicts[index] = self.handle(method, properties, body, watch, wait)
+                continue
+            read = self._read(method, properties, body, watch, wait)
+            if isinstance(read, _Ready):
+                ready.append((index, read))
+            else:
+                verdicts[index] = read
+        if len(ready) > 1:
+            batch = [IncomingEvent(r.event, r.publisher, r.key, r.digest) for _index, r in ready]
+            try:
+                outcomes = self._ledger(lambda: self.permits.receive_batch(batch), watch, wait)
+            except Exception as exc:  # one by one below: the bad event is found alone
+                log.info("permit.batch_split", events=len(batch), error=type(exc).__name__)
+            else:
+                if outcomes is None:  # stopping while the ledger was down
+                    return [Requeue() if v is None else v for v in verdicts]
+                for (index, _read), outcome in zip(ready, outcomes, strict=True):
+                    verdicts[index] = Ack(outcome)
+                ready = []
+        for index, read in ready:
+            verdicts[index] = self._apply(
+                read.event, read.key, read.digest, read.publisher, False, watch, wait
+            )
+        return [v if v is not None else Requeue() for v in verdicts]
+
+    def _read(
+        self,
+        method: Basic.Deliver,
+        properties: pika.BasicProperties,
+        body: bytes,
+        watch: ConsumerWatch,
+        wait: Wait,
+    ) -> Verdict | _Ready:
+        """Trust, count (a redelivery) and read one delivery: a verdict, or a first delivery's
+        event to apply. A redelivered message, counted, is applied here, alone."""
         message = IncomingMessage(
             method.routing_key,
             body,
@@ -178,7 +246,9 @@ class PermitHandler:
             event = decode_event(message, self.config.max_bytes)
         except InvalidInput as refused:
             return Reject(refused.message, forget=key if counted else None)
-        return self._apply(event, key, message.digest, publisher, counted, watch, wait)
+        if counted:
+            return self._apply(event, key, message.digest, publisher, True, watch, wait)
+        return _Ready(event, key, message.digest, publisher)
 
     def _given_up(self, before: AttemptCount) -> tuple[str, str] | None:
         limit = self.config.delivery_limit

@@ -95,6 +95,15 @@ _SET_STATUS = (
     )
 )
 
+#: storing a permit (``save``): built once, parameters per call
+_PERMIT_ROW_ID = select(_p.id).where(
+    _p.permit_number == bindparam("number"), _p.issuing_country == bindparam("country")
+)
+_INSERT_PERMIT = insert(t.permits).returning(_p.id)
+_UPDATE_PERMIT = update(t.permits).where(_p.id == bindparam("b_id"))
+_DELETE_LINES = delete(t.permit_lines).where(_l.permit_id == bindparam("b_id"))
+_INSERT_LINES = insert(t.permit_lines)
+
 
 class SqlPermits(Permits, Balances):
     def __init__(self, connection: Connection, lines: LineCache | None = None):
@@ -181,26 +190,21 @@ class SqlPermits(Permits, Balances):
         self._line_ids.pop(permit.key, None)
         row = permit_to_row(permit)
         existing = self.c.execute(
-            select(t.permits.c.id).where(
-                t.permits.c.permit_number == permit.permit_number,
-                t.permits.c.issuing_country == permit.issuing_country,
-            )
+            _PERMIT_ROW_ID, {"number": permit.permit_number, "country": permit.issuing_country}
         ).scalar()
         if existing is None:
             try:
-                existing = self.c.execute(
-                    insert(t.permits).values(row).returning(t.permits.c.id)
-                ).scalar_one()
+                existing = self.c.execute(_INSERT_PERMIT, row).scalar_one()
             except IntegrityError as exc:  # PostgreSQL: another event of a new permit won
                 raise DuplicateDecision(
                     f"permit {permit.permit_number} stored concurrently"
                 ) from exc
         else:
-            self.c.execute(update(t.permits).where(t.permits.c.id == existing).values(row))
-            self.c.execute(delete(t.permit_lines).where(t.permit_lines.c.permit_id == existing))
+            self.c.execute(_UPDATE_PERMIT, row | {"b_id": existing})
+            self.c.execute(_DELETE_LINES, {"b_id": existing})
         stamp = self._stamp(permit.permit_number, permit.issuing_country)
         self.c.execute(
-            insert(t.permit_lines),
+            _INSERT_LINES,
             [line_to_row(line) | {"permit_id": existing, "stamp": stamp} for line in permit.lines],
         )
 

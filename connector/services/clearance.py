@@ -48,6 +48,15 @@ class ClearanceOutcome:
     repeated: bool = False
 
 
+class _LookUpFirst(Exception):
+    """Cited permits the ledger lacks: the transaction is rolled back, they are asked for
+    (no lock held meanwhile), and the declaration is decided again."""
+
+    def __init__(self, unknown: list[str]):
+        super().__init__(unknown)
+        self.unknown = unknown
+
+
 @dataclass(frozen=True)
 class RestoredUsage:
     usage: Usage
@@ -76,20 +85,20 @@ class ClearanceService:
         self.store_found = store_found
         self.metrics = metrics
 
-    def _look_up_unknown(self, declaration: Declaration) -> None:
-        """Fetch cited permits the ledger lacks, before the clearance transaction: the replies
-        may take seconds and no lock may be held meanwhile. ``self.lookup`` is an
+    def _look_up(self, declaration: Declaration, unknown: list[str]) -> None:
+        """Fetch cited permits the ledger lacks, outside any transaction: the replies may take
+        seconds and no lock may be held meanwhile. ``self.lookup`` is an
         ``UnknownPermitLookup`` (contract 3.3 (v2): asked together under one deadline, at
         most ``CONNECTOR_LOOKUP_MAX_PER_DECLARATION``, "not found" remembered); a permit found
-        is stored by ``store_found(permit, publisher)``. Not found: PERMIT_UNKNOWN."""
-        if self.lookup is None or self.store_found is None:
-            return
-        cited = self.rulebook.policy.cited_permits(declaration)
-        with self.ledger.snapshot() as uow:
-            unknown = [n for n in cited if not uow.permits.numbered(n)]
-        if unknown:
-            issuer = expected_issuer(declaration, self.rulebook.policy.home_country)
-            self.lookup.fetch(unknown, issuer, self.store_found)
+        is stored by ``store_found(permit, publisher)``. Not found: PERMIT_UNKNOWN.
+
+        Which permits are unknown is seen by the clearance transaction itself, from the
+        permits it reads to decide (``_clear_once``): they are read once per declaration, not
+        once to see whether they exist and again to decide (issue 14)."""
+        assert self.lookup is not None
+        assert self.store_found is not None
+        issuer = expected_issuer(declaration, self.rulebook.policy.home_country)
+        self.lookup.fetch(unknown, issuer, self.store_found)
 
     # -- deciding ---------------------------------------------------------------------------------
 
@@ -121,13 +130,26 @@ class ClearanceService:
         the transaction is rolled back and the declaration decided again on fresh balances.
         """
         with bound_contextvars(declaration_id=declaration_id, version=version):
-            self._look_up_unknown(declaration)
+            look_up = self.lookup is not None and self.store_found is not None
             for attempt in lost_race_retrying(self.max_attempts):
                 with attempt:
                     started = time.perf_counter()
-                    outcome = self._clear_once(
-                        declaration_id, version, declaration, actor, endorsed_by or actor
-                    )
+                    try:
+                        outcome = self._clear_once(
+                            declaration_id,
+                            version,
+                            declaration,
+                            actor,
+                            endorsed_by or actor,
+                            look_up=look_up,
+                        )
+                    except _LookUpFirst as first:  # rolled back: nothing held while asking
+                        look_up = False
+                        self._look_up(declaration, first.unknown)
+                        started = time.perf_counter()
+                        outcome = self._clear_once(
+                            declaration_id, version, declaration, actor, endorsed_by or actor
+                        )
                     if not outcome.repeated:
                         self.metrics.write_off_committed(time.perf_counter() - started)
                     return outcome
@@ -140,6 +162,8 @@ class ClearanceService:
         declaration: Declaration,
         actor: str,
         endorsed_by: str,
+        *,
+        look_up: bool = False,
     ) -> ClearanceOutcome:
         with self.ledger.transaction() as uow:
             # lock first, then read: a concurrent request for the same declaration that
@@ -166,12 +190,12 @@ class ClearanceService:
             # an amendment gives back what the earlier version took: those permits are locked
             # too, with the ones this version cites, all at once
             earlier = uow.usages.find(declaration_id=declaration_id) if latest is not None else []
-            uow.permits.lock(
-                [
-                    *self.rulebook.policy.cited_permits(declaration),
-                    *(u.permit_number for u in earlier),
-                ]
-            )
+            cited = self.rulebook.policy.cited_permits(declaration)
+            uow.permits.lock([*cited, *(u.permit_number for u in earlier)])
+            if look_up:  # read by the lock just above: no statement
+                unknown = [n for n in cited if not uow.permits.numbered(n)]
+                if unknown:
+                    raise _LookUpFirst(unknown)
             now = self.clock()
             if earlier:
                 give_back(uow, declaration_id, now, earlier)

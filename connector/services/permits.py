@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 
 import structlog
 from structlog.contextvars import bound_contextvars
@@ -35,6 +36,16 @@ MAX_SOURCE_PROBLEMS = 20
 class PermitBalance:
     permit: Permit
     usages: list[Usage]
+
+
+@dataclass(frozen=True)
+class IncomingEvent:
+    """One event of a batch (``PermitService.receive_batch``), with its message's identity."""
+
+    event: Permit | PermitStatusChange
+    actor: str
+    message_id: str | None
+    body_digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,7 +149,7 @@ class PermitService:
                 body_digest,
                 actor,
                 permit.permit_number,
-                lambda s, now: self._permit(s, permit, actor, now),
+                partial(self._permit, permit=permit, actor=actor),
             )
             return self._follow_up(outcome, permit.permit_number, actor)
 
@@ -156,15 +167,66 @@ class PermitService:
                 body_digest,
                 actor,
                 change.permit_number,
-                lambda s, now: self._status(s, change, actor, now),
+                partial(self._status, change=change, actor=actor),
             )
-            if outcome.duplicate and change.status is not PermitStatus.VALID:
-                # finish the reports of a first delivery that stopped half-way (sent once each)
-                in_force = self._in_force(change)
-                if in_force is None:
-                    return outcome
-                outcome = replace(outcome, withdrawn=in_force)
-            return self._follow_up(outcome, change.permit_number, actor)
+            return self._status_follow_up(change, outcome, actor)
+
+    def _status_follow_up(
+        self, change: PermitStatusChange, outcome: IntakeOutcome, actor: str
+    ) -> IntakeOutcome:
+        if outcome.duplicate and change.status is not PermitStatus.VALID:
+            # finish the reports of a first delivery that stopped half-way (sent once each)
+            in_force = self._in_force(change)
+            if in_force is None:
+                return outcome
+            outcome = replace(outcome, withdrawn=in_force)
+        return self._follow_up(outcome, change.permit_number, actor)
+
+    def receive_batch(self, events: Sequence[IncomingEvent]) -> list[IntakeOutcome]:
+        """Apply several events in one transaction, in order, then their follow-ups.
+
+        All or nothing: the first event that fails (refused, invalid, a lost race) rolls the
+        whole batch back and its exception comes out; the caller then applies the events one
+        by one (``receive_permit`` / ``receive_status``), so that a bad event is refused alone
+        and the others are applied. Each event keeps its inbox row, so a batch delivered again
+        after a crash changes nothing (issue 14: one commit per prefetch's worth of events).
+        """
+        for event in events:
+            if isinstance(event.event, Permit):
+                refuse_impossible_sources(event.event, self.rulebook.taxonomy)
+        with self.ledger.transaction() as uow:
+            # every permit of the batch locked (PostgreSQL: in the fixed order, ports.py) and
+            # read in one go, before the first event is looked at
+            uow.permits.lock(sorted({e.event.permit_number for e in events}))
+            outcomes = []
+            for event in events:
+                change = event.event
+                with bound_contextvars(permit_number=change.permit_number):
+                    work: Callable[[UnitOfWork, datetime], IntakeOutcome]
+                    if isinstance(change, Permit):
+                        work = partial(self._permit, permit=change, actor=event.actor)
+                    else:
+                        work = partial(self._status, change=change, actor=event.actor)
+                    outcomes.append(
+                        self._apply_in(
+                            uow,
+                            event.message_id,
+                            event.body_digest,
+                            event.actor,
+                            change.permit_number,
+                            work,
+                            locked=True,
+                        )
+                    )
+        followed = []
+        for event, outcome in zip(events, outcomes, strict=True):
+            change = event.event
+            with bound_contextvars(permit_number=change.permit_number):
+                if isinstance(change, Permit):
+                    followed.append(self._follow_up(outcome, change.permit_number, event.actor))
+                else:
+                    followed.append(self._status_follow_up(change, outcome, event.actor))
+        return followed
 
     def _in_force(self, change: PermitStatusChange) -> PermitStatusChange | None:
         """The change if the permit still has its status at its version, else None."""
@@ -184,17 +246,34 @@ class PermitService:
     ) -> IntakeOutcome:
         for attempt in lost_race_retrying(self.max_attempts):
             with attempt, self.ledger.transaction() as uow:
-                uow.permits.lock_number(permit_number)  # first: it may not exist yet
-                seen = uow.inbox.entry(message_id) if message_id is not None else None
-                if seen is not None:
-                    return _repeat(seen, body_digest, permit_number)
-                uow.permits.lock([permit_number])
-                now = self.clock()
-                outcome = work(uow, now)
-                if message_id is not None:
-                    uow.inbox.record(message_id, actor, outcome.applied.detail, now, body_digest)
-                return outcome
+                return self._apply_in(uow, message_id, body_digest, actor, permit_number, work)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _apply_in(
+        self,
+        uow: UnitOfWork,
+        message_id: str | None,
+        body_digest: str | None,
+        actor: str,
+        permit_number: str,
+        work: Callable[[UnitOfWork, datetime], IntakeOutcome],
+        *,
+        locked: bool = False,
+    ) -> IntakeOutcome:
+        """One event in the caller's transaction: a repeat of its message id changes nothing.
+        ``locked``: the caller locked and read the permit number already (a batch)."""
+        if not locked:
+            uow.permits.lock_number(permit_number)  # first: it may not exist yet
+        seen = uow.inbox.entry(message_id) if message_id is not None else None
+        if seen is not None:
+            return _repeat(seen, body_digest, permit_number)
+        if not locked:
+            uow.permits.lock([permit_number])
+        now = self.clock()
+        outcome = work(uow, now)
+        if message_id is not None:
+            uow.inbox.record(message_id, actor, outcome.applied.detail, now, body_digest)
+        return outcome
 
     def _follow_up(self, outcome: IntakeOutcome, permit_number: str, actor: str) -> IntakeOutcome:
         """After the commit: release what the permit makes clearable, or report what it
@@ -208,7 +287,9 @@ class PermitService:
             return replace(outcome, released=tuple(self.effects.release_held(permit_number, actor)))
         return outcome
 
-    def _permit(self, uow: UnitOfWork, permit: Permit, actor: str, now: datetime) -> IntakeOutcome:
+    def _permit(
+        self, uow: UnitOfWork, now: datetime, *, permit: Permit, actor: str
+    ) -> IntakeOutcome:
         applied = store_permit(uow, permit, actor, now, self.max_version_step)
         if not applied.applied:
             return IntakeOutcome(applied)
@@ -223,7 +304,7 @@ class PermitService:
         return IntakeOutcome(applied)
 
     def _status(
-        self, uow: UnitOfWork, change: PermitStatusChange, actor: str, now: datetime
+        self, uow: UnitOfWork, now: datetime, *, change: PermitStatusChange, actor: str
     ) -> IntakeOutcome:
         applied = store_status(uow, change, actor, now, self.max_version_step)
         if not applied.applied or change.status is PermitStatus.VALID:
