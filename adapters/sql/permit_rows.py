@@ -186,7 +186,6 @@ class SqlPermits(Permits, Balances):
         return self._stamps[key]
 
     def save(self, permit: Permit) -> None:
-        self._views.pop(permit.permit_number, None)
         self._line_ids.pop(permit.key, None)
         row = permit_to_row(permit)
         existing = self.c.execute(
@@ -207,6 +206,14 @@ class SqlPermits(Permits, Balances):
             _INSERT_LINES,
             [line_to_row(line) | {"permit_id": existing, "stamp": stamp} for line in permit.lines],
         )
+        # this transaction sees the permit as saved, without reading it back (a batch of
+        # permit events reads each permit once); its lines are changed by key from now on
+        views = self._views.get(permit.permit_number)
+        if views is not None:
+            if any(p.key == permit.key for p in views):
+                self._replace_view(permit)
+            else:
+                self._views[permit.permit_number] = [*views, permit]
 
     def set_status(self, change: PermitStatusChange) -> None:
         self._views.pop(change.permit_number, None)

@@ -172,7 +172,11 @@ class PermitService:
             return self._status_follow_up(change, outcome, actor)
 
     def _status_follow_up(
-        self, change: PermitStatusChange, outcome: IntakeOutcome, actor: str
+        self,
+        change: PermitStatusChange,
+        outcome: IntakeOutcome,
+        actor: str,
+        held: dict[str, list[str]] | None = None,
     ) -> IntakeOutcome:
         if outcome.duplicate and change.status is not PermitStatus.VALID:
             # finish the reports of a first delivery that stopped half-way (sent once each)
@@ -180,7 +184,7 @@ class PermitService:
             if in_force is None:
                 return outcome
             outcome = replace(outcome, withdrawn=in_force)
-        return self._follow_up(outcome, change.permit_number, actor)
+        return self._follow_up(outcome, change.permit_number, actor, held)
 
     def receive_batch(self, events: Sequence[IncomingEvent]) -> list[IntakeOutcome]:
         """Apply several events in one transaction, in order, then their follow-ups.
@@ -218,14 +222,20 @@ class PermitService:
                             locked=True,
                         )
                     )
+        # the held declarations the events may release, all read in one snapshot
+        held = self.effects.held_citing(
+            sorted({e.event.permit_number for e in events if isinstance(e.event, Permit)})
+        )
         followed = []
         for event, outcome in zip(events, outcomes, strict=True):
             change = event.event
             with bound_contextvars(permit_number=change.permit_number):
                 if isinstance(change, Permit):
-                    followed.append(self._follow_up(outcome, change.permit_number, event.actor))
+                    followed.append(
+                        self._follow_up(outcome, change.permit_number, event.actor, held)
+                    )
                 else:
-                    followed.append(self._status_follow_up(change, outcome, event.actor))
+                    followed.append(self._status_follow_up(change, outcome, event.actor, held))
         return followed
 
     def _in_force(self, change: PermitStatusChange) -> PermitStatusChange | None:
@@ -275,7 +285,13 @@ class PermitService:
             uow.inbox.record(message_id, actor, outcome.applied.detail, now, body_digest)
         return outcome
 
-    def _follow_up(self, outcome: IntakeOutcome, permit_number: str, actor: str) -> IntakeOutcome:
+    def _follow_up(
+        self,
+        outcome: IntakeOutcome,
+        permit_number: str,
+        actor: str,
+        held: dict[str, list[str]] | None = None,
+    ) -> IntakeOutcome:
         """After the commit: release what the permit makes clearable, or report what it
         withdraws. Also for a repeated message, whose first delivery may have stopped between
         the commit and the end of this (a release that finds nothing held does nothing)."""
@@ -284,7 +300,9 @@ class PermitService:
                 outcome, reported=tuple(self.effects.report_withdrawn(outcome.withdrawn, actor))
             )
         if outcome.applied.applied or outcome.duplicate:
-            return replace(outcome, released=tuple(self.effects.release_held(permit_number, actor)))
+            candidates = held.get(permit_number) if held is not None else None
+            released = self.effects.release_held(permit_number, actor, candidates)
+            return replace(outcome, released=tuple(released))
         return outcome
 
     def _permit(
