@@ -1,5 +1,6 @@
-"""One worker thread of the permit consumer: its own connection and channel, one message at a
-time, acked after commit (the loop that ``permit_consumer.PermitConsumer`` starts per worker).
+"""One worker thread of the permit consumer: its own connection and channel, the messages
+delivered so far taken together (up to the prefetch) and acked after commit (the loop that
+``permit_consumer.PermitConsumer`` starts per worker).
 
 It connects with capped back-off, declares the topology, consumes with the configured
 prefetch, hands each message to ``PermitHandler`` and carries out the verdict (ack, dead-letter
