@@ -118,6 +118,8 @@ class SqlPermits(Permits, Balances):
         self._stamps: dict[tuple[str, str], int] = {}
         #: ids of the permits this transaction changed: never kept for other transactions
         self._changed: set[int] = set()
+        #: row ids of the permits read or stored in this transaction, by (number, country)
+        self._row_ids: dict[tuple[str, str], int] = {}
 
     # -- permits --------------------------------------------------------------------------------
     def _read(self, numbers: Iterable[str]) -> None:
@@ -125,9 +127,10 @@ class SqlPermits(Permits, Balances):
         if not numbers:
             return
         found: dict[str, list[Permit]] = {n: [] for n in numbers}
-        for permit, line_ids in read_permits(self.c, numbers, self._lines, self._changed):
+        for permit, line_ids, row_id in read_permits(self.c, numbers, self._lines, self._changed):
             found[permit.permit_number].append(permit)
             self._line_ids[permit.key] = line_ids
+            self._row_ids[permit.key] = row_id
         self._views.update(found)
 
     def _view(self, permit_number: str, issuing_country: str) -> Permit | None:
@@ -188,9 +191,12 @@ class SqlPermits(Permits, Balances):
     def save(self, permit: Permit) -> None:
         self._line_ids.pop(permit.key, None)
         row = permit_to_row(permit)
-        existing = self.c.execute(
-            _PERMIT_ROW_ID, {"number": permit.permit_number, "country": permit.issuing_country}
-        ).scalar()
+        existing = self._row_ids.get(permit.key)
+        if existing is None and permit.permit_number not in self._views:
+            # not read in this transaction (which would have found it): look
+            existing = self.c.execute(
+                _PERMIT_ROW_ID, {"number": permit.permit_number, "country": permit.issuing_country}
+            ).scalar()
         if existing is None:
             try:
                 existing = self.c.execute(_INSERT_PERMIT, row).scalar_one()
@@ -201,6 +207,7 @@ class SqlPermits(Permits, Balances):
         else:
             self.c.execute(_UPDATE_PERMIT, row | {"b_id": existing})
             self.c.execute(_DELETE_LINES, {"b_id": existing})
+        self._row_ids[permit.key] = existing
         stamp = self._stamp(permit.permit_number, permit.issuing_country)
         self.c.execute(
             _INSERT_LINES,
