@@ -1,11 +1,8 @@
-"""One worker thread of the permit consumer: its own connection and channel, the messages
-delivered so far taken together (up to the prefetch) and acked after commit (the loop that
-``permit_consumer.PermitConsumer`` starts per worker).
-
-It connects with capped back-off, declares the topology, consumes with the configured
-prefetch, hands each message to ``PermitHandler`` and carries out the verdict (ack, dead-letter
-with the reason, or requeue); while idle it looks at the queue depths for ``/healthz``.
-"""
+"""One worker thread of the permit consumer (``permit_consumer.PermitConsumer`` starts one per
+worker): its own connection and channel, with capped back-off and the topology declared; the
+messages delivered so far (up to the prefetch) go together to ``PermitHandler``, whose verdicts
+it carries out (ack after commit, dead-letter with the reason, or requeue). While idle it looks
+at the queue depths for ``/healthz``."""
 
 from __future__ import annotations
 
@@ -25,9 +22,7 @@ from cites_connector.adapters.amqp.connection import (
     close_quietly,
     connect,
 )
-from cites_connector.adapters.amqp.consumer_watch import (
-    ConsumerWatch,
-)
+from cites_connector.adapters.amqp.consumer_watch import ConsumerWatch
 from cites_connector.adapters.amqp.dead_letters import dead_letter_depth, file_rejection
 from cites_connector.adapters.amqp.permit_handler import (
     Ack,
@@ -119,8 +114,7 @@ class ConsumerLoop:
         deliveries = channel.consume(PERMITS_QUEUE, inactivity_timeout=0.5)
         for method, properties, body in deliveries:
             if method is not None:
-                # what the broker delivered already, up to the prefetch, is handled together:
-                # one ledger transaction and one ack for all (issue 14)
+                # what was delivered already (up to the prefetch) together: issue 14
                 batch: list[Delivery] = [(method, properties, body)]
                 while len(batch) < owner.prefetch and channel.get_waiting_message_count():
                     more, more_properties, more_body = next(deliveries)
@@ -188,8 +182,7 @@ class ConsumerLoop:
                     self._carry_out(connection, channel, method, properties, body, verdict)
             if not acked:
                 return
-            # after the commit, one ack for all: every other delivery of the batch is settled
-            # by now (dead-lettered and acked, or given back), later ones have higher tags
+            # after the commit, one ack for all: the batch's others are settled by now
             channel.basic_ack(max(acked), multiple=True)
             for (method, properties, _body), verdict in zip(batch, verdicts, strict=True):
                 if isinstance(verdict, Ack):
@@ -238,11 +231,11 @@ class ConsumerLoop:
         self._forget(verdict.forget)
 
     def _forget(self, key: str | None) -> None:
-        if key is not None:
-            try:
+        try:
+            if key is not None:
                 self.owner.attempts.forget(key)
-            except ConnectorError as exc:  # left behind: pruned later, harmless meanwhile
-                log.warning("permit.attempts_not_cleared", error=exc.message)
+        except ConnectorError as exc:  # left behind: pruned later, harmless meanwhile
+            log.warning("permit.attempts_not_cleared", error=exc.message)
 
     def _count(self, routing_key: str, outcome: IntakeOutcome) -> None:
         metrics = self.owner.metrics

@@ -95,14 +95,12 @@ _SET_STATUS = (
     )
 )
 
-#: storing a permit (``save``): built once, parameters per call
 _PERMIT_ROW_ID = select(_p.id).where(
     _p.permit_number == bindparam("number"), _p.issuing_country == bindparam("country")
 )
-_INSERT_PERMIT = insert(t.permits).returning(_p.id)
+_INSERT_PERMIT, _INSERT_LINES = insert(t.permits).returning(_p.id), insert(t.permit_lines)
 _UPDATE_PERMIT = update(t.permits).where(_p.id == bindparam("b_id"))
 _DELETE_LINES = delete(t.permit_lines).where(_l.permit_id == bindparam("b_id"))
-_INSERT_LINES = insert(t.permit_lines)
 
 
 class SqlPermits(Permits, Balances):
@@ -118,7 +116,7 @@ class SqlPermits(Permits, Balances):
         self._stamps: dict[tuple[str, str], int] = {}
         #: ids of the permits this transaction changed: never kept for other transactions
         self._changed: set[int] = set()
-        #: row ids of the permits read or stored in this transaction, by (number, country)
+        #: row ids of the permits read or stored here, by (number, country)
         self._row_ids: dict[tuple[str, str], int] = {}
 
     # -- permits --------------------------------------------------------------------------------
@@ -192,8 +190,7 @@ class SqlPermits(Permits, Balances):
         self._line_ids.pop(permit.key, None)
         row = permit_to_row(permit)
         existing = self._row_ids.get(permit.key)
-        if existing is None and permit.permit_number not in self._views:
-            # not read in this transaction (which would have found it): look
+        if existing is None and permit.permit_number not in self._views:  # not read here: look
             existing = self.c.execute(
                 _PERMIT_ROW_ID, {"number": permit.permit_number, "country": permit.issuing_country}
             ).scalar()
@@ -213,8 +210,7 @@ class SqlPermits(Permits, Balances):
             _INSERT_LINES,
             [line_to_row(line) | {"permit_id": existing, "stamp": stamp} for line in permit.lines],
         )
-        # this transaction sees the permit as saved, without reading it back (a batch of
-        # permit events reads each permit once); its lines are changed by key from now on
+        # seen as saved without reading it back; its lines are changed by key from now on
         views = self._views.get(permit.permit_number)
         if views is not None:
             if any(p.key == permit.key for p in views):

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from decimal import Decimal
 
 import structlog
 from structlog.contextvars import bound_contextvars
@@ -23,7 +22,12 @@ from cites_connector.domain.errors import DeclarationCancelled, StaleVersion, Un
 from cites_connector.domain.events import DeclarationDecided
 from cites_connector.domain.permit_checks import expected_issuer
 from cites_connector.domain.permits import Permit
-from cites_connector.domain.usages import DeclarationState, StoredDecision, Usage
+from cites_connector.domain.usages import DeclarationState, StoredDecision
+from cites_connector.services.clearance_outcomes import (
+    ClearanceOutcome,
+    RestoredUsage,
+    _LookUpFirst,
+)
 from cites_connector.services.decider_factory import Rulebook
 from cites_connector.services.deciding import (
     Decided,
@@ -38,29 +42,8 @@ from cites_connector.services.retry import lost_race_retrying
 from cites_connector.services.trade_controls import trade_controls_for
 from cites_connector.services.writeoffs import give_back, usage_log
 
+__all__ = ["ClearanceOutcome", "ClearanceService", "RestoredUsage"]
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class ClearanceOutcome:
-    decision: Decision
-    #: True when the same (declaration id, version) was decided before: nothing was written
-    repeated: bool = False
-
-
-class _LookUpFirst(Exception):
-    """Cited permits the ledger lacks: the transaction is rolled back, they are asked for
-    (no lock held meanwhile), and the declaration is decided again."""
-
-    def __init__(self, unknown: list[str]):
-        super().__init__(unknown)
-        self.unknown = unknown
-
-
-@dataclass(frozen=True)
-class RestoredUsage:
-    usage: Usage
-    remaining_after: Decimal
 
 
 class ClearanceService:
@@ -86,15 +69,10 @@ class ClearanceService:
         self.metrics = metrics
 
     def _look_up(self, declaration: Declaration, unknown: list[str]) -> None:
-        """Fetch cited permits the ledger lacks, outside any transaction: the replies may take
-        seconds and no lock may be held meanwhile. ``self.lookup`` is an
-        ``UnknownPermitLookup`` (contract 3.3 (v2): asked together under one deadline, at
-        most ``CONNECTOR_LOOKUP_MAX_PER_DECLARATION``, "not found" remembered); a permit found
-        is stored by ``store_found(permit, publisher)``. Not found: PERMIT_UNKNOWN.
-
-        Which permits are unknown is seen by the clearance transaction itself, from the
-        permits it reads to decide (``_clear_once``): they are read once per declaration, not
-        once to see whether they exist and again to decide (issue 14)."""
+        """Fetch cited permits the ledger lacks (seen by the clearance transaction, which then
+        rolled back: the permits are read once per declaration, issue 14), holding no lock: the
+        replies may take seconds. ``self.lookup``: contract 3.3 (v2), asked together under one
+        deadline; a permit found is stored by ``store_found``. Not found: PERMIT_UNKNOWN."""
         assert self.lookup is not None
         assert self.store_found is not None
         issuer = expected_issuer(declaration, self.rulebook.policy.home_country)
@@ -134,22 +112,14 @@ class ClearanceService:
             for attempt in lost_race_retrying(self.max_attempts):
                 with attempt:
                     started = time.perf_counter()
+                    args = (declaration_id, version, declaration, actor, endorsed_by or actor)
                     try:
-                        outcome = self._clear_once(
-                            declaration_id,
-                            version,
-                            declaration,
-                            actor,
-                            endorsed_by or actor,
-                            look_up=look_up,
-                        )
+                        outcome = self._clear_once(*args, look_up=look_up)
                     except _LookUpFirst as first:  # rolled back: nothing held while asking
                         look_up = False
                         self._look_up(declaration, first.unknown)
                         started = time.perf_counter()
-                        outcome = self._clear_once(
-                            declaration_id, version, declaration, actor, endorsed_by or actor
-                        )
+                        outcome = self._clear_once(*args)
                     if not outcome.repeated:
                         self.metrics.write_off_committed(time.perf_counter() - started)
                     return outcome

@@ -3,92 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
 import structlog
 from structlog.contextvars import bound_contextvars
 
-from cites_connector.domain.decisions import Decision
-from cites_connector.domain.errors import InvalidPermit, PermitEventRefused, UnknownPermit
+from cites_connector.domain.errors import UnknownPermit
 from cites_connector.domain.permits import Permit, PermitStatus, PermitStatusChange
-from cites_connector.domain.source_rules import LineageView, permit_source_problems
-from cites_connector.domain.usages import Usage
 from cites_connector.services.decider_factory import Rulebook
+from cites_connector.services.permit_intake import (
+    MESSAGE_ID_CONFLICT,
+    IncomingEvent,
+    IntakeOutcome,
+    PermitBalance,
+    refuse_impossible_sources,
+    repeat,
+)
 from cites_connector.services.permit_store import (
     DEFAULT_MAX_VERSION_STEP,
     PermitApplied,
     store_permit,
     store_status,
 )
-from cites_connector.services.ports import InboxEntry, Ledger, UnitOfWork
+from cites_connector.services.ports import Ledger, UnitOfWork
 from cites_connector.services.releases import DeclarationEffects
 from cites_connector.services.retry import lost_race_retrying
 
+__all__ = [
+    "MESSAGE_ID_CONFLICT",
+    "IncomingEvent",
+    "IntakeOutcome",
+    "PermitBalance",
+    "PermitService",
+    "refuse_impossible_sources",
+]
 log = structlog.get_logger(__name__)
-MESSAGE_ID_CONFLICT = "MESSAGE_ID_CONFLICT"
-#: a rejection reason travels in an AMQP header: keep it bounded
-MAX_SOURCE_PROBLEMS = 20
-
-
-@dataclass(frozen=True)
-class PermitBalance:
-    permit: Permit
-    usages: list[Usage]
-
-
-@dataclass(frozen=True)
-class IncomingEvent:
-    """One event of a batch (``PermitService.receive_batch``), with its message's identity."""
-
-    event: Permit | PermitStatusChange
-    actor: str
-    message_id: str | None
-    body_digest: str | None = None
-
-
-@dataclass(frozen=True)
-class IntakeOutcome:
-    applied: PermitApplied
-    #: held declarations that cleared because of this event
-    released: tuple[Decision, ...] = ()
-    #: cleared declarations reported to customs because their permit was withdrawn
-    reported: tuple[str, ...] = ()
-    #: the message id was applied before: nothing was done
-    duplicate: bool = False
-    #: a cancellation or suspension now in force, whose clearances are to be reported
-    withdrawn: PermitStatusChange | None = None
-
-
-def refuse_impossible_sources(permit: Permit, taxonomy: LineageView) -> None:
-    """A line whose source its taxon's kingdom cannot have (source A for an animal, C or R
-    for a plant) is a mapping error of the permit: refused before anything is stored, so the
-    message is dead-lettered with the reason, whether it came as JSON or as an ePermit (both
-    are read into a ``Permit`` and arrive here), by lookup or by ``permits import``."""
-    problems = permit_source_problems(permit.lines, taxonomy)
-    if problems:
-        shown = "; ".join(problems[:MAX_SOURCE_PROBLEMS])
-        more = len(problems) - MAX_SOURCE_PROBLEMS
-        raise InvalidPermit(
-            f"permit {permit.permit_number}: {shown}" + (f"; and {more} more" if more > 0 else "")
-        )
-
-
-def _repeat(seen: InboxEntry, body_digest: str | None, permit_number: str) -> IntakeOutcome:
-    """A message id applied before: a true repeat changes nothing; another body is refused."""
-    if body_digest is not None and seen.body_digest is not None and body_digest != seen.body_digest:
-        raise PermitEventRefused(
-            MESSAGE_ID_CONFLICT,
-            f"message id {seen.message_id} was applied before with another body; this message "
-            "is not a repeat of it and is not applied (the sender must give each message its "
-            "own id)",
-        )
-    log.info("permit.message_repeated", message_id=seen.message_id)
-    return IntakeOutcome(
-        PermitApplied(permit_number, "", False, f"message {seen.message_id} applied already"),
-        duplicate=True,
-    )
 
 
 class PermitService:
@@ -191,9 +142,8 @@ class PermitService:
 
         All or nothing: the first event that fails (refused, invalid, a lost race) rolls the
         whole batch back and its exception comes out; the caller then applies the events one
-        by one (``receive_permit`` / ``receive_status``), so that a bad event is refused alone
-        and the others are applied. Each event keeps its inbox row, so a batch delivered again
-        after a crash changes nothing (issue 14: one commit per prefetch's worth of events).
+        by one, so that a bad event is refused alone and the others are applied. Each event
+        keeps its inbox row: a batch delivered again changes nothing (issue 14).
         """
         for event in events:
             if isinstance(event.event, Permit):
@@ -276,7 +226,7 @@ class PermitService:
             uow.permits.lock_number(permit_number)  # first: it may not exist yet
         seen = uow.inbox.entry(message_id) if message_id is not None else None
         if seen is not None:
-            return _repeat(seen, body_digest, permit_number)
+            return repeat(seen, body_digest, permit_number)
         if not locked:
             uow.permits.lock([permit_number])
         now = self.clock()
