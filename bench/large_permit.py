@@ -65,6 +65,9 @@ OTHER_TAXA = [
     ("Ceratotherium simum", "HOR"),
     ("Chamaeleo", "SKI"),
 ]
+#: plants come from source A (artificially propagated): C is refused for a plant (Res. Conf.
+#: 12.3, Annex 5; services/permits.py)
+PLANTS = {"Aloe ferox", "Dendrobium cruentum"}
 #: covered by HS 0106.20 (Pythonidae, Boidae, Varanus...): the second half
 REPTILES = [
     ("Python regius", "LIV"),
@@ -101,7 +104,7 @@ def permit(number: str, lines: int) -> dict:
                 "taxon": taxon,
                 "term": term,
                 "appendix": "II",
-                "source": "C",
+                "source": "A" if taxon in PLANTS else "C",
                 "quantity": "1000000",
                 "unit": None,
                 "origin_country": HOME,

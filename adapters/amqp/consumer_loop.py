@@ -1,10 +1,8 @@
-"""One worker thread of the permit consumer: its own connection and channel, one message at a
-time, acked after commit (the loop that ``permit_consumer.PermitConsumer`` starts per worker).
-
-It connects with capped back-off, declares the topology, consumes with the configured
-prefetch, hands each message to ``PermitHandler`` and carries out the verdict (ack, dead-letter
-with the reason, or requeue); while idle it looks at the queue depths for ``/healthz``.
-"""
+"""One worker thread of the permit consumer (``permit_consumer.PermitConsumer`` starts one per
+worker): its own connection and channel, with capped back-off and the topology declared; the
+messages delivered so far (up to the prefetch) go together to ``PermitHandler``, whose verdicts
+it carries out (ack after commit, dead-letter with the reason, or requeue). While idle it looks
+at the queue depths for ``/healthz``."""
 
 from __future__ import annotations
 
@@ -24,11 +22,11 @@ from cites_connector.adapters.amqp.connection import (
     close_quietly,
     connect,
 )
-from cites_connector.adapters.amqp.consumer_watch import (
-    ConsumerWatch,
-)
+from cites_connector.adapters.amqp.consumer_watch import ConsumerWatch
 from cites_connector.adapters.amqp.dead_letters import dead_letter_depth, file_rejection
 from cites_connector.adapters.amqp.permit_handler import (
+    Ack,
+    Delivery,
     Reject,
     Requeue,
     Verdict,
@@ -113,9 +111,20 @@ class ConsumerLoop:
 
     def _consume(self, connection: BlockingConnection, channel: BlockingChannel) -> None:
         owner = self.owner
-        for method, properties, body in channel.consume(PERMITS_QUEUE, inactivity_timeout=0.5):
+        deliveries = channel.consume(PERMITS_QUEUE, inactivity_timeout=0.5)
+        for method, properties, body in deliveries:
             if method is not None:
-                self._handle(connection, channel, method, properties, body)
+                # what was delivered already (up to the prefetch) together: issue 14
+                batch: list[Delivery] = [(method, properties, body)]
+                while len(batch) < owner.prefetch and channel.get_waiting_message_count():
+                    more, more_properties, more_body = next(deliveries)
+                    if more is None:
+                        break
+                    batch.append((more, more_properties, more_body))
+                if len(batch) == 1:
+                    self._handle(connection, channel, method, properties, body)
+                else:
+                    self._handle_batch(connection, channel, batch)
             if owner.stopping:
                 break
             self._poll(channel)
@@ -153,6 +162,37 @@ class ConsumerLoop:
         finally:
             self.watch.done()
 
+    def _handle_batch(
+        self, connection: BlockingConnection, channel: BlockingChannel, batch: list[Delivery]
+    ) -> None:
+        first = batch[0]
+        self.watch.took(first[1].message_id or f"delivery {first[0].delivery_tag}")
+        try:
+            verdicts = self.owner.handler.handle_batch(
+                batch, self.watch, lambda seconds: self._pause(connection, seconds)
+            )
+            acked: list[int] = []
+            for (method, properties, body), verdict in zip(batch, verdicts, strict=True):
+                if isinstance(verdict, Ack):
+                    acked.append(method.delivery_tag)
+                    continue
+                with bound_contextvars(
+                    message_id=properties.message_id, routing_key=method.routing_key
+                ):
+                    self._carry_out(connection, channel, method, properties, body, verdict)
+            if not acked:
+                return
+            # after the commit, one ack for all: the batch's others are settled by now
+            channel.basic_ack(max(acked), multiple=True)
+            for (method, properties, _body), verdict in zip(batch, verdicts, strict=True):
+                if isinstance(verdict, Ack):
+                    with bound_contextvars(
+                        message_id=properties.message_id, routing_key=method.routing_key
+                    ):
+                        self._acked(method, verdict)
+        finally:
+            self.watch.done()
+
     def _carry_out(
         self,
         connection: BlockingConnection,
@@ -168,26 +208,34 @@ class ConsumerLoop:
         if isinstance(verdict, Reject):
             if not self._reject(connection, channel, method, properties, body, verdict):
                 return
+            self._forget(verdict.forget)
         else:
             channel.basic_ack(method.delivery_tag)
-            outcome = verdict.outcome
-            log.info(
-                "permit.event_consumed",
-                permit_number=outcome.applied.permit_number,
-                applied=outcome.applied.applied,
-                duplicate=outcome.duplicate,
-                released=len(outcome.released),
-                reported=len(outcome.reported),
-                detail=outcome.applied.detail,
-            )
-            self._count(method.routing_key, outcome)
-            if self.owner.on_applied is not None and (outcome.released or outcome.reported):
-                self.owner.on_applied()
-        if verdict.forget is not None:
-            try:
-                self.owner.attempts.forget(verdict.forget)
-            except ConnectorError as exc:  # left behind: pruned later, harmless meanwhile
-                log.warning("permit.attempts_not_cleared", error=exc.message)
+            self._acked(method, verdict)
+
+    def _acked(self, method: Basic.Deliver, verdict: Ack) -> None:
+        """What follows an applied event's ack: its log line, counts and the relay's wake-up."""
+        outcome = verdict.outcome
+        log.info(
+            "permit.event_consumed",
+            permit_number=outcome.applied.permit_number,
+            applied=outcome.applied.applied,
+            duplicate=outcome.duplicate,
+            released=len(outcome.released),
+            reported=len(outcome.reported),
+            detail=outcome.applied.detail,
+        )
+        self._count(method.routing_key, outcome)
+        if self.owner.on_applied is not None and (outcome.released or outcome.reported):
+            self.owner.on_applied()
+        self._forget(verdict.forget)
+
+    def _forget(self, key: str | None) -> None:
+        try:
+            if key is not None:
+                self.owner.attempts.forget(key)
+        except ConnectorError as exc:  # left behind: pruned later, harmless meanwhile
+            log.warning("permit.attempts_not_cleared", error=exc.message)
 
     def _count(self, routing_key: str, outcome: IntakeOutcome) -> None:
         metrics = self.owner.metrics

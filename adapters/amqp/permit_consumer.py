@@ -1,12 +1,14 @@
 """The permit consumer: ``cites-connector.permits`` into the ledger (contract 3.1).
 
 Each worker thread owns one connection and one channel (pika is not thread-safe) with the
-configured prefetch, and handles one message at a time (``permit_handler.py`` decides what
-becomes of it):
+configured prefetch, and handles what the broker has delivered to it so far, up to the
+prefetch, together (``permit_handler.py`` decides what becomes of each message):
 
 - ack only after ``PermitService`` committed (the transaction holds the inbox row that makes a
   redelivery of the same ``message_id`` change nothing, so a crash between commit and ack
-  applies nothing twice);
+  applies nothing twice); messages delivered together are applied in one transaction and
+  acked with one ``basic.ack(multiple)`` after it, or one by one when that transaction fails,
+  so that a bad message is dead-lettered alone (issue 14);
 - a message refused (untrusted, invalid, unstorable, over its attempts) is copied to
   ``cites.dlx`` with the reason, with publisher confirms, then acked; the consumer carries on;
 - a lost connection, a closed channel or a broker restart: reconnect with capped, jittered

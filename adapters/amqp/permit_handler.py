@@ -26,9 +26,9 @@ owns the channel.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import pika
 import structlog
@@ -41,6 +41,17 @@ from cites_connector.adapters.amqp.permit_messages import (
     message_key,
     require_trusted,
 )
+from cites_connector.adapters.amqp.permit_verdicts import (
+    Ack,
+    AttemptCount,
+    Delivery,
+    DeliveryAttempts,
+    PermitIntake,
+    Reject,
+    Requeue,
+    Verdict,
+    _Ready,
+)
 from cites_connector.adapters.outbox.backoff import Backoff
 from cites_connector.domain.errors import (
     ConnectorError,
@@ -50,7 +61,20 @@ from cites_connector.domain.errors import (
 )
 from cites_connector.domain.permits import Permit, PermitStatusChange
 from cites_connector.mappings.epermit_signature import SignatureRules
-from cites_connector.services.permits import IntakeOutcome
+from cites_connector.services.permits import IncomingEvent, IntakeOutcome
+
+__all__ = [
+    "Ack",
+    "AttemptCount",
+    "Delivery",
+    "DeliveryAttempts",
+    "HandlerConfig",
+    "PermitHandler",
+    "PermitIntake",
+    "Reject",
+    "Requeue",
+    "Verdict",
+]
 
 log = structlog.get_logger(__name__)
 PROCESSING_FAILED = "PROCESSING_FAILED"
@@ -61,68 +85,6 @@ INTERRUPTED_FACTOR = 4
 T = TypeVar("T")
 #: ``wait(seconds)`` sleeps keeping the connection alive; True when stopping
 Wait = Callable[[float], bool]
-
-
-@dataclass(frozen=True)
-class Ack:
-    """Applied (or a repeat): acknowledge the message."""
-
-    outcome: IntakeOutcome
-    #: the delivery_attempts row to delete once the verdict is on the wire
-    forget: str | None = None
-
-
-@dataclass(frozen=True)
-class Reject:
-    """Dead-letter a copy with the reason in ``x-rejection-reason``, then acknowledge."""
-
-    reason: str
-    detail: str | None = None
-    forget: str | None = None
-
-
-@dataclass(frozen=True)
-class Requeue:
-    """Give the message back to the queue (the ledger was away, or we are stopping)."""
-
-
-#: what the consumer loop does with a message
-Verdict = Ack | Reject | Requeue
-
-
-class AttemptCount(Protocol):
-    """How often a message was started and failed (``delivery_attempts``)."""
-
-    @property
-    def failed(self) -> int: ...
-    @property
-    def interrupted(self) -> int: ...
-    @property
-    def last_error(self) -> str | None: ...
-
-
-class DeliveryAttempts(Protocol):
-    """Counts deliveries per message id, across redeliveries and restarts."""
-
-    def begin(self, message_id: str) -> AttemptCount: ...
-    def failed(self, message_id: str, error: str, *, counted: bool) -> AttemptCount: ...
-    def forget(self, message_id: str) -> None: ...
-
-
-class PermitIntake(Protocol):
-    """The service that applies permit events (``PermitService``)."""
-
-    def receive_permit(
-        self, permit: Permit, *, actor: str, message_id: str | None, body_digest: str | None
-    ) -> IntakeOutcome: ...
-    def receive_status(
-        self,
-        change: PermitStatusChange,
-        *,
-        actor: str,
-        message_id: str | None,
-        body_digest: str | None,
-    ) -> IntakeOutcome: ...
 
 
 @dataclass
@@ -150,6 +112,61 @@ class PermitHandler:
         wait: Wait,
     ) -> Verdict:
         """``wait(seconds)`` sleeps keeping the connection alive; True when stopping."""
+        read = self._read(method, properties, body, watch, wait)
+        if not isinstance(read, _Ready):
+            return read
+        return self._apply(read.event, read.key, read.digest, read.publisher, False, watch, wait)
+
+    def handle_batch(
+        self, deliveries: Sequence[Delivery], watch: ConsumerWatch, wait: Wait
+    ) -> list[Verdict]:
+        """The verdicts of several deliveries, in their order (issue 14).
+
+        First deliveries that are trusted and read are applied together in one ledger
+        transaction (``receive_batch``); if that fails, they are applied one by one, so a bad
+        event is dead-lettered alone and the others are applied. A redelivered message may have
+        failed before: it is handled alone, counted as ``handle`` counts it. Nothing is acked
+        here: the consumer acks the batch after this returns, i.e. after the commit.
+        """
+        verdicts: list[Verdict | None] = [None] * len(deliveries)
+        ready: list[tuple[int, _Ready]] = []
+        for index, (method, properties, body) in enumerate(deliveries):
+            if method.redelivered:
+                verdicts[index] = self.handle(method, properties, body, watch, wait)
+                continue
+            read = self._read(method, properties, body, watch, wait)
+            if isinstance(read, _Ready):
+                ready.append((index, read))
+            else:
+                verdicts[index] = read
+        if len(ready) > 1:
+            batch = [IncomingEvent(r.event, r.publisher, r.key, r.digest) for _index, r in ready]
+            try:
+                outcomes = self._ledger(lambda: self.permits.receive_batch(batch), watch, wait)
+            except Exception as exc:  # one by one below: the bad event is found alone
+                log.info("permit.batch_split", events=len(batch), error=type(exc).__name__)
+            else:
+                if outcomes is None:  # stopping while the ledger was down
+                    return [Requeue() if v is None else v for v in verdicts]
+                for (index, _read), outcome in zip(ready, outcomes, strict=True):
+                    verdicts[index] = Ack(outcome)
+                ready = []
+        for index, read in ready:
+            verdicts[index] = self._apply(
+                read.event, read.key, read.digest, read.publisher, False, watch, wait
+            )
+        return [v if v is not None else Requeue() for v in verdicts]
+
+    def _read(
+        self,
+        method: Basic.Deliver,
+        properties: pika.BasicProperties,
+        body: bytes,
+        watch: ConsumerWatch,
+        wait: Wait,
+    ) -> Verdict | _Ready:
+        """Trust, count (a redelivery) and read one delivery: a verdict, or a first delivery's
+        event to apply. A redelivered message, counted, is applied here, alone."""
         message = IncomingMessage(
             method.routing_key,
             body,
@@ -183,7 +200,9 @@ class PermitHandler:
             return Reject(refused.code, refused.detail, forget=key if counted else None)
         except InvalidInput as refused:
             return Reject(refused.message, forget=key if counted else None)
-        return self._apply(event, key, message.digest, publisher, counted, watch, wait)
+        if counted:
+            return self._apply(event, key, message.digest, publisher, True, watch, wait)
+        return _Ready(event, key, message.digest, publisher)
 
     def _given_up(self, before: AttemptCount) -> tuple[str, str] | None:
         limit = self.config.delivery_limit

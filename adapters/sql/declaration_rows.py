@@ -81,6 +81,16 @@ _REPLACE_DECISION = (
     )
 )
 
+_c = t.held_citations.c
+#: the held declarations citing a permit: asked after every permit event (releases.py)
+_HELD_CITING = (
+    _LATEST.join(
+        t.held_citations, and_(_c.declaration_id == _d.declaration_id, _c.version == _d.version)
+    )
+    .where(_c.permit_number == bindparam("b_permit"), _s.state == DeclarationState.HELD.value)
+    .order_by(_d.decided_at, _d.declaration_id)
+)
+
 
 class SqlDeclarations(Declarations):
     def __init__(self, connection: Connection):
@@ -181,16 +191,8 @@ class SqlDeclarations(Declarations):
         return True
 
     def held_citing(self, permit_number: str) -> list[StoredDecision]:
-        c = t.held_citations.c
-        query = (
-            _LATEST.join(
-                t.held_citations,
-                and_(c.declaration_id == _d.declaration_id, c.version == _d.version),
-            )
-            .where(c.permit_number == permit_number, _s.state == DeclarationState.HELD.value)
-            .order_by(_d.decided_at, _d.declaration_id)
-        )
-        return [self._stored(r) for r in self.c.execute(query).mappings()]
+        found = self.c.execute(_HELD_CITING, {"b_permit": permit_number}).mappings()
+        return [self._stored(r) for r in found]
 
     def held_awaiting_permits(self, limit: int) -> list[StoredDecision]:
         c, p = t.held_citations.c, t.permits.c

@@ -87,8 +87,8 @@ class LineCache:
 
 def read_permits(
     connection: Connection, numbers: Iterable[str], cache: LineCache, changed_here: set[int]
-) -> list[tuple[Permit, Mapping[str, int]]]:
-    """(permit, its line ids by letter) of every permit with one of the numbers.
+) -> list[tuple[Permit, Mapping[str, int], int]]:
+    """(permit, its line ids by letter, its row id) of every permit with one of the numbers.
 
     ``changed_here``: ids of the permits this transaction changed; their lines are read whole
     and not kept.
@@ -96,7 +96,8 @@ def read_permits(
     found = []
     for head in connection.execute(_HEADS, {"numbers": list(numbers)}).mappings():
         lines = _lines(connection, head, cache, head["id"] in changed_here)
-        found.append((permit_from_rows(head, []).with_lines_from(lines.permit), lines.ids))
+        permit = permit_from_rows(head, []).with_lines_from(lines.permit)
+        found.append((permit, lines.ids, head["id"]))
     return found
 
 

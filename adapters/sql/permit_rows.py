@@ -95,6 +95,13 @@ _SET_STATUS = (
     )
 )
 
+_PERMIT_ROW_ID = select(_p.id).where(
+    _p.permit_number == bindparam("number"), _p.issuing_country == bindparam("country")
+)
+_INSERT_PERMIT, _INSERT_LINES = insert(t.permits).returning(_p.id), insert(t.permit_lines)
+_UPDATE_PERMIT = update(t.permits).where(_p.id == bindparam("b_id"))
+_DELETE_LINES = delete(t.permit_lines).where(_l.permit_id == bindparam("b_id"))
+
 
 class SqlPermits(Permits, Balances):
     def __init__(self, connection: Connection, lines: LineCache | None = None):
@@ -109,6 +116,8 @@ class SqlPermits(Permits, Balances):
         self._stamps: dict[tuple[str, str], int] = {}
         #: ids of the permits this transaction changed: never kept for other transactions
         self._changed: set[int] = set()
+        #: row ids of the permits read or stored here, by (number, country)
+        self._row_ids: dict[tuple[str, str], int] = {}
 
     # -- permits --------------------------------------------------------------------------------
     def _read(self, numbers: Iterable[str]) -> None:
@@ -116,9 +125,10 @@ class SqlPermits(Permits, Balances):
         if not numbers:
             return
         found: dict[str, list[Permit]] = {n: [] for n in numbers}
-        for permit, line_ids in read_permits(self.c, numbers, self._lines, self._changed):
+        for permit, line_ids, row_id in read_permits(self.c, numbers, self._lines, self._changed):
             found[permit.permit_number].append(permit)
             self._line_ids[permit.key] = line_ids
+            self._row_ids[permit.key] = row_id
         self._views.update(found)
 
     def _view(self, permit_number: str, issuing_country: str) -> Permit | None:
@@ -177,32 +187,36 @@ class SqlPermits(Permits, Balances):
         return self._stamps[key]
 
     def save(self, permit: Permit) -> None:
-        self._views.pop(permit.permit_number, None)
         self._line_ids.pop(permit.key, None)
         row = permit_to_row(permit)
-        existing = self.c.execute(
-            select(t.permits.c.id).where(
-                t.permits.c.permit_number == permit.permit_number,
-                t.permits.c.issuing_country == permit.issuing_country,
-            )
-        ).scalar()
+        existing = self._row_ids.get(permit.key)
+        if existing is None and permit.permit_number not in self._views:  # not read here: look
+            existing = self.c.execute(
+                _PERMIT_ROW_ID, {"number": permit.permit_number, "country": permit.issuing_country}
+            ).scalar()
         if existing is None:
             try:
-                existing = self.c.execute(
-                    insert(t.permits).values(row).returning(t.permits.c.id)
-                ).scalar_one()
+                existing = self.c.execute(_INSERT_PERMIT, row).scalar_one()
             except IntegrityError as exc:  # PostgreSQL: another event of a new permit won
                 raise DuplicateDecision(
                     f"permit {permit.permit_number} stored concurrently"
                 ) from exc
         else:
-            self.c.execute(update(t.permits).where(t.permits.c.id == existing).values(row))
-            self.c.execute(delete(t.permit_lines).where(t.permit_lines.c.permit_id == existing))
+            self.c.execute(_UPDATE_PERMIT, row | {"b_id": existing})
+            self.c.execute(_DELETE_LINES, {"b_id": existing})
+        self._row_ids[permit.key] = existing
         stamp = self._stamp(permit.permit_number, permit.issuing_country)
         self.c.execute(
-            insert(t.permit_lines),
+            _INSERT_LINES,
             [line_to_row(line) | {"permit_id": existing, "stamp": stamp} for line in permit.lines],
         )
+        # seen as saved without reading it back; its lines are changed by key from now on
+        views = self._views.get(permit.permit_number)
+        if views is not None:
+            if any(p.key == permit.key for p in views):
+                self._replace_view(permit)
+            else:
+                self._views[permit.permit_number] = [*views, permit]
 
     def set_status(self, change: PermitStatusChange) -> None:
         self._views.pop(change.permit_number, None)

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from cites_connector.adapters.sql.codec import from_micro, to_micro
@@ -28,6 +28,22 @@ from cites_connector.domain.trade_controls import ExportQuota, Suspension, Trade
 from cites_connector.services.trade_ports import Proposal, ProposalStatus, TradeControlRows
 
 _s, _q, _c, _p = trade_suspensions.c, export_quotas.c, quota_charges.c, trade_proposals.c
+#: what every deciding transaction reads: built once, parameters per call (issue 14)
+_SUSPENSIONS_IN_FORCE = (
+    select(trade_suspensions)
+    .where(
+        _s.removed_at.is_(None),
+        _s.starts_on <= bindparam("b_on"),
+        or_(_s.ends_on.is_(None), _s.ends_on >= bindparam("b_on")),
+        _s.country.in_(bindparam("b_countries", expanding=True)),
+    )
+    .order_by(_s.id)
+)
+_QUOTAS_OF_YEAR = (
+    select(export_quotas)
+    .where(_q.year == bindparam("b_year"))
+    .order_by(_q.year, _q.taxon_key, _q.term, _q.id)
+)
 
 
 def taxon_key(name: str) -> str:
@@ -76,6 +92,11 @@ class SqlTradeControls(TradeControlRows):
         on: date | None = None,
         countries: Collection[str] | None = None,
     ) -> list[Suspension]:
+        if not removed and on is not None and countries is not None:  # a decision's question
+            found = self.c.execute(
+                _SUSPENSIONS_IN_FORCE, {"b_on": on, "b_countries": sorted(countries)}
+            )
+            return [suspension_from_row(r) for r in found.mappings()]
         query = select(trade_suspensions).order_by(_s.id)
         if not removed:
             query = query.where(_s.removed_at.is_(None))
@@ -121,9 +142,10 @@ class SqlTradeControls(TradeControlRows):
         return suspension_from_row(found)
 
     def quotas(self, *, year: int | None = None) -> list[ExportQuota]:
-        query = select(export_quotas).order_by(_q.year, _q.taxon_key, _q.term, _q.id)
         if year is not None:
-            query = query.where(_q.year == year)
+            found = self.c.execute(_QUOTAS_OF_YEAR, {"b_year": year})
+            return [quota_from_row(r) for r in found.mappings()]
+        query = select(export_quotas).order_by(_q.year, _q.taxon_key, _q.term, _q.id)
         return [quota_from_row(r) for r in self.c.execute(query).mappings()]
 
     def lock_quotas(self, numbers: Iterable[int]) -> list[ExportQuota]:

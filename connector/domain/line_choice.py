@@ -96,6 +96,13 @@ class LineChooser:
         assert permit.lines, "a permit always has at least one line"
         if self.blocks(ReasonCode.SPECIES_MISMATCH):  # else any line may have no failure
             fitting = permit.index.fitting(self._rows_key, lambda t: self._fit(t) is not None)
+            if self.blocks(ReasonCode.TERM_MISMATCH):
+                # a line of the wrong term fails already: it cannot score 0 (issue 14)
+                fitting = permit.index.narrowed(
+                    (self._rows_key, "term"),
+                    fitting,
+                    lambda position: self._term_fits(permit.lines[position]),
+                )
             for position in fitting:  # the right species first: usually the first one fits
                 if self._score(permit, permit.lines[position]) == 0:
                     return 0, position
@@ -119,6 +126,11 @@ class LineChooser:
             else:
                 self._fits[taxon] = _Fit(None)
         return self._fits[taxon]
+
+    def _term_fits(self, line: PermitLine) -> bool:
+        """The line's term is one the HS rows of its taxon allow (no TERM_MISMATCH)."""
+        fit = self._fit(line.taxon)
+        return fit is not None and (fit.terms is None or line.term in fit.terms)
 
     def _score(self, permit: Permit, line: PermitLine) -> int:
         fit = self._fit(line.taxon)

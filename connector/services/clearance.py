@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from decimal import Decimal
 
 import structlog
 from structlog.contextvars import bound_contextvars
@@ -23,7 +22,12 @@ from cites_connector.domain.errors import DeclarationCancelled, StaleVersion, Un
 from cites_connector.domain.events import DeclarationDecided
 from cites_connector.domain.permit_checks import expected_issuer
 from cites_connector.domain.permits import Permit
-from cites_connector.domain.usages import DeclarationState, StoredDecision, Usage
+from cites_connector.domain.usages import DeclarationState, StoredDecision
+from cites_connector.services.clearance_outcomes import (
+    ClearanceOutcome,
+    RestoredUsage,
+    _LookUpFirst,
+)
 from cites_connector.services.decider_factory import Rulebook
 from cites_connector.services.deciding import (
     Decided,
@@ -38,20 +42,8 @@ from cites_connector.services.retry import lost_race_retrying
 from cites_connector.services.trade_controls import trade_controls_for
 from cites_connector.services.writeoffs import give_back, usage_log
 
+__all__ = ["ClearanceOutcome", "ClearanceService", "RestoredUsage"]
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class ClearanceOutcome:
-    decision: Decision
-    #: True when the same (declaration id, version) was decided before: nothing was written
-    repeated: bool = False
-
-
-@dataclass(frozen=True)
-class RestoredUsage:
-    usage: Usage
-    remaining_after: Decimal
 
 
 class ClearanceService:
@@ -76,18 +68,17 @@ class ClearanceService:
         self.store_found = store_found
         self.metrics = metrics
 
-    def _look_up_unknown(self, declaration: Declaration) -> dict[str, str]:
-        """Fetch cited permits the ledger lacks before the clearance transaction (no lock held
-        while replies take seconds), storing each found by ``store_found``; returns why permits
-        sent were refused (a signature), by number, for PERMIT_UNKNOWN (contract 3.3 (v2))."""
-        if self.lookup is None or self.store_found is None:
-            return {}
-        cited = self.rulebook.policy.cited_permits(declaration)
-        with self.ledger.snapshot() as uow:
-            unknown = [n for n in cited if not uow.permits.numbered(n)]
+    def _look_up(self, declaration: Declaration, unknown: list[str]) -> dict[str, str]:
+        """Fetch cited permits the ledger lacks (seen by the clearance transaction, which then
+        rolled back: the permits are read once per declaration, issue 14), holding no lock: the
+        replies may take seconds. ``self.lookup``: contract 3.3 (v2), asked together under one
+        deadline; a permit found is stored by ``store_found``. Not found: PERMIT_UNKNOWN; returns
+        why permits sent were refused (a signature), by number, for its message."""
+        assert self.lookup is not None
+        assert self.store_found is not None
         refusals: dict[str, str] = {}
         issuer = expected_issuer(declaration, self.rulebook.policy.home_country)
-        self.lookup.fetch(unknown, issuer, self.store_found, refusals)  # none unknown: no call
+        self.lookup.fetch(unknown, issuer, self.store_found, refusals)
         return refusals
 
     # -- deciding ---------------------------------------------------------------------------------
@@ -120,13 +111,18 @@ class ClearanceService:
         the transaction is rolled back and the declaration decided again on fresh balances.
         """
         with bound_contextvars(declaration_id=declaration_id, version=version):
-            refusals = self._look_up_unknown(declaration)
+            look_up = self.lookup is not None and self.store_found is not None
             for attempt in lost_race_retrying(self.max_attempts):
                 with attempt:
                     started = time.perf_counter()
-                    outcome = self._clear_once(
-                        declaration_id, version, declaration, actor, endorsed_by or actor, refusals
-                    )
+                    args = (declaration_id, version, declaration, actor, endorsed_by or actor)
+                    try:
+                        outcome = self._clear_once(*args, look_up=look_up)
+                    except _LookUpFirst as first:  # rolled back: nothing held while asking
+                        look_up = False
+                        refusals = self._look_up(declaration, first.unknown)
+                        started = time.perf_counter()
+                        outcome = self._clear_once(*args, refusals=refusals)
                     if not outcome.repeated:
                         self.metrics.write_off_committed(time.perf_counter() - started)
                     return outcome
@@ -139,7 +135,9 @@ class ClearanceService:
         declaration: Declaration,
         actor: str,
         endorsed_by: str,
-        refusals: dict[str, str],
+        *,
+        look_up: bool = False,
+        refusals: dict[str, str] | None = None,
     ) -> ClearanceOutcome:
         with self.ledger.transaction() as uow:
             # lock first, then read: a concurrent request for the same declaration that
@@ -166,12 +164,12 @@ class ClearanceService:
             # an amendment gives back what the earlier version took: those permits are locked
             # too, with the ones this version cites, all at once
             earlier = uow.usages.find(declaration_id=declaration_id) if latest is not None else []
-            uow.permits.lock(
-                [
-                    *self.rulebook.policy.cited_permits(declaration),
-                    *(u.permit_number for u in earlier),
-                ]
-            )
+            cited = self.rulebook.policy.cited_permits(declaration)
+            uow.permits.lock([*cited, *(u.permit_number for u in earlier)])
+            if look_up:  # read by the lock just above: no statement
+                unknown = [n for n in cited if not uow.permits.numbered(n)]
+                if unknown:
+                    raise _LookUpFirst(unknown)
             now = self.clock()
             if earlier:
                 give_back(uow, declaration_id, now, earlier)
@@ -185,7 +183,7 @@ class ClearanceService:
                 now=now,
                 new_id=self.new_id,
                 endorsed_by=endorsed_by,
-                unknown_notes=refusals,
+                unknown_notes=refusals or {},
             )
             self._store(
                 uow,

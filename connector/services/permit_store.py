@@ -102,8 +102,11 @@ def store_permit(
     and the permit stays cancelled.
     """
     previous = uow.permits.get(permit.permit_number, permit.issuing_country)
+    #: a new permit with no status kept for it has none to take below: one SELECT less
+    nothing_pending = False
     if previous is None:
         pending = uow.early_statuses.peek(permit.permit_number, permit.issuing_country)
+        nothing_pending = pending is None
         if (
             pending is not None
             and pending.status is PermitStatus.CANCELLED
@@ -143,8 +146,13 @@ def store_permit(
         {"version": permit.version},
         now,
     )
-    log.info("permit.stored", permit_number=permit.permit_number, version=permit.version)
-    overtaken = uow.early_statuses.take(permit.permit_number, permit.issuing_country)
+    # the consumer logs one line per event (permit.event_consumed): this one is detail
+    log.debug("permit.stored", permit_number=permit.permit_number, version=permit.version)
+    overtaken = (
+        None
+        if nothing_pending
+        else uow.early_statuses.take(permit.permit_number, permit.issuing_country)
+    )
     if overtaken is not None and _overtakes(overtaken, kept):
         # kept from a trusted event whose step could not be judged then: applied whatever its
         # version (safety first: a permit and its cancellation both at version 1 leave it

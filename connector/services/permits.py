@@ -2,82 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
+from functools import partial
 
 import structlog
 from structlog.contextvars import bound_contextvars
 
-from cites_connector.domain.decisions import Decision
-from cites_connector.domain.errors import InvalidPermit, PermitEventRefused, UnknownPermit
+from cites_connector.domain.errors import UnknownPermit
 from cites_connector.domain.permits import Permit, PermitStatus, PermitStatusChange
-from cites_connector.domain.source_rules import LineageView, permit_source_problems
-from cites_connector.domain.usages import Usage
 from cites_connector.services.decider_factory import Rulebook
+from cites_connector.services.permit_intake import (
+    MESSAGE_ID_CONFLICT,
+    IncomingEvent,
+    IntakeOutcome,
+    PermitBalance,
+    refuse_impossible_sources,
+    repeat,
+)
 from cites_connector.services.permit_store import (
     DEFAULT_MAX_VERSION_STEP,
     PermitApplied,
     store_permit,
     store_status,
 )
-from cites_connector.services.ports import InboxEntry, Ledger, UnitOfWork
+from cites_connector.services.ports import Ledger, UnitOfWork
 from cites_connector.services.releases import DeclarationEffects
 from cites_connector.services.retry import lost_race_retrying
 
+__all__ = [
+    "MESSAGE_ID_CONFLICT",
+    "IncomingEvent",
+    "IntakeOutcome",
+    "PermitBalance",
+    "PermitService",
+    "refuse_impossible_sources",
+]
 log = structlog.get_logger(__name__)
-MESSAGE_ID_CONFLICT = "MESSAGE_ID_CONFLICT"
-#: a rejection reason travels in an AMQP header: keep it bounded
-MAX_SOURCE_PROBLEMS = 20
-
-
-@dataclass(frozen=True)
-class PermitBalance:
-    permit: Permit
-    usages: list[Usage]
-
-
-@dataclass(frozen=True)
-class IntakeOutcome:
-    applied: PermitApplied
-    #: held declarations that cleared because of this event
-    released: tuple[Decision, ...] = ()
-    #: cleared declarations reported to customs because their permit was withdrawn
-    reported: tuple[str, ...] = ()
-    #: the message id was applied before: nothing was done
-    duplicate: bool = False
-    #: a cancellation or suspension now in force, whose clearances are to be reported
-    withdrawn: PermitStatusChange | None = None
-
-
-def refuse_impossible_sources(permit: Permit, taxonomy: LineageView) -> None:
-    """A line whose source its taxon's kingdom cannot have (source A for an animal, C or R
-    for a plant) is a mapping error of the permit: refused before anything is stored, so the
-    message is dead-lettered with the reason, whether it came as JSON or as an ePermit (both
-    are read into a ``Permit`` and arrive here), by lookup or by ``permits import``."""
-    problems = permit_source_problems(permit.lines, taxonomy)
-    if problems:
-        shown = "; ".join(problems[:MAX_SOURCE_PROBLEMS])
-        more = len(problems) - MAX_SOURCE_PROBLEMS
-        raise InvalidPermit(
-            f"permit {permit.permit_number}: {shown}" + (f"; and {more} more" if more > 0 else "")
-        )
-
-
-def _repeat(seen: InboxEntry, body_digest: str | None, permit_number: str) -> IntakeOutcome:
-    """A message id applied before: a true repeat changes nothing; another body is refused."""
-    if body_digest is not None and seen.body_digest is not None and body_digest != seen.body_digest:
-        raise PermitEventRefused(
-            MESSAGE_ID_CONFLICT,
-            f"message id {seen.message_id} was applied before with another body; this message "
-            "is not a repeat of it and is not applied (the sender must give each message its "
-            "own id)",
-        )
-    log.info("permit.message_repeated", message_id=seen.message_id)
-    return IntakeOutcome(
-        PermitApplied(permit_number, "", False, f"message {seen.message_id} applied already"),
-        duplicate=True,
-    )
 
 
 class PermitService:
@@ -138,7 +100,7 @@ class PermitService:
                 body_digest,
                 actor,
                 permit.permit_number,
-                lambda s, now: self._permit(s, permit, actor, now),
+                partial(self._permit, permit=permit, actor=actor),
             )
             return self._follow_up(outcome, permit.permit_number, actor)
 
@@ -156,15 +118,75 @@ class PermitService:
                 body_digest,
                 actor,
                 change.permit_number,
-                lambda s, now: self._status(s, change, actor, now),
+                partial(self._status, change=change, actor=actor),
             )
-            if outcome.duplicate and change.status is not PermitStatus.VALID:
-                # finish the reports of a first delivery that stopped half-way (sent once each)
-                in_force = self._in_force(change)
-                if in_force is None:
-                    return outcome
-                outcome = replace(outcome, withdrawn=in_force)
-            return self._follow_up(outcome, change.permit_number, actor)
+            return self._status_follow_up(change, outcome, actor)
+
+    def _status_follow_up(
+        self,
+        change: PermitStatusChange,
+        outcome: IntakeOutcome,
+        actor: str,
+        held: dict[str, list[str]] | None = None,
+    ) -> IntakeOutcome:
+        if outcome.duplicate and change.status is not PermitStatus.VALID:
+            # finish the reports of a first delivery that stopped half-way (sent once each)
+            in_force = self._in_force(change)
+            if in_force is None:
+                return outcome
+            outcome = replace(outcome, withdrawn=in_force)
+        return self._follow_up(outcome, change.permit_number, actor, held)
+
+    def receive_batch(self, events: Sequence[IncomingEvent]) -> list[IntakeOutcome]:
+        """Apply several events in one transaction, in order, then their follow-ups.
+
+        All or nothing: the first event that fails (refused, invalid, a lost race) rolls the
+        whole batch back and its exception comes out; the caller then applies the events one
+        by one, so that a bad event is refused alone and the others are applied. Each event
+        keeps its inbox row: a batch delivered again changes nothing (issue 14).
+        """
+        for event in events:
+            if isinstance(event.event, Permit):
+                refuse_impossible_sources(event.event, self.rulebook.taxonomy)
+        with self.ledger.transaction() as uow:
+            # every permit of the batch locked (PostgreSQL: in the fixed order, ports.py) and
+            # read in one go, before the first event is looked at
+            uow.permits.lock(sorted({e.event.permit_number for e in events}))
+            outcomes = []
+            for event in events:
+                change = event.event
+                with bound_contextvars(permit_number=change.permit_number):
+                    work: Callable[[UnitOfWork, datetime], IntakeOutcome]
+                    if isinstance(change, Permit):
+                        work = partial(self._permit, permit=change, actor=event.actor)
+                    else:
+                        work = partial(self._status, change=change, actor=event.actor)
+                    outcomes.append(
+                        self._apply_in(
+                            uow,
+                            event.message_id,
+                            event.body_digest,
+                            event.actor,
+                            change.permit_number,
+                            work,
+                            locked=True,
+                        )
+                    )
+        # the held declarations the events may release, all read in one snapshot
+        held = self.effects.held_citing(
+            sorted({e.event.permit_number for e in events if isinstance(e.event, Permit)})
+        )
+        followed = []
+        for event, outcome in zip(events, outcomes, strict=True):
+            change = event.event
+            with bound_contextvars(permit_number=change.permit_number):
+                if isinstance(change, Permit):
+                    followed.append(
+                        self._follow_up(outcome, change.permit_number, event.actor, held)
+                    )
+                else:
+                    followed.append(self._status_follow_up(change, outcome, event.actor, held))
+        return followed
 
     def _in_force(self, change: PermitStatusChange) -> PermitStatusChange | None:
         """The change if the permit still has its status at its version, else None."""
@@ -184,19 +206,42 @@ class PermitService:
     ) -> IntakeOutcome:
         for attempt in lost_race_retrying(self.max_attempts):
             with attempt, self.ledger.transaction() as uow:
-                uow.permits.lock_number(permit_number)  # first: it may not exist yet
-                seen = uow.inbox.entry(message_id) if message_id is not None else None
-                if seen is not None:
-                    return _repeat(seen, body_digest, permit_number)
-                uow.permits.lock([permit_number])
-                now = self.clock()
-                outcome = work(uow, now)
-                if message_id is not None:
-                    uow.inbox.record(message_id, actor, outcome.applied.detail, now, body_digest)
-                return outcome
+                return self._apply_in(uow, message_id, body_digest, actor, permit_number, work)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _follow_up(self, outcome: IntakeOutcome, permit_number: str, actor: str) -> IntakeOutcome:
+    def _apply_in(
+        self,
+        uow: UnitOfWork,
+        message_id: str | None,
+        body_digest: str | None,
+        actor: str,
+        permit_number: str,
+        work: Callable[[UnitOfWork, datetime], IntakeOutcome],
+        *,
+        locked: bool = False,
+    ) -> IntakeOutcome:
+        """One event in the caller's transaction: a repeat of its message id changes nothing.
+        ``locked``: the caller locked and read the permit number already (a batch)."""
+        if not locked:
+            uow.permits.lock_number(permit_number)  # first: it may not exist yet
+        seen = uow.inbox.entry(message_id) if message_id is not None else None
+        if seen is not None:
+            return repeat(seen, body_digest, permit_number)
+        if not locked:
+            uow.permits.lock([permit_number])
+        now = self.clock()
+        outcome = work(uow, now)
+        if message_id is not None:
+            uow.inbox.record(message_id, actor, outcome.applied.detail, now, body_digest)
+        return outcome
+
+    def _follow_up(
+        self,
+        outcome: IntakeOutcome,
+        permit_number: str,
+        actor: str,
+        held: dict[str, list[str]] | None = None,
+    ) -> IntakeOutcome:
         """After the commit: release what the permit makes clearable, or report what it
         withdraws. Also for a repeated message, whose first delivery may have stopped between
         the commit and the end of this (a release that finds nothing held does nothing)."""
@@ -205,10 +250,14 @@ class PermitService:
                 outcome, reported=tuple(self.effects.report_withdrawn(outcome.withdrawn, actor))
             )
         if outcome.applied.applied or outcome.duplicate:
-            return replace(outcome, released=tuple(self.effects.release_held(permit_number, actor)))
+            candidates = held.get(permit_number) if held is not None else None
+            released = self.effects.release_held(permit_number, actor, candidates)
+            return replace(outcome, released=tuple(released))
         return outcome
 
-    def _permit(self, uow: UnitOfWork, permit: Permit, actor: str, now: datetime) -> IntakeOutcome:
+    def _permit(
+        self, uow: UnitOfWork, now: datetime, *, permit: Permit, actor: str
+    ) -> IntakeOutcome:
         applied = store_permit(uow, permit, actor, now, self.max_version_step)
         if not applied.applied:
             return IntakeOutcome(applied)
@@ -223,7 +272,7 @@ class PermitService:
         return IntakeOutcome(applied)
 
     def _status(
-        self, uow: UnitOfWork, change: PermitStatusChange, actor: str, now: datetime
+        self, uow: UnitOfWork, now: datetime, *, change: PermitStatusChange, actor: str
     ) -> IntakeOutcome:
         applied = store_status(uow, change, actor, now, self.max_version_step)
         if not applied.applied or change.status is PermitStatus.VALID:

@@ -19,7 +19,7 @@ citing a permit not received yet makes sure that decision either sees the permit
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TypeVar
 from uuid import NAMESPACE_URL, uuid5
@@ -94,12 +94,23 @@ class DeclarationEffects:
 
     # -- releases ---------------------------------------------------------------------------
 
-    def release_held(self, permit_number: str, actor: str) -> list[Decision]:
-        """Decide again every held declaration citing the permit; write off those that clear."""
+    def held_citing(self, permit_numbers: Iterable[str]) -> dict[str, list[str]]:
+        """The held declarations citing each permit, read in one snapshot (a batch of events)."""
         with self.ledger.snapshot() as uow:
-            candidates = [
-                h.decision.declaration_id for h in uow.declarations.held_citing(permit_number)
-            ]
+            return {
+                n: [h.decision.declaration_id for h in uow.declarations.held_citing(n)]
+                for n in permit_numbers
+            }
+
+    def release_held(
+        self, permit_number: str, actor: str, candidates: list[str] | None = None
+    ) -> list[Decision]:
+        """Decide again every held declaration citing the permit; write off those that clear.
+        ``candidates``: those declarations, when the caller read them already."""
+        if candidates is None:
+            candidates = self.held_citing([permit_number])[permit_number]
+        if not candidates:
+            return []
         with bound_contextvars(permit_number=permit_number):
             return self._each(candidates, lambda s, d: self._release(s, d, permit_number, actor))
 

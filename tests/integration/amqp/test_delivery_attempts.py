@@ -82,11 +82,11 @@ def test_rabbitmq_counts_the_prefetched_messages_of_a_closed_connection(rabbit_n
 
 
 class _ExplodingPermits(MemoryPermits):
-    calls: ClassVar[list[str]] = []
+    calls: ClassVar[list[list[str]]] = []
 
     def lock(self, permit_numbers) -> None:
         numbers = list(permit_numbers)
-        _ExplodingPermits.calls.extend(numbers)
+        _ExplodingPermits.calls.append(numbers)
         if BOOM in numbers:
             raise RuntimeError("disk on fire")
 
@@ -144,7 +144,10 @@ def test_a_message_that_always_fails_is_dead_lettered_after_five_attempts(amqp_u
         assert headers["x-rejection-reason"] == "PROCESSING_FAILED"
         assert headers["x-rejection-detail"].startswith("processing failed 5 times")
         assert headers["x-rejection-detail"].endswith("RuntimeError: disk on fire")
-        assert _ExplodingPermits.calls.count(BOOM) == 5  # five attempts, not one more
+        # five attempts of its own, not one more; delivered first together with "fine", it was
+        # also tried in their batch, which was rolled back and is not an attempt (issue 14)
+        assert _ExplodingPermits.calls.count([BOOM]) == 5
+        assert sum(BOOM in numbers for numbers in _ExplodingPermits.calls) <= 6
         assert list(ledger.state.permits) == [("26NA000123", "NA")]
         assert _rows(attempts) == 0  # its count is gone with it
     finally:

@@ -1,0 +1,80 @@
+"""What a permit event brings in and what comes of it (``PermitService``, permits.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+
+from cites_connector.domain.decisions import Decision
+from cites_connector.domain.errors import InvalidPermit, PermitEventRefused
+from cites_connector.domain.permits import Permit, PermitStatusChange
+from cites_connector.domain.source_rules import LineageView, permit_source_problems
+from cites_connector.domain.usages import Usage
+from cites_connector.services.permit_store import PermitApplied
+from cites_connector.services.ports import InboxEntry
+
+log = structlog.get_logger(__name__)
+MESSAGE_ID_CONFLICT = "MESSAGE_ID_CONFLICT"
+
+#: a rejection reason travels in an AMQP header: keep it bounded
+MAX_SOURCE_PROBLEMS = 20
+
+
+@dataclass(frozen=True)
+class PermitBalance:
+    permit: Permit
+    usages: list[Usage]
+
+
+@dataclass(frozen=True)
+class IncomingEvent:
+    """One event of a batch (``PermitService.receive_batch``), with its message's identity."""
+
+    event: Permit | PermitStatusChange
+    actor: str
+    message_id: str | None
+    body_digest: str | None = None
+
+
+@dataclass(frozen=True)
+class IntakeOutcome:
+    applied: PermitApplied
+    #: held declarations that cleared because of this event
+    released: tuple[Decision, ...] = ()
+    #: cleared declarations reported to customs because their permit was withdrawn
+    reported: tuple[str, ...] = ()
+    #: the message id was applied before: nothing was done
+    duplicate: bool = False
+    #: a cancellation or suspension now in force, whose clearances are to be reported
+    withdrawn: PermitStatusChange | None = None
+
+
+def refuse_impossible_sources(permit: Permit, taxonomy: LineageView) -> None:
+    """A line whose source its taxon's kingdom cannot have (source A for an animal, C or R
+    for a plant) is a mapping error of the permit: refused before anything is stored, so the
+    message is dead-lettered with the reason, whether it came as JSON or as an ePermit (both
+    are read into a ``Permit`` and arrive here), by lookup or by ``permits import``."""
+    problems = permit_source_problems(permit.lines, taxonomy)
+    if problems:
+        shown = "; ".join(problems[:MAX_SOURCE_PROBLEMS])
+        more = len(problems) - MAX_SOURCE_PROBLEMS
+        raise InvalidPermit(
+            f"permit {permit.permit_number}: {shown}" + (f"; and {more} more" if more > 0 else "")
+        )
+
+
+def repeat(seen: InboxEntry, body_digest: str | None, permit_number: str) -> IntakeOutcome:
+    """A message id applied before: a true repeat changes nothing; another body is refused."""
+    if body_digest is not None and seen.body_digest is not None and body_digest != seen.body_digest:
+        raise PermitEventRefused(
+            MESSAGE_ID_CONFLICT,
+            f"message id {seen.message_id} was applied before with another body; this message "
+            "is not a repeat of it and is not applied (the sender must give each message its "
+            "own id)",
+        )
+    log.info("permit.message_repeated", message_id=seen.message_id)
+    return IntakeOutcome(
+        PermitApplied(permit_number, "", False, f"message {seen.message_id} applied already"),
+        duplicate=True,
+    )
