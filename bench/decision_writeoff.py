@@ -24,7 +24,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -182,8 +182,11 @@ def _item(
     )
 
 
-def sad_xml() -> bytes:
-    """A 10-item export SAD shaped like tests/fixtures/sad/export-sample.xml."""
+def sad_xml(registered: date | None = None) -> bytes:
+    """A 10-item export SAD shaped like tests/fixtures/sad/export-sample.xml, registered on
+    ``registered`` (default: 28/11/2026, three days before ``CLOCK``). A server on the real
+    clock needs today's date: an older declaration is held (DECLARATION_DATE_IMPLAUSIBLE)."""
+    day = (registered or date(2026, 11, 28)).strftime("%d/%m/%Y")
     items = "".join(_item(*row) for row in ITEMS)
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n<ASYCUDA>'
@@ -194,7 +197,7 @@ def sad_xml() -> bytes:
         "</Office_segment><Type><Type_of_declaration>EX</Type_of_declaration>"
         "<Declaration_gen_procedure_code>1</Declaration_gen_procedure_code></Type>"
         "<Registration><Serial_number>E</Serial_number><Number>1042</Number>"
-        "<Date>28/11/2026</Date></Registration></Identification>"
+        f"<Date>{day}</Date></Registration></Identification>"
         "<Traders><Exporter><Exporter_code>NA-EXP-0042</Exporter_code>"
         "<Exporter_name>Okavango Reptile Exports CC</Exporter_name></Exporter>"
         "<Consignee><Consignee_code><null/></Consignee_code>"
