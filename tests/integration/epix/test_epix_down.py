@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import pytest
 from sqlalchemy import func, select
 
 from cites_connector.adapters.sql import tables as t
@@ -51,10 +52,23 @@ def wait_for(condition: Callable[[], bool], seconds: float = 30.0) -> bool:
     return condition()
 
 
-def test_held_while_epix_is_down_then_released_by_itself_when_it_answers(tmp_path):
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger_url(request) -> str:
+    """Both ledgers: the waiting declarations are found by one SQL query
+    (Declarations.held_awaiting_permits)."""
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
+def test_held_while_epix_is_down_then_released_by_itself_when_it_answers(tmp_path, ledger_url):
     with (
         epix_hub(tmp_path) as hub,
-        connector(tmp_path, hub, epix_reask_interval=1.0, epix_reask_max_interval=2.0) as running,
+        connector(
+            tmp_path,
+            hub,
+            database_url=ledger_url,
+            epix_reask_interval=1.0,
+            epix_reask_max_interval=2.0,
+        ) as running,
     ):
         status, body = running.healthz()
         assert (status, body["checks"]["epix"]) == (200, "unknown")
