@@ -221,8 +221,9 @@ class SqlPermits(Permits, Balances):
 
     def draw_all(self, draws: Sequence[tuple[str, str, str, Decimal]]) -> int | None:
         """The permits' stamps raised in one statement, the lines drawn on in one more (per
-        ``DRAW_CHUNK`` lines), each line by the sum of its draws; permits or lines not read
-        in this transaction are drawn on one by one."""
+        ``DRAW_CHUNK`` lines), each line by the sum of its draws (refused: the index of the
+        first draw on a line refused); permits or lines not read in this transaction are
+        drawn on one by one."""
         ids = self._line_ids
         if len(draws) < 2 or any(
             (n, c) not in self._row_ids or line not in ids.get((n, c), {})

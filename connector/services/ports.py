@@ -113,7 +113,7 @@ class Balances(ABC):
         """Take ``amount`` from the line only if that many remain; False if not."""
 
     def draw_all(self, draws: Sequence[tuple[str, str, str, Decimal]]) -> int | None:
-        """``draw`` each (number, country, line, amount): None, or the first refused's index."""
+        """``draw`` each (number, country, line, amount): None, or the index of one refused."""
         return next((n for n, draw in enumerate(draws) if not self.draw(*draw)), None)
 
     @abstractmethod
