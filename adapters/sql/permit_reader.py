@@ -22,6 +22,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import Connection, bindparam, select
 
@@ -36,8 +37,10 @@ _HEADS = (
     .order_by(_p.id)
 )
 _LINES = select(t.permit_lines).where(_l.permit_id == bindparam("permit_id"))
-_CHANGED = select(_l.line, _l.remaining_micro).where(
-    _l.permit_id == bindparam("permit_id"), _l.stamp > bindparam("since")
+#: the lines changed since the oldest kept stamp of several permits, in one statement; each
+#: permit then takes the rows stamped after its own kept stamp
+_CHANGED = select(_l.permit_id, _l.line, _l.remaining_micro, _l.stamp).where(
+    _l.permit_id.in_(bindparam("permit_ids", expanding=True)), _l.stamp > bindparam("since")
 )
 
 #: lines kept per process, all permits together: ten permits of the largest size
@@ -91,32 +94,67 @@ def read_permits(
     """(permit, its line ids by letter, its row id) of every permit with one of the numbers.
 
     ``changed_here``: ids of the permits this transaction changed; their lines are read whole
-    and not kept.
+    and not kept. The lines changed since they were kept are read for all permits at once.
     """
+    heads = list(connection.execute(_HEADS, {"numbers": list(numbers)}).mappings())
+    kept: dict[int, Lines] = {}
+    #: kept entries behind the database, by permit id: the stamp they were kept at
+    stale: dict[int, int] = {}
+    for head in heads:
+        permit_id = head["id"]
+        entry = None if permit_id in changed_here else cache.get(permit_id)
+        if (
+            entry is not None
+            and entry.content_version == head["content_version"]
+            and entry.stamp <= head["balance_stamp"]
+        ):
+            kept[permit_id] = entry
+            if entry.stamp != head["balance_stamp"]:
+                stale[permit_id] = entry.stamp
+    changed: dict[int, dict[str, Decimal]] = {i: {} for i in stale}
+    if stale:
+        rows = connection.execute(
+            _CHANGED, {"permit_ids": sorted(stale), "since": min(stale.values())}
+        )
+        for row in rows:
+            if row.stamp > stale[row.permit_id]:
+                changed[row.permit_id][row.line] = from_micro(row.remaining_micro)
     found = []
-    for head in connection.execute(_HEADS, {"numbers": list(numbers)}).mappings():
-        lines = _lines(connection, head, cache, head["id"] in changed_here)
+    for head in heads:
+        permit_id = head["id"]
+        lines = _lines(
+            connection,
+            head,
+            cache,
+            kept.get(permit_id),
+            changed.get(permit_id),
+            keep=permit_id not in changed_here,
+        )
         permit = permit_from_rows(head, []).with_lines_from(lines.permit)
-        found.append((permit, lines.ids, head["id"]))
+        found.append((permit, lines.ids, permit_id))
     return found
 
 
-def _lines(connection: Connection, head: Row, cache: LineCache, changed_here: bool) -> Lines:
+def _lines(
+    connection: Connection,
+    head: Row,
+    cache: LineCache,
+    kept: Lines | None,
+    changed: dict[str, Decimal] | None,
+    *,
+    keep: bool,
+) -> Lines:
+    """The permit's lines: as kept (``kept``, with ``changed`` since), else read whole."""
     permit_id, version, stamp = head["id"], head["content_version"], head["balance_stamp"]
-    kept = None if changed_here else cache.get(permit_id)
-    if kept is not None and kept.content_version == version and kept.stamp <= stamp:
-        if kept.stamp == stamp:
+    if kept is not None:
+        if changed is None:
             return kept
-        changed = {
-            row.line: from_micro(row.remaining_micro)
-            for row in connection.execute(_CHANGED, {"permit_id": permit_id, "since": kept.stamp})
-        }
         if changed.keys() <= kept.ids.keys():
             fresh = Lines(version, stamp, kept.permit.with_remaining(changed), kept.ids)
             cache.put(permit_id, fresh)
             return fresh
     rows = [dict(r) for r in connection.execute(_LINES, {"permit_id": permit_id}).mappings()]
     fresh = Lines(version, stamp, permit_from_rows(head, rows), {r["line"]: r["id"] for r in rows})
-    if not changed_here:
+    if keep:
         cache.put(permit_id, fresh)
     return fresh

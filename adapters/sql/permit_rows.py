@@ -12,15 +12,32 @@ refuses to go below zero, its row coming back only when it happened. Permits are
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 
-from sqlalchemy import Connection, and_, bindparam, case, delete, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from cites_connector.adapters.sql import locks
 from cites_connector.adapters.sql import tables as t
+from cites_connector.adapters.sql.balance_statements import (
+    BUMP_STAMP,
+    BUMP_STAMPS,
+    DRAW_BY_ID,
+    DRAW_BY_KEY,
+    GIVE_BACK,
+    MARK_USED,
+    RELEASE_USE,
+    draw_lines,
+)
 from cites_connector.adapters.sql.codec import from_micro, line_to_row, permit_to_row, to_micro
 from cites_connector.adapters.sql.permit_reader import LineCache, read_permits
 from cites_connector.domain.permits import Permit, PermitStatusChange
@@ -28,63 +45,6 @@ from cites_connector.services.ports import Balances, DuplicateDecision, Permits
 
 _p, _l = t.permits.c, t.permit_lines.c
 
-_PERMIT_ID = (
-    select(_p.id)
-    .where(_p.permit_number == bindparam("number"), _p.issuing_country == bindparam("country"))
-    .scalar_subquery()
-)
-_LINE_BY_KEY = and_(_l.permit_id == _PERMIT_ID, _l.line == bindparam("line_letter"))
-#: the guard ``remaining >= amount`` is what keeps a line from going below zero under
-#: concurrency; no row back means it refused. Each change stamps the line (permit_reader.py).
-_DRAW_BY_ID = (
-    update(t.permit_lines)
-    .where(_l.id == bindparam("line_id"), _l.remaining_micro >= bindparam("amount"))
-    .values(remaining_micro=_l.remaining_micro - bindparam("amount"), stamp=bindparam("b_stamp"))
-    .returning(_l.remaining_micro)
-)
-_DRAW_BY_KEY = (
-    update(t.permit_lines)
-    .where(_LINE_BY_KEY, _l.remaining_micro >= bindparam("amount"))
-    .values(remaining_micro=_l.remaining_micro - bindparam("amount"), stamp=bindparam("b_stamp"))
-    .returning(_l.remaining_micro)
-)
-_GIVE_BACK = (
-    update(t.permit_lines)
-    .where(_LINE_BY_KEY)
-    .values(
-        remaining_micro=case(
-            (_l.remaining_micro + bindparam("amount") > _l.quantity_micro, _l.quantity_micro),
-            else_=_l.remaining_micro + bindparam("amount"),
-        ),
-        stamp=bindparam("b_stamp"),
-    )
-    .returning(_l.remaining_micro)
-)
-#: once per transaction and permit whose lines it changes
-_BUMP_STAMP = (
-    update(t.permits)
-    .where(_p.permit_number == bindparam("number"), _p.issuing_country == bindparam("country"))
-    .values(balance_stamp=_p.balance_stamp + 1)
-    .returning(_p.id, _p.balance_stamp)
-)
-_MARK_USED = (
-    update(t.permits)
-    .where(
-        _p.permit_number == bindparam("number"),
-        _p.issuing_country == bindparam("country"),
-        or_(_p.used_by.is_(None), _p.used_by == bindparam("declaration_id")),
-    )
-    .values(used_by=bindparam("declaration_id"))
-)
-_RELEASE_USE = (
-    update(t.permits)
-    .where(
-        _p.permit_number == bindparam("number"),
-        _p.issuing_country == bindparam("country"),
-        _p.used_by == bindparam("declaration_id"),
-    )
-    .values(used_by=None)
-)
 _SET_STATUS = (
     update(t.permits)
     .where(_p.permit_number == bindparam("number"), _p.issuing_country == bindparam("country"))
@@ -178,7 +138,7 @@ class SqlPermits(Permits, Balances):
         key = (permit_number, issuing_country)
         if key not in self._stamps:
             row = self.c.execute(
-                _BUMP_STAMP, {"number": permit_number, "country": issuing_country}
+                BUMP_STAMP, {"number": permit_number, "country": issuing_country}
             ).first()
             if row is None:
                 return 0  # no such permit: the line update that follows changes nothing
@@ -248,10 +208,10 @@ class SqlPermits(Permits, Balances):
         }
         line_id = self._line_ids.get((permit_number, issuing_country), {}).get(line)
         if line_id is not None:
-            row = self.c.execute(_DRAW_BY_ID, params | {"line_id": line_id}).first()
+            row = self.c.execute(DRAW_BY_ID, params | {"line_id": line_id}).first()
         else:
             row = self.c.execute(
-                _DRAW_BY_KEY,
+                DRAW_BY_KEY,
                 params | {"number": permit_number, "country": issuing_country, "line_letter": line},
             ).first()
         if row is None:
@@ -259,11 +219,47 @@ class SqlPermits(Permits, Balances):
         self._line_changed(permit_number, issuing_country, line, row.remaining_micro)
         return True
 
+    def draw_all(self, draws: Sequence[tuple[str, str, str, Decimal]]) -> int | None:
+        """The permits' stamps raised in one statement, the lines drawn on in one more (per
+        ``DRAW_CHUNK`` lines), each line by the sum of its draws (refused: the index of the
+        first draw on a line refused); permits or lines not read in this transaction are
+        drawn on one by one."""
+        ids = self._line_ids
+        if len(draws) < 2 or any(
+            (n, c) not in self._row_ids or line not in ids.get((n, c), {})
+            for n, c, line, _ in draws
+        ):
+            return super().draw_all(draws)
+        to_stamp = {self._row_ids[(n, c)]: (n, c) for n, c, _, _ in draws}
+        to_stamp = {i: k for i, k in to_stamp.items() if k not in self._stamps}
+        if to_stamp:
+            for row in self.c.execute(BUMP_STAMPS, {"ids": sorted(to_stamp)}):
+                self._changed.add(row.id)
+                self._stamps[to_stamp[row.id]] = row.balance_stamp
+        if any((n, c) not in self._stamps for n, c, _, _ in draws):
+            return super().draw_all(draws)  # a permit gone: refused line by line
+        total: dict[int, int] = {}
+        where: dict[int, tuple[str, str, str]] = {}
+        for n, c, line, amount in draws:
+            line_id = ids[(n, c)][line]
+            total[line_id] = total.get(line_id, 0) + to_micro(amount)
+            where[line_id] = (n, c, line)
+        drawn = draw_lines(
+            self.c, [(i, micro, self._stamps[where[i][:2]]) for i, micro in total.items()]
+        )
+        for line_id, remaining in drawn.items():
+            n, c, line = where[line_id]
+            self._line_changed(n, c, line, remaining)
+        for k, (n, c, line, _) in enumerate(draws):
+            if ids[(n, c)][line] not in drawn:
+                return k
+        return None
+
     def give_back(
         self, permit_number: str, issuing_country: str, line: str, amount: Decimal
     ) -> Decimal:
         remaining = self.c.execute(
-            _GIVE_BACK,
+            GIVE_BACK,
             {
                 "number": permit_number,
                 "country": issuing_country,
@@ -283,7 +279,7 @@ class SqlPermits(Permits, Balances):
 
     def mark_used(self, permit_number: str, issuing_country: str, declaration_id: str) -> bool:
         result = self.c.execute(
-            _MARK_USED,
+            MARK_USED,
             {"number": permit_number, "country": issuing_country, "declaration_id": declaration_id},
         )
         if result.rowcount != 1:
@@ -293,7 +289,7 @@ class SqlPermits(Permits, Balances):
 
     def release_use(self, permit_number: str, issuing_country: str, declaration_id: str) -> None:
         result = self.c.execute(
-            _RELEASE_USE,
+            RELEASE_USE,
             {"number": permit_number, "country": issuing_country, "declaration_id": declaration_id},
         )
         if result.rowcount == 1:

@@ -53,9 +53,13 @@ def compact(data: Any) -> Any:
     nothing to say), which keeps the ledger's write path short.
     """
     if isinstance(data, dict):
-        return {k: compact(v) for k, v in data.items() if v is not None and v != []}
+        return {
+            k: compact(v) if isinstance(v, dict | list) else v
+            for k, v in data.items()
+            if v is not None and not (isinstance(v, list) and not v)
+        }
     if isinstance(data, list):
-        return [compact(v) for v in data]
+        return [compact(v) if isinstance(v, dict | list) else v for v in data]
     return data
 
 

@@ -43,7 +43,7 @@ _NO_LONGER: dict[int, HsMatch | None] = {}
 _POW: tuple[int, ...] = tuple(10**n for n in range(MAX_PREFIX + 1))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HsRow:
     hs_prefix: str
     taxon: str
@@ -77,7 +77,7 @@ class HsRow:
         return f"{self.hs_prefix},{self.taxon}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HsMatch:
     """The rows of the longest prefix a code matched. From ``lookup`` (what decisions use) it
     never holds exclusion rows; from ``explain`` it holds all of the prefix's rows."""
@@ -159,7 +159,7 @@ class HsRowSet:
         for row in self.rows:
             grouped.setdefault(row.hs_prefix, []).append(row)
         index: dict[str, HsMatch | None] = {}
-        for prefix, rows in grouped.items():
+        for prefix, rows in sorted(grouped.items()):
             excluded = any(r.is_exclusion for r in rows)
             index[prefix] = None if excluded else HsMatch(prefix, tuple(rows), self)
         return index
@@ -260,6 +260,9 @@ class _HeadingIndex:
     per longer length; the heading's dict stays small however large the table grows, and
     integer keys are compared by their stored hash without touching memory elsewhere, so a
     100,000-row national table answers about as fast as the bundled one (bench/hs_lookup.py).
+    What a big table still costs is the memory a hit touches (its key, its match): the matches
+    and rows are slotted dataclasses and everything is built in prefix order, so a heading's
+    keys and matches sit close together rather than scattered over the process.
     """
 
     def __init__(self, index: dict[str, HsMatch | None]):
@@ -267,7 +270,7 @@ class _HeadingIndex:
             n: [_ABSENT] * 10**n for n in (2, 3, 4)
         }
         self.longer: list[dict[int, HsMatch | None]] = [_NO_LONGER] * 10**4
-        for prefix, entry in index.items():
+        for prefix, entry in sorted(index.items()):
             if len(prefix) <= 4:
                 self.short[len(prefix)][int(prefix)] = entry
             else:

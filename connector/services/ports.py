@@ -112,6 +112,10 @@ class Balances(ABC):
     def draw(self, permit_number: str, issuing_country: str, line: str, amount: Decimal) -> bool:
         """Take ``amount`` from the line only if that many remain; False if not."""
 
+    def draw_all(self, draws: Sequence[tuple[str, str, str, Decimal]]) -> int | None:
+        """``draw`` each (number, country, line, amount): None, or the index of one refused."""
+        return next((n for n, draw in enumerate(draws) if not self.draw(*draw)), None)
+
     @abstractmethod
     def give_back(
         self, permit_number: str, issuing_country: str, line: str, amount: Decimal
@@ -180,10 +184,7 @@ class Declarations(ABC):
     @abstractmethod
     def save(self, stored: StoredDecision, payload: dict[str, Any] | None = None) -> None:
         """Store a decision; raises DuplicateDecision when that version exists already.
-
-        ``payload`` is ``decision_to_dict(stored.decision)`` when the caller has built it
-        already, so that it is built once per decision.
-        """
+        ``payload``: ``decision_to_dict(stored.decision)`` when the caller built it already."""
 
     @abstractmethod
     def replace(self, stored: StoredDecision, *, expected: DeclarationState) -> bool:

@@ -41,11 +41,16 @@ def write_off(
     """
     usages: list[Usage] = []
     items = {i.number: i for i in declaration.items}
-    for w in decision.write_offs:
-        if not uow.balances.draw(w.permit_number, w.issuing_country, w.line, w.quantity):
-            raise WriteOffConflict(
-                f"permit {w.permit_number} line {w.line} no longer has {w.quantity} remaining"
-            )
+    write_offs = decision.write_offs
+    refused = uow.balances.draw_all(
+        [(w.permit_number, w.issuing_country, w.line, w.quantity) for w in write_offs]
+    )
+    if refused is not None:
+        w = write_offs[refused]
+        raise WriteOffConflict(
+            f"permit {w.permit_number} line {w.line} no longer has {w.quantity} remaining"
+        )
+    for w in write_offs:
         if w.single_consignment and not uow.balances.mark_used(
             w.permit_number, w.issuing_country, decision.declaration_id
         ):

@@ -1,0 +1,131 @@
+"""The statements that move permit balances (permit_rows.py), built once.
+
+The guard ``remaining >= amount`` is what keeps a line from going below zero under
+concurrency; no row back means it refused. Each change stamps the line with its permit's
+``balance_stamp``, raised once per transaction (permit_reader.py).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Update,
+    and_,
+    bindparam,
+    case,
+    or_,
+    select,
+    update,
+)
+
+from cites_connector.adapters.sql import tables as t
+
+_p, _l = t.permits.c, t.permit_lines.c
+
+_PERMIT_ID = (
+    select(_p.id)
+    .where(_p.permit_number == bindparam("number"), _p.issuing_country == bindparam("country"))
+    .scalar_subquery()
+)
+_LINE_BY_KEY = and_(_l.permit_id == _PERMIT_ID, _l.line == bindparam("line_letter"))
+DRAW_BY_ID = (
+    update(t.permit_lines)
+    .where(_l.id == bindparam("line_id"), _l.remaining_micro >= bindparam("amount"))
+    .values(remaining_micro=_l.remaining_micro - bindparam("amount"), stamp=bindparam("b_stamp"))
+    .returning(_l.remaining_micro)
+)
+DRAW_BY_KEY = (
+    update(t.permit_lines)
+    .where(_LINE_BY_KEY, _l.remaining_micro >= bindparam("amount"))
+    .values(remaining_micro=_l.remaining_micro - bindparam("amount"), stamp=bindparam("b_stamp"))
+    .returning(_l.remaining_micro)
+)
+GIVE_BACK = (
+    update(t.permit_lines)
+    .where(_LINE_BY_KEY)
+    .values(
+        remaining_micro=case(
+            (_l.remaining_micro + bindparam("amount") > _l.quantity_micro, _l.quantity_micro),
+            else_=_l.remaining_micro + bindparam("amount"),
+        ),
+        stamp=bindparam("b_stamp"),
+    )
+    .returning(_l.remaining_micro)
+)
+#: once per transaction and permit whose lines it changes
+BUMP_STAMP = (
+    update(t.permits)
+    .where(_p.permit_number == bindparam("number"), _p.issuing_country == bindparam("country"))
+    .values(balance_stamp=_p.balance_stamp + 1)
+    .returning(_p.id, _p.balance_stamp)
+)
+#: the same for every permit a decision draws on, in one statement (``draw_all``)
+BUMP_STAMPS = (
+    update(t.permits)
+    .where(_p.id.in_(bindparam("ids", expanding=True)))
+    .values(balance_stamp=_p.balance_stamp + 1)
+    .returning(_p.id, _p.balance_stamp)
+)
+#: SINGLE permits: the declaration using the permit
+MARK_USED = (
+    update(t.permits)
+    .where(
+        _p.permit_number == bindparam("number"),
+        _p.issuing_country == bindparam("country"),
+        or_(_p.used_by.is_(None), _p.used_by == bindparam("declaration_id")),
+    )
+    .values(used_by=bindparam("declaration_id"))
+)
+RELEASE_USE = (
+    update(t.permits)
+    .where(
+        _p.permit_number == bindparam("number"),
+        _p.issuing_country == bindparam("country"),
+        _p.used_by == bindparam("declaration_id"),
+    )
+    .values(used_by=None)
+)
+#: lines drawn on in one statement, at most this many (larger draws take several)
+DRAW_CHUNK = 32
+_DRAW_MANY: dict[int, Update] = {}
+
+
+def draw_many(size: int) -> Update:
+    """``size`` lines drawn on by id, each by its own amount and with its permit's stamp,
+    each only if that much remains (the guard of ``DRAW_BY_ID``): the rows come back of the
+    lines drawn on. Built once per size, from bound parameters ``i<n>``, ``a<n>``, ``s<n>``."""
+    found = _DRAW_MANY.get(size)
+    if found is None:
+        ids = [bindparam(f"i{n}", type_=BigInteger) for n in range(size)]
+
+        def per_line(name: str) -> ColumnElement[int]:
+            whens = [
+                (_l.id == i, bindparam(f"{name}{n}", type_=BigInteger)) for n, i in enumerate(ids)
+            ]
+            return case(*whens)
+
+        found = (
+            update(t.permit_lines)
+            .where(_l.id.in_(ids), _l.remaining_micro >= per_line("a"))
+            .values(remaining_micro=_l.remaining_micro - per_line("a"), stamp=per_line("s"))
+            .returning(_l.id, _l.remaining_micro)
+        )
+        _DRAW_MANY[size] = found
+    return found
+
+
+def draw_lines(connection: Connection, lines: list[tuple[int, int, int]]) -> dict[int, int]:
+    """Draw on lines by (line id, amount in micro units, stamp), ``DRAW_CHUNK`` a statement:
+    the remaining quantity (micro units) of each line drawn on, by id; a line refused is
+    missing."""
+    drawn: dict[int, int] = {}
+    for start in range(0, len(lines), DRAW_CHUNK):
+        chunk = lines[start : start + DRAW_CHUNK]
+        params: dict[str, int] = {}
+        for k, (line_id, micro, stamp) in enumerate(chunk):
+            params[f"i{k}"], params[f"a{k}"], params[f"s{k}"] = line_id, micro, stamp
+        for row in connection.execute(draw_many(len(chunk)), params):
+            drawn[row.id] = row.remaining_micro
+    return drawn
