@@ -40,8 +40,12 @@ def permit_ref(number: Any, country: Any, line: Any) -> str:
 def decision_listings(
     items: list[dict[str, Any]], reasons: list[dict[str, Any]]
 ) -> tuple[Listing, Listing]:
+    """The items and the reasons. The Signature column is shown when the decision was read
+    with its permits' signatures (``declarations``); a SOAP answer carries none."""
+    signed = any(item.get("signature") for item in items)
+    columns = ITEM_COLUMNS if signed else tuple(c for c in ITEM_COLUMNS if c.key != "signature")
     return (
-        Listing("item", ITEM_COLUMNS, items),
+        Listing("item", columns, items),
         Listing("reason", REASON_COLUMNS, reasons, title="Reasons and risk flags:"),
     )
 
