@@ -109,17 +109,21 @@ class Browser:
     def _navigate(self, by: str, selector: str) -> None:
         """Click, then wait until the next page has replaced this one. Chromium may report
         a node of the page just loaded as not yet in the document: found again and retried."""
-        for attempt in range(3):
+        for attempt in range(8):
             try:
                 page = self.driver.find_element(By.TAG_NAME, "html")
                 element: WebElement = self.driver.find_element(by, selector)
                 element.click()
                 break
             except (StaleElementReferenceException, WebDriverException):
-                if attempt == 2:
+                if attempt == 7:
                     raise
                 time.sleep(0.5)
         WebDriverWait(self.driver, 60).until(expected_conditions.staleness_of(page))
+        # the next page whole before anything on it is looked for
+        WebDriverWait(self.driver, 60).until(
+            lambda driver: driver.execute_script("return document.readyState") == "complete"
+        )
 
     def log_in(self, name: str, password: str = PASSWORD) -> None:
         self.open("/login")
