@@ -260,7 +260,10 @@ def test_bad_usage_is_one_line_and_exit_2_before_the_ledger_is_read(settings_env
     assert result.output.count("\n") == 1
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere: permissions not enforced")
+@pytest.mark.skipif(
+    os.geteuid() == 0,
+    reason="root bypasses file permissions; for root the refused write is the /proc test below",
+)
 def test_an_unwritable_file_is_one_line_and_exit_2(settings_env, tmp_path):
     folder = tmp_path / "locked"
     folder.mkdir()
