@@ -23,7 +23,6 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from cites_connector.app.console_serving import build_console_server
@@ -107,11 +106,19 @@ class Browser:
         return self.driver.page_source
 
     def _navigate(self, by: str, selector: str) -> None:
-        """Click, then wait until the next page has replaced this one. Chromium may report
-        a node of the page just loaded as not yet in the document: found again and retried."""
+        """Click, then wait until the next page has replaced this one.
+
+        The page being left is marked with a property on its ``window``; a new document gets
+        a new ``window``, so the mark is gone once the next page is there. No element of the
+        old page is held: Chromium may answer "node does not belong to the document" instead
+        of "stale element" for one, and a node of a page still loading may not be found yet,
+        so the click is retried until it lands (and never once the page has changed).
+        """
+        self.driver.execute_script("window.__leaving = true")
         for attempt in range(8):
+            if attempt and not self._still_on_marked_page():
+                break  # a click that raised had navigated after all
             try:
-                page = self.driver.find_element(By.TAG_NAME, "html")
                 element: WebElement = self.driver.find_element(by, selector)
                 element.click()
                 break
@@ -119,11 +126,17 @@ class Browser:
                 if attempt == 7:
                     raise
                 time.sleep(0.5)
-        WebDriverWait(self.driver, 60).until(expected_conditions.staleness_of(page))
+        WebDriverWait(self.driver, 60).until(lambda _: not self._still_on_marked_page())
         # the next page whole before anything on it is looked for
         WebDriverWait(self.driver, 60).until(
             lambda driver: driver.execute_script("return document.readyState") == "complete"
         )
+
+    def _still_on_marked_page(self) -> bool:
+        try:
+            return bool(self.driver.execute_script("return window.__leaving === true"))
+        except WebDriverException:  # the document is being replaced: ask again
+            return True
 
     def log_in(self, name: str, password: str = PASSWORD) -> None:
         self.open("/login")
