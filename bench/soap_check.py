@@ -8,9 +8,11 @@ DeclarationId so that every call decides and writes off. The baseline is ``POST
 /bench/baseline`` on the same server and worker threads: it reads the same envelope and returns
 a fixed response, i.e. HTTP and waitress alone. Sides alternate in rounds of fixed duration.
 
-Target: CheckDeclaration reaches at least half the baseline rate. With ``--profile`` (or when
-the target is missed) the SOAP handling is profiled in-process (WSGI app called directly) to
-show where the time goes.
+Target: CheckDeclaration reaches at least half the baseline rate. Beside each rate, on Linux,
+the server's CPU time per call and its share of one core (``/proc``): a side whose server is
+well below one core is limited by the clients or the machine, not by the server. With
+``--profile`` (or when the target is missed) the SOAP handling is profiled in-process (WSGI
+app called directly) to show where the time goes.
 
 Run: ``python bench/soap_check.py [--clients 8] [--threads 8] [--seconds 4] [--rounds 3]
 [--profile] [--digest]``; ``--digest`` signs every call with a PasswordDigest and a fresh
@@ -173,6 +175,18 @@ def run_side(url: str, bodies, clients: int, seconds: float, action: str) -> tup
     return len(merged), merged
 
 
+def server_cpu(pid: int) -> float | None:
+    """CPU seconds the server process has used (user + system), from /proc; None elsewhere.
+
+    Printed per call beside the rates: a side whose server is well below one core (the GIL)
+    is held back by the clients or the machine, not by the server."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
@@ -317,6 +331,7 @@ def main() -> int:
         sample = bodies.ready[-1]
         fixed = itertools.repeat(sample)
         results = {"check": [0, 0.0, []], "baseline": [0, 0.0, []]}
+        cpu = {"check": 0.0, "baseline": 0.0}
         try:
             first = requests.post(
                 f"{base}/soap/clearance",
@@ -337,9 +352,13 @@ def main() -> int:
                     ("check", f"{base}/soap/clearance", bodies),
                 ):
                     started = time.perf_counter()
+                    cpu_before = server_cpu(server.pid)
                     calls, latencies = run_side(
                         url, source, args.clients, args.seconds, "CheckDeclaration"
                     )
+                    cpu_after = server_cpu(server.pid)
+                    if cpu_before is not None and cpu_after is not None:
+                        cpu[side] += cpu_after - cpu_before
                     results[side][0] += calls
                     results[side][1] += time.perf_counter() - started
                     results[side][2].extend(latencies)
@@ -360,6 +379,12 @@ def main() -> int:
             print(
                 f"  {side:9s} {rates[side]:8.0f} calls/s   p50 {percentile(latencies, 50):6.1f} ms"
                 f"   p99 {percentile(latencies, 99):6.1f} ms   ({calls} calls)"
+                + (
+                    f"   server CPU {cpu[side] / calls * 1000:5.2f} ms per call,"
+                    f" {cpu[side] / elapsed:4.0%} of a core"
+                    if cpu[side] and calls
+                    else ""
+                )
             )
         ratio = rates["check"] / rates["baseline"]
         met = ratio >= TARGET

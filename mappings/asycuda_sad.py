@@ -17,7 +17,6 @@ references are free text and normalised as configured (``sad_references.py``).
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable
 from datetime import date
@@ -31,15 +30,14 @@ from cites_connector.domain.errors import MappingFailed
 from cites_connector.domain.permits import Party
 from cites_connector.mappings.sad_mapping import SadMapping
 from cites_connector.mappings.sad_paths import ItemPaths
-from cites_connector.mappings.sad_values import bounded, quantity, whole_text
+from cites_connector.mappings.sad_scope import Found, Scope, declaration_plan, item_plan, plan
+from cites_connector.mappings.sad_values import bounded, quantity
 from cites_connector.mappings.safe_xml import DEFAULT_MAX_BYTES, to_element
 
 ROOT = "ASYCUDA"
 _TYPE_WITH_PROCEDURE = re.compile(r"([A-Z]+)(\d+)")
 #: HS Convention Art. 3: every contracting party declares at least the 6-digit subheading
 _MIN_HS_DIGITS = 6
-
-Found = tuple[str, str]  # (path that matched, stripped text)
 
 
 def map_declaration(
@@ -57,12 +55,11 @@ def map_declaration(
     element = to_element(source, max_bytes=max_bytes)
     _check_root(element)
     paths = mapping.declaration
-    root = _Scope(element)
+    root = Scope(element, declaration_plan(paths))
     type_code, flow, procedure = _flow(root, mapping)
     registered = root.first(paths.date)
     items = tuple(
-        _item(number, item, mapping)
-        for number, item in enumerate(element.findall(paths.items), start=1)
+        _item(number, item, mapping) for number, item in enumerate(root.all(paths.items), start=1)
     )
     if not items:
         raise MappingFailed(f"the declaration has no goods item (no {paths.items} element)")
@@ -110,7 +107,7 @@ def _check_root(root: etree._Element) -> None:
     )
 
 
-def _flow(root: _Scope, mapping: SadMapping) -> tuple[str, Flow, str | None]:
+def _flow(root: Scope, mapping: SadMapping) -> tuple[str, Flow, str | None]:
     """Type of declaration (+ procedure) -> flow; EX with a re-export procedure is RE_EXPORT."""
     paths = mapping.declaration
     found = root.first(paths.type)
@@ -146,8 +143,8 @@ def _flow(root: _Scope, mapping: SadMapping) -> tuple[str, Flow, str | None]:
 
 def _item(number: int, element: etree._Element, mapping: SadMapping) -> DeclarationItem:
     paths = mapping.item
-    item = _Scope(element)
-    quantity, unit, unit_code = _supplementary(number, element, mapping)
+    item = Scope(element, item_plan(paths))
+    quantity, unit, unit_code = _supplementary(number, item, mapping)
     return DeclarationItem(
         number=number,
         hs_code=_hs_code(number, item, mapping),
@@ -157,11 +154,11 @@ def _item(number: int, element: etree._Element, mapping: SadMapping) -> Declarat
         supplementary_quantity=quantity,
         supplementary_unit=unit,
         supplementary_unit_code=unit_code,
-        documents=tuple(_documents(element, item, mapping)),
+        documents=tuple(_documents(item, mapping)),
     )
 
 
-def _hs_code(number: int, item: _Scope, mapping: SadMapping) -> str:
+def _hs_code(number: int, item: Scope, mapping: SadMapping) -> str:
     paths = mapping.item
     commodity = item.first(paths.hs_code)
     if commodity is None:
@@ -179,12 +176,13 @@ def _hs_code(number: int, item: _Scope, mapping: SadMapping) -> str:
 
 
 def _supplementary(
-    number: int, item: etree._Element, mapping: SadMapping
+    number: int, item: Scope, mapping: SadMapping
 ) -> tuple[Decimal | None, str | None, str | None]:
     """The first non-empty Supplementary_unit block: (quantity, CITES unit, customs code)."""
     paths = mapping.item
-    for element in item.findall(paths.supplementary_unit):
-        block = _Scope(element)
+    block_plan = plan((*paths.supplementary_unit_code, *paths.supplementary_unit_quantity))
+    for element in item.all(paths.supplementary_unit):
+        block = Scope(element, block_plan)
         code = _text(block, paths.supplementary_unit_code)
         amount = block.first(paths.supplementary_unit_quantity)
         if code is None and amount is None:
@@ -195,14 +193,13 @@ def _supplementary(
     return None, None, None
 
 
-def _documents(
-    element: etree._Element, item: _Scope, mapping: SadMapping
-) -> Iterable[AttachedDocument]:
+def _documents(item: Scope, mapping: SadMapping) -> Iterable[AttachedDocument]:
     """Every attached document with a code, in order; the decision layer picks the CITES ones.
     A CITES document's reference is normalised into a permit number (``[references]``)."""
     paths = mapping.item
-    for found in element.findall(paths.documents):
-        block = _Scope(found)
+    block_plan = plan((*paths.document_code, *paths.document_reference))
+    for found in item.all(paths.documents):
+        block = Scope(found, block_plan)
         code = _text(block, paths.document_code)
         if code is not None:
             yield _document(code.upper(), _text(block, paths.document_reference), paths, mapping)
@@ -227,64 +224,18 @@ def _quantity(number: int, found: Found | None) -> Decimal | None:
     return quantity(f"item {number}", path.rsplit("/", 1)[-1], text)
 
 
-def _office_name(root: _Scope, paths: tuple[str, ...]) -> str | None:
+def _office_name(root: Scope, paths: tuple[str, ...]) -> str | None:
     """Names are free text: blanks collapsed (Albanian exports end them with a newline)."""
     name = _text(root, paths)
     name = " ".join(name.split()) if name else None
     return bounded(paths[0], name, limits.OFFICE_NAME) if paths else name
 
 
-def _country(context: _Scope, paths: tuple[str, ...]) -> str | None:
+def _country(context: Scope, paths: tuple[str, ...]) -> str | None:
     value = _text(context, paths)
     return value.upper() if value else None
 
 
-def _text(scope: _Scope, paths: tuple[str, ...]) -> str | None:
+def _text(scope: Scope, paths: tuple[str, ...]) -> str | None:
     found = scope.first(paths)
     return found[1] if found else None
-
-
-class _Scope:
-    """The elements the mapping reads under one element (issue 14: each path looked up once
-    per item, by C-level child iteration, instead of ``find`` per field and alternative).
-
-    A path's element is its first one in document order, as ``find`` gives it: the chain of
-    first children named by its steps, or, when that chain breaks (the first ``A`` has no
-    ``B``, a later one has), ``find`` itself. Paths are element names and "/" only
-    (``sad_paths.PATH``)."""
-
-    __slots__ = ("_element", "_found")
-
-    def __init__(self, element: etree._Element):
-        self._element = element
-        self._found: dict[str, etree._Element | None] = {}
-
-    def _find(self, path: str) -> etree._Element | None:
-        if path in self._found:
-            return self._found[path]
-        element: etree._Element | None = self._element
-        for step in _steps(path):
-            assert element is not None
-            element = next(element.iterchildren(step), None)
-            if element is None:
-                element = self._element.find(path)
-                break
-        self._found[path] = element
-        return element
-
-    def first(self, paths: tuple[str, ...]) -> Found | None:
-        """The first alternative path with a value; ``<null/>`` and blank text are absent;
-        the value is the element's whole text content (``sad_values.whole_text``)."""
-        for path in paths:
-            element = self._find(path)
-            if element is None:
-                continue
-            text = whole_text(element, path)
-            if text:
-                return path, text
-        return None
-
-
-@functools.cache
-def _steps(path: str) -> tuple[str, ...]:
-    return tuple(path.split("/"))

@@ -28,6 +28,8 @@ NULL = "null"
 
 def whole_text(element: etree._Element, path: str) -> str | None:
     """The stripped text content of ``element``; None when blank or ``<null/>``."""
+    if not len(element):  # no child of any kind: its text is the whole of it
+        return (element.text or "").strip() or None
     parts = [element.text or ""]
     for child in element:
         if isinstance(tag_of(child), str):

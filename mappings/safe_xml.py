@@ -12,6 +12,7 @@ depth 256, text nodes of 10 MB) stay on.
 from __future__ import annotations
 
 import re
+import threading
 
 from lxml import etree
 
@@ -37,6 +38,33 @@ def _hardened_parser(
         huge_tree=False,
         remove_blank_text=False,
     )
+
+
+#: parsers kept per thread and per transport charset (issue 14): a parser with a target costs
+#: lxml a look at the target's methods each time it is made, more than the probe itself.
+#: lxml parsers are reused for one document after another, never by two threads at once.
+_parsers = threading.local()
+#: transport charsets a thread keeps parsers for; others get parsers made for the one call
+_KEPT_CHARSETS = 4
+
+
+def _kept_parser(kind: str, encoding: str | None) -> etree.XMLParser:
+    kept: dict[tuple[str, str | None], etree.XMLParser] | None = getattr(_parsers, "kept", None)
+    if kept is None:
+        kept = _parsers.kept = {}
+    parser = kept.get((kind, encoding))
+    if parser is None:
+        target = _PrologProbe() if kind == "probe" else None
+        parser = _hardened_parser(target=target, encoding=encoding)
+        if len(kept) < 2 * _KEPT_CHARSETS:
+            kept[kind, encoding] = parser
+    return parser
+
+
+def _forget_parser(kind: str, encoding: str | None) -> None:
+    kept = getattr(_parsers, "kept", None)
+    if kept is not None:
+        kept.pop((kind, encoding), None)
 
 
 class _DoctypeFound(Exception):
@@ -97,7 +125,7 @@ def parse_xml(
         encoding = None
     try:
         _refuse_doctype(data, encoding)
-        root = etree.fromstring(data, _hardened_parser(encoding=encoding))
+        root = etree.fromstring(data, _kept_parser("tree", encoding))
     except etree.XMLSyntaxError as exc:
         raise MalformedXml(_describe(exc)) from None
     except LookupError:
@@ -142,7 +170,35 @@ def to_element(
     return parse_xml(source, max_bytes=max_bytes)
 
 
+#: what the DOCTYPE probe hands libxml2 at a time (issue 14: a request's root start tag is in
+#: its first bytes, so the probe stops there instead of reading the document twice)
+_PROBE_CHUNK = 4096
+
+
 def _refuse_doctype(data: bytes, encoding: str | None = None) -> None:
+    probe = _kept_parser("probe", encoding)
+    try:
+        for start in range(0, len(data), _PROBE_CHUNK):
+            probe.feed(data[start : start + _PROBE_CHUNK])
+        probe.close()
+    except _RootReached:
+        return
+    except _DoctypeFound as found:
+        _forget_parser("probe", encoding)  # never reused, in whatever state it was left
+        raise MalformedXml(
+            f"the XML document declares <!DOCTYPE {found}>: DTDs are not accepted"
+        ) from None
+    except etree.XMLSyntaxError:  # read whole below, for libxml2's own message on it
+        _forget_parser("probe", encoding)
+    except BaseException:
+        _forget_parser("probe", encoding)
+        raise
+    else:  # pragma: no cover - close() without a root raises
+        _forget_parser("probe", encoding)
+    _refuse_doctype_whole(data, encoding)
+
+
+def _refuse_doctype_whole(data: bytes, encoding: str | None) -> None:
     probe = _hardened_parser(target=_PrologProbe(), encoding=encoding)
     try:
         etree.fromstring(data, probe)

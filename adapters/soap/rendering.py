@@ -58,24 +58,41 @@ def envelope(payload: etree._Element, header: etree._Element | None = None) -> b
     return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
 
 
+#: an item's fields in XSD order: (key in ``decision_to_dict``, element name); the first
+#: three always in the dict, the others may be missing; None is left out (minOccurs="0")
+_ITEM_REQUIRED = tuple(
+    (key, q(name))
+    for key, name in (("item_number", "ItemNumber"), ("hs_code", "HsCode"), ("status", "Status"))
+)
+_ITEM_OPTIONAL = tuple(
+    (key, q(name))
+    for key, name in (
+        ("permit_number", "PermitNumber"),
+        ("issuing_country", "IssuingCountry"),
+        ("permit_line", "PermitLine"),
+        ("quantity", "Quantity"),
+        ("unit", "Unit"),
+        ("remaining_after", "RemainingAfter"),
+    )
+)
+_ITEM, _ITEMS = q("Item"), q("Items")
+
+
 def decision_result(name: str, data: dict[str, Any], state: str | None = None) -> etree._Element:
     """``CheckDeclarationResponse`` / ``GetDecisionResponse`` from ``decision_to_dict``."""
     root = etree.Element(q(name), nsmap={"c": NS})
     _add(root, "DeclarationId", data["declaration_id"])
     _add(root, "Version", data["version"])
     _add(root, "Decision", data["decision"])
-    items = etree.SubElement(root, q("Items"))
+    items = etree.SubElement(root, _ITEMS)
+    sub = etree.SubElement
     for item in data["items"]:
-        node = etree.SubElement(items, q("Item"))
-        _add(node, "ItemNumber", item["item_number"])
-        _add(node, "HsCode", item["hs_code"])
-        _add(node, "Status", item["status"])
-        _add(node, "PermitNumber", item.get("permit_number"))
-        _add(node, "IssuingCountry", item.get("issuing_country"))
-        _add(node, "PermitLine", item.get("permit_line"))
-        _add(node, "Quantity", item.get("quantity"))
-        _add(node, "Unit", item.get("unit"))
-        _add(node, "RemainingAfter", item.get("remaining_after"))
+        node = sub(items, _ITEM)
+        for fields, read in ((_ITEM_REQUIRED, item.__getitem__), (_ITEM_OPTIONAL, item.get)):
+            for key, tag in fields:
+                value = read(key)
+                if value is not None:
+                    sub(node, tag).text = str(value)
         _reasons(node, "Reasons", "Reason", item.get("reasons", ()))
         _reasons(node, "RiskFlags", "Flag", item.get("risk_flags", ()))
     _reasons(root, "Reasons", "Reason", data.get("reasons", ()))

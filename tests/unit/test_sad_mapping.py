@@ -460,6 +460,47 @@ def test_external_dtd_reference_alone_is_refused():
         parse_xml(data)
 
 
+def test_a_doctype_behind_a_long_prolog_is_refused():
+    """The probe reads a few kilobytes at a time: a DOCTYPE past the first of them is seen."""
+    data = HEADER + b"<!-- padding -->" * 2000 + b'<!DOCTYPE ASYCUDA [<!ENTITY x "y">]><ASYCUDA/>'
+    with pytest.raises(MalformedXml, match="DTDs are not accepted"):
+        parse_xml(data)
+
+
+def test_the_probe_kept_per_thread_reads_each_document_afresh():
+    """After a refused DOCTYPE, a syntax error or a document cut short, the next document is
+    read on its own (issue 14 keeps the probe's parser per thread)."""
+    doctype = HEADER + b'<!DOCTYPE ASYCUDA [<!ENTITY x "y">]><ASYCUDA>&x;</ASYCUDA>'
+    for bad, message in (
+        (doctype, "DTDs are not accepted"),
+        (b"junk", "Start tag expected"),
+        (HEADER + b"<!-- cut", "not well-formed"),
+        (b"", "not well-formed"),
+    ):
+        with pytest.raises(MalformedXml, match=message):
+            parse_xml(bad)
+        assert parse_xml(export_sample()).tag == "ASYCUDA"
+    with pytest.raises(MalformedXml, match="DTDs are not accepted"):
+        parse_xml(doctype)
+
+
+def test_documents_are_parsed_in_threads_at_once():
+    from concurrent.futures import ThreadPoolExecutor
+
+    doctype = HEADER + b'<!DOCTYPE ASYCUDA [<!ENTITY x "y">]><ASYCUDA>&x;</ASYCUDA>'
+
+    def one(n: int) -> str:
+        if n % 3 == 0:
+            with pytest.raises(MalformedXml, match="DTDs are not accepted"):
+                parse_xml(doctype)
+            return "refused"
+        return str(parse_xml(export_sample()).tag)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(one, range(90)))
+    assert results.count("refused") == 30 and results.count("ASYCUDA") == 60
+
+
 def test_undeclared_entity_reference_is_refused():
     with pytest.raises(
         MalformedXml, match=r"Entity 'office' not defined.*entity references are not accepted"
