@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from cites_connector.adapters.sql import locks
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.codec import utc
+from cites_connector.adapters.sql.prebuilt import Prebuilt
 from cites_connector.domain.decision_dicts import (
     compact,
     decision_from_dict,
@@ -36,22 +37,37 @@ _LATEST = select(t.decisions, _s.state).join(
     t.declarations, and_(_s.declaration_id == _d.declaration_id, _s.latest_version == _d.version)
 )
 _LATEST_OF = _LATEST.where(_s.declaration_id == bindparam("declaration_id"))
-_INSERT_DECISION = insert(t.decisions)
+_INSERT_DECISION = Prebuilt(
+    insert(t.decisions),
+    (
+        "declaration_id",
+        "version",
+        "decision",
+        "hs_table",
+        "declaration_date",
+        "payload",
+        "declaration",
+        "decided_at",
+    ),
+)
 _DECLARATION_COLUMNS = ("latest_version", "state", "declarant_code", "office_code", "updated_at")
 
 
-def _upsert_declaration(dialect: Any) -> Any:
+def _upsert_declaration(dialect: Any) -> Prebuilt:
     """One statement for the declaration's row; it never moves back to an older version.
 
     A version older than the stored one updates nothing (row count 0): a concurrent decision
     on a newer version committed first, and the caller retries, to answer StaleVersion.
     """
     stmt = dialect.insert(t.declarations)
-    return stmt.on_conflict_do_update(
-        index_elements=[_s.declaration_id],
-        set_={name: stmt.excluded[name] for name in _DECLARATION_COLUMNS},
-        where=_s.latest_version <= stmt.excluded.latest_version,
-    ).execution_options(preserve_rowcount=True)  # an INSERT's row count is dropped otherwise
+    return Prebuilt(
+        stmt.on_conflict_do_update(
+            index_elements=[_s.declaration_id],
+            set_={name: stmt.excluded[name] for name in _DECLARATION_COLUMNS},
+            where=_s.latest_version <= stmt.excluded.latest_version,
+        ),
+        ("declaration_id", *_DECLARATION_COLUMNS),
+    )
 
 
 _UPSERT_DECLARATION = {
@@ -118,8 +134,8 @@ class SqlDeclarations(Declarations):
         decision = stored.decision
         try:
             # no savepoint: a duplicate ends the transaction anyway (the service retries it)
-            self.c.execute(
-                _INSERT_DECISION,
+            _INSERT_DECISION.execute(
+                self.c,
                 {
                     "declaration_id": decision.declaration_id,
                     "version": decision.version,
@@ -145,7 +161,7 @@ class SqlDeclarations(Declarations):
             "updated_at": stored.decided_at,
         }
         if self._upsert is not None:
-            if self.c.execute(self._upsert, values).rowcount != 1:
+            if self._upsert.execute(self.c, values).rowcount != 1:
                 raise DuplicateDecision(
                     f"declaration {decision.declaration_id} has a version "
                     f"newer than {decision.version}"
