@@ -8,10 +8,11 @@ concurrent amendment, cancellation or release is noticed, never overwritten (con
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, and_, bindparam, exists, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, exists, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -36,7 +37,9 @@ _d, _s = t.decisions.c, t.declarations.c
 _LATEST = select(t.decisions, _s.state).join(
     t.declarations, and_(_s.declaration_id == _d.declaration_id, _s.latest_version == _d.version)
 )
-_LATEST_OF = _LATEST.where(_s.declaration_id == bindparam("declaration_id"))
+_LATEST_OF = Prebuilt(
+    _LATEST.where(_s.declaration_id == bindparam("declaration_id")), ("declaration_id",)
+)
 _INSERT_DECISION = Prebuilt(
     insert(t.decisions),
     (
@@ -114,7 +117,7 @@ class SqlDeclarations(Declarations):
         self.postgres = connection.dialect.name == "postgresql"
         self._upsert = _UPSERT_DECLARATION.get(connection.dialect.name)
 
-    def _stored(self, row: RowMapping) -> StoredDecision:
+    def _stored(self, row: Mapping[Any, Any]) -> StoredDecision:
         return StoredDecision(
             decision_from_dict(row["payload"]),
             declaration_from_dict(row["declaration"]),
@@ -127,8 +130,8 @@ class SqlDeclarations(Declarations):
             locks.lock_names(self.c, locks.DECLARATIONS, [declaration_id])
 
     def latest(self, declaration_id: str) -> StoredDecision | None:
-        row = self.c.execute(_LATEST_OF, {"declaration_id": declaration_id}).mappings().first()
-        return self._stored(row) if row else None
+        rows = _LATEST_OF.rows(self.c, {"declaration_id": declaration_id})
+        return self._stored(rows[0]) if rows else None
 
     def save(self, stored: StoredDecision, payload: dict[str, Any] | None = None) -> None:
         decision = stored.decision

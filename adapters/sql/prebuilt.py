@@ -25,6 +25,7 @@ from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.selectable import Select
 
 _Processor = Callable[[Any], Any] | None
 
@@ -35,6 +36,8 @@ class _Compiled:
     #: parameter names in the order of the SQL's placeholders; None: the driver takes a dict
     positions: tuple[str, ...] | None
     processors: dict[str, Callable[[Any], Any]]
+    #: a SELECT's column names and result processors, in the order of its columns
+    results: tuple[tuple[str, _Processor], ...]
 
 
 class Prebuilt:
@@ -62,7 +65,13 @@ class Prebuilt:
                 processors[name] = processor
         order = compiled.positiontup
         positions = tuple(order) if compiled.positional and order is not None else None
-        found = _Compiled(compiled.string, positions, processors)
+        results: tuple[tuple[str, _Processor], ...] = ()
+        if isinstance(self.statement, Select):
+            results = tuple(
+                (str(c.key), c.type.dialect_impl(dialect).result_processor(dialect, None))
+                for c in self.statement.selected_columns
+            )
+        found = _Compiled(compiled.string, positions, processors, results)
         self._by_dialect[key] = found
         return found
 
@@ -94,6 +103,23 @@ class Prebuilt:
                 dialect=connection.dialect,
             ) from exc
         return cursor
+
+    def rows(self, connection: Connection, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """A SELECT's rows, each a dict by column name, its values as ``Connection.execute``
+        returns them (the result processors of the column types)."""
+        results = self._compiled(connection.dialect).results
+        cursor = self.execute(connection, parameters)
+        try:
+            fetched = cursor.fetchall()
+        finally:
+            cursor.close()
+        return [
+            {
+                name: value if process is None else process(value)
+                for (name, process), value in zip(results, row, strict=True)
+            }
+            for row in fetched
+        ]
 
     @staticmethod
     def _row(compiled: _Compiled, values: Mapping[str, Any]) -> Any:
