@@ -68,7 +68,7 @@ def _upsert_declaration(dialect: Any) -> Prebuilt:
             index_elements=[_s.declaration_id],
             set_={name: stmt.excluded[name] for name in _DECLARATION_COLUMNS},
             where=_s.latest_version <= stmt.excluded.latest_version,
-        ),
+        ).execution_options(preserve_rowcount=True),  # when run by Connection.execute
         ("declaration_id", *_DECLARATION_COLUMNS),
     )
 
@@ -164,7 +164,7 @@ class SqlDeclarations(Declarations):
             "updated_at": stored.decided_at,
         }
         if self._upsert is not None:
-            if self._upsert.execute(self.c, values).rowcount != 1:
+            if self._upsert.execute(self.c, values) != 1:
                 raise DuplicateDecision(
                     f"declaration {decision.declaration_id} has a version "
                     f"newer than {decision.version}"

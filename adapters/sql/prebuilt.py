@@ -24,10 +24,17 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.selectable import Select
 
 _Processor = Callable[[Any], Any] | None
+
+
+def _observed(connection: Connection) -> bool:
+    """Someone listens to this connection's statements (a test counting them, a tracer): they
+    go through ``Connection.execute`` then, so that every listener sees them as before."""
+    dispatch = connection.dispatch
+    return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)
 
 
 @dataclass(frozen=True)
@@ -43,7 +50,7 @@ class _Compiled:
 class Prebuilt:
     """One Core statement; ``columns``: the parameter names every call passes."""
 
-    def __init__(self, statement: ClauseElement, columns: Sequence[str]):
+    def __init__(self, statement: Select[Any] | UpdateBase, columns: Sequence[str]):
         self.statement = statement
         self.columns = tuple(columns)
         self._by_dialect: dict[tuple[str, str, str], _Compiled] = {}
@@ -66,10 +73,10 @@ class Prebuilt:
         order = compiled.positiontup
         positions = tuple(order) if compiled.positional and order is not None else None
         results: tuple[tuple[str, _Processor], ...] = ()
-        if isinstance(self.statement, Select):
+        if isinstance(self.statement, Select | UpdateBase):  # a SELECT, or DML's RETURNING
             results = tuple(
                 (str(c.key), c.type.dialect_impl(dialect).result_processor(dialect, None))
-                for c in self.statement.selected_columns
+                for c in self.statement.exported_columns
             )
         found = _Compiled(compiled.string, positions, processors, results)
         self._by_dialect[key] = found
@@ -77,9 +84,20 @@ class Prebuilt:
 
     def execute(
         self, connection: Connection, parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]]
-    ) -> DBAPICursor:
+    ) -> int:
         """Run with one row of parameters (execute) or several (executemany); returns the
-        driver's cursor (``rowcount``, ``fetchone``)."""
+        row count."""
+        if _observed(connection):
+            return connection.execute(self.statement, parameters).rowcount
+        cursor = self._run(connection, parameters)
+        try:
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+    def _run(
+        self, connection: Connection, parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    ) -> DBAPICursor:
         compiled = self._compiled(connection.dialect)
         if isinstance(parameters, Mapping):
             rows, row = None, self._row(compiled, parameters)
@@ -105,10 +123,12 @@ class Prebuilt:
         return cursor
 
     def rows(self, connection: Connection, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """A SELECT's rows, each a dict by column name, its values as ``Connection.execute``
-        returns them (the result processors of the column types)."""
+        """A SELECT's rows (or those an UPDATE returns), each a dict by column name, its
+        values as ``Connection.execute`` returns them (the column types' result processors)."""
+        if _observed(connection):
+            return [dict(r) for r in connection.execute(self.statement, parameters).mappings()]
         results = self._compiled(connection.dialect).results
-        cursor = self.execute(connection, parameters)
+        cursor = self._run(connection, parameters)
         try:
             fetched = cursor.fetchall()
         finally:
@@ -133,3 +153,22 @@ class Prebuilt:
             processors[name](values[name]) if name in processors else values[name]
             for name in compiled.positions
         ]
+
+
+class BySize:
+    """A statement whose SQL depends only on how many values it lists (``IN (...)``, one
+    ``CASE`` branch per line): one ``Prebuilt`` per count, built by ``build(count)``, up to
+    ``most``; a larger count gets None (the caller runs its expanding statement instead)."""
+
+    def __init__(self, build: Callable[[int], Prebuilt], most: int = 32):
+        self.build = build
+        self.most = most
+        self._built: dict[int, Prebuilt] = {}
+
+    def get(self, size: int) -> Prebuilt | None:
+        if size < 1 or size > self.most:
+            return None
+        found = self._built.get(size)
+        if found is None:
+            found = self._built[size] = self.build(size)
+        return found
