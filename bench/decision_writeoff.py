@@ -376,7 +376,7 @@ def run(database_url: str | None, data_dir: Path, args: argparse.Namespace) -> f
         print(f"   declarations/s (map + clear)  : {rate['map_clear']:10.1f}")
         print(
             f"   bare tx/s (1 UPDATE, 2 INSERT): {rate['bare']:10.1f}  (statements built per "
-            f"call, as the ledger does)"
+            f"call: the issue's baseline)"
         )
         print(
             f"   ratio decisions/bare          : {ratio:10.3f}  (target >= {TARGET_RATIO:.3f}: "

@@ -15,10 +15,11 @@ makes the locks unnecessary. Connection failures surface as ``Unavailable``: not
 a value the database refuses surfaces as ``UnstorableValue`` (db_errors.py).
 
 Speed: a clearance is a dozen statements, so building and compiling them costs more than the
-database does. Statements are therefore built once, at import, with bound parameters
-(SQLAlchemy then compiles each once per engine), rows are sent as plain dicts, several rows of
-one table go in one ``executemany``, and the permits a declaration cites are read once per
-transaction (``permits.lock``, permit_rows.py).
+database does. Statements are therefore built once, at import, with bound parameters; those of
+the clearance path are compiled once per dialect and run on the driver's cursor
+(prebuilt.py, issue 14), rows are sent as plain dicts, several rows of one table go in one
+``executemany``, and the permits a declaration cites are read once per transaction
+(``permits.lock``, permit_rows.py).
 """
 
 from __future__ import annotations
