@@ -15,12 +15,14 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    literal_column,
     or_,
     select,
     update,
 )
 
 from cites_connector.adapters.sql import tables as t
+from cites_connector.adapters.sql.prebuilt import BySize, Prebuilt
 
 _p, _l = t.permits.c, t.permit_lines.c
 
@@ -126,6 +128,38 @@ def draw_lines(connection: Connection, lines: list[tuple[int, int, int]]) -> dic
         params: dict[str, int] = {}
         for k, (line_id, micro, stamp) in enumerate(chunk):
             params[f"i{k}"], params[f"a{k}"], params[f"s{k}"] = line_id, micro, stamp
-        for row in connection.execute(draw_many(len(chunk)), params):
-            drawn[row.id] = row.remaining_micro
+        for row in _DRAW_PREBUILT.get(len(chunk)).rows(connection, params):  # type: ignore[union-attr]
+            drawn[row["id"]] = row["remaining_micro"]
     return drawn
+
+
+def _draw_prebuilt(size: int) -> Prebuilt:
+    names = [f"{kind}{n}" for n in range(size) for kind in "ias"]
+    return Prebuilt(draw_many(size), names)
+
+
+#: ``draw_many`` run on the driver (prebuilt.py); DRAW_CHUNK bounds the sizes
+_DRAW_PREBUILT = BySize(_draw_prebuilt, DRAW_CHUNK)
+
+
+def _bump_prebuilt(size: int) -> Prebuilt:
+    names = [f"p{n}" for n in range(size)]
+    return Prebuilt(
+        update(t.permits)
+        .where(_p.id.in_([bindparam(n) for n in names]))
+        .values(balance_stamp=_p.balance_stamp + literal_column("1"))
+        .returning(_p.id, _p.balance_stamp),
+        names,
+    )
+
+
+_BUMP_PREBUILT = BySize(_bump_prebuilt)
+
+
+def bump_stamps(connection: Connection, ids: list[int]) -> list[tuple[int, int]]:
+    """``BUMP_STAMPS`` on these permit ids: (id, new stamp) of each permit raised."""
+    prebuilt = _BUMP_PREBUILT.get(len(ids))
+    if prebuilt is None:
+        return [(r.id, r.balance_stamp) for r in connection.execute(BUMP_STAMPS, {"ids": ids})]
+    rows = prebuilt.rows(connection, {f"p{n}": i for n, i in enumerate(ids)})
+    return [(r["id"], r["balance_stamp"]) for r in rows]

@@ -8,16 +8,18 @@ concurrent amendment, cancellation or release is noticed, never overwritten (con
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, and_, bindparam, exists, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, exists, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from cites_connector.adapters.sql import locks
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.codec import utc
+from cites_connector.adapters.sql.prebuilt import Prebuilt
 from cites_connector.domain.decision_dicts import (
     compact,
     decision_from_dict,
@@ -35,23 +37,40 @@ _d, _s = t.decisions.c, t.declarations.c
 _LATEST = select(t.decisions, _s.state).join(
     t.declarations, and_(_s.declaration_id == _d.declaration_id, _s.latest_version == _d.version)
 )
-_LATEST_OF = _LATEST.where(_s.declaration_id == bindparam("declaration_id"))
-_INSERT_DECISION = insert(t.decisions)
+_LATEST_OF = Prebuilt(
+    _LATEST.where(_s.declaration_id == bindparam("declaration_id")), ("declaration_id",)
+)
+_INSERT_DECISION = Prebuilt(
+    insert(t.decisions),
+    (
+        "declaration_id",
+        "version",
+        "decision",
+        "hs_table",
+        "declaration_date",
+        "payload",
+        "declaration",
+        "decided_at",
+    ),
+)
 _DECLARATION_COLUMNS = ("latest_version", "state", "declarant_code", "office_code", "updated_at")
 
 
-def _upsert_declaration(dialect: Any) -> Any:
+def _upsert_declaration(dialect: Any) -> Prebuilt:
     """One statement for the declaration's row; it never moves back to an older version.
 
     A version older than the stored one updates nothing (row count 0): a concurrent decision
     on a newer version committed first, and the caller retries, to answer StaleVersion.
     """
     stmt = dialect.insert(t.declarations)
-    return stmt.on_conflict_do_update(
-        index_elements=[_s.declaration_id],
-        set_={name: stmt.excluded[name] for name in _DECLARATION_COLUMNS},
-        where=_s.latest_version <= stmt.excluded.latest_version,
-    ).execution_options(preserve_rowcount=True)  # an INSERT's row count is dropped otherwise
+    return Prebuilt(
+        stmt.on_conflict_do_update(
+            index_elements=[_s.declaration_id],
+            set_={name: stmt.excluded[name] for name in _DECLARATION_COLUMNS},
+            where=_s.latest_version <= stmt.excluded.latest_version,
+        ).execution_options(preserve_rowcount=True),  # when run by Connection.execute
+        ("declaration_id", *_DECLARATION_COLUMNS),
+    )
 
 
 _UPSERT_DECLARATION = {
@@ -98,7 +117,7 @@ class SqlDeclarations(Declarations):
         self.postgres = connection.dialect.name == "postgresql"
         self._upsert = _UPSERT_DECLARATION.get(connection.dialect.name)
 
-    def _stored(self, row: RowMapping) -> StoredDecision:
+    def _stored(self, row: Mapping[Any, Any]) -> StoredDecision:
         return StoredDecision(
             decision_from_dict(row["payload"]),
             declaration_from_dict(row["declaration"]),
@@ -111,15 +130,15 @@ class SqlDeclarations(Declarations):
             locks.lock_names(self.c, locks.DECLARATIONS, [declaration_id])
 
     def latest(self, declaration_id: str) -> StoredDecision | None:
-        row = self.c.execute(_LATEST_OF, {"declaration_id": declaration_id}).mappings().first()
-        return self._stored(row) if row else None
+        rows = _LATEST_OF.rows(self.c, {"declaration_id": declaration_id})
+        return self._stored(rows[0]) if rows else None
 
     def save(self, stored: StoredDecision, payload: dict[str, Any] | None = None) -> None:
         decision = stored.decision
         try:
             # no savepoint: a duplicate ends the transaction anyway (the service retries it)
-            self.c.execute(
-                _INSERT_DECISION,
+            _INSERT_DECISION.execute(
+                self.c,
                 {
                     "declaration_id": decision.declaration_id,
                     "version": decision.version,
@@ -145,7 +164,7 @@ class SqlDeclarations(Declarations):
             "updated_at": stored.decided_at,
         }
         if self._upsert is not None:
-            if self.c.execute(self._upsert, values).rowcount != 1:
+            if self._upsert.execute(self.c, values) != 1:
                 raise DuplicateDecision(
                     f"declaration {decision.declaration_id} has a version "
                     f"newer than {decision.version}"

@@ -15,10 +15,11 @@ makes the locks unnecessary. Connection failures surface as ``Unavailable``: not
 a value the database refuses surfaces as ``UnstorableValue`` (db_errors.py).
 
 Speed: a clearance is a dozen statements, so building and compiling them costs more than the
-database does. Statements are therefore built once, at import, with bound parameters
-(SQLAlchemy then compiles each once per engine), rows are sent as plain dicts, several rows of
-one table go in one ``executemany``, and the permits a declaration cites are read once per
-transaction (``permits.lock``, permit_rows.py).
+database does. Statements are therefore built once, at import, with bound parameters; those of
+the clearance path are compiled once per dialect and run on the driver's cursor
+(prebuilt.py, issue 14), rows are sent as plain dicts, several rows of one table go in one
+``executemany``, and the permits a declaration cites are read once per transaction
+(``permits.lock``, permit_rows.py).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from cites_connector.adapters.sql.hs_rows import SqlAdminAuditTrail, SqlHsDrafts
 from cites_connector.adapters.sql.permit_intake import SqlEarlyStatuses, SqlInbox
 from cites_connector.adapters.sql.permit_reader import LineCache
 from cites_connector.adapters.sql.permit_rows import SqlPermits
+from cites_connector.adapters.sql.prebuilt import Prebuilt
 from cites_connector.adapters.sql.trade_control_rows import SqlTradeControls
 from cites_connector.adapters.sql.transactions import reading, writing
 from cites_connector.adapters.sql.usage_rows import SqlUsages
@@ -47,14 +49,27 @@ from cites_connector.domain.events import Event
 from cites_connector.mappings.outbox_messages import OutboxMessage, messages_for, rows_for
 from cites_connector.services.ports import AuditTrail, Ledger, Outbox, UnitOfWork
 
-_INSERT_OUTBOX = insert(t.outbox)
+_OUTBOX_COLUMNS = (
+    "message_id",
+    "channel",
+    "destination",
+    "routing_key",
+    "ordering_key",
+    "body",
+    "headers",
+    "created_at",
+    "attempts",
+)
+_INSERT_OUTBOX = Prebuilt(insert(t.outbox), _OUTBOX_COLUMNS)
 _INSERT_OUTBOX_ONCE = {
     name: dialect.insert(t.outbox)
     .on_conflict_do_nothing(index_elements=["message_id"])
     .execution_options(preserve_rowcount=True)
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
-_INSERT_AUDIT = insert(t.audit_log)
+_INSERT_AUDIT = Prebuilt(
+    insert(t.audit_log), ("actor", "action", "subject", "details", "at", "nonce", "mac")
+)
 
 
 def _outbox_row(message: OutboxMessage, at: datetime) -> dict[str, Any]:
@@ -80,7 +95,7 @@ class SqlOutbox(Outbox):
     def add(self, messages: Sequence[OutboxMessage], at: datetime) -> None:
         """Rows as they are, kept in the order given (their delivery order)."""
         if messages:
-            self.c.execute(_INSERT_OUTBOX, [_outbox_row(m, at) for m in messages])
+            _INSERT_OUTBOX.execute(self.c, [_outbox_row(m, at) for m in messages])
 
     def record(self, events: Sequence[Event], at: datetime) -> None:
         self.add(rows_for(events), at)
@@ -101,7 +116,7 @@ class SqlAuditTrail(AuditTrail):
     ) -> None:
         """Keyed at insert with its own MAC, linked into the chain later by the sealer: no
         lock beyond the row itself (audit_ledger.py, issue 14)."""
-        self.c.execute(_INSERT_AUDIT, keyed_row(self.c, actor, action, subject, details, at))
+        _INSERT_AUDIT.execute(self.c, keyed_row(self.c, actor, action, subject, details, at))
 
 
 class SqlUnitOfWork(UnitOfWork):

@@ -23,11 +23,13 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.codec import Row, from_micro, permit_from_rows
+from cites_connector.adapters.sql.prebuilt import BySize, Prebuilt
 from cites_connector.domain.permits import Permit
 
 _p, _l = t.permits.c, t.permit_lines.c
@@ -42,6 +44,47 @@ _LINES = select(t.permit_lines).where(_l.permit_id == bindparam("permit_id"))
 _CHANGED = select(_l.permit_id, _l.line, _l.remaining_micro, _l.stamp).where(
     _l.permit_id.in_(bindparam("permit_ids", expanding=True)), _l.stamp > bindparam("since")
 )
+
+
+def _heads_prebuilt(size: int) -> Prebuilt:
+    names = [f"n{k}" for k in range(size)]
+    return Prebuilt(
+        select(t.permits)
+        .where(_p.permit_number.in_([bindparam(n) for n in names]))
+        .order_by(_p.id),
+        names,
+    )
+
+
+def _changed_prebuilt(size: int) -> Prebuilt:
+    names = [f"i{k}" for k in range(size)]
+    return Prebuilt(
+        select(_l.permit_id, _l.line, _l.remaining_micro, _l.stamp).where(
+            _l.permit_id.in_([bindparam(n) for n in names]), _l.stamp > bindparam("since")
+        ),
+        [*names, "since"],
+    )
+
+
+#: ``_HEADS`` and ``_CHANGED`` for the usual few permits, run on the driver (prebuilt.py)
+_HEADS_PREBUILT, _CHANGED_PREBUILT = BySize(_heads_prebuilt), BySize(_changed_prebuilt)
+
+
+def _heads(connection: Connection, numbers: list[str]) -> list[Any]:
+    prebuilt = _HEADS_PREBUILT.get(len(numbers))
+    if prebuilt is None:
+        return list(connection.execute(_HEADS, {"numbers": numbers}).mappings())
+    return prebuilt.rows(connection, {f"n{k}": n for k, n in enumerate(numbers)})
+
+
+def _changed(connection: Connection, permit_ids: list[int], since: int) -> list[Any]:
+    prebuilt = _CHANGED_PREBUILT.get(len(permit_ids))
+    if prebuilt is None:
+        found = connection.execute(_CHANGED, {"permit_ids": permit_ids, "since": since})
+        return list(found.mappings())
+    params: dict[str, int] = {f"i{k}": i for k, i in enumerate(permit_ids)}
+    return prebuilt.rows(connection, params | {"since": since})
+
 
 #: lines kept per process, all permits together: ten permits of the largest size
 MAX_CACHED_LINES = 100_000
@@ -96,7 +139,7 @@ def read_permits(
     ``changed_here``: ids of the permits this transaction changed; their lines are read whole
     and not kept. The lines changed since they were kept are read for all permits at once.
     """
-    heads = list(connection.execute(_HEADS, {"numbers": list(numbers)}).mappings())
+    heads = _heads(connection, sorted(set(numbers)))
     kept: dict[int, Lines] = {}
     #: kept entries behind the database, by permit id: the stamp they were kept at
     stale: dict[int, int] = {}
@@ -113,12 +156,9 @@ def read_permits(
                 stale[permit_id] = entry.stamp
     changed: dict[int, dict[str, Decimal]] = {i: {} for i in stale}
     if stale:
-        rows = connection.execute(
-            _CHANGED, {"permit_ids": sorted(stale), "since": min(stale.values())}
-        )
-        for row in rows:
-            if row.stamp > stale[row.permit_id]:
-                changed[row.permit_id][row.line] = from_micro(row.remaining_micro)
+        for row in _changed(connection, sorted(stale), min(stale.values())):
+            if row["stamp"] > stale[row["permit_id"]]:
+                changed[row["permit_id"]][row["line"]] = from_micro(row["remaining_micro"])
     found = []
     for head in heads:
         permit_id = head["id"]

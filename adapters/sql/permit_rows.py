@@ -30,12 +30,12 @@ from cites_connector.adapters.sql import locks
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.balance_statements import (
     BUMP_STAMP,
-    BUMP_STAMPS,
     DRAW_BY_ID,
     DRAW_BY_KEY,
     GIVE_BACK,
     MARK_USED,
     RELEASE_USE,
+    bump_stamps,
     draw_lines,
 )
 from cites_connector.adapters.sql.codec import from_micro, line_to_row, permit_to_row, to_micro
@@ -233,9 +233,9 @@ class SqlPermits(Permits, Balances):
         to_stamp = {self._row_ids[(n, c)]: (n, c) for n, c, _, _ in draws}
         to_stamp = {i: k for i, k in to_stamp.items() if k not in self._stamps}
         if to_stamp:
-            for row in self.c.execute(BUMP_STAMPS, {"ids": sorted(to_stamp)}):
-                self._changed.add(row.id)
-                self._stamps[to_stamp[row.id]] = row.balance_stamp
+            for row_id, stamp in bump_stamps(self.c, sorted(to_stamp)):
+                self._changed.add(row_id)
+                self._stamps[to_stamp[row_id]] = stamp
         if any((n, c) not in self._stamps for n, c, _, _ in draws):
             return super().draw_all(draws)  # a permit gone: refused line by line
         total: dict[int, int] = {}

@@ -136,7 +136,7 @@ usages = Table(
     CheckConstraint("quantity_micro >= 0", name="quantity_not_negative"),
 )
 Index("ix_usages_permit", usages.c.permit_number, usages.c.issuing_country)
-Index("ix_usages_declaration", usages.c.declaration_id)
+#: lookups by declaration use the unique constraint above, which starts with declaration_id
 
 declarations = Table(
     "declarations",
@@ -148,7 +148,7 @@ declarations = Table(
     Column("office_code", String(limits.OFFICE_CODE)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
-Index("ix_declarations_state", declarations.c.state)
+#: lookups by state use ix_declarations_state_updated (console_tables.py)
 
 decisions = Table(
     "decisions",

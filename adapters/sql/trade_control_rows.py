@@ -8,7 +8,7 @@ ascending order; SQLite serialises writers), so it decided on what is used now.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -17,6 +17,7 @@ from sqlalchemy import Connection, bindparam, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from cites_connector.adapters.sql.codec import from_micro, to_micro
+from cites_connector.adapters.sql.prebuilt import Prebuilt
 from cites_connector.adapters.sql.trade_schema import (
     export_quotas,
     quota_charges,
@@ -28,21 +29,24 @@ from cites_connector.domain.trade_controls import ExportQuota, Suspension, Trade
 from cites_connector.services.trade_ports import Proposal, ProposalStatus, TradeControlRows
 
 _s, _q, _c, _p = trade_suspensions.c, export_quotas.c, quota_charges.c, trade_proposals.c
-#: what every deciding transaction reads: built once, parameters per call (issue 14)
-_SUSPENSIONS_IN_FORCE = (
+#: what every deciding transaction reads: compiled once, run on the driver (prebuilt.py,
+#: issue 14); the suspensions in force are few, their countries are picked here, so that the
+#: statement's SQL is fixed
+_SUSPENSIONS_IN_FORCE = Prebuilt(
     select(trade_suspensions)
     .where(
         _s.removed_at.is_(None),
         _s.starts_on <= bindparam("b_on"),
         or_(_s.ends_on.is_(None), _s.ends_on >= bindparam("b_on")),
-        _s.country.in_(bindparam("b_countries", expanding=True)),
     )
-    .order_by(_s.id)
+    .order_by(_s.id),
+    ("b_on",),
 )
-_QUOTAS_OF_YEAR = (
+_QUOTAS_OF_YEAR = Prebuilt(
     select(export_quotas)
     .where(_q.year == bindparam("b_year"))
-    .order_by(_q.year, _q.taxon_key, _q.term, _q.id)
+    .order_by(_q.year, _q.taxon_key, _q.term, _q.id),
+    ("b_year",),
 )
 
 
@@ -50,7 +54,7 @@ def taxon_key(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
-def suspension_from_row(row: RowMapping) -> Suspension:
+def suspension_from_row(row: Mapping[Any, Any]) -> Suspension:
     return Suspension(
         country=row["country"],
         taxon=row["taxon"],
@@ -66,7 +70,7 @@ def suspension_from_row(row: RowMapping) -> Suspension:
     )
 
 
-def quota_from_row(row: RowMapping) -> ExportQuota:
+def quota_from_row(row: Mapping[Any, Any]) -> ExportQuota:
     return ExportQuota(
         country=row["country"],
         taxon=row["taxon"],
@@ -93,10 +97,9 @@ class SqlTradeControls(TradeControlRows):
         countries: Collection[str] | None = None,
     ) -> list[Suspension]:
         if not removed and on is not None and countries is not None:  # a decision's question
-            found = self.c.execute(
-                _SUSPENSIONS_IN_FORCE, {"b_on": on, "b_countries": sorted(countries)}
-            )
-            return [suspension_from_row(r) for r in found.mappings()]
+            wanted = set(countries)
+            found = _SUSPENSIONS_IN_FORCE.rows(self.c, {"b_on": on})
+            return [suspension_from_row(r) for r in found if r["country"] in wanted]
         query = select(trade_suspensions).order_by(_s.id)
         if not removed:
             query = query.where(_s.removed_at.is_(None))
@@ -143,8 +146,7 @@ class SqlTradeControls(TradeControlRows):
 
     def quotas(self, *, year: int | None = None) -> list[ExportQuota]:
         if year is not None:
-            found = self.c.execute(_QUOTAS_OF_YEAR, {"b_year": year})
-            return [quota_from_row(r) for r in found.mappings()]
+            return [quota_from_row(r) for r in _QUOTAS_OF_YEAR.rows(self.c, {"b_year": year})]
         query = select(export_quotas).order_by(_q.year, _q.taxon_key, _q.term, _q.id)
         return [quota_from_row(r) for r in self.c.execute(query).mappings()]
 

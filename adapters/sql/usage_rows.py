@@ -10,11 +10,13 @@ from sqlalchemy.exc import IntegrityError
 
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.codec import usage_from_row, usage_to_row
+from cites_connector.adapters.sql.prebuilt import Prebuilt
 from cites_connector.domain.usages import Usage
 from cites_connector.services.ports import DuplicateDecision, Usages
 
 _u = t.usages.c
-_INSERT_USAGE = insert(t.usages)
+#: every column, as ``usage_to_row`` gives them (prebuilt.py)
+_INSERT_USAGE = Prebuilt(insert(t.usages), [c.name for c in t.usages.columns])
 _REVERSE_USAGE = (
     update(t.usages)
     .where(_u.usage_id == bindparam("b_usage_id"), _u.reversed_at.is_(None))
@@ -30,7 +32,7 @@ class SqlUsages(Usages):
         if not usages:
             return
         try:
-            self.c.execute(_INSERT_USAGE, [usage_to_row(u) for u in usages])
+            _INSERT_USAGE.execute(self.c, [usage_to_row(u) for u in usages])
         except IntegrityError as exc:  # the same item of the same version, written already
             raise DuplicateDecision(str(exc.orig)) from exc
 

@@ -1,4 +1,4 @@
-"""The migrations chain (0001 … 0014) on SQLite and PostgreSQL: from an empty database to
+"""The migrations chain (0001 … 0015) on SQLite and PostgreSQL: from an empty database to
 head gives exactly the tables the code declares, and every step down and back up works.
 
 Branches that each added a migration are merged by renumbering (0009 trade controls, 0010
@@ -76,7 +76,7 @@ def test_the_chain_is_one_line_numbered_in_order():
     assert len(script.get_heads()) == 1
     chain = revisions()
     assert chain == [f"{n:04d}" for n in range(1, len(chain) + 1)]
-    assert chain[-4:] == ["0011", "0012", "0013", "0014"]
+    assert chain[-4:] == ["0012", "0013", "0014", "0015"]
 
 
 def test_an_empty_database_migrates_to_exactly_the_declared_tables(empty_engine):
