@@ -37,7 +37,12 @@ _PENDING = select(_s.permit_number, _s.issuing_country).where(
 _INBOX = select(_i.message_id, _i.body_digest).where(
     _i.message_id.in_(bindparam("ids", expanding=True))
 )
-_INSERT_PERMITS = insert(t.permits).returning(_p.id, sort_by_parameter_order=True)
+#: plain ``executemany`` and the ids read back: an INSERT .. RETURNING of many rows is one
+#: long statement that psycopg parses anew each time (too long for its cache)
+_INSERT_PERMITS = insert(t.permits)
+_IDS = select(_p.id, _p.permit_number, _p.issuing_country).where(
+    _p.permit_number.in_(bindparam("numbers", expanding=True))
+)
 _INSERT_LINES = insert(t.permit_lines)
 _INSERT_AUDIT = insert(t.audit_log)
 _INSERT_INBOX = insert(t.inbox)
@@ -98,15 +103,17 @@ class SqlPermitBatch(PermitBatchRows):
         if not permits:
             return
         try:
-            ids = self.c.execute(
+            self.c.execute(
                 _INSERT_PERMITS,
                 [permit_to_row(n.permit) | {"balance_stamp": _FIRST_STAMP} for n in permits],
-            ).scalars()
+            )
         except IntegrityError as exc:  # PostgreSQL: another event of a new permit won
             raise DuplicateDecision("a permit of the batch was stored concurrently") from exc
+        numbers = sorted({n.permit.permit_number for n in permits})
+        ids = {(r[1], r[2]): r[0] for r in self.c.execute(_IDS, {"numbers": numbers})}
         lines: list[dict[str, Any]] = []
-        for permit_id, new in zip(ids, permits, strict=True):
-            extra = {"permit_id": permit_id, "stamp": _FIRST_STAMP}
+        for new in permits:
+            extra = {"permit_id": ids[new.permit.key], "stamp": _FIRST_STAMP}
             lines.extend(line_to_row(line) | extra for line in new.permit.lines)
         if lines:
             self.c.execute(_INSERT_LINES, lines)
