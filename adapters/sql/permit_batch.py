@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, insert, select, text
+from sqlalchemy import Connection, and_, bindparam, insert, literal_column, select, text, union_all
 from sqlalchemy.exc import IntegrityError
 
 from cites_connector.adapters.sql import locks
@@ -23,19 +23,23 @@ from cites_connector.adapters.sql.audit_ledger import keyed_row
 from cites_connector.adapters.sql.codec import line_to_row, permit_to_row
 from cites_connector.adapters.sql.ledger import SqlUnitOfWork
 from cites_connector.domain.usages import DeclarationState
-from cites_connector.services.permit_intake import NewPermit, PermitBatchRows
+from cites_connector.services.permit_intake import BatchKnown, NewPermit, PermitBatchRows
 from cites_connector.services.ports import DuplicateDecision, InboxEntry, UnitOfWork
 
 _p, _i, _s = t.permits.c, t.inbox.c, t.pending_permit_status.c
 _c, _d, _dl = t.held_citations.c, t.decisions.c, t.declarations.c
-_STORED = select(_p.permit_number, _p.issuing_country).where(
-    _p.permit_number.in_(bindparam("numbers", expanding=True))
-)
-_PENDING = select(_s.permit_number, _s.issuing_country).where(
-    _s.permit_number.in_(bindparam("numbers", expanding=True))
-)
-_INBOX = select(_i.message_id, _i.body_digest).where(
-    _i.message_id.in_(bindparam("ids", expanding=True))
+#: what the batch needs to know, in one statement: its permits stored, the statuses kept for
+#: them and its messages applied before
+_KNOWN = union_all(
+    select(literal_column("'p'"), _p.permit_number, _p.issuing_country).where(
+        _p.permit_number.in_(bindparam("numbers", expanding=True))
+    ),
+    select(literal_column("'s'"), _s.permit_number, _s.issuing_country).where(
+        _s.permit_number.in_(bindparam("numbers", expanding=True))
+    ),
+    select(literal_column("'i'"), _i.message_id, _i.body_digest).where(
+        _i.message_id.in_(bindparam("ids", expanding=True))
+    ),
 )
 #: plain ``executemany`` and the ids read back: an INSERT .. RETURNING of many rows is one
 #: long statement that psycopg parses anew each time (too long for its cache)
@@ -83,21 +87,19 @@ class SqlPermitBatch(PermitBatchRows):
         if self.postgres and keys:
             self.c.execute(_LOCK_ALL, {"space": locks.PERMITS, "keys": keys})
 
-    def stored(self, permit_numbers: Sequence[str]) -> set[tuple[str, str]]:
-        if not permit_numbers:
-            return set()
-        return {(r[0], r[1]) for r in self.c.execute(_STORED, {"numbers": list(permit_numbers)})}
-
-    def pending(self, permit_numbers: Sequence[str]) -> set[tuple[str, str]]:
-        if not permit_numbers:
-            return set()
-        return {(r[0], r[1]) for r in self.c.execute(_PENDING, {"numbers": list(permit_numbers)})}
-
-    def inbox(self, message_ids: Sequence[str]) -> dict[str, InboxEntry]:
-        if not message_ids:
-            return {}
-        found = self.c.execute(_INBOX, {"ids": list(message_ids)})
-        return {r[0]: InboxEntry(r[0], r[1]) for r in found}
+    def known(self, permit_numbers: Sequence[str], message_ids: Sequence[str]) -> BatchKnown:
+        known = BatchKnown(set(), set(), {})
+        if not permit_numbers and not message_ids:
+            return known
+        params = {"numbers": list(permit_numbers), "ids": list(message_ids)}
+        for kind, first, second in self.c.execute(_KNOWN, params):
+            if kind == "p":
+                known.stored.add((first, second))
+            elif kind == "s":
+                known.pending.add((first, second))
+            else:
+                known.seen[first] = InboxEntry(first, second)
+        return known
 
     def insert_new(self, permits: Sequence[NewPermit]) -> None:
         if not permits:

@@ -20,15 +20,12 @@ from datetime import datetime
 
 from cites_connector.domain.permits import Permit, PermitStatus, PermitStatusChange
 from cites_connector.services.permit_intake import (
-    BatchRowsFor,
     IncomingEvent,
     IntakeOutcome,
     NewPermit,
     PermitBatchRows,
 )
 from cites_connector.services.permit_store import PermitApplied, first_stored
-from cites_connector.services.ports import Ledger
-from cites_connector.services.releases import DeclarationEffects
 
 
 @dataclass
@@ -56,9 +53,8 @@ def plan_batch(
     numbers = sorted({e.event.permit_number for e in events})
     rows.lock(numbers)
     ids = [e.message_id for e in events if e.message_id is not None]
-    seen = rows.inbox(sorted(set(ids)))
-    stored = rows.stored(numbers)
-    pending = rows.pending(numbers)
+    known = rows.known(numbers, sorted(set(ids)))
+    seen, stored, pending = known.seen, known.stored, known.pending
     per_number = Counter(e.event.permit_number for e in events)
     per_id = Counter(ids)
     plan, new = BatchPlan([None] * len(events)), []
@@ -105,20 +101,6 @@ def needs_follow_up(
     )
 
 
-def held_citing(
-    ledger: Ledger,
-    batch_rows: BatchRowsFor | None,
-    effects: DeclarationEffects,
-    events: Sequence[IncomingEvent],
-) -> dict[str, list[str]]:
-    """The held declarations citing each permit of the batch, read in one snapshot (in one
-    statement with ``batch_rows``)."""
-    numbers = sorted({e.event.permit_number for e in events if isinstance(e.event, Permit)})
-    if not numbers:
-        return {}
-    if batch_rows is not None:
-        with ledger.snapshot() as uow:
-            rows = batch_rows(uow)
-            if rows is not None:
-                return rows.held_citing(numbers)
-    return effects.held_citing(numbers)
+def released_numbers(events: Sequence[IncomingEvent]) -> list[str]:
+    """The numbers of the batch's permits: the held declarations citing them may clear."""
+    return sorted({e.event.permit_number for e in events if isinstance(e.event, Permit)})

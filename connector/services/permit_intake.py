@@ -55,6 +55,16 @@ class NewPermit:
     at: datetime
 
 
+@dataclass(frozen=True)
+class BatchKnown:
+    #: (number, country) of the batch's permits stored already
+    stored: set[tuple[str, str]]
+    #: (number, country) of the status events kept for them
+    pending: set[tuple[str, str]]
+    #: the inbox rows of the batch's message ids, by id
+    seen: dict[str, InboxEntry]
+
+
 class PermitBatchRows(Protocol):
     """A batch of permit events in few statements, inside the caller's transaction (issue 14):
     each look-up is one statement for the whole batch, the new permits one write per table."""
@@ -62,14 +72,8 @@ class PermitBatchRows(Protocol):
     def lock(self, permit_numbers: Iterable[str]) -> None:
         """The permit numbers' locks (as ``Permits.lock`` takes them), in one go."""
 
-    def stored(self, permit_numbers: Sequence[str]) -> set[tuple[str, str]]:
-        """(number, country) of the permits stored under these numbers."""
-
-    def pending(self, permit_numbers: Sequence[str]) -> set[tuple[str, str]]:
-        """(number, country) of the status events kept for these numbers."""
-
-    def inbox(self, message_ids: Sequence[str]) -> dict[str, InboxEntry]:
-        """The inbox rows of these message ids, by id."""
+    def known(self, permit_numbers: Sequence[str], message_ids: Sequence[str]) -> BatchKnown:
+        """What the batch needs to know of its permits and messages, in one go."""
 
     def insert_new(self, permits: Sequence[NewPermit]) -> None:
         """Store new permits, their lines, their audit rows and their inbox rows."""

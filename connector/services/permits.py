@@ -13,7 +13,7 @@ from structlog.contextvars import bound_contextvars
 from cites_connector.domain.errors import UnknownPermit
 from cites_connector.domain.permits import Permit, PermitStatus, PermitStatusChange
 from cites_connector.services.decider_factory import Rulebook
-from cites_connector.services.permit_batch import held_citing, needs_follow_up, plan_batch
+from cites_connector.services.permit_batch import needs_follow_up, plan_batch, released_numbers
 from cites_connector.services.permit_intake import (
     MESSAGE_ID_CONFLICT,
     BatchRowsFor,
@@ -150,8 +150,7 @@ class PermitService:
         whole batch back and its exception comes out; the caller then applies the events one
         by one, so that a bad event is refused alone and the others are applied. Each event
         keeps its inbox row: a batch delivered again changes nothing (issue 14). New permits
-        are written together (permit_batch.py), the other events the ordinary way.
-        """
+        are written together (permit_batch.py), the other events the ordinary way."""
         for event in events:
             if isinstance(event.event, Permit):
                 refuse_impossible_sources(event.event, self.rulebook.taxonomy)
@@ -162,23 +161,24 @@ class PermitService:
             uow.permits.lock(sorted({events[i].event.permit_number for i in plan.ordinary}))
             for index in plan.ordinary:
                 plan.outcomes[index] = self._apply_locked(uow, events[index])
-        held = held_citing(self.ledger, self.batch_rows, self.effects, events)
+            # what the permits may release, read under their locks (releases.py)
+            held = rows.held_citing(released_numbers(events)) if rows is not None else None
+        if held is None:
+            held = self.effects.held_citing(released_numbers(events))
         followed = []
         for event, outcome in zip(events, plan.done(), strict=True):
-            change = event.event
+            change, actor = event.event, event.actor
             with bound_contextvars(permit_number=change.permit_number):
                 if not needs_follow_up(change, outcome, held):
                     followed.append(outcome)
                 elif isinstance(change, Permit):
-                    followed.append(
-                        self._follow_up(outcome, change.permit_number, event.actor, held)
-                    )
+                    followed.append(self._follow_up(outcome, change.permit_number, actor, held))
                 else:
-                    followed.append(self._status_follow_up(change, outcome, event.actor, held))
+                    followed.append(self._status_follow_up(change, outcome, actor, held))
         return followed
 
     def _apply_locked(self, uow: UnitOfWork, event: IncomingEvent) -> IntakeOutcome:
-        change, actor = event.event, event.actor
+        change, actor = event.event, event.actor  # its permit locked and read by the caller
         with bound_contextvars(permit_number=change.permit_number):
             work: Callable[[UnitOfWork, datetime], IntakeOutcome]
             if isinstance(change, Permit):
