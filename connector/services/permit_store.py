@@ -155,7 +155,7 @@ def store_permit(
         {"version": permit.version},
         now,
     )
-    # the consumer logs one line per event (permit.event_consumed): this one is detail
+    # the consumer logs each event (permit.event_consumed, at DEBUG in a batch): this is detail
     log.debug("permit.stored", permit_number=permit.permit_number, version=permit.version)
     overtaken = (
         None
