@@ -1,6 +1,6 @@
 """One worker thread of the permit consumer (``permit_consumer.PermitConsumer`` starts one per
 worker): its own connection and channel, with capped back-off and the topology declared; the
-messages delivered so far (up to half the prefetch) go together to ``PermitHandler``, whose verdicts
+messages delivered so far (up to the prefetch) go together to ``PermitHandler``, whose verdicts
 it carries out (ack after commit, dead-letter with the reason, or requeue). While idle it looks
 at the queue depths for ``/healthz``."""
 
@@ -52,8 +52,6 @@ class ConsumerLoop:
         self.watch = ConsumerWatch()
         self._thread: threading.Thread | None = None
         self._polled = 0.0
-        #: the most deliveries handled together
-        self.batch_limit = max(1, owner.prefetch // 2)
 
     def start(self) -> None:
         self._thread = threading.Thread(
@@ -117,11 +115,9 @@ class ConsumerLoop:
         deliveries = channel.consume(PERMITS_QUEUE, inactivity_timeout=0.5)
         for method, properties, body in deliveries:
             if method is not None:
-                # what was delivered already together (issue 14), up to half the prefetch: the
-                # broker keeps the other half coming while a batch is applied, instead of
-                # waiting for its ack with nothing in flight
+                # what was delivered already (up to the prefetch) together: issue 14
                 batch: list[Delivery] = [(method, properties, body)]
-                while len(batch) < self.batch_limit and channel.get_waiting_message_count():
+                while len(batch) < owner.prefetch and channel.get_waiting_message_count():
                     more, more_properties, more_body = next(deliveries)
                     if more is None:
                         break

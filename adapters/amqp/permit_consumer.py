@@ -1,7 +1,7 @@
 """The permit consumer: ``cites-connector.permits`` into the ledger (contract 3.1).
 
 Each worker thread owns one connection and one channel (pika is not thread-safe) with the
-configured prefetch, and handles what the broker has delivered to it so far, up to half the
+configured prefetch, and handles what the broker has delivered to it so far, up to the
 prefetch, together (``permit_handler.py`` decides what becomes of each message):
 
 - ack only after ``PermitService`` committed (the transaction holds the inbox row that makes a
