@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pika
 import pika.exceptions
@@ -31,9 +32,9 @@ from cites_connector.adapters.amqp.permit_handler import (
     Requeue,
     Verdict,
 )
+from cites_connector.adapters.amqp.permit_verdicts import batch_fields, count_outcome, event_fields
 from cites_connector.adapters.amqp.topology import PERMITS_QUEUE, declare
 from cites_connector.domain.errors import ConnectorError
-from cites_connector.services.permits import IntakeOutcome
 
 if TYPE_CHECKING:
     from cites_connector.adapters.amqp.permit_consumer import PermitConsumer
@@ -189,7 +190,9 @@ class ConsumerLoop:
                     with bound_contextvars(
                         message_id=properties.message_id, routing_key=method.routing_key
                     ):
-                        self._acked(method, verdict)
+                        self._acked(method, verdict, each=log.debug)
+            # one line per batch at INFO; each event's own at DEBUG
+            log.info("permit.batch_consumed", **batch_fields(verdicts))
         finally:
             self.watch.done()
 
@@ -213,19 +216,14 @@ class ConsumerLoop:
             channel.basic_ack(method.delivery_tag)
             self._acked(method, verdict)
 
-    def _acked(self, method: Basic.Deliver, verdict: Ack) -> None:
-        """What follows an applied event's ack: its log line, counts and the relay's wake-up."""
+    def _acked(
+        self, method: Basic.Deliver, verdict: Ack, each: Callable[..., Any] = log.info
+    ) -> None:
+        """What follows an applied event's ack: its log line (``each``), counts and the relay's
+        wake-up."""
         outcome = verdict.outcome
-        log.info(
-            "permit.event_consumed",
-            permit_number=outcome.applied.permit_number,
-            applied=outcome.applied.applied,
-            duplicate=outcome.duplicate,
-            released=len(outcome.released),
-            reported=len(outcome.reported),
-            detail=outcome.applied.detail,
-        )
-        self._count(method.routing_key, outcome)
+        each("permit.event_consumed", **event_fields(outcome))
+        count_outcome(self.owner.metrics, method.routing_key, outcome)
         if self.owner.on_applied is not None and (outcome.released or outcome.reported):
             self.owner.on_applied()
         self._forget(verdict.forget)
@@ -236,16 +234,6 @@ class ConsumerLoop:
                 self.owner.attempts.forget(key)
         except ConnectorError as exc:  # left behind: pruned later, harmless meanwhile
             log.warning("permit.attempts_not_cleared", error=exc.message)
-
-    def _count(self, routing_key: str, outcome: IntakeOutcome) -> None:
-        metrics = self.owner.metrics
-        if metrics is None:
-            return
-        applied = "duplicate" if outcome.duplicate else None
-        applied = applied or ("applied" if outcome.applied.applied else "ignored")
-        metrics.permit_event(routing_key, applied)
-        for decision in outcome.released:
-            metrics.decided(decision, "release")
 
     def _pause(self, connection: BlockingConnection, seconds: float) -> bool:
         """Wait while keeping the connection alive (heartbeats); True when stopping."""

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import pika
 from pika.spec import Basic
 
+from cites_connector.adapters.metrics.registry import ConnectorMetrics
 from cites_connector.domain.permits import Permit, PermitStatusChange
 from cites_connector.services.permits import IncomingEvent, IntakeOutcome
 
@@ -87,3 +88,40 @@ class PermitIntake(Protocol):
         message_id: str | None,
         body_digest: str | None,
     ) -> IntakeOutcome: ...
+
+
+def event_fields(outcome: IntakeOutcome) -> dict[str, Any]:
+    """The log fields of one event consumed (``permit.event_consumed``)."""
+    return {
+        "permit_number": outcome.applied.permit_number,
+        "applied": outcome.applied.applied,
+        "duplicate": outcome.duplicate,
+        "released": len(outcome.released),
+        "reported": len(outcome.reported),
+        "detail": outcome.applied.detail,
+    }
+
+
+def batch_fields(verdicts: Sequence[Verdict]) -> dict[str, Any]:
+    """The log fields of a batch's events applied (``permit.batch_consumed``, issue 14)."""
+    outcomes = [v.outcome for v in verdicts if isinstance(v, Ack)]
+    return {
+        "events": len(outcomes),
+        "applied": sum(o.applied.applied for o in outcomes),
+        "duplicate": sum(o.duplicate for o in outcomes),
+        "released": sum(len(o.released) for o in outcomes),
+        "reported": sum(len(o.reported) for o in outcomes),
+    }
+
+
+def count_outcome(
+    metrics: ConnectorMetrics | None, routing_key: str, outcome: IntakeOutcome
+) -> None:
+    """An event consumed in serve's /metrics (with its releases)."""
+    if metrics is None:
+        return
+    applied = "duplicate" if outcome.duplicate else None
+    applied = applied or ("applied" if outcome.applied.applied else "ignored")
+    metrics.permit_event(routing_key, applied)
+    for decision in outcome.released:
+        metrics.decided(decision, "release")

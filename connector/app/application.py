@@ -26,6 +26,7 @@ from cites_connector.adapters.sql.audit_key import AuditKeyFile, with_audit_key
 from cites_connector.adapters.sql.engine import make_engine
 from cites_connector.adapters.sql.hs_store import SqlHsTableStore
 from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
+from cites_connector.adapters.sql.permit_batch import permit_batch_rows
 from cites_connector.app.epix_wiring import (
     build_ledger,
     foreign_permit_waits,
@@ -159,7 +160,9 @@ def build_services(
     """The one place services are constructed (tests on the in-memory ledger too). With a
     ``lookup`` (contract 3.3), a permit found is stored as a permit event of its publisher."""
     step = {} if max_version_step is None else {"max_version_step": max_version_step}
-    permits = PermitService(ledger, rulebook, clock=clock, new_id=new_id, **step)
+    permits = PermitService(
+        ledger, rulebook, clock=clock, new_id=new_id, batch_rows=permit_batch_rows, **step
+    )
     clearance = ClearanceService(
         ledger,
         rulebook,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 
 import structlog
 
@@ -12,7 +15,7 @@ from cites_connector.domain.permits import Permit, PermitStatusChange
 from cites_connector.domain.source_rules import LineageView, permit_source_problems
 from cites_connector.domain.usages import Usage
 from cites_connector.services.permit_store import PermitApplied
-from cites_connector.services.ports import InboxEntry
+from cites_connector.services.ports import InboxEntry, UnitOfWork
 
 log = structlog.get_logger(__name__)
 MESSAGE_ID_CONFLICT = "MESSAGE_ID_CONFLICT"
@@ -35,6 +38,52 @@ class IncomingEvent:
     actor: str
     message_id: str | None
     body_digest: str | None = None
+
+
+@dataclass(frozen=True)
+class NewPermit:
+    """A permit not stored before, with no status kept for it: written as it comes, with its
+    audit row and its message's inbox row (``PermitBatchRows.insert_new``)."""
+
+    permit: Permit
+    actor: str
+    message_id: str | None
+    body_digest: str | None
+    #: the inbox row's outcome
+    detail: str
+    #: when it was received (its audit and inbox rows)
+    at: datetime
+
+
+@dataclass(frozen=True)
+class BatchKnown:
+    #: (number, country) of the batch's permits stored already
+    stored: set[tuple[str, str]]
+    #: (number, country) of the status events kept for them
+    pending: set[tuple[str, str]]
+    #: the inbox rows of the batch's message ids, by id
+    seen: dict[str, InboxEntry]
+
+
+class PermitBatchRows(Protocol):
+    """A batch of permit events in few statements, inside the caller's transaction (issue 14):
+    each look-up is one statement for the whole batch, the new permits one write per table."""
+
+    def lock(self, permit_numbers: Iterable[str]) -> None:
+        """The permit numbers' locks (as ``Permits.lock`` takes them), in one go."""
+
+    def known(self, permit_numbers: Sequence[str], message_ids: Sequence[str]) -> BatchKnown:
+        """What the batch needs to know of its permits and messages, in one go."""
+
+    def insert_new(self, permits: Sequence[NewPermit]) -> None:
+        """Store new permits, their lines, their audit rows and their inbox rows."""
+
+    def held_citing(self, permit_numbers: Sequence[str]) -> dict[str, list[str]]:
+        """The held declarations citing each number, in the order they are released."""
+
+
+#: the batch rows on a unit of work's connection; None: the ledger has none (one by one)
+BatchRowsFor = Callable[[UnitOfWork], PermitBatchRows | None]
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,15 @@ def _with_usage_kept(permit: Permit, previous: Permit | None, usages: list[Usage
     return replace(permit, lines=tuple(lines), used_by=previous.used_by if previous else None)
 
 
+def first_stored(permit: Permit) -> Permit:
+    """A permit stored for the first time: nothing written off it yet (as ``store_permit``
+    keeps it when there is no previous version)."""
+    if permit.used_by is None and all(line.remaining == line.quantity for line in permit.lines):
+        return permit
+    lines = tuple(replace(line, remaining=line.quantity) for line in permit.lines)
+    return replace(permit, lines=lines, used_by=None)
+
+
 def _refuse_after_cancellation(
     cancelled: PermitStatusChange | Permit, version: int, event: str
 ) -> None:
@@ -146,7 +155,7 @@ def store_permit(
         {"version": permit.version},
         now,
     )
-    # the consumer logs one line per event (permit.event_consumed): this one is detail
+    # the consumer logs each event (permit.event_consumed, at DEBUG in a batch): this is detail
     log.debug("permit.stored", permit_number=permit.permit_number, version=permit.version)
     overtaken = (
         None

@@ -13,8 +13,10 @@ from structlog.contextvars import bound_contextvars
 from cites_connector.domain.errors import UnknownPermit
 from cites_connector.domain.permits import Permit, PermitStatus, PermitStatusChange
 from cites_connector.services.decider_factory import Rulebook
+from cites_connector.services.permit_batch import needs_follow_up, plan_batch, released_numbers
 from cites_connector.services.permit_intake import (
     MESSAGE_ID_CONFLICT,
+    BatchRowsFor,
     IncomingEvent,
     IntakeOutcome,
     PermitBalance,
@@ -62,6 +64,7 @@ class PermitService:
         new_id: Callable[[], str],
         max_attempts: int = 8,
         max_version_step: int = DEFAULT_MAX_VERSION_STEP,
+        batch_rows: BatchRowsFor | None = None,
     ):
         self.ledger = ledger
         self.rulebook = rulebook
@@ -70,6 +73,9 @@ class PermitService:
         self.max_attempts = max_attempts
         #: CONNECTOR_PERMIT_MAX_VERSION_STEP (contract 3.1 (v2)): IMPLAUSIBLE_VERSION above it
         self.max_version_step = max_version_step
+        #: a batch's look-ups and new permits in few statements (receive_batch; None: the
+        #: ledger has no such thing and a batch is applied event by event in its transaction)
+        self.batch_rows = batch_rows
         self.effects = DeclarationEffects(
             ledger, rulebook, clock=clock, new_id=new_id, max_attempts=max_attempts
         )
@@ -143,50 +149,45 @@ class PermitService:
         All or nothing: the first event that fails (refused, invalid, a lost race) rolls the
         whole batch back and its exception comes out; the caller then applies the events one
         by one, so that a bad event is refused alone and the others are applied. Each event
-        keeps its inbox row: a batch delivered again changes nothing (issue 14).
-        """
+        keeps its inbox row: a batch delivered again changes nothing (issue 14). New permits
+        are written together (permit_batch.py), the other events the ordinary way."""
         for event in events:
             if isinstance(event.event, Permit):
                 refuse_impossible_sources(event.event, self.rulebook.taxonomy)
         with self.ledger.transaction() as uow:
-            # every permit of the batch locked (PostgreSQL: in the fixed order, ports.py) and
-            # read in one go, before the first event is looked at
-            uow.permits.lock(sorted({e.event.permit_number for e in events}))
-            outcomes = []
-            for event in events:
-                change = event.event
-                with bound_contextvars(permit_number=change.permit_number):
-                    work: Callable[[UnitOfWork, datetime], IntakeOutcome]
-                    if isinstance(change, Permit):
-                        work = partial(self._permit, permit=change, actor=event.actor)
-                    else:
-                        work = partial(self._status, change=change, actor=event.actor)
-                    outcomes.append(
-                        self._apply_in(
-                            uow,
-                            event.message_id,
-                            event.body_digest,
-                            event.actor,
-                            change.permit_number,
-                            work,
-                            locked=True,
-                        )
-                    )
-        # the held declarations the events may release, all read in one snapshot
-        held = self.effects.held_citing(
-            sorted({e.event.permit_number for e in events if isinstance(e.event, Permit)})
-        )
+            rows = self.batch_rows(uow) if self.batch_rows is not None else None
+            plan = plan_batch(rows, events, self.clock)
+            # the others' permits locked (in the fixed order, ports.py) and read in one go
+            uow.permits.lock(sorted({events[i].event.permit_number for i in plan.ordinary}))
+            for index in plan.ordinary:
+                plan.outcomes[index] = self._apply_locked(uow, events[index])
+            # what the permits may release, read under their locks (releases.py)
+            held = rows.held_citing(released_numbers(events)) if rows is not None else None
+        if held is None:
+            held = self.effects.held_citing(released_numbers(events))
         followed = []
-        for event, outcome in zip(events, outcomes, strict=True):
-            change = event.event
+        for event, outcome in zip(events, plan.done(), strict=True):
+            change, actor = event.event, event.actor
             with bound_contextvars(permit_number=change.permit_number):
-                if isinstance(change, Permit):
-                    followed.append(
-                        self._follow_up(outcome, change.permit_number, event.actor, held)
-                    )
+                if not needs_follow_up(change, outcome, held):
+                    followed.append(outcome)
+                elif isinstance(change, Permit):
+                    followed.append(self._follow_up(outcome, change.permit_number, actor, held))
                 else:
-                    followed.append(self._status_follow_up(change, outcome, event.actor, held))
+                    followed.append(self._status_follow_up(change, outcome, actor, held))
         return followed
+
+    def _apply_locked(self, uow: UnitOfWork, event: IncomingEvent) -> IntakeOutcome:
+        change, actor = event.event, event.actor  # its permit locked and read by the caller
+        with bound_contextvars(permit_number=change.permit_number):
+            work: Callable[[UnitOfWork, datetime], IntakeOutcome]
+            if isinstance(change, Permit):
+                work = partial(self._permit, permit=change, actor=actor)
+            else:
+                work = partial(self._status, change=change, actor=actor)
+            return self._apply_in(
+                uow, event.message_id, event.body_digest, actor, change.permit_number, work, True
+            )
 
     def _in_force(self, change: PermitStatusChange) -> PermitStatusChange | None:
         """The change if the permit still has its status at its version, else None."""
@@ -217,7 +218,6 @@ class PermitService:
         actor: str,
         permit_number: str,
         work: Callable[[UnitOfWork, datetime], IntakeOutcome],
-        *,
         locked: bool = False,
     ) -> IntakeOutcome:
         """One event in the caller's transaction: a repeat of its message id changes nothing.

@@ -19,7 +19,7 @@ citing a permit not received yet makes sure that decision either sees the permit
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import TypeVar
 from uuid import NAMESPACE_URL, uuid5
@@ -94,8 +94,10 @@ class DeclarationEffects:
 
     # -- releases ---------------------------------------------------------------------------
 
-    def held_citing(self, permit_numbers: Iterable[str]) -> dict[str, list[str]]:
+    def held_citing(self, permit_numbers: Collection[str]) -> dict[str, list[str]]:
         """The held declarations citing each permit, read in one snapshot (a batch of events)."""
+        if not permit_numbers:
+            return {}
         with self.ledger.snapshot() as uow:
             return {
                 n: [h.decision.declaration_id for h in uow.declarations.held_citing(n)]

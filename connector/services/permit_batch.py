@@ -1,0 +1,106 @@
+"""A batch of permit events with its look-ups done once (``PermitService.receive_batch``,
+issue 14).
+
+Event by event, each costs half a dozen statements (its lock, its inbox row, its permit, a
+status kept for it, its stamp, its audit row), as many round trips on PostgreSQL. A batch asks
+each question once for all its events (``PermitBatchRows``); a new permit (not stored, no status
+kept for it, its number and its message id once in the batch, its message not applied before),
+by far the common case, is then written with the batch's other new permits in one statement per
+table. Any other event (an amendment, a status event, a repeat, a number seen twice) goes the
+ordinary way, in order (permit_store.py). The two sets share no permit number and no message
+id, so which is written first changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from cites_connector.domain.permits import Permit, PermitStatus, PermitStatusChange
+from cites_connector.services.permit_intake import (
+    IncomingEvent,
+    IntakeOutcome,
+    NewPermit,
+    PermitBatchRows,
+)
+from cites_connector.services.permit_store import PermitApplied, first_stored
+
+
+@dataclass
+class BatchPlan:
+    #: per event, its outcome when it is a new permit (written by ``insert_new``), else None
+    outcomes: list[IntakeOutcome | None]
+    #: indexes of the events to apply the ordinary way, in order
+    ordinary: list[int] = field(default_factory=list)
+
+    def done(self) -> list[IntakeOutcome]:
+        """Every event's outcome, once the ordinary ones are applied."""
+        done = [o for o in self.outcomes if o is not None]
+        assert len(done) == len(self.outcomes)
+        return done
+
+
+def plan_batch(
+    rows: PermitBatchRows | None, events: Sequence[IncomingEvent], clock: Callable[[], datetime]
+) -> BatchPlan:
+    """Write the batch's new permits (looked up in one statement per question, their
+    numbers locked) and say which events are to be applied the ordinary way. Without
+    ``rows`` (a ledger without them) every event is."""
+    if rows is None:
+        return BatchPlan([None] * len(events), list(range(len(events))))
+    numbers = sorted({e.event.permit_number for e in events})
+    rows.lock(numbers)
+    ids = [e.message_id for e in events if e.message_id is not None]
+    known = rows.known(numbers, sorted(set(ids)))
+    seen, stored, pending = known.seen, known.stored, known.pending
+    per_number = Counter(e.event.permit_number for e in events)
+    per_id = Counter(ids)
+    plan, new = BatchPlan([None] * len(events)), []
+    for index, event in enumerate(events):
+        change = event.event
+        if (
+            isinstance(change, Permit)
+            and change.status is PermitStatus.VALID
+            and per_number[change.permit_number] == 1
+            and (event.message_id is None or per_id[event.message_id] == 1)
+            and event.message_id not in seen
+            and change.key not in stored
+            and change.key not in pending
+        ):
+            detail = f"version {change.version} stored"
+            new.append(
+                NewPermit(
+                    first_stored(change),
+                    event.actor,
+                    event.message_id,
+                    event.body_digest,
+                    detail,
+                    clock(),
+                )
+            )
+            applied = PermitApplied(change.permit_number, change.issuing_country, True, detail)
+            plan.outcomes[index] = IntakeOutcome(applied)
+        else:
+            plan.ordinary.append(index)
+    rows.insert_new(new)
+    return plan
+
+
+def needs_follow_up(
+    change: Permit | PermitStatusChange, outcome: IntakeOutcome, held: dict[str, list[str]]
+) -> bool:
+    """Whether the event has releases or reports to see to after the commit: a permit applied
+    that no held declaration cites has none."""
+    return not (
+        isinstance(change, Permit)
+        and not outcome.duplicate
+        and outcome.withdrawn is None
+        and not held.get(change.permit_number)
+    )
+
+
+def released_numbers(events: Sequence[IncomingEvent]) -> list[str]:
+    """The numbers of the batch's permits: the held declarations citing them may clear."""
+    return sorted({e.event.permit_number for e in events if isinstance(e.event, Permit)})

@@ -1,0 +1,113 @@
+"""A batch of permit events with its look-ups done once and its new permits written together
+(services/permit_batch.py, adapters/sql/permit_batch.py, issue 14): the ledger ends as event by
+event, on every backend."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from cites_connector.domain.decisions import DeclarationDecision
+from cites_connector.domain.permits import PermitStatus, PermitStatusChange
+from cites_connector.domain.usages import DeclarationState
+from cites_connector.services.permits import IncomingEvent
+from tests.integration.kit import export, permit, python_item, pythons, remaining, services
+
+ACTOR = "permit-system"
+
+
+def status(number: str, version: int, new_status: PermitStatus) -> PermitStatusChange:
+    return PermitStatusChange(number, "NA", version, new_status)
+
+
+def audit_subjects(ledger) -> list[tuple[str, str]]:
+    if hasattr(ledger, "state"):
+        return [(a[1], a[2]) for a in ledger.state.audit]
+    from sqlalchemy import select
+
+    from cites_connector.adapters.sql.tables import audit_log as table
+
+    with ledger.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(table.c.action, table.c.subject))]
+
+
+def test_a_mixed_batch_ends_as_its_events_applied_one_by_one(ledger_backend):
+    ledger = ledger_backend
+    clearance, permits = services(ledger)
+    held = clearance.clear("D1", 1, export(python_item(1, 10, "P-NEW")))
+    assert held.decision.decision is DeclarationDecision.HELD
+    permits.receive_permit(permit("P-OLD", pythons(40)), message_id="m-old")
+    permits.receive_status(status("P-EARLY", 1, PermitStatus.CANCELLED), message_id="m-early")
+    permits.receive_permit(permit("P-DUP", pythons(40)), message_id="m-dup", body_digest="d")
+
+    batch = [
+        IncomingEvent(permit("P-NEW", pythons(40)), ACTOR, "b-1"),  # new, releases D1
+        IncomingEvent(permit("P-OLD", pythons(50), version=2), ACTOR, "b-2"),  # amended
+        IncomingEvent(permit("P-EARLY", pythons(40)), ACTOR, "b-3"),  # its cancellation kept
+        IncomingEvent(permit("P-DUP", pythons(40)), ACTOR, "m-dup", "d"),  # a repeat
+        IncomingEvent(permit("P-A", pythons(40)), ACTOR, "b-5"),  # new, then suspended
+        IncomingEvent(status("P-A", 2, PermitStatus.SUSPENDED), ACTOR, "b-6"),
+        IncomingEvent(permit("P-B", pythons(40), pythons(7, "B")), ACTOR, "b-7"),  # new
+        IncomingEvent(permit("P-C", pythons(40)), ACTOR, None),  # new, no message id
+    ]
+    outcomes = permits.receive_batch(batch)
+
+    assert [o.applied.applied for o in outcomes] == [
+        True,
+        True,
+        True,
+        False,
+        True,
+        True,
+        True,
+        True,
+    ]
+    assert [o.duplicate for o in outcomes] == [
+        False,
+        False,
+        False,
+        True,
+        False,
+        False,
+        False,
+        False,
+    ]
+    assert [d.declaration_id for d in outcomes[0].released] == ["D1"]
+    assert clearance.stored("D1").state is DeclarationState.CLEARED
+    assert remaining(ledger, "P-NEW") == Decimal(30)
+    assert remaining(ledger, "P-OLD") == Decimal(50)
+    assert permits.balance("P-EARLY", "NA").permit.status is PermitStatus.CANCELLED
+    assert permits.balance("P-A", "NA").permit.status is PermitStatus.SUSPENDED
+    bulk = permits.balance("P-B", "NA").permit
+    assert (bulk.version, bulk.status, bulk.used_by) == (1, PermitStatus.VALID, None)
+    assert [(ln.line, ln.quantity, ln.remaining) for ln in bulk.lines] == [
+        ("A", Decimal(40), Decimal(40)),
+        ("B", Decimal(7), Decimal(7)),
+    ]
+    assert remaining(ledger, "P-C") == Decimal(40)
+    subjects = audit_subjects(ledger)
+    for number in ("P-NEW", "P-B", "P-C"):
+        assert subjects.count(("permit.issued", f"{number}/NA")) == 1
+    assert ("permit.amended", "P-OLD/NA") in subjects
+
+    # a new permit written with the batch is drawn on like any other
+    cleared = clearance.clear("D2", 1, export(python_item(1, 5, "P-B")))
+    assert cleared.decision.cleared
+    assert remaining(ledger, "P-B") == Decimal(35)
+
+    # the batch delivered again changes nothing
+    before = audit_subjects(ledger)
+    again = permits.receive_batch([e for e in batch if e.message_id is not None])
+    assert all(o.duplicate for o in again)
+    assert remaining(ledger, "P-B") == Decimal(35)
+    assert audit_subjects(ledger) == before
+
+
+def test_a_batch_keeps_the_audit_chain_intact(sql_ledger):
+    from cites_connector.adapters.sql.audit_checks import verify_chains
+
+    _clearance, permits = services(sql_ledger)
+    permits.receive_batch(
+        [IncomingEvent(permit(f"P-{i}", pythons(40)), ACTOR, f"m-{i}") for i in range(30)]
+    )
+    report = verify_chains(sql_ledger.engine)
+    assert report.ok, report
