@@ -10,21 +10,23 @@ used and closed in the worker's own thread (pika connections are not thread-safe
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 
 import structlog
 
+from cites_connector.adapters.background import BackgroundWorker
 from cites_connector.adapters.outbox.lanes import LaneStuck, is_stuck
 from cites_connector.adapters.outbox.relay import OutboxRelay
 
 log = structlog.get_logger(__name__)
 
 
-class RelayWorker:
+class RelayWorker(BackgroundWorker):
     """One lane's thread. A failed pass (the database out of reach) is retried after a
     capped, doubling delay (``max_error_delay``); a receiver out of reach pauses the lane for
     the relay's lane back-off, which ``wake()`` does not cut short."""
+
+    first_pass_at_once = True
 
     def __init__(
         self,
@@ -34,78 +36,54 @@ class RelayWorker:
         max_error_delay: float = 5.0,
         name: str | None = None,
     ):
+        super().__init__(poll_interval, name=name or "outbox-relay")
         self.relay = relay
-        self.name = name or "outbox-relay"
-        self.poll_interval = poll_interval
         self.max_error_delay = max_error_delay
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._error_delay = poll_interval
 
-    def start(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("the outbox relay is already running")
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-        self._thread.start()
+    @property
+    def poll_interval(self) -> float:
+        return self.interval
+
+    def started(self) -> None:
         log.info(
             "outbox.relay_started", lane=self.relay.lane, channels=sorted(self.relay.deliverers)
         )
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    def signal_stop(self) -> None:
-        """Ask the thread to stop after the delivery in hand; ``stop`` waits for it."""
-        self._stop.set()
-        self._wake.set()
-
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 10.0) -> bool:
         """Finish the delivery in hand, give the rest of the batch back, then return."""
-        self.signal_stop()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                log.warning("outbox.relay_stop_timeout", timeout=timeout)
-            self._thread = None
+        stopped = super().stop(timeout)
+        if not stopped:
+            log.warning("outbox.relay_stop_timeout", timeout=timeout)
+        return stopped
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+    def run_pass(self) -> float:
+        delivered = self.relay.run_once(self._stop.is_set)
+        self._error_delay = self.interval
+        pause = self.relay.take_pause()
+        if pause > 0:  # the receiver is out of reach: a wake does not cut this short
+            self.sleep(pause)
+            return 0.0
+        return self.interval if delivered == 0 else 0.0
 
-    def _run(self) -> None:
-        error_delay = self.poll_interval
-        try:
-            while not self._stop.is_set():
-                try:
-                    delivered = self.relay.run_once(self._stop.is_set)
-                except Exception as exc:
-                    log.warning(
-                        "outbox.relay_pass_failed",
-                        lane=self.relay.lane,
-                        retry_in=error_delay,
-                        error=f"{type(exc).__name__}: {exc}",
-                    )
-                    self.relay.watch.failed(type(exc).__name__)
-                    self._pause(error_delay)
-                    error_delay = min(error_delay * 2, self.max_error_delay)
-                    continue
-                error_delay = self.poll_interval
-                pause = self.relay.take_pause()
-                if pause > 0:  # the receiver is out of reach: a wake does not cut this short
-                    self._stop.wait(pause)
-                elif delivered == 0:
-                    self._pause(self.poll_interval)
-        finally:
-            self.relay.close()
-            log.info("outbox.relay_stopped", lane=self.relay.lane)
+    def pass_failed(self, exc: Exception) -> float:
+        delay = self._error_delay
+        log.warning(
+            "outbox.relay_pass_failed",
+            lane=self.relay.lane,
+            retry_in=delay,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        self.relay.watch.failed(type(exc).__name__)
+        self._error_delay = min(delay * 2, self.max_error_delay)
+        return delay
 
-    def _pause(self, seconds: float) -> None:
-        self._wake.wait(seconds)
-        self._wake.clear()
+    def finished(self) -> None:
+        self.relay.close()
+        log.info("outbox.relay_stopped", lane=self.relay.lane)
 
 
-class LeaseKeeper:
+class LeaseKeeper(BackgroundWorker):
     """Renews, every third of the lease, the leases of the rows each lane has in hand, so a
     delivery that takes long (a slow receiver, its timeouts) keeps its rows while a crashed
     process's rows come back within one lease. A failed renewal is logged and tried again at
@@ -114,26 +92,9 @@ class LeaseKeeper:
     name = "outbox-lease-keeper"
 
     def __init__(self, relays: Sequence[OutboxRelay], interval: float):
+        super().__init__(interval)
         self.relays = list(relays)
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._failing = False
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
     def renew_once(self) -> None:
         for relay in self.relays:
@@ -152,9 +113,8 @@ class LeaseKeeper:
             log.info("outbox.lease_renewal_recovered")
         self._failing = False
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.renew_once()
+    def run_pass(self) -> None:
+        self.renew_once()
 
 
 class OutboxLanes:

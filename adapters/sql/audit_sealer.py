@@ -10,44 +10,32 @@ monitoring sees it until an administrator has looked (``audit verify`` names it)
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import datetime
 
 import structlog
 from sqlalchemy import Engine
 
+from cites_connector.adapters.background import BackgroundWorker
 from cites_connector.adapters.sql.audit_checks import seal_ledger
 
 log = structlog.get_logger(__name__)
 
 
-class AuditSealWorker:
+class AuditSealWorker(BackgroundWorker):
     name = "audit-sealer"
+    first_pass_at_once = True
 
     def __init__(self, engine: Engine, *, interval: float, clock: Callable[[], datetime]):
+        super().__init__(interval)
         self.engine = engine
-        self.interval = interval
         self.clock = clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._full = True
 
     def start(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("the audit sealer is already running")
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        if not self.running:
+            self._full = True  # each start looks at every row first
+        super().start()
 
     def run_once(self, *, full: bool = False) -> None:
         done = seal_ledger(self.engine, full=full, clock=self.clock)
@@ -56,12 +44,9 @@ class AuditSealWorker:
         if done.problem is not None:
             log.error("audit.seal_stopped", row=done.stopped_at, problem=done.problem)
 
-    def _run(self) -> None:
-        full = True
-        while not self._stop.is_set():
-            try:
-                self.run_once(full=full)
-                full = False
-            except Exception as exc:
-                log.warning("audit.seal_failed", error=getattr(exc, "message", repr(exc)))
-            self._stop.wait(self.interval)
+    def run_pass(self) -> None:
+        self.run_once(full=self._full)
+        self._full = False
+
+    def pass_failed(self, exc: Exception) -> None:
+        log.warning("audit.seal_failed", error=getattr(exc, "message", repr(exc)))

@@ -6,11 +6,11 @@ starts over.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import structlog
 
+from cites_connector.adapters.background import BackgroundWorker
 from cites_connector.app.application import Application
 from cites_connector.app.epix_wiring import EPIX, build_reask
 from cites_connector.services.reask import PermitReask
@@ -18,43 +18,24 @@ from cites_connector.services.reask import PermitReask
 log = structlog.get_logger(__name__)
 
 
-class ReaskWorker:
+class ReaskWorker(BackgroundWorker):
     name = "epix-reask"
 
     def __init__(self, reask: PermitReask, *, tick: float = 5.0):
+        super().__init__(tick)
         self.reask = reask
-        self.tick = tick
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("the EPIX re-ask is already running")
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+    def tick(self) -> float:
+        return self.interval
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.tick):
-            try:
-                done = self.reask.run_once()
-            except Exception as exc:  # the next round starts over
-                log.warning("permit.reask_round_failed", error=getattr(exc, "message", repr(exc)))
-                continue
-            if done.asked:
-                log.info(
-                    "permit.reask_round", waiting=done.waiting, asked=done.asked, found=done.found
-                )
+    def run_pass(self) -> None:
+        done = self.reask.run_once()
+        if done.asked:
+            log.info("permit.reask_round", waiting=done.waiting, asked=done.asked, found=done.found)
+
+    def pass_failed(self, exc: Exception) -> None:  # the next round starts over
+        log.warning("permit.reask_round_failed", error=getattr(exc, "message", repr(exc)))
 
 
 def build_reask_worker(app: Application) -> ReaskWorker | None:
