@@ -21,7 +21,8 @@ from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.codec import utc
 from cites_connector.adapters.sql.prebuilt import Prebuilt
 from cites_connector.domain.decision_dicts import (
-    compact,
+    compact_decision,
+    compact_declaration,
     decision_from_dict,
     decision_to_dict,
     declaration_from_dict,
@@ -145,10 +146,10 @@ class SqlDeclarations(Declarations):
                     "decision": decision.decision.value,
                     "hs_table": decision.hs_table,
                     "declaration_date": stored.declaration.date,
-                    "payload": compact(
+                    "payload": compact_decision(
                         payload if payload is not None else decision_to_dict(decision)
                     ),
-                    "declaration": compact(declaration_to_dict(stored.declaration)),
+                    "declaration": compact_declaration(declaration_to_dict(stored.declaration)),
                     "decided_at": stored.decided_at,
                 },
             )
@@ -203,7 +204,7 @@ class SqlDeclarations(Declarations):
                 "b_version": d.version,
                 "decision": d.decision.value,
                 "hs_table": d.hs_table,
-                "payload": compact(decision_to_dict(d)),
+                "payload": compact_decision(decision_to_dict(d)),
                 "decided_at": stored.decided_at,
             },
         )

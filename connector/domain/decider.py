@@ -139,16 +139,18 @@ class Decider:
         table: HsTableView,
         draws: Draws,
     ) -> ItemDecision:
+        match = table.lookup(item.hs_code)
+        if match is None:  # most items of a declaration: nothing more to look at
+            return ItemDecision(
+                item.number, item.hs_code, ItemStatus.NOT_CONCERNED, item.description
+            )
         base = ItemDecision(
             item_number=item.number,
             hs_code=item.hs_code,
             status=ItemStatus.NOT_CONCERNED,
             description=item.description,
+            taxa=tuple(dict.fromkeys(r.taxon for r in match.rows)),
         )
-        match = table.lookup(item.hs_code)
-        if match is None:
-            return base
-        base = replace(base, taxa=tuple(dict.fromkeys(r.taxon for r in match.rows)))
         if declaration.flow is Flow.TRANSIT and not self.policy.transit_concerned:
             return base
         references = cited_numbers(item, self.policy)
@@ -259,24 +261,32 @@ class Decider:
             # holds whatever the severity, and must say why (a `flag` cannot replace the hold)
             blocking = [r for r in reasons if r in blocking or r.code in _CANNOT_WRITE_OFF]
         flags = tuple(r for r in reasons if r not in blocking)
+        # one construction rather than ``dataclasses.replace`` twice (every CITES item, issue 14)
+        permit, line, unit, quantity = None, None, base.unit, base.quantity
         if best is not None:
-            base = replace(
-                base,
-                permit_number=best.permit.permit_number,
-                issuing_country=best.permit.issuing_country,
-                permit_line=best.line.line,
-                unit=best.line.unit,
-                quantity=best.quantity.amount if best.quantity else None,
+            permit, line, unit = best.permit, best.line.line, best.line.unit
+            quantity = best.quantity.amount if best.quantity else None
+        main, write_offs = None, base.write_offs
+        if not blocking and best is not None and best.quantity is not None:
+            main = plan_write_off(
+                best.permit, best.line, base.item_number, best.quantity.amount, draws
             )
-        if blocking or best is None or best.quantity is None:
-            return replace(base, status=ItemStatus.HELD, reasons=tuple(blocking), risk_flags=flags)
-        main = plan_write_off(best.permit, best.line, base.item_number, best.quantity.amount, draws)
-        for write_off in (main, *extra):
-            draws.record(write_off)
-        return replace(
-            base,
-            status=ItemStatus.MATCHED,
+            write_offs = (main, *extra)
+            for write_off in write_offs:
+                draws.record(write_off)
+        return ItemDecision(
+            item_number=base.item_number,
+            hs_code=base.hs_code,
+            status=ItemStatus.HELD if main is None else ItemStatus.MATCHED,
+            description=base.description,
+            permit_number=base.permit_number if permit is None else permit.permit_number,
+            issuing_country=base.issuing_country if permit is None else permit.issuing_country,
+            permit_line=base.permit_line if line is None else line,
+            quantity=quantity,
+            unit=unit,
+            remaining_after=base.remaining_after if main is None else main.remaining_after,
+            reasons=tuple(blocking) if main is None else base.reasons,
             risk_flags=flags,
-            remaining_after=main.remaining_after,
-            write_offs=(main, *extra),
+            write_offs=write_offs,
+            taxa=base.taxa,
         )

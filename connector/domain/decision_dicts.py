@@ -63,6 +63,49 @@ def compact(data: Any) -> Any:
     return data
 
 
+def _kept(data: dict[str, Any]) -> dict[str, Any]:
+    """One level of ``compact``: the dict without its None values and empty lists."""
+    return {k: v for k, v in data.items() if v is not None and v != []}
+
+
+def _kept_lists(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """``_kept`` with each list of dicts under ``keys`` compacted one level too."""
+    kept = _kept(data)
+    for key in keys:
+        if key in kept:  # an empty list is gone already
+            kept[key] = [_kept(entry) for entry in kept[key]]
+    return kept
+
+
+_ITEM_LISTS = ("reasons", "risk_flags", "write_offs")
+
+
+def compact_decision(data: dict[str, Any]) -> dict[str, Any]:
+    """``compact(decision_to_dict(...))`` without the generic walk, as it runs in every
+    clearance (issue 14): the same keys in the same order, the same JSON byte for byte."""
+    kept = _kept_lists(data, ("reasons",))
+    if "items" in kept:
+        items = []
+        for item in kept["items"]:
+            stored = _kept_lists(item, _ITEM_LISTS)
+            if "taxa" in stored:
+                stored["taxa"] = list(stored["taxa"])
+            items.append(stored)
+        kept["items"] = items
+    return kept
+
+
+def compact_declaration(data: dict[str, Any]) -> dict[str, Any]:
+    """``compact(declaration_to_dict(...))`` without the generic walk (see ``compact_decision``)."""
+    kept = _kept(data)
+    for party in ("exporter", "consignee"):
+        if party in kept:
+            kept[party] = _kept(kept[party])
+    if "items" in kept:
+        kept["items"] = [_kept_lists(item, ("documents",)) for item in kept["items"]]
+    return kept
+
+
 def declaration_to_dict(declaration: Declaration) -> dict[str, Any]:
     return {
         "declaration_type": declaration.declaration_type,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import unicodedata
 from enum import Enum
+from functools import lru_cache
 
 from cites_connector.domain.permits import Party
 
@@ -99,6 +100,7 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
 
 
+@lru_cache(maxsize=4096)
 def name_key(name: str | None) -> str | None:
     """The name as compared, or None when it has no letters to compare.
 

@@ -8,11 +8,12 @@ SINGLE consignment policy; MULTIPLE lets a line be drawn down over several consi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 from enum import Enum
 from functools import cached_property
+from typing import TypeVar
 
 from cites_connector.domain.permit_lines import LineIndex
 
@@ -224,19 +225,21 @@ class Permit:
         for letter, amount in remaining.items():
             old = lines[positions[letter]]
             still += (amount > 0) - (old.remaining > 0)
-            lines[positions[letter]] = replace(old, remaining=amount)
-        updated = replace(self, lines=tuple(lines))
-        updated.__dict__["index"] = self.index
-        updated.__dict__["lines_remaining"] = still
-        return updated
+            lines[positions[letter]] = _copied(old, _LINE_FIELDS, remaining=amount)
+        return _copied(
+            self, _PERMIT_FIELDS, lines=tuple(lines), index=self.index, lines_remaining=still
+        )
 
     def with_lines_from(self, other: Permit) -> Permit:
         """This permit's own fields (status, versions, used_by...) with ``other``'s lines and
         their index: a permit read again whose lines are known already."""
-        updated = replace(self, lines=other.lines)
-        updated.__dict__["index"] = other.index
-        updated.__dict__["lines_remaining"] = other.lines_remaining
-        return updated
+        return _copied(
+            self,
+            _PERMIT_FIELDS,
+            lines=other.lines,
+            index=other.index,
+            lines_remaining=other.lines_remaining,
+        )
 
     def balance_status(self, on: date) -> BalanceStatus:
         if self.status is PermitStatus.CANCELLED:
@@ -252,6 +255,25 @@ class Permit:
         if on > self.valid_until:
             return BalanceStatus.EXPIRED
         return BalanceStatus.VALID
+
+
+_T = TypeVar("_T", PermitLine, Permit)
+#: the fields a copy takes over; cached properties are not among them (they are set again)
+_LINE_FIELDS = tuple(f.name for f in fields(PermitLine))
+_PERMIT_FIELDS = tuple(f.name for f in fields(Permit))
+
+
+def _copied(original: _T, names: tuple[str, ...], **changed: object) -> _T:
+    """``dataclasses.replace`` without its generic machinery (it runs a few times in every
+    clearance, issue 14): the fields ``names`` of ``original`` with ``changed`` written over
+    them, which may also fill cached properties. Frozen as ever: nothing is set after."""
+    copy = object.__new__(type(original))
+    values = original.__dict__
+    state = copy.__dict__
+    for name in names:
+        state[name] = values[name]
+    state.update(changed)
+    return copy
 
 
 @dataclass(frozen=True)
