@@ -3,15 +3,16 @@
 ``PermitService.receive_batch`` applies the events a consumer received together in one
 transaction. Looked at one by one, each event costs half a dozen statements (its lock, its
 inbox row, its permit, its pending status, its stamp, its audit row), which on PostgreSQL are
-as many round trips. Here the batch's look-ups are one statement each (``IN (...)``), and the
-new permits it brings, by far the common case, are written with one ``executemany`` per table:
-permits, their lines, the audit rows and the inbox rows. Everything else (an amendment, a
-status event, a permit seen twice in the batch) goes the ordinary way (permit_store.py).
+as many round trips. Here the batch's look-ups are one statement each (``IN (...)``, on
+PostgreSQL ``= ANY(array)``), and the new permits it brings, by far the common case, are
+written together: on PostgreSQL all four tables (permits, their lines, the audit rows and the
+inbox rows) in one statement (permit_batch_pg.py), elsewhere with one ``executemany`` per
+table. Everything else (an amendment, a status event, a permit seen twice in the batch) goes
+the ordinary way (permit_store.py).
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -22,10 +23,8 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Connection,
-    Dialect,
     Select,
     String,
-    Table,
     and_,
     any_,
     bindparam,
@@ -43,6 +42,7 @@ from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.audit_ledger import keyed_row
 from cites_connector.adapters.sql.codec import line_to_row, permit_to_row
 from cites_connector.adapters.sql.ledger import SqlUnitOfWork
+from cites_connector.adapters.sql.permit_batch_pg import unnest_insert
 from cites_connector.domain.usages import DeclarationState
 from cites_connector.services.permit_intake import BatchKnown, NewPermit, PermitBatchRows
 from cites_connector.services.ports import DuplicateDecision, InboxEntry, UnitOfWork
@@ -99,8 +99,7 @@ def _held_citing(postgres: bool) -> Select[str, str]:
 
 _KNOWN = {False: _known(False), True: _known(True)}
 _HELD_CITING = {False: _held_citing(False), True: _held_citing(True)}
-#: plain ``executemany`` and the ids read back: an INSERT .. RETURNING of many rows is one
-#: long statement that psycopg parses anew each time (too long for its cache)
+#: elsewhere than on PostgreSQL (SQLite): plain ``executemany`` and the ids read back
 _INSERT_PERMITS = insert(t.permits)
 _IDS = select(_p.id, _p.permit_number, _p.issuing_country).where(
     _p.permit_number.in_(bindparam("numbers", expanding=True))
@@ -116,53 +115,6 @@ _LOCK_ALL = text(
 #: a new permit's first stamp (permit_reader.py): what ``SqlPermits.save`` leaves on it
 _FIRST_STAMP = 1
 _MAX_OUTCOME = 2000
-
-
-@functools.cache
-def _unnest_insert(
-    pg: Dialect,
-    permits: tuple[str, ...],
-    lines: tuple[str, ...],
-    audit: tuple[str, ...],
-    inbox: tuple[str, ...],
-) -> str:
-    """PostgreSQL: the batch's rows of the four tables in one statement, each table's rows
-    from one array per column (``unnest``), in the batch's order (``WITH ORDINALITY``), the
-    lines joined to the ids of their permits (``RETURNING``). Its text is the same for every
-    batch, so psycopg prepares it once. The names are those of the rows' keys; the lines'
-    own ``p_number`` and ``p_country`` name their permit."""
-
-    def arrays(table: Table, names: tuple[str, ...]) -> str:
-        types = {c.name: c.type.compile(dialect=pg) for c in table.c}
-        types["p_number"] = _p.permit_number.type.compile(dialect=pg)
-        types["p_country"] = _p.issuing_country.type.compile(dialect=pg)
-        cells = ", ".join(f"%({table.name}_{n})s::{types[n]}[]" for n in names)
-        return f"unnest({cells}) WITH ORDINALITY AS u({', '.join(names)}, ord)"
-
-    def insert_from(table: Table, names: tuple[str, ...]) -> str:
-        if not names:
-            return "SELECT 1"
-        listed = ", ".join(names)
-        rows = arrays(table, names)
-        return f"INSERT INTO {table.name} ({listed}) SELECT {listed} FROM {rows} ORDER BY ord"
-
-    own = tuple(n for n in lines if n not in ("p_number", "p_country"))
-    line_insert = (
-        f"INSERT INTO permit_lines (permit_id, {', '.join(own)})"
-        f" SELECT p.id, {', '.join('u.' + n for n in own)} FROM {arrays(t.permit_lines, lines)}"
-        " JOIN p ON p.permit_number = u.p_number AND p.issuing_country = u.p_country"
-        " ORDER BY u.ord"
-        if lines
-        else "SELECT 1"
-    )
-    return (
-        f"WITH p AS ({insert_from(t.permits, permits)}"
-        " RETURNING id, permit_number, issuing_country),"
-        f" l AS ({line_insert}),"
-        f" a AS ({insert_from(t.audit_log, audit)}),"
-        f" i AS ({insert_from(t.inbox, inbox)})"
-        " SELECT 1"
-    )
 
 
 class SqlPermitBatch(PermitBatchRows):
@@ -260,7 +212,7 @@ class SqlPermitBatch(PermitBatchRows):
             (t.inbox, inbox),
         )
         names = tuple(tuple(rows[0]) if rows else () for _table, rows in tables)
-        statement = _unnest_insert(self.c.dialect, *names)
+        statement = unnest_insert(self.c.dialect, *names)
         # as SQLAlchemy's JSON type writes it: the engine's serializer, else the standard one
         serialize = self.c.dialect._json_serializer or json.dumps
         params: dict[str, list[Any]] = {}
