@@ -3,18 +3,38 @@
 ``PermitService.receive_batch`` applies the events a consumer received together in one
 transaction. Looked at one by one, each event costs half a dozen statements (its lock, its
 inbox row, its permit, its pending status, its stamp, its audit row), which on PostgreSQL are
-as many round trips. Here the batch's look-ups are one statement each (``IN (...)``), and the
-new permits it brings, by far the common case, are written with one ``executemany`` per table:
-permits, their lines, the audit rows and the inbox rows. Everything else (an amendment, a
-status event, a permit seen twice in the batch) goes the ordinary way (permit_store.py).
+as many round trips. Here the batch's look-ups are one statement each (``IN (...)``, on
+PostgreSQL ``= ANY(array)``), and the new permits it brings, by far the common case, are
+written together: on PostgreSQL all four tables (permits, their lines, the audit rows and the
+inbox rows) in one statement (permit_batch_pg.py), elsewhere with one ``executemany`` per
+table. Everything else (an amendment, a status event, a permit seen twice in the batch) goes
+the ordinary way (permit_store.py).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, insert, literal_column, select, text, union_all
+from sqlalchemy import (
+    JSON,
+    Column,
+    ColumnElement,
+    CompoundSelect,
+    Connection,
+    Select,
+    String,
+    and_,
+    any_,
+    bindparam,
+    insert,
+    literal_column,
+    select,
+    text,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
 from cites_connector.adapters.sql import locks
@@ -22,27 +42,64 @@ from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.audit_ledger import keyed_row
 from cites_connector.adapters.sql.codec import line_to_row, permit_to_row
 from cites_connector.adapters.sql.ledger import SqlUnitOfWork
+from cites_connector.adapters.sql.permit_batch_pg import unnest_insert
 from cites_connector.domain.usages import DeclarationState
 from cites_connector.services.permit_intake import BatchKnown, NewPermit, PermitBatchRows
 from cites_connector.services.ports import DuplicateDecision, InboxEntry, UnitOfWork
 
 _p, _i, _s = t.permits.c, t.inbox.c, t.pending_permit_status.c
 _c, _d, _dl = t.held_citations.c, t.decisions.c, t.declarations.c
-#: what the batch needs to know, in one statement: its permits stored, the statuses kept for
-#: them and its messages applied before
-_KNOWN = union_all(
-    select(literal_column("'p'"), _p.permit_number, _p.issuing_country).where(
-        _p.permit_number.in_(bindparam("numbers", expanding=True))
-    ),
-    select(literal_column("'s'"), _s.permit_number, _s.issuing_country).where(
-        _s.permit_number.in_(bindparam("numbers", expanding=True))
-    ),
-    select(literal_column("'i'"), _i.message_id, _i.body_digest).where(
-        _i.message_id.in_(bindparam("ids", expanding=True))
-    ),
-)
-#: plain ``executemany`` and the ids read back: an INSERT .. RETURNING of many rows is one
-#: long statement that psycopg parses anew each time (too long for its cache)
+
+
+def _among(column: Column[Any], name: str, postgres: bool) -> ColumnElement[bool]:
+    """``column IN (...)``; on PostgreSQL ``column = ANY(array)``: one statement text for
+    every batch size, which psycopg prepares once."""
+    if postgres:
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(String)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+def _known(postgres: bool) -> CompoundSelect[str, str, str]:
+    """What the batch needs to know, in one statement: its permits stored, the statuses kept
+    for them and its messages applied before."""
+    return union_all(
+        select(literal_column("'p'"), _p.permit_number, _p.issuing_country).where(
+            _among(_p.permit_number, "numbers", postgres)
+        ),
+        select(literal_column("'s'"), _s.permit_number, _s.issuing_country).where(
+            _among(_s.permit_number, "numbers", postgres)
+        ),
+        select(literal_column("'i'"), _i.message_id, _i.body_digest).where(
+            _among(_i.message_id, "ids", postgres)
+        ),
+    )
+
+
+def _held_citing(postgres: bool) -> Select[str, str]:
+    """The held declarations citing any of the numbers, in the order releases.py decides
+    them."""
+    return (
+        select(_c.permit_number, _d.declaration_id)
+        .select_from(
+            t.held_citations.join(
+                t.decisions,
+                and_(_d.declaration_id == _c.declaration_id, _d.version == _c.version),
+            ).join(
+                t.declarations,
+                and_(_dl.declaration_id == _d.declaration_id, _dl.latest_version == _d.version),
+            )
+        )
+        .where(
+            _among(_c.permit_number, "numbers", postgres),
+            _dl.state == DeclarationState.HELD.value,
+        )
+        .order_by(_d.decided_at, _d.declaration_id)
+    )
+
+
+_KNOWN = {False: _known(False), True: _known(True)}
+_HELD_CITING = {False: _held_citing(False), True: _held_citing(True)}
+#: elsewhere than on PostgreSQL (SQLite): plain ``executemany`` and the ids read back
 _INSERT_PERMITS = insert(t.permits)
 _IDS = select(_p.id, _p.permit_number, _p.issuing_country).where(
     _p.permit_number.in_(bindparam("numbers", expanding=True))
@@ -50,23 +107,6 @@ _IDS = select(_p.id, _p.permit_number, _p.issuing_country).where(
 _INSERT_LINES = insert(t.permit_lines)
 _INSERT_AUDIT = insert(t.audit_log)
 _INSERT_INBOX = insert(t.inbox)
-#: the held declarations citing any of the numbers, in the order releases.py decides them
-_HELD_CITING = (
-    select(_c.permit_number, _d.declaration_id)
-    .select_from(
-        t.held_citations.join(
-            t.decisions, and_(_d.declaration_id == _c.declaration_id, _d.version == _c.version)
-        ).join(
-            t.declarations,
-            and_(_dl.declaration_id == _d.declaration_id, _dl.latest_version == _d.version),
-        )
-    )
-    .where(
-        _c.permit_number.in_(bindparam("numbers", expanding=True)),
-        _dl.state == DeclarationState.HELD.value,
-    )
-    .order_by(_d.decided_at, _d.declaration_id)
-)
 #: every key in one round trip; ``unnest`` yields the sorted keys in order, so the locks are
 #: taken in the fixed order of locks.py
 _LOCK_ALL = text(
@@ -92,7 +132,7 @@ class SqlPermitBatch(PermitBatchRows):
         if not permit_numbers and not message_ids:
             return known
         params = {"numbers": list(permit_numbers), "ids": list(message_ids)}
-        for kind, first, second in self.c.execute(_KNOWN, params):
+        for kind, first, second in self.c.execute(_KNOWN[self.postgres], params):
             if kind == "p":
                 known.stored.add((first, second))
             elif kind == "s":
@@ -103,6 +143,9 @@ class SqlPermitBatch(PermitBatchRows):
 
     def insert_new(self, permits: Sequence[NewPermit]) -> None:
         if not permits:
+            return
+        if self.postgres:
+            self._insert_new_pg(permits)
             return
         try:
             self.c.execute(
@@ -150,11 +193,63 @@ class SqlPermitBatch(PermitBatchRows):
             except IntegrityError as exc:  # a concurrent consumer applied one first
                 raise DuplicateDecision("a message of the batch was applied already") from exc
 
+    def _insert_new_pg(self, permits: Sequence[NewPermit]) -> None:
+        """The batch's new permits, their lines, audit rows and inbox rows in one statement."""
+        permit_rows = [permit_to_row(n.permit) | {"balance_stamp": _FIRST_STAMP} for n in permits]
+        lines = [
+            line_to_row(line)
+            | {"stamp": _FIRST_STAMP, "p_number": n.permit.permit_number}
+            | {"p_country": n.permit.issuing_country}
+            for n in permits
+            for line in n.permit.lines
+        ]
+        audit = [self._audit_row(n) for n in permits]
+        inbox = [self._inbox_row(n) for n in permits if n.message_id is not None]
+        tables = (
+            (t.permits, permit_rows),
+            (t.permit_lines, lines),
+            (t.audit_log, audit),
+            (t.inbox, inbox),
+        )
+        names = tuple(tuple(rows[0]) if rows else () for _table, rows in tables)
+        statement = unnest_insert(self.c.dialect, *names)
+        # as SQLAlchemy's JSON type writes it: the engine's serializer, else the standard one
+        serialize = self.c.dialect._json_serializer or json.dumps
+        params: dict[str, list[Any]] = {}
+        for (table, rows), columns in zip(tables, names, strict=True):
+            for name in columns:
+                values = [row[name] for row in rows]
+                if name in table.c and isinstance(table.c[name].type, JSON):
+                    values = [serialize(v) for v in values]
+                params[f"{table.name}_{name}"] = values
+        try:
+            self.c.exec_driver_sql(statement, params)
+        except IntegrityError as exc:  # another consumer stored a permit or a message first
+            raise DuplicateDecision(
+                "a permit or message of the batch was stored concurrently"
+            ) from exc
+
+    def _audit_row(self, new: NewPermit) -> dict[str, Any]:
+        subject = f"{new.permit.permit_number}/{new.permit.issuing_country}"
+        return keyed_row(
+            self.c, new.actor, "permit.issued", subject, {"version": new.permit.version}, new.at
+        )
+
+    @staticmethod
+    def _inbox_row(new: NewPermit) -> dict[str, Any]:
+        return {
+            "message_id": new.message_id,
+            "source": new.actor,
+            "outcome": new.detail[:_MAX_OUTCOME],
+            "received_at": new.at,
+            "body_digest": new.body_digest,
+        }
+
     def held_citing(self, permit_numbers: Sequence[str]) -> dict[str, list[str]]:
         held: dict[str, list[str]] = {n: [] for n in permit_numbers}
         if permit_numbers:
             for number, declaration_id in self.c.execute(
-                _HELD_CITING, {"numbers": list(permit_numbers)}
+                _HELD_CITING[self.postgres], {"numbers": list(permit_numbers)}
             ):
                 held[number].append(declaration_id)
         return held
