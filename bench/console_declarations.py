@@ -32,7 +32,12 @@ from cites_connector.app import build_application
 from cites_connector.app.console_backend import build_console_backend
 from cites_connector.app.settings import load_settings
 from cites_connector.console.web import create_console_app
-from cites_connector.domain.decision_dicts import compact, decision_to_dict, declaration_to_dict
+from cites_connector.domain.decision_dicts import (
+    compact_decision,
+    compact_declaration,
+    decision_to_dict,
+    declaration_to_dict,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SAD = ROOT / "tests" / "fixtures" / "sad" / "export-sample.xml"
@@ -55,8 +60,8 @@ def build(directory: Path, count: int):
     # one real decision of the sample declaration, stored under many ids
     declaration = app.map_sad(SAD.read_bytes(), today=NOW.date())
     decision = app.clearance.check("TEMPLATE", 1, declaration)
-    payload = compact(decision_to_dict(decision))
-    stored_declaration = compact(declaration_to_dict(declaration))
+    payload = compact_decision(decision_to_dict(decision))
+    stored_declaration = compact_declaration(declaration_to_dict(declaration))
     start = date(2026, 8, 30)
     batch_d, batch_x = [], []
     with app.engine.begin() as c:

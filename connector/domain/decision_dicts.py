@@ -45,26 +45,10 @@ def _unreason(data: dict[str, str]) -> Reason:
     return Reason(ReasonCode(data["code"]), data["message"])
 
 
-def compact(data: Any) -> Any:
-    """Drop absent values (None, empty lists) from nested dicts: the stored form.
-
-    The ``*_from_dict`` readers treat a missing key as absent, so stored decisions and
-    declarations stay small (most items of a declaration are not CITES goods and have
-    nothing to say), which keeps the ledger's write path short.
-    """
-    if isinstance(data, dict):
-        return {
-            k: compact(v) if isinstance(v, dict | list) else v
-            for k, v in data.items()
-            if v is not None and not (isinstance(v, list) and not v)
-        }
-    if isinstance(data, list):
-        return [compact(v) if isinstance(v, dict | list) else v for v in data]
-    return data
-
-
 def _kept(data: dict[str, Any]) -> dict[str, Any]:
-    """One level of ``compact``: the dict without its None values and empty lists."""
+    """The dict without its None values and empty lists: the stored form keeps only what is
+    present (the ``*_from_dict`` readers treat a missing key as absent), so stored decisions
+    and declarations stay small and the ledger's write path short."""
     return {k: v for k, v in data.items() if v is not None and v != []}
 
 
@@ -81,8 +65,8 @@ _ITEM_LISTS = ("reasons", "risk_flags", "write_offs")
 
 
 def compact_decision(data: dict[str, Any]) -> dict[str, Any]:
-    """``compact(decision_to_dict(...))`` without the generic walk, as it runs in every
-    clearance (issue 14): the same keys in the same order, the same JSON byte for byte."""
+    """The stored form of ``decision_to_dict(...)``, along the dict's known shape (issue 14:
+    it runs in every clearance); tests/unit/test_stored_dicts.py holds it to a generic walk."""
     kept = _kept_lists(data, ("reasons",))
     if "items" in kept:
         items = []
@@ -96,7 +80,7 @@ def compact_decision(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def compact_declaration(data: dict[str, Any]) -> dict[str, Any]:
-    """``compact(declaration_to_dict(...))`` without the generic walk (see ``compact_decision``)."""
+    """The stored form of ``declaration_to_dict(...)`` (see ``compact_decision``)."""
     kept = _kept(data)
     for party in ("exporter", "consignee"):
         if party in kept:

@@ -14,7 +14,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cites_connector.domain.decision_dicts import (
-    compact,
     compact_decision,
     compact_declaration,
     decision_to_dict,
@@ -34,6 +33,19 @@ from cites_connector.domain.permits import Party
 from tests.memory_ledger import MemoryLedger
 from tests.unit.test_decision_cases import CASES, build_declaration, decide_case
 from tests.unit.test_real_sad_decisions import DECIDED, by_file, decided
+
+
+def compact(data: Any) -> Any:
+    """The reference: drop absent values (None, empty lists) from nested dicts, generically."""
+    if isinstance(data, dict):
+        return {
+            k: compact(v) if isinstance(v, dict | list) else v
+            for k, v in data.items()
+            if v is not None and not (isinstance(v, list) and not v)
+        }
+    if isinstance(data, list):
+        return [compact(v) if isinstance(v, dict | list) else v for v in data]
+    return data
 
 
 def _same(old: Any, new: Any) -> None:
