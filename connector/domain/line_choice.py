@@ -72,8 +72,13 @@ class LineChooser:
     ) -> LineResult:
         """The line with the fewest blocking failures, permit-level ones (``general``)
         included; the first in citation and line order among equals."""
+        candidates = list(permits)
+        if len(candidates) == 1 and len(candidates[0].lines) == 1:
+            # one line to choose from (the common case): it is the one shown whatever its
+            # score, so it is not scored first (issue 14: its checks ran twice)
+            return self._checked(candidates[0], 0, general(candidates[0]))
         chosen: tuple[int, Permit, int, list[Reason]] | None = None
-        for permit in permits:
+        for permit in candidates:
             reasons = general(permit)
             base = sum(1 for r in reasons if self.blocks(r.code))
             if chosen is not None and base >= chosen[0]:
@@ -85,6 +90,10 @@ class LineChooser:
                 break
         assert chosen is not None, "an item cites at least one permit"
         _, permit, position, reasons = chosen
+        return self._checked(permit, position, reasons)
+
+    def _checked(self, permit: Permit, position: int, reasons: list[Reason]) -> LineResult:
+        """The full checks of the line chosen, after the permit-level ``reasons``."""
         line = permit.lines[position]
         drawn = self.drawn(permit, line.line)
         result = check_line(self.item, permit, line, self.rows, self.taxonomy, self.hs_code, drawn)
