@@ -126,6 +126,7 @@ class SqlUnitOfWork(UnitOfWork):
     def __init__(self, connection: Connection, lines: LineCache | None = None):
         self.connection = connection
         permits = SqlPermits(connection, lines)
+        self._permits = permits
         self.permits = permits
         self.balances = permits
         self.early_statuses = SqlEarlyStatuses(connection)
@@ -138,6 +139,10 @@ class SqlUnitOfWork(UnitOfWork):
         self.hs_drafts = SqlHsDrafts(connection)
         self.admin_audit = SqlAdminAuditTrail(connection)
         self.trade = SqlTradeControls(connection)
+
+    def committed(self) -> None:
+        """Called once the transaction committed: what it wrote may now be kept."""
+        self._permits.committed()
 
 
 class SqlAlchemyLedger(Ledger):
@@ -155,8 +160,11 @@ class SqlAlchemyLedger(Ledger):
         """A writing transaction. On SQLite, threads of one process queue on a lock first:
         SQLite admits one writer anyway, and its busy handler would make the others sleep in
         growing steps (hundreds of milliseconds under load) instead of taking their turn."""
-        with self.write_turn, writing(self.engine) as connection:
-            yield SqlUnitOfWork(connection, self.lines)
+        with self.write_turn:
+            with writing(self.engine) as connection:
+                uow = SqlUnitOfWork(connection, self.lines)
+                yield uow
+            uow.committed()  # only once the commit went through
 
     @contextmanager
     def snapshot(self) -> Iterator[SqlUnitOfWork]:

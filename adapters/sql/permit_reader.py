@@ -133,8 +133,8 @@ class LineCache:
 
 def read_permits(
     connection: Connection, numbers: Iterable[str], cache: LineCache, changed_here: set[int]
-) -> list[tuple[Permit, Mapping[str, int], int]]:
-    """(permit, its line ids by letter, its row id) of every permit with one of the numbers.
+) -> list[tuple[Permit, Lines, int]]:
+    """(permit, its lines as read, its row id) of every permit with one of the numbers.
 
     ``changed_here``: ids of the permits this transaction changed; their lines are read whole
     and not kept. The lines changed since they were kept are read for all permits at once.
@@ -171,7 +171,7 @@ def read_permits(
             keep=permit_id not in changed_here,
         )
         permit = permit_from_rows(head, []).with_lines_from(lines.permit)
-        found.append((permit, lines.ids, permit_id))
+        found.append((permit, lines, permit_id))
     return found
 
 

@@ -39,7 +39,7 @@ from cites_connector.adapters.sql.balance_statements import (
     draw_lines,
 )
 from cites_connector.adapters.sql.codec import from_micro, line_to_row, permit_to_row, to_micro
-from cites_connector.adapters.sql.permit_reader import LineCache, read_permits
+from cites_connector.adapters.sql.permit_reader import LineCache, Lines, read_permits
 from cites_connector.domain.permits import Permit, PermitStatusChange
 from cites_connector.services.ports import Balances, DuplicateDecision, Permits
 
@@ -78,6 +78,8 @@ class SqlPermits(Permits, Balances):
         self._changed: set[int] = set()
         #: row ids of the permits read or stored here, by (number, country)
         self._row_ids: dict[tuple[str, str], int] = {}
+        #: content versions of the permits read here, by (number, country)
+        self._versions: dict[tuple[str, str], int] = {}
 
     # -- permits --------------------------------------------------------------------------------
     def _read(self, numbers: Iterable[str]) -> None:
@@ -85,11 +87,25 @@ class SqlPermits(Permits, Balances):
         if not numbers:
             return
         found: dict[str, list[Permit]] = {n: [] for n in numbers}
-        for permit, line_ids, row_id in read_permits(self.c, numbers, self._lines, self._changed):
+        for permit, lines, row_id in read_permits(self.c, numbers, self._lines, self._changed):
             found[permit.permit_number].append(permit)
-            self._line_ids[permit.key] = line_ids
+            self._line_ids[permit.key] = lines.ids
             self._row_ids[permit.key] = row_id
+            self._versions[permit.key] = lines.content_version
         self._views.update(found)
+
+    def committed(self) -> None:
+        """This transaction committed: the lines of the permits it only drew on or gave back
+        to are kept for the next transactions as they are now, at the stamp written here, so
+        that the next one need not read them again (issue 14: one statement less per
+        clearance). A permit stored or whose status changed here is not kept."""
+        for key, stamp in self._stamps.items():
+            view = self._view(*key)
+            line_ids = self._line_ids.get(key)
+            version = self._versions.get(key)
+            if view is None or line_ids is None or version is None:
+                continue
+            self._lines.put(self._row_ids[key], Lines(version, stamp, view, line_ids))
 
     def _view(self, permit_number: str, issuing_country: str) -> Permit | None:
         return next(
@@ -148,6 +164,7 @@ class SqlPermits(Permits, Balances):
 
     def save(self, permit: Permit) -> None:
         self._line_ids.pop(permit.key, None)
+        self._versions.pop(permit.key, None)
         row = permit_to_row(permit)
         existing = self._row_ids.get(permit.key)
         if existing is None and permit.permit_number not in self._views:  # not read here: look
@@ -180,6 +197,7 @@ class SqlPermits(Permits, Balances):
 
     def set_status(self, change: PermitStatusChange) -> None:
         self._views.pop(change.permit_number, None)
+        self._versions.pop((change.permit_number, change.issuing_country), None)
         self.c.execute(
             _SET_STATUS,
             {

@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import event
 
 from cites_connector.adapters.sql.engine import make_engine
 from cites_connector.adapters.sql.ledger import SqlAlchemyLedger
@@ -105,3 +106,33 @@ def test_an_amended_permit_is_read_with_its_new_lines(two_processes):
         amended = session.permits.get("M1", "NA")
     assert [ln.line for ln in amended.lines] == ["A", "B"] and amended.line("B").remaining == 5
     assert amended.content_version == 2
+
+
+def test_the_lines_a_clearance_drew_on_are_kept_as_it_committed_them(two_processes):
+    """The next transaction reads only the permit's head: the lines come from what the
+    clearance committed (issue 14), and a change by another process is still seen."""
+    first, second = two_processes
+    _, permits = services(first)
+    permits.apply(permit("M1", pythons(10), pythons(20, "B"), policy=MULTIPLE))
+    clearance, _ = services(first, unique_ids=True)
+    assert clearance.clear("D1", 1, export(python_item(1, 4, "M1"))).decision.cleared
+
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(first.engine, "before_cursor_execute", record)
+    try:
+        with first.transaction() as session:
+            session.permits.lock(["M1"])
+            found = session.permits.get("M1", "NA")
+            assert found is not None
+            assert [found.line(x).remaining for x in "AB"] == [6, 20]
+    finally:
+        event.remove(first.engine, "before_cursor_execute", record)
+    assert seen and not any("permit_lines" in s for s in seen), seen
+
+    other, _ = services(second, unique_ids=True)
+    assert other.clear("D2", 1, export(python_item(1, 1, "M1"))).decision.cleared
+    assert remaining(first, "M1") == 5
