@@ -16,14 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 
-from sqlalchemy import (
-    Connection,
-    bindparam,
-    delete,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from cites_connector.adapters.sql import locks
@@ -78,8 +71,7 @@ class SqlPermits(Permits, Balances):
         self._changed: set[int] = set()
         #: row ids of the permits read or stored here, by (number, country)
         self._row_ids: dict[tuple[str, str], int] = {}
-        #: content versions of the permits read here, by (number, country)
-        self._versions: dict[tuple[str, str], int] = {}
+        self._versions: dict[tuple[str, str], int] = {}  #: their content versions as read
 
     # -- permits --------------------------------------------------------------------------------
     def _read(self, numbers: Iterable[str]) -> None:
@@ -95,17 +87,13 @@ class SqlPermits(Permits, Balances):
         self._views.update(found)
 
     def committed(self) -> None:
-        """This transaction committed: the lines of the permits it only drew on or gave back
-        to are kept for the next transactions as they are now, at the stamp written here, so
-        that the next one need not read them again (issue 14: one statement less per
-        clearance). A permit stored or whose status changed here is not kept."""
+        """Once committed, the lines this transaction drew on or gave back to are kept as it
+        left them, at the stamp it wrote: the next one need not read them (issue 14). A
+        permit stored here (its line ids dropped) or whose status changed is not kept."""
         for key, stamp in self._stamps.items():
-            view = self._view(*key)
-            line_ids = self._line_ids.get(key)
-            version = self._versions.get(key)
-            if view is None or line_ids is None or version is None:
-                continue
-            self._lines.put(self._row_ids[key], Lines(version, stamp, view, line_ids))
+            view, ids, version = self._view(*key), self._line_ids.get(key), self._versions.get(key)
+            if view is not None and ids is not None and version is not None:
+                self._lines.put(self._row_ids[key], Lines(version, stamp, view, ids))
 
     def _view(self, permit_number: str, issuing_country: str) -> Permit | None:
         return next(
@@ -164,7 +152,6 @@ class SqlPermits(Permits, Balances):
 
     def save(self, permit: Permit) -> None:
         self._line_ids.pop(permit.key, None)
-        self._versions.pop(permit.key, None)
         row = permit_to_row(permit)
         existing = self._row_ids.get(permit.key)
         if existing is None and permit.permit_number not in self._views:  # not read here: look
@@ -197,7 +184,6 @@ class SqlPermits(Permits, Balances):
 
     def set_status(self, change: PermitStatusChange) -> None:
         self._views.pop(change.permit_number, None)
-        self._versions.pop((change.permit_number, change.issuing_country), None)
         self.c.execute(
             _SET_STATUS,
             {

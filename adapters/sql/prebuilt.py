@@ -45,6 +45,8 @@ class _Compiled:
     processors: dict[str, Callable[[Any], Any]]
     #: a SELECT's column names and result processors, in the order of its columns
     results: tuple[tuple[str, _Processor], ...]
+    #: ``positions`` with each name's bind processor (None: the value goes as it is)
+    ordered: tuple[tuple[str, _Processor], ...] = ()
 
 
 class Prebuilt:
@@ -78,7 +80,8 @@ class Prebuilt:
                 (str(c.key), c.type.dialect_impl(dialect).result_processor(dialect, None))
                 for c in self.statement.exported_columns
             )
-        found = _Compiled(compiled.string, positions, processors, results)
+        ordered = tuple((name, processors.get(name)) for name in positions or ())
+        found = _Compiled(compiled.string, positions, processors, results, ordered)
         self._by_dialect[key] = found
         return found
 
@@ -150,8 +153,8 @@ class Prebuilt:
                 for name, value in values.items()
             }
         return [
-            processors[name](values[name]) if name in processors else values[name]
-            for name in compiled.positions
+            values[name] if process is None else process(values[name])
+            for name, process in compiled.ordered
         ]
 
 

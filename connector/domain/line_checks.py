@@ -58,14 +58,15 @@ def same_taxon_name(a: str, b: str) -> bool:
 def species_and_term_reasons(
     line: PermitLine, permit: Permit, rows: Sequence[RowView], taxonomy: TaxonomyView, hs_code: str
 ) -> list[Reason]:
-    taxa = ", ".join(dict.fromkeys(r.taxon for r in rows))
-    where = f"permit {permit.permit_number} line {line.line}"
     matching = [
         r
         for r in rows
         if same_taxon_name(line.taxon, r.taxon) or taxonomy.is_within(line.taxon, r.taxon)
     ]
+    # the messages are built only when there is one to give (every CITES item, issue 14)
+    where = f"permit {permit.permit_number} line {line.line}"
     if not matching:
+        taxa = ", ".join(dict.fromkeys(r.taxon for r in rows))
         if line.taxon not in taxonomy:
             message = (
                 f"{where} names '{line.taxon}', a taxon unknown to the connector's "
