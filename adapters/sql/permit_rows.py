@@ -4,10 +4,9 @@ One class serves both ports because they share what this transaction has read: t
 decision read are kept as its views and updated with its own changes (a write-off, a
 give-back, a permit used), so that a decision never reads the same 10,000 lines twice.
 
-Concurrency (contract 8): ``lock`` takes the permit numbers' advisory locks on
-PostgreSQL (locks.py) before reading; every write-off is besides a conditional UPDATE that
-refuses to go below zero, its row coming back only when it happened. Permits are read through
-``permit_reader`` (decoded lines kept per process, refreshed by stamps).
+Concurrency (contract 8): ``lock`` takes the permit numbers' advisory locks on PostgreSQL
+(locks.py) before reading; every write-off is a conditional UPDATE that refuses to go below
+zero. Permits are read through ``permit_reader`` (lines kept per process, by stamps).
 """
 
 from __future__ import annotations
@@ -71,7 +70,7 @@ class SqlPermits(Permits, Balances):
         self._changed: set[int] = set()
         #: row ids of the permits read or stored here, by (number, country)
         self._row_ids: dict[tuple[str, str], int] = {}
-        self._versions: dict[tuple[str, str], int] = {}  #: their content versions as read
+        self._versions: dict[tuple[str, str], tuple[int, int]] = {}  # (content, stamp) read
 
     # -- permits --------------------------------------------------------------------------------
     def _read(self, numbers: Iterable[str]) -> None:
@@ -83,16 +82,17 @@ class SqlPermits(Permits, Balances):
             found[permit.permit_number].append(permit)
             self._line_ids[permit.key] = lines.ids
             self._row_ids[permit.key] = row_id
-            self._versions[permit.key] = lines.content_version
+            self._versions[permit.key] = (lines.content_version, lines.stamp)
         self._views.update(found)
 
     def committed(self) -> None:
         """Once committed, the lines this transaction drew on or gave back to are kept as it
-        left them, at the stamp it wrote: the next one need not read them (issue 14). A
-        permit stored here (its line ids dropped) or whose status changed is not kept."""
+        left them, at the stamp it wrote (issue 14), unless the permit was stored or its status
+        changed here, or another writer's stamp came between this one's read and its own."""
         for key, stamp in self._stamps.items():
-            view, ids, version = self._view(*key), self._line_ids.get(key), self._versions.get(key)
-            if view is not None and ids is not None and version is not None:
+            view, ids = self._view(*key), self._line_ids.get(key)
+            version, read = self._versions.get(key, (0, -2))
+            if view is not None and ids is not None and stamp == read + 1:
                 self._lines.put(self._row_ids[key], Lines(version, stamp, view, ids))
 
     def _view(self, permit_number: str, issuing_country: str) -> Permit | None:

@@ -136,3 +136,24 @@ def test_the_lines_a_clearance_drew_on_are_kept_as_it_committed_them(two_process
     other, _ = services(second, unique_ids=True)
     assert other.clear("D2", 1, export(python_item(1, 1, "M1"))).decision.cleared
     assert remaining(first, "M1") == 5
+
+
+def test_a_draw_committed_between_a_read_and_a_write_is_never_hidden(two_processes):
+    """A writer that took no permit lock (none of ours does; a hand-made one might) draws on
+    line B between this transaction's read and its own draw on line A: the lines this one then
+    commits are not kept as it saw them, so the next read shows B as the database has it."""
+    first, second = two_processes
+    if first.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite admits one writer: no draw can come between a read and a write")
+    _, permits = services(first)
+    permits.apply(permit("M1", pythons(10), pythons(20, "B"), policy=MULTIPLE))
+    assert remaining(first, "M1", "B") == 20
+
+    with first.transaction() as session:
+        assert session.permits.get("M1", "NA").line("B").remaining == 20  # read, no lock
+        with second.transaction() as other:  # another connection draws 4 of B and commits
+            assert other.balances.draw("M1", "NA", "B", Decimal(4))
+        assert session.balances.draw("M1", "NA", "A", Decimal(3))
+
+    assert [remaining(second, "M1", letter) for letter in "AB"] == [7, 16]
+    assert [remaining(first, "M1", letter) for letter in "AB"] == [7, 16]
