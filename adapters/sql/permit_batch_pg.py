@@ -4,7 +4,10 @@ psycopg's ``executemany`` sends one statement per row, and a many-row ``INSERT .
 changes its text with the batch size and is too long for psycopg's statement cache, so it is
 parsed anew each time. Here each table's rows come from one array per column (``unnest``):
 the statement's text is short and the same for every batch, psycopg prepares it once, and the
-four tables are written in one round trip.
+four tables are written in one round trip. The arrays travel in binary (``%(name)b``):
+psycopg's text form of an array escapes every element with a regular expression, which cost
+more than the rest of the batch's Python work on the way (issue 14); the values stored are the
+same.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ def unnest_insert(
         types = {c.name: c.type.compile(dialect=pg) for c in table.c}
         types["p_number"] = _p.permit_number.type.compile(dialect=pg)
         types["p_country"] = _p.issuing_country.type.compile(dialect=pg)
-        cells = ", ".join(f"%({table.name}_{n})s::{types[n]}[]" for n in names)
+        cells = ", ".join(f"%({table.name}_{n})b::{types[n]}[]" for n in names)
         return f"unnest({cells}) WITH ORDINALITY AS u({', '.join(names)}, ord)"
 
     def insert_from(table: Table, names: tuple[str, ...]) -> str:
