@@ -25,6 +25,7 @@ from sqlalchemy import (
     Connection,
     Select,
     String,
+    Table,
     and_,
     any_,
     bindparam,
@@ -43,6 +44,7 @@ from cites_connector.adapters.sql.audit_ledger import keyed_row
 from cites_connector.adapters.sql.codec import line_to_row, permit_to_row
 from cites_connector.adapters.sql.ledger import SqlUnitOfWork
 from cites_connector.adapters.sql.permit_batch_pg import unnest_insert
+from cites_connector.adapters.sql.prebuilt import Prebuilt
 from cites_connector.domain.usages import DeclarationState
 from cites_connector.services.permit_intake import BatchKnown, NewPermit, PermitBatchRows
 from cites_connector.services.ports import DuplicateDecision, InboxEntry, UnitOfWork
@@ -99,14 +101,24 @@ def _held_citing(postgres: bool) -> Select[str, str]:
 
 _KNOWN = {False: _known(False), True: _known(True)}
 _HELD_CITING = {False: _held_citing(False), True: _held_citing(True)}
-#: elsewhere than on PostgreSQL (SQLite): plain ``executemany`` and the ids read back
-_INSERT_PERMITS = insert(t.permits)
+#: elsewhere than on PostgreSQL (SQLite): ``executemany`` on the driver (prebuilt.py: the
+#: column types' own bind processors, without SQLAlchemy's per-row work) and the ids read back
 _IDS = select(_p.id, _p.permit_number, _p.issuing_country).where(
     _p.permit_number.in_(bindparam("numbers", expanding=True))
 )
-_INSERT_LINES = insert(t.permit_lines)
-_INSERT_AUDIT = insert(t.audit_log)
-_INSERT_INBOX = insert(t.inbox)
+_INSERTS: dict[tuple[str, tuple[str, ...]], Prebuilt] = {}
+
+
+def _insert_many(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """``INSERT`` of ``rows`` (all with the keys of the first) in one ``executemany``."""
+    columns = tuple(rows[0])
+    key = (table.name, columns)
+    statement = _INSERTS.get(key)
+    if statement is None:
+        statement = _INSERTS[key] = Prebuilt(insert(table), columns)
+    statement.execute(connection, rows)
+
+
 #: every key in one round trip; ``unnest`` yields the sorted keys in order, so the locks are
 #: taken in the fixed order of locks.py
 _LOCK_ALL = text(
@@ -148,8 +160,9 @@ class SqlPermitBatch(PermitBatchRows):
             self._insert_new_pg(permits)
             return
         try:
-            self.c.execute(
-                _INSERT_PERMITS,
+            _insert_many(
+                self.c,
+                t.permits,
                 [permit_to_row(n.permit) | {"balance_stamp": _FIRST_STAMP} for n in permits],
             )
         except IntegrityError as exc:  # PostgreSQL: another event of a new permit won
@@ -161,9 +174,10 @@ class SqlPermitBatch(PermitBatchRows):
             extra = {"permit_id": ids[new.permit.key], "stamp": _FIRST_STAMP}
             lines.extend(line_to_row(line) | extra for line in new.permit.lines)
         if lines:
-            self.c.execute(_INSERT_LINES, lines)
-        self.c.execute(
-            _INSERT_AUDIT,
+            _insert_many(self.c, t.permit_lines, lines)
+        _insert_many(
+            self.c,
+            t.audit_log,
             [
                 keyed_row(
                     self.c,
@@ -189,7 +203,7 @@ class SqlPermitBatch(PermitBatchRows):
         ]
         if inbox:
             try:
-                self.c.execute(_INSERT_INBOX, inbox)
+                _insert_many(self.c, t.inbox, inbox)
             except IntegrityError as exc:  # a concurrent consumer applied one first
                 raise DuplicateDecision("a message of the batch was applied already") from exc
 

@@ -168,10 +168,11 @@ class PermitService:
         followed = []
         for event, outcome in zip(events, plan.done(), strict=True):
             change, actor = event.event, event.actor
+            if not needs_follow_up(change, outcome, held):
+                followed.append(outcome)
+                continue
             with bound_contextvars(permit_number=change.permit_number):
-                if not needs_follow_up(change, outcome, held):
-                    followed.append(outcome)
-                elif isinstance(change, Permit):
+                if isinstance(change, Permit):
                     followed.append(self._follow_up(outcome, change.permit_number, actor, held))
                 else:
                     followed.append(self._status_follow_up(change, outcome, actor, held))
