@@ -18,7 +18,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Column,
     ColumnElement,
     CompoundSelect,
@@ -43,7 +42,7 @@ from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.audit_ledger import keyed_row
 from cites_connector.adapters.sql.codec import line_to_row, permit_to_row
 from cites_connector.adapters.sql.ledger import SqlUnitOfWork
-from cites_connector.adapters.sql.permit_batch_pg import unnest_insert
+from cites_connector.adapters.sql.permit_batch_pg import recordset_insert, recordset_params
 from cites_connector.adapters.sql.prebuilt import Prebuilt
 from cites_connector.domain.usages import DeclarationState
 from cites_connector.services.permit_intake import BatchKnown, NewPermit, PermitBatchRows
@@ -226,16 +225,9 @@ class SqlPermitBatch(PermitBatchRows):
             (t.inbox, inbox),
         )
         names = tuple(tuple(rows[0]) if rows else () for _table, rows in tables)
-        statement = unnest_insert(self.c.dialect, *names)
+        statement = recordset_insert(self.c.dialect, *names)
         # as SQLAlchemy's JSON type writes it: the engine's serializer, else the standard one
-        serialize = self.c.dialect._json_serializer or json.dumps
-        params: dict[str, list[Any]] = {}
-        for (table, rows), columns in zip(tables, names, strict=True):
-            for name in columns:
-                values = [row[name] for row in rows]
-                if name in table.c and isinstance(table.c[name].type, JSON):
-                    values = [serialize(v) for v in values]
-                params[f"{table.name}_{name}"] = values
+        params = recordset_params(tables, self.c.dialect._json_serializer or json.dumps)
         try:
             self.c.exec_driver_sql(statement, params)
         except IntegrityError as exc:  # another consumer stored a permit or a message first
