@@ -4,6 +4,7 @@ event, on every backend."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from cites_connector.domain.decisions import DeclarationDecision
@@ -111,3 +112,74 @@ def test_a_batch_keeps_the_audit_chain_intact(sql_ledger):
     )
     report = verify_chains(sql_ledger.engine)
     assert report.ok, report
+
+
+def _stored_text(ledger, number: str) -> dict[str, list[tuple]]:
+    """The rows a permit left, as the database keeps them (JSON and instants as text), without
+    what differs between two permits of the same content (ids, number, nonce, MAC)."""
+    from sqlalchemy import text
+
+    postgres = ledger.engine.dialect.name == "postgresql"
+    as_text = "CAST({} AS TEXT)" if postgres else "{}"
+    exporter, importer = as_text.format("exporter"), as_text.format("importer")
+    at, received = as_text.format("at"), as_text.format("received_at")
+    queries = {
+        "permits": f"SELECT {exporter}, {importer}, issued_on, valid_from, valid_until, version,"
+        " content_version, type, status, consignment_policy, purpose, security_stamp,"
+        " replaces, unsigned, balance_stamp FROM permits WHERE permit_number = :n",
+        "lines": "SELECT l.line, l.taxon, l.quantity_micro, l.remaining_micro, l.unit, l.source,"
+        " l.term, l.origin_country, l.description, l.exported_quantity_micro, l.stamp"
+        " FROM permit_lines l JOIN permits p ON p.id = l.permit_id"
+        " WHERE p.permit_number = :n ORDER BY l.line",
+        "audit": f"SELECT {at}, actor, action, {as_text.format('details')} FROM audit_log"
+        " WHERE subject = :n || '/NA' AND mac IS NOT NULL AND nonce IS NOT NULL",
+        "inbox": f"SELECT source, outcome, {received}, body_digest FROM inbox"
+        " WHERE message_id = 'm-' || :n",
+    }
+    with ledger.engine.connect() as conn:
+        return {
+            k: [tuple(r) for r in conn.execute(text(q), {"n": number})] for k, q in queries.items()
+        }
+
+
+def test_a_batch_stores_awkward_values_as_one_by_one(sql_ledger):
+    """Quotes, backslashes, non-ASCII text, the largest quantity, empty parties and fields:
+    what a batch writes (PostgreSQL: one JSON array per table) is what the event alone writes."""
+    from dataclasses import replace
+
+    from cites_connector.domain.permits import Party
+
+    _clearance, permits = services(sql_ledger)
+    line = replace(
+        pythons("9223372036854.775807"),
+        description='a "quoted" \\ back\\slash\nnewline, Ñandú 🐍, tab\there',
+        origin_country="XX",
+        unit="KIL",
+    )
+    second = replace(pythons("0.000001", "B"), source=None, term=None, appendix=None)
+
+    def awkward(number: str):
+        return replace(
+            permit(number, line, second),
+            exporter=Party(name='O\'Brien "&" Söhne \\ 🐊', country="NA", id="x\\y"),
+            importer=Party(),
+            security_stamp="0012345",
+        )
+
+    permits.receive_permit(awkward("P-ONE"), actor=ACTOR, message_id="m-P-ONE", body_digest="d")
+    permits.receive_batch(
+        [
+            IncomingEvent(awkward("P-TWO"), ACTOR, "m-P-TWO", "d"),
+            IncomingEvent(permit("P-OTHER", pythons(1)), ACTOR, "m-P-OTHER"),
+        ]
+    )
+    one, batched = _stored_text(sql_ledger, "P-ONE"), _stored_text(sql_ledger, "P-TWO")
+    assert all(one.values())
+    # the test clock ticks a second per reading: the instants' form is compared, not their second
+    tick = re.compile(r"09:00:\d\d")
+    assert {
+        k: [tuple(tick.sub("09:00:ss", str(v)) for v in r) for r in rows]
+        for k, rows in batched.items()
+    } == {
+        k: [tuple(tick.sub("09:00:ss", str(v)) for v in r) for r in rows] for k, rows in one.items()
+    }
