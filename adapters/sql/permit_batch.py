@@ -42,7 +42,12 @@ from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.audit_ledger import keyed_row
 from cites_connector.adapters.sql.codec import line_to_row, permit_to_row
 from cites_connector.adapters.sql.ledger import SqlUnitOfWork
-from cites_connector.adapters.sql.permit_batch_pg import recordset_insert, recordset_params
+from cites_connector.adapters.sql.permit_batch_pg import (
+    observed,
+    pipelined,
+    recordset_insert,
+    recordset_params,
+)
 from cites_connector.adapters.sql.prebuilt import Prebuilt
 from cites_connector.domain.usages import DeclarationState
 from cites_connector.services.permit_intake import BatchKnown, NewPermit, PermitBatchRows
@@ -133,17 +138,22 @@ class SqlPermitBatch(PermitBatchRows):
         self.c = connection
         self.postgres = connection.dialect.name == "postgresql"
 
-    def lock(self, permit_numbers: Iterable[str]) -> None:
+    def locked_known(self, permit_numbers: Sequence[str], message_ids: Sequence[str]) -> BatchKnown:
         keys = sorted({locks.lock_key(n) for n in permit_numbers})
-        if self.postgres and keys:
-            self.c.execute(_LOCK_ALL, {"space": locks.PERMITS, "keys": keys})
-
-    def known(self, permit_numbers: Sequence[str], message_ids: Sequence[str]) -> BatchKnown:
-        known = BatchKnown(set(), set(), {})
-        if not permit_numbers and not message_ids:
-            return known
         params = {"numbers": list(permit_numbers), "ids": list(message_ids)}
-        for kind, first, second in self.c.execute(_KNOWN[self.postgres], params):
+        if not self.postgres:  # SQLite: the transaction holds the one write lock already
+            return self._known(self.c.execute(_KNOWN[False], params))
+        lock = {"space": locks.PERMITS, "keys": keys}
+        if observed(self.c):
+            self.c.execute(_LOCK_ALL, lock)
+            return self._known(self.c.execute(_KNOWN[True], params))
+        # the locks, then the look-up under them: sent together, run in that order
+        return self._known(pipelined(self.c, [(_LOCK_ALL, lock), (_KNOWN[True], params)]))
+
+    @staticmethod
+    def _known(rows: Iterable[Any]) -> BatchKnown:
+        known = BatchKnown(set(), set(), {})
+        for kind, first, second in rows:
             if kind == "p":
                 known.stored.add((first, second))
             elif kind == "s":

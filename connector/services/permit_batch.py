@@ -51,9 +51,8 @@ def plan_batch(
     if rows is None:
         return BatchPlan([None] * len(events), list(range(len(events))))
     numbers = sorted({e.event.permit_number for e in events})
-    rows.lock(numbers)
     ids = [e.message_id for e in events if e.message_id is not None]
-    known = rows.known(numbers, sorted(set(ids)))
+    known = rows.locked_known(numbers, sorted(set(ids)))
     seen, stored, pending = known.seen, known.stored, known.pending
     per_number = Counter(e.event.permit_number for e in events)
     per_id = Counter(ids)

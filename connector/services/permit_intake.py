@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -70,11 +70,9 @@ class PermitBatchRows(Protocol):
     """A batch of permit events in few statements, inside the caller's transaction (issue 14):
     each look-up is one statement for the whole batch, the new permits one write per table."""
 
-    def lock(self, permit_numbers: Iterable[str]) -> None:
-        """The permit numbers' locks (as ``Permits.lock`` takes them), in one go."""
-
-    def known(self, permit_numbers: Sequence[str], message_ids: Sequence[str]) -> BatchKnown:
-        """What the batch needs to know of its permits and messages, in one go."""
+    def locked_known(self, permit_numbers: Sequence[str], message_ids: Sequence[str]) -> BatchKnown:
+        """The permit numbers' locks (as ``Permits.lock`` takes them), then what the batch
+        needs to know of its permits and messages, read under them, in one go."""
 
     def insert_new(self, permits: Sequence[NewPermit]) -> None:
         """Store new permits, their lines, their audit rows and their inbox rows."""

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+import pytest
+
 from cites_connector.domain.decisions import DeclarationDecision
 from cites_connector.domain.permits import PermitStatus, PermitStatusChange
 from cites_connector.domain.usages import DeclarationState
@@ -183,3 +185,29 @@ def test_a_batch_stores_awkward_values_as_one_by_one(sql_ledger):
     } == {
         k: [tuple(tick.sub("09:00:ss", str(v)) for v in r) for r in rows] for k, rows in one.items()
     }
+
+
+def test_the_batch_holds_its_permits_locks_while_it_reads_them(sql_ledger):
+    """The locks and the look-up are sent together on PostgreSQL (one round trip): the locks
+    are still taken, in the fixed order, and held until the transaction ends."""
+    from sqlalchemy import text
+
+    from cites_connector.adapters.sql import locks
+    from cites_connector.adapters.sql.permit_batch import permit_batch_rows
+
+    if sql_ledger.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's one write lock is the transaction's")
+    _clearance, permits = services(sql_ledger)
+    permits.receive_permit(permit("P-KNOWN", pythons(4)), message_id="m-known", body_digest="d")
+    held = text("SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND classid = :space")
+    numbers = ["P-KNOWN", "P-OTHER"]
+    with sql_ledger.transaction() as uow:
+        rows = permit_batch_rows(uow)
+        known = rows.locked_known(numbers, ["m-known", "m-new"])
+        with sql_ledger.engine.connect() as other:
+            taken = sorted(r[0] for r in other.execute(held, {"space": locks.PERMITS}))
+    assert known.stored == {("P-KNOWN", "NA")}
+    assert set(known.seen) == {"m-known"}
+    assert taken == sorted(locks.lock_key(n) & 0xFFFFFFFF for n in numbers)
+    with sql_ledger.engine.connect() as other:
+        assert not list(other.execute(held, {"space": locks.PERMITS}))
