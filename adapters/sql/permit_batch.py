@@ -162,12 +162,16 @@ class SqlPermitBatch(PermitBatchRows):
                 known.seen[first] = InboxEntry(first, second)
         return known
 
-    def insert_new(self, permits: Sequence[NewPermit]) -> None:
-        if not permits:
-            return
-        if self.postgres:
-            self._insert_new_pg(permits)
-            return
+    def insert_new(
+        self, permits: Sequence[NewPermit], held_for: Sequence[str] | None = None
+    ) -> dict[str, list[str]] | None:
+        if permits and self.postgres:
+            return self._insert_new_pg(permits, held_for)
+        if permits:
+            self._insert_new(permits)
+        return None if held_for is None else self.held_citing(held_for)
+
+    def _insert_new(self, permits: Sequence[NewPermit]) -> None:
         try:
             _insert_many(
                 self.c,
@@ -216,8 +220,12 @@ class SqlPermitBatch(PermitBatchRows):
             except IntegrityError as exc:  # a concurrent consumer applied one first
                 raise DuplicateDecision("a message of the batch was applied already") from exc
 
-    def _insert_new_pg(self, permits: Sequence[NewPermit]) -> None:
-        """The batch's new permits, their lines, audit rows and inbox rows in one statement."""
+    def _insert_new_pg(
+        self, permits: Sequence[NewPermit], held_for: Sequence[str] | None
+    ) -> dict[str, list[str]] | None:
+        """The batch's new permits, their lines, audit rows and inbox rows in one statement;
+        with ``held_for``, the held declarations citing those numbers read right after, sent
+        with it (one round trip)."""
         permit_rows = [permit_to_row(n.permit) | {"balance_stamp": _FIRST_STAMP} for n in permits]
         lines = [
             line_to_row(line)
@@ -238,12 +246,20 @@ class SqlPermitBatch(PermitBatchRows):
         statement = recordset_insert(self.c.dialect, *names)
         # as SQLAlchemy's JSON type writes it: the engine's serializer, else the standard one
         params = recordset_params(tables, self.c.dialect._json_serializer or json.dumps)
+        held: dict[str, list[str]] | None = None
         try:
-            self.c.exec_driver_sql(statement, params)
+            if held_for is None or not held_for or observed(self.c):
+                self.c.exec_driver_sql(statement, params)
+            else:
+                read = (_HELD_CITING[True], {"numbers": list(held_for)})
+                held = self._held(held_for, pipelined(self.c, [(statement, params), read]))
         except IntegrityError as exc:  # another consumer stored a permit or a message first
             raise DuplicateDecision(
                 "a permit or message of the batch was stored concurrently"
             ) from exc
+        if held is None and held_for is not None:
+            held = self.held_citing(held_for)
+        return held
 
     def _audit_row(self, new: NewPermit) -> dict[str, Any]:
         subject = f"{new.permit.permit_number}/{new.permit.issuing_country}"
@@ -262,12 +278,16 @@ class SqlPermitBatch(PermitBatchRows):
         }
 
     def held_citing(self, permit_numbers: Sequence[str]) -> dict[str, list[str]]:
+        if not permit_numbers:
+            return {}
+        params = {"numbers": list(permit_numbers)}
+        return self._held(permit_numbers, self.c.execute(_HELD_CITING[self.postgres], params))
+
+    @staticmethod
+    def _held(permit_numbers: Sequence[str], rows: Iterable[Any]) -> dict[str, list[str]]:
         held: dict[str, list[str]] = {n: [] for n in permit_numbers}
-        if permit_numbers:
-            for number, declaration_id in self.c.execute(
-                _HELD_CITING[self.postgres], {"numbers": list(permit_numbers)}
-            ):
-                held[number].append(declaration_id)
+        for number, declaration_id in rows:
+            held[number].append(declaration_id)
         return held
 
 

@@ -119,13 +119,14 @@ def _compiled(statement: ClauseElement, pg: Dialect) -> Compiled:
 
 
 def pipelined(
-    connection: Connection, statements: Sequence[tuple[ClauseElement, dict[str, Any]]]
+    connection: Connection, statements: Sequence[tuple[ClauseElement | str, dict[str, Any]]]
 ) -> list[Any]:
-    """PostgreSQL: ``statements`` sent together (psycopg's pipeline mode), run by the server
-    in order, each as if sent alone (its own snapshot, after the one before finished), in
-    one round trip instead of one each, with the transaction's ``BEGIN`` when it is the
-    first thing the transaction does (issue 14). The last statement's rows come back. A
-    driver error is raised as SQLAlchemy raises it (``DBAPIError``), for transactions.py."""
+    """PostgreSQL: ``statements`` (Core, or the driver's own SQL) sent together (psycopg's
+    pipeline mode), run by the server in order, each as if sent alone (its own snapshot,
+    after the one before finished), in one round trip instead of one each, with the
+    transaction's ``BEGIN`` when it is the first thing the transaction does (issue 14). The
+    last statement's rows come back. A driver error is raised as SQLAlchemy raises it
+    (``DBAPIError``), for transactions.py."""
     dialect = connection.dialect
     dbapi = connection.connection.dbapi_connection
     assert dbapi is not None
@@ -135,8 +136,11 @@ def pipelined(
     try:
         with dbapi.pipeline():
             for statement, values in statements:
-                compiled = _compiled(statement, dialect)
-                sql, params = compiled.string, compiled.construct_params(values)
+                if isinstance(statement, str):  # the driver's own SQL (exec_driver_sql)
+                    sql, params = statement, values
+                else:
+                    compiled = _compiled(statement, dialect)
+                    sql, params = compiled.string, compiled.construct_params(values)
                 cursor = dbapi.cursor()
                 cursor.execute(sql, params)
         return list(cursor.fetchall())

@@ -74,8 +74,11 @@ class PermitBatchRows(Protocol):
         """The permit numbers' locks (as ``Permits.lock`` takes them), then what the batch
         needs to know of its permits and messages, read under them, in one go."""
 
-    def insert_new(self, permits: Sequence[NewPermit]) -> None:
-        """Store new permits, their lines, their audit rows and their inbox rows."""
+    def insert_new(
+        self, permits: Sequence[NewPermit], held_for: Sequence[str] | None = None
+    ) -> dict[str, list[str]] | None:
+        """Store new permits, their lines, their audit rows and their inbox rows; with
+        ``held_for``, then ``held_citing(held_for)`` (None without)."""
 
     def held_citing(self, permit_numbers: Sequence[str]) -> dict[str, list[str]]:
         """The held declarations citing each number, in the order they are released."""

@@ -162,7 +162,9 @@ class PermitService:
             for index in plan.ordinary:
                 plan.outcomes[index] = self._apply_locked(uow, events[index])
             # what the permits may release, read under their locks (releases.py)
-            held = rows.held_citing(released_numbers(events)) if rows is not None else None
+            held = plan.held
+            if held is None and rows is not None:
+                held = rows.held_citing(released_numbers(events))
         if held is None:
             held = self.effects.held_citing(released_numbers(events))
         followed = []

@@ -211,3 +211,22 @@ def test_the_batch_holds_its_permits_locks_while_it_reads_them(sql_ledger):
     assert taken == sorted(locks.lock_key(n) & 0xFFFFFFFF for n in numbers)
     with sql_ledger.engine.connect() as other:
         assert not list(other.execute(held, {"space": locks.PERMITS}))
+
+
+def test_a_batch_of_new_permits_only_releases_what_they_hold(ledger_backend):
+    """With nothing but new permits, the held declarations citing them are read with the
+    writes (PostgreSQL: in the same round trip); they clear as before."""
+    clearance, permits = services(ledger_backend)
+    held = clearance.clear("D1", 1, export(python_item(1, 10, "P-NEW")))
+    assert held.decision.decision is DeclarationDecision.HELD
+    outcomes = permits.receive_batch(
+        [
+            IncomingEvent(permit("P-NEW", pythons(40)), ACTOR, "n-1"),
+            IncomingEvent(permit("P-ALSO", pythons(40)), ACTOR, "n-2"),
+        ]
+    )
+    assert [d.declaration_id for d in outcomes[0].released] == ["D1"]
+    assert outcomes[1].released == ()
+    assert clearance.stored("D1").state is DeclarationState.CLEARED
+    assert remaining(ledger_backend, "P-NEW") == Decimal(30)
+    assert remaining(ledger_backend, "P-ALSO") == Decimal(40)
