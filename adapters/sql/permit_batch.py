@@ -43,7 +43,7 @@ from cites_connector.adapters.sql.audit_ledger import keyed_row
 from cites_connector.adapters.sql.codec import line_to_row, permit_to_row
 from cites_connector.adapters.sql.ledger import SqlUnitOfWork
 from cites_connector.adapters.sql.permit_batch_pg import (
-    observed,
+    can_pipeline,
     pipelined,
     recordset_insert,
     recordset_params,
@@ -144,7 +144,7 @@ class SqlPermitBatch(PermitBatchRows):
         if not self.postgres:  # SQLite: the transaction holds the one write lock already
             return self._known(self.c.execute(_KNOWN[False], params))
         lock = {"space": locks.PERMITS, "keys": keys}
-        if observed(self.c):
+        if not can_pipeline(self.c):
             self.c.execute(_LOCK_ALL, lock)
             return self._known(self.c.execute(_KNOWN[True], params))
         # the locks, then the look-up under them: sent together, run in that order
@@ -248,7 +248,7 @@ class SqlPermitBatch(PermitBatchRows):
         params = recordset_params(tables, self.c.dialect._json_serializer or json.dumps)
         held: dict[str, list[str]] | None = None
         try:
-            if held_for is None or not held_for or observed(self.c):
+            if not held_for or not can_pipeline(self.c):
                 self.c.exec_driver_sql(statement, params)
             else:
                 read = (_HELD_CITING[True], {"numbers": list(held_for)})

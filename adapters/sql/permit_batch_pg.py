@@ -106,11 +106,15 @@ def recordset_params(
     return params
 
 
-def observed(connection: Connection) -> bool:
-    """Someone listens to this connection's statements (a test counting them, a tracer): they
-    go through ``Connection.execute`` then, one by one, so that every listener sees them."""
+def can_pipeline(connection: Connection) -> bool:
+    """Whether ``pipelined`` may be used: psycopg's libpq has pipeline mode (14 and later),
+    and nobody listens to this connection's statements (a test counting them, a tracer: they
+    go through ``Connection.execute`` then, one by one, so that every listener sees them)."""
     dispatch = connection.dispatch
-    return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)
+    if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
+        return False
+    pipeline = getattr(connection.dialect.loaded_dbapi, "Pipeline", None)
+    return pipeline is not None and bool(pipeline.is_supported())
 
 
 @functools.cache
