@@ -8,6 +8,7 @@ accepted here always fits where it is stored (contract 3.1 (v2), "Field limits")
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -102,6 +103,14 @@ def enum(enum_type: type[Enum], *, optional: bool = False) -> PlainValidator:
     return one_of(tuple(member.value for member in enum_type), enum_type, optional=optional)
 
 
+@functools.lru_cache(maxsize=1024)
+def _known_country(code: str) -> bool:
+    """An ISO 3166-1 alpha-2 code known to ISO (pycountry's data, which never changes in a
+    process; a lookup there costs more than most of a permit's other field checks, issue
+    14). Bounded: a sender may try any two upper-case characters."""
+    return pycountry.countries.get(alpha_2=code) is not None
+
+
 def country(*, optional: bool, allow_unknown: bool = False) -> PlainValidator:
     def check(value: Any) -> str | None:
         if value is None and optional:
@@ -113,7 +122,7 @@ def country(*, optional: bool, allow_unknown: bool = False) -> PlainValidator:
             not isinstance(code, str)
             or len(code) != 2
             or not code.isupper()
-            or pycountry.countries.get(alpha_2=code) is None
+            or not _known_country(code)
         ):
             raise refuse(f"{show(value)} is not an ISO 3166-1 alpha-2 country code")
         return code

@@ -6,10 +6,11 @@ at the queue depths for ``/healthz``."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections import Counter
+from typing import TYPE_CHECKING
 
 import pika
 import pika.exceptions
@@ -32,7 +33,12 @@ from cites_connector.adapters.amqp.permit_handler import (
     Requeue,
     Verdict,
 )
-from cites_connector.adapters.amqp.permit_verdicts import batch_fields, count_outcome, event_fields
+from cites_connector.adapters.amqp.permit_verdicts import (
+    applied_label,
+    batch_fields,
+    count_outcome,
+    event_fields,
+)
 from cites_connector.adapters.amqp.topology import PERMITS_QUEUE, declare
 from cites_connector.domain.errors import ConnectorError
 
@@ -40,6 +46,8 @@ if TYPE_CHECKING:
     from cites_connector.adapters.amqp.permit_consumer import PermitConsumer
 
 log = structlog.get_logger(__name__)
+#: the standard library's logger under ``log``: whether DEBUG is on, at no cost
+_STDLIB_LOG = logging.getLogger(__name__)
 #: seconds between looks at the queue depths while idle (for /healthz)
 POLL_SECONDS = 5.0
 
@@ -185,16 +193,38 @@ class ConsumerLoop:
                 return
             # after the commit, one ack for all: the batch's others are settled by now
             channel.basic_ack(max(acked), multiple=True)
-            for (method, properties, _body), verdict in zip(batch, verdicts, strict=True):
-                if isinstance(verdict, Ack):
-                    with bound_contextvars(
-                        message_id=properties.message_id, routing_key=method.routing_key
-                    ):
-                        self._acked(method, verdict, each=log.debug)
-            # one line per batch at INFO; each event's own at DEBUG
-            log.info("permit.batch_consumed", **batch_fields(verdicts))
+            self._batch_acked(batch, verdicts)
         finally:
             self.watch.done()
+
+    def _batch_acked(self, batch: list[Delivery], verdicts: list[Verdict]) -> None:
+        """What follows a batch's ack: one line at INFO; each event's own at DEBUG (only
+        when DEBUG is on: the line and its context cost more than the rest of an event's
+        bookkeeping, issue 14), the counts per routing key and outcome, the relay's wake-up."""
+        debug = _STDLIB_LOG.isEnabledFor(logging.DEBUG)
+        counted: Counter[tuple[str, str]] = Counter()
+        wake = False
+        for (method, properties, _body), verdict in zip(batch, verdicts, strict=True):
+            if not isinstance(verdict, Ack):
+                continue
+            outcome = verdict.outcome
+            if debug:
+                with bound_contextvars(
+                    message_id=properties.message_id, routing_key=method.routing_key
+                ):
+                    log.debug("permit.event_consumed", **event_fields(outcome))
+            counted[method.routing_key, applied_label(outcome)] += 1
+            if self.owner.metrics is not None:
+                for decision in outcome.released:
+                    self.owner.metrics.decided(decision, "release")
+            wake = wake or bool(outcome.released or outcome.reported)
+            self._forget(verdict.forget)
+        if self.owner.metrics is not None:
+            for (routing_key, applied), events in counted.items():
+                self.owner.metrics.permit_event(routing_key, applied, events)
+        if wake and self.owner.on_applied is not None:
+            self.owner.on_applied()
+        log.info("permit.batch_consumed", **batch_fields(verdicts))
 
     def _carry_out(
         self,
@@ -216,13 +246,11 @@ class ConsumerLoop:
             channel.basic_ack(method.delivery_tag)
             self._acked(method, verdict)
 
-    def _acked(
-        self, method: Basic.Deliver, verdict: Ack, each: Callable[..., Any] = log.info
-    ) -> None:
-        """What follows an applied event's ack: its log line (``each``), counts and the relay's
+    def _acked(self, method: Basic.Deliver, verdict: Ack) -> None:
+        """What follows an applied event's ack (alone): its log line, counts and the relay's
         wake-up."""
         outcome = verdict.outcome
-        each("permit.event_consumed", **event_fields(outcome))
+        log.info("permit.event_consumed", **event_fields(outcome))
         count_outcome(self.owner.metrics, method.routing_key, outcome)
         if self.owner.on_applied is not None and (outcome.released or outcome.reported):
             self.owner.on_applied()

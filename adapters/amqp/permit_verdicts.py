@@ -114,14 +114,19 @@ def batch_fields(verdicts: Sequence[Verdict]) -> dict[str, Any]:
     }
 
 
+def applied_label(outcome: IntakeOutcome) -> str:
+    """The ``outcome`` label of an event consumed in /metrics."""
+    if outcome.duplicate:
+        return "duplicate"
+    return "applied" if outcome.applied.applied else "ignored"
+
+
 def count_outcome(
     metrics: ConnectorMetrics | None, routing_key: str, outcome: IntakeOutcome
 ) -> None:
     """An event consumed in serve's /metrics (with its releases)."""
     if metrics is None:
         return
-    applied = "duplicate" if outcome.duplicate else None
-    applied = applied or ("applied" if outcome.applied.applied else "ignored")
-    metrics.permit_event(routing_key, applied)
+    metrics.permit_event(routing_key, applied_label(outcome))
     for decision in outcome.released:
         metrics.decided(decision, "release")

@@ -125,9 +125,10 @@ class ConnectorMetrics:
     def soap_request(self, operation: str, outcome: str, seconds: float) -> None:
         self.soap.labels(operation, outcome).observe(seconds)
 
-    def permit_event(self, routing_key: str, outcome: str) -> None:
+    def permit_event(self, routing_key: str, outcome: str, events: int = 1) -> None:
+        """``events`` consumed with that routing key and outcome (a batch's, issue 14)."""
         last = routing_key.rsplit(".", 1)[-1]
-        self.permit_events.labels(last if last in PERMIT_EVENTS else "other", outcome).inc()
+        self.permit_events.labels(last if last in PERMIT_EVENTS else "other", outcome).inc(events)
 
     def dead_lettered(self, routing_key: str, reason: str) -> None:
         """``reason`` is the ``x-rejection-reason``: a code, or a sentence (invalid input)."""

@@ -18,13 +18,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Column,
     ColumnElement,
     CompoundSelect,
     Connection,
     Select,
     String,
+    Table,
     and_,
     any_,
     bindparam,
@@ -42,7 +42,13 @@ from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.audit_ledger import keyed_row
 from cites_connector.adapters.sql.codec import line_to_row, permit_to_row
 from cites_connector.adapters.sql.ledger import SqlUnitOfWork
-from cites_connector.adapters.sql.permit_batch_pg import unnest_insert
+from cites_connector.adapters.sql.permit_batch_pg import (
+    can_pipeline,
+    pipelined,
+    recordset_insert,
+    recordset_params,
+)
+from cites_connector.adapters.sql.prebuilt import Prebuilt
 from cites_connector.domain.usages import DeclarationState
 from cites_connector.services.permit_intake import BatchKnown, NewPermit, PermitBatchRows
 from cites_connector.services.ports import DuplicateDecision, InboxEntry, UnitOfWork
@@ -99,14 +105,24 @@ def _held_citing(postgres: bool) -> Select[str, str]:
 
 _KNOWN = {False: _known(False), True: _known(True)}
 _HELD_CITING = {False: _held_citing(False), True: _held_citing(True)}
-#: elsewhere than on PostgreSQL (SQLite): plain ``executemany`` and the ids read back
-_INSERT_PERMITS = insert(t.permits)
+#: elsewhere than on PostgreSQL (SQLite): ``executemany`` on the driver (prebuilt.py: the
+#: column types' own bind processors, without SQLAlchemy's per-row work) and the ids read back
 _IDS = select(_p.id, _p.permit_number, _p.issuing_country).where(
     _p.permit_number.in_(bindparam("numbers", expanding=True))
 )
-_INSERT_LINES = insert(t.permit_lines)
-_INSERT_AUDIT = insert(t.audit_log)
-_INSERT_INBOX = insert(t.inbox)
+_INSERTS: dict[tuple[str, tuple[str, ...]], Prebuilt] = {}
+
+
+def _insert_many(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """``INSERT`` of ``rows`` (all with the keys of the first) in one ``executemany``."""
+    columns = tuple(rows[0])
+    key = (table.name, columns)
+    statement = _INSERTS.get(key)
+    if statement is None:
+        statement = _INSERTS[key] = Prebuilt(insert(table), columns)
+    statement.execute(connection, rows)
+
+
 #: every key in one round trip; ``unnest`` yields the sorted keys in order, so the locks are
 #: taken in the fixed order of locks.py
 _LOCK_ALL = text(
@@ -122,17 +138,22 @@ class SqlPermitBatch(PermitBatchRows):
         self.c = connection
         self.postgres = connection.dialect.name == "postgresql"
 
-    def lock(self, permit_numbers: Iterable[str]) -> None:
+    def locked_known(self, permit_numbers: Sequence[str], message_ids: Sequence[str]) -> BatchKnown:
         keys = sorted({locks.lock_key(n) for n in permit_numbers})
-        if self.postgres and keys:
-            self.c.execute(_LOCK_ALL, {"space": locks.PERMITS, "keys": keys})
-
-    def known(self, permit_numbers: Sequence[str], message_ids: Sequence[str]) -> BatchKnown:
-        known = BatchKnown(set(), set(), {})
-        if not permit_numbers and not message_ids:
-            return known
         params = {"numbers": list(permit_numbers), "ids": list(message_ids)}
-        for kind, first, second in self.c.execute(_KNOWN[self.postgres], params):
+        if not self.postgres:  # SQLite: the transaction holds the one write lock already
+            return self._known(self.c.execute(_KNOWN[False], params))
+        lock = {"space": locks.PERMITS, "keys": keys}
+        if not can_pipeline(self.c):
+            self.c.execute(_LOCK_ALL, lock)
+            return self._known(self.c.execute(_KNOWN[True], params))
+        # the locks, then the look-up under them: sent together, run in that order
+        return self._known(pipelined(self.c, [(_LOCK_ALL, lock), (_KNOWN[True], params)]))
+
+    @staticmethod
+    def _known(rows: Iterable[Any]) -> BatchKnown:
+        known = BatchKnown(set(), set(), {})
+        for kind, first, second in rows:
             if kind == "p":
                 known.stored.add((first, second))
             elif kind == "s":
@@ -141,15 +162,20 @@ class SqlPermitBatch(PermitBatchRows):
                 known.seen[first] = InboxEntry(first, second)
         return known
 
-    def insert_new(self, permits: Sequence[NewPermit]) -> None:
-        if not permits:
-            return
-        if self.postgres:
-            self._insert_new_pg(permits)
-            return
+    def insert_new(
+        self, permits: Sequence[NewPermit], held_for: Sequence[str] | None = None
+    ) -> dict[str, list[str]] | None:
+        if permits and self.postgres:
+            return self._insert_new_pg(permits, held_for)
+        if permits:
+            self._insert_new(permits)
+        return None if held_for is None else self.held_citing(held_for)
+
+    def _insert_new(self, permits: Sequence[NewPermit]) -> None:
         try:
-            self.c.execute(
-                _INSERT_PERMITS,
+            _insert_many(
+                self.c,
+                t.permits,
                 [permit_to_row(n.permit) | {"balance_stamp": _FIRST_STAMP} for n in permits],
             )
         except IntegrityError as exc:  # PostgreSQL: another event of a new permit won
@@ -161,9 +187,10 @@ class SqlPermitBatch(PermitBatchRows):
             extra = {"permit_id": ids[new.permit.key], "stamp": _FIRST_STAMP}
             lines.extend(line_to_row(line) | extra for line in new.permit.lines)
         if lines:
-            self.c.execute(_INSERT_LINES, lines)
-        self.c.execute(
-            _INSERT_AUDIT,
+            _insert_many(self.c, t.permit_lines, lines)
+        _insert_many(
+            self.c,
+            t.audit_log,
             [
                 keyed_row(
                     self.c,
@@ -189,12 +216,16 @@ class SqlPermitBatch(PermitBatchRows):
         ]
         if inbox:
             try:
-                self.c.execute(_INSERT_INBOX, inbox)
+                _insert_many(self.c, t.inbox, inbox)
             except IntegrityError as exc:  # a concurrent consumer applied one first
                 raise DuplicateDecision("a message of the batch was applied already") from exc
 
-    def _insert_new_pg(self, permits: Sequence[NewPermit]) -> None:
-        """The batch's new permits, their lines, audit rows and inbox rows in one statement."""
+    def _insert_new_pg(
+        self, permits: Sequence[NewPermit], held_for: Sequence[str] | None
+    ) -> dict[str, list[str]] | None:
+        """The batch's new permits, their lines, audit rows and inbox rows in one statement;
+        with ``held_for``, the held declarations citing those numbers read right after, sent
+        with it (one round trip)."""
         permit_rows = [permit_to_row(n.permit) | {"balance_stamp": _FIRST_STAMP} for n in permits]
         lines = [
             line_to_row(line)
@@ -212,22 +243,23 @@ class SqlPermitBatch(PermitBatchRows):
             (t.inbox, inbox),
         )
         names = tuple(tuple(rows[0]) if rows else () for _table, rows in tables)
-        statement = unnest_insert(self.c.dialect, *names)
+        statement = recordset_insert(self.c.dialect, *names)
         # as SQLAlchemy's JSON type writes it: the engine's serializer, else the standard one
-        serialize = self.c.dialect._json_serializer or json.dumps
-        params: dict[str, list[Any]] = {}
-        for (table, rows), columns in zip(tables, names, strict=True):
-            for name in columns:
-                values = [row[name] for row in rows]
-                if name in table.c and isinstance(table.c[name].type, JSON):
-                    values = [serialize(v) for v in values]
-                params[f"{table.name}_{name}"] = values
+        params = recordset_params(tables, self.c.dialect._json_serializer or json.dumps)
+        held: dict[str, list[str]] | None = None
         try:
-            self.c.exec_driver_sql(statement, params)
+            if not held_for or not can_pipeline(self.c):
+                self.c.exec_driver_sql(statement, params)
+            else:
+                read = (_HELD_CITING[True], {"numbers": list(held_for)})
+                held = self._held(held_for, pipelined(self.c, [(statement, params), read]))
         except IntegrityError as exc:  # another consumer stored a permit or a message first
             raise DuplicateDecision(
                 "a permit or message of the batch was stored concurrently"
             ) from exc
+        if held is None and held_for is not None:
+            held = self.held_citing(held_for)
+        return held
 
     def _audit_row(self, new: NewPermit) -> dict[str, Any]:
         subject = f"{new.permit.permit_number}/{new.permit.issuing_country}"
@@ -246,12 +278,16 @@ class SqlPermitBatch(PermitBatchRows):
         }
 
     def held_citing(self, permit_numbers: Sequence[str]) -> dict[str, list[str]]:
+        if not permit_numbers:
+            return {}
+        params = {"numbers": list(permit_numbers)}
+        return self._held(permit_numbers, self.c.execute(_HELD_CITING[self.postgres], params))
+
+    @staticmethod
+    def _held(permit_numbers: Sequence[str], rows: Iterable[Any]) -> dict[str, list[str]]:
         held: dict[str, list[str]] = {n: [] for n in permit_numbers}
-        if permit_numbers:
-            for number, declaration_id in self.c.execute(
-                _HELD_CITING[self.postgres], {"numbers": list(permit_numbers)}
-            ):
-                held[number].append(declaration_id)
+        for number, declaration_id in rows:
+            held[number].append(declaration_id)
         return held
 
 

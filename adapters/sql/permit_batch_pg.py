@@ -2,24 +2,40 @@
 
 psycopg's ``executemany`` sends one statement per row, and a many-row ``INSERT .. VALUES``
 changes its text with the batch size and is too long for psycopg's statement cache, so it is
-parsed anew each time. Here each table's rows come from one array per column (``unnest``):
-the statement's text is short and the same for every batch, psycopg prepares it once, and the
-four tables are written in one round trip.
+parsed anew each time. Here each table's rows travel as one JSON array of objects, encoded by
+orjson, and come out of ``json_to_recordset`` typed as the table's columns: the statement's
+text is short and the same for every batch, psycopg prepares it once, and the four tables are
+written in one round trip. (Arrays per column, ``unnest``, did the same, but psycopg dumps an
+array element by element in Python, which cost more than the rest of the batch's Python work
+on the way.) The values stored are those ``Connection.execute`` stores: a JSON column's text is
+the engine's serializer's, passed as text and cast; dates and instants are ISO 8601, which
+PostgreSQL reads back exactly.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from sqlalchemy import Dialect, Table
+import orjson
+from sqlalchemy import JSON, ClauseElement, Connection, Dialect, Table
+from sqlalchemy.engine.interfaces import Compiled
+from sqlalchemy.exc import DBAPIError
 
 from cites_connector.adapters.sql import tables as t
 
 _p = t.permits.c
+#: the lines' own names of their permit's key
+_LINE_KEY = {"p_number": _p.permit_number, "p_country": _p.issuing_country}
+
+
+def _is_json(table: Table, name: str) -> bool:
+    return name in table.c and isinstance(table.c[name].type, JSON)
 
 
 @functools.cache
-def unnest_insert(
+def recordset_insert(
     pg: Dialect,
     permits: tuple[str, ...],
     lines: tuple[str, ...],
@@ -27,29 +43,40 @@ def unnest_insert(
     inbox: tuple[str, ...],
 ) -> str:
     """PostgreSQL: the batch's rows of the four tables in one statement, each table's rows
-    from one array per column (``unnest``), in the batch's order (``WITH ORDINALITY``), the
-    lines joined to the ids of their permits (``RETURNING``). Its text is the same for every
-    batch, so psycopg prepares it once. The names are those of the rows' keys; the lines'
-    own ``p_number`` and ``p_country`` name their permit."""
+    from one JSON array (``json_to_recordset``, parameter ``%(<table>)s``), in the batch's
+    order (``WITH ORDINALITY``), the lines joined to the ids of their permits
+    (``RETURNING``). Its text is the same for every batch, so psycopg prepares it once. The
+    names are those of the rows' keys; the lines' own ``p_number`` and ``p_country`` name
+    their permit."""
 
-    def arrays(table: Table, names: tuple[str, ...]) -> str:
-        types = {c.name: c.type.compile(dialect=pg) for c in table.c}
-        types["p_number"] = _p.permit_number.type.compile(dialect=pg)
-        types["p_country"] = _p.issuing_country.type.compile(dialect=pg)
-        cells = ", ".join(f"%({table.name}_{n})s::{types[n]}[]" for n in names)
-        return f"unnest({cells}) WITH ORDINALITY AS u({', '.join(names)}, ord)"
+    def rows_of(table: Table, names: tuple[str, ...]) -> str:
+        def declared(name: str) -> str:
+            if _is_json(table, name):
+                return "text"  # the serializer's text, cast to the column's type below
+            column = _LINE_KEY[name] if name in _LINE_KEY else table.c[name]
+            return str(column.type.compile(dialect=pg))
+
+        columns = ", ".join(f"{n} {declared(n)}" for n in names)
+        return (
+            f"ROWS FROM (json_to_recordset(%({table.name})s::json) AS ({columns}))"
+            f" WITH ORDINALITY AS u({', '.join(names)}, ord)"
+        )
+
+    def values(table: Table, names: Sequence[str]) -> str:
+        return ", ".join(f"u.{n}::json" if _is_json(table, n) else f"u.{n}" for n in names)
 
     def insert_from(table: Table, names: tuple[str, ...]) -> str:
         if not names:
             return "SELECT 1"
-        listed = ", ".join(names)
-        rows = arrays(table, names)
-        return f"INSERT INTO {table.name} ({listed}) SELECT {listed} FROM {rows} ORDER BY ord"
+        return (
+            f"INSERT INTO {table.name} ({', '.join(names)})"
+            f" SELECT {values(table, names)} FROM {rows_of(table, names)} ORDER BY u.ord"
+        )
 
-    own = tuple(n for n in lines if n not in ("p_number", "p_country"))
+    own = tuple(n for n in lines if n not in _LINE_KEY)
     line_insert = (
         f"INSERT INTO permit_lines (permit_id, {', '.join(own)})"
-        f" SELECT p.id, {', '.join('u.' + n for n in own)} FROM {arrays(t.permit_lines, lines)}"
+        f" SELECT p.id, {values(t.permit_lines, own)} FROM {rows_of(t.permit_lines, lines)}"
         " JOIN p ON p.permit_number = u.p_number AND p.issuing_country = u.p_country"
         " ORDER BY u.ord"
         if lines
@@ -63,3 +90,63 @@ def unnest_insert(
         f" i AS ({insert_from(t.inbox, inbox)})"
         " SELECT 1"
     )
+
+
+def recordset_params(
+    tables: Sequence[tuple[Table, list[dict[str, Any]]]], serialize: Callable[[Any], str]
+) -> dict[str, str]:
+    """Each table's rows as one JSON array (``recordset_insert``'s parameters); the values of
+    JSON columns as the text ``serialize`` (the engine's JSON serializer) makes of them."""
+    params = {}
+    for table, rows in tables:
+        json_names = [n for n in (rows[0] if rows else ()) if _is_json(table, n)]
+        if json_names:
+            rows = [row | {n: serialize(row[n]) for n in json_names} for row in rows]
+        params[table.name] = orjson.dumps(rows).decode()
+    return params
+
+
+def can_pipeline(connection: Connection) -> bool:
+    """Whether ``pipelined`` may be used: psycopg's libpq has pipeline mode (14 and later),
+    and nobody listens to this connection's statements (a test counting them, a tracer: they
+    go through ``Connection.execute`` then, one by one, so that every listener sees them)."""
+    dispatch = connection.dispatch
+    if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
+        return False
+    pipeline = getattr(connection.dialect.loaded_dbapi, "Pipeline", None)
+    return pipeline is not None and bool(pipeline.is_supported())
+
+
+@functools.cache
+def _compiled(statement: ClauseElement, pg: Dialect) -> Compiled:
+    return statement.compile(dialect=pg)
+
+
+def pipelined(
+    connection: Connection, statements: Sequence[tuple[ClauseElement | str, dict[str, Any]]]
+) -> list[Any]:
+    """PostgreSQL: ``statements`` (Core, or the driver's own SQL) sent together (psycopg's
+    pipeline mode), run by the server in order, each as if sent alone (its own snapshot,
+    after the one before finished), in one round trip instead of one each, with the
+    transaction's ``BEGIN`` when it is the first thing the transaction does (issue 14). The
+    last statement's rows come back. A driver error is raised as SQLAlchemy raises it
+    (``DBAPIError``), for transactions.py."""
+    dialect = connection.dialect
+    dbapi = connection.connection.dbapi_connection
+    assert dbapi is not None
+    error = dialect.loaded_dbapi.Error
+    sql: str = ""
+    params: Any = None
+    try:
+        with dbapi.pipeline():
+            for statement, values in statements:
+                if isinstance(statement, str):  # the driver's own SQL (exec_driver_sql)
+                    sql, params = statement, values
+                else:
+                    compiled = _compiled(statement, dialect)
+                    sql, params = compiled.string, compiled.construct_params(values)
+                cursor = dbapi.cursor()
+                cursor.execute(sql, params)
+        return list(cursor.fetchall())
+    except error as exc:
+        raise DBAPIError.instance(sql, params, exc, error, dialect=dialect) from exc

@@ -34,6 +34,9 @@ class BatchPlan:
     outcomes: list[IntakeOutcome | None]
     #: indexes of the events to apply the ordinary way, in order
     ordinary: list[int] = field(default_factory=list)
+    #: with no ordinary events, the held declarations citing the batch's permits, read with
+    #: the writes (``PermitBatchRows.insert_new``); else None: the caller reads them after
+    held: dict[str, list[str]] | None = None
 
     def done(self) -> list[IntakeOutcome]:
         """Every event's outcome, once the ordinary ones are applied."""
@@ -47,13 +50,13 @@ def plan_batch(
 ) -> BatchPlan:
     """Write the batch's new permits (looked up in one statement per question, their
     numbers locked) and say which events are to be applied the ordinary way. Without
-    ``rows`` (a ledger without them) every event is."""
+    ``rows`` (a ledger without them) every event is. With no such event, the held
+    declarations citing the batch's permits are read with the writes (``plan.held``)."""
     if rows is None:
         return BatchPlan([None] * len(events), list(range(len(events))))
     numbers = sorted({e.event.permit_number for e in events})
-    rows.lock(numbers)
     ids = [e.message_id for e in events if e.message_id is not None]
-    known = rows.known(numbers, sorted(set(ids)))
+    known = rows.locked_known(numbers, sorted(set(ids)))
     seen, stored, pending = known.seen, known.stored, known.pending
     per_number = Counter(e.event.permit_number for e in events)
     per_id = Counter(ids)
@@ -84,7 +87,10 @@ def plan_batch(
             plan.outcomes[index] = IntakeOutcome(applied)
         else:
             plan.ordinary.append(index)
-    rows.insert_new(new)
+    if plan.ordinary:
+        rows.insert_new(new)
+    else:  # nothing else to write: what the permits may release is read with the writes
+        plan.held = rows.insert_new(new, released_numbers(events))
     return plan
 
 

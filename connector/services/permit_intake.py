@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -69,14 +70,15 @@ class PermitBatchRows(Protocol):
     """A batch of permit events in few statements, inside the caller's transaction (issue 14):
     each look-up is one statement for the whole batch, the new permits one write per table."""
 
-    def lock(self, permit_numbers: Iterable[str]) -> None:
-        """The permit numbers' locks (as ``Permits.lock`` takes them), in one go."""
+    def locked_known(self, permit_numbers: Sequence[str], message_ids: Sequence[str]) -> BatchKnown:
+        """The permit numbers' locks (as ``Permits.lock`` takes them), then what the batch
+        needs to know of its permits and messages, read under them, in one go."""
 
-    def known(self, permit_numbers: Sequence[str], message_ids: Sequence[str]) -> BatchKnown:
-        """What the batch needs to know of its permits and messages, in one go."""
-
-    def insert_new(self, permits: Sequence[NewPermit]) -> None:
-        """Store new permits, their lines, their audit rows and their inbox rows."""
+    def insert_new(
+        self, permits: Sequence[NewPermit], held_for: Sequence[str] | None = None
+    ) -> dict[str, list[str]] | None:
+        """Store new permits, their lines, their audit rows and their inbox rows; with
+        ``held_for``, then ``held_citing(held_for)`` (None without)."""
 
     def held_citing(self, permit_numbers: Sequence[str]) -> dict[str, list[str]]:
         """The held declarations citing each number, in the order they are released."""
@@ -99,12 +101,43 @@ class IntakeOutcome:
     withdrawn: PermitStatusChange | None = None
 
 
+#: per taxonomy (built once, never changed), the lineages asked of it by permit intake: each
+#: permit's lines ask about the same few taxa again (issue 14)
+_LINEAGES: weakref.WeakKeyDictionary[LineageView, dict[str, tuple[str, ...] | None]] = (
+    weakref.WeakKeyDictionary()
+)
+_MAX_REMEMBERED = 4096
+
+
+@dataclass(frozen=True)
+class _RememberedLineages:
+    taxonomy: LineageView
+    seen: dict[str, tuple[str, ...] | None]
+
+    def lineage(self, name: str) -> tuple[str, ...] | None:
+        if name in self.seen:
+            return self.seen[name]
+        found = self.taxonomy.lineage(name)
+        if len(self.seen) >= _MAX_REMEMBERED:
+            self.seen.clear()
+        self.seen[name] = found
+        return found
+
+
+def _remembered(taxonomy: LineageView) -> LineageView:
+    try:
+        seen = _LINEAGES.setdefault(taxonomy, {})
+    except TypeError:  # not weakly referenceable: asked each time
+        return taxonomy
+    return _RememberedLineages(taxonomy, seen)
+
+
 def refuse_impossible_sources(permit: Permit, taxonomy: LineageView) -> None:
     """A line whose source its taxon's kingdom cannot have (source A for an animal, C or R
     for a plant) is a mapping error of the permit: refused before anything is stored, so the
     message is dead-lettered with the reason, whether it came as JSON or as an ePermit (both
     are read into a ``Permit`` and arrive here), by lookup or by ``permits import``."""
-    problems = permit_source_problems(permit.lines, taxonomy)
+    problems = permit_source_problems(permit.lines, _remembered(taxonomy))
     if problems:
         shown = "; ".join(problems[:MAX_SOURCE_PROBLEMS])
         more = len(problems) - MAX_SOURCE_PROBLEMS

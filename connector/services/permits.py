@@ -162,16 +162,19 @@ class PermitService:
             for index in plan.ordinary:
                 plan.outcomes[index] = self._apply_locked(uow, events[index])
             # what the permits may release, read under their locks (releases.py)
-            held = rows.held_citing(released_numbers(events)) if rows is not None else None
+            held = plan.held
+            if held is None and rows is not None:
+                held = rows.held_citing(released_numbers(events))
         if held is None:
             held = self.effects.held_citing(released_numbers(events))
         followed = []
         for event, outcome in zip(events, plan.done(), strict=True):
             change, actor = event.event, event.actor
+            if not needs_follow_up(change, outcome, held):
+                followed.append(outcome)
+                continue
             with bound_contextvars(permit_number=change.permit_number):
-                if not needs_follow_up(change, outcome, held):
-                    followed.append(outcome)
-                elif isinstance(change, Permit):
+                if isinstance(change, Permit):
                     followed.append(self._follow_up(outcome, change.permit_number, actor, held))
                 else:
                     followed.append(self._status_follow_up(change, outcome, actor, held))

@@ -4,12 +4,15 @@ a bad event among them is dead-lettered alone and the others are applied, over a
 from __future__ import annotations
 
 import copy
+import logging
 
 import pytest
 from sqlalchemy import func, select
+from structlog.testing import capture_logs
 
-from cites_connector.adapters.amqp import topology
+from cites_connector.adapters.amqp import consumer_loop, topology
 from cites_connector.adapters.amqp.dead_letters import list_dead_letters
+from cites_connector.adapters.metrics.registry import ConnectorMetrics
 from cites_connector.adapters.sql import tables as t
 from tests.integration.amqp.amqp_kit import (
     TestBroker,
@@ -55,5 +58,62 @@ def test_waiting_events_are_applied_together_and_a_poison_among_them_alone(tmp_p
         assert rows(app, t.inbox) == 11
         assert broker.depth(topology.PERMITS_QUEUE) == 0  # acked, not given back at the stop
     finally:
+        broker.close()
+        app.close()
+
+
+def _applied(metrics) -> float:
+    value = metrics.registry.get_sample_value(
+        "cites_connector_permit_events_total", {"event": "issued", "outcome": "applied"}
+    )
+    return value or 0.0
+
+
+def test_a_batch_is_counted_per_event_and_logged_once_unless_debug(tmp_path, amqp_url):
+    """A batch acked together counts each of its events in /metrics and logs one line at INFO;
+    each event's own line only when DEBUG is on (issue 14)."""
+    app = make_app(tmp_path, amqp_url, amqp_prefetch=20)
+    broker = TestBroker(amqp_url)
+    metrics = ConnectorMetrics("test")
+    loop_log = logging.getLogger(consumer_loop.__name__)
+    level = loop_log.level
+    template = sample_permits()[0]
+
+    def publish(first: int, count: int) -> None:
+        for i in range(first, first + count):
+            body = copy.deepcopy(template)
+            body["permit_number"] = f"26NA{i:06d}"
+            broker.publish("permit.issued", body, message_id=f"counted-{i}")
+        wait_for(lambda: broker.depth(topology.PERMITS_QUEUE) == count, what="the queue filled")
+
+    try:
+        loop_log.setLevel(logging.INFO)
+        publish(0, 12)
+        with capture_logs() as logs, consumer_running(app, metrics=metrics):
+            wait_for(lambda: _applied(metrics) == 12, what="twelve events counted")
+            wait_for(lambda: broker.depth(topology.PERMITS_QUEUE) == 0, what="the queue empty")
+        batches = [e for e in logs if e["event"] == "permit.batch_consumed"]
+        assert (
+            sum(e["events"] for e in batches)
+            + sum(
+                1
+                for e in logs
+                if e["event"] == "permit.event_consumed" and e["log_level"] == "info"
+            )
+            == 12
+        )
+        assert not [e for e in logs if e["log_level"] == "debug"]
+        assert rows(app, t.inbox) == 12
+
+        loop_log.setLevel(logging.DEBUG)
+        publish(12, 5)
+        with capture_logs() as logs, consumer_running(app, metrics=metrics):
+            wait_for(lambda: _applied(metrics) == 17, what="five more events counted")
+            wait_for(lambda: broker.depth(topology.PERMITS_QUEUE) == 0, what="the queue empty")
+        each = [e for e in logs if e["event"] == "permit.event_consumed"]
+        assert sorted(e["permit_number"] for e in each) == [f"26NA{i:06d}" for i in range(12, 17)]
+        assert all(e["applied"] and not e["duplicate"] for e in each)
+    finally:
+        loop_log.setLevel(level)
         broker.close()
         app.close()
