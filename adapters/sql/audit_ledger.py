@@ -238,9 +238,10 @@ def _copies_of_sealed(connection: Connection, macs: list[str]) -> dict[str, int]
 
     Asked ``COPIES_CHUNK`` MACs at a time, the last chunk padded with its own last MAC, so the
     statement's text is one and the same whatever the number of rows: an ``IN`` list as long
-    as the batch would be a new statement for every batch size, and each one stays prepared
-    in the driver's statement cache of every pooled connection (SQLite's keeps 128 per
-    connection, psycopg's 100), which grew the process by megabytes under load."""
+    as the batch would be a new statement for every batch size, and each one stays in the
+    driver's statement cache of every pooled connection (Python's sqlite3 keeps up to 128
+    prepared statements per connection, about 250 bytes per ``?``): ``serve`` grew by 20 MB
+    and more under load (bench/README.md, ``memory_flat.py``)."""
     wanted = list(dict.fromkeys(macs))
     found: dict[str, int] = {}
     for start in range(0, len(wanted), COPIES_CHUNK):
