@@ -59,6 +59,11 @@ def rss() -> int:
     raise SystemExit("no VmRSS in /proc/self/status: Linux only")
 
 
+def load() -> str:
+    """The 1, 5 and 15-minute load averages (the machine is shared: say how busy it was)."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -179,7 +184,7 @@ def run(args: argparse.Namespace, data_dir: Path) -> bool:
         f"{'with' if args.amqp_url else 'without'} the relay and consumer"
         f"{', tracemalloc on' if args.trace else ''}"
     )
-    print(f"  start: RSS {rss() / MB:8.1f} MB")
+    print(f"  start: RSS {rss() / MB:8.1f} MB  (load {load()})")
     try:
         sent = 0
         for checkpoint in range(1, CHECKPOINTS + 1):
@@ -217,6 +222,7 @@ def run(args: argparse.Namespace, data_dir: Path) -> bool:
         f"  growth after the warm-up ({warm_n} -> {end_n}): {growth / MB:+.1f} MB, "
         f"{per_10k / MB:+.2f} MB per 10,000 declarations; {end_n / elapsed:.0f} declarations/s"
     )
+    print(f"  load at the end: {load()}")
     print(
         f"  bound: {bound / MB:.1f} MB (20 MB or 10 % of the warm-up RSS): "
         f"{'flat' if flat else 'NOT flat'}"
