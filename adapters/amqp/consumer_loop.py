@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
 from typing import TYPE_CHECKING
 
 import pika
@@ -19,23 +18,13 @@ from pika.adapters.blocking_connection import BlockingChannel, BlockingConnectio
 from pika.spec import Basic
 from structlog.contextvars import bound_contextvars
 
-from cites_connector.adapters.amqp.connection import (
-    CONNECTION_ERRORS,
-    close_quietly,
-    connect,
-)
+from cites_connector.adapters.amqp.connection import CONNECTION_ERRORS, close_quietly, connect
 from cites_connector.adapters.amqp.consumer_watch import ConsumerWatch
 from cites_connector.adapters.amqp.dead_letters import dead_letter_depth, file_rejection
-from cites_connector.adapters.amqp.permit_handler import (
-    Ack,
-    Delivery,
-    Reject,
-    Requeue,
-    Verdict,
-)
+from cites_connector.adapters.amqp.permit_handler import Ack, Delivery, Reject, Requeue, Verdict
 from cites_connector.adapters.amqp.permit_verdicts import (
-    applied_label,
     batch_fields,
+    count_batch,
     count_outcome,
     event_fields,
 )
@@ -44,6 +33,7 @@ from cites_connector.domain.errors import ConnectorError
 
 if TYPE_CHECKING:
     from cites_connector.adapters.amqp.permit_consumer import PermitConsumer
+    from cites_connector.services.permits import IntakeOutcome
 
 log = structlog.get_logger(__name__)
 #: the standard library's logger under ``log``: whether DEBUG is on, at no cost
@@ -202,27 +192,19 @@ class ConsumerLoop:
         when DEBUG is on: the line and its context cost more than the rest of an event's
         bookkeeping, issue 14), the counts per routing key and outcome, the relay's wake-up."""
         debug = _STDLIB_LOG.isEnabledFor(logging.DEBUG)
-        counted: Counter[tuple[str, str]] = Counter()
-        wake = False
+        applied: list[tuple[str, IntakeOutcome]] = []
         for (method, properties, _body), verdict in zip(batch, verdicts, strict=True):
             if not isinstance(verdict, Ack):
                 continue
-            outcome = verdict.outcome
             if debug:
                 with bound_contextvars(
                     message_id=properties.message_id, routing_key=method.routing_key
                 ):
-                    log.debug("permit.event_consumed", **event_fields(outcome))
-            counted[method.routing_key, applied_label(outcome)] += 1
-            if self.owner.metrics is not None:
-                for decision in outcome.released:
-                    self.owner.metrics.decided(decision, "release")
-            wake = wake or bool(outcome.released or outcome.reported)
+                    log.debug("permit.event_consumed", **event_fields(verdict.outcome))
+            applied.append((method.routing_key, verdict.outcome))
             self._forget(verdict.forget)
-        if self.owner.metrics is not None:
-            for (routing_key, applied), events in counted.items():
-                self.owner.metrics.permit_event(routing_key, applied, events)
-        if wake and self.owner.on_applied is not None:
+        count_batch(self.owner.metrics, applied)
+        if self.owner.on_applied is not None and any(o.released or o.reported for _, o in applied):
             self.owner.on_applied()
         log.info("permit.batch_consumed", **batch_fields(verdicts))
 

@@ -3,6 +3,7 @@ the handler works with (``permit_handler.py``)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -130,3 +131,19 @@ def count_outcome(
     metrics.permit_event(routing_key, applied_label(outcome))
     for decision in outcome.released:
         metrics.decided(decision, "release")
+
+
+def count_batch(
+    metrics: ConnectorMetrics | None, applied: Sequence[tuple[str, IntakeOutcome]]
+) -> None:
+    """A batch's applied events (routing key, outcome) counted at once, per routing key and
+    outcome (issue 14), and the declarations they released."""
+    if metrics is None:
+        return
+    counted: Counter[tuple[str, str]] = Counter()
+    for routing_key, outcome in applied:
+        counted[routing_key, applied_label(outcome)] += 1
+        for decision in outcome.released:
+            metrics.decided(decision, "release")
+    for (routing_key, label), events in counted.items():
+        metrics.permit_event(routing_key, label, events)

@@ -48,11 +48,10 @@ class PermitService:
     """Permit events (issued, amended, cancelled, suspended, reinstated) and balances.
 
     Each event is one transaction: the permit change and the inbox row that makes a
-    redelivered message (same ``message_id``) change nothing. What the event sets in motion for
-    declarations (the release of held declarations it makes clearable, the report of
-    clearances it withdraws) follows once it has committed, one transaction per declaration
-    (releases.py). A consumer acknowledges the message only after both, so a crash in between
-    redelivers it: the repeat then changes no permit but still finishes the releases.
+    redelivered message (same ``message_id``) change nothing. What it sets in motion (releases
+    of held declarations, reports of withdrawn clearances) follows once it has committed, one
+    transaction per declaration (releases.py). A consumer acks the message only after both,
+    so a crash in between redelivers it: the repeat changes no permit but finishes the rest.
     """
 
     def __init__(
@@ -73,8 +72,7 @@ class PermitService:
         self.max_attempts = max_attempts
         #: CONNECTOR_PERMIT_MAX_VERSION_STEP (contract 3.1 (v2)): IMPLAUSIBLE_VERSION above it
         self.max_version_step = max_version_step
-        #: a batch's look-ups and new permits in few statements (receive_batch; None: the
-        #: ledger has no such thing and a batch is applied event by event in its transaction)
+        #: a batch's look-ups and new permits in few statements (None: event by event)
         self.batch_rows = batch_rows
         self.effects = DeclarationEffects(
             ledger, rulebook, clock=clock, new_id=new_id, max_attempts=max_attempts
@@ -147,10 +145,9 @@ class PermitService:
         """Apply several events in one transaction, in order, then their follow-ups.
 
         All or nothing: the first event that fails (refused, invalid, a lost race) rolls the
-        whole batch back and its exception comes out; the caller then applies the events one
-        by one, so that a bad event is refused alone and the others are applied. Each event
-        keeps its inbox row: a batch delivered again changes nothing (issue 14). New permits
-        are written together (permit_batch.py), the other events the ordinary way."""
+        batch back and its exception comes out; the caller then applies the events one by one.
+        Each keeps its inbox row: a batch delivered again changes nothing (issue 14). New
+        permits are written together (permit_batch.py), other events the ordinary way."""
         for event in events:
             if isinstance(event.event, Permit):
                 refuse_impossible_sources(event.event, self.rulebook.taxonomy)
