@@ -347,6 +347,8 @@ class LockSampler(threading.Thread):
         self.permits_waited: set[str] = set()
         self.other: Counter[str] = Counter()
         self.turns: Counter[str] = Counter()
+        #: relation extension locks: PostgreSQL adding pages to a table's file
+        self.extends: Counter[str] = Counter()
         self.stopping = threading.Event()
 
     def run(self) -> None:
@@ -376,6 +378,10 @@ class LockSampler(threading.Thread):
                             self.turns[f"{name} ({BACKGROUND_TURNS[name]})"] += 1
                         else:
                             self.other[f"advisory lock {name}: {(query or '').strip()[:100]}"] += 1
+                    elif locktype == "extend":
+                        # not a lock on data: held while one page is added to the file, met by
+                        # any two sessions inserting into one table at once
+                        self.extends[relation or "?"] += 1
                     else:
                         what = f"{locktype} {mode} {relation or ''} {classid}/{objid}/{objsubid}"
                         self.other[f"{what}: {(query or '').strip()[:100]}"] += 1
@@ -501,6 +507,8 @@ def main() -> int:
             print(f"  {seen:5d}  {what}")
         for what, seen in sampler.turns.most_common():
             print(f"  background workers taking turns, not declarations: {seen} on {what}")
+        for table, seen in sampler.extends.most_common():
+            print(f"  relation extension (a page added, not a data lock): {seen} on {table}")
         return 0 if ratio <= TARGET_RATIO and not sampler.other else 1
     finally:
         for p in serving:
