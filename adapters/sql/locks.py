@@ -15,10 +15,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, Integer, bindparam, func, select
+from sqlalchemy import Connection, Integer, bindparam, func, select, text
 
 _ADVISORY_LOCK = select(
     func.pg_advisory_xact_lock(bindparam("space", type_=Integer), bindparam("key", type_=Integer))
+)
+#: several keys in one round trip: ``unnest`` yields the sorted keys in their order, and each
+#: row's lock is taken as the row is produced, so the order stays the fixed one (issue 14)
+ADVISORY_LOCKS = text(
+    "SELECT pg_advisory_xact_lock(:space, k) FROM unnest(CAST(:keys AS integer[])) AS k"
 )
 DECLARATIONS, PERMITS = 0x43495444, 0x43495450  # "CITD", "CITP"
 
@@ -32,6 +37,9 @@ def lock_key(name: str) -> int:
 
 
 def lock_names(connection: Connection, space: int, names: Iterable[str]) -> None:
-    """Lock the names of one key space, in the fixed order of their keys."""
-    for key in sorted({lock_key(n) for n in names}):
-        connection.execute(_ADVISORY_LOCK, {"space": space, "key": key})
+    """Lock the names of one key space, in the fixed order of their keys, in one statement."""
+    keys = sorted({lock_key(n) for n in names})
+    if len(keys) == 1:
+        connection.execute(_ADVISORY_LOCK, {"space": space, "key": keys[0]})
+    elif keys:
+        connection.execute(ADVISORY_LOCKS, {"space": space, "keys": keys})

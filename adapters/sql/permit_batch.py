@@ -31,7 +31,6 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
-    text,
     union_all,
 )
 from sqlalchemy.dialects import postgresql
@@ -123,11 +122,8 @@ def _insert_many(connection: Connection, table: Table, rows: Sequence[dict[str, 
     statement.execute(connection, rows)
 
 
-#: every key in one round trip; ``unnest`` yields the sorted keys in order, so the locks are
-#: taken in the fixed order of locks.py
-_LOCK_ALL = text(
-    "SELECT pg_advisory_xact_lock(:space, k) FROM unnest(CAST(:keys AS integer[])) AS k"
-)
+#: every key in one round trip, in the fixed order of locks.py
+_LOCK_ALL = locks.ADVISORY_LOCKS
 #: a new permit's first stamp (permit_reader.py): what ``SqlPermits.save`` leaves on it
 _FIRST_STAMP = 1
 _MAX_OUTCOME = 2000
