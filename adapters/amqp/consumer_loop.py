@@ -25,7 +25,6 @@ from cites_connector.adapters.amqp.permit_handler import Ack, Delivery, Reject, 
 from cites_connector.adapters.amqp.permit_verdicts import (
     batch_fields,
     count_batch,
-    count_outcome,
     event_fields,
 )
 from cites_connector.adapters.amqp.topology import PERMITS_QUEUE, declare
@@ -233,7 +232,7 @@ class ConsumerLoop:
         wake-up."""
         outcome = verdict.outcome
         log.info("permit.event_consumed", **event_fields(outcome))
-        count_outcome(self.owner.metrics, method.routing_key, outcome)
+        count_batch(self.owner.metrics, [(method.routing_key, outcome)])
         if self.owner.on_applied is not None and (outcome.released or outcome.reported):
             self.owner.on_applied()
         self._forget(verdict.forget)

@@ -122,22 +122,11 @@ def applied_label(outcome: IntakeOutcome) -> str:
     return "applied" if outcome.applied.applied else "ignored"
 
 
-def count_outcome(
-    metrics: ConnectorMetrics | None, routing_key: str, outcome: IntakeOutcome
-) -> None:
-    """An event consumed in serve's /metrics (with its releases)."""
-    if metrics is None:
-        return
-    metrics.permit_event(routing_key, applied_label(outcome))
-    for decision in outcome.released:
-        metrics.decided(decision, "release")
-
-
 def count_batch(
     metrics: ConnectorMetrics | None, applied: Sequence[tuple[str, IntakeOutcome]]
 ) -> None:
-    """A batch's applied events (routing key, outcome) counted at once, per routing key and
-    outcome (issue 14), and the declarations they released."""
+    """Applied events (routing key, outcome) counted in serve's /metrics, a batch's at once per
+    routing key and outcome (issue 14), with the declarations they released."""
     if metrics is None:
         return
     counted: Counter[tuple[str, str]] = Counter()

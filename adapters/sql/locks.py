@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import Connection, Integer, bindparam, func, select, text
+from sqlalchemy import Connection, TextClause, text
 
-_ADVISORY_LOCK = select(
-    func.pg_advisory_xact_lock(bindparam("space", type_=Integer), bindparam("key", type_=Integer))
-)
-#: several keys in one round trip: ``unnest`` yields the sorted keys in their order, and each
+#: the keys in one round trip: ``unnest`` yields the sorted keys in their order, and each
 #: row's lock is taken as the row is produced, so the order stays the fixed one (issue 14)
-ADVISORY_LOCKS = text(
+_ADVISORY_LOCKS = text(
     "SELECT pg_advisory_xact_lock(:space, k) FROM unnest(CAST(:keys AS integer[])) AS k"
 )
 DECLARATIONS, PERMITS = 0x43495444, 0x43495450  # "CITD", "CITP"
@@ -36,10 +34,14 @@ def lock_key(name: str) -> int:
     )
 
 
+def lock_statement(space: int, names: Iterable[str]) -> tuple[TextClause, dict[str, Any]]:
+    """The statement (and its parameters) that locks the names of one key space, in the fixed
+    order of their keys: for ``lock_names``, or to send with others (permit_batch.py)."""
+    return _ADVISORY_LOCKS, {"space": space, "keys": sorted({lock_key(n) for n in names})}
+
+
 def lock_names(connection: Connection, space: int, names: Iterable[str]) -> None:
     """Lock the names of one key space, in the fixed order of their keys, in one statement."""
-    keys = sorted({lock_key(n) for n in names})
-    if len(keys) == 1:
-        connection.execute(_ADVISORY_LOCK, {"space": space, "key": keys[0]})
-    elif keys:
-        connection.execute(ADVISORY_LOCKS, {"space": space, "keys": keys})
+    statement, params = lock_statement(space, names)
+    if params["keys"]:
+        connection.execute(statement, params)

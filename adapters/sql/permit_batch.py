@@ -122,8 +122,6 @@ def _insert_many(connection: Connection, table: Table, rows: Sequence[dict[str, 
     statement.execute(connection, rows)
 
 
-#: every key in one round trip, in the fixed order of locks.py
-_LOCK_ALL = locks.ADVISORY_LOCKS
 #: a new permit's first stamp (permit_reader.py): what ``SqlPermits.save`` leaves on it
 _FIRST_STAMP = 1
 _MAX_OUTCOME = 2000
@@ -135,16 +133,15 @@ class SqlPermitBatch(PermitBatchRows):
         self.postgres = connection.dialect.name == "postgresql"
 
     def locked_known(self, permit_numbers: Sequence[str], message_ids: Sequence[str]) -> BatchKnown:
-        keys = sorted({locks.lock_key(n) for n in permit_numbers})
         params = {"numbers": list(permit_numbers), "ids": list(message_ids)}
         if not self.postgres:  # SQLite: the transaction holds the one write lock already
             return self._known(self.c.execute(_KNOWN[False], params))
-        lock = {"space": locks.PERMITS, "keys": keys}
         if not can_pipeline(self.c):
-            self.c.execute(_LOCK_ALL, lock)
+            locks.lock_names(self.c, locks.PERMITS, permit_numbers)
             return self._known(self.c.execute(_KNOWN[True], params))
         # the locks, then the look-up under them: sent together, run in that order
-        return self._known(pipelined(self.c, [(_LOCK_ALL, lock), (_KNOWN[True], params)]))
+        lock = locks.lock_statement(locks.PERMITS, permit_numbers)
+        return self._known(pipelined(self.c, [lock, (_KNOWN[True], params)]))
 
     @staticmethod
     def _known(rows: Iterable[Any]) -> BatchKnown:

@@ -40,13 +40,12 @@ def _observed(connection: Connection) -> bool:
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    #: parameter names in the order of the SQL's placeholders; None: the driver takes a dict
-    positions: tuple[str, ...] | None
+    #: parameter names in the order of the SQL's placeholders, each with its bind processor
+    #: (None: the value goes as it is); None: the driver takes a dict
+    ordered: tuple[tuple[str, _Processor], ...] | None
     processors: dict[str, Callable[[Any], Any]]
     #: a SELECT's column names and result processors, in the order of its columns
     results: tuple[tuple[str, _Processor], ...]
-    #: ``positions`` with each name's bind processor (None: the value goes as it is)
-    ordered: tuple[tuple[str, _Processor], ...] = ()
 
 
 class Prebuilt:
@@ -73,15 +72,16 @@ class Prebuilt:
             if processor is not None:
                 processors[name] = processor
         order = compiled.positiontup
-        positions = tuple(order) if compiled.positional and order is not None else None
+        ordered = None
+        if compiled.positional and order is not None:
+            ordered = tuple((name, processors.get(name)) for name in order)
         results: tuple[tuple[str, _Processor], ...] = ()
         if isinstance(self.statement, Select | UpdateBase):  # a SELECT, or DML's RETURNING
             results = tuple(
                 (str(c.key), c.type.dialect_impl(dialect).result_processor(dialect, None))
                 for c in self.statement.exported_columns
             )
-        ordered = tuple((name, processors.get(name)) for name in positions or ())
-        found = _Compiled(compiled.string, positions, processors, results, ordered)
+        found = _Compiled(compiled.string, ordered, processors, results)
         self._by_dialect[key] = found
         return found
 
@@ -147,7 +147,7 @@ class Prebuilt:
     @staticmethod
     def _row(compiled: _Compiled, values: Mapping[str, Any]) -> Any:
         processors = compiled.processors
-        if compiled.positions is None:
+        if compiled.ordered is None:
             return {
                 name: processors[name](value) if name in processors else value
                 for name, value in values.items()

@@ -129,6 +129,7 @@ class Taxonomy:
     ):
         self._taxa: dict[str, Taxon] = {}
         self._within: dict[tuple[str, str], bool | None] = {}
+        self._lineages: dict[str, tuple[str, ...] | None] = {}
         for taxon in taxa:
             self._taxa[_required_key(taxon.name)] = taxon
         pairs = synonyms.items() if isinstance(synonyms, Mapping) else synonyms
@@ -174,11 +175,19 @@ class Taxonomy:
         return keys
 
     def lineage(self, name: str) -> tuple[str, ...] | None:
-        """Accepted name, then each known ancestor up to the kingdom; None if unknown."""
-        key = self._resolve_key(name)
-        if key is None:
-            return None
-        return tuple(self._taxa[k].name for k in self._lineage_keys(key))
+        """Accepted name, then each known ancestor up to the kingdom; None if unknown.
+
+        Memoised (bounded) like ``is_within``: each permit's lines ask about the same few taxa
+        again (permit intake's source rules, issue 14)."""
+        if name not in self._lineages:
+            key = self._resolve_key(name)
+            found = (
+                None if key is None else tuple(self._taxa[k].name for k in self._lineage_keys(key))
+            )
+            if len(self._lineages) > 65536:
+                self._lineages.clear()
+            self._lineages[name] = found
+        return self._lineages[name]
 
     def is_within(self, name: str, ancestor: str) -> bool | None:
         """True if ``name`` is ``ancestor`` or below it; None if either name is unknown.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -101,43 +100,12 @@ class IntakeOutcome:
     withdrawn: PermitStatusChange | None = None
 
 
-#: per taxonomy (built once, never changed), the lineages asked of it by permit intake: each
-#: permit's lines ask about the same few taxa again (issue 14)
-_LINEAGES: weakref.WeakKeyDictionary[LineageView, dict[str, tuple[str, ...] | None]] = (
-    weakref.WeakKeyDictionary()
-)
-_MAX_REMEMBERED = 4096
-
-
-@dataclass(frozen=True)
-class _RememberedLineages:
-    taxonomy: LineageView
-    seen: dict[str, tuple[str, ...] | None]
-
-    def lineage(self, name: str) -> tuple[str, ...] | None:
-        if name in self.seen:
-            return self.seen[name]
-        found = self.taxonomy.lineage(name)
-        if len(self.seen) >= _MAX_REMEMBERED:
-            self.seen.clear()
-        self.seen[name] = found
-        return found
-
-
-def _remembered(taxonomy: LineageView) -> LineageView:
-    try:
-        seen = _LINEAGES.setdefault(taxonomy, {})
-    except TypeError:  # not weakly referenceable: asked each time
-        return taxonomy
-    return _RememberedLineages(taxonomy, seen)
-
-
 def refuse_impossible_sources(permit: Permit, taxonomy: LineageView) -> None:
     """A line whose source its taxon's kingdom cannot have (source A for an animal, C or R
     for a plant) is a mapping error of the permit: refused before anything is stored, so the
     message is dead-lettered with the reason, whether it came as JSON or as an ePermit (both
     are read into a ``Permit`` and arrive here), by lookup or by ``permits import``."""
-    problems = permit_source_problems(permit.lines, _remembered(taxonomy))
+    problems = permit_source_problems(permit.lines, taxonomy)
     if problems:
         shown = "; ".join(problems[:MAX_SOURCE_PROBLEMS])
         more = len(problems) - MAX_SOURCE_PROBLEMS

@@ -86,12 +86,18 @@ def test_a_batch_is_counted_per_event_and_logged_once_unless_debug(tmp_path, amq
             broker.publish("permit.issued", body, message_id=f"counted-{i}")
         wait_for(lambda: broker.depth(topology.PERMITS_QUEUE) == count, what="the queue filled")
 
+    def consume(counted: int) -> list[dict]:
+        """Run the consumer until ``counted`` events in all are counted and the queue is empty;
+        the log lines it wrote."""
+        with capture_logs() as logs, consumer_running(app, metrics=metrics):
+            wait_for(lambda: _applied(metrics) == counted, what=f"{counted} events counted")
+            wait_for(lambda: broker.depth(topology.PERMITS_QUEUE) == 0, what="the queue empty")
+        return logs
+
     try:
         loop_log.setLevel(logging.INFO)
         publish(0, 12)
-        with capture_logs() as logs, consumer_running(app, metrics=metrics):
-            wait_for(lambda: _applied(metrics) == 12, what="twelve events counted")
-            wait_for(lambda: broker.depth(topology.PERMITS_QUEUE) == 0, what="the queue empty")
+        logs = consume(12)
         batches = [e for e in logs if e["event"] == "permit.batch_consumed"]
         assert (
             sum(e["events"] for e in batches)
@@ -107,9 +113,7 @@ def test_a_batch_is_counted_per_event_and_logged_once_unless_debug(tmp_path, amq
 
         loop_log.setLevel(logging.DEBUG)
         publish(12, 5)
-        with capture_logs() as logs, consumer_running(app, metrics=metrics):
-            wait_for(lambda: _applied(metrics) == 17, what="five more events counted")
-            wait_for(lambda: broker.depth(topology.PERMITS_QUEUE) == 0, what="the queue empty")
+        logs = consume(17)
         each = [e for e in logs if e["event"] == "permit.event_consumed"]
         assert sorted(e["permit_number"] for e in each) == [f"26NA{i:06d}" for i in range(12, 17)]
         assert all(e["applied"] and not e["duplicate"] for e in each)
