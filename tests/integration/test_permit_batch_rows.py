@@ -196,7 +196,7 @@ def test_the_batch_holds_its_permits_locks_while_it_reads_them(sql_ledger):
     from cites_connector.adapters.sql.permit_batch import permit_batch_rows
 
     if sql_ledger.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite takes no advisory locks: the transaction's one write lock serialises batches")
+        pytest.skip("SQLite takes no advisory locks: its one write lock serialises batches")
     _clearance, permits = services(sql_ledger)
     permits.receive_permit(permit("P-KNOWN", pythons(4)), message_id="m-known", body_digest="d")
     held = text("SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND classid = :space")
