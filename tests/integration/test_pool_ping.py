@@ -1,0 +1,67 @@
+"""PostgreSQL: a pooled connection is pinged before use only after it sat idle
+(adapters/sql/engine.py), not on every checkout as ``pool_pre_ping`` did: a connection in
+steady use costs no round trip more per transaction. A connection the database dropped while it
+was idle is replaced before use; one dropped while in steady use fails one transaction, as the
+database being unavailable, and the pool is renewed for the next."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from cites_connector.adapters.sql.engine import make_engine
+from cites_connector.adapters.sql.transactions import writing
+from cites_connector.domain.errors import Unavailable
+
+BACKEND = text("SELECT pg_backend_pid()")
+
+
+def _backend(engine) -> int:
+    with writing(engine) as connection:
+        return int(connection.execute(BACKEND).scalar_one())
+
+
+def _terminate(url: str, pid: int) -> None:
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            kill = text("SELECT pg_terminate_backend(:pid)")
+            assert connection.execute(kill, {"pid": pid}).scalar()
+            deadline = time.monotonic() + 10
+            gone = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+            while connection.execute(gone, {"pid": pid}).scalar() and time.monotonic() < deadline:
+                time.sleep(0.02)
+    finally:
+        admin.dispose()
+
+
+def test_a_connection_dropped_while_idle_is_replaced_before_use(postgres_url):
+    engine = make_engine(postgres_url, pool_size=1, ping_after_idle_s=0.2)
+    try:
+        first = _backend(engine)
+        assert _backend(engine) == first  # the pooled connection is reused
+        _terminate(postgres_url, first)
+        time.sleep(0.3)  # idle past the threshold: pinged at checkout, found dead, replaced
+        second = _backend(engine)
+        assert second != first
+        assert _backend(engine) == second
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_in_steady_use_is_not_pinged(postgres_url):
+    # no ping within the idle threshold: the dead connection is only found by the transaction
+    # itself, which fails as the database being unavailable (nothing written), and the pool
+    # is renewed, so the next transaction gets a new connection
+    engine = make_engine(postgres_url, pool_size=1, ping_after_idle_s=60)
+    try:
+        first = _backend(engine)
+        _terminate(postgres_url, first)
+        with pytest.raises(Unavailable, match="not reachable"):
+            _backend(engine)
+        second = _backend(engine)
+        assert second != first
+    finally:
+        engine.dispose()
