@@ -6,8 +6,9 @@ Each is one statement with a list of values: on PostgreSQL ``= ANY(array)``, one
 text for every batch size, which psycopg prepares once. Elsewhere (SQLite) an expanding
 ``IN (...)`` costs SQLAlchemy's rendering of the list and its execution context on every
 call, several times what SQLite spends on the look-up; for up to ``MOST`` values of each list
-the statement is built once per count with one parameter per value and run on the driver
-(``prebuilt.py``), giving the same rows. Larger lists, or none, go the expanding way.
+the statement is built once per count, rounded up to a power of two (the last value
+repeated), with one parameter per value, and run on the driver (``prebuilt.py``), giving the
+same rows. Larger lists, or none, go the expanding way.
 """
 
 from __future__ import annotations
@@ -104,11 +105,18 @@ _KNOWN, _HELD_CITING, _IDS = _known("in", "in"), _held_citing("in"), _ids("in")
 _BUILT: dict[tuple[str, int, int], Prebuilt] = {}
 
 
+def slots(count: int) -> int:
+    """Parameters a prebuilt statement has for ``count`` values: the next power of two, so
+    that a few statements serve every batch size (at most 7 x 7 + 7 + 7 kept)."""
+    return 1 << (count - 1).bit_length()
+
+
 def _prebuilt(kind: str, numbers: int, ids: int = 0) -> Prebuilt | None:
-    """The statement for these counts of values, built once; None beyond ``MOST`` or for an
-    empty list."""
+    """The statement for these counts of values (rounded up by ``slots``), built once; None
+    beyond ``MOST`` or for an empty list."""
     if not (0 < numbers <= MOST) or (kind == "known" and not 0 < ids <= MOST):
         return None
+    numbers, ids = slots(numbers), slots(ids) if kind == "known" else 0
     key = (kind, numbers, ids)
     found = _BUILT.get(key)
     if found is None:
@@ -126,7 +134,10 @@ def _prebuilt(kind: str, numbers: int, ids: int = 0) -> Prebuilt | None:
 
 
 def _values(name: str, values: Sequence[str]) -> dict[str, str]:
-    return {f"{name}{k}": v for k, v in enumerate(values)}
+    """The values as parameters, the last repeated up to ``slots``: ``IN (a, b, b, b)``
+    finds the rows ``IN (a, b)`` finds."""
+    padded = [*values, *[values[-1]] * (slots(len(values)) - len(values))]
+    return {f"{name}{k}": v for k, v in enumerate(padded)}
 
 
 def known_rows(

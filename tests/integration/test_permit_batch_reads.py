@@ -64,9 +64,10 @@ def test_the_look_ups_run_prebuilt_up_to_most_values(ledger, count):
         seen: list[str] = []
         reads.known_rows(c, numbers, ["m-early"])
         built = dict(reads._BUILT)
-        assert ("known", count, 1) in built
+        key = ("known", reads.slots(count), 1)
+        assert key in built
         reads.known_rows(c, numbers, ["m-early"])
-        assert reads._BUILT[("known", count, 1)] is built[("known", count, 1)]
+        assert reads._BUILT[key] is built[key]
         event.listen(c, "before_execute", lambda *a: seen.append("execute"))
         reads.held_rows(c, numbers)
         reads.id_rows(c, numbers)
@@ -74,3 +75,34 @@ def test_the_look_ups_run_prebuilt_up_to_most_values(ledger, count):
         assert seen == []  # the driver's cursor, not Connection.execute
         reads.id_rows(c, [f"P-{k:03d}" for k in range(reads.MOST + 1)])
         assert seen == ["execute"]  # over MOST: the expanding statement
+
+
+def test_few_statements_serve_every_batch_size(ledger):
+    """Counts are rounded up to a power of two, the last value repeated: a padded list finds
+    what the list finds, and at most 7 statements per list are kept."""
+    assert [reads.slots(n) for n in (1, 2, 3, 5, 8, 9, 20, 33, 64)] == [
+        1,
+        2,
+        4,
+        8,
+        8,
+        16,
+        32,
+        64,
+        64,
+    ]
+    with ledger.engine.begin() as c:
+        for count in range(1, reads.MOST + 1):
+            numbers = [f"P-{k:03d}" for k in range(count)]
+            reads.id_rows(c, numbers)
+            reads.known_rows(c, numbers, [f"m-{n}" for n in numbers])
+        three = reads.known_rows(c, ["P-000", "P-001", "P-002"], ["m-P-000", "m-early"])
+    assert {k for k in reads._BUILT if k[0] == "ids"} <= {("ids", 1 << b, 0) for b in range(7)}
+    assert len([k for k in reads._BUILT if k[0] == "known"]) <= 7 * 7
+    assert sorted(three) == [
+        ("i", "m-P-000", None),
+        ("i", "m-early", None),
+        ("p", "P-000", "NA"),
+        ("p", "P-002", "NA"),
+        ("s", "P-001", "NA"),
+    ]
