@@ -29,17 +29,29 @@ BodyT = TypeVar("BodyT", bound=Body)
 
 
 def _json_object_without_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """Two ``quantity`` keys in one line is an error, not "the last one wins"."""
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise ValueError(f"duplicate key {key!r}")
-        obj[key] = value
+    """Two ``quantity`` keys in one line is an error, not "the last one wins": refused
+    naming the first key seen again. The dict is built in C; only an object with fewer keys
+    than members (a duplicate) is walked to name it (issue 14)."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {key!r}")
+            seen.add(key)
     return obj
 
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+#: ``json.loads`` with these arguments builds this decoder on every call (issue 14)
+_DECODER = json.JSONDecoder(
+    parse_float=Decimal,
+    parse_constant=_no_constant,
+    object_pairs_hook=_json_object_without_duplicate_keys,
+)
 
 
 def load(data: JsonInput) -> Any:
@@ -56,12 +68,9 @@ def load(data: JsonInput) -> Any:
     if not isinstance(data, str):
         raise InvalidPermit(f"invalid JSON: expected text or an object, not {type(data).__name__}")
     try:
-        return json.loads(
-            data,
-            parse_float=Decimal,
-            parse_constant=_no_constant,
-            object_pairs_hook=_json_object_without_duplicate_keys,
-        )
+        if data.startswith("\ufeff"):  # json.loads refuses it before decoding: its message
+            return json.loads(data)
+        return _DECODER.decode(data)
     except (ValueError, RecursionError) as exc:
         raise InvalidPermit(f"invalid JSON: {exc}") from None
 

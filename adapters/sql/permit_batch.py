@@ -18,22 +18,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
-    Column,
-    ColumnElement,
-    CompoundSelect,
     Connection,
-    Select,
-    String,
     Table,
-    and_,
-    any_,
-    bindparam,
     insert,
-    literal_column,
-    select,
-    union_all,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
 from cites_connector.adapters.sql import locks
@@ -47,68 +35,17 @@ from cites_connector.adapters.sql.permit_batch_pg import (
     recordset_insert,
     recordset_params,
 )
+from cites_connector.adapters.sql.permit_batch_reads import (
+    HELD_CITING_PG,
+    KNOWN_PG,
+    held_rows,
+    id_rows,
+    known_rows,
+)
 from cites_connector.adapters.sql.prebuilt import Prebuilt
-from cites_connector.domain.usages import DeclarationState
 from cites_connector.services.permit_intake import BatchKnown, NewPermit, PermitBatchRows
 from cites_connector.services.ports import DuplicateDecision, InboxEntry, UnitOfWork
 
-_p, _i, _s = t.permits.c, t.inbox.c, t.pending_permit_status.c
-_c, _d, _dl = t.held_citations.c, t.decisions.c, t.declarations.c
-
-
-def _among(column: Column[Any], name: str, postgres: bool) -> ColumnElement[bool]:
-    """``column IN (...)``; on PostgreSQL ``column = ANY(array)``: one statement text for
-    every batch size, which psycopg prepares once."""
-    if postgres:
-        return column == any_(bindparam(name, type_=postgresql.ARRAY(String)))
-    return column.in_(bindparam(name, expanding=True))
-
-
-def _known(postgres: bool) -> CompoundSelect[str, str, str]:
-    """What the batch needs to know, in one statement: its permits stored, the statuses kept
-    for them and its messages applied before."""
-    return union_all(
-        select(literal_column("'p'"), _p.permit_number, _p.issuing_country).where(
-            _among(_p.permit_number, "numbers", postgres)
-        ),
-        select(literal_column("'s'"), _s.permit_number, _s.issuing_country).where(
-            _among(_s.permit_number, "numbers", postgres)
-        ),
-        select(literal_column("'i'"), _i.message_id, _i.body_digest).where(
-            _among(_i.message_id, "ids", postgres)
-        ),
-    )
-
-
-def _held_citing(postgres: bool) -> Select[str, str]:
-    """The held declarations citing any of the numbers, in the order releases.py decides
-    them."""
-    return (
-        select(_c.permit_number, _d.declaration_id)
-        .select_from(
-            t.held_citations.join(
-                t.decisions,
-                and_(_d.declaration_id == _c.declaration_id, _d.version == _c.version),
-            ).join(
-                t.declarations,
-                and_(_dl.declaration_id == _d.declaration_id, _dl.latest_version == _d.version),
-            )
-        )
-        .where(
-            _among(_c.permit_number, "numbers", postgres),
-            _dl.state == DeclarationState.HELD.value,
-        )
-        .order_by(_d.decided_at, _d.declaration_id)
-    )
-
-
-_KNOWN = {False: _known(False), True: _known(True)}
-_HELD_CITING = {False: _held_citing(False), True: _held_citing(True)}
-#: elsewhere than on PostgreSQL (SQLite): ``executemany`` on the driver (prebuilt.py: the
-#: column types' own bind processors, without SQLAlchemy's per-row work) and the ids read back
-_IDS = select(_p.id, _p.permit_number, _p.issuing_country).where(
-    _p.permit_number.in_(bindparam("numbers", expanding=True))
-)
 _INSERTS: dict[tuple[str, tuple[str, ...]], Prebuilt] = {}
 
 
@@ -133,15 +70,15 @@ class SqlPermitBatch(PermitBatchRows):
         self.postgres = connection.dialect.name == "postgresql"
 
     def locked_known(self, permit_numbers: Sequence[str], message_ids: Sequence[str]) -> BatchKnown:
-        params = {"numbers": list(permit_numbers), "ids": list(message_ids)}
         if not self.postgres:  # SQLite: the transaction holds the one write lock already
-            return self._known(self.c.execute(_KNOWN[False], params))
+            return self._known(known_rows(self.c, permit_numbers, message_ids))
+        params = {"numbers": list(permit_numbers), "ids": list(message_ids)}
         if not can_pipeline(self.c):
             locks.lock_names(self.c, locks.PERMITS, permit_numbers)
-            return self._known(self.c.execute(_KNOWN[True], params))
+            return self._known(self.c.execute(KNOWN_PG, params))
         # the locks, then the look-up under them: sent together, run in that order
         lock = locks.lock_statement(locks.PERMITS, permit_numbers)
-        return self._known(pipelined(self.c, [lock, (_KNOWN[True], params)]))
+        return self._known(pipelined(self.c, [lock, (KNOWN_PG, params)]))
 
     @staticmethod
     def _known(rows: Iterable[Any]) -> BatchKnown:
@@ -174,7 +111,7 @@ class SqlPermitBatch(PermitBatchRows):
         except IntegrityError as exc:  # PostgreSQL: another event of a new permit won
             raise DuplicateDecision("a permit of the batch was stored concurrently") from exc
         numbers = sorted({n.permit.permit_number for n in permits})
-        ids = {(r[1], r[2]): r[0] for r in self.c.execute(_IDS, {"numbers": numbers})}
+        ids = {(r[1], r[2]): r[0] for r in id_rows(self.c, numbers)}
         lines: list[dict[str, Any]] = []
         for new in permits:
             extra = {"permit_id": ids[new.permit.key], "stamp": _FIRST_STAMP}
@@ -244,7 +181,7 @@ class SqlPermitBatch(PermitBatchRows):
             if not held_for or not can_pipeline(self.c):
                 self.c.exec_driver_sql(statement, params)
             else:
-                read = (_HELD_CITING[True], {"numbers": list(held_for)})
+                read = (HELD_CITING_PG, {"numbers": list(held_for)})
                 held = self._held(held_for, pipelined(self.c, [(statement, params), read]))
         except IntegrityError as exc:  # another consumer stored a permit or a message first
             raise DuplicateDecision(
@@ -273,8 +210,10 @@ class SqlPermitBatch(PermitBatchRows):
     def held_citing(self, permit_numbers: Sequence[str]) -> dict[str, list[str]]:
         if not permit_numbers:
             return {}
+        if not self.postgres:
+            return self._held(permit_numbers, held_rows(self.c, permit_numbers))
         params = {"numbers": list(permit_numbers)}
-        return self._held(permit_numbers, self.c.execute(_HELD_CITING[self.postgres], params))
+        return self._held(permit_numbers, self.c.execute(HELD_CITING_PG, params))
 
     @staticmethod
     def _held(permit_numbers: Sequence[str], rows: Iterable[Any]) -> dict[str, list[str]]:

@@ -1,0 +1,172 @@
+"""The look-ups of a batch of permit events (``permit_batch.py``, issue 14): what the batch
+needs to know (its permits stored, statuses kept for them, its messages applied before), the
+new permits' ids read back (SQLite) and the held declarations citing the batch's numbers.
+
+Each is one statement with a list of values: on PostgreSQL ``= ANY(array)``, one statement
+text for every batch size, which psycopg prepares once. Elsewhere (SQLite) an expanding
+``IN (...)`` costs SQLAlchemy's rendering of the list and its execution context on every
+call, several times what SQLite spends on the look-up; for up to ``MOST`` values of each list
+the statement is built once per count, rounded up to a power of two (the last value
+repeated), with one parameter per value, and run on the driver (``prebuilt.py``), giving the
+same rows. Larger lists, or none, go the expanding way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    CompoundSelect,
+    Connection,
+    Select,
+    String,
+    and_,
+    any_,
+    bindparam,
+    literal_column,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql
+
+from cites_connector.adapters.sql import tables as t
+from cites_connector.adapters.sql.prebuilt import Prebuilt
+from cites_connector.domain.usages import DeclarationState
+
+_p, _i, _s = t.permits.c, t.inbox.c, t.pending_permit_status.c
+_c, _d, _dl = t.held_citations.c, t.decisions.c, t.declarations.c
+#: the most values of one list run as a prebuilt statement (SQLite)
+MOST = 64
+#: how a list of values is bound: PostgreSQL's array, an expanding ``IN``, or this many
+#: parameters named ``<name>0``, ``<name>1`` ...
+Binding = str | int
+
+
+def _among(column: Column[Any], name: str, binding: Binding) -> ColumnElement[bool]:
+    """``column IN (...)``; on PostgreSQL ``column = ANY(array)``."""
+    if binding == "postgresql":
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(String)))
+    if isinstance(binding, int):
+        return column.in_([bindparam(f"{name}{k}") for k in range(binding)])
+    return column.in_(bindparam(name, expanding=True))
+
+
+def _known(numbers: Binding, ids: Binding) -> CompoundSelect[str, str, str]:
+    """What the batch needs to know, in one statement: its permits stored, the statuses kept
+    for them and its messages applied before."""
+    return union_all(
+        select(literal_column("'p'").label("kind"), _p.permit_number, _p.issuing_country).where(
+            _among(_p.permit_number, "numbers", numbers)
+        ),
+        select(literal_column("'s'"), _s.permit_number, _s.issuing_country).where(
+            _among(_s.permit_number, "numbers", numbers)
+        ),
+        select(literal_column("'i'"), _i.message_id, _i.body_digest).where(
+            _among(_i.message_id, "ids", ids)
+        ),
+    )
+
+
+def _held_citing(numbers: Binding) -> Select[Any]:
+    """The held declarations citing any of the numbers, in the order releases.py decides
+    them. Prebuilt (``numbers`` a count), the state is a parameter too: ``held_state``."""
+    state = bindparam("held_state") if isinstance(numbers, int) else DeclarationState.HELD.value
+    return (
+        select(_c.permit_number, _d.declaration_id)
+        .select_from(
+            t.held_citations.join(
+                t.decisions,
+                and_(_d.declaration_id == _c.declaration_id, _d.version == _c.version),
+            ).join(
+                t.declarations,
+                and_(_dl.declaration_id == _d.declaration_id, _dl.latest_version == _d.version),
+            )
+        )
+        .where(
+            _among(_c.permit_number, "numbers", numbers),
+            _dl.state == state,
+        )
+        .order_by(_d.decided_at, _d.declaration_id)
+    )
+
+
+def _ids(numbers: Binding) -> Select[Any]:
+    return select(_p.id, _p.permit_number, _p.issuing_country).where(
+        _among(_p.permit_number, "numbers", numbers)
+    )
+
+
+KNOWN_PG = _known("postgresql", "postgresql")
+HELD_CITING_PG = _held_citing("postgresql")
+_KNOWN, _HELD_CITING, _IDS = _known("in", "in"), _held_citing("in"), _ids("in")
+_BUILT: dict[tuple[str, int, int], Prebuilt] = {}
+
+
+def slots(count: int) -> int:
+    """Parameters a prebuilt statement has for ``count`` values: the next power of two, so
+    that a few statements serve every batch size (at most 7 x 7 + 7 + 7 kept)."""
+    return 1 << (count - 1).bit_length()
+
+
+def _prebuilt(kind: str, numbers: int, ids: int = 0) -> Prebuilt | None:
+    """The statement for these counts of values (rounded up by ``slots``), built once; None
+    beyond ``MOST`` or for an empty list."""
+    if not (0 < numbers <= MOST) or (kind == "known" and not 0 < ids <= MOST):
+        return None
+    numbers, ids = slots(numbers), slots(ids) if kind == "known" else 0
+    key = (kind, numbers, ids)
+    found = _BUILT.get(key)
+    if found is None:
+        names = [f"numbers{k}" for k in range(numbers)]
+        if kind == "known":
+            # a SELECT over the union: prebuilt.py reads a SELECT's columns by name
+            union = _known(numbers, ids).subquery()
+            found = Prebuilt(select(*union.c), [*names, *(f"ids{k}" for k in range(ids))])
+        elif kind == "held":
+            found = Prebuilt(_held_citing(numbers), [*names, "held_state"])
+        else:
+            found = Prebuilt(_ids(numbers), names)
+        _BUILT[key] = found
+    return found
+
+
+def _values(name: str, values: Sequence[str]) -> dict[str, str]:
+    """The values as parameters, the last repeated up to ``slots``: ``IN (a, b, b, b)``
+    finds the rows ``IN (a, b)`` finds."""
+    padded = [*values, *[values[-1]] * (slots(len(values)) - len(values))]
+    return {f"{name}{k}": v for k, v in enumerate(padded)}
+
+
+def known_rows(
+    connection: Connection, numbers: Sequence[str], ids: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """(kind, first, second) for each permit stored ('p'), status kept ('s') and message
+    applied before ('i') among ``numbers`` and ``ids`` (not PostgreSQL)."""
+    prebuilt = _prebuilt("known", len(numbers), len(ids))
+    if prebuilt is None:
+        found = connection.execute(_KNOWN, {"numbers": list(numbers), "ids": list(ids)})
+        return [tuple(r) for r in found]
+    params = _values("numbers", numbers) | _values("ids", ids)
+    return [tuple(r.values()) for r in prebuilt.rows(connection, params)]
+
+
+def id_rows(connection: Connection, numbers: Sequence[str]) -> list[tuple[Any, ...]]:
+    """(id, permit number, issuing country) of the permits stored under ``numbers`` (not
+    PostgreSQL)."""
+    prebuilt = _prebuilt("ids", len(numbers))
+    if prebuilt is None:
+        return [tuple(r) for r in connection.execute(_IDS, {"numbers": list(numbers)})]
+    return [tuple(r.values()) for r in prebuilt.rows(connection, _values("numbers", numbers))]
+
+
+def held_rows(connection: Connection, numbers: Sequence[str]) -> list[tuple[Any, ...]]:
+    """(permit number, declaration id) of the held declarations citing ``numbers``, in the
+    order releases.py decides them (not PostgreSQL)."""
+    prebuilt = _prebuilt("held", len(numbers))
+    if prebuilt is None:
+        return [tuple(r) for r in connection.execute(_HELD_CITING, {"numbers": list(numbers)})]
+    params = _values("numbers", numbers) | {"held_state": DeclarationState.HELD.value}
+    return [tuple(r.values()) for r in prebuilt.rows(connection, params)]
