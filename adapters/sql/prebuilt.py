@@ -98,6 +98,12 @@ class Prebuilt:
         finally:
             cursor.close()
 
+    def bound(self, dialect: Dialect, values: Mapping[str, Any]) -> tuple[str, Any]:
+        """The driver's SQL and parameters for one row, as ``execute`` sends them (held to be
+        sent later: pipeline.py)."""
+        compiled = self._compiled(dialect)
+        return compiled.sql, self._row(compiled, values)
+
     def _run(
         self, connection: Connection, parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]]
     ) -> DBAPICursor:

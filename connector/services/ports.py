@@ -287,6 +287,12 @@ class UnitOfWork(ABC):
     #: (v2) trade suspensions and export quotas (trade_ports.py)
     trade: TradeControlRows
 
+    def hold_writes(self) -> None:  # noqa: B027 - a hint: doing nothing is correct
+        """From here on, the rows the transaction adds (usages, decisions, outbox and audit
+        rows) may be sent with its commit rather than at once (issue 14: one round trip for
+        all of them). The repositories read their own held rows back correctly, so nothing
+        changes but when they travel; a failure among them fails the commit."""
+
 
 class Ledger(ABC):
     """Hands out units of work: the one owner of ledger transactions."""
