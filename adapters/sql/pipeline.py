@@ -79,9 +79,10 @@ def pipelined(
                 cursors.append(cursor)
                 cursor.execute(sql, params)
             queueing = False
-            if commit:
-                dbapi.commit()  # COMMIT, then the pipeline's sync: the one round trip
-                return []
+            if commit:  # queued like the rest: the pipeline's one sync, at its end, sends all
+                dbapi.cursor().execute("COMMIT")  # (the driver's commit() would sync twice)
+        if commit:
+            return []  # the driver sees the transaction ended: its commit() sends nothing
         return list(cursors[-1].fetchall()) if cursors else []
     except error as exc:
         # the server's error is of the first statement without its result (psycopg sets a
