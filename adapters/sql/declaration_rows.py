@@ -102,12 +102,11 @@ class SqlDeclarations(Declarations):
         )
 
     def lock(self, declaration_id: str) -> None:
-        if self.postgres:
-            locks.lock_names(self.c, locks.DECLARATIONS, [declaration_id])
+        if self.postgres:  # held (clearance): sent with the read of its latest decision
+            self.writes.take(*locks.lock_statement(locks.DECLARATIONS, [declaration_id]))
 
     def latest(self, declaration_id: str) -> StoredDecision | None:
-        self.writes.flush()
-        rows = _LATEST_OF.rows(self.c, {"declaration_id": declaration_id})
+        rows = self.writes.read(_LATEST_OF, {"declaration_id": declaration_id})
         return self._stored(rows[0]) if rows else None
 
     def save(self, stored: StoredDecision, payload: dict[str, Any] | None = None) -> None:

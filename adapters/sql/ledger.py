@@ -134,7 +134,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.connection = connection
         #: what usages, declarations, outbox and audit trail hold until the commit
         self.writes = writes = HeldWrites(connection)
-        permits = SqlPermits(connection, lines)
+        permits = SqlPermits(connection, lines, writes)
         self._permits = permits
         self.permits = permits
         self.balances = permits

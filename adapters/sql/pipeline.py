@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ClauseElement, Connection, Dialect
+from sqlalchemy import ClauseElement, Connection, Dialect, TextClause
 from sqlalchemy.engine.interfaces import Compiled
 from sqlalchemy.exc import DBAPIError
 
@@ -98,22 +98,42 @@ def pipelined(
         raise (instead or wrapped) from exc
 
 
+def rows_after(
+    connection: Connection,
+    first: Sequence[tuple[TextClause, dict[str, Any]]],
+    read: Prebuilt,
+    parameters: Mapping[str, Any],
+) -> list[dict[str, Any]]:
+    """``read``'s rows (as ``Prebuilt.rows`` gives them), sent in one round trip after the
+    statements ``first`` (a lock to take before reading), which the server runs first; one
+    by one when the connection cannot pipeline."""
+    if not first or not can_pipeline(connection):
+        for statement, values in first:
+            connection.execute(statement, values)
+        return read.rows(connection, parameters)
+    fetched = pipelined(connection, [*first, read.bound(connection.dialect, parameters)])
+    return read.processed(connection.dialect, fetched)
+
+
 class HeldWrites:
     """The writes of one transaction that nothing in it reads back or decides on: held from
     ``hold()`` on, when the connection can pipeline (PostgreSQL), and sent with the
     transaction's ``COMMIT`` in one round trip (``commit``). Otherwise (SQLite; a listener on
     the connection's statements) each runs at once, as it always did.
 
-    A repository that reads a table it holds writes for calls ``flush()`` first, so that it
-    sees them; a write whose row count decides something is not held (or checks it in the
-    statement itself, so that the server fails it: ``SqlDeclarations.save``). A held write
-    that fails fails the commit: the server skips what follows, ``COMMIT`` included, and the
-    error is raised as the write would have raised it at once (its ``on_error``)."""
+    A declaration's lock is held too (``take``) and sent with the read of its latest decision
+    that follows it (``read``), the permits' locks with their heads (after what is held:
+    permit_rows.py), so the locks keep their order and precede what they guard. A repository
+    that reads a table it holds writes for calls ``flush()`` first, so that it sees them; a
+    write whose row count decides something is not held (or checks it in the statement
+    itself, so that the server fails it: ``SqlDeclarations.save``). A held write that fails
+    fails the commit: the server skips what follows, ``COMMIT`` included, and the error is
+    raised as the write would have raised it at once (its ``on_error``)."""
 
     def __init__(self, connection: Connection):
         self.c = connection
         self.holding = False
-        self._held: list[tuple[str, Any]] = []
+        self._held: list[tuple[ClauseElement | str, Any]] = []
         self._on_error: list[OnError | None] = []
 
     def hold(self) -> None:
@@ -142,7 +162,23 @@ class HeldWrites:
             self._on_error.append(on_error)
         return None
 
-    def _send(self, *, commit: bool) -> None:
+    def take(self, statement: TextClause, parameters: dict[str, Any]) -> None:
+        """A lock (or another statement whose result nobody reads) to take before the next
+        read: held, and sent with that read (``read``) or with the commit; or run now."""
+        if not self.holding:
+            self.c.execute(statement, parameters)
+            return
+        self._held.append((statement, parameters))
+        self._on_error.append(None)
+
+    def read(self, statement: Prebuilt, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """``statement``'s rows, sent after what is held, in the same round trip."""
+        if not self._held:
+            return statement.rows(self.c, parameters)
+        fetched = self._send([statement.bound(self.c.dialect, parameters)])
+        return statement.processed(self.c.dialect, fetched)
+
+    def _send(self, then: list[tuple[str, Any]], *, commit: bool = False) -> list[Any]:
         held, handlers = self._held, self._on_error
         self._held, self._on_error = [], []
 
@@ -150,15 +186,15 @@ class HeldWrites:
             handler = handlers[index] if index < len(handlers) else None
             return handler(exc) if handler is not None else None
 
-        pipelined(self.c, held, commit=commit, on_error=instead)
+        return pipelined(self.c, [*held, *then], commit=commit, on_error=instead)
 
     def flush(self) -> None:
         """Send what is held now (before a read of what it writes)."""
         if self._held:
-            self._send(commit=False)
+            self._send([])
 
     def commit(self) -> None:
         """Send what is held with the transaction's ``COMMIT``; nothing held: nothing sent
         (the caller commits as always)."""
         if self._held:
-            self._send(commit=True)
+            self._send([], commit=True)

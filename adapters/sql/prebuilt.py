@@ -136,12 +136,16 @@ class Prebuilt:
         values as ``Connection.execute`` returns them (the column types' result processors)."""
         if _observed(connection):
             return [dict(r) for r in connection.execute(self.statement, parameters).mappings()]
-        results = self._compiled(connection.dialect).results
         cursor = self._run(connection, parameters)
         try:
             fetched = cursor.fetchall()
         finally:
             cursor.close()
+        return self.processed(connection.dialect, fetched)
+
+    def processed(self, dialect: Dialect, fetched: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+        """The driver's rows of this statement as ``rows`` returns them."""
+        results = self._compiled(dialect).results
         return [
             {
                 name: value if process is None else process(value)
