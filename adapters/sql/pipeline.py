@@ -45,13 +45,14 @@ def pipelined(
     *,
     commit: bool = False,
     on_error: Callable[[int, DBAPIError], BaseException | None] | None = None,
+    every: bool = False,
 ) -> list[Any]:
     """PostgreSQL: ``statements`` (Core, or the driver's own SQL with its parameters) sent
     together (psycopg's pipeline mode), run by the server in order, each as if sent alone
     (its own snapshot, after the one before finished), in one round trip instead of one each,
     with the transaction's ``BEGIN`` when it is the first thing the transaction does, and
     with its ``COMMIT`` if ``commit`` (issue 14). The last statement's rows come back (none
-    with ``commit``).
+    with ``commit``; with ``every``, each statement's, in a list).
 
     A statement that fails makes the server skip the rest, the ``COMMIT`` too: the
     transaction is left failed, for the caller's rollback. The driver's error is raised as
@@ -83,6 +84,8 @@ def pipelined(
                 dbapi.cursor().execute("COMMIT")  # (the driver's commit() would sync twice)
         if commit:
             return []  # the driver sees the transaction ended: its commit() sends nothing
+        if every:
+            return [list(cursor.fetchall()) for cursor in cursors]
         return list(cursors[-1].fetchall()) if cursors else []
     except error as exc:
         # the server's error is of the first statement without its result (psycopg sets a
@@ -113,6 +116,18 @@ def rows_after(
         return read.rows(connection, parameters)
     fetched = pipelined(connection, [*first, read.bound(connection.dialect, parameters)])
     return read.processed(connection.dialect, fetched)
+
+
+def reads_together(
+    connection: Connection, reads: Sequence[tuple[Prebuilt, Mapping[str, Any]]]
+) -> list[list[dict[str, Any]]]:
+    """Each read's rows (as ``Prebuilt.rows`` gives them), the reads sent in one round trip
+    and run in order; one by one when the connection cannot pipeline."""
+    if not can_pipeline(connection):
+        return [read.rows(connection, values) for read, values in reads]
+    dialect = connection.dialect
+    fetched = pipelined(connection, [r.bound(dialect, v) for r, v in reads], every=True)
+    return [read.processed(dialect, rows) for (read, _), rows in zip(reads, fetched, strict=True)]
 
 
 class HeldWrites:
