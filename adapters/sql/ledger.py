@@ -19,7 +19,8 @@ database does. Statements are therefore built once, at import, with bound parame
 the clearance path are compiled once per dialect and run on the driver's cursor
 (prebuilt.py, issue 14), rows are sent as plain dicts, several rows of one table go in one
 ``executemany``, and the permits a declaration cites are read once per transaction
-(``permits.lock``, permit_rows.py).
+(``permits.lock``, permit_rows.py). On PostgreSQL a clearance's rows are held and sent with
+its ``COMMIT`` in one round trip, and its locks with the reads they guard (pipeline.py).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 ``pipelined`` serves the permit intake (permit_batch.py: the batch's locks and look-up in one
 go) and ``HeldWrites`` the clearance: the rows it writes once its write-offs went through
 (usages, decision, declaration, outbox, audit) are held and sent with its ``COMMIT``, in one
-round trip instead of one each (ledger.py).
+round trip instead of one each (ledger.py). ``rows_after`` sends a lock with the read it
+guards, ``reads_together`` independent reads (the trade controls) together.
 """
 
 from __future__ import annotations
@@ -50,8 +51,9 @@ def pipelined(
     """PostgreSQL: ``statements`` (Core, or the driver's own SQL with its parameters) sent
     together (psycopg's pipeline mode), run by the server in order, each as if sent alone
     (its own snapshot, after the one before finished), in one round trip instead of one each,
-    with the transaction's ``BEGIN`` when it is the first thing the transaction does, and
-    with its ``COMMIT`` if ``commit`` (issue 14). The last statement's rows come back (none
+    with the transaction's ``COMMIT`` if ``commit`` (issue 14). (The transaction's ``BEGIN``,
+    when the pipeline is the first thing it does, takes a round trip of its own: psycopg
+    syncs after it.) The last statement's rows come back (none
     with ``commit``; with ``every``, each statement's, in a list).
 
     A statement that fails makes the server skip the rest, the ``COMMIT`` too: the
