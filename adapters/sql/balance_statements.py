@@ -1,4 +1,4 @@
-"""The statements that move permit balances (permit_rows.py), built once.
+"""The statements that move permit balances, and store permits (permit_rows.py), built once.
 
 The guard ``remaining >= amount`` is what keeps a line from going below zero under
 concurrency; no row back means it refused. Each change stamps the line with its permit's
@@ -15,6 +15,8 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    delete,
+    insert,
     literal_column,
     or_,
     select,
@@ -56,6 +58,23 @@ GIVE_BACK = (
     )
     .returning(_l.remaining_micro)
 )
+#: a permit stored, replaced or its status changed (permit_rows.py)
+SET_STATUS = (
+    update(t.permits)
+    .where(_p.permit_number == bindparam("number"), _p.issuing_country == bindparam("country"))
+    .values(
+        status=bindparam("b_status"),
+        version=bindparam("b_version"),
+        status_reason=bindparam("b_reason"),
+    )
+)
+
+PERMIT_ROW_ID = select(_p.id).where(
+    _p.permit_number == bindparam("number"), _p.issuing_country == bindparam("country")
+)
+INSERT_PERMIT, INSERT_LINES = insert(t.permits).returning(_p.id), insert(t.permit_lines)
+UPDATE_PERMIT = update(t.permits).where(_p.id == bindparam("b_id"))
+DELETE_LINES = delete(t.permit_lines).where(_l.permit_id == bindparam("b_id"))
 #: once per transaction and permit whose lines it changes
 BUMP_STAMP = (
     update(t.permits)

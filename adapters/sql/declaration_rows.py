@@ -13,12 +13,18 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, exists, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from cites_connector.adapters.sql import locks
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.codec import utc
+from cites_connector.adapters.sql.declaration_writes import (
+    CHECKED_UPSERT,
+    INSERT_CITATION,
+    INSERT_DECISION,
+    UPSERT_DECLARATION,
+)
+from cites_connector.adapters.sql.pipeline import HeldWrites
 from cites_connector.adapters.sql.prebuilt import Prebuilt
 from cites_connector.domain.decision_dicts import (
     compact_decision,
@@ -41,43 +47,6 @@ _LATEST = select(t.decisions, _s.state).join(
 _LATEST_OF = Prebuilt(
     _LATEST.where(_s.declaration_id == bindparam("declaration_id")), ("declaration_id",)
 )
-_INSERT_DECISION = Prebuilt(
-    insert(t.decisions),
-    (
-        "declaration_id",
-        "version",
-        "decision",
-        "hs_table",
-        "declaration_date",
-        "payload",
-        "declaration",
-        "decided_at",
-    ),
-)
-_DECLARATION_COLUMNS = ("latest_version", "state", "declarant_code", "office_code", "updated_at")
-
-
-def _upsert_declaration(dialect: Any) -> Prebuilt:
-    """One statement for the declaration's row; it never moves back to an older version.
-
-    A version older than the stored one updates nothing (row count 0): a concurrent decision
-    on a newer version committed first, and the caller retries, to answer StaleVersion.
-    """
-    stmt = dialect.insert(t.declarations)
-    return Prebuilt(
-        stmt.on_conflict_do_update(
-            index_elements=[_s.declaration_id],
-            set_={name: stmt.excluded[name] for name in _DECLARATION_COLUMNS},
-            where=_s.latest_version <= stmt.excluded.latest_version,
-        ).execution_options(preserve_rowcount=True),  # when run by Connection.execute
-        ("declaration_id", *_DECLARATION_COLUMNS),
-    )
-
-
-_UPSERT_DECLARATION = {
-    "sqlite": _upsert_declaration(sqlite),
-    "postgresql": _upsert_declaration(postgresql),
-}
 #: compare-and-set: the state moves only from the state (and latest version) it was read in
 _SET_STATE = (
     update(t.declarations)
@@ -89,7 +58,6 @@ _SET_STATE = (
     .values(state=bindparam("b_state"), updated_at=bindparam("b_at"))
 )
 
-_INSERT_CITATION = insert(t.held_citations)
 _REPLACE_DECISION = (
     update(t.decisions)
     .where(_d.declaration_id == bindparam("b_declaration_id"), _d.version == bindparam("b_version"))
@@ -112,11 +80,18 @@ _HELD_CITING = (
 )
 
 
+def _duplicate(exc: DBAPIError) -> DuplicateDecision | None:
+    return DuplicateDecision(str(exc.orig)) if isinstance(exc, IntegrityError) else None
+
+
 class SqlDeclarations(Declarations):
-    def __init__(self, connection: Connection):
+    """``save`` may be held until the commit (``HeldWrites``): the others send it first."""
+
+    def __init__(self, connection: Connection, writes: HeldWrites | None = None):
         self.c = connection
         self.postgres = connection.dialect.name == "postgresql"
-        self._upsert = _UPSERT_DECLARATION.get(connection.dialect.name)
+        self._upsert = UPSERT_DECLARATION.get(connection.dialect.name)
+        self.writes = writes if writes is not None else HeldWrites(connection)
 
     def _stored(self, row: Mapping[Any, Any]) -> StoredDecision:
         return StoredDecision(
@@ -127,35 +102,41 @@ class SqlDeclarations(Declarations):
         )
 
     def lock(self, declaration_id: str) -> None:
-        if self.postgres:
-            locks.lock_names(self.c, locks.DECLARATIONS, [declaration_id])
+        if self.postgres:  # held (clearance): sent with the read of its latest decision
+            self.writes.take(*locks.lock_statement(locks.DECLARATIONS, [declaration_id]))
 
     def latest(self, declaration_id: str) -> StoredDecision | None:
-        rows = _LATEST_OF.rows(self.c, {"declaration_id": declaration_id})
+        rows = self.writes.read(_LATEST_OF, {"declaration_id": declaration_id})
         return self._stored(rows[0]) if rows else None
 
     def save(self, stored: StoredDecision, payload: dict[str, Any] | None = None) -> None:
         decision = stored.decision
-        try:
-            # no savepoint: a duplicate ends the transaction anyway (the service retries it)
-            _INSERT_DECISION.execute(
-                self.c,
-                {
-                    "declaration_id": decision.declaration_id,
-                    "version": decision.version,
-                    "decision": decision.decision.value,
-                    "hs_table": decision.hs_table,
-                    "declaration_date": stored.declaration.date,
-                    "payload": compact_decision(
-                        payload if payload is not None else decision_to_dict(decision)
-                    ),
-                    "declaration": compact_declaration(declaration_to_dict(stored.declaration)),
-                    "decided_at": stored.decided_at,
-                },
+        # no savepoint: a duplicate ends the transaction anyway (the service retries it)
+        self.writes.run(
+            INSERT_DECISION,
+            {
+                "declaration_id": decision.declaration_id,
+                "version": decision.version,
+                "decision": decision.decision.value,
+                "hs_table": decision.hs_table,
+                "declaration_date": stored.declaration.date,
+                "payload": compact_decision(
+                    payload if payload is not None else decision_to_dict(decision)
+                ),
+                "declaration": compact_declaration(declaration_to_dict(stored.declaration)),
+                "decided_at": stored.decided_at,
+            },
+            _duplicate,
+        )
+        if stored.state is DeclarationState.HELD and stored.cited_permits:  # indexed by them
+            self.writes.run(
+                INSERT_CITATION,
+                [
+                    {"declaration_id": decision.declaration_id, "version": decision.version}
+                    | {"permit_number": n}
+                    for n in sorted(set(stored.cited_permits))
+                ],
             )
-        except IntegrityError as exc:
-            raise DuplicateDecision(str(exc.orig)) from exc
-        self._cite(stored)
         values = {
             "declaration_id": decision.declaration_id,
             "latest_version": decision.version,
@@ -164,12 +145,20 @@ class SqlDeclarations(Declarations):
             "office_code": decision.office,
             "updated_at": stored.decided_at,
         }
+        newer = DuplicateDecision(
+            f"declaration {decision.declaration_id} has a version newer than {decision.version}"
+        )
+        if self.writes.holding:  # the server fails it if it wrote nothing
+            sqlstate = "22012"  # division_by_zero: _checked_upsert
+            self.writes.run(
+                CHECKED_UPSERT,
+                values,
+                lambda exc: newer if getattr(exc.orig, "sqlstate", None) == sqlstate else None,
+            )
+            return
         if self._upsert is not None:
             if self._upsert.execute(self.c, values) != 1:
-                raise DuplicateDecision(
-                    f"declaration {decision.declaration_id} has a version "
-                    f"newer than {decision.version}"
-                )
+                raise newer
             return
         updated = self.c.execute(
             update(t.declarations)
@@ -178,18 +167,6 @@ class SqlDeclarations(Declarations):
         )
         if updated.rowcount == 0:
             self.c.execute(insert(t.declarations).values(values))
-
-    def _cite(self, stored: StoredDecision) -> None:
-        """Index a held decision by the permits it cites (nothing to do for the others)."""
-        if stored.state is DeclarationState.HELD and stored.cited_permits:
-            d = stored.decision
-            self.c.execute(
-                _INSERT_CITATION,
-                [
-                    {"declaration_id": d.declaration_id, "version": d.version, "permit_number": n}
-                    for n in sorted(set(stored.cited_permits))
-                ],
-            )
 
     def replace(self, stored: StoredDecision, *, expected: DeclarationState) -> bool:
         d = stored.decision
@@ -211,10 +188,12 @@ class SqlDeclarations(Declarations):
         return True
 
     def held_citing(self, permit_number: str) -> list[StoredDecision]:
+        self.writes.flush()
         found = self.c.execute(_HELD_CITING, {"b_permit": permit_number}).mappings()
         return [self._stored(r) for r in found]
 
     def held_awaiting_permits(self, limit: int) -> list[StoredDecision]:
+        self.writes.flush()
         c, p = t.held_citations.c, t.permits.c
         unknown = (
             select(c.declaration_id, c.version)
@@ -255,6 +234,7 @@ class SqlDeclarations(Declarations):
         expected: DeclarationState,
         version: int,
     ) -> bool:
+        self.writes.flush()
         result = self.c.execute(
             _SET_STATE,
             {
@@ -268,6 +248,7 @@ class SqlDeclarations(Declarations):
         return result.rowcount == 1
 
     def recorded_since(self, since: date | None) -> list[StoredDecision]:
+        self.writes.flush()
         dc, sc = t.decisions.c, t.declarations.c
         query = (
             select(dc.payload, dc.declaration, dc.decided_at, sc.state)

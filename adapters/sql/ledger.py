@@ -19,7 +19,8 @@ database does. Statements are therefore built once, at import, with bound parame
 the clearance path are compiled once per dialect and run on the driver's cursor
 (prebuilt.py, issue 14), rows are sent as plain dicts, several rows of one table go in one
 ``executemany``, and the permits a declaration cites are read once per transaction
-(``permits.lock``, permit_rows.py).
+(``permits.lock``, permit_rows.py). On PostgreSQL a clearance's rows are held and sent with
+its ``COMMIT`` in one round trip, and its locks with the reads they guard (pipeline.py).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from cites_connector.adapters.sql.hs_rows import SqlAdminAuditTrail, SqlHsDrafts
 from cites_connector.adapters.sql.permit_intake import SqlEarlyStatuses, SqlInbox
 from cites_connector.adapters.sql.permit_reader import LineCache
 from cites_connector.adapters.sql.permit_rows import SqlPermits
+from cites_connector.adapters.sql.pipeline import HeldWrites
 from cites_connector.adapters.sql.prebuilt import Prebuilt
 from cites_connector.adapters.sql.trade_control_rows import SqlTradeControls
 from cites_connector.adapters.sql.transactions import reading, writing
@@ -87,20 +89,23 @@ def _outbox_row(message: OutboxMessage, at: datetime) -> dict[str, Any]:
 
 
 class SqlOutbox(Outbox):
-    """Events in, outbox rows out (mappings/outbox_messages.py), in the caller's transaction."""
+    """Events in, outbox rows out (mappings/outbox_messages.py), in the caller's transaction;
+    ``add`` may be held until the commit (``HeldWrites``)."""
 
-    def __init__(self, connection: Connection):
+    def __init__(self, connection: Connection, writes: HeldWrites | None = None):
         self.c = connection
+        self.writes = writes if writes is not None else HeldWrites(connection)
 
     def add(self, messages: Sequence[OutboxMessage], at: datetime) -> None:
         """Rows as they are, kept in the order given (their delivery order)."""
         if messages:
-            _INSERT_OUTBOX.execute(self.c, [_outbox_row(m, at) for m in messages])
+            self.writes.run(_INSERT_OUTBOX, [_outbox_row(m, at) for m in messages])
 
     def record(self, events: Sequence[Event], at: datetime) -> None:
         self.add(rows_for(events), at)
 
     def record_once(self, event: Event, at: datetime) -> bool:
+        self.writes.flush()  # its row count decides: sent at once, after what is held
         statement = _INSERT_OUTBOX_ONCE[self.c.dialect.name]
         return all(
             self.c.execute(statement, _outbox_row(m, at)).rowcount == 1 for m in messages_for(event)
@@ -108,15 +113,18 @@ class SqlOutbox(Outbox):
 
 
 class SqlAuditTrail(AuditTrail):
-    def __init__(self, connection: Connection):
+    """``record`` may be held until the commit (``HeldWrites``)."""
+
+    def __init__(self, connection: Connection, writes: HeldWrites | None = None):
         self.c = connection
+        self.writes = writes if writes is not None else HeldWrites(connection)
 
     def record(
         self, actor: str, action: str, subject: str, details: dict[str, Any], at: datetime
     ) -> None:
         """Keyed at insert with its own MAC, linked into the chain later by the sealer: no
         lock beyond the row itself (audit_ledger.py, issue 14)."""
-        _INSERT_AUDIT.execute(self.c, keyed_row(self.c, actor, action, subject, details, at))
+        self.writes.run(_INSERT_AUDIT, keyed_row(self.c, actor, action, subject, details, at))
 
 
 class SqlUnitOfWork(UnitOfWork):
@@ -125,20 +133,27 @@ class SqlUnitOfWork(UnitOfWork):
 
     def __init__(self, connection: Connection, lines: LineCache | None = None):
         self.connection = connection
-        permits = SqlPermits(connection, lines)
+        #: what usages, declarations, outbox and audit trail hold until the commit
+        self.writes = writes = HeldWrites(connection)
+        permits = SqlPermits(connection, lines, writes)
         self._permits = permits
         self.permits = permits
         self.balances = permits
         self.early_statuses = SqlEarlyStatuses(connection)
-        self.usages = SqlUsages(connection)
-        self.declarations = SqlDeclarations(connection)
+        self.usages = SqlUsages(connection, writes)
+        self.declarations = SqlDeclarations(connection, writes)
         self.inbox = SqlInbox(connection)
-        self.outbox = SqlOutbox(connection)
-        self.audit = SqlAuditTrail(connection)
+        self.outbox = SqlOutbox(connection, writes)
+        self.audit = SqlAuditTrail(connection, writes)
         self.hs_tables = SqlHsTableVersions(connection)
         self.hs_drafts = SqlHsDrafts(connection)
         self.admin_audit = SqlAdminAuditTrail(connection)
         self.trade = SqlTradeControls(connection)
+
+    def hold_writes(self) -> None:
+        """PostgreSQL: the writes from here on go with the commit, in one round trip
+        (pipeline.py ``HeldWrites``); SQLite, or a listener on the statements: at once."""
+        self.writes.hold()
 
     def committed(self) -> None:
         """Called once the transaction committed: what it wrote may now be kept."""
@@ -164,6 +179,7 @@ class SqlAlchemyLedger(Ledger):
             with writing(self.engine) as connection:
                 uow = SqlUnitOfWork(connection, self.lines)
                 yield uow
+                uow.writes.commit()  # what it held, with the COMMIT (none held: below)
             uow.committed()  # only once the commit went through
 
     @contextmanager

@@ -19,11 +19,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, ClauseElement, Connection, Dialect, Table
-from sqlalchemy.engine.interfaces import Compiled
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import JSON, Dialect, Table
 
 from cites_connector.adapters.sql import tables as t
+from cites_connector.adapters.sql.pipeline import can_pipeline, pipelined
+
+#: moved to pipeline.py (the clearance uses them too); still importable from here
+__all__ = ["can_pipeline", "pipelined", "recordset_insert", "recordset_params"]
 
 _p = t.permits.c
 #: the lines' own names of their permit's key
@@ -104,49 +106,3 @@ def recordset_params(
             rows = [row | {n: serialize(row[n]) for n in json_names} for row in rows]
         params[table.name] = orjson.dumps(rows).decode()
     return params
-
-
-def can_pipeline(connection: Connection) -> bool:
-    """Whether ``pipelined`` may be used: psycopg's libpq has pipeline mode (14 and later),
-    and nobody listens to this connection's statements (a test counting them, a tracer: they
-    go through ``Connection.execute`` then, one by one, so that every listener sees them)."""
-    dispatch = connection.dispatch
-    if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
-        return False
-    pipeline = getattr(connection.dialect.loaded_dbapi, "Pipeline", None)
-    return pipeline is not None and bool(pipeline.is_supported())
-
-
-@functools.cache
-def _compiled(statement: ClauseElement, pg: Dialect) -> Compiled:
-    return statement.compile(dialect=pg)
-
-
-def pipelined(
-    connection: Connection, statements: Sequence[tuple[ClauseElement | str, dict[str, Any]]]
-) -> list[Any]:
-    """PostgreSQL: ``statements`` (Core, or the driver's own SQL) sent together (psycopg's
-    pipeline mode), run by the server in order, each as if sent alone (its own snapshot,
-    after the one before finished), in one round trip instead of one each, with the
-    transaction's ``BEGIN`` when it is the first thing the transaction does (issue 14). The
-    last statement's rows come back. A driver error is raised as SQLAlchemy raises it
-    (``DBAPIError``), for transactions.py."""
-    dialect = connection.dialect
-    dbapi = connection.connection.dbapi_connection
-    assert dbapi is not None
-    error = dialect.loaded_dbapi.Error
-    sql: str = ""
-    params: Any = None
-    try:
-        with dbapi.pipeline():
-            for statement, values in statements:
-                if isinstance(statement, str):  # the driver's own SQL (exec_driver_sql)
-                    sql, params = statement, values
-                else:
-                    compiled = _compiled(statement, dialect)
-                    sql, params = compiled.string, compiled.construct_params(values)
-                cursor = dbapi.cursor()
-                cursor.execute(sql, params)
-        return list(cursor.fetchall())
-    except error as exc:
-        raise DBAPIError.instance(sql, params, exc, error, dialect=dialect) from exc

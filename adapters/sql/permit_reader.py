@@ -20,15 +20,16 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, TextClause, bindparam, select
 
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.codec import Row, from_micro, permit_from_rows
+from cites_connector.adapters.sql.pipeline import rows_after
 from cites_connector.adapters.sql.prebuilt import BySize, Prebuilt
 from cites_connector.domain.permits import Permit
 
@@ -68,13 +69,17 @@ def _changed_prebuilt(size: int) -> Prebuilt:
 
 #: ``_HEADS`` and ``_CHANGED`` for the usual few permits, run on the driver (prebuilt.py)
 _HEADS_PREBUILT, _CHANGED_PREBUILT = BySize(_heads_prebuilt), BySize(_changed_prebuilt)
+#: statements to run before a read, sent with it (pipeline.py ``rows_after``)
+Locks = Sequence[tuple[TextClause, dict[str, Any]]]
 
 
-def _heads(connection: Connection, numbers: list[str]) -> list[Any]:
+def _heads(connection: Connection, numbers: list[str], first: Locks) -> list[Any]:
     prebuilt = _HEADS_PREBUILT.get(len(numbers))
     if prebuilt is None:
+        for statement, values in first:
+            connection.execute(statement, values)
         return list(connection.execute(_HEADS, {"numbers": numbers}).mappings())
-    return prebuilt.rows(connection, {f"n{k}": n for k, n in enumerate(numbers)})
+    return rows_after(connection, first, prebuilt, {f"n{k}": n for k, n in enumerate(numbers)})
 
 
 def _changed(connection: Connection, permit_ids: list[int], since: int) -> list[Any]:
@@ -132,14 +137,19 @@ class LineCache:
 
 
 def read_permits(
-    connection: Connection, numbers: Iterable[str], cache: LineCache, changed_here: set[int]
+    connection: Connection,
+    numbers: Iterable[str],
+    cache: LineCache,
+    changed_here: set[int],
+    first: Locks = (),
 ) -> list[tuple[Permit, Lines, int]]:
     """(permit, its lines as read, its row id) of every permit with one of the numbers.
 
     ``changed_here``: ids of the permits this transaction changed; their lines are read whole
     and not kept. The lines changed since they were kept are read for all permits at once.
+    ``first``: statements (the permits' locks) that run before, sent with the first read.
     """
-    heads = _heads(connection, sorted(set(numbers)))
+    heads = _heads(connection, sorted(set(numbers)), first)
     kept: dict[int, Lines] = {}
     #: kept entries behind the database, by permit id: the stamp they were kept at
     stale: dict[int, int] = {}

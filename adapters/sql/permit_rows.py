@@ -15,49 +15,41 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from cites_connector.adapters.sql import locks
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.balance_statements import (
     BUMP_STAMP,
+    DELETE_LINES,
     DRAW_BY_ID,
     DRAW_BY_KEY,
     GIVE_BACK,
+    INSERT_LINES,
+    INSERT_PERMIT,
     MARK_USED,
+    PERMIT_ROW_ID,
     RELEASE_USE,
+    SET_STATUS,
+    UPDATE_PERMIT,
     bump_stamps,
     draw_lines,
 )
 from cites_connector.adapters.sql.codec import from_micro, line_to_row, permit_to_row, to_micro
-from cites_connector.adapters.sql.permit_reader import LineCache, Lines, read_permits
+from cites_connector.adapters.sql.permit_reader import LineCache, Lines, Locks, read_permits
+from cites_connector.adapters.sql.pipeline import HeldWrites
 from cites_connector.domain.permits import Permit, PermitStatusChange
 from cites_connector.services.ports import Balances, DuplicateDecision, Permits
 
 _p, _l = t.permits.c, t.permit_lines.c
 
-_SET_STATUS = (
-    update(t.permits)
-    .where(_p.permit_number == bindparam("number"), _p.issuing_country == bindparam("country"))
-    .values(
-        status=bindparam("b_status"),
-        version=bindparam("b_version"),
-        status_reason=bindparam("b_reason"),
-    )
-)
-
-_PERMIT_ROW_ID = select(_p.id).where(
-    _p.permit_number == bindparam("number"), _p.issuing_country == bindparam("country")
-)
-_INSERT_PERMIT, _INSERT_LINES = insert(t.permits).returning(_p.id), insert(t.permit_lines)
-_UPDATE_PERMIT = update(t.permits).where(_p.id == bindparam("b_id"))
-_DELETE_LINES = delete(t.permit_lines).where(_l.permit_id == bindparam("b_id"))
-
 
 class SqlPermits(Permits, Balances):
-    def __init__(self, connection: Connection, lines: LineCache | None = None):
-        self.c = connection
+    def __init__(self, c: Connection, lines: LineCache | None = None, w: HeldWrites | None = None):
+        self.c = connection = c
+        #: what the transaction holds (pipeline.py): sent before the permits' locks
+        self.writes = w if w is not None else HeldWrites(connection)
         self.postgres = connection.dialect.name == "postgresql"
         self._lines = lines if lines is not None else LineCache()
         #: permits read in this transaction, by number, kept up to date with its own changes
@@ -73,12 +65,13 @@ class SqlPermits(Permits, Balances):
         self._versions: dict[tuple[str, str], tuple[int, int]] = {}  # (content, stamp) read
 
     # -- permits --------------------------------------------------------------------------------
-    def _read(self, numbers: Iterable[str]) -> None:
+    def _read(self, numbers: Iterable[str], first: Locks = ()) -> None:
         numbers = sorted(set(numbers))
         if not numbers:
             return
         found: dict[str, list[Permit]] = {n: [] for n in numbers}
-        for permit, lines, row_id in read_permits(self.c, numbers, self._lines, self._changed):
+        read = read_permits(self.c, numbers, self._lines, self._changed, first)
+        for permit, lines, row_id in read:
             found[permit.permit_number].append(permit)
             self._line_ids[permit.key] = lines.ids
             self._row_ids[permit.key] = row_id
@@ -121,11 +114,15 @@ class SqlPermits(Permits, Balances):
     def lock(self, permit_numbers: Iterable[str]) -> None:
         """Lock (PostgreSQL) and read the cited permits, all in one go, for the decision."""
         numbers = sorted(set(permit_numbers))
-        if self.postgres:
-            locks.lock_names(self.c, locks.PERMITS, numbers)
-        self._read(
+        self.writes.flush()  # a declaration's lock held, say: taken first (ports.py: the order)
+        to_read = [
             n for n in numbers if not any(p.key in self._stamps for p in self._views.get(n, ()))
-        )
+        ]
+        first = [locks.lock_statement(locks.PERMITS, numbers)] if self.postgres and numbers else []
+        if to_read:  # the locks sent with the read, which runs once they are granted
+            self._read(to_read, first)
+        elif first:
+            locks.lock_names(self.c, locks.PERMITS, numbers)
 
     def lock_number(self, permit_number: str) -> None:
         """PostgreSQL: an advisory lock on the number until the transaction ends, so that two
@@ -156,22 +153,22 @@ class SqlPermits(Permits, Balances):
         existing = self._row_ids.get(permit.key)
         if existing is None and permit.permit_number not in self._views:  # not read here: look
             existing = self.c.execute(
-                _PERMIT_ROW_ID, {"number": permit.permit_number, "country": permit.issuing_country}
+                PERMIT_ROW_ID, {"number": permit.permit_number, "country": permit.issuing_country}
             ).scalar()
         if existing is None:
             try:
-                existing = self.c.execute(_INSERT_PERMIT, row).scalar_one()
+                existing = self.c.execute(INSERT_PERMIT, row).scalar_one()
             except IntegrityError as exc:  # PostgreSQL: another event of a new permit won
                 raise DuplicateDecision(
                     f"permit {permit.permit_number} stored concurrently"
                 ) from exc
         else:
-            self.c.execute(_UPDATE_PERMIT, row | {"b_id": existing})
-            self.c.execute(_DELETE_LINES, {"b_id": existing})
+            self.c.execute(UPDATE_PERMIT, row | {"b_id": existing})
+            self.c.execute(DELETE_LINES, {"b_id": existing})
         self._row_ids[permit.key] = existing
         stamp = self._stamp(permit.permit_number, permit.issuing_country)
         self.c.execute(
-            _INSERT_LINES,
+            INSERT_LINES,
             [line_to_row(line) | {"permit_id": existing, "stamp": stamp} for line in permit.lines],
         )
         # seen as saved without reading it back; its lines are changed by key from now on
@@ -185,7 +182,7 @@ class SqlPermits(Permits, Balances):
     def set_status(self, change: PermitStatusChange) -> None:
         self._views.pop(change.permit_number, None)
         self.c.execute(
-            _SET_STATUS,
+            SET_STATUS,
             {
                 "number": change.permit_number,
                 "country": change.issuing_country,

@@ -98,6 +98,12 @@ class Prebuilt:
         finally:
             cursor.close()
 
+    def bound(self, dialect: Dialect, values: Mapping[str, Any]) -> tuple[str, Any]:
+        """The driver's SQL and parameters for one row, as ``execute`` sends them (held to be
+        sent later: pipeline.py)."""
+        compiled = self._compiled(dialect)
+        return compiled.sql, self._row(compiled, values)
+
     def _run(
         self, connection: Connection, parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]]
     ) -> DBAPICursor:
@@ -130,12 +136,16 @@ class Prebuilt:
         values as ``Connection.execute`` returns them (the column types' result processors)."""
         if _observed(connection):
             return [dict(r) for r in connection.execute(self.statement, parameters).mappings()]
-        results = self._compiled(connection.dialect).results
         cursor = self._run(connection, parameters)
         try:
             fetched = cursor.fetchall()
         finally:
             cursor.close()
+        return self.processed(connection.dialect, fetched)
+
+    def processed(self, dialect: Dialect, fetched: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+        """The driver's rows of this statement as ``rows`` returns them."""
+        results = self._compiled(dialect).results
         return [
             {
                 name: value if process is None else process(value)

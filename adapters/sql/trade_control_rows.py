@@ -8,16 +8,23 @@ ascending order; SQLite serialises writers), so it decided on what is used now.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from cites_connector.adapters.sql.codec import from_micro, to_micro
-from cites_connector.adapters.sql.prebuilt import Prebuilt
+from cites_connector.adapters.sql.pipeline import reads_together
+from cites_connector.adapters.sql.trade_reads import (
+    QUOTAS_OF_YEAR,
+    SUSPENSIONS_IN_FORCE,
+    quota_from_row,
+    suspension_from_row,
+    taxon_key,
+)
 from cites_connector.adapters.sql.trade_schema import (
     export_quotas,
     quota_charges,
@@ -25,64 +32,10 @@ from cites_connector.adapters.sql.trade_schema import (
     trade_suspensions,
 )
 from cites_connector.domain.decisions import QuotaCharge
-from cites_connector.domain.trade_controls import ExportQuota, Suspension, TradeFlow
+from cites_connector.domain.trade_controls import ExportQuota, Suspension
 from cites_connector.services.trade_ports import Proposal, ProposalStatus, TradeControlRows
 
 _s, _q, _c, _p = trade_suspensions.c, export_quotas.c, quota_charges.c, trade_proposals.c
-#: what every deciding transaction reads: compiled once, run on the driver (prebuilt.py,
-#: issue 14); the suspensions in force are few, their countries are picked here, so that the
-#: statement's SQL is fixed
-_SUSPENSIONS_IN_FORCE = Prebuilt(
-    select(trade_suspensions)
-    .where(
-        _s.removed_at.is_(None),
-        _s.starts_on <= bindparam("b_on"),
-        or_(_s.ends_on.is_(None), _s.ends_on >= bindparam("b_on")),
-    )
-    .order_by(_s.id),
-    ("b_on",),
-)
-_QUOTAS_OF_YEAR = Prebuilt(
-    select(export_quotas)
-    .where(_q.year == bindparam("b_year"))
-    .order_by(_q.year, _q.taxon_key, _q.term, _q.id),
-    ("b_year",),
-)
-
-
-def taxon_key(name: str) -> str:
-    return " ".join(name.split()).casefold()
-
-
-def suspension_from_row(row: Mapping[Any, Any]) -> Suspension:
-    return Suspension(
-        country=row["country"],
-        taxon=row["taxon"],
-        flow=TradeFlow(row["flow"]),
-        starts_on=row["starts_on"],
-        ends_on=row["ends_on"],
-        reference=row["reference"],
-        sources=frozenset(row["sources"].split()),
-        purposes=frozenset(row["purposes"].split()),
-        notes=row["notes"],
-        origin=row["origin"],
-        id=row["id"],
-    )
-
-
-def quota_from_row(row: Mapping[Any, Any]) -> ExportQuota:
-    return ExportQuota(
-        country=row["country"],
-        taxon=row["taxon"],
-        year=row["year"],
-        quantity=from_micro(row["quantity_micro"]),
-        unit=row["unit"],
-        term=row["term"] or None,
-        used=from_micro(row["used_micro"]),
-        notes=row["notes"],
-        origin=row["origin"],
-        id=row["id"],
-    )
 
 
 class SqlTradeControls(TradeControlRows):
@@ -98,7 +51,7 @@ class SqlTradeControls(TradeControlRows):
     ) -> list[Suspension]:
         if not removed and on is not None and countries is not None:  # a decision's question
             wanted = set(countries)
-            found = _SUSPENSIONS_IN_FORCE.rows(self.c, {"b_on": on})
+            found = SUSPENSIONS_IN_FORCE.rows(self.c, {"b_on": on})
             return [suspension_from_row(r) for r in found if r["country"] in wanted]
         query = select(trade_suspensions).order_by(_s.id)
         if not removed:
@@ -144,9 +97,20 @@ class SqlTradeControls(TradeControlRows):
         )
         return suspension_from_row(found)
 
+    def in_force(
+        self, on: date, countries: Collection[str]
+    ) -> tuple[list[Suspension], list[ExportQuota]]:
+        """Both reads in one round trip (pipeline.py), in the order of the port's own."""
+        wanted = set(countries)
+        found, quotas = reads_together(
+            self.c, [(SUSPENSIONS_IN_FORCE, {"b_on": on}), (QUOTAS_OF_YEAR, {"b_year": on.year})]
+        )
+        suspensions = [suspension_from_row(r) for r in found if r["country"] in wanted]
+        return suspensions, [quota_from_row(r) for r in quotas]
+
     def quotas(self, *, year: int | None = None) -> list[ExportQuota]:
         if year is not None:
-            return [quota_from_row(r) for r in _QUOTAS_OF_YEAR.rows(self.c, {"b_year": year})]
+            return [quota_from_row(r) for r in QUOTAS_OF_YEAR.rows(self.c, {"b_year": year})]
         query = select(export_quotas).order_by(_q.year, _q.taxon_key, _q.term, _q.id)
         return [quota_from_row(r) for r in self.c.execute(query).mappings()]
 

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.codec import usage_from_row, usage_to_row
+from cites_connector.adapters.sql.pipeline import HeldWrites
 from cites_connector.adapters.sql.prebuilt import Prebuilt
 from cites_connector.domain.usages import Usage
 from cites_connector.services.ports import DuplicateDecision, Usages
@@ -24,19 +25,24 @@ _REVERSE_USAGE = (
 )
 
 
+def _duplicate(exc: DBAPIError) -> DuplicateDecision | None:
+    """The same item of the same version, written already: a concurrent decision won."""
+    return DuplicateDecision(str(exc.orig)) if isinstance(exc, IntegrityError) else None
+
+
 class SqlUsages(Usages):
-    def __init__(self, connection: Connection):
+    """``add`` may be held until the commit (``HeldWrites``): the others send it first."""
+
+    def __init__(self, connection: Connection, writes: HeldWrites | None = None):
         self.c = connection
+        self.writes = writes if writes is not None else HeldWrites(connection)
 
     def add(self, usages: Sequence[Usage]) -> None:
-        if not usages:
-            return
-        try:
-            _INSERT_USAGE.execute(self.c, [usage_to_row(u) for u in usages])
-        except IntegrityError as exc:  # the same item of the same version, written already
-            raise DuplicateDecision(str(exc.orig)) from exc
+        if usages:
+            self.writes.run(_INSERT_USAGE, [usage_to_row(u) for u in usages], _duplicate)
 
     def reverse(self, usage_id: str, at: datetime) -> bool:
+        self.writes.flush()
         result = self.c.execute(_REVERSE_USAGE, {"b_usage_id": usage_id, "b_at": at})
         return result.rowcount == 1
 
@@ -47,6 +53,7 @@ class SqlUsages(Usages):
         permit: tuple[str, str] | None = None,
         active_only: bool = True,
     ) -> list[Usage]:
+        self.writes.flush()
         query = select(t.usages).order_by(
             _u.recorded_at, _u.declaration_id, _u.item_number, _u.line
         )

@@ -140,6 +140,7 @@ class ClearanceService:
         refusals: dict[str, str] | None = None,
     ) -> ClearanceOutcome:
         with self.ledger.transaction() as uow:
+            uow.hold_writes()  # the rows stored go with the commit (one round trip)
             # lock first, then read: a concurrent request for the same declaration that
             # committed while we waited is then seen as stored, and answered as a repeat; an
             # amendment or cancellation racing this one waits for it (contract 8)
@@ -250,6 +251,7 @@ class ClearanceService:
         self, declaration_id: str, reason: str | None, actor: str
     ) -> list[RestoredUsage]:
         with self.ledger.transaction() as uow:
+            uow.hold_writes()
             uow.declarations.lock(declaration_id)
             latest = uow.declarations.latest(declaration_id)
             if latest is None:

@@ -1,13 +1,10 @@
 """The unit of work and its repositories: what the services need from storage, by role.
 
 One ``UnitOfWork`` is one database transaction, and the only owner of it: a service opens one
-per request (``with ledger.transaction() as uow:``) and reaches the stored things through small
-repositories (``uow.permits``, ``uow.balances``, ``uow.usages``, ``uow.declarations``,
-``uow.inbox``, ``uow.early_statuses``, ``uow.outbox``, ``uow.audit``, and for the HS table
-administration ``uow.hs_tables``, ``uow.hs_drafts``, ``uow.admin_audit``). The block commits when
-it ends and rolls back on an exception; database errors are translated in one place, the
-adapter's transaction (``Unavailable``: nothing written; ``UnstorableValue``: the input's
-fault).
+per request (``with ledger.transaction() as uow:``) and reaches the stored things through its
+small repositories (``uow.permits``, ``uow.declarations``, ``uow.outbox`` ...). The block commits
+when it ends and rolls back on an exception; database errors are translated in one place, the
+adapter's transaction (``Unavailable``: nothing written; ``UnstorableValue``: the input's fault).
 
 Every move that could break an invariant under concurrency is conditional (``draw`` refuses to
 go below zero, ``mark_used`` refuses a permit another declaration used, ``reverse`` reverses
@@ -286,6 +283,9 @@ class UnitOfWork(ABC):
     admin_audit: AdminAuditTrail
     #: (v2) trade suspensions and export quotas (trade_ports.py)
     trade: TradeControlRows
+
+    def hold_writes(self) -> None:  # noqa: B027 - a hint: doing nothing is correct
+        """Added rows may go with the commit from here on (issue 14); they read as if sent."""
 
 
 class Ledger(ABC):

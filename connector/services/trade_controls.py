@@ -39,11 +39,12 @@ def trade_controls_for(
     parties = {policy.home_country, declaration.export_country, declaration.destination_country}
     parties |= {p.issuing_country for p in cited}
     countries = {c.upper() for c in parties if c}
-    suspensions = tuple(uow.trade.suspensions(on=day, countries=countries))
     if declaration.flow is not Flow.EXPORT:
-        return TradeControls(suspensions)
+        return TradeControls(tuple(uow.trade.suspensions(on=day, countries=countries)))
+    found, of_year = uow.trade.in_force(day, countries)  # both read together (issue 14)
+    suspensions = tuple(found)
     home = policy.home_country
-    quotas = [q for q in uow.trade.quotas(year=day.year) if q.country == home]
+    quotas = [q for q in of_year if q.country == home]
     # the permits' taxa from their line index: not a pass over 10,000 lines (issue 14)
     taxa = {taxon for permit in cited for taxon in permit.index.taxa} if quotas else set()
     candidates = [q for q in quotas if any(within(taxonomy, taxon, q.taxon) for taxon in taxa)]

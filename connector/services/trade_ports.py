@@ -74,6 +74,13 @@ class TradeControlRows(ABC):
     def quotas(self, *, year: int | None = None) -> list[ExportQuota]:
         """The quotas with what each has used, by year, taxon and term."""
 
+    def in_force(
+        self, on: date, countries: Collection[str]
+    ) -> tuple[list[Suspension], list[ExportQuota]]:
+        """What an export's decision reads: ``suspensions(on=on, countries=countries)``, then
+        ``quotas(year=on.year)`` (together where the database allows: issue 14)."""
+        return self.suspensions(on=on, countries=countries), self.quotas(year=on.year)
+
     @abstractmethod
     def lock_quotas(self, numbers: Iterable[int]) -> list[ExportQuota]:
         """The quotas read afresh and held until the transaction ends (PostgreSQL: row locks,

@@ -1,0 +1,87 @@
+"""How many times a clearance waits for PostgreSQL (issue 14): pinned, so that one more fails.
+
+The clearance is the benchmark's (bench/decision_writeoff.py: a 10-item export, 2 items citing
+two MULTIPLE permits), after a few to warm the process's caches, as in the benchmark. The
+messages the client sends and receives are read from libpq's own trace of the connection
+(not from SQLAlchemy's statement events: a listener there makes the ledger send every
+statement alone, pipeline.py ``can_pipeline``). A round trip is a run of messages sent
+before the client reads an answer. The pool's pre-ping, before the connection is handed out,
+is not counted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+
+from bench import decision_writeoff as bench
+
+#: BEGIN (psycopg syncs after it); the declaration's lock with its latest decision; the
+#: permits' locks with their heads; the trade suspensions with the export quotas; the stamps;
+#: the lines drawn on; and the rows stored (usages, decision, declaration, outbox, audit) with
+#: the COMMIT: 7 (15 on main before issue 14's fifth round)
+ROUND_TRIPS = 7
+
+
+def _messages(trace: Path) -> list[tuple[str, str]]:
+    """(direction F or B, message type) of each protocol message traced."""
+    found = []
+    for line in trace.read_text().splitlines():
+        fields = line.split("\t")
+        if len(fields) >= 3 and fields[0] in ("F", "B"):
+            found.append((fields[0], fields[2].split(" ")[0]))
+    return found
+
+
+def round_trips(messages: list[tuple[str, str]]) -> int:
+    trips, last = 0, None
+    for direction, _ in messages:
+        if direction == "F" and last != "F":
+            trips += 1
+        last = direction
+    return trips
+
+
+@pytest.mark.postgres
+def test_a_clearance_of_the_benchmark_declaration_waits_for_the_server_seven_times(
+    postgres_url, tmp_path
+):
+    from psycopg import pq
+
+    app = bench.build_app(postgres_url, tmp_path / "data")
+    trace = tmp_path / "libpq.trace"
+    try:
+        declaration = app.map_sad(bench.sad_xml(), today=bench.CLOCK.date())
+        for n in range(3):
+            app.clearance.clear(f"WARM-{n}", 1, declaration)
+        with trace.open("w") as out:
+
+            def traced(dbapi, _record, _proxy):
+                dbapi.pgconn.trace(out.fileno())
+                dbapi.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+
+            def untraced(dbapi, _record):
+                dbapi.pgconn.untrace()
+
+            event.listen(app.engine.pool, "checkout", traced)
+            event.listen(app.engine.pool, "checkin", untraced)
+            try:
+                outcome = app.clearance.clear("COUNTED", 1, declaration)
+            finally:
+                event.remove(app.engine.pool, "checkout", traced)
+                event.remove(app.engine.pool, "checkin", untraced)
+        assert outcome.decision.decision.value == "CLEARED"
+        messages = _messages(trace)
+        sent = [kind for direction, kind in messages if direction == "F"]
+        assert sent.count("Execute") + sent.count("Query") == 18  # BEGIN, 8, 8 rows, COMMIT
+        assert round_trips(messages) == ROUND_TRIPS, messages
+    finally:
+        app.close()
+
+
+def test_round_trips_are_runs_of_messages_sent():
+    sent_twice = [("F", "Parse"), ("F", "Sync"), ("B", "ReadyForQuery"), ("F", "Query")]
+    assert round_trips([*sent_twice, ("B", "CommandComplete")]) == 2
+    assert round_trips([("F", "Parse"), ("F", "Execute"), ("B", "DataRow")]) == 1
