@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from cites_connector.adapters.sql.engine import make_engine
+from cites_connector.adapters.sql.pipeline import can_pipeline, pipelined
 from cites_connector.adapters.sql.transactions import writing
 from cites_connector.domain.errors import Unavailable
 
@@ -63,5 +64,26 @@ def test_a_connection_in_steady_use_is_not_pinged(postgres_url):
             _backend(engine)
         second = _backend(engine)
         assert second != first
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_found_dead_by_a_pipeline_is_not_reused(postgres_url):
+    # statements sent in psycopg's pipeline mode (a clearance's held rows, a permit batch's
+    # look-up) raise the driver's error themselves: the connection must still be dropped,
+    # not handed to the next transaction, which would fail again
+    engine = make_engine(postgres_url, pool_size=1, ping_after_idle_s=60)
+    try:
+        first = _backend(engine)
+        _terminate(postgres_url, first)
+
+        def two_selects_pipelined() -> None:
+            with writing(engine) as connection:
+                assert can_pipeline(connection)
+                pipelined(connection, [(text("SELECT 1"), {}), (text("SELECT 2"), {})])
+
+        with pytest.raises(Unavailable, match="not reachable"):
+            two_selects_pipelined()
+        assert _backend(engine) != first
     finally:
         engine.dispose()
