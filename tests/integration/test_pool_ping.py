@@ -7,9 +7,11 @@ database being unavailable, and the pool is renewed for the next."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from cites_connector.adapters.sql.engine import make_engine
 from cites_connector.adapters.sql.pipeline import can_pipeline, pipelined
@@ -52,30 +54,34 @@ def test_a_connection_dropped_while_idle_is_replaced_before_use(postgres_url):
         engine.dispose()
 
 
-def test_a_connection_in_steady_use_is_not_pinged(postgres_url):
-    # no ping within the idle threshold: the dead connection is only found by the transaction
-    # itself, which fails as the database being unavailable (nothing written), and the pool
-    # is renewed, so the next transaction gets a new connection
+@contextmanager
+def _dropped_in_use(postgres_url: str) -> Iterator[tuple[Engine, int]]:
+    """A pool of one connection that pings only after a minute idle, whose connection the
+    database dropped just after its last use (the engine and that connection's backend)."""
     engine = make_engine(postgres_url, pool_size=1, ping_after_idle_s=60)
     try:
         first = _backend(engine)
         _terminate(postgres_url, first)
-        with pytest.raises(Unavailable, match="not reachable"):
-            _backend(engine)
-        second = _backend(engine)
-        assert second != first
+        yield engine, first
     finally:
         engine.dispose()
+
+
+def test_a_connection_in_steady_use_is_not_pinged(postgres_url):
+    # no ping within the idle threshold: the dead connection is only found by the transaction
+    # itself, which fails as the database being unavailable (nothing written), and the pool
+    # is renewed, so the next transaction gets a new connection
+    with _dropped_in_use(postgres_url) as (engine, first):
+        with pytest.raises(Unavailable, match="not reachable"):
+            _backend(engine)
+        assert _backend(engine) != first
 
 
 def test_a_connection_found_dead_by_a_pipeline_is_not_reused(postgres_url):
     # statements sent in psycopg's pipeline mode (a clearance's held rows, a permit batch's
     # look-up) raise the driver's error themselves: the connection must still be dropped,
     # not handed to the next transaction, which would fail again
-    engine = make_engine(postgres_url, pool_size=1, ping_after_idle_s=60)
-    try:
-        first = _backend(engine)
-        _terminate(postgres_url, first)
+    with _dropped_in_use(postgres_url) as (engine, first):
 
         def two_selects_pipelined() -> None:
             with writing(engine) as connection:
@@ -85,5 +91,3 @@ def test_a_connection_found_dead_by_a_pipeline_is_not_reused(postgres_url):
         with pytest.raises(Unavailable, match="not reachable"):
             two_selects_pipelined()
         assert _backend(engine) != first
-    finally:
-        engine.dispose()
