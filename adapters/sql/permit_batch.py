@@ -29,12 +29,7 @@ from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.audit_ledger import keyed_row
 from cites_connector.adapters.sql.codec import line_to_row, permit_to_row
 from cites_connector.adapters.sql.ledger import SqlUnitOfWork
-from cites_connector.adapters.sql.permit_batch_pg import (
-    can_pipeline,
-    pipelined,
-    recordset_insert,
-    recordset_params,
-)
+from cites_connector.adapters.sql.permit_batch_pg import recordset_insert, recordset_params
 from cites_connector.adapters.sql.permit_batch_reads import (
     HELD_CITING_PG,
     KNOWN_PG,
@@ -42,6 +37,7 @@ from cites_connector.adapters.sql.permit_batch_reads import (
     id_rows,
     known_rows,
 )
+from cites_connector.adapters.sql.pipeline import can_pipeline, pipelined
 from cites_connector.adapters.sql.prebuilt import Prebuilt
 from cites_connector.services.permit_intake import BatchKnown, NewPermit, PermitBatchRows
 from cites_connector.services.ports import DuplicateDecision, InboxEntry, UnitOfWork

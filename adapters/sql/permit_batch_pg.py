@@ -22,10 +22,6 @@ import orjson
 from sqlalchemy import JSON, Dialect, Table
 
 from cites_connector.adapters.sql import tables as t
-from cites_connector.adapters.sql.pipeline import can_pipeline, pipelined
-
-#: moved to pipeline.py (the clearance uses them too); still importable from here
-__all__ = ["can_pipeline", "pipelined", "recordset_insert", "recordset_params"]
 
 _p = t.permits.c
 #: the lines' own names of their permit's key
