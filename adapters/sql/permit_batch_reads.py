@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 
 from cites_connector.adapters.sql import tables as t
-from cites_connector.adapters.sql.prebuilt import Prebuilt
+from cites_connector.adapters.sql.prebuilt import BySize, Prebuilt
 from cites_connector.domain.usages import DeclarationState
 
 _p, _i, _s = t.permits.c, t.inbox.c, t.pending_permit_status.c
@@ -102,7 +102,6 @@ def _ids(numbers: Binding) -> Select[Any]:
 KNOWN_PG = _known("postgresql", "postgresql")
 HELD_CITING_PG = _held_citing("postgresql")
 _KNOWN, _HELD_CITING, _IDS = _known("in", "in"), _held_citing("in"), _ids("in")
-_BUILT: dict[tuple[str, int, int], Prebuilt] = {}
 
 
 def slots(count: int) -> int:
@@ -111,26 +110,20 @@ def slots(count: int) -> int:
     return 1 << (count - 1).bit_length()
 
 
-def _prebuilt(kind: str, numbers: int, ids: int = 0) -> Prebuilt | None:
-    """The statement for these counts of values (rounded up by ``slots``), built once; None
-    beyond ``MOST`` or for an empty list."""
-    if not (0 < numbers <= MOST) or (kind == "known" and not 0 < ids <= MOST):
-        return None
-    numbers, ids = slots(numbers), slots(ids) if kind == "known" else 0
-    key = (kind, numbers, ids)
-    found = _BUILT.get(key)
-    if found is None:
-        names = [f"numbers{k}" for k in range(numbers)]
-        if kind == "known":
-            # a SELECT over the union: prebuilt.py reads a SELECT's columns by name
-            union = _known(numbers, ids).subquery()
-            found = Prebuilt(select(*union.c), [*names, *(f"ids{k}" for k in range(ids))])
-        elif kind == "held":
-            found = Prebuilt(_held_citing(numbers), [*names, "held_state"])
-        else:
-            found = Prebuilt(_ids(numbers), names)
-        _BUILT[key] = found
-    return found
+def _names(name: str, count: int) -> list[str]:
+    return [f"{name}{k}" for k in range(count)]
+
+
+def _known_prebuilt(numbers: int, ids: int) -> Prebuilt:
+    # a SELECT over the union: prebuilt.py reads a SELECT's columns by name
+    union = _known(numbers, ids).subquery()
+    return Prebuilt(select(*union.c), [*_names("numbers", numbers), *_names("ids", ids)])
+
+
+#: built once per count of values rounded up by ``slots`` (at most ``MOST``)
+_KNOWN_BY = BySize(_known_prebuilt, MOST)
+_HELD_BY = BySize(lambda n: Prebuilt(_held_citing(n), [*_names("numbers", n), "held_state"]), MOST)
+_IDS_BY = BySize(lambda n: Prebuilt(_ids(n), _names("numbers", n)), MOST)
 
 
 def _values(name: str, values: Sequence[str]) -> dict[str, str]:
@@ -145,7 +138,7 @@ def known_rows(
 ) -> list[tuple[Any, ...]]:
     """(kind, first, second) for each permit stored ('p'), status kept ('s') and message
     applied before ('i') among ``numbers`` and ``ids`` (not PostgreSQL)."""
-    prebuilt = _prebuilt("known", len(numbers), len(ids))
+    prebuilt = _KNOWN_BY.get(slots(len(numbers)), slots(len(ids))) if numbers and ids else None
     if prebuilt is None:
         found = connection.execute(_KNOWN, {"numbers": list(numbers), "ids": list(ids)})
         return [tuple(r) for r in found]
@@ -156,7 +149,7 @@ def known_rows(
 def id_rows(connection: Connection, numbers: Sequence[str]) -> list[tuple[Any, ...]]:
     """(id, permit number, issuing country) of the permits stored under ``numbers`` (not
     PostgreSQL)."""
-    prebuilt = _prebuilt("ids", len(numbers))
+    prebuilt = _IDS_BY.get(slots(len(numbers))) if numbers else None
     if prebuilt is None:
         return [tuple(r) for r in connection.execute(_IDS, {"numbers": list(numbers)})]
     return [tuple(r.values()) for r in prebuilt.rows(connection, _values("numbers", numbers))]
@@ -165,7 +158,7 @@ def id_rows(connection: Connection, numbers: Sequence[str]) -> list[tuple[Any, .
 def held_rows(connection: Connection, numbers: Sequence[str]) -> list[tuple[Any, ...]]:
     """(permit number, declaration id) of the held declarations citing ``numbers``, in the
     order releases.py decides them (not PostgreSQL)."""
-    prebuilt = _prebuilt("held", len(numbers))
+    prebuilt = _HELD_BY.get(slots(len(numbers))) if numbers else None
     if prebuilt is None:
         return [tuple(r) for r in connection.execute(_HELD_CITING, {"numbers": list(numbers)})]
     params = _values("numbers", numbers) | {"held_state": DeclarationState.HELD.value}

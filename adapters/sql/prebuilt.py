@@ -170,18 +170,19 @@ class Prebuilt:
 
 class BySize:
     """A statement whose SQL depends only on how many values it lists (``IN (...)``, one
-    ``CASE`` branch per line): one ``Prebuilt`` per count, built by ``build(count)``, up to
-    ``most``; a larger count gets None (the caller runs its expanding statement instead)."""
+    ``CASE`` branch per line): one ``Prebuilt`` per count (or per counts, for a statement
+    with several lists), built by ``build(*counts)``, each count up to ``most``; a larger or
+    empty one gets None (the caller runs its expanding statement instead)."""
 
-    def __init__(self, build: Callable[[int], Prebuilt], most: int = 32):
+    def __init__(self, build: Callable[..., Prebuilt], most: int = 32):
         self.build = build
         self.most = most
-        self._built: dict[int, Prebuilt] = {}
+        self._built: dict[tuple[int, ...], Prebuilt] = {}
 
-    def get(self, size: int) -> Prebuilt | None:
-        if size < 1 or size > self.most:
+    def get(self, *sizes: int) -> Prebuilt | None:
+        if any(size < 1 or size > self.most for size in sizes):
             return None
-        found = self._built.get(size)
+        found = self._built.get(sizes)
         if found is None:
-            found = self._built[size] = self.build(size)
+            found = self._built[sizes] = self.build(*sizes)
         return found

@@ -63,11 +63,11 @@ def test_the_look_ups_run_prebuilt_up_to_most_values(ledger, count):
     with ledger.engine.begin() as c:
         seen: list[str] = []
         reads.known_rows(c, numbers, ["m-early"])
-        built = dict(reads._BUILT)
-        key = ("known", reads.slots(count), 1)
-        assert key in built
+        key = (reads.slots(count), 1)
+        built = dict(reads._KNOWN_BY._built)
+        assert key in built  # made by the look-up itself
         reads.known_rows(c, numbers, ["m-early"])
-        assert reads._BUILT[key] is built[key]
+        assert reads._KNOWN_BY._built[key] is built[key]
         event.listen(c, "before_execute", lambda *a: seen.append("execute"))
         reads.held_rows(c, numbers)
         reads.id_rows(c, numbers)
@@ -97,8 +97,8 @@ def test_few_statements_serve_every_batch_size(ledger):
             reads.id_rows(c, numbers)
             reads.known_rows(c, numbers, [f"m-{n}" for n in numbers])
         three = reads.known_rows(c, ["P-000", "P-001", "P-002"], ["m-P-000", "m-early"])
-    assert {k for k in reads._BUILT if k[0] == "ids"} <= {("ids", 1 << b, 0) for b in range(7)}
-    assert len([k for k in reads._BUILT if k[0] == "known"]) <= 7 * 7
+    assert set(reads._IDS_BY._built) <= {(1 << b,) for b in range(7)}
+    assert len(reads._KNOWN_BY._built) <= 7 * 7
     assert sorted(three) == [
         ("i", "m-P-000", None),
         ("i", "m-early", None),
