@@ -22,10 +22,10 @@ def _unsigned(name: str) -> int:
     return locks.lock_key(name) & 0xFFFFFFFF
 
 
+# PostgreSQL only: SQLite takes no advisory locks (it admits one writer)
+@pytest.mark.parametrize("sql_ledger", ["postgres"], indirect=True)
 def test_names_are_locked_in_one_statement_in_the_order_of_their_keys(sql_ledger):
     engine = sql_ledger.engine
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite takes no advisory locks: it admits one writer")
     first, middle, last = sorted(["P-ONE", "P-TWO", "P-THREE"], key=locks.lock_key)
     statements: list[str] = []
     done = threading.Event()

@@ -187,6 +187,8 @@ def test_a_batch_stores_awkward_values_as_one_by_one(sql_ledger):
     }
 
 
+# PostgreSQL only: SQLite takes no advisory locks (its one write lock serialises batches)
+@pytest.mark.parametrize("sql_ledger", ["postgres"], indirect=True)
 def test_the_batch_holds_its_permits_locks_while_it_reads_them(sql_ledger):
     """The locks and the look-up are sent together on PostgreSQL (one round trip): the locks
     are still taken, in the fixed order, and held until the transaction ends."""
@@ -195,8 +197,6 @@ def test_the_batch_holds_its_permits_locks_while_it_reads_them(sql_ledger):
     from cites_connector.adapters.sql import locks
     from cites_connector.adapters.sql.permit_batch import permit_batch_rows
 
-    if sql_ledger.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite takes no advisory locks: its one write lock serialises batches")
     _clearance, permits = services(sql_ledger)
     permits.receive_permit(permit("P-KNOWN", pythons(4)), message_id="m-known", body_digest="d")
     held = text("SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND classid = :space")
