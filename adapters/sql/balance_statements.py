@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 
 from cites_connector.adapters.sql import tables as t
+from cites_connector.adapters.sql.pipeline import can_pipeline, pipelined
 from cites_connector.adapters.sql.prebuilt import BySize, Prebuilt
 
 _p, _l = t.permits.c, t.permit_lines.c
@@ -182,3 +183,50 @@ def bump_stamps(connection: Connection, ids: list[int]) -> list[tuple[int, int]]
         return [(r.id, r.balance_stamp) for r in connection.execute(BUMP_STAMPS, {"ids": ids})]
     rows = prebuilt.rows(connection, {f"p{n}": i for n, i in enumerate(ids)})
     return [(r["id"], r["balance_stamp"]) for r in rows]
+
+
+def _draw_own_stamp_prebuilt(size: int) -> Prebuilt:
+    """``draw_many`` that stamps each line with its permit's ``balance_stamp`` as the
+    transaction sees it (raised just before, by ``bump_stamps``): no stamp to pass."""
+    ids = [bindparam(f"i{n}", type_=BigInteger) for n in range(size)]
+    amount = case(*[(_l.id == i, bindparam(f"a{n}", type_=BigInteger)) for n, i in enumerate(ids)])
+    own_stamp = select(_p.balance_stamp).where(_p.id == _l.permit_id).scalar_subquery()
+    return Prebuilt(
+        update(t.permit_lines)
+        .where(_l.id.in_(ids), _l.remaining_micro >= amount)
+        .values(remaining_micro=_l.remaining_micro - amount, stamp=own_stamp)
+        .returning(_l.id, _l.remaining_micro),
+        [f"{kind}{n}" for n in range(size) for kind in "ia"],
+    )
+
+
+_DRAW_OWN_STAMP = BySize(_draw_own_stamp_prebuilt, DRAW_CHUNK)
+
+
+def bump_and_draw(
+    connection: Connection, permit_ids: list[int], lines: list[tuple[int, int]]
+) -> tuple[list[tuple[int, int]], dict[int, int] | None]:
+    """``bump_stamps`` on the permits: (id, new stamp) of each permit raised; on PostgreSQL
+    with ``draw_lines`` on their lines by (line id, amount in micro units) in the same round
+    trip (pipeline.py), each line stamped with what the bump wrote: the remaining quantity of
+    each line drawn on, by id. None for the lines when they did not go together (no
+    pipeline, no permit to raise, more lines than one statement draws on): the caller draws
+    them, with the stamps returned."""
+    bump = _BUMP_PREBUILT.get(len(permit_ids))
+    draw = _DRAW_OWN_STAMP.get(len(lines))
+    if bump is None or draw is None or not can_pipeline(connection):
+        return (bump_stamps(connection, permit_ids) if permit_ids else []), None
+    dialect = connection.dialect
+    values: dict[str, int] = {}
+    for k, (line_id, micro) in enumerate(lines):
+        values[f"i{k}"], values[f"a{k}"] = line_id, micro
+    bumped, drawn = pipelined(
+        connection,
+        [
+            bump.bound(dialect, {f"p{n}": i for n, i in enumerate(permit_ids)}),
+            draw.bound(dialect, values),
+        ],
+        every=True,
+    )
+    stamps = [(r["id"], r["balance_stamp"]) for r in bump.processed(dialect, bumped)]
+    return stamps, {r["id"]: r["remaining_micro"] for r in draw.processed(dialect, drawn)}

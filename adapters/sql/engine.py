@@ -24,6 +24,9 @@ READ_ONLY = "ledger_read_only"
 #: a pooled PostgreSQL connection idle for this long is pinged before it is used again
 PING_AFTER_IDLE_S = 1.0
 _IDLE_SINCE = "cites_idle_since"
+#: a pooled PostgreSQL connection lent in autocommit mode for one transaction, which sent its
+#: own BEGIN (pipeline.py ``begin_held``): put back out of autocommit when it is returned
+AUTOCOMMIT_LENT = "cites_autocommit_lent"
 
 
 def _prepare_sqlite_file(url: str) -> None:
@@ -90,7 +93,23 @@ def make_engine(
         json_deserializer=orjson.loads,
     )
     _ping_when_idle(engine, ping_after_idle_s)
+    _autocommit_given_back(engine)
     return engine
+
+
+def _autocommit_given_back(engine: Engine) -> None:
+    """A connection lent in autocommit mode (``AUTOCOMMIT_LENT``) is put back out of it as it
+    returns to the pool, before anyone else can take it: its transaction has ended by then
+    (committed, or rolled back by the pool), so nothing is sent. One that cannot be (broken)
+    is dropped rather than lent again in autocommit mode."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi: DBAPIConnection | None, record: ConnectionPoolEntry) -> None:
+        if record.info.pop(AUTOCOMMIT_LENT, False) and dbapi is not None:
+            try:
+                dbapi.autocommit = False
+            except engine.dialect.loaded_dbapi.Error:
+                record.invalidate()
 
 
 def _ping_when_idle(engine: Engine, after_s: float) -> None:

@@ -148,7 +148,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.hs_tables = SqlHsTableVersions(connection)
         self.hs_drafts = SqlHsDrafts(connection)
         self.admin_audit = SqlAdminAuditTrail(connection)
-        self.trade = SqlTradeControls(connection)
+        self.trade = SqlTradeControls(connection, writes)
 
     def hold_writes(self) -> None:
         """PostgreSQL: the writes from here on go with the commit, in one round trip

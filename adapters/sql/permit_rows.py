@@ -33,7 +33,7 @@ from cites_connector.adapters.sql.balance_statements import (
     RELEASE_USE,
     SET_STATUS,
     UPDATE_PERMIT,
-    bump_stamps,
+    bump_and_draw,
     draw_lines,
 )
 from cites_connector.adapters.sql.codec import from_micro, line_to_row, permit_to_row, to_micro
@@ -233,21 +233,24 @@ class SqlPermits(Permits, Balances):
             return super().draw_all(draws)
         to_stamp = {self._row_ids[(n, c)]: (n, c) for n, c, _, _ in draws}
         to_stamp = {i: k for i, k in to_stamp.items() if k not in self._stamps}
-        if to_stamp:
-            for row_id, stamp in bump_stamps(self.c, sorted(to_stamp)):
-                self._changed.add(row_id)
-                self._stamps[to_stamp[row_id]] = stamp
-        if any((n, c) not in self._stamps for n, c, _, _ in draws):
-            return super().draw_all(draws)  # a permit gone: refused line by line
         total: dict[int, int] = {}
         where: dict[int, tuple[str, str, str]] = {}
         for n, c, line, amount in draws:
             line_id = ids[(n, c)][line]
             total[line_id] = total.get(line_id, 0) + to_micro(amount)
             where[line_id] = (n, c, line)
-        drawn = draw_lines(
-            self.c, [(i, micro, self._stamps[where[i][:2]]) for i, micro in total.items()]
-        )
+        # PostgreSQL: the stamps raised and the lines drawn on in one round trip (a permit
+        # gone has no stamp raised and no line drawn on: refused below, as line by line)
+        stamped, drawn = bump_and_draw(self.c, sorted(to_stamp), [*total.items()])
+        for row_id, stamp in stamped:
+            self._changed.add(row_id)
+            self._stamps[to_stamp[row_id]] = stamp
+        if drawn is None:
+            if any((n, c) not in self._stamps for n, c, _, _ in draws):
+                return super().draw_all(draws)  # a permit gone: refused line by line
+            drawn = draw_lines(
+                self.c, [(i, micro, self._stamps[where[i][:2]]) for i, micro in total.items()]
+            )
         for line_id, remaining in drawn.items():
             n, c, line = where[line_id]
             self._line_changed(n, c, line, remaining)

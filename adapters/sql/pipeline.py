@@ -17,7 +17,11 @@ from sqlalchemy import ClauseElement, Connection, Dialect, TextClause
 from sqlalchemy.engine.interfaces import Compiled
 from sqlalchemy.exc import DBAPIError
 
+from cites_connector.adapters.sql.engine import AUTOCOMMIT_LENT
 from cites_connector.adapters.sql.prebuilt import Prebuilt
+
+#: psycopg's ``TransactionStatus.IDLE``: no transaction begun on the connection
+_IDLE = 0
 
 #: what a held write's failure means instead of the database error, if anything (None: the
 #: error as it is, for transactions.py to translate)
@@ -86,8 +90,8 @@ def pipelined(
                 dbapi.cursor().execute("COMMIT")  # (the driver's commit() would sync twice)
         if commit:
             return []  # the driver sees the transaction ended: its commit() sends nothing
-        if every:
-            return [list(cursor.fetchall()) for cursor in cursors]
+        if every:  # a statement that returns no rows (a BEGIN, an INSERT) has none
+            return [[*c.fetchall()] if c.description is not None else [] for c in cursors]
         return list(cursors[-1].fetchall()) if cursors else []
     except error as exc:
         # the server's error is of the first statement without its result (psycopg sets a
@@ -132,6 +136,24 @@ def reads_together(
     return [read.processed(dialect, rows) for (read, _), rows in zip(reads, fetched, strict=True)]
 
 
+def begin_held(connection: Connection) -> bool:
+    """Let the transaction's ``BEGIN`` be sent by the caller, with what follows, in one round
+    trip: psycopg sends its own ``BEGIN`` alone and waits for it (a sync, even in pipeline
+    mode). The driver connection is put in autocommit mode, in which psycopg sends no
+    ``BEGIN``, and the caller sends it, before any other statement of the transaction (a
+    statement sent before it would be committed on its own). Its ``commit()`` and
+    ``rollback()`` still end the transaction then (they go by the server's transaction
+    status). The pool puts the connection back out of autocommit when it is returned
+    (engine.py, ``AUTOCOMMIT_LENT``). False, and nothing changed, if the transaction began
+    already."""
+    dbapi = connection.connection.dbapi_connection
+    if dbapi is None or dbapi.autocommit or dbapi.info.transaction_status != _IDLE:
+        return False
+    dbapi.autocommit = True
+    connection.connection.info[AUTOCOMMIT_LENT] = True
+    return True
+
+
 class HeldWrites:
     """The writes of one transaction that nothing in it reads back or decides on: held from
     ``hold()`` on, when the connection can pipeline (PostgreSQL), and sent with the
@@ -152,9 +174,18 @@ class HeldWrites:
         self.holding = False
         self._held: list[tuple[ClauseElement | str, Any]] = []
         self._on_error: list[OnError | None] = []
+        #: reads sent with the next round trip, after what is held (``along``)
+        self._along: list[tuple[Prebuilt, Mapping[str, Any], list[dict[str, Any]]]] = []
 
     def hold(self) -> None:
+        """From here on, hold. Called before the transaction sent anything: on PostgreSQL its
+        ``BEGIN`` is held too and goes with the first read (``begin_held``), so the first
+        statement after this must go through this object (``take``, ``read``, ``run`` or
+        ``flush``), never straight to the connection."""
         self.holding = can_pipeline(self.c)
+        if self.holding and begin_held(self.c):
+            self._held.append(("BEGIN", None))
+            self._on_error.append(None)
 
     def run(
         self,
@@ -188,26 +219,42 @@ class HeldWrites:
         self._held.append((statement, parameters))
         self._on_error.append(None)
 
+    def along(self, statement: Prebuilt, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """A read that nothing held guards, sent with the next round trip that goes (a read,
+        a flush), after what is held: the list returned is filled with its rows then (as
+        ``Prebuilt.rows`` gives them), and stays empty until. Only while holding."""
+        assert self.holding
+        rows: list[dict[str, Any]] = []
+        self._along.append((statement, parameters, rows))
+        return rows
+
     def read(self, statement: Prebuilt, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
         """``statement``'s rows, sent after what is held, in the same round trip."""
-        if not self._held:
+        if not self._held and not self._along:
             return statement.rows(self.c, parameters)
         fetched = self._send([statement.bound(self.c.dialect, parameters)])
         return statement.processed(self.c.dialect, fetched)
 
     def _send(self, then: list[tuple[str, Any]], *, commit: bool = False) -> list[Any]:
-        held, handlers = self._held, self._on_error
-        self._held, self._on_error = [], []
+        held, handlers, along = self._held, self._on_error, self._along
+        self._held, self._on_error, self._along = [], [], []
+        dialect = self.c.dialect
 
         def instead(index: int, exc: DBAPIError) -> BaseException | None:
             handler = handlers[index] if index < len(handlers) else None
             return handler(exc) if handler is not None else None
 
-        return pipelined(self.c, [*held, *then], commit=commit, on_error=instead)
+        if commit or not along:
+            return pipelined(self.c, [*held, *then], commit=commit, on_error=instead)
+        reads = [statement.bound(dialect, values) for statement, values, _ in along]
+        every = pipelined(self.c, [*held, *reads, *then], on_error=instead, every=True)
+        for (statement, _, rows), fetched in zip(along, every[len(held) :], strict=False):
+            rows.extend(statement.processed(dialect, fetched))
+        return every[-1] if then else []
 
     def flush(self) -> None:
         """Send what is held now (before a read of what it writes)."""
-        if self._held:
+        if self._held or self._along:
             self._send([])
 
     def commit(self) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from cites_connector.adapters.sql.codec import from_micro, to_micro
-from cites_connector.adapters.sql.pipeline import reads_together
+from cites_connector.adapters.sql.pipeline import HeldWrites, reads_together
 from cites_connector.adapters.sql.trade_reads import (
     QUOTAS_OF_YEAR,
     SUSPENSIONS_IN_FORCE,
@@ -39,8 +39,27 @@ _s, _q, _c, _p = trade_suspensions.c, export_quotas.c, quota_charges.c, trade_pr
 
 
 class SqlTradeControls(TradeControlRows):
-    def __init__(self, connection: Connection):
+    def __init__(self, connection: Connection, writes: HeldWrites | None = None):
         self.c = connection
+        self.writes = writes
+        #: ``in_force``'s two reads, sent ahead (``expect_in_force``), for that day
+        self._ahead: tuple[date, list[dict[str, Any]], list[dict[str, Any]]] | None = None
+
+    def expect_in_force(self, on: date) -> None:
+        """Holding writes (a clearance on PostgreSQL): the reads go with the next round trip,
+        the one that reads the declaration's latest decision (pipeline.py ``along``)."""
+        if self.writes is not None and self.writes.holding:
+            along = self.writes.along
+            found = along(SUSPENSIONS_IN_FORCE, {"b_on": on})
+            self._ahead = (on, found, along(QUOTAS_OF_YEAR, {"b_year": on.year}))
+
+    def _read_ahead(self, on: date) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+        """The reads sent ahead for ``on``, once (None: not sent, or for another day)."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None or ahead[0] != on or self.writes is None:
+            return None
+        self.writes.flush()  # still held: sent now
+        return ahead[1], ahead[2]
 
     def suspensions(
         self,
@@ -51,7 +70,8 @@ class SqlTradeControls(TradeControlRows):
     ) -> list[Suspension]:
         if not removed and on is not None and countries is not None:  # a decision's question
             wanted = set(countries)
-            found = SUSPENSIONS_IN_FORCE.rows(self.c, {"b_on": on})
+            ahead = self._read_ahead(on)
+            found = SUSPENSIONS_IN_FORCE.rows(self.c, {"b_on": on}) if ahead is None else ahead[0]
             return [suspension_from_row(r) for r in found if r["country"] in wanted]
         query = select(trade_suspensions).order_by(_s.id)
         if not removed:
@@ -102,7 +122,7 @@ class SqlTradeControls(TradeControlRows):
     ) -> tuple[list[Suspension], list[ExportQuota]]:
         """Both reads in one round trip (pipeline.py), in the order of the port's own."""
         wanted = set(countries)
-        found, quotas = reads_together(
+        found, quotas = self._read_ahead(on) or reads_together(
             self.c, [(SUSPENSIONS_IN_FORCE, {"b_on": on}), (QUOTAS_OF_YEAR, {"b_year": on.year})]
         )
         suspensions = [suspension_from_row(r) for r in found if r["country"] in wanted]

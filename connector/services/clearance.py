@@ -29,12 +29,7 @@ from cites_connector.services.clearance_outcomes import (
     _LookUpFirst,
 )
 from cites_connector.services.decider_factory import Rulebook
-from cites_connector.services.deciding import (
-    Decided,
-    announce,
-    audit_summary,
-    decide_and_write_off,
-)
+from cites_connector.services.deciding import Decided, announce, audit_summary, decide_and_write_off
 from cites_connector.services.metrics import NO_METRICS, ClearanceMetrics
 from cites_connector.services.permit_lookup import UnknownPermitLookup
 from cites_connector.services.ports import Ledger, StateChanged, UnitOfWork
@@ -145,6 +140,7 @@ class ClearanceService:
             # committed while we waited is then seen as stored, and answered as a repeat; an
             # amendment or cancellation racing this one waits for it (contract 8)
             uow.declarations.lock(declaration_id)
+            uow.trade.expect_in_force(declaration.date)  # read with the latest decision
             latest = uow.declarations.latest(declaration_id)
             if latest is not None:
                 stored = latest.decision.version

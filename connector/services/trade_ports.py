@@ -81,6 +81,10 @@ class TradeControlRows(ABC):
         ``quotas(year=on.year)`` (together where the database allows: issue 14)."""
         return self.suspensions(on=on, countries=countries), self.quotas(year=on.year)
 
+    def expect_in_force(self, on: date) -> None:  # noqa: B027 - a hint: doing nothing is correct
+        """``in_force(on, ...)`` (or ``suspensions(on=on, ...)``) will be asked in this
+        transaction: its rows may be read with the next statement (issue 14)."""
+
     @abstractmethod
     def lock_quotas(self, numbers: Iterable[int]) -> list[ExportQuota]:
         """The quotas read afresh and held until the transaction ends (PostgreSQL: row locks,
