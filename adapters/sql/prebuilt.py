@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Insert, bindparam, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.exc import DBAPIError
@@ -35,6 +35,23 @@ def _observed(connection: Connection) -> bool:
     go through ``Connection.execute`` then, so that every listener sees them as before."""
     dispatch = connection.dispatch
     return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)
+
+
+#: the most rows ``Prebuilt.bound_rows`` puts in one INSERT
+MANY_ROWS = 32
+
+
+def _plain_insert(statement: object) -> bool:
+    """An ``insert(table)`` with nothing more: no values, select, conflict clause or
+    RETURNING of its own."""
+    return (
+        isinstance(statement, Insert)
+        and type(statement) is Insert
+        and statement.select is None
+        and not statement._values
+        and not statement._multi_values
+        and not statement._returning
+    )
 
 
 @dataclass(frozen=True)
@@ -55,6 +72,7 @@ class Prebuilt:
         self.statement = statement
         self.columns = tuple(columns)
         self._by_dialect: dict[tuple[str, str, str], _Compiled] = {}
+        self._many: dict[int, Prebuilt] = {}  # ``bound_rows``, by count of rows
 
     def _compiled(self, dialect: Dialect) -> _Compiled:
         key = (dialect.name, dialect.driver, dialect.paramstyle)
@@ -103,6 +121,29 @@ class Prebuilt:
         sent later: pipeline.py)."""
         compiled = self._compiled(dialect)
         return compiled.sql, self._row(compiled, values)
+
+    def bound_rows(
+        self, dialect: Dialect, rows: Sequence[Mapping[str, Any]]
+    ) -> tuple[str, Any] | None:
+        """A plain INSERT of several rows as one statement (``INSERT ... VALUES (...),
+        (...)``, the rows in the order given), as ``bound`` gives it: one statement for the
+        server to run instead of one per row (pipeline.py). None when this is not a plain
+        INSERT, or for more than ``MANY_ROWS`` rows."""
+        statement = self.statement
+        if not 1 < len(rows) <= MANY_ROWS or not _plain_insert(statement):
+            return None
+        assert isinstance(statement, Insert)
+        many = self._many.get(len(rows))
+        if many is None:
+            table = statement.table
+            names = [f"{c}__{k}" for k in range(len(rows)) for c in self.columns]
+            values = [
+                {c: bindparam(f"{c}__{k}", type_=table.c[c].type) for c in self.columns}
+                for k in range(len(rows))
+            ]
+            many = self._many[len(rows)] = Prebuilt(insert(table).values(values), names)
+        flat = {f"{c}__{k}": row[c] for k, row in enumerate(rows) for c in self.columns}
+        return many.bound(dialect, flat)
 
     def _run(
         self, connection: Connection, parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]]
