@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Insert, bindparam, insert
+from sqlalchemy import Connection, Insert, Table, bindparam, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.exc import DBAPIError
@@ -45,12 +45,9 @@ def _plain_insert(statement: object) -> bool:
     """An ``insert(table)`` with nothing more: no values, select, conflict clause or
     RETURNING of its own."""
     return (
-        isinstance(statement, Insert)
-        and type(statement) is Insert
-        and statement.select is None
-        and not statement._values
-        and not statement._multi_values
-        and not statement._returning
+        type(statement) is Insert
+        and isinstance(statement.table, Table)
+        and statement.compare(insert(statement.table))
     )
 
 
@@ -73,6 +70,7 @@ class Prebuilt:
         self.columns = tuple(columns)
         self._by_dialect: dict[tuple[str, str, str], _Compiled] = {}
         self._many: dict[int, Prebuilt] = {}  # ``bound_rows``, by count of rows
+        self._plain: bool | None = None  # a plain INSERT (``bound_rows``), once known
 
     def _compiled(self, dialect: Dialect) -> _Compiled:
         key = (dialect.name, dialect.driver, dialect.paramstyle)
@@ -130,7 +128,9 @@ class Prebuilt:
         server to run instead of one per row (pipeline.py). None when this is not a plain
         INSERT, or for more than ``MANY_ROWS`` rows."""
         statement = self.statement
-        if not 1 < len(rows) <= MANY_ROWS or not _plain_insert(statement):
+        if self._plain is None:
+            self._plain = _plain_insert(statement)
+        if not 1 < len(rows) <= MANY_ROWS or not self._plain:
             return None
         assert isinstance(statement, Insert)
         many = self._many.get(len(rows))

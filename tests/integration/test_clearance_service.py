@@ -219,3 +219,34 @@ def test_the_endorsement_is_stored_with_the_usage_and_read_back_alike(world):
         "exit_date": TODAY.isoformat(),
         "declared_quantity": "12",
     }
+
+
+def _messages(ledger) -> list[tuple[str, object, object]]:
+    """(routing key, permit number, quantity) of each outbox message, in the order written."""
+    found = []
+    for m in outbox(ledger):
+        body = m.body if hasattr(m, "body") else m["body"]
+        key = m.routing_key if hasattr(m, "routing_key") else m["routing_key"]
+        found.append((key, body.get("permit_number"), body.get("quantity")))
+    return found
+
+
+def test_a_clearance_writes_its_messages_in_the_same_order_on_every_ledger(world):
+    """Usage reports first, in the decision's order, then the broker's message: on PostgreSQL
+    the rows go as one INSERT of several rows (prebuilt.py ``bound_rows``), whose ids must
+    keep that order, the order they are delivered in."""
+    from tests.memory_ledger import MemoryLedger
+
+    def cleared(ledger, permits_and_clearance) -> list[tuple[str, object, object]]:
+        clearance, permits = permits_and_clearance
+        for number in ("P2", "P1", "P3"):
+            permits.apply(permit(number, pythons(40), policy=MULTIPLE))
+        items = [python_item(1, 2, "P2"), python_item(2, 3, "P1"), python_item(3, 4, "P3")]
+        assert clearance.clear("D1", 1, export(*items)).decision.cleared
+        return _messages(ledger)
+
+    ledger, clearance, permits = world
+    reference = MemoryLedger()
+    expected = cleared(reference, services(reference))
+    assert [(p, q) for _, p, q in expected[:3]] == [("P2", "2"), ("P1", "3"), ("P3", "4")]
+    assert cleared(ledger, (clearance, permits)) == expected
