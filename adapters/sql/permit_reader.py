@@ -27,9 +27,10 @@ from typing import Any
 
 from sqlalchemy import Connection, TextClause, bindparam, select
 
+from cites_connector.adapters.sql import locks
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.codec import Row, from_micro, permit_from_rows
-from cites_connector.adapters.sql.pipeline import rows_after
+from cites_connector.adapters.sql.pipeline import HeldWrites, rows_after
 from cites_connector.adapters.sql.prebuilt import BySize, Prebuilt
 from cites_connector.domain.permits import Permit
 
@@ -136,20 +137,43 @@ class LineCache:
                 self._size -= len(dropped.permit.lines)
 
 
+@dataclass(frozen=True)
+class Ahead:
+    """Permit numbers locked ahead, and their heads, read once the locks were granted."""
+
+    numbers: frozenset[str]
+    #: filled when the round trip they went with is back (pipeline.py ``HeldWrites.along``)
+    heads: list[dict[str, Any]]
+
+
+def heads_ahead(writes: HeldWrites, numbers: list[str]) -> Ahead | None:
+    """The numbers' locks held and their heads read with the transaction's next round trip
+    (after what is held: the declaration's lock); None, nothing held, if the writes are not
+    held (SQLite) or the numbers too many (or none) for one prebuilt read."""
+    prebuilt = _HEADS_PREBUILT.get(len(numbers))
+    if not writes.holding or prebuilt is None:
+        return None
+    writes.take(*locks.lock_statement(locks.PERMITS, numbers))
+    heads = writes.along(prebuilt, {f"n{k}": n for k, n in enumerate(numbers)})
+    return Ahead(frozenset(numbers), heads)
+
+
 def read_permits(
     connection: Connection,
     numbers: Iterable[str],
     cache: LineCache,
     changed_here: set[int],
     first: Locks = (),
+    heads_read: list[dict[str, Any]] | None = None,
 ) -> list[tuple[Permit, Lines, int]]:
     """(permit, its lines as read, its row id) of every permit with one of the numbers.
 
     ``changed_here``: ids of the permits this transaction changed; their lines are read whole
     and not kept. The lines changed since they were kept are read for all permits at once.
-    ``first``: statements (the permits' locks) that run before, sent with the first read.
+    ``first``: statements (the permits' locks) that run before, sent with the first read;
+    ``heads_read``: the heads, read already (``heads_ahead``).
     """
-    heads = _heads(connection, sorted(set(numbers)), first)
+    heads = _heads(connection, sorted(set(numbers)), first) if heads_read is None else heads_read
     kept: dict[int, Lines] = {}
     #: kept entries behind the database, by permit id: the stamp they were kept at
     stale: dict[int, int] = {}

@@ -12,8 +12,8 @@ zero. Permits are read through ``permit_reader`` (lines kept per process, by sta
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
@@ -28,24 +28,32 @@ from cites_connector.adapters.sql.balance_statements import (
     GIVE_BACK,
     INSERT_LINES,
     INSERT_PERMIT,
-    MARK_USED,
     PERMIT_ROW_ID,
-    RELEASE_USE,
     SET_STATUS,
     UPDATE_PERMIT,
     bump_and_draw,
     draw_lines,
 )
 from cites_connector.adapters.sql.codec import from_micro, line_to_row, permit_to_row, to_micro
-from cites_connector.adapters.sql.permit_reader import LineCache, Lines, Locks, read_permits
+from cites_connector.adapters.sql.permit_reader import (
+    Ahead,
+    LineCache,
+    Lines,
+    Locks,
+    heads_ahead,
+    read_permits,
+)
+from cites_connector.adapters.sql.permit_uses import PermitUses
 from cites_connector.adapters.sql.pipeline import HeldWrites
 from cites_connector.domain.permits import Permit, PermitStatusChange
-from cites_connector.services.ports import Balances, DuplicateDecision, Permits
+from cites_connector.services.permit_ports import Balances, Permits
+from cites_connector.services.ports import DuplicateDecision
 
 _p, _l = t.permits.c, t.permit_lines.c
+Heads = list[dict[str, Any]] | None
 
 
-class SqlPermits(Permits, Balances):
+class SqlPermits(PermitUses, Permits, Balances):
     def __init__(self, c: Connection, lines: LineCache | None = None, w: HeldWrites | None = None):
         self.c = connection = c
         #: what the transaction holds (pipeline.py): sent before the permits' locks
@@ -63,14 +71,15 @@ class SqlPermits(Permits, Balances):
         #: row ids of the permits read or stored here, by (number, country)
         self._row_ids: dict[tuple[str, str], int] = {}
         self._versions: dict[tuple[str, str], tuple[int, int]] = {}  # (content, stamp) read
+        self._ahead: Ahead | None = None  # locked and read with the first read (lock_ahead)
 
     # -- permits --------------------------------------------------------------------------------
-    def _read(self, numbers: Iterable[str], first: Locks = ()) -> None:
+    def _read(self, numbers: Iterable[str], first: Locks = (), heads: Heads = None) -> None:
         numbers = sorted(set(numbers))
         if not numbers:
             return
         found: dict[str, list[Permit]] = {n: [] for n in numbers}
-        read = read_permits(self.c, numbers, self._lines, self._changed, first)
+        read = read_permits(self.c, numbers, self._lines, self._changed, first, heads)
         for permit, lines, row_id in read:
             found[permit.permit_number].append(permit)
             self._line_ids[permit.key] = lines.ids
@@ -111,10 +120,21 @@ class SqlPermits(Permits, Balances):
             self._read([permit_number])
         return self._view(permit_number, issuing_country)
 
+    def lock_ahead(self, permit_numbers: Iterable[str]) -> bool:
+        """PostgreSQL, holding writes: the locks held, the heads read with the next read."""
+        numbers = sorted(set(permit_numbers))
+        self._ahead = heads_ahead(self.writes, numbers) if self.postgres else None
+        return self._ahead is not None
+
     def lock(self, permit_numbers: Iterable[str]) -> None:
         """Lock (PostgreSQL) and read the cited permits, all in one go, for the decision."""
         numbers = sorted(set(permit_numbers))
         self.writes.flush()  # a declaration's lock held, say: taken first (ports.py: the order)
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:  # locked ahead (lock_ahead), never more: read with the locks
+            assert ahead.numbers.issuperset(numbers), "locked ahead: the numbers or fewer"
+            self._read(numbers, heads=[h for h in ahead.heads if h["permit_number"] in numbers])
+            return
         to_read = [
             n for n in numbers if not any(p.key in self._stamps for p in self._views.get(n, ()))
         ]
@@ -275,26 +295,3 @@ class SqlPermits(Permits, Balances):
         if remaining is None:
             return Decimal(0)
         return self._line_changed(permit_number, issuing_country, line, remaining)
-
-    def _used_by(self, permit_number: str, issuing_country: str, used_by: str | None) -> None:
-        view = self._view(permit_number, issuing_country)
-        if view is not None:
-            self._replace_view(replace(view, used_by=used_by).with_lines_from(view))
-
-    def mark_used(self, permit_number: str, issuing_country: str, declaration_id: str) -> bool:
-        result = self.c.execute(
-            MARK_USED,
-            {"number": permit_number, "country": issuing_country, "declaration_id": declaration_id},
-        )
-        if result.rowcount != 1:
-            return False
-        self._used_by(permit_number, issuing_country, declaration_id)
-        return True
-
-    def release_use(self, permit_number: str, issuing_country: str, declaration_id: str) -> None:
-        result = self.c.execute(
-            RELEASE_USE,
-            {"number": permit_number, "country": issuing_country, "declaration_id": declaration_id},
-        )
-        if result.rowcount == 1:
-            self._used_by(permit_number, issuing_country, None)

@@ -12,13 +12,14 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 import structlog
 from structlog.contextvars import bound_contextvars
 
 from cites_connector.domain.decisions import Decision, as_cancelled
 from cites_connector.domain.declarations import Declaration
-from cites_connector.domain.errors import DeclarationCancelled, StaleVersion, UnknownDeclaration
+from cites_connector.domain.errors import UnknownDeclaration
 from cites_connector.domain.events import DeclarationDecided
 from cites_connector.domain.permit_checks import expected_issuer
 from cites_connector.domain.permits import Permit
@@ -26,7 +27,9 @@ from cites_connector.domain.usages import DeclarationState, StoredDecision
 from cites_connector.services.clearance_outcomes import (
     ClearanceOutcome,
     RestoredUsage,
+    _LockOthers,
     _LookUpFirst,
+    repeat_of,
 )
 from cites_connector.services.decider_factory import Rulebook
 from cites_connector.services.deciding import Decided, announce, audit_summary, decide_and_write_off
@@ -123,7 +126,13 @@ class ClearanceService:
                     return outcome
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _clear_once(
+    def _clear_once(self, *args: Any, **kwargs: Any) -> ClearanceOutcome:
+        try:
+            return self._clear_in(*args, **kwargs)
+        except _LockOthers:  # rolled back: decided again, its permits locked after the read
+            return self._clear_in(*args, **kwargs, ahead=False)
+
+    def _clear_in(
         self,
         declaration_id: str,
         version: int,
@@ -133,36 +142,29 @@ class ClearanceService:
         *,
         look_up: bool = False,
         refusals: dict[str, str] | None = None,
+        ahead: bool = True,
     ) -> ClearanceOutcome:
         with self.ledger.transaction() as uow:
             uow.hold_writes()  # the rows stored go with the commit (one round trip)
             # lock first, then read: a concurrent request for the same declaration that
             # committed while we waited is then seen as stored, and answered as a repeat; an
-            # amendment or cancellation racing this one waits for it (contract 8)
+            # amendment or cancellation racing this one waits for it (contract 8); the cited
+            # permits, trade controls and latest decision are read together (issue 14)
             uow.declarations.lock(declaration_id)
-            uow.trade.expect_in_force(declaration.date)  # read with the latest decision
+            cited = self.rulebook.policy.cited_permits(declaration)
+            ahead = ahead and uow.permits.lock_ahead(cited)
+            uow.trade.expect_in_force(declaration.date)
             latest = uow.declarations.latest(declaration_id)
-            if latest is not None:
-                stored = latest.decision.version
-                if version < stored:
-                    raise StaleVersion(
-                        f"declaration {declaration_id} version {version} is older "
-                        f"than version {stored} decided already"
-                    )
-                if version == stored and latest.state is DeclarationState.CANCELLED:
-                    raise DeclarationCancelled(
-                        f"declaration {declaration_id} version {version} was cancelled; its "
-                        f"write-offs were given back: send version {version + 1} to declare "
-                        f"the goods again"
-                    )
-                if version == stored:
-                    log.info("declaration.repeated", decision=latest.decision.decision.value)
-                    return ClearanceOutcome(latest.decision, repeated=True)
+            if latest is not None and (repeated := repeat_of(latest, declaration_id, version)):
+                log.info("declaration.repeated", decision=latest.decision.decision.value)
+                return repeated
             # an amendment gives back what the earlier version took: those permits are locked
             # too, with the ones this version cites, all at once
             earlier = uow.usages.find(declaration_id=declaration_id) if latest is not None else []
-            cited = self.rulebook.policy.cited_permits(declaration)
-            uow.permits.lock([*cited, *(u.permit_number for u in earlier)])
+            numbers = [*cited, *(u.permit_number for u in earlier)]
+            if ahead and not set(numbers) <= set(cited):
+                raise _LockOthers(numbers)
+            uow.permits.lock(numbers)
             if look_up:  # read by the lock just above: no statement
                 unknown = [n for n in cited if not uow.permits.numbered(n)]
                 if unknown:

@@ -21,17 +21,17 @@ declaration (a permit event) takes only the permit locks.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from cites_connector.domain.events import Event
-from cites_connector.domain.permits import Permit, PermitStatusChange
+from cites_connector.domain.permits import PermitStatusChange
 from cites_connector.domain.usages import DeclarationState, StoredDecision, Usage
 from cites_connector.services.hs_ports import AdminAuditTrail, HsDrafts, HsTableVersions
+from cites_connector.services.permit_ports import Balances, Permits
 from cites_connector.services.trade_ports import TradeControlRows
 
 __all__ = [
@@ -71,62 +71,6 @@ class InboxEntry:
 
     message_id: str
     body_digest: str | None
-
-
-class Permits(ABC):
-    """Permits as the issuing authority sent them, and their locks."""
-
-    @abstractmethod
-    def numbered(self, permit_number: str) -> list[Permit]: ...
-
-    @abstractmethod
-    def get(self, permit_number: str, issuing_country: str) -> Permit | None: ...
-
-    @abstractmethod
-    def lock(self, permit_numbers: Iterable[str]) -> None:
-        """Hold the permit numbers against concurrent changes until the transaction ends, also
-        numbers of permits not received yet (a permit event then waits for a decision citing
-        it, and the decision sees the permit or is seen by the event's release). Called once
-        per transaction, with every number, after ``declarations.lock``."""
-
-    @abstractmethod
-    def lock_number(self, permit_number: str) -> None:
-        """Hold off every other writer of this permit number until the transaction ends,
-        whether the permit is stored yet or not (its events arrive in any order)."""
-
-    @abstractmethod
-    def save(self, permit: Permit) -> None:
-        """Insert or replace a permit with its lines, keeping ``remaining`` and ``used_by``."""
-
-    @abstractmethod
-    def set_status(self, change: PermitStatusChange) -> None: ...
-
-
-class Balances(ABC):
-    """What is left on permit lines: the only moves of ``remaining`` after issue."""
-
-    @abstractmethod
-    def draw(self, permit_number: str, issuing_country: str, line: str, amount: Decimal) -> bool:
-        """Take ``amount`` from the line only if that many remain; False if not."""
-
-    def draw_all(self, draws: Sequence[tuple[str, str, str, Decimal]]) -> int | None:
-        """``draw`` each (number, country, line, amount): None, or the index of one refused."""
-        return next((n for n, draw in enumerate(draws) if not self.draw(*draw)), None)
-
-    @abstractmethod
-    def give_back(
-        self, permit_number: str, issuing_country: str, line: str, amount: Decimal
-    ) -> Decimal:
-        """Return ``amount`` to the line; returns the remaining quantity after."""
-
-    @abstractmethod
-    def mark_used(self, permit_number: str, issuing_country: str, declaration_id: str) -> bool:
-        """SINGLE permits: record the using declaration unless another one used it."""
-
-    @abstractmethod
-    def release_use(
-        self, permit_number: str, issuing_country: str, declaration_id: str
-    ) -> None: ...
 
 
 class EarlyStatuses(ABC):

@@ -250,3 +250,19 @@ def test_a_clearance_writes_its_messages_in_the_same_order_on_every_ledger(world
     expected = cleared(reference, services(reference))
     assert [(p, q) for _, p, q in expected[:3]] == [("P2", "2"), ("P1", "3"), ("P3", "4")]
     assert cleared(ledger, (clearance, permits)) == expected
+
+
+def test_an_amendment_citing_another_permit_gives_the_first_back_and_draws_on_the_other(world):
+    """On PostgreSQL the permits cited are locked before the stored decision is read (issue
+    14); version 1's permit is not among them: the clearance is decided again with every
+    permit locked after the read, in the one lock order."""
+    ledger, clearance, permits = world
+    permits.apply(permit("P1", pythons(40), policy=MULTIPLE))
+    permits.apply(permit("P2", pythons(40), policy=MULTIPLE))
+    clearance.clear("D1", 1, export(python_item(1, 30, "P1")))
+    amended = clearance.clear("D1", 2, export(python_item(1, 25, "P2")))
+    assert amended.decision.decision is DeclarationDecision.CLEARED
+    assert (remaining(ledger, "P1"), remaining(ledger, "P2")) == (40, 15)
+    with ledger.snapshot() as s:
+        [usage] = s.usages.find(declaration_id="D1")
+    assert (usage.permit_number, usage.declaration_version) == ("P2", 2)
