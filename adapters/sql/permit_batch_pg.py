@@ -22,6 +22,7 @@ import orjson
 from sqlalchemy import JSON, Dialect, Table
 
 from cites_connector.adapters.sql import tables as t
+from cites_connector.adapters.sql.permit_batch_reads import KNOWN_PG
 
 _p = t.permits.c
 #: the lines' own names of their permit's key
@@ -39,13 +40,22 @@ def recordset_insert(
     lines: tuple[str, ...],
     audit: tuple[str, ...],
     inbox: tuple[str, ...],
+    *,
+    unless_known: bool = False,
 ) -> str:
     """PostgreSQL: the batch's rows of the four tables in one statement, each table's rows
     from one JSON array (``json_to_recordset``, parameter ``%(<table>)s``), in the batch's
     order (``WITH ORDINALITY``), the lines joined to the ids of their permits
     (``RETURNING``). Its text is the same for every batch, so psycopg prepares it once. The
     names are those of the rows' keys; the lines' own ``p_number`` and ``p_country`` name
-    their permit."""
+    their permit.
+
+    With ``unless_known`` the statement first reads what ``KNOWN_PG`` reads (parameters
+    ``%(numbers)s`` and ``%(ids)s``: the batch's permits stored, statuses kept for them and
+    messages applied before), writes nothing if it finds any of them, and returns those rows
+    (kind, first, second): none returned, everything was written. Look-up and writes share
+    the statement's snapshot, so what it found is what the writes were guarded by."""
+    guard = " WHERE NOT EXISTS (SELECT 1 FROM k)" if unless_known else ""
 
     def rows_of(table: Table, names: tuple[str, ...]) -> str:
         def declared(name: str) -> str:
@@ -68,7 +78,7 @@ def recordset_insert(
             return "SELECT 1"
         return (
             f"INSERT INTO {table.name} ({', '.join(names)})"
-            f" SELECT {values(table, names)} FROM {rows_of(table, names)} ORDER BY u.ord"
+            f" SELECT {values(table, names)} FROM {rows_of(table, names)}{guard} ORDER BY u.ord"
         )
 
     own = tuple(n for n in lines if n not in _LINE_KEY)
@@ -80,13 +90,14 @@ def recordset_insert(
         if lines
         else "SELECT 1"
     )
+    known = f"k AS ({KNOWN_PG.compile(dialect=pg)}), " if unless_known else ""
     return (
-        f"WITH p AS ({insert_from(t.permits, permits)}"
+        f"WITH {known}p AS ({insert_from(t.permits, permits)}"
         " RETURNING id, permit_number, issuing_country),"
         f" l AS ({line_insert}),"
         f" a AS ({insert_from(t.audit_log, audit)}),"
         f" i AS ({insert_from(t.inbox, inbox)})"
-        " SELECT 1"
+        + (" SELECT k.* FROM k" if unless_known else " SELECT 1")
     )
 
 

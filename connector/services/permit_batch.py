@@ -20,6 +20,7 @@ from datetime import datetime
 
 from cites_connector.domain.permits import Permit, PermitStatus, PermitStatusChange
 from cites_connector.services.permit_intake import (
+    BatchKnown,
     IncomingEvent,
     IntakeOutcome,
     NewPermit,
@@ -56,35 +57,55 @@ def plan_batch(
         return BatchPlan([None] * len(events), list(range(len(events))))
     numbers = sorted({e.event.permit_number for e in events})
     ids = [e.message_id for e in events if e.message_id is not None]
-    known = rows.locked_known(numbers, sorted(set(ids)))
-    seen, stored, pending = known.seen, known.stored, known.pending
     per_number = Counter(e.event.permit_number for e in events)
     per_id = Counter(ids)
-    plan, new = BatchPlan([None] * len(events)), []
-    for index, event in enumerate(events):
+
+    def maybe_new(event: IncomingEvent) -> Permit | None:
+        """The event's permit if it can be a new one, as far as the batch alone tells."""
         change = event.event
         if (
             isinstance(change, Permit)
             and change.status is PermitStatus.VALID
             and per_number[change.permit_number] == 1
             and (event.message_id is None or per_id[event.message_id] == 1)
+        ):
+            return change
+        return None
+
+    def new_permit(event: IncomingEvent, change: Permit) -> tuple[NewPermit, IntakeOutcome]:
+        detail = f"version {change.version} stored"
+        new = NewPermit(
+            first_stored(change), event.actor, event.message_id, event.body_digest, detail, clock()
+        )
+        applied = PermitApplied(change.permit_number, change.issuing_country, True, detail)
+        return new, IntakeOutcome(applied)
+
+    known: BatchKnown | None = None
+    candidates = [maybe_new(e) for e in events]
+    made: dict[int, tuple[NewPermit, IntakeOutcome]] = {}
+    if rows.writes_unless_known and all(c is not None for c in candidates):
+        # the common case, all new permits: written unless the look-up finds one known
+        pairs = enumerate(zip(events, candidates, strict=True))
+        made = {i: new_permit(e, c) for i, (e, c) in pairs if c is not None}
+        known, held = rows.insert_unless_known(
+            [n for n, _ in made.values()], sorted(set(ids)), released_numbers(events)
+        )
+        if not (known.seen or known.stored or known.pending):
+            return BatchPlan([o for _, o in made.values()], held=held)
+    if known is None:
+        known = rows.locked_known(numbers, sorted(set(ids)))
+    seen, stored, pending = known.seen, known.stored, known.pending
+    plan, new = BatchPlan([None] * len(events)), []
+    for index, (event, change) in enumerate(zip(events, candidates, strict=True)):
+        if (
+            change is not None
             and event.message_id not in seen
             and change.key not in stored
             and change.key not in pending
         ):
-            detail = f"version {change.version} stored"
-            new.append(
-                NewPermit(
-                    first_stored(change),
-                    event.actor,
-                    event.message_id,
-                    event.body_digest,
-                    detail,
-                    clock(),
-                )
-            )
-            applied = PermitApplied(change.permit_number, change.issuing_country, True, detail)
-            plan.outcomes[index] = IntakeOutcome(applied)
+            permit, outcome = made[index] if index in made else new_permit(event, change)
+            new.append(permit)
+            plan.outcomes[index] = outcome
         else:
             plan.ordinary.append(index)
     if plan.ordinary:
