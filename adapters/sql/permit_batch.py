@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
+    ClauseElement,
     Connection,
     Table,
     insert,
@@ -29,7 +30,11 @@ from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.audit_ledger import keyed_row
 from cites_connector.adapters.sql.codec import line_to_row, permit_to_row
 from cites_connector.adapters.sql.ledger import SqlUnitOfWork
-from cites_connector.adapters.sql.permit_batch_pg import recordset_insert, recordset_params
+from cites_connector.adapters.sql.permit_batch_pg import (
+    in_own_transaction,
+    recordset_insert,
+    recordset_params,
+)
 from cites_connector.adapters.sql.permit_batch_reads import (
     HELD_CITING_PG,
     KNOWN_PG,
@@ -159,9 +164,18 @@ class SqlPermitBatch(PermitBatchRows):
         statement, params = self._recordset(permits, unless_known=True)
         params |= {"numbers": numbers, "ids": list(message_ids)}
         lock = locks.lock_statement(locks.PERMITS, numbers)
-        read = (HELD_CITING_PG, {"numbers": list(held_for)})
+        statements: list[tuple[ClauseElement | str, Any]] = [
+            lock,
+            (statement, params),
+            (HELD_CITING_PG, {"numbers": list(held_for)}),
+        ]
         try:
-            _locked, found, held = pipelined(self.c, [lock, (statement, params), read], every=True)
+            # the batch's transaction in one round trip when it is the transaction's first
+            # work (BEGIN and COMMIT with it); else after what it did, the COMMIT apart
+            done = in_own_transaction(self.c, statements)
+            if done is None:
+                done = pipelined(self.c, statements, every=True)
+            _locked, found, held = done
         except IntegrityError as exc:  # another consumer stored a permit or a message first
             raise DuplicateDecision(
                 "a permit or message of the batch was stored concurrently"

@@ -20,7 +20,6 @@ from datetime import datetime
 
 from cites_connector.domain.permits import Permit, PermitStatus, PermitStatusChange
 from cites_connector.services.permit_intake import (
-    BatchKnown,
     IncomingEvent,
     IntakeOutcome,
     NewPermit,
@@ -80,20 +79,19 @@ def plan_batch(
         applied = PermitApplied(change.permit_number, change.issuing_country, True, detail)
         return new, IntakeOutcome(applied)
 
-    known: BatchKnown | None = None
     candidates = [maybe_new(e) for e in events]
     made: dict[int, tuple[NewPermit, IntakeOutcome]] = {}
     if rows.writes_unless_known and all(c is not None for c in candidates):
         # the common case, all new permits: written unless the look-up finds one known
         pairs = enumerate(zip(events, candidates, strict=True))
         made = {i: new_permit(e, c) for i, (e, c) in pairs if c is not None}
-        known, held = rows.insert_unless_known(
+        found, held = rows.insert_unless_known(
             [n for n, _ in made.values()], sorted(set(ids)), released_numbers(events)
         )
-        if not (known.seen or known.stored or known.pending):
+        if not (found.seen or found.stored or found.pending):
             return BatchPlan([o for _, o in made.values()], held=held)
-    if known is None:
-        known = rows.locked_known(numbers, sorted(set(ids)))
+        # nothing written; the transaction may have ended with it: locked and read again
+    known = rows.locked_known(numbers, sorted(set(ids)))
     seen, stored, pending = known.seen, known.stored, known.pending
     plan, new = BatchPlan([None] * len(events)), []
     for index, (event, change) in enumerate(zip(events, candidates, strict=True)):

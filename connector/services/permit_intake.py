@@ -93,8 +93,10 @@ class PermitBatchRows(Protocol):
         what ``locked_known`` reads for them and ``message_ids``; the permits stored as
         ``insert_new`` stores them only if that found nothing; ``held_citing(held_for)``.
         Returns (what was found, the held declarations): nothing found, the permits are
-        stored; else nothing is written (and the held declarations are to be read again
-        once the batch is written)."""
+        stored; else nothing is written. The transaction may end with it (PostgreSQL: when
+        these are its first statements, its BEGIN and COMMIT go with them, one round trip in
+        all): after something was found, the caller locks and looks up again
+        (``locked_known``) and reads the held declarations once the batch is written."""
 
 
 #: the batch rows on a unit of work's connection; None: the ledger has none (one by one)

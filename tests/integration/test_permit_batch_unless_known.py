@@ -92,9 +92,10 @@ def test_a_batch_whose_message_was_applied_before_writes_only_the_new_ones(sql_l
 
 
 @pytest.mark.parametrize("sql_ledger", ["postgres"], indirect=True)
-def test_a_batch_of_new_permits_waits_for_the_server_three_times(sql_ledger, tmp_path):
-    """BEGIN (psycopg syncs after it); the locks, the guarded writes and the held
-    declarations' read; the COMMIT. (Four before: the look-up and the writes apart.)"""
+def test_a_batch_of_new_permits_waits_for_the_server_once(sql_ledger, tmp_path):
+    """BEGIN, the locks, the guarded writes, the held declarations' read and the COMMIT sent
+    together. (Four before: BEGIN, for psycopg syncs after it; the locks and the look-up;
+    the writes and the read; the COMMIT.)"""
     from psycopg import pq
 
     _clearance, permits = services(sql_ledger)
@@ -121,4 +122,40 @@ def test_a_batch_of_new_permits_waits_for_the_server_three_times(sql_ledger, tmp
             event.remove(pool, "checkin", untraced)
     assert all(o.applied.applied and not o.duplicate for o in outcomes)
     assert _count(sql_ledger, t.permits) == 21
-    assert round_trips(_messages(trace)) == 3
+    assert round_trips(_messages(trace)) == 1
+
+
+@pytest.mark.parametrize("sql_ledger", ["postgres"], indirect=True)
+def test_a_batch_refused_by_the_server_stores_nothing_and_leaves_the_connection_as_it_was(
+    sql_ledger,
+):
+    """The batch's transaction sent with its BEGIN and COMMIT puts the driver in autocommit
+    mode meanwhile: after a failure the transaction is rolled back and the connection goes
+    back to the pool in its own mode, so the next transaction on it is one transaction."""
+    from cites_connector.domain.errors import ConnectorError
+
+    _clearance, permits = services(sql_ledger)
+    modes: list[bool] = []
+
+    def returned(dbapi, _record):
+        modes.append(dbapi.autocommit)
+
+    event.listen(sql_ledger.engine.pool, "checkin", returned)
+    try:
+        with pytest.raises(ConnectorError):
+            permits.receive_batch(
+                [
+                    IncomingEvent(permit("P-1", pythons(4)), ACTOR, "m-1"),
+                    IncomingEvent(permit("P-2", pythons(4)), "x" * 500, "m-2"),  # too long
+                ]
+            )
+        assert _count(sql_ledger, t.permits) == 0
+        assert _count(sql_ledger, t.inbox) == 0
+        outcomes = permits.receive_batch(
+            [IncomingEvent(permit(f"P-{n}", pythons(4)), ACTOR, f"m-{n}") for n in (1, 2)]
+        )
+    finally:
+        event.remove(sql_ledger.engine.pool, "checkin", returned)
+    assert all(o.applied.applied for o in outcomes)
+    assert _count(sql_ledger, t.permits) == 2
+    assert modes and not any(modes)
