@@ -159,3 +159,24 @@ def test_a_batch_refused_by_the_server_stores_nothing_and_leaves_the_connection_
     assert all(o.applied.applied for o in outcomes)
     assert _count(sql_ledger, t.permits) == 2
     assert modes and not any(modes)
+
+
+def test_the_guarded_statement_stays_short_enough_for_psycopgs_query_cache():
+    """psycopg parses a statement's text anew on every execution when it is longer than its
+    cache's limit (4,096 bytes in psycopg 3.3; the statement is about 4,000): the batch's
+    statement must stay under it."""
+    from psycopg import _queries
+    from sqlalchemy.dialects import postgresql
+
+    from cites_connector.adapters.sql.codec import line_to_row, permit_to_row
+    from cites_connector.adapters.sql.permit_batch_pg import recordset_insert
+
+    bulk = permit("P-1", pythons(4))
+    names = (
+        tuple(permit_to_row(bulk) | {"balance_stamp": 1}),
+        tuple(line_to_row(bulk.lines[0]) | {"stamp": 1, "p_number": "", "p_country": ""}),
+        ("actor", "action", "subject", "details", "at", "nonce", "mac"),
+        ("message_id", "source", "outcome", "received_at", "body_digest"),
+    )
+    statement = recordset_insert(postgresql.psycopg.dialect(), *names, unless_known=True)
+    assert len(statement.encode()) <= _queries.MAX_CACHED_STATEMENT_LENGTH
