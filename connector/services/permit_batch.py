@@ -9,6 +9,12 @@ by far the common case, is then written with the batch's other new permits in on
 table. Any other event (an amendment, a status event, a repeat, a number seen twice) goes the
 ordinary way, in order (permit_store.py). The two sets share no permit number and no message
 id, so which is written first changes nothing.
+
+A batch whose every event can be a new permit as far as the batch alone tells (the usual
+case) is first written unless the look-up finds anything, look-up and writes in one go
+(``PermitBatchRows.insert_unless_known``: on PostgreSQL one round trip, with the
+transaction's ``BEGIN`` and ``COMMIT`` when the batch is its first work). Only when it found
+something does the batch go the way above.
 """
 
 from __future__ import annotations
@@ -51,7 +57,8 @@ def plan_batch(
     """Write the batch's new permits (looked up in one statement per question, their
     numbers locked) and say which events are to be applied the ordinary way. Without
     ``rows`` (a ledger without them) every event is. With no such event, the held
-    declarations citing the batch's permits are read with the writes (``plan.held``)."""
+    declarations citing the batch's permits are read with the writes (``plan.held``); a batch
+    of new permits may have been committed by then (``insert_unless_known``)."""
     if rows is None:
         return BatchPlan([None] * len(events), list(range(len(events))))
     numbers = sorted({e.event.permit_number for e in events})
