@@ -48,6 +48,7 @@ from sqlalchemy import func, select
 from cites_connector.adapters.amqp import topology
 from cites_connector.adapters.amqp.permit_messages import IncomingMessage, decode_event
 from cites_connector.adapters.sql import tables as t
+from cites_connector.adapters.sql.engine import READ_ONLY
 from cites_connector.adapters.sql.migrate import upgrade
 from cites_connector.app import build_application
 from cites_connector.app.log_setup import configure_logging
@@ -157,7 +158,12 @@ def wait_until(check, what: str, *, quiet: bool = False, step: float = 0.01) -> 
 
 
 def rows(app, table, *where) -> int:
+    # read as the ledger's snapshots read: on SQLite a deferred BEGIN, not the write lock the
+    # consumer's transactions take (polled every 10 ms with it, the count held that lock a
+    # moment each time, and a consumer's BEGIN IMMEDIATE meeting it slept in SQLite's busy
+    # handler: the bench's own poll slowed what it measures)
     with app.engine.connect() as c:
+        c = c.execution_options(**{READ_ONLY: True})
         return c.execute(select(func.count()).select_from(table).where(*where)).scalar()
 
 

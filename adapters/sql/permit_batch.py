@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
+    ClauseElement,
     Connection,
     Table,
     insert,
@@ -29,7 +30,11 @@ from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.audit_ledger import keyed_row
 from cites_connector.adapters.sql.codec import line_to_row, permit_to_row
 from cites_connector.adapters.sql.ledger import SqlUnitOfWork
-from cites_connector.adapters.sql.permit_batch_pg import recordset_insert, recordset_params
+from cites_connector.adapters.sql.permit_batch_pg import (
+    in_own_transaction,
+    recordset_insert,
+    recordset_params,
+)
 from cites_connector.adapters.sql.permit_batch_reads import (
     HELD_CITING_PG,
     KNOWN_PG,
@@ -64,6 +69,7 @@ class SqlPermitBatch(PermitBatchRows):
     def __init__(self, connection: Connection):
         self.c = connection
         self.postgres = connection.dialect.name == "postgresql"
+        self.writes_unless_known = self.postgres and can_pipeline(connection)
 
     def locked_known(self, permit_numbers: Sequence[str], message_ids: Sequence[str]) -> BatchKnown:
         if not self.postgres:  # SQLite: the transaction holds the one write lock already
@@ -146,12 +152,41 @@ class SqlPermitBatch(PermitBatchRows):
             except IntegrityError as exc:  # a concurrent consumer applied one first
                 raise DuplicateDecision("a message of the batch was applied already") from exc
 
-    def _insert_new_pg(
-        self, permits: Sequence[NewPermit], held_for: Sequence[str] | None
-    ) -> dict[str, list[str]] | None:
-        """The batch's new permits, their lines, audit rows and inbox rows in one statement;
-        with ``held_for``, the held declarations citing those numbers read right after, sent
-        with it (one round trip)."""
+    def insert_unless_known(
+        self,
+        permits: Sequence[NewPermit],
+        message_ids: Sequence[str],
+        held_for: Sequence[str],
+    ) -> tuple[BatchKnown, dict[str, list[str]]]:
+        """PostgreSQL: the locks, the look-up guarding the writes and the held declarations'
+        read in one round trip (``recordset_insert(unless_known=True)``)."""
+        numbers = sorted({n.permit.permit_number for n in permits})
+        statement, params = self._recordset(permits, unless_known=True)
+        params |= {"numbers": numbers, "ids": list(message_ids)}
+        lock = locks.lock_statement(locks.PERMITS, numbers)
+        statements: list[tuple[ClauseElement | str, Any]] = [
+            lock,
+            (statement, params),
+            (HELD_CITING_PG, {"numbers": list(held_for)}),
+        ]
+        try:
+            # the batch's transaction in one round trip when it is the transaction's first
+            # work (BEGIN and COMMIT with it); else after what it did, the COMMIT apart
+            done = in_own_transaction(self.c, statements)
+            if done is None:
+                done = pipelined(self.c, statements, every=True)
+            _locked, found, held = done
+        except IntegrityError as exc:  # another consumer stored a permit or a message first
+            raise DuplicateDecision(
+                "a permit or message of the batch was stored concurrently"
+            ) from exc
+        return self._known(found), self._held(held_for, held)
+
+    def _recordset(
+        self, permits: Sequence[NewPermit], *, unless_known: bool = False
+    ) -> tuple[str, dict[str, Any]]:
+        """PostgreSQL: the statement writing the new permits, their lines, audit rows and
+        inbox rows, and its parameters (permit_batch_pg.py)."""
         permit_rows = [permit_to_row(n.permit) | {"balance_stamp": _FIRST_STAMP} for n in permits]
         lines = [
             line_to_row(line)
@@ -169,9 +204,20 @@ class SqlPermitBatch(PermitBatchRows):
             (t.inbox, inbox),
         )
         names = tuple(tuple(rows[0]) if rows else () for _table, rows in tables)
-        statement = recordset_insert(self.c.dialect, *names)
+        statement = recordset_insert(self.c.dialect, *names, unless_known=unless_known)
         # as SQLAlchemy's JSON type writes it: the engine's serializer, else the standard one
-        params = recordset_params(tables, self.c.dialect._json_serializer or json.dumps)
+        params: dict[str, Any] = dict(
+            recordset_params(tables, self.c.dialect._json_serializer or json.dumps)
+        )
+        return statement, params
+
+    def _insert_new_pg(
+        self, permits: Sequence[NewPermit], held_for: Sequence[str] | None
+    ) -> dict[str, list[str]] | None:
+        """The batch's new permits, their lines, audit rows and inbox rows in one statement;
+        with ``held_for``, the held declarations citing those numbers read right after, sent
+        with it (one round trip)."""
+        statement, params = self._recordset(permits)
         held: dict[str, list[str]] | None = None
         try:
             if not held_for or not can_pipeline(self.c):

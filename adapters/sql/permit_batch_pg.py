@@ -19,9 +19,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Dialect, Table
+from sqlalchemy import JSON, ClauseElement, Connection, Dialect, Table
+from sqlalchemy.engine.interfaces import Compiled
+from sqlalchemy.exc import DBAPIError
 
 from cites_connector.adapters.sql import tables as t
+from cites_connector.adapters.sql.permit_batch_reads import KNOWN_PG
 
 _p = t.permits.c
 #: the lines' own names of their permit's key
@@ -39,13 +42,22 @@ def recordset_insert(
     lines: tuple[str, ...],
     audit: tuple[str, ...],
     inbox: tuple[str, ...],
+    *,
+    unless_known: bool = False,
 ) -> str:
     """PostgreSQL: the batch's rows of the four tables in one statement, each table's rows
     from one JSON array (``json_to_recordset``, parameter ``%(<table>)s``), in the batch's
     order (``WITH ORDINALITY``), the lines joined to the ids of their permits
     (``RETURNING``). Its text is the same for every batch, so psycopg prepares it once. The
     names are those of the rows' keys; the lines' own ``p_number`` and ``p_country`` name
-    their permit."""
+    their permit.
+
+    With ``unless_known`` the statement first reads what ``KNOWN_PG`` reads (parameters
+    ``%(numbers)s`` and ``%(ids)s``: the batch's permits stored, statuses kept for them and
+    messages applied before), writes nothing if it finds any of them, and returns those rows
+    (kind, first, second): none returned, everything was written. Look-up and writes share
+    the statement's snapshot, so what it found is what the writes were guarded by."""
+    guard = " WHERE NOT EXISTS (SELECT 1 FROM k)" if unless_known else ""
 
     def rows_of(table: Table, names: tuple[str, ...]) -> str:
         def declared(name: str) -> str:
@@ -68,7 +80,7 @@ def recordset_insert(
             return "SELECT 1"
         return (
             f"INSERT INTO {table.name} ({', '.join(names)})"
-            f" SELECT {values(table, names)} FROM {rows_of(table, names)} ORDER BY u.ord"
+            f" SELECT {values(table, names)} FROM {rows_of(table, names)}{guard} ORDER BY u.ord"
         )
 
     own = tuple(n for n in lines if n not in _LINE_KEY)
@@ -80,13 +92,14 @@ def recordset_insert(
         if lines
         else "SELECT 1"
     )
+    known = f"k AS ({KNOWN_PG.compile(dialect=pg)}), " if unless_known else ""
     return (
-        f"WITH p AS ({insert_from(t.permits, permits)}"
+        f"WITH {known}p AS ({insert_from(t.permits, permits)}"
         " RETURNING id, permit_number, issuing_country),"
         f" l AS ({line_insert}),"
         f" a AS ({insert_from(t.audit_log, audit)}),"
         f" i AS ({insert_from(t.inbox, inbox)})"
-        " SELECT 1"
+        + (" SELECT k.* FROM k" if unless_known else " SELECT 1")
     )
 
 
@@ -102,3 +115,70 @@ def recordset_params(
             rows = [row | {n: serialize(row[n]) for n in json_names} for row in rows]
         params[table.name] = orjson.dumps(rows).decode()
     return params
+
+
+@functools.cache
+def _driver_sql(statement: ClauseElement, pg: Dialect) -> Compiled:
+    return statement.compile(dialect=pg)
+
+
+def in_own_transaction(
+    connection: Connection, statements: Sequence[tuple[ClauseElement | str, Any]]
+) -> list[list[Any]] | None:
+    """PostgreSQL: ``BEGIN``, ``statements`` (Core, or the driver's own SQL with its
+    parameters) and ``COMMIT`` sent together in one round trip (psycopg's pipeline mode), run
+    by the server in that order, each as if sent alone; each statement's rows (``[]`` for one
+    without). None, and nothing sent, when the caller's transaction has sent anything already:
+    only a transaction's first statements can be its own.
+
+    psycopg sends a transaction's ``BEGIN`` itself, before its first statement, and waits for
+    the server after it, even in pipeline mode: one round trip of its own. Here the driver is
+    in autocommit mode while the statements go, so that the ``BEGIN`` queued with them opens
+    the transaction instead, and the ``COMMIT`` queued after them ends it; the driver is back
+    in its own mode when this returns, the transaction ended (committed, or rolled back after
+    a failure), so that the caller's commit sends nothing. A failure is raised as SQLAlchemy
+    raises it (``DBAPIError``), naming the statement that failed (pipeline.py does the same)."""
+    dbapi = connection.connection.dbapi_connection
+    assert dbapi is not None
+    idle = connection.dialect.loaded_dbapi.pq.TransactionStatus.IDLE
+    if dbapi.autocommit or dbapi.pgconn.transaction_status != idle:
+        return None
+    dialect = connection.dialect
+    error = dialect.loaded_dbapi.Error
+    sent: list[tuple[str, Any]] = []
+    cursors: list[Any] = []
+    dbapi.autocommit = True
+    try:
+        with dbapi.pipeline():
+            dbapi.cursor().execute("BEGIN")
+            for statement, values in statements:
+                if isinstance(statement, str):
+                    sql, params = statement, values
+                else:
+                    compiled = _driver_sql(statement, dialect)
+                    sql, params = compiled.string, compiled.construct_params(values)
+                sent.append((sql, params))
+                cursor = dbapi.cursor()
+                cursors.append(cursor)
+                cursor.execute(sql, params)
+            dbapi.cursor().execute("COMMIT")
+        return [list(c.fetchall()) if c.description is not None else [] for c in cursors]
+    except error as exc:
+        # the server's error is of the first statement without its result
+        index = next((k for k, c in enumerate(cursors) if c.pgresult is None), len(cursors))
+        sql, params = sent[index] if index < len(sent) else ("COMMIT", None)
+        raise DBAPIError.instance(sql, params, exc, error, dialect=dialect) from exc
+    finally:
+        _own_mode_again(dbapi, idle, error)
+
+
+def _own_mode_again(dbapi: Any, idle: int, error: type[Exception]) -> None:
+    """The transaction ended (rolled back if a failure left it open), the driver out of
+    autocommit mode; a connection where that fails is closed, so that the pool drops it
+    rather than hand it out in autocommit mode."""
+    try:
+        if dbapi.pgconn.transaction_status != idle:
+            dbapi.rollback()
+        dbapi.autocommit = False
+    except error:
+        dbapi.close()

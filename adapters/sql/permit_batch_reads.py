@@ -2,8 +2,9 @@
 needs to know (its permits stored, statuses kept for them, its messages applied before), the
 new permits' ids read back (SQLite) and the held declarations citing the batch's numbers.
 
-Each is one statement with a list of values: on PostgreSQL ``= ANY(array)``, one statement
-text for every batch size, which psycopg prepares once. Elsewhere (SQLite) an expanding
+Each is one statement with a list of values: on PostgreSQL an array, one statement text for
+every batch size, which psycopg prepares once (the look-up of what is known probes the
+indexes value by value, ``KNOWN_PG``). Elsewhere (SQLite) an expanding
 ``IN (...)`` costs SQLAlchemy's rendering of the list and its execution context on every
 call, several times what SQLite spends on the look-up; for up to ``MOST`` values of each list
 the statement is built once per count, rounded up to a power of two (the last value
@@ -23,11 +24,13 @@ from sqlalchemy import (
     Connection,
     Select,
     String,
+    TextClause,
     and_,
     any_,
     bindparam,
     literal_column,
     select,
+    text,
     union_all,
 )
 from sqlalchemy.dialects import postgresql
@@ -99,7 +102,29 @@ def _ids(numbers: Binding) -> Select[Any]:
     )
 
 
-KNOWN_PG = _known("postgresql", "postgresql")
+def _known_pg() -> TextClause:
+    """PostgreSQL: ``_known``'s rows, each value of the lists looked up by its own index probe
+    (a lateral subquery per value, kept apart by ``OFFSET 0``), whatever the planner believes
+    of the tables' sizes. As ``= ANY(array)`` the planner chose sequential scans of the
+    permits and the inbox while their statistics were those of nearly empty tables (a new
+    ledger filling: the look-up grew with every permit stored, issue 14)."""
+
+    def probed(kind: str, columns: str, table: str, key: str, values: str) -> str:
+        return (
+            f"SELECT '{kind}' AS kind, f.* FROM unnest(CAST(:{values} AS VARCHAR[])) AS v(value)"
+            f" CROSS JOIN LATERAL (SELECT {columns} FROM {table} WHERE {key} = v.value"
+            " OFFSET 0) AS f"
+        )
+
+    number = "permit_number, issuing_country"
+    return text(
+        f"{probed('p', number, 'permits', 'permit_number', 'numbers')}"
+        f" UNION ALL {probed('s', number, 'pending_permit_status', 'permit_number', 'numbers')}"
+        f" UNION ALL {probed('i', 'message_id, body_digest', 'inbox', 'message_id', 'ids')}"
+    )
+
+
+KNOWN_PG = _known_pg()
 HELD_CITING_PG = _held_citing("postgresql")
 _KNOWN, _HELD_CITING, _IDS = _known("in", "in"), _held_citing("in"), _ids("in")
 

@@ -9,6 +9,12 @@ by far the common case, is then written with the batch's other new permits in on
 table. Any other event (an amendment, a status event, a repeat, a number seen twice) goes the
 ordinary way, in order (permit_store.py). The two sets share no permit number and no message
 id, so which is written first changes nothing.
+
+A batch whose every event can be a new permit as far as the batch alone tells (the usual
+case) is first written unless the look-up finds anything, look-up and writes in one go
+(``PermitBatchRows.insert_unless_known``: on PostgreSQL one round trip, with the
+transaction's ``BEGIN`` and ``COMMIT`` when the batch is its first work). Only when it found
+something does the batch go the way above.
 """
 
 from __future__ import annotations
@@ -51,40 +57,60 @@ def plan_batch(
     """Write the batch's new permits (looked up in one statement per question, their
     numbers locked) and say which events are to be applied the ordinary way. Without
     ``rows`` (a ledger without them) every event is. With no such event, the held
-    declarations citing the batch's permits are read with the writes (``plan.held``)."""
+    declarations citing the batch's permits are read with the writes (``plan.held``); a batch
+    of new permits may have been committed by then (``insert_unless_known``)."""
     if rows is None:
         return BatchPlan([None] * len(events), list(range(len(events))))
     numbers = sorted({e.event.permit_number for e in events})
     ids = [e.message_id for e in events if e.message_id is not None]
-    known = rows.locked_known(numbers, sorted(set(ids)))
-    seen, stored, pending = known.seen, known.stored, known.pending
     per_number = Counter(e.event.permit_number for e in events)
     per_id = Counter(ids)
-    plan, new = BatchPlan([None] * len(events)), []
-    for index, event in enumerate(events):
+
+    def maybe_new(event: IncomingEvent) -> Permit | None:
+        """The event's permit if it can be a new one, as far as the batch alone tells."""
         change = event.event
         if (
             isinstance(change, Permit)
             and change.status is PermitStatus.VALID
             and per_number[change.permit_number] == 1
             and (event.message_id is None or per_id[event.message_id] == 1)
+        ):
+            return change
+        return None
+
+    def new_permit(event: IncomingEvent, change: Permit) -> tuple[NewPermit, IntakeOutcome]:
+        detail = f"version {change.version} stored"
+        new = NewPermit(
+            first_stored(change), event.actor, event.message_id, event.body_digest, detail, clock()
+        )
+        applied = PermitApplied(change.permit_number, change.issuing_country, True, detail)
+        return new, IntakeOutcome(applied)
+
+    candidates = [maybe_new(e) for e in events]
+    made: dict[int, tuple[NewPermit, IntakeOutcome]] = {}
+    if rows.writes_unless_known and all(c is not None for c in candidates):
+        # the common case, all new permits: written unless the look-up finds one known
+        pairs = enumerate(zip(events, candidates, strict=True))
+        made = {i: new_permit(e, c) for i, (e, c) in pairs if c is not None}
+        found, held = rows.insert_unless_known(
+            [n for n, _ in made.values()], sorted(set(ids)), released_numbers(events)
+        )
+        if not (found.seen or found.stored or found.pending):
+            return BatchPlan([o for _, o in made.values()], held=held)
+        # nothing written; the transaction may have ended with it: locked and read again
+    known = rows.locked_known(numbers, sorted(set(ids)))
+    seen, stored, pending = known.seen, known.stored, known.pending
+    plan, new = BatchPlan([None] * len(events)), []
+    for index, (event, change) in enumerate(zip(events, candidates, strict=True)):
+        if (
+            change is not None
             and event.message_id not in seen
             and change.key not in stored
             and change.key not in pending
         ):
-            detail = f"version {change.version} stored"
-            new.append(
-                NewPermit(
-                    first_stored(change),
-                    event.actor,
-                    event.message_id,
-                    event.body_digest,
-                    detail,
-                    clock(),
-                )
-            )
-            applied = PermitApplied(change.permit_number, change.issuing_country, True, detail)
-            plan.outcomes[index] = IntakeOutcome(applied)
+            permit, outcome = made[index] if index in made else new_permit(event, change)
+            new.append(permit)
+            plan.outcomes[index] = outcome
         else:
             plan.ordinary.append(index)
     if plan.ordinary:

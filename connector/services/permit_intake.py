@@ -69,6 +69,10 @@ class PermitBatchRows(Protocol):
     """A batch of permit events in few statements, inside the caller's transaction (issue 14):
     each look-up is one statement for the whole batch, the new permits one write per table."""
 
+    #: whether ``insert_unless_known`` is available (PostgreSQL: one round trip for a batch
+    #: of new permits' look-up and writes)
+    writes_unless_known: bool
+
     def locked_known(self, permit_numbers: Sequence[str], message_ids: Sequence[str]) -> BatchKnown:
         """The permit numbers' locks (as ``Permits.lock`` takes them), then what the batch
         needs to know of its permits and messages, read under them, in one go."""
@@ -81,6 +85,18 @@ class PermitBatchRows(Protocol):
 
     def held_citing(self, permit_numbers: Sequence[str]) -> dict[str, list[str]]:
         """The held declarations citing each number, in the order they are released."""
+
+    def insert_unless_known(
+        self, permits: Sequence[NewPermit], message_ids: Sequence[str], held_for: Sequence[str]
+    ) -> tuple[BatchKnown, dict[str, list[str]]]:
+        """The permits' numbers locked (as ``locked_known`` locks them), then, in one go:
+        what ``locked_known`` reads for them and ``message_ids``; the permits stored as
+        ``insert_new`` stores them only if that found nothing; ``held_citing(held_for)``.
+        Returns (what was found, the held declarations): nothing found, the permits are
+        stored; else nothing is written. The transaction may end with it (PostgreSQL: when
+        these are its first statements, its BEGIN and COMMIT go with them, one round trip in
+        all): after something was found, the caller locks and looks up again
+        (``locked_known``) and reads the held declarations once the batch is written."""
 
 
 #: the batch rows on a unit of work's connection; None: the ledger has none (one by one)

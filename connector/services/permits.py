@@ -153,7 +153,7 @@ class PermitService:
                 refuse_impossible_sources(event.event, self.rulebook.taxonomy)
         with self.ledger.transaction() as uow:
             rows = self.batch_rows(uow) if self.batch_rows is not None else None
-            plan = plan_batch(rows, events, self.clock)
+            plan = plan_batch(rows, events, self.clock)  # new permits alone: may commit
             # the others' permits locked (in the fixed order, ports.py) and read in one go
             uow.permits.lock(sorted({events[i].event.permit_number for i in plan.ordinary}))
             for index in plan.ordinary:

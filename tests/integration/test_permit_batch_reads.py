@@ -1,7 +1,8 @@
 """The batch's look-ups on SQLite (adapters/sql/permit_batch_reads.py, issue 14): for up to
 ``MOST`` values a statement built once per count runs on the driver; it must give the rows the
 expanding ``IN`` statement gives, for every count, and larger or empty lists go the expanding
-way."""
+way. PostgreSQL's look-up of what is known (``KNOWN_PG``) gives the expanding statement's
+rows too."""
 
 from __future__ import annotations
 
@@ -106,3 +107,32 @@ def test_few_statements_serve_every_batch_size(ledger):
         ("p", "P-002", "NA"),
         ("s", "P-001", "NA"),
     ]
+
+
+@pytest.fixture
+def pg_ledger(postgres_url):
+    ledger = _sql_ledger(postgres_url)
+    _clearance, permits = services(ledger)
+    for number in STORED:
+        permits.receive_permit(permit(number, pythons(5)), message_id=f"m-{number}")
+    change = PermitStatusChange("P-001", "NA", 1, PermitStatus.CANCELLED)
+    permits.receive_status(change, message_id="m-early")
+    yield ledger
+    ledger.engine.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("count", [0, 1, 2, 20, 100])
+def test_the_postgresql_look_up_gives_the_expanding_statements_rows(pg_ledger, count):
+    """PostgreSQL's look-up probes the index once per value (``KNOWN_PG``): the rows of the
+    expanding ``IN`` statement, for none to many values, known and unknown."""
+    numbers = [f"P-{k:03d}" for k in range(count)]
+    ids = [f"m-{n}" for n in numbers[: max(count // 2, 1)]] + ["m-early", "m-none"]
+    with pg_ledger.engine.begin() as c:
+        found = sorted(
+            tuple(r) for r in c.execute(reads.KNOWN_PG, {"numbers": numbers, "ids": ids})
+        )
+        assert found == expanding(c, reads._KNOWN, numbers=numbers, ids=ids)
+        assert ("i", "m-early", None) in found
+        assert (("s", "P-001", "NA") in found) == (count > 1)
+        assert len([r for r in found if r[0] == "p"]) == len(set(numbers) & set(STORED))

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from cites_connector.adapters.sql.engine import make_engine
+from cites_connector.adapters.sql.permit_batch_pg import in_own_transaction
 from cites_connector.adapters.sql.pipeline import can_pipeline, pipelined
 from cites_connector.adapters.sql.transactions import writing
 from cites_connector.domain.errors import Unavailable
@@ -91,3 +92,19 @@ def test_a_connection_found_dead_by_a_pipeline_is_not_reused(postgres_url):
         with pytest.raises(Unavailable, match="not reachable"):
             two_selects_pipelined()
         assert _backend(engine) != first
+
+
+def test_a_connection_found_dead_by_a_batch_in_its_own_transaction_is_not_reused(postgres_url):
+    # a permit batch sent with its BEGIN and COMMIT (permit_batch_pg.in_own_transaction) puts
+    # the driver in autocommit mode meanwhile: a dead connection must be dropped all the same
+    with _dropped_in_use(postgres_url) as (engine, first):
+
+        def batch_in_own_transaction() -> None:
+            with writing(engine) as connection:
+                in_own_transaction(connection, [(text("SELECT 1"), {}), (text("SELECT 2"), {})])
+
+        with pytest.raises(Unavailable, match="not reachable"):
+            batch_in_own_transaction()
+        assert _backend(engine) != first
+        with engine.connect() as connection:
+            assert connection.connection.dbapi_connection.autocommit is False
