@@ -20,11 +20,10 @@ from typing import Any
 
 import orjson
 from sqlalchemy import JSON, ClauseElement, Connection, Dialect, Table
-from sqlalchemy.engine.interfaces import Compiled
-from sqlalchemy.exc import DBAPIError
 
 from cites_connector.adapters.sql import tables as t
 from cites_connector.adapters.sql.permit_batch_reads import KNOWN_PG
+from cites_connector.adapters.sql.pipeline import begin_held, pipelined
 
 _p = t.permits.c
 #: the lines' own names of their permit's key
@@ -117,68 +116,17 @@ def recordset_params(
     return params
 
 
-@functools.cache
-def _driver_sql(statement: ClauseElement, pg: Dialect) -> Compiled:
-    return statement.compile(dialect=pg)
-
-
 def in_own_transaction(
     connection: Connection, statements: Sequence[tuple[ClauseElement | str, Any]]
 ) -> list[list[Any]] | None:
     """PostgreSQL: ``BEGIN``, ``statements`` (Core, or the driver's own SQL with its
-    parameters) and ``COMMIT`` sent together in one round trip (psycopg's pipeline mode), run
-    by the server in that order, each as if sent alone; each statement's rows (``[]`` for one
-    without). None, and nothing sent, when the caller's transaction has sent anything already:
-    only a transaction's first statements can be its own.
-
-    psycopg sends a transaction's ``BEGIN`` itself, before its first statement, and waits for
-    the server after it, even in pipeline mode: one round trip of its own. Here the driver is
-    in autocommit mode while the statements go, so that the ``BEGIN`` queued with them opens
-    the transaction instead, and the ``COMMIT`` queued after them ends it; the driver is back
-    in its own mode when this returns, the transaction ended (committed, or rolled back after
-    a failure), so that the caller's commit sends nothing. A failure is raised as SQLAlchemy
-    raises it (``DBAPIError``), naming the statement that failed (pipeline.py does the same)."""
-    dbapi = connection.connection.dbapi_connection
-    assert dbapi is not None
-    idle = connection.dialect.loaded_dbapi.pq.TransactionStatus.IDLE
-    if dbapi.autocommit or dbapi.pgconn.transaction_status != idle:
+    parameters) and ``COMMIT`` sent together in one round trip (pipeline.py: the driver lent
+    in autocommit mode while they go, ``begin_held``, and back in its own mode once the
+    ``COMMIT`` went), run by the server in that order, each as if sent alone; each
+    statement's rows (``[]`` for one without). None, and nothing sent, when the caller's
+    transaction has sent anything already: only a transaction's first statements can be its
+    own. A failure is raised as SQLAlchemy raises it (``DBAPIError``), naming the statement
+    that failed; the transaction, left failed, is rolled back by the caller's."""
+    if not begin_held(connection):
         return None
-    dialect = connection.dialect
-    error = dialect.loaded_dbapi.Error
-    sent: list[tuple[str, Any]] = []
-    cursors: list[Any] = []
-    dbapi.autocommit = True
-    try:
-        with dbapi.pipeline():
-            dbapi.cursor().execute("BEGIN")
-            for statement, values in statements:
-                if isinstance(statement, str):
-                    sql, params = statement, values
-                else:
-                    compiled = _driver_sql(statement, dialect)
-                    sql, params = compiled.string, compiled.construct_params(values)
-                sent.append((sql, params))
-                cursor = dbapi.cursor()
-                cursors.append(cursor)
-                cursor.execute(sql, params)
-            dbapi.cursor().execute("COMMIT")
-        return [list(c.fetchall()) if c.description is not None else [] for c in cursors]
-    except error as exc:
-        # the server's error is of the first statement without its result
-        index = next((k for k, c in enumerate(cursors) if c.pgresult is None), len(cursors))
-        sql, params = sent[index] if index < len(sent) else ("COMMIT", None)
-        raise DBAPIError.instance(sql, params, exc, error, dialect=dialect) from exc
-    finally:
-        _own_mode_again(dbapi, idle, error)
-
-
-def _own_mode_again(dbapi: Any, idle: int, error: type[Exception]) -> None:
-    """The transaction ended (rolled back if a failure left it open), the driver out of
-    autocommit mode; a connection where that fails is closed, so that the pool drops it
-    rather than hand it out in autocommit mode."""
-    try:
-        if dbapi.pgconn.transaction_status != idle:
-            dbapi.rollback()
-        dbapi.autocommit = False
-    except error:
-        dbapi.close()
+    return pipelined(connection, [("BEGIN", None), *statements], commit=True, every=True)[1:]

@@ -88,10 +88,12 @@ def pipelined(
             queueing = False
             if commit:  # queued like the rest: the pipeline's one sync, at its end, sends all
                 dbapi.cursor().execute("COMMIT")  # (the driver's commit() would sync twice)
-        if commit:
-            return []  # the driver sees the transaction ended: its commit() sends nothing
+        if commit:  # the driver sees the transaction ended: its commit() sends nothing
+            _lent_back(connection)
         if every:  # a statement that returns no rows (a BEGIN, an INSERT) has none
             return [[*c.fetchall()] if c.description is not None else [] for c in cursors]
+        if commit:
+            return []
         return list(cursors[-1].fetchall()) if cursors else []
     except error as exc:
         # the server's error is of the first statement without its result (psycopg sets a
@@ -143,15 +145,26 @@ def begin_held(connection: Connection) -> bool:
     ``BEGIN``, and the caller sends it, before any other statement of the transaction (a
     statement sent before it would be committed on its own). Its ``commit()`` and
     ``rollback()`` still end the transaction then (they go by the server's transaction
-    status). The pool puts the connection back out of autocommit when it is returned
-    (engine.py, ``AUTOCOMMIT_LENT``). False, and nothing changed, if the transaction began
-    already."""
+    status). The connection is put back out of autocommit once the COMMIT went with the
+    statements (``pipelined``), else when it returns to the pool (engine.py,
+    ``AUTOCOMMIT_LENT``), after its rollback. False, and nothing changed, if the transaction
+    began already."""
     dbapi = connection.connection.dbapi_connection
     if dbapi is None or dbapi.autocommit or dbapi.info.transaction_status != _IDLE:
         return False
     dbapi.autocommit = True
     connection.connection.info[AUTOCOMMIT_LENT] = True
     return True
+
+
+def _lent_back(connection: Connection) -> None:
+    """Once the transaction's COMMIT went (``pipelined``), a connection lent in autocommit
+    mode (``begin_held``) is put back in its own mode at once: what the caller sends after
+    is one transaction again, as it would be on a connection never lent."""
+    if connection.connection.info.pop(AUTOCOMMIT_LENT, False):
+        dbapi = connection.connection.dbapi_connection
+        assert dbapi is not None
+        dbapi.autocommit = False
 
 
 class HeldWrites:
