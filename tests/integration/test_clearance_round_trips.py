@@ -11,12 +11,15 @@ is not counted.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from sqlalchemy import event
 
 from bench import decision_writeoff as bench
+from tests.integration.libpq_trace import (
+    libpq_traced,
+    message_types,
+    round_trips,
+    traced_messages,
+)
 
 #: the BEGIN, the declaration's lock, the cited permits' locks, the trade suspensions and export
 #: quotas, the permits' heads and the declaration's latest decision; the stamps raised with the
@@ -25,60 +28,20 @@ from bench import decision_writeoff as bench
 ROUND_TRIPS = 3
 
 
-def _messages(trace: Path) -> list[tuple[str, str]]:
-    """(direction F or B, message type) of each protocol message traced."""
-    return [(direction, text.split(" ")[0]) for direction, text in _traced(trace)]
-
-
-def _traced(trace: Path) -> list[tuple[str, str]]:
-    """(direction F or B, the message as traced: its type and fields) of each message."""
-    found = []
-    for line in trace.read_text().splitlines():
-        fields = line.split("\t")
-        if len(fields) >= 3 and fields[0] in ("F", "B"):
-            found.append((fields[0], " ".join(fields[2:])))
-    return found
-
-
-def round_trips(messages: list[tuple[str, str]]) -> int:
-    trips, last = 0, None
-    for direction, _ in messages:
-        if direction == "F" and last != "F":
-            trips += 1
-        last = direction
-    return trips
-
-
 @pytest.mark.postgres
 def test_a_clearance_of_the_benchmark_declaration_waits_for_the_server_three_times(
     postgres_url, tmp_path
 ):
-    from psycopg import pq
-
     app = bench.build_app(postgres_url, tmp_path / "data")
     trace = tmp_path / "libpq.trace"
     try:
         declaration = app.map_sad(bench.sad_xml(), today=bench.CLOCK.date())
         for n in range(3):
             app.clearance.clear(f"WARM-{n}", 1, declaration)
-        with trace.open("w") as out:
-
-            def traced(dbapi, _record, _proxy):
-                dbapi.pgconn.trace(out.fileno())
-                dbapi.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
-
-            def untraced(dbapi, _record):
-                dbapi.pgconn.untrace()
-
-            event.listen(app.engine.pool, "checkout", traced)
-            event.listen(app.engine.pool, "checkin", untraced)
-            try:
-                outcome = app.clearance.clear("COUNTED", 1, declaration)
-            finally:
-                event.remove(app.engine.pool, "checkout", traced)
-                event.remove(app.engine.pool, "checkin", untraced)
+        with libpq_traced(app.engine.pool, trace):
+            outcome = app.clearance.clear("COUNTED", 1, declaration)
         assert outcome.decision.decision.value == "CLEARED"
-        messages = _messages(trace)
+        messages = message_types(trace)
         sent = [kind for direction, kind in messages if direction == "F"]
         # BEGIN, 8 statements that lock, read and draw, 8 rows stored in 5 INSERTs (the usages
         # in one, the outbox rows in one), COMMIT
@@ -86,7 +49,9 @@ def test_a_clearance_of_the_benchmark_declaration_waits_for_the_server_three_tim
         assert round_trips(messages) == ROUND_TRIPS, messages
         # the transaction's BEGIN is sent by the ledger, first, in the first round trip: no
         # statement of the clearance runs before it (it would be committed on its own)
-        statements = [m for d, m in _traced(trace) if d == "F" and m.startswith(("Parse", "Query"))]
+        statements = [
+            m for d, m in traced_messages(trace) if d == "F" and m.startswith(("Parse", "Query"))
+        ]
         assert '"BEGIN"' in statements[0], statements[:2]
         assert "pg_advisory_xact_lock" in statements[1], statements[:3]  # the declaration's
         assert "pg_advisory_xact_lock" in statements[2], statements[:3]  # then the permits'

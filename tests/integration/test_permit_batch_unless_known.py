@@ -17,7 +17,7 @@ from cites_connector.domain.permits import PermitStatus, PermitStatusChange
 from cites_connector.domain.usages import DeclarationState
 from cites_connector.services.permits import IncomingEvent
 from tests.integration.kit import export, permit, python_item, pythons, remaining, services
-from tests.integration.test_clearance_round_trips import _messages, round_trips
+from tests.integration.libpq_trace import libpq_traced, message_types, round_trips
 
 ACTOR = "permit-system"
 
@@ -96,33 +96,15 @@ def test_a_batch_of_new_permits_waits_for_the_server_once(sql_ledger, tmp_path):
     """BEGIN, the locks, the guarded writes, the held declarations' read and the COMMIT sent
     together. (Four before: BEGIN, for psycopg syncs after it; the locks and the look-up;
     the writes and the read; the COMMIT.)"""
-    from psycopg import pq
-
     _clearance, permits = services(sql_ledger)
     permits.receive_batch([IncomingEvent(permit("P-WARM", pythons(4)), ACTOR, "w-1")])
-    trace = tmp_path / "libpq.trace"
-    pool = sql_ledger.engine.pool
-    with trace.open("w") as out:
-
-        def traced(dbapi, _record, _proxy):
-            dbapi.pgconn.trace(out.fileno())
-            dbapi.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
-
-        def untraced(dbapi, _record):
-            dbapi.pgconn.untrace()
-
-        event.listen(pool, "checkout", traced)
-        event.listen(pool, "checkin", untraced)
-        try:
-            outcomes = permits.receive_batch(
-                [IncomingEvent(permit(f"P-{n}", pythons(4)), ACTOR, f"m-{n}") for n in range(20)]
-            )
-        finally:
-            event.remove(pool, "checkout", traced)
-            event.remove(pool, "checkin", untraced)
+    with libpq_traced(sql_ledger.engine.pool, tmp_path / "libpq.trace") as trace:
+        outcomes = permits.receive_batch(
+            [IncomingEvent(permit(f"P-{n}", pythons(4)), ACTOR, f"m-{n}") for n in range(20)]
+        )
     assert all(o.applied.applied and not o.duplicate for o in outcomes)
     assert _count(sql_ledger, t.permits) == 21
-    assert round_trips(_messages(trace)) == 1
+    assert round_trips(message_types(trace)) == 1
 
 
 @pytest.mark.parametrize("sql_ledger", ["postgres"], indirect=True)
