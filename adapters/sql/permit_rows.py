@@ -123,7 +123,7 @@ class SqlPermits(PermitUses, Permits, Balances):
     def lock_ahead(self, permit_numbers: Iterable[str]) -> bool:
         """PostgreSQL, holding writes: the locks held, the heads read with the next read."""
         numbers = sorted(set(permit_numbers))
-        self._ahead = heads_ahead(self.writes, numbers) if self.postgres else None
+        self._ahead = heads_ahead(self.writes, numbers)  # None unless holding (PostgreSQL)
         return self._ahead is not None
 
     def lock(self, permit_numbers: Iterable[str]) -> None:

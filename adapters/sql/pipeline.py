@@ -20,9 +20,6 @@ from sqlalchemy.exc import DBAPIError
 from cites_connector.adapters.sql.engine import AUTOCOMMIT_LENT
 from cites_connector.adapters.sql.prebuilt import Prebuilt
 
-#: psycopg's ``TransactionStatus.IDLE``: no transaction begun on the connection
-_IDLE = 0
-
 #: what a held write's failure means instead of the database error, if anything (None: the
 #: error as it is, for transactions.py to translate)
 OnError = Callable[[DBAPIError], BaseException | None]
@@ -56,9 +53,10 @@ def pipelined(
     together (psycopg's pipeline mode), run by the server in order, each as if sent alone
     (its own snapshot, after the one before finished), in one round trip instead of one each,
     with the transaction's ``COMMIT`` if ``commit`` (issue 14). (The transaction's ``BEGIN``,
-    when the pipeline is the first thing it does, takes a round trip of its own: psycopg
-    syncs after it.) The last statement's rows come back (none
-    with ``commit``; with ``every``, each statement's, in a list).
+    when the pipeline is the first thing it does, takes a round trip of its own, psycopg
+    syncs after it, unless the caller sends it among the statements: ``begin_held``.) The
+    last statement's rows come back (none with ``commit``; with ``every``, each statement's,
+    in a list).
 
     A statement that fails makes the server skip the rest, the ``COMMIT`` too: the
     transaction is left failed, for the caller's rollback. The driver's error is raised as
@@ -150,7 +148,8 @@ def begin_held(connection: Connection) -> bool:
     ``AUTOCOMMIT_LENT``), after its rollback. False, and nothing changed, if the transaction
     began already."""
     dbapi = connection.connection.dbapi_connection
-    if dbapi is None or dbapi.autocommit or dbapi.info.transaction_status != _IDLE:
+    idle = connection.dialect.loaded_dbapi.pq.TransactionStatus.IDLE
+    if dbapi is None or dbapi.autocommit or dbapi.info.transaction_status != idle:
         return False
     dbapi.autocommit = True
     connection.connection.info[AUTOCOMMIT_LENT] = True
@@ -219,13 +218,9 @@ class HeldWrites:
                 raise instead from exc
         rows = [parameters] if isinstance(parameters, Mapping) else parameters
         together = statement.bound_rows(self.c.dialect, rows)  # one INSERT for all: cheaper
-        for bound in (
-            [together]
-            if together is not None
-            else [statement.bound(self.c.dialect, row) for row in rows]
-        ):
-            self._held.append(bound)
-            self._on_error.append(on_error)
+        bound = [together] if together else [statement.bound(self.c.dialect, r) for r in rows]
+        self._held.extend(bound)
+        self._on_error.extend([on_error] * len(bound))
         return None
 
     def take(self, statement: TextClause, parameters: dict[str, Any]) -> None:
